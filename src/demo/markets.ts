@@ -1,0 +1,45 @@
+/** Demo assets and markets, shared by the engine demo and (later) the demo server. */
+import type { Command } from "../engine/commands.js";
+import { MARKET_TRADING, STP_EXPIRE_MAKER } from "../engine/types.js";
+
+export const DEMO_SETUP: Command[] = [
+  { type: "add_asset", ts_ms: 0, asset: "BTC", decimals: 8, supply_max_units: 2_100_000_000_000_000 },
+  { type: "add_asset", ts_ms: 0, asset: "ETH", decimals: 8, supply_max_units: 9_000_000_000_000_000 },
+  { type: "add_asset", ts_ms: 0, asset: "USDT", decimals: 8, supply_max_units: 9_000_000_000_000_000 },
+  {
+    type: "add_market",
+    ts_ms: 0,
+    symbol: "BTCUSDT",
+    base: "BTC",
+    quote: "USDT",
+    tick_size: "0.01",
+    step_size: "0.00001",
+    min_price: "0.01",
+    max_price: "1000000",
+    min_qty: "0.00001",
+    max_qty: "9",
+    min_notional: "5",
+    maker_fee_ppm: 1000,
+    taker_fee_ppm: 1000,
+    status: MARKET_TRADING,
+    stp_default: STP_EXPIRE_MAKER,
+  },
+  {
+    type: "add_market",
+    ts_ms: 0,
+    symbol: "ETHUSDT",
+    base: "ETH",
+    quote: "USDT",
+    tick_size: "0.01",
+    step_size: "0.0001",
+    min_price: "0.01",
+    max_price: "100000",
+    min_qty: "0.0001",
+    max_qty: "500",
+    min_notional: "5",
+    maker_fee_ppm: 1000,
+    taker_fee_ppm: 1000,
+    status: MARKET_TRADING,
+    stp_default: STP_EXPIRE_MAKER,
+  },
+];

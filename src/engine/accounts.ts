@@ -1,0 +1,59 @@
+/**
+ * Accounts and the per-asset ledger totals. Balances are integers in the asset's smallest unit held
+ * in Float64Arrays; every value stays a safe integer (asserted where it changes), so no rounding ever
+ * happens. Per asset: sum(free + locked) + fees = deposits - withdrawals (DESIGN invariant 3).
+ */
+export class AccountRow {
+  free: Float64Array;
+  locked: Float64Array;
+  /** Head slot of this account's open-order list per market (0 = none). */
+  open_head: Int32Array;
+  /** Open orders per market: resting plus untriggered stops. */
+  open_count: Int32Array;
+  /** Untriggered stop orders per market. */
+  stop_count: Int32Array;
+  open_total = 0;
+  /** Client order id -> order id, for ids still inside the retention window. */
+  client_ids: Map<string, number> | null = null;
+
+  constructor(assets: number, markets: number) {
+    this.free = new Float64Array(assets);
+    this.locked = new Float64Array(assets);
+    this.open_head = new Int32Array(markets);
+    this.open_count = new Int32Array(markets);
+    this.stop_count = new Int32Array(markets);
+  }
+
+  /**
+   * Rows are sized to the assets and markets that existed when the account was made (so a million
+   * accounts do not each reserve room for every possible market); they grow on first use of a newer one.
+   */
+  ensure(assets: number, markets: number): void {
+    if (this.free.length < assets) {
+      this.free = grow_f64(this.free, assets);
+      this.locked = grow_f64(this.locked, assets);
+    }
+    if (this.open_head.length < markets) {
+      this.open_head = grow_i32(this.open_head, markets);
+      this.open_count = grow_i32(this.open_count, markets);
+      this.stop_count = grow_i32(this.stop_count, markets);
+    }
+  }
+}
+
+function grow_f64(a: Float64Array, n: number): Float64Array {
+  const b = new Float64Array(n);
+  b.set(a);
+  return b;
+}
+function grow_i32(a: Int32Array, n: number): Int32Array {
+  const b = new Int32Array(n);
+  b.set(a);
+  return b;
+}
+
+export class AssetTotals {
+  deposits_units = 0;
+  withdrawals_units = 0;
+  fees_units = 0;
+}

@@ -1,0 +1,154 @@
+/**
+ * Commands: the engine's only input. Every command carries its timestamp (`ts_ms`, assigned by the
+ * sequencer); the engine never reads a clock. Amounts are integers in the units the engine works in:
+ * price in ticks, quantity in lots (step sizes), quote amounts and balances in the asset's smallest unit.
+ * The gateway's validator (src/validation) turns API decimals into these units before journaling.
+ */
+import type { MarketStatus, OrderType, Side, StpMode, TimeInForce } from "./types.js";
+
+/** Bumped whenever a command's shape changes; the journal keeps an upgrade path for older versions. */
+export const COMMAND_VERSION = 1;
+
+export interface AddAsset {
+  type: "add_asset";
+  ts_ms: number;
+  /** Ticker, e.g. "BTC". */
+  asset: string;
+  /** Digits after the point of the smallest unit (8 for BTC). */
+  decimals: number;
+  /** Cap on deposits minus withdrawals, so no sum of balances can pass 2^53 - 1. */
+  supply_max_units: number;
+}
+
+export interface AddMarket {
+  type: "add_market";
+  ts_ms: number;
+  symbol: string;
+  base: string;
+  quote: string;
+  /** Decimal strings, as in Binance's PRICE_FILTER / LOT_SIZE / NOTIONAL filters. */
+  tick_size: string;
+  step_size: string;
+  min_price: string;
+  max_price: string;
+  min_qty: string;
+  max_qty: string;
+  min_notional: string;
+  /** Fees in parts per million of the amount received (1000 = 0.1%). */
+  maker_fee_ppm: number;
+  taker_fee_ppm: number;
+  status: MarketStatus;
+  stp_default: StpMode;
+}
+
+export interface SetMarketStatus {
+  type: "set_market_status";
+  ts_ms: number;
+  market: number;
+  status: MarketStatus;
+}
+
+export interface SetExchangeFlags {
+  type: "set_exchange_flags";
+  ts_ms: number;
+  maintenance: boolean;
+  deposits_paused: boolean;
+  withdrawals_paused: boolean;
+}
+
+export interface CreateAccount {
+  type: "create_account";
+  ts_ms: number;
+}
+
+export interface Deposit {
+  type: "deposit";
+  ts_ms: number;
+  account: number;
+  asset: number;
+  amount_units: number;
+}
+
+export interface Withdraw {
+  type: "withdraw";
+  ts_ms: number;
+  account: number;
+  asset: number;
+  amount_units: number;
+}
+
+/** The order part shared by place_order and cancel_replace. */
+export interface OrderSpec {
+  side: Side;
+  order_type: OrderType;
+  tif: TimeInForce;
+  /** Limit price; 0 when the type has none. */
+  price_ticks: number;
+  /** Base quantity; 0 for a market order by quote amount. */
+  quantity_lots: number;
+  /** Market order by quote amount (quoteOrderQty); 0 otherwise. */
+  quote_units: number;
+  /** Trigger price for the STOP_LOSS and TAKE_PROFIT types; 0 otherwise. */
+  stop_price_ticks: number;
+  /** Client order id, or null for none (the API derives one from the order id). */
+  client_order_id: string | null;
+  /** Self-trade prevention mode; -1 = the market's default. */
+  stp: StpMode | -1;
+}
+
+export interface PlaceOrder extends OrderSpec {
+  type: "place_order";
+  ts_ms: number;
+  account: number;
+  market: number;
+}
+
+export interface CancelOrder {
+  type: "cancel_order";
+  ts_ms: number;
+  account: number;
+  market: number;
+  /** Engine order id, or 0 to cancel by client order id. */
+  order_id: number;
+  client_order_id: string | null;
+}
+
+export interface CancelAll {
+  type: "cancel_all";
+  ts_ms: number;
+  account: number;
+  market: number;
+}
+
+export interface CancelReplace {
+  type: "cancel_replace";
+  ts_ms: number;
+  account: number;
+  market: number;
+  cancel_order_id: number;
+  cancel_client_order_id: string | null;
+  /** Binance cancelReplaceMode: false = STOP_ON_FAILURE, true = ALLOW_FAILURE. */
+  allow_failure: boolean;
+  order: OrderSpec;
+}
+
+/** Operator: expire every order of a market (delisting, maintenance); expiry reason EXCHANGE_CANCELED. */
+export interface ExpireMarketOrders {
+  type: "expire_market_orders";
+  ts_ms: number;
+  market: number;
+}
+
+export type Command =
+  | AddAsset
+  | AddMarket
+  | SetMarketStatus
+  | SetExchangeFlags
+  | CreateAccount
+  | Deposit
+  | Withdraw
+  | PlaceOrder
+  | CancelOrder
+  | CancelAll
+  | CancelReplace
+  | ExpireMarketOrders;

@@ -1,0 +1,1092 @@
+/**
+ * The exchange core: a deterministic, single-threaded state machine. `execute(command)` applies one
+ * command and reports what happened to an EventSink; `apply(command)` returns the events as objects.
+ * No clock, randomness or I/O: time arrives in the command and is clamped so it never goes backwards.
+ * Every id (order, trade, book update) comes from engine state, so every replica assigns the same.
+ *
+ * Where to look: place() validates against state and locks funds, execute_taker() matches, fill()
+ * moves the money of one trade, finish_taker()/rest() decide what becomes of the remainder.
+ */
+import { AccountRow, AssetTotals } from "./accounts.js";
+import { assert, UNITS_MAX } from "./assert.js";
+import { LevelPool } from "./book.js";
+import { ClientIdRetention } from "./client_ids.js";
+import type {
+  AddAsset,
+  AddMarket,
+  CancelAll,
+  CancelOrder,
+  CancelReplace,
+  Command,
+  Deposit,
+  OrderSpec,
+  SetExchangeFlags,
+  SetMarketStatus,
+  Withdraw,
+} from "./commands.js";
+import {
+  type Asset,
+  build_market,
+  DEFAULT_LIMITS,
+  type EngineLimits,
+  market_status_valid,
+  validate_asset,
+  validate_limits,
+} from "./config.js";
+import { type EngineEvent, EventCollector, type EventSink } from "./events.js";
+import { Market } from "./market.js";
+import { OrderStore } from "./orders.js";
+import * as R from "./reasons.js";
+import {
+  END_EXCHANGE,
+  END_FUNDS,
+  END_NO_LIQUIDITY,
+  END_NONE,
+  END_STP,
+  END_USER,
+  type EndReason,
+  has_limit_price,
+  is_stop_type,
+  MARKET_CANCEL_ONLY,
+  MARKET_POST_ONLY,
+  MARKET_TRADING,
+  type OrderStatus,
+  type OrderType,
+  SIDE_BUY,
+  SIDE_SELL,
+  type Side,
+  STATUS_CANCELED,
+  STATUS_EXPIRED,
+  STATUS_EXPIRED_IN_MATCH,
+  STATUS_FILLED,
+  STATUS_PARTIALLY_FILLED,
+  STP_EXPIRE_BOTH,
+  STP_EXPIRE_MAKER,
+  STP_EXPIRE_TAKER,
+  STP_NONE,
+  type StpMode,
+  TIF_FOK,
+  TIF_GTC,
+  type TimeInForce,
+  TYPE_LIMIT_MAKER,
+  TYPE_MARKET,
+  TYPE_STOP_LOSS,
+  TYPE_STOP_LOSS_LIMIT,
+  TYPE_TAKE_PROFIT_LIMIT,
+} from "./types.js";
+
+/** Binance's pattern for client order ids. */
+export const CLIENT_ORDER_ID_RE = /^[.A-Z:/a-z0-9_-]{1,36}$/;
+const PPM = 1_000_000;
+
+/** Fee of `amount_units` at `rate_ppm`, rounded down, exact for any amount up to 2^53 - 1. */
+export function fee_units(amount_units: number, rate_ppm: number): number {
+  if (rate_ppm === 0) return 0;
+  // Fast path: the product stays below 2^53, so one multiplication and division are exact.
+  if (amount_units <= 9_000_000_000) return Math.floor((amount_units * rate_ppm) / PPM);
+  let whole = Math.floor(amount_units / PPM);
+  if (whole * PPM > amount_units) whole--; // the division may round up near 2^53
+  const rest = amount_units - whole * PPM;
+  return whole * rate_ppm + Math.floor((rest * rate_ppm) / PPM);
+}
+
+/** How a taker's matching stopped, which decides the remainder's fate. */
+const STOP_NONE = 0;
+const STOP_STP = 1;
+const STOP_FUNDS = 2;
+
+export class Engine {
+  readonly limits: EngineLimits;
+  readonly orders: OrderStore;
+  readonly levels: LevelPool;
+  readonly assets: Asset[] = [];
+  readonly asset_totals: AssetTotals[] = [];
+  readonly markets: Market[] = [];
+  readonly accounts: AccountRow[] = [];
+  readonly client_ids: ClientIdRetention;
+  readonly asset_by_name = new Map<string, number>();
+  readonly market_by_symbol = new Map<string, number>();
+  next_order_id = 1;
+  /** Time of the latest command, never decreasing. */
+  now_ms = 0;
+  maintenance = false;
+  deposits_paused = false;
+  withdrawals_paused = false;
+  commands_applied = 0;
+  private sink: EventSink;
+  private collector: EventCollector | null;
+  /** Scratch for matching: why the last execute_taker stopped early. */
+  private match_stop = STOP_NONE;
+
+  constructor(limits: Partial<EngineLimits> = {}, sink?: EventSink) {
+    this.limits = { ...DEFAULT_LIMITS, ...limits };
+    const problem = validate_limits(this.limits);
+    if (problem !== null) throw new Error(`invalid engine limits: ${problem}`);
+    this.orders = new OrderStore(this.limits.orders_max);
+    // Levels cannot outnumber resting orders, so the pool needs no more slots than orders.
+    this.levels = new LevelPool(this.limits.orders_max);
+    this.client_ids = new ClientIdRetention(
+      this.limits.client_ids_retained_max,
+      this.limits.client_ids_per_account_max,
+      this.limits.client_id_retention_ms,
+    );
+    this.collector = sink === undefined ? new EventCollector() : null;
+    this.sink = sink ?? (this.collector as EventCollector);
+  }
+
+  /** Sends later events to `sink` instead of the built-in collector. */
+  set_sink(sink: EventSink): void {
+    this.sink = sink;
+    this.collector = null;
+  }
+
+  /** Applies one command and returns its events (engines built without a custom sink). */
+  apply(command: Command): EngineEvent[] {
+    assert(this.collector !== null, "apply() needs the default event collector; use execute()");
+    this.execute(command);
+    return this.collector.take();
+  }
+
+  /** Applies one command; events go to the sink. */
+  execute(command: Command): void {
+    const ts = command.ts_ms;
+    if (Number.isSafeInteger(ts) && ts > this.now_ms) this.now_ms = ts;
+    if (this.client_ids.size > 0) this.client_ids.expire(this.accounts, this.now_ms);
+    this.commands_applied++;
+    switch (command.type) {
+      case "place_order":
+        this.place(command.account, command.market, command);
+        return;
+      case "cancel_order":
+        this.cancel_order(command);
+        return;
+      case "cancel_all":
+        this.cancel_all(command);
+        return;
+      case "cancel_replace":
+        this.cancel_replace(command);
+        return;
+      case "deposit":
+        this.deposit(command);
+        return;
+      case "withdraw":
+        this.withdraw(command);
+        return;
+      case "create_account":
+        this.create_account();
+        return;
+      case "add_asset":
+        this.add_asset(command);
+        return;
+      case "add_market":
+        this.add_market(command);
+        return;
+      case "set_market_status":
+        this.set_market_status(command);
+        return;
+      case "set_exchange_flags":
+        this.set_exchange_flags(command);
+        return;
+      case "expire_market_orders":
+        this.expire_market_orders(command.market);
+        return;
+      default:
+        this.sink.rejected(R.REASON_INVALID_PARAMETER, "unknown command type");
+    }
+  }
+
+  // ---------------------------------------------------------------- lookups
+
+  /** An account's row, grown to cover every asset and market that exists now. */
+  row(account: number): AccountRow {
+    const row = this.accounts[account];
+    row.ensure(this.assets.length, this.markets.length);
+    return row;
+  }
+
+  account_valid(account: number): boolean {
+    return Number.isInteger(account) && account >= 0 && account < this.accounts.length;
+  }
+  market_valid(market: number): boolean {
+    return Number.isInteger(market) && market >= 0 && market < this.markets.length;
+  }
+  asset_valid(asset: number): boolean {
+    return Number.isInteger(asset) && asset >= 0 && asset < this.assets.length;
+  }
+
+  /** Slot of a live order of this account and market, by order id or client order id; 0 if none. */
+  find_order(account: number, market: number, order_id: number, client_order_id: string | null): number {
+    let id = order_id;
+    if (!(Number.isSafeInteger(id) && id > 0)) {
+      if (typeof client_order_id !== "string") return 0;
+      const known = this.accounts[account].client_ids?.get(client_order_id);
+      if (known === undefined) return 0;
+      id = known;
+    }
+    const slot = this.orders.by_id.get(id);
+    if (slot === undefined) return 0;
+    if (this.orders.account[slot] !== account || this.orders.market[slot] !== market) return 0;
+    return slot;
+  }
+
+  // ---------------------------------------------------------------- placing orders
+
+  /** Checks an order against state, locks its funds, and runs it. Returns the slot, or 0 if rejected. */
+  private place(account: number, market_id: number, spec: OrderSpec): number {
+    const sink = this.sink;
+    if (!this.account_valid(account)) return this.reject(R.REASON_UNKNOWN_ACCOUNT);
+    if (!this.market_valid(market_id)) return this.reject(R.REASON_UNKNOWN_SYMBOL);
+    if (this.maintenance) return this.reject(R.REASON_MAINTENANCE);
+    const market = this.markets[market_id];
+    const type = spec.order_type;
+    if (market.status !== MARKET_TRADING) {
+      if (market.status !== MARKET_POST_ONLY) return this.reject(R.REASON_MARKET_CLOSED);
+      if (type !== TYPE_LIMIT_MAKER) return this.reject(R.REASON_UNSUPPORTED_ORDER);
+    }
+    const shape = this.check_spec(market, spec);
+    if (shape !== R.REASON_NONE) return this.reject(shape);
+
+    const row = this.row(account);
+    const limits = this.limits;
+    const cid = spec.client_order_id;
+    if (cid !== null) {
+      if (row.client_ids?.has(cid) === true) return this.reject(R.REASON_DUPLICATE_ORDER);
+      if (!this.client_ids.has_room(account)) return this.reject(R.REASON_CLIENT_ID_RETENTION_FULL);
+    }
+    if (!this.orders.has_room()) return this.reject(R.REASON_ORDER_CAPACITY_FULL);
+
+    const side = spec.side;
+    const stop = is_stop_type(type);
+    const may_rest = stop || (has_limit_price(type) && spec.tif === TIF_GTC);
+    if (may_rest) {
+      if (row.open_count[market_id] >= limits.open_orders_per_account_market_max)
+        return this.reject(R.REASON_FILTER_MAX_NUM_ORDERS);
+      if (row.open_total >= limits.open_orders_per_account_max)
+        return this.reject(R.REASON_FILTER_EXCHANGE_MAX_NUM_ORDERS);
+      if (
+        has_limit_price(type) &&
+        (side === SIDE_BUY ? market.bids : market.asks).is_full_for(spec.price_ticks)
+      )
+        return this.reject(R.REASON_PRICE_LEVELS_FULL);
+    }
+    if (stop) {
+      if (row.stop_count[market_id] >= limits.stop_orders_per_account_market_max)
+        return this.reject(R.REASON_FILTER_MAX_NUM_ALGO_ORDERS);
+      if (market.stops.size >= limits.stop_orders_per_market_max)
+        return this.reject(R.REASON_STOP_ORDERS_FULL);
+      if (market.last_price_ticks > 0) {
+        const rising = (type === TYPE_STOP_LOSS || type === TYPE_STOP_LOSS_LIMIT) === (side === SIDE_BUY);
+        const met = rising
+          ? market.last_price_ticks >= spec.stop_price_ticks
+          : market.last_price_ticks <= spec.stop_price_ticks;
+        if (met) return this.reject(R.REASON_WOULD_TRIGGER);
+      }
+    } else if (type === TYPE_LIMIT_MAKER) {
+      const best = side === SIDE_BUY ? market.asks.best_price() : market.bids.best_price();
+      if (best !== 0 && (side === SIDE_BUY ? spec.price_ticks >= best : spec.price_ticks <= best))
+        return this.reject(R.REASON_WOULD_TAKE);
+    }
+
+    const cfg = market.config;
+    const lock_asset = side === SIDE_BUY ? cfg.quote : cfg.base;
+    const lock = this.lock_needed(market, spec);
+    if (row.free[lock_asset] < lock) return this.reject(R.REASON_INSUFFICIENT_BALANCE);
+
+    // Accepted: from here on the order exists and every exit reports its final state.
+    const orders = this.orders;
+    const order_id = this.next_order_id++;
+    const slot = orders.allocate(order_id);
+    orders.account[slot] = account;
+    orders.market[slot] = market_id;
+    orders.side[slot] = side;
+    orders.type[slot] = type;
+    orders.tif[slot] = type === TYPE_LIMIT_MAKER ? TIF_GTC : spec.tif;
+    orders.stp[slot] = spec.stp === -1 ? cfg.stp_default : spec.stp;
+    orders.triggered[slot] = 0;
+    orders.price_ticks[slot] = has_limit_price(type) ? spec.price_ticks : 0;
+    orders.stop_price_ticks[slot] = stop ? spec.stop_price_ticks : 0;
+    orders.quantity_lots[slot] = spec.quantity_lots;
+    orders.quote_units[slot] = spec.quote_units;
+    orders.executed_lots[slot] = 0;
+    orders.cumulative_quote_units[slot] = 0;
+    orders.locked_units[slot] = lock;
+    orders.time_ms[slot] = this.now_ms;
+    orders.client_order_id[slot] = cid;
+    if (cid !== null) this.client_ids.add(row, account, cid, order_id, this.now_ms);
+    if (lock > 0) {
+      row.free[lock_asset] -= lock;
+      row.locked[lock_asset] += lock;
+      sink.balance(account, lock_asset, row.free[lock_asset], row.locked[lock_asset]);
+    }
+    sink.order_new(
+      order_id,
+      account,
+      market_id,
+      side,
+      type,
+      orders.tif[slot] as TimeInForce,
+      orders.price_ticks[slot],
+      spec.quantity_lots,
+      spec.quote_units,
+      orders.stop_price_ticks[slot],
+      cid,
+      this.now_ms,
+    );
+    if (stop) {
+      market.stops.add(orders, slot);
+      row.stop_count[market_id]++;
+      this.link_open(slot);
+      return slot;
+    }
+    this.execute_taker(market, slot);
+    this.run_triggers(market);
+    return slot;
+  }
+
+  private reject(reason: R.Reason, detail: string | null = null): 0 {
+    this.sink.rejected(reason, detail);
+    return 0;
+  }
+
+  /**
+   * Stateless shape checks, repeated here so that no journaled command can break an invariant even if
+   * the gateway's validator has a bug. They are comparisons only: cheap on the hot path.
+   */
+  private check_spec(market: Market, spec: OrderSpec): R.Reason {
+    const cfg = market.config;
+    const type = spec.order_type;
+    if (!(spec.side === SIDE_BUY || spec.side === SIDE_SELL)) return R.REASON_INVALID_PARAMETER;
+    if (!(Number.isInteger(type) && type >= 0 && type <= TYPE_TAKE_PROFIT_LIMIT))
+      return R.REASON_INVALID_PARAMETER;
+    if (!(Number.isInteger(spec.tif) && spec.tif >= 0 && spec.tif <= TIF_FOK))
+      return R.REASON_INVALID_PARAMETER;
+    if (!(Number.isInteger(spec.stp) && spec.stp >= -1 && spec.stp <= STP_EXPIRE_BOTH))
+      return R.REASON_INVALID_PARAMETER;
+    const cid = spec.client_order_id;
+    if (cid !== null && (typeof cid !== "string" || !CLIENT_ORDER_ID_RE.test(cid)))
+      return R.REASON_INVALID_PARAMETER;
+    if (has_limit_price(type)) {
+      const p = spec.price_ticks;
+      if (!(Number.isSafeInteger(p) && p >= cfg.min_price_ticks && p <= cfg.max_price_ticks))
+        return R.REASON_FILTER_PRICE;
+    }
+    if (is_stop_type(type)) {
+      const s = spec.stop_price_ticks;
+      if (!(Number.isSafeInteger(s) && s >= cfg.min_price_ticks && s <= cfg.max_price_ticks))
+        return R.REASON_FILTER_PRICE;
+    }
+    if (type === TYPE_MARKET && spec.quote_units !== 0) {
+      const q = spec.quote_units;
+      if (spec.quantity_lots !== 0) return R.REASON_INVALID_PARAMETER;
+      if (!(Number.isSafeInteger(q) && q > 0)) return R.REASON_INVALID_PARAMETER;
+      if (q < cfg.min_notional_units) return R.REASON_FILTER_NOTIONAL;
+      if (q > cfg.max_price_ticks * cfg.max_qty_lots * cfg.quote_units_per_tick_lot)
+        return R.REASON_FILTER_NOTIONAL;
+      return R.REASON_NONE;
+    }
+    if (spec.quote_units !== 0) return R.REASON_INVALID_PARAMETER;
+    const n = spec.quantity_lots;
+    if (!(Number.isSafeInteger(n) && n >= cfg.min_qty_lots && n <= cfg.max_qty_lots))
+      return R.REASON_FILTER_LOT_SIZE;
+    if (has_limit_price(type) && spec.price_ticks * n * cfg.quote_units_per_tick_lot < cfg.min_notional_units)
+      return R.REASON_FILTER_NOTIONAL;
+    return R.REASON_NONE;
+  }
+
+  /** What an order must lock up front: everything it could spend (see docs/ENGINE.md, "Funds"). */
+  private lock_needed(market: Market, spec: OrderSpec): number {
+    const cfg = market.config;
+    const k = cfg.quote_units_per_tick_lot;
+    const type = spec.order_type;
+    if (spec.side === SIDE_SELL) {
+      if (type === TYPE_MARKET && spec.quote_units > 0)
+        return this.lots_for_quote(market.bids, spec.quote_units, k) * cfg.lot_units;
+      return spec.quantity_lots * cfg.lot_units;
+    }
+    if (has_limit_price(type)) return spec.price_ticks * spec.quantity_lots * k;
+    if (type === TYPE_MARKET) {
+      if (spec.quote_units > 0) return spec.quote_units;
+      return this.cost_of_lots(market, spec.quantity_lots);
+    }
+    // A stop-market buy cannot know its fill price; it locks the cost at its stop price and, once
+    // triggered, never spends more than that lock (the remainder expires).
+    return spec.stop_price_ticks * spec.quantity_lots * k;
+  }
+
+  /** Quote cost of buying `lots` from the asks now (what the book holds, if less). */
+  private cost_of_lots(market: Market, lots: number): number {
+    const asks = market.asks;
+    const pool = this.levels;
+    const k = market.config.quote_units_per_tick_lot;
+    let need = lots;
+    let cost = 0;
+    for (let i = asks.count - 1; i >= 0 && need > 0; i--) {
+      const level = asks.levels[i];
+      const take = Math.min(need, pool.quantity_lots[level]);
+      cost += take * pool.price_ticks[level] * k;
+      need -= take;
+    }
+    return cost;
+  }
+
+  /** Lots a quote amount buys or sells walking `side` from its best level, taking whole lots only. */
+  private lots_for_quote(side: Market["bids"], quote_units: number, k: number): number {
+    const pool = this.levels;
+    let left = quote_units;
+    let lots = 0;
+    for (let i = side.count - 1; i >= 0; i--) {
+      const level = side.levels[i];
+      const lot_cost = pool.price_ticks[level] * k;
+      const affordable = Math.floor(left / lot_cost);
+      const take = Math.min(affordable, pool.quantity_lots[level]);
+      lots += take;
+      left -= take * lot_cost;
+      if (take < pool.quantity_lots[level]) break;
+    }
+    return lots;
+  }
+
+  // ---------------------------------------------------------------- matching
+
+  /** Matches an accepted (or just triggered) order, then rests, fills or expires its remainder. */
+  private execute_taker(market: Market, slot: number): void {
+    const orders = this.orders;
+    if (orders.tif[slot] === TIF_FOK && !this.fok_fillable(market, slot)) {
+      this.finish_taker(market, slot, STATUS_EXPIRED, END_NO_LIQUIDITY);
+      return;
+    }
+    this.match_stop = STOP_NONE;
+    this.match(market, slot);
+    const stop = this.match_stop;
+    const type = orders.type[slot];
+    const by_quote = orders.quote_units[slot] > 0;
+    if (!by_quote && orders.remaining_lots(slot) === 0) {
+      this.finish_taker(market, slot, STATUS_FILLED, END_NONE);
+    } else if (stop === STOP_STP) {
+      this.finish_taker(market, slot, STATUS_EXPIRED_IN_MATCH, END_STP);
+    } else if (has_limit_price(type) && orders.tif[slot] === TIF_GTC) {
+      this.rest(market, slot);
+    } else if (by_quote && orders.executed_lots[slot] > 0 && stop === STOP_FUNDS) {
+      // The quote amount is spent down to less than one lot at the next price: done.
+      this.finish_taker(market, slot, STATUS_FILLED, END_NONE);
+    } else {
+      this.finish_taker(market, slot, STATUS_EXPIRED, stop === STOP_FUNDS ? END_FUNDS : END_NO_LIQUIDITY);
+    }
+  }
+
+  /** Whether a FOK order could fill completely now, taking self-trade prevention into account. */
+  private fok_fillable(market: Market, slot: number): boolean {
+    const orders = this.orders;
+    const pool = this.levels;
+    const side = orders.side[slot];
+    const book = side === SIDE_BUY ? market.asks : market.bids;
+    const limit = orders.price_ticks[slot];
+    const account = orders.account[slot];
+    const stp = orders.stp[slot];
+    let need = orders.remaining_lots(slot);
+    for (let i = book.count - 1; i >= 0 && need > 0; i--) {
+      const level = book.levels[i];
+      const price = pool.price_ticks[level];
+      if (side === SIDE_BUY ? price > limit : price < limit) break;
+      if (stp === STP_NONE) {
+        need -= pool.quantity_lots[level];
+        continue;
+      }
+      for (let o = pool.head[level]; o !== 0 && need > 0; o = orders.next[o]) {
+        if (orders.account[o] === account) {
+          if (stp === STP_EXPIRE_MAKER) continue;
+          return false; // EXPIRE_TAKER / EXPIRE_BOTH would stop the order here
+        }
+        need -= orders.remaining_lots(o);
+      }
+    }
+    return need <= 0;
+  }
+
+  private match(market: Market, slot: number): void {
+    const orders = this.orders;
+    const pool = this.levels;
+    const sink = this.sink;
+    const cfg = market.config;
+    const k = cfg.quote_units_per_tick_lot;
+    const side = orders.side[slot];
+    const book = side === SIDE_BUY ? market.asks : market.bids;
+    const limited = has_limit_price(orders.type[slot]);
+    const limit = orders.price_ticks[slot];
+    const account = orders.account[slot];
+    const stp = orders.stp[slot];
+    const by_quote = orders.quote_units[slot] > 0;
+    // A market buy by quantity spends only what it locked; a limit order's lock always suffices.
+    const capped_buy = side === SIDE_BUY && !limited;
+    const book_side: Side = side === SIDE_BUY ? SIDE_SELL : SIDE_BUY;
+    while (book.count > 0) {
+      const level = book.levels[book.count - 1];
+      const price = pool.price_ticks[level];
+      if (limited && (side === SIDE_BUY ? price > limit : price < limit)) break;
+      const lot_cost = price * k;
+      let level_gone = false;
+      let maker = pool.head[level];
+      while (maker !== 0) {
+        const next = orders.next[maker];
+        if (stp !== STP_NONE && orders.account[maker] === account) {
+          if (stp === STP_EXPIRE_MAKER || stp === STP_EXPIRE_BOTH) {
+            level_gone = this.close_resting(market, maker, STATUS_EXPIRED_IN_MATCH, END_STP);
+          }
+          if (stp === STP_EXPIRE_TAKER || stp === STP_EXPIRE_BOTH) {
+            this.match_stop = STOP_STP;
+            break;
+          }
+          maker = next;
+          continue;
+        }
+        let lots = orders.remaining_lots(maker);
+        if (by_quote) {
+          const quote_left = orders.quote_units[slot] - orders.cumulative_quote_units[slot];
+          const affordable = Math.floor(quote_left / lot_cost);
+          if (side === SIDE_SELL) {
+            const lockable = Math.floor(orders.locked_units[slot] / cfg.lot_units);
+            if (lockable < affordable && lockable < lots) lots = lockable;
+          }
+          if (affordable < lots) lots = affordable;
+          if (lots === 0) {
+            this.match_stop = STOP_FUNDS;
+            break;
+          }
+        } else {
+          const want = orders.remaining_lots(slot);
+          if (want === 0) break;
+          if (want < lots) lots = want;
+          if (capped_buy) {
+            const affordable = Math.floor(orders.locked_units[slot] / lot_cost);
+            if (affordable < lots) lots = affordable;
+            if (lots === 0) {
+              this.match_stop = STOP_FUNDS;
+              break;
+            }
+          }
+        }
+        level_gone = this.fill(market, slot, maker, level, price, lots);
+        maker = next;
+      }
+      // Leaving a level that still has orders, with no STP stop, means the taker could not pay for
+      // more (quote amount or lock spent), unless it is simply complete.
+      if (!level_gone && this.match_stop === STOP_NONE && (by_quote || orders.remaining_lots(slot) > 0))
+        this.match_stop = STOP_FUNDS;
+      market.book_update_id++;
+      sink.book(
+        market.id,
+        market.book_update_id,
+        book_side,
+        price,
+        level_gone ? 0 : pool.quantity_lots[level],
+      );
+      if (!level_gone || this.match_stop !== STOP_NONE) break;
+      if (!by_quote && orders.remaining_lots(slot) === 0) break;
+    }
+  }
+
+  /**
+   * One trade between a taker and a resting maker at the maker's price: moves the money, charges
+   * fees in the asset each side receives, and retires the maker if it is filled. Returns true if
+   * the maker's level emptied and was removed.
+   */
+  private fill(
+    market: Market,
+    taker: number,
+    maker: number,
+    level: number,
+    price: number,
+    lots: number,
+  ): boolean {
+    const orders = this.orders;
+    const sink = this.sink;
+    const cfg = market.config;
+    const base = cfg.base;
+    const quote = cfg.quote;
+    const quote_units = price * lots * cfg.quote_units_per_tick_lot;
+    const base_units = lots * cfg.lot_units;
+    const taker_account = orders.account[taker];
+    const maker_account = orders.account[maker];
+    const t = this.accounts[taker_account];
+    const m = this.accounts[maker_account];
+    const taker_side = orders.side[taker] as Side;
+    let taker_fee: number;
+    let maker_fee: number;
+    if (taker_side === SIDE_BUY) {
+      // The buyer locked at its limit price (or a market lock); it pays the maker's price and gets
+      // the difference back at once.
+      const release = has_limit_price(orders.type[taker])
+        ? orders.price_ticks[taker] * lots * cfg.quote_units_per_tick_lot
+        : quote_units;
+      orders.locked_units[taker] -= release;
+      t.locked[quote] -= release;
+      t.free[quote] += release - quote_units;
+      taker_fee = fee_units(base_units, cfg.taker_fee_ppm);
+      t.free[base] += base_units - taker_fee;
+      this.asset_totals[base].fees_units += taker_fee;
+      orders.locked_units[maker] -= base_units;
+      m.locked[base] -= base_units;
+      maker_fee = fee_units(quote_units, cfg.maker_fee_ppm);
+      m.free[quote] += quote_units - maker_fee;
+      this.asset_totals[quote].fees_units += maker_fee;
+    } else {
+      orders.locked_units[taker] -= base_units;
+      t.locked[base] -= base_units;
+      taker_fee = fee_units(quote_units, cfg.taker_fee_ppm);
+      t.free[quote] += quote_units - taker_fee;
+      this.asset_totals[quote].fees_units += taker_fee;
+      orders.locked_units[maker] -= quote_units;
+      m.locked[quote] -= quote_units;
+      maker_fee = fee_units(base_units, cfg.maker_fee_ppm);
+      m.free[base] += base_units - maker_fee;
+      this.asset_totals[base].fees_units += maker_fee;
+    }
+    assert(orders.locked_units[taker] >= 0 && orders.locked_units[maker] >= 0, "order lock went negative");
+    assert(t.locked[quote] >= 0 && t.locked[base] >= 0, "taker locked balance went negative");
+    assert(m.locked[quote] >= 0 && m.locked[base] >= 0, "maker locked balance went negative");
+    orders.executed_lots[taker] += lots;
+    orders.cumulative_quote_units[taker] += quote_units;
+    orders.executed_lots[maker] += lots;
+    orders.cumulative_quote_units[maker] += quote_units;
+    market.last_price_ticks = price;
+    const now = this.now_ms;
+    sink.trade(
+      market.id,
+      market.next_trade_id++,
+      price,
+      lots,
+      quote_units,
+      orders.id[taker],
+      orders.id[maker],
+      taker_account,
+      maker_account,
+      taker_side,
+      taker_fee,
+      maker_fee,
+      now,
+    );
+    sink.balance(taker_account, base, t.free[base], t.locked[base]);
+    sink.balance(taker_account, quote, t.free[quote], t.locked[quote]);
+    sink.balance(maker_account, base, m.free[base], m.locked[base]);
+    sink.balance(maker_account, quote, m.free[quote], m.locked[quote]);
+
+    const maker_left = orders.remaining_lots(maker);
+    if (maker_left > 0) {
+      this.levels.quantity_lots[level] -= lots;
+      sink.order_update(
+        orders.id[maker],
+        maker_account,
+        market.id,
+        STATUS_PARTIALLY_FILLED,
+        orders.executed_lots[maker],
+        orders.cumulative_quote_units[maker],
+        END_NONE,
+      );
+      return false;
+    }
+    assert(orders.locked_units[maker] === 0, "a filled maker still holds funds");
+    sink.order_update(
+      orders.id[maker],
+      maker_account,
+      market.id,
+      STATUS_FILLED,
+      orders.executed_lots[maker],
+      orders.cumulative_quote_units[maker],
+      END_NONE,
+    );
+    const book = orders.side[maker] === SIDE_BUY ? market.bids : market.asks;
+    const gone = book.unlink(orders, maker, lots);
+    this.unlink_open(maker);
+    orders.release(maker);
+    return gone;
+  }
+
+  /** Puts a taker's remainder in the book (GTC limit types). */
+  private rest(market: Market, slot: number): void {
+    const orders = this.orders;
+    const side = orders.side[slot] as Side;
+    const book = side === SIDE_BUY ? market.bids : market.asks;
+    const price = orders.price_ticks[slot];
+    // Placement checked for room, but a stop-limit order triggers later, when the book may be full.
+    if (book.is_full_for(price)) {
+      this.finish_taker(market, slot, STATUS_EXPIRED, END_EXCHANGE);
+      return;
+    }
+    const left = orders.remaining_lots(slot);
+    const level = book.append(orders, slot, price, left);
+    if (orders.triggered[slot] === 0) this.link_open(slot);
+    market.book_update_id++;
+    this.sink.book(market.id, market.book_update_id, side, price, this.levels.quantity_lots[level]);
+    if (orders.executed_lots[slot] > 0) {
+      this.sink.order_update(
+        orders.id[slot],
+        orders.account[slot],
+        market.id,
+        STATUS_PARTIALLY_FILLED,
+        orders.executed_lots[slot],
+        orders.cumulative_quote_units[slot],
+        END_NONE,
+      );
+    }
+  }
+
+  /** Ends a taker that is not resting: releases what it still locks and frees its slot. */
+  private finish_taker(market: Market, slot: number, status: OrderStatus, end: EndReason): void {
+    this.release_lock(market, slot);
+    this.unlink_open(slot);
+    this.report_final(market, slot, status, end);
+    this.orders.release(slot);
+  }
+
+  /** Removes a resting order from its book; returns true if its level emptied. */
+  private close_resting(market: Market, slot: number, status: OrderStatus, end: EndReason): boolean {
+    const orders = this.orders;
+    const side = orders.side[slot] as Side;
+    const book = side === SIDE_BUY ? market.bids : market.asks;
+    const level = orders.level[slot];
+    const price = orders.price_ticks[slot];
+    const gone = book.unlink(orders, slot, orders.remaining_lots(slot));
+    market.book_update_id++;
+    this.sink.book(
+      market.id,
+      market.book_update_id,
+      side,
+      price,
+      gone ? 0 : this.levels.quantity_lots[level],
+    );
+    this.release_lock(market, slot);
+    this.unlink_open(slot);
+    this.report_final(market, slot, status, end);
+    orders.release(slot);
+    return gone;
+  }
+
+  /** Removes an untriggered stop order. */
+  private close_stop(market: Market, slot: number, status: OrderStatus, end: EndReason): void {
+    const orders = this.orders;
+    market.stops.remove(orders, slot);
+    this.accounts[orders.account[slot]].stop_count[market.id]--;
+    this.release_lock(market, slot);
+    this.unlink_open(slot);
+    this.report_final(market, slot, status, end);
+    orders.release(slot);
+  }
+
+  private release_lock(market: Market, slot: number): void {
+    const orders = this.orders;
+    const amount = orders.locked_units[slot];
+    if (amount === 0) return;
+    const account = orders.account[slot];
+    const asset = orders.side[slot] === SIDE_BUY ? market.config.quote : market.config.base;
+    const row = this.accounts[account];
+    row.locked[asset] -= amount;
+    row.free[asset] += amount;
+    orders.locked_units[slot] = 0;
+    assert(row.locked[asset] >= 0, "locked balance went negative on release");
+    this.sink.balance(account, asset, row.free[asset], row.locked[asset]);
+  }
+
+  private report_final(market: Market, slot: number, status: OrderStatus, end: EndReason): void {
+    const orders = this.orders;
+    this.sink.order_update(
+      orders.id[slot],
+      orders.account[slot],
+      market.id,
+      status,
+      orders.executed_lots[slot],
+      orders.cumulative_quote_units[slot],
+      end,
+    );
+  }
+
+  /** Triggers and runs stop orders whose condition the last price now meets, until none is left. */
+  private run_triggers(market: Market): void {
+    const stops = market.stops;
+    if (stops.size === 0 || market.last_price_ticks === 0) return;
+    const orders = this.orders;
+    for (;;) {
+      const slot = stops.take_triggered(orders, market.last_price_ticks);
+      if (slot === 0) return;
+      const account = orders.account[slot];
+      this.accounts[account].stop_count[market.id]--;
+      orders.triggered[slot] = 1;
+      this.sink.order_triggered(orders.id[slot], account, market.id, this.now_ms);
+      this.execute_taker(market, slot);
+    }
+  }
+
+  // ---------------------------------------------------------------- account open-order lists
+
+  private link_open(slot: number): void {
+    const orders = this.orders;
+    const row = this.accounts[orders.account[slot]];
+    const market = orders.market[slot];
+    const head = row.open_head[market];
+    orders.account_prev[slot] = 0;
+    orders.account_next[slot] = head;
+    if (head !== 0) orders.account_prev[head] = slot;
+    row.open_head[market] = slot;
+    row.open_count[market]++;
+    row.open_total++;
+    orders.open[slot] = 1;
+  }
+
+  private unlink_open(slot: number): void {
+    const orders = this.orders;
+    if (orders.open[slot] === 0) return;
+    orders.open[slot] = 0;
+    const row = this.accounts[orders.account[slot]];
+    const market = orders.market[slot];
+    const prev = orders.account_prev[slot];
+    const next = orders.account_next[slot];
+    if (prev === 0) row.open_head[market] = next;
+    else orders.account_next[prev] = next;
+    if (next !== 0) orders.account_prev[next] = prev;
+    row.open_count[market]--;
+    row.open_total--;
+  }
+
+  /** Open orders (resting and stop) of an account in a market, oldest first. */
+  open_orders(account: number, market: number): number[] {
+    const out: number[] = [];
+    const orders = this.orders;
+    for (let s = this.accounts[account].open_head[market]; s !== 0; s = orders.account_next[s]) out.push(s);
+    return out.sort((a, b) => orders.id[a] - orders.id[b]);
+  }
+
+  // ---------------------------------------------------------------- cancels
+
+  private cancel_checks(account: number, market_id: number): R.Reason {
+    if (!this.account_valid(account)) return R.REASON_UNKNOWN_ACCOUNT;
+    if (!this.market_valid(market_id)) return R.REASON_UNKNOWN_SYMBOL;
+    this.row(account);
+    if (this.maintenance) return R.REASON_MAINTENANCE;
+    const status = this.markets[market_id].status;
+    if (status !== MARKET_TRADING && status !== MARKET_POST_ONLY && status !== MARKET_CANCEL_ONLY)
+      return R.REASON_MARKET_CLOSED;
+    return R.REASON_NONE;
+  }
+
+  private cancel_order(cmd: CancelOrder): void {
+    const problem = this.cancel_checks(cmd.account, cmd.market);
+    if (problem !== R.REASON_NONE) {
+      this.reject(problem);
+      return;
+    }
+    const slot = this.find_order(cmd.account, cmd.market, cmd.order_id, cmd.client_order_id);
+    if (slot === 0) {
+      this.reject(R.REASON_UNKNOWN_ORDER);
+      return;
+    }
+    this.cancel_slot(this.markets[cmd.market], slot, STATUS_CANCELED, END_USER);
+  }
+
+  private cancel_slot(market: Market, slot: number, status: OrderStatus, end: EndReason): void {
+    if (this.orders.level[slot] !== 0) this.close_resting(market, slot, status, end);
+    else this.close_stop(market, slot, status, end);
+  }
+
+  private cancel_all(cmd: CancelAll): void {
+    const problem = this.cancel_checks(cmd.account, cmd.market);
+    if (problem !== R.REASON_NONE) {
+      this.reject(problem);
+      return;
+    }
+    const open = this.open_orders(cmd.account, cmd.market);
+    if (open.length === 0) {
+      this.reject(R.REASON_UNKNOWN_ORDER);
+      return;
+    }
+    const market = this.markets[cmd.market];
+    for (const slot of open) this.cancel_slot(market, slot, STATUS_CANCELED, END_USER);
+  }
+
+  private cancel_replace(cmd: CancelReplace): void {
+    const problem = this.cancel_checks(cmd.account, cmd.market);
+    if (problem !== R.REASON_NONE) {
+      this.reject(problem, "cancel");
+      return;
+    }
+    const slot = this.find_order(cmd.account, cmd.market, cmd.cancel_order_id, cmd.cancel_client_order_id);
+    if (slot === 0) {
+      this.reject(R.REASON_UNKNOWN_ORDER, "cancel");
+      if (!cmd.allow_failure) return;
+    } else {
+      this.cancel_slot(this.markets[cmd.market], slot, STATUS_CANCELED, END_USER);
+    }
+    this.place(cmd.account, cmd.market, cmd.order);
+  }
+
+  /** Operator: every order of the market ends EXPIRED with reason EXCHANGE_CANCELED. */
+  private expire_market_orders(market_id: number): void {
+    if (!this.market_valid(market_id)) {
+      this.reject(R.REASON_UNKNOWN_SYMBOL);
+      return;
+    }
+    const market = this.markets[market_id];
+    const pool = this.levels;
+    for (const book of [market.bids, market.asks]) {
+      while (book.count > 0) {
+        const level = book.levels[book.count - 1];
+        this.close_resting(market, pool.head[level], STATUS_EXPIRED, END_EXCHANGE);
+      }
+    }
+    for (const list of [market.stops.rising, market.stops.falling]) {
+      while (list.length > 0) this.close_stop(market, list[0], STATUS_EXPIRED, END_EXCHANGE);
+    }
+  }
+
+  // ---------------------------------------------------------------- accounts and funds
+
+  private create_account(): void {
+    if (this.accounts.length >= this.limits.accounts_max) {
+      this.reject(R.REASON_ACCOUNTS_FULL);
+      return;
+    }
+    const id = this.accounts.length;
+    this.accounts.push(new AccountRow(this.assets.length, this.markets.length));
+    this.sink.account_created(id);
+  }
+
+  private deposit(cmd: Deposit): void {
+    if (!this.account_valid(cmd.account)) return void this.reject(R.REASON_UNKNOWN_ACCOUNT);
+    if (!this.asset_valid(cmd.asset)) return void this.reject(R.REASON_UNKNOWN_ASSET);
+    if (!(Number.isSafeInteger(cmd.amount_units) && cmd.amount_units > 0))
+      return void this.reject(R.REASON_INVALID_AMOUNT);
+    if (this.deposits_paused || this.maintenance) return void this.reject(R.REASON_DEPOSITS_PAUSED);
+    const totals = this.asset_totals[cmd.asset];
+    const outstanding = totals.deposits_units - totals.withdrawals_units;
+    if (outstanding + cmd.amount_units > this.assets[cmd.asset].supply_max_units)
+      return void this.reject(R.REASON_SUPPLY_LIMIT);
+    // Totals only grow; cap them too so they stay exact.
+    if (totals.deposits_units + cmd.amount_units > UNITS_MAX) return void this.reject(R.REASON_SUPPLY_LIMIT);
+    const row = this.row(cmd.account);
+    row.free[cmd.asset] += cmd.amount_units;
+    totals.deposits_units += cmd.amount_units;
+    this.sink.ledger(cmd.account, cmd.asset, cmd.amount_units);
+    this.sink.balance(cmd.account, cmd.asset, row.free[cmd.asset], row.locked[cmd.asset]);
+  }
+
+  private withdraw(cmd: Withdraw): void {
+    if (!this.account_valid(cmd.account)) return void this.reject(R.REASON_UNKNOWN_ACCOUNT);
+    if (!this.asset_valid(cmd.asset)) return void this.reject(R.REASON_UNKNOWN_ASSET);
+    if (!(Number.isSafeInteger(cmd.amount_units) && cmd.amount_units > 0))
+      return void this.reject(R.REASON_INVALID_AMOUNT);
+    if (this.withdrawals_paused || this.maintenance) return void this.reject(R.REASON_WITHDRAWALS_PAUSED);
+    const row = this.row(cmd.account);
+    if (row.free[cmd.asset] < cmd.amount_units) return void this.reject(R.REASON_INSUFFICIENT_BALANCE);
+    row.free[cmd.asset] -= cmd.amount_units;
+    this.asset_totals[cmd.asset].withdrawals_units += cmd.amount_units;
+    this.sink.ledger(cmd.account, cmd.asset, -cmd.amount_units);
+    this.sink.balance(cmd.account, cmd.asset, row.free[cmd.asset], row.locked[cmd.asset]);
+  }
+
+  // ---------------------------------------------------------------- configuration
+
+  private add_asset(cmd: AddAsset): void {
+    const problem = validate_asset(cmd, this.limits);
+    if (problem !== null) return void this.reject(R.REASON_INVALID_CONFIG, problem);
+    if (this.asset_by_name.has(cmd.asset)) return void this.reject(R.REASON_INVALID_CONFIG, "asset exists");
+    if (this.assets.length >= this.limits.assets_max)
+      return void this.reject(R.REASON_INVALID_CONFIG, "assets_max reached");
+    const id = this.assets.length;
+    this.assets.push({ id, name: cmd.asset, decimals: cmd.decimals, supply_max_units: cmd.supply_max_units });
+    this.asset_totals.push(new AssetTotals());
+    this.asset_by_name.set(cmd.asset, id);
+    this.sink.asset_added(id, cmd.asset);
+  }
+
+  private add_market(cmd: AddMarket): void {
+    if (this.markets.length >= this.limits.markets_max)
+      return void this.reject(R.REASON_INVALID_CONFIG, "markets_max reached");
+    const base = this.asset_by_name.get(cmd.base);
+    const quote = this.asset_by_name.get(cmd.quote);
+    const built = build_market(
+      cmd,
+      base === undefined ? undefined : this.assets[base],
+      quote === undefined ? undefined : this.assets[quote],
+    );
+    if (!built.ok) return void this.reject(R.REASON_INVALID_CONFIG, built.error);
+    if (this.market_by_symbol.has(cmd.symbol))
+      return void this.reject(R.REASON_INVALID_CONFIG, "symbol exists");
+    const id = this.markets.length;
+    this.markets.push(new Market(id, built.config, this.limits.levels_per_side_max, this.levels));
+    this.market_by_symbol.set(cmd.symbol, id);
+    this.sink.market_added(id, cmd.symbol);
+  }
+
+  private set_market_status(cmd: SetMarketStatus): void {
+    if (!this.market_valid(cmd.market)) return void this.reject(R.REASON_UNKNOWN_SYMBOL);
+    if (!market_status_valid(cmd.status))
+      return void this.reject(R.REASON_INVALID_PARAMETER, "unknown status");
+    this.markets[cmd.market].status = cmd.status;
+    this.sink.market_status(cmd.market, cmd.status);
+  }
+
+  private set_exchange_flags(cmd: SetExchangeFlags): void {
+    this.maintenance = cmd.maintenance === true;
+    this.deposits_paused = cmd.deposits_paused === true;
+    this.withdrawals_paused = cmd.withdrawals_paused === true;
+    this.sink.exchange_flags(this.maintenance, this.deposits_paused, this.withdrawals_paused);
+  }
+
+  // ---------------------------------------------------------------- for restore (snapshot.ts)
+
+  /** @internal Re-creates an order exactly as a snapshot recorded it. */
+  restore_order(fields: RestoredOrder): void {
+    const orders = this.orders;
+    const slot = orders.allocate(fields.id);
+    orders.account[slot] = fields.account;
+    orders.market[slot] = fields.market;
+    orders.side[slot] = fields.side;
+    orders.type[slot] = fields.type;
+    orders.tif[slot] = fields.tif;
+    orders.stp[slot] = fields.stp;
+    orders.triggered[slot] = fields.triggered ? 1 : 0;
+    orders.price_ticks[slot] = fields.price_ticks;
+    orders.stop_price_ticks[slot] = fields.stop_price_ticks;
+    orders.quantity_lots[slot] = fields.quantity_lots;
+    orders.quote_units[slot] = fields.quote_units;
+    orders.executed_lots[slot] = fields.executed_lots;
+    orders.cumulative_quote_units[slot] = fields.cumulative_quote_units;
+    orders.locked_units[slot] = fields.locked_units;
+    orders.time_ms[slot] = fields.time_ms;
+    orders.client_order_id[slot] = fields.client_order_id;
+    const market = this.markets[fields.market];
+    this.row(fields.account);
+    if (fields.in_stop_book) {
+      market.stops.add(orders, slot);
+      this.accounts[fields.account].stop_count[fields.market]++;
+    } else {
+      const book = fields.side === SIDE_BUY ? market.bids : market.asks;
+      book.append(orders, slot, fields.price_ticks, orders.remaining_lots(slot));
+    }
+    this.link_open(slot);
+  }
+
+  /** @internal */
+  restore_client_id(account: number, client_id: string, order_id: number, time_ms: number): void {
+    this.client_ids.add(this.accounts[account], account, client_id, order_id, time_ms);
+  }
+}
+
+export interface RestoredOrder {
+  id: number;
+  account: number;
+  market: number;
+  side: Side;
+  type: OrderType;
+  tif: TimeInForce;
+  stp: StpMode;
+  triggered: boolean;
+  price_ticks: number;
+  stop_price_ticks: number;
+  quantity_lots: number;
+  quote_units: number;
+  executed_lots: number;
+  cumulative_quote_units: number;
+  locked_units: number;
+  time_ms: number;
+  client_order_id: string | null;
+  in_stop_book: boolean;
+}

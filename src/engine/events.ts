@@ -1,0 +1,306 @@
+/**
+ * The engine's output. The engine calls an EventSink with plain numbers (no allocation on the hot
+ * path); EventCollector turns those calls into event objects for everything that is not a benchmark.
+ * Every event is a pure function of the command sequence.
+ */
+import type { Reason } from "./reasons.js";
+import type { EndReason, MarketStatus, OrderStatus, OrderType, Side, TimeInForce } from "./types.js";
+
+export interface EventSink {
+  /** A command was refused; nothing changed. */
+  rejected(reason: Reason, detail: string | null): void;
+  /** An order was accepted (Binance status NEW). */
+  order_new(
+    order_id: number,
+    account: number,
+    market: number,
+    side: Side,
+    order_type: OrderType,
+    tif: TimeInForce,
+    price_ticks: number,
+    quantity_lots: number,
+    quote_units: number,
+    stop_price_ticks: number,
+    client_order_id: string | null,
+    time_ms: number,
+  ): void;
+  /** A stop order's condition was met: it now works as a market or limit order. */
+  order_triggered(order_id: number, account: number, market: number, time_ms: number): void;
+  /** An order's state changed: partially filled, filled, canceled or expired. */
+  order_update(
+    order_id: number,
+    account: number,
+    market: number,
+    status: OrderStatus,
+    executed_lots: number,
+    cumulative_quote_units: number,
+    end_reason: EndReason,
+  ): void;
+  trade(
+    market: number,
+    trade_id: number,
+    price_ticks: number,
+    quantity_lots: number,
+    quote_units: number,
+    taker_order_id: number,
+    maker_order_id: number,
+    taker_account: number,
+    maker_account: number,
+    taker_side: Side,
+    taker_fee_units: number,
+    maker_fee_units: number,
+    time_ms: number,
+  ): void;
+  /** A balance after a change: absolute free and locked units. */
+  balance(account: number, asset: number, free_units: number, locked_units: number): void;
+  /** A price level after a change (quantity 0 = level gone); update ids are contiguous per market. */
+  book(market: number, update_id: number, side: Side, price_ticks: number, quantity_lots: number): void;
+  account_created(account: number): void;
+  asset_added(asset: number, name: string): void;
+  market_added(market: number, symbol: string): void;
+  market_status(market: number, status: MarketStatus): void;
+  exchange_flags(maintenance: boolean, deposits_paused: boolean, withdrawals_paused: boolean): void;
+  /** Deposit (positive) or withdrawal (negative) applied to an account. */
+  ledger(account: number, asset: number, amount_units: number): void;
+}
+
+export type EngineEvent =
+  | { kind: "rejected"; reason: Reason; detail: string | null }
+  | {
+      kind: "order_new";
+      order_id: number;
+      account: number;
+      market: number;
+      side: Side;
+      order_type: OrderType;
+      tif: TimeInForce;
+      price_ticks: number;
+      quantity_lots: number;
+      quote_units: number;
+      stop_price_ticks: number;
+      client_order_id: string | null;
+      time_ms: number;
+    }
+  | { kind: "order_triggered"; order_id: number; account: number; market: number; time_ms: number }
+  | {
+      kind: "order_update";
+      order_id: number;
+      account: number;
+      market: number;
+      status: OrderStatus;
+      executed_lots: number;
+      cumulative_quote_units: number;
+      end_reason: EndReason;
+    }
+  | {
+      kind: "trade";
+      market: number;
+      trade_id: number;
+      price_ticks: number;
+      quantity_lots: number;
+      quote_units: number;
+      taker_order_id: number;
+      maker_order_id: number;
+      taker_account: number;
+      maker_account: number;
+      taker_side: Side;
+      taker_fee_units: number;
+      maker_fee_units: number;
+      time_ms: number;
+    }
+  | { kind: "balance"; account: number; asset: number; free_units: number; locked_units: number }
+  | {
+      kind: "book";
+      market: number;
+      update_id: number;
+      side: Side;
+      price_ticks: number;
+      quantity_lots: number;
+    }
+  | { kind: "account_created"; account: number }
+  | { kind: "asset_added"; asset: number; name: string }
+  | { kind: "market_added"; market: number; symbol: string }
+  | { kind: "market_status"; market: number; status: MarketStatus }
+  | { kind: "exchange_flags"; maintenance: boolean; deposits_paused: boolean; withdrawals_paused: boolean }
+  | { kind: "ledger"; account: number; asset: number; amount_units: number };
+
+/** Collects events as objects; `take()` hands over what one command produced. */
+export class EventCollector implements EventSink {
+  events: EngineEvent[] = [];
+
+  take(): EngineEvent[] {
+    const out = this.events;
+    this.events = [];
+    return out;
+  }
+  rejected(reason: Reason, detail: string | null): void {
+    this.events.push({ kind: "rejected", reason, detail });
+  }
+  order_new(
+    order_id: number,
+    account: number,
+    market: number,
+    side: Side,
+    order_type: OrderType,
+    tif: TimeInForce,
+    price_ticks: number,
+    quantity_lots: number,
+    quote_units: number,
+    stop_price_ticks: number,
+    client_order_id: string | null,
+    time_ms: number,
+  ): void {
+    this.events.push({
+      kind: "order_new",
+      order_id,
+      account,
+      market,
+      side,
+      order_type,
+      tif,
+      price_ticks,
+      quantity_lots,
+      quote_units,
+      stop_price_ticks,
+      client_order_id,
+      time_ms,
+    });
+  }
+  order_triggered(order_id: number, account: number, market: number, time_ms: number): void {
+    this.events.push({ kind: "order_triggered", order_id, account, market, time_ms });
+  }
+  order_update(
+    order_id: number,
+    account: number,
+    market: number,
+    status: OrderStatus,
+    executed_lots: number,
+    cumulative_quote_units: number,
+    end_reason: EndReason,
+  ): void {
+    this.events.push({
+      kind: "order_update",
+      order_id,
+      account,
+      market,
+      status,
+      executed_lots,
+      cumulative_quote_units,
+      end_reason,
+    });
+  }
+  trade(
+    market: number,
+    trade_id: number,
+    price_ticks: number,
+    quantity_lots: number,
+    quote_units: number,
+    taker_order_id: number,
+    maker_order_id: number,
+    taker_account: number,
+    maker_account: number,
+    taker_side: Side,
+    taker_fee_units: number,
+    maker_fee_units: number,
+    time_ms: number,
+  ): void {
+    this.events.push({
+      kind: "trade",
+      market,
+      trade_id,
+      price_ticks,
+      quantity_lots,
+      quote_units,
+      taker_order_id,
+      maker_order_id,
+      taker_account,
+      maker_account,
+      taker_side,
+      taker_fee_units,
+      maker_fee_units,
+      time_ms,
+    });
+  }
+  balance(account: number, asset: number, free_units: number, locked_units: number): void {
+    this.events.push({ kind: "balance", account, asset, free_units, locked_units });
+  }
+  book(market: number, update_id: number, side: Side, price_ticks: number, quantity_lots: number): void {
+    this.events.push({ kind: "book", market, update_id, side, price_ticks, quantity_lots });
+  }
+  account_created(account: number): void {
+    this.events.push({ kind: "account_created", account });
+  }
+  asset_added(asset: number, name: string): void {
+    this.events.push({ kind: "asset_added", asset, name });
+  }
+  market_added(market: number, symbol: string): void {
+    this.events.push({ kind: "market_added", market, symbol });
+  }
+  market_status(market: number, status: MarketStatus): void {
+    this.events.push({ kind: "market_status", market, status });
+  }
+  exchange_flags(maintenance: boolean, deposits_paused: boolean, withdrawals_paused: boolean): void {
+    this.events.push({ kind: "exchange_flags", maintenance, deposits_paused, withdrawals_paused });
+  }
+  ledger(account: number, asset: number, amount_units: number): void {
+    this.events.push({ kind: "ledger", account, asset, amount_units });
+  }
+}
+
+/** Discards events; subclasses override what they need. */
+export class NullSink implements EventSink {
+  rejected(_reason: Reason, _detail: string | null): void {}
+  order_new(
+    _order_id: number,
+    _account: number,
+    _market: number,
+    _side: Side,
+    _order_type: OrderType,
+    _tif: TimeInForce,
+    _price_ticks: number,
+    _quantity_lots: number,
+    _quote_units: number,
+    _stop_price_ticks: number,
+    _client_order_id: string | null,
+    _time_ms: number,
+  ): void {}
+  order_triggered(_order_id: number, _account: number, _market: number, _time_ms: number): void {}
+  order_update(
+    _order_id: number,
+    _account: number,
+    _market: number,
+    _status: OrderStatus,
+    _executed_lots: number,
+    _cumulative_quote_units: number,
+    _end_reason: EndReason,
+  ): void {}
+  trade(
+    _market: number,
+    _trade_id: number,
+    _price_ticks: number,
+    _quantity_lots: number,
+    _quote_units: number,
+    _taker_order_id: number,
+    _maker_order_id: number,
+    _taker_account: number,
+    _maker_account: number,
+    _taker_side: Side,
+    _taker_fee_units: number,
+    _maker_fee_units: number,
+    _time_ms: number,
+  ): void {}
+  balance(_account: number, _asset: number, _free_units: number, _locked_units: number): void {}
+  book(
+    _market: number,
+    _update_id: number,
+    _side: Side,
+    _price_ticks: number,
+    _quantity_lots: number,
+  ): void {}
+  account_created(_account: number): void {}
+  asset_added(_asset: number, _name: string): void {}
+  market_added(_market: number, _symbol: string): void {}
+  market_status(_market: number, _status: MarketStatus): void {}
+  exchange_flags(_maintenance: boolean, _deposits_paused: boolean, _withdrawals_paused: boolean): void {}
+  ledger(_account: number, _asset: number, _amount_units: number): void {}
+}

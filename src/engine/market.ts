@@ -1,0 +1,28 @@
+/** One market's runtime state: configuration, mode, both book sides, stop orders and id counters. */
+import { BookSide, type LevelPool } from "./book.js";
+import type { MarketConfig } from "./config.js";
+import { StopBook } from "./stops.js";
+import { type MarketStatus, SIDE_BUY, SIDE_SELL } from "./types.js";
+
+export class Market {
+  readonly bids: BookSide;
+  readonly asks: BookSide;
+  readonly stops = new StopBook();
+  status: MarketStatus;
+  /** Price of the last trade (0 before the first); stop orders trigger on it. */
+  last_price_ticks = 0;
+  next_trade_id = 1;
+  /** Last book update id; every level change takes the next one, so ids are contiguous. */
+  book_update_id = 0;
+
+  constructor(
+    readonly id: number,
+    readonly config: MarketConfig,
+    levels_per_side_max: number,
+    pool: LevelPool,
+  ) {
+    this.status = config.add_market.status;
+    this.bids = new BookSide(SIDE_BUY, levels_per_side_max, pool);
+    this.asks = new BookSide(SIDE_SELL, levels_per_side_max, pool);
+  }
+}

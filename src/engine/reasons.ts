@@ -1,0 +1,95 @@
+/**
+ * Why the engine refused a command. State-dependent refusals are outcomes of a journaled command
+ * (DESIGN invariant 6): the command stays in the journal, its outcome is REJECTED and no funds move.
+ * Messages are Binance's own where Binance has one, so clients such as ccxt map them to the same errors.
+ */
+export const REASON_NONE = 0;
+export const REASON_INSUFFICIENT_BALANCE = 1;
+export const REASON_DUPLICATE_ORDER = 2;
+export const REASON_UNKNOWN_ORDER = 3;
+export const REASON_MARKET_CLOSED = 4;
+export const REASON_MAINTENANCE = 5;
+export const REASON_WOULD_TAKE = 6;
+export const REASON_WOULD_TRIGGER = 7;
+export const REASON_UNSUPPORTED_ORDER = 8;
+export const REASON_FILTER_PRICE = 9;
+export const REASON_FILTER_LOT_SIZE = 10;
+export const REASON_FILTER_NOTIONAL = 11;
+export const REASON_FILTER_MAX_NUM_ORDERS = 12;
+export const REASON_FILTER_MAX_NUM_ALGO_ORDERS = 13;
+export const REASON_FILTER_EXCHANGE_MAX_NUM_ORDERS = 14;
+export const REASON_PRICE_LEVELS_FULL = 15;
+export const REASON_ORDER_CAPACITY_FULL = 16;
+export const REASON_CLIENT_ID_RETENTION_FULL = 17;
+export const REASON_UNKNOWN_ACCOUNT = 18;
+export const REASON_UNKNOWN_SYMBOL = 19;
+export const REASON_UNKNOWN_ASSET = 20;
+export const REASON_DEPOSITS_PAUSED = 21;
+export const REASON_WITHDRAWALS_PAUSED = 22;
+export const REASON_SUPPLY_LIMIT = 23;
+export const REASON_INVALID_AMOUNT = 24;
+export const REASON_INVALID_CONFIG = 25;
+export const REASON_ACCOUNTS_FULL = 26;
+export const REASON_STOP_ORDERS_FULL = 27;
+export const REASON_INVALID_PARAMETER = 28;
+export type Reason = number;
+
+interface ReasonInfo {
+  /** Stable name, used in logs and the journal's human-readable dumps. */
+  readonly name: string;
+  /** Binance error message. */
+  readonly message: string;
+  /** Binance error code when this refuses a new order. */
+  readonly code: number;
+}
+
+export const REASONS: readonly ReasonInfo[] = [
+  { name: "NONE", message: "", code: 0 },
+  {
+    name: "INSUFFICIENT_BALANCE",
+    message: "Account has insufficient balance for requested action.",
+    code: -2010,
+  },
+  { name: "DUPLICATE_ORDER", message: "Duplicate order sent.", code: -2010 },
+  { name: "UNKNOWN_ORDER", message: "Unknown order sent.", code: -2011 },
+  { name: "MARKET_CLOSED", message: "Market is closed.", code: -2010 },
+  { name: "MAINTENANCE", message: "System is under maintenance.", code: -2010 },
+  { name: "WOULD_TAKE", message: "Order would immediately match and take.", code: -2010 },
+  { name: "WOULD_TRIGGER", message: "Order would trigger immediately.", code: -2010 },
+  { name: "UNSUPPORTED_ORDER", message: "Unsupported order combination", code: -2010 },
+  { name: "FILTER_PRICE", message: "Filter failure: PRICE_FILTER", code: -1013 },
+  { name: "FILTER_LOT_SIZE", message: "Filter failure: LOT_SIZE", code: -1013 },
+  { name: "FILTER_NOTIONAL", message: "Filter failure: NOTIONAL", code: -1013 },
+  { name: "FILTER_MAX_NUM_ORDERS", message: "Filter failure: MAX_NUM_ORDERS", code: -1013 },
+  { name: "FILTER_MAX_NUM_ALGO_ORDERS", message: "Filter failure: MAX_NUM_ALGO_ORDERS", code: -1013 },
+  { name: "FILTER_EXCHANGE_MAX_NUM_ORDERS", message: "Filter failure: EXCHANGE_MAX_NUM_ORDERS", code: -1013 },
+  {
+    name: "PRICE_LEVELS_FULL",
+    message: "Too many price levels in the order book; try a price nearer the market.",
+    code: -2010,
+  },
+  { name: "ORDER_CAPACITY_FULL", message: "Exchange order capacity reached; try again later.", code: -2010 },
+  {
+    name: "CLIENT_ID_RETENTION_FULL",
+    message: "Too many new orders; client order id retention is full.",
+    code: -1015,
+  },
+  { name: "UNKNOWN_ACCOUNT", message: "Unknown account.", code: -2010 },
+  { name: "UNKNOWN_SYMBOL", message: "Invalid symbol.", code: -1121 },
+  { name: "UNKNOWN_ASSET", message: "Invalid asset.", code: -1100 },
+  { name: "DEPOSITS_PAUSED", message: "Deposits are paused.", code: -2010 },
+  { name: "WITHDRAWALS_PAUSED", message: "Withdrawals are paused.", code: -2010 },
+  { name: "SUPPLY_LIMIT", message: "Deposit would exceed the asset's supply limit.", code: -2010 },
+  { name: "INVALID_AMOUNT", message: "Amount must be a positive whole number of units.", code: -1100 },
+  { name: "INVALID_CONFIG", message: "Invalid configuration.", code: -1100 },
+  { name: "ACCOUNTS_FULL", message: "Account capacity reached.", code: -2010 },
+  { name: "STOP_ORDERS_FULL", message: "Too many stop orders in this market; try again later.", code: -2010 },
+  { name: "INVALID_PARAMETER", message: "Invalid parameter.", code: -1100 },
+];
+
+export function reason_name(reason: Reason): string {
+  return REASONS[reason]?.name ?? `REASON_${reason}`;
+}
+export function reason_message(reason: Reason): string {
+  return REASONS[reason]?.message ?? "Unknown error.";
+}

@@ -1,0 +1,104 @@
+/**
+ * Enumerations of the engine, as small integers so that they fit in typed arrays.
+ * Names follow Binance's Spot API spelling; NAMES arrays map the integers back to those spellings.
+ */
+export const SIDE_BUY = 0;
+export const SIDE_SELL = 1;
+export type Side = 0 | 1;
+export const SIDE_NAMES = ["BUY", "SELL"] as const;
+
+export const TYPE_LIMIT = 0;
+export const TYPE_MARKET = 1;
+export const TYPE_LIMIT_MAKER = 2;
+export const TYPE_STOP_LOSS = 3;
+export const TYPE_STOP_LOSS_LIMIT = 4;
+export const TYPE_TAKE_PROFIT = 5;
+export const TYPE_TAKE_PROFIT_LIMIT = 6;
+export type OrderType = 0 | 1 | 2 | 3 | 4 | 5 | 6;
+export const ORDER_TYPE_NAMES = [
+  "LIMIT",
+  "MARKET",
+  "LIMIT_MAKER",
+  "STOP_LOSS",
+  "STOP_LOSS_LIMIT",
+  "TAKE_PROFIT",
+  "TAKE_PROFIT_LIMIT",
+] as const;
+
+export function is_stop_type(type: number): boolean {
+  return type >= TYPE_STOP_LOSS;
+}
+/** Types that carry a limit price (and so may rest in the book). */
+export function has_limit_price(type: number): boolean {
+  return (
+    type === TYPE_LIMIT ||
+    type === TYPE_LIMIT_MAKER ||
+    type === TYPE_STOP_LOSS_LIMIT ||
+    type === TYPE_TAKE_PROFIT_LIMIT
+  );
+}
+
+export const TIF_GTC = 0;
+export const TIF_IOC = 1;
+export const TIF_FOK = 2;
+export type TimeInForce = 0 | 1 | 2;
+export const TIF_NAMES = ["GTC", "IOC", "FOK"] as const;
+
+export const STP_NONE = 0;
+export const STP_EXPIRE_TAKER = 1;
+export const STP_EXPIRE_MAKER = 2;
+export const STP_EXPIRE_BOTH = 3;
+export type StpMode = 0 | 1 | 2 | 3;
+export const STP_NAMES = ["NONE", "EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"] as const;
+
+export const STATUS_NEW = 0;
+export const STATUS_PARTIALLY_FILLED = 1;
+export const STATUS_FILLED = 2;
+export const STATUS_CANCELED = 3;
+export const STATUS_EXPIRED = 4;
+export const STATUS_EXPIRED_IN_MATCH = 5;
+export const STATUS_REJECTED = 6;
+export type OrderStatus = 0 | 1 | 2 | 3 | 4 | 5 | 6;
+export const ORDER_STATUS_NAMES = [
+  "NEW",
+  "PARTIALLY_FILLED",
+  "FILLED",
+  "CANCELED",
+  "EXPIRED",
+  "EXPIRED_IN_MATCH",
+  "REJECTED",
+] as const;
+
+/** Why an order left the book without filling; carried on order updates. */
+export const END_NONE = 0;
+/** The owner cancelled it. */
+export const END_USER = 1;
+/** IOC/FOK/market remainder, or a market order that found no liquidity. */
+export const END_NO_LIQUIDITY = 2;
+/** Self-trade prevention. */
+export const END_STP = 3;
+/** The exchange removed it (maintenance, delisting): Binance's expiryReason EXCHANGE_CANCELED. */
+export const END_EXCHANGE = 4;
+/** A market buy ran out of the funds it had locked (stop-market buys; see docs/ENGINE.md). */
+export const END_FUNDS = 5;
+export type EndReason = 0 | 1 | 2 | 3 | 4 | 5;
+export const END_REASON_NAMES = [
+  "NONE",
+  "USER",
+  "NO_LIQUIDITY",
+  "STP",
+  "EXCHANGE_CANCELED",
+  "FUNDS",
+] as const;
+
+export const MARKET_TRADING = 0;
+export const MARKET_POST_ONLY = 1;
+export const MARKET_CANCEL_ONLY = 2;
+export const MARKET_HALT = 3;
+export const MARKET_BREAK = 4;
+export type MarketStatus = 0 | 1 | 2 | 3 | 4;
+export const MARKET_STATUS_NAMES = ["TRADING", "POST_ONLY", "CANCEL_ONLY", "HALT", "BREAK"] as const;
+
+export function name_index<T extends readonly string[]>(names: T, name: string): number {
+  return (names as readonly string[]).indexOf(name);
+}

@@ -1,0 +1,209 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import * as R from "../../src/engine/reasons.js";
+import {
+  END_STP,
+  SIDE_BUY,
+  SIDE_SELL,
+  STATUS_CANCELED,
+  STATUS_EXPIRED_IN_MATCH,
+  STATUS_FILLED,
+  STP_EXPIRE_BOTH,
+  STP_EXPIRE_MAKER,
+  STP_EXPIRE_TAKER,
+  STP_NONE,
+  TIF_FOK,
+  TIF_GTC,
+  TYPE_STOP_LOSS,
+} from "../../src/engine/types.js";
+import {
+  BTC,
+  balance,
+  fixture,
+  K,
+  LOT,
+  last_status,
+  limit,
+  new_id,
+  of_kind,
+  order,
+  reasons,
+  spec,
+  USDT,
+} from "./helpers.js";
+
+const P = 2_000_000;
+
+describe("cancel", () => {
+  it("by order id and by client order id; unknown and foreign orders are refused", () => {
+    const f = fixture();
+    const a = new_id(f.run(limit(0, SIDE_BUY, P, 10)));
+    f.run(limit(0, SIDE_BUY, P - 1, 10, TIF_GTC, -1, "mine-1"));
+    const foreign = f.run({
+      type: "cancel_order",
+      ts_ms: 1000,
+      account: 1,
+      market: 0,
+      order_id: a,
+      client_order_id: null,
+    });
+    assert.deepEqual(reasons(foreign), [R.REASON_UNKNOWN_ORDER]);
+    const by_id = f.run({
+      type: "cancel_order",
+      ts_ms: 1000,
+      account: 0,
+      market: 0,
+      order_id: a,
+      client_order_id: null,
+    });
+    assert.equal(last_status(by_id, a), STATUS_CANCELED);
+    const by_cid = f.run({
+      type: "cancel_order",
+      ts_ms: 1000,
+      account: 0,
+      market: 0,
+      order_id: 0,
+      client_order_id: "mine-1",
+    });
+    assert.equal(of_kind(by_cid, "order_update")[0].status, STATUS_CANCELED);
+    assert.deepEqual(balance(f, 0, USDT).locked, 0);
+    const again = f.run({
+      type: "cancel_order",
+      ts_ms: 1000,
+      account: 0,
+      market: 0,
+      order_id: a,
+      client_order_id: null,
+    });
+    assert.deepEqual(reasons(again), [R.REASON_UNKNOWN_ORDER]);
+    assert.equal(f.engine.markets[0].bids.count, 0);
+  });
+
+  it("cancel_all cancels every open order of the account in the market, stops included", () => {
+    const f = fixture();
+    f.run(limit(0, SIDE_BUY, P, 10));
+    f.run(limit(0, SIDE_SELL, P + 10, 10));
+    f.run(order(0, SIDE_SELL, TYPE_STOP_LOSS, 0, 5, { stop_price_ticks: P - 100 }));
+    f.run(limit(1, SIDE_BUY, P - 5, 10));
+    const ev = f.run({ type: "cancel_all", ts_ms: 1000, account: 0, market: 0 });
+    assert.equal(of_kind(ev, "order_update").filter((u) => u.status === STATUS_CANCELED).length, 3);
+    assert.deepEqual(balance(f, 0, BTC).locked, 0);
+    assert.deepEqual(balance(f, 0, USDT).locked, 0);
+    assert.equal(f.engine.markets[0].bids.best_price(), P - 5);
+    assert.deepEqual(reasons(f.run({ type: "cancel_all", ts_ms: 1000, account: 0, market: 0 })), [
+      R.REASON_UNKNOWN_ORDER,
+    ]);
+  });
+
+  it("cancel_replace: STOP_ON_FAILURE places nothing if the cancel fails; ALLOW_FAILURE places anyway", () => {
+    const f = fixture();
+    const a = new_id(f.run(limit(0, SIDE_BUY, P, 10)));
+    const ok = f.run({
+      type: "cancel_replace",
+      ts_ms: 1000,
+      account: 0,
+      market: 0,
+      cancel_order_id: a,
+      cancel_client_order_id: null,
+      allow_failure: false,
+      order: spec({ side: SIDE_BUY, price_ticks: P - 1, quantity_lots: 20 }),
+    });
+    assert.equal(last_status(ok, a), STATUS_CANCELED);
+    const b = new_id(ok);
+    assert.equal(balance(f, 0, USDT).locked, (P - 1) * 20 * K);
+    const stop = f.run({
+      type: "cancel_replace",
+      ts_ms: 1000,
+      account: 0,
+      market: 0,
+      cancel_order_id: a,
+      cancel_client_order_id: null,
+      allow_failure: false,
+      order: spec({ side: SIDE_BUY, price_ticks: P - 2, quantity_lots: 20 }),
+    });
+    assert.deepEqual(
+      of_kind(stop, "rejected").map((r) => [r.reason, r.detail]),
+      [[R.REASON_UNKNOWN_ORDER, "cancel"]],
+    );
+    assert.equal(of_kind(stop, "order_new").length, 0);
+    const allow = f.run({
+      type: "cancel_replace",
+      ts_ms: 1000,
+      account: 0,
+      market: 0,
+      cancel_order_id: a,
+      cancel_client_order_id: null,
+      allow_failure: true,
+      order: spec({ side: SIDE_BUY, price_ticks: P - 2, quantity_lots: 20 }),
+    });
+    assert.equal(of_kind(allow, "order_new").length, 1);
+    assert.ok(f.engine.orders.by_id.has(b));
+  });
+});
+
+describe("self-trade prevention (the taker's mode decides)", () => {
+  const setup = () => {
+    const f = fixture();
+    const own = new_id(f.run(limit(0, SIDE_SELL, P, 10)));
+    const other = new_id(f.run(limit(1, SIDE_SELL, P, 10)));
+    return { f, own, other };
+  };
+
+  it("NONE lets an account trade with itself", () => {
+    const { f, own } = setup();
+    const ev = f.run(limit(0, SIDE_BUY, P, 10, TIF_GTC, STP_NONE));
+    assert.equal(of_kind(ev, "trade")[0].maker_order_id, own);
+    assert.equal(last_status(ev, own), STATUS_FILLED);
+  });
+
+  it("EXPIRE_TAKER expires the taker's remainder when it meets its own order", () => {
+    const { f, own } = setup();
+    const ev = f.run(limit(0, SIDE_BUY, P, 15, TIF_GTC, STP_EXPIRE_TAKER));
+    const id = new_id(ev);
+    assert.equal(of_kind(ev, "trade").length, 0);
+    const final = of_kind(ev, "order_update")
+      .filter((u) => u.order_id === id)
+      .at(-1);
+    assert.equal(final?.status, STATUS_EXPIRED_IN_MATCH);
+    assert.equal(final?.end_reason, END_STP);
+    assert.ok(f.engine.orders.by_id.has(own));
+    assert.equal(balance(f, 0, USDT).locked, 0);
+  });
+
+  it("EXPIRE_MAKER expires the resting own order and keeps matching", () => {
+    const { f, own, other } = setup();
+    const ev = f.run(limit(0, SIDE_BUY, P, 15, TIF_GTC, STP_EXPIRE_MAKER));
+    assert.equal(last_status(ev, own), STATUS_EXPIRED_IN_MATCH);
+    const trades = of_kind(ev, "trade");
+    assert.deepEqual(
+      trades.map((t) => [t.maker_order_id, t.quantity_lots]),
+      [[other, 10]],
+    );
+    assert.equal(f.engine.markets[0].bids.best_price(), P); // 5 lots rest
+    assert.equal(balance(f, 0, BTC).locked, 0);
+  });
+
+  it("EXPIRE_BOTH expires both", () => {
+    const { f, own } = setup();
+    const ev = f.run(limit(0, SIDE_BUY, P, 15, TIF_GTC, STP_EXPIRE_BOTH));
+    const id = new_id(ev);
+    assert.equal(last_status(ev, own), STATUS_EXPIRED_IN_MATCH);
+    assert.equal(last_status(ev, id), STATUS_EXPIRED_IN_MATCH);
+    assert.equal(of_kind(ev, "trade").length, 0);
+  });
+
+  it("FOK counts what STP would prevent", () => {
+    const { f } = setup();
+    const ev = f.run(limit(0, SIDE_BUY, P, 15, TIF_FOK, STP_EXPIRE_MAKER));
+    assert.equal(of_kind(ev, "trade").length, 0); // only 10 lots of others: not fillable
+    assert.equal(of_kind(ev, "order_update").length, 1);
+  });
+
+  it("the market default applies when the order names none", () => {
+    const f = fixture();
+    f.engine.markets[0].config.add_market; // default is NONE in the fixture
+    f.run(limit(0, SIDE_SELL, P, 10));
+    assert.equal(of_kind(f.run(limit(0, SIDE_BUY, P, 10)), "trade").length, 1);
+    void LOT;
+  });
+});

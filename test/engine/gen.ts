@@ -1,0 +1,243 @@
+/**
+ * Random command streams for property tests and simulations. Everything derives from a seed, so a
+ * failing run can be replayed exactly (HOLDFAST_SEED=<seed>).
+ */
+import fc from "fast-check";
+import type { Command } from "../../src/engine/commands.js";
+import { MARKET_TRADING, STP_EXPIRE_MAKER } from "../../src/engine/types.js";
+
+export const ACCOUNTS = 4;
+const MIDS = [2_000_000, 50_000]; // BTCUSDT (ticks of 0.01), ETHBTC (ticks of 0.000001)
+
+/** Assets BTC, USDT, ETH; markets BTCUSDT and ETHBTC (sharing BTC); ACCOUNTS funded accounts. */
+export function setup_commands(): Command[] {
+  const cmds: Command[] = [
+    { type: "add_asset", ts_ms: 0, asset: "BTC", decimals: 8, supply_max_units: 2_100_000_000_000_000 },
+    { type: "add_asset", ts_ms: 0, asset: "USDT", decimals: 8, supply_max_units: 9_000_000_000_000_000 },
+    { type: "add_asset", ts_ms: 0, asset: "ETH", decimals: 8, supply_max_units: 9_000_000_000_000_000 },
+    {
+      type: "add_market",
+      ts_ms: 0,
+      symbol: "BTCUSDT",
+      base: "BTC",
+      quote: "USDT",
+      tick_size: "0.01",
+      step_size: "0.00001",
+      min_price: "0.01",
+      max_price: "100000",
+      min_qty: "0.00001",
+      max_qty: "100",
+      min_notional: "0.0001",
+      maker_fee_ppm: 1000,
+      taker_fee_ppm: 2500,
+      status: MARKET_TRADING,
+      stp_default: 0,
+    },
+    {
+      type: "add_market",
+      ts_ms: 0,
+      symbol: "ETHBTC",
+      base: "ETH",
+      quote: "BTC",
+      tick_size: "0.000001",
+      step_size: "0.01",
+      min_price: "0.000001",
+      max_price: "10",
+      min_qty: "0.01",
+      max_qty: "10000",
+      min_notional: "0.00001",
+      maker_fee_ppm: 0,
+      taker_fee_ppm: 777,
+      status: MARKET_TRADING,
+      stp_default: STP_EXPIRE_MAKER,
+    },
+  ];
+  for (let a = 0; a < ACCOUNTS; a++) {
+    cmds.push({ type: "create_account", ts_ms: 0 });
+    cmds.push({ type: "deposit", ts_ms: 0, account: a, asset: 0, amount_units: 5 * 1e8 });
+    cmds.push({ type: "deposit", ts_ms: 0, account: a, asset: 1, amount_units: 200_000 * 1e8 });
+    cmds.push({ type: "deposit", ts_ms: 0, account: a, asset: 2, amount_units: 50 * 1e8 });
+  }
+  return cmds;
+}
+
+const account = fc.integer({ min: 0, max: ACCOUNTS - 1 });
+const market = fc.integer({ min: 0, max: 1 });
+const cid = fc.option(fc.constantFrom("a", "b", "c", "d", "e", "f", "g", "h"), { nil: null });
+const order_ref = fc.integer({ min: 1, max: 400 });
+
+/** One random operation; `dt` advances command time (sometimes by more than a day). */
+const op = fc.record({
+  dt: fc.oneof(
+    { weight: 20, arbitrary: fc.constant(0) },
+    { weight: 10, arbitrary: fc.integer({ min: 1, max: 60_000 }) },
+    { weight: 1, arbitrary: fc.integer({ min: 86_000_000, max: 90_000_000 }) },
+  ),
+  what: fc.oneof(
+    {
+      weight: 80,
+      arbitrary: fc.record({
+        kind: fc.constant("place" as const),
+        account,
+        market,
+        side: fc.constantFrom(0 as const, 1 as const),
+        type: fc.constantFrom(0, 0, 0, 1, 2, 3, 4, 5, 6) as fc.Arbitrary<0 | 1 | 2 | 3 | 4 | 5 | 6>,
+        tif: fc.constantFrom(0 as const, 0 as const, 1 as const, 2 as const),
+        offset: fc.integer({ min: -30, max: 30 }),
+        stop_offset: fc.integer({ min: -30, max: 30 }),
+        lots: fc.integer({ min: 1, max: 400 }),
+        by_quote: fc.boolean(),
+        stp: fc.constantFrom(-1 as const, 0 as const, 1 as const, 2 as const, 3 as const),
+        cid,
+      }),
+    },
+    {
+      weight: 16,
+      arbitrary: fc.record({ kind: fc.constant("cancel" as const), account, market, order_ref, cid }),
+    },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant("cancel_all" as const), account, market }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        kind: fc.constant("replace" as const),
+        account,
+        market,
+        order_ref,
+        allow: fc.boolean(),
+        offset: fc.integer({ min: -30, max: 30 }),
+        lots: fc.integer({ min: 1, max: 400 }),
+        cid,
+      }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        kind: fc.constantFrom("deposit" as const, "withdraw" as const),
+        account,
+        asset: fc.integer({ min: 0, max: 2 }),
+        amount: fc.integer({ min: 1, max: 10_000_000_000 }),
+      }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        kind: fc.constant("status" as const),
+        market,
+        status: fc.constantFrom(0, 0, 0, 0, 0, 0, 1, 2, 3, 4) as fc.Arbitrary<0 | 1 | 2 | 3 | 4>,
+      }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        kind: fc.constant("flags" as const),
+        maintenance: fc.constantFrom(false, false, false, true),
+      }),
+    },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant("expire" as const), market }) },
+  ),
+});
+
+export type Op = typeof op extends fc.Arbitrary<infer T> ? T : never;
+
+export function ops(min: number, max: number): fc.Arbitrary<Op[]> {
+  return fc.array(op, { minLength: min, maxLength: max, size: "max" });
+}
+
+/** Turns abstract operations into commands with increasing timestamps. */
+export function to_commands(list: Op[]): Command[] {
+  let t = 1_000;
+  const out: Command[] = [];
+  for (const { dt, what } of list) {
+    t += dt;
+    switch (what.kind) {
+      case "place": {
+        const mid = MIDS[what.market];
+        const by_quote = what.type === 1 && what.by_quote;
+        const price_type = what.type === 0 || what.type === 2 || what.type === 4 || what.type === 6;
+        out.push({
+          type: "place_order",
+          ts_ms: t,
+          account: what.account,
+          market: what.market,
+          side: what.side,
+          order_type: what.type,
+          tif: what.type === 0 || what.type === 4 || what.type === 6 ? what.tif : 0,
+          price_ticks: price_type ? mid + what.offset : 0,
+          quantity_lots: by_quote ? 0 : what.lots,
+          quote_units: by_quote ? what.lots * mid * (what.market === 0 ? 10 : 1) : 0,
+          stop_price_ticks: what.type >= 3 ? mid + what.stop_offset : 0,
+          client_order_id: what.cid,
+          stp: what.stp,
+        });
+        break;
+      }
+      case "cancel":
+        out.push({
+          type: "cancel_order",
+          ts_ms: t,
+          account: what.account,
+          market: what.market,
+          order_id: what.cid === null ? what.order_ref : 0,
+          client_order_id: what.cid,
+        });
+        break;
+      case "cancel_all":
+        out.push({ type: "cancel_all", ts_ms: t, account: what.account, market: what.market });
+        break;
+      case "replace":
+        out.push({
+          type: "cancel_replace",
+          ts_ms: t,
+          account: what.account,
+          market: what.market,
+          cancel_order_id: what.order_ref,
+          cancel_client_order_id: null,
+          allow_failure: what.allow,
+          order: {
+            side: 0,
+            order_type: 0,
+            tif: 0,
+            price_ticks: MIDS[what.market] + what.offset,
+            quantity_lots: what.lots,
+            quote_units: 0,
+            stop_price_ticks: 0,
+            client_order_id: what.cid,
+            stp: -1,
+          },
+        });
+        break;
+      case "deposit":
+      case "withdraw":
+        out.push({
+          type: what.kind,
+          ts_ms: t,
+          account: what.account,
+          asset: what.asset,
+          amount_units: what.amount,
+        });
+        break;
+      case "status":
+        out.push({ type: "set_market_status", ts_ms: t, market: what.market, status: what.status });
+        break;
+      case "flags":
+        out.push({
+          type: "set_exchange_flags",
+          ts_ms: t,
+          maintenance: what.maintenance,
+          deposits_paused: false,
+          withdrawals_paused: false,
+        });
+        break;
+      case "expire":
+        out.push({ type: "expire_market_orders", ts_ms: t, market: what.market });
+        break;
+    }
+  }
+  return out;
+}
+
+/** Seed from HOLDFAST_SEED when replaying a failure, else a fixed default so CI is repeatable. */
+export function seed(): number {
+  const env = process.env.HOLDFAST_SEED;
+  return env === undefined ? 20261126 : Number(env);
+}

@@ -1,0 +1,154 @@
+/** Builders shared by the engine tests: a BTC/USDT market and order commands in engine units. */
+import type { Command, OrderSpec, PlaceOrder } from "../../src/engine/commands.js";
+import type { EngineLimits } from "../../src/engine/config.js";
+import { Engine } from "../../src/engine/engine.js";
+import type { EngineEvent } from "../../src/engine/events.js";
+import { check_invariants } from "../../src/engine/invariants.js";
+import {
+  MARKET_TRADING,
+  type OrderType,
+  SIDE_BUY,
+  type Side,
+  STP_NONE,
+  type StpMode,
+  TIF_GTC,
+  type TimeInForce,
+  TYPE_LIMIT,
+} from "../../src/engine/types.js";
+
+export const BTC = 0;
+export const USDT = 1;
+export const BTCUSDT = 0;
+/** BTCUSDT: tick 0.01 USDT, step 0.00001 BTC; one lot at one tick is 10 USDT units (8 decimals). */
+export const K = 10;
+export const LOT = 1000; // base units per lot
+
+export function market_commands(maker_fee_ppm = 1000, taker_fee_ppm = 2000): Command[] {
+  return [
+    { type: "add_asset", ts_ms: 0, asset: "BTC", decimals: 8, supply_max_units: 2_100_000_000_000_000 },
+    { type: "add_asset", ts_ms: 0, asset: "USDT", decimals: 8, supply_max_units: 9_000_000_000_000_000 },
+    {
+      type: "add_market",
+      ts_ms: 0,
+      symbol: "BTCUSDT",
+      base: "BTC",
+      quote: "USDT",
+      tick_size: "0.01",
+      step_size: "0.00001",
+      min_price: "0.01",
+      max_price: "100000",
+      min_qty: "0.00001",
+      max_qty: "100",
+      min_notional: "0.0001",
+      maker_fee_ppm,
+      taker_fee_ppm,
+      status: MARKET_TRADING,
+      stp_default: STP_NONE,
+    },
+  ];
+}
+
+export interface Fixture {
+  engine: Engine;
+  /** Applies a command, asserts the invariants, returns the events. */
+  run(cmd: Command): EngineEvent[];
+  now: number;
+}
+
+/** An engine with BTCUSDT and `accounts` accounts, each funded with 10 BTC and 1,000,000 USDT. */
+export function fixture(
+  accounts = 3,
+  limits: Partial<EngineLimits> = {},
+  fees: [number, number] = [1000, 2000],
+): Fixture {
+  const engine = new Engine(limits);
+  const f: Fixture = {
+    engine,
+    now: 1_000,
+    run(cmd: Command): EngineEvent[] {
+      const events = engine.apply(cmd);
+      const problems = check_invariants(engine);
+      if (problems.length > 0) throw new Error(`invariants broken after ${cmd.type}: ${problems.join("; ")}`);
+      return events;
+    },
+  };
+  for (const c of market_commands(fees[0], fees[1])) f.run(c);
+  for (let a = 0; a < accounts; a++) {
+    f.run({ type: "create_account", ts_ms: f.now });
+    f.run({ type: "deposit", ts_ms: f.now, account: a, asset: BTC, amount_units: 10 * 1e8 });
+    f.run({ type: "deposit", ts_ms: f.now, account: a, asset: USDT, amount_units: 1_000_000 * 1e8 });
+  }
+  return f;
+}
+
+export function spec(over: Partial<OrderSpec> = {}): OrderSpec {
+  return {
+    side: SIDE_BUY,
+    order_type: TYPE_LIMIT,
+    tif: TIF_GTC,
+    price_ticks: 0,
+    quantity_lots: 0,
+    quote_units: 0,
+    stop_price_ticks: 0,
+    client_order_id: null,
+    stp: -1,
+    ...over,
+  };
+}
+
+export function order(
+  account: number,
+  side: Side,
+  order_type: OrderType,
+  price_ticks: number,
+  quantity_lots: number,
+  over: Partial<OrderSpec> & { ts_ms?: number } = {},
+): PlaceOrder {
+  const { ts_ms, ...rest } = over;
+  return {
+    type: "place_order",
+    ts_ms: ts_ms ?? 1_000,
+    account,
+    market: BTCUSDT,
+    ...spec({ side, order_type, price_ticks, quantity_lots, ...rest }),
+  };
+}
+
+export function limit(
+  account: number,
+  side: Side,
+  price_ticks: number,
+  quantity_lots: number,
+  tif: TimeInForce = TIF_GTC,
+  stp: StpMode | -1 = -1,
+  client_order_id: string | null = null,
+): PlaceOrder {
+  return order(account, side, TYPE_LIMIT, price_ticks, quantity_lots, { tif, stp, client_order_id });
+}
+
+export function of_kind<K extends EngineEvent["kind"]>(
+  events: EngineEvent[],
+  kind: K,
+): Extract<EngineEvent, { kind: K }>[] {
+  return events.filter((e) => e.kind === kind) as Extract<EngineEvent, { kind: K }>[];
+}
+
+export function balance(f: Fixture, account: number, asset: number): { free: number; locked: number } {
+  const row = f.engine.accounts[account];
+  return { free: row.free[asset], locked: row.locked[asset] };
+}
+
+export function reasons(events: EngineEvent[]): number[] {
+  return of_kind(events, "rejected").map((e) => e.reason);
+}
+
+export function last_status(events: EngineEvent[], order_id: number): number | undefined {
+  const updates = of_kind(events, "order_update").filter((u) => u.order_id === order_id);
+  return updates.length === 0 ? undefined : updates[updates.length - 1].status;
+}
+
+export function new_id(events: EngineEvent[]): number {
+  const n = of_kind(events, "order_new");
+  if (n.length === 0) throw new Error(`no order_new in ${JSON.stringify(events)}`);
+  return n[0].order_id;
+}

@@ -1,0 +1,237 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { DAY_MS } from "../../src/engine/config.js";
+import * as R from "../../src/engine/reasons.js";
+import {
+  END_EXCHANGE,
+  MARKET_BREAK,
+  MARKET_CANCEL_ONLY,
+  MARKET_HALT,
+  MARKET_POST_ONLY,
+  MARKET_TRADING,
+  SIDE_BUY,
+  SIDE_SELL,
+  STATUS_EXPIRED,
+  TIF_GTC,
+  TYPE_LIMIT_MAKER,
+  TYPE_MARKET,
+  TYPE_STOP_LOSS,
+} from "../../src/engine/types.js";
+import { BTC, balance, fixture, limit, new_id, of_kind, order, reasons, USDT } from "./helpers.js";
+
+const P = 2_000_000;
+const status = (market: number, s: 0 | 1 | 2 | 3 | 4) =>
+  ({ type: "set_market_status", ts_ms: 1000, market, status: s }) as const;
+const cancel = (account: number, order_id: number) =>
+  ({ type: "cancel_order", ts_ms: 1000, account, market: 0, order_id, client_order_id: null }) as const;
+
+describe("market modes", () => {
+  it("POST_ONLY accepts only LIMIT_MAKER, and cancels", () => {
+    const f = fixture();
+    const resting = new_id(f.run(limit(0, SIDE_BUY, P, 10)));
+    f.run(status(0, MARKET_POST_ONLY));
+    assert.deepEqual(reasons(f.run(limit(1, SIDE_BUY, P, 1))), [R.REASON_UNSUPPORTED_ORDER]);
+    assert.deepEqual(reasons(f.run(order(1, SIDE_BUY, TYPE_MARKET, 0, 1))), [R.REASON_UNSUPPORTED_ORDER]);
+    assert.equal(reasons(f.run(order(1, SIDE_SELL, TYPE_LIMIT_MAKER, P + 1, 1))).length, 0);
+    assert.equal(reasons(f.run(cancel(0, resting))).length, 0);
+  });
+
+  it("CANCEL_ONLY refuses new orders and allows cancels", () => {
+    const f = fixture();
+    const resting = new_id(f.run(limit(0, SIDE_BUY, P, 10)));
+    f.run(status(0, MARKET_CANCEL_ONLY));
+    assert.deepEqual(reasons(f.run(order(1, SIDE_SELL, TYPE_LIMIT_MAKER, P + 1, 1))), [
+      R.REASON_MARKET_CLOSED,
+    ]);
+    assert.equal(reasons(f.run(cancel(0, resting))).length, 0);
+  });
+
+  for (const [name, mode] of [
+    ["HALT", MARKET_HALT],
+    ["BREAK", MARKET_BREAK],
+  ] as const) {
+    it(`${name} refuses orders and cancels; TRADING resumes`, () => {
+      const f = fixture();
+      const resting = new_id(f.run(limit(0, SIDE_BUY, P, 10)));
+      f.run(status(0, mode));
+      assert.deepEqual(reasons(f.run(limit(1, SIDE_SELL, P, 1))), [R.REASON_MARKET_CLOSED]);
+      assert.deepEqual(reasons(f.run(cancel(0, resting))), [R.REASON_MARKET_CLOSED]);
+      f.run(status(0, MARKET_TRADING));
+      assert.equal(of_kind(f.run(limit(1, SIDE_SELL, P, 1)), "trade").length, 1);
+    });
+  }
+
+  it("exchange maintenance refuses orders, cancels, deposits and withdrawals", () => {
+    const f = fixture();
+    const resting = new_id(f.run(limit(0, SIDE_BUY, P, 10)));
+    f.run({
+      type: "set_exchange_flags",
+      ts_ms: 1000,
+      maintenance: true,
+      deposits_paused: false,
+      withdrawals_paused: false,
+    });
+    assert.deepEqual(reasons(f.run(limit(1, SIDE_SELL, P, 1))), [R.REASON_MAINTENANCE]);
+    assert.deepEqual(reasons(f.run(cancel(0, resting))), [R.REASON_MAINTENANCE]);
+    assert.deepEqual(
+      reasons(f.run({ type: "deposit", ts_ms: 1000, account: 0, asset: BTC, amount_units: 1 })),
+      [R.REASON_DEPOSITS_PAUSED],
+    );
+    assert.deepEqual(
+      reasons(f.run({ type: "withdraw", ts_ms: 1000, account: 0, asset: BTC, amount_units: 1 })),
+      [R.REASON_WITHDRAWALS_PAUSED],
+    );
+  });
+
+  it("an operator can expire every order of a market (EXCHANGE_CANCELED)", () => {
+    const f = fixture();
+    f.run(limit(0, SIDE_BUY, P, 10));
+    f.run(limit(1, SIDE_SELL, P + 5, 10));
+    f.run(order(2, SIDE_SELL, TYPE_STOP_LOSS, 0, 10, { stop_price_ticks: P - 5 }));
+    const ev = f.run({ type: "expire_market_orders", ts_ms: 1000, market: 0 });
+    const updates = of_kind(ev, "order_update");
+    assert.equal(updates.length, 3);
+    assert.ok(updates.every((u) => u.status === STATUS_EXPIRED && u.end_reason === END_EXCHANGE));
+    for (const a of [0, 1, 2]) {
+      assert.equal(balance(f, a, BTC).locked, 0);
+      assert.equal(balance(f, a, USDT).locked, 0);
+    }
+  });
+});
+
+describe("client order ids", () => {
+  it("are unique per account over the retention window, finished orders included", () => {
+    const f = fixture();
+    const a = new_id(f.run(limit(0, SIDE_BUY, P, 10, TIF_GTC, -1, "retry-me")));
+    f.run(cancel(0, a));
+    const dup = f.run(limit(0, SIDE_BUY, P, 10, TIF_GTC, -1, "retry-me"));
+    assert.deepEqual(reasons(dup), [R.REASON_DUPLICATE_ORDER]);
+    assert.equal(R.REASONS[R.REASON_DUPLICATE_ORDER].message, "Duplicate order sent.");
+    // another account may use the same id
+    assert.equal(reasons(f.run(limit(1, SIDE_BUY, P, 10, TIF_GTC, -1, "retry-me"))).length, 0);
+    // just inside 24 hours: still reserved; after: free again
+    const inside = { ...limit(0, SIDE_BUY, P, 10, TIF_GTC, -1, "retry-me"), ts_ms: 1000 + DAY_MS - 1 };
+    assert.deepEqual(reasons(f.run(inside)), [R.REASON_DUPLICATE_ORDER]);
+    const after = { ...limit(0, SIDE_BUY, P, 10, TIF_GTC, -1, "retry-me"), ts_ms: 1000 + DAY_MS };
+    assert.equal(reasons(f.run(after)).length, 0);
+  });
+
+  it("command time never goes backwards, so an old timestamp cannot shorten the window", () => {
+    const f = fixture();
+    f.run({ ...limit(0, SIDE_BUY, P, 1, TIF_GTC, -1, "x"), ts_ms: 5_000_000 });
+    const back = { ...limit(0, SIDE_BUY, P, 1, TIF_GTC, -1, "y"), ts_ms: 10 };
+    const ev = f.run(back);
+    assert.equal(of_kind(ev, "order_new")[0].time_ms, 5_000_000);
+  });
+
+  it("a full retention window refuses new ids instead of forgetting unexpired ones", () => {
+    const f = fixture(3, { client_ids_per_account_max: 2 });
+    f.run(limit(0, SIDE_BUY, P, 1, TIF_GTC, -1, "a"));
+    f.run(limit(0, SIDE_BUY, P, 1, TIF_GTC, -1, "b"));
+    assert.deepEqual(reasons(f.run(limit(0, SIDE_BUY, P, 1, TIF_GTC, -1, "c"))), [
+      R.REASON_CLIENT_ID_RETENTION_FULL,
+    ]);
+    assert.equal(reasons(f.run(limit(0, SIDE_BUY, P, 1))).length, 0); // orders without an id still work
+  });
+});
+
+describe("limits", () => {
+  it("open orders per account and market (MAX_NUM_ORDERS) and per account (EXCHANGE_MAX_NUM_ORDERS)", () => {
+    const f = fixture(3, { open_orders_per_account_market_max: 2, open_orders_per_account_max: 3 });
+    f.run(limit(0, SIDE_BUY, P, 1));
+    f.run(limit(0, SIDE_BUY, P - 1, 1));
+    assert.deepEqual(reasons(f.run(limit(0, SIDE_BUY, P - 2, 1))), [R.REASON_FILTER_MAX_NUM_ORDERS]);
+    // an order that cannot rest is not limited
+    assert.equal(reasons(f.run(order(0, SIDE_SELL, TYPE_MARKET, 0, 1))).length, 0);
+  });
+
+  it("stop orders per account and market (MAX_NUM_ALGO_ORDERS)", () => {
+    const f = fixture(3, { stop_orders_per_account_market_max: 1 });
+    f.run(order(0, SIDE_SELL, TYPE_STOP_LOSS, 0, 1, { stop_price_ticks: P }));
+    assert.deepEqual(reasons(f.run(order(0, SIDE_SELL, TYPE_STOP_LOSS, 0, 1, { stop_price_ticks: P }))), [
+      R.REASON_FILTER_MAX_NUM_ALGO_ORDERS,
+    ]);
+  });
+
+  it("price levels per side", () => {
+    const f = fixture(3, { levels_per_side_max: 2 });
+    f.run(limit(0, SIDE_BUY, P, 1));
+    f.run(limit(1, SIDE_BUY, P - 1, 1));
+    assert.deepEqual(reasons(f.run(limit(2, SIDE_BUY, P - 2, 1))), [R.REASON_PRICE_LEVELS_FULL]);
+    assert.equal(reasons(f.run(limit(2, SIDE_BUY, P - 1, 1))).length, 0); // existing level: fine
+  });
+
+  it("engine-wide order capacity", () => {
+    const f = fixture(3, { orders_max: 2 });
+    f.run(limit(0, SIDE_BUY, P, 1));
+    f.run(limit(1, SIDE_BUY, P, 1));
+    assert.deepEqual(reasons(f.run(limit(2, SIDE_BUY, P, 1))), [R.REASON_ORDER_CAPACITY_FULL]);
+  });
+
+  it("accounts", () => {
+    const f = fixture(3, { accounts_max: 3 });
+    assert.deepEqual(reasons(f.run({ type: "create_account", ts_ms: 1 })), [R.REASON_ACCOUNTS_FULL]);
+  });
+});
+
+describe("deposits and withdrawals", () => {
+  it("credit and debit free balances; refuse overdrafts, bad amounts and supply overflow", () => {
+    const f = fixture(1);
+    f.run({ type: "withdraw", ts_ms: 1, account: 0, asset: BTC, amount_units: 5 });
+    assert.equal(balance(f, 0, BTC).free, 10 * 1e8 - 5);
+    assert.deepEqual(
+      reasons(f.run({ type: "withdraw", ts_ms: 1, account: 0, asset: BTC, amount_units: 10 * 1e8 })),
+      [R.REASON_INSUFFICIENT_BALANCE],
+    );
+    for (const amount of [0, -1, 1.5, Number.NaN, 2 ** 60])
+      assert.deepEqual(
+        reasons(f.run({ type: "deposit", ts_ms: 1, account: 0, asset: BTC, amount_units: amount })),
+        [R.REASON_INVALID_AMOUNT],
+      );
+    assert.deepEqual(
+      reasons(
+        f.run({ type: "deposit", ts_ms: 1, account: 0, asset: BTC, amount_units: 2_100_000_000_000_000 }),
+      ),
+      [R.REASON_SUPPLY_LIMIT],
+    );
+    assert.deepEqual(reasons(f.run({ type: "deposit", ts_ms: 1, account: 9, asset: BTC, amount_units: 1 })), [
+      R.REASON_UNKNOWN_ACCOUNT,
+    ]);
+    assert.deepEqual(reasons(f.run({ type: "deposit", ts_ms: 1, account: 0, asset: 7, amount_units: 1 })), [
+      R.REASON_UNKNOWN_ASSET,
+    ]);
+  });
+
+  it("locked funds cannot be withdrawn", () => {
+    const f = fixture(1);
+    f.run(limit(0, SIDE_SELL, P, 1_000_000)); // locks all 10 BTC
+    assert.deepEqual(
+      reasons(f.run({ type: "withdraw", ts_ms: 1, account: 0, asset: BTC, amount_units: 1 })),
+      [R.REASON_INSUFFICIENT_BALANCE],
+    );
+  });
+});
+
+describe("book update ids", () => {
+  it("are contiguous per market and carry absolute level quantities", () => {
+    const f = fixture();
+    const ids: number[] = [];
+    const collect = (ev: ReturnType<typeof f.run>) => {
+      for (const b of of_kind(ev, "book")) ids.push(b.update_id);
+    };
+    collect(f.run(limit(0, SIDE_SELL, P, 10)));
+    collect(f.run(limit(0, SIDE_SELL, P + 1, 10)));
+    collect(f.run(limit(1, SIDE_SELL, P, 5)));
+    const ev = f.run(limit(2, SIDE_BUY, P + 1, 20));
+    collect(ev);
+    assert.deepEqual(ids, [1, 2, 3, 4, 5]);
+    assert.deepEqual(
+      of_kind(ev, "book").map((b) => [b.side, b.price_ticks, b.quantity_lots]),
+      [
+        [SIDE_SELL, P, 0],
+        [SIDE_SELL, P + 1, 5],
+      ],
+    );
+    void TIF_GTC;
+  });
+});
