@@ -131,11 +131,11 @@ export class BookSide {
     }
     const pool = this.pool;
     const tail = pool.tail[level];
-    orders.prev[slot] = tail;
-    orders.next[slot] = 0;
-    orders.level[slot] = level;
+    orders.set_prev(slot, tail);
+    orders.set_next(slot, 0);
+    orders.set_level(slot, level);
     if (tail === 0) pool.head[level] = slot;
-    else orders.next[tail] = slot;
+    else orders.set_next(tail, slot);
     pool.tail[level] = slot;
     pool.quantity_lots[level] += quantity_lots;
     pool.order_count[level]++;
@@ -148,17 +148,17 @@ export class BookSide {
    */
   unlink(orders: OrderStore, slot: number, quantity_lots: number): boolean {
     const pool = this.pool;
-    const level = orders.level[slot];
+    const level = orders.level(slot);
     assert(level !== 0, "unlinking an order that is not in a book");
-    const prev = orders.prev[slot];
-    const next = orders.next[slot];
+    const prev = orders.prev(slot);
+    const next = orders.next(slot);
     if (prev === 0) pool.head[level] = next;
-    else orders.next[prev] = next;
+    else orders.set_next(prev, next);
     if (next === 0) pool.tail[level] = prev;
-    else orders.prev[next] = prev;
-    orders.level[slot] = 0;
-    orders.prev[slot] = 0;
-    orders.next[slot] = 0;
+    else orders.set_prev(next, prev);
+    orders.set_level(slot, 0);
+    orders.set_prev(slot, 0);
+    orders.set_next(slot, 0);
     pool.quantity_lots[level] -= quantity_lots;
     pool.order_count[level]--;
     if (pool.order_count[level] > 0) return false;

@@ -11,6 +11,8 @@ import { MARKET_STATUS_NAMES, type MarketStatus, STP_NAMES, type StpMode } from 
 export interface EngineLimits {
   /** Live orders (resting and stop) engine-wide; order storage is reserved for this many. */
   orders_max: number;
+  /** Order slots reserved at start (capped at orders_max); beyond that storage doubles on demand. */
+  orders_preallocated: number;
   accounts_max: number;
   assets_max: number;
   markets_max: number;
@@ -37,6 +39,7 @@ export const DAY_MS = 86_400_000;
 
 export const DEFAULT_LIMITS: Readonly<EngineLimits> = {
   orders_max: 2_000_000,
+  orders_preallocated: 65_536,
   accounts_max: 1_000_000,
   assets_max: 256,
   markets_max: 1024,

@@ -90,6 +90,11 @@ export function fee_units(amount_units: number, rate_ppm: number): number {
   return whole * rate_ppm + Math.floor((rest * rate_ppm) / PPM);
 }
 
+/** Whether `value` is an integer in [0, length) (length < 2^31); false for NaN and non-numbers. */
+function is_index(value: number, length: number): boolean {
+  return value >= 0 && value < length && (value | 0) === value;
+}
+
 /** How a taker's matching stopped, which decides the remainder's fate. */
 const STOP_NONE = 0;
 const STOP_STP = 1;
@@ -122,7 +127,7 @@ export class Engine {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
     const problem = validate_limits(this.limits);
     if (problem !== null) throw new Error(`invalid engine limits: ${problem}`);
-    this.orders = new OrderStore(this.limits.orders_max);
+    this.orders = new OrderStore(this.limits.orders_max, this.limits.orders_preallocated);
     // Levels cannot outnumber resting orders, so the pool needs no more slots than orders.
     this.levels = new LevelPool(this.limits.orders_max);
     this.client_ids = new ClientIdRetention(
@@ -197,21 +202,24 @@ export class Engine {
 
   // ---------------------------------------------------------------- lookups
 
-  /** An account's row, grown to cover every asset and market that exists now. */
+  /** An account's row. Rows always cover every asset and market (add_asset/add_market grow them). */
   row(account: number): AccountRow {
-    const row = this.accounts[account];
-    row.ensure(this.assets.length, this.markets.length);
-    return row;
+    return this.accounts[account];
+  }
+
+  /** Grows every account row to the current number of assets and markets (rare: configuration). */
+  private grow_rows(): void {
+    for (const row of this.accounts) row.ensure(this.assets.length, this.markets.length);
   }
 
   account_valid(account: number): boolean {
-    return Number.isInteger(account) && account >= 0 && account < this.accounts.length;
+    return is_index(account, this.accounts.length);
   }
   market_valid(market: number): boolean {
-    return Number.isInteger(market) && market >= 0 && market < this.markets.length;
+    return is_index(market, this.markets.length);
   }
   asset_valid(asset: number): boolean {
-    return Number.isInteger(asset) && asset >= 0 && asset < this.assets.length;
+    return is_index(asset, this.assets.length);
   }
 
   /** Slot of a live order of this account and market, by order id or client order id; 0 if none. */
@@ -224,8 +232,8 @@ export class Engine {
       id = known;
     }
     const slot = this.orders.by_id.get(id);
-    if (slot === undefined) return 0;
-    if (this.orders.account[slot] !== account || this.orders.market[slot] !== market) return 0;
+    if (slot === 0) return 0;
+    if (this.orders.account(slot) !== account || this.orders.market(slot) !== market) return 0;
     return slot;
   }
 
@@ -296,22 +304,22 @@ export class Engine {
     const orders = this.orders;
     const order_id = this.next_order_id++;
     const slot = orders.allocate(order_id);
-    orders.account[slot] = account;
-    orders.market[slot] = market_id;
-    orders.side[slot] = side;
-    orders.type[slot] = type;
-    orders.tif[slot] = type === TYPE_LIMIT_MAKER ? TIF_GTC : spec.tif;
-    orders.stp[slot] = spec.stp === -1 ? cfg.stp_default : spec.stp;
-    orders.triggered[slot] = 0;
-    orders.price_ticks[slot] = has_limit_price(type) ? spec.price_ticks : 0;
-    orders.stop_price_ticks[slot] = stop ? spec.stop_price_ticks : 0;
-    orders.quantity_lots[slot] = spec.quantity_lots;
-    orders.quote_units[slot] = spec.quote_units;
-    orders.executed_lots[slot] = 0;
-    orders.cumulative_quote_units[slot] = 0;
-    orders.locked_units[slot] = lock;
-    orders.time_ms[slot] = this.now_ms;
-    orders.client_order_id[slot] = cid;
+    orders.set_account(slot, account);
+    orders.set_market(slot, market_id);
+    orders.set_side(slot, side);
+    orders.set_type(slot, type);
+    orders.set_tif(slot, type === TYPE_LIMIT_MAKER ? TIF_GTC : spec.tif);
+    orders.set_stp(slot, spec.stp === -1 ? cfg.stp_default : spec.stp);
+    orders.set_triggered(slot, 0);
+    orders.set_price_ticks(slot, has_limit_price(type) ? spec.price_ticks : 0);
+    orders.set_stop_price_ticks(slot, stop ? spec.stop_price_ticks : 0);
+    orders.set_quantity_lots(slot, spec.quantity_lots);
+    orders.set_quote_units(slot, spec.quote_units);
+    orders.set_executed_lots(slot, 0);
+    orders.set_cumulative_quote_units(slot, 0);
+    orders.set_locked_units(slot, lock);
+    orders.set_time_ms(slot, this.now_ms);
+    orders.set_client_order_id(slot, cid);
     if (cid !== null) this.client_ids.add(row, account, cid, order_id, this.now_ms);
     if (lock > 0) {
       row.free[lock_asset] -= lock;
@@ -324,11 +332,11 @@ export class Engine {
       market_id,
       side,
       type,
-      orders.tif[slot] as TimeInForce,
-      orders.price_ticks[slot],
+      orders.tif(slot) as TimeInForce,
+      orders.price_ticks(slot),
       spec.quantity_lots,
       spec.quote_units,
-      orders.stop_price_ticks[slot],
+      orders.stop_price_ticks(slot),
       cid,
       this.now_ms,
     );
@@ -451,22 +459,22 @@ export class Engine {
   /** Matches an accepted (or just triggered) order, then rests, fills or expires its remainder. */
   private execute_taker(market: Market, slot: number): void {
     const orders = this.orders;
-    if (orders.tif[slot] === TIF_FOK && !this.fok_fillable(market, slot)) {
+    if (orders.tif(slot) === TIF_FOK && !this.fok_fillable(market, slot)) {
       this.finish_taker(market, slot, STATUS_EXPIRED, END_NO_LIQUIDITY);
       return;
     }
     this.match_stop = STOP_NONE;
     this.match(market, slot);
     const stop = this.match_stop;
-    const type = orders.type[slot];
-    const by_quote = orders.quote_units[slot] > 0;
+    const type = orders.type(slot);
+    const by_quote = orders.quote_units(slot) > 0;
     if (!by_quote && orders.remaining_lots(slot) === 0) {
       this.finish_taker(market, slot, STATUS_FILLED, END_NONE);
     } else if (stop === STOP_STP) {
       this.finish_taker(market, slot, STATUS_EXPIRED_IN_MATCH, END_STP);
-    } else if (has_limit_price(type) && orders.tif[slot] === TIF_GTC) {
+    } else if (has_limit_price(type) && orders.tif(slot) === TIF_GTC) {
       this.rest(market, slot);
-    } else if (by_quote && orders.executed_lots[slot] > 0 && stop === STOP_FUNDS) {
+    } else if (by_quote && orders.executed_lots(slot) > 0 && stop === STOP_FUNDS) {
       // The quote amount is spent down to less than one lot at the next price: done.
       this.finish_taker(market, slot, STATUS_FILLED, END_NONE);
     } else {
@@ -478,11 +486,11 @@ export class Engine {
   private fok_fillable(market: Market, slot: number): boolean {
     const orders = this.orders;
     const pool = this.levels;
-    const side = orders.side[slot];
+    const side = orders.side(slot);
     const book = side === SIDE_BUY ? market.asks : market.bids;
-    const limit = orders.price_ticks[slot];
-    const account = orders.account[slot];
-    const stp = orders.stp[slot];
+    const limit = orders.price_ticks(slot);
+    const account = orders.account(slot);
+    const stp = orders.stp(slot);
     let need = orders.remaining_lots(slot);
     for (let i = book.count - 1; i >= 0 && need > 0; i--) {
       const level = book.levels[i];
@@ -492,8 +500,8 @@ export class Engine {
         need -= pool.quantity_lots[level];
         continue;
       }
-      for (let o = pool.head[level]; o !== 0 && need > 0; o = orders.next[o]) {
-        if (orders.account[o] === account) {
+      for (let o = pool.head[level]; o !== 0 && need > 0; o = orders.next(o)) {
+        if (orders.account(o) === account) {
           if (stp === STP_EXPIRE_MAKER) continue;
           return false; // EXPIRE_TAKER / EXPIRE_BOTH would stop the order here
         }
@@ -509,13 +517,13 @@ export class Engine {
     const sink = this.sink;
     const cfg = market.config;
     const k = cfg.quote_units_per_tick_lot;
-    const side = orders.side[slot];
+    const side = orders.side(slot);
     const book = side === SIDE_BUY ? market.asks : market.bids;
-    const limited = has_limit_price(orders.type[slot]);
-    const limit = orders.price_ticks[slot];
-    const account = orders.account[slot];
-    const stp = orders.stp[slot];
-    const by_quote = orders.quote_units[slot] > 0;
+    const limited = has_limit_price(orders.type(slot));
+    const limit = orders.price_ticks(slot);
+    const account = orders.account(slot);
+    const stp = orders.stp(slot);
+    const by_quote = orders.quote_units(slot) > 0;
     // A market buy by quantity spends only what it locked; a limit order's lock always suffices.
     const capped_buy = side === SIDE_BUY && !limited;
     const book_side: Side = side === SIDE_BUY ? SIDE_SELL : SIDE_BUY;
@@ -527,8 +535,8 @@ export class Engine {
       let level_gone = false;
       let maker = pool.head[level];
       while (maker !== 0) {
-        const next = orders.next[maker];
-        if (stp !== STP_NONE && orders.account[maker] === account) {
+        const next = orders.next(maker);
+        if (stp !== STP_NONE && orders.account(maker) === account) {
           if (stp === STP_EXPIRE_MAKER || stp === STP_EXPIRE_BOTH) {
             level_gone = this.close_resting(market, maker, STATUS_EXPIRED_IN_MATCH, END_STP);
           }
@@ -541,10 +549,10 @@ export class Engine {
         }
         let lots = orders.remaining_lots(maker);
         if (by_quote) {
-          const quote_left = orders.quote_units[slot] - orders.cumulative_quote_units[slot];
+          const quote_left = orders.quote_units(slot) - orders.cumulative_quote_units(slot);
           const affordable = Math.floor(quote_left / lot_cost);
           if (side === SIDE_SELL) {
-            const lockable = Math.floor(orders.locked_units[slot] / cfg.lot_units);
+            const lockable = Math.floor(orders.locked_units(slot) / cfg.lot_units);
             if (lockable < affordable && lockable < lots) lots = lockable;
           }
           if (affordable < lots) lots = affordable;
@@ -557,7 +565,7 @@ export class Engine {
           if (want === 0) break;
           if (want < lots) lots = want;
           if (capped_buy) {
-            const affordable = Math.floor(orders.locked_units[slot] / lot_cost);
+            const affordable = Math.floor(orders.locked_units(slot) / lot_cost);
             if (affordable < lots) lots = affordable;
             if (lots === 0) {
               this.match_stop = STOP_FUNDS;
@@ -605,49 +613,49 @@ export class Engine {
     const quote = cfg.quote;
     const quote_units = price * lots * cfg.quote_units_per_tick_lot;
     const base_units = lots * cfg.lot_units;
-    const taker_account = orders.account[taker];
-    const maker_account = orders.account[maker];
+    const taker_account = orders.account(taker);
+    const maker_account = orders.account(maker);
     const t = this.accounts[taker_account];
     const m = this.accounts[maker_account];
-    const taker_side = orders.side[taker] as Side;
+    const taker_side = orders.side(taker) as Side;
     let taker_fee: number;
     let maker_fee: number;
     if (taker_side === SIDE_BUY) {
       // The buyer locked at its limit price (or a market lock); it pays the maker's price and gets
       // the difference back at once.
-      const release = has_limit_price(orders.type[taker])
-        ? orders.price_ticks[taker] * lots * cfg.quote_units_per_tick_lot
+      const release = has_limit_price(orders.type(taker))
+        ? orders.price_ticks(taker) * lots * cfg.quote_units_per_tick_lot
         : quote_units;
-      orders.locked_units[taker] -= release;
+      orders.set_locked_units(taker, orders.locked_units(taker) - release);
       t.locked[quote] -= release;
       t.free[quote] += release - quote_units;
       taker_fee = fee_units(base_units, cfg.taker_fee_ppm);
       t.free[base] += base_units - taker_fee;
       this.asset_totals[base].fees_units += taker_fee;
-      orders.locked_units[maker] -= base_units;
+      orders.set_locked_units(maker, orders.locked_units(maker) - base_units);
       m.locked[base] -= base_units;
       maker_fee = fee_units(quote_units, cfg.maker_fee_ppm);
       m.free[quote] += quote_units - maker_fee;
       this.asset_totals[quote].fees_units += maker_fee;
     } else {
-      orders.locked_units[taker] -= base_units;
+      orders.set_locked_units(taker, orders.locked_units(taker) - base_units);
       t.locked[base] -= base_units;
       taker_fee = fee_units(quote_units, cfg.taker_fee_ppm);
       t.free[quote] += quote_units - taker_fee;
       this.asset_totals[quote].fees_units += taker_fee;
-      orders.locked_units[maker] -= quote_units;
+      orders.set_locked_units(maker, orders.locked_units(maker) - quote_units);
       m.locked[quote] -= quote_units;
       maker_fee = fee_units(base_units, cfg.maker_fee_ppm);
       m.free[base] += base_units - maker_fee;
       this.asset_totals[base].fees_units += maker_fee;
     }
-    assert(orders.locked_units[taker] >= 0 && orders.locked_units[maker] >= 0, "order lock went negative");
+    assert(orders.locked_units(taker) >= 0 && orders.locked_units(maker) >= 0, "order lock went negative");
     assert(t.locked[quote] >= 0 && t.locked[base] >= 0, "taker locked balance went negative");
     assert(m.locked[quote] >= 0 && m.locked[base] >= 0, "maker locked balance went negative");
-    orders.executed_lots[taker] += lots;
-    orders.cumulative_quote_units[taker] += quote_units;
-    orders.executed_lots[maker] += lots;
-    orders.cumulative_quote_units[maker] += quote_units;
+    orders.set_executed_lots(taker, orders.executed_lots(taker) + lots);
+    orders.set_cumulative_quote_units(taker, orders.cumulative_quote_units(taker) + quote_units);
+    orders.set_executed_lots(maker, orders.executed_lots(maker) + lots);
+    orders.set_cumulative_quote_units(maker, orders.cumulative_quote_units(maker) + quote_units);
     market.last_price_ticks = price;
     const now = this.now_ms;
     sink.trade(
@@ -656,8 +664,8 @@ export class Engine {
       price,
       lots,
       quote_units,
-      orders.id[taker],
-      orders.id[maker],
+      orders.id(taker),
+      orders.id(maker),
       taker_account,
       maker_account,
       taker_side,
@@ -674,27 +682,27 @@ export class Engine {
     if (maker_left > 0) {
       this.levels.quantity_lots[level] -= lots;
       sink.order_update(
-        orders.id[maker],
+        orders.id(maker),
         maker_account,
         market.id,
         STATUS_PARTIALLY_FILLED,
-        orders.executed_lots[maker],
-        orders.cumulative_quote_units[maker],
+        orders.executed_lots(maker),
+        orders.cumulative_quote_units(maker),
         END_NONE,
       );
       return false;
     }
-    assert(orders.locked_units[maker] === 0, "a filled maker still holds funds");
+    assert(orders.locked_units(maker) === 0, "a filled maker still holds funds");
     sink.order_update(
-      orders.id[maker],
+      orders.id(maker),
       maker_account,
       market.id,
       STATUS_FILLED,
-      orders.executed_lots[maker],
-      orders.cumulative_quote_units[maker],
+      orders.executed_lots(maker),
+      orders.cumulative_quote_units(maker),
       END_NONE,
     );
-    const book = orders.side[maker] === SIDE_BUY ? market.bids : market.asks;
+    const book = orders.side(maker) === SIDE_BUY ? market.bids : market.asks;
     const gone = book.unlink(orders, maker, lots);
     this.unlink_open(maker);
     orders.release(maker);
@@ -704,9 +712,9 @@ export class Engine {
   /** Puts a taker's remainder in the book (GTC limit types). */
   private rest(market: Market, slot: number): void {
     const orders = this.orders;
-    const side = orders.side[slot] as Side;
+    const side = orders.side(slot) as Side;
     const book = side === SIDE_BUY ? market.bids : market.asks;
-    const price = orders.price_ticks[slot];
+    const price = orders.price_ticks(slot);
     // Placement checked for room, but a stop-limit order triggers later, when the book may be full.
     if (book.is_full_for(price)) {
       this.finish_taker(market, slot, STATUS_EXPIRED, END_EXCHANGE);
@@ -714,17 +722,17 @@ export class Engine {
     }
     const left = orders.remaining_lots(slot);
     const level = book.append(orders, slot, price, left);
-    if (orders.triggered[slot] === 0) this.link_open(slot);
+    if (orders.triggered(slot) === 0) this.link_open(slot);
     market.book_update_id++;
     this.sink.book(market.id, market.book_update_id, side, price, this.levels.quantity_lots[level]);
-    if (orders.executed_lots[slot] > 0) {
+    if (orders.executed_lots(slot) > 0) {
       this.sink.order_update(
-        orders.id[slot],
-        orders.account[slot],
+        orders.id(slot),
+        orders.account(slot),
         market.id,
         STATUS_PARTIALLY_FILLED,
-        orders.executed_lots[slot],
-        orders.cumulative_quote_units[slot],
+        orders.executed_lots(slot),
+        orders.cumulative_quote_units(slot),
         END_NONE,
       );
     }
@@ -741,10 +749,10 @@ export class Engine {
   /** Removes a resting order from its book; returns true if its level emptied. */
   private close_resting(market: Market, slot: number, status: OrderStatus, end: EndReason): boolean {
     const orders = this.orders;
-    const side = orders.side[slot] as Side;
+    const side = orders.side(slot) as Side;
     const book = side === SIDE_BUY ? market.bids : market.asks;
-    const level = orders.level[slot];
-    const price = orders.price_ticks[slot];
+    const level = orders.level(slot);
+    const price = orders.price_ticks(slot);
     const gone = book.unlink(orders, slot, orders.remaining_lots(slot));
     market.book_update_id++;
     this.sink.book(
@@ -765,7 +773,7 @@ export class Engine {
   private close_stop(market: Market, slot: number, status: OrderStatus, end: EndReason): void {
     const orders = this.orders;
     market.stops.remove(orders, slot);
-    this.accounts[orders.account[slot]].stop_count[market.id]--;
+    this.accounts[orders.account(slot)].stop_count[market.id]--;
     this.release_lock(market, slot);
     this.unlink_open(slot);
     this.report_final(market, slot, status, end);
@@ -774,14 +782,14 @@ export class Engine {
 
   private release_lock(market: Market, slot: number): void {
     const orders = this.orders;
-    const amount = orders.locked_units[slot];
+    const amount = orders.locked_units(slot);
     if (amount === 0) return;
-    const account = orders.account[slot];
-    const asset = orders.side[slot] === SIDE_BUY ? market.config.quote : market.config.base;
+    const account = orders.account(slot);
+    const asset = orders.side(slot) === SIDE_BUY ? market.config.quote : market.config.base;
     const row = this.accounts[account];
     row.locked[asset] -= amount;
     row.free[asset] += amount;
-    orders.locked_units[slot] = 0;
+    orders.set_locked_units(slot, 0);
     assert(row.locked[asset] >= 0, "locked balance went negative on release");
     this.sink.balance(account, asset, row.free[asset], row.locked[asset]);
   }
@@ -789,12 +797,12 @@ export class Engine {
   private report_final(market: Market, slot: number, status: OrderStatus, end: EndReason): void {
     const orders = this.orders;
     this.sink.order_update(
-      orders.id[slot],
-      orders.account[slot],
+      orders.id(slot),
+      orders.account(slot),
       market.id,
       status,
-      orders.executed_lots[slot],
-      orders.cumulative_quote_units[slot],
+      orders.executed_lots(slot),
+      orders.cumulative_quote_units(slot),
       end,
     );
   }
@@ -807,10 +815,10 @@ export class Engine {
     for (;;) {
       const slot = stops.take_triggered(orders, market.last_price_ticks);
       if (slot === 0) return;
-      const account = orders.account[slot];
+      const account = orders.account(slot);
       this.accounts[account].stop_count[market.id]--;
-      orders.triggered[slot] = 1;
-      this.sink.order_triggered(orders.id[slot], account, market.id, this.now_ms);
+      orders.set_triggered(slot, 1);
+      this.sink.order_triggered(orders.id(slot), account, market.id, this.now_ms);
       this.execute_taker(market, slot);
     }
   }
@@ -819,29 +827,29 @@ export class Engine {
 
   private link_open(slot: number): void {
     const orders = this.orders;
-    const row = this.accounts[orders.account[slot]];
-    const market = orders.market[slot];
+    const row = this.accounts[orders.account(slot)];
+    const market = orders.market(slot);
     const head = row.open_head[market];
-    orders.account_prev[slot] = 0;
-    orders.account_next[slot] = head;
-    if (head !== 0) orders.account_prev[head] = slot;
+    orders.set_account_prev(slot, 0);
+    orders.set_account_next(slot, head);
+    if (head !== 0) orders.set_account_prev(head, slot);
     row.open_head[market] = slot;
     row.open_count[market]++;
     row.open_total++;
-    orders.open[slot] = 1;
+    orders.set_open(slot, 1);
   }
 
   private unlink_open(slot: number): void {
     const orders = this.orders;
-    if (orders.open[slot] === 0) return;
-    orders.open[slot] = 0;
-    const row = this.accounts[orders.account[slot]];
-    const market = orders.market[slot];
-    const prev = orders.account_prev[slot];
-    const next = orders.account_next[slot];
+    if (orders.open(slot) === 0) return;
+    orders.set_open(slot, 0);
+    const row = this.accounts[orders.account(slot)];
+    const market = orders.market(slot);
+    const prev = orders.account_prev(slot);
+    const next = orders.account_next(slot);
     if (prev === 0) row.open_head[market] = next;
-    else orders.account_next[prev] = next;
-    if (next !== 0) orders.account_prev[next] = prev;
+    else orders.set_account_next(prev, next);
+    if (next !== 0) orders.set_account_prev(next, prev);
     row.open_count[market]--;
     row.open_total--;
   }
@@ -850,8 +858,8 @@ export class Engine {
   open_orders(account: number, market: number): number[] {
     const out: number[] = [];
     const orders = this.orders;
-    for (let s = this.accounts[account].open_head[market]; s !== 0; s = orders.account_next[s]) out.push(s);
-    return out.sort((a, b) => orders.id[a] - orders.id[b]);
+    for (let s = this.accounts[account].open_head[market]; s !== 0; s = orders.account_next(s)) out.push(s);
+    return out.sort((a, b) => orders.id(a) - orders.id(b));
   }
 
   // ---------------------------------------------------------------- cancels
@@ -882,7 +890,7 @@ export class Engine {
   }
 
   private cancel_slot(market: Market, slot: number, status: OrderStatus, end: EndReason): void {
-    if (this.orders.level[slot] !== 0) this.close_resting(market, slot, status, end);
+    if (this.orders.level(slot) !== 0) this.close_resting(market, slot, status, end);
     else this.close_stop(market, slot, status, end);
   }
 
@@ -993,6 +1001,7 @@ export class Engine {
     this.assets.push({ id, name: cmd.asset, decimals: cmd.decimals, supply_max_units: cmd.supply_max_units });
     this.asset_totals.push(new AssetTotals());
     this.asset_by_name.set(cmd.asset, id);
+    this.grow_rows();
     this.sink.asset_added(id, cmd.asset);
   }
 
@@ -1012,6 +1021,7 @@ export class Engine {
     const id = this.markets.length;
     this.markets.push(new Market(id, built.config, this.limits.levels_per_side_max, this.levels));
     this.market_by_symbol.set(cmd.symbol, id);
+    this.grow_rows();
     this.sink.market_added(id, cmd.symbol);
   }
 
@@ -1036,22 +1046,22 @@ export class Engine {
   restore_order(fields: RestoredOrder): void {
     const orders = this.orders;
     const slot = orders.allocate(fields.id);
-    orders.account[slot] = fields.account;
-    orders.market[slot] = fields.market;
-    orders.side[slot] = fields.side;
-    orders.type[slot] = fields.type;
-    orders.tif[slot] = fields.tif;
-    orders.stp[slot] = fields.stp;
-    orders.triggered[slot] = fields.triggered ? 1 : 0;
-    orders.price_ticks[slot] = fields.price_ticks;
-    orders.stop_price_ticks[slot] = fields.stop_price_ticks;
-    orders.quantity_lots[slot] = fields.quantity_lots;
-    orders.quote_units[slot] = fields.quote_units;
-    orders.executed_lots[slot] = fields.executed_lots;
-    orders.cumulative_quote_units[slot] = fields.cumulative_quote_units;
-    orders.locked_units[slot] = fields.locked_units;
-    orders.time_ms[slot] = fields.time_ms;
-    orders.client_order_id[slot] = fields.client_order_id;
+    orders.set_account(slot, fields.account);
+    orders.set_market(slot, fields.market);
+    orders.set_side(slot, fields.side);
+    orders.set_type(slot, fields.type);
+    orders.set_tif(slot, fields.tif);
+    orders.set_stp(slot, fields.stp);
+    orders.set_triggered(slot, fields.triggered ? 1 : 0);
+    orders.set_price_ticks(slot, fields.price_ticks);
+    orders.set_stop_price_ticks(slot, fields.stop_price_ticks);
+    orders.set_quantity_lots(slot, fields.quantity_lots);
+    orders.set_quote_units(slot, fields.quote_units);
+    orders.set_executed_lots(slot, fields.executed_lots);
+    orders.set_cumulative_quote_units(slot, fields.cumulative_quote_units);
+    orders.set_locked_units(slot, fields.locked_units);
+    orders.set_time_ms(slot, fields.time_ms);
+    orders.set_client_order_id(slot, fields.client_order_id);
     const market = this.markets[fields.market];
     this.row(fields.account);
     if (fields.in_stop_book) {

@@ -29,13 +29,13 @@ export function check_invariants(e: Engine): string[] {
   const visit = (slot: number, market: number): void => {
     live++;
     const m = e.markets[market];
-    const asset = orders.side[slot] === SIDE_BUY ? m.config.quote : m.config.base;
-    const locked = orders.locked_units[slot];
+    const asset = orders.side(slot) === SIDE_BUY ? m.config.quote : m.config.base;
+    const locked = orders.locked_units(slot);
     if (!Number.isSafeInteger(locked) || locked < 0)
-      problems.push(`order ${orders.id[slot]}: locked ${locked}`);
-    held[orders.account[slot]][asset] += locked;
-    if (orders.market[slot] !== market)
-      problems.push(`order ${orders.id[slot]} filed under the wrong market`);
+      problems.push(`order ${orders.id(slot)}: locked ${locked}`);
+    held[orders.account(slot)][asset] += locked;
+    if (orders.market(slot) !== market)
+      problems.push(`order ${orders.id(slot)} filed under the wrong market`);
   };
 
   for (const m of e.markets) {
@@ -49,12 +49,12 @@ export function check_invariants(e: Engine): string[] {
         const level = book.levels[i];
         let total = 0;
         let count = 0;
-        for (let s = pool.head[level]; s !== 0; s = orders.next[s]) {
+        for (let s = pool.head[level]; s !== 0; s = orders.next(s)) {
           const left = orders.remaining_lots(s);
-          if (!(left > 0)) problems.push(`order ${orders.id[s]} rests with ${left} lots`);
-          if (orders.price_ticks[s] !== pool.price_ticks[level])
-            problems.push(`order ${orders.id[s]} at wrong level`);
-          if (orders.side[s] !== book.side) problems.push(`order ${orders.id[s]} on the wrong side`);
+          if (!(left > 0)) problems.push(`order ${orders.id(s)} rests with ${left} lots`);
+          if (orders.price_ticks(s) !== pool.price_ticks[level])
+            problems.push(`order ${orders.id(s)} at wrong level`);
+          if (orders.side(s) !== book.side) problems.push(`order ${orders.id(s)} on the wrong side`);
           total += left;
           count++;
           visit(s, m.id);

@@ -19,6 +19,7 @@ export const SNAPSHOT_VERSION = 1;
 
 const LIMIT_KEYS: (keyof EngineLimits)[] = [
   "orders_max",
+  "orders_preallocated",
   "accounts_max",
   "assets_max",
   "markets_max",
@@ -121,24 +122,24 @@ class Reader {
 
 function write_order(w: Writer, e: Engine, slot: number, in_stop_book: boolean): void {
   const o = e.orders;
-  w.f64(o.id[slot]);
-  w.u32(o.account[slot]);
-  w.u32(o.market[slot]);
-  w.u8(o.side[slot]);
-  w.u8(o.type[slot]);
-  w.u8(o.tif[slot]);
-  w.u8(o.stp[slot]);
-  w.u8(o.triggered[slot]);
+  w.f64(o.id(slot));
+  w.u32(o.account(slot));
+  w.u32(o.market(slot));
+  w.u8(o.side(slot));
+  w.u8(o.type(slot));
+  w.u8(o.tif(slot));
+  w.u8(o.stp(slot));
+  w.u8(o.triggered(slot));
   w.u8(in_stop_book ? 1 : 0);
-  w.f64(o.price_ticks[slot]);
-  w.f64(o.stop_price_ticks[slot]);
-  w.f64(o.quantity_lots[slot]);
-  w.f64(o.quote_units[slot]);
-  w.f64(o.executed_lots[slot]);
-  w.f64(o.cumulative_quote_units[slot]);
-  w.f64(o.locked_units[slot]);
-  w.f64(o.time_ms[slot]);
-  w.str(o.client_order_id[slot]);
+  w.f64(o.price_ticks(slot));
+  w.f64(o.stop_price_ticks(slot));
+  w.f64(o.quantity_lots(slot));
+  w.f64(o.quote_units(slot));
+  w.f64(o.executed_lots(slot));
+  w.f64(o.cumulative_quote_units(slot));
+  w.f64(o.locked_units(slot));
+  w.f64(o.time_ms(slot));
+  w.str(o.client_order_id(slot));
 }
 
 function read_order(r: Reader): RestoredOrder {
@@ -167,7 +168,7 @@ function read_order(r: Reader): RestoredOrder {
 function book_orders(e: Engine, book: BookSide): number[] {
   const out: number[] = [];
   for (let i = book.count - 1; i >= 0; i--) {
-    for (let s = e.levels.head[book.levels[i]]; s !== 0; s = e.orders.next[s]) out.push(s);
+    for (let s = e.levels.head[book.levels[i]]; s !== 0; s = e.orders.next(s)) out.push(s);
   }
   return out;
 }

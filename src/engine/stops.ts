@@ -17,28 +17,28 @@ export class StopBook {
   }
 
   static is_rising(orders: OrderStore, slot: number): boolean {
-    const stop_loss = orders.type[slot] === TYPE_STOP_LOSS || orders.type[slot] === TYPE_STOP_LOSS_LIMIT;
-    return stop_loss === (orders.side[slot] === SIDE_BUY);
+    const stop_loss = orders.type(slot) === TYPE_STOP_LOSS || orders.type(slot) === TYPE_STOP_LOSS_LIMIT;
+    return stop_loss === (orders.side(slot) === SIDE_BUY);
   }
 
   /** Whether the order's condition holds at this last price. */
   static condition_met(orders: OrderStore, slot: number, last_price_ticks: number): boolean {
-    const stop = orders.stop_price_ticks[slot];
+    const stop = orders.stop_price_ticks(slot);
     return StopBook.is_rising(orders, slot) ? last_price_ticks >= stop : last_price_ticks <= stop;
   }
 
   /** Position before which `slot` sorts in `list` (after every order it ties with). */
   private position(orders: OrderStore, list: number[], rising: boolean, slot: number): number {
-    const stop = orders.stop_price_ticks[slot];
-    const id = orders.id[slot];
+    const stop = orders.stop_price_ticks(slot);
+    const id = orders.id(slot);
     let lo = 0;
     let hi = list.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       const other = list[mid];
-      const other_stop = orders.stop_price_ticks[other];
+      const other_stop = orders.stop_price_ticks(other);
       const before = rising ? other_stop < stop : other_stop > stop;
-      if (before || (other_stop === stop && orders.id[other] < id)) lo = mid + 1;
+      if (before || (other_stop === stop && orders.id(other) < id)) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -64,15 +64,15 @@ export class StopBook {
    */
   take_triggered(orders: OrderStore, last_price_ticks: number): number {
     const r =
-      this.rising.length > 0 && orders.stop_price_ticks[this.rising[0]] <= last_price_ticks
+      this.rising.length > 0 && orders.stop_price_ticks(this.rising[0]) <= last_price_ticks
         ? this.rising[0]
         : 0;
     const f =
-      this.falling.length > 0 && orders.stop_price_ticks[this.falling[0]] >= last_price_ticks
+      this.falling.length > 0 && orders.stop_price_ticks(this.falling[0]) >= last_price_ticks
         ? this.falling[0]
         : 0;
     if (r === 0 && f === 0) return 0;
-    if (f === 0 || (r !== 0 && orders.id[r] < orders.id[f])) {
+    if (f === 0 || (r !== 0 && orders.id(r) < orders.id(f))) {
       this.rising.shift();
       return r;
     }
