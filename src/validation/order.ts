@@ -1,0 +1,206 @@
+/**
+ * The stateless order validator: Binance Spot order parameters (strings, as they arrive in a query
+ * string or form body) checked against a market's configuration and turned into an engine OrderSpec
+ * in integer units. Anything that fails here never reaches the journal (DESIGN invariant 6) and gets
+ * Binance's own {code, msg}. It uses the same MarketConfig as the engine, whose check_spec repeats the
+ * range checks as a safety net.
+ */
+import type { OrderSpec } from "../engine/commands.js";
+import type { MarketConfig } from "../engine/config.js";
+import { decimal_div_exact, parse_decimal } from "../engine/decimal.js";
+import { CLIENT_ORDER_ID_RE } from "../engine/engine.js";
+import {
+  has_limit_price,
+  is_stop_type,
+  ORDER_TYPE_NAMES,
+  type OrderType,
+  SIDE_BUY,
+  SIDE_SELL,
+  STP_NAMES,
+  type StpMode,
+  TIF_GTC,
+  TIF_NAMES,
+  type TimeInForce,
+  TYPE_LIMIT_MAKER,
+  TYPE_MARKET,
+} from "../engine/types.js";
+
+export interface BinanceError {
+  code: number;
+  msg: string;
+}
+
+export type Validated = { ok: true; spec: OrderSpec } | { ok: false; error: BinanceError };
+
+/** What the validator needs to know about a market besides its configuration. */
+export interface MarketFacts {
+  config: MarketConfig;
+  base_decimals: number;
+  quote_decimals: number;
+}
+
+export const DECIMAL_PATTERN = "^([0-9]{1,20})(\\.[0-9]{1,20})?$";
+export const CLIENT_ORDER_ID_PATTERN = "^[\\.A-Z\\:/a-z0-9_-]{1,36}$";
+
+export const errors = {
+  mandatory: (name: string): BinanceError => ({
+    code: -1102,
+    msg: `Mandatory parameter '${name}' was not sent, was empty/null, or malformed.`,
+  }),
+  not_required: (name: string): BinanceError => ({
+    code: -1106,
+    msg: `Parameter '${name}' sent when not required.`,
+  }),
+  illegal: (name: string, pattern: string): BinanceError => ({
+    code: -1100,
+    msg: `Illegal characters found in parameter '${name}'; legal range is '${pattern}'.`,
+  }),
+  precision: (): BinanceError => ({
+    code: -1111,
+    msg: "Precision is over the maximum defined for this asset.",
+  }),
+  filter: (name: string): BinanceError => ({ code: -1013, msg: `Filter failure: ${name}` }),
+  side: (): BinanceError => ({ code: -1117, msg: "Invalid side." }),
+  type: (): BinanceError => ({ code: -1116, msg: "Invalid orderType." }),
+  tif: (): BinanceError => ({ code: -1115, msg: "Invalid timeInForce." }),
+  stp: (): BinanceError => ({ code: -1100, msg: "Invalid selfTradePreventionMode." }),
+  unsupported: (what: string): BinanceError => ({ code: -1013, msg: `${what} is not supported.` }),
+};
+
+type Params = Readonly<Record<string, string | undefined>>;
+
+/** Parameters an order may carry; the API layer checks its own (symbol, timestamp, signature, ...). */
+export const ORDER_PARAMS = new Set([
+  "side",
+  "type",
+  "timeInForce",
+  "quantity",
+  "quoteOrderQty",
+  "price",
+  "newClientOrderId",
+  "stopPrice",
+  "selfTradePreventionMode",
+]);
+
+const present = (p: Params, name: string): boolean => p[name] !== undefined && p[name] !== "";
+
+type Num = { ok: true; value: number } | { ok: false; error: BinanceError };
+
+/** A decimal parameter as a whole number of `step`s, or Binance's error. */
+function steps(p: Params, name: string, step_text: string, decimals: number, filter: string): Num {
+  const text = p[name] as string;
+  const parsed = parse_decimal(text);
+  if (parsed === null) return { ok: false, error: errors.illegal(name, DECIMAL_PATTERN) };
+  if (parsed.scale > decimals) return { ok: false, error: errors.precision() };
+  const step = parse_decimal(step_text);
+  if (step === null) return { ok: false, error: errors.filter(filter) };
+  const n = decimal_div_exact(parsed, step);
+  if (n === null || n > BigInt(Number.MAX_SAFE_INTEGER)) return { ok: false, error: errors.filter(filter) };
+  return { ok: true, value: Number(n) };
+}
+
+export function validate_order(params: Params, market: MarketFacts): Validated {
+  const fail = (error: BinanceError): Validated => ({ ok: false, error });
+  const cfg = market.config;
+  for (const name of ["side", "type"]) if (!present(params, name)) return fail(errors.mandatory(name));
+  const side = params.side === "BUY" ? SIDE_BUY : params.side === "SELL" ? SIDE_SELL : -1;
+  if (side === -1) return fail(errors.side());
+  const type = (ORDER_TYPE_NAMES as readonly string[]).indexOf(params.type as string) as OrderType | -1;
+  if (type === -1) return fail(errors.type());
+
+  const limit_priced = has_limit_price(type);
+  const stop = is_stop_type(type);
+  const needs_tif = limit_priced && type !== TYPE_LIMIT_MAKER;
+  let tif: TimeInForce = TIF_GTC;
+  if (needs_tif) {
+    if (!present(params, "timeInForce")) return fail(errors.mandatory("timeInForce"));
+    const t = (TIF_NAMES as readonly string[]).indexOf(params.timeInForce as string);
+    if (t === -1) return fail(errors.tif());
+    tif = t as TimeInForce;
+  } else if (present(params, "timeInForce")) {
+    return fail(errors.not_required("timeInForce"));
+  }
+
+  let price_ticks = 0;
+  if (limit_priced) {
+    if (!present(params, "price")) return fail(errors.mandatory("price"));
+    const r = steps(params, "price", cfg.tick_size, market.quote_decimals, "PRICE_FILTER");
+    if (!r.ok) return fail(r.error);
+    price_ticks = r.value;
+    if (price_ticks < cfg.min_price_ticks || price_ticks > cfg.max_price_ticks)
+      return fail(errors.filter("PRICE_FILTER"));
+  } else if (present(params, "price")) {
+    return fail(errors.not_required("price"));
+  }
+
+  let stop_price_ticks = 0;
+  if (stop) {
+    if (!present(params, "stopPrice")) return fail(errors.mandatory("stopPrice"));
+    const r = steps(params, "stopPrice", cfg.tick_size, market.quote_decimals, "PRICE_FILTER");
+    if (!r.ok) return fail(r.error);
+    stop_price_ticks = r.value;
+    if (stop_price_ticks < cfg.min_price_ticks || stop_price_ticks > cfg.max_price_ticks)
+      return fail(errors.filter("PRICE_FILTER"));
+  } else if (present(params, "stopPrice")) {
+    return fail(errors.not_required("stopPrice"));
+  }
+  for (const name of ["trailingDelta", "icebergQty"]) {
+    if (present(params, name))
+      return fail(errors.unsupported(name === "icebergQty" ? "Iceberg orders" : "Trailing stops"));
+  }
+
+  let quantity_lots = 0;
+  let quote_units = 0;
+  const lot_filter = type === TYPE_MARKET ? "MARKET_LOT_SIZE" : "LOT_SIZE";
+  if (type === TYPE_MARKET && present(params, "quoteOrderQty")) {
+    if (present(params, "quantity")) return fail(errors.not_required("quoteOrderQty"));
+    const parsed = parse_decimal(params.quoteOrderQty as string);
+    if (parsed === null) return fail(errors.illegal("quoteOrderQty", DECIMAL_PATTERN));
+    if (parsed.scale > market.quote_decimals) return fail(errors.precision());
+    const units = parsed.digits * 10n ** BigInt(market.quote_decimals - parsed.scale);
+    const max = BigInt(cfg.max_price_ticks) * BigInt(cfg.max_qty_lots) * BigInt(cfg.quote_units_per_tick_lot);
+    if (units === 0n || units < BigInt(cfg.min_notional_units) || units > max)
+      return fail(errors.filter("NOTIONAL"));
+    quote_units = Number(units);
+  } else {
+    if (present(params, "quoteOrderQty")) return fail(errors.not_required("quoteOrderQty"));
+    if (!present(params, "quantity")) return fail(errors.mandatory("quantity"));
+    const r = steps(params, "quantity", cfg.step_size, market.base_decimals, lot_filter);
+    if (!r.ok) return fail(r.error);
+    quantity_lots = r.value;
+    if (quantity_lots < cfg.min_qty_lots || quantity_lots > cfg.max_qty_lots)
+      return fail(errors.filter(lot_filter));
+    if (limit_priced && price_ticks * quantity_lots * cfg.quote_units_per_tick_lot < cfg.min_notional_units)
+      return fail(errors.filter("NOTIONAL"));
+  }
+
+  let client_order_id: string | null = null;
+  if (present(params, "newClientOrderId")) {
+    const cid = params.newClientOrderId as string;
+    if (!CLIENT_ORDER_ID_RE.test(cid))
+      return fail(errors.illegal("newClientOrderId", CLIENT_ORDER_ID_PATTERN));
+    client_order_id = cid;
+  }
+
+  let stp: StpMode | -1 = -1;
+  if (present(params, "selfTradePreventionMode")) {
+    const s = (STP_NAMES as readonly string[]).indexOf(params.selfTradePreventionMode as string);
+    if (s === -1) return fail(errors.stp());
+    stp = s as StpMode;
+  }
+
+  return {
+    ok: true,
+    spec: {
+      side: side as 0 | 1,
+      order_type: type,
+      tif,
+      price_ticks,
+      quantity_lots,
+      quote_units,
+      stop_price_ticks,
+      client_order_id,
+      stp,
+    },
+  };
+}

@@ -1,0 +1,282 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import { Engine } from "../../src/engine/engine.js";
+import * as R from "../../src/engine/reasons.js";
+import {
+  SIDE_BUY,
+  SIDE_SELL,
+  TIF_IOC,
+  TYPE_LIMIT,
+  TYPE_MARKET,
+  TYPE_STOP_LOSS_LIMIT,
+} from "../../src/engine/types.js";
+import { type MarketFacts, validate_order } from "../../src/validation/order.js";
+import { seed } from "../engine/gen.js";
+import { market_commands } from "../engine/helpers.js";
+
+function engine_with_market(): { engine: Engine; facts: MarketFacts } {
+  const engine = new Engine();
+  for (const c of market_commands()) engine.apply(c);
+  engine.apply({ type: "create_account", ts_ms: 0 });
+  engine.apply({ type: "deposit", ts_ms: 0, account: 0, asset: 0, amount_units: 2_000_000_000_000_000 });
+  engine.apply({ type: "deposit", ts_ms: 0, account: 0, asset: 1, amount_units: 9_000_000_000_000_000 });
+  const m = engine.markets[0];
+  return { engine, facts: { config: m.config, base_decimals: 8, quote_decimals: 8 } };
+}
+
+const { facts } = engine_with_market();
+const err = (params: Record<string, string>) => {
+  const r = validate_order(params, facts);
+  assert.equal(r.ok, false, `expected an error for ${JSON.stringify(params)}`);
+  return r.ok ? null : r.error;
+};
+
+describe("order validator", () => {
+  it("turns a valid LIMIT into engine units", () => {
+    const r = validate_order(
+      {
+        side: "BUY",
+        type: "LIMIT",
+        timeInForce: "IOC",
+        quantity: "0.00150",
+        price: "20000.50",
+        newClientOrderId: "abc-1",
+      },
+      facts,
+    );
+    assert.deepEqual(r, {
+      ok: true,
+      spec: {
+        side: SIDE_BUY,
+        order_type: TYPE_LIMIT,
+        tif: TIF_IOC,
+        price_ticks: 2_000_050,
+        quantity_lots: 150,
+        quote_units: 0,
+        stop_price_ticks: 0,
+        client_order_id: "abc-1",
+        stp: -1,
+      },
+    });
+  });
+
+  it("takes MARKET by quantity or by quoteOrderQty, and stop-limit orders", () => {
+    const by_quote = validate_order({ side: "BUY", type: "MARKET", quoteOrderQty: "100.5" }, facts);
+    assert.ok(
+      by_quote.ok && by_quote.spec.order_type === TYPE_MARKET && by_quote.spec.quote_units === 10_050_000_000,
+    );
+    const stop = validate_order(
+      {
+        side: "SELL",
+        type: "STOP_LOSS_LIMIT",
+        timeInForce: "GTC",
+        quantity: "1",
+        price: "100",
+        stopPrice: "101",
+      },
+      facts,
+    );
+    assert.ok(
+      stop.ok && stop.spec.order_type === TYPE_STOP_LOSS_LIMIT && stop.spec.stop_price_ticks === 10_100,
+    );
+    assert.ok(stop.ok && stop.spec.side === SIDE_SELL);
+  });
+
+  it("answers Binance's codes and messages", () => {
+    assert.deepEqual(err({ type: "LIMIT" }), {
+      code: -1102,
+      msg: "Mandatory parameter 'side' was not sent, was empty/null, or malformed.",
+    });
+    assert.deepEqual(err({ side: "UP", type: "LIMIT" }), { code: -1117, msg: "Invalid side." });
+    assert.deepEqual(err({ side: "BUY", type: "ICEBERG" }), { code: -1116, msg: "Invalid orderType." });
+    assert.deepEqual(err({ side: "BUY", type: "LIMIT", quantity: "1", price: "1" })?.code, -1102);
+    assert.deepEqual(err({ side: "BUY", type: "LIMIT", timeInForce: "DAY", quantity: "1", price: "1" }), {
+      code: -1115,
+      msg: "Invalid timeInForce.",
+    });
+    assert.deepEqual(err({ side: "BUY", type: "MARKET", quantity: "1", price: "1" }), {
+      code: -1106,
+      msg: "Parameter 'price' sent when not required.",
+    });
+    assert.deepEqual(
+      err({ side: "BUY", type: "LIMIT_MAKER", timeInForce: "GTC", quantity: "1", price: "1" })?.code,
+      -1106,
+    );
+    assert.deepEqual(err({ side: "BUY", type: "LIMIT", timeInForce: "GTC", quantity: "1", price: "1,5" }), {
+      code: -1100,
+      msg: "Illegal characters found in parameter 'price'; legal range is '^([0-9]{1,20})(\\.[0-9]{1,20})?$'.",
+    });
+    for (const bad of ["-1", "1e3", " 1", "NaN", "0x10", "<script>"]) {
+      assert.equal(
+        err({ side: "BUY", type: "LIMIT", timeInForce: "GTC", quantity: bad, price: "1" })?.code,
+        -1100,
+      );
+    }
+    assert.deepEqual(
+      err({ side: "BUY", type: "LIMIT", timeInForce: "GTC", quantity: "1", price: "1.000000001" }),
+      {
+        code: -1111,
+        msg: "Precision is over the maximum defined for this asset.",
+      },
+    );
+    assert.deepEqual(err({ side: "BUY", type: "LIMIT", timeInForce: "GTC", quantity: "1", price: "1.005" }), {
+      code: -1013,
+      msg: "Filter failure: PRICE_FILTER",
+    });
+    assert.deepEqual(
+      err({ side: "BUY", type: "LIMIT", timeInForce: "GTC", quantity: "1", price: "100001" })?.msg,
+      "Filter failure: PRICE_FILTER",
+    );
+    assert.deepEqual(
+      err({ side: "BUY", type: "LIMIT", timeInForce: "GTC", quantity: "0.000015", price: "1" })?.msg,
+      "Filter failure: LOT_SIZE",
+    );
+    assert.deepEqual(
+      err({ side: "BUY", type: "LIMIT", timeInForce: "GTC", quantity: "101", price: "1" })?.msg,
+      "Filter failure: LOT_SIZE",
+    );
+    assert.deepEqual(
+      err({ side: "BUY", type: "LIMIT", timeInForce: "GTC", quantity: "0", price: "1" })?.msg,
+      "Filter failure: LOT_SIZE",
+    );
+    assert.deepEqual(
+      err({ side: "BUY", type: "MARKET", quantity: "101" })?.msg,
+      "Filter failure: MARKET_LOT_SIZE",
+    );
+    assert.deepEqual(
+      err({ side: "BUY", type: "LIMIT", timeInForce: "GTC", quantity: "0.00001", price: "0.01" })?.msg,
+      "Filter failure: NOTIONAL",
+    );
+    assert.deepEqual(err({ side: "BUY", type: "MARKET", quantity: "1", quoteOrderQty: "5" })?.code, -1106);
+    assert.equal(
+      err({
+        side: "BUY",
+        type: "LIMIT",
+        timeInForce: "GTC",
+        quantity: "1",
+        price: "1",
+        newClientOrderId: "bad id!",
+      })?.code,
+      -1100,
+    );
+    assert.equal(err({ side: "BUY", type: "STOP_LOSS", quantity: "1" })?.code, -1102);
+    assert.equal(
+      err({ side: "BUY", type: "LIMIT", timeInForce: "GTC", quantity: "1", price: "1", icebergQty: "1" })
+        ?.code,
+      -1013,
+    );
+  });
+
+  it("never throws, and everything it accepts passes the engine's own shape checks", () => {
+    const { engine } = engine_with_market();
+    const decimal = fc.oneof(
+      fc.constantFrom(
+        "",
+        "0",
+        "1",
+        "0.01",
+        "0.00001",
+        "100000",
+        "100000.01",
+        "1e3",
+        "-1",
+        "abc",
+        "0.000000001",
+      ),
+      fc.tuple(fc.nat(200_000), fc.nat(99_999)).map(([a, b]) => `${a}.${String(b).padStart(5, "0")}`),
+      fc
+        .tuple(fc.integer({ min: 1, max: 5000 }), fc.nat(99))
+        .map(([a, b]) => `${a}.${String(b).padStart(2, "0")}`),
+      fc.tuple(fc.nat(3), fc.nat(99_999)).map(([a, b]) => `${a}.${String(b).padStart(5, "0")}`),
+    );
+    const params = fc.record(
+      {
+        side: fc.constantFrom("BUY", "SELL", "BUY", "SELL", "BUY", "SELL", "buy", ""),
+        type: fc.constantFrom(
+          "LIMIT",
+          "MARKET",
+          "LIMIT_MAKER",
+          "STOP_LOSS",
+          "STOP_LOSS_LIMIT",
+          "TAKE_PROFIT",
+          "TAKE_PROFIT_LIMIT",
+          "X",
+        ),
+        timeInForce: fc.constantFrom("GTC", "IOC", "FOK", "GTC", "IOC", "FOK", "GTX"),
+        quantity: decimal,
+        quoteOrderQty: decimal,
+        price: decimal,
+        stopPrice: decimal,
+        newClientOrderId: fc.oneof(
+          { weight: 1, arbitrary: fc.string({ maxLength: 40 }) },
+          { weight: 3, arbitrary: fc.constantFrom("ok-1", "x_2", "A.B:C/d") },
+        ),
+        selfTradePreventionMode: fc.constantFrom(
+          "NONE",
+          "EXPIRE_TAKER",
+          "EXPIRE_MAKER",
+          "EXPIRE_BOTH",
+          "NONE",
+          "DECREMENT",
+        ),
+      },
+      { requiredKeys: [] },
+    );
+    // Mostly the keys each type takes (so many orders are valid), sometimes every key (so many are not).
+    const wanted: Record<string, string[]> = {
+      LIMIT: ["timeInForce", "quantity", "price"],
+      MARKET: ["quantity"],
+      LIMIT_MAKER: ["quantity", "price"],
+      STOP_LOSS: ["quantity", "stopPrice"],
+      STOP_LOSS_LIMIT: ["timeInForce", "quantity", "price", "stopPrice"],
+      TAKE_PROFIT: ["quantity", "stopPrice"],
+      TAKE_PROFIT_LIMIT: ["timeInForce", "quantity", "price", "stopPrice"],
+    };
+    const shaped = fc.tuple(params, fc.nat(9), fc.boolean()).map(([p, noise, quote]) => {
+      if (noise === 0) return p;
+      const keep = new Set([
+        "side",
+        "type",
+        "newClientOrderId",
+        "selfTradePreventionMode",
+        ...(wanted[p.type ?? ""] ?? []),
+      ]);
+      if (p.type === "MARKET" && quote) {
+        keep.delete("quantity");
+        keep.add("quoteOrderQty");
+      }
+      return Object.fromEntries(Object.entries(p).filter(([k]) => keep.has(k)));
+    });
+    const shape_reasons = new Set([
+      R.REASON_INVALID_PARAMETER,
+      R.REASON_FILTER_PRICE,
+      R.REASON_FILTER_LOT_SIZE,
+      R.REASON_FILTER_NOTIONAL,
+    ]);
+    let accepted = 0;
+    fc.assert(
+      fc.property(shaped, (p) => {
+        const r = validate_order(p, facts);
+        if (!r.ok) {
+          assert.ok(Number.isInteger(r.error.code) && r.error.code < 0 && r.error.msg.length > 0);
+          return;
+        }
+        accepted++;
+        const events = engine.apply({
+          type: "place_order",
+          ts_ms: 1,
+          account: 0,
+          market: 0,
+          ...r.spec,
+          client_order_id: null,
+        });
+        for (const e of events)
+          if (e.kind === "rejected")
+            assert.ok(!shape_reasons.has(e.reason), `engine refused ${JSON.stringify(p)}: ${e.reason}`);
+      }),
+      { seed: seed(), numRuns: 3000 },
+    );
+    assert.ok(accepted > 50, `only ${accepted} random orders were valid`);
+  });
+});
