@@ -39,8 +39,11 @@ function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
+/** Order slots reserved (and touched) at start: what the run can hold, as an operator sizes a node. */
+let preallocated = PRELOAD + OPS;
+
 function fresh_engine(sink: RingSink): Engine {
-  const e = new Engine(BENCH_LIMITS, sink);
+  const e = new Engine({ ...BENCH_LIMITS, orders_preallocated: preallocated }, sink);
   for (const c of setup_commands()) e.execute(c);
   return e;
 }
@@ -88,6 +91,34 @@ function latency_holdfast(w: Workload): { p50_us: number; p99_us: number; p999_u
   const at = (q: number): number =>
     Math.round(lat[Math.min(lat.length - 1, Math.floor(q * lat.length))] * 1000 * 100) / 100;
   return { p50_us: at(0.5), p99_us: at(0.99), p999_us: at(0.999), max_us: at(1) };
+}
+
+/**
+ * The machine's own timing floor: the same per-operation timing around a plain loop calibrated to
+ * take as long as the engine's mean operation. On this VM every timer tick (about 1 ms) stalls the
+ * running code for tens of microseconds, so whatever takes ~1 µs has about one run in a thousand
+ * slowed: the floor shows how much of a p99.9 is the machine's.
+ */
+function jitter_baseline(count: number, mean_us: number): { p50_us: number; p999_us: number } {
+  const lat = new Float64Array(count);
+  const data = new Float64Array(1024);
+  let sink = 0;
+  let spins = 64;
+  for (let calibrate = 0; calibrate < 8; calibrate++) {
+    const t = performance.now();
+    for (let i = 0; i < 2000; i++) for (let j = 0; j < spins; j++) sink += data[(i + j) & 1023];
+    const per_us = ((performance.now() - t) * 1000) / 2000;
+    spins = Math.max(1, Math.round((spins * mean_us) / Math.max(per_us, 0.001)));
+  }
+  for (let i = 0; i < count; i++) {
+    const t = performance.now();
+    for (let j = 0; j < spins; j++) sink += data[(i + j) & 1023];
+    lat[i] = performance.now() - t;
+  }
+  if (sink !== 0) log("(jitter baseline checksum)");
+  lat.sort();
+  const at = (q: number): number => Math.round(lat[Math.floor(q * (lat.length - 1))] * 1000 * 100) / 100;
+  return { p50_us: at(0.5), p999_us: at(0.999) };
 }
 
 function peer_limit(ob: OrderBook, s: Stream, i: number): void {
@@ -150,19 +181,34 @@ function digest(lines: string[]): { count: number; hash: string } {
   };
 }
 
+const HOLDFAST_RUNS = 3;
+
 function throughput_workload(w: Workload): void {
   log(
     `\n[${w.name}] ${w.ops.length.toLocaleString("en-US")} operations on a book preloaded with ${w.preload.length.toLocaleString("en-US")} orders`,
   );
-  log("  holdfast: running…");
-  const ours = run_holdfast(w);
+  // This machine is shared and its speed drifts by tens of percent from one second to the next:
+  // Holdfast runs three times (each on a fresh engine) and reports the median; the peer, about 40x
+  // slower, runs once.
+  const runs: HoldfastRun[] = [];
+  for (let r = 0; r < HOLDFAST_RUNS; r++) {
+    log(`  holdfast: run ${r + 1}/${HOLDFAST_RUNS}…`);
+    runs.push(run_holdfast(w));
+  }
+  const speeds = runs.map((r) => r.ops_per_s).sort((a, b) => a - b);
+  const ours = runs.find((r) => r.ops_per_s === speeds[1]) as HoldfastRun;
+  const fmt = (x: number): string => Math.round(x).toLocaleString("en-US");
   log(
-    `  holdfast: ${Math.round(ours.ops_per_s).toLocaleString("en-US")} ops/s (${ours.sink.trades.toLocaleString("en-US")} trades, ${ours.sink.events.toLocaleString("en-US")} events)`,
+    `  holdfast: ${fmt(ours.ops_per_s)} ops/s median (runs ${speeds.map(fmt).join(", ")}; ${fmt(ours.sink.trades)} trades, ${fmt(ours.sink.events)} events)`,
   );
   log("  holdfast: timing each operation…");
   const lat = latency_holdfast(w);
   log(
     `  holdfast latency: p50 ${lat.p50_us} µs, p99 ${lat.p99_us} µs, p99.9 ${lat.p999_us} µs, max ${lat.max_us} µs`,
+  );
+  const floor = jitter_baseline(w.ops.length, 1e6 / ours.ops_per_s);
+  log(
+    `  machine timing floor (a plain loop as long as the mean operation, timed the same way): p50 ${floor.p50_us} µs, p99.9 ${floor.p999_us} µs`,
   );
   log("  peer (nodejs-order-book@10.1.1): running…");
   const peer = run_peer(w);
@@ -179,11 +225,13 @@ function throughput_workload(w: Workload): void {
     JSON.stringify({
       workload: w.name,
       holdfast_ops_per_s: Math.round(ours.ops_per_s),
+      holdfast_runs_ops_per_s: speeds.map(Math.round),
       peer_ops_per_s: Math.round(peer.ops_per_s),
       ratio: Math.round(ratio * 10) / 10,
       p50_us: lat.p50_us,
       p99_us: lat.p99_us,
       p999_us: lat.p999_us,
+      floor_p999_us: floor.p999_us,
       ops: w.ops.length,
       preload: w.preload.length,
       same_resting_orders: same,
@@ -200,6 +248,7 @@ function resting_child(which: string): void {
   const orders = Number(arg("--orders") ?? RESTING);
   const base_rss = process.memoryUsage().rss;
   let count = 0;
+  preallocated = orders;
   if (which === "holdfast") {
     const e = fresh_engine(new RingSink());
     for (let i = 0; i < orders; i++) {

@@ -24,8 +24,6 @@ export const BENCH_LIMITS = {
   open_orders_per_account_market_max: 100_000,
   open_orders_per_account_max: 100_000,
   orders_max: 4_000_000,
-  // Sized for the run, as an operator sizes a node for its expected book (see docs/ENGINE.md).
-  orders_preallocated: 1_100_000,
 };
 
 export function setup_commands(): Command[] {

@@ -6,8 +6,12 @@
 export class AccountRow {
   free: Float64Array;
   locked: Float64Array;
-  /** Head slot of this account's open-order list per market (0 = none). */
-  open_head: Int32Array;
+  /**
+   * Ids of this account's open orders per market, appended as orders open and never removed one by
+   * one: closing an order only decrements open_count, so the hot path touches no other order. Closed
+   * ids are dropped when the list grows past twice the open count (amortised O(1)).
+   */
+  private open_lists: (number[] | undefined)[] = [];
   /** Open orders per market: resting plus untriggered stops. */
   open_count: Int32Array;
   /** Untriggered stop orders per market. */
@@ -19,7 +23,6 @@ export class AccountRow {
   constructor(assets: number, markets: number) {
     this.free = new Float64Array(assets);
     this.locked = new Float64Array(assets);
-    this.open_head = new Int32Array(markets);
     this.open_count = new Int32Array(markets);
     this.stop_count = new Int32Array(markets);
   }
@@ -33,11 +36,31 @@ export class AccountRow {
       this.free = grow_f64(this.free, assets);
       this.locked = grow_f64(this.locked, assets);
     }
-    if (this.open_head.length < markets) {
-      this.open_head = grow_i32(this.open_head, markets);
+    if (this.open_count.length < markets) {
       this.open_count = grow_i32(this.open_count, markets);
       this.stop_count = grow_i32(this.stop_count, markets);
     }
+  }
+
+  /** Records a newly open order; `is_open` tells compaction which ids are still open. */
+  add_open(market: number, order_id: number, is_open?: (order_id: number) => boolean): void {
+    let list = this.open_lists[market];
+    if (list === undefined) {
+      list = [];
+      this.open_lists[market] = list;
+    }
+    list.push(order_id);
+    this.open_count[market]++;
+    if (is_open !== undefined && list.length > 2 * this.open_count[market] + 32) {
+      let kept = 0;
+      for (const id of list) if (is_open(id)) list[kept++] = id;
+      list.length = kept;
+    }
+  }
+
+  /** Ids that may be open (closed ones included until compaction). */
+  open_ids(market: number): readonly number[] {
+    return this.open_lists[market] ?? [];
   }
 }
 

@@ -120,6 +120,11 @@ export class Engine {
   commands_applied = 0;
   private sink: EventSink;
   private collector: EventCollector | null;
+  /** For compacting account open-order lists: whether an order id is still open. */
+  private readonly is_open_id = (order_id: number): boolean => {
+    const slot = this.orders.by_id.get(order_id);
+    return slot !== 0 && this.orders.open(slot) === 1;
+  };
   /** Scratch for matching: why the last execute_taker stopped early. */
   private match_stop = STOP_NONE;
 
@@ -752,7 +757,7 @@ export class Engine {
     const side = orders.side(slot) as Side;
     const book = side === SIDE_BUY ? market.bids : market.asks;
     const level = orders.level(slot);
-    const price = orders.price_ticks(slot);
+    const price = this.levels.price_ticks[level]; // the level's copy: the order's cold record stays untouched
     const gone = book.unlink(orders, slot, orders.remaining_lots(slot));
     market.book_update_id++;
     this.sink.book(
@@ -828,37 +833,29 @@ export class Engine {
   private link_open(slot: number): void {
     const orders = this.orders;
     const row = this.accounts[orders.account(slot)];
-    const market = orders.market(slot);
-    const head = row.open_head[market];
-    orders.set_account_prev(slot, 0);
-    orders.set_account_next(slot, head);
-    if (head !== 0) orders.set_account_prev(head, slot);
-    row.open_head[market] = slot;
-    row.open_count[market]++;
-    row.open_total++;
     orders.set_open(slot, 1);
+    row.add_open(orders.market(slot), orders.id(slot), this.is_open_id);
+    row.open_total++;
   }
 
   private unlink_open(slot: number): void {
     const orders = this.orders;
     if (orders.open(slot) === 0) return;
     orders.set_open(slot, 0);
+    // The id stays in the account's list until compaction; readers skip ids that are no longer open.
     const row = this.accounts[orders.account(slot)];
-    const market = orders.market(slot);
-    const prev = orders.account_prev(slot);
-    const next = orders.account_next(slot);
-    if (prev === 0) row.open_head[market] = next;
-    else orders.set_account_next(prev, next);
-    if (next !== 0) orders.set_account_prev(next, prev);
-    row.open_count[market]--;
+    row.open_count[orders.market(slot)]--;
     row.open_total--;
   }
 
   /** Open orders (resting and stop) of an account in a market, oldest first. */
   open_orders(account: number, market: number): number[] {
-    const out: number[] = [];
     const orders = this.orders;
-    for (let s = this.accounts[account].open_head[market]; s !== 0; s = orders.account_next(s)) out.push(s);
+    const out: number[] = [];
+    for (const id of this.accounts[account].open_ids(market)) {
+      const slot = orders.by_id.get(id);
+      if (slot !== 0 && orders.open(slot) === 1) out.push(slot);
+    }
     return out.sort((a, b) => orders.id(a) - orders.id(b));
   }
 

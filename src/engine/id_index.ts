@@ -11,22 +11,36 @@ function home_of(id: number, shift: number): number {
   return Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) >>> shift;
 }
 export class IdIndex {
-  private keys = new Float64Array(1024);
-  private values = new Int32Array(1024);
-  private mask = 1023;
+  /** Cells of [id, slot] pairs side by side, so a lookup touches one cache line, not two. */
+  private cells: Float64Array;
+  private mask: number;
   /** 32 - log2(length): home_of() keeps the top bits of the product. */
-  private shift = 22;
+  private shift: number;
   size = 0;
+
+  /** Sized for `expected` entries at a load of at most one half; grows by doubling beyond. */
+  constructor(expected = 512) {
+    let length = 1024;
+    let shift = 22;
+    while (length < expected * 2 && length < 2 ** 30) {
+      length *= 2;
+      shift--;
+    }
+    this.cells = new Float64Array(length * 2);
+    this.mask = length - 1;
+    this.shift = shift;
+    for (let i = 0; i < this.cells.length; i += 512) this.cells[i] = 0; // map the pages now
+  }
 
   /** Slot of a live order, 0 if none. */
   get(id: number): number {
-    const keys = this.keys;
+    const cells = this.cells;
     const mask = this.mask;
     let i = home_of(id, this.shift);
     let distance = 0;
     for (;;) {
-      const k = keys[i];
-      if (k === id) return this.values[i];
+      const k = cells[2 * i];
+      if (k === id) return cells[2 * i + 1];
       if (k === 0 || ((i - home_of(k, this.shift)) & mask) < distance) return 0;
       i = (i + 1) & mask;
       distance++;
@@ -39,28 +53,27 @@ export class IdIndex {
 
   /** Adds id -> slot (id > 0, slot > 0, id not present). */
   set(id: number, slot: number): void {
-    if ((this.size + 1) * 2 > this.keys.length) this.grow();
-    const keys = this.keys;
-    const values = this.values;
+    if ((this.size + 1) * 2 > this.mask + 1) this.grow();
+    const cells = this.cells;
     const mask = this.mask;
     let key = id;
     let value = slot;
     let i = home_of(key, this.shift);
     let distance = 0;
     for (;;) {
-      const k = keys[i];
+      const k = cells[2 * i];
       if (k === 0) {
-        keys[i] = key;
-        values[i] = value;
+        cells[2 * i] = key;
+        cells[2 * i + 1] = value;
         this.size++;
         return;
       }
       const k_distance = (i - home_of(k, this.shift)) & mask;
       if (k_distance < distance) {
         // Robin Hood: the poorer entry takes the cell; carry on placing the richer one.
-        const v = values[i];
-        keys[i] = key;
-        values[i] = value;
+        const v = cells[2 * i + 1];
+        cells[2 * i] = key;
+        cells[2 * i + 1] = value;
         key = k;
         value = v;
         distance = k_distance;
@@ -71,13 +84,12 @@ export class IdIndex {
   }
 
   delete(id: number): void {
-    const keys = this.keys;
-    const values = this.values;
+    const cells = this.cells;
     const mask = this.mask;
     let i = home_of(id, this.shift);
     let distance = 0;
     for (;;) {
-      const k = keys[i];
+      const k = cells[2 * i];
       if (k === id) break;
       if (k === 0 || ((i - home_of(k, this.shift)) & mask) < distance) return;
       i = (i + 1) & mask;
@@ -86,27 +98,25 @@ export class IdIndex {
     // Backward shift: pull following displaced entries one cell closer to home.
     let j = (i + 1) & mask;
     for (;;) {
-      const k = keys[j];
+      const k = cells[2 * j];
       if (k === 0 || ((j - home_of(k, this.shift)) & mask) === 0) break;
-      keys[i] = k;
-      values[i] = values[j];
+      cells[2 * i] = k;
+      cells[2 * i + 1] = cells[2 * j + 1];
       i = j;
       j = (j + 1) & mask;
     }
-    keys[i] = 0;
-    values[i] = 0;
+    cells[2 * i] = 0;
+    cells[2 * i + 1] = 0;
     this.size--;
   }
 
   private grow(): void {
-    const old_keys = this.keys;
-    const old_values = this.values;
-    const length = old_keys.length * 2;
-    this.keys = new Float64Array(length);
-    this.values = new Int32Array(length);
+    const old = this.cells;
+    const length = (this.mask + 1) * 2;
+    this.cells = new Float64Array(length * 2);
     this.mask = length - 1;
     this.shift--;
     this.size = 0;
-    for (let i = 0; i < old_keys.length; i++) if (old_keys[i] !== 0) this.set(old_keys[i], old_values[i]);
+    for (let i = 0; i < old.length; i += 2) if (old[i] !== 0) this.set(old[i], old[i + 1]);
   }
 }

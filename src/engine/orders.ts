@@ -1,29 +1,42 @@
 /**
- * Order storage, one record per slot: sixteen numbers in a Float64Array (two cache lines) and eight
- * links in an Int32Array (half a line). Records, not a column per field: touching an order (a cancel,
- * a fill) then costs two or three cache misses instead of one per field, which decides throughput
- * once the book outgrows the CPU caches. Slot 0 is the null slot, so zero-filled memory needs no
- * initialisation. Storage grows by doubling up to `capacity` (limits.orders_max). Slots are reused
- * through a free stack; slot numbers are never visible outside the engine, so a restored engine may
- * place orders in other slots and still behave identically.
+ * Order storage. On this class of machine a cache miss costs 100-300 ns, so what decides throughput
+ * is how many cache lines an operation touches. Each order has a 64-byte hot record (one cache line)
+ * with everything a cancel or a fill needs: id, quantity, executed, locked, cumulative quote, account,
+ * packed flags (side, type, market, ...), and the level links; and a 32-byte cold record (price, stop
+ * price, quote amount, time) read when an order is placed, rests or is reported.
+ * Slot 0 is the null slot, so zero-filled memory needs no initialisation. Storage grows by doubling
+ * up to `capacity` (limits.orders_max). Slots are reused through a free stack; slot numbers are never
+ * visible outside the engine, so a restored engine may place orders in other slots and still behave
+ * identically.
  */
 import { assert } from "./assert.js";
 import { grown, next_capacity } from "./growable.js";
 import { IdIndex } from "./id_index.js";
 
-const F_STRIDE = 16;
-const L_STRIDE = 8;
-const L_HAS_CLIENT_ID = 6;
+/** Hot record: 8 doubles = 16 int32s = 64 bytes, viewed both ways. */
+const HOT_F = 8;
+const HOT_I = 16;
+/** Int32 index of the packed flags: side 0, open 1, triggered 2, type 3-5, tif 6-7, stp 8-9, has client id 10, market 11-30. */
+const META = 9;
+const HAS_CLIENT_ID = 1 << 10;
+const COLD_F = 4;
+
+/** Writes one element per 4 KiB page so the kernel maps it now rather than on the hot path. */
+export function touch(array: Float64Array | Int32Array): void {
+  const step = 4096 / array.BYTES_PER_ELEMENT;
+  for (let i = 0; i < array.length; i += step) array[i] = 0;
+}
 
 export class OrderStore {
   /** Hard maximum of live orders. */
   readonly capacity: number;
-  private f = new Float64Array(0);
-  private l = new Int32Array(0);
+  private hf = new Float64Array(0);
+  private hi = new Int32Array(0);
+  private cf = new Float64Array(0);
   /** Client order ids of the slots that have one. */
   private readonly client_ids = new Map<number, string>();
   /** order id -> slot (0 = not live), for live orders only. */
-  readonly by_id = new IdIndex();
+  readonly by_id: IdIndex;
 
   private high_water = 1;
   private free_stack = new Int32Array(0);
@@ -34,12 +47,22 @@ export class OrderStore {
   /** `preallocated` slots are reserved up front; beyond that storage doubles as needed. */
   constructor(capacity: number, preallocated: number) {
     this.capacity = capacity;
-    this.grow(Math.min(capacity + 1, Math.max(1024, preallocated + 1)));
+    const length = Math.min(capacity + 1, Math.max(1024, preallocated + 1));
+    this.grow(length);
+    this.by_id = new IdIndex(length);
+    // Touch every page now, as TigerBeetle allocates at startup: a fresh page costs a fault the first
+    // time it is written (measured: the first pass over a fresh engine ran 45% slower).
+    touch(this.hf);
+    touch(this.cf);
+    touch(this.free_stack);
   }
 
   private grow(length: number): void {
-    this.f = grown(this.f, length * F_STRIDE);
-    this.l = grown(this.l, length * L_STRIDE);
+    const hot = new ArrayBuffer(length * HOT_F * 8);
+    new Uint8Array(hot).set(new Uint8Array(this.hf.buffer, this.hf.byteOffset, this.hf.byteLength));
+    this.hf = new Float64Array(hot);
+    this.hi = new Int32Array(hot);
+    this.cf = grown(this.cf, length * COLD_F);
     this.free_stack = grown(this.free_stack, length);
     this.length = length;
   }
@@ -52,7 +75,7 @@ export class OrderStore {
     return this.free_count > 0 || this.high_water <= this.capacity;
   }
 
-  /** Takes a free slot for a new order; the caller has checked has_room(). */
+  /** Takes a free slot for a new order, zeroed but for its id; the caller has checked has_room(). */
   allocate(order_id: number): number {
     let slot: number;
     if (this.free_count > 0) {
@@ -63,231 +86,221 @@ export class OrderStore {
     }
     assert(slot >= 1 && slot <= this.capacity, "order slot out of range");
     // Plain stores: TypedArray.prototype.fill is a runtime call that costs more than the record.
-    const f = this.f;
-    const at = slot * F_STRIDE;
-    f[at] = order_id;
-    for (let i = 1; i < F_STRIDE; i++) f[at + i] = 0;
+    const hf = this.hf;
+    const h = slot * HOT_F;
+    hf[h] = order_id;
+    for (let i = 1; i < HOT_F; i++) hf[h + i] = 0;
+    const cf = this.cf;
+    const c = slot * COLD_F;
+    for (let i = 0; i < COLD_F; i++) cf[c + i] = 0;
     this.by_id.set(order_id, slot);
     return slot;
   }
 
   release(slot: number): void {
-    assert(this.by_id.get(this.id(slot)) === slot, "releasing an order slot that is not live");
-    assert(this.open(slot) === 0, "releasing an order still in an account list");
-    this.by_id.delete(this.id(slot));
-    if (this.l[slot * L_STRIDE + L_HAS_CLIENT_ID] === 1) this.client_ids.delete(slot);
-    const l = this.l;
-    const at = slot * L_STRIDE;
-    for (let i = 0; i < L_STRIDE; i++) l[at + i] = 0;
+    const id = this.id(slot);
+    assert(this.by_id.get(id) === slot, "releasing an order slot that is not live");
+    assert(this.open(slot) === 0, "releasing an order still open for its account");
+    this.by_id.delete(id);
+    if ((this.hi[slot * HOT_I + META] & HAS_CLIENT_ID) !== 0) this.client_ids.delete(slot);
     this.free_stack[this.free_count++] = slot;
   }
 
   remaining_lots(slot: number): number {
-    const at = slot * F_STRIDE;
-    return this.f[at + 2] - this.f[at + 3];
+    const at = slot * HOT_F;
+    return this.hf[at + 1] - this.hf[at + 2];
   }
 
   client_order_id(slot: number): string | null {
-    return this.l[slot * L_STRIDE + L_HAS_CLIENT_ID] === 1 ? (this.client_ids.get(slot) ?? null) : null;
+    return (this.hi[slot * HOT_I + META] & HAS_CLIENT_ID) !== 0 ? (this.client_ids.get(slot) ?? null) : null;
   }
 
   set_client_order_id(slot: number, client_order_id: string | null): void {
     if (client_order_id === null) return;
     this.client_ids.set(slot, client_order_id);
-    this.l[slot * L_STRIDE + L_HAS_CLIENT_ID] = 1;
+    this.hi[slot * HOT_I + META] |= HAS_CLIENT_ID;
   }
 
   /** Engine order id. */
 
   id(slot: number): number {
-    return this.f[slot * F_STRIDE + 0];
+    return this.hf[slot * HOT_F + 0];
   }
 
   set_id(slot: number, value: number): void {
-    this.f[slot * F_STRIDE + 0] = value;
-  }
-
-  /** Limit price (0 for market types). */
-
-  price_ticks(slot: number): number {
-    return this.f[slot * F_STRIDE + 1];
-  }
-
-  set_price_ticks(slot: number, value: number): void {
-    this.f[slot * F_STRIDE + 1] = value;
+    this.hf[slot * HOT_F + 0] = value;
   }
 
   /** Original quantity in lots (0 for a market order by quote amount). */
 
   quantity_lots(slot: number): number {
-    return this.f[slot * F_STRIDE + 2];
+    return this.hf[slot * HOT_F + 1];
   }
 
   set_quantity_lots(slot: number, value: number): void {
-    this.f[slot * F_STRIDE + 2] = value;
+    this.hf[slot * HOT_F + 1] = value;
   }
 
   executed_lots(slot: number): number {
-    return this.f[slot * F_STRIDE + 3];
+    return this.hf[slot * HOT_F + 2];
   }
 
   set_executed_lots(slot: number, value: number): void {
-    this.f[slot * F_STRIDE + 3] = value;
-  }
-
-  cumulative_quote_units(slot: number): number {
-    return this.f[slot * F_STRIDE + 4];
-  }
-
-  set_cumulative_quote_units(slot: number, value: number): void {
-    this.f[slot * F_STRIDE + 4] = value;
+    this.hf[slot * HOT_F + 2] = value;
   }
 
   /** Funds this order still holds, in the quote asset (buys) or base asset (sells). */
 
   locked_units(slot: number): number {
-    return this.f[slot * F_STRIDE + 5];
+    return this.hf[slot * HOT_F + 3];
   }
 
   set_locked_units(slot: number, value: number): void {
-    this.f[slot * F_STRIDE + 5] = value;
+    this.hf[slot * HOT_F + 3] = value;
   }
 
-  /** Original quote amount of a market order by quote (0 otherwise). */
-
-  quote_units(slot: number): number {
-    return this.f[slot * F_STRIDE + 6];
+  cumulative_quote_units(slot: number): number {
+    return this.hf[slot * HOT_F + 7];
   }
 
-  set_quote_units(slot: number, value: number): void {
-    this.f[slot * F_STRIDE + 6] = value;
-  }
-
-  stop_price_ticks(slot: number): number {
-    return this.f[slot * F_STRIDE + 7];
-  }
-
-  set_stop_price_ticks(slot: number, value: number): void {
-    this.f[slot * F_STRIDE + 7] = value;
-  }
-
-  time_ms(slot: number): number {
-    return this.f[slot * F_STRIDE + 8];
-  }
-
-  set_time_ms(slot: number, value: number): void {
-    this.f[slot * F_STRIDE + 8] = value;
+  set_cumulative_quote_units(slot: number, value: number): void {
+    this.hf[slot * HOT_F + 7] = value;
   }
 
   account(slot: number): number {
-    return this.f[slot * F_STRIDE + 9];
+    return this.hi[slot * HOT_I + 8];
   }
 
   set_account(slot: number, value: number): void {
-    this.f[slot * F_STRIDE + 9] = value;
-  }
-
-  side(slot: number): number {
-    return this.f[slot * F_STRIDE + 10];
-  }
-
-  set_side(slot: number, value: number): void {
-    this.f[slot * F_STRIDE + 10] = value;
-  }
-
-  type(slot: number): number {
-    return this.f[slot * F_STRIDE + 11];
-  }
-
-  set_type(slot: number, value: number): void {
-    this.f[slot * F_STRIDE + 11] = value;
-  }
-
-  tif(slot: number): number {
-    return this.f[slot * F_STRIDE + 12];
-  }
-
-  set_tif(slot: number, value: number): void {
-    this.f[slot * F_STRIDE + 12] = value;
-  }
-
-  stp(slot: number): number {
-    return this.f[slot * F_STRIDE + 13];
-  }
-
-  set_stp(slot: number, value: number): void {
-    this.f[slot * F_STRIDE + 13] = value;
-  }
-
-  /** 1 once a stop order has triggered (it then works as a market or limit order). */
-
-  triggered(slot: number): number {
-    return this.f[slot * F_STRIDE + 14];
-  }
-
-  set_triggered(slot: number, value: number): void {
-    this.f[slot * F_STRIDE + 14] = value;
-  }
-
-  market(slot: number): number {
-    return this.f[slot * F_STRIDE + 15];
-  }
-
-  set_market(slot: number, value: number): void {
-    this.f[slot * F_STRIDE + 15] = value;
+    this.hi[slot * HOT_I + 8] = value;
   }
 
   /** Links in the price level's FIFO queue. */
 
   prev(slot: number): number {
-    return this.l[slot * L_STRIDE + 0];
+    return this.hi[slot * HOT_I + 10];
   }
 
   set_prev(slot: number, value: number): void {
-    this.l[slot * L_STRIDE + 0] = value;
+    this.hi[slot * HOT_I + 10] = value;
   }
 
   next(slot: number): number {
-    return this.l[slot * L_STRIDE + 1];
+    return this.hi[slot * HOT_I + 11];
   }
 
   set_next(slot: number, value: number): void {
-    this.l[slot * L_STRIDE + 1] = value;
+    this.hi[slot * HOT_I + 11] = value;
   }
 
   level(slot: number): number {
-    return this.l[slot * L_STRIDE + 2];
+    return this.hi[slot * HOT_I + 12];
   }
 
   set_level(slot: number, value: number): void {
-    this.l[slot * L_STRIDE + 2] = value;
+    this.hi[slot * HOT_I + 12] = value;
   }
 
-  /** Links in the account's list of open orders in this market. */
+  /** Limit price (0 for market types). */
 
-  account_prev(slot: number): number {
-    return this.l[slot * L_STRIDE + 3];
+  price_ticks(slot: number): number {
+    return this.cf[slot * COLD_F + 0];
   }
 
-  set_account_prev(slot: number, value: number): void {
-    this.l[slot * L_STRIDE + 3] = value;
+  set_price_ticks(slot: number, value: number): void {
+    this.cf[slot * COLD_F + 0] = value;
   }
 
-  account_next(slot: number): number {
-    return this.l[slot * L_STRIDE + 4];
+  /** Original quote amount of a market order by quote (0 otherwise). */
+
+  quote_units(slot: number): number {
+    return this.cf[slot * COLD_F + 1];
   }
 
-  set_account_next(slot: number, value: number): void {
-    this.l[slot * L_STRIDE + 4] = value;
+  set_quote_units(slot: number, value: number): void {
+    this.cf[slot * COLD_F + 1] = value;
   }
 
-  /** 1 while the order is in its account's open-order list (resting or untriggered stop). */
+  stop_price_ticks(slot: number): number {
+    return this.cf[slot * COLD_F + 2];
+  }
+
+  set_stop_price_ticks(slot: number, value: number): void {
+    this.cf[slot * COLD_F + 2] = value;
+  }
+
+  time_ms(slot: number): number {
+    return this.cf[slot * COLD_F + 3];
+  }
+
+  set_time_ms(slot: number, value: number): void {
+    this.cf[slot * COLD_F + 3] = value;
+  }
+
+  side(slot: number): number {
+    return (this.hi[slot * HOT_I + META] >>> 0) & 0x1;
+  }
+
+  set_side(slot: number, value: number): void {
+    const at = slot * HOT_I + META;
+    this.hi[at] = (this.hi[at] & ~(0x1 << 0)) | ((value & 0x1) << 0);
+  }
+
+  /** 1 while the order counts as open for its account (resting or untriggered stop). */
 
   open(slot: number): number {
-    return this.l[slot * L_STRIDE + 5];
+    return (this.hi[slot * HOT_I + META] >>> 1) & 0x1;
   }
 
   set_open(slot: number, value: number): void {
-    this.l[slot * L_STRIDE + 5] = value;
+    const at = slot * HOT_I + META;
+    this.hi[at] = (this.hi[at] & ~(0x1 << 1)) | ((value & 0x1) << 1);
+  }
+
+  /** 1 once a stop order has triggered (it then works as a market or limit order). */
+
+  triggered(slot: number): number {
+    return (this.hi[slot * HOT_I + META] >>> 2) & 0x1;
+  }
+
+  set_triggered(slot: number, value: number): void {
+    const at = slot * HOT_I + META;
+    this.hi[at] = (this.hi[at] & ~(0x1 << 2)) | ((value & 0x1) << 2);
+  }
+
+  type(slot: number): number {
+    return (this.hi[slot * HOT_I + META] >>> 3) & 0x7;
+  }
+
+  set_type(slot: number, value: number): void {
+    const at = slot * HOT_I + META;
+    this.hi[at] = (this.hi[at] & ~(0x7 << 3)) | ((value & 0x7) << 3);
+  }
+
+  tif(slot: number): number {
+    return (this.hi[slot * HOT_I + META] >>> 6) & 0x3;
+  }
+
+  set_tif(slot: number, value: number): void {
+    const at = slot * HOT_I + META;
+    this.hi[at] = (this.hi[at] & ~(0x3 << 6)) | ((value & 0x3) << 6);
+  }
+
+  stp(slot: number): number {
+    return (this.hi[slot * HOT_I + META] >>> 8) & 0x3;
+  }
+
+  set_stp(slot: number, value: number): void {
+    const at = slot * HOT_I + META;
+    this.hi[at] = (this.hi[at] & ~(0x3 << 8)) | ((value & 0x3) << 8);
+  }
+
+  market(slot: number): number {
+    return (this.hi[slot * HOT_I + META] >>> 11) & 0xfffff;
+  }
+
+  set_market(slot: number, value: number): void {
+    const at = slot * HOT_I + META;
+    this.hi[at] = (this.hi[at] & ~(0xfffff << 11)) | ((value & 0xfffff) << 11);
   }
 }
