@@ -159,6 +159,12 @@ export class Engine {
 
   /** Applies one command; events go to the sink. */
   execute(command: Command): void {
+    // The validator keeps malformed input out of the journal; this guard keeps a bug there from
+    // crashing every replica that replays it.
+    if (typeof command !== "object" || command === null) {
+      this.sink.rejected(R.REASON_INVALID_PARAMETER, "command is not an object");
+      return;
+    }
     const ts = command.ts_ms;
     if (Number.isSafeInteger(ts) && ts > this.now_ms) this.now_ms = ts;
     if (this.client_ids.size > 0) this.client_ids.expire(this.accounts, this.now_ms);
@@ -907,6 +913,10 @@ export class Engine {
   }
 
   private cancel_replace(cmd: CancelReplace): void {
+    if (typeof cmd.order !== "object" || cmd.order === null) {
+      this.reject(R.REASON_INVALID_PARAMETER, "new_order");
+      return;
+    }
     const problem = this.cancel_checks(cmd.account, cmd.market);
     if (problem !== R.REASON_NONE) {
       this.reject(problem, "cancel");
