@@ -4,6 +4,7 @@
  */
 import { Command } from "commander";
 import { run_demo } from "../demo/engine_demo.js";
+import { register_journal } from "./journal.js";
 
 const program = new Command();
 program
@@ -62,6 +63,8 @@ program
     console.log("\nThe HTTP/WebSocket server comes with step 3; see README.md.");
     if (result.invariant_problems.length > 0) process.exitCode = 1;
   });
+
+register_journal(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : String(error));

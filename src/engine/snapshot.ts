@@ -8,6 +8,7 @@
 import { createHash } from "node:crypto";
 import { assert } from "./assert.js";
 import type { BookSide } from "./book.js";
+import { ByteReader as Reader, ByteWriter as Writer } from "./bytes.js";
 import type { AddMarket } from "./commands.js";
 import type { EngineLimits } from "./config.js";
 import { Engine, type RestoredOrder } from "./engine.js";
@@ -34,91 +35,6 @@ const LIMIT_KEYS: (keyof EngineLimits)[] = [
   "client_order_id_length_max",
   "name_length_max",
 ];
-
-class Writer {
-  private buf = new Uint8Array(1 << 16);
-  private view = new DataView(this.buf.buffer);
-  length = 0;
-  private readonly encoder = new TextEncoder();
-
-  private reserve(n: number): void {
-    if (this.length + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.length + n) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.length));
-    this.buf = next;
-    this.view = new DataView(next.buffer);
-  }
-  f64(v: number): void {
-    this.reserve(8);
-    this.view.setFloat64(this.length, v, true);
-    this.length += 8;
-  }
-  u32(v: number): void {
-    assert(Number.isInteger(v) && v >= 0 && v <= 0xffffffff, "u32 out of range");
-    this.reserve(4);
-    this.view.setUint32(this.length, v, true);
-    this.length += 4;
-  }
-  u8(v: number): void {
-    this.reserve(1);
-    this.buf[this.length++] = v;
-  }
-  str(s: string | null): void {
-    if (s === null) {
-      this.u32(0xffffffff);
-      return;
-    }
-    const bytes = this.encoder.encode(s);
-    this.u32(bytes.length);
-    this.reserve(bytes.length);
-    this.buf.set(bytes, this.length);
-    this.length += bytes.length;
-  }
-  bytes(): Uint8Array {
-    return this.buf.subarray(0, this.length);
-  }
-}
-
-class Reader {
-  private at = 0;
-  private readonly view: DataView;
-  private readonly decoder = new TextDecoder("utf-8", { fatal: true });
-  constructor(private readonly buf: Uint8Array) {
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  }
-  private need(n: number): void {
-    if (this.at + n > this.buf.length) throw new Error(`snapshot truncated at byte ${this.at}`);
-  }
-  f64(): number {
-    this.need(8);
-    const v = this.view.getFloat64(this.at, true);
-    this.at += 8;
-    return v;
-  }
-  u32(): number {
-    this.need(4);
-    const v = this.view.getUint32(this.at, true);
-    this.at += 4;
-    return v;
-  }
-  u8(): number {
-    this.need(1);
-    return this.buf[this.at++];
-  }
-  str(): string | null {
-    const n = this.u32();
-    if (n === 0xffffffff) return null;
-    this.need(n);
-    const s = this.decoder.decode(this.buf.subarray(this.at, this.at + n));
-    this.at += n;
-    return s;
-  }
-  done(): boolean {
-    return this.at === this.buf.length;
-  }
-}
 
 function write_order(w: Writer, e: Engine, slot: number, in_stop_book: boolean): void {
   const o = e.orders;

@@ -1,0 +1,241 @@
+/**
+ * Binary encoding of engine commands for the journal. Each command starts with the format version
+ * and a kind byte; decoding an older version upgrades it (none exists yet: version 1 is the first).
+ * Decoding is strict: unknown versions or kinds, truncation and trailing bytes are errors, so a
+ * corrupted record is refused rather than misread.
+ */
+import { ByteReader, type ByteWriter } from "../engine/bytes.js";
+import { COMMAND_VERSION, type Command, type OrderSpec } from "../engine/commands.js";
+import type { MarketStatus, OrderType, Side, StpMode, TimeInForce } from "../engine/types.js";
+
+const KINDS = [
+  "add_asset",
+  "add_market",
+  "set_market_status",
+  "set_exchange_flags",
+  "create_account",
+  "deposit",
+  "withdraw",
+  "place_order",
+  "cancel_order",
+  "cancel_all",
+  "cancel_replace",
+  "expire_market_orders",
+] as const;
+const KIND_CODE = new Map<string, number>(KINDS.map((k, i) => [k, i]));
+
+export class CodecError extends Error {
+  override name = "CodecError";
+}
+
+/** -1 (the market's default STP mode) is stored as 255. */
+const stp_byte = (stp: number): number => (stp === -1 ? 255 : stp);
+const stp_value = (b: number): StpMode | -1 => (b === 255 ? -1 : (b as StpMode));
+
+function write_spec(w: ByteWriter, s: OrderSpec): void {
+  w.u8(s.side);
+  w.u8(s.order_type);
+  w.u8(s.tif);
+  w.u8(stp_byte(s.stp));
+  w.f64(s.price_ticks);
+  w.f64(s.quantity_lots);
+  w.f64(s.quote_units);
+  w.f64(s.stop_price_ticks);
+  w.str(s.client_order_id);
+}
+
+function read_spec(r: ByteReader): OrderSpec {
+  return {
+    side: r.u8() as Side,
+    order_type: r.u8() as OrderType,
+    tif: r.u8() as TimeInForce,
+    stp: stp_value(r.u8()),
+    price_ticks: r.f64(),
+    quantity_lots: r.f64(),
+    quote_units: r.f64(),
+    stop_price_ticks: r.f64(),
+    client_order_id: r.str(),
+  };
+}
+
+/** Appends one command's encoding to `w`. */
+export function encode_command(w: ByteWriter, c: Command): void {
+  const kind = KIND_CODE.get(c.type);
+  if (kind === undefined)
+    throw new CodecError(`cannot encode command type ${String((c as { type: unknown }).type)}`);
+  w.u8(COMMAND_VERSION);
+  w.u8(kind);
+  w.f64(c.ts_ms);
+  switch (c.type) {
+    case "add_asset":
+      w.str(c.asset);
+      w.u32(c.decimals);
+      w.f64(c.supply_max_units);
+      return;
+    case "add_market":
+      for (const s of [
+        c.symbol,
+        c.base,
+        c.quote,
+        c.tick_size,
+        c.step_size,
+        c.min_price,
+        c.max_price,
+        c.min_qty,
+        c.max_qty,
+        c.min_notional,
+      ])
+        w.str(s);
+      w.u32(c.maker_fee_ppm);
+      w.u32(c.taker_fee_ppm);
+      w.u8(c.status);
+      w.u8(c.stp_default);
+      return;
+    case "set_market_status":
+      w.u32(c.market);
+      w.u8(c.status);
+      return;
+    case "set_exchange_flags":
+      w.u8((c.maintenance ? 1 : 0) | (c.deposits_paused ? 2 : 0) | (c.withdrawals_paused ? 4 : 0));
+      return;
+    case "create_account":
+      return;
+    case "deposit":
+    case "withdraw":
+      w.u32(c.account);
+      w.u32(c.asset);
+      w.f64(c.amount_units);
+      return;
+    case "place_order":
+      w.u32(c.account);
+      w.u32(c.market);
+      write_spec(w, c);
+      return;
+    case "cancel_order":
+      w.u32(c.account);
+      w.u32(c.market);
+      w.f64(c.order_id);
+      w.str(c.client_order_id);
+      return;
+    case "cancel_all":
+      w.u32(c.account);
+      w.u32(c.market);
+      return;
+    case "cancel_replace":
+      w.u32(c.account);
+      w.u32(c.market);
+      w.f64(c.cancel_order_id);
+      w.str(c.cancel_client_order_id);
+      w.u8(c.allow_failure ? 1 : 0);
+      write_spec(w, c.order);
+      return;
+    case "expire_market_orders":
+      w.u32(c.market);
+      return;
+  }
+}
+
+/** Decodes exactly one command from `bytes`. */
+export function decode_command(bytes: Uint8Array): Command {
+  const r = new ByteReader(bytes);
+  try {
+    const version = r.u8();
+    if (version !== COMMAND_VERSION) throw new CodecError(`unknown command format version ${version}`);
+    const kind = KINDS[r.u8()];
+    if (kind === undefined) throw new CodecError("unknown command kind");
+    const ts_ms = r.f64();
+    const c = read_body(r, kind, ts_ms);
+    if (!r.done()) throw new CodecError(`trailing bytes after ${kind}`);
+    return c;
+  } catch (error) {
+    if (error instanceof CodecError) throw error;
+    throw new CodecError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+function read_body(r: ByteReader, kind: (typeof KINDS)[number], ts_ms: number): Command {
+  const str = (): string => {
+    const s = r.str();
+    if (s === null) throw new CodecError(`missing string in ${kind}`);
+    return s;
+  };
+  switch (kind) {
+    case "add_asset":
+      return { type: kind, ts_ms, asset: str(), decimals: r.u32(), supply_max_units: r.f64() };
+    case "add_market": {
+      const [
+        symbol,
+        base,
+        quote,
+        tick_size,
+        step_size,
+        min_price,
+        max_price,
+        min_qty,
+        max_qty,
+        min_notional,
+      ] = Array.from({ length: 10 }, str);
+      return {
+        type: kind,
+        ts_ms,
+        symbol,
+        base,
+        quote,
+        tick_size,
+        step_size,
+        min_price,
+        max_price,
+        min_qty,
+        max_qty,
+        min_notional,
+        maker_fee_ppm: r.u32(),
+        taker_fee_ppm: r.u32(),
+        status: r.u8() as MarketStatus,
+        stp_default: r.u8() as StpMode,
+      };
+    }
+    case "set_market_status":
+      return { type: kind, ts_ms, market: r.u32(), status: r.u8() as MarketStatus };
+    case "set_exchange_flags": {
+      const f = r.u8();
+      return {
+        type: kind,
+        ts_ms,
+        maintenance: (f & 1) !== 0,
+        deposits_paused: (f & 2) !== 0,
+        withdrawals_paused: (f & 4) !== 0,
+      };
+    }
+    case "create_account":
+      return { type: kind, ts_ms };
+    case "deposit":
+    case "withdraw":
+      return { type: kind, ts_ms, account: r.u32(), asset: r.u32(), amount_units: r.f64() };
+    case "place_order":
+      return { type: kind, ts_ms, account: r.u32(), market: r.u32(), ...read_spec(r) };
+    case "cancel_order":
+      return {
+        type: kind,
+        ts_ms,
+        account: r.u32(),
+        market: r.u32(),
+        order_id: r.f64(),
+        client_order_id: r.str(),
+      };
+    case "cancel_all":
+      return { type: kind, ts_ms, account: r.u32(), market: r.u32() };
+    case "cancel_replace":
+      return {
+        type: kind,
+        ts_ms,
+        account: r.u32(),
+        market: r.u32(),
+        cancel_order_id: r.f64(),
+        cancel_client_order_id: r.str(),
+        allow_failure: r.u8() === 1,
+        order: read_spec(r),
+      };
+    case "expire_market_orders":
+      return { type: kind, ts_ms, market: r.u32() };
+  }
+}

@@ -1,0 +1,212 @@
+/**
+ * The file journal (the embedded default): segment files of frames, one frame per group-committed
+ * batch. append() resolves only once its commands are durable: one fdatasync covers every command that
+ * arrived while the previous write was in flight (group commit), up to batch_commands_max per frame.
+ * The sequencer here assigns sequence numbers and a non-decreasing timestamp per batch, so replay is
+ * deterministic. Opening a journal recovers it: a torn tail is cut (and logged); corruption anywhere
+ * else refuses to open, naming the file, offset and sequence.
+ */
+import { ByteWriter } from "../engine/bytes.js";
+import type { Command } from "../engine/commands.js";
+import { encode_frame } from "./frame.js";
+import {
+  type JournaledCommand,
+  type Problem,
+  read_commands,
+  type ScanResult,
+  scan_journal,
+  segment_name,
+} from "./scan.js";
+import type { JournalFile, Storage } from "./storage.js";
+
+export interface JournalOptions {
+  /** Most commands in one frame (one fdatasync). */
+  batch_commands_max: number;
+  /** A new segment starts once the current one is this large. */
+  segment_bytes_max: number;
+  /** Wall clock for batch timestamps (the engine never reads one). */
+  clock_ms: () => number;
+  /** Where recovery reports what it did. */
+  log: (line: string) => void;
+}
+
+export const DEFAULT_JOURNAL_OPTIONS: JournalOptions = {
+  batch_commands_max: 8192,
+  segment_bytes_max: 64 * 1024 * 1024,
+  clock_ms: () => Date.now(),
+  log: (line) => console.error(line),
+};
+
+export interface Appended {
+  /** Sequence number of the first command of this append; the rest follow contiguously. */
+  first_seq: number;
+  timestamp_ms: number;
+}
+
+export class JournalCorruptionError extends Error {
+  override name = "JournalCorruptionError";
+  constructor(readonly problem: Problem) {
+    super(
+      `journal corrupt in ${problem.file} at byte offset ${problem.offset} (sequence ${problem.seq}): ${problem.reason}; refusing to start — acknowledged data must never be dropped silently`,
+    );
+  }
+}
+
+export class JournalClosedError extends Error {
+  override name = "JournalClosedError";
+}
+
+interface Pending {
+  commands: readonly Command[];
+  resolve: (appended: Appended) => void;
+  reject: (error: Error) => void;
+}
+
+export class FileJournal {
+  private file: JournalFile | null = null;
+  private file_offset = 0;
+  private queue: Pending[] = [];
+  private flushing = false;
+  private failed: Error | null = null;
+  private readonly writer = new ByteWriter();
+
+  private constructor(
+    private readonly storage: Storage,
+    private readonly options: JournalOptions,
+    private scan: ScanResult,
+    private next_seq: number,
+    private last_hash: Uint8Array,
+    private last_timestamp_ms: number,
+  ) {}
+
+  /** Opens (and recovers) the journal in `storage`. */
+  static async open(storage: Storage, options: Partial<JournalOptions> = {}): Promise<FileJournal> {
+    const opts = { ...DEFAULT_JOURNAL_OPTIONS, ...options };
+    let scan = await scan_journal(storage);
+    if (scan.corruption !== null) throw new JournalCorruptionError(scan.corruption);
+    if (scan.torn !== null) {
+      const t = scan.torn;
+      const segment = scan.segments.at(-1);
+      if (segment === undefined) throw new Error("torn tail without a segment");
+      const file = await storage.open(t.file, false);
+      try {
+        await file.truncate(t.offset);
+        await file.datasync();
+      } finally {
+        await file.close();
+      }
+      opts.log(
+        `journal: cut a torn tail of ${segment.size - t.offset} bytes from ${t.file} at offset ${t.offset} (sequence ${t.seq}): ${t.reason}`,
+      );
+      scan = await scan_journal(storage);
+      if (scan.corruption !== null || scan.torn !== null)
+        throw new JournalCorruptionError(scan.corruption ?? (scan.torn as Problem));
+    }
+    const journal = new FileJournal(
+      storage,
+      opts,
+      scan,
+      scan.next_seq,
+      scan.last_hash,
+      scan.last_timestamp_ms,
+    );
+    const last = scan.segments.at(-1);
+    if (last !== undefined) {
+      journal.file = await storage.open(last.name, false);
+      journal.file_offset = last.valid_bytes;
+    }
+    return journal;
+  }
+
+  /** Sequence number the next command will get. */
+  get next_sequence(): number {
+    return this.next_seq;
+  }
+
+  get first_sequence(): number {
+    return this.scan.first_seq;
+  }
+
+  /** Appends commands; resolves once they are durable. */
+  append(commands: readonly Command[]): Promise<Appended> {
+    if (this.failed !== null) return Promise.reject(this.failed);
+    if (commands.length === 0 || commands.length > this.options.batch_commands_max)
+      return Promise.reject(new RangeError(`an append holds 1..${this.options.batch_commands_max} commands`));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ commands, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    let batch: Pending[] = [];
+    try {
+      while (this.queue.length > 0) {
+        batch = [];
+        let count = 0;
+        while (
+          this.queue.length > 0 &&
+          count + this.queue[0].commands.length <= this.options.batch_commands_max
+        ) {
+          const next = this.queue.shift() as Pending;
+          batch.push(next);
+          count += next.commands.length;
+        }
+        const commands = batch.flatMap((p) => p.commands);
+        const timestamp_ms = Math.max(Math.floor(this.options.clock_ms()), this.last_timestamp_ms);
+        const first_seq = this.next_seq;
+        const { bytes, hash } = encode_frame(commands, first_seq, timestamp_ms, this.last_hash, this.writer);
+        const file = await this.file_for(first_seq, bytes.length);
+        await file.write(bytes, this.file_offset);
+        await file.datasync();
+        this.file_offset += bytes.length;
+        this.next_seq += count;
+        this.last_hash = hash;
+        this.last_timestamp_ms = timestamp_ms;
+        let seq = first_seq;
+        for (const p of batch) {
+          p.resolve({ first_seq: seq, timestamp_ms });
+          seq += p.commands.length;
+        }
+        batch = [];
+      }
+    } catch (error) {
+      // After a failed write or fdatasync the file's state is unknown (a retried fsync can report
+      // success for lost data), so the journal stops: nothing more is acknowledged.
+      this.failed = error instanceof Error ? error : new Error(String(error));
+      for (const p of [...batch, ...this.queue]) p.reject(this.failed);
+      this.queue = [];
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  /** The open segment, or a new one (with its directory entry made durable) when it is full. */
+  private async file_for(first_seq: number, frame_bytes: number): Promise<JournalFile> {
+    if (this.file !== null && this.file_offset + frame_bytes <= this.options.segment_bytes_max)
+      return this.file;
+    if (this.file !== null && this.file_offset === 0) return this.file;
+    if (this.file !== null) await this.file.close();
+    const name = segment_name(first_seq);
+    this.file = await this.storage.open(name, true);
+    await this.file.truncate(0);
+    await this.storage.sync_dir();
+    this.file_offset = 0;
+    return this.file;
+  }
+
+  /** Commands from `from_seq` on, as durable now. */
+  async *read_from(from_seq: number): AsyncGenerator<JournaledCommand> {
+    const scan = await scan_journal(this.storage);
+    if (scan.corruption !== null) throw new JournalCorruptionError(scan.corruption);
+    yield* read_commands(this.storage, scan, from_seq);
+  }
+
+  async close(): Promise<void> {
+    while (this.flushing) await new Promise((r) => setTimeout(r, 1));
+    this.failed ??= new JournalClosedError("journal closed");
+    if (this.file !== null) await this.file.close();
+    this.file = null;
+  }
+}
