@@ -1,0 +1,59 @@
+/**
+ * A node's data directory: everything a run writes lives under it (journal/, snapshots/, LOCK).
+ * Two nodes cannot open the same directory: LOCK is created exclusively and holds the owner's pid;
+ * a LOCK left by a process that no longer exists (a crash) is taken over. (If an unrelated process
+ * has since been given that pid, the error names it and the operator removes LOCK by hand.)
+ */
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { join } from "node:path";
+
+export class DataDirLockedError extends Error {
+  override name = "DataDirLockedError";
+}
+
+export interface DataDir {
+  root: string;
+  journal: string;
+  snapshots: string;
+  release(): void;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+export function open_data_dir(root: string): DataDir {
+  mkdirSync(root, { recursive: true });
+  const lock = join(root, "LOCK");
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(lock, "wx");
+      writeSync(fd, `${process.pid}\n`);
+      fsyncSync(fd);
+      closeSync(fd);
+      const dir: DataDir = {
+        root,
+        journal: join(root, "journal"),
+        snapshots: join(root, "snapshots"),
+        release: () => rmSync(lock, { force: true }),
+      };
+      mkdirSync(dir.journal, { recursive: true });
+      mkdirSync(dir.snapshots, { recursive: true });
+      return dir;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      const owner = Number.parseInt(readFileSync(lock, "utf8"), 10);
+      if (Number.isInteger(owner) && alive(owner))
+        throw new DataDirLockedError(
+          `data directory ${root} is in use by process ${owner} (${lock}); stop that node first`,
+        );
+      rmSync(lock, { force: true }); // stale: its owner is gone
+    }
+  }
+  throw new DataDirLockedError(`could not lock data directory ${root}`);
+}

@@ -1,0 +1,188 @@
+/**
+ * Crash test: a child process runs a node; commands are driven at it as fast as it answers (orders,
+ * cancels, deposits from many accounts) and every acknowledgement recorded; SIGKILL at random moments;
+ * restart. Afterwards every acknowledged command is in the journal exactly once, the node's state
+ * (snapshot + replay) hashes the same as a fresh replay of the whole journal, and the invariants hold.
+ * HOLDFAST_CRASH_CYCLES sets the number of kills (npm run soak:crash -- --cycles 500 runs a long one).
+ */
+import assert from "node:assert/strict";
+import { type ChildProcess, fork } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { ByteWriter } from "../../src/engine/bytes.js";
+import type { Command } from "../../src/engine/commands.js";
+import { Engine } from "../../src/engine/engine.js";
+import { check_invariants } from "../../src/engine/invariants.js";
+import { state_hash } from "../../src/engine/snapshot.js";
+import { encode_command } from "../../src/journal/codec.js";
+import { FileJournal } from "../../src/journal/file_journal.js";
+import { FsStorage } from "../../src/journal/storage.js";
+import { EngineNode } from "../../src/node/runtime.js";
+import { Prng } from "../../src/sim/prng.js";
+import { seed } from "../engine/gen.js";
+
+const CHILD = join(import.meta.dirname, "crash_child.js");
+const CYCLES = Number(process.env.HOLDFAST_CRASH_CYCLES ?? 20);
+const ACCOUNTS = 20;
+const LIMITS = { open_orders_per_account_market_max: 10_000, open_orders_per_account_max: 10_000 };
+
+function setup(): Command[] {
+  const cmds: Command[] = [
+    { type: "add_asset", ts_ms: 0, asset: "BTC", decimals: 8, supply_max_units: 2_100_000_000_000_000 },
+    { type: "add_asset", ts_ms: 0, asset: "USDT", decimals: 8, supply_max_units: 9_000_000_000_000_000 },
+    {
+      type: "add_market",
+      ts_ms: 0,
+      symbol: "BTCUSDT",
+      base: "BTC",
+      quote: "USDT",
+      tick_size: "0.01",
+      step_size: "0.00001",
+      min_price: "0.01",
+      max_price: "100000",
+      min_qty: "0.00001",
+      max_qty: "100",
+      min_notional: "0.0001",
+      maker_fee_ppm: 1000,
+      taker_fee_ppm: 2000,
+      status: 0,
+      stp_default: 0,
+    },
+  ];
+  for (let a = 0; a < ACCOUNTS; a++) cmds.push({ type: "create_account", ts_ms: 0 });
+  return cmds;
+}
+
+/** Random traffic; each command is unique (client order id or deposit amount) so duplicates show. */
+function traffic(rng: Prng, n: number): Command {
+  const account = rng.below(ACCOUNTS);
+  const r = rng.below(10);
+  if (r < 2)
+    return { type: "deposit", ts_ms: 0, account, asset: rng.below(2), amount_units: 1_000_000_000 + n };
+  if (r < 4)
+    return {
+      type: "cancel_order",
+      ts_ms: 0,
+      account,
+      market: 0,
+      order_id: rng.between(1, n),
+      client_order_id: null,
+    };
+  const side = rng.below(2) as 0 | 1;
+  return {
+    type: "place_order",
+    ts_ms: 0,
+    account,
+    market: 0,
+    side,
+    order_type: 0,
+    tif: rng.chance(0.2) ? 1 : 0,
+    price_ticks: 2_000_000 + (side === 0 ? -1 : 1) * rng.between(-5, 50),
+    quantity_lots: rng.between(1, 50),
+    quote_units: 0,
+    stop_price_ticks: 0,
+    client_order_id: `c${n}`,
+    stp: -1,
+  };
+}
+
+const key = (c: Command): string => {
+  const w = new ByteWriter();
+  encode_command(w, { ...c, ts_ms: 0 });
+  return Buffer.from(w.bytes()).toString("base64");
+};
+
+function start(dir: string): Promise<{ child: ChildProcess; ready: { applied_seq: number; hash: string } }> {
+  const child = fork(CHILD, [dir, "300"], { stdio: ["ignore", "ignore", "inherit", "ipc"] });
+  return new Promise((resolve, reject) => {
+    child.once("message", (m: { ready: boolean; applied_seq: number; hash: string }) =>
+      resolve({ child, ready: m }),
+    );
+    child.once("exit", (code) => reject(new Error(`child exited early (${code})`)));
+  });
+}
+
+describe("crash test (SIGKILL at random moments)", () => {
+  it(`${CYCLES} kill cycles lose no acknowledged command and double none`, {
+    timeout: 24 * 3600_000,
+  }, async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), "holdfast-crash-"));
+    const rng = new Prng(seed());
+    const acked = new Map<number, string>(); // seq -> command key
+    let n = 0;
+    try {
+      for (let cycle = 0; cycle <= CYCLES; cycle++) {
+        const { child, ready } = await start(dir);
+        assert.ok(
+          ready.applied_seq >= Math.max(0, ...acked.keys()),
+          `cycle ${cycle}: restarted behind an ack`,
+        );
+        if (cycle === CYCLES) {
+          child.kill("SIGTERM");
+          await new Promise((r) => child.once("exit", r));
+          break;
+        }
+        const pending = new Map<number, string>();
+        child.on("message", (m: { id: number; seq?: number; error?: string }) => {
+          const k = pending.get(m.id);
+          if (k !== undefined && m.seq !== undefined) {
+            assert.ok(!acked.has(m.seq), `sequence ${m.seq} acknowledged twice`);
+            acked.set(m.seq, k);
+          }
+          pending.delete(m.id);
+        });
+        const send = (command: Command): void => {
+          const id = ++n;
+          pending.set(id, key(command));
+          child.send({ id, command });
+        };
+        if (ready.applied_seq === 0) for (const c of setup()) send(c);
+        if (cycle % 50 === 0 && CYCLES > 50)
+          console.error(`crash soak: cycle ${cycle}/${CYCLES}, ${acked.size} acknowledged`);
+        const kill_at = Date.now() + rng.between(20, 250);
+        const exited = new Promise((r) => child.once("exit", r));
+        while (Date.now() < kill_at) {
+          while (pending.size < 200) send(traffic(rng, n));
+          await new Promise((r) => setTimeout(r, 1));
+        }
+        child.kill("SIGKILL");
+        await exited;
+      }
+      // Every acknowledged command is in the journal, at its sequence, exactly once.
+      const journal = await FileJournal.open(new FsStorage(join(dir, "journal")), { log: () => {} });
+      const fresh = new Engine(LIMITS);
+      const seen = new Set<string>();
+      let count = 0;
+      for await (const c of journal.read_from(1)) {
+        const k = key(c.command);
+        // orders (unique client ids) and deposits (unique amounts) must never appear twice
+        if (c.command.type === "place_order" || c.command.type === "deposit") {
+          assert.ok(!seen.has(k), `command at ${c.seq} journaled twice`);
+          seen.add(k);
+        }
+        const expected = acked.get(c.seq);
+        if (expected !== undefined) assert.equal(k, expected, `sequence ${c.seq} holds another command`);
+        c.command.ts_ms = c.timestamp_ms;
+        fresh.apply(c.command);
+        count++;
+      }
+      await journal.close();
+      for (const seq of acked.keys())
+        assert.ok(seq <= count, `acknowledged sequence ${seq} missing (journal has ${count})`);
+      assert.ok(acked.size > CYCLES * 5, `only ${acked.size} acknowledgements in ${CYCLES} cycles`);
+      // The node (newest snapshot + replay) equals a fresh replay of the whole journal.
+      const node = await EngineNode.open({ data_dir: dir, engine_limits: LIMITS, log: () => {} });
+      assert.equal(node.last_applied_seq, count);
+      assert.equal(node.state_hash(), state_hash(fresh));
+      assert.deepEqual(check_invariants(node.engine), []);
+      await node.close();
+      t.diagnostic(
+        `${CYCLES} kills, ${acked.size} acknowledged commands, ${count} journaled, final state ${state_hash(fresh).slice(0, 16)}`,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
