@@ -13,5 +13,7 @@ step "lint and format check (biome)"
 npx biome check .
 
 step "tests (node --test)"
-# Files run in parallel, one process per file; the runner's summary closes the output.
-node --test --test-reporter=spec --test-reporter-destination=stdout dist/test/
+# Only *.test.js files are tests (helpers and child-process entry points sit beside them); files run
+# in parallel, one process each; the runner's summary closes the output.
+mapfile -t files < <(find dist/test -name '*.test.js' | sort)
+node --test --test-reporter=spec --test-reporter-destination=stdout "${files[@]}"

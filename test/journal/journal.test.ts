@@ -81,7 +81,7 @@ describe("file journal", () => {
       const reopened = await FileJournal.open(storage);
       const all = await read_all(reopened);
       assert.equal(all.length, 300);
-      all.forEach((c, i) => assert.deepEqual(c, { seq: i + 1, command: deposit(i) }));
+      for (const [i, c] of all.entries()) assert.deepEqual(c, { seq: i + 1, command: deposit(i) });
       assert.equal((await reopened.append([deposit(300)])).first_seq, 301);
       await reopened.close();
       const scan = await scan_journal(storage);
@@ -170,7 +170,7 @@ describe("lost writes (simulated power loss)", () => {
         inflight.push(
           journal.append(batch).then(
             (r) => {
-              batch.forEach((c, k) => acked.set(r.first_seq + k, c));
+              for (const [k, c] of batch.entries()) acked.set(r.first_seq + k, c);
               if (++done === crash_after) storage.crash();
             },
             (error) => assert.ok(error instanceof CrashedError, String(error)),
@@ -183,7 +183,7 @@ describe("lost writes (simulated power loss)", () => {
       storage.restart();
       const recovered = await FileJournal.open(storage, { log: () => {} });
       const all = await read_all(recovered);
-      all.forEach((c, i) => assert.equal(c.seq, i + 1));
+      for (const [i, c] of all.entries()) assert.equal(c.seq, i + 1);
       for (const [seq, command] of acked)
         assert.deepEqual(all[seq - 1]?.command, command, `trial ${trial}: seq ${seq} lost`);
       assert.equal((await recovered.append([deposit(1)])).first_seq, all.length + 1);
