@@ -33,7 +33,7 @@ import {
   validate_asset,
   validate_limits,
 } from "./config.js";
-import { type EngineEvent, EventCollector, type EventSink } from "./events.js";
+import { type EngineEvent, EventCollector, type EventSink, NullSink } from "./events.js";
 import { Market } from "./market.js";
 import { OrderStore } from "./orders.js";
 import * as R from "./reasons.js";
@@ -74,6 +74,8 @@ import {
   TYPE_STOP_LOSS_LIMIT,
   TYPE_TAKE_PROFIT_LIMIT,
 } from "./types.js";
+
+const QUIET = new NullSink();
 
 /** Binance's pattern for client order ids. */
 export const CLIENT_ORDER_ID_RE = /^[.A-Z:/a-z0-9_-]{1,36}$/;
@@ -148,6 +150,19 @@ export class Engine {
   set_sink(sink: EventSink): void {
     this.sink = sink;
     this.collector = null;
+  }
+
+  /** Runs `fn` with events discarded (replay rebuilding state only), then restores the sink. */
+  quietly(fn: () => void): void {
+    const sink = this.sink;
+    const collector = this.collector;
+    this.sink = QUIET;
+    try {
+      fn();
+    } finally {
+      this.sink = sink;
+      this.collector = collector;
+    }
   }
 
   /** Applies one command and returns its events (engines built without a custom sink). */

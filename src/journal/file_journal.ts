@@ -12,6 +12,7 @@ import { encode_frame } from "./frame.js";
 import {
   type JournaledCommand,
   type Problem,
+  read_batches,
   read_commands,
   type ScanResult,
   scan_journal,
@@ -201,6 +202,13 @@ export class FileJournal {
     const scan = await scan_journal(this.storage);
     if (scan.corruption !== null) throw new JournalCorruptionError(scan.corruption);
     yield* read_commands(this.storage, scan, from_seq);
+  }
+
+  /** Commands from `from_seq` on, a frame at a time. */
+  async *read_batches_from(from_seq: number): AsyncGenerator<JournaledCommand[]> {
+    const scan = await scan_journal(this.storage);
+    if (scan.corruption !== null) throw new JournalCorruptionError(scan.corruption);
+    yield* read_batches(this.storage, scan, from_seq);
   }
 
   async close(): Promise<void> {

@@ -120,6 +120,18 @@ export async function* read_commands(
   scan: ScanResult,
   from_seq: number,
 ): AsyncGenerator<JournaledCommand> {
+  for await (const batch of read_batches(storage, scan, from_seq)) yield* batch;
+}
+
+/**
+ * The same, a frame at a time: replay applies a whole frame per await, since an await per command
+ * would cost more than decoding and applying it.
+ */
+export async function* read_batches(
+  storage: Storage,
+  scan: ScanResult,
+  from_seq: number,
+): AsyncGenerator<JournaledCommand[]> {
   for (const segment of scan.segments) {
     const last = segment.frames.at(-1);
     if (last === undefined || last.first_seq + last.count <= from_seq) continue;
@@ -133,10 +145,12 @@ export async function* read_commands(
     for (const header of segment.frames) {
       if (header.first_seq + header.count <= from_seq) continue;
       const commands = frame_commands(bytes, header);
+      const batch: JournaledCommand[] = [];
       for (let i = 0; i < commands.length; i++) {
         const seq = header.first_seq + i;
-        if (seq >= from_seq) yield { seq, timestamp_ms: header.timestamp_ms, command: commands[i] };
+        if (seq >= from_seq) batch.push({ seq, timestamp_ms: header.timestamp_ms, command: commands[i] });
       }
+      yield batch;
     }
   }
 }

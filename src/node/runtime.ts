@@ -87,10 +87,15 @@ export class EngineNode {
         );
       let applied = from_seq - 1;
       const started = Date.now();
-      for await (const c of journal.read_from(from_seq)) {
-        c.command.ts_ms = c.timestamp_ms;
-        engine.apply(c.command);
-        applied = c.seq;
+      const replaying = engine;
+      for await (const batch of journal.read_batches_from(from_seq)) {
+        replaying.quietly(() => {
+          for (const c of batch) {
+            c.command.ts_ms = c.timestamp_ms;
+            replaying.execute(c.command);
+            applied = c.seq;
+          }
+        });
       }
       if (applied >= from_seq)
         options.log(`node: replayed ${applied - from_seq + 1} commands in ${Date.now() - started} ms`);

@@ -1,0 +1,190 @@
+/**
+ * `npm run bench:journal [-- --quick]`: this disk's own fdatasync rate, then durable commands/s through
+ * journal + engine in one process (no network), ack latency at half that rate, and replay speed and
+ * restart time for a data directory whose latest snapshot is 10% of the journal behind its end.
+ * Refuses to run on tmpfs (nothing there is durable). Last line: one JSON object.
+ */
+import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, statfsSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import type { Command } from "../../src/engine/commands.js";
+import { EngineNode } from "../../src/node/runtime.js";
+import { Prng } from "../../src/sim/prng.js";
+import { BENCH_LIMITS, setup_commands } from "../engine/workload.js";
+
+const args = process.argv.slice(2);
+const quick = args.includes("--quick");
+const arg = (name: string): string | undefined => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const BASE = arg("--dir") ?? process.cwd();
+const TOTAL = Number(arg("--commands") ?? (quick ? 1_000_000 : 10_000_000));
+const THROUGHPUT_COMMANDS = quick ? 300_000 : 2_000_000;
+const TMPFS_MAGIC = 0x01021994;
+const log = (line: string): void => void process.stderr.write(`${line}\n`);
+const fmt = (x: number): string => Math.round(x).toLocaleString("en-US");
+
+function fdatasync_rate(dir: string): number {
+  const file = join(dir, "fsync-probe");
+  const fd = openSync(file, "w");
+  const block = Buffer.alloc(4096, 7);
+  const t0 = performance.now();
+  let n = 0;
+  while (performance.now() - t0 < 2000) {
+    writeSync(fd, block, 0, block.length, n * 4096);
+    fsyncSync(fd);
+    n++;
+  }
+  const rate = (n * 1000) / (performance.now() - t0);
+  closeSync(fd);
+  rmSync(file);
+  return rate;
+}
+
+function traffic(rng: Prng, n: number): Command {
+  const account = rng.below(1000);
+  const r = rng.below(10);
+  if (r < 3) return { type: "cancel_order", ts_ms: 0, account, market: 0, order_id: rng.between(1, n), client_order_id: null };
+  const side = rng.below(2) as 0 | 1;
+  return {
+    type: "place_order",
+    ts_ms: 0,
+    account,
+    market: 0,
+    side,
+    order_type: 0,
+    tif: 0,
+    price_ticks: 1_000_000 + (side === 0 ? -1 : 1) * rng.between(1, 100),
+    quantity_lots: rng.between(1, 100),
+    quote_units: 0,
+    stop_price_ticks: 0,
+    client_order_id: null,
+    stp: 0,
+  };
+}
+
+const limits = { ...BENCH_LIMITS, orders_preallocated: 65_536 };
+
+async function open(dir: string, snapshot_every: number): Promise<EngineNode> {
+  return EngineNode.open({ data_dir: dir, engine_limits: limits, snapshot_every_commands: snapshot_every, log: () => {} });
+}
+
+/** Closed-loop: keep `window` commands in flight; returns commands/s. */
+async function saturate(node: EngineNode, rng: Prng, count: number, start_n: number): Promise<number> {
+  const window = 20_000;
+  let sent = 0;
+  let done = 0;
+  const t0 = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    const pump = (): void => {
+      while (sent < count && sent - done < window) {
+        sent++;
+        node.submit(traffic(rng, start_n + sent)).then(() => {
+          done++;
+          if (done === count) resolve();
+          else pump();
+        }, reject);
+      }
+    };
+    pump();
+  });
+  return (count * 1000) / (performance.now() - t0);
+}
+
+/** Open-loop at `rate` commands/s for `seconds`: ack latency percentiles. */
+async function paced(node: EngineNode, rng: Prng, rate: number, seconds: number, start_n: number) {
+  const lat: number[] = [];
+  const t0 = performance.now();
+  let sent = 0;
+  const inflight: Promise<void>[] = [];
+  while (performance.now() - t0 < seconds * 1000) {
+    const due = Math.floor(((performance.now() - t0) * rate) / 1000);
+    while (sent < due) {
+      const at = performance.now();
+      sent++;
+      inflight.push(node.submit(traffic(rng, start_n + sent)).then(() => void lat.push(performance.now() - at)));
+    }
+    await new Promise((r) => setImmediate(r));
+  }
+  await Promise.all(inflight);
+  lat.sort((a, b) => a - b);
+  const q = (p: number): number => Math.round(lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] * 1000) / 1000;
+  return { p50: q(0.5), p99: q(0.99), p999: q(0.999), sent };
+}
+
+async function main(): Promise<void> {
+  const fs_type = statfsSync(BASE).type;
+  if (fs_type === TMPFS_MAGIC) {
+    log(`refusing to run: ${BASE} is tmpfs, where nothing is durable; pass --dir on a real disk`);
+    process.exitCode = 2;
+    return;
+  }
+  const work = mkdtempSync(join(BASE, ".bench-journal-"));
+  try {
+    log(`journal benchmark in ${work} (${quick ? "quick" : "full"}), node ${process.version}`);
+    const fsync_per_s = fdatasync_rate(work);
+    log(`  this disk: ${fmt(fsync_per_s)} fdatasync/s (4 KiB writes), ${(1000 / fsync_per_s).toFixed(2)} ms each`);
+
+    const rng = new Prng(7);
+    const dir = join(work, "node");
+    let node = await open(dir, Number.MAX_SAFE_INTEGER);
+    for (const c of setup_commands()) await node.submit(c);
+    log(`  durable throughput: ${fmt(THROUGHPUT_COMMANDS)} commands, 20,000 in flight…`);
+    const durable = await saturate(node, rng, THROUGHPUT_COMMANDS, 0);
+    log(`  durable commands/s (journal + engine): ${fmt(durable)}`);
+    log(`  ack latency at half that rate (${fmt(durable / 2)}/s) for ${quick ? 5 : 10} s…`);
+    const lat = await paced(node, rng, durable / 2, quick ? 5 : 10, THROUGHPUT_COMMANDS);
+    log(`  ack latency: p50 ${lat.p50} ms, p99 ${lat.p99} ms, p99.9 ${lat.p999} ms (${fmt(lat.sent)} commands)`);
+
+    // Fill to TOTAL commands, with a snapshot 10% before the end.
+    let n = THROUGHPUT_COMMANDS + lat.sent;
+    const snapshot_at = Math.floor(TOTAL * 0.9);
+    while (node.last_applied_seq < TOTAL) {
+      const left = TOTAL - node.last_applied_seq;
+      const before_snapshot = snapshot_at - node.last_applied_seq;
+      const chunk = before_snapshot > 0 ? Math.min(left, 500_000, before_snapshot) : Math.min(left, 500_000);
+      await saturate(node, rng, chunk, n);
+      n += chunk;
+      if (node.last_applied_seq === snapshot_at) node.take_snapshot();
+      log(`  filling: ${fmt(node.last_applied_seq)} / ${fmt(TOTAL)} commands journaled`);
+    }
+    const final_hash = node.state_hash();
+    await node.close();
+
+    log("  restart: newest snapshot + replay of the tail…");
+    const t0 = performance.now();
+    node = await open(dir, Number.MAX_SAFE_INTEGER);
+    const restart_s = (performance.now() - t0) / 1000;
+    const tail = node.last_applied_seq - snapshot_at;
+    if (node.state_hash() !== final_hash) throw new Error("restarted state differs");
+    await node.close();
+    log(`  restart: ${restart_s.toFixed(2)} s for ${fmt(node.last_applied_seq)} commands (snapshot at ${fmt(snapshot_at)}, ${fmt(tail)} replayed)`);
+
+    log("  replay from the beginning (no snapshot)…");
+    rmSync(join(dir, "snapshots"), { recursive: true, force: true });
+    const t1 = performance.now();
+    node = await open(dir, Number.MAX_SAFE_INTEGER);
+    const replay_s = (performance.now() - t1) / 1000;
+    const replay_per_s = node.last_applied_seq / replay_s;
+    if (node.state_hash() !== final_hash) throw new Error("replayed state differs");
+    await node.close();
+    log(`  replay: ${fmt(replay_per_s)} commands/s (${fmt(node.last_applied_seq)} in ${replay_s.toFixed(2)} s)`);
+    console.log(
+      JSON.stringify({
+        durable_commands_per_s: Math.round(durable),
+        ack_p50_ms: lat.p50,
+        ack_p99_ms: lat.p99,
+        ack_p999_ms: lat.p999,
+        replay_commands_per_s: Math.round(replay_per_s),
+        restart_s: Math.round(restart_s * 100) / 100,
+        journal_commands: TOTAL,
+        fdatasync_per_s: Math.round(fsync_per_s),
+        quick,
+      }),
+    );
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+await main();
