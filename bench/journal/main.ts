@@ -44,7 +44,15 @@ function fdatasync_rate(dir: string): number {
 function traffic(rng: Prng, n: number): Command {
   const account = rng.below(1000);
   const r = rng.below(10);
-  if (r < 3) return { type: "cancel_order", ts_ms: 0, account, market: 0, order_id: rng.between(1, n), client_order_id: null };
+  if (r < 3)
+    return {
+      type: "cancel_order",
+      ts_ms: 0,
+      account,
+      market: 0,
+      order_id: rng.between(1, n),
+      client_order_id: null,
+    };
   const side = rng.below(2) as 0 | 1;
   return {
     type: "place_order",
@@ -66,7 +74,12 @@ function traffic(rng: Prng, n: number): Command {
 const limits = { ...BENCH_LIMITS, orders_preallocated: 65_536 };
 
 async function open(dir: string, snapshot_every: number): Promise<EngineNode> {
-  return EngineNode.open({ data_dir: dir, engine_limits: limits, snapshot_every_commands: snapshot_every, log: () => {} });
+  return EngineNode.open({
+    data_dir: dir,
+    engine_limits: limits,
+    snapshot_every_commands: snapshot_every,
+    log: () => {},
+  });
 }
 
 /** Closed-loop: keep `window` commands in flight; returns commands/s. */
@@ -102,13 +115,16 @@ async function paced(node: EngineNode, rng: Prng, rate: number, seconds: number,
     while (sent < due) {
       const at = performance.now();
       sent++;
-      inflight.push(node.submit(traffic(rng, start_n + sent)).then(() => void lat.push(performance.now() - at)));
+      inflight.push(
+        node.submit(traffic(rng, start_n + sent)).then(() => void lat.push(performance.now() - at)),
+      );
     }
     await new Promise((r) => setImmediate(r));
   }
   await Promise.all(inflight);
   lat.sort((a, b) => a - b);
-  const q = (p: number): number => Math.round(lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] * 1000) / 1000;
+  const q = (p: number): number =>
+    Math.round(lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] * 1000) / 1000;
   return { p50: q(0.5), p99: q(0.99), p999: q(0.999), sent };
 }
 
@@ -123,7 +139,9 @@ async function main(): Promise<void> {
   try {
     log(`journal benchmark in ${work} (${quick ? "quick" : "full"}), node ${process.version}`);
     const fsync_per_s = fdatasync_rate(work);
-    log(`  this disk: ${fmt(fsync_per_s)} fdatasync/s (4 KiB writes), ${(1000 / fsync_per_s).toFixed(2)} ms each`);
+    log(
+      `  this disk: ${fmt(fsync_per_s)} fdatasync/s (4 KiB writes), ${(1000 / fsync_per_s).toFixed(2)} ms each`,
+    );
 
     const rng = new Prng(7);
     const dir = join(work, "node");
@@ -134,7 +152,9 @@ async function main(): Promise<void> {
     log(`  durable commands/s (journal + engine): ${fmt(durable)}`);
     log(`  ack latency at half that rate (${fmt(durable / 2)}/s) for ${quick ? 5 : 10} s…`);
     const lat = await paced(node, rng, durable / 2, quick ? 5 : 10, THROUGHPUT_COMMANDS);
-    log(`  ack latency: p50 ${lat.p50} ms, p99 ${lat.p99} ms, p99.9 ${lat.p999} ms (${fmt(lat.sent)} commands)`);
+    log(
+      `  ack latency: p50 ${lat.p50} ms, p99 ${lat.p99} ms, p99.9 ${lat.p999} ms (${fmt(lat.sent)} commands)`,
+    );
 
     // Fill to TOTAL commands, with a snapshot 10% before the end.
     let n = THROUGHPUT_COMMANDS + lat.sent;
@@ -158,7 +178,9 @@ async function main(): Promise<void> {
     const tail = node.last_applied_seq - snapshot_at;
     if (node.state_hash() !== final_hash) throw new Error("restarted state differs");
     await node.close();
-    log(`  restart: ${restart_s.toFixed(2)} s for ${fmt(node.last_applied_seq)} commands (snapshot at ${fmt(snapshot_at)}, ${fmt(tail)} replayed)`);
+    log(
+      `  restart: ${restart_s.toFixed(2)} s for ${fmt(node.last_applied_seq)} commands (snapshot at ${fmt(snapshot_at)}, ${fmt(tail)} replayed)`,
+    );
 
     log("  replay from the beginning (no snapshot)…");
     rmSync(join(dir, "snapshots"), { recursive: true, force: true });
@@ -168,7 +190,9 @@ async function main(): Promise<void> {
     const replay_per_s = node.last_applied_seq / replay_s;
     if (node.state_hash() !== final_hash) throw new Error("replayed state differs");
     await node.close();
-    log(`  replay: ${fmt(replay_per_s)} commands/s (${fmt(node.last_applied_seq)} in ${replay_s.toFixed(2)} s)`);
+    log(
+      `  replay: ${fmt(replay_per_s)} commands/s (${fmt(node.last_applied_seq)} in ${replay_s.toFixed(2)} s)`,
+    );
     console.log(
       JSON.stringify({
         durable_commands_per_s: Math.round(durable),
