@@ -81,9 +81,17 @@ export class FileJournal {
   ) {}
 
   /** Opens (and recovers) the journal in `storage`. */
-  static async open(storage: Storage, options: Partial<JournalOptions> = {}): Promise<FileJournal> {
+  /**
+   * Opens (and recovers) the journal in `storage`. `needed_from_seq`: the first sequence the caller
+   * will read (a node: its snapshot's last + 1); older segments are not re-verified on every start.
+   */
+  static async open(
+    storage: Storage,
+    options: Partial<JournalOptions> = {},
+    needed_from_seq = 1,
+  ): Promise<FileJournal> {
     const opts = { ...DEFAULT_JOURNAL_OPTIONS, ...options };
-    let scan = await scan_journal(storage);
+    let scan = await scan_journal(storage, needed_from_seq);
     if (scan.corruption !== null) throw new JournalCorruptionError(scan.corruption);
     if (scan.torn !== null) {
       const t = scan.torn;
@@ -99,7 +107,7 @@ export class FileJournal {
       opts.log(
         `journal: cut a torn tail of ${segment.size - t.offset} bytes from ${t.file} at offset ${t.offset} (sequence ${t.seq}): ${t.reason}`,
       );
-      scan = await scan_journal(storage);
+      scan = await scan_journal(storage, needed_from_seq);
       if (scan.corruption !== null || scan.torn !== null)
         throw new JournalCorruptionError(scan.corruption ?? (scan.torn as Problem));
     }
@@ -199,14 +207,14 @@ export class FileJournal {
 
   /** Commands from `from_seq` on, as durable now. */
   async *read_from(from_seq: number): AsyncGenerator<JournaledCommand> {
-    const scan = await scan_journal(this.storage);
+    const scan = await scan_journal(this.storage, from_seq);
     if (scan.corruption !== null) throw new JournalCorruptionError(scan.corruption);
     yield* read_commands(this.storage, scan, from_seq);
   }
 
   /** Commands from `from_seq` on, a frame at a time. */
   async *read_batches_from(from_seq: number): AsyncGenerator<JournaledCommand[]> {
-    const scan = await scan_journal(this.storage);
+    const scan = await scan_journal(this.storage, from_seq);
     if (scan.corruption !== null) throw new JournalCorruptionError(scan.corruption);
     yield* read_batches(this.storage, scan, from_seq);
   }
