@@ -152,17 +152,22 @@ export class FileJournal {
     let batch: Pending[] = [];
     try {
       while (this.queue.length > 0) {
-        batch = [];
+        // Take whole appends from the front, up to the batch limit (index, not shift(): a queue of
+        // tens of thousands would be copied on every shift).
         let count = 0;
+        let taken = 0;
+        const queue = this.queue;
         while (
-          this.queue.length > 0 &&
-          count + this.queue[0].commands.length <= this.options.batch_commands_max
+          taken < queue.length &&
+          count + queue[taken].commands.length <= this.options.batch_commands_max
         ) {
-          const next = this.queue.shift() as Pending;
-          batch.push(next);
-          count += next.commands.length;
+          count += queue[taken].commands.length;
+          taken++;
         }
-        const commands = batch.flatMap((p) => p.commands);
+        batch = queue.slice(0, taken);
+        this.queue = queue.slice(taken);
+        const commands: Command[] = [];
+        for (const p of batch) for (const c of p.commands) commands.push(c);
         const timestamp_ms = Math.max(Math.floor(this.options.clock_ms()), this.last_timestamp_ms);
         const first_seq = this.next_seq;
         const { bytes, hash } = encode_frame(commands, first_seq, timestamp_ms, this.last_hash, this.writer);
