@@ -15,6 +15,7 @@ import {
   read_batches,
   read_commands,
   type ScanResult,
+  SEGMENT_RE,
   scan_journal,
   segment_name,
 } from "./scan.js";
@@ -215,6 +216,29 @@ export class FileJournal {
     const scan = await scan_journal(this.storage, from_seq);
     if (scan.corruption !== null) throw new JournalCorruptionError(scan.corruption);
     yield* read_commands(this.storage, scan, from_seq);
+  }
+
+  /**
+   * Retention: removes whole segments that hold only commands before `seq` (never the open segment),
+   * once nothing needs them any more (a snapshot after them exists). Returns the names removed.
+   */
+  async drop_before(seq: number): Promise<string[]> {
+    const names = (await this.storage.list()).filter((n) => SEGMENT_RE.test(n)).sort();
+    const removed: string[] = [];
+    for (let i = 0; i + 1 < names.length; i++) {
+      const next_first = Number((SEGMENT_RE.exec(names[i + 1]) as RegExpExecArray)[1]);
+      if (next_first > seq) break;
+      await this.storage.remove(names[i]);
+      removed.push(names[i]);
+    }
+    if (removed.length > 0) {
+      await this.storage.sync_dir();
+      this.scan = {
+        ...this.scan,
+        first_seq: Number((SEGMENT_RE.exec(names[removed.length]) as RegExpExecArray)[1]),
+      };
+    }
+    return removed;
   }
 
   /** Commands from `from_seq` on, a frame at a time. */

@@ -98,14 +98,14 @@ export async function scan_journal(storage: Storage, from_seq = 1): Promise<Scan
       await file.close();
     }
     const segment: SegmentInfo = { name, first_seq, frames: [], valid_bytes: 0, size: bytes.length };
-    const skipped_before = result.segments.length > 0 && result.frames === 0;
     result.segments.push(segment);
     let offset = 0;
     // The chain continues across segments; a segment's first frame carries the previous one's hash.
     while (offset < bytes.length) {
-      // After skipped segments the first frame read starts the chain (its link back is not checked).
+      // The first frame read starts the chain: its link back points into segments removed by
+      // retention or skipped above, so it is taken as given (the CRC still guards it).
       const prev =
-        skipped_before && offset === 0 && bytes.length >= 64 ? bytes.slice(32, 64) : result.last_hash;
+        result.frames === 0 && offset === 0 && bytes.length >= 64 ? bytes.slice(32, 64) : result.last_hash;
       const check = check_frame(bytes, offset, result.next_seq, prev);
       if (!check.ok) {
         const problem = { file: name, offset, seq: result.next_seq, reason: check.reason };

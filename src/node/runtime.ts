@@ -127,11 +127,25 @@ export class EngineNode {
     return { seq: appended.first_seq, timestamp_ms: appended.timestamp_ms, events };
   }
 
-  /** Writes a snapshot of the state after `last_applied_seq` and prunes old ones. */
+  /**
+   * Writes a snapshot of the state after `last_applied_seq`, prunes old snapshots, and lets the journal
+   * drop the segments that no kept snapshot needs (retention). Projections (step 3) will add their own
+   * positions to that minimum.
+   */
   take_snapshot(): string {
     const name = write_snapshot(this.dir.snapshots, this.applied_seq, snapshot(this.engine));
     this.snapshot_seq = this.applied_seq;
     prune_snapshots(this.dir.snapshots, this.options.snapshots_kept);
+    const oldest = list_snapshots(this.dir.snapshots).at(-1);
+    if (oldest !== undefined) {
+      const needed_from = oldest.last_seq + 1;
+      this.journal.drop_before(needed_from).then(
+        (removed) => {
+          if (removed.length > 0) this.options.log(`node: retention removed ${removed.join(", ")}`);
+        },
+        (error: unknown) => this.options.log(`node: retention failed: ${String(error)}`),
+      );
+    }
     return name;
   }
 
