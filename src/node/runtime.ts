@@ -20,6 +20,8 @@ export interface NodeOptions {
   /** Take a snapshot after this many commands since the last one. */
   snapshot_every_commands: number;
   snapshots_kept: number;
+  /** Drop journal segments no kept snapshot needs (off only for benchmarks that replay everything). */
+  journal_retention: boolean;
   journal: Partial<JournalOptions>;
   log: (line: string) => void;
 }
@@ -28,6 +30,7 @@ export const DEFAULT_NODE_OPTIONS: Omit<NodeOptions, "data_dir"> = {
   engine_limits: {},
   snapshot_every_commands: 100_000,
   snapshots_kept: 2,
+  journal_retention: true,
   journal: {},
   log: (line) => console.error(line),
 };
@@ -137,7 +140,7 @@ export class EngineNode {
     this.snapshot_seq = this.applied_seq;
     prune_snapshots(this.dir.snapshots, this.options.snapshots_kept);
     const oldest = list_snapshots(this.dir.snapshots).at(-1);
-    if (oldest !== undefined) {
+    if (oldest !== undefined && this.options.journal_retention) {
       const needed_from = oldest.last_seq + 1;
       this.journal.drop_before(needed_from).then(
         (removed) => {
