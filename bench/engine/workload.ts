@@ -6,13 +6,8 @@
 import type { CancelOrder, Command, PlaceOrder } from "../../src/engine/commands.js";
 import { Engine } from "../../src/engine/engine.js";
 import { NullSink } from "../../src/engine/events.js";
-import {
-  MARKET_TRADING,
-  SIDE_BUY,
-  SIDE_SELL,
-  STATUS_NEW,
-  STATUS_PARTIALLY_FILLED,
-} from "../../src/engine/types.js";
+import { SIDE_BUY, SIDE_SELL, STATUS_NEW, STATUS_PARTIALLY_FILLED } from "../../src/engine/types.js";
+import { btc_asset, btcusdt, usdt_asset } from "../../src/sim/fixtures.js";
 import { Prng } from "../../src/sim/prng.js";
 
 export const MID_TICKS = 1_000_000; // 10,000.00 quote per base
@@ -27,28 +22,7 @@ export const BENCH_LIMITS = {
 };
 
 export function setup_commands(): Command[] {
-  const cmds: Command[] = [
-    { type: "add_asset", ts_ms: 0, asset: "BTC", decimals: 8, supply_max_units: 2_100_000_000_000_000 },
-    { type: "add_asset", ts_ms: 0, asset: "USDT", decimals: 8, supply_max_units: 9_000_000_000_000_000 },
-    {
-      type: "add_market",
-      ts_ms: 0,
-      symbol: "BTCUSDT",
-      base: "BTC",
-      quote: "USDT",
-      tick_size: "0.01",
-      step_size: "0.00001",
-      min_price: "0.01",
-      max_price: "100000",
-      min_qty: "0.00001",
-      max_qty: "100",
-      min_notional: "0.0001",
-      maker_fee_ppm: 1000,
-      taker_fee_ppm: 2000,
-      status: MARKET_TRADING,
-      stp_default: 0,
-    },
-  ];
+  const cmds: Command[] = [btc_asset(), usdt_asset(), btcusdt()];
   for (let a = 0; a < ACCOUNTS; a++) {
     cmds.push({ type: "create_account", ts_ms: 0 });
     cmds.push({ type: "deposit", ts_ms: 0, account: a, asset: 0, amount_units: 10_000_000_000 });

@@ -117,7 +117,10 @@ export class EngineNode {
     return state_hash(this.engine);
   }
 
-  /** Journals a command, applies it once durable, and returns its sequence and events. */
+  /**
+   * Journals a command, applies it once durable, and returns its sequence and events. The node takes
+   * ownership of `command`: it sets `ts_ms` to the journal's batch timestamp.
+   */
   async submit(command: Command): Promise<Applied> {
     if (this.closed) throw new Error("node is closed");
     const appended = await this.journal.append([command]);

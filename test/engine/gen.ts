@@ -5,6 +5,7 @@
 import fc from "fast-check";
 import type { Command } from "../../src/engine/commands.js";
 import { MARKET_TRADING, STP_EXPIRE_MAKER } from "../../src/engine/types.js";
+import { btc_asset, btcusdt, usdt_asset } from "../../src/sim/fixtures.js";
 
 export const ACCOUNTS = 4;
 const MIDS = [2_000_000, 50_000]; // BTCUSDT (ticks of 0.01), ETHBTC (ticks of 0.000001)
@@ -12,27 +13,10 @@ const MIDS = [2_000_000, 50_000]; // BTCUSDT (ticks of 0.01), ETHBTC (ticks of 0
 /** Assets BTC, USDT, ETH; markets BTCUSDT and ETHBTC (sharing BTC); ACCOUNTS funded accounts. */
 export function setup_commands(): Command[] {
   const cmds: Command[] = [
-    { type: "add_asset", ts_ms: 0, asset: "BTC", decimals: 8, supply_max_units: 2_100_000_000_000_000 },
-    { type: "add_asset", ts_ms: 0, asset: "USDT", decimals: 8, supply_max_units: 9_000_000_000_000_000 },
+    btc_asset(),
+    usdt_asset(),
     { type: "add_asset", ts_ms: 0, asset: "ETH", decimals: 8, supply_max_units: 9_000_000_000_000_000 },
-    {
-      type: "add_market",
-      ts_ms: 0,
-      symbol: "BTCUSDT",
-      base: "BTC",
-      quote: "USDT",
-      tick_size: "0.01",
-      step_size: "0.00001",
-      min_price: "0.01",
-      max_price: "100000",
-      min_qty: "0.00001",
-      max_qty: "100",
-      min_notional: "0.0001",
-      maker_fee_ppm: 1000,
-      taker_fee_ppm: 2500,
-      status: MARKET_TRADING,
-      stp_default: 0,
-    },
+    btcusdt({ taker_fee_ppm: 2500 }),
     {
       type: "add_market",
       ts_ms: 0,

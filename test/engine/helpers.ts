@@ -5,16 +5,15 @@ import { Engine } from "../../src/engine/engine.js";
 import type { EngineEvent } from "../../src/engine/events.js";
 import { check_invariants } from "../../src/engine/invariants.js";
 import {
-  MARKET_TRADING,
   type OrderType,
   SIDE_BUY,
   type Side,
-  STP_NONE,
   type StpMode,
   TIF_GTC,
   type TimeInForce,
   TYPE_LIMIT,
 } from "../../src/engine/types.js";
+import { btc_asset, btcusdt, usdt_asset } from "../../src/sim/fixtures.js";
 
 export const BTC = 0;
 export const USDT = 1;
@@ -24,28 +23,7 @@ export const K = 10;
 export const LOT = 1000; // base units per lot
 
 export function market_commands(maker_fee_ppm = 1000, taker_fee_ppm = 2000): Command[] {
-  return [
-    { type: "add_asset", ts_ms: 0, asset: "BTC", decimals: 8, supply_max_units: 2_100_000_000_000_000 },
-    { type: "add_asset", ts_ms: 0, asset: "USDT", decimals: 8, supply_max_units: 9_000_000_000_000_000 },
-    {
-      type: "add_market",
-      ts_ms: 0,
-      symbol: "BTCUSDT",
-      base: "BTC",
-      quote: "USDT",
-      tick_size: "0.01",
-      step_size: "0.00001",
-      min_price: "0.01",
-      max_price: "100000",
-      min_qty: "0.00001",
-      max_qty: "100",
-      min_notional: "0.0001",
-      maker_fee_ppm,
-      taker_fee_ppm,
-      status: MARKET_TRADING,
-      stp_default: STP_NONE,
-    },
-  ];
+  return [btc_asset(), usdt_asset(), btcusdt({ maker_fee_ppm, taker_fee_ppm })];
 }
 
 export interface Fixture {

@@ -20,6 +20,7 @@ import { encode_command } from "../../src/journal/codec.js";
 import { FileJournal } from "../../src/journal/file_journal.js";
 import { FsStorage } from "../../src/journal/storage.js";
 import { EngineNode } from "../../src/node/runtime.js";
+import { btc_asset, btcusdt, usdt_asset } from "../../src/sim/fixtures.js";
 import { Prng } from "../../src/sim/prng.js";
 import { seed } from "../engine/gen.js";
 
@@ -29,28 +30,7 @@ const ACCOUNTS = 20;
 const LIMITS = { open_orders_per_account_market_max: 10_000, open_orders_per_account_max: 10_000 };
 
 function setup(): Command[] {
-  const cmds: Command[] = [
-    { type: "add_asset", ts_ms: 0, asset: "BTC", decimals: 8, supply_max_units: 2_100_000_000_000_000 },
-    { type: "add_asset", ts_ms: 0, asset: "USDT", decimals: 8, supply_max_units: 9_000_000_000_000_000 },
-    {
-      type: "add_market",
-      ts_ms: 0,
-      symbol: "BTCUSDT",
-      base: "BTC",
-      quote: "USDT",
-      tick_size: "0.01",
-      step_size: "0.00001",
-      min_price: "0.01",
-      max_price: "100000",
-      min_qty: "0.00001",
-      max_qty: "100",
-      min_notional: "0.0001",
-      maker_fee_ppm: 1000,
-      taker_fee_ppm: 2000,
-      status: 0,
-      stp_default: 0,
-    },
-  ];
+  const cmds: Command[] = [btc_asset(), usdt_asset(), btcusdt()];
   for (let a = 0; a < ACCOUNTS; a++) cmds.push({ type: "create_account", ts_ms: 0 });
   return cmds;
 }
