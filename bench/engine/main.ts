@@ -30,7 +30,7 @@ const arg = (name: string): string | undefined => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const SEED = Number(arg("--seed") ?? 42);
-const PRELOAD = 50_000;
+const PRELOAD = Number(arg("--preload") ?? 50_000);
 const OPS = Number(arg("--ops") ?? (quick ? 200_000 : 1_000_000));
 const RESTING = 1_000_000;
 const gc = (globalThis as { gc?: () => void }).gc;

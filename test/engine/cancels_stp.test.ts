@@ -21,7 +21,6 @@ import {
   balance,
   fixture,
   K,
-  LOT,
   last_status,
   limit,
   new_id,
@@ -201,9 +200,8 @@ describe("self-trade prevention (the taker's mode decides)", () => {
 
   it("the market default applies when the order names none", () => {
     const f = fixture();
-    f.engine.markets[0].config.add_market; // default is NONE in the fixture
+    assert.equal(f.engine.markets[0].config.stp_default, STP_NONE); // the fixture's default
     f.run(limit(0, SIDE_SELL, P, 10));
     assert.equal(of_kind(f.run(limit(0, SIDE_BUY, P, 10)), "trade").length, 1);
-    void LOT;
   });
 });

@@ -232,6 +232,5 @@ describe("book update ids", () => {
         [SIDE_SELL, P + 1, 5],
       ],
     );
-    void TIF_GTC;
   });
 });
