@@ -51,7 +51,7 @@ export class AccountRow {
     }
     list.push(order_id);
     this.open_count[market]++;
-    if (is_open !== undefined && list.length > 2 * this.open_count[market] + 32) {
+    if (is_open !== undefined && list.length > 8 * this.open_count[market] + 64) {
       let kept = 0;
       for (const id of list) if (is_open(id)) list[kept++] = id;
       list.length = kept;
