@@ -104,10 +104,12 @@ function jitter_baseline(count: number, mean_us: number): { p50_us: number; p999
   const data = new Float64Array(1024);
   let sink = 0;
   let spins = 64;
-  for (let calibrate = 0; calibrate < 8; calibrate++) {
+  // Enough rounds for the loop to be optimised before its speed is trusted (a calibration taken while
+  // it still ran interpreted once gave a loop ten times too short).
+  for (let calibrate = 0; calibrate < 24; calibrate++) {
     const t = performance.now();
-    for (let i = 0; i < 2000; i++) for (let j = 0; j < spins; j++) sink += data[(i + j) & 1023];
-    const per_us = ((performance.now() - t) * 1000) / 2000;
+    for (let i = 0; i < 5000; i++) for (let j = 0; j < spins; j++) sink += data[(i + j) & 1023];
+    const per_us = ((performance.now() - t) * 1000) / 5000;
     spins = Math.max(1, Math.round((spins * mean_us) / Math.max(per_us, 0.001)));
   }
   for (let i = 0; i < count; i++) {

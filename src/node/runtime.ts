@@ -45,6 +45,8 @@ export class EngineNode {
   private applied_seq: number;
   private snapshot_seq: number;
   private closed = false;
+  /** Set when applying a durable command failed (a bug): the state no longer follows the journal. */
+  private failed: Error | null = null;
 
   private constructor(
     readonly engine: Engine,
@@ -123,11 +125,22 @@ export class EngineNode {
    */
   async submit(command: Command): Promise<Applied> {
     if (this.closed) throw new Error("node is closed");
+    if (this.failed !== null) throw this.failed;
     const appended = await this.journal.append([command]);
-    if (appended.first_seq !== this.applied_seq + 1)
-      throw new Error(`applying ${appended.first_seq} after ${this.applied_seq}: out of order`);
-    command.ts_ms = appended.timestamp_ms;
-    const events = this.engine.apply(command);
+    if (this.failed !== null) throw this.failed;
+    let events: EngineEvent[];
+    try {
+      if (appended.first_seq !== this.applied_seq + 1)
+        throw new Error(`applying ${appended.first_seq} after ${this.applied_seq}: out of order`);
+      command.ts_ms = appended.timestamp_ms;
+      events = this.engine.apply(command);
+    } catch (error) {
+      // A durable command that cannot be applied means a bug: stop answering rather than serve a
+      // state that differs from the journal. A restart replays the journal from the last snapshot.
+      this.failed = error instanceof Error ? error : new Error(String(error));
+      this.options.log(`node: stopped: ${this.failed.message}`);
+      throw this.failed;
+    }
     this.applied_seq = appended.first_seq;
     if (this.applied_seq - this.snapshot_seq >= this.options.snapshot_every_commands) this.take_snapshot();
     return { seq: appended.first_seq, timestamp_ms: appended.timestamp_ms, events };
