@@ -35,8 +35,22 @@ describe("node runtime", () => {
       const created = await node.submit({ type: "create_account", ts_ms: 0 });
       assert.equal(created.seq, 4);
       assert.deepEqual(created.events, [{ kind: "account_created", account: 0 }]);
-      for (let i = 0; i < 5; i++)
+      for (let i = 0; i < 2; i++)
         await node.submit({ type: "deposit", ts_ms: 0, account: 0, asset: 1, amount_units: 100 + i });
+      const batch = await node.submit_batch(
+        [102, 103, 104].map((amount_units) => ({
+          type: "deposit",
+          ts_ms: 0,
+          account: 0,
+          asset: 1,
+          amount_units,
+        })),
+      );
+      assert.deepEqual(
+        batch.map((a) => a.seq),
+        [7, 8, 9],
+      );
+      assert.deepEqual(batch[2].events[0], { kind: "ledger", account: 0, asset: 1, amount_units: 104 });
       const hash = node.state_hash();
       await node.close();
       const snapshots = readdirSync(join(dir, "snapshots"));
