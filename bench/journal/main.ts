@@ -87,6 +87,7 @@ async function open(dir: string, snapshot_every: number): Promise<EngineNode> {
     data_dir: dir,
     engine_limits: limits,
     snapshot_every_commands: snapshot_every,
+    snapshot_every_ms: Number.MAX_SAFE_INTEGER, // snapshots only where the benchmark takes them
     journal_retention: false,
     log: () => {},
   });

@@ -17,8 +17,10 @@ import { list_snapshots, prune_snapshots, read_snapshot, write_snapshot } from "
 export interface NodeOptions {
   data_dir: string;
   engine_limits: Partial<EngineLimits>;
-  /** Take a snapshot after this many commands since the last one. */
+  /** Take a snapshot after this many commands since the last one… */
   snapshot_every_commands: number;
+  /** …or after this long, if any command arrived since. */
+  snapshot_every_ms: number;
   snapshots_kept: number;
   /** Drop journal segments no kept snapshot needs (off only for benchmarks that replay everything). */
   journal_retention: boolean;
@@ -29,6 +31,7 @@ export interface NodeOptions {
 export const DEFAULT_NODE_OPTIONS: Omit<NodeOptions, "data_dir"> = {
   engine_limits: {},
   snapshot_every_commands: 100_000,
+  snapshot_every_ms: 60_000,
   snapshots_kept: 2,
   journal_retention: true,
   journal: {},
@@ -44,6 +47,7 @@ export interface Applied {
 export class EngineNode {
   private applied_seq: number;
   private snapshot_seq: number;
+  private snapshot_time_ms = Date.now();
   private closed = false;
   /** Set when applying a durable command failed (a bug): the state no longer follows the journal. */
   private failed: Error | null = null;
@@ -154,7 +158,12 @@ export class EngineNode {
       this.options.log(`node: stopped: ${this.failed.message}`);
       throw this.failed;
     }
-    if (this.applied_seq - this.snapshot_seq >= this.options.snapshot_every_commands) this.take_snapshot();
+    const since = this.applied_seq - this.snapshot_seq;
+    if (
+      since >= this.options.snapshot_every_commands ||
+      (since > 0 && Date.now() - this.snapshot_time_ms >= this.options.snapshot_every_ms)
+    )
+      this.take_snapshot();
     return out;
   }
 
@@ -166,6 +175,7 @@ export class EngineNode {
   take_snapshot(): string {
     const name = write_snapshot(this.dir.snapshots, this.applied_seq, snapshot(this.engine));
     this.snapshot_seq = this.applied_seq;
+    this.snapshot_time_ms = Date.now();
     prune_snapshots(this.dir.snapshots, this.options.snapshots_kept);
     const oldest = list_snapshots(this.dir.snapshots).at(-1);
     if (oldest !== undefined && this.options.journal_retention) {
