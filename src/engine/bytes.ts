@@ -4,11 +4,16 @@
  */
 import { assert } from "./assert.js";
 
+// One of each for the process: a reader is made per journaled command, and building a TextDecoder
+// each time cost more than decoding the command.
+const ENCODER = new TextEncoder();
+const DECODER = new TextDecoder("utf-8", { fatal: true });
+
 export class ByteWriter {
   private buf = new Uint8Array(1 << 16);
   private view = new DataView(this.buf.buffer);
   length = 0;
-  private readonly encoder = new TextEncoder();
+  private readonly encoder = ENCODER;
 
   private reserve(n: number): void {
     if (this.length + n <= this.buf.length) return;
@@ -65,7 +70,7 @@ export class ByteWriter {
 export class ByteReader {
   private at = 0;
   private readonly view: DataView;
-  private readonly decoder = new TextDecoder("utf-8", { fatal: true });
+  private readonly decoder = DECODER;
   constructor(private readonly buf: Uint8Array) {
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
