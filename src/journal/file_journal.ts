@@ -71,6 +71,8 @@ export class FileJournal {
   private flushing = false;
   private failed: Error | null = null;
   private readonly writer = new ByteWriter();
+  /** The first sequence the opening scan checked (earlier segments were listed, not read). */
+  private opened_from_seq = 1;
 
   private constructor(
     private readonly storage: Storage,
@@ -243,7 +245,10 @@ export class FileJournal {
 
   /** Commands from `from_seq` on, a frame at a time. */
   async *read_batches_from(from_seq: number): AsyncGenerator<JournaledCommand[]> {
-    const scan = await scan_journal(this.storage, from_seq);
+    // Right after open (a node replaying its tail) the scan that recovery just made is still exact,
+    // and it already checked every frame from the snapshot on: do not check them all again.
+    const fresh = this.next_seq === this.scan.next_seq && from_seq >= this.opened_from_seq;
+    const scan = fresh ? this.scan : await scan_journal(this.storage, from_seq);
     if (scan.corruption !== null) throw new JournalCorruptionError(scan.corruption);
     yield* read_batches(this.storage, scan, from_seq);
   }
