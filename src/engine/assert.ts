@@ -12,7 +12,3 @@ export function assert(condition: boolean, message: string): asserts condition {
 
 /** Largest integer a JS number holds exactly (2^53 - 1). Every money value stays at or below it. */
 export const UNITS_MAX = Number.MAX_SAFE_INTEGER;
-
-export function is_units(value: number): boolean {
-  return Number.isSafeInteger(value) && value >= 0;
-}

@@ -59,11 +59,3 @@ export function units_to_decimal(units: number, decimals: number): string {
   const cut = padded.length - decimals;
   return `${negative ? "-" : ""}${padded.slice(0, cut)}.${padded.slice(cut)}`;
 }
-
-/** A decimal written as a multiple of a scale: value = multiple * 10^-scale. */
-export function decimal_to_string(parsed: ParsedDecimal): string {
-  if (parsed.scale === 0) return parsed.digits.toString();
-  const padded = parsed.digits.toString().padStart(parsed.scale + 1, "0");
-  const cut = padded.length - parsed.scale;
-  return `${padded.slice(0, cut)}.${padded.slice(cut)}`;
-}

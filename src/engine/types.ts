@@ -98,7 +98,3 @@ export const MARKET_HALT = 3;
 export const MARKET_BREAK = 4;
 export type MarketStatus = 0 | 1 | 2 | 3 | 4;
 export const MARKET_STATUS_NAMES = ["TRADING", "POST_ONLY", "CANCEL_ONLY", "HALT", "BREAK"] as const;
-
-export function name_index<T extends readonly string[]>(names: T, name: string): number {
-  return (names as readonly string[]).indexOf(name);
-}
