@@ -3,9 +3,11 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { REASON_DUPLICATE_ORDER } from "../../src/engine/reasons.js";
+import { SIDE_BUY, TIF_GTC } from "../../src/engine/types.js";
 import { DataDirLockedError } from "../../src/node/data_dir.js";
 import { EngineNode } from "../../src/node/runtime.js";
-import { market_commands } from "../engine/helpers.js";
+import { limit, market_commands } from "../engine/helpers.js";
 
 const quiet = { log: () => {} };
 
@@ -99,6 +101,33 @@ describe("node runtime", () => {
       assert.equal(again.state_hash(), hash);
       assert.equal(again.last_applied_seq, 404);
       await again.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a retried client order id is refused after a restart too (snapshot and replay both keep the window)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "holdfast-node-"));
+    try {
+      for (const snapshot_every_commands of [1_000_000, 3]) {
+        rmSync(dir, { recursive: true, force: true });
+        const opts = { data_dir: dir, snapshot_every_commands, ...quiet };
+        const node = await EngineNode.open(opts);
+        for (const c of market_commands()) await node.submit(c);
+        await node.submit({ type: "create_account", ts_ms: 0 });
+        await node.submit({ type: "deposit", ts_ms: 0, account: 0, asset: 1, amount_units: 10 ** 12 });
+        const order = () => ({ ...limit(0, SIDE_BUY, 100_000, 10, TIF_GTC, -1, "retry-1"), ts_ms: 0 });
+        const first = await node.submit(order());
+        assert.equal(first.events.filter((e) => e.kind === "order_new").length, 1);
+        await node.close();
+        const again = await EngineNode.open(opts);
+        const retry = await again.submit(order());
+        assert.deepEqual(
+          retry.events.map((e) => (e.kind === "rejected" ? e.reason : e.kind)),
+          [REASON_DUPLICATE_ORDER],
+        );
+        await again.close();
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
