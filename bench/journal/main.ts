@@ -93,8 +93,17 @@ async function open(dir: string, snapshot_every: number): Promise<EngineNode> {
   });
 }
 
-/** Closed-loop: keep `window` commands in flight; returns commands/s. */
-async function saturate(node: EngineNode, rng: Prng, count: number, start_n: number): Promise<number> {
+/**
+ * Closed-loop: keep `window` commands in flight; returns commands/s. `batch` 1 submits one command a
+ * call (`submit`); more gathers them as a gateway would for one event-loop turn (`submit_batch`).
+ */
+async function saturate(
+  node: EngineNode,
+  rng: Prng,
+  count: number,
+  start_n: number,
+  batch = 1,
+): Promise<number> {
   // Enough in flight to fill a batch per fdatasync; far more only keeps objects alive into the old
   // generation (measured: 20,000 in flight ran at half the rate of 2,000).
   const window = 2_000;
@@ -102,40 +111,23 @@ async function saturate(node: EngineNode, rng: Prng, count: number, start_n: num
   let done = 0;
   const t0 = performance.now();
   await new Promise<void>((resolve, reject) => {
-    const pump = (): void => {
-      while (sent < count && sent - done < window) {
-        sent++;
-        node.submit(traffic(rng, start_n + sent)).then(() => {
-          done++;
-          if (done === count) resolve();
-          else pump();
-        }, reject);
-      }
+    const finished = (n: number): void => {
+      done += n;
+      if (done === count) resolve();
+      else pump();
     };
-    pump();
-  });
-  return (count * 1000) / (performance.now() - t0);
-}
-
-/** Closed-loop through submit_batch (64 commands a call), as a gateway gathering one turn's requests. */
-async function saturate_batched(node: EngineNode, rng: Prng, count: number): Promise<number> {
-  const window = 2_000;
-  const batch = 64;
-  let sent = 0;
-  let done = 0;
-  const t0 = performance.now();
-  await new Promise<void>((resolve, reject) => {
     const pump = (): void => {
       while (sent < count && sent - done < window) {
         const n = Math.min(batch, count - sent);
+        if (n === 1) {
+          sent++;
+          node.submit(traffic(rng, start_n + sent)).then(() => finished(1), reject);
+          continue;
+        }
         const commands: Command[] = [];
-        for (let i = 0; i < n; i++) commands.push(traffic(rng, 0));
+        for (let i = 0; i < n; i++) commands.push(traffic(rng, start_n + sent + i + 1));
         sent += n;
-        node.submit_batch(commands).then(() => {
-          done += n;
-          if (done === count) resolve();
-          else pump();
-        }, reject);
+        node.submit_batch(commands).then(() => finished(n), reject);
       }
     };
     pump();
@@ -189,7 +181,7 @@ async function main(): Promise<void> {
     log(`  durable throughput: ${fmt(THROUGHPUT_COMMANDS)} commands, 2,000 in flight…`);
     const durable = await saturate(node, rng, THROUGHPUT_COMMANDS, 0);
     log(`  durable commands/s (journal + engine): ${fmt(durable)}`);
-    const batched = await saturate_batched(node, rng, THROUGHPUT_COMMANDS);
+    const batched = await saturate(node, rng, THROUGHPUT_COMMANDS, THROUGHPUT_COMMANDS, 64);
     log(`  durable commands/s, requests gathered per event-loop turn (submit_batch of 64): ${fmt(batched)}`);
     log(`  ack latency at half that rate (${fmt(durable / 2)}/s) for ${quick ? 3 : 10} s…`);
     const lat = await paced(node, rng, durable / 2, quick ? 3 : 10, THROUGHPUT_COMMANDS);

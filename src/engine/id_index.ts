@@ -32,19 +32,25 @@ export class IdIndex {
     for (let i = 0; i < this.cells.length; i += 512) this.cells[i] = 0; // map the pages now
   }
 
-  /** Slot of a live order, 0 if none. */
-  get(id: number): number {
+  /** Cell index holding `id`, or -1. Robin Hood lets a miss stop as soon as it passes richer entries. */
+  private find(id: number): number {
     const cells = this.cells;
     const mask = this.mask;
     let i = home_of(id, this.shift);
     let distance = 0;
     for (;;) {
       const k = cells[2 * i];
-      if (k === id) return cells[2 * i + 1];
-      if (k === 0 || ((i - home_of(k, this.shift)) & mask) < distance) return 0;
+      if (k === id) return i;
+      if (k === 0 || ((i - home_of(k, this.shift)) & mask) < distance) return -1;
       i = (i + 1) & mask;
       distance++;
     }
+  }
+
+  /** Slot of a live order, 0 if none. */
+  get(id: number): number {
+    const i = this.find(id);
+    return i < 0 ? 0 : this.cells[2 * i + 1];
   }
 
   has(id: number): boolean {
@@ -86,15 +92,8 @@ export class IdIndex {
   delete(id: number): void {
     const cells = this.cells;
     const mask = this.mask;
-    let i = home_of(id, this.shift);
-    let distance = 0;
-    for (;;) {
-      const k = cells[2 * i];
-      if (k === id) break;
-      if (k === 0 || ((i - home_of(k, this.shift)) & mask) < distance) return;
-      i = (i + 1) & mask;
-      distance++;
-    }
+    let i = this.find(id);
+    if (i < 0) return;
     // Backward shift: pull following displaced entries one cell closer to home.
     let j = (i + 1) & mask;
     for (;;) {
