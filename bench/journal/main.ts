@@ -205,7 +205,7 @@ async function main(): Promise<void> {
       await saturate(node, rng, chunk, n);
       n += chunk;
       if (snapshot_seq === 0 && node.last_applied_seq >= snapshot_at) {
-        node.take_snapshot();
+        await node.snapshot();
         snapshot_seq = node.last_applied_seq;
       }
       log(`  filling: ${fmt(node.last_applied_seq)} / ${fmt(TOTAL)} commands journaled`);

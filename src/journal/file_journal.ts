@@ -30,6 +30,11 @@ export interface JournalOptions {
   clock_ms: () => number;
   /** Where recovery reports what it did. */
   log: (line: string) => void;
+  /**
+   * Called with each frame once it is durable, before its appends resolve, in sequence order. The
+   * callee owns the bytes (the node transfers them to its snapshot worker).
+   */
+  on_durable_frame: ((frame: Uint8Array) => void) | null;
 }
 
 export const DEFAULT_JOURNAL_OPTIONS: JournalOptions = {
@@ -37,6 +42,7 @@ export const DEFAULT_JOURNAL_OPTIONS: JournalOptions = {
   segment_bytes_max: 64 * 1024 * 1024,
   clock_ms: () => Date.now(),
   log: (line) => console.error(line),
+  on_durable_frame: null,
 };
 
 export interface Appended {
@@ -181,6 +187,7 @@ export class FileJournal {
         this.next_seq += count;
         this.last_hash = hash;
         this.last_timestamp_ms = timestamp_ms;
+        this.options.on_durable_frame?.(bytes);
         let seq = first_seq;
         for (const p of batch) {
           p.resolve({ first_seq: seq, timestamp_ms });

@@ -135,6 +135,26 @@ export function check_frame(
   };
 }
 
+/**
+ * The header of a frame this process just wrote (the journal hands durable frames to the snapshot
+ * worker): checked for shape, not re-hashed, since it never left memory.
+ */
+export function parse_frame_header(frame: Uint8Array): FrameHeader {
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  if (frame.length < HEADER_BYTES || view.getUint32(0, true) !== FRAME_MAGIC)
+    throw new Error("not a journal frame");
+  if (view.getUint32(4, true) !== frame.length) throw new Error("frame length mismatch");
+  return {
+    first_seq: view.getFloat64(12, true),
+    count: view.getUint32(20, true),
+    timestamp_ms: view.getFloat64(24, true),
+    prev_hash: frame.slice(32, 64),
+    hash: frame.slice(64, 96),
+    offset: 0,
+    length: frame.length,
+  };
+}
+
 /** The commands of a checked frame. */
 export function frame_commands(bytes: Uint8Array, header: FrameHeader): Command[] {
   const frame = bytes.subarray(header.offset, header.offset + header.length);
