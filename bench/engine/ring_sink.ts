@@ -151,6 +151,7 @@ export class RingSink implements EventSink {
     r[at + 4] = price_ticks;
     r[at + 5] = quantity_lots;
   }
+  duplicate_request(_request_id: string, _result: number): void {}
   account_created(account: number): void {
     const r = this.ring;
     const at = this.reserve(2);

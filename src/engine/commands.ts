@@ -6,8 +6,11 @@
  */
 import type { MarketStatus, OrderType, Side, StpMode, TimeInForce } from "./types.js";
 
-/** Bumped whenever a command's shape changes; the journal keeps an upgrade path for older versions. */
-export const COMMAND_VERSION = 1;
+/**
+ * Bumped whenever a command's shape changes; the journal keeps an upgrade path for older versions.
+ * 1: first format. 2: `request_id` on create_account, deposit and withdraw (version 1 decodes as null).
+ */
+export const COMMAND_VERSION = 2;
 
 export interface AddAsset {
   type: "add_asset";
@@ -56,9 +59,15 @@ export interface SetExchangeFlags {
   withdrawals_paused: boolean;
 }
 
+/**
+ * `request_id` (optional) makes a non-order command idempotent: a second command with the same id
+ * within the retention window is not applied again; its outcome is a `duplicate_request` event
+ * carrying the first one's result.
+ */
 export interface CreateAccount {
   type: "create_account";
   ts_ms: number;
+  request_id?: string | null;
 }
 
 export interface Deposit {
@@ -67,6 +76,7 @@ export interface Deposit {
   account: number;
   asset: number;
   amount_units: number;
+  request_id?: string | null;
 }
 
 export interface Withdraw {
@@ -75,6 +85,7 @@ export interface Withdraw {
   account: number;
   asset: number;
   amount_units: number;
+  request_id?: string | null;
 }
 
 /** The order part shared by place_order and cancel_replace. */

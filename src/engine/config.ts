@@ -30,8 +30,11 @@ export interface EngineLimits {
   client_ids_per_account_max: number;
   /** How long (command time) a client order id stays reserved; at least 24 hours. */
   client_id_retention_ms: number;
-  /** Longest client order id and asset/symbol names accepted (command size limits). */
+  /** Request ids (create_account, deposit, withdraw) remembered; they share the client id window. */
+  request_ids_retained_max: number;
+  /** Longest client order id, request id and asset/symbol names accepted (command size limits). */
   client_order_id_length_max: number;
+  request_id_length_max: number;
   name_length_max: number;
 }
 
@@ -51,7 +54,9 @@ export const DEFAULT_LIMITS: Readonly<EngineLimits> = {
   client_ids_retained_max: 4_000_000,
   client_ids_per_account_max: 200_000,
   client_id_retention_ms: DAY_MS,
+  request_ids_retained_max: 1_000_000,
   client_order_id_length_max: 36,
+  request_id_length_max: 100,
   name_length_max: 20,
 };
 

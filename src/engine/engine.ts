@@ -18,6 +18,7 @@ import type {
   CancelOrder,
   CancelReplace,
   Command,
+  CreateAccount,
   Deposit,
   OrderSpec,
   SetExchangeFlags,
@@ -37,6 +38,7 @@ import { type EngineEvent, EventCollector, type EventSink, NullSink } from "./ev
 import { Market } from "./market.js";
 import { OrderStore } from "./orders.js";
 import * as R from "./reasons.js";
+import { RequestIdRetention } from "./request_ids.js";
 import {
   END_EXCHANGE,
   END_FUNDS,
@@ -111,6 +113,7 @@ export class Engine {
   readonly markets: Market[] = [];
   readonly accounts: AccountRow[] = [];
   readonly client_ids: ClientIdRetention;
+  readonly request_ids: RequestIdRetention;
   readonly asset_by_name = new Map<string, number>();
   readonly market_by_symbol = new Map<string, number>();
   next_order_id = 1;
@@ -140,6 +143,10 @@ export class Engine {
     this.client_ids = new ClientIdRetention(
       this.limits.client_ids_retained_max,
       this.limits.client_ids_per_account_max,
+      this.limits.client_id_retention_ms,
+    );
+    this.request_ids = new RequestIdRetention(
+      this.limits.request_ids_retained_max,
       this.limits.client_id_retention_ms,
     );
     this.collector = sink === undefined ? new EventCollector() : null;
@@ -183,6 +190,7 @@ export class Engine {
     const ts = command.ts_ms;
     if (Number.isSafeInteger(ts) && ts > this.now_ms) this.now_ms = ts;
     if (this.client_ids.size > 0) this.client_ids.expire(this.accounts, this.now_ms);
+    if (this.request_ids.size > 0) this.request_ids.expire(this.now_ms);
     this.commands_applied++;
     switch (command.type) {
       case "place_order":
@@ -198,13 +206,9 @@ export class Engine {
         this.cancel_replace(command);
         return;
       case "deposit":
-        this.deposit(command);
-        return;
       case "withdraw":
-        this.withdraw(command);
-        return;
       case "create_account":
-        this.create_account();
+        this.idempotent(command);
         return;
       case "add_asset":
         this.add_asset(command);
@@ -968,47 +972,81 @@ export class Engine {
 
   // ---------------------------------------------------------------- accounts and funds
 
-  private create_account(): void {
+  /**
+   * create_account, deposit and withdraw, applied at most once per request id within the retention
+   * window. Only an applied command reserves its id: a refused one changed nothing, so retrying it
+   * (say, once deposits resume) must still be possible.
+   */
+  private idempotent(cmd: CreateAccount | Deposit | Withdraw): void {
+    const id = cmd.request_id ?? null;
+    if (id !== null) {
+      if (typeof id !== "string" || id.length === 0 || id.length > this.limits.request_id_length_max)
+        return void this.reject(R.REASON_INVALID_PARAMETER, "request id");
+      const first = this.request_ids.get(id);
+      if (first !== undefined) return void this.sink.duplicate_request(id, first);
+      if (!this.request_ids.has_room()) return void this.reject(R.REASON_REQUEST_ID_RETENTION_FULL);
+    }
+    const result =
+      cmd.type === "create_account"
+        ? this.create_account()
+        : cmd.type === "deposit"
+          ? this.deposit(cmd)
+          : this.withdraw(cmd);
+    if (id !== null && result >= 0) this.request_ids.add(id, result, this.now_ms);
+  }
+
+  /** Returns the new account's id, or -1 when refused. */
+  private create_account(): number {
     if (this.accounts.length >= this.limits.accounts_max) {
       this.reject(R.REASON_ACCOUNTS_FULL);
-      return;
+      return -1;
     }
     const id = this.accounts.length;
     this.accounts.push(new AccountRow(this.assets.length, this.markets.length));
     this.sink.account_created(id);
+    return id;
   }
 
-  private deposit(cmd: Deposit): void {
-    if (!this.account_valid(cmd.account)) return void this.reject(R.REASON_UNKNOWN_ACCOUNT);
-    if (!this.asset_valid(cmd.asset)) return void this.reject(R.REASON_UNKNOWN_ASSET);
+  /** Returns the account credited, or -1 when refused. */
+  private deposit(cmd: Deposit): number {
+    if (!this.account_valid(cmd.account)) return this.refuse(R.REASON_UNKNOWN_ACCOUNT);
+    if (!this.asset_valid(cmd.asset)) return this.refuse(R.REASON_UNKNOWN_ASSET);
     if (!(Number.isSafeInteger(cmd.amount_units) && cmd.amount_units > 0))
-      return void this.reject(R.REASON_INVALID_AMOUNT);
-    if (this.deposits_paused || this.maintenance) return void this.reject(R.REASON_DEPOSITS_PAUSED);
+      return this.refuse(R.REASON_INVALID_AMOUNT);
+    if (this.deposits_paused || this.maintenance) return this.refuse(R.REASON_DEPOSITS_PAUSED);
     const totals = this.asset_totals[cmd.asset];
     const outstanding = totals.deposits_units - totals.withdrawals_units;
     if (outstanding + cmd.amount_units > this.assets[cmd.asset].supply_max_units)
-      return void this.reject(R.REASON_SUPPLY_LIMIT);
+      return this.refuse(R.REASON_SUPPLY_LIMIT);
     // Totals only grow; cap them too so they stay exact.
-    if (totals.deposits_units + cmd.amount_units > UNITS_MAX) return void this.reject(R.REASON_SUPPLY_LIMIT);
+    if (totals.deposits_units + cmd.amount_units > UNITS_MAX) return this.refuse(R.REASON_SUPPLY_LIMIT);
     const row = this.row(cmd.account);
     row.free[cmd.asset] += cmd.amount_units;
     totals.deposits_units += cmd.amount_units;
     this.sink.ledger(cmd.account, cmd.asset, cmd.amount_units);
     this.sink.balance(cmd.account, cmd.asset, row.free[cmd.asset], row.locked[cmd.asset]);
+    return cmd.account;
   }
 
-  private withdraw(cmd: Withdraw): void {
-    if (!this.account_valid(cmd.account)) return void this.reject(R.REASON_UNKNOWN_ACCOUNT);
-    if (!this.asset_valid(cmd.asset)) return void this.reject(R.REASON_UNKNOWN_ASSET);
+  /** Returns the account debited, or -1 when refused. */
+  private withdraw(cmd: Withdraw): number {
+    if (!this.account_valid(cmd.account)) return this.refuse(R.REASON_UNKNOWN_ACCOUNT);
+    if (!this.asset_valid(cmd.asset)) return this.refuse(R.REASON_UNKNOWN_ASSET);
     if (!(Number.isSafeInteger(cmd.amount_units) && cmd.amount_units > 0))
-      return void this.reject(R.REASON_INVALID_AMOUNT);
-    if (this.withdrawals_paused || this.maintenance) return void this.reject(R.REASON_WITHDRAWALS_PAUSED);
+      return this.refuse(R.REASON_INVALID_AMOUNT);
+    if (this.withdrawals_paused || this.maintenance) return this.refuse(R.REASON_WITHDRAWALS_PAUSED);
     const row = this.row(cmd.account);
-    if (row.free[cmd.asset] < cmd.amount_units) return void this.reject(R.REASON_INSUFFICIENT_BALANCE);
+    if (row.free[cmd.asset] < cmd.amount_units) return this.refuse(R.REASON_INSUFFICIENT_BALANCE);
     row.free[cmd.asset] -= cmd.amount_units;
     this.asset_totals[cmd.asset].withdrawals_units += cmd.amount_units;
     this.sink.ledger(cmd.account, cmd.asset, -cmd.amount_units);
     this.sink.balance(cmd.account, cmd.asset, row.free[cmd.asset], row.locked[cmd.asset]);
+    return cmd.account;
+  }
+
+  private refuse(reason: R.Reason): number {
+    this.reject(reason);
+    return -1;
   }
 
   // ---------------------------------------------------------------- configuration

@@ -56,6 +56,8 @@ export interface EventSink {
   /** A price level after a change (quantity 0 = level gone); update ids are contiguous per market. */
   book(market: number, update_id: number, side: Side, price_ticks: number, quantity_lots: number): void;
   account_created(account: number): void;
+  /** A request id seen within the retention window: nothing was applied; `result` is the first one's. */
+  duplicate_request(request_id: string, result: number): void;
   asset_added(asset: number, name: string): void;
   market_added(market: number, symbol: string): void;
   market_status(market: number, status: MarketStatus): void;
@@ -118,6 +120,7 @@ export type EngineEvent =
       quantity_lots: number;
     }
   | { kind: "account_created"; account: number }
+  | { kind: "duplicate_request"; request_id: string; result: number }
   | { kind: "asset_added"; asset: number; name: string }
   | { kind: "market_added"; market: number; symbol: string }
   | { kind: "market_status"; market: number; status: MarketStatus }
@@ -230,6 +233,9 @@ export class EventCollector implements EventSink {
   account_created(account: number): void {
     this.events.push({ kind: "account_created", account });
   }
+  duplicate_request(request_id: string, result: number): void {
+    this.events.push({ kind: "duplicate_request", request_id, result });
+  }
   asset_added(asset: number, name: string): void {
     this.events.push({ kind: "asset_added", asset, name });
   }
@@ -298,6 +304,7 @@ export class NullSink implements EventSink {
     _quantity_lots: number,
   ): void {}
   account_created(_account: number): void {}
+  duplicate_request(_request_id: string, _result: number): void {}
   asset_added(_asset: number, _name: string): void {}
   market_added(_market: number, _symbol: string): void {}
   market_status(_market: number, _status: MarketStatus): void {}

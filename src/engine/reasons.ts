@@ -32,6 +32,7 @@ export const REASON_INVALID_CONFIG = 25;
 export const REASON_ACCOUNTS_FULL = 26;
 export const REASON_STOP_ORDERS_FULL = 27;
 export const REASON_INVALID_PARAMETER = 28;
+export const REASON_REQUEST_ID_RETENTION_FULL = 29;
 export type Reason = number;
 
 interface ReasonInfo {
@@ -85,6 +86,11 @@ export const REASONS: readonly ReasonInfo[] = [
   { name: "ACCOUNTS_FULL", message: "Account capacity reached.", code: -2010 },
   { name: "STOP_ORDERS_FULL", message: "Too many stop orders in this market; try again later.", code: -2010 },
   { name: "INVALID_PARAMETER", message: "Invalid parameter.", code: -1100 },
+  {
+    name: "REQUEST_ID_RETENTION_FULL",
+    message: "Too many requests; request id retention is full.",
+    code: -1015,
+  },
 ];
 
 export function reason_name(reason: Reason): string {

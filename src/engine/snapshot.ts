@@ -1,7 +1,8 @@
 /**
  * Snapshot and state hash. A snapshot is a canonical binary encoding of the engine's logical state:
  * limits, assets, markets with their books in priority order (levels best first, orders in queue
- * order), stop lists, accounts, ledger totals and the client-order-id retention window. Slot numbers
+ * order), stop lists, accounts, ledger totals and the client-order-id and request-id retention
+ * windows. Version 1 snapshots (before request ids) still restore. Slot numbers
  * are not recorded, so two engines in the same logical state encode to the same bytes; the state
  * hash is SHA-256 of those bytes. restore(snapshot(e)) behaves exactly as e on every later command.
  */
@@ -16,7 +17,7 @@ import type { EventSink } from "./events.js";
 import type { OrderType, Side, StpMode, TimeInForce } from "./types.js";
 
 const MAGIC = 0x48465331; // "HFS1"
-export const SNAPSHOT_VERSION = 1;
+export const SNAPSHOT_VERSION = 2;
 
 const LIMIT_KEYS: (keyof EngineLimits)[] = [
   "orders_max",
@@ -35,6 +36,8 @@ const LIMIT_KEYS: (keyof EngineLimits)[] = [
   "client_order_id_length_max",
   "name_length_max",
 ];
+/** Limits added by version 2; a version 1 snapshot gets their defaults. */
+const LIMIT_KEYS_V2: (keyof EngineLimits)[] = ["request_ids_retained_max", "request_id_length_max"];
 
 function write_order(w: Writer, e: Engine, slot: number, in_stop_book: boolean): void {
   const o = e.orders;
@@ -95,6 +98,7 @@ export function snapshot(e: Engine): Uint8Array {
   w.u32(MAGIC);
   w.u32(SNAPSHOT_VERSION);
   for (const key of LIMIT_KEYS) w.f64(e.limits[key]);
+  for (const key of LIMIT_KEYS_V2) w.f64(e.limits[key]);
   w.f64(e.now_ms);
   w.f64(e.next_order_id);
   w.f64(e.commands_applied);
@@ -140,6 +144,12 @@ export function snapshot(e: Engine): Uint8Array {
     w.f64(c.order_id);
     w.f64(c.time_ms);
   }
+  w.u32(e.request_ids.size);
+  for (const q of e.request_ids.entries()) {
+    w.str(q.request_id);
+    w.f64(q.result);
+    w.f64(q.time_ms);
+  }
   return w.bytes().slice();
 }
 
@@ -153,9 +163,10 @@ export function restore(bytes: Uint8Array, sink?: EventSink): Engine {
   const r = new Reader(bytes);
   if (r.u32() !== MAGIC) throw new Error("not a Holdfast engine snapshot");
   const version = r.u32();
-  if (version !== SNAPSHOT_VERSION) throw new Error(`unsupported snapshot version ${version}`);
-  const limits = {} as EngineLimits;
+  if (version < 1 || version > SNAPSHOT_VERSION) throw new Error(`unsupported snapshot version ${version}`);
+  const limits: Partial<EngineLimits> = {};
   for (const key of LIMIT_KEYS) limits[key] = r.f64();
+  if (version >= 2) for (const key of LIMIT_KEYS_V2) limits[key] = r.f64();
   // Building the configuration replays add_asset/add_market; their events are not wanted.
   const e = new Engine(limits);
   const now_ms = r.f64();
@@ -205,6 +216,12 @@ export function restore(bytes: Uint8Array, sink?: EventSink): Engine {
     const order_id = r.f64();
     const time_ms = r.f64();
     e.restore_client_id(account, client_id, order_id, time_ms);
+  }
+  const rids = version >= 2 ? r.u32() : 0;
+  for (let i = 0; i < rids; i++) {
+    const request_id = r.str() ?? "";
+    const result = r.f64();
+    e.request_ids.add(request_id, result, r.f64());
   }
   if (!r.done()) throw new Error("snapshot has trailing bytes");
   e.now_ms = now_ms;

@@ -1,6 +1,7 @@
 /**
  * Binary encoding of engine commands for the journal. Each command starts with the format version
- * and a kind byte; decoding an older version upgrades it (none exists yet: version 1 is the first).
+ * and a kind byte; decoding an older version upgrades it (version 1 had no request ids: they decode
+ * as null). test/fixtures/journal-v1 is a journal written by version 1 that every build must replay.
  * Decoding is strict: unknown versions or kinds, truncation and trailing bytes are errors, so a
  * corrupted record is refused rather than misread.
  */
@@ -99,12 +100,14 @@ export function encode_command(w: ByteWriter, c: Command): void {
       w.u8((c.maintenance ? 1 : 0) | (c.deposits_paused ? 2 : 0) | (c.withdrawals_paused ? 4 : 0));
       return;
     case "create_account":
+      w.str(c.request_id ?? null);
       return;
     case "deposit":
     case "withdraw":
       w.u32(c.account);
       w.u32(c.asset);
       w.f64(c.amount_units);
+      w.str(c.request_id ?? null);
       return;
     case "place_order":
       w.u32(c.account);
@@ -140,11 +143,12 @@ export function decode_command(bytes: Uint8Array): Command {
   const r = new ByteReader(bytes);
   try {
     const version = r.u8();
-    if (version !== COMMAND_VERSION) throw new CodecError(`unknown command format version ${version}`);
+    if (version < 1 || version > COMMAND_VERSION)
+      throw new CodecError(`unknown command format version ${version}`);
     const kind = KINDS[r.u8()];
     if (kind === undefined) throw new CodecError("unknown command kind");
     const ts_ms = r.f64();
-    const c = read_body(r, kind, ts_ms);
+    const c = read_body(r, kind, ts_ms, version);
     if (!r.done()) throw new CodecError(`trailing bytes after ${kind}`);
     return c;
   } catch (error) {
@@ -153,7 +157,8 @@ export function decode_command(bytes: Uint8Array): Command {
   }
 }
 
-function read_body(r: ByteReader, kind: (typeof KINDS)[number], ts_ms: number): Command {
+function read_body(r: ByteReader, kind: (typeof KINDS)[number], ts_ms: number, version: number): Command {
+  const request_id = (): string | null => (version >= 2 ? r.str() : null);
   const str = (): string => {
     const s = r.str();
     if (s === null) throw new CodecError(`missing string in ${kind}`);
@@ -207,10 +212,17 @@ function read_body(r: ByteReader, kind: (typeof KINDS)[number], ts_ms: number): 
       };
     }
     case "create_account":
-      return { type: kind, ts_ms };
+      return { type: kind, ts_ms, request_id: request_id() };
     case "deposit":
     case "withdraw":
-      return { type: kind, ts_ms, account: r.u32(), asset: r.u32(), amount_units: r.f64() };
+      return {
+        type: kind,
+        ts_ms,
+        account: r.u32(),
+        asset: r.u32(),
+        amount_units: r.f64(),
+        request_id: request_id(),
+      };
     case "place_order":
       return { type: kind, ts_ms, account: r.u32(), market: r.u32(), ...read_spec(r) };
     case "cancel_order":

@@ -168,8 +168,12 @@ export class Snapshotter {
       return;
     }
     this.restarts++;
-    const from = this.restart_from();
-    this.start(from.restore_name, from.durable_seq);
+    try {
+      const from = this.restart_from();
+      this.start(from.restore_name, from.durable_seq);
+    } catch (error) {
+      this.log(`node: cannot restart the snapshot worker: ${String(error)}`);
+    }
   }
 
   /** Waits for snapshots being written, then stops the worker. */

@@ -37,10 +37,24 @@ export function setup_commands(): Command[] {
     },
   ];
   for (let a = 0; a < ACCOUNTS; a++) {
-    cmds.push({ type: "create_account", ts_ms: 0 });
-    cmds.push({ type: "deposit", ts_ms: 0, account: a, asset: 0, amount_units: 5 * 1e8 });
-    cmds.push({ type: "deposit", ts_ms: 0, account: a, asset: 1, amount_units: 200_000 * 1e8 });
-    cmds.push({ type: "deposit", ts_ms: 0, account: a, asset: 2, amount_units: 50 * 1e8 });
+    cmds.push({ type: "create_account", ts_ms: 0, request_id: `signup-${a}` });
+    cmds.push({ type: "deposit", ts_ms: 0, account: a, asset: 0, amount_units: 5 * 1e8, request_id: null });
+    cmds.push({
+      type: "deposit",
+      ts_ms: 0,
+      account: a,
+      asset: 1,
+      amount_units: 200_000 * 1e8,
+      request_id: null,
+    });
+    cmds.push({
+      type: "deposit",
+      ts_ms: 0,
+      account: a,
+      asset: 2,
+      amount_units: 50 * 1e8,
+      request_id: `funding-${a}`,
+    });
   }
   return cmds;
 }
@@ -100,6 +114,8 @@ const op = fc.record({
         account,
         asset: fc.integer({ min: 0, max: 2 }),
         amount: fc.integer({ min: 1, max: 10_000_000_000 }),
+        // A few ids, often repeated: retries that must be applied once.
+        request_id: fc.option(fc.constantFrom("tx-1", "tx-2", "tx-3", "tx-4", "tx-5"), { nil: null }),
       }),
     },
     {
@@ -198,6 +214,7 @@ export function to_commands(list: Op[]): Command[] {
           account: what.account,
           asset: what.asset,
           amount_units: what.amount,
+          request_id: what.request_id,
         });
         break;
       case "status":

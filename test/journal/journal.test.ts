@@ -20,6 +20,7 @@ const deposit = (n: number): Command => ({
   account: n % 7,
   asset: 1,
   amount_units: n + 1,
+  request_id: n % 3 === 0 ? `deposit-${n}` : null,
 });
 
 async function read_all(journal: FileJournal): Promise<{ seq: number; command: Command }[]> {

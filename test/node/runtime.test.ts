@@ -106,7 +106,7 @@ describe("node runtime", () => {
     }
   });
 
-  it("a retried client order id is refused after a restart too (snapshot and replay both keep the window)", async () => {
+  it("a retried client order id or request id is refused after a restart too (snapshot and replay both keep the window)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "holdfast-node-"));
     try {
       for (const snapshot_every_commands of [1_000_000, 3]) {
@@ -119,6 +119,16 @@ describe("node runtime", () => {
         const order = () => ({ ...limit(0, SIDE_BUY, 100_000, 10, TIF_GTC, -1, "retry-1"), ts_ms: 0 });
         const first = await node.submit(order());
         assert.equal(first.events.filter((e) => e.kind === "order_new").length, 1);
+        const deposit = () => ({
+          type: "deposit" as const,
+          ts_ms: 0,
+          account: 0,
+          asset: 1,
+          amount_units: 77,
+          request_id: "chain-tx-1",
+        });
+        await node.submit(deposit());
+        const usdt = node.engine.row(0).free[1];
         await node.close();
         const again = await EngineNode.open(opts);
         const retry = await again.submit(order());
@@ -126,6 +136,11 @@ describe("node runtime", () => {
           retry.events.map((e) => (e.kind === "rejected" ? e.reason : e.kind)),
           [REASON_DUPLICATE_ORDER],
         );
+        const retried_deposit = await again.submit(deposit());
+        assert.deepEqual(retried_deposit.events, [
+          { kind: "duplicate_request", request_id: "chain-tx-1", result: 0 },
+        ]);
+        assert.equal(again.engine.row(0).free[1], usdt);
         await again.close();
       }
     } finally {
