@@ -4,7 +4,9 @@
  */
 import { Command } from "commander";
 import { run_demo } from "../demo/engine_demo.js";
+import { register_admin } from "./admin.js";
 import { register_journal } from "./journal.js";
+import { register_start } from "./start.js";
 
 const program = new Command();
 program
@@ -64,6 +66,8 @@ program
     if (result.invariant_problems.length > 0) process.exitCode = 1;
   });
 
+register_start(program);
+register_admin(program);
 register_journal(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {

@@ -56,6 +56,8 @@ export class EngineNode {
   private snapshot_time_ms = Date.now();
   private closed = false;
   private readonly snapshot_tasks = new Set<Promise<string>>();
+  /** The newest snapshot on disk (restored from, or written since). */
+  last_snapshot: { name: string; seq: number } | null = null;
   /** Set when applying a durable command failed (a bug): the state no longer follows the journal. */
   private failed: Error | null = null;
 
@@ -137,7 +139,9 @@ export class EngineNode {
         restore_name: list_snapshots(dir.snapshots)[0]?.name ?? null,
         durable_seq: journal.next_sequence - 1,
       });
-      return new EngineNode(engine, journal, dir, options, snapshotter, applied, snapshot_seq);
+      const node = new EngineNode(engine, journal, dir, options, snapshotter, applied, snapshot_seq);
+      if (restored !== null) node.last_snapshot = { name: restored, seq: snapshot_seq };
+      return node;
     } catch (error) {
       dir.release();
       throw error;
@@ -224,6 +228,8 @@ export class EngineNode {
     this.snapshot_seq = this.applied_seq;
     this.snapshot_time_ms = Date.now();
     const written = await this.snapshotter.snapshot(this.applied_seq);
+    if (this.last_snapshot === null || written.seq > this.last_snapshot.seq)
+      this.last_snapshot = { name: written.name, seq: written.seq };
     this.options.log(
       `node: snapshot ${written.name} written (${written.bytes} bytes in ${written.ms} ms, off the order path)`,
     );

@@ -1,0 +1,131 @@
+/**
+ * `holdfast admin …`: operator commands for a running node, through its admin interface (the Unix
+ * socket in its data directory). Human-readable output by default, `--json` for scripts.
+ */
+import type { Command } from "commander";
+import { AdminUnreachableError, admin_request, admin_socket_path } from "../admin/client.js";
+import type { NodeStatus } from "../admin/server.js";
+
+interface Common {
+  dataDir: string;
+  socket?: string;
+  json?: boolean;
+}
+
+async function call(opts: Common, method: "GET" | "POST", path: string, body?: unknown): Promise<unknown> {
+  const socket = opts.socket ?? admin_socket_path(opts.dataDir);
+  try {
+    const answer = await admin_request(socket, method, path, body);
+    if (answer.status >= 400) {
+      const b = answer.body as { error?: string; message?: string } | string;
+      const why = typeof b === "string" ? b : (b.message ?? b.error ?? JSON.stringify(b));
+      throw new Error(`the node refused: ${why}`);
+    }
+    return answer.body;
+  } catch (error) {
+    if (error instanceof AdminUnreachableError) throw new Error(`holdfast admin: ${error.message}`);
+    throw error;
+  }
+}
+
+type Outcome = { seq: number; applied: boolean; reason?: string; message?: string };
+
+function print_outcome(opts: Common, what: string, o: Outcome): void {
+  if (opts.json) console.log(JSON.stringify(o));
+  else if (o.applied) console.log(`${what}: done (journal sequence ${o.seq})`);
+  else console.log(`${what}: refused by the engine: ${o.message} (journal sequence ${o.seq})`);
+  if (!o.applied) process.exitCode = 1;
+}
+
+const on_off = (v: string): boolean => {
+  if (v === "on") return true;
+  if (v === "off") return false;
+  throw new Error(`expected on or off, got ${v}`);
+};
+
+export function register_admin(program: Command): void {
+  const admin = program
+    .command("admin")
+    .description("operator commands for a running node (through its admin socket)");
+  const common = (c: Command): Command =>
+    c
+      .option("--data-dir <dir>", "the running node's data directory", "holdfast-data")
+      .option("--socket <path>", "its admin socket, if not DATA_DIR/admin.sock")
+      .option("--json", "print JSON instead of text");
+
+  common(admin.command("status").description("what the node is doing: sequence, snapshot, markets")).action(
+    async (opts: Common) => {
+      const s = (await call(opts, "GET", "/v1/status")) as NodeStatus;
+      if (opts.json) return console.log(JSON.stringify(s));
+      console.log(`node pid ${s.pid}, data ${s.data_dir}, up since ${s.started_at}`);
+      console.log(`  applied sequence: ${s.applied_seq.toLocaleString("en-US")}`);
+      console.log(
+        `  last snapshot:    ${s.last_snapshot === null ? "none yet" : `${s.last_snapshot.name} (sequence ${s.last_snapshot.seq.toLocaleString("en-US")})`}`,
+      );
+      const flags = Object.entries(s.exchange)
+        .filter(([, v]) => v)
+        .map(([k]) => k);
+      console.log(`  exchange:         ${flags.length === 0 ? "normal" : flags.join(", ")}`);
+      console.log(`  accounts:         ${s.accounts.toLocaleString("en-US")}`);
+      for (const m of s.markets)
+        console.log(
+          `  ${m.symbol.padEnd(10)} ${m.status.padEnd(12)} ${m.bid_levels} bid levels, ${m.ask_levels} ask levels`,
+        );
+    },
+  );
+
+  common(admin.command("snapshot").description("write a snapshot now")).action(async (opts: Common) => {
+    const r = (await call(opts, "POST", "/v1/snapshot")) as { name: string; seq: number };
+    if (opts.json) console.log(JSON.stringify(r));
+    else console.log(`snapshot ${r.name} written (sequence ${r.seq.toLocaleString("en-US")})`);
+  });
+
+  common(
+    admin
+      .command("market-status <symbol> <status>")
+      .description("set a market's mode: TRADING, POST_ONLY, CANCEL_ONLY, HALT or BREAK"),
+  ).action(async (symbol: string, status: string, opts: Common) => {
+    const o = (await call(opts, "POST", "/v1/market-status", {
+      symbol,
+      status: status.toUpperCase(),
+    })) as Outcome;
+    print_outcome(opts, `${symbol} → ${status.toUpperCase()}`, o);
+  });
+
+  common(
+    admin
+      .command("flags")
+      .description("exchange-wide switches")
+      .option("--maintenance <on|off>", "maintenance: refuses orders, cancels, deposits, withdrawals")
+      .option("--deposits-paused <on|off>", "pause deposits")
+      .option("--withdrawals-paused <on|off>", "pause withdrawals"),
+  ).action(
+    async (opts: Common & { maintenance?: string; depositsPaused?: string; withdrawalsPaused?: string }) => {
+      const body: Record<string, boolean> = {};
+      if (opts.maintenance !== undefined) body.maintenance = on_off(opts.maintenance);
+      if (opts.depositsPaused !== undefined) body.deposits_paused = on_off(opts.depositsPaused);
+      if (opts.withdrawalsPaused !== undefined) body.withdrawals_paused = on_off(opts.withdrawalsPaused);
+      if (Object.keys(body).length === 0)
+        throw new Error(
+          "holdfast admin flags: name at least one of --maintenance, --deposits-paused, --withdrawals-paused",
+        );
+      print_outcome(
+        opts,
+        "exchange flags",
+        (await call(opts, "POST", "/v1/exchange-flags", body)) as Outcome,
+      );
+    },
+  );
+
+  common(
+    admin
+      .command("expire-orders <symbol>")
+      .description("expire every open order of a market (EXCHANGE_CANCELED)"),
+  ).action(async (symbol: string, opts: Common) => {
+    print_outcome(
+      opts,
+      `${symbol}: expire all orders`,
+      (await call(opts, "POST", "/v1/expire-orders", { symbol })) as Outcome,
+    );
+  });
+}

@@ -1,0 +1,122 @@
+/**
+ * The admin interface, end to end: a real `holdfast start` process and the `holdfast admin` CLI
+ * talking to it over its Unix socket. Operator commands go through the journal and survive a restart.
+ */
+import assert from "node:assert/strict";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+
+const BIN = fileURLToPath(new URL("../../../bin/holdfast.js", import.meta.url));
+
+function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { timeout: 30_000 }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const children = new Set<ChildProcess>();
+
+/** Starts a node and resolves once it printed its ready line. */
+function start(dir: string): Promise<{ child: ChildProcess; port: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, "start", "--data-dir", dir, "--port", "0", "--demo"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    children.add(child);
+    let out = "";
+    let err = "";
+    const timer = setTimeout(() => reject(new Error(`node did not start: ${err}`)), 20_000);
+    child.stdout?.on("data", (b: Buffer) => {
+      out += b.toString();
+      const m = /node ready at http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+      if (m !== null) {
+        clearTimeout(timer);
+        resolve({ child, port: Number(m[1]) });
+      }
+    });
+    child.stderr?.on("data", (b: Buffer) => {
+      err += b.toString();
+    });
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`node exited with ${code}: ${err}`));
+    });
+  });
+}
+
+function stop(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    child.removeAllListeners("exit");
+    child.on("exit", (code) => resolve(code));
+    child.kill("SIGTERM");
+  });
+}
+
+describe("admin interface", () => {
+  it("operator commands reach a running node through its socket, are journaled and survive a restart", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hf-admin-"));
+    try {
+      let { child, port } = await start(dir);
+      assert.equal(statSync(join(dir, "admin.sock")).mode & 0o777, 0o600);
+      const ping = await fetch(`http://127.0.0.1:${port}/api/v3/ping`);
+      assert.deepEqual(await ping.json(), {});
+
+      const status = JSON.parse((await cli("admin", "status", "--data-dir", dir, "--json")).stdout);
+      assert.equal(status.applied_seq, 5);
+      assert.deepEqual(
+        status.markets.map((m: { symbol: string; status: string }) => `${m.symbol}:${m.status}`),
+        ["BTCUSDT:TRADING", "ETHUSDT:TRADING"],
+      );
+      const text = await cli("admin", "status", "--data-dir", dir);
+      assert.match(text.stdout, /applied sequence: 5/);
+
+      const halt = await cli("admin", "market-status", "BTCUSDT", "halt", "--data-dir", dir);
+      assert.equal(halt.code, 0);
+      assert.match(halt.stdout, /BTCUSDT → HALT: done \(journal sequence 6\)/);
+      const maint = JSON.parse(
+        (await cli("admin", "flags", "--maintenance", "on", "--data-dir", dir, "--json")).stdout,
+      );
+      assert.deepEqual(maint, { seq: 7, applied: true });
+      const sys = await fetch(`http://127.0.0.1:${port}/sapi/v1/system/status`);
+      assert.deepEqual(await sys.json(), { status: 1, msg: "system maintenance" });
+
+      // bad input: clear errors, nothing journaled
+      const unknown = await cli("admin", "market-status", "NOPE", "HALT", "--data-dir", dir);
+      assert.equal(unknown.code, 1);
+      assert.match(unknown.stderr, /unknown market NOPE/);
+      const bad = await cli("admin", "market-status", "BTCUSDT", "SIDEWAYS", "--data-dir", dir);
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /must be equal to one of the allowed values/);
+      const snap = JSON.parse((await cli("admin", "snapshot", "--data-dir", dir, "--json")).stdout);
+      assert.equal(snap.seq, 7);
+
+      // a second node on the same directory is refused, naming the running one
+      const second = await cli("start", "--data-dir", dir, "--port", "0");
+      assert.equal(second.code, 1);
+      assert.match(second.stderr, new RegExp(`in use by process ${child.pid}`));
+
+      assert.equal(await stop(child), 0);
+      const gone = await cli("admin", "status", "--data-dir", dir);
+      assert.equal(gone.code, 1);
+      assert.match(gone.stderr, /no node is running/);
+
+      ({ child, port } = await start(dir));
+      const after = JSON.parse((await cli("admin", "status", "--data-dir", dir, "--json")).stdout);
+      assert.equal(after.applied_seq, 7);
+      assert.equal(after.markets[0].status, "HALT");
+      assert.equal(after.exchange.maintenance, true);
+      assert.deepEqual(after.last_snapshot, { name: snap.name, seq: 7 });
+      assert.equal(await stop(child), 0);
+    } finally {
+      for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
