@@ -1,27 +1,161 @@
 /**
- * The public HTTP server (Binance Spot API, step 3). Today: the connectivity endpoints a client
- * checks first; the rest of /api/v3 and the WebSocket streams are built on this server.
+ * The public HTTP server: the Binance Spot REST API under /api/v3 and /sapi/v1/system/status
+ * (step 3 is building it out). Every route parses its parameters the Binance way (params.ts) and
+ * answers errors as {code,msg}.
  */
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
+import type { Market } from "../engine/market.js";
 import type { EngineNode } from "../node/runtime.js";
+import { book_ticker, depth, exchange_info, symbol_status, ticker_price } from "./market_data.js";
+import { ApiError, bad, check_read, integer, type Params, parse_params, required } from "./params.js";
 
 export interface PublicServerOptions {
   host: string;
   port: number;
-  /** Wall clock for /api/v3/time (the engine has none). */
+  /** Wall clock for /api/v3/time and serverTime (the engine has none). */
   clock_ms: () => number;
 }
+
+const BODY_BYTES_MAX = 64 * 1024;
+const DEPTH_LIMIT_DEFAULT = 100;
+const DEPTH_LIMIT_MAX = 5000;
+
+type Handler = (params: Params, request: FastifyRequest) => unknown | Promise<unknown>;
 
 export async function start_public_server(
   node: EngineNode,
   options: PublicServerOptions,
 ): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
-  app.get("/api/v3/ping", async () => ({}));
-  app.get("/api/v3/time", async () => ({ serverTime: options.clock_ms() }));
-  app.get("/sapi/v1/system/status", async () =>
-    node.engine.maintenance ? { status: 1, msg: "system maintenance" } : { status: 0, msg: "normal" },
+  const app = Fastify({ logger: false, bodyLimit: BODY_BYTES_MAX });
+  // Bodies are kept raw: a form body is part of what a client signs.
+  app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_r, body, done) =>
+    done(null, body),
   );
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (_r, _body, done) => done(null, ""));
+
+  const engine = node.engine;
+  const market = (params: Params): Market => {
+    const symbol = required(params, "symbol");
+    const id = engine.market_by_symbol.get(symbol);
+    if (id === undefined) throw bad(-1121, "Invalid symbol.");
+    return engine.markets[id];
+  };
+
+  const route = (
+    method: "GET" | "POST" | "DELETE" | "PUT",
+    url: string,
+    read: string[],
+    handler: Handler,
+  ): void => {
+    const read_set = new Set(read);
+    app.route({
+      method,
+      url,
+      handler: async (request: FastifyRequest) => {
+        const q = request.url.indexOf("?");
+        const query = q < 0 ? "" : request.url.slice(q + 1);
+        const form = typeof request.body === "string" ? request.body : "";
+        const params = parse_params(query, form);
+        check_read(params, read_set);
+        return handler(params, request);
+      },
+    });
+  };
+
+  app.setErrorHandler((error, _request, reply) => {
+    if (error instanceof ApiError) {
+      reply.code(error.http_status).headers(error.headers).send(error.error);
+      return;
+    }
+    const status = (error as { statusCode?: number }).statusCode;
+    if (status === 413) return void reply.code(413).send({ code: -1100, msg: "Request body too large." });
+    if (status !== undefined && status >= 400 && status < 500)
+      return void reply.code(400).send({ code: -1100, msg: "Malformed request." });
+    reply.code(500).send({ code: -1000, msg: "An unknown error occurred while processing the request." });
+  });
+  app.setNotFoundHandler((_request, reply) => {
+    reply.code(404).send({ code: -1000, msg: "Unknown endpoint." });
+  });
+
+  route("GET", "/api/v3/ping", [], () => ({}));
+  route("GET", "/api/v3/time", [], () => ({ serverTime: options.clock_ms() }));
+  route("GET", "/sapi/v1/system/status", [], () =>
+    engine.maintenance ? { status: 1, msg: "system_maintenance" } : { status: 0, msg: "normal" },
+  );
+
+  route(
+    "GET",
+    "/api/v3/exchangeInfo",
+    ["symbol", "symbols", "permissions", "symbolStatus", "showPermissionSets"],
+    (p) => {
+      const selected = select_markets(p, engine.markets, (s) => engine.market_by_symbol.get(s));
+      return exchange_info(engine, selected, options.clock_ms());
+    },
+  );
+
+  route("GET", "/api/v3/depth", ["symbol", "limit"], (p) => {
+    const m = market(p);
+    const limit = Math.min(
+      integer(p, "limit", 1, Number.MAX_SAFE_INTEGER) ?? DEPTH_LIMIT_DEFAULT,
+      DEPTH_LIMIT_MAX,
+    );
+    return depth(engine, m, limit);
+  });
+
+  route("GET", "/api/v3/ticker/price", ["symbol", "symbols"], (p) => {
+    if (p.values.has("symbol") && !p.values.has("symbols")) return ticker_price(market(p));
+    return select_markets(p, engine.markets, (s) => engine.market_by_symbol.get(s)).map(ticker_price);
+  });
+
+  route("GET", "/api/v3/ticker/bookTicker", ["symbol", "symbols"], (p) => {
+    if (p.values.has("symbol") && !p.values.has("symbols")) return book_ticker(engine, market(p));
+    return select_markets(p, engine.markets, (s) => engine.market_by_symbol.get(s)).map((m) =>
+      book_ticker(engine, m),
+    );
+  });
+
   await app.listen({ host: options.host, port: options.port });
   return app;
+}
+
+const SYMBOLS_MAX = 100;
+
+/** symbol=X, symbols=["X","Y"] (JSON), symbolStatus=S, or all markets. */
+function select_markets(p: Params, markets: Market[], lookup: (s: string) => number | undefined): Market[] {
+  const symbol = p.values.get("symbol");
+  const symbols = p.values.get("symbols");
+  const status = p.values.get("symbolStatus");
+  if ([symbol, symbols, status].filter((x) => x !== undefined).length > 1)
+    throw bad(-1128, "Combination of optional parameters invalid.");
+  const by_name = (s: string): Market => {
+    const id = lookup(s);
+    if (id === undefined) throw bad(-1121, "Invalid symbol.");
+    return markets[id];
+  };
+  if (symbol !== undefined) return [by_name(symbol)];
+  if (symbols !== undefined) {
+    let list: unknown;
+    try {
+      list = JSON.parse(symbols);
+    } catch {
+      list = null;
+    }
+    if (
+      !Array.isArray(list) ||
+      list.length === 0 ||
+      list.length > SYMBOLS_MAX ||
+      !list.every((s) => typeof s === "string")
+    )
+      throw bad(
+        -1100,
+        "Illegal characters found in parameter 'symbols'; legal range is '^\\[(\"[A-Z0-9-_.]{1,20}\"(,\"[A-Z0-9-_.]{1,20}\"){0,}){0,1}\\]$'.",
+      );
+    return (list as string[]).map(by_name);
+  }
+  if (status !== undefined) {
+    if (!["TRADING", "HALT", "BREAK", "CANCEL_ONLY"].includes(status))
+      throw bad(-1100, "Illegal characters found in parameter 'symbolStatus'.");
+    return markets.filter((m) => symbol_status(m) === status);
+  }
+  return markets;
 }

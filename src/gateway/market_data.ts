@@ -1,0 +1,161 @@
+/**
+ * Public market data in Binance's shapes, read from the engine's state (the node's own replica):
+ * exchangeInfo, depth, ticker/price and ticker/bookTicker. Numbers are strings as Binance sends them,
+ * padded to at least 8 decimals ("0.01000000"); they come from integer ticks and lots, never floats.
+ */
+import { price_text, quantity_text } from "../engine/config.js";
+import type { Engine } from "../engine/engine.js";
+import type { Market } from "../engine/market.js";
+import {
+  MARKET_BREAK,
+  MARKET_CANCEL_ONLY,
+  MARKET_HALT,
+  MARKET_POST_ONLY,
+  ORDER_TYPE_NAMES,
+  STP_NAMES,
+} from "../engine/types.js";
+
+/** Binance writes decimals with at least 8 places. */
+export function pad8(text: string): string {
+  const dot = text.indexOf(".");
+  const places = dot < 0 ? 0 : text.length - dot - 1;
+  if (places >= 8) return text;
+  return (dot < 0 ? `${text}.` : text) + "0".repeat(8 - places);
+}
+
+export const price_str = (m: Market, ticks: number): string => pad8(price_text(m.config, ticks));
+export const qty_str = (m: Market, lots: number): string => pad8(quantity_text(m.config, lots));
+
+/** Binance's symbol status for a market mode (POST_ONLY has none: it shows TRADING, LIMIT_MAKER only). */
+export function symbol_status(m: Market): string {
+  switch (m.status) {
+    case MARKET_HALT:
+      return "HALT";
+    case MARKET_BREAK:
+      return "BREAK";
+    case MARKET_CANCEL_ONLY:
+      return "CANCEL_ONLY";
+    default:
+      return "TRADING";
+  }
+}
+
+export function order_types(m: Market): string[] {
+  if (m.status === MARKET_POST_ONLY) return ["LIMIT_MAKER"];
+  // Binance lists them in this order.
+  const all = [
+    "LIMIT",
+    "LIMIT_MAKER",
+    "MARKET",
+    "STOP_LOSS",
+    "STOP_LOSS_LIMIT",
+    "TAKE_PROFIT",
+    "TAKE_PROFIT_LIMIT",
+  ];
+  return all.filter((t) => (ORDER_TYPE_NAMES as readonly string[]).includes(t));
+}
+
+function symbol_info(e: Engine, m: Market) {
+  const cfg = m.config;
+  const base = e.assets[cfg.base];
+  const quote = e.assets[cfg.quote];
+  const add = cfg.add_market;
+  return {
+    symbol: cfg.symbol,
+    status: symbol_status(m),
+    baseAsset: base.name,
+    baseAssetPrecision: base.decimals,
+    quoteAsset: quote.name,
+    quotePrecision: quote.decimals,
+    quoteAssetPrecision: quote.decimals,
+    baseCommissionPrecision: base.decimals,
+    quoteCommissionPrecision: quote.decimals,
+    orderTypes: order_types(m),
+    icebergAllowed: false,
+    ocoAllowed: false,
+    otoAllowed: false,
+    quoteOrderQtyMarketAllowed: true,
+    allowTrailingStop: false,
+    cancelReplaceAllowed: true,
+    amendAllowed: false,
+    isSpotTradingAllowed: true,
+    isMarginTradingAllowed: false,
+    filters: [
+      {
+        filterType: "PRICE_FILTER",
+        minPrice: price_str(m, cfg.min_price_ticks),
+        maxPrice: price_str(m, cfg.max_price_ticks),
+        tickSize: pad8(add.tick_size),
+      },
+      {
+        filterType: "LOT_SIZE",
+        minQty: qty_str(m, cfg.min_qty_lots),
+        maxQty: qty_str(m, cfg.max_qty_lots),
+        stepSize: pad8(add.step_size),
+      },
+      {
+        filterType: "MARKET_LOT_SIZE",
+        minQty: qty_str(m, cfg.min_qty_lots),
+        maxQty: qty_str(m, cfg.max_qty_lots),
+        stepSize: pad8(add.step_size),
+      },
+      {
+        filterType: "NOTIONAL",
+        minNotional: pad8(add.min_notional),
+        applyMinToMarket: true,
+        maxNotional: "9000000000.00000000",
+        applyMaxToMarket: false,
+        avgPriceMins: 0,
+      },
+      { filterType: "MAX_NUM_ORDERS", maxNumOrders: e.limits.open_orders_per_account_market_max },
+      { filterType: "MAX_NUM_ALGO_ORDERS", maxNumAlgoOrders: e.limits.stop_orders_per_account_market_max },
+    ],
+    permissions: [],
+    permissionSets: [["SPOT"]],
+    defaultSelfTradePreventionMode: STP_NAMES[cfg.stp_default],
+    allowedSelfTradePreventionModes: [...STP_NAMES],
+  };
+}
+
+export function exchange_info(e: Engine, markets: Market[], server_time_ms: number) {
+  return {
+    timezone: "UTC",
+    serverTime: server_time_ms,
+    // Request limits are listed once the gateway enforces them.
+    rateLimits: [],
+    exchangeFilters: [
+      { filterType: "EXCHANGE_MAX_NUM_ORDERS", maxNumOrders: e.limits.open_orders_per_account_max },
+    ],
+    symbols: markets.map((m) => symbol_info(e, m)),
+  };
+}
+
+/** The best `limit` levels of each side, best first, and the book update id they reflect. */
+export function depth(e: Engine, m: Market, limit: number) {
+  const pool = e.levels;
+  const side = (book: Market["bids"]): [string, string][] => {
+    const out: [string, string][] = [];
+    for (let i = book.count - 1; i >= 0 && out.length < limit; i--) {
+      const level = book.levels[i];
+      out.push([price_str(m, pool.price_ticks[level]), qty_str(m, pool.quantity_lots[level])]);
+    }
+    return out;
+  };
+  return { lastUpdateId: m.book_update_id, bids: side(m.bids), asks: side(m.asks) };
+}
+
+export function ticker_price(m: Market) {
+  return { symbol: m.config.symbol, price: price_str(m, m.last_price_ticks) };
+}
+
+export function book_ticker(e: Engine, m: Market) {
+  const top = (book: Market["bids"]): [string, string] => {
+    const level = book.best_level();
+    return level === 0
+      ? ["0.00000000", "0.00000000"]
+      : [price_str(m, e.levels.price_ticks[level]), qty_str(m, e.levels.quantity_lots[level])];
+  };
+  const [bidPrice, bidQty] = top(m.bids);
+  const [askPrice, askQty] = top(m.asks);
+  return { symbol: m.config.symbol, bidPrice, bidQty, askPrice, askQty };
+}

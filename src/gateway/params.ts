@@ -1,0 +1,80 @@
+/**
+ * Binance request parameters: from the query string and, for POST/PUT/DELETE, a form body (Binance
+ * reads both; @binance/connector puts everything in the query string and sends an empty JSON body).
+ * Duplicated parameters are refused (-1101), and so are parameters the endpoint does not read
+ * (-1104), as Binance does. Errors are Binance's {code,msg} with HTTP 400.
+ */
+import type { BinanceError } from "../validation/order.js";
+
+export class ApiError extends Error {
+  constructor(
+    readonly http_status: number,
+    readonly error: BinanceError,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(error.msg);
+  }
+}
+
+export const bad = (code: number, msg: string): ApiError => new ApiError(400, { code, msg });
+
+export const PARAMS_MAX = 64;
+export const PARAM_VALUE_BYTES_MAX = 4096;
+
+export interface Params {
+  /** Values by name. */
+  values: Map<string, string>;
+  /** The text that was signed: query string + body, as received. */
+  signed_text: string;
+}
+
+function parse_into(text: string, values: Map<string, string>): void {
+  if (text.length === 0) return;
+  let count = 0;
+  for (const [name, value] of new URLSearchParams(text)) {
+    if (++count > PARAMS_MAX) throw bad(-1101, "Too many parameters sent for this endpoint.");
+    if (values.has(name)) throw bad(-1101, "Duplicate values for a parameter detected.");
+    if (value.length > PARAM_VALUE_BYTES_MAX)
+      throw bad(-1100, `Illegal characters found in parameter '${name}'.`);
+    values.set(name, value);
+  }
+}
+
+/** `query`: the raw query string (without '?'); `form`: a raw form body or "". */
+export function parse_params(query: string, form: string): Params {
+  const values = new Map<string, string>();
+  parse_into(query, values);
+  parse_into(form, values);
+  return { values, signed_text: query + form };
+}
+
+/** Refuses any parameter the endpoint does not read (Binance -1104). */
+export function check_read(params: Params, read: ReadonlySet<string>): void {
+  const unread = [...params.values.keys()].filter((k) => !read.has(k));
+  if (unread.length > 0)
+    throw bad(
+      -1104,
+      `Not all sent parameters were read; read '${params.values.size - unread.length}' parameter(s) but was sent '${params.values.size}'.`,
+    );
+}
+
+export function required(params: Params, name: string): string {
+  const v = params.values.get(name);
+  if (v === undefined || v === "")
+    throw bad(-1102, `Mandatory parameter '${name}' was not sent, was empty/null, or malformed.`);
+  return v;
+}
+
+const INTEGER_RE = /^[0-9]{1,20}$/;
+
+/** An optional non-negative integer parameter in [min, max]. */
+export function integer(params: Params, name: string, min: number, max: number): number | undefined {
+  const v = params.values.get(name);
+  if (v === undefined) return undefined;
+  if (!INTEGER_RE.test(v))
+    throw bad(-1100, `Illegal characters found in parameter '${name}'; legal range is '^[0-9]{1,20}$'.`);
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < min || n > max)
+    throw bad(-1100, `Illegal characters found in parameter '${name}'; legal range is '${min} - ${max}'.`);
+  return n;
+}

@@ -1,0 +1,146 @@
+/** Public REST market data over real HTTP, from a real node: shapes, values and Binance errors. */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import type { Command } from "../../src/engine/commands.js";
+import { type RunningNode, start_node } from "../../src/server/start.js";
+
+const place = (account: number, side: 0 | 1, price_ticks: number, quantity_lots: number): Command => ({
+  type: "place_order",
+  ts_ms: 0,
+  account,
+  market: 0,
+  side,
+  order_type: 0,
+  tif: 0,
+  price_ticks,
+  quantity_lots,
+  quote_units: 0,
+  stop_price_ticks: 0,
+  client_order_id: null,
+  stp: -1,
+});
+
+describe("public REST market data", () => {
+  let dir = "";
+  let running: RunningNode;
+  let base = "";
+  const get = async (path: string) => {
+    const r = await fetch(base + path);
+    return { status: r.status, body: (await r.json()) as Record<string, unknown> & unknown[] };
+  };
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "hf-public-"));
+    running = await start_node({
+      data_dir: dir,
+      host: "127.0.0.1",
+      port: 0,
+      admin_socket: null,
+      demo: true,
+      log: () => {},
+    });
+    base = `http://127.0.0.1:${running.port}`;
+    const node = running.node;
+    for (let a = 0; a < 2; a++) {
+      await node.submit({ type: "create_account", ts_ms: 0 });
+      await node.submit({ type: "deposit", ts_ms: 0, account: a, asset: 0, amount_units: 10 ** 9 });
+      await node.submit({ type: "deposit", ts_ms: 0, account: a, asset: 2, amount_units: 10 ** 14 });
+    }
+    // BTCUSDT: tick 0.01, step 0.00001. Bids 50,000.00 x 0.002 (two orders) and 49,999.99 x 0.001;
+    // ask 50,001.00 x 0.003; then a trade at 50,000.00 for 0.001.
+    await node.submit(place(0, 0, 5_000_000, 100));
+    await node.submit(place(0, 0, 5_000_000, 100));
+    await node.submit(place(0, 0, 4_999_999, 100));
+    await node.submit(place(1, 1, 5_000_100, 300));
+    await node.submit(place(1, 1, 5_000_000, 100));
+  });
+  after(async () => {
+    await running.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("ping, time, system status", async () => {
+    assert.deepEqual((await get("/api/v3/ping")).body, {});
+    const t = (await get("/api/v3/time")).body as unknown as { serverTime: number };
+    assert.ok(Math.abs(t.serverTime - Date.now()) < 5000);
+    assert.deepEqual((await get("/sapi/v1/system/status")).body, { status: 0, msg: "normal" });
+  });
+
+  it("exchangeInfo describes every market with Binance's filters", async () => {
+    const info = (await get("/api/v3/exchangeInfo")).body as unknown as {
+      symbols: { symbol: string; status: string; filters: { filterType: string }[]; orderTypes: string[] }[];
+    };
+    assert.deepEqual(
+      info.symbols.map((s) => s.symbol),
+      ["BTCUSDT", "ETHUSDT"],
+    );
+    const btc = info.symbols[0];
+    assert.equal(btc.status, "TRADING");
+    assert.ok(btc.orderTypes.includes("STOP_LOSS_LIMIT"));
+    const price = btc.filters.find((f) => f.filterType === "PRICE_FILTER");
+    assert.deepEqual(price, {
+      filterType: "PRICE_FILTER",
+      minPrice: "0.01000000",
+      maxPrice: "1000000.00000000",
+      tickSize: "0.01000000",
+    });
+    const one = (await get("/api/v3/exchangeInfo?symbol=ETHUSDT")).body as unknown as { symbols: unknown[] };
+    assert.equal(one.symbols.length, 1);
+    const two = await get(`/api/v3/exchangeInfo?symbols=${encodeURIComponent('["ETHUSDT","BTCUSDT"]')}`);
+    assert.equal((two.body as unknown as { symbols: unknown[] }).symbols.length, 2);
+  });
+
+  it("depth: best first, exact strings, lastUpdateId from the book's update ids", async () => {
+    const d = (await get("/api/v3/depth?symbol=BTCUSDT&limit=5")).body;
+    assert.deepEqual(d, {
+      lastUpdateId: running.node.engine.markets[0].book_update_id,
+      bids: [
+        ["50000.00000000", "0.00100000"],
+        ["49999.99000000", "0.00100000"],
+      ],
+      asks: [["50001.00000000", "0.00300000"]],
+    });
+    const top = (await get("/api/v3/depth?symbol=BTCUSDT&limit=1")).body as unknown as { bids: unknown[] };
+    assert.equal(top.bids.length, 1);
+  });
+
+  it("tickers", async () => {
+    assert.deepEqual((await get("/api/v3/ticker/price?symbol=BTCUSDT")).body, {
+      symbol: "BTCUSDT",
+      price: "50000.00000000",
+    });
+    assert.deepEqual((await get("/api/v3/ticker/bookTicker?symbol=BTCUSDT")).body, {
+      symbol: "BTCUSDT",
+      bidPrice: "50000.00000000",
+      bidQty: "0.00100000",
+      askPrice: "50001.00000000",
+      askQty: "0.00300000",
+    });
+    assert.equal((await get("/api/v3/ticker/price")).body.length, 2);
+  });
+
+  it("bad input gets Binance's error codes with HTTP 400", async () => {
+    const cases: [string, number][] = [
+      ["/api/v3/depth", -1102],
+      ["/api/v3/depth?symbol=NOPE", -1121],
+      ["/api/v3/depth?symbol=BTCUSDT&limit=abc", -1100],
+      ["/api/v3/depth?symbol=BTCUSDT&limit=0", -1100],
+      ["/api/v3/depth?symbol=BTCUSDT&symbol=ETHUSDT", -1101],
+      ["/api/v3/depth?symbol=BTCUSDT&bogus=1", -1104],
+      ["/api/v3/exchangeInfo?symbol=BTCUSDT&symbols=%5B%5D", -1128],
+      ["/api/v3/exchangeInfo?symbols=notjson", -1100],
+      [`/api/v3/depth?symbol=${"X".repeat(5000)}`, -1100],
+    ];
+    for (const [path, code] of cases) {
+      const r = await get(path);
+      assert.equal(r.status, 400, path);
+      assert.equal(r.body.code, code, `${path}: ${JSON.stringify(r.body)}`);
+      assert.equal(typeof r.body.msg, "string");
+    }
+    const missing = await get("/api/v3/nothing");
+    assert.equal(missing.status, 404);
+  });
+});
