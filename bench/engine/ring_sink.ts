@@ -152,6 +152,7 @@ export class RingSink implements EventSink {
     r[at + 5] = quantity_lots;
   }
   duplicate_request(_request_id: string, _result: number): void {}
+  api_key(_account: number, _api_key: string, _added: boolean): void {}
   account_created(account: number): void {
     const r = this.ring;
     const at = this.reserve(2);

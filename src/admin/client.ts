@@ -13,7 +13,7 @@ export class AdminUnreachableError extends Error {
 
 export function admin_request(
   socket_path: string,
-  method: "GET" | "POST",
+  method: "GET" | "POST" | "DELETE",
   path: string,
   body?: unknown,
 ): Promise<{ status: number; body: unknown }> {

@@ -8,7 +8,8 @@ import type { MarketStatus, OrderType, Side, StpMode, TimeInForce } from "./type
 
 /**
  * Bumped whenever a command's shape changes; the journal keeps an upgrade path for older versions.
- * 1: first format. 2: `request_id` on create_account, deposit and withdraw (version 1 decodes as null).
+ * 1: first format. 2: `request_id` on create_account, deposit and withdraw (version 1 decodes as null);
+ * new kinds add_api_key and revoke_api_key (new kinds need no new version: old journals lack them).
  */
 export const COMMAND_VERSION = 2;
 
@@ -88,6 +89,27 @@ export interface Withdraw {
   request_id?: string | null;
 }
 
+/** Registers an API key for an account (see api_keys.ts: the engine stores it, never checks a signature). */
+export interface AddApiKey {
+  type: "add_api_key";
+  ts_ms: number;
+  account: number;
+  api_key: string;
+  /** KEY_HMAC, KEY_ED25519 or KEY_RSA. */
+  kind: number;
+  /** HMAC: the secret sealed under the master key; Ed25519/RSA: the public key (PEM). */
+  material: string;
+  permissions: number;
+  ip_allow: string;
+}
+
+export interface RevokeApiKey {
+  type: "revoke_api_key";
+  ts_ms: number;
+  account: number;
+  api_key: string;
+}
+
 /** The order part shared by place_order and cancel_replace. */
 export interface OrderSpec {
   side: Side;
@@ -162,4 +184,6 @@ export type Command =
   | CancelOrder
   | CancelAll
   | CancelReplace
-  | ExpireMarketOrders;
+  | ExpireMarketOrders
+  | AddApiKey
+  | RevokeApiKey;

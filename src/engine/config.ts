@@ -36,6 +36,9 @@ export interface EngineLimits {
   client_order_id_length_max: number;
   request_id_length_max: number;
   name_length_max: number;
+  /** API keys engine-wide and per account (Binance allows 30 per account). */
+  api_keys_max: number;
+  api_keys_per_account_max: number;
 }
 
 export const DAY_MS = 86_400_000;
@@ -57,6 +60,8 @@ export const DEFAULT_LIMITS: Readonly<EngineLimits> = {
   request_ids_retained_max: 1_000_000,
   client_order_id_length_max: 36,
   request_id_length_max: 100,
+  api_keys_max: 1_000_000,
+  api_keys_per_account_max: 30,
   name_length_max: 20,
 };
 

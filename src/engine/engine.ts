@@ -8,10 +8,12 @@
  * moves the money of one trade, finish_taker()/rest() decide what becomes of the remainder.
  */
 import { AccountRow, AssetTotals } from "./accounts.js";
+import { ApiKeys, type KeyKind } from "./api_keys.js";
 import { assert, UNITS_MAX } from "./assert.js";
 import { LevelPool } from "./book.js";
 import { ClientIdRetention } from "./client_ids.js";
 import type {
+  AddApiKey,
   AddAsset,
   AddMarket,
   CancelAll,
@@ -21,6 +23,7 @@ import type {
   CreateAccount,
   Deposit,
   OrderSpec,
+  RevokeApiKey,
   SetExchangeFlags,
   SetMarketStatus,
   Withdraw,
@@ -114,6 +117,7 @@ export class Engine {
   readonly accounts: AccountRow[] = [];
   readonly client_ids: ClientIdRetention;
   readonly request_ids: RequestIdRetention;
+  readonly api_keys: ApiKeys;
   readonly asset_by_name = new Map<string, number>();
   readonly market_by_symbol = new Map<string, number>();
   next_order_id = 1;
@@ -149,6 +153,7 @@ export class Engine {
       this.limits.request_ids_retained_max,
       this.limits.client_id_retention_ms,
     );
+    this.api_keys = new ApiKeys(this.limits.api_keys_max, this.limits.api_keys_per_account_max);
     this.collector = sink === undefined ? new EventCollector() : null;
     this.sink = sink ?? (this.collector as EventCollector);
   }
@@ -209,6 +214,12 @@ export class Engine {
       case "withdraw":
       case "create_account":
         this.idempotent(command);
+        return;
+      case "add_api_key":
+        this.add_api_key(command);
+        return;
+      case "revoke_api_key":
+        this.revoke_api_key(command);
         return;
       case "add_asset":
         this.add_asset(command);
@@ -1047,6 +1058,39 @@ export class Engine {
   private refuse(reason: R.Reason): number {
     this.reject(reason);
     return -1;
+  }
+
+  // ---------------------------------------------------------------- api keys
+
+  private add_api_key(cmd: AddApiKey): void {
+    if (!this.account_valid(cmd.account)) return void this.reject(R.REASON_UNKNOWN_ACCOUNT);
+    const record = {
+      api_key: cmd.api_key,
+      account: cmd.account,
+      kind: cmd.kind as KeyKind,
+      material: cmd.material,
+      permissions: cmd.permissions,
+      ip_allow: cmd.ip_allow,
+      created_ms: this.now_ms,
+    };
+    const problem = this.api_keys.check(record);
+    if (problem !== null) return void this.reject(R.REASON_INVALID_PARAMETER, problem);
+    this.api_keys.add(record);
+    this.sink.api_key(cmd.account, cmd.api_key, true);
+  }
+
+  private revoke_api_key(cmd: RevokeApiKey): void {
+    const record = typeof cmd.api_key === "string" ? this.api_keys.by_key.get(cmd.api_key) : undefined;
+    // Another account's key is as unknown as a key that does not exist.
+    if (record === undefined || record.account !== cmd.account)
+      return void this.reject(R.REASON_INVALID_PARAMETER, "unknown api key");
+    this.api_keys.remove(cmd.api_key);
+    this.sink.api_key(cmd.account, cmd.api_key, false);
+  }
+
+  /** Restores a key from a snapshot. */
+  restore_api_key(record: import("./api_keys.js").ApiKeyRecord): void {
+    this.api_keys.add(record);
   }
 
   // ---------------------------------------------------------------- configuration

@@ -58,6 +58,7 @@ export interface EventSink {
   account_created(account: number): void;
   /** A request id seen within the retention window: nothing was applied; `result` is the first one's. */
   duplicate_request(request_id: string, result: number): void;
+  api_key(account: number, api_key: string, added: boolean): void;
   asset_added(asset: number, name: string): void;
   market_added(market: number, symbol: string): void;
   market_status(market: number, status: MarketStatus): void;
@@ -121,6 +122,7 @@ export type EngineEvent =
     }
   | { kind: "account_created"; account: number }
   | { kind: "duplicate_request"; request_id: string; result: number }
+  | { kind: "api_key"; account: number; api_key: string; added: boolean }
   | { kind: "asset_added"; asset: number; name: string }
   | { kind: "market_added"; market: number; symbol: string }
   | { kind: "market_status"; market: number; status: MarketStatus }
@@ -236,6 +238,9 @@ export class EventCollector implements EventSink {
   duplicate_request(request_id: string, result: number): void {
     this.events.push({ kind: "duplicate_request", request_id, result });
   }
+  api_key(account: number, api_key: string, added: boolean): void {
+    this.events.push({ kind: "api_key", account, api_key, added });
+  }
   asset_added(asset: number, name: string): void {
     this.events.push({ kind: "asset_added", asset, name });
   }
@@ -305,6 +310,7 @@ export class NullSink implements EventSink {
   ): void {}
   account_created(_account: number): void {}
   duplicate_request(_request_id: string, _result: number): void {}
+  api_key(_account: number, _api_key: string, _added: boolean): void {}
   asset_added(_asset: number, _name: string): void {}
   market_added(_market: number, _symbol: string): void {}
   market_status(_market: number, _status: MarketStatus): void {}

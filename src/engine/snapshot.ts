@@ -7,6 +7,7 @@
  * hash is SHA-256 of those bytes. restore(snapshot(e)) behaves exactly as e on every later command.
  */
 import { createHash } from "node:crypto";
+import type { KeyKind } from "./api_keys.js";
 import { assert } from "./assert.js";
 import type { BookSide } from "./book.js";
 import { ByteReader as Reader, ByteWriter as Writer } from "./bytes.js";
@@ -37,7 +38,12 @@ const LIMIT_KEYS: (keyof EngineLimits)[] = [
   "name_length_max",
 ];
 /** Limits added by version 2; a version 1 snapshot gets their defaults. */
-const LIMIT_KEYS_V2: (keyof EngineLimits)[] = ["request_ids_retained_max", "request_id_length_max"];
+const LIMIT_KEYS_V2: (keyof EngineLimits)[] = [
+  "request_ids_retained_max",
+  "request_id_length_max",
+  "api_keys_max",
+  "api_keys_per_account_max",
+];
 
 function write_order(w: Writer, e: Engine, slot: number, in_stop_book: boolean): void {
   const o = e.orders;
@@ -150,6 +156,16 @@ export function snapshot(e: Engine): Uint8Array {
     w.f64(q.result);
     w.f64(q.time_ms);
   }
+  w.u32(e.api_keys.by_key.size);
+  for (const k of e.api_keys.entries()) {
+    w.str(k.api_key);
+    w.u32(k.account);
+    w.u8(k.kind);
+    w.str(k.material);
+    w.u8(k.permissions);
+    w.str(k.ip_allow);
+    w.f64(k.created_ms);
+  }
   return w.bytes().slice();
 }
 
@@ -222,6 +238,18 @@ export function restore(bytes: Uint8Array, sink?: EventSink): Engine {
     const request_id = r.str() ?? "";
     const result = r.f64();
     e.request_ids.add(request_id, result, r.f64());
+  }
+  const keys = version >= 2 ? r.u32() : 0;
+  for (let i = 0; i < keys; i++) {
+    e.restore_api_key({
+      api_key: r.str() ?? "",
+      account: r.u32(),
+      kind: r.u8() as KeyKind,
+      material: r.str() ?? "",
+      permissions: r.u8(),
+      ip_allow: r.str() ?? "",
+      created_ms: r.f64(),
+    });
   }
   if (!r.done()) throw new Error("snapshot has trailing bytes");
   e.now_ms = now_ms;

@@ -6,21 +6,29 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import type { Market } from "../engine/market.js";
 import type { EngineNode } from "../node/runtime.js";
+import type { Authenticator } from "./auth.js";
 import { book_ticker, depth, exchange_info, symbol_status, ticker_price } from "./market_data.js";
 import { ApiError, bad, check_read, integer, type Params, parse_params, required } from "./params.js";
+import { register_trading } from "./trading.js";
 
 export interface PublicServerOptions {
   host: string;
   port: number;
   /** Wall clock for /api/v3/time and serverTime (the engine has none). */
   clock_ms: () => number;
+  /** Checks signed requests; the signed endpoints exist only with one. */
+  auth: Authenticator | null;
 }
 
 const BODY_BYTES_MAX = 64 * 1024;
 const DEPTH_LIMIT_DEFAULT = 100;
 const DEPTH_LIMIT_MAX = 5000;
 
-type Handler = (params: Params, request: FastifyRequest) => unknown | Promise<unknown>;
+type Handler = (
+  params: Params,
+  request: FastifyRequest,
+  raw: { query: string; body: string },
+) => unknown | Promise<unknown>;
 
 export async function start_public_server(
   node: EngineNode,
@@ -57,7 +65,7 @@ export async function start_public_server(
         const form = typeof request.body === "string" ? request.body : "";
         const params = parse_params(query, form);
         check_read(params, read_set);
-        return handler(params, request);
+        return handler(params, request, { query, body: form });
       },
     });
   };
@@ -113,6 +121,8 @@ export async function start_public_server(
       book_ticker(engine, m),
     );
   });
+
+  if (options.auth !== null) register_trading(route, node, options.auth, market);
 
   await app.listen({ host: options.host, port: options.port });
   return app;

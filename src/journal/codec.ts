@@ -22,6 +22,8 @@ const KINDS = [
   "cancel_all",
   "cancel_replace",
   "expire_market_orders",
+  "add_api_key",
+  "revoke_api_key",
 ] as const;
 const KIND_CODE = new Map<string, number>(KINDS.map((k, i) => [k, i]));
 
@@ -134,6 +136,18 @@ export function encode_command(w: ByteWriter, c: Command): void {
       return;
     case "expire_market_orders":
       w.u32(c.market);
+      return;
+    case "add_api_key":
+      w.u32(c.account);
+      w.str(c.api_key);
+      w.u8(c.kind);
+      w.str(c.material);
+      w.u8(c.permissions);
+      w.str(c.ip_allow);
+      return;
+    case "revoke_api_key":
+      w.u32(c.account);
+      w.str(c.api_key);
       return;
   }
 }
@@ -249,5 +263,18 @@ function read_body(r: ByteReader, kind: (typeof KINDS)[number], ts_ms: number, v
       };
     case "expire_market_orders":
       return { type: kind, ts_ms, market: r.u32() };
+    case "add_api_key":
+      return {
+        type: kind,
+        ts_ms,
+        account: r.u32(),
+        api_key: str(),
+        kind: r.u8(),
+        material: str(),
+        permissions: r.u8(),
+        ip_allow: r.str() ?? "",
+      };
+    case "revoke_api_key":
+      return { type: kind, ts_ms, account: r.u32(), api_key: str() };
   }
 }

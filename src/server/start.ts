@@ -5,15 +5,20 @@
  * the journal closes and the data directory's lock is released.
  */
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { admin_socket_path } from "../admin/client.js";
 import { start_admin_server } from "../admin/server.js";
 import { DEMO_SETUP } from "../demo/markets.js";
+import { Authenticator } from "../gateway/auth.js";
+import { MasterKey } from "../gateway/master_key.js";
 import { start_public_server } from "../gateway/public.js";
 import { EngineNode } from "../node/runtime.js";
 
 export interface StartOptions {
   data_dir: string;
+  /** File holding the master key (base64); default DATA_DIR/master.key. HOLDFAST_MASTER_KEY wins. */
+  master_key_file?: string;
   host: string;
   port: number;
   admin_socket: string | null;
@@ -42,12 +47,18 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
         `node: demo markets configured (${node.engine.markets.map((m) => m.config.add_market.symbol).join(", ")})`,
       );
     }
+    const master = MasterKey.load(
+      options.master_key_file ?? join(options.data_dir, "master.key"),
+      options.demo,
+      options.log,
+    );
     const admin_socket = options.admin_socket ?? admin_socket_path(options.data_dir);
-    servers.push(await start_admin_server(node, options.data_dir, admin_socket));
+    servers.push(await start_admin_server(node, options.data_dir, admin_socket, master));
     const pub = await start_public_server(node, {
       host: options.host,
       port: options.port,
       clock_ms: Date.now,
+      auth: new Authenticator(node.engine, master, Date.now),
     });
     servers.push(pub);
     const port = (pub.server.address() as AddressInfo).port;

@@ -85,7 +85,7 @@ describe("admin interface", () => {
       );
       assert.deepEqual(maint, { seq: 7, applied: true });
       const sys = await fetch(`http://127.0.0.1:${port}/sapi/v1/system/status`);
-      assert.deepEqual(await sys.json(), { status: 1, msg: "system maintenance" });
+      assert.deepEqual(await sys.json(), { status: 1, msg: "system_maintenance" });
 
       // bad input: clear errors, nothing journaled
       const unknown = await cli("admin", "market-status", "NOPE", "HALT", "--data-dir", dir);

@@ -1,0 +1,81 @@
+/**
+ * API keys, as journaled state so every node knows them (DESIGN, "State outside the engine"). The
+ * engine only stores them: it never sees a secret in clear (an HMAC secret arrives sealed by the
+ * gateway under the master key; Ed25519 and RSA keys are public keys) and does no cryptography.
+ * Bounded engine-wide and per account.
+ */
+export const KEY_HMAC = 0;
+export const KEY_ED25519 = 1;
+export const KEY_RSA = 2;
+export type KeyKind = typeof KEY_HMAC | typeof KEY_ED25519 | typeof KEY_RSA;
+export const KEY_KIND_NAMES = ["HMAC_SHA256", "ED25519", "RSA"] as const;
+
+export const PERMISSION_TRADE = 1;
+export const PERMISSION_WITHDRAW = 2;
+
+export const API_KEY_RE = /^[A-Za-z0-9]{16,64}$/;
+export const KEY_MATERIAL_LENGTH_MAX = 4096;
+export const IP_ALLOW_LENGTH_MAX = 1024;
+
+export interface ApiKeyRecord {
+  api_key: string;
+  account: number;
+  kind: KeyKind;
+  /** HMAC: the sealed secret (the gateway opens it); Ed25519/RSA: the public key, PEM. */
+  material: string;
+  /** PERMISSION_* bits; reading is always allowed. */
+  permissions: number;
+  /** Comma-separated IP addresses allowed to use the key; "" allows any. */
+  ip_allow: string;
+  created_ms: number;
+}
+
+export class ApiKeys {
+  readonly by_key = new Map<string, ApiKeyRecord>();
+  private readonly per_account = new Map<number, number>();
+
+  constructor(
+    readonly capacity: number,
+    readonly per_account_max: number,
+  ) {}
+
+  /** Why `r` cannot be added, or null. */
+  check(r: ApiKeyRecord): string | null {
+    if (typeof r.api_key !== "string" || !API_KEY_RE.test(r.api_key))
+      return "api key must be 16-64 letters/digits";
+    if (this.by_key.has(r.api_key)) return "api key exists";
+    if (r.kind !== KEY_HMAC && r.kind !== KEY_ED25519 && r.kind !== KEY_RSA) return "unknown key kind";
+    if (
+      typeof r.material !== "string" ||
+      r.material.length === 0 ||
+      r.material.length > KEY_MATERIAL_LENGTH_MAX
+    )
+      return "key material missing or too long";
+    if (!Number.isInteger(r.permissions) || r.permissions < 0 || r.permissions > 3) return "bad permissions";
+    if (typeof r.ip_allow !== "string" || r.ip_allow.length > IP_ALLOW_LENGTH_MAX)
+      return "ip allow-list too long";
+    if (this.by_key.size >= this.capacity) return "api keys full";
+    if ((this.per_account.get(r.account) ?? 0) >= this.per_account_max)
+      return "too many api keys for this account";
+    return null;
+  }
+
+  add(r: ApiKeyRecord): void {
+    this.by_key.set(r.api_key, r);
+    this.per_account.set(r.account, (this.per_account.get(r.account) ?? 0) + 1);
+  }
+
+  remove(api_key: string): void {
+    const r = this.by_key.get(api_key);
+    if (r === undefined) return;
+    this.by_key.delete(api_key);
+    const left = (this.per_account.get(r.account) ?? 1) - 1;
+    if (left === 0) this.per_account.delete(r.account);
+    else this.per_account.set(r.account, left);
+  }
+
+  /** In insertion order, for snapshots. */
+  entries(): IterableIterator<ApiKeyRecord> {
+    return this.by_key.values();
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * Signed requests, as Binance defines them: the key in X-MBX-APIKEY; `signature` over the query
+ * string followed by the body (without the signature parameter itself); `timestamp` (ms, or µs when
+ * it has 16 digits) within `recvWindow` (default 5,000 ms, at most 60,000) and at most 1,000 ms ahead
+ * of the server; the key's permissions and optional IP allow-list. HMAC-SHA256 (hex), Ed25519 and
+ * RSA PKCS#1 v1.5 SHA-256 (base64) signatures.
+ */
+import { createHmac, createPublicKey, type KeyObject, timingSafeEqual, verify } from "node:crypto";
+import { type ApiKeyRecord, KEY_ED25519, KEY_HMAC, PERMISSION_TRADE } from "../engine/api_keys.js";
+import type { Engine } from "../engine/engine.js";
+import type { MasterKey } from "./master_key.js";
+import { ApiError, bad, integer, type Params, required } from "./params.js";
+
+const RECV_WINDOW_DEFAULT_MS = 5000;
+const RECV_WINDOW_MAX_MS = 60_000;
+const AHEAD_MAX_MS = 1000;
+
+const invalid_key = (): ApiError =>
+  new ApiError(401, { code: -2015, msg: "Invalid API-key, IP, or permissions for action." });
+
+export type Need = "read" | "trade";
+
+/** The query string and body as received, minus the `signature=…` component. */
+export function signed_text(query: string, body: string): { text: string; signature: string | null } {
+  let signature: string | null = null;
+  const strip = (part: string): string => {
+    if (part === "") return part;
+    const kept: string[] = [];
+    for (const piece of part.split("&")) {
+      if (piece.startsWith("signature=")) signature = decodeURIComponent(piece.slice(10));
+      else kept.push(piece);
+    }
+    return kept.join("&");
+  };
+  const q = strip(query);
+  const b = strip(body);
+  return { text: q + b, signature };
+}
+
+export class Authenticator {
+  /** Opened HMAC secrets and parsed public keys, by API key (revoked keys drop out on lookup). */
+  private readonly cache = new Map<string, { material: string; secret: Buffer | KeyObject }>();
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly master: MasterKey,
+    private readonly clock_ms: () => number,
+  ) {}
+
+  /** Checks a signed request and returns the account it acts for. */
+  check(
+    headers: Record<string, string | string[] | undefined>,
+    params: Params,
+    raw: { query: string; body: string },
+    ip: string,
+    need: Need,
+  ): ApiKeyRecord {
+    const header = headers["x-mbx-apikey"];
+    const api_key = Array.isArray(header) ? header[0] : header;
+    if (api_key === undefined || api_key === "" || api_key.length > 128)
+      throw new ApiError(401, { code: -2014, msg: "API-key format invalid." });
+    const record = this.engine.api_keys.by_key.get(api_key);
+    if (record === undefined) throw invalid_key();
+    if (record.ip_allow !== "" && !record.ip_allow.split(",").includes(normal_ip(ip))) throw invalid_key();
+    if (need === "trade" && (record.permissions & PERMISSION_TRADE) === 0) throw invalid_key();
+
+    const timestamp_raw = required(params, "timestamp");
+    if (!/^[0-9]{13,16}$/.test(timestamp_raw))
+      throw bad(-1100, "Illegal characters found in parameter 'timestamp'; legal range is '^[0-9]{1,20}$'.");
+    const ts = Number(timestamp_raw);
+    const timestamp_ms = timestamp_raw.length === 16 ? Math.floor(ts / 1000) : ts;
+    const window = integer(params, "recvWindow", 0, RECV_WINDOW_MAX_MS) ?? RECV_WINDOW_DEFAULT_MS;
+    const now = this.clock_ms();
+    if (timestamp_ms > now + AHEAD_MAX_MS)
+      throw bad(-1021, "Timestamp for this request was 1000ms ahead of the server's time.");
+    if (now - timestamp_ms > window)
+      throw bad(-1021, "Timestamp for this request is outside of the recvWindow.");
+
+    const { text, signature } = signed_text(raw.query, raw.body);
+    if (signature === null || signature === "")
+      throw bad(-1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.");
+    if (!this.verify(record, text, signature)) throw bad(-1022, "Signature for this request is not valid.");
+    return record;
+  }
+
+  private key_of(record: ApiKeyRecord): Buffer | KeyObject | null {
+    const cached = this.cache.get(record.api_key);
+    if (cached !== undefined && cached.material === record.material) return cached.secret;
+    let secret: Buffer | KeyObject;
+    if (record.kind === KEY_HMAC) {
+      const opened = this.master.open(record.material);
+      if (opened === null) return null;
+      secret = Buffer.from(opened, "utf8");
+    } else {
+      try {
+        secret = createPublicKey(record.material);
+      } catch {
+        return null;
+      }
+    }
+    this.cache.set(record.api_key, { material: record.material, secret });
+    return secret;
+  }
+
+  private verify(record: ApiKeyRecord, text: string, signature: string): boolean {
+    const key = this.key_of(record);
+    if (key === null) return false;
+    if (record.kind === KEY_HMAC) {
+      const expected = createHmac("sha256", key as Buffer)
+        .update(text)
+        .digest();
+      if (!/^[0-9a-fA-F]{64}$/.test(signature)) return false;
+      return timingSafeEqual(expected, Buffer.from(signature, "hex"));
+    }
+    const sig = Buffer.from(signature, "base64");
+    try {
+      return record.kind === KEY_ED25519
+        ? verify(null, Buffer.from(text), key as KeyObject, sig)
+        : verify("sha256", Buffer.from(text), key as KeyObject, sig);
+    } catch {
+      return false;
+    }
+  }
+}
+
+/** "::ffff:127.0.0.1" (an IPv4 client on a dual-stack socket) compares as "127.0.0.1". */
+function normal_ip(ip: string): string {
+  return ip.startsWith("::ffff:") ? ip.slice(7) : ip;
+}

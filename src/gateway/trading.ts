@@ -1,0 +1,306 @@
+/**
+ * Signed trading endpoints (Binance Spot): POST /api/v3/order (ACK, RESULT, FULL), POST
+ * /api/v3/order/test, DELETE /api/v3/order, GET /api/v3/openOrders, GET /api/v3/account. A request
+ * reaches the journal only after authentication and every stateless check (validate_order); what
+ * depends on state (funds, duplicate client ids, market mode) is the engine's journaled decision.
+ */
+import { randomBytes } from "node:crypto";
+import type { FastifyRequest } from "fastify";
+import type { PlaceOrder } from "../engine/commands.js";
+import { units_to_decimal } from "../engine/decimal.js";
+import type { Engine } from "../engine/engine.js";
+import type { EngineEvent } from "../engine/events.js";
+import type { Market } from "../engine/market.js";
+import { REASONS } from "../engine/reasons.js";
+import {
+  ORDER_STATUS_NAMES,
+  ORDER_TYPE_NAMES,
+  SIDE_BUY,
+  STATUS_NEW,
+  STP_NAMES,
+  TIF_NAMES,
+  TYPE_LIMIT,
+  TYPE_MARKET,
+} from "../engine/types.js";
+import type { EngineNode } from "../node/runtime.js";
+import { CLIENT_ORDER_ID_PATTERN, ORDER_PARAMS, validate_order } from "../validation/order.js";
+import type { Authenticator, Need } from "./auth.js";
+import { pad8, price_str, qty_str } from "./market_data.js";
+import { ApiError, bad, integer, type Params } from "./params.js";
+
+export type Route = (
+  method: "GET" | "POST" | "DELETE",
+  url: string,
+  read: string[],
+  handler: (params: Params, request: FastifyRequest, raw: { query: string; body: string }) => unknown,
+) => void;
+
+const SIGNED = ["timestamp", "recvWindow", "signature"];
+const CLIENT_ID_RE = new RegExp(CLIENT_ORDER_ID_PATTERN);
+
+/** A client order id in Binance's style when the client sent none (kept in the journal, so retries dedupe). */
+const new_client_id = (): string => randomBytes(16).toString("base64url").slice(0, 22);
+
+const units = (e: Engine, asset: number, amount: number): string =>
+  pad8(units_to_decimal(amount, e.assets[asset].decimals));
+
+export function register_trading(
+  route: Route,
+  node: EngineNode,
+  auth: Authenticator,
+  market_of: (params: Params) => Market,
+): void {
+  const engine = node.engine;
+  const signed = (
+    need: Need,
+    params: Params,
+    request: FastifyRequest,
+    raw: { query: string; body: string },
+  ) => auth.check(request.headers, params, raw, request.ip, need).account;
+
+  /** Reads an order's fixed fields while it is live. */
+  const describe = (slot: number, m: Market) => {
+    const o = engine.orders;
+    const type = o.type(slot);
+    return {
+      symbol: m.config.symbol,
+      orderId: o.id(slot),
+      orderListId: -1,
+      clientOrderId: o.client_order_id(slot) ?? "",
+      price: price_str(m, o.price_ticks(slot)),
+      origQty: qty_str(m, o.quantity_lots(slot)),
+      executedQty: qty_str(m, o.executed_lots(slot)),
+      cummulativeQuoteQty: units(engine, m.config.quote, o.cumulative_quote_units(slot)),
+      status: ORDER_STATUS_NAMES[o.executed_lots(slot) > 0 ? 1 : STATUS_NEW],
+      timeInForce: TIF_NAMES[o.tif(slot)],
+      type: ORDER_TYPE_NAMES[type],
+      side: o.side(slot) === SIDE_BUY ? "BUY" : "SELL",
+      stopPrice: price_str(m, o.stop_price_ticks(slot)),
+      time: o.time_ms(slot),
+      origQuoteOrderQty: units(engine, m.config.quote, o.quote_units(slot)),
+      selfTradePreventionMode: STP_NAMES[o.stp(slot)] ?? "NONE",
+    };
+  };
+
+  const refusal = (events: EngineEvent[], fallback_code: number): ApiError | null => {
+    const r = events.find((e) => e.kind === "rejected");
+    if (r === undefined || r.kind !== "rejected") return null;
+    const info = REASONS[r.reason];
+    return new ApiError(400, { code: info?.code || fallback_code, msg: info?.message ?? "Rejected." });
+  };
+
+  const place = async (
+    p: Params,
+    request: FastifyRequest,
+    raw: { query: string; body: string },
+    test: boolean,
+  ) => {
+    const account = signed("trade", p, request, raw);
+    const m = market_of(p);
+    const params: Record<string, string | undefined> = Object.fromEntries(p.values);
+    const client_order_id = p.values.get("newClientOrderId");
+    if (client_order_id !== undefined && !CLIENT_ID_RE.test(client_order_id))
+      throw bad(
+        -1100,
+        `Illegal characters found in parameter 'newClientOrderId'; legal range is '${CLIENT_ORDER_ID_PATTERN}'.`,
+      );
+    const resp_type = p.values.get("newOrderRespType");
+    if (resp_type !== undefined && !["ACK", "RESULT", "FULL"].includes(resp_type))
+      throw bad(
+        -1100,
+        "Illegal characters found in parameter 'newOrderRespType'; legal range is 'ACK, RESULT, FULL'.",
+      );
+    const v = validate_order(params, {
+      config: m.config,
+      base_decimals: engine.assets[m.config.base].decimals,
+      quote_decimals: engine.assets[m.config.quote].decimals,
+    });
+    if (!v.ok) throw new ApiError(400, v.error);
+    if (test) return {};
+    const spec = { ...v.spec, client_order_id: v.spec.client_order_id ?? new_client_id() };
+    const command: PlaceOrder = { type: "place_order", ts_ms: 0, account, market: m.id, ...spec };
+    const applied = await node.submit(command);
+    const refused = refusal(applied.events, -2010);
+    if (refused !== null) throw refused;
+    const stp = STP_NAMES[spec.stp === -1 ? m.config.stp_default : spec.stp];
+    return order_response(engine, m, applied.events, {
+      client_order_id: spec.client_order_id,
+      resp_type: resp_type ?? default_resp(spec.order_type),
+      transact_ms: applied.timestamp_ms,
+      stp,
+    });
+  };
+
+  const order_read = [...ORDER_PARAMS, "symbol", "newOrderRespType", ...SIGNED];
+  route("POST", "/api/v3/order", order_read, (p, r, raw) => place(p, r, raw, false));
+  route("POST", "/api/v3/order/test", [...order_read, "computeCommissionRates"], (p, r, raw) =>
+    place(p, r, raw, true),
+  );
+
+  route(
+    "DELETE",
+    "/api/v3/order",
+    ["symbol", "orderId", "origClientOrderId", "newClientOrderId", "cancelRestrictions", ...SIGNED],
+    async (p, request, raw) => {
+      const account = signed("trade", p, request, raw);
+      const m = market_of(p);
+      const order_id = integer(p, "orderId", 1, Number.MAX_SAFE_INTEGER);
+      const client_id = p.values.get("origClientOrderId") ?? null;
+      if (order_id === undefined && client_id === null)
+        throw bad(-1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!");
+      const slot = engine.find_order(account, m.id, order_id ?? 0, client_id);
+      const before = slot === 0 ? null : describe(slot, m);
+      const applied = await node.submit({
+        type: "cancel_order",
+        ts_ms: 0,
+        account,
+        market: m.id,
+        order_id: order_id ?? 0,
+        client_order_id: client_id,
+      });
+      const refused = refusal(applied.events, -2011);
+      if (refused !== null) throw new ApiError(400, { code: -2011, msg: refused.error.msg });
+      const update = applied.events.find((e) => e.kind === "order_update");
+      if (before === null || update === undefined || update.kind !== "order_update")
+        throw new ApiError(400, { code: -2011, msg: "Unknown order sent." });
+      return {
+        symbol: before.symbol,
+        origClientOrderId: before.clientOrderId,
+        orderId: before.orderId,
+        orderListId: -1,
+        clientOrderId: p.values.get("newClientOrderId") ?? new_client_id(),
+        transactTime: applied.timestamp_ms,
+        price: before.price,
+        origQty: before.origQty,
+        executedQty: qty_str(m, update.executed_lots),
+        cummulativeQuoteQty: units(engine, m.config.quote, update.cumulative_quote_units),
+        status: ORDER_STATUS_NAMES[update.status],
+        timeInForce: before.timeInForce,
+        type: before.type,
+        side: before.side,
+        selfTradePreventionMode: before.selfTradePreventionMode,
+      };
+    },
+  );
+
+  route("GET", "/api/v3/openOrders", ["symbol", ...SIGNED], (p, request, raw) => {
+    const account = signed("read", p, request, raw);
+    const markets = p.values.has("symbol") ? [market_of(p)] : engine.markets;
+    const out = [];
+    for (const m of markets) {
+      for (const id of engine.accounts[account].open_ids(m.id)) {
+        const slot = engine.find_order(account, m.id, id, null);
+        if (slot === 0) continue;
+        const d = describe(slot, m);
+        out.push({
+          ...d,
+          icebergQty: "0.00000000",
+          updateTime: d.time,
+          isWorking: true,
+          workingTime: d.time,
+        });
+      }
+    }
+    return out.sort((a, b) => a.orderId - b.orderId);
+  });
+
+  route("GET", "/api/v3/account", ["omitZeroBalances", ...SIGNED], (p, request, raw) => {
+    const account = signed("read", p, request, raw);
+    const row = engine.accounts[account];
+    const omit = p.values.get("omitZeroBalances") === "true";
+    const fee = engine.markets[0]?.config;
+    const bps = (ppm: number | undefined): number => Math.round((ppm ?? 0) / 100);
+    const rate = (ppm: number | undefined): string => pad8(units_to_decimal(ppm ?? 0, 6));
+    return {
+      makerCommission: bps(fee?.maker_fee_ppm),
+      takerCommission: bps(fee?.taker_fee_ppm),
+      buyerCommission: 0,
+      sellerCommission: 0,
+      commissionRates: {
+        maker: rate(fee?.maker_fee_ppm),
+        taker: rate(fee?.taker_fee_ppm),
+        buyer: "0.00000000",
+        seller: "0.00000000",
+      },
+      canTrade: true,
+      canWithdraw: false,
+      canDeposit: true,
+      brokered: false,
+      requireSelfTradePrevention: false,
+      preventSor: false,
+      updateTime: 0,
+      accountType: "SPOT",
+      balances: engine.assets
+        .map((a) => ({
+          asset: a.name,
+          free: units(engine, a.id, row.free[a.id] ?? 0),
+          locked: units(engine, a.id, row.locked[a.id] ?? 0),
+        }))
+        .filter((_b, i) => !omit || row.free[i] > 0 || row.locked[i] > 0),
+      permissions: ["SPOT"],
+      uid: account,
+    };
+  });
+}
+
+/** Binance: FULL for MARKET and LIMIT, ACK for the other types. */
+function default_resp(order_type: number): string {
+  return order_type === TYPE_MARKET || order_type === TYPE_LIMIT ? "FULL" : "ACK";
+}
+
+function order_response(
+  e: Engine,
+  m: Market,
+  events: EngineEvent[],
+  o: { client_order_id: string; resp_type: string; transact_ms: number; stp: string },
+) {
+  const { client_order_id, resp_type, transact_ms } = o;
+  const created = events.find((x) => x.kind === "order_new");
+  if (created === undefined || created.kind !== "order_new")
+    throw new Error("order accepted without order_new");
+  const id = created.order_id;
+  const ack = {
+    symbol: m.config.symbol,
+    orderId: id,
+    orderListId: -1,
+    clientOrderId: client_order_id,
+    transactTime: transact_ms,
+  };
+  if (resp_type === "ACK") return ack;
+  let status: number = STATUS_NEW;
+  let executed = 0;
+  let quote = 0;
+  const fills = [];
+  for (const x of events) {
+    if (x.kind === "order_update" && x.order_id === id) {
+      status = x.status;
+      executed = x.executed_lots;
+      quote = x.cumulative_quote_units;
+    }
+    if (x.kind === "trade" && x.taker_order_id === id) {
+      const fee_asset = x.taker_side === SIDE_BUY ? m.config.base : m.config.quote;
+      fills.push({
+        price: price_str(m, x.price_ticks),
+        qty: qty_str(m, x.quantity_lots),
+        commission: units(e, fee_asset, x.taker_fee_units),
+        commissionAsset: e.assets[fee_asset].name,
+        tradeId: x.trade_id,
+      });
+    }
+  }
+  const result = {
+    ...ack,
+    price: price_str(m, created.price_ticks),
+    origQty: qty_str(m, created.quantity_lots),
+    executedQty: qty_str(m, executed),
+    origQuoteOrderQty: units(e, m.config.quote, created.quote_units),
+    cummulativeQuoteQty: units(e, m.config.quote, quote),
+    status: ORDER_STATUS_NAMES[status],
+    timeInForce: TIF_NAMES[created.tif],
+    type: ORDER_TYPE_NAMES[created.order_type],
+    side: created.side === SIDE_BUY ? "BUY" : "SELL",
+    workingTime: transact_ms,
+    selfTradePreventionMode: o.stp,
+  };
+  return resp_type === "RESULT" ? result : { ...result, fills };
+}

@@ -1,0 +1,281 @@
+/**
+ * Signed trading over real HTTP against a real node: users and keys made through the admin socket,
+ * requests signed the way @binance/connector (everything in the query string, empty JSON body) and
+ * ccxt (form body) sign them; HMAC and Ed25519 keys; Binance's errors for every refusal, and nothing
+ * journaled for a refusal that needs no state.
+ */
+import assert from "node:assert/strict";
+import { createHmac, generateKeyPairSync, sign } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { admin_request } from "../../src/admin/client.js";
+import { type RunningNode, start_node } from "../../src/server/start.js";
+
+interface Key {
+  apiKey: string;
+  secretKey?: string;
+  privateKey?: import("node:crypto").KeyObject;
+}
+type Body = Record<string, unknown> & { code?: number; msg?: string };
+
+describe("signed trading REST", () => {
+  let dir = "";
+  let running: RunningNode;
+  let base = "";
+  let alice: Key & { account: number };
+  let bob: Key & { account: number };
+
+  const signature = (key: Key, text: string): string =>
+    key.secretKey !== undefined
+      ? createHmac("sha256", key.secretKey).update(text).digest("hex")
+      : sign(null, Buffer.from(text), key.privateKey as import("node:crypto").KeyObject).toString("base64");
+
+  /** style "query": all parameters in the query string (connector); "form": in the body (ccxt). */
+  const call = async (
+    method: string,
+    path: string,
+    key: Key | null,
+    params: Record<string, string>,
+    style: "query" | "form" = "query",
+    tamper?: (text: string) => string,
+  ): Promise<{ status: number; body: Body & Body[] }> => {
+    const text = new URLSearchParams({
+      ...params,
+      timestamp: params.timestamp ?? String(Date.now()),
+    }).toString();
+    const signed = key === null ? text : `${text}&signature=${encodeURIComponent(signature(key, text))}`;
+    const sent = tamper ? tamper(signed) : signed;
+    const headers: Record<string, string> = key === null ? {} : { "X-MBX-APIKEY": key.apiKey };
+    let url = `${base}${path}`;
+    let body: string | undefined;
+    if (style === "query") {
+      url += `?${sent}`;
+      if (method !== "GET") {
+        headers["content-type"] = "application/json";
+        body = "{}";
+      }
+    } else {
+      headers["content-type"] = "application/x-www-form-urlencoded";
+      body = sent;
+    }
+    const r = await fetch(url, { method, headers, body });
+    return { status: r.status, body: (await r.json()) as Body & Body[] };
+  };
+  const admin = (path: string, body: unknown) => admin_request(running.admin_socket, "POST", path, body);
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "hf-trade-"));
+    running = await start_node({
+      data_dir: dir,
+      host: "127.0.0.1",
+      port: 0,
+      admin_socket: null,
+      demo: true,
+      log: () => {},
+    });
+    base = `http://127.0.0.1:${running.port}`;
+    alice = (await admin("/v1/users", { request_id: "signup-alice" })).body as typeof alice;
+    bob = (await admin("/v1/users", {})).body as typeof bob;
+    assert.equal(alice.account, 0);
+    assert.equal(bob.account, 1);
+    // a retried sign-up does not create a second account
+    assert.equal(
+      ((await admin("/v1/users", { request_id: "signup-alice" })).body as typeof alice).account,
+      0,
+    );
+    assert.deepEqual((await admin("/v1/deposit", { account: 0, asset: "USDT", amount: "100000" })).body, {
+      seq: running.node.last_applied_seq,
+      applied: true,
+    });
+    await admin("/v1/deposit", { account: 1, asset: "BTC", amount: "1" });
+  });
+  after(async () => {
+    await running.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("a resting buy, a market sell that fills it, balances and fees to the unit", async () => {
+    const buy = await call("POST", "/api/v3/order", alice, {
+      symbol: "BTCUSDT",
+      side: "BUY",
+      type: "LIMIT",
+      timeInForce: "GTC",
+      quantity: "0.01",
+      price: "50000",
+      newClientOrderId: "alice-1",
+    });
+    assert.equal(buy.status, 200, JSON.stringify(buy.body));
+    assert.equal(buy.body.status, "NEW");
+    assert.equal(buy.body.clientOrderId, "alice-1");
+    assert.equal(buy.body.price, "50000.00000000");
+    assert.deepEqual(buy.body.fills, []);
+    const open = await call("GET", "/api/v3/openOrders", alice, { symbol: "BTCUSDT" });
+    assert.equal(open.body.length, 1);
+    assert.equal(open.body[0].orderId, buy.body.orderId);
+    assert.equal(open.body[0].origQty, "0.01000000");
+
+    const sell = await call(
+      "POST",
+      "/api/v3/order",
+      bob,
+      { symbol: "BTCUSDT", side: "SELL", type: "MARKET", quantity: "0.004" },
+      "form",
+    );
+    assert.equal(sell.status, 200, JSON.stringify(sell.body));
+    assert.equal(sell.body.status, "FILLED");
+    assert.equal(sell.body.executedQty, "0.00400000");
+    assert.equal(sell.body.cummulativeQuoteQty, "200.00000000");
+    // taker fee 0.1% of 200 USDT, in the asset received
+    assert.deepEqual(sell.body.fills, [
+      {
+        price: "50000.00000000",
+        qty: "0.00400000",
+        commission: "0.20000000",
+        commissionAsset: "USDT",
+        tradeId: 1,
+      },
+    ]);
+
+    const a = await call("GET", "/api/v3/account", alice, {});
+    const bal = (b: Body & Body[], asset: string) =>
+      (b.balances as { asset: string; free: string; locked: string }[]).find((x) => x.asset === asset);
+    // 100,000 USDT − 500 locked for 0.01 BTC at 50,000; 200 of it spent; maker fee 0.1% of 0.004 BTC
+    assert.deepEqual(bal(a.body, "USDT"), { asset: "USDT", free: "99500.00000000", locked: "300.00000000" });
+    assert.deepEqual(bal(a.body, "BTC"), { asset: "BTC", free: "0.00399600", locked: "0.00000000" });
+    const b = await call("GET", "/api/v3/account", bob, { omitZeroBalances: "true" });
+    assert.deepEqual(b.body.balances, [
+      { asset: "BTC", free: "0.99600000", locked: "0.00000000" },
+      { asset: "USDT", free: "199.80000000", locked: "0.00000000" },
+    ]);
+
+    const cancel = await call("DELETE", "/api/v3/order", alice, {
+      symbol: "BTCUSDT",
+      origClientOrderId: "alice-1",
+    });
+    assert.equal(cancel.status, 200, JSON.stringify(cancel.body));
+    assert.equal(cancel.body.status, "CANCELED");
+    assert.equal(cancel.body.executedQty, "0.00400000");
+    assert.equal((await call("GET", "/api/v3/openOrders", alice, {})).body.length, 0);
+  });
+
+  it("refusals: Binance codes, and stateless ones never reach the journal", async () => {
+    const order = {
+      symbol: "BTCUSDT",
+      side: "BUY",
+      type: "LIMIT",
+      timeInForce: "GTC",
+      quantity: "0.01",
+      price: "50000",
+    };
+    const seq = running.node.last_applied_seq;
+    const cases: [string, Promise<{ status: number; body: Body }>, number, number][] = [
+      ["no key", call("POST", "/api/v3/order", null, order), 401, -2014],
+      [
+        "unknown key",
+        call("POST", "/api/v3/order", { apiKey: "x".repeat(64), secretKey: "s" }, order),
+        401,
+        -2015,
+      ],
+      [
+        "bad signature",
+        call("POST", "/api/v3/order", alice, order, "query", (t) =>
+          t.replace("quantity=0.01", "quantity=0.02"),
+        ),
+        400,
+        -1022,
+      ],
+      [
+        "stale timestamp",
+        call("POST", "/api/v3/order", alice, { ...order, timestamp: String(Date.now() - 60_000) }),
+        400,
+        -1021,
+      ],
+      [
+        "future timestamp",
+        call("POST", "/api/v3/order", alice, { ...order, timestamp: String(Date.now() + 5000) }),
+        400,
+        -1021,
+      ],
+      ["unread parameter", call("POST", "/api/v3/order", alice, { ...order, icebergQty: "1" }), 400, -1104],
+      [
+        "bad precision",
+        call("POST", "/api/v3/order", alice, { ...order, quantity: "0.000000001" }),
+        400,
+        -1111,
+      ],
+      ["tick filter", call("POST", "/api/v3/order", alice, { ...order, price: "50000.005" }), 400, -1013],
+      ["unknown symbol", call("POST", "/api/v3/order", alice, { ...order, symbol: "DOGEUSDT" }), 400, -1121],
+      ["missing side", call("POST", "/api/v3/order", alice, { ...order, side: "" }), 400, -1102],
+      [
+        "bad client id",
+        call("POST", "/api/v3/order", alice, { ...order, newClientOrderId: "ü" }),
+        400,
+        -1100,
+      ],
+      [
+        "no signature",
+        call("GET", "/api/v3/account", alice, {}, "query", (t) => t.replace(/&signature=.*/, "")),
+        400,
+        -1102,
+      ],
+    ];
+    for (const [name, pending, status, code] of cases) {
+      const r = await pending;
+      assert.equal(r.status, status, `${name}: ${JSON.stringify(r.body)}`);
+      assert.equal(r.body.code, code, `${name}: ${JSON.stringify(r.body)}`);
+    }
+    assert.equal(running.node.last_applied_seq, seq, "nothing reached the journal");
+
+    // state-dependent: journaled, REJECTED by the engine, Binance's message
+    const poor = await call("POST", "/api/v3/order", bob, { ...order, quantity: "5" });
+    assert.deepEqual(poor.body, {
+      code: -2010,
+      msg: "Account has insufficient balance for requested action.",
+    });
+    const dup1 = await call("POST", "/api/v3/order", alice, { ...order, newClientOrderId: "dup" });
+    assert.equal(dup1.status, 200);
+    const dup2 = await call("POST", "/api/v3/order", alice, { ...order, newClientOrderId: "dup" });
+    assert.deepEqual(dup2.body, { code: -2010, msg: "Duplicate order sent." });
+    // another account's order cannot be cancelled (nor seen)
+    const theirs = await call("DELETE", "/api/v3/order", bob, {
+      symbol: "BTCUSDT",
+      orderId: String(dup1.body.orderId),
+    });
+    assert.deepEqual(theirs.body, { code: -2011, msg: "Unknown order sent." });
+    assert.equal((await call("GET", "/api/v3/openOrders", bob, {})).body.length, 0);
+    assert.equal(running.node.last_applied_seq, seq + 4);
+  });
+
+  it("Ed25519 keys sign too; a revoked key stops working; order/test journals nothing", async () => {
+    const { publicKey, privateKey } = generateKeyPairSync("ed25519");
+    const made = await admin("/v1/api-keys", {
+      account: 0,
+      kind: "ED25519",
+      public_key: publicKey.export({ type: "spki", format: "pem" }),
+    });
+    const ed: Key = { apiKey: (made.body as { apiKey: string }).apiKey, privateKey };
+    const acct = await call("GET", "/api/v3/account", ed, {});
+    assert.equal(acct.status, 200, JSON.stringify(acct.body));
+    assert.equal(acct.body.uid, 0);
+    const seq = running.node.last_applied_seq;
+    const test = await call("POST", "/api/v3/order/test", ed, {
+      symbol: "ETHUSDT",
+      side: "SELL",
+      type: "MARKET",
+      quantity: "1",
+    });
+    assert.deepEqual(test.body, {});
+    assert.equal(running.node.last_applied_seq, seq);
+    const revoked = await admin_request(
+      running.admin_socket,
+      "DELETE" as "POST",
+      `/v1/api-keys/${ed.apiKey}?account=0`,
+    );
+    assert.equal((revoked.body as { applied: boolean }).applied, true);
+    const after_revoke = await call("GET", "/api/v3/account", ed, {});
+    assert.equal(after_revoke.status, 401);
+    assert.equal(after_revoke.body.code, -2015);
+  });
+});
