@@ -5,17 +5,16 @@
  * state change goes through the journal like any other command.
  */
 
-import { createPublicKey, randomBytes } from "node:crypto";
 import { chmodSync, rmSync } from "node:fs";
-import Fastify, { type FastifyInstance } from "fastify";
-import { KEY_ED25519, KEY_HMAC, KEY_RSA, PERMISSION_TRADE } from "../engine/api_keys.js";
+import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
+import { PERMISSION_TRADE } from "../engine/api_keys.js";
 import type { Command } from "../engine/commands.js";
-import { decimal_to_units } from "../engine/decimal.js";
 import type { EngineEvent } from "../engine/events.js";
 import { reason_message, reason_name } from "../engine/reasons.js";
 import { MARKET_STATUS_NAMES, type MarketStatus } from "../engine/types.js";
 import type { MasterKey } from "../gateway/master_key.js";
 import type { EngineNode } from "../node/runtime.js";
+import { add_hmac_key, add_public_key, create_account, move_funds } from "./users.js";
 
 /** Longest path a Unix socket may have on Linux (sun_path is 108 bytes with the terminator). */
 const SOCKET_PATH_MAX = 107;
@@ -168,7 +167,7 @@ export async function start_admin_server(
     },
   );
 
-  const asset_id = (name: string): number => node.engine.assets.findIndex((a) => a.name === name);
+  const refused = (reply: FastifyReply, error: string) => reply.code(409).send({ error });
 
   /** A user: an account with an HMAC key (read + trade). The secret is shown here once, then only sealed. */
   app.post<{ Body: { request_id?: string } }>(
@@ -183,47 +182,22 @@ export async function start_admin_server(
       },
     },
     async (request, reply) => {
-      const created = await node.submit({
-        type: "create_account",
-        ts_ms: 0,
-        request_id: request.body?.request_id ?? null,
-      });
-      const event = created.events.find(
-        (e) => e.kind === "account_created" || e.kind === "duplicate_request",
-      );
-      if (event === undefined) return reply.code(409).send(outcome(created.seq, created.events));
-      const account =
-        event.kind === "account_created"
-          ? event.account
-          : event.kind === "duplicate_request"
-            ? event.result
-            : -1;
-      const key = await create_hmac_key(account, PERMISSION_TRADE, "");
-      if ("error" in key) return reply.code(409).send(key);
-      return { account, ...key };
+      const made = await create_account(node, request.body?.request_id ?? null);
+      if (!made.ok) return refused(reply, made.error);
+      const key = await add_hmac_key(node, master, made.account, PERMISSION_TRADE, "");
+      if (!key.ok) return refused(reply, key.error);
+      return { account: made.account, apiKey: key.apiKey, secretKey: key.secretKey, kind: "HMAC_SHA256" };
     },
   );
 
-  const create_hmac_key = async (account: number, permissions: number, ip_allow: string) => {
-    const api_key = randomBytes(48).toString("base64url").replace(/[-_]/g, "").slice(0, 64).padEnd(64, "0");
-    const secret = randomBytes(48).toString("base64url").replace(/[-_]/g, "").slice(0, 64).padEnd(64, "0");
-    const added = await node.submit({
-      type: "add_api_key",
-      ts_ms: 0,
-      account,
-      api_key,
-      kind: KEY_HMAC,
-      material: master.seal(secret),
-      permissions,
-      ip_allow,
-    });
-    const o = outcome(added.seq, added.events);
-    if (!o.applied) return { error: o.message ?? "refused" };
-    return { apiKey: api_key, secretKey: secret, kind: "HMAC_SHA256" };
-  };
-
   app.post<{
-    Body: { account: number; kind: string; public_key?: string; trade?: boolean; ip_allow?: string[] };
+    Body: {
+      account: number;
+      kind: "HMAC" | "ED25519" | "RSA";
+      public_key?: string;
+      trade?: boolean;
+      ip_allow?: string[];
+    };
   }>(
     "/v1/api-keys",
     {
@@ -247,35 +221,15 @@ export async function start_admin_server(
       const permissions = b.trade === false ? 0 : PERMISSION_TRADE;
       const ip_allow = (b.ip_allow ?? []).join(",");
       if (b.kind === "HMAC") {
-        const key = await create_hmac_key(b.account, permissions, ip_allow);
-        return "error" in key ? reply.code(409).send(key) : { account: b.account, ...key };
+        const key = await add_hmac_key(node, master, b.account, permissions, ip_allow);
+        if (!key.ok) return refused(reply, key.error);
+        return { account: b.account, apiKey: key.apiKey, secretKey: key.secretKey, kind: "HMAC_SHA256" };
       }
       if (b.public_key === undefined)
         return reply.code(400).send({ error: "public_key is required for ED25519 and RSA" });
-      let kind: number;
-      try {
-        const k = createPublicKey(b.public_key);
-        kind = k.asymmetricKeyType === "ed25519" ? KEY_ED25519 : k.asymmetricKeyType === "rsa" ? KEY_RSA : -1;
-      } catch {
-        kind = -1;
-      }
-      if (kind !== (b.kind === "ED25519" ? KEY_ED25519 : KEY_RSA))
-        return reply.code(400).send({ error: `public_key is not a valid ${b.kind} public key (PEM)` });
-      const api_key = randomBytes(48).toString("base64url").replace(/[-_]/g, "").slice(0, 64).padEnd(64, "0");
-      const added = await node.submit({
-        type: "add_api_key",
-        ts_ms: 0,
-        account: b.account,
-        api_key,
-        kind,
-        material: b.public_key,
-        permissions,
-        ip_allow,
-      });
-      const o = outcome(added.seq, added.events);
-      return o.applied
-        ? { account: b.account, apiKey: api_key, kind: b.kind }
-        : reply.code(409).send({ error: o.message });
+      const key = await add_public_key(node, b.account, b.kind, b.public_key, permissions, ip_allow);
+      if (!key.ok) return refused(reply, key.error);
+      return { account: b.account, apiKey: key.apiKey, kind: b.kind };
     },
   );
 
@@ -308,18 +262,8 @@ export async function start_admin_server(
       },
       async (request, reply) => {
         const b = request.body;
-        const asset = asset_id(b.asset);
-        if (asset < 0) return reply.code(404).send({ error: `unknown asset ${b.asset}` });
-        const units = decimal_to_units(b.amount, node.engine.assets[asset].decimals);
-        if (!units.ok) return reply.code(400).send({ error: `amount ${b.amount}: ${units.error}` });
-        return submit({
-          type,
-          ts_ms: 0,
-          account: b.account,
-          asset,
-          amount_units: units.units,
-          request_id: b.request_id ?? null,
-        });
+        const r = await move_funds(node, type, b.account, b.asset, b.amount, b.request_id ?? null);
+        return r.ok ? { seq: r.seq, applied: true } : refused(reply, r.error);
       },
     );
   }

@@ -10,9 +10,17 @@ export function register_start(program: Command): void {
     .option("--host <host>", "address the public API listens on", "127.0.0.1")
     .option("--port <n>", "port of the public API (0: any free port)", "8080")
     .option("--admin-socket <path>", "Unix socket of the admin interface (default DATA_DIR/admin.sock)")
-    .option("--demo", "configure the demo markets on a fresh data directory")
+    .option("--demo", "demo markets, funded users (DATA_DIR/demo-credentials.json) and a market maker")
+    .option("--no-market-maker", "in demo mode, do not run the market maker")
     .action(
-      async (opts: { dataDir: string; host: string; port: string; adminSocket?: string; demo?: boolean }) => {
+      async (opts: {
+        dataDir: string;
+        host: string;
+        port: string;
+        adminSocket?: string;
+        demo?: boolean;
+        marketMaker: boolean;
+      }) => {
         const port = Number(opts.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) {
           console.error("holdfast start: --port must be 0..65535");
@@ -26,11 +34,14 @@ export function register_start(program: Command): void {
           port,
           admin_socket: opts.adminSocket ?? null,
           demo: opts.demo === true,
+          market_maker: opts.marketMaker,
           log,
         });
         console.log(
           `holdfast: node ready at http://${opts.host}:${running.port} (sequence ${running.node.last_applied_seq}); admin socket ${running.admin_socket}`,
         );
+        if (running.credentials_file !== null)
+          console.log(`holdfast: demo users' API keys are in ${running.credentials_file}`);
         let stopping = false;
         const stop = (signal: string): void => {
           if (stopping) return;

@@ -42,4 +42,29 @@ export const DEMO_SETUP: Command[] = [
     status: MARKET_TRADING,
     stp_default: STP_EXPIRE_MAKER,
   },
+  {
+    type: "add_market",
+    ts_ms: 0,
+    symbol: "ETHBTC",
+    base: "ETH",
+    quote: "BTC",
+    tick_size: "0.00001",
+    step_size: "0.001",
+    min_price: "0.00001",
+    max_price: "100",
+    min_qty: "0.001",
+    max_qty: "1000",
+    min_notional: "0.0001",
+    maker_fee_ppm: 1000,
+    taker_fee_ppm: 1000,
+    status: MARKET_TRADING,
+    stp_default: STP_EXPIRE_MAKER,
+  },
 ];
+
+/** Where the demo market maker starts each market's mid (in ticks) on a fresh data directory. */
+export const DEMO_MIDS_TICKS: Record<string, number> = {
+  BTCUSDT: 6_500_000,
+  ETHUSDT: 250_000,
+  ETHBTC: 3_850,
+};

@@ -9,7 +9,8 @@ import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { admin_socket_path } from "../admin/client.js";
 import { start_admin_server } from "../admin/server.js";
-import { DEMO_SETUP } from "../demo/markets.js";
+import { type MarketMaker, start_market_maker } from "../demo/market_maker.js";
+import { setup_demo } from "../demo/setup.js";
 import { Authenticator } from "../gateway/auth.js";
 import { MasterKey } from "../gateway/master_key.js";
 import { start_public_server } from "../gateway/public.js";
@@ -23,6 +24,8 @@ export interface StartOptions {
   port: number;
   admin_socket: string | null;
   demo: boolean;
+  /** Demo mode runs the market maker unless this is false (tests that need a quiet book). */
+  market_maker?: boolean;
   log: (line: string) => void;
 }
 
@@ -30,23 +33,21 @@ export interface RunningNode {
   node: EngineNode;
   port: number;
   admin_socket: string;
+  /** Demo mode: where the demo users' keys are. */
+  credentials_file: string | null;
   close(): Promise<void>;
 }
 
 export async function start_node(options: StartOptions): Promise<RunningNode> {
   const node = await EngineNode.open({ data_dir: options.data_dir, log: options.log });
   const servers: FastifyInstance[] = [];
+  let maker: MarketMaker | null = null;
   const close = async (): Promise<void> => {
+    await maker?.stop();
     for (const s of servers.reverse()) await s.close();
     await node.close();
   };
   try {
-    if (options.demo && node.engine.markets.length === 0) {
-      for (const c of DEMO_SETUP) await node.submit(structuredClone(c));
-      options.log(
-        `node: demo markets configured (${node.engine.markets.map((m) => m.config.add_market.symbol).join(", ")})`,
-      );
-    }
     const master = MasterKey.load(
       options.master_key_file ?? join(options.data_dir, "master.key"),
       options.demo,
@@ -62,7 +63,21 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
     });
     servers.push(pub);
     const port = (pub.server.address() as AddressInfo).port;
-    return { node, port, admin_socket, close };
+    let credentials_file: string | null = null;
+    if (options.demo) {
+      const host = options.host === "0.0.0.0" ? "127.0.0.1" : options.host;
+      const demo = await setup_demo(
+        node,
+        master,
+        options.data_dir,
+        { baseUrl: `http://${host}:${port}`, wsUrl: `ws://${host}:${port}` },
+        options.log,
+      );
+      credentials_file = demo.credentials_file;
+      if (options.market_maker !== false)
+        maker = start_market_maker(node, demo.maker, demo.taker, options.log);
+    }
+    return { node, port, admin_socket, credentials_file, close };
   } catch (error) {
     await close();
     throw error;

@@ -44,18 +44,22 @@ describe("public REST market data", () => {
     });
     base = `http://127.0.0.1:${running.port}`;
     const node = running.node;
-    for (let a = 0; a < 2; a++) {
-      await node.submit({ type: "create_account", ts_ms: 0 });
+    const accounts: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      const made = await node.submit({ type: "create_account", ts_ms: 0 });
+      const a = (made.events[0] as { account: number }).account;
+      accounts.push(a);
       await node.submit({ type: "deposit", ts_ms: 0, account: a, asset: 0, amount_units: 10 ** 9 });
       await node.submit({ type: "deposit", ts_ms: 0, account: a, asset: 2, amount_units: 10 ** 14 });
     }
     // BTCUSDT: tick 0.01, step 0.00001. Bids 50,000.00 x 0.002 (two orders) and 49,999.99 x 0.001;
     // ask 50,001.00 x 0.003; then a trade at 50,000.00 for 0.001.
-    await node.submit(place(0, 0, 5_000_000, 100));
-    await node.submit(place(0, 0, 5_000_000, 100));
-    await node.submit(place(0, 0, 4_999_999, 100));
-    await node.submit(place(1, 1, 5_000_100, 300));
-    await node.submit(place(1, 1, 5_000_000, 100));
+    const [a, b] = accounts;
+    await node.submit(place(a, 0, 5_000_000, 100));
+    await node.submit(place(a, 0, 5_000_000, 100));
+    await node.submit(place(a, 0, 4_999_999, 100));
+    await node.submit(place(b, 1, 5_000_100, 300));
+    await node.submit(place(b, 1, 5_000_000, 100));
   });
   after(async () => {
     await running.close();
@@ -75,7 +79,7 @@ describe("public REST market data", () => {
     };
     assert.deepEqual(
       info.symbols.map((s) => s.symbol),
-      ["BTCUSDT", "ETHUSDT"],
+      ["BTCUSDT", "ETHUSDT", "ETHBTC"],
     );
     const btc = info.symbols[0];
     assert.equal(btc.status, "TRADING");
@@ -91,6 +95,8 @@ describe("public REST market data", () => {
     assert.equal(one.symbols.length, 1);
     const two = await get(`/api/v3/exchangeInfo?symbols=${encodeURIComponent('["ETHUSDT","BTCUSDT"]')}`);
     assert.equal((two.body as unknown as { symbols: unknown[] }).symbols.length, 2);
+    const halted = await get("/api/v3/exchangeInfo?symbolStatus=HALT");
+    assert.equal((halted.body as unknown as { symbols: unknown[] }).symbols.length, 0);
   });
 
   it("depth: best first, exact strings, lastUpdateId from the book's update ids", async () => {
@@ -119,7 +125,7 @@ describe("public REST market data", () => {
       askPrice: "50001.00000000",
       askQty: "0.00300000",
     });
-    assert.equal((await get("/api/v3/ticker/price")).body.length, 2);
+    assert.equal((await get("/api/v3/ticker/price")).body.length, 3);
   });
 
   it("bad input gets Binance's error codes with HTTP 400", async () => {

@@ -78,18 +78,15 @@ describe("signed trading REST", () => {
     base = `http://127.0.0.1:${running.port}`;
     alice = (await admin("/v1/users", { request_id: "signup-alice" })).body as typeof alice;
     bob = (await admin("/v1/users", {})).body as typeof bob;
-    assert.equal(alice.account, 0);
-    assert.equal(bob.account, 1);
+    assert.equal(bob.account, alice.account + 1);
     // a retried sign-up does not create a second account
     assert.equal(
       ((await admin("/v1/users", { request_id: "signup-alice" })).body as typeof alice).account,
-      0,
+      alice.account,
     );
-    assert.deepEqual((await admin("/v1/deposit", { account: 0, asset: "USDT", amount: "100000" })).body, {
-      seq: running.node.last_applied_seq,
-      applied: true,
-    });
-    await admin("/v1/deposit", { account: 1, asset: "BTC", amount: "1" });
+    const deposited = await admin("/v1/deposit", { account: alice.account, asset: "USDT", amount: "100000" });
+    assert.deepEqual(deposited.body, { seq: running.node.last_applied_seq, applied: true });
+    await admin("/v1/deposit", { account: bob.account, asset: "BTC", amount: "1" });
   });
   after(async () => {
     await running.close();
@@ -251,14 +248,14 @@ describe("signed trading REST", () => {
   it("Ed25519 keys sign too; a revoked key stops working; order/test journals nothing", async () => {
     const { publicKey, privateKey } = generateKeyPairSync("ed25519");
     const made = await admin("/v1/api-keys", {
-      account: 0,
+      account: alice.account,
       kind: "ED25519",
       public_key: publicKey.export({ type: "spki", format: "pem" }),
     });
     const ed: Key = { apiKey: (made.body as { apiKey: string }).apiKey, privateKey };
     const acct = await call("GET", "/api/v3/account", ed, {});
     assert.equal(acct.status, 200, JSON.stringify(acct.body));
-    assert.equal(acct.body.uid, 0);
+    assert.equal(acct.body.uid, alice.account);
     const seq = running.node.last_applied_seq;
     const test = await call("POST", "/api/v3/order/test", ed, {
       symbol: "ETHUSDT",
@@ -271,7 +268,7 @@ describe("signed trading REST", () => {
     const revoked = await admin_request(
       running.admin_socket,
       "DELETE" as "POST",
-      `/v1/api-keys/${ed.apiKey}?account=0`,
+      `/v1/api-keys/${ed.apiKey}?account=${alice.account}`,
     );
     assert.equal((revoked.body as { applied: boolean }).applied, true);
     const after_revoke = await call("GET", "/api/v3/account", ed, {});

@@ -1,0 +1,104 @@
+/**
+ * The demo's market maker, so the app and the clients see a live exchange: every tick it requotes a
+ * ladder of bids and asks around a wandering mid in each market (cancel_all + new orders, one
+ * journal append), and now and then a second account takes a little liquidity so trades happen and
+ * candles move. It trades from its own accounts, funded at start; they are not in the demo
+ * credentials. Randomness lives here, outside the engine: the engine only sees ordinary commands.
+ */
+import type { Command } from "../engine/commands.js";
+import { SIDE_BUY, SIDE_SELL, TIF_GTC, TIF_IOC, TYPE_LIMIT } from "../engine/types.js";
+import type { EngineNode } from "../node/runtime.js";
+import { Prng } from "../sim/prng.js";
+import { DEMO_MIDS_TICKS } from "./markets.js";
+
+const LEVELS = 5;
+const TICK_MS = 1000;
+
+export interface MarketMaker {
+  stop(): Promise<void>;
+}
+
+export function start_market_maker(
+  node: EngineNode,
+  maker_account: number,
+  taker_account: number,
+  log: (line: string) => void,
+  seed = Date.now(),
+): MarketMaker {
+  const e = node.engine;
+  const rng = new Prng(seed % 2 ** 31);
+  const mids = e.markets.map((m) => m.last_price_ticks || DEMO_MIDS_TICKS[m.config.symbol] || 0);
+  let running: Promise<unknown> = Promise.resolve();
+  let stopped = false;
+
+  const tick = async (): Promise<void> => {
+    const commands: Command[] = [];
+    for (const m of e.markets) {
+      const mid = mids[m.id];
+      if (mid <= 0) continue;
+      const cfg = m.config;
+      // wander by up to 0.05% a tick, stay inside the price filter
+      const step = Math.max(1, Math.round(mid / 2000));
+      mids[m.id] = Math.min(
+        cfg.max_price_ticks / 2,
+        Math.max(cfg.min_price_ticks * 100, mid + rng.between(-step, step)),
+      );
+      commands.push({ type: "cancel_all", ts_ms: 0, account: maker_account, market: m.id });
+      // notional of each quote: about 20× the minimum, in lots
+      const lots = Math.max(
+        cfg.min_qty_lots,
+        Math.ceil((cfg.min_notional_units * 20) / (mids[m.id] * cfg.quote_units_per_tick_lot)),
+      );
+      for (let i = 1; i <= LEVELS; i++) {
+        for (const side of [SIDE_BUY, SIDE_SELL] as const) {
+          const price = side === SIDE_BUY ? mids[m.id] - i * step : mids[m.id] + i * step;
+          commands.push(order(maker_account, m.id, side, TIF_GTC, price, lots * rng.between(1, 3)));
+        }
+      }
+      if (rng.chance(0.5)) {
+        const side = rng.chance(0.5) ? SIDE_BUY : SIDE_SELL;
+        const price = side === SIDE_BUY ? mids[m.id] + 2 * step : mids[m.id] - 2 * step;
+        commands.push(order(taker_account, m.id, side, TIF_IOC, price, lots));
+      }
+    }
+    if (commands.length > 0) await node.submit_batch(commands);
+  };
+
+  const timer = setInterval(() => {
+    if (stopped) return;
+    running = running.then(tick).catch((error: unknown) => log(`demo: market maker: ${String(error)}`));
+  }, TICK_MS);
+  timer.unref();
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
+
+function order(
+  account: number,
+  market: number,
+  side: 0 | 1,
+  tif: 0 | 1,
+  price_ticks: number,
+  quantity_lots: number,
+): Command {
+  return {
+    type: "place_order",
+    ts_ms: 0,
+    account,
+    market,
+    side,
+    order_type: TYPE_LIMIT,
+    tif,
+    price_ticks,
+    quantity_lots,
+    quote_units: 0,
+    stop_price_ticks: 0,
+    client_order_id: null,
+    stp: -1,
+  };
+}
