@@ -12,7 +12,12 @@ interface Common {
   json?: boolean;
 }
 
-async function call(opts: Common, method: "GET" | "POST", path: string, body?: unknown): Promise<unknown> {
+async function call(
+  opts: Common,
+  method: "GET" | "POST" | "DELETE",
+  path: string,
+  body?: unknown,
+): Promise<unknown> {
   const socket = opts.socket ?? admin_socket_path(opts.dataDir);
   try {
     const answer = await admin_request(socket, method, path, body);
@@ -128,4 +133,81 @@ export function register_admin(program: Command): void {
       (await call(opts, "POST", "/v1/expire-orders", { symbol })) as Outcome,
     );
   });
+
+  common(
+    admin
+      .command("create-user")
+      .description("a new account with an HMAC API key (read + trade); the secret is printed once")
+      .option("--request-id <id>", "idempotency key: a retry returns the same account"),
+  ).action(async (opts: Common & { requestId?: string }) => {
+    const body = opts.requestId === undefined ? {} : { request_id: opts.requestId };
+    const r = (await call(opts, "POST", "/v1/users", body)) as {
+      account: number;
+      apiKey: string;
+      secretKey: string;
+    };
+    if (opts.json) return console.log(JSON.stringify(r));
+    console.log(`account ${r.account}`);
+    console.log(`  API key:    ${r.apiKey}`);
+    console.log(`  secret key: ${r.secretKey}   (shown once; the node keeps it only sealed)`);
+  });
+
+  common(
+    admin
+      .command("create-key <account>")
+      .description("another API key for an account")
+      .option("--kind <kind>", "HMAC, ED25519 or RSA", "HMAC")
+      .option("--public-key <file>", "the public key (PEM) for ED25519 or RSA")
+      .option("--read-only", "without the trade permission")
+      .option("--ip <list>", "comma-separated IP addresses allowed to use the key"),
+  ).action(
+    async (
+      account: string,
+      opts: Common & { kind: string; publicKey?: string; readOnly?: boolean; ip?: string },
+    ) => {
+      const { readFileSync } = await import("node:fs");
+      const body = {
+        account: Number(account),
+        kind: opts.kind.toUpperCase(),
+        ...(opts.publicKey === undefined ? {} : { public_key: readFileSync(opts.publicKey, "utf8") }),
+        trade: opts.readOnly !== true,
+        ...(opts.ip === undefined ? {} : { ip_allow: opts.ip.split(",").map((x) => x.trim()) }),
+      };
+      const r = (await call(opts, "POST", "/v1/api-keys", body)) as { apiKey: string; secretKey?: string };
+      if (opts.json) return console.log(JSON.stringify(r));
+      console.log(`API key: ${r.apiKey}`);
+      if (r.secretKey !== undefined) console.log(`secret key: ${r.secretKey}   (shown once)`);
+    },
+  );
+
+  common(admin.command("revoke-key <account> <api-key>").description("revoke an API key")).action(
+    async (account: string, api_key: string, opts: Common) => {
+      const o = (await call(
+        opts,
+        "DELETE",
+        `/v1/api-keys/${encodeURIComponent(api_key)}?account=${Number(account)}`,
+      )) as Outcome;
+      print_outcome(opts, "revoke key", o);
+    },
+  );
+
+  for (const type of ["deposit", "withdraw"] as const) {
+    common(
+      admin
+        .command(`${type} <account> <asset> <amount>`)
+        .description(`test ${type} (custody comes later), e.g. ${type} 3 USDT 1000.5`)
+        .option("--request-id <id>", "idempotency key: a retry is applied once"),
+    ).action(
+      async (account: string, asset: string, amount: string, opts: Common & { requestId?: string }) => {
+        const body = {
+          account: Number(account),
+          asset: asset.toUpperCase(),
+          amount,
+          ...(opts.requestId === undefined ? {} : { request_id: opts.requestId }),
+        };
+        const o = (await call(opts, "POST", `/v1/${type}`, body)) as Outcome;
+        print_outcome(opts, `${type} ${amount} ${asset.toUpperCase()} for account ${account}`, o);
+      },
+    );
+  }
 }

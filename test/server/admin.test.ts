@@ -82,13 +82,23 @@ describe("admin interface", () => {
       const text = await cli("admin", "status", "--data-dir", dir);
       assert.match(text.stdout, new RegExp(`applied sequence: ${base.toLocaleString("en-US")}`));
 
+      // users, keys and test deposits from the CLI; each a journaled command
+      const user = JSON.parse((await cli("admin", "create-user", "--data-dir", dir, "--json")).stdout);
+      assert.match(user.apiKey, /^[A-Za-z0-9]{64}$/);
+      const dep = await cli("admin", "deposit", String(user.account), "usdt", "12.5", "--data-dir", dir);
+      assert.match(dep.stdout, /deposit 12.5 USDT for account \d+: done/);
+      const bad_amount = await cli("admin", "deposit", String(user.account), "USDT", "1e5", "--data-dir", dir);
+      assert.equal(bad_amount.code, 1);
+      assert.match(bad_amount.stderr, /amount 1e5: format/);
+      const revoke = await cli("admin", "revoke-key", String(user.account), user.apiKey, "--data-dir", dir);
+      assert.match(revoke.stdout, /revoke key: done/);
       const halt = await cli("admin", "market-status", "BTCUSDT", "halt", "--data-dir", dir);
       assert.equal(halt.code, 0);
-      assert.match(halt.stdout, new RegExp(`BTCUSDT → HALT: done \\(journal sequence ${base + 1}\\)`));
+      assert.match(halt.stdout, new RegExp(`BTCUSDT → HALT: done \\(journal sequence ${base + 5}\\)`));
       const maint = JSON.parse(
         (await cli("admin", "flags", "--maintenance", "on", "--data-dir", dir, "--json")).stdout,
       );
-      assert.deepEqual(maint, { seq: base + 2, applied: true });
+      assert.deepEqual(maint, { seq: base + 6, applied: true });
       const sys = await fetch(`http://127.0.0.1:${port}/sapi/v1/system/status`);
       assert.deepEqual(await sys.json(), { status: 1, msg: "system_maintenance" });
 
@@ -100,7 +110,7 @@ describe("admin interface", () => {
       assert.equal(bad.code, 1);
       assert.match(bad.stderr, /must be equal to one of the allowed values/);
       const snap = JSON.parse((await cli("admin", "snapshot", "--data-dir", dir, "--json")).stdout);
-      assert.equal(snap.seq, base + 2);
+      assert.equal(snap.seq, base + 6);
 
       // a second node on the same directory is refused, naming the running one
       const second = await cli("start", "--data-dir", dir, "--port", "0");
@@ -114,10 +124,10 @@ describe("admin interface", () => {
 
       ({ child, port } = await start(dir));
       const after = JSON.parse((await cli("admin", "status", "--data-dir", dir, "--json")).stdout);
-      assert.equal(after.applied_seq, base + 2, "a restart in demo mode journals nothing new");
+      assert.equal(after.applied_seq, base + 6, "a restart in demo mode journals nothing new");
       assert.equal(after.markets[0].status, "HALT");
       assert.equal(after.exchange.maintenance, true);
-      assert.deepEqual(after.last_snapshot, { name: snap.name, seq: base + 2 });
+      assert.deepEqual(after.last_snapshot, { name: snap.name, seq: base + 6 });
       assert.equal(await stop(child), 0);
     } finally {
       for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
