@@ -87,7 +87,15 @@ describe("admin interface", () => {
       assert.match(user.apiKey, /^[A-Za-z0-9]{64}$/);
       const dep = await cli("admin", "deposit", String(user.account), "usdt", "12.5", "--data-dir", dir);
       assert.match(dep.stdout, /deposit 12.5 USDT for account \d+: done/);
-      const bad_amount = await cli("admin", "deposit", String(user.account), "USDT", "1e5", "--data-dir", dir);
+      const bad_amount = await cli(
+        "admin",
+        "deposit",
+        String(user.account),
+        "USDT",
+        "1e5",
+        "--data-dir",
+        dir,
+      );
       assert.equal(bad_amount.code, 1);
       assert.match(bad_amount.stderr, /amount 1e5: format/);
       const revoke = await cli("admin", "revoke-key", String(user.account), user.apiKey, "--data-dir", dir);
