@@ -6,6 +6,7 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import type { Market } from "../engine/market.js";
 import type { EngineNode } from "../node/runtime.js";
+import type { History } from "../projections/history.js";
 import type { Authenticator } from "./auth.js";
 import { book_ticker, depth, exchange_info, symbol_status, ticker_price } from "./market_data.js";
 import { ApiError, bad, check_read, integer, type Params, parse_params, required } from "./params.js";
@@ -16,8 +17,9 @@ export interface PublicServerOptions {
   port: number;
   /** Wall clock for /api/v3/time and serverTime (the engine has none). */
   clock_ms: () => number;
-  /** Checks signed requests; the signed endpoints exist only with one. */
+  /** Checks signed requests; the signed endpoints exist only with one (and the history). */
   auth: Authenticator | null;
+  history: History | null;
 }
 
 const BODY_BYTES_MAX = 64 * 1024;
@@ -122,7 +124,8 @@ export async function start_public_server(
     );
   });
 
-  if (options.auth !== null) register_trading(route, node, options.auth, market);
+  if (options.auth !== null && options.history !== null)
+    register_trading(route, node, options.auth, market, options.history);
 
   await app.listen({ host: options.host, port: options.port });
   return app;

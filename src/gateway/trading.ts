@@ -23,6 +23,7 @@ import {
   TYPE_MARKET,
 } from "../engine/types.js";
 import type { EngineNode } from "../node/runtime.js";
+import { HISTORY_LIMIT_MAX, type History, type OrderRow } from "../projections/history.js";
 import { CLIENT_ORDER_ID_PATTERN, ORDER_PARAMS, validate_order } from "../validation/order.js";
 import type { Authenticator, Need } from "./auth.js";
 import { pad8, price_str, qty_str } from "./market_data.js";
@@ -49,6 +50,7 @@ export function register_trading(
   node: EngineNode,
   auth: Authenticator,
   market_of: (params: Params) => Market,
+  history: History,
 ): void {
   const engine = node.engine;
   const signed = (
@@ -203,6 +205,96 @@ export function register_trading(
     }
     return out.sort((a, b) => a.orderId - b.orderId);
   });
+
+  const order_json = (m: Market, r: OrderRow) => {
+    const open = r.status === STATUS_NEW || r.status === 1;
+    return {
+      symbol: m.config.symbol,
+      orderId: r.order_id,
+      orderListId: -1,
+      clientOrderId: r.client_order_id ?? "",
+      price: price_str(m, r.price_ticks),
+      origQty: qty_str(m, r.quantity_lots),
+      executedQty: qty_str(m, r.executed_lots),
+      cummulativeQuoteQty: units(engine, m.config.quote, r.cumulative_quote_units),
+      status: ORDER_STATUS_NAMES[r.status],
+      timeInForce: TIF_NAMES[r.tif],
+      type: ORDER_TYPE_NAMES[r.order_type],
+      side: r.side === SIDE_BUY ? "BUY" : "SELL",
+      stopPrice: price_str(m, r.stop_price_ticks),
+      icebergQty: "0.00000000",
+      time: r.time_ms,
+      updateTime: r.update_ms,
+      isWorking: open,
+      workingTime: r.time_ms,
+      origQuoteOrderQty: units(engine, m.config.quote, r.quote_units),
+      selfTradePreventionMode: "NONE",
+    };
+  };
+
+  /** fromId / orderId, startTime, endTime, limit (default 500, at most 1,000) as Binance reads them. */
+  const range = (p: Params, id_name: string) => ({
+    from_id: integer(p, id_name, 0, Number.MAX_SAFE_INTEGER),
+    start_ms: integer(p, "startTime", 0, Number.MAX_SAFE_INTEGER),
+    end_ms: integer(p, "endTime", 0, Number.MAX_SAFE_INTEGER),
+    limit: integer(p, "limit", 1, HISTORY_LIMIT_MAX) ?? 500,
+  });
+
+  route("GET", "/api/v3/order", ["symbol", "orderId", "origClientOrderId", ...SIGNED], (p, request, raw) => {
+    const account = signed("read", p, request, raw);
+    const m = market_of(p);
+    const order_id = integer(p, "orderId", 1, Number.MAX_SAFE_INTEGER) ?? null;
+    const client_id = p.values.get("origClientOrderId") ?? null;
+    if (order_id === null && client_id === null)
+      throw bad(-1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!");
+    const row = history.order(account, m.id, order_id, order_id === null ? client_id : null);
+    if (row === null || (client_id !== null && row.client_order_id !== client_id))
+      throw bad(-2013, "Order does not exist.");
+    return order_json(m, row);
+  });
+
+  route(
+    "GET",
+    "/api/v3/allOrders",
+    ["symbol", "orderId", "startTime", "endTime", "limit", ...SIGNED],
+    (p, request, raw) => {
+      const account = signed("read", p, request, raw);
+      const m = market_of(p);
+      return history.all_orders(account, m.id, range(p, "orderId")).map((r) => order_json(m, r));
+    },
+  );
+
+  route(
+    "GET",
+    "/api/v3/myTrades",
+    ["symbol", "orderId", "fromId", "startTime", "endTime", "limit", ...SIGNED],
+    (p, request, raw) => {
+      const account = signed("read", p, request, raw);
+      const m = market_of(p);
+      const only_order = integer(p, "orderId", 1, Number.MAX_SAFE_INTEGER);
+      const rows = history.trades(account, m.id, range(p, "fromId"));
+      return rows
+        .filter((t) => only_order === undefined || t.order_id === only_order)
+        .map((t) => {
+          const fee_asset = t.is_buyer === 1 ? m.config.base : m.config.quote;
+          return {
+            symbol: m.config.symbol,
+            id: t.trade_id,
+            orderId: t.order_id,
+            orderListId: -1,
+            price: price_str(m, t.price_ticks),
+            qty: qty_str(m, t.quantity_lots),
+            quoteQty: units(engine, m.config.quote, t.quote_units),
+            commission: units(engine, fee_asset, t.fee_units),
+            commissionAsset: engine.assets[fee_asset].name,
+            time: t.time_ms,
+            isBuyer: t.is_buyer === 1,
+            isMaker: t.is_maker === 1,
+            isBestMatch: true,
+          };
+        });
+    },
+  );
 
   route("GET", "/api/v3/account", ["omitZeroBalances", ...SIGNED], (p, request, raw) => {
     const account = signed("read", p, request, raw);

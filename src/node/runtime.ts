@@ -4,16 +4,38 @@
  * snapshot and replays the journal's tail. The engine sees the journal's batch timestamp as each
  * command's time, so a replay reproduces every event exactly.
  */
+
+import { readdirSync } from "node:fs";
 import type { Command } from "../engine/commands.js";
 import type { EngineLimits } from "../engine/config.js";
 import { Engine } from "../engine/engine.js";
 import type { EngineEvent } from "../engine/events.js";
 import { restore, state_hash } from "../engine/snapshot.js";
 import { FileJournal, type JournalOptions } from "../journal/file_journal.js";
+import { SEGMENT_RE } from "../journal/scan.js";
 import { FsStorage } from "../journal/storage.js";
 import { type DataDir, open_data_dir } from "./data_dir.js";
 import { list_snapshots, read_snapshot } from "./snapshot_store.js";
+
+/** First sequence of the oldest journal segment (1 when there is none yet). */
+function first_segment_seq(journal_dir: string): number {
+  const firsts = readdirSync(journal_dir)
+    .map((n) => SEGMENT_RE.exec(n))
+    .filter((m) => m !== null)
+    .map((m) => Number((m as RegExpExecArray)[1]));
+  return firsts.length === 0 ? 1 : Math.min(...firsts);
+}
+
 import { Snapshotter } from "./snapshotter.js";
+
+/** Something kept up to date from every command's events (the SQLite history, step 3). */
+export interface Projection {
+  /** The last sequence whose events it holds. */
+  readonly last_seq: number;
+  apply(seq: number, time_ms: number, events: readonly EngineEvent[]): void;
+  /** Makes what it holds durable (with its last sequence, atomically). */
+  flush(): void;
+}
 
 export interface NodeOptions {
   data_dir: string;
@@ -27,6 +49,8 @@ export interface NodeOptions {
   journal_retention: boolean;
   journal: Partial<JournalOptions>;
   log: (line: string) => void;
+  /** Fed every applied command's events, after the journal and before the answer. */
+  projection?: Projection;
 }
 
 export const DEFAULT_NODE_OPTIONS: Omit<NodeOptions, "data_dir"> = {
@@ -40,6 +64,7 @@ export const DEFAULT_NODE_OPTIONS: Omit<NodeOptions, "data_dir"> = {
 };
 
 const SNAPSHOT_WORKER_RESTARTS_MAX = 3;
+const PROJECTION_FLUSH_MS = 1000;
 /** About a million commands of journal frames held by the snapshot worker before it applies them. */
 const SNAPSHOT_WORKER_WAITING_BYTES_MAX = 64 * 1024 * 1024;
 
@@ -56,6 +81,8 @@ export class EngineNode {
   private snapshot_time_ms = Date.now();
   private closed = false;
   private readonly snapshot_tasks = new Set<Promise<string>>();
+  /** Flushes the projection now and then, so a crash replays little into it. */
+  private projection_timer: NodeJS.Timeout | null = null;
   /** The newest snapshot on disk (restored from, or written since). */
   last_snapshot: { name: string; seq: number } | null = null;
   /** Set when applying a durable command failed (a bug): the state no longer follows the journal. */
@@ -78,11 +105,22 @@ export class EngineNode {
     const options: NodeOptions = { ...DEFAULT_NODE_OPTIONS, ...opts };
     const dir = open_data_dir(options.data_dir);
     try {
+      // A projection (step 3's history) needs the events of every command after its last sequence,
+      // so the node starts from a snapshot no later than that, when the journal still covers it.
+      const feed_after = options.projection?.last_seq ?? Number.POSITIVE_INFINITY;
+      const journal_first = first_segment_seq(dir.journal);
       let engine: Engine | null = null;
       let from_seq = 1;
       let snapshot_seq = 0;
       let restored: string | null = null;
-      for (const s of list_snapshots(dir.snapshots)) {
+      const candidates = list_snapshots(dir.snapshots);
+      const usable = (last_seq: number): boolean => last_seq <= feed_after && last_seq + 1 >= journal_first;
+      const ordered = [
+        ...candidates.filter((c) => usable(c.last_seq)),
+        ...candidates.filter((c) => !usable(c.last_seq)),
+      ];
+      const from_start_ok = journal_first <= 1 && feed_after < (candidates[0]?.last_seq ?? 0);
+      for (const s of from_start_ok ? candidates.filter((c) => usable(c.last_seq)) : ordered) {
         const stored = read_snapshot(dir.snapshots, s.name);
         if (typeof stored === "string") {
           options.log(`node: skipping damaged snapshot ${s.name}: ${stored}`);
@@ -97,6 +135,10 @@ export class EngineNode {
         );
         break;
       }
+      if (options.projection !== undefined && snapshot_seq > feed_after)
+        options.log(
+          `node: history projection is at sequence ${feed_after} but the journal no longer holds what follows; history from ${feed_after + 1} to ${snapshot_seq} is not available`,
+        );
       engine ??= new Engine(options.engine_limits);
       const snapshotter = new Snapshotter(
         {
@@ -109,11 +151,11 @@ export class EngineNode {
         SNAPSHOT_WORKER_RESTARTS_MAX,
         options.log,
       );
-      const journal = await FileJournal.open(new FsStorage(dir.journal), {
-        log: options.log,
-        ...options.journal,
-        on_durable_frame: (frame) => snapshotter.frame(frame),
-      });
+      const journal = await FileJournal.open(
+        new FsStorage(dir.journal),
+        { log: options.log, ...options.journal, on_durable_frame: (frame) => snapshotter.frame(frame) },
+        from_seq,
+      );
       if (journal.first_sequence > from_seq && journal.next_sequence > journal.first_sequence)
         throw new Error(
           `journal starts at ${journal.first_sequence} but the snapshot needs ${from_seq} onwards`,
@@ -121,15 +163,28 @@ export class EngineNode {
       let applied = from_seq - 1;
       const started = Date.now();
       const replaying = engine;
+      const projection = options.projection;
       for await (const batch of journal.read_batches_from(from_seq)) {
-        replaying.quietly(() => {
-          for (const c of batch) {
-            c.command.ts_ms = c.timestamp_ms;
-            replaying.execute(c.command);
-            applied = c.seq;
-          }
-        });
+        // Up to the projection's position nothing needs events (the fast path); after it, events
+        // feed the projection.
+        if (projection === undefined || batch[batch.length - 1].seq <= feed_after) {
+          replaying.quietly(() => {
+            for (const c of batch) {
+              c.command.ts_ms = c.timestamp_ms;
+              replaying.execute(c.command);
+              applied = c.seq;
+            }
+          });
+          continue;
+        }
+        for (const c of batch) {
+          c.command.ts_ms = c.timestamp_ms;
+          if (c.seq <= feed_after) replaying.quietly(() => replaying.execute(c.command));
+          else projection.apply(c.seq, c.timestamp_ms, replaying.apply(c.command));
+          applied = c.seq;
+        }
       }
+      projection?.flush();
       if (applied >= from_seq)
         options.log(`node: replayed ${applied - from_seq + 1} commands in ${Date.now() - started} ms`);
       // The worker starts from the same snapshot and reads the same tail from disk, on its own thread;
@@ -140,6 +195,10 @@ export class EngineNode {
         durable_seq: journal.next_sequence - 1,
       });
       const node = new EngineNode(engine, journal, dir, options, snapshotter, applied, snapshot_seq);
+      if (projection !== undefined) {
+        node.projection_timer = setInterval(() => projection.flush(), PROJECTION_FLUSH_MS);
+        node.projection_timer.unref();
+      }
       if (restored !== null) node.last_snapshot = { name: restored, seq: snapshot_seq };
       return node;
     } catch (error) {
@@ -190,6 +249,7 @@ export class EngineNode {
         command.ts_ms = appended.timestamp_ms;
         const events = this.engine.apply(command);
         this.applied_seq = appended.first_seq + i;
+        this.options.projection?.apply(this.applied_seq, appended.timestamp_ms, events);
         out.push({ seq: this.applied_seq, timestamp_ms: appended.timestamp_ms, events });
       }
     } catch (error) {
@@ -235,7 +295,11 @@ export class EngineNode {
     );
     const oldest = list_snapshots(this.dir.snapshots).at(-1);
     if (oldest !== undefined && this.options.journal_retention) {
-      const removed = await this.journal.drop_before(oldest.last_seq + 1);
+      // Keep what the oldest kept snapshot and the projection still need.
+      const projection = this.options.projection;
+      if (projection !== undefined) projection.flush();
+      const needed = Math.min(oldest.last_seq + 1, (projection?.last_seq ?? Number.POSITIVE_INFINITY) + 1);
+      const removed = await this.journal.drop_before(needed);
       if (removed.length > 0) this.options.log(`node: retention removed ${removed.join(", ")}`);
     }
     return written.name;
@@ -245,6 +309,8 @@ export class EngineNode {
     if (this.closed) return;
     this.closed = true;
     await Promise.allSettled([...this.snapshot_tasks]);
+    if (this.projection_timer !== null) clearInterval(this.projection_timer);
+    this.options.projection?.flush();
     await this.snapshotter.close();
     await this.journal.close();
     this.dir.release();

@@ -4,6 +4,8 @@
  * SIGTERM or SIGINT closes it cleanly: the servers stop taking requests, pending snapshots finish,
  * the journal closes and the data directory's lock is released.
  */
+
+import { mkdirSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
@@ -15,6 +17,7 @@ import { Authenticator } from "../gateway/auth.js";
 import { MasterKey } from "../gateway/master_key.js";
 import { start_public_server } from "../gateway/public.js";
 import { EngineNode } from "../node/runtime.js";
+import { History } from "../projections/history.js";
 
 export interface StartOptions {
   data_dir: string;
@@ -39,13 +42,24 @@ export interface RunningNode {
 }
 
 export async function start_node(options: StartOptions): Promise<RunningNode> {
-  const node = await EngineNode.open({ data_dir: options.data_dir, log: options.log });
+  // The history projection lives in the data directory; the node feeds it (and replays into it
+  // whatever it lacks) under the directory's lock.
+  mkdirSync(options.data_dir, { recursive: true });
+  const history = new History(join(options.data_dir, "history.sqlite"));
+  let node: EngineNode;
+  try {
+    node = await EngineNode.open({ data_dir: options.data_dir, log: options.log, projection: history });
+  } catch (error) {
+    history.close();
+    throw error;
+  }
   const servers: FastifyInstance[] = [];
   let maker: MarketMaker | null = null;
   const close = async (): Promise<void> => {
     await maker?.stop();
     for (const s of servers.reverse()) await s.close();
     await node.close();
+    history.close();
   };
   try {
     const master = MasterKey.load(
@@ -60,6 +74,7 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
       port: options.port,
       clock_ms: Date.now,
       auth: new Authenticator(node.engine, master, Date.now),
+      history,
     });
     servers.push(pub);
     const port = (pub.server.address() as AddressInfo).port;

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { createHmac, generateKeyPairSync, sign } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -274,5 +274,106 @@ describe("signed trading REST", () => {
     const after_revoke = await call("GET", "/api/v3/account", ed, {});
     assert.equal(after_revoke.status, 401);
     assert.equal(after_revoke.body.code, -2015);
+  });
+});
+
+describe("order and trade history (SQLite projection)", () => {
+  it("GET order, allOrders, myTrades; the history survives a restart and is rebuilt when its file is lost", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hf-history-"));
+    const opts = {
+      data_dir: dir,
+      host: "127.0.0.1",
+      port: 0,
+      admin_socket: null,
+      demo: true,
+      market_maker: false,
+      log: () => {},
+    };
+    let running = await start_node(opts);
+    try {
+      const creds = JSON.parse(readFileSync(running.credentials_file as string, "utf8")) as {
+        users: { apiKey: string; secretKey: string }[];
+      };
+      const [alice, bob] = creds.users;
+      const call = async (
+        method: string,
+        path: string,
+        key: { apiKey: string; secretKey: string },
+        params: Record<string, string>,
+      ) => {
+        const text = new URLSearchParams({ ...params, timestamp: String(Date.now()) }).toString();
+        const sig = createHmac("sha256", key.secretKey).update(text).digest("hex");
+        const r = await fetch(`http://127.0.0.1:${running.port}${path}?${text}&signature=${sig}`, {
+          method,
+          headers: { "X-MBX-APIKEY": key.apiKey },
+        });
+        return { status: r.status, body: (await r.json()) as Body & Body[] };
+      };
+      const buy = await call("POST", "/api/v3/order", alice, {
+        symbol: "ETHBTC",
+        side: "BUY",
+        type: "LIMIT",
+        timeInForce: "GTC",
+        quantity: "2",
+        price: "0.05",
+        newClientOrderId: "hist-1",
+      });
+      assert.equal(buy.status, 200, JSON.stringify(buy.body));
+      await call("POST", "/api/v3/order", bob, {
+        symbol: "ETHBTC",
+        side: "SELL",
+        type: "MARKET",
+        quantity: "0.5",
+      });
+      await call("POST", "/api/v3/order", bob, {
+        symbol: "ETHBTC",
+        side: "SELL",
+        type: "MARKET",
+        quantity: "0.25",
+      });
+      await call("DELETE", "/api/v3/order", alice, { symbol: "ETHBTC", orderId: String(buy.body.orderId) });
+
+      const check = async () => {
+        const o = await call("GET", "/api/v3/order", alice, {
+          symbol: "ETHBTC",
+          origClientOrderId: "hist-1",
+        });
+        assert.equal(o.status, 200, JSON.stringify(o.body));
+        assert.equal(o.body.status, "CANCELED");
+        assert.equal(o.body.executedQty, "0.75000000");
+        assert.equal(o.body.cummulativeQuoteQty, "0.03750000");
+        const all = await call("GET", "/api/v3/allOrders", bob, { symbol: "ETHBTC" });
+        assert.deepEqual(
+          all.body.map((x) => x.status),
+          ["FILLED", "FILLED"],
+        );
+        const trades = await call("GET", "/api/v3/myTrades", alice, { symbol: "ETHBTC" });
+        assert.deepEqual(
+          trades.body.map((t) => [t.id, t.qty, t.isBuyer, t.isMaker, t.commission, t.commissionAsset]),
+          [
+            [1, "0.50000000", true, true, "0.00050000", "ETH"],
+            [2, "0.25000000", true, true, "0.00025000", "ETH"],
+          ],
+        );
+        const none = await call("GET", "/api/v3/order", bob, {
+          symbol: "ETHBTC",
+          orderId: String(buy.body.orderId),
+        });
+        assert.deepEqual(none.body, { code: -2013, msg: "Order does not exist." });
+      };
+      await check();
+      await running.close();
+      running = await start_node(opts);
+      await check();
+      await running.close();
+      rmSync(join(dir, "history.sqlite"));
+      rmSync(join(dir, "history.sqlite-wal"), { force: true });
+      rmSync(join(dir, "history.sqlite-shm"), { force: true });
+      running = await start_node(opts);
+      await check();
+    } finally {
+      await running.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,0 +1,240 @@
+/**
+ * The history projection (SQLite, better-sqlite3): every order and trade, from the engine's events,
+ * for GET order, allOrders and myTrades. It records the last sequence it applied in the same
+ * transaction as the rows (DESIGN, "State outside the engine"), so after a crash the node replays
+ * exactly what it lacks. Rows are gathered in memory and written one transaction per flush; every
+ * read flushes first, so a client reads its own writes.
+ */
+import Database from "better-sqlite3";
+import type { EngineEvent } from "../engine/events.js";
+
+export interface OrderRow {
+  order_id: number;
+  account: number;
+  market: number;
+  client_order_id: string | null;
+  side: number;
+  order_type: number;
+  tif: number;
+  price_ticks: number;
+  quantity_lots: number;
+  quote_units: number;
+  stop_price_ticks: number;
+  status: number;
+  executed_lots: number;
+  cumulative_quote_units: number;
+  time_ms: number;
+  update_ms: number;
+}
+
+export interface TradeRow {
+  market: number;
+  trade_id: number;
+  order_id: number;
+  account: number;
+  price_ticks: number;
+  quantity_lots: number;
+  quote_units: number;
+  fee_units: number;
+  is_buyer: number;
+  is_maker: number;
+  time_ms: number;
+}
+
+const FLUSH_ROWS = 10_000;
+export const HISTORY_LIMIT_MAX = 1000;
+
+export class History {
+  private readonly db: Database.Database;
+  private pending_new: OrderRow[] = [];
+  private pending_updates: [number, number, number, number, number][] = [];
+  private pending_trades: TradeRow[] = [];
+  private pending_seq = 0;
+  private applied_seq: number;
+  private readonly stmt: Record<string, Database.Statement>;
+
+  constructor(file: string) {
+    this.db = new Database(file);
+    this.db.pragma("journal_mode = WAL");
+    // NORMAL: a power loss may lose the last transactions, never corrupt the file; the node replays
+    // whatever last_seq says is missing.
+    this.db.pragma("synchronous = NORMAL");
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+      INSERT OR IGNORE INTO meta VALUES ('last_seq', 0);
+      CREATE TABLE IF NOT EXISTS orders (
+        order_id INTEGER PRIMARY KEY, account INTEGER NOT NULL, market INTEGER NOT NULL,
+        client_order_id TEXT, side INTEGER NOT NULL, order_type INTEGER NOT NULL, tif INTEGER NOT NULL,
+        price_ticks INTEGER NOT NULL, quantity_lots INTEGER NOT NULL, quote_units INTEGER NOT NULL,
+        stop_price_ticks INTEGER NOT NULL, status INTEGER NOT NULL, executed_lots INTEGER NOT NULL,
+        cumulative_quote_units INTEGER NOT NULL, time_ms INTEGER NOT NULL, update_ms INTEGER NOT NULL);
+      CREATE INDEX IF NOT EXISTS orders_by_account ON orders (account, market, order_id);
+      CREATE INDEX IF NOT EXISTS orders_by_client_id ON orders (account, client_order_id);
+      CREATE TABLE IF NOT EXISTS trades (
+        market INTEGER NOT NULL, trade_id INTEGER NOT NULL, order_id INTEGER NOT NULL,
+        account INTEGER NOT NULL, price_ticks INTEGER NOT NULL, quantity_lots INTEGER NOT NULL,
+        quote_units INTEGER NOT NULL, fee_units INTEGER NOT NULL, is_buyer INTEGER NOT NULL,
+        is_maker INTEGER NOT NULL, time_ms INTEGER NOT NULL, PRIMARY KEY (market, trade_id, is_maker));
+      CREATE INDEX IF NOT EXISTS trades_by_account ON trades (account, market, trade_id);
+    `);
+    this.stmt = {
+      last: this.db.prepare("SELECT value FROM meta WHERE key = 'last_seq'"),
+      set_last: this.db.prepare("UPDATE meta SET value = ? WHERE key = 'last_seq'"),
+      insert_order: this.db.prepare(`INSERT OR REPLACE INTO orders VALUES (@order_id, @account, @market,
+        @client_order_id, @side, @order_type, @tif, @price_ticks, @quantity_lots, @quote_units,
+        @stop_price_ticks, @status, @executed_lots, @cumulative_quote_units, @time_ms, @update_ms)`),
+      update_order: this.db.prepare(
+        "UPDATE orders SET status = ?, executed_lots = ?, cumulative_quote_units = ?, update_ms = ? WHERE order_id = ?",
+      ),
+      insert_trade: this.db.prepare(`INSERT OR REPLACE INTO trades VALUES (@market, @trade_id, @order_id,
+        @account, @price_ticks, @quantity_lots, @quote_units, @fee_units, @is_buyer, @is_maker, @time_ms)`),
+      by_id: this.db.prepare("SELECT * FROM orders WHERE order_id = ? AND account = ? AND market = ?"),
+      by_client_id: this.db.prepare(
+        "SELECT * FROM orders WHERE account = ? AND client_order_id = ? AND market = ? ORDER BY order_id DESC LIMIT 1",
+      ),
+      all_orders: this.db.prepare(`SELECT * FROM orders WHERE account = ? AND market = ? AND order_id >= ?
+        AND time_ms >= ? AND time_ms <= ? ORDER BY order_id LIMIT ?`),
+      all_orders_recent: this.db.prepare(`SELECT * FROM (SELECT * FROM orders WHERE account = ? AND market = ?
+        AND time_ms >= ? AND time_ms <= ? ORDER BY order_id DESC LIMIT ?) ORDER BY order_id`),
+      trades: this.db.prepare(`SELECT * FROM trades WHERE account = ? AND market = ? AND trade_id >= ?
+        AND time_ms >= ? AND time_ms <= ? ORDER BY trade_id LIMIT ?`),
+      trades_recent: this.db.prepare(`SELECT * FROM (SELECT * FROM trades WHERE account = ? AND market = ?
+        AND time_ms >= ? AND time_ms <= ? ORDER BY trade_id DESC LIMIT ?) ORDER BY trade_id`),
+    };
+    this.applied_seq = (this.stmt.last.get() as { value: number }).value;
+  }
+
+  /** The last sequence whose events are in the projection (flushed or waiting). */
+  get last_seq(): number {
+    return Math.max(this.applied_seq, this.pending_seq);
+  }
+
+  /** Takes the events of command `seq` (commands arrive in sequence order). */
+  apply(seq: number, time_ms: number, events: readonly EngineEvent[]): void {
+    if (seq <= this.last_seq) return;
+    for (const e of events) {
+      if (e.kind === "order_new") {
+        this.pending_new.push({
+          order_id: e.order_id,
+          account: e.account,
+          market: e.market,
+          client_order_id: e.client_order_id,
+          side: e.side,
+          order_type: e.order_type,
+          tif: e.tif,
+          price_ticks: e.price_ticks,
+          quantity_lots: e.quantity_lots,
+          quote_units: e.quote_units,
+          stop_price_ticks: e.stop_price_ticks,
+          status: 0,
+          executed_lots: 0,
+          cumulative_quote_units: 0,
+          time_ms: e.time_ms,
+          update_ms: e.time_ms,
+        });
+      } else if (e.kind === "order_update") {
+        this.pending_updates.push([e.status, e.executed_lots, e.cumulative_quote_units, time_ms, e.order_id]);
+      } else if (e.kind === "trade") {
+        const taker_buys = e.taker_side === 0;
+        const common = {
+          market: e.market,
+          trade_id: e.trade_id,
+          price_ticks: e.price_ticks,
+          quantity_lots: e.quantity_lots,
+          quote_units: e.quote_units,
+          time_ms: e.time_ms,
+        };
+        this.pending_trades.push(
+          {
+            ...common,
+            order_id: e.taker_order_id,
+            account: e.taker_account,
+            fee_units: e.taker_fee_units,
+            is_buyer: taker_buys ? 1 : 0,
+            is_maker: 0,
+          },
+          {
+            ...common,
+            order_id: e.maker_order_id,
+            account: e.maker_account,
+            fee_units: e.maker_fee_units,
+            is_buyer: taker_buys ? 0 : 1,
+            is_maker: 1,
+          },
+        );
+      }
+    }
+    this.pending_seq = seq;
+    if (this.pending_new.length + this.pending_updates.length + this.pending_trades.length > FLUSH_ROWS)
+      this.flush();
+  }
+
+  /** Writes what is waiting, with its last sequence, in one transaction. */
+  flush(): void {
+    if (this.pending_seq <= this.applied_seq) return;
+    const news = this.pending_new;
+    const updates = this.pending_updates;
+    const trades = this.pending_trades;
+    const seq = this.pending_seq;
+    this.db.transaction(() => {
+      // In event order: an order's update always follows its insert within the waiting rows.
+      for (const o of news) this.stmt.insert_order.run(o);
+      for (const u of updates) this.stmt.update_order.run(...u);
+      for (const t of trades) this.stmt.insert_trade.run(t);
+      this.stmt.set_last.run(seq);
+    })();
+    this.pending_new = [];
+    this.pending_updates = [];
+    this.pending_trades = [];
+    this.applied_seq = seq;
+  }
+
+  order(
+    account: number,
+    market: number,
+    order_id: number | null,
+    client_order_id: string | null,
+  ): OrderRow | null {
+    this.flush();
+    const row =
+      order_id !== null
+        ? this.stmt.by_id.get(order_id, account, market)
+        : this.stmt.by_client_id.get(account, client_order_id, market);
+    return (row as OrderRow | undefined) ?? null;
+  }
+
+  all_orders(
+    account: number,
+    market: number,
+    q: { from_id?: number; start_ms?: number; end_ms?: number; limit: number },
+  ): OrderRow[] {
+    this.flush();
+    const start = q.start_ms ?? 0;
+    const end = q.end_ms ?? Number.MAX_SAFE_INTEGER;
+    return (
+      q.from_id !== undefined
+        ? this.stmt.all_orders.all(account, market, q.from_id, start, end, q.limit)
+        : this.stmt.all_orders_recent.all(account, market, start, end, q.limit)
+    ) as OrderRow[];
+  }
+
+  trades(
+    account: number,
+    market: number,
+    q: { from_id?: number; start_ms?: number; end_ms?: number; limit: number },
+  ): TradeRow[] {
+    this.flush();
+    const start = q.start_ms ?? 0;
+    const end = q.end_ms ?? Number.MAX_SAFE_INTEGER;
+    return (
+      q.from_id !== undefined
+        ? this.stmt.trades.all(account, market, q.from_id, start, end, q.limit)
+        : this.stmt.trades_recent.all(account, market, start, end, q.limit)
+    ) as TradeRow[];
+  }
+
+  close(): void {
+    this.flush();
+    this.db.close();
+  }
+}
