@@ -226,7 +226,7 @@ export function quantity_text(cfg: MarketConfig, quantity_lots: number): string 
   return scaled_text(BigInt(quantity_lots) * step.digits, step.scale);
 }
 
-function scaled_text(value: bigint, scale: number): string {
+export function scaled_text(value: bigint, scale: number): string {
   if (scale === 0) return value.toString();
   const padded = value.toString().padStart(scale + 1, "0");
   return `${padded.slice(0, padded.length - scale)}.${padded.slice(padded.length - scale)}`;

@@ -8,6 +8,7 @@ import type { Market } from "../engine/market.js";
 import type { EngineNode } from "../node/runtime.js";
 import type { History } from "../projections/history.js";
 import type { Authenticator } from "./auth.js";
+import { agg_trades_json, INTERVALS, klines, ticker_24hr, trades_json } from "./history_data.js";
 import { book_ticker, depth, exchange_info, symbol_status, ticker_price } from "./market_data.js";
 import { ApiError, bad, check_read, integer, type Params, parse_params, required } from "./params.js";
 import { register_trading } from "./trading.js";
@@ -123,6 +124,47 @@ export async function start_public_server(
       book_ticker(engine, m),
     );
   });
+
+  const history = options.history;
+  if (history !== null) {
+    const range = (p: Params, id_name: string | null, max: number, def: number) => ({
+      from_id: id_name === null ? undefined : integer(p, id_name, 0, Number.MAX_SAFE_INTEGER),
+      start_ms: integer(p, "startTime", 0, Number.MAX_SAFE_INTEGER),
+      end_ms: integer(p, "endTime", 0, Number.MAX_SAFE_INTEGER),
+      limit: integer(p, "limit", 1, max) ?? def,
+    });
+    route("GET", "/api/v3/trades", ["symbol", "limit"], (p) => {
+      const m = market(p);
+      return trades_json(engine, m, history.market_trades(m.id, range(p, null, 1000, 500)));
+    });
+    route("GET", "/api/v3/historicalTrades", ["symbol", "limit", "fromId"], (p) => {
+      const m = market(p);
+      return trades_json(engine, m, history.market_trades(m.id, range(p, "fromId", 1000, 500)));
+    });
+    route("GET", "/api/v3/aggTrades", ["symbol", "fromId", "startTime", "endTime", "limit"], (p) => {
+      const m = market(p);
+      return agg_trades_json(m, history.market_trades(m.id, range(p, "fromId", 1000, 500)));
+    });
+    route(
+      "GET",
+      "/api/v3/klines",
+      ["symbol", "interval", "startTime", "endTime", "timeZone", "limit"],
+      (p) => {
+        const m = market(p);
+        const interval = required(p, "interval");
+        if (!(interval in INTERVALS)) throw bad(-1120, "Invalid interval.");
+        return klines(engine, m, history, interval, range(p, null, 1000, 500));
+      },
+    );
+    route("GET", "/api/v3/ticker/24hr", ["symbol", "symbols", "type"], (p) => {
+      const now = options.clock_ms();
+      if (p.values.has("symbol") && !p.values.has("symbols"))
+        return ticker_24hr(engine, market(p), history, now);
+      return select_markets(p, engine.markets, (s) => engine.market_by_symbol.get(s)).map((m) =>
+        ticker_24hr(engine, m, history, now),
+      );
+    });
+  }
 
   if (options.auth !== null && options.history !== null)
     register_trading(route, node, options.auth, market, options.history);

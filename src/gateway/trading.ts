@@ -185,6 +185,43 @@ export function register_trading(
     },
   );
 
+  route("DELETE", "/api/v3/openOrders", ["symbol", ...SIGNED], async (p, request, raw) => {
+    const account = signed("trade", p, request, raw);
+    const m = market_of(p);
+    const before = new Map<number, ReturnType<typeof describe>>();
+    for (const id of engine.accounts[account].open_ids(m.id)) {
+      const slot = engine.find_order(account, m.id, id, null);
+      if (slot !== 0) before.set(id, describe(slot, m));
+    }
+    const applied = await node.submit({ type: "cancel_all", ts_ms: 0, account, market: m.id });
+    const refused = refusal(applied.events, -2011);
+    if (refused !== null) throw new ApiError(400, { code: -2011, msg: refused.error.msg });
+    const out = [];
+    for (const e of applied.events) {
+      if (e.kind !== "order_update") continue;
+      const d = before.get(e.order_id);
+      if (d === undefined) continue;
+      out.push({
+        symbol: d.symbol,
+        origClientOrderId: d.clientOrderId,
+        orderId: d.orderId,
+        orderListId: -1,
+        clientOrderId: new_client_id(),
+        transactTime: applied.timestamp_ms,
+        price: d.price,
+        origQty: d.origQty,
+        executedQty: qty_str(m, e.executed_lots),
+        cummulativeQuoteQty: units(engine, m.config.quote, e.cumulative_quote_units),
+        status: ORDER_STATUS_NAMES[e.status],
+        timeInForce: d.timeInForce,
+        type: d.type,
+        side: d.side,
+        selfTradePreventionMode: d.selfTradePreventionMode,
+      });
+    }
+    return out;
+  });
+
   route("GET", "/api/v3/openOrders", ["symbol", ...SIGNED], (p, request, raw) => {
     const account = signed("read", p, request, raw);
     const markets = p.values.has("symbol") ? [market_of(p)] : engine.markets;

@@ -41,6 +41,39 @@ export interface TradeRow {
   time_ms: number;
 }
 
+export interface Candle {
+  open_ms: number;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume_lots: number;
+  quote_units: number;
+  count: number;
+  taker_buy_lots: number;
+  taker_buy_quote_units: number;
+}
+
+export interface Stats {
+  count: number;
+  first_id: number;
+  last_id: number;
+  open: number;
+  high: number;
+  low: number;
+  last: number;
+  last_lots: number;
+  volume_lots: number;
+  quote_units: number;
+}
+
+interface MarketStatements {
+  from: Database.Statement;
+  recent: Database.Statement;
+  candles: (recent: boolean) => Database.Statement;
+  stats: Database.Statement;
+}
+
 const FLUSH_ROWS = 10_000;
 export const HISTORY_LIMIT_MAX = 1000;
 
@@ -76,6 +109,7 @@ export class History {
         quote_units INTEGER NOT NULL, fee_units INTEGER NOT NULL, is_buyer INTEGER NOT NULL,
         is_maker INTEGER NOT NULL, time_ms INTEGER NOT NULL, PRIMARY KEY (market, trade_id, is_maker));
       CREATE INDEX IF NOT EXISTS trades_by_account ON trades (account, market, trade_id);
+      CREATE INDEX IF NOT EXISTS trades_by_time ON trades (market, is_maker, time_ms);
     `);
     this.stmt = {
       last: this.db.prepare("SELECT value FROM meta WHERE key = 'last_seq'"),
@@ -231,6 +265,89 @@ export class History {
         ? this.stmt.trades.all(account, market, q.from_id, start, end, q.limit)
         : this.stmt.trades_recent.all(account, market, start, end, q.limit)
     ) as TradeRow[];
+  }
+
+  /** A market's latest trades (the taker's row of each), oldest first. */
+  market_trades(
+    market: number,
+    q: { from_id?: number; start_ms?: number; end_ms?: number; limit: number },
+  ): TradeRow[] {
+    this.flush();
+    const start = q.start_ms ?? 0;
+    const end = q.end_ms ?? Number.MAX_SAFE_INTEGER;
+    return (
+      q.from_id !== undefined
+        ? this.market_stmt.from.all(market, q.from_id, start, end, q.limit)
+        : this.market_stmt.recent.all(market, start, end, q.limit)
+    ) as TradeRow[];
+  }
+
+  /**
+   * Candles of `interval_ms` (aligned to the epoch plus `offset_ms`: Binance's weeks start on Monday)
+   * from the trades; buckets without trades are left out. Oldest first.
+   */
+  candles(
+    market: number,
+    q: { interval_ms: number; offset_ms: number; start_ms?: number; end_ms?: number; limit: number },
+  ): Candle[] {
+    this.flush();
+    const recent = q.start_ms === undefined;
+    const rows = this.market_stmt.candles(recent).all({
+      market,
+      ms: q.interval_ms,
+      off: q.offset_ms,
+      start: q.start_ms ?? 0,
+      end: q.end_ms ?? Number.MAX_SAFE_INTEGER,
+      limit: q.limit,
+    }) as Candle[];
+    return recent ? rows.reverse() : rows;
+  }
+
+  /** Trade statistics of a market over [start_ms, end_ms]. */
+  stats(market: number, start_ms: number, end_ms: number): Stats | null {
+    this.flush();
+    const row = this.market_stmt.stats.get({ market, start: start_ms, end: end_ms }) as Stats | undefined;
+    return row === undefined || row.count === 0 ? null : row;
+  }
+
+  private _market_stmt: MarketStatements | null = null;
+  private get market_stmt(): MarketStatements {
+    if (this._market_stmt !== null) return this._market_stmt;
+    const db = this.db;
+    const candle_sql = (order: string) => `
+      WITH b AS (
+        -- integer division: parameters may be bound as REAL
+        SELECT (CAST(time_ms AS INTEGER) - CAST(@off AS INTEGER)) / CAST(@ms AS INTEGER) AS k, MIN(trade_id) AS f, MAX(trade_id) AS l,
+          MAX(price_ticks) AS high, MIN(price_ticks) AS low, SUM(quantity_lots) AS volume_lots,
+          SUM(quote_units) AS quote_units, COUNT(*) AS count,
+          SUM(CASE WHEN is_buyer = 1 THEN quantity_lots ELSE 0 END) AS taker_buy_lots,
+          SUM(CASE WHEN is_buyer = 1 THEN quote_units ELSE 0 END) AS taker_buy_quote_units
+        FROM trades WHERE market = @market AND is_maker = 0 AND time_ms >= @start AND time_ms <= @end
+        GROUP BY k ORDER BY k ${order} LIMIT @limit)
+      SELECT b.k * @ms + @off AS open_ms, o.price_ticks AS open, b.high, b.low, c.price_ticks AS close,
+        b.volume_lots, b.quote_units, b.count, b.taker_buy_lots, b.taker_buy_quote_units
+      FROM b JOIN trades o ON o.market = @market AND o.trade_id = b.f AND o.is_maker = 0
+             JOIN trades c ON c.market = @market AND c.trade_id = b.l AND c.is_maker = 0
+      ORDER BY b.k ${order}`;
+    const asc = db.prepare(candle_sql("ASC"));
+    const desc = db.prepare(candle_sql("DESC"));
+    this._market_stmt = {
+      from: db.prepare(`SELECT * FROM trades WHERE market = ? AND is_maker = 0 AND trade_id >= ?
+        AND time_ms >= ? AND time_ms <= ? ORDER BY trade_id LIMIT ?`),
+      recent: db.prepare(`SELECT * FROM (SELECT * FROM trades WHERE market = ? AND is_maker = 0
+        AND time_ms >= ? AND time_ms <= ? ORDER BY trade_id DESC LIMIT ?) ORDER BY trade_id`),
+      candles: (recent: boolean) => (recent ? desc : asc),
+      stats: db.prepare(`
+        WITH w AS (SELECT * FROM trades WHERE market = @market AND is_maker = 0 AND time_ms >= @start AND time_ms <= @end)
+        SELECT COUNT(*) AS count, MIN(trade_id) AS first_id, MAX(trade_id) AS last_id,
+          MAX(price_ticks) AS high, MIN(price_ticks) AS low, SUM(quantity_lots) AS volume_lots,
+          SUM(quote_units) AS quote_units,
+          (SELECT price_ticks FROM w ORDER BY trade_id LIMIT 1) AS open,
+          (SELECT price_ticks FROM w ORDER BY trade_id DESC LIMIT 1) AS last,
+          (SELECT quantity_lots FROM w ORDER BY trade_id DESC LIMIT 1) AS last_lots
+        FROM w`),
+    };
+    return this._market_stmt;
   }
 
   close(): void {

@@ -128,6 +128,57 @@ describe("public REST market data", () => {
     assert.equal((await get("/api/v3/ticker/price")).body.length, 3);
   });
 
+  it("trades, aggTrades, klines and the 24-hour ticker come from the history projection", async () => {
+    const trades = (await get("/api/v3/trades?symbol=BTCUSDT")).body as unknown as Record<string, unknown>[];
+    assert.equal(trades.length, 1);
+    assert.deepEqual(
+      { ...trades[0], time: 0 },
+      {
+        id: 1,
+        price: "50000.00000000",
+        qty: "0.00100000",
+        quoteQty: "50.00000000",
+        time: 0,
+        isBuyerMaker: true,
+        isBestMatch: true,
+      },
+    );
+    const agg = (await get("/api/v3/aggTrades?symbol=BTCUSDT")).body as unknown as Record<string, unknown>[];
+    assert.deepEqual(
+      { ...agg[0], T: 0 },
+      { a: 1, p: "50000.00000000", q: "0.00100000", f: 1, l: 1, T: 0, m: true, M: true },
+    );
+    for (const interval of ["1s", "1m", "1h", "1d", "1w", "1M"]) {
+      const k = (await get(`/api/v3/klines?symbol=BTCUSDT&interval=${interval}`))
+        .body as unknown as unknown[][];
+      assert.equal(k.length, 1, interval);
+      assert.deepEqual(k[0].slice(1, 6), [
+        "50000.00000000",
+        "50000.00000000",
+        "50000.00000000",
+        "50000.00000000",
+        "0.00100000",
+      ]);
+      assert.ok(
+        (k[0][0] as number) <= (trades[0].time as number) &&
+          (trades[0].time as number) <= (k[0][6] as number),
+      );
+      assert.deepEqual(k[0].slice(7), ["50.00000000", 1, "0.00000000", "0.00000000", "0"]);
+    }
+    const week = (await get("/api/v3/klines?symbol=BTCUSDT&interval=1w")).body as unknown as number[][];
+    assert.equal(new Date(week[0][0]).getUTCDay(), 1, "weeks start on Monday");
+    const t = (await get("/api/v3/ticker/24hr?symbol=BTCUSDT")).body;
+    assert.equal(t.lastPrice, "50000.00000000");
+    assert.equal(t.volume, "0.00100000");
+    assert.equal(t.quoteVolume, "50.00000000");
+    assert.equal(t.weightedAvgPrice, "50000.00000000");
+    assert.equal(t.priceChangePercent, "0.000");
+    assert.equal(t.count, 1);
+    assert.equal(t.bidPrice, "50000.00000000");
+    const bad_interval = await get("/api/v3/klines?symbol=BTCUSDT&interval=7m");
+    assert.deepEqual(bad_interval.body, { code: -1120, msg: "Invalid interval." });
+  });
+
   it("bad input gets Binance's error codes with HTTP 400", async () => {
     const cases: [string, number][] = [
       ["/api/v3/depth", -1102],

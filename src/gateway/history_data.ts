@@ -1,0 +1,171 @@
+/**
+ * Public trade history in Binance's shapes, from the history projection: trades, aggTrades (each
+ * trade is its own aggregate: Holdfast does not merge fills), klines for every Binance interval, and
+ * the 24-hour ticker. Prices and sums are exact: integers scaled by the market's tick and step.
+ */
+import { scaled_text } from "../engine/config.js";
+import { parse_decimal } from "../engine/decimal.js";
+import type { Engine } from "../engine/engine.js";
+import type { Market } from "../engine/market.js";
+import type { Candle, History, TradeRow } from "../projections/history.js";
+import { book_ticker, pad8, price_str, qty_str } from "./market_data.js";
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+/** 1970-01-05, the first Monday after the epoch: Binance's weeks start on Monday 00:00 UTC. */
+const MONDAY_OFFSET_MS = 4 * DAY;
+
+export const INTERVALS: Record<string, number> = {
+  "1s": 1000,
+  "1m": MINUTE,
+  "3m": 3 * MINUTE,
+  "5m": 5 * MINUTE,
+  "15m": 15 * MINUTE,
+  "30m": 30 * MINUTE,
+  "1h": HOUR,
+  "2h": 2 * HOUR,
+  "4h": 4 * HOUR,
+  "6h": 6 * HOUR,
+  "8h": 8 * HOUR,
+  "12h": 12 * HOUR,
+  "1d": DAY,
+  "3d": 3 * DAY,
+  "1w": 7 * DAY,
+  "1M": 0, // calendar months, merged from days
+};
+
+const quote_str = (e: Engine, m: Market, units: number): string =>
+  pad8(scaled_text(BigInt(units), e.assets[m.config.quote].decimals));
+
+export function trades_json(e: Engine, m: Market, rows: TradeRow[]) {
+  return rows.map((t) => ({
+    id: t.trade_id,
+    price: price_str(m, t.price_ticks),
+    qty: qty_str(m, t.quantity_lots),
+    quoteQty: quote_str(e, m, t.quote_units),
+    time: t.time_ms,
+    isBuyerMaker: t.is_buyer === 0,
+    isBestMatch: true,
+  }));
+}
+
+export function agg_trades_json(m: Market, rows: TradeRow[]) {
+  return rows.map((t) => ({
+    a: t.trade_id,
+    p: price_str(m, t.price_ticks),
+    q: qty_str(m, t.quantity_lots),
+    f: t.trade_id,
+    l: t.trade_id,
+    T: t.time_ms,
+    m: t.is_buyer === 0,
+    M: true,
+  }));
+}
+
+function month_start(ms: number): number {
+  const d = new Date(ms);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+}
+function next_month(ms: number): number {
+  const d = new Date(ms);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+}
+
+export function klines(
+  e: Engine,
+  m: Market,
+  history: History,
+  interval: string,
+  q: { start_ms?: number; end_ms?: number; limit: number },
+) {
+  let candles: Candle[];
+  let close_of: (open_ms: number) => number;
+  if (interval === "1M") {
+    const days = history.candles(m.id, { interval_ms: DAY, offset_ms: 0, ...q, limit: q.limit * 31 });
+    candles = [];
+    for (const d of days) {
+      const start = month_start(d.open_ms);
+      const last = candles.at(-1);
+      if (last !== undefined && last.open_ms === start) {
+        last.high = Math.max(last.high, d.high);
+        last.low = Math.min(last.low, d.low);
+        last.close = d.close;
+        last.volume_lots += d.volume_lots;
+        last.quote_units += d.quote_units;
+        last.count += d.count;
+        last.taker_buy_lots += d.taker_buy_lots;
+        last.taker_buy_quote_units += d.taker_buy_quote_units;
+      } else candles.push({ ...d, open_ms: start });
+    }
+    candles = q.start_ms === undefined ? candles.slice(-q.limit) : candles.slice(0, q.limit);
+    close_of = (open_ms) => next_month(open_ms) - 1;
+  } else {
+    const ms = INTERVALS[interval];
+    const offset_ms = interval === "1w" ? MONDAY_OFFSET_MS : 0;
+    candles = history.candles(m.id, { interval_ms: ms, offset_ms, ...q });
+    close_of = (open_ms) => open_ms + ms - 1;
+  }
+  return candles.map((c) => [
+    c.open_ms,
+    price_str(m, c.open),
+    price_str(m, c.high),
+    price_str(m, c.low),
+    price_str(m, c.close),
+    qty_str(m, c.volume_lots),
+    close_of(c.open_ms),
+    quote_str(e, m, c.quote_units),
+    c.count,
+    qty_str(m, c.taker_buy_lots),
+    quote_str(e, m, c.taker_buy_quote_units),
+    "0",
+  ]);
+}
+
+/** The 24-hour rolling ticker. */
+export function ticker_24hr(e: Engine, m: Market, history: History, now_ms: number) {
+  const open_ms = now_ms - DAY;
+  const s = history.stats(m.id, open_ms, now_ms);
+  const book = book_ticker(e, m);
+  const zero = "0.00000000";
+  const tick = parse_decimal(m.config.add_market.tick_size);
+  let change = zero;
+  let percent = "0.000";
+  let weighted = zero;
+  if (s !== null && tick !== null) {
+    const diff = BigInt(s.last - s.open);
+    change = (diff < 0n ? "-" : "") + price_str(m, Math.abs(s.last - s.open));
+    // percent with 3 decimals, rounded half away from zero
+    const milli = (diff * 100_000n * 2n + (diff < 0n ? -1n : 1n) * BigInt(s.open)) / (2n * BigInt(s.open));
+    const abs = milli < 0n ? -milli : milli;
+    percent = (milli < 0n ? "-" : "") + scaled_text(abs, 3);
+    // average price = quote / (lots × quote units per tick-lot) ticks, to 8 decimals of the price
+    const denominator = BigInt(s.volume_lots) * BigInt(m.config.quote_units_per_tick_lot);
+    const avg_ticks_e8 = (BigInt(s.quote_units) * 10n ** 8n) / denominator;
+    const scale = 8 + tick.scale;
+    weighted = pad8(scaled_text((avg_ticks_e8 * tick.digits) / 10n ** BigInt(scale - 8), 8));
+  }
+  return {
+    symbol: m.config.symbol,
+    priceChange: change,
+    priceChangePercent: percent,
+    weightedAvgPrice: weighted,
+    prevClosePrice: zero,
+    lastPrice: s === null ? price_str(m, m.last_price_ticks) : price_str(m, s.last),
+    lastQty: s === null ? zero : qty_str(m, s.last_lots),
+    bidPrice: book.bidPrice,
+    bidQty: book.bidQty,
+    askPrice: book.askPrice,
+    askQty: book.askQty,
+    openPrice: s === null ? zero : price_str(m, s.open),
+    highPrice: s === null ? zero : price_str(m, s.high),
+    lowPrice: s === null ? zero : price_str(m, s.low),
+    volume: s === null ? zero : qty_str(m, s.volume_lots),
+    quoteVolume: s === null ? zero : quote_str(e, m, s.quote_units),
+    openTime: open_ms,
+    closeTime: now_ms,
+    firstId: s === null ? -1 : s.first_id,
+    lastId: s === null ? -1 : s.last_id,
+    count: s === null ? 0 : s.count,
+  };
+}
