@@ -1,0 +1,160 @@
+/**
+ * ccxt 4.5.84 (pinned), unchanged but for its URLs and the options docs/reference/binance-spot-api.md
+ * lists, against a real node in demo mode: every REST call the issue names that the server has today.
+ * Balances and fills ccxt reports must match the engine exactly. (ccxt.pro's watch* methods come with
+ * the WebSocket server; editOrder with cancelReplace.)
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import ccxt from "ccxt";
+import type { DemoCredentials } from "../../src/demo/setup.js";
+import { type RunningNode, start_node } from "../../src/server/start.js";
+
+describe("ccxt 4.5.84 (REST)", () => {
+  let dir = "";
+  let running: RunningNode;
+  let alice: InstanceType<typeof ccxt.binance>;
+  let bob: InstanceType<typeof ccxt.binance>;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "hf-ccxt-"));
+    running = await start_node({
+      data_dir: dir,
+      host: "127.0.0.1",
+      port: 0,
+      admin_socket: null,
+      demo: true,
+      market_maker: false,
+      log: () => {},
+    });
+    const creds = JSON.parse(readFileSync(running.credentials_file as string, "utf8")) as DemoCredentials;
+    const H = creds.baseUrl;
+    const make = (u: DemoCredentials["users"][number]) =>
+      new ccxt.binance({
+        apiKey: u.apiKey,
+        secret: u.secretKey,
+        urls: { api: { public: `${H}/api/v3`, private: `${H}/api/v3`, sapi: `${H}/sapi/v1` } },
+        options: {
+          fetchMarkets: { types: ["spot"] },
+          fetchCurrencies: false,
+          fetchMargins: false,
+          fetchOpenOrders: { warnWithoutSymbol: false },
+        },
+      });
+    alice = make(creds.users[0]);
+    bob = make(creds.users[1]);
+    await alice.loadMarkets();
+    await bob.loadMarkets();
+  });
+  after(async () => {
+    await running.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("loadMarkets, fetchTime, fetchStatus: markets with Binance's precision and limits", async () => {
+    assert.deepEqual(Object.keys(alice.markets ?? {}).sort(), ["BTC/USDT", "ETH/BTC", "ETH/USDT"]);
+    const m = alice.market("BTC/USDT");
+    assert.equal(m.active, true);
+    assert.equal(m.precision.price, 0.01);
+    assert.equal(m.precision.amount, 0.00001);
+    assert.equal(m.limits.cost?.min, 5);
+    assert.ok(Math.abs(((await alice.fetchTime()) as number) - Date.now()) < 5000);
+    assert.equal((await alice.fetchStatus()).status, "ok");
+  });
+
+  it("orders of every type, order book, fills, balances, history", async () => {
+    const buy = await alice.createOrder("BTC/USDT", "limit", "buy", 0.01, 60000);
+    assert.equal(buy.status, "open");
+    const maker_only = await alice.createOrder("BTC/USDT", "limit", "buy", 0.002, 59000, { postOnly: true });
+    assert.equal(maker_only.status, "open");
+    const book = await alice.fetchOrderBook("BTC/USDT", 5);
+    assert.deepEqual(book.bids, [
+      [60000, 0.01],
+      [59000, 0.002],
+    ]);
+    assert.equal((await alice.fetchOpenOrders("BTC/USDT")).length, 2);
+
+    const sell = await bob.createOrder("BTC/USDT", "market", "sell", 0.004);
+    assert.equal(sell.status, "closed");
+    assert.equal(sell.filled, 0.004);
+    assert.equal(sell.cost, 240);
+    assert.deepEqual(
+      sell.trades.map((t) => [t.price, t.amount, t.fee?.cost, t.fee?.currency]),
+      [[60000, 0.004, 0.24, "USDT"]],
+    );
+    const fetched = await alice.fetchOrder(buy.id as string, "BTC/USDT");
+    assert.equal(fetched.filled, 0.004);
+    assert.equal(fetched.remaining, 0.006);
+
+    const stop = await bob.createOrder("BTC/USDT", "STOP_LOSS_LIMIT", "sell", 0.001, 50000, {
+      stopPrice: 50001,
+    });
+    assert.equal(stop.status, "open");
+    const by_cost = await bob.createOrder(
+      "BTC/USDT",
+      "market",
+      "buy",
+      undefined as unknown as number,
+      undefined,
+      {
+        quoteOrderQty: 30,
+      },
+    );
+    assert.equal(by_cost.status, "expired", "no asks: a market buy by amount expires unfilled");
+
+    const cancelled = await alice.cancelOrder(maker_only.id as string, "BTC/USDT");
+    assert.equal(cancelled.status, "canceled");
+    const all = await alice.cancelAllOrders("BTC/USDT");
+    assert.equal(all.length, 1);
+    assert.equal((await alice.fetchOpenOrders()).length, 0);
+
+    const orders = await alice.fetchOrders("BTC/USDT");
+    assert.deepEqual(
+      orders.map((o) => o.status),
+      ["canceled", "canceled"],
+    );
+    const mine = await alice.fetchMyTrades("BTC/USDT");
+    assert.deepEqual(
+      mine.map((t) => [t.side, t.price, t.amount, t.takerOrMaker, t.fee?.cost, t.fee?.currency]),
+      [["buy", 60000, 0.004, "maker", 0.000004, "BTC"]],
+    );
+
+    // balances as ccxt reports them equal the engine's, unit for unit
+    const e = running.node.engine;
+    const uid = (await alice.fetchBalance()).info.uid as number;
+    const bal = (await alice.fetchBalance()) as unknown as Record<
+      "free" | "used" | "total",
+      Record<string, number>
+    >;
+    for (const asset of e.assets) {
+      const row = e.accounts[uid];
+      assert.equal(bal.free[asset.name], row.free[asset.id] / 10 ** asset.decimals, asset.name);
+      assert.equal(bal.used[asset.name], row.locked[asset.id] / 10 ** asset.decimals, asset.name);
+    }
+    assert.equal(bal.total.BTC, 10.003996);
+    assert.equal(bal.total.USDT, 999760);
+  });
+
+  it("fetchTicker, fetchTrades, fetchOHLCV", async () => {
+    const t = await alice.fetchTicker("BTC/USDT");
+    assert.equal(t.last, 60000);
+    assert.equal(t.baseVolume, 0.004);
+    const trades = await alice.fetchTrades("BTC/USDT");
+    assert.deepEqual(
+      trades.map((x) => [x.price, x.amount, x.side]),
+      [[60000, 0.004, "sell"]],
+    );
+    const candles = await alice.fetchOHLCV("BTC/USDT", "1m");
+    assert.equal(candles.length, 1);
+    assert.deepEqual(candles[0].slice(1), [60000, 60000, 60000, 60000, 0.004]);
+  });
+
+  it("errors map to ccxt's exception classes", async () => {
+    await assert.rejects(alice.createOrder("ETH/BTC", "limit", "buy", 1000, 0.05), ccxt.InsufficientFunds);
+    await assert.rejects(alice.fetchOrder("999999", "BTC/USDT"), ccxt.OrderNotFound);
+    await assert.rejects(alice.cancelOrder("999999", "BTC/USDT"), ccxt.OrderNotFound);
+  });
+});
