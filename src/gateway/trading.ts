@@ -140,6 +140,133 @@ export function register_trading(
   );
 
   route(
+    "POST",
+    "/api/v3/order/cancelReplace",
+    [
+      ...ORDER_PARAMS,
+      "symbol",
+      "newOrderRespType",
+      "cancelReplaceMode",
+      "cancelNewClientOrderId",
+      "cancelOrigClientOrderId",
+      "cancelOrderId",
+      "cancelRestrictions",
+      "orderRateLimitExceededMode",
+      ...SIGNED,
+    ],
+    async (p, request, raw) => {
+      const account = signed("trade", p, request, raw);
+      const m = market_of(p);
+      const mode = p.values.get("cancelReplaceMode");
+      if (mode === undefined || mode === "")
+        throw bad(
+          -1102,
+          "Mandatory parameter 'cancelReplaceMode' was not sent, was empty/null, or malformed.",
+        );
+      if (mode !== "STOP_ON_FAILURE" && mode !== "ALLOW_FAILURE")
+        throw bad(
+          -1100,
+          "Illegal characters found in parameter 'cancelReplaceMode'; legal range is 'STOP_ON_FAILURE, ALLOW_FAILURE'.",
+        );
+      const cancel_id = integer(p, "cancelOrderId", 1, Number.MAX_SAFE_INTEGER);
+      const cancel_cid = p.values.get("cancelOrigClientOrderId") ?? null;
+      if (cancel_id === undefined && cancel_cid === null)
+        throw bad(
+          -1102,
+          "Param 'cancelOrigClientOrderId' or 'cancelOrderId' must be sent, but both were empty/null!",
+        );
+      const client_order_id = p.values.get("newClientOrderId");
+      if (client_order_id !== undefined && !CLIENT_ID_RE.test(client_order_id))
+        throw bad(
+          -1100,
+          `Illegal characters found in parameter 'newClientOrderId'; legal range is '${CLIENT_ORDER_ID_PATTERN}'.`,
+        );
+      const resp_type = p.values.get("newOrderRespType");
+      if (resp_type !== undefined && !["ACK", "RESULT", "FULL"].includes(resp_type))
+        throw bad(
+          -1100,
+          "Illegal characters found in parameter 'newOrderRespType'; legal range is 'ACK, RESULT, FULL'.",
+        );
+      const v = validate_order(Object.fromEntries(p.values), {
+        config: m.config,
+        base_decimals: engine.assets[m.config.base].decimals,
+        quote_decimals: engine.assets[m.config.quote].decimals,
+      });
+      if (!v.ok) throw new ApiError(400, v.error);
+      const spec = { ...v.spec, client_order_id: v.spec.client_order_id ?? new_client_id() };
+      const slot = engine.find_order(account, m.id, cancel_id ?? 0, cancel_cid);
+      const before = slot === 0 ? null : describe(slot, m);
+      const applied = await node.submit({
+        type: "cancel_replace",
+        ts_ms: 0,
+        account,
+        market: m.id,
+        cancel_order_id: cancel_id ?? 0,
+        cancel_client_order_id: cancel_cid,
+        allow_failure: mode === "ALLOW_FAILURE",
+        order: spec,
+      });
+      const rejections = applied.events.filter((e) => e.kind === "rejected");
+      const cancel_failed = rejections.find((e) => e.kind === "rejected" && e.detail === "cancel");
+      const new_failed = rejections.find((e) => e.kind === "rejected" && e.detail !== "cancel");
+      const update =
+        before === null
+          ? undefined
+          : applied.events.find((e) => e.kind === "order_update" && e.order_id === before.orderId);
+      const cancel_response =
+        cancel_failed !== undefined && cancel_failed.kind === "rejected"
+          ? { code: -2011, msg: REASONS[cancel_failed.reason]?.message ?? "Unknown order sent." }
+          : before !== null && update !== undefined && update.kind === "order_update"
+            ? {
+                symbol: before.symbol,
+                origClientOrderId: before.clientOrderId,
+                orderId: before.orderId,
+                orderListId: -1,
+                clientOrderId: p.values.get("cancelNewClientOrderId") ?? new_client_id(),
+                transactTime: applied.timestamp_ms,
+                price: before.price,
+                origQty: before.origQty,
+                executedQty: qty_str(m, update.executed_lots),
+                cummulativeQuoteQty: units(engine, m.config.quote, update.cumulative_quote_units),
+                status: ORDER_STATUS_NAMES[update.status],
+                timeInForce: before.timeInForce,
+                type: before.type,
+                side: before.side,
+                selfTradePreventionMode: before.selfTradePreventionMode,
+              }
+            : { code: -2011, msg: "Unknown order sent." };
+      const attempted = cancel_failed === undefined || mode === "ALLOW_FAILURE";
+      const new_response = !attempted
+        ? null
+        : new_failed !== undefined && new_failed.kind === "rejected"
+          ? {
+              code: REASONS[new_failed.reason]?.code || -2010,
+              msg: REASONS[new_failed.reason]?.message ?? "Rejected.",
+            }
+          : order_response(engine, m, applied.events, {
+              client_order_id: spec.client_order_id,
+              resp_type: resp_type ?? default_resp(spec.order_type),
+              transact_ms: applied.timestamp_ms,
+              stp: STP_NAMES[spec.stp === -1 ? m.config.stp_default : spec.stp],
+            });
+      const data = {
+        cancelResult: cancel_failed === undefined ? "SUCCESS" : "FAILURE",
+        newOrderResult: !attempted ? "NOT_ATTEMPTED" : new_failed === undefined ? "SUCCESS" : "FAILURE",
+        cancelResponse: cancel_response,
+        newOrderResponse: new_response,
+      };
+      if (cancel_failed === undefined && new_failed === undefined) return data;
+      // Binance: 400 -2022 when nothing succeeded, 409 -2021 when one half did.
+      const one_ok = data.cancelResult === "SUCCESS" || data.newOrderResult === "SUCCESS";
+      throw new ApiError(one_ok ? 409 : 400, {
+        code: one_ok ? -2021 : -2022,
+        msg: one_ok ? "Order cancel-replace partially failed." : "Order cancel-replace failed.",
+        data,
+      } as unknown as { code: number; msg: string });
+    },
+  );
+
+  route(
     "DELETE",
     "/api/v3/order",
     ["symbol", "orderId", "origClientOrderId", "newClientOrderId", "cancelRestrictions", ...SIGNED],

@@ -152,6 +152,32 @@ describe("ccxt 4.5.84 (REST)", () => {
     assert.deepEqual(candles[0].slice(1), [60000, 60000, 60000, 60000, 0.004]);
   });
 
+  it("editOrder (cancelReplace): the old order is cancelled and the new one placed in one command", async () => {
+    const first = await alice.createOrder("ETH/USDT", "limit", "buy", 1, 2000);
+    const edited = await alice.editOrder(first.id as string, "ETH/USDT", "limit", "buy", 2, 1990);
+    assert.equal(edited.status, "open");
+    assert.equal(edited.price, 1990);
+    assert.equal(edited.amount, 2);
+    const old = await alice.fetchOrder(first.id as string, "ETH/USDT");
+    assert.equal(old.status, "canceled");
+    const open = await alice.fetchOpenOrders("ETH/USDT");
+    assert.deepEqual(
+      open.map((o) => o.id),
+      [edited.id],
+    );
+    // the order to replace is gone: STOP_ON_FAILURE places nothing; Binance's -2022 with the details
+    await assert.rejects(
+      alice.editOrder(first.id as string, "ETH/USDT", "limit", "buy", 1, 1980),
+      (e: Error) => {
+        assert.ok(e instanceof ccxt.ExchangeError);
+        assert.match(e.message, /"code":-2022.*"cancelResult":"FAILURE","newOrderResult":"NOT_ATTEMPTED"/);
+        return true;
+      },
+    );
+    assert.equal((await alice.fetchOpenOrders("ETH/USDT")).length, 1);
+    await alice.cancelAllOrders("ETH/USDT");
+  });
+
   it("errors map to ccxt's exception classes", async () => {
     await assert.rejects(alice.createOrder("ETH/BTC", "limit", "buy", 1000, 0.05), ccxt.InsufficientFunds);
     await assert.rejects(alice.fetchOrder("999999", "BTC/USDT"), ccxt.OrderNotFound);
