@@ -11,6 +11,7 @@ import type { Authenticator } from "./auth.js";
 import { agg_trades_json, INTERVALS, klines, ticker_24hr, trades_json } from "./history_data.js";
 import { book_ticker, depth, exchange_info, symbol_status, ticker_price } from "./market_data.js";
 import { ApiError, bad, check_read, integer, type Params, parse_params, required } from "./params.js";
+import { MarketStreams } from "./streams.js";
 import { register_trading } from "./trading.js";
 
 export interface PublicServerOptions {
@@ -168,6 +169,15 @@ export async function start_public_server(
 
   if (options.auth !== null && options.history !== null)
     register_trading(route, node, options.auth, market, options.history);
+
+  // Market streams share the port: /ws/…, /stream?streams=…
+  const streams = new MarketStreams(engine, options.clock_ms);
+  streams.attach(app.server);
+  node.on_applied((seq, time_ms, events) => streams.on_events(seq, time_ms, events));
+  app.addHook("preClose", (done) => {
+    streams.close();
+    done();
+  });
 
   await app.listen({ host: options.host, port: options.port });
   return app;

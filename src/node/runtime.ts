@@ -81,6 +81,14 @@ export class EngineNode {
   private snapshot_time_ms = Date.now();
   private closed = false;
   private readonly snapshot_tasks = new Set<Promise<string>>();
+  /** Live consumers of every applied command's events (market data), called in sequence order. */
+  private readonly listeners: ((seq: number, time_ms: number, events: readonly EngineEvent[]) => void)[] = [];
+
+  /** Registers a live consumer of events from now on (replay at open does not reach it). */
+  on_applied(listener: (seq: number, time_ms: number, events: readonly EngineEvent[]) => void): void {
+    this.listeners.push(listener);
+  }
+
   /** Flushes the projection now and then, so a crash replays little into it. */
   private projection_timer: NodeJS.Timeout | null = null;
   /** The newest snapshot on disk (restored from, or written since). */
@@ -250,6 +258,14 @@ export class EngineNode {
         const events = this.engine.apply(command);
         this.applied_seq = appended.first_seq + i;
         this.options.projection?.apply(this.applied_seq, appended.timestamp_ms, events);
+        for (const listener of this.listeners) {
+          // A consumer's bug must not stop the node: the state is fine, only that consumer is not.
+          try {
+            listener(this.applied_seq, appended.timestamp_ms, events);
+          } catch (error) {
+            this.options.log(`node: event listener failed: ${String(error)}`);
+          }
+        }
         out.push({ seq: this.applied_seq, timestamp_ms: appended.timestamp_ms, events });
       }
     } catch (error) {

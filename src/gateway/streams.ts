@@ -1,0 +1,392 @@
+/**
+ * WebSocket market streams (Binance Spot): /ws/<stream>, /ws/<anything> with SUBSCRIBE, UNSUBSCRIBE
+ * and LIST_SUBSCRIPTIONS, and combined streams at /stream?streams=a/b ({stream, data}). Streams today:
+ * <symbol>@trade, @aggTrade, @depth and @depth@100ms (diffs with U/u: the engine's book update ids
+ * are contiguous per market, so a client can sync with the REST snapshot as Binance documents),
+ * @depth5/10/20 (and @100ms), @bookTicker. Server pings every 20 s; a graceful stop sends
+ * serverShutdown first. Limits: subscriptions per connection, message size and rate, connections.
+ */
+import type { IncomingMessage, Server } from "node:http";
+import type { Duplex } from "node:stream";
+import { type WebSocket, WebSocketServer } from "ws";
+import type { Engine } from "../engine/engine.js";
+import type { EngineEvent } from "../engine/events.js";
+import type { Market } from "../engine/market.js";
+import { SIDE_BUY } from "../engine/types.js";
+import { depth, price_str, qty_str } from "./market_data.js";
+
+const SUBSCRIPTIONS_PER_CONNECTION_MAX = 1024;
+const MESSAGE_BYTES_MAX = 64 * 1024;
+const MESSAGES_PER_SECOND_MAX = 5;
+const CONNECTIONS_MAX = 20_000;
+const PING_INTERVAL_MS = 20_000;
+/** A client that does not keep up is dropped rather than buffered without bound. */
+const SEND_BUFFER_BYTES_MAX = 4 * 1024 * 1024;
+
+type Kind = "trade" | "aggTrade" | "depth" | "depth100" | "partial" | "partial100" | "bookTicker";
+
+interface Parsed {
+  market: number;
+  kind: Kind;
+  levels: number;
+}
+
+interface Client {
+  ws: WebSocket;
+  combined: boolean;
+  streams: Set<string>;
+  /** Message timestamps (ms) of the last second, for the rate limit. */
+  recent: number[];
+  alive: boolean;
+}
+
+/** Depth changes gathered for one window (100 ms or 1 s) of one market. */
+class DepthWindow {
+  first_id = 0;
+  last_id = 0;
+  readonly bids = new Map<number, number>();
+  readonly asks = new Map<number, number>();
+  take(): { U: number; u: number; bids: Map<number, number>; asks: Map<number, number> } | null {
+    if (this.first_id === 0) return null;
+    const out = { U: this.first_id, u: this.last_id, bids: new Map(this.bids), asks: new Map(this.asks) };
+    this.first_id = 0;
+    this.bids.clear();
+    this.asks.clear();
+    return out;
+  }
+}
+
+export class MarketStreams {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MESSAGE_BYTES_MAX });
+  private readonly clients = new Set<Client>();
+  /** Subscribers per stream name. */
+  private readonly subscribers = new Map<string, Set<Client>>();
+  private readonly fast: DepthWindow[] = [];
+  private readonly slow: DepthWindow[] = [];
+  private readonly timers: NodeJS.Timeout[] = [];
+  private last_top: string[] = [];
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly clock_ms: () => number,
+  ) {
+    this.timers.push(setInterval(() => this.tick(true), 100));
+    this.timers.push(setInterval(() => this.tick(false), 1000));
+    this.timers.push(setInterval(() => this.ping(), PING_INTERVAL_MS));
+    for (const t of this.timers) t.unref();
+  }
+
+  /** Takes WebSocket upgrades for /ws… and /stream… from the HTTP server. */
+  attach(server: Server): void {
+    server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const url = new URL(request.url ?? "/", "http://x");
+      const raw = url.pathname.startsWith("/ws/") || url.pathname === "/ws";
+      const combined = url.pathname === "/stream";
+      if ((!raw && !combined) || url.pathname.startsWith("/ws-api")) {
+        socket.destroy();
+        return;
+      }
+      if (this.clients.size >= CONNECTIONS_MAX) {
+        socket.end("HTTP/1.1 429 Too Many Requests\r\n\r\n");
+        return;
+      }
+      const initial = raw
+        ? url.pathname
+            .slice(4)
+            .split("/")
+            .filter((s) => s.length > 0)
+        : (url.searchParams.get("streams") ?? "").split("/").filter((s) => s.length > 0);
+      this.wss.handleUpgrade(request, socket, head, (ws) => this.connect(ws, combined, initial));
+    });
+  }
+
+  private connect(ws: WebSocket, combined: boolean, initial: string[]): void {
+    const client: Client = { ws, combined, streams: new Set(), recent: [], alive: true };
+    this.clients.add(client);
+    // A raw /ws/<name> path may be any name (ccxt opens /ws/0); only valid stream names subscribe.
+    for (const name of initial.slice(0, SUBSCRIPTIONS_PER_CONNECTION_MAX))
+      if (this.parse(name) !== null) this.subscribe(client, name);
+    ws.on("pong", () => {
+      client.alive = true;
+    });
+    ws.on("message", (data, is_binary) => this.message(client, data.toString(), is_binary));
+    ws.on("close", () => this.disconnect(client));
+    ws.on("error", () => this.disconnect(client));
+  }
+
+  private disconnect(client: Client): void {
+    if (!this.clients.delete(client)) return;
+    for (const name of client.streams) this.subscribers.get(name)?.delete(client);
+  }
+
+  private message(client: Client, text: string, is_binary: boolean): void {
+    const answer = this.handle(client, text, is_binary);
+    if (answer !== null) this.reply(client, answer);
+  }
+
+  /** The reply to one client message, or null when the connection was closed instead. */
+  private handle(client: Client, text: string, is_binary: boolean): unknown {
+    const now = this.clock_ms();
+    client.recent = client.recent.filter((t) => now - t < 1000);
+    client.recent.push(now);
+    if (client.recent.length > MESSAGES_PER_SECOND_MAX) {
+      client.ws.close(1008, "Too many requests");
+      return null;
+    }
+    let request: { method?: unknown; params?: unknown; id?: unknown };
+    try {
+      request = is_binary ? {} : (JSON.parse(text) as typeof request);
+    } catch {
+      return {
+        error: { code: 3, msg: "Invalid JSON: expected value at line 1 column 1" },
+        id: null,
+      };
+    }
+    const id = request.id ?? null;
+    if (!(id === null || typeof id === "number" || typeof id === "string"))
+      return {
+        error: { code: 2, msg: "Invalid request: request ID must be an unsigned integer" },
+        id: null,
+      };
+    const params = request.params;
+    switch (request.method) {
+      case "SUBSCRIBE":
+      case "UNSUBSCRIBE": {
+        if (!Array.isArray(params) || !params.every((p) => typeof p === "string"))
+          return {
+            error: { code: 2, msg: "Invalid request: params must be an array of strings" },
+            id,
+          };
+        for (const name of params as string[])
+          if (this.parse(name) === null)
+            return {
+              error: { code: 2, msg: `Invalid request: unknown stream ${name.slice(0, 64)}` },
+              id,
+            };
+        if (request.method === "SUBSCRIBE") {
+          const added = (params as string[]).filter((n) => !client.streams.has(n)).length;
+          if (client.streams.size + added > SUBSCRIPTIONS_PER_CONNECTION_MAX)
+            return {
+              error: {
+                code: 2,
+                msg: `Invalid request: too many subscriptions (max ${SUBSCRIPTIONS_PER_CONNECTION_MAX})`,
+              },
+              id,
+            };
+          for (const name of params as string[]) this.subscribe(client, name);
+        } else {
+          for (const name of params as string[]) {
+            client.streams.delete(name);
+            this.subscribers.get(name)?.delete(client);
+          }
+        }
+        return { result: null, id };
+      }
+      case "LIST_SUBSCRIPTIONS":
+        return { result: [...client.streams], id };
+      default:
+        return { error: { code: 2, msg: "Invalid request: unknown method" }, id };
+    }
+  }
+
+  private reply(client: Client, body: unknown): void {
+    this.send(client, JSON.stringify(body));
+  }
+
+  private send(client: Client, text: string): void {
+    if (client.ws.bufferedAmount > SEND_BUFFER_BYTES_MAX) {
+      client.ws.terminate();
+      this.disconnect(client);
+      return;
+    }
+    client.ws.send(text);
+  }
+
+  private subscribe(client: Client, name: string): void {
+    client.streams.add(name);
+    let set = this.subscribers.get(name);
+    if (set === undefined) {
+      set = new Set();
+      this.subscribers.set(name, set);
+    }
+    set.add(client);
+  }
+
+  /** "btcusdt@depth@100ms" → its market and kind, or null when it is not a stream this server has. */
+  private parse(name: string): Parsed | null {
+    if (name.length > 64) return null;
+    const at = name.indexOf("@");
+    if (at <= 0) return null;
+    const market = this.engine.market_by_symbol.get(name.slice(0, at).toUpperCase());
+    if (market === undefined || name.slice(0, at) !== name.slice(0, at).toLowerCase()) return null;
+    const rest = name.slice(at + 1);
+    const simple: Record<string, Kind> = {
+      trade: "trade",
+      aggTrade: "aggTrade",
+      depth: "depth",
+      "depth@1000ms": "depth",
+      "depth@100ms": "depth100",
+      bookTicker: "bookTicker",
+    };
+    if (rest in simple) return { market, kind: simple[rest], levels: 0 };
+    const m = /^depth(5|10|20)(@100ms|@1000ms)?$/.exec(rest);
+    if (m !== null)
+      return { market, kind: m[2] === "@100ms" ? "partial100" : "partial", levels: Number(m[1]) };
+    return null;
+  }
+
+  private publish(name: string, data: unknown): void {
+    const set = this.subscribers.get(name);
+    if (set === undefined || set.size === 0) return;
+    let raw: string | null = null;
+    let wrapped: string | null = null;
+    for (const client of set) {
+      if (client.combined) {
+        wrapped ??= JSON.stringify({ stream: name, data });
+        this.send(client, wrapped);
+      } else {
+        raw ??= JSON.stringify(data);
+        this.send(client, raw);
+      }
+    }
+  }
+
+  private stream_name(m: Market, suffix: string): string {
+    return `${m.config.symbol.toLowerCase()}@${suffix}`;
+  }
+
+  /** Every applied command's events, in sequence order (the node's listener). */
+  on_events(_seq: number, time_ms: number, events: readonly EngineEvent[]): void {
+    let touched: Set<number> | null = null;
+    for (const e of events) {
+      if (e.kind === "book") {
+        for (const windows of [this.fast, this.slow]) {
+          let w = windows[e.market];
+          if (w === undefined) {
+            w = new DepthWindow();
+            windows[e.market] = w;
+          }
+          if (w.first_id === 0) w.first_id = e.update_id;
+          w.last_id = e.update_id;
+          (e.side === SIDE_BUY ? w.bids : w.asks).set(e.price_ticks, e.quantity_lots);
+        }
+        touched ??= new Set();
+        touched.add(e.market);
+      } else if (e.kind === "trade") {
+        const m = this.engine.markets[e.market];
+        const buyer_maker = e.taker_side !== SIDE_BUY;
+        const symbol = m.config.symbol;
+        const p = price_str(m, e.price_ticks);
+        const q = qty_str(m, e.quantity_lots);
+        this.publish(this.stream_name(m, "trade"), {
+          e: "trade",
+          E: time_ms,
+          s: symbol,
+          t: e.trade_id,
+          p,
+          q,
+          T: e.time_ms,
+          m: buyer_maker,
+          M: true,
+        });
+        this.publish(this.stream_name(m, "aggTrade"), {
+          e: "aggTrade",
+          E: time_ms,
+          s: symbol,
+          a: e.trade_id,
+          p,
+          q,
+          f: e.trade_id,
+          l: e.trade_id,
+          T: e.time_ms,
+          m: buyer_maker,
+          M: true,
+        });
+      }
+    }
+    if (touched !== null) for (const market of touched) this.book_ticker(market);
+  }
+
+  private book_ticker(market: number): void {
+    const m = this.engine.markets[market];
+    const pool = this.engine.levels;
+    const bid = m.bids.best_level();
+    const ask = m.asks.best_level();
+    const top = `${bid === 0 ? 0 : pool.price_ticks[bid]}:${bid === 0 ? 0 : pool.quantity_lots[bid]}:${ask === 0 ? 0 : pool.price_ticks[ask]}:${ask === 0 ? 0 : pool.quantity_lots[ask]}`;
+    if (this.last_top[market] === top) return;
+    this.last_top[market] = top;
+    const zero = "0.00000000";
+    this.publish(this.stream_name(m, "bookTicker"), {
+      u: m.book_update_id,
+      s: m.config.symbol,
+      b: bid === 0 ? zero : price_str(m, pool.price_ticks[bid]),
+      B: bid === 0 ? zero : qty_str(m, pool.quantity_lots[bid]),
+      a: ask === 0 ? zero : price_str(m, pool.price_ticks[ask]),
+      A: ask === 0 ? zero : qty_str(m, pool.quantity_lots[ask]),
+    });
+  }
+
+  private tick(fast: boolean): void {
+    const now = this.clock_ms();
+    const windows = fast ? this.fast : this.slow;
+    for (const m of this.engine.markets) {
+      const w = windows[m.id]?.take() ?? null;
+      if (w !== null) {
+        const levels = (changes: Map<number, number>): [string, string][] =>
+          [...changes].map(([price, qty]) => [price_str(m, price), qty_str(m, qty)]);
+        this.publish(this.stream_name(m, fast ? "depth@100ms" : "depth"), {
+          e: "depthUpdate",
+          E: now,
+          s: m.config.symbol,
+          U: w.U,
+          u: w.u,
+          b: levels(w.bids),
+          a: levels(w.asks),
+        });
+        if (!fast)
+          this.publish(this.stream_name(m, "depth@1000ms"), {
+            e: "depthUpdate",
+            E: now,
+            s: m.config.symbol,
+            U: w.U,
+            u: w.u,
+            b: levels(w.bids),
+            a: levels(w.asks),
+          });
+      }
+      for (const n of [5, 10, 20]) {
+        const names = fast ? [`depth${n}@100ms`] : [`depth${n}`, `depth${n}@1000ms`];
+        for (const suffix of names) {
+          const name = this.stream_name(m, suffix);
+          if ((this.subscribers.get(name)?.size ?? 0) > 0) this.publish(name, depth(this.engine, m, n));
+        }
+      }
+    }
+  }
+
+  private ping(): void {
+    for (const client of this.clients) {
+      if (!client.alive) {
+        client.ws.terminate();
+        this.disconnect(client);
+        continue;
+      }
+      client.alive = false;
+      client.ws.ping();
+    }
+  }
+
+  /** Tells every client the server is going away (Binance's serverShutdown), then closes. */
+  close(): void {
+    for (const t of this.timers) clearInterval(t);
+    const notice = JSON.stringify({ e: "serverShutdown", E: this.clock_ms() });
+    for (const client of this.clients) {
+      if (client.ws.readyState === client.ws.OPEN) {
+        client.ws.send(notice);
+        client.ws.close(1001, "server shutdown");
+      }
+    }
+    this.clients.clear();
+    this.wss.close();
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * WebSocket market streams against a real node under heavy trading: a client that follows Binance's
+ * local order book procedure (buffer diffs, REST snapshot, drop u <= lastUpdateId, first U <=
+ * lastUpdateId+1 <= u, then each U = previous u + 1) ends with exactly the REST book; combined streams,
+ * the subscription protocol, its errors, and serverShutdown on a graceful stop.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import WebSocket from "ws";
+import type { Command } from "../../src/engine/commands.js";
+import { type RunningNode, start_node } from "../../src/server/start.js";
+import { Prng } from "../../src/sim/prng.js";
+
+type Msg = Record<string, unknown>;
+
+function open(
+  url: string,
+): Promise<{ ws: WebSocket; messages: Msg[]; next: (pred: (m: Msg) => boolean) => Promise<Msg> }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    const messages: Msg[] = [];
+    const waiters: { pred: (m: Msg) => boolean; done: (m: Msg) => void }[] = [];
+    ws.on("message", (data) => {
+      const m = JSON.parse(data.toString()) as Msg;
+      messages.push(m);
+      for (const w of [...waiters])
+        if (w.pred(m)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.done(m);
+        }
+    });
+    ws.on("open", () =>
+      resolve({
+        ws,
+        messages,
+        next: (pred) =>
+          new Promise((done, fail) => {
+            const found = messages.find(pred);
+            if (found !== undefined) return done(found);
+            waiters.push({ pred, done });
+            setTimeout(() => fail(new Error("no such message within 5 s")), 5000).unref();
+          }),
+      }),
+    );
+    ws.on("error", reject);
+  });
+}
+
+async function activity(
+  node: RunningNode["node"],
+  accounts: number[],
+  seconds: number,
+  rng: Prng,
+): Promise<void> {
+  const end = Date.now() + seconds * 1000;
+  let mid = 5_000_000;
+  while (Date.now() < end) {
+    const batch: Command[] = [];
+    for (let i = 0; i < 50; i++) {
+      mid += rng.between(-3, 3);
+      const side = rng.below(2) as 0 | 1;
+      const account = accounts[rng.below(accounts.length)];
+      if (rng.chance(0.15)) {
+        batch.push({ type: "cancel_all", ts_ms: 0, account, market: 0 });
+        continue;
+      }
+      const cross = rng.chance(0.2);
+      const offset = cross ? -rng.between(0, 5) : rng.between(1, 60);
+      batch.push({
+        type: "place_order",
+        ts_ms: 0,
+        account,
+        market: 0,
+        side,
+        order_type: 0,
+        tif: cross ? 1 : 0,
+        price_ticks: side === 0 ? mid - offset : mid + offset,
+        quantity_lots: rng.between(1, 50),
+        quote_units: 0,
+        stop_price_ticks: 0,
+        client_order_id: null,
+        stp: 0,
+      });
+    }
+    await node.submit_batch(batch);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe("WebSocket market streams", () => {
+  it("a diff-stream client syncs with the REST snapshot through heavy trading and ends with the REST book", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hf-streams-"));
+    const running = await start_node({
+      data_dir: dir,
+      host: "127.0.0.1",
+      port: 0,
+      admin_socket: null,
+      demo: true,
+      market_maker: false,
+      log: () => {},
+    });
+    const base = `127.0.0.1:${running.port}`;
+    try {
+      const node = running.node;
+      const accounts: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        const made = await node.submit({ type: "create_account", ts_ms: 0 });
+        const a = (made.events[0] as { account: number }).account;
+        accounts.push(a);
+        await node.submit({ type: "deposit", ts_ms: 0, account: a, asset: 0, amount_units: 10 ** 11 });
+        await node.submit({ type: "deposit", ts_ms: 0, account: a, asset: 2, amount_units: 10 ** 15 });
+      }
+      const rng = new Prng(7);
+      await activity(node, accounts, 0.5, rng); // a book exists before the client arrives
+
+      // ccxt's way in: a socket on /ws/0, then SUBSCRIBE
+      const diff = await open(`ws://${base}/ws/0`);
+      diff.ws.send(JSON.stringify({ method: "SUBSCRIBE", params: ["btcusdt@depth@100ms"], id: 1 }));
+      assert.deepEqual(await diff.next((m) => m.id === 1), { result: null, id: 1 });
+      const combined = await open(`ws://${base}/stream?streams=btcusdt@trade/btcusdt@bookTicker`);
+
+      const load = activity(node, accounts, 2, rng);
+      await new Promise((r) => setTimeout(r, 300));
+      const snapshot = (await (
+        await fetch(`http://${base}/api/v3/depth?symbol=BTCUSDT&limit=5000`)
+      ).json()) as {
+        lastUpdateId: number;
+        bids: [string, string][];
+        asks: [string, string][];
+      };
+      await load;
+      await new Promise((r) => setTimeout(r, 400)); // the last 100 ms window goes out
+
+      const book = { bids: new Map(snapshot.bids), asks: new Map(snapshot.asks) };
+      let previous_u = -1;
+      let applied = 0;
+      for (const m of diff.messages) {
+        if (m.e !== "depthUpdate") continue;
+        const U = m.U as number;
+        const u = m.u as number;
+        if (u <= snapshot.lastUpdateId) continue;
+        if (previous_u < 0)
+          assert.ok(
+            U <= snapshot.lastUpdateId + 1 && snapshot.lastUpdateId + 1 <= u,
+            "first diff straddles the snapshot",
+          );
+        else assert.equal(U, previous_u + 1, "diffs are contiguous");
+        previous_u = u;
+        for (const [side, key] of [
+          [book.bids, "b"],
+          [book.asks, "a"],
+        ] as const)
+          for (const [p, q] of m[key] as [string, string][]) {
+            if (Number(q) === 0) side.delete(p);
+            else side.set(p, q);
+          }
+        applied++;
+      }
+      assert.ok(applied > 5, `${applied} diffs applied`);
+      const rest = (await (
+        await fetch(`http://${base}/api/v3/depth?symbol=BTCUSDT&limit=5000`)
+      ).json()) as typeof snapshot;
+      assert.equal(previous_u, rest.lastUpdateId, "the client is at the book's latest update");
+      const sorted = (m: Map<string, string>, desc: boolean) =>
+        [...m].sort((x, y) => (desc ? Number(y[0]) - Number(x[0]) : Number(x[0]) - Number(y[0])));
+      assert.deepEqual(sorted(book.bids, true), rest.bids);
+      assert.deepEqual(sorted(book.asks, false), rest.asks);
+
+      // combined stream: {stream, data}
+      const trade = (await combined.next((m) => m.stream === "btcusdt@trade")).data as Msg;
+      assert.equal(trade.e, "trade");
+      assert.equal(trade.s, "BTCUSDT");
+      const ticker = (await combined.next((m) => m.stream === "btcusdt@bookTicker")).data as Msg;
+      assert.equal(typeof ticker.u, "number");
+
+      // the subscription protocol and its errors
+      diff.ws.send(
+        JSON.stringify({ method: "SUBSCRIBE", params: ["ethusdt@trade", "btcusdt@depth5"], id: 2 }),
+      );
+      await diff.next((m) => m.id === 2);
+      diff.ws.send(JSON.stringify({ method: "UNSUBSCRIBE", params: ["btcusdt@depth@100ms"], id: 3 }));
+      await diff.next((m) => m.id === 3);
+      diff.ws.send(JSON.stringify({ method: "LIST_SUBSCRIPTIONS", id: 4 }));
+      assert.deepEqual(await diff.next((m) => m.id === 4), {
+        result: ["ethusdt@trade", "btcusdt@depth5"],
+        id: 4,
+      });
+      diff.ws.send(JSON.stringify({ method: "SUBSCRIBE", params: ["dogeusdt@trade"], id: 5 }));
+      assert.equal(((await diff.next((m) => m.id === 5)).error as Msg).code, 2);
+      const partial = await diff.next((m) => Array.isArray(m.bids) && "lastUpdateId" in m);
+      assert.ok((partial.bids as unknown[]).length <= 5);
+
+      // a graceful stop tells clients first
+      const closed = diff.next((m) => m.e === "serverShutdown");
+      await running.close();
+      assert.equal(typeof (await closed).E, "number");
+      combined.ws.terminate();
+    } finally {
+      await running.close().catch(() => {});
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
