@@ -171,7 +171,7 @@ export async function start_public_server(
     register_trading(route, node, options.auth, market, options.history);
 
   // Market streams share the port: /ws/…, /stream?streams=…
-  const streams = new MarketStreams(engine, options.clock_ms);
+  const streams = new MarketStreams(engine, options.clock_ms, options.history);
   streams.attach(app.server);
   node.on_applied((seq, time_ms, events) => streams.on_events(seq, time_ms, events));
   app.addHook("preClose", (done) => {

@@ -13,7 +13,37 @@ import type { Engine } from "../engine/engine.js";
 import type { EngineEvent } from "../engine/events.js";
 import type { Market } from "../engine/market.js";
 import { SIDE_BUY } from "../engine/types.js";
+import type { History } from "../projections/history.js";
+import { INTERVALS, klines, ticker_24hr } from "./history_data.js";
 import { depth, price_str, qty_str } from "./market_data.js";
+
+/** A Binance kline event from a REST kline row. */
+function kline_event(m: Market, interval: string, k: unknown[], now: number, closed: boolean) {
+  return {
+    e: "kline",
+    E: now,
+    s: m.config.symbol,
+    k: {
+      t: k[0],
+      T: k[6],
+      s: m.config.symbol,
+      i: interval,
+      f: -1,
+      L: -1,
+      o: k[1],
+      c: k[4],
+      h: k[2],
+      l: k[3],
+      v: k[5],
+      n: k[8],
+      x: closed,
+      q: k[7],
+      V: k[9],
+      Q: k[10],
+      B: "0",
+    },
+  };
+}
 
 const SUBSCRIPTIONS_PER_CONNECTION_MAX = 1024;
 const MESSAGE_BYTES_MAX = 64 * 1024;
@@ -23,12 +53,24 @@ const PING_INTERVAL_MS = 20_000;
 /** A client that does not keep up is dropped rather than buffered without bound. */
 const SEND_BUFFER_BYTES_MAX = 4 * 1024 * 1024;
 
-type Kind = "trade" | "aggTrade" | "depth" | "depth100" | "partial" | "partial100" | "bookTicker";
+type Kind =
+  | "trade"
+  | "aggTrade"
+  | "depth"
+  | "depth100"
+  | "partial"
+  | "partial100"
+  | "bookTicker"
+  | "kline"
+  | "ticker"
+  | "miniTicker";
 
 interface Parsed {
+  /** -1 for the all-market streams (!miniTicker@arr). */
   market: number;
   kind: Kind;
   levels: number;
+  interval?: string;
 }
 
 interface Client {
@@ -66,9 +108,13 @@ export class MarketStreams {
   private readonly timers: NodeJS.Timeout[] = [];
   private last_top: string[] = [];
 
+  /** Per kline stream, the open time of the candle last sent (to send it once more, closed). */
+  private readonly kline_open = new Map<string, number>();
+
   constructor(
     private readonly engine: Engine,
     private readonly clock_ms: () => number,
+    private readonly history: History | null,
   ) {
     this.timers.push(setInterval(() => this.tick(true), 100));
     this.timers.push(setInterval(() => this.tick(false), 1000));
@@ -215,6 +261,8 @@ export class MarketStreams {
   /** "btcusdt@depth@100ms" → its market and kind, or null when it is not a stream this server has. */
   private parse(name: string): Parsed | null {
     if (name.length > 64) return null;
+    if (name === "!miniTicker@arr")
+      return this.history === null ? null : { market: -1, kind: "miniTicker", levels: 0 };
     const at = name.indexOf("@");
     if (at <= 0) return null;
     const market = this.engine.market_by_symbol.get(name.slice(0, at).toUpperCase());
@@ -229,6 +277,12 @@ export class MarketStreams {
       bookTicker: "bookTicker",
     };
     if (rest in simple) return { market, kind: simple[rest], levels: 0 };
+    if (this.history !== null) {
+      if (rest === "ticker") return { market, kind: "ticker", levels: 0 };
+      if (rest === "miniTicker") return { market, kind: "miniTicker", levels: 0 };
+      const k = /^kline_(\w+)$/.exec(rest);
+      if (k !== null && k[1] in INTERVALS) return { market, kind: "kline", levels: 0, interval: k[1] };
+    }
     const m = /^depth(5|10|20)(@100ms|@1000ms)?$/.exec(rest);
     if (m !== null)
       return { market, kind: m[2] === "@100ms" ? "partial100" : "partial", levels: Number(m[1]) };
@@ -328,6 +382,7 @@ export class MarketStreams {
 
   private tick(fast: boolean): void {
     const now = this.clock_ms();
+    if (!fast) this.publish_statistics(now);
     const windows = fast ? this.fast : this.slow;
     for (const m of this.engine.markets) {
       const w = windows[m.id]?.take() ?? null;
@@ -362,6 +417,81 @@ export class MarketStreams {
         }
       }
     }
+  }
+
+  /** Once a second: tickers and the current candle of every subscribed stream. */
+  private publish_statistics(now: number): void {
+    const history = this.history;
+    if (history === null) return;
+    const minis: unknown[] = [];
+    const want_all = (this.subscribers.get("!miniTicker@arr")?.size ?? 0) > 0;
+    for (const m of this.engine.markets) {
+      const lower = m.config.symbol.toLowerCase();
+      const ticker_name = `${lower}@ticker`;
+      const mini_name = `${lower}@miniTicker`;
+      const has = (n: string): boolean => (this.subscribers.get(n)?.size ?? 0) > 0;
+      if (has(ticker_name) || has(mini_name) || want_all) {
+        const t = ticker_24hr(this.engine, m, history, now);
+        if (has(ticker_name))
+          this.publish(ticker_name, {
+            e: "24hrTicker",
+            E: now,
+            s: t.symbol,
+            p: t.priceChange,
+            P: t.priceChangePercent,
+            w: t.weightedAvgPrice,
+            x: t.prevClosePrice,
+            c: t.lastPrice,
+            Q: t.lastQty,
+            b: t.bidPrice,
+            B: t.bidQty,
+            a: t.askPrice,
+            A: t.askQty,
+            o: t.openPrice,
+            h: t.highPrice,
+            l: t.lowPrice,
+            v: t.volume,
+            q: t.quoteVolume,
+            O: t.openTime,
+            C: t.closeTime,
+            F: t.firstId,
+            L: t.lastId,
+            n: t.count,
+          });
+        const mini = {
+          e: "24hrMiniTicker",
+          E: now,
+          s: t.symbol,
+          c: t.lastPrice,
+          o: t.openPrice,
+          h: t.highPrice,
+          l: t.lowPrice,
+          v: t.volume,
+          q: t.quoteVolume,
+        };
+        if (has(mini_name)) this.publish(mini_name, mini);
+        if (t.count > 0) minis.push(mini);
+      }
+      for (const interval of Object.keys(INTERVALS)) {
+        const name = `${lower}@kline_${interval}`;
+        if (!has(name)) continue;
+        const rows = klines(this.engine, m, history, interval, { limit: 2 });
+        const last = rows.at(-1);
+        if (last === undefined) continue;
+        const sent_open = this.kline_open.get(name);
+        // A candle that just ended goes out once more, closed, before the new one.
+        const previous = rows.length === 2 ? rows[0] : undefined;
+        if (previous !== undefined && sent_open === previous[0])
+          this.publish(name, kline_event(m, interval, previous, now, true));
+        const closed = (last[6] as number) < now;
+        if (!(closed && sent_open === last[0] && this.kline_open.get(`${name}#closed`) === last[0])) {
+          this.publish(name, kline_event(m, interval, last, now, closed));
+          if (closed) this.kline_open.set(`${name}#closed`, last[0] as number);
+        }
+        this.kline_open.set(name, last[0] as number);
+      }
+    }
+    if (want_all && minis.length > 0) this.publish("!miniTicker@arr", minis);
   }
 
   private ping(): void {

@@ -10,9 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import WebSocket from "ws";
-import type { Command } from "../../src/engine/commands.js";
-import { type RunningNode, start_node } from "../../src/server/start.js";
+import { start_node } from "../../src/server/start.js";
 import { Prng } from "../../src/sim/prng.js";
+import { activity, funded_accounts } from "./load.js";
 
 type Msg = Record<string, unknown>;
 
@@ -49,47 +49,6 @@ function open(
   });
 }
 
-async function activity(
-  node: RunningNode["node"],
-  accounts: number[],
-  seconds: number,
-  rng: Prng,
-): Promise<void> {
-  const end = Date.now() + seconds * 1000;
-  let mid = 5_000_000;
-  while (Date.now() < end) {
-    const batch: Command[] = [];
-    for (let i = 0; i < 50; i++) {
-      mid += rng.between(-3, 3);
-      const side = rng.below(2) as 0 | 1;
-      const account = accounts[rng.below(accounts.length)];
-      if (rng.chance(0.15)) {
-        batch.push({ type: "cancel_all", ts_ms: 0, account, market: 0 });
-        continue;
-      }
-      const cross = rng.chance(0.2);
-      const offset = cross ? -rng.between(0, 5) : rng.between(1, 60);
-      batch.push({
-        type: "place_order",
-        ts_ms: 0,
-        account,
-        market: 0,
-        side,
-        order_type: 0,
-        tif: cross ? 1 : 0,
-        price_ticks: side === 0 ? mid - offset : mid + offset,
-        quantity_lots: rng.between(1, 50),
-        quote_units: 0,
-        stop_price_ticks: 0,
-        client_order_id: null,
-        stp: 0,
-      });
-    }
-    await node.submit_batch(batch);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 describe("WebSocket market streams", () => {
   it("a diff-stream client syncs with the REST snapshot through heavy trading and ends with the REST book", async () => {
     const dir = mkdtempSync(join(tmpdir(), "hf-streams-"));
@@ -105,14 +64,7 @@ describe("WebSocket market streams", () => {
     const base = `127.0.0.1:${running.port}`;
     try {
       const node = running.node;
-      const accounts: number[] = [];
-      for (let i = 0; i < 4; i++) {
-        const made = await node.submit({ type: "create_account", ts_ms: 0 });
-        const a = (made.events[0] as { account: number }).account;
-        accounts.push(a);
-        await node.submit({ type: "deposit", ts_ms: 0, account: a, asset: 0, amount_units: 10 ** 11 });
-        await node.submit({ type: "deposit", ts_ms: 0, account: a, asset: 2, amount_units: 10 ** 15 });
-      }
+      const accounts = await funded_accounts(node, 4);
       const rng = new Prng(7);
       await activity(node, accounts, 0.5, rng); // a book exists before the client arrives
 

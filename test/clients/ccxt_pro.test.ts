@@ -1,0 +1,107 @@
+/**
+ * ccxt.pro 4.5.84 (pinned) against a real node: watchOrderBook stays in sync through heavy trading
+ * (ccxt checks every diff's U/u itself and throws on a gap), then equals the REST book; watchTrades,
+ * watchTicker and watchOHLCV deliver what the engine did.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import ccxt from "ccxt";
+import type { DemoCredentials } from "../../src/demo/setup.js";
+import { start_node } from "../../src/server/start.js";
+import { Prng } from "../../src/sim/prng.js";
+import { activity, funded_accounts } from "../gateway/load.js";
+
+describe("ccxt.pro 4.5.84 (WebSocket market streams)", () => {
+  it("watchOrderBook through heavy trading ends equal to the REST book; watchTrades, watchTicker, watchOHLCV", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hf-pro-"));
+    const running = await start_node({
+      data_dir: dir,
+      host: "127.0.0.1",
+      port: 0,
+      admin_socket: null,
+      demo: true,
+      market_maker: false,
+      log: () => {},
+    });
+    const creds = JSON.parse(readFileSync(running.credentials_file as string, "utf8")) as DemoCredentials;
+    const H = creds.baseUrl;
+    const W = creds.wsUrl;
+    const ex = new ccxt.pro.binance({
+      apiKey: creds.users[0].apiKey,
+      secret: creds.users[0].secretKey,
+      urls: {
+        api: {
+          public: `${H}/api/v3`,
+          private: `${H}/api/v3`,
+          sapi: `${H}/sapi/v1`,
+          ws: { spot: `${W}/ws`, "ws-api": { spot: `${W}/ws-api/v3` } },
+        },
+      },
+      options: { fetchMarkets: { types: ["spot"] }, fetchCurrencies: false, fetchMargins: false },
+    });
+    try {
+      await ex.loadHttpProxyAgent(); // ccxt refuses plain ws:// in Node until this is loaded
+      await ex.loadMarkets();
+      const node = running.node;
+      const accounts = await funded_accounts(node, 4);
+      const rng = new Prng(11);
+      await activity(node, accounts, 0.3, rng);
+      await ex.watchOrderBook("BTC/USDT");
+      let updates = 0;
+      const load = activity(node, accounts, 2, rng);
+      let done = false;
+      void load.then(() => {
+        done = true;
+      });
+      while (!done) {
+        await ex.watchOrderBook("BTC/USDT");
+        updates++;
+      }
+      // let the last window arrive, then compare
+      await new Promise((r) => setTimeout(r, 400));
+      const book = await Promise.race([
+        ex.watchOrderBook("BTC/USDT"),
+        new Promise<Awaited<ReturnType<typeof ex.watchOrderBook>>>((r) =>
+          setTimeout(() => r(ex.orderbooks["BTC/USDT"]), 1500),
+        ),
+      ]);
+      const rest = (await (await fetch(`${H}/api/v3/depth?symbol=BTCUSDT&limit=1000`)).json()) as {
+        lastUpdateId: number;
+        bids: [string, string][];
+        asks: [string, string][];
+      };
+      assert.ok(updates > 5, `${updates} order book updates`);
+      assert.equal(book.nonce, rest.lastUpdateId);
+      assert.ok(rest.bids.length < 1000 && rest.asks.length < 1000, "the REST book is complete");
+      assert.equal(book.bids.length, rest.bids.length);
+      assert.equal(book.asks.length, rest.asks.length);
+      const as_numbers = (levels: [string, string][]) => levels.map(([p, q]) => [Number(p), Number(q)]);
+      assert.deepEqual(
+        Array.from(book.bids.slice(0, rest.bids.length), ([p, q]) => [p, q]),
+        as_numbers(rest.bids),
+      );
+      assert.deepEqual(
+        Array.from(book.asks.slice(0, rest.asks.length), ([p, q]) => [p, q]),
+        as_numbers(rest.asks),
+      );
+
+      // trades, ticker, candles while trading goes on
+      const more = activity(node, accounts, 3, rng);
+      const trades = await ex.watchTrades("BTC/USDT");
+      assert.ok(trades.length > 0 && trades.every((t) => t.symbol === "BTC/USDT" && (t.amount ?? 0) > 0));
+      const ticker = await ex.watchTicker("BTC/USDT");
+      assert.ok((ticker.last ?? 0) > 0);
+      const candles = await ex.watchOHLCV("BTC/USDT", "1m");
+      const last = candles.at(-1) as number[];
+      assert.ok(last[2] >= last[3] && last[5] > 0, "high >= low, some volume");
+      await more;
+    } finally {
+      await ex.close();
+      await running.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
