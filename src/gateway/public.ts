@@ -3,12 +3,13 @@
  * (step 3 is building it out). Every route parses its parameters the Binance way (params.ts) and
  * answers errors as {code,msg}.
  */
-import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Market } from "../engine/market.js";
 import type { EngineNode } from "../node/runtime.js";
 import type { History } from "../projections/history.js";
 import type { Authenticator } from "./auth.js";
 import { agg_trades_json, INTERVALS, klines, ticker_24hr, trades_json } from "./history_data.js";
+import { Limiter, type RateLimits } from "./limits.js";
 import { book_ticker, depth, exchange_info, symbol_status, ticker_price } from "./market_data.js";
 import { ApiError, bad, check_read, integer, type Params, parse_params, required } from "./params.js";
 import { MarketStreams } from "./streams.js";
@@ -19,6 +20,8 @@ export interface PublicServerOptions {
   port: number;
   /** Wall clock for /api/v3/time and serverTime (the engine has none). */
   clock_ms: () => number;
+  /** Request-weight and order-count limits (Binance's defaults; the demo tier in demo mode). */
+  limits: RateLimits;
   /** Checks signed requests; the signed endpoints exist only with one (and the history). */
   auth: Authenticator | null;
   history: History | null;
@@ -32,7 +35,43 @@ type Handler = (
   params: Params,
   request: FastifyRequest,
   raw: { query: string; body: string },
+  reply: FastifyReply,
 ) => unknown | Promise<unknown>;
+
+/** Binance's request weights; by the parameters where Binance's depend on them. */
+function request_weight(route: string, query: string): number {
+  const q = new URLSearchParams(query);
+  const one = q.has("symbol");
+  switch (route) {
+    case "GET /api/v3/exchangeInfo":
+      return 20;
+    case "GET /api/v3/depth": {
+      const limit = Number(q.get("limit") ?? 100);
+      return limit <= 100 ? 5 : limit <= 500 ? 25 : limit <= 1000 ? 50 : 250;
+    }
+    case "GET /api/v3/trades":
+    case "GET /api/v3/historicalTrades":
+      return 25;
+    case "GET /api/v3/aggTrades":
+    case "GET /api/v3/order":
+      return 4;
+    case "GET /api/v3/klines":
+      return 2;
+    case "GET /api/v3/ticker/24hr":
+      return one ? 2 : 80;
+    case "GET /api/v3/ticker/price":
+    case "GET /api/v3/ticker/bookTicker":
+      return one ? 2 : 4;
+    case "GET /api/v3/openOrders":
+      return one ? 6 : 80;
+    case "GET /api/v3/allOrders":
+    case "GET /api/v3/myTrades":
+    case "GET /api/v3/account":
+      return 20;
+    default:
+      return 1;
+  }
+}
 
 export async function start_public_server(
   node: EngineNode,
@@ -46,6 +85,7 @@ export async function start_public_server(
   app.addContentTypeParser("application/json", { parseAs: "string" }, (_r, _body, done) => done(null, ""));
 
   const engine = node.engine;
+  const limiter = new Limiter(options.limits, options.clock_ms);
   const market = (params: Params): Market => {
     const symbol = required(params, "symbol");
     const id = engine.market_by_symbol.get(symbol);
@@ -63,13 +103,16 @@ export async function start_public_server(
     app.route({
       method,
       url,
-      handler: async (request: FastifyRequest) => {
+      handler: async (request: FastifyRequest, reply: FastifyReply) => {
         const q = request.url.indexOf("?");
         const query = q < 0 ? "" : request.url.slice(q + 1);
         const form = typeof request.body === "string" ? request.body : "";
+        // Weight is charged before anything else, malformed requests included (as Binance does).
+        const weight = request_weight(`${method} ${url}`, query);
+        reply.header("X-MBX-USED-WEIGHT-1M", String(limiter.charge_weight(request.ip, weight)));
         const params = parse_params(query, form);
         check_read(params, read_set);
-        return handler(params, request, { query, body: form });
+        return handler(params, request, { query, body: form }, reply);
       },
     });
   };
@@ -101,7 +144,7 @@ export async function start_public_server(
     ["symbol", "symbols", "permissions", "symbolStatus", "showPermissionSets"],
     (p) => {
       const selected = select_markets(p, engine.markets, (s) => engine.market_by_symbol.get(s));
-      return exchange_info(engine, selected, options.clock_ms());
+      return { ...exchange_info(engine, selected, options.clock_ms()), rateLimits: limiter.describe() };
     },
   );
 
@@ -168,7 +211,7 @@ export async function start_public_server(
   }
 
   if (options.auth !== null && options.history !== null)
-    register_trading(route, node, options.auth, market, options.history);
+    register_trading(route, node, options.auth, market, options.history, limiter);
 
   // Market streams share the port: /ws/…, /stream?streams=…
   const streams = new MarketStreams(engine, options.clock_ms, options.history);

@@ -5,7 +5,7 @@
  * depends on state (funds, duplicate client ids, market mode) is the engine's journaled decision.
  */
 import { randomBytes } from "node:crypto";
-import type { FastifyRequest } from "fastify";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import type { PlaceOrder } from "../engine/commands.js";
 import { units_to_decimal } from "../engine/decimal.js";
 import type { Engine } from "../engine/engine.js";
@@ -26,6 +26,7 @@ import type { EngineNode } from "../node/runtime.js";
 import { HISTORY_LIMIT_MAX, type History, type OrderRow } from "../projections/history.js";
 import { CLIENT_ORDER_ID_PATTERN, ORDER_PARAMS, validate_order } from "../validation/order.js";
 import type { Authenticator, Need } from "./auth.js";
+import type { Limiter } from "./limits.js";
 import { pad8, price_str, qty_str } from "./market_data.js";
 import { ApiError, bad, integer, type Params } from "./params.js";
 
@@ -33,7 +34,12 @@ export type Route = (
   method: "GET" | "POST" | "DELETE",
   url: string,
   read: string[],
-  handler: (params: Params, request: FastifyRequest, raw: { query: string; body: string }) => unknown,
+  handler: (
+    params: Params,
+    request: FastifyRequest,
+    raw: { query: string; body: string },
+    reply: FastifyReply,
+  ) => unknown,
 ) => void;
 
 const SIGNED = ["timestamp", "recvWindow", "signature"];
@@ -51,6 +57,7 @@ export function register_trading(
   auth: Authenticator,
   market_of: (params: Params) => Market,
   history: History,
+  limiter: Limiter,
 ): void {
   const engine = node.engine;
   const signed = (
@@ -91,13 +98,22 @@ export function register_trading(
     return new ApiError(400, { code: info?.code || fallback_code, msg: info?.message ?? "Rejected." });
   };
 
+  /** Counts a new order against the account's limits and reports the counts (Binance's headers). */
+  const count_order = (account: number, reply: FastifyReply): void => {
+    const counts = limiter.charge_order(account);
+    reply.header("X-MBX-ORDER-COUNT-10S", String(counts.ten_s));
+    reply.header("X-MBX-ORDER-COUNT-1D", String(counts.day));
+  };
+
   const place = async (
     p: Params,
     request: FastifyRequest,
     raw: { query: string; body: string },
+    reply: FastifyReply,
     test: boolean,
   ) => {
     const account = signed("trade", p, request, raw);
+    if (!test) count_order(account, reply);
     const m = market_of(p);
     const params: Record<string, string | undefined> = Object.fromEntries(p.values);
     const client_order_id = p.values.get("newClientOrderId");
@@ -134,9 +150,9 @@ export function register_trading(
   };
 
   const order_read = [...ORDER_PARAMS, "symbol", "newOrderRespType", ...SIGNED];
-  route("POST", "/api/v3/order", order_read, (p, r, raw) => place(p, r, raw, false));
-  route("POST", "/api/v3/order/test", [...order_read, "computeCommissionRates"], (p, r, raw) =>
-    place(p, r, raw, true),
+  route("POST", "/api/v3/order", order_read, (p, r, raw, reply) => place(p, r, raw, reply, false));
+  route("POST", "/api/v3/order/test", [...order_read, "computeCommissionRates"], (p, r, raw, reply) =>
+    place(p, r, raw, reply, true),
   );
 
   route(
@@ -154,8 +170,9 @@ export function register_trading(
       "orderRateLimitExceededMode",
       ...SIGNED,
     ],
-    async (p, request, raw) => {
+    async (p, request, raw, reply) => {
       const account = signed("trade", p, request, raw);
+      count_order(account, reply);
       const m = market_of(p);
       const mode = p.values.get("cancelReplaceMode");
       if (mode === undefined || mode === "")

@@ -14,6 +14,7 @@ import { start_admin_server } from "../admin/server.js";
 import { type MarketMaker, start_market_maker } from "../demo/market_maker.js";
 import { setup_demo } from "../demo/setup.js";
 import { Authenticator } from "../gateway/auth.js";
+import { BINANCE_LIMITS, DEMO_LIMITS, type RateLimits } from "../gateway/limits.js";
 import { MasterKey } from "../gateway/master_key.js";
 import { start_public_server } from "../gateway/public.js";
 import { EngineNode } from "../node/runtime.js";
@@ -27,6 +28,8 @@ export interface StartOptions {
   port: number;
   admin_socket: string | null;
   demo: boolean;
+  /** Request-weight and order-count limits; default Binance's, or the demo tier in demo mode. */
+  limits?: RateLimits;
   /** Demo mode runs the market maker unless this is false (tests that need a quiet book). */
   market_maker?: boolean;
   log: (line: string) => void;
@@ -75,6 +78,7 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
       clock_ms: Date.now,
       auth: new Authenticator(node.engine, master, Date.now),
       history,
+      limits: options.limits ?? (options.demo ? DEMO_LIMITS : BINANCE_LIMITS),
     });
     servers.push(pub);
     const port = (pub.server.address() as AddressInfo).port;

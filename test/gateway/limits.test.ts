@@ -1,0 +1,104 @@
+/** Request-weight and order-count limits over real HTTP: Binance's headers, 429, then 418. */
+import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { start_node } from "../../src/server/start.js";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Waits for a fresh fixed window so the counts in a test cannot straddle two. */
+async function fresh_window(length_ms: number, need_ms: number): Promise<void> {
+  const into = Date.now() % length_ms;
+  if (into > length_ms - need_ms) await sleep(length_ms - into + 50);
+}
+
+describe("rate limits", () => {
+  it("request weight per IP: X-MBX-USED-WEIGHT-1M, 429 -1003 with Retry-After, then a 418 ban", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hf-limits-"));
+    const running = await start_node({
+      data_dir: dir,
+      host: "127.0.0.1",
+      port: 0,
+      admin_socket: null,
+      demo: true,
+      market_maker: false,
+      limits: { weight_per_minute: 30, orders_per_10s: 3, orders_per_day: 1000 },
+      log: () => {},
+    });
+    try {
+      const base = `http://127.0.0.1:${running.port}`;
+      const info = (await (await fetch(`${base}/api/v3/exchangeInfo`)).json()) as { rateLimits: unknown[] };
+      assert.deepEqual(info.rateLimits[0], {
+        rateLimitType: "REQUEST_WEIGHT",
+        interval: "MINUTE",
+        intervalNum: 1,
+        limit: 30,
+      });
+
+      // orders: 3 per 10 s per account
+      const creds = JSON.parse(readFileSync(running.credentials_file as string, "utf8")) as {
+        users: { apiKey: string; secretKey: string }[];
+      };
+      const order = () => {
+        const text = new URLSearchParams({
+          symbol: "BTCUSDT",
+          side: "BUY",
+          type: "LIMIT",
+          timeInForce: "GTC",
+          quantity: "0.001",
+          price: "10000",
+          timestamp: String(Date.now()),
+        }).toString();
+        const sig = createHmac("sha256", creds.users[0].secretKey).update(text).digest("hex");
+        return fetch(`${base}/api/v3/order?${text}&signature=${sig}`, {
+          method: "POST",
+          headers: { "X-MBX-APIKEY": creds.users[0].apiKey },
+        });
+      };
+      await fresh_window(10_000, 3000);
+      for (let i = 1; i <= 3; i++) {
+        const r = await order();
+        assert.equal(r.status, 200);
+        assert.equal(r.headers.get("x-mbx-order-count-10s"), String(i));
+      }
+      const seq = running.node.last_applied_seq;
+      const over = await order();
+      assert.equal(over.status, 429);
+      assert.ok(Number(over.headers.get("retry-after")) >= 1);
+      assert.deepEqual(await over.json(), {
+        code: -1015,
+        msg: "Too many new orders; current limit is 3 orders per 10 SECOND.",
+      });
+      assert.equal(running.node.last_applied_seq, seq, "a refused order reaches no journal");
+
+      // weight: depth costs 5; 30 a minute
+      await sleep(100);
+      await fresh_window(60_000, 5000);
+      let used = 0;
+      for (;;) {
+        const r = await fetch(`${base}/api/v3/depth?symbol=BTCUSDT`);
+        if (r.status !== 200) {
+          assert.equal(r.status, 429);
+          assert.ok(Number(r.headers.get("retry-after")) >= 1);
+          assert.equal(((await r.json()) as { code: number }).code, -1003);
+          break;
+        }
+        used = Number(r.headers.get("x-mbx-used-weight-1m"));
+        await r.arrayBuffer();
+      }
+      assert.ok(used > 25 && used <= 30, `used ${used}`);
+      let status = 429;
+      for (let i = 0; i < 12 && status === 429; i++)
+        status = (await fetch(`${base}/api/v3/depth?symbol=BTCUSDT`)).status;
+      assert.equal(status, 418, "an IP that keeps going after 429s is banned");
+      const banned = await fetch(`${base}/api/v3/ping`);
+      assert.equal(banned.status, 418);
+      assert.ok(Number(banned.headers.get("retry-after")) > 60);
+    } finally {
+      await running.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
