@@ -105,17 +105,11 @@ export function register_trading(
     reply.header("X-MBX-ORDER-COUNT-1D", String(counts.day));
   };
 
-  const place = async (
-    p: Params,
-    request: FastifyRequest,
-    raw: { query: string; body: string },
-    reply: FastifyReply,
-    test: boolean,
-  ) => {
-    const account = signed("trade", p, request, raw);
-    if (!test) count_order(account, reply);
-    const m = market_of(p);
-    const params: Record<string, string | undefined> = Object.fromEntries(p.values);
+  /**
+   * The new-order part of a request (order and cancelReplace): every stateless check, then the
+   * engine's OrderSpec with a client order id (generated when the client sent none).
+   */
+  const order_spec = (p: Params, m: Market) => {
     const client_order_id = p.values.get("newClientOrderId");
     if (client_order_id !== undefined && !CLIENT_ID_RE.test(client_order_id))
       throw bad(
@@ -128,22 +122,39 @@ export function register_trading(
         -1100,
         "Illegal characters found in parameter 'newOrderRespType'; legal range is 'ACK, RESULT, FULL'.",
       );
-    const v = validate_order(params, {
+    const v = validate_order(Object.fromEntries(p.values), {
       config: m.config,
       base_decimals: engine.assets[m.config.base].decimals,
       quote_decimals: engine.assets[m.config.quote].decimals,
     });
     if (!v.ok) throw new ApiError(400, v.error);
-    if (test) return {};
     const spec = { ...v.spec, client_order_id: v.spec.client_order_id ?? new_client_id() };
+    return {
+      spec,
+      resp_type: resp_type ?? default_resp(spec.order_type),
+      stp: STP_NAMES[spec.stp === -1 ? m.config.stp_default : spec.stp],
+    };
+  };
+
+  const place = async (
+    p: Params,
+    request: FastifyRequest,
+    raw: { query: string; body: string },
+    reply: FastifyReply,
+    test: boolean,
+  ) => {
+    const account = signed("trade", p, request, raw);
+    if (!test) count_order(account, reply);
+    const m = market_of(p);
+    const { spec, resp_type, stp } = order_spec(p, m);
+    if (test) return {};
     const command: PlaceOrder = { type: "place_order", ts_ms: 0, account, market: m.id, ...spec };
     const applied = await node.submit(command);
     const refused = refusal(applied.events, -2010);
     if (refused !== null) throw refused;
-    const stp = STP_NAMES[spec.stp === -1 ? m.config.stp_default : spec.stp];
     return order_response(engine, m, applied.events, {
       client_order_id: spec.client_order_id,
-      resp_type: resp_type ?? default_resp(spec.order_type),
+      resp_type,
       transact_ms: applied.timestamp_ms,
       stp,
     });
@@ -192,25 +203,7 @@ export function register_trading(
           -1102,
           "Param 'cancelOrigClientOrderId' or 'cancelOrderId' must be sent, but both were empty/null!",
         );
-      const client_order_id = p.values.get("newClientOrderId");
-      if (client_order_id !== undefined && !CLIENT_ID_RE.test(client_order_id))
-        throw bad(
-          -1100,
-          `Illegal characters found in parameter 'newClientOrderId'; legal range is '${CLIENT_ORDER_ID_PATTERN}'.`,
-        );
-      const resp_type = p.values.get("newOrderRespType");
-      if (resp_type !== undefined && !["ACK", "RESULT", "FULL"].includes(resp_type))
-        throw bad(
-          -1100,
-          "Illegal characters found in parameter 'newOrderRespType'; legal range is 'ACK, RESULT, FULL'.",
-        );
-      const v = validate_order(Object.fromEntries(p.values), {
-        config: m.config,
-        base_decimals: engine.assets[m.config.base].decimals,
-        quote_decimals: engine.assets[m.config.quote].decimals,
-      });
-      if (!v.ok) throw new ApiError(400, v.error);
-      const spec = { ...v.spec, client_order_id: v.spec.client_order_id ?? new_client_id() };
+      const { spec, resp_type, stp } = order_spec(p, m);
       const slot = engine.find_order(account, m.id, cancel_id ?? 0, cancel_cid);
       const before = slot === 0 ? null : describe(slot, m);
       const applied = await node.submit({
@@ -262,9 +255,9 @@ export function register_trading(
             }
           : order_response(engine, m, applied.events, {
               client_order_id: spec.client_order_id,
-              resp_type: resp_type ?? default_resp(spec.order_type),
+              resp_type,
               transact_ms: applied.timestamp_ms,
-              stp: STP_NAMES[spec.stp === -1 ? m.config.stp_default : spec.stp],
+              stp,
             });
       const data = {
         cancelResult: cancel_failed === undefined ? "SUCCESS" : "FAILURE",

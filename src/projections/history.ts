@@ -74,6 +74,13 @@ interface MarketStatements {
   stats: Database.Statement;
 }
 
+export interface Range {
+  from_id?: number;
+  start_ms?: number;
+  end_ms?: number;
+  limit: number;
+}
+
 const FLUSH_ROWS = 10_000;
 export const HISTORY_LIMIT_MAX = 1000;
 
@@ -237,49 +244,30 @@ export class History {
     return (row as OrderRow | undefined) ?? null;
   }
 
-  all_orders(
-    account: number,
-    market: number,
-    q: { from_id?: number; start_ms?: number; end_ms?: number; limit: number },
-  ): OrderRow[] {
-    this.flush();
-    const start = q.start_ms ?? 0;
-    const end = q.end_ms ?? Number.MAX_SAFE_INTEGER;
-    return (
-      q.from_id !== undefined
-        ? this.stmt.all_orders.all(account, market, q.from_id, start, end, q.limit)
-        : this.stmt.all_orders_recent.all(account, market, start, end, q.limit)
-    ) as OrderRow[];
+  all_orders(account: number, market: number, q: Range): OrderRow[] {
+    return this.ranged(this.stmt.all_orders, this.stmt.all_orders_recent, [account, market], q) as OrderRow[];
   }
 
-  trades(
-    account: number,
-    market: number,
-    q: { from_id?: number; start_ms?: number; end_ms?: number; limit: number },
-  ): TradeRow[] {
-    this.flush();
-    const start = q.start_ms ?? 0;
-    const end = q.end_ms ?? Number.MAX_SAFE_INTEGER;
-    return (
-      q.from_id !== undefined
-        ? this.stmt.trades.all(account, market, q.from_id, start, end, q.limit)
-        : this.stmt.trades_recent.all(account, market, start, end, q.limit)
-    ) as TradeRow[];
+  trades(account: number, market: number, q: Range): TradeRow[] {
+    return this.ranged(this.stmt.trades, this.stmt.trades_recent, [account, market], q) as TradeRow[];
   }
 
   /** A market's latest trades (the taker's row of each), oldest first. */
-  market_trades(
-    market: number,
-    q: { from_id?: number; start_ms?: number; end_ms?: number; limit: number },
-  ): TradeRow[] {
+  market_trades(market: number, q: Range): TradeRow[] {
+    return this.ranged(this.market_stmt.from, this.market_stmt.recent, [market], q) as TradeRow[];
+  }
+
+  /**
+   * Binance's paging: from an id onwards (`from`), or else the most recent `limit` (`recent`), both
+   * within [start_ms, end_ms] and oldest first.
+   */
+  private ranged(from: Database.Statement, recent: Database.Statement, keys: number[], q: Range): unknown[] {
     this.flush();
     const start = q.start_ms ?? 0;
     const end = q.end_ms ?? Number.MAX_SAFE_INTEGER;
-    return (
-      q.from_id !== undefined
-        ? this.market_stmt.from.all(market, q.from_id, start, end, q.limit)
-        : this.market_stmt.recent.all(market, start, end, q.limit)
-    ) as TradeRow[];
+    return q.from_id !== undefined
+      ? from.all(...keys, q.from_id, start, end, q.limit)
+      : recent.all(...keys, start, end, q.limit);
   }
 
   /**

@@ -5,31 +5,22 @@
  * the WebSocket server; editOrder with cancelReplace.)
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import ccxt from "ccxt";
 import type { DemoCredentials } from "../../src/demo/setup.js";
-import { type RunningNode, start_node } from "../../src/server/start.js";
+import type { RunningNode } from "../../src/server/start.js";
+import { demo_node } from "../helpers/nodes.js";
 
 describe("ccxt 4.5.84 (REST)", () => {
-  let dir = "";
+  let node_handle: Awaited<ReturnType<typeof demo_node>>;
   let running: RunningNode;
   let alice: InstanceType<typeof ccxt.binance>;
   let bob: InstanceType<typeof ccxt.binance>;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "hf-ccxt-"));
-    running = await start_node({
-      data_dir: dir,
-      host: "127.0.0.1",
-      port: 0,
-      admin_socket: null,
-      demo: true,
-      market_maker: false,
-      log: () => {},
-    });
+    node_handle = await demo_node("hf-ccxt-");
+    running = node_handle.running;
     const creds = JSON.parse(readFileSync(running.credentials_file as string, "utf8")) as DemoCredentials;
     const H = creds.baseUrl;
     const make = (u: DemoCredentials["users"][number]) =>
@@ -50,8 +41,7 @@ describe("ccxt 4.5.84 (REST)", () => {
     await bob.loadMarkets();
   });
   after(async () => {
-    await running.close();
-    rmSync(dir, { recursive: true, force: true });
+    await node_handle.remove();
   });
 
   it("loadMarkets, fetchTime, fetchStatus: markets with Binance's precision and limits", async () => {

@@ -4,28 +4,18 @@
  * watchTicker and watchOHLCV deliver what the engine did.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import ccxt from "ccxt";
 import type { DemoCredentials } from "../../src/demo/setup.js";
-import { start_node } from "../../src/server/start.js";
 import { Prng } from "../../src/sim/prng.js";
 import { activity, funded_accounts } from "../gateway/load.js";
+import { demo_node } from "../helpers/nodes.js";
 
 describe("ccxt.pro 4.5.84 (WebSocket market streams)", () => {
   it("watchOrderBook through heavy trading ends equal to the REST book; watchTrades, watchTicker, watchOHLCV", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "hf-pro-"));
-    const running = await start_node({
-      data_dir: dir,
-      host: "127.0.0.1",
-      port: 0,
-      admin_socket: null,
-      demo: true,
-      market_maker: false,
-      log: () => {},
-    });
+    const handle = await demo_node("hf-pro-");
+    const running = handle.running;
     const creds = JSON.parse(readFileSync(running.credentials_file as string, "utf8")) as DemoCredentials;
     const H = creds.baseUrl;
     const W = creds.wsUrl;
@@ -100,8 +90,7 @@ describe("ccxt.pro 4.5.84 (WebSocket market streams)", () => {
       await more;
     } finally {
       await ex.close();
-      await running.close();
-      rmSync(dir, { recursive: true, force: true });
+      await handle.remove();
     }
   });
 });

@@ -4,40 +4,30 @@
  * engine to the unit. (Its market streams, user data and WebSocket API come with those servers.)
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { Spot } from "@binance/connector";
 import type { DemoCredentials } from "../../src/demo/setup.js";
 import { units_to_decimal } from "../../src/engine/decimal.js";
 import { pad8 } from "../../src/gateway/market_data.js";
-import { type RunningNode, start_node } from "../../src/server/start.js";
+import type { RunningNode } from "../../src/server/start.js";
+import { demo_node } from "../helpers/nodes.js";
 
 type Data = Record<string, unknown>;
 const data = async (p: Promise<{ data: unknown }>): Promise<Data & Data[]> => (await p).data as Data & Data[];
 
 describe("@binance/connector 3.6.1", () => {
-  let dir = "";
+  let node_handle: Awaited<ReturnType<typeof demo_node>>;
   let running: RunningNode;
   let creds: DemoCredentials;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "hf-connector-"));
-    running = await start_node({
-      data_dir: dir,
-      host: "127.0.0.1",
-      port: 0,
-      admin_socket: null,
-      demo: true,
-      market_maker: false,
-      log: () => {},
-    });
+    node_handle = await demo_node("hf-connector-");
+    running = node_handle.running;
     creds = JSON.parse(readFileSync(running.credentials_file as string, "utf8")) as DemoCredentials;
   });
   after(async () => {
-    await running.close();
-    rmSync(dir, { recursive: true, force: true });
+    await node_handle.remove();
   });
 
   it("public REST: time, exchangeInfo, depth, tickers", async () => {

@@ -5,48 +5,17 @@
  * with the same client order id, is placed at most once.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { Prng } from "../../src/sim/prng.js";
+import { spawn_node as start } from "../helpers/nodes.js";
 
-const BIN = fileURLToPath(new URL("../../../bin/holdfast.js", import.meta.url));
 const CYCLES = Number(process.env.HOLDFAST_API_CRASH_CYCLES ?? 5);
-
-function start(dir: string): Promise<{ child: ChildProcess; port: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [BIN, "start", "--data-dir", dir, "--port", "0", "--demo", "--no-market-maker"],
-      {
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    let out = "";
-    let err = "";
-    const timer = setTimeout(() => reject(new Error(`node did not start: ${err}`)), 30_000);
-    child.stdout?.on("data", (b: Buffer) => {
-      out += b.toString();
-      const m = /node ready at http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-      if (m !== null) {
-        clearTimeout(timer);
-        resolve({ child, port: Number(m[1]) });
-      }
-    });
-    child.stderr?.on("data", (b: Buffer) => {
-      err += b.toString();
-    });
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`node exited with ${code}: ${err}`));
-    });
-  });
-}
 
 describe("crash through the API", () => {
   it(`every acknowledged order survives ${CYCLES} SIGKILLs exactly once; lost answers retry at most once`, async () => {

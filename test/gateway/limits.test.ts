@@ -1,11 +1,9 @@
 /** Request-weight and order-count limits over real HTTP: Binance's headers, 429, then 418. */
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
-import { start_node } from "../../src/server/start.js";
+import { demo_node } from "../helpers/nodes.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Waits for a fresh fixed window so the counts in a test cannot straddle two. */
@@ -16,17 +14,10 @@ async function fresh_window(length_ms: number, need_ms: number): Promise<void> {
 
 describe("rate limits", () => {
   it("request weight per IP: X-MBX-USED-WEIGHT-1M, 429 -1003 with Retry-After, then a 418 ban", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "hf-limits-"));
-    const running = await start_node({
-      data_dir: dir,
-      host: "127.0.0.1",
-      port: 0,
-      admin_socket: null,
-      demo: true,
-      market_maker: false,
+    const handle = await demo_node("hf-limits-", {
       limits: { weight_per_minute: 30, orders_per_10s: 3, orders_per_day: 1000 },
-      log: () => {},
     });
+    const running = handle.running;
     try {
       const base = `http://127.0.0.1:${running.port}`;
       const info = (await (await fetch(`${base}/api/v3/exchangeInfo`)).json()) as { rateLimits: unknown[] };
@@ -97,8 +88,7 @@ describe("rate limits", () => {
       assert.equal(banned.status, 418);
       assert.ok(Number(banned.headers.get("retry-after")) > 60);
     } finally {
-      await running.close();
-      rmSync(dir, { recursive: true, force: true });
+      await handle.remove();
     }
   });
 });

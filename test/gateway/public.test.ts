@@ -1,11 +1,9 @@
 /** Public REST market data over real HTTP, from a real node: shapes, values and Binance errors. */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Command } from "../../src/engine/commands.js";
-import { type RunningNode, start_node } from "../../src/server/start.js";
+import type { RunningNode } from "../../src/server/start.js";
+import { demo_node } from "../helpers/nodes.js";
 
 const place = (account: number, side: 0 | 1, price_ticks: number, quantity_lots: number): Command => ({
   type: "place_order",
@@ -24,7 +22,7 @@ const place = (account: number, side: 0 | 1, price_ticks: number, quantity_lots:
 });
 
 describe("public REST market data", () => {
-  let dir = "";
+  let node_handle: Awaited<ReturnType<typeof demo_node>>;
   let running: RunningNode;
   let base = "";
   const get = async (path: string) => {
@@ -33,15 +31,8 @@ describe("public REST market data", () => {
   };
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "hf-public-"));
-    running = await start_node({
-      data_dir: dir,
-      host: "127.0.0.1",
-      port: 0,
-      admin_socket: null,
-      demo: true,
-      log: () => {},
-    });
+    node_handle = await demo_node("hf-public-");
+    running = node_handle.running;
     base = `http://127.0.0.1:${running.port}`;
     const node = running.node;
     const accounts: number[] = [];
@@ -62,8 +53,7 @@ describe("public REST market data", () => {
     await node.submit(place(b, 1, 5_000_000, 100));
   });
   after(async () => {
-    await running.close();
-    rmSync(dir, { recursive: true, force: true });
+    await node_handle.remove();
   });
 
   it("ping, time, system status", async () => {

@@ -5,13 +5,10 @@
  * the subscription protocol, its errors, and serverShutdown on a graceful stop.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, it } from "node:test";
 import WebSocket from "ws";
-import { start_node } from "../../src/server/start.js";
 import { Prng } from "../../src/sim/prng.js";
+import { demo_node } from "../helpers/nodes.js";
 import { activity, funded_accounts } from "./load.js";
 
 type Msg = Record<string, unknown>;
@@ -51,16 +48,8 @@ function open(
 
 describe("WebSocket market streams", () => {
   it("a diff-stream client syncs with the REST snapshot through heavy trading and ends with the REST book", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "hf-streams-"));
-    const running = await start_node({
-      data_dir: dir,
-      host: "127.0.0.1",
-      port: 0,
-      admin_socket: null,
-      demo: true,
-      market_maker: false,
-      log: () => {},
-    });
+    const handle = await demo_node("hf-streams-");
+    const running = handle.running;
     const base = `127.0.0.1:${running.port}`;
     try {
       const node = running.node;
@@ -151,8 +140,7 @@ describe("WebSocket market streams", () => {
       assert.equal(typeof (await closed).E, "number");
       combined.ws.terminate();
     } finally {
-      await running.close().catch(() => {});
-      rmSync(dir, { recursive: true, force: true });
+      await handle.remove();
     }
   });
 });

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { admin_request } from "../../src/admin/client.js";
 import { type RunningNode, start_node } from "../../src/server/start.js";
+import { demo_node } from "../helpers/nodes.js";
 
 interface Key {
   apiKey: string;
@@ -21,7 +22,7 @@ interface Key {
 type Body = Record<string, unknown> & { code?: number; msg?: string };
 
 describe("signed trading REST", () => {
-  let dir = "";
+  let node_handle: Awaited<ReturnType<typeof demo_node>>;
   let running: RunningNode;
   let base = "";
   let alice: Key & { account: number };
@@ -66,15 +67,8 @@ describe("signed trading REST", () => {
   const admin = (path: string, body: unknown) => admin_request(running.admin_socket, "POST", path, body);
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "hf-trade-"));
-    running = await start_node({
-      data_dir: dir,
-      host: "127.0.0.1",
-      port: 0,
-      admin_socket: null,
-      demo: true,
-      log: () => {},
-    });
+    node_handle = await demo_node("hf-trade-");
+    running = node_handle.running;
     base = `http://127.0.0.1:${running.port}`;
     alice = (await admin("/v1/users", { request_id: "signup-alice" })).body as typeof alice;
     bob = (await admin("/v1/users", {})).body as typeof bob;
@@ -89,8 +83,7 @@ describe("signed trading REST", () => {
     await admin("/v1/deposit", { account: bob.account, asset: "BTC", amount: "1" });
   });
   after(async () => {
-    await running.close();
-    rmSync(dir, { recursive: true, force: true });
+    await node_handle.remove();
   });
 
   it("a resting buy, a market sell that fills it, balances and fees to the unit", async () => {

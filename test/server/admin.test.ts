@@ -3,14 +3,12 @@
  * talking to it over its Unix socket. Operator commands go through the journal and survive a restart.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, execFile } from "node:child_process";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
-
-const BIN = fileURLToPath(new URL("../../../bin/holdfast.js", import.meta.url));
+import { BIN, spawn_node } from "../helpers/nodes.js";
 
 function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -24,35 +22,10 @@ function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr:
 const children = new Set<ChildProcess>();
 
 /** Starts a node and resolves once it printed its ready line. */
-function start(dir: string): Promise<{ child: ChildProcess; port: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [BIN, "start", "--data-dir", dir, "--port", "0", "--demo", "--no-market-maker"],
-      {
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    children.add(child);
-    let out = "";
-    let err = "";
-    const timer = setTimeout(() => reject(new Error(`node did not start: ${err}`)), 20_000);
-    child.stdout?.on("data", (b: Buffer) => {
-      out += b.toString();
-      const m = /node ready at http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-      if (m !== null) {
-        clearTimeout(timer);
-        resolve({ child, port: Number(m[1]) });
-      }
-    });
-    child.stderr?.on("data", (b: Buffer) => {
-      err += b.toString();
-    });
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`node exited with ${code}: ${err}`));
-    });
-  });
+async function start(dir: string): Promise<{ child: ChildProcess; port: number }> {
+  const started = await spawn_node(dir);
+  children.add(started.child);
+  return started;
 }
 
 function stop(child: ChildProcess): Promise<number | null> {

@@ -1,0 +1,69 @@
+/** Starting nodes for tests: in this process (start_node) or as a real `holdfast start` process. */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type RunningNode, type StartOptions, start_node } from "../../src/server/start.js";
+
+export const BIN = fileURLToPath(new URL("../../../bin/holdfast.js", import.meta.url));
+
+/**
+ * A demo node in this process on a fresh temporary data directory, without the market maker (tests
+ * want a book they control). `remove()` closes it and deletes the directory.
+ */
+export async function demo_node(
+  prefix: string,
+  over: Partial<StartOptions> = {},
+): Promise<{ running: RunningNode; dir: string; remove: () => Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const running = await start_node({
+    data_dir: dir,
+    host: "127.0.0.1",
+    port: 0,
+    admin_socket: null,
+    demo: true,
+    market_maker: false,
+    log: () => {},
+    ...over,
+  });
+  return {
+    running,
+    dir,
+    remove: async () => {
+      await running.close().catch(() => {});
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** `holdfast start --demo --no-market-maker` as a child process; resolves once it is ready. */
+export function spawn_node(dir: string): Promise<{ child: ChildProcess; port: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [BIN, "start", "--data-dir", dir, "--port", "0", "--demo", "--no-market-maker"],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let out = "";
+    let err = "";
+    const timer = setTimeout(() => reject(new Error(`node did not start: ${err}`)), 30_000);
+    child.stdout?.on("data", (b: Buffer) => {
+      out += b.toString();
+      const m = /node ready at http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+      if (m !== null) {
+        clearTimeout(timer);
+        resolve({ child, port: Number(m[1]) });
+      }
+    });
+    child.stderr?.on("data", (b: Buffer) => {
+      err += b.toString();
+    });
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`node exited with ${code}: ${err}`));
+    });
+  });
+}
