@@ -389,7 +389,7 @@ export class MarketStreams {
       if (w !== null) {
         const levels = (changes: Map<number, number>): [string, string][] =>
           [...changes].map(([price, qty]) => [price_str(m, price), qty_str(m, qty)]);
-        this.publish(this.stream_name(m, fast ? "depth@100ms" : "depth"), {
+        const update = {
           e: "depthUpdate",
           E: now,
           s: m.config.symbol,
@@ -397,17 +397,10 @@ export class MarketStreams {
           u: w.u,
           b: levels(w.bids),
           a: levels(w.asks),
-        });
-        if (!fast)
-          this.publish(this.stream_name(m, "depth@1000ms"), {
-            e: "depthUpdate",
-            E: now,
-            s: m.config.symbol,
-            U: w.U,
-            u: w.u,
-            b: levels(w.bids),
-            a: levels(w.asks),
-          });
+        };
+        // "@depth" and "@depth@1000ms" are the same stream under two names.
+        for (const suffix of fast ? ["depth@100ms"] : ["depth", "depth@1000ms"])
+          this.publish(this.stream_name(m, suffix), update);
       }
       for (const n of [5, 10, 20]) {
         const names = fast ? [`depth${n}@100ms`] : [`depth${n}`, `depth${n}@1000ms`];

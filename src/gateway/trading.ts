@@ -91,6 +91,31 @@ export function register_trading(
     };
   };
 
+  /** Binance's answer for a cancelled order: its fixed fields from before, its fill state after. */
+  const cancelled_json = (
+    m: Market,
+    before: ReturnType<typeof describe>,
+    update: { executed_lots: number; cumulative_quote_units: number; status: number },
+    transact_ms: number,
+    new_client_order_id: string | undefined,
+  ) => ({
+    symbol: before.symbol,
+    origClientOrderId: before.clientOrderId,
+    orderId: before.orderId,
+    orderListId: -1,
+    clientOrderId: new_client_order_id ?? new_client_id(),
+    transactTime: transact_ms,
+    price: before.price,
+    origQty: before.origQty,
+    executedQty: qty_str(m, update.executed_lots),
+    cummulativeQuoteQty: units(engine, m.config.quote, update.cumulative_quote_units),
+    status: ORDER_STATUS_NAMES[update.status],
+    timeInForce: before.timeInForce,
+    type: before.type,
+    side: before.side,
+    selfTradePreventionMode: before.selfTradePreventionMode,
+  });
+
   const refusal = (events: EngineEvent[], fallback_code: number): ApiError | null => {
     const r = events.find((e) => e.kind === "rejected");
     if (r === undefined || r.kind !== "rejected") return null;
@@ -227,23 +252,7 @@ export function register_trading(
         cancel_failed !== undefined && cancel_failed.kind === "rejected"
           ? { code: -2011, msg: REASONS[cancel_failed.reason]?.message ?? "Unknown order sent." }
           : before !== null && update !== undefined && update.kind === "order_update"
-            ? {
-                symbol: before.symbol,
-                origClientOrderId: before.clientOrderId,
-                orderId: before.orderId,
-                orderListId: -1,
-                clientOrderId: p.values.get("cancelNewClientOrderId") ?? new_client_id(),
-                transactTime: applied.timestamp_ms,
-                price: before.price,
-                origQty: before.origQty,
-                executedQty: qty_str(m, update.executed_lots),
-                cummulativeQuoteQty: units(engine, m.config.quote, update.cumulative_quote_units),
-                status: ORDER_STATUS_NAMES[update.status],
-                timeInForce: before.timeInForce,
-                type: before.type,
-                side: before.side,
-                selfTradePreventionMode: before.selfTradePreventionMode,
-              }
+            ? cancelled_json(m, before, update, applied.timestamp_ms, p.values.get("cancelNewClientOrderId"))
             : { code: -2011, msg: "Unknown order sent." };
       const attempted = cancel_failed === undefined || mode === "ALLOW_FAILURE";
       const new_response = !attempted
@@ -302,23 +311,7 @@ export function register_trading(
       const update = applied.events.find((e) => e.kind === "order_update");
       if (before === null || update === undefined || update.kind !== "order_update")
         throw new ApiError(400, { code: -2011, msg: "Unknown order sent." });
-      return {
-        symbol: before.symbol,
-        origClientOrderId: before.clientOrderId,
-        orderId: before.orderId,
-        orderListId: -1,
-        clientOrderId: p.values.get("newClientOrderId") ?? new_client_id(),
-        transactTime: applied.timestamp_ms,
-        price: before.price,
-        origQty: before.origQty,
-        executedQty: qty_str(m, update.executed_lots),
-        cummulativeQuoteQty: units(engine, m.config.quote, update.cumulative_quote_units),
-        status: ORDER_STATUS_NAMES[update.status],
-        timeInForce: before.timeInForce,
-        type: before.type,
-        side: before.side,
-        selfTradePreventionMode: before.selfTradePreventionMode,
-      };
+      return cancelled_json(m, before, update, applied.timestamp_ms, p.values.get("newClientOrderId"));
     },
   );
 
@@ -338,23 +331,7 @@ export function register_trading(
       if (e.kind !== "order_update") continue;
       const d = before.get(e.order_id);
       if (d === undefined) continue;
-      out.push({
-        symbol: d.symbol,
-        origClientOrderId: d.clientOrderId,
-        orderId: d.orderId,
-        orderListId: -1,
-        clientOrderId: new_client_id(),
-        transactTime: applied.timestamp_ms,
-        price: d.price,
-        origQty: d.origQty,
-        executedQty: qty_str(m, e.executed_lots),
-        cummulativeQuoteQty: units(engine, m.config.quote, e.cumulative_quote_units),
-        status: ORDER_STATUS_NAMES[e.status],
-        timeInForce: d.timeInForce,
-        type: d.type,
-        side: d.side,
-        selfTradePreventionMode: d.selfTradePreventionMode,
-      });
+      out.push(cancelled_json(m, d, e, applied.timestamp_ms, undefined));
     }
     return out;
   });
