@@ -77,7 +77,26 @@ export async function start_public_server(
   node: EngineNode,
   options: PublicServerOptions,
 ): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: BODY_BYTES_MAX });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: BODY_BYTES_MAX,
+    // Requests Node's HTTP parser refuses (a URL or headers over 16 KiB, malformed HTTP) still get a
+    // Binance-style JSON answer rather than an empty one.
+    clientErrorHandler: (error, socket) => {
+      if (!socket.writable) {
+        socket.destroy();
+        return;
+      }
+      const too_big = (error as { code?: string }).code === "HPE_HEADER_OVERFLOW";
+      const body = JSON.stringify({
+        code: -1100,
+        msg: too_big ? "Request header or URL too large." : "Malformed request.",
+      });
+      socket.end(
+        `HTTP/1.1 ${too_big ? "431 Request Header Fields Too Large" : "400 Bad Request"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
+    },
+  });
   // Bodies are kept raw: a form body is part of what a client signs.
   app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_r, body, done) =>
     done(null, body),
