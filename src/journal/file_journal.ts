@@ -9,6 +9,7 @@
 import { ByteWriter } from "../engine/bytes.js";
 import type { Command } from "../engine/commands.js";
 import { encode_frame } from "./frame.js";
+import type { Appended, Journal } from "./journal.js";
 import {
   type JournaledCommand,
   type Problem,
@@ -45,11 +46,7 @@ export const DEFAULT_JOURNAL_OPTIONS: JournalOptions = {
   on_durable_frame: null,
 };
 
-export interface Appended {
-  /** Sequence number of the first command of this append; the rest follow contiguously. */
-  first_seq: number;
-  timestamp_ms: number;
-}
+export type { Appended } from "./journal.js";
 
 export class JournalCorruptionError extends Error {
   override name = "JournalCorruptionError";
@@ -70,7 +67,7 @@ interface Pending {
   reject: (error: Error) => void;
 }
 
-export class FileJournal {
+export class FileJournal implements Journal {
   private file: JournalFile | null = null;
   private file_offset = 0;
   private queue: Pending[] = [];

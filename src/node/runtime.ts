@@ -12,6 +12,7 @@ import { Engine } from "../engine/engine.js";
 import type { EngineEvent } from "../engine/events.js";
 import { restore, state_hash } from "../engine/snapshot.js";
 import { FileJournal, type JournalOptions } from "../journal/file_journal.js";
+import type { Journal } from "../journal/journal.js";
 import { SEGMENT_RE } from "../journal/scan.js";
 import { FsStorage } from "../journal/storage.js";
 import { type DataDir, open_data_dir } from "./data_dir.js";
@@ -98,7 +99,7 @@ export class EngineNode {
 
   private constructor(
     readonly engine: Engine,
-    private readonly journal: FileJournal,
+    private readonly journal: Journal,
     private readonly dir: DataDir,
     private readonly options: NodeOptions,
     private readonly snapshotter: Snapshotter,
