@@ -47,6 +47,18 @@ export class Authenticator {
     private readonly clock_ms: () => number,
   ) {}
 
+  /** The key in X-MBX-APIKEY, for endpoints that need a key but no signature (user data streams). */
+  key_only(headers: Record<string, string | string[] | undefined>, ip: string): ApiKeyRecord {
+    const header = headers["x-mbx-apikey"];
+    const api_key = Array.isArray(header) ? header[0] : header;
+    if (api_key === undefined || api_key === "" || api_key.length > 128)
+      throw new ApiError(401, { code: -2014, msg: "API-key format invalid." });
+    const record = this.engine.api_keys.by_key.get(api_key);
+    if (record === undefined) throw invalid_key();
+    if (record.ip_allow !== "" && !record.ip_allow.split(",").includes(normal_ip(ip))) throw invalid_key();
+    return record;
+  }
+
   /** Checks a signed request and returns the account it acts for. */
   check(
     headers: Record<string, string | string[] | undefined>,
@@ -55,13 +67,7 @@ export class Authenticator {
     ip: string,
     need: Need,
   ): ApiKeyRecord {
-    const header = headers["x-mbx-apikey"];
-    const api_key = Array.isArray(header) ? header[0] : header;
-    if (api_key === undefined || api_key === "" || api_key.length > 128)
-      throw new ApiError(401, { code: -2014, msg: "API-key format invalid." });
-    const record = this.engine.api_keys.by_key.get(api_key);
-    if (record === undefined) throw invalid_key();
-    if (record.ip_allow !== "" && !record.ip_allow.split(",").includes(normal_ip(ip))) throw invalid_key();
+    const record = this.key_only(headers, ip);
     if (need === "trade" && (record.permissions & PERMISSION_TRADE) === 0) throw invalid_key();
 
     const timestamp_raw = required(params, "timestamp");

@@ -14,6 +14,7 @@ import { book_ticker, depth, exchange_info, symbol_status, ticker_price } from "
 import { ApiError, bad, check_read, integer, type Params, parse_params, required } from "./params.js";
 import { MarketStreams } from "./streams.js";
 import { register_trading } from "./trading.js";
+import { ListenKeys, UserEvents } from "./user_data.js";
 
 export interface PublicServerOptions {
   host: string;
@@ -56,6 +57,9 @@ function request_weight(route: string, query: string): number {
     case "GET /api/v3/order":
       return 4;
     case "GET /api/v3/klines":
+    case "POST /api/v3/userDataStream":
+    case "PUT /api/v3/userDataStream":
+    case "DELETE /api/v3/userDataStream":
       return 2;
     case "GET /api/v3/ticker/24hr":
       return one ? 2 : 80;
@@ -232,8 +236,34 @@ export async function start_public_server(
   if (options.auth !== null && options.history !== null)
     register_trading(route, node, options.auth, market, options.history, limiter);
 
+  const user =
+    options.auth === null
+      ? null
+      : { keys: new ListenKeys(options.clock_ms), events: new UserEvents(engine, options.history) };
+  const auth = options.auth;
+  if (auth !== null && user !== null) {
+    // listenKey user data streams: a key, no signature (Binance's USER_STREAM security)
+    route("POST", "/api/v3/userDataStream", [], (_p, request) => ({
+      listenKey: user.keys.open(auth.key_only(request.headers, request.ip).account),
+    }));
+    const own_key = (p: Params, request: FastifyRequest): string => {
+      const account = auth.key_only(request.headers, request.ip).account;
+      const key = required(p, "listenKey");
+      if (user.keys.account(key) !== account) throw bad(-1125, "This listenKey does not exist.");
+      return key;
+    };
+    route("PUT", "/api/v3/userDataStream", ["listenKey"], (p, request) => {
+      user.keys.keep_alive(own_key(p, request));
+      return {};
+    });
+    route("DELETE", "/api/v3/userDataStream", ["listenKey"], (p, request) => {
+      user.keys.close(own_key(p, request));
+      return {};
+    });
+  }
+
   // Market streams share the port: /ws/…, /stream?streams=…
-  const streams = new MarketStreams(engine, options.clock_ms, options.history);
+  const streams = new MarketStreams(engine, options.clock_ms, options.history, user);
   streams.attach(app.server);
   node.on_applied((seq, time_ms, events) => streams.on_events(seq, time_ms, events));
   app.addHook("preClose", (done) => {

@@ -16,6 +16,10 @@ import { SIDE_BUY } from "../engine/types.js";
 import type { History } from "../projections/history.js";
 import { INTERVALS, klines, ticker_24hr } from "./history_data.js";
 import { depth, price_str, qty_str } from "./market_data.js";
+import type { ListenKeys, UserEvents } from "./user_data.js";
+
+/** Internal name of an account's user data stream (no client can subscribe to it by name). */
+const user_stream = (account: number): string => ` user ${account}`;
 
 /** A Binance kline event from a REST kline row. */
 function kline_event(m: Market, interval: string, k: unknown[], now: number, closed: boolean) {
@@ -115,6 +119,8 @@ export class MarketStreams {
     private readonly engine: Engine,
     private readonly clock_ms: () => number,
     private readonly history: History | null,
+    /** User data streams (/ws/<listenKey>), when the server has signed endpoints. */
+    private readonly user: { keys: ListenKeys; events: UserEvents } | null = null,
   ) {
     this.timers.push(setInterval(() => this.tick(true), 100));
     this.timers.push(setInterval(() => this.tick(false), 1000));
@@ -150,8 +156,14 @@ export class MarketStreams {
     const client: Client = { ws, combined, streams: new Set(), recent: [], alive: true };
     this.clients.add(client);
     // A raw /ws/<name> path may be any name (ccxt opens /ws/0); only valid stream names subscribe.
-    for (const name of initial.slice(0, SUBSCRIPTIONS_PER_CONNECTION_MAX))
+    for (const name of initial.slice(0, SUBSCRIPTIONS_PER_CONNECTION_MAX)) {
       if (this.parse(name) !== null) this.subscribe(client, name);
+      else {
+        // /ws/<listenKey>: that account's user data
+        const account = this.user?.keys.account(name) ?? null;
+        if (account !== null) this.subscribe(client, user_stream(account));
+      }
+    }
     ws.on("pong", () => {
       client.alive = true;
     });
@@ -311,6 +323,11 @@ export class MarketStreams {
 
   /** Every applied command's events, in sequence order (the node's listener). */
   on_events(_seq: number, time_ms: number, events: readonly EngineEvent[]): void {
+    if (this.user !== null && this.subscribers.size > 0)
+      this.user.events.convert(time_ms, events, (account, event) => {
+        const name = user_stream(account);
+        if ((this.subscribers.get(name)?.size ?? 0) > 0) this.publish(name, event);
+      });
     let touched: Set<number> | null = null;
     for (const e of events) {
       if (e.kind === "book") {

@@ -1,0 +1,277 @@
+/**
+ * User data streams, the listenKey way (@binance/connector's): POST/PUT/DELETE /api/v3/userDataStream
+ * (API key only, no signature) and /ws/<listenKey>, which receives executionReport,
+ * outboundAccountPosition and balanceUpdate with Binance's field names, built from the engine's events.
+ * A listen key lives 60 minutes after its last keepalive.
+ */
+import { randomBytes } from "node:crypto";
+import { units_to_decimal } from "../engine/decimal.js";
+import type { Engine } from "../engine/engine.js";
+import type { EngineEvent } from "../engine/events.js";
+import type { Market } from "../engine/market.js";
+import {
+  ORDER_STATUS_NAMES,
+  ORDER_TYPE_NAMES,
+  SIDE_BUY,
+  STATUS_CANCELED,
+  STATUS_EXPIRED,
+  STATUS_EXPIRED_IN_MATCH,
+  TIF_NAMES,
+} from "../engine/types.js";
+import type { History } from "../projections/history.js";
+import { pad8, price_str, qty_str } from "./market_data.js";
+
+const LISTEN_KEY_TTL_MS = 60 * 60_000;
+const LISTEN_KEYS_MAX = 100_000;
+/** Static fields of recently seen orders, so reports need no lookup; bounded, oldest dropped first. */
+const ORDER_CACHE_MAX = 200_000;
+
+interface OrderFacts {
+  market: number;
+  account: number;
+  client_order_id: string;
+  side: number;
+  order_type: number;
+  tif: number;
+  price_ticks: number;
+  quantity_lots: number;
+  quote_units: number;
+  stop_price_ticks: number;
+  time_ms: number;
+}
+
+export class ListenKeys {
+  private readonly keys = new Map<string, { account: number; expires_ms: number }>();
+  private readonly by_account = new Map<number, string>();
+
+  constructor(private readonly clock_ms: () => number) {}
+
+  /** The account's listen key (the existing one, kept alive, or a new one). */
+  open(account: number): string {
+    const existing = this.by_account.get(account);
+    if (existing !== undefined && this.keep_alive(existing)) return existing;
+    if (this.keys.size >= LISTEN_KEYS_MAX) this.sweep();
+    const key = randomBytes(45)
+      .toString("base64")
+      .replace(/[^A-Za-z0-9]/g, "")
+      .slice(0, 60)
+      .padEnd(60, "0");
+    this.keys.set(key, { account, expires_ms: this.clock_ms() + LISTEN_KEY_TTL_MS });
+    this.by_account.set(account, key);
+    return key;
+  }
+
+  keep_alive(key: string): boolean {
+    const k = this.account_entry(key);
+    if (k === null) return false;
+    k.expires_ms = this.clock_ms() + LISTEN_KEY_TTL_MS;
+    return true;
+  }
+
+  close(key: string): boolean {
+    const k = this.keys.get(key);
+    if (k === undefined) return false;
+    this.keys.delete(key);
+    this.by_account.delete(k.account);
+    return true;
+  }
+
+  /** The account a live listen key belongs to, or null. */
+  account(key: string): number | null {
+    return this.account_entry(key)?.account ?? null;
+  }
+
+  private account_entry(key: string): { account: number; expires_ms: number } | null {
+    const k = this.keys.get(key);
+    if (k === undefined) return null;
+    if (k.expires_ms < this.clock_ms()) {
+      this.close(key);
+      return null;
+    }
+    return k;
+  }
+
+  private sweep(): void {
+    const now = this.clock_ms();
+    for (const [key, k] of this.keys) if (k.expires_ms < now) this.close(key);
+  }
+}
+
+/** Turns one command's events into each affected account's user-data events. */
+export class UserEvents {
+  private readonly orders = new Map<number, OrderFacts>();
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly history: History | null,
+  ) {}
+
+  private facts(order_id: number, account: number, market: number): OrderFacts | null {
+    const known = this.orders.get(order_id);
+    if (known !== undefined) return known;
+    const row = this.history?.order(account, market, order_id, null) ?? null;
+    if (row === null) return null;
+    return { ...row, client_order_id: row.client_order_id ?? "" };
+  }
+
+  /** Calls `emit(account, event)` for every user-data event of one command, in Binance's order. */
+  convert(
+    time_ms: number,
+    events: readonly EngineEvent[],
+    emit: (account: number, event: unknown) => void,
+  ): void {
+    const e = this.engine;
+    const balances = new Map<number, Map<number, [number, number]>>();
+    const base = (facts: OrderFacts, m: Market) => ({
+      e: "executionReport",
+      E: time_ms,
+      s: m.config.symbol,
+      c: facts.client_order_id,
+      S: facts.side === SIDE_BUY ? "BUY" : "SELL",
+      o: ORDER_TYPE_NAMES[facts.order_type],
+      f: TIF_NAMES[facts.tif],
+      q: qty_str(m, facts.quantity_lots),
+      p: price_str(m, facts.price_ticks),
+      P: price_str(m, facts.stop_price_ticks),
+      F: "0.00000000",
+      g: -1,
+      C: "",
+      r: "NONE",
+      O: facts.time_ms,
+      Q: pad8(units_to_decimal(facts.quote_units, e.assets[m.config.quote].decimals)),
+      I: 0,
+      M: false,
+    });
+    for (let i = 0; i < events.length; i++) {
+      const ev = events[i];
+      if (ev.kind === "order_new") {
+        const facts: OrderFacts = {
+          market: ev.market,
+          account: ev.account,
+          client_order_id: ev.client_order_id ?? "",
+          side: ev.side,
+          order_type: ev.order_type,
+          tif: ev.tif,
+          price_ticks: ev.price_ticks,
+          quantity_lots: ev.quantity_lots,
+          quote_units: ev.quote_units,
+          stop_price_ticks: ev.stop_price_ticks,
+          time_ms: ev.time_ms,
+        };
+        if (this.orders.size >= ORDER_CACHE_MAX)
+          this.orders.delete(this.orders.keys().next().value as number);
+        this.orders.set(ev.order_id, facts);
+        const m = e.markets[ev.market];
+        emit(ev.account, {
+          ...base(facts, m),
+          x: "NEW",
+          X: "NEW",
+          i: ev.order_id,
+          l: "0.00000000",
+          z: "0.00000000",
+          L: "0.00000000",
+          n: "0",
+          N: null,
+          T: time_ms,
+          t: -1,
+          w: true,
+          m: false,
+          Z: "0.00000000",
+          Y: "0.00000000",
+          W: time_ms,
+        });
+      } else if (ev.kind === "trade") {
+        const m = e.markets[ev.market];
+        for (const [order_id, account, fee, is_maker, buys] of [
+          [ev.taker_order_id, ev.taker_account, ev.taker_fee_units, false, ev.taker_side === SIDE_BUY],
+          [ev.maker_order_id, ev.maker_account, ev.maker_fee_units, true, ev.taker_side !== SIDE_BUY],
+        ] as const) {
+          const facts = this.facts(order_id, account, ev.market);
+          if (facts === null) continue;
+          // the order's state after this trade is the next update for it in the same command
+          const after = events.slice(i + 1).find((x) => x.kind === "order_update" && x.order_id === order_id);
+          if (after === undefined || after.kind !== "order_update") continue;
+          const fee_asset = buys ? m.config.base : m.config.quote;
+          const quote_dec = e.assets[m.config.quote].decimals;
+          emit(account, {
+            ...base(facts, m),
+            x: "TRADE",
+            X: ORDER_STATUS_NAMES[after.status],
+            i: order_id,
+            l: qty_str(m, ev.quantity_lots),
+            z: qty_str(m, after.executed_lots),
+            L: price_str(m, ev.price_ticks),
+            n: pad8(units_to_decimal(fee, e.assets[fee_asset].decimals)),
+            N: e.assets[fee_asset].name,
+            T: ev.time_ms,
+            t: ev.trade_id,
+            w: after.status < 2,
+            m: is_maker,
+            Z: pad8(units_to_decimal(after.cumulative_quote_units, quote_dec)),
+            Y: pad8(units_to_decimal(ev.quote_units, quote_dec)),
+            W: facts.time_ms,
+          });
+        }
+      } else if (ev.kind === "order_update") {
+        // fills were reported with their trades; here only the ends without a trade
+        if (
+          ev.status !== STATUS_CANCELED &&
+          ev.status !== STATUS_EXPIRED &&
+          ev.status !== STATUS_EXPIRED_IN_MATCH
+        )
+          continue;
+        const facts = this.facts(ev.order_id, ev.account, ev.market);
+        if (facts === null) continue;
+        const m = e.markets[ev.market];
+        emit(ev.account, {
+          ...base(facts, m),
+          x: ev.status === STATUS_CANCELED ? "CANCELED" : "EXPIRED",
+          X: ORDER_STATUS_NAMES[ev.status],
+          i: ev.order_id,
+          l: "0.00000000",
+          z: qty_str(m, ev.executed_lots),
+          L: "0.00000000",
+          n: "0",
+          N: null,
+          T: time_ms,
+          t: -1,
+          w: false,
+          m: false,
+          Z: pad8(units_to_decimal(ev.cumulative_quote_units, e.assets[m.config.quote].decimals)),
+          Y: "0.00000000",
+          W: facts.time_ms,
+        });
+        this.orders.delete(ev.order_id);
+      } else if (ev.kind === "ledger") {
+        emit(ev.account, {
+          e: "balanceUpdate",
+          E: time_ms,
+          a: e.assets[ev.asset].name,
+          d:
+            (ev.amount_units < 0 ? "-" : "") +
+            pad8(units_to_decimal(Math.abs(ev.amount_units), e.assets[ev.asset].decimals)),
+          T: time_ms,
+        });
+      } else if (ev.kind === "balance") {
+        let per = balances.get(ev.account);
+        if (per === undefined) {
+          per = new Map();
+          balances.set(ev.account, per);
+        }
+        per.set(ev.asset, [ev.free_units, ev.locked_units]);
+      }
+    }
+    // one outboundAccountPosition per account per command, with its latest balances
+    for (const [account, per] of balances)
+      emit(account, {
+        e: "outboundAccountPosition",
+        E: time_ms,
+        u: time_ms,
+        B: [...per].map(([asset, [free, locked]]) => ({
+          a: e.assets[asset].name,
+          f: pad8(units_to_decimal(free, e.assets[asset].decimals)),
+          l: pad8(units_to_decimal(locked, e.assets[asset].decimals)),
+        })),
+      });
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * User data streams the listenKey way, as @binance/connector 3.6.1 uses them: createListenKey,
+ * /ws/<listenKey>, executionReport (NEW, TRADE with the order's state after the fill, CANCELED),
+ * outboundAccountPosition and balanceUpdate with Binance's field names; keepalive and close.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { describe, it } from "node:test";
+import { Spot } from "@binance/connector";
+import WebSocket from "ws";
+import { admin_request } from "../../src/admin/client.js";
+import type { DemoCredentials } from "../../src/demo/setup.js";
+import { demo_node } from "../helpers/nodes.js";
+
+type Msg = Record<string, unknown>;
+
+describe("user data streams (listenKey)", () => {
+  it("executionReport, outboundAccountPosition and balanceUpdate reach only their account", async () => {
+    const handle = await demo_node("hf-user-");
+    try {
+      const { running } = handle;
+      const creds = JSON.parse(readFileSync(running.credentials_file as string, "utf8")) as DemoCredentials;
+      const [alice, bob] = creds.users;
+      const a = new Spot(alice.apiKey, alice.secretKey, { baseURL: creds.baseUrl });
+      const b = new Spot(bob.apiKey, bob.secretKey, { baseURL: creds.baseUrl });
+      const key = ((await a.createListenKey()).data as { listenKey: string }).listenKey;
+      assert.match(key, /^[A-Za-z0-9]{60}$/);
+      assert.equal(
+        ((await a.createListenKey()).data as { listenKey: string }).listenKey,
+        key,
+        "one key per account",
+      );
+      const bob_key = ((await b.createListenKey()).data as { listenKey: string }).listenKey;
+
+      const received: Msg[] = [];
+      const bob_received: Msg[] = [];
+      const connect = (k: string, into: Msg[]) =>
+        new Promise<WebSocket>((resolve, reject) => {
+          const ws = new WebSocket(`${creds.wsUrl}/ws/${k}`);
+          ws.on("message", (d) => into.push(JSON.parse(d.toString()) as Msg));
+          ws.on("open", () => resolve(ws));
+          ws.on("error", reject);
+        });
+      const ws = await connect(key, received);
+      const bws = await connect(bob_key, bob_received);
+
+      const order = (
+        await a.newOrder("BTCUSDT", "BUY", "LIMIT", {
+          price: "50000",
+          quantity: "0.01",
+          timeInForce: "GTC",
+          newClientOrderId: "ud-1",
+        })
+      ).data as { orderId: number };
+      await b.newOrder("BTCUSDT", "SELL", "MARKET", { quantity: "0.004" });
+      await a.cancelOrder("BTCUSDT", { orderId: order.orderId });
+      const uid = ((await a.account()).data as { uid: number }).uid;
+      await admin_request(running.admin_socket, "POST", "/v1/deposit", {
+        account: uid,
+        asset: "ETH",
+        amount: "1.5",
+      });
+      await new Promise((r) => setTimeout(r, 300));
+
+      const reports = received.filter((m) => m.e === "executionReport");
+      assert.deepEqual(
+        reports.map((r) => [r.x, r.X, r.c, r.i, r.l, r.z]),
+        [
+          ["NEW", "NEW", "ud-1", order.orderId, "0.00000000", "0.00000000"],
+          ["TRADE", "PARTIALLY_FILLED", "ud-1", order.orderId, "0.00400000", "0.00400000"],
+          ["CANCELED", "CANCELED", "ud-1", order.orderId, "0.00000000", "0.00400000"],
+        ],
+      );
+      const trade = reports[1];
+      assert.equal(trade.L, "50000.00000000");
+      assert.equal(trade.m, true, "alice was the maker");
+      assert.equal(trade.n, "0.00000400");
+      assert.equal(trade.N, "BTC");
+      assert.equal(trade.Z, "200.00000000");
+      const positions = received.filter((m) => m.e === "outboundAccountPosition");
+      assert.ok(positions.length >= 3);
+      assert.deepEqual(
+        (positions[0].B as Msg[]).find((x) => x.a === "USDT"),
+        {
+          a: "USDT",
+          f: "999500.00000000",
+          l: "500.00000000",
+        },
+      );
+      assert.deepEqual(
+        received.filter((m) => m.e === "balanceUpdate").map((m) => [m.a, m.d]),
+        [["ETH", "1.50000000"]],
+      );
+      // bob sees his own fill, never alice's order
+      const bob_reports = bob_received.filter((m) => m.e === "executionReport");
+      assert.deepEqual(
+        bob_reports.map((r) => [r.x, r.X, r.m]),
+        [
+          ["NEW", "NEW", false],
+          ["TRADE", "FILLED", false],
+        ],
+      );
+      assert.ok(!bob_received.some((m) => m.c === "ud-1"));
+
+      assert.deepEqual((await a.renewListenKey(key)).data, {});
+      assert.deepEqual((await a.closeListenKey(key)).data, {});
+      await assert.rejects(a.renewListenKey(key), (e: { response: { data: Msg } }) => {
+        assert.deepEqual(e.response.data, { code: -1125, msg: "This listenKey does not exist." });
+        return true;
+      });
+      ws.close();
+      bws.close();
+    } finally {
+      await handle.remove();
+    }
+  });
+});
