@@ -15,6 +15,7 @@ import { ApiError, bad, check_read, integer, type Params, parse_params, required
 import { MarketStreams } from "./streams.js";
 import { register_trading } from "./trading.js";
 import { ListenKeys, UserEvents } from "./user_data.js";
+import { type RouteEntry, WsApi } from "./ws_api.js";
 
 export interface PublicServerOptions {
   host: string;
@@ -116,6 +117,8 @@ export async function start_public_server(
     return engine.markets[id];
   };
 
+  /** Every route's handler, for the WebSocket API, which runs the same ones. */
+  const routes = new Map<string, RouteEntry>();
   const route = (
     method: "GET" | "POST" | "DELETE" | "PUT",
     url: string,
@@ -123,6 +126,11 @@ export async function start_public_server(
     handler: Handler,
   ): void => {
     const read_set = new Set(read);
+    routes.set(`${method} ${url}`, {
+      read: read_set,
+      handler,
+      weight: (q) => request_weight(`${method} ${url}`, q),
+    });
     app.route({
       method,
       url,
@@ -265,6 +273,21 @@ export async function start_public_server(
   // Market streams share the port: /ws/…, /stream?streams=…
   const streams = new MarketStreams(engine, options.clock_ms, options.history, user);
   streams.attach(app.server);
+  if (auth !== null) {
+    const ws_api = new WsApi(
+      routes,
+      auth,
+      limiter,
+      new UserEvents(engine, options.history),
+      options.clock_ms,
+    );
+    streams.ws_api = (request, socket, head) => ws_api.upgrade(request, socket, head);
+    node.on_applied((_seq, time_ms, events) => ws_api.on_events(time_ms, events));
+    app.addHook("preClose", (done) => {
+      ws_api.close();
+      done();
+    });
+  }
   node.on_applied((seq, time_ms, events) => streams.on_events(seq, time_ms, events));
   app.addHook("preClose", (done) => {
     streams.close();

@@ -112,6 +112,9 @@ export class MarketStreams {
   private readonly timers: NodeJS.Timeout[] = [];
   private last_top: string[] = [];
 
+  /** Where /ws-api/v3 upgrades go (the WebSocket API shares the port). */
+  ws_api: ((request: IncomingMessage, socket: Duplex, head: Buffer) => void) | null = null;
+
   /** Per kline stream, the open time of the candle last sent (to send it once more, closed). */
   private readonly kline_open = new Map<string, number>();
 
@@ -132,6 +135,10 @@ export class MarketStreams {
   attach(server: Server): void {
     server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       const url = new URL(request.url ?? "/", "http://x");
+      if (url.pathname === "/ws-api/v3" && this.ws_api !== null) {
+        this.ws_api(request, socket, head);
+        return;
+      }
       const raw = url.pathname.startsWith("/ws/") || url.pathname === "/ws";
       const combined = url.pathname === "/stream";
       if ((!raw && !combined) || url.pathname.startsWith("/ws-api")) {

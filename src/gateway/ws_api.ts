@@ -1,0 +1,217 @@
+/**
+ * The WebSocket API (/ws-api/v3), Binance's request/response protocol over one socket:
+ * {id, method, params} → {id, status, result | error, rateLimits}. Each method runs the same handler
+ * as its REST endpoint (same validation, signature rules, limits and journal path); a signed request
+ * signs its parameters sorted by name, apiKey included. userDataStream.subscribe.signature (what ccxt
+ * uses) pushes {subscriptionId, event} with the account's executionReport, outboundAccountPosition and
+ * balanceUpdate events.
+ */
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { type WebSocket, WebSocketServer } from "ws";
+import type { EngineEvent } from "../engine/events.js";
+import type { Authenticator } from "./auth.js";
+import type { Limiter } from "./limits.js";
+import { ApiError, check_read, type Params, parse_params } from "./params.js";
+import type { UserEvents } from "./user_data.js";
+
+export interface RouteEntry {
+  read: ReadonlySet<string>;
+  handler: (
+    params: Params,
+    request: FastifyRequest,
+    raw: { query: string; body: string },
+    reply: FastifyReply,
+  ) => unknown;
+  weight: (query: string) => number;
+}
+
+const METHODS: Record<string, string> = {
+  ping: "GET /api/v3/ping",
+  time: "GET /api/v3/time",
+  exchangeInfo: "GET /api/v3/exchangeInfo",
+  depth: "GET /api/v3/depth",
+  "trades.recent": "GET /api/v3/trades",
+  klines: "GET /api/v3/klines",
+  "ticker.price": "GET /api/v3/ticker/price",
+  "ticker.book": "GET /api/v3/ticker/bookTicker",
+  "order.place": "POST /api/v3/order",
+  "order.test": "POST /api/v3/order/test",
+  "order.status": "GET /api/v3/order",
+  "order.cancel": "DELETE /api/v3/order",
+  "order.cancelReplace": "POST /api/v3/order/cancelReplace",
+  "openOrders.status": "GET /api/v3/openOrders",
+  "openOrders.cancelAll": "DELETE /api/v3/openOrders",
+  allOrders: "GET /api/v3/allOrders",
+  myTrades: "GET /api/v3/myTrades",
+  "account.status": "GET /api/v3/account",
+};
+
+const MESSAGE_BYTES_MAX = 64 * 1024;
+const CONNECTIONS_MAX = 10_000;
+const SUBSCRIPTIONS_PER_CONNECTION_MAX = 16;
+
+interface Session {
+  ws: WebSocket;
+  ip: string;
+  /** subscriptionId → account */
+  subscriptions: Map<number, number>;
+}
+
+export class WsApi {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MESSAGE_BYTES_MAX });
+  private readonly sessions = new Set<Session>();
+  private next_subscription = 0;
+
+  constructor(
+    private readonly routes: ReadonlyMap<string, RouteEntry>,
+    private readonly auth: Authenticator,
+    private readonly limiter: Limiter,
+    private readonly user_events: UserEvents,
+    private readonly clock_ms: () => number,
+  ) {}
+
+  upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (this.sessions.size >= CONNECTIONS_MAX) {
+      socket.end("HTTP/1.1 429 Too Many Requests\r\n\r\n");
+      return;
+    }
+    this.wss.handleUpgrade(request, socket, head, (ws) => {
+      const session: Session = { ws, ip: request.socket.remoteAddress ?? "", subscriptions: new Map() };
+      this.sessions.add(session);
+      ws.on("message", (data, is_binary) => {
+        this.message(session, is_binary ? "" : data.toString()).then(
+          (answer) => ws.send(JSON.stringify(answer)),
+          () => ws.terminate(),
+        );
+      });
+      ws.on("close", () => this.sessions.delete(session));
+      ws.on("error", () => this.sessions.delete(session));
+    });
+  }
+
+  private rate_limits() {
+    return this.limiter.describe().slice(0, 1);
+  }
+
+  private async message(session: Session, text: string): Promise<unknown> {
+    const answer = (await this.answer(session, text)) as Record<string, unknown>;
+    let omit = false;
+    try {
+      const limits = (JSON.parse(text) as { params?: { returnRateLimits?: unknown } }).params
+        ?.returnRateLimits;
+      omit = limits === false || limits === "false";
+    } catch {
+      omit = false;
+    }
+    if (omit) delete answer.rateLimits;
+    return answer;
+  }
+
+  private async answer(session: Session, text: string): Promise<unknown> {
+    let request: { id?: unknown; method?: unknown; params?: unknown };
+    try {
+      request = JSON.parse(text) as typeof request;
+    } catch {
+      return { id: null, status: 400, error: { code: -1100, msg: "Malformed request: not JSON." } };
+    }
+    const id = typeof request.id === "string" || typeof request.id === "number" ? request.id : null;
+    const fail = (status: number, code: number, msg: string) => ({
+      id,
+      status,
+      error: { code, msg },
+      rateLimits: this.rate_limits(),
+    });
+    if (typeof request !== "object" || request === null || typeof request.method !== "string")
+      return fail(400, -1102, "Mandatory parameter 'method' was not sent, was empty/null, or malformed.");
+    const params = request.params ?? {};
+    if (typeof params !== "object" || params === null || Array.isArray(params))
+      return fail(400, -1102, "Mandatory parameter 'params' was not sent, was empty/null, or malformed.");
+    const entries: [string, string][] = [];
+    for (const [k, v] of Object.entries(params as Record<string, unknown>)) {
+      if (typeof v === "string" || typeof v === "number" || typeof v === "boolean")
+        entries.push([k, String(v)]);
+      else if (Array.isArray(v)) entries.push([k, JSON.stringify(v)]);
+      else return fail(400, -1100, `Illegal characters found in parameter '${k}'.`);
+    }
+    // Binance signs the parameters sorted by name, apiKey included, signature excluded.
+    entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    const api_key = entries.find(([k]) => k === "apiKey")?.[1];
+    const signed_query = new URLSearchParams(entries.filter(([k]) => k !== "signature")).toString();
+    const signature = entries.find(([k]) => k === "signature")?.[1];
+    const raw = {
+      query:
+        signature === undefined ? signed_query : `${signed_query}&signature=${encodeURIComponent(signature)}`,
+      body: "",
+    };
+    const fake_request = {
+      headers: api_key === undefined ? {} : { "x-mbx-apikey": api_key },
+      ip: session.ip,
+    } as unknown as FastifyRequest;
+    const headers: Record<string, string> = {};
+    const fake_reply = {
+      header: (k: string, v: string) => {
+        headers[k] = v;
+        return fake_reply;
+      },
+    } as unknown as FastifyReply;
+    try {
+      if (request.method === "userDataStream.subscribe.signature") {
+        this.limiter.charge_weight(session.ip, 2);
+        const p = parse_params(raw.query, "");
+        check_read(p, new Set(["apiKey", "timestamp", "recvWindow", "signature", "returnRateLimits"]));
+        const account = this.auth.check(fake_request.headers, p, raw, session.ip, "read").account;
+        if (session.subscriptions.size >= SUBSCRIPTIONS_PER_CONNECTION_MAX)
+          return fail(400, -1100, "Too many subscriptions on this connection.");
+        const subscriptionId = this.next_subscription++;
+        session.subscriptions.set(subscriptionId, account);
+        return { id, status: 200, result: { subscriptionId }, rateLimits: this.rate_limits() };
+      }
+      if (request.method === "userDataStream.unsubscribe") {
+        const sid = (params as { subscriptionId?: unknown }).subscriptionId;
+        if (sid === undefined) session.subscriptions.clear();
+        else session.subscriptions.delete(Number(sid));
+        return { id, status: 200, result: {}, rateLimits: this.rate_limits() };
+      }
+      const key = METHODS[request.method];
+      const entry = key === undefined ? undefined : this.routes.get(key);
+      if (entry === undefined)
+        return fail(400, -1100, `Unknown method '${String(request.method).slice(0, 64)}'.`);
+      // apiKey and returnRateLimits belong to the WebSocket request, not to the endpoint
+      const query_no_key = new URLSearchParams(
+        entries.filter(([k]) => k !== "apiKey" && k !== "returnRateLimits"),
+      ).toString();
+      this.limiter.charge_weight(session.ip, entry.weight(query_no_key));
+      const p = parse_params(query_no_key, "");
+      check_read(p, entry.read);
+      const result = await entry.handler(p, fake_request, raw, fake_reply);
+      return { id, status: 200, result, rateLimits: this.rate_limits() };
+    } catch (error) {
+      if (error instanceof ApiError) return { ...fail(error.http_status, error.error.code, error.error.msg) };
+      return fail(500, -1000, "An unknown error occurred while processing the request.");
+    }
+  }
+
+  /** Every applied command's events: pushed to the sessions subscribed to the accounts concerned. */
+  on_events(time_ms: number, events: readonly EngineEvent[]): void {
+    let any = false;
+    for (const s of this.sessions) if (s.subscriptions.size > 0) any = true;
+    if (!any) return;
+    this.user_events.convert(time_ms, events, (account, event) => {
+      for (const s of this.sessions)
+        for (const [subscriptionId, subscribed] of s.subscriptions)
+          if (subscribed === account) s.ws.send(JSON.stringify({ subscriptionId, event }));
+    });
+  }
+
+  close(): void {
+    const notice = JSON.stringify({ event: { e: "serverShutdown", E: this.clock_ms() } });
+    for (const s of this.sessions) {
+      s.ws.send(notice);
+      s.ws.close(1001, "server shutdown");
+    }
+    this.sessions.clear();
+    this.wss.close();
+  }
+}

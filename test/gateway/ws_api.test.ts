@@ -1,0 +1,79 @@
+/** The WebSocket API's own protocol: ids, status, errors in Binance's shape, signatures over sorted params. */
+import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { describe, it } from "node:test";
+import WebSocket from "ws";
+import type { DemoCredentials } from "../../src/demo/setup.js";
+import { demo_node } from "../helpers/nodes.js";
+
+type Msg = Record<string, unknown>;
+
+describe("WebSocket API (/ws-api/v3)", () => {
+  it("answers by id; signed methods check the signature over sorted params; errors are {code,msg}", async () => {
+    const handle = await demo_node("hf-wsapi-raw-");
+    try {
+      const creds = JSON.parse(
+        readFileSync(handle.running.credentials_file as string, "utf8"),
+      ) as DemoCredentials;
+      const ws = new WebSocket(`${creds.wsUrl}/ws-api/v3`);
+      await new Promise((r, j) => ws.on("open", r).on("error", j));
+      const answers = new Map<unknown, Msg>();
+      const waiting = new Map<unknown, (m: Msg) => void>();
+      ws.on("message", (d) => {
+        const m = JSON.parse(d.toString()) as Msg;
+        answers.set(m.id, m);
+        waiting.get(m.id)?.(m);
+      });
+      const call = (id: string, method: string, params: Record<string, unknown> = {}) =>
+        new Promise<Msg>((resolve) => {
+          waiting.set(id, resolve);
+          ws.send(JSON.stringify({ id, method, params }));
+        });
+      const signed = (params: Record<string, string>, secret = creds.users[0].secretKey) => {
+        const all = { ...params, apiKey: creds.users[0].apiKey, timestamp: String(Date.now()) };
+        const text = Object.keys(all)
+          .sort()
+          .map((k) => `${k}=${encodeURIComponent(all[k as keyof typeof all])}`)
+          .join("&");
+        return { ...all, signature: createHmac("sha256", secret).update(text).digest("hex") };
+      };
+
+      assert.deepEqual((await call("p", "ping")).result, {});
+      assert.equal((await call("p", "ping")).status, 200);
+      const unknown = await call("u", "order.teleport");
+      assert.equal(unknown.status, 400);
+      assert.equal((unknown.error as Msg).code, -1100);
+      const order = {
+        symbol: "BTCUSDT",
+        side: "BUY",
+        type: "LIMIT",
+        timeInForce: "GTC",
+        quantity: "0.001",
+        price: "10000",
+      };
+      const seq = handle.running.node.last_applied_seq;
+      const forged = await call("f", "order.place", signed(order, "not-the-secret"));
+      assert.deepEqual(forged.error, { code: -1022, msg: "Signature for this request is not valid." });
+      const bad_qty = await call("q", "order.place", signed({ ...order, quantity: "0.000000001" }));
+      assert.equal((bad_qty.error as Msg).code, -1111);
+      assert.equal(handle.running.node.last_applied_seq, seq, "nothing journaled");
+      const placed = await call("o", "order.place", signed({ ...order, newClientOrderId: "ws-1" }));
+      assert.equal(placed.status, 200, JSON.stringify(placed));
+      assert.equal((placed.result as Msg).clientOrderId, "ws-1");
+      assert.ok(Array.isArray(placed.rateLimits));
+      const status = await call(
+        "s",
+        "order.status",
+        signed({ symbol: "BTCUSDT", origClientOrderId: "ws-1" }),
+      );
+      assert.equal((status.result as Msg).status, "NEW");
+      const quiet = await call("r", "account.status", signed({ returnRateLimits: "false" }));
+      assert.equal(quiet.status, 200, JSON.stringify(quiet));
+      assert.equal(quiet.rateLimits, undefined);
+      ws.close();
+    } finally {
+      await handle.remove();
+    }
+  });
+});
