@@ -18,7 +18,7 @@ import {
   STATUS_EXPIRED_IN_MATCH,
   TIF_NAMES,
 } from "../engine/types.js";
-import type { History } from "../projections/history.js";
+import type { History, OrderRow } from "../projections/history.js";
 import { pad8, price_str, qty_str } from "./market_data.js";
 
 const LISTEN_KEY_TTL_MS = 60 * 60_000;
@@ -26,19 +26,13 @@ const LISTEN_KEYS_MAX = 100_000;
 /** Static fields of recently seen orders, so reports need no lookup; bounded, oldest dropped first. */
 const ORDER_CACHE_MAX = 200_000;
 
-interface OrderFacts {
-  market: number;
-  account: number;
+/** An order's fixed fields (the history's row, minus what changes). */
+type OrderFacts = Omit<
+  OrderRow,
+  "order_id" | "status" | "executed_lots" | "cumulative_quote_units" | "update_ms" | "client_order_id"
+> & {
   client_order_id: string;
-  side: number;
-  order_type: number;
-  tif: number;
-  price_ticks: number;
-  quantity_lots: number;
-  quote_units: number;
-  stop_price_ticks: number;
-  time_ms: number;
-}
+};
 
 export class ListenKeys {
   private readonly keys = new Map<string, { account: number; expires_ms: number }>();
