@@ -70,6 +70,17 @@ export class Authenticator {
     const record = this.key_only(headers, ip);
     if (need === "trade" && (record.permissions & PERMISSION_TRADE) === 0) throw invalid_key();
 
+    this.check_time(params);
+
+    const { text, signature } = signed_text(raw.query, raw.body);
+    if (signature === null || signature === "")
+      throw bad(-1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.");
+    if (!this.verify(record, text, signature)) throw bad(-1022, "Signature for this request is not valid.");
+    return record;
+  }
+
+  /** timestamp within recvWindow, and not more than 1 s ahead. */
+  check_time(params: Params): void {
     const timestamp_raw = required(params, "timestamp");
     if (!/^[0-9]{13,16}$/.test(timestamp_raw))
       throw bad(-1100, "Illegal characters found in parameter 'timestamp'; legal range is '^[0-9]{1,20}$'.");
@@ -81,12 +92,18 @@ export class Authenticator {
       throw bad(-1021, "Timestamp for this request was 1000ms ahead of the server's time.");
     if (now - timestamp_ms > window)
       throw bad(-1021, "Timestamp for this request is outside of the recvWindow.");
+  }
 
-    const { text, signature } = signed_text(raw.query, raw.body);
-    if (signature === null || signature === "")
-      throw bad(-1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.");
-    if (!this.verify(record, text, signature)) throw bad(-1022, "Signature for this request is not valid.");
-    return record;
+  /**
+   * A request on a WebSocket API session logged on with `record` (session.logon): no apiKey or
+   * signature, but still the timestamp rules and the key's permissions, and the key must still exist.
+   */
+  check_session(record: ApiKeyRecord, params: Params, need: Need): ApiKeyRecord {
+    const current = this.engine.api_keys.by_key.get(record.api_key);
+    if (current === undefined || current.material !== record.material) throw invalid_key();
+    if (need === "trade" && (current.permissions & PERMISSION_TRADE) === 0) throw invalid_key();
+    this.check_time(params);
+    return current;
   }
 
   private key_of(record: ApiKeyRecord): Buffer | KeyObject | null {

@@ -6,6 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
+import type { ApiKeyRecord } from "../engine/api_keys.js";
 import type { PlaceOrder } from "../engine/commands.js";
 import { units_to_decimal } from "../engine/decimal.js";
 import type { Engine } from "../engine/engine.js";
@@ -65,7 +66,13 @@ export function register_trading(
     params: Params,
     request: FastifyRequest,
     raw: { query: string; body: string },
-  ) => auth.check(request.headers, params, raw, request.ip, need).account;
+  ) => {
+    // A WebSocket API session logged on with an Ed25519 key sends no apiKey or signature.
+    const session = (request as { session_key?: ApiKeyRecord }).session_key;
+    if (session !== undefined && !params.values.has("signature"))
+      return auth.check_session(session, params, need).account;
+    return auth.check(request.headers, params, raw, request.ip, need).account;
+  };
 
   /** Reads an order's fixed fields while it is live. */
   const describe = (slot: number, m: Market) => {

@@ -10,6 +10,7 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { type WebSocket, WebSocketServer } from "ws";
+import { type ApiKeyRecord, KEY_ED25519 } from "../engine/api_keys.js";
 import type { EngineEvent } from "../engine/events.js";
 import type { Authenticator } from "./auth.js";
 import type { Limiter } from "./limits.js";
@@ -55,6 +56,9 @@ const SUBSCRIPTIONS_PER_CONNECTION_MAX = 16;
 interface Session {
   ws: WebSocket;
   ip: string;
+  connected_ms: number;
+  /** session.logon: the Ed25519 key requests on this socket act with, and since when. */
+  logon: { key: ApiKeyRecord; since_ms: number } | null;
   /** subscriptionId → account */
   subscriptions: Map<number, number>;
 }
@@ -78,7 +82,13 @@ export class WsApi {
       return;
     }
     this.wss.handleUpgrade(request, socket, head, (ws) => {
-      const session: Session = { ws, ip: request.socket.remoteAddress ?? "", subscriptions: new Map() };
+      const session: Session = {
+        ws,
+        ip: request.socket.remoteAddress ?? "",
+        connected_ms: this.clock_ms(),
+        logon: null,
+        subscriptions: new Map(),
+      };
       this.sessions.add(session);
       ws.on("message", (data, is_binary) => {
         this.message(session, is_binary ? "" : data.toString()).then(
@@ -148,6 +158,8 @@ export class WsApi {
     const fake_request = {
       headers: api_key === undefined ? {} : { "x-mbx-apikey": api_key },
       ip: session.ip,
+      // a logged-on session may omit apiKey and signature
+      session_key: api_key === undefined && signature === undefined ? session.logon?.key : undefined,
     } as unknown as FastifyRequest;
     const headers: Record<string, string> = {};
     const fake_reply = {
@@ -166,6 +178,28 @@ export class WsApi {
           return fail(400, -1100, "Too many subscriptions on this connection.");
         const subscriptionId = this.next_subscription++;
         session.subscriptions.set(subscriptionId, account);
+        return { id, status: 200, result: { subscriptionId }, rateLimits: this.rate_limits() };
+      }
+      if (request.method === "session.logon") {
+        this.limiter.charge_weight(session.ip, 2);
+        const p = parse_params(raw.query, "");
+        check_read(p, new Set(["apiKey", "timestamp", "recvWindow", "signature", "returnRateLimits"]));
+        const key = this.auth.check(fake_request.headers, p, raw, session.ip, "read");
+        if (key.kind !== KEY_ED25519) return fail(400, -4056, "HMAC_SHA256 API key is not supported.");
+        session.logon = { key, since_ms: this.clock_ms() };
+        return { id, status: 200, result: this.session_status(session), rateLimits: this.rate_limits() };
+      }
+      if (request.method === "session.status")
+        return { id, status: 200, result: this.session_status(session), rateLimits: this.rate_limits() };
+      if (request.method === "session.logout") {
+        session.logon = null;
+        return { id, status: 200, result: this.session_status(session), rateLimits: this.rate_limits() };
+      }
+      if (request.method === "userDataStream.subscribe") {
+        if (session.logon === null)
+          return fail(401, -2015, "Invalid API-key, IP, or permissions for action.");
+        const subscriptionId = this.next_subscription++;
+        session.subscriptions.set(subscriptionId, session.logon.key.account);
         return { id, status: 200, result: { subscriptionId }, rateLimits: this.rate_limits() };
       }
       if (request.method === "userDataStream.unsubscribe") {
@@ -191,6 +225,17 @@ export class WsApi {
       if (error instanceof ApiError) return { ...fail(error.http_status, error.error.code, error.error.msg) };
       return fail(500, -1000, "An unknown error occurred while processing the request.");
     }
+  }
+
+  private session_status(session: Session) {
+    return {
+      apiKey: session.logon?.key.api_key ?? null,
+      authorizedSince: session.logon?.since_ms ?? null,
+      connectedSince: session.connected_ms,
+      returnRateLimits: true,
+      serverTime: this.clock_ms(),
+      userDataStream: session.subscriptions.size > 0,
+    };
   }
 
   /** Every applied command's events: pushed to the sessions subscribed to the accounts concerned. */

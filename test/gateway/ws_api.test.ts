@@ -1,6 +1,6 @@
 /** The WebSocket API's own protocol: ids, status, errors in Binance's shape, signatures over sorted params. */
 import assert from "node:assert/strict";
-import { createHmac } from "node:crypto";
+import { createHmac, createPrivateKey, sign } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import WebSocket from "ws";
@@ -71,6 +71,40 @@ describe("WebSocket API (/ws-api/v3)", () => {
       const quiet = await call("r", "account.status", signed({ returnRateLimits: "false" }));
       assert.equal(quiet.status, 200, JSON.stringify(quiet));
       assert.equal(quiet.rateLimits, undefined);
+
+      // session.logon with an Ed25519 key: later requests carry no apiKey or signature
+      const ed = creds.users[1].ed25519;
+      const logon_params = { apiKey: ed.apiKey, timestamp: String(Date.now()) };
+      const logon_text = `apiKey=${logon_params.apiKey}&timestamp=${logon_params.timestamp}`;
+      const ed_sig = sign(null, Buffer.from(logon_text), createPrivateKey(ed.privateKeyPem)).toString(
+        "base64",
+      );
+      const hmac_logon = await call("h", "session.logon", signed({}));
+      assert.deepEqual(hmac_logon.error, { code: -4056, msg: "HMAC_SHA256 API key is not supported." });
+      const logon = await call("l", "session.logon", { ...logon_params, signature: ed_sig });
+      assert.equal(logon.status, 200, JSON.stringify(logon));
+      assert.equal((logon.result as Msg).apiKey, ed.apiKey);
+      const by_session = await call("b", "order.place", {
+        ...order,
+        newClientOrderId: "ws-s",
+        timestamp: Date.now(),
+      });
+      assert.equal(by_session.status, 200, JSON.stringify(by_session));
+      const bob_uid = ((await call("a", "account.status", { timestamp: Date.now() })).result as Msg).uid;
+      assert.notEqual(
+        bob_uid,
+        ((await call("a2", "account.status", signed({}))).result as Msg).uid,
+        "the session acts as bob",
+      );
+      const stale = await call("t", "order.status", {
+        symbol: "BTCUSDT",
+        origClientOrderId: "ws-s",
+        timestamp: Date.now() - 60_000,
+      });
+      assert.equal((stale.error as Msg).code, -1021);
+      await call("x", "session.logout");
+      const after = await call("z", "account.status", { timestamp: Date.now() });
+      assert.equal(after.status, 401);
       ws.close();
     } finally {
       await handle.remove();
