@@ -19,7 +19,8 @@ import { depth, price_str, qty_str } from "./market_data.js";
 import type { ListenKeys, UserEvents } from "./user_data.js";
 
 /** Internal name of an account's user data stream (no client can subscribe to it by name). */
-const user_stream = (account: number): string => ` user ${account}`;
+const USER_STREAM_PREFIX = " user ";
+const user_stream = (account: number): string => `${USER_STREAM_PREFIX}${account}`;
 
 /** A Binance kline event from a REST kline row. */
 function kline_event(m: Market, interval: string, k: unknown[], now: number, closed: boolean) {
@@ -112,6 +113,9 @@ export class MarketStreams {
   private readonly timers: NodeJS.Timeout[] = [];
   private last_top: string[] = [];
 
+  /** Open user data streams (/ws/<listenKey>) across all clients. */
+  private user_subscriptions = 0;
+
   /** Where /ws-api/v3 upgrades go (the WebSocket API shares the port). */
   ws_api: ((request: IncomingMessage, socket: Duplex, head: Buffer) => void) | null = null;
 
@@ -181,6 +185,7 @@ export class MarketStreams {
 
   private disconnect(client: Client): void {
     if (!this.clients.delete(client)) return;
+    for (const name of client.streams) if (name.startsWith(USER_STREAM_PREFIX)) this.user_subscriptions--;
     for (const name of client.streams) this.subscribers.get(name)?.delete(client);
   }
 
@@ -268,6 +273,7 @@ export class MarketStreams {
   }
 
   private subscribe(client: Client, name: string): void {
+    if (!client.streams.has(name) && name.startsWith(USER_STREAM_PREFIX)) this.user_subscriptions++;
     client.streams.add(name);
     let set = this.subscribers.get(name);
     if (set === undefined) {
@@ -330,7 +336,8 @@ export class MarketStreams {
 
   /** Every applied command's events, in sequence order (the node's listener). */
   on_events(_seq: number, time_ms: number, events: readonly EngineEvent[]): void {
-    if (this.user !== null && this.subscribers.size > 0)
+    // on the order path: user events are built only while some account's stream is open
+    if (this.user !== null && this.user_subscriptions > 0)
       this.user.events.convert(time_ms, events, (account, event) => {
         const name = user_stream(account);
         if ((this.subscribers.get(name)?.size ?? 0) > 0) this.publish(name, event);

@@ -66,6 +66,8 @@ interface Session {
 export class WsApi {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MESSAGE_BYTES_MAX });
   private readonly sessions = new Set<Session>();
+  /** Sessions with a user data subscription (the only ones on_events has work for). */
+  private readonly subscribed = new Set<Session>();
   private next_subscription = 0;
 
   constructor(
@@ -96,8 +98,12 @@ export class WsApi {
           () => ws.terminate(),
         );
       });
-      ws.on("close", () => this.sessions.delete(session));
-      ws.on("error", () => this.sessions.delete(session));
+      const gone = (): void => {
+        this.sessions.delete(session);
+        this.subscribed.delete(session);
+      };
+      ws.on("close", gone);
+      ws.on("error", gone);
     });
   }
 
@@ -178,6 +184,7 @@ export class WsApi {
           return fail(400, -1100, "Too many subscriptions on this connection.");
         const subscriptionId = this.next_subscription++;
         session.subscriptions.set(subscriptionId, account);
+        this.subscribed.add(session);
         return { id, status: 200, result: { subscriptionId }, rateLimits: this.rate_limits() };
       }
       if (request.method === "session.logon") {
@@ -200,12 +207,14 @@ export class WsApi {
           return fail(401, -2015, "Invalid API-key, IP, or permissions for action.");
         const subscriptionId = this.next_subscription++;
         session.subscriptions.set(subscriptionId, session.logon.key.account);
+        this.subscribed.add(session);
         return { id, status: 200, result: { subscriptionId }, rateLimits: this.rate_limits() };
       }
       if (request.method === "userDataStream.unsubscribe") {
         const sid = (params as { subscriptionId?: unknown }).subscriptionId;
         if (sid === undefined) session.subscriptions.clear();
         else session.subscriptions.delete(Number(sid));
+        if (session.subscriptions.size === 0) this.subscribed.delete(session);
         return { id, status: 200, result: {}, rateLimits: this.rate_limits() };
       }
       const key = METHODS[request.method];
@@ -240,11 +249,10 @@ export class WsApi {
 
   /** Every applied command's events: pushed to the sessions subscribed to the accounts concerned. */
   on_events(time_ms: number, events: readonly EngineEvent[]): void {
-    let any = false;
-    for (const s of this.sessions) if (s.subscriptions.size > 0) any = true;
-    if (!any) return;
+    // on the order path: nothing to do unless someone listens
+    if (this.subscribed.size === 0) return;
     this.user_events.convert(time_ms, events, (account, event) => {
-      for (const s of this.sessions)
+      for (const s of this.subscribed)
         for (const [subscriptionId, subscribed] of s.subscriptions)
           if (subscribed === account) s.ws.send(JSON.stringify({ subscriptionId, event }));
     });
