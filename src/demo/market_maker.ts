@@ -6,8 +6,9 @@
  * credentials. Randomness lives here, outside the engine: the engine only sees ordinary commands.
  */
 import type { Command } from "../engine/commands.js";
-import { SIDE_BUY, SIDE_SELL, TIF_GTC, TIF_IOC, TYPE_LIMIT } from "../engine/types.js";
+import { SIDE_BUY, SIDE_SELL, TIF_GTC, TIF_IOC } from "../engine/types.js";
 import type { EngineNode } from "../node/runtime.js";
+import { limit_order } from "../sim/fixtures.js";
 import { Prng } from "../sim/prng.js";
 import { DEMO_MIDS_TICKS } from "./markets.js";
 
@@ -52,13 +53,13 @@ export function start_market_maker(
       for (let i = 1; i <= LEVELS; i++) {
         for (const side of [SIDE_BUY, SIDE_SELL] as const) {
           const price = side === SIDE_BUY ? mids[m.id] - i * step : mids[m.id] + i * step;
-          commands.push(order(maker_account, m.id, side, TIF_GTC, price, lots * rng.between(1, 3)));
+          commands.push(limit_order(maker_account, m.id, side, price, lots * rng.between(1, 3), TIF_GTC));
         }
       }
       if (rng.chance(0.5)) {
         const side = rng.chance(0.5) ? SIDE_BUY : SIDE_SELL;
         const price = side === SIDE_BUY ? mids[m.id] + 2 * step : mids[m.id] - 2 * step;
-        commands.push(order(taker_account, m.id, side, TIF_IOC, price, lots));
+        commands.push(limit_order(taker_account, m.id, side, price, lots, TIF_IOC));
       }
     }
     if (commands.length > 0) await node.submit_batch(commands);
@@ -75,30 +76,5 @@ export function start_market_maker(
       clearInterval(timer);
       await running;
     },
-  };
-}
-
-function order(
-  account: number,
-  market: number,
-  side: 0 | 1,
-  tif: 0 | 1,
-  price_ticks: number,
-  quantity_lots: number,
-): Command {
-  return {
-    type: "place_order",
-    ts_ms: 0,
-    account,
-    market,
-    side,
-    order_type: TYPE_LIMIT,
-    tif,
-    price_ticks,
-    quantity_lots,
-    quote_units: 0,
-    stop_price_ticks: 0,
-    client_order_id: null,
-    stp: -1,
   };
 }

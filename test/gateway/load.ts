@@ -1,6 +1,8 @@
 /** Trading load for stream tests: funded accounts and a random stream of orders and cancels on BTCUSDT. */
 import type { Command } from "../../src/engine/commands.js";
+import { STP_NONE, TIF_GTC, TIF_IOC } from "../../src/engine/types.js";
 import type { EngineNode } from "../../src/node/runtime.js";
+import { limit_order } from "../../src/sim/fixtures.js";
 import type { Prng } from "../../src/sim/prng.js";
 
 /** `n` new accounts with 1,000 BTC and 10,000,000 USDT each (demo assets: BTC 0, USDT 2). */
@@ -37,21 +39,10 @@ export async function activity(
       }
       const cross = rng.chance(0.2);
       const offset = cross ? -rng.between(0, 5) : rng.between(1, 60);
-      batch.push({
-        type: "place_order",
-        ts_ms: 0,
-        account,
-        market: 0,
-        side,
-        order_type: 0,
-        tif: cross ? 1 : 0,
-        price_ticks: side === 0 ? mid - offset : mid + offset,
-        quantity_lots: rng.between(1, 50),
-        quote_units: 0,
-        stop_price_ticks: 0,
-        client_order_id: null,
-        stp: 0,
-      });
+      const price = side === 0 ? mid - offset : mid + offset;
+      batch.push(
+        limit_order(account, 0, side, price, rng.between(1, 50), cross ? TIF_IOC : TIF_GTC, STP_NONE),
+      );
     }
     await node.submit_batch(batch);
     await new Promise((r) => setTimeout(r, 5));

@@ -3,23 +3,11 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Command } from "../../src/engine/commands.js";
 import type { RunningNode } from "../../src/server/start.js";
+import { limit_order } from "../../src/sim/fixtures.js";
 import { demo_node } from "../helpers/nodes.js";
 
-const place = (account: number, side: 0 | 1, price_ticks: number, quantity_lots: number): Command => ({
-  type: "place_order",
-  ts_ms: 0,
-  account,
-  market: 0,
-  side,
-  order_type: 0,
-  tif: 0,
-  price_ticks,
-  quantity_lots,
-  quote_units: 0,
-  stop_price_ticks: 0,
-  client_order_id: null,
-  stp: -1,
-});
+const place = (account: number, side: 0 | 1, price_ticks: number, quantity_lots: number): Command =>
+  limit_order(account, 0, side, price_ticks, quantity_lots);
 
 describe("public REST market data", () => {
   let node_handle: Awaited<ReturnType<typeof demo_node>>;
