@@ -7,7 +7,7 @@ import { scaled_text } from "../engine/config.js";
 import { parse_decimal } from "../engine/decimal.js";
 import type { Engine } from "../engine/engine.js";
 import type { Market } from "../engine/market.js";
-import type { Candle, History, TradeRow } from "../projections/history.js";
+import type { Candle, History, Stats, TradeRow } from "../projections/history.js";
 import { book_ticker, pad8, price_str, qty_str } from "./market_data.js";
 
 const MINUTE = 60_000;
@@ -123,27 +123,43 @@ export function klines(
 }
 
 /** The 24-hour rolling ticker. */
+/** Volume-weighted average price of the trades in `s`, 8 decimals, rounded down (exact integers). */
+function weighted_price(m: Market, s: Stats): string {
+  const tick = parse_decimal(m.config.add_market.tick_size);
+  if (tick === null) throw new Error(`market ${m.config.symbol}: tick size does not parse`);
+  // average price = quote / (lots × quote units per tick-lot) ticks, to 8 decimals of the price
+  const denominator = BigInt(s.volume_lots) * BigInt(m.config.quote_units_per_tick_lot);
+  const avg_ticks_e8 = (BigInt(s.quote_units) * 10n ** 8n) / denominator;
+  const scale = 8 + tick.scale;
+  return pad8(scaled_text((avg_ticks_e8 * tick.digits) / 10n ** BigInt(scale - 8), 8));
+}
+
+const AVG_PRICE_MINS = 5;
+
+/** GET /api/v3/avgPrice: the volume-weighted price of the last 5 minutes' trades. */
+export function avg_price(m: Market, history: History, now_ms: number) {
+  const s = history.stats(m.id, now_ms - AVG_PRICE_MINS * 60_000, now_ms);
+  // no trade in the window: Binance answers the last price; closeTime is the last trade's time
+  if (s === null) return { mins: AVG_PRICE_MINS, price: price_str(m, m.last_price_ticks), closeTime: 0 };
+  return { mins: AVG_PRICE_MINS, price: weighted_price(m, s), closeTime: s.last_ms };
+}
+
 export function ticker_24hr(e: Engine, m: Market, history: History, now_ms: number) {
   const open_ms = now_ms - DAY;
   const s = history.stats(m.id, open_ms, now_ms);
   const book = book_ticker(e, m);
   const zero = "0.00000000";
-  const tick = parse_decimal(m.config.add_market.tick_size);
   let change = zero;
   let percent = "0.000";
   let weighted = zero;
-  if (s !== null && tick !== null) {
+  if (s !== null) {
     const diff = BigInt(s.last - s.open);
     change = (diff < 0n ? "-" : "") + price_str(m, Math.abs(s.last - s.open));
     // percent with 3 decimals, rounded half away from zero
     const milli = (diff * 100_000n * 2n + (diff < 0n ? -1n : 1n) * BigInt(s.open)) / (2n * BigInt(s.open));
     const abs = milli < 0n ? -milli : milli;
     percent = (milli < 0n ? "-" : "") + scaled_text(abs, 3);
-    // average price = quote / (lots × quote units per tick-lot) ticks, to 8 decimals of the price
-    const denominator = BigInt(s.volume_lots) * BigInt(m.config.quote_units_per_tick_lot);
-    const avg_ticks_e8 = (BigInt(s.quote_units) * 10n ** 8n) / denominator;
-    const scale = 8 + tick.scale;
-    weighted = pad8(scaled_text((avg_ticks_e8 * tick.digits) / 10n ** BigInt(scale - 8), 8));
+    weighted = weighted_price(m, s);
   }
   return {
     symbol: m.config.symbol,

@@ -8,7 +8,7 @@ import type { Market } from "../engine/market.js";
 import type { EngineNode } from "../node/runtime.js";
 import type { History } from "../projections/history.js";
 import type { Authenticator } from "./auth.js";
-import { agg_trades_json, INTERVALS, klines, ticker_24hr, trades_json } from "./history_data.js";
+import { agg_trades_json, avg_price, INTERVALS, klines, ticker_24hr, trades_json } from "./history_data.js";
 import { Limiter, type RateLimits } from "./limits.js";
 import { book_ticker, depth, exchange_info, symbol_status, ticker_price } from "./market_data.js";
 import { ApiError, bad, check_read, integer, type Params, parse_params, required } from "./params.js";
@@ -58,6 +58,8 @@ function request_weight(route: string, query: string): number {
     case "GET /api/v3/order":
       return 4;
     case "GET /api/v3/klines":
+    case "GET /api/v3/uiKlines":
+    case "GET /api/v3/avgPrice":
     case "POST /api/v3/userDataStream":
     case "PUT /api/v3/userDataStream":
     case "DELETE /api/v3/userDataStream":
@@ -220,17 +222,15 @@ export async function start_public_server(
       const m = market(p);
       return agg_trades_json(m, history.market_trades(m.id, range(p, "fromId", 1000, 500)));
     });
-    route(
-      "GET",
-      "/api/v3/klines",
-      ["symbol", "interval", "startTime", "endTime", "timeZone", "limit"],
-      (p) => {
+    // uiKlines: Binance's candles "for presentation"; with no gaps to fill here they are the klines.
+    for (const url of ["/api/v3/klines", "/api/v3/uiKlines"])
+      route("GET", url, ["symbol", "interval", "startTime", "endTime", "timeZone", "limit"], (p) => {
         const m = market(p);
         const interval = required(p, "interval");
         if (!(interval in INTERVALS)) throw bad(-1120, "Invalid interval.");
         return klines(engine, m, history, interval, range(p, null, 1000, 500));
-      },
-    );
+      });
+    route("GET", "/api/v3/avgPrice", ["symbol"], (p) => avg_price(market(p), history, options.clock_ms()));
     route("GET", "/api/v3/ticker/24hr", ["symbol", "symbols", "type"], (p) => {
       const now = options.clock_ms();
       if (p.values.has("symbol") && !p.values.has("symbols"))

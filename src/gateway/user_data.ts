@@ -221,6 +221,9 @@ export class UserEvents {
           ...base(facts, m),
           x: ev.status === STATUS_CANCELED ? "CANCELED" : "EXPIRED",
           X: ORDER_STATUS_NAMES[ev.status],
+          // Binance: C is the cancelled order's own client id. (Binance's c would be the cancel
+          // request's newClientOrderId; the cancel command does not journal it, so c repeats C.)
+          C: ev.status === STATUS_CANCELED ? facts.client_order_id : "",
           i: ev.order_id,
           l: "0.00000000",
           z: qty_str(m, ev.executed_lots),

@@ -34,7 +34,12 @@ const METHODS: Record<string, string> = {
   exchangeInfo: "GET /api/v3/exchangeInfo",
   depth: "GET /api/v3/depth",
   "trades.recent": "GET /api/v3/trades",
+  "trades.historical": "GET /api/v3/historicalTrades",
+  "trades.aggregate": "GET /api/v3/aggTrades",
   klines: "GET /api/v3/klines",
+  uiKlines: "GET /api/v3/uiKlines",
+  avgPrice: "GET /api/v3/avgPrice",
+  "ticker.24hr": "GET /api/v3/ticker/24hr",
   "ticker.price": "GET /api/v3/ticker/price",
   "ticker.book": "GET /api/v3/ticker/bookTicker",
   "order.place": "POST /api/v3/order",
@@ -47,6 +52,10 @@ const METHODS: Record<string, string> = {
   allOrders: "GET /api/v3/allOrders",
   myTrades: "GET /api/v3/myTrades",
   "account.status": "GET /api/v3/account",
+  // listenKey streams, started over the WebSocket API (what @binance/connector 3.6.1 calls)
+  "userDataStream.start": "POST /api/v3/userDataStream",
+  "userDataStream.ping": "PUT /api/v3/userDataStream",
+  "userDataStream.stop": "DELETE /api/v3/userDataStream",
 };
 
 const MESSAGE_BYTES_MAX = 64 * 1024;

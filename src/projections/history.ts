@@ -63,6 +63,7 @@ export interface Stats {
   low: number;
   last: number;
   last_lots: number;
+  last_ms: number;
   volume_lots: number;
   quote_units: number;
 }
@@ -327,7 +328,7 @@ export class History {
       candles: (recent: boolean) => (recent ? desc : asc),
       stats: db.prepare(`
         WITH w AS (SELECT * FROM trades WHERE market = @market AND is_maker = 0 AND time_ms >= @start AND time_ms <= @end)
-        SELECT COUNT(*) AS count, MIN(trade_id) AS first_id, MAX(trade_id) AS last_id,
+        SELECT COUNT(*) AS count, MIN(trade_id) AS first_id, MAX(trade_id) AS last_id, MAX(time_ms) AS last_ms,
           MAX(price_ticks) AS high, MIN(price_ticks) AS low, SUM(quantity_lots) AS volume_lots,
           SUM(quote_units) AS quote_units,
           (SELECT price_ticks FROM w ORDER BY trade_id LIMIT 1) AS open,

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
-import { Spot } from "@binance/connector";
+import { Spot, WebsocketAPI, WebsocketStream } from "@binance/connector";
 import type { DemoCredentials } from "../../src/demo/setup.js";
 import { units_to_decimal } from "../../src/engine/decimal.js";
 import { pad8 } from "../../src/gateway/market_data.js";
@@ -102,3 +102,181 @@ describe("@binance/connector 3.6.1", () => {
     });
   });
 });
+
+/** The connector logs every frame to the console by default; the tests keep quiet. */
+const quiet = { info() {}, warn() {}, error() {}, debug() {}, log() {} };
+
+describe("@binance/connector 3.6.1 WebSocket clients", () => {
+  let node_handle: Awaited<ReturnType<typeof demo_node>>;
+  let creds: DemoCredentials;
+
+  before(async () => {
+    node_handle = await demo_node("hf-connector-ws-");
+    creds = JSON.parse(
+      readFileSync(node_handle.running.credentials_file as string, "utf8"),
+    ) as DemoCredentials;
+  });
+  after(async () => {
+    await node_handle.remove();
+  });
+
+  it("WebsocketStream: /ws/<stream> on first call, SUBSCRIBE for the next; trades and depth arrive", async () => {
+    const [alice, bob] = creds.users;
+    const received: Data[] = [];
+    let opened!: () => void;
+    const open = new Promise<void>((r) => {
+      opened = r;
+    });
+    const stream = new WebsocketStream({
+      wsURL: creds.wsUrl,
+      logger: quiet,
+      callbacks: { open: () => opened(), message: (d) => received.push(JSON.parse(d) as Data) },
+    });
+    stream.trade("BTCUSDT"); // connects to /ws/btcusdt@trade
+    await open;
+    stream.diffBookDepth("BTCUSDT", "100ms"); // sent as a SUBSCRIBE on the open connection
+    stream.kline("BTCUSDT", "1m");
+    await until(() => received.filter((m) => m.result === null).length === 2);
+
+    const a = new Spot(alice.apiKey, alice.secretKey, { baseURL: creds.baseUrl });
+    const b = new Spot(bob.apiKey, bob.secretKey, { baseURL: creds.baseUrl });
+    await a.newOrder("BTCUSDT", "BUY", "LIMIT", { price: "61000", quantity: "0.5", timeInForce: "GTC" });
+    await b.newOrder("BTCUSDT", "SELL", "MARKET", { quantity: "0.2" });
+    await until(
+      () =>
+        received.some((m) => m.e === "trade") &&
+        received.some((m) => m.e === "depthUpdate") &&
+        received.some((m) => m.e === "kline"),
+    );
+    const trade = received.find((m) => m.e === "trade") as Data;
+    assert.equal(trade.s, "BTCUSDT");
+    assert.equal(trade.p, "61000.00000000");
+    assert.equal(trade.q, "0.20000000");
+    assert.equal(trade.m, true, "the buyer was the maker");
+    // the depth diffs, in order, leave 0.3 bid at 61,000
+    const diffs = received.filter((m) => m.e === "depthUpdate");
+    const last_bid = diffs.flatMap((d) => d.b as string[][]).at(-1);
+    assert.deepEqual(last_bid, ["61000.00000000", "0.30000000"]);
+    const kline = received.filter((m) => m.e === "kline").at(-1) as { k: Data };
+    assert.equal(kline.k.c, "61000.00000000");
+    assert.equal(kline.k.v, "0.20000000");
+    stream.disconnect();
+  });
+
+  it("WebsocketAPI: HMAC-signed order.place, order.status, openOrders, order.cancel, account, a listenKey stream", async () => {
+    const [alice] = creds.users;
+    const pending = new Map<string, (m: Data) => void>();
+    const all: Data[] = [];
+    let opened!: () => void;
+    const open = new Promise<void>((r) => {
+      opened = r;
+    });
+    const api = new WebsocketAPI(alice.apiKey, alice.secretKey, {
+      wsURL: `${creds.wsUrl}/ws-api/v3`,
+      logger: quiet,
+      callbacks: {
+        open: () => opened(),
+        message: (d) => {
+          const m = JSON.parse(d) as Data;
+          all.push(m);
+          pending.get(m.id as string)?.(m);
+        },
+      },
+    });
+    await open;
+    let n = 0;
+    /** Each connector call carries an id; its answer comes back on the socket with that id. */
+    const call = (send: (id: string) => void): Promise<Data> =>
+      new Promise((resolve) => {
+        const id = `t${n++}`;
+        pending.set(id, resolve);
+        send(id);
+      });
+
+    const time = await call((id) => api.time({ id }));
+    assert.equal(time.status, 200);
+    // market data over the WebSocket API: the stream test's one trade, 0.2 at 61,000
+    api.avgPrice("BTCUSDT"); // takes no id: its answer is found by its content
+    await until(() => all.some((m) => (m.result as Data | null)?.mins !== undefined));
+    const avg = (all.find((m) => (m.result as Data | null)?.mins !== undefined) as Data).result as Data;
+    assert.equal(avg.mins, 5);
+    assert.equal(avg.price, "61000.00000000");
+    const candles = (await call((id) => api.uiKlines("BTCUSDT", "1m", { id }))).result as string[][];
+    assert.equal(candles.length, 1);
+    assert.equal(candles[0][4], "61000.00000000");
+    assert.equal(candles[0][5], "0.20000000");
+    const placed = await call((id) =>
+      api.newOrder("ETHUSDT", "BUY", "LIMIT", {
+        id,
+        price: 2400,
+        quantity: 0.5,
+        timeInForce: "GTC",
+        newClientOrderId: "ws-api-1",
+      }),
+    );
+    assert.equal(placed.status, 200, JSON.stringify(placed));
+    const order = placed.result as Data;
+    assert.equal(order.status, "NEW");
+    assert.equal(order.clientOrderId, "ws-api-1");
+    const status = await call((id) => api.getOrder("ETHUSDT", { id, orderId: order.orderId }));
+    assert.equal((status.result as Data).origQty, "0.50000000");
+    const open_orders = await call((id) => api.openOrders("ETHUSDT", { id }));
+    assert.deepEqual(
+      (open_orders.result as Data[]).map((o) => o.clientOrderId),
+      ["ws-api-1"],
+    );
+    const account = (await call((id) => api.account({ id }))).result as Data;
+    const usdt = (account.balances as Data[]).find((x) => x.asset === "USDT") as Data;
+    // 0.5 × 2,400 for this order, plus 0.3 × 61,000 still resting from the stream test
+    assert.equal(usdt.locked, "19500.00000000");
+
+    // userDataStream.start takes no id from the caller: find its answer by its content
+    api.startUserDataStream();
+    await until(() => all.some((m) => typeof (m.result as Data | null)?.listenKey === "string"));
+    const started = all.find((m) => typeof (m.result as Data | null)?.listenKey === "string") as Data;
+    const listen_key = (started.result as Data).listenKey as string;
+    const reports: Data[] = [];
+    let user_open!: () => void;
+    const user_opened = new Promise<void>((r) => {
+      user_open = r;
+    });
+    const user = new WebsocketStream({
+      wsURL: creds.wsUrl,
+      logger: quiet,
+      callbacks: { open: () => user_open(), message: (d) => reports.push(JSON.parse(d) as Data) },
+    });
+    user.userData(listen_key);
+    await user_opened;
+    api.pingUserDataStream(listen_key);
+
+    const cancelled = await call((id) => api.cancelOrder("ETHUSDT", { id, origClientOrderId: "ws-api-1" }));
+    assert.equal((cancelled.result as Data).status, "CANCELED");
+    await until(() => reports.some((m) => m.e === "executionReport"));
+    const report = reports.find((m) => m.e === "executionReport") as Data;
+    assert.equal(report.x, "CANCELED");
+    assert.equal(report.C, "ws-api-1", "a cancel report names the original client order id");
+    api.stopUserDataStream(listen_key);
+    await until(() => !user.isConnected() || all.filter((m) => m.status === 200).length >= 9);
+    user.disconnect();
+    assert.deepEqual(
+      all.filter((m) => m.status !== 200 && m.id !== undefined && !String(m.id).startsWith("t")),
+      [],
+      "userDataStream.start/ping/stop all answered 200",
+    );
+
+    const refused = await call((id) =>
+      api.newOrder("ETHUSDT", "BUY", "LIMIT", { id, price: 1, quantity: 1 }),
+    );
+    assert.equal(refused.status, 400);
+    assert.deepEqual((refused.error as Data).code, -1102);
+    api.disconnect();
+  });
+});
+
+async function until(done: () => boolean, timeout_ms = 5000): Promise<void> {
+  const start = Date.now();
+  while (!done()) {
+    if (Date.now() - start > timeout_ms) throw new Error("timed out waiting");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
