@@ -7,7 +7,7 @@
 
 import { chmodSync, rmSync } from "node:fs";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
-import { PERMISSION_TRADE } from "../engine/api_keys.js";
+import { PERMISSION_TRADE, TIER_DEFAULT } from "../engine/api_keys.js";
 import type { Command } from "../engine/commands.js";
 import type { EngineEvent } from "../engine/events.js";
 import { reason_message, reason_name } from "../engine/reasons.js";
@@ -72,6 +72,8 @@ export async function start_admin_server(
   data_dir: string,
   socket_path: string,
   master: MasterKey,
+  /** The configured rate-limit tiers: a new key may name only these. */
+  tier_names: readonly string[] = ["default"],
 ): Promise<FastifyInstance> {
   if (Buffer.byteLength(socket_path) > SOCKET_PATH_MAX)
     throw new Error(
@@ -184,7 +186,11 @@ export async function start_admin_server(
     async (request, reply) => {
       const made = await create_account(node, request.body?.request_id ?? null);
       if (!made.ok) return refused(reply, made.error);
-      const key = await add_hmac_key(node, master, made.account, PERMISSION_TRADE, "");
+      const key = await add_hmac_key(node, master, made.account, {
+        permissions: PERMISSION_TRADE,
+        ip_allow: "",
+        tier: TIER_DEFAULT,
+      });
       if (!key.ok) return refused(reply, key.error);
       return { account: made.account, apiKey: key.apiKey, secretKey: key.secretKey, kind: "HMAC_SHA256" };
     },
@@ -197,6 +203,7 @@ export async function start_admin_server(
       public_key?: string;
       trade?: boolean;
       ip_allow?: string[];
+      tier?: string;
     };
   }>(
     "/v1/api-keys",
@@ -212,6 +219,7 @@ export async function start_admin_server(
             public_key: { type: "string", maxLength: 4096 },
             trade: { type: "boolean" },
             ip_allow: { type: "array", maxItems: 30, items: { type: "string", maxLength: 45 } },
+            tier: { type: "string", minLength: 1, maxLength: 32 },
           },
         },
       },
@@ -219,15 +227,20 @@ export async function start_admin_server(
     async (request, reply) => {
       const b = request.body;
       const permissions = b.trade === false ? 0 : PERMISSION_TRADE;
-      const ip_allow = (b.ip_allow ?? []).join(",");
+      const tier = b.tier ?? TIER_DEFAULT;
+      if (!tier_names.includes(tier))
+        return reply
+          .code(400)
+          .send({ error: `unknown tier "${tier}"; configured: ${tier_names.join(", ")}` });
+      const options = { permissions, ip_allow: (b.ip_allow ?? []).join(","), tier };
       if (b.kind === "HMAC") {
-        const key = await add_hmac_key(node, master, b.account, permissions, ip_allow);
+        const key = await add_hmac_key(node, master, b.account, options);
         if (!key.ok) return refused(reply, key.error);
         return { account: b.account, apiKey: key.apiKey, secretKey: key.secretKey, kind: "HMAC_SHA256" };
       }
       if (b.public_key === undefined)
         return reply.code(400).send({ error: "public_key is required for ED25519 and RSA" });
-      const key = await add_public_key(node, b.account, b.kind, b.public_key, permissions, ip_allow);
+      const key = await add_public_key(node, b.account, b.kind, b.public_key, options);
       if (!key.ok) return refused(reply, key.error);
       return { account: b.account, apiKey: key.apiKey, kind: b.kind };
     },

@@ -48,12 +48,18 @@ export async function create_account(
   return { ok: false, error: "no account created" };
 }
 
+/** What a new key may do: PERMISSION_* bits, comma-separated allowed IPs ("" any), rate-limit tier. */
+export interface KeyOptions {
+  permissions: number;
+  ip_allow: string;
+  tier: string;
+}
+
 export async function add_hmac_key(
   node: EngineNode,
   master: MasterKey,
   account: number,
-  permissions: number,
-  ip_allow: string,
+  options: KeyOptions,
 ): Promise<Result<{ apiKey: string; secretKey: string }>> {
   const api_key = new_key_text();
   const secret = new_key_text();
@@ -64,8 +70,7 @@ export async function add_hmac_key(
     api_key,
     kind: KEY_HMAC,
     material: master.seal(secret),
-    permissions,
-    ip_allow,
+    ...options,
   });
   return r.ok ? { ok: true, apiKey: api_key, secretKey: secret } : r;
 }
@@ -76,8 +81,7 @@ export async function add_public_key(
   account: number,
   kind_name: "ED25519" | "RSA",
   pem: string,
-  permissions: number,
-  ip_allow: string,
+  options: KeyOptions,
 ): Promise<Result<{ apiKey: string }>> {
   let kind = -1;
   try {
@@ -96,8 +100,7 @@ export async function add_public_key(
     api_key,
     kind,
     material: pem,
-    permissions,
-    ip_allow,
+    ...options,
   });
   return r.ok ? { ok: true, apiKey: api_key } : r;
 }

@@ -159,11 +159,12 @@ export function register_admin(program: Command): void {
       .option("--kind <kind>", "HMAC, ED25519 or RSA", "HMAC")
       .option("--public-key <file>", "the public key (PEM) for ED25519 or RSA")
       .option("--read-only", "without the trade permission")
-      .option("--ip <list>", "comma-separated IP addresses allowed to use the key"),
+      .option("--ip <list>", "comma-separated IP addresses allowed to use the key")
+      .option("--tier <name>", "rate-limit tier of the key (configured with start --limits)", "default"),
   ).action(
     async (
       account: string,
-      opts: Common & { kind: string; publicKey?: string; readOnly?: boolean; ip?: string },
+      opts: Common & { kind: string; publicKey?: string; readOnly?: boolean; ip?: string; tier: string },
     ) => {
       const { readFileSync } = await import("node:fs");
       const body = {
@@ -172,6 +173,7 @@ export function register_admin(program: Command): void {
         ...(opts.publicKey === undefined ? {} : { public_key: readFileSync(opts.publicKey, "utf8") }),
         trade: opts.readOnly !== true,
         ...(opts.ip === undefined ? {} : { ip_allow: opts.ip.split(",").map((x) => x.trim()) }),
+        tier: opts.tier,
       };
       const r = (await call(opts, "POST", "/v1/api-keys", body)) as { apiKey: string; secretKey?: string };
       if (opts.json) return console.log(JSON.stringify(r));

@@ -1,5 +1,7 @@
 /** `holdfast start`: runs one node until SIGTERM/SIGINT. */
+import { readFileSync } from "node:fs";
 import type { Command } from "commander";
+import { check_tiers, DEFAULT_TIERS, type LimitTiers } from "../gateway/limits.js";
 import { start_node } from "../server/start.js";
 
 export function register_start(program: Command): void {
@@ -12,6 +14,14 @@ export function register_start(program: Command): void {
     .option("--admin-socket <path>", "Unix socket of the admin interface (default DATA_DIR/admin.sock)")
     .option("--demo", "demo markets, funded users (DATA_DIR/demo-credentials.json) and a market maker")
     .option("--no-market-maker", "in demo mode, do not run the market maker")
+    .option(
+      "--limits <file>",
+      'rate-limit tiers, JSON {"tier": {"weight_per_minute": N, "orders_per_10s": N, "orders_per_day": N}, …} ("default" required)',
+    )
+    .option(
+      "--anonymous-tier <name>",
+      "tier of requests without an API key (default: default; demo in --demo)",
+    )
     .action(
       async (opts: {
         dataDir: string;
@@ -20,10 +30,32 @@ export function register_start(program: Command): void {
         adminSocket?: string;
         demo?: boolean;
         marketMaker: boolean;
+        limits?: string;
+        anonymousTier?: string;
       }) => {
         const port = Number(opts.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) {
           console.error("holdfast start: --port must be 0..65535");
+          process.exitCode = 2;
+          return;
+        }
+        let limit_tiers: LimitTiers | undefined;
+        if (opts.limits !== undefined) {
+          try {
+            limit_tiers = {
+              ...DEFAULT_TIERS,
+              ...(JSON.parse(readFileSync(opts.limits, "utf8")) as LimitTiers),
+            };
+          } catch (error) {
+            console.error(`holdfast start: --limits ${opts.limits}: ${String(error)}`);
+            process.exitCode = 2;
+            return;
+          }
+        }
+        const anonymous_tier = opts.anonymousTier ?? (opts.demo === true ? "demo" : "default");
+        const problem = check_tiers(limit_tiers ?? DEFAULT_TIERS, anonymous_tier);
+        if (problem !== null) {
+          console.error(`holdfast start: ${problem}`);
           process.exitCode = 2;
           return;
         }
@@ -35,6 +67,8 @@ export function register_start(program: Command): void {
           admin_socket: opts.adminSocket ?? null,
           demo: opts.demo === true,
           market_maker: opts.marketMaker,
+          ...(limit_tiers === undefined ? {} : { limit_tiers }),
+          anonymous_tier,
           log,
         });
         console.log(

@@ -9,11 +9,14 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { add_hmac_key, add_public_key, create_account, move_funds } from "../admin/users.js";
 import { PERMISSION_TRADE } from "../engine/api_keys.js";
+
 import type { MasterKey } from "../gateway/master_key.js";
 import type { EngineNode } from "../node/runtime.js";
 import { DEMO_SETUP } from "./markets.js";
 
 export const DEMO_USERS = ["alice", "bob", "carol"];
+/** The rate-limit tier of the demo users' keys (DEMO_LIMITS unless configured otherwise). */
+const DEMO_TIER = "demo";
 const USER_FUNDS: [string, string][] = [
   ["BTC", "10"],
   ["ETH", "100"],
@@ -79,13 +82,11 @@ export async function setup_demo(
     for (const name of DEMO_USERS) {
       const account = must(await create_account(node, `demo-user-${name}`), name).account;
       await fund(account, name, USER_FUNDS);
-      const hmac = must(await add_hmac_key(node, master, account, PERMISSION_TRADE, ""), `${name} key`);
+      const options = { permissions: PERMISSION_TRADE, ip_allow: "", tier: DEMO_TIER };
+      const hmac = must(await add_hmac_key(node, master, account, options), `${name} key`);
       const pair = generateKeyPairSync("ed25519");
       const pem = pair.publicKey.export({ type: "spki", format: "pem" }).toString();
-      const ed = must(
-        await add_public_key(node, account, "ED25519", pem, PERMISSION_TRADE, ""),
-        `${name} ed25519`,
-      );
+      const ed = must(await add_public_key(node, account, "ED25519", pem, options), `${name} ed25519`);
       credentials.users.push({
         name,
         apiKey: hmac.apiKey,

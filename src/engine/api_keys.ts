@@ -17,6 +17,10 @@ export const API_KEY_RE = /^[A-Za-z0-9]{16,64}$/;
 export const KEY_MATERIAL_LENGTH_MAX = 4096;
 export const IP_ALLOW_LENGTH_MAX = 1024;
 
+/** Keys made before command format 3 have this tier. */
+export const TIER_DEFAULT = "default";
+const TIER_RE = /^[a-z0-9_-]{1,32}$/;
+
 export interface ApiKeyRecord {
   api_key: string;
   account: number;
@@ -27,6 +31,8 @@ export interface ApiKeyRecord {
   permissions: number;
   /** Comma-separated IP addresses allowed to use the key; "" allows any. */
   ip_allow: string;
+  /** Rate-limit tier name; what it allows is gateway configuration. */
+  tier: string;
   created_ms: number;
 }
 
@@ -54,6 +60,7 @@ export class ApiKeys {
     if (!Number.isInteger(r.permissions) || r.permissions < 0 || r.permissions > 3) return "bad permissions";
     if (typeof r.ip_allow !== "string" || r.ip_allow.length > IP_ALLOW_LENGTH_MAX)
       return "ip allow-list too long";
+    if (typeof r.tier !== "string" || !TIER_RE.test(r.tier)) return "tier must be 1-32 of a-z 0-9 _ -";
     if (this.by_key.size >= this.capacity) return "api keys full";
     if ((this.per_account.get(r.account) ?? 0) >= this.per_account_max)
       return "too many api keys for this account";

@@ -11,7 +11,7 @@ import type { MarketStatus, OrderType, Side, StpMode, TimeInForce } from "./type
  * 1: first format. 2: `request_id` on create_account, deposit and withdraw (version 1 decodes as null);
  * new kinds add_api_key and revoke_api_key (new kinds need no new version: old journals lack them).
  */
-export const COMMAND_VERSION = 2;
+export const COMMAND_VERSION = 3;
 
 export interface AddAsset {
   type: "add_asset";
@@ -101,6 +101,8 @@ export interface AddApiKey {
   material: string;
   permissions: number;
   ip_allow: string;
+  /** The rate-limit tier of requests made with the key (gateway configuration names them). Since v3. */
+  tier: string;
 }
 
 export interface RevokeApiKey {

@@ -1071,6 +1071,7 @@ export class Engine {
       material: cmd.material,
       permissions: cmd.permissions,
       ip_allow: cmd.ip_allow,
+      tier: cmd.tier,
       created_ms: this.now_ms,
     };
     const problem = this.api_keys.check(record);

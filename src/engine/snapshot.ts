@@ -7,7 +7,7 @@
  * hash is SHA-256 of those bytes. restore(snapshot(e)) behaves exactly as e on every later command.
  */
 import { createHash } from "node:crypto";
-import type { KeyKind } from "./api_keys.js";
+import { type KeyKind, TIER_DEFAULT } from "./api_keys.js";
 import { assert } from "./assert.js";
 import type { BookSide } from "./book.js";
 import { ByteReader as Reader, ByteWriter as Writer } from "./bytes.js";
@@ -18,7 +18,7 @@ import type { EventSink } from "./events.js";
 import type { OrderType, Side, StpMode, TimeInForce } from "./types.js";
 
 const MAGIC = 0x48465331; // "HFS1"
-export const SNAPSHOT_VERSION = 2;
+export const SNAPSHOT_VERSION = 3;
 
 const LIMIT_KEYS: (keyof EngineLimits)[] = [
   "orders_max",
@@ -164,6 +164,7 @@ export function snapshot(e: Engine): Uint8Array {
     w.str(k.material);
     w.u8(k.permissions);
     w.str(k.ip_allow);
+    w.str(k.tier);
     w.f64(k.created_ms);
   }
   return w.bytes().slice();
@@ -248,6 +249,7 @@ export function restore(bytes: Uint8Array, sink?: EventSink): Engine {
       material: r.str() ?? "",
       permissions: r.u8(),
       ip_allow: r.str() ?? "",
+      tier: version >= 3 ? (r.str() ?? TIER_DEFAULT) : TIER_DEFAULT,
       created_ms: r.f64(),
     });
   }

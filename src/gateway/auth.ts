@@ -48,6 +48,11 @@ export class Authenticator {
   ) {}
 
   /** The key in X-MBX-APIKEY, for endpoints that need a key but no signature (user data streams). */
+  /** The record of `api_key` if it is registered (no signature checked: for choosing a limit tier). */
+  known_key(api_key: string): ApiKeyRecord | undefined {
+    return this.engine.api_keys.by_key.get(api_key);
+  }
+
   key_only(headers: Record<string, string | string[] | undefined>, ip: string): ApiKeyRecord {
     const header = headers["x-mbx-apikey"];
     const api_key = Array.isArray(header) ? header[0] : header;

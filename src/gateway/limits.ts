@@ -4,6 +4,11 @@
  * X-MBX-USED-WEIGHT-1M (and, for orders, X-MBX-ORDER-COUNT-10S / -1D). Over the limit: 429 with
  * Retry-After (-1003 for weight, -1015 for orders). An IP that keeps going after a 429 is banned
  * with 418, for 2 minutes, doubling on each repeat up to 3 days. Counters are per node (DESIGN).
+ *
+ * Tiers: every API key names a tier (journaled with the key); what a tier allows is configuration
+ * (`holdfast start --limits FILE`). A request's ceilings are those of the tier of the key it carries
+ * (X-MBX-APIKEY, or the WebSocket session's key), else of the anonymous tier. Counters stay Binance's
+ * (weight per IP, orders per account); only the ceiling a request is compared with depends on its key.
  */
 import { ApiError } from "./params.js";
 
@@ -25,6 +30,35 @@ export const DEMO_LIMITS: RateLimits = {
   orders_per_10s: 100_000,
   orders_per_day: 100_000_000,
 };
+/** The benchmark tier: no ceiling a benchmark on one machine can reach. */
+export const BENCH_LIMITS: RateLimits = {
+  weight_per_minute: 1_000_000_000,
+  orders_per_10s: 1_000_000_000,
+  orders_per_day: 1_000_000_000_000,
+};
+
+/** Tier name → its ceilings. "default" must exist: keys naming an unknown tier get it. */
+export type LimitTiers = Readonly<Record<string, RateLimits>>;
+
+export const DEFAULT_TIERS: LimitTiers = { default: BINANCE_LIMITS, demo: DEMO_LIMITS, bench: BENCH_LIMITS };
+
+/** Why `tiers` cannot be used, or null. */
+export function check_tiers(tiers: unknown, anonymous_tier: string): string | null {
+  if (typeof tiers !== "object" || tiers === null) return "limit tiers must be an object of tier → limits";
+  const t = tiers as Record<string, unknown>;
+  if (!("default" in t)) return 'limit tiers must include "default"';
+  if (!(anonymous_tier in t)) return `limit tiers must include the anonymous tier "${anonymous_tier}"`;
+  for (const [name, limits] of Object.entries(t)) {
+    if (!/^[a-z0-9_-]{1,32}$/.test(name)) return `tier name "${name.slice(0, 40)}": 1-32 of a-z 0-9 _ -`;
+    const l = limits as Record<string, unknown> | null;
+    for (const key of ["weight_per_minute", "orders_per_10s", "orders_per_day"]) {
+      const v = l?.[key];
+      if (!Number.isSafeInteger(v) || (v as number) < 1)
+        return `tier "${name}": ${key} must be a positive integer`;
+    }
+  }
+  return null;
+}
 
 const MINUTE_MS = 60_000;
 const TEN_S_MS = 10_000;
@@ -48,9 +82,19 @@ export class Limiter {
   private readonly bans = new Map<string, { until_ms: number; length_ms: number }>();
 
   constructor(
-    readonly limits: RateLimits,
+    readonly tiers: LimitTiers,
+    /** The tier of requests that carry no known API key. */
+    readonly anonymous_tier: string,
     private readonly clock_ms: () => number,
-  ) {}
+  ) {
+    const problem = check_tiers(tiers, anonymous_tier);
+    if (problem !== null) throw new Error(problem);
+  }
+
+  /** A tier's ceilings; an unknown name (a key whose tier left the configuration) gets "default". */
+  limits(tier: string = this.anonymous_tier): RateLimits {
+    return this.tiers[tier] ?? this.tiers.default;
+  }
 
   private window<K>(map: Map<K, Window>, key: K, length_ms: number, now: number): Window {
     const start = now - (now % length_ms);
@@ -65,7 +109,8 @@ export class Limiter {
   }
 
   /** Counts `weight` for `ip`; throws 429/418 when over. Returns the weight used this minute. */
-  charge_weight(ip: string, weight: number): number {
+  charge_weight(ip: string, weight: number, tier: string = this.anonymous_tier): number {
+    const limit = this.limits(tier).weight_per_minute;
     const now = this.clock_ms();
     const ban = this.bans.get(ip);
     if (ban !== undefined && ban.until_ms > now)
@@ -79,7 +124,7 @@ export class Limiter {
       );
     const w = this.window(this.weight, ip, MINUTE_MS, now) as Window & { refusals: number };
     w.refusals ??= 0;
-    if (w.used + weight > this.limits.weight_per_minute) {
+    if (w.used + weight > limit) {
       w.refusals++;
       if (w.refusals > REFUSALS_BEFORE_BAN) {
         const length_ms = Math.min(BAN_MAX_MS, ban === undefined ? BAN_FIRST_MS : ban.length_ms * 2);
@@ -89,7 +134,7 @@ export class Limiter {
         429,
         {
           code: -1003,
-          msg: `Too much request weight used; current limit is ${this.limits.weight_per_minute} request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API.`,
+          msg: `Too much request weight used; current limit is ${limit} request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API.`,
         },
         {
           "Retry-After": String(Math.ceil((w.start_ms + MINUTE_MS - now) / 1000)),
@@ -102,7 +147,8 @@ export class Limiter {
   }
 
   /** Counts one new order for `account`; throws 429 -1015 when over. Returns the counts. */
-  charge_order(account: number): { ten_s: number; day: number } {
+  charge_order(account: number, tier: string): { ten_s: number; day: number } {
+    const limits = this.limits(tier);
     const now = this.clock_ms();
     const ten = this.window(this.orders_10s, account, TEN_S_MS, now);
     const day = this.window(this.orders_day, account, DAY_MS, now);
@@ -112,25 +158,20 @@ export class Limiter {
         { code: -1015, msg: `Too many new orders; current limit is ${limit} orders per ${label}.` },
         { "Retry-After": String(Math.ceil((w.start_ms + length_ms - now) / 1000)) },
       );
-    if (ten.used + 1 > this.limits.orders_per_10s)
-      throw over(ten, this.limits.orders_per_10s, TEN_S_MS, "10 SECOND");
-    if (day.used + 1 > this.limits.orders_per_day) throw over(day, this.limits.orders_per_day, DAY_MS, "DAY");
+    if (ten.used + 1 > limits.orders_per_10s) throw over(ten, limits.orders_per_10s, TEN_S_MS, "10 SECOND");
+    if (day.used + 1 > limits.orders_per_day) throw over(day, limits.orders_per_day, DAY_MS, "DAY");
     ten.used++;
     day.used++;
     return { ten_s: ten.used, day: day.used };
   }
 
-  /** exchangeInfo's rateLimits. */
-  describe() {
+  /** exchangeInfo's rateLimits: the anonymous tier's, or a given tier's. */
+  describe(tier: string = this.anonymous_tier) {
+    const l = this.limits(tier);
     return [
-      {
-        rateLimitType: "REQUEST_WEIGHT",
-        interval: "MINUTE",
-        intervalNum: 1,
-        limit: this.limits.weight_per_minute,
-      },
-      { rateLimitType: "ORDERS", interval: "SECOND", intervalNum: 10, limit: this.limits.orders_per_10s },
-      { rateLimitType: "ORDERS", interval: "DAY", intervalNum: 1, limit: this.limits.orders_per_day },
+      { rateLimitType: "REQUEST_WEIGHT", interval: "MINUTE", intervalNum: 1, limit: l.weight_per_minute },
+      { rateLimitType: "ORDERS", interval: "SECOND", intervalNum: 10, limit: l.orders_per_10s },
+      { rateLimitType: "ORDERS", interval: "DAY", intervalNum: 1, limit: l.orders_per_day },
     ];
   }
 }

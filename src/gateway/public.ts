@@ -9,7 +9,7 @@ import type { EngineNode } from "../node/runtime.js";
 import type { History } from "../projections/history.js";
 import type { Authenticator } from "./auth.js";
 import { agg_trades_json, avg_price, INTERVALS, klines, ticker_24hr, trades_json } from "./history_data.js";
-import { Limiter, type RateLimits } from "./limits.js";
+import { Limiter, type LimitTiers } from "./limits.js";
 import { book_ticker, depth, exchange_info, symbol_status, ticker_price } from "./market_data.js";
 import { ApiError, bad, check_read, integer, type Params, parse_params, required } from "./params.js";
 import { MarketStreams } from "./streams.js";
@@ -22,8 +22,10 @@ export interface PublicServerOptions {
   port: number;
   /** Wall clock for /api/v3/time and serverTime (the engine has none). */
   clock_ms: () => number;
-  /** Request-weight and order-count limits (Binance's defaults; the demo tier in demo mode). */
-  limits: RateLimits;
+  /** Request-weight and order-count ceilings per tier (see limits.ts). */
+  limit_tiers: LimitTiers;
+  /** The tier of requests without a known API key. */
+  anonymous_tier: string;
   /** Checks signed requests; the signed endpoints exist only with one (and the history). */
   auth: Authenticator | null;
   history: History | null;
@@ -111,7 +113,13 @@ export async function start_public_server(
   app.addContentTypeParser("application/json", { parseAs: "string" }, (_r, _body, done) => done(null, ""));
 
   const engine = node.engine;
-  const limiter = new Limiter(options.limits, options.clock_ms);
+  const limiter = new Limiter(options.limit_tiers, options.anonymous_tier, options.clock_ms);
+  /** The tier whose ceilings a request meets: its key's, if it names a known key (no signature check yet). */
+  const tier_of = (headers: FastifyRequest["headers"]): string => {
+    const header = headers["x-mbx-apikey"];
+    const key = typeof header === "string" ? engine.api_keys.by_key.get(header) : undefined;
+    return key?.tier ?? options.anonymous_tier;
+  };
   const market = (params: Params): Market => {
     const symbol = required(params, "symbol");
     const id = engine.market_by_symbol.get(symbol);
@@ -142,7 +150,8 @@ export async function start_public_server(
         const form = typeof request.body === "string" ? request.body : "";
         // Weight is charged before anything else, malformed requests included (as Binance does).
         const weight = request_weight(`${method} ${url}`, query);
-        reply.header("X-MBX-USED-WEIGHT-1M", String(limiter.charge_weight(request.ip, weight)));
+        const used = limiter.charge_weight(request.ip, weight, tier_of(request.headers));
+        reply.header("X-MBX-USED-WEIGHT-1M", String(used));
         const params = parse_params(query, form);
         check_read(params, read_set);
         return handler(params, request, { query, body: form }, reply);

@@ -70,8 +70,8 @@ export function register_trading(
     // A WebSocket API session logged on with an Ed25519 key sends no apiKey or signature.
     const session = (request as { session_key?: ApiKeyRecord }).session_key;
     if (session !== undefined && !params.values.has("signature"))
-      return auth.check_session(session, params, need).account;
-    return auth.check(request.headers, params, raw, request.ip, need).account;
+      return auth.check_session(session, params, need);
+    return auth.check(request.headers, params, raw, request.ip, need);
   };
 
   /** Reads an order's fixed fields while it is live. */
@@ -131,8 +131,8 @@ export function register_trading(
   };
 
   /** Counts a new order against the account's limits and reports the counts (Binance's headers). */
-  const count_order = (account: number, reply: FastifyReply): void => {
-    const counts = limiter.charge_order(account);
+  const count_order = (key: ApiKeyRecord, reply: FastifyReply): void => {
+    const counts = limiter.charge_order(key.account, key.tier);
     reply.header("X-MBX-ORDER-COUNT-10S", String(counts.ten_s));
     reply.header("X-MBX-ORDER-COUNT-1D", String(counts.day));
   };
@@ -175,8 +175,9 @@ export function register_trading(
     reply: FastifyReply,
     test: boolean,
   ) => {
-    const account = signed("trade", p, request, raw);
-    if (!test) count_order(account, reply);
+    const key = signed("trade", p, request, raw);
+    const account = key.account;
+    if (!test) count_order(key, reply);
     const m = market_of(p);
     const { spec, resp_type, stp } = order_spec(p, m);
     if (test) return {};
@@ -214,8 +215,9 @@ export function register_trading(
       ...SIGNED,
     ],
     async (p, request, raw, reply) => {
-      const account = signed("trade", p, request, raw);
-      count_order(account, reply);
+      const key = signed("trade", p, request, raw);
+      const account = key.account;
+      count_order(key, reply);
       const m = market_of(p);
       const mode = p.values.get("cancelReplaceMode");
       if (mode === undefined || mode === "")
@@ -297,7 +299,7 @@ export function register_trading(
     "/api/v3/order",
     ["symbol", "orderId", "origClientOrderId", "newClientOrderId", "cancelRestrictions", ...SIGNED],
     async (p, request, raw) => {
-      const account = signed("trade", p, request, raw);
+      const account = signed("trade", p, request, raw).account;
       const m = market_of(p);
       const order_id = integer(p, "orderId", 1, Number.MAX_SAFE_INTEGER);
       const client_id = p.values.get("origClientOrderId") ?? null;
@@ -323,7 +325,7 @@ export function register_trading(
   );
 
   route("DELETE", "/api/v3/openOrders", ["symbol", ...SIGNED], async (p, request, raw) => {
-    const account = signed("trade", p, request, raw);
+    const account = signed("trade", p, request, raw).account;
     const m = market_of(p);
     const before = new Map<number, ReturnType<typeof describe>>();
     for (const id of engine.accounts[account].open_ids(m.id)) {
@@ -344,7 +346,7 @@ export function register_trading(
   });
 
   route("GET", "/api/v3/openOrders", ["symbol", ...SIGNED], (p, request, raw) => {
-    const account = signed("read", p, request, raw);
+    const account = signed("read", p, request, raw).account;
     const markets = p.values.has("symbol") ? [market_of(p)] : engine.markets;
     const out = [];
     for (const m of markets) {
@@ -399,7 +401,7 @@ export function register_trading(
   });
 
   route("GET", "/api/v3/order", ["symbol", "orderId", "origClientOrderId", ...SIGNED], (p, request, raw) => {
-    const account = signed("read", p, request, raw);
+    const account = signed("read", p, request, raw).account;
     const m = market_of(p);
     const order_id = integer(p, "orderId", 1, Number.MAX_SAFE_INTEGER) ?? null;
     const client_id = p.values.get("origClientOrderId") ?? null;
@@ -416,7 +418,7 @@ export function register_trading(
     "/api/v3/allOrders",
     ["symbol", "orderId", "startTime", "endTime", "limit", ...SIGNED],
     (p, request, raw) => {
-      const account = signed("read", p, request, raw);
+      const account = signed("read", p, request, raw).account;
       const m = market_of(p);
       return history.all_orders(account, m.id, range(p, "orderId")).map((r) => order_json(m, r));
     },
@@ -427,7 +429,7 @@ export function register_trading(
     "/api/v3/myTrades",
     ["symbol", "orderId", "fromId", "startTime", "endTime", "limit", ...SIGNED],
     (p, request, raw) => {
-      const account = signed("read", p, request, raw);
+      const account = signed("read", p, request, raw).account;
       const m = market_of(p);
       const only_order = integer(p, "orderId", 1, Number.MAX_SAFE_INTEGER);
       const rows = history.trades(account, m.id, range(p, "fromId"));
@@ -455,7 +457,7 @@ export function register_trading(
   );
 
   route("GET", "/api/v3/account", ["omitZeroBalances", ...SIGNED], (p, request, raw) => {
-    const account = signed("read", p, request, raw);
+    const account = signed("read", p, request, raw).account;
     const row = engine.accounts[account];
     const omit = p.values.get("omitZeroBalances") === "true";
     const fee = engine.markets[0]?.config;

@@ -176,6 +176,10 @@ export class WsApi {
       // a logged-on session may omit apiKey and signature
       session_key: api_key === undefined && signature === undefined ? session.logon?.key : undefined,
     } as unknown as FastifyRequest;
+    // ceilings of the request's key, else of the logged-on session's key (see limits.ts)
+    const tier =
+      (api_key === undefined ? session.logon?.key : this.auth.known_key(api_key))?.tier ??
+      this.limiter.anonymous_tier;
     const headers: Record<string, string> = {};
     const fake_reply = {
       header: (k: string, v: string) => {
@@ -185,7 +189,7 @@ export class WsApi {
     } as unknown as FastifyReply;
     try {
       if (request.method === "userDataStream.subscribe.signature") {
-        this.limiter.charge_weight(session.ip, 2);
+        this.limiter.charge_weight(session.ip, 2, tier);
         const p = parse_params(raw.query, "");
         check_read(p, new Set(["apiKey", "timestamp", "recvWindow", "signature", "returnRateLimits"]));
         const account = this.auth.check(fake_request.headers, p, raw, session.ip, "read").account;
@@ -197,7 +201,7 @@ export class WsApi {
         return { id, status: 200, result: { subscriptionId }, rateLimits: this.rate_limits() };
       }
       if (request.method === "session.logon") {
-        this.limiter.charge_weight(session.ip, 2);
+        this.limiter.charge_weight(session.ip, 2, tier);
         const p = parse_params(raw.query, "");
         check_read(p, new Set(["apiKey", "timestamp", "recvWindow", "signature", "returnRateLimits"]));
         const key = this.auth.check(fake_request.headers, p, raw, session.ip, "read");
@@ -234,7 +238,7 @@ export class WsApi {
       const query_no_key = new URLSearchParams(
         entries.filter(([k]) => k !== "apiKey" && k !== "returnRateLimits"),
       ).toString();
-      this.limiter.charge_weight(session.ip, entry.weight(query_no_key));
+      this.limiter.charge_weight(session.ip, entry.weight(query_no_key), tier);
       const p = parse_params(query_no_key, "");
       check_read(p, entry.read);
       const result = await entry.handler(p, fake_request, raw, fake_reply);

@@ -5,6 +5,7 @@
  * Decoding is strict: unknown versions or kinds, truncation and trailing bytes are errors, so a
  * corrupted record is refused rather than misread.
  */
+import { TIER_DEFAULT } from "../engine/api_keys.js";
 import { ByteReader, type ByteWriter } from "../engine/bytes.js";
 import { COMMAND_VERSION, type Command, type OrderSpec } from "../engine/commands.js";
 import type { MarketStatus, OrderType, Side, StpMode, TimeInForce } from "../engine/types.js";
@@ -144,6 +145,7 @@ export function encode_command(w: ByteWriter, c: Command): void {
       w.str(c.material);
       w.u8(c.permissions);
       w.str(c.ip_allow);
+      w.str(c.tier);
       return;
     case "revoke_api_key":
       w.u32(c.account);
@@ -273,6 +275,7 @@ function read_body(r: ByteReader, kind: (typeof KINDS)[number], ts_ms: number, v
         material: str(),
         permissions: r.u8(),
         ip_allow: r.str() ?? "",
+        tier: version >= 3 ? str() : TIER_DEFAULT,
       };
     case "revoke_api_key":
       return { type: kind, ts_ms, account: r.u32(), api_key: str() };

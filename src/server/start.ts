@@ -14,7 +14,7 @@ import { start_admin_server } from "../admin/server.js";
 import { type MarketMaker, start_market_maker } from "../demo/market_maker.js";
 import { setup_demo } from "../demo/setup.js";
 import { Authenticator } from "../gateway/auth.js";
-import { BINANCE_LIMITS, DEMO_LIMITS, type RateLimits } from "../gateway/limits.js";
+import { DEFAULT_TIERS, type LimitTiers } from "../gateway/limits.js";
 import { MasterKey } from "../gateway/master_key.js";
 import { start_public_server } from "../gateway/public.js";
 import { EngineNode } from "../node/runtime.js";
@@ -28,8 +28,10 @@ export interface StartOptions {
   port: number;
   admin_socket: string | null;
   demo: boolean;
-  /** Request-weight and order-count limits; default Binance's, or the demo tier in demo mode. */
-  limits?: RateLimits;
+  /** Rate-limit tiers (default: DEFAULT_TIERS: "default" = Binance's, "demo", "bench"). */
+  limit_tiers?: LimitTiers;
+  /** Tier of requests with no known API key; default "default", or "demo" in demo mode. */
+  anonymous_tier?: string;
   /** Demo mode runs the market maker unless this is false (tests that need a quiet book). */
   market_maker?: boolean;
   log: (line: string) => void;
@@ -71,14 +73,16 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
       options.log,
     );
     const admin_socket = options.admin_socket ?? admin_socket_path(options.data_dir);
-    servers.push(await start_admin_server(node, options.data_dir, admin_socket, master));
+    const tiers = options.limit_tiers ?? DEFAULT_TIERS;
+    servers.push(await start_admin_server(node, options.data_dir, admin_socket, master, Object.keys(tiers)));
     const pub = await start_public_server(node, {
       host: options.host,
       port: options.port,
       clock_ms: Date.now,
       auth: new Authenticator(node.engine, master, Date.now),
       history,
-      limits: options.limits ?? (options.demo ? DEMO_LIMITS : BINANCE_LIMITS),
+      limit_tiers: tiers,
+      anonymous_tier: options.anonymous_tier ?? (options.demo ? "demo" : "default"),
     });
     servers.push(pub);
     const port = (pub.server.address() as AddressInfo).port;

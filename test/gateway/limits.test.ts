@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
+import { admin_request } from "../../src/admin/client.js";
+import { DEFAULT_TIERS } from "../../src/gateway/limits.js";
 import { demo_node } from "../helpers/nodes.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -14,8 +16,12 @@ async function fresh_window(length_ms: number, need_ms: number): Promise<void> {
 
 describe("rate limits", () => {
   it("request weight per IP: X-MBX-USED-WEIGHT-1M, 429 -1003 with Retry-After, then a 418 ban", async () => {
+    // the demo's anonymous requests and its users' keys are in the "demo" tier: made small here
     const handle = await demo_node("hf-limits-", {
-      limits: { weight_per_minute: 30, orders_per_10s: 3, orders_per_day: 1000 },
+      limit_tiers: {
+        ...DEFAULT_TIERS,
+        demo: { weight_per_minute: 30, orders_per_10s: 3, orders_per_day: 1000 },
+      },
     });
     const running = handle.running;
     try {
@@ -32,22 +38,7 @@ describe("rate limits", () => {
       const creds = JSON.parse(readFileSync(running.credentials_file as string, "utf8")) as {
         users: { apiKey: string; secretKey: string }[];
       };
-      const order = () => {
-        const text = new URLSearchParams({
-          symbol: "BTCUSDT",
-          side: "BUY",
-          type: "LIMIT",
-          timeInForce: "GTC",
-          quantity: "0.001",
-          price: "10000",
-          timestamp: String(Date.now()),
-        }).toString();
-        const sig = createHmac("sha256", creds.users[0].secretKey).update(text).digest("hex");
-        return fetch(`${base}/api/v3/order?${text}&signature=${sig}`, {
-          method: "POST",
-          headers: { "X-MBX-APIKEY": creds.users[0].apiKey },
-        });
-      };
+      const order = signed_order(base, creds.users[0]);
       await fresh_window(10_000, 3000);
       for (let i = 1; i <= 3; i++) {
         const r = await order();
@@ -91,4 +82,65 @@ describe("rate limits", () => {
       await handle.remove();
     }
   });
+
+  it("per-key tiers: one order counter per account, compared with the ceiling of the key's tier", async () => {
+    const handle = await demo_node("hf-tiers-", {
+      limit_tiers: {
+        ...DEFAULT_TIERS,
+        demo: { weight_per_minute: 1000, orders_per_10s: 3, orders_per_day: 1000 },
+      },
+    });
+    const running = handle.running;
+    try {
+      const base = `http://127.0.0.1:${running.port}`;
+      const creds = JSON.parse(readFileSync(running.credentials_file as string, "utf8")) as {
+        users: { apiKey: string; secretKey: string }[];
+      };
+      const order = signed_order(base, creds.users[0]);
+      await fresh_window(10_000, 3000);
+      for (let i = 1; i <= 3; i++) assert.equal((await order()).status, 200);
+      assert.equal((await order()).status, 429);
+      // per-key tiers: the same account's count, compared with the ceiling of the key's tier
+      const alice = running.node.engine.api_keys.by_key.get(creds.users[0].apiKey)?.account as number;
+      const unknown_tier = await admin_request(running.admin_socket, "POST", "/v1/api-keys", {
+        account: alice,
+        kind: "HMAC",
+        tier: "platinum",
+      });
+      assert.equal(unknown_tier.status, 400);
+      assert.match(JSON.stringify(unknown_tier.body), /unknown tier \\"platinum\\"/);
+      const made = await admin_request(running.admin_socket, "POST", "/v1/api-keys", {
+        account: alice,
+        kind: "HMAC",
+        tier: "bench",
+      });
+      const bench = made.body as { apiKey: string; secretKey: string };
+      assert.equal(running.node.engine.api_keys.by_key.get(bench.apiKey)?.tier, "bench");
+      const more = await signed_order(base, bench)();
+      assert.equal(more.status, 200, "the bench tier's ceiling is far above the demo tier's");
+      assert.equal(more.headers.get("x-mbx-order-count-10s"), "4", "one counter per account, as Binance's");
+      assert.equal((await order()).status, 429, "the demo-tier key of the same account is still over");
+    } finally {
+      await handle.remove();
+    }
+  });
 });
+
+function signed_order(base: string, key: { apiKey: string; secretKey: string }) {
+  return () => {
+    const text = new URLSearchParams({
+      symbol: "BTCUSDT",
+      side: "BUY",
+      type: "LIMIT",
+      timeInForce: "GTC",
+      quantity: "0.001",
+      price: "10000",
+      timestamp: String(Date.now()),
+    }).toString();
+    const sig = createHmac("sha256", key.secretKey).update(text).digest("hex");
+    return fetch(`${base}/api/v3/order?${text}&signature=${sig}`, {
+      method: "POST",
+      headers: { "X-MBX-APIKEY": key.apiKey },
+    });
+  };
+}
