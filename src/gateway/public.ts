@@ -26,6 +26,8 @@ export interface PublicServerOptions {
   limit_tiers: LimitTiers;
   /** The tier of requests without a known API key. */
   anonymous_tier: string;
+  /** Commands waiting for the journal beyond which new ones get 429 -1003 (default IN_FLIGHT_MAX_DEFAULT). */
+  in_flight_max?: number;
   /** Checks signed requests; the signed endpoints exist only with one (and the history). */
   auth: Authenticator | null;
   history: History | null;
@@ -251,7 +253,7 @@ export async function start_public_server(
   }
 
   if (options.auth !== null && options.history !== null)
-    register_trading(route, node, options.auth, market, options.history, limiter);
+    register_trading(route, node, options.auth, market, options.history, limiter, options.in_flight_max);
 
   const user =
     options.auth === null

@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { ApiKeyRecord } from "../engine/api_keys.js";
-import type { PlaceOrder } from "../engine/commands.js";
+import type { Command, PlaceOrder } from "../engine/commands.js";
 import { units_to_decimal } from "../engine/decimal.js";
 import type { Engine } from "../engine/engine.js";
 import type { EngineEvent } from "../engine/events.js";
@@ -44,6 +44,11 @@ export type Route = (
 ) => void;
 
 const SIGNED = ["timestamp", "recvWindow", "signature"];
+/**
+ * Orders and cancels in flight to the journal per gateway. Enough for group commit to fill its
+ * batches at full rate; small enough that queueing adds little latency (see docs/BENCHMARKS.md).
+ */
+export const IN_FLIGHT_MAX_DEFAULT = 256;
 const CLIENT_ID_RE = new RegExp(CLIENT_ORDER_ID_PATTERN);
 
 /** A client order id in Binance's style when the client sent none (kept in the journal, so retries dedupe). */
@@ -59,8 +64,27 @@ export function register_trading(
   market_of: (params: Params) => Market,
   history: History,
   limiter: Limiter,
+  /** Commands of this gateway waiting for the journal; beyond it new ones are refused (429 -1003). */
+  in_flight_max: number = IN_FLIGHT_MAX_DEFAULT,
 ): void {
   const engine = node.engine;
+  // Admission control: when the journal is the bottleneck, a queue without bound only adds latency
+  // to every order. Past the bound a request is refused at once, as Binance refuses with -1003 when
+  // too many requests are queued, and the orders let in keep their latency.
+  let in_flight = 0;
+  const admit = (): void => {
+    if (in_flight >= in_flight_max)
+      throw new ApiError(429, { code: -1003, msg: "Too many requests queued." }, { "Retry-After": "1" });
+  };
+  const submit = async (command: Command) => {
+    admit();
+    in_flight++;
+    try {
+      return await node.submit(command);
+    } finally {
+      in_flight--;
+    }
+  };
   const signed = (
     need: Need,
     params: Params,
@@ -175,6 +199,7 @@ export function register_trading(
     reply: FastifyReply,
     test: boolean,
   ) => {
+    if (!test) admit(); // before counting the order: a request refused as busy was never taken
     const key = signed("trade", p, request, raw);
     const account = key.account;
     if (!test) count_order(key, reply);
@@ -182,7 +207,7 @@ export function register_trading(
     const { spec, resp_type, stp } = order_spec(p, m);
     if (test) return {};
     const command: PlaceOrder = { type: "place_order", ts_ms: 0, account, market: m.id, ...spec };
-    const applied = await node.submit(command);
+    const applied = await submit(command);
     const refused = refusal(applied.events, -2010);
     if (refused !== null) throw refused;
     return order_response(engine, m, applied.events, {
@@ -215,6 +240,7 @@ export function register_trading(
       ...SIGNED,
     ],
     async (p, request, raw, reply) => {
+      admit();
       const key = signed("trade", p, request, raw);
       const account = key.account;
       count_order(key, reply);
@@ -240,7 +266,7 @@ export function register_trading(
       const { spec, resp_type, stp } = order_spec(p, m);
       const slot = engine.find_order(account, m.id, cancel_id ?? 0, cancel_cid);
       const before = slot === 0 ? null : describe(slot, m);
-      const applied = await node.submit({
+      const applied = await submit({
         type: "cancel_replace",
         ts_ms: 0,
         account,
@@ -307,7 +333,7 @@ export function register_trading(
         throw bad(-1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!");
       const slot = engine.find_order(account, m.id, order_id ?? 0, client_id);
       const before = slot === 0 ? null : describe(slot, m);
-      const applied = await node.submit({
+      const applied = await submit({
         type: "cancel_order",
         ts_ms: 0,
         account,
@@ -332,7 +358,7 @@ export function register_trading(
       const slot = engine.find_order(account, m.id, id, null);
       if (slot !== 0) before.set(id, describe(slot, m));
     }
-    const applied = await node.submit({ type: "cancel_all", ts_ms: 0, account, market: m.id });
+    const applied = await submit({ type: "cancel_all", ts_ms: 0, account, market: m.id });
     const refused = refusal(applied.events, -2011);
     if (refused !== null) throw new ApiError(400, { code: -2011, msg: refused.error.msg });
     const out = [];

@@ -32,6 +32,8 @@ export interface StartOptions {
   limit_tiers?: LimitTiers;
   /** Tier of requests with no known API key; default "default", or "demo" in demo mode. */
   anonymous_tier?: string;
+  /** Orders/cancels waiting for the journal beyond which new ones are refused (429 -1003). */
+  in_flight_max?: number;
   /** Demo mode runs the market maker unless this is false (tests that need a quiet book). */
   market_maker?: boolean;
   log: (line: string) => void;
@@ -83,6 +85,7 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
       history,
       limit_tiers: tiers,
       anonymous_tier: options.anonymous_tier ?? (options.demo ? "demo" : "default"),
+      ...(options.in_flight_max === undefined ? {} : { in_flight_max: options.in_flight_max }),
     });
     servers.push(pub);
     const port = (pub.server.address() as AddressInfo).port;

@@ -124,6 +124,29 @@ describe("rate limits", () => {
       await handle.remove();
     }
   });
+
+  it("admission control: past the bound on commands waiting for the journal, 429 -1003 and nothing journaled", async () => {
+    const handle = await demo_node("hf-busy-", { in_flight_max: 0 });
+    try {
+      const base = `http://127.0.0.1:${handle.running.port}`;
+      const creds = JSON.parse(readFileSync(handle.running.credentials_file as string, "utf8")) as {
+        users: { apiKey: string; secretKey: string }[];
+      };
+      const seq = handle.running.node.last_applied_seq;
+      const r = await signed_order(base, creds.users[0])();
+      assert.equal(r.status, 429);
+      assert.equal(r.headers.get("retry-after"), "1");
+      assert.deepEqual(await r.json(), { code: -1003, msg: "Too many requests queued." });
+      assert.equal(
+        r.headers.get("x-mbx-order-count-10s"),
+        null,
+        "a refused request is not counted as an order",
+      );
+      assert.equal(handle.running.node.last_applied_seq, seq);
+    } finally {
+      await handle.remove();
+    }
+  });
 });
 
 function signed_order(base: string, key: { apiKey: string; secretKey: string }) {
