@@ -3,6 +3,7 @@
  * (step 3 is building it out). Every route parses its parameters the Binance way (params.ts) and
  * answers errors as {code,msg}.
  */
+import underPressure from "@fastify/under-pressure";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Market } from "../engine/market.js";
 import type { EngineNode } from "../node/runtime.js";
@@ -84,6 +85,10 @@ function request_weight(route: string, query: string): number {
   }
 }
 
+/** Mean event-loop delay over a sample above which new orders are shed (see the under-pressure hook). */
+const PRESSURE_EVENT_LOOP_DELAY_MS = 50;
+const PRESSURE_SAMPLE_MS = 50;
+
 export async function start_public_server(
   node: EngineNode,
   options: PublicServerOptions,
@@ -113,6 +118,19 @@ export async function start_public_server(
     done(null, body),
   );
   app.addContentTypeParser("application/json", { parseAs: "string" }, (_r, _body, done) => done(null, ""));
+  // Load shedding: when the event loop falls behind (requests wait in socket buffers before any
+  // handler sees them), new orders are refused at once, before body, signature or validation work,
+  // so that the orders let in are not the ones stuck at the back of a queue. Cancels, queries and
+  // market data still go through: they are how a trader gets out of the market.
+  await app.register(underPressure, {
+    maxEventLoopDelay: PRESSURE_EVENT_LOOP_DELAY_MS,
+    sampleInterval: PRESSURE_SAMPLE_MS,
+    // answering here ends the request (Fastify runs no handler after a hook has replied)
+    pressureHandler: (request, reply) => {
+      if (request.method !== "POST" || !request.url.startsWith("/api/v3/order")) return;
+      reply.code(429).header("Retry-After", "1").send({ code: -1003, msg: "Too many requests queued." });
+    },
+  });
 
   const engine = node.engine;
   const limiter = new Limiter(options.limit_tiers, options.anonymous_tier, options.clock_ms);

@@ -263,13 +263,13 @@ export class MarketStreams {
     this.send(client, JSON.stringify(body));
   }
 
-  private send(client: Client, text: string): void {
+  private send(client: Client, text: string | Buffer): void {
     if (client.ws.bufferedAmount > SEND_BUFFER_BYTES_MAX) {
       client.ws.terminate();
       this.disconnect(client);
       return;
     }
-    client.ws.send(text);
+    client.ws.send(text, { binary: false });
   }
 
   private subscribe(client: Client, name: string): void {
@@ -317,14 +317,15 @@ export class MarketStreams {
   private publish(name: string, data: unknown): void {
     const set = this.subscribers.get(name);
     if (set === undefined || set.size === 0) return;
-    let raw: string | null = null;
-    let wrapped: string | null = null;
+    // encoded once per stream, not once per client: a busy stream has thousands of subscribers
+    let raw: Buffer | null = null;
+    let wrapped: Buffer | null = null;
     for (const client of set) {
       if (client.combined) {
-        wrapped ??= JSON.stringify({ stream: name, data });
+        wrapped ??= Buffer.from(JSON.stringify({ stream: name, data }));
         this.send(client, wrapped);
       } else {
-        raw ??= JSON.stringify(data);
+        raw ??= Buffer.from(JSON.stringify(data));
         this.send(client, raw);
       }
     }

@@ -1,0 +1,246 @@
+/**
+ * `npm run bench:api [-- --quick]`: the Binance-compatible API under load, against baselines measured
+ * in the same run on the same machine (figures of a shared machine only mean something as ratios).
+ *  1. signed POST /api/v3/order, durable acks, every request freshly signed: saturating throughput,
+ *     as a ratio to a bare node:http server answering a fixed JSON (same load generator, same
+ *     connections); accepted/sent counts.
+ *  2. p50/p99 at half of that throughput.
+ *  3. WebSocket API order.place on logged-on sessions, as a ratio to a bare `ws` server.
+ *  4. market-data fan-out: 5,000 WebSocket clients on btcusdt@depth@100ms while orders trade;
+ *     p99 of receive time minus the event's E.
+ *  5. overload at 3× the saturating rate: how the excess is refused and the accepted orders' p99.
+ * The server is a real `holdfast start` process; the load generator and the baselines are processes
+ * of their own. Progress on stderr; the last stdout line is one JSON object.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { admin_request } from "../../src/admin/client.js";
+import type { BenchKey, Job, LoadResult } from "./load.js";
+
+const args = process.argv.slice(2);
+const quick = args.includes("--quick");
+/** --profile DIR: the server writes a V8 CPU profile there (open it in Chrome DevTools). */
+const profile_dir = args.includes("--profile") ? args[args.indexOf("--profile") + 1] : undefined;
+/** --only rest: just the REST phases (for profiling). */
+const only_rest = args.includes("--only-rest");
+const DURATION_S = quick ? 4 : 12;
+const FANOUT_CLIENTS = 5000;
+const CONNECTIONS = 64;
+/** Overload: more connections than the gateway lets orders in flight (IN_FLIGHT_MAX_DEFAULT). */
+const OVERLOAD_CONNECTIONS = 512;
+const WS_SESSIONS = 16;
+const WS_WINDOW = 8;
+const BIN = fileURLToPath(new URL("../../../bin/holdfast.js", import.meta.url));
+const LOAD = fileURLToPath(new URL("./load.js", import.meta.url));
+const BASELINES = fileURLToPath(new URL("./baselines.js", import.meta.url));
+const log = (line: string): void => void process.stderr.write(`${line}\n`);
+const fmt = (x: number): string => Math.round(x).toLocaleString("en-US");
+const children: ChildProcess[] = [];
+
+/** Spawns a process and resolves with the first match of `ready` in its stdout. */
+function start(
+  file: string,
+  argv: string[],
+  ready: RegExp,
+  node_flags: string[] = [],
+): Promise<{ child: ChildProcess; match: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...node_flags, file, ...argv], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    children.push(child);
+    let out = "";
+    let err = "";
+    child.stdout?.on("data", (b: Buffer) => {
+      out += b.toString();
+      const m = ready.exec(out);
+      if (m !== null) resolve({ child, match: m[1] });
+    });
+    child.stderr?.on("data", (b: Buffer) => {
+      err += b.toString();
+    });
+    child.on("exit", (code) => reject(new Error(`${file} exited with ${code}: ${err.slice(-2000)}`)));
+  });
+}
+
+/** Runs one load job in its own process. */
+function load(job: Job): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [LOAD, JSON.stringify(job)], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    child.stdout.on("data", (b: Buffer) => {
+      out += b.toString();
+    });
+    child.on("exit", (code) => {
+      if (code !== 0) return reject(new Error(`load generator exited with ${code}`));
+      resolve(JSON.parse(out.trim().split("\n").at(-1) as string) as LoadResult);
+    });
+  });
+}
+
+async function admin(socket: string, method: "GET" | "POST", path: string, body?: unknown) {
+  const r = await admin_request(socket, method, path, body);
+  if (r.status !== 200) throw new Error(`admin ${path}: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body as Record<string, unknown>;
+}
+
+/** Eight funded accounts, each with HMAC and Ed25519 keys of the "bench" tier. */
+async function bench_keys(socket: string): Promise<BenchKey[]> {
+  const keys: BenchKey[] = [];
+  for (let i = 0; i < 8; i++) {
+    const account = (await admin(socket, "POST", "/v1/users", {})).account as number;
+    await admin(socket, "POST", "/v1/deposit", { account, asset: "USDT", amount: "1000000" });
+    await admin(socket, "POST", "/v1/deposit", { account, asset: "BTC", amount: "100" });
+    const hmac = await admin(socket, "POST", "/v1/api-keys", { account, kind: "HMAC", tier: "bench" });
+    const pair = generateKeyPairSync("ed25519");
+    const ed = await admin(socket, "POST", "/v1/api-keys", {
+      account,
+      kind: "ED25519",
+      public_key: pair.publicKey.export({ type: "spki", format: "pem" }).toString(),
+      tier: "bench",
+    });
+    keys.push({
+      account,
+      api_key: hmac.apiKey as string,
+      secret: hmac.secretKey as string,
+      ed_api_key: ed.apiKey as string,
+      ed_private_pem: pair.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+    });
+  }
+  return keys;
+}
+
+const describe_statuses = (r: LoadResult): string =>
+  Object.entries(r.statuses)
+    .map(([k, v]) => `${k}: ${fmt(v)}`)
+    .join(", ");
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(process.cwd(), ".bench-api-"));
+  try {
+    log(`bench:api ${quick ? "(quick) " : ""}— ${DURATION_S} s per phase, ${CONNECTIONS} connections`);
+    const node = await start(
+      BIN,
+      ["start", "--data-dir", dir, "--port", "0", "--demo", "--no-market-maker"],
+      /node ready at (http:\/\/[0-9.:]+)/,
+      profile_dir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", profile_dir],
+    );
+    const base = node.match;
+    const socket = join(dir, "admin.sock");
+    const keys = await bench_keys(socket);
+    const bare_http = `http://127.0.0.1:${(await start(BASELINES, ["http"], /port (\d+)/)).match}`;
+    const bare_ws = `http://127.0.0.1:${(await start(BASELINES, ["ws"], /port (\d+)/)).match}`;
+    log(`holdfast at ${base} (data ${dir}); baselines at ${bare_http}, ${bare_ws}`);
+
+    const rest = (target: string, rate?: number, connections = CONNECTIONS): Job => ({
+      mode: "rest",
+      base: target,
+      duration_s: DURATION_S,
+      connections,
+      keys,
+      ...(rate === undefined ? {} : { rate: Math.round(rate) }),
+    });
+
+    log("1. REST orders, saturating: bare node:http server");
+    const bare = await load(rest(bare_http));
+    log(`   bare: ${fmt(bare.accepted_per_s)}/s`);
+    log("   holdfast: signed POST /api/v3/order, durable acks");
+    const full = await load(rest(base));
+    const ratio = full.accepted_per_s / bare.accepted_per_s;
+    log(
+      `   holdfast: ${fmt(full.accepted_per_s)}/s = ${ratio.toFixed(2)} × bare; ${fmt(full.accepted)} of ${fmt(full.sent)} accepted (${describe_statuses(full)})`,
+    );
+
+    const half_rate = full.accepted_per_s / 2;
+    log(`2. half load: ${fmt(half_rate)} orders/s`);
+    const half = await load(rest(base, half_rate));
+    log(`   p50 ${half.p50_ms.toFixed(2)} ms, p99 ${half.p99_ms.toFixed(2)} ms (${describe_statuses(half)})`);
+
+    if (only_rest) {
+      console.log(
+        JSON.stringify({ rest_orders_per_s: Math.round(full.accepted_per_s), p99_ms: half.p99_ms }),
+      );
+      return;
+    }
+    log(`3. WebSocket API order.place, ${WS_SESSIONS} sessions × ${WS_WINDOW} outstanding`);
+    const ws_job = (target: string): Job => ({
+      mode: "ws",
+      base: target,
+      duration_s: DURATION_S,
+      connections: WS_SESSIONS,
+      window: WS_WINDOW,
+      keys,
+    });
+    const ws_bare = await load(ws_job(bare_ws));
+    const ws = await load(ws_job(base));
+    const ws_ratio = ws.accepted_per_s / ws_bare.accepted_per_s;
+    log(
+      `   bare ws: ${fmt(ws_bare.accepted_per_s)}/s; holdfast: ${fmt(ws.accepted_per_s)}/s = ${ws_ratio.toFixed(2)} × bare (${describe_statuses(ws)})`,
+    );
+
+    log(
+      `4. fan-out: ${fmt(FANOUT_CLIENTS)} clients on btcusdt@depth@100ms, orders trading at ${fmt(half_rate / 2)}/s`,
+    );
+    const fan_job: Job = {
+      mode: "fanout",
+      base,
+      duration_s: DURATION_S,
+      connections: 0,
+      keys: [],
+      clients: FANOUT_CLIENTS,
+      stream: "btcusdt@depth@100ms",
+    };
+    const traffic = load({ ...rest(base, half_rate / 2), duration_s: DURATION_S + 8 });
+    const fan = await load(fan_job);
+    log(
+      `   ${fmt(fan.messages ?? 0)} messages; receive − E: p50 ${fan.p50_ms.toFixed(1)} ms, p99 ${fan.p99_ms.toFixed(1)} ms`,
+    );
+    await traffic.catch(() => undefined);
+
+    const over_rate = full.accepted_per_s * 3;
+    log(`5. overload: ${fmt(over_rate)} orders/s (3 × saturating) on ${OVERLOAD_CONNECTIONS} connections`);
+    const over = await load(rest(base, over_rate, OVERLOAD_CONNECTIONS));
+    const alive = await fetch(`${base}/api/v3/ping`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
+    log(
+      `   sent ${fmt(over.sent)} (${fmt(over.sent / DURATION_S)}/s): ${describe_statuses(over)}; accepted p99 ${over.p99_ms.toFixed(2)} ms = ${(over.p99_ms / half.p99_ms).toFixed(2)} × half-load p99; refused p99 ${over.refused_p99_ms?.toFixed(2) ?? "-"} ms; server ${alive ? "alive" : "DOWN"}`,
+    );
+    const result = {
+      rest_orders_per_s: Math.round(full.accepted_per_s),
+      bare_http_per_s: Math.round(bare.accepted_per_s),
+      ratio: Number(ratio.toFixed(3)),
+      p50_ms: Number(half.p50_ms.toFixed(3)),
+      p99_ms: Number(half.p99_ms.toFixed(3)),
+      ws_orders_per_s: Math.round(ws.accepted_per_s),
+      bare_ws_per_s: Math.round(ws_bare.accepted_per_s),
+      ws_ratio: Number(ws_ratio.toFixed(3)),
+      fanout_p99_ms: Number(fan.p99_ms.toFixed(1)),
+      overload_p99_ms: Number(over.p99_ms.toFixed(3)),
+      accepted: full.accepted,
+      sent: full.sent,
+      overload_sent: over.sent,
+      overload_accepted: over.accepted,
+      overload_refused_p99_ms: over.refused_p99_ms,
+      server_alive_after_overload: alive,
+      quick,
+    };
+    console.log(JSON.stringify(result));
+  } finally {
+    for (const c of children) c.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 500));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  log(`bench:api: ${error instanceof Error ? error.stack : String(error)}`);
+  for (const c of children) c.kill("SIGKILL");
+  process.exit(1);
+});
