@@ -7,6 +7,7 @@ import { run_demo } from "../demo/engine_demo.js";
 import { register_admin } from "./admin.js";
 import { register_journal } from "./journal.js";
 import { register_start } from "./start.js";
+import { register_status } from "./status.js";
 
 const program = new Command();
 program
@@ -67,6 +68,7 @@ program
   });
 
 register_start(program);
+register_status(program);
 register_admin(program);
 register_journal(program);
 

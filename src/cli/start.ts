@@ -1,4 +1,5 @@
 /** `holdfast start`: runs one node until SIGTERM/SIGINT. */
+import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { check_tiers, DEFAULT_TIERS, type LimitTiers } from "../gateway/limits.js";
@@ -22,6 +23,11 @@ export function register_start(program: Command): void {
       "--anonymous-tier <name>",
       "tier of requests without an API key (default: default; demo in --demo)",
     )
+    .option(
+      "--status-port <n>",
+      "also run the status service, as a process of its own, on this port, watching this node",
+    )
+    .option("--status-data-dir <dir>", "the status service's directory (default: DATA_DIR-status)")
     .action(
       async (opts: {
         dataDir: string;
@@ -32,6 +38,8 @@ export function register_start(program: Command): void {
         marketMaker: boolean;
         limits?: string;
         anonymousTier?: string;
+        statusPort?: string;
+        statusDataDir?: string;
       }) => {
         const port = Number(opts.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -76,11 +84,34 @@ export function register_start(program: Command): void {
         );
         if (running.credentials_file !== null)
           console.log(`holdfast: demo users' API keys are in ${running.credentials_file}`);
+        // The status service is its own process: it outlives this one if this one dies (that is
+        // what it is for); a clean stop of the node stops it too.
+        let status: ChildProcess | null = null;
+        if (opts.statusPort !== undefined) {
+          const watched = `http://${opts.host === "0.0.0.0" ? "127.0.0.1" : opts.host}:${running.port}`;
+          status = spawn(
+            process.execPath,
+            [
+              process.argv[1],
+              "status",
+              "--watch",
+              watched,
+              "--port",
+              opts.statusPort,
+              "--host",
+              opts.host,
+              "--data-dir",
+              opts.statusDataDir ?? `${opts.dataDir.replace(/\/+$/, "")}-status`,
+            ],
+            { stdio: "inherit" },
+          );
+        }
         let stopping = false;
         const stop = (signal: string): void => {
           if (stopping) return;
           stopping = true;
           log(`node: ${signal}: stopping`);
+          status?.kill("SIGTERM");
           running.close().then(
             () => {
               log("node: stopped cleanly");

@@ -6,6 +6,7 @@
 import underPressure from "@fastify/under-pressure";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Market } from "../engine/market.js";
+import { MARKET_STATUS_NAMES } from "../engine/types.js";
 import type { EngineNode } from "../node/runtime.js";
 import type { History } from "../projections/history.js";
 import type { Authenticator } from "./auth.js";
@@ -199,6 +200,15 @@ export async function start_public_server(
   route("GET", "/sapi/v1/system/status", [], () =>
     engine.maintenance ? { status: 1, msg: "system_maintenance" } : { status: 0, msg: "normal" },
   );
+  // Holdfast's own: the exchange-wide switches Binance's API has no public place for, and every
+  // market's mode by its real name (exchangeInfo folds POST_ONLY into TRADING). The status service
+  // reads this; it is the exchange's word on what it is doing.
+  route("GET", "/holdfast/v1/modes", [], () => ({
+    maintenance: engine.maintenance,
+    deposits_paused: engine.deposits_paused,
+    withdrawals_paused: engine.withdrawals_paused,
+    markets: engine.markets.map((m) => ({ symbol: m.config.symbol, mode: MARKET_STATUS_NAMES[m.status] })),
+  }));
 
   route(
     "GET",

@@ -28,6 +28,20 @@ function alive(pid: number): boolean {
 }
 
 export function open_data_dir(root: string): DataDir {
+  const release = lock_dir(root, "node");
+  const dir: DataDir = {
+    root,
+    journal: join(root, "journal"),
+    snapshots: join(root, "snapshots"),
+    release,
+  };
+  mkdirSync(dir.journal, { recursive: true });
+  mkdirSync(dir.snapshots, { recursive: true });
+  return dir;
+}
+
+/** Creates `root` if needed and takes its LOCK (see above); returns the release function. */
+export function lock_dir(root: string, owner_kind: string): () => void {
   mkdirSync(root, { recursive: true });
   const lock = join(root, "LOCK");
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -36,21 +50,13 @@ export function open_data_dir(root: string): DataDir {
       writeSync(fd, `${process.pid}\n`);
       fsyncSync(fd);
       closeSync(fd);
-      const dir: DataDir = {
-        root,
-        journal: join(root, "journal"),
-        snapshots: join(root, "snapshots"),
-        release: () => rmSync(lock, { force: true }),
-      };
-      mkdirSync(dir.journal, { recursive: true });
-      mkdirSync(dir.snapshots, { recursive: true });
-      return dir;
+      return () => rmSync(lock, { force: true });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
       const owner = Number.parseInt(readFileSync(lock, "utf8"), 10);
       if (Number.isInteger(owner) && alive(owner))
         throw new DataDirLockedError(
-          `data directory ${root} is in use by process ${owner} (${lock}); stop that node first`,
+          `data directory ${root} is in use by process ${owner} (${lock}); stop that ${owner_kind} first`,
         );
       rmSync(lock, { force: true }); // stale: its owner is gone
     }

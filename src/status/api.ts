@@ -1,0 +1,111 @@
+/**
+ * Statuspage-compatible JSON (docs/reference/statuspage-api.md): the shapes status aggregators,
+ * exporters and bots already read. Built from the store on each request.
+ */
+import type { ComponentStatus } from "./monitor.js";
+import type { ComponentRow, IncidentRow, StatusStore } from "./store.js";
+
+export const PAGE_ID = "holdfast";
+
+export interface PageInfo {
+  name: string;
+  url: string;
+}
+
+export function page_json(info: PageInfo, store: StatusStore) {
+  const updated = [
+    ...store.components().map((c) => c.updated_at),
+    ...store.incidents(1, false).map((i) => i.updated_at),
+  ]
+    .sort()
+    .at(-1);
+  return {
+    id: PAGE_ID,
+    name: info.name,
+    url: info.url,
+    time_zone: "Etc/UTC",
+    updated_at: updated ?? new Date(0).toISOString(),
+  };
+}
+
+export function component_json(c: ComponentRow) {
+  return {
+    id: c.id,
+    name: c.name,
+    status: c.status,
+    description: c.description === "" ? null : c.description,
+    position: c.position,
+    showcase: true,
+    start_date: c.created_at.slice(0, 10),
+    group_id: null,
+    group: false,
+    page_id: PAGE_ID,
+    only_show_if_degraded: false,
+    created_at: c.created_at,
+    updated_at: c.updated_at,
+  };
+}
+
+export function incident_json(info: PageInfo, i: IncidentRow, components: ReadonlyMap<string, ComponentRow>) {
+  return {
+    id: i.id,
+    name: i.name,
+    status: i.status,
+    impact: i.impact,
+    shortlink: `${info.url}/incidents/${i.id}`,
+    started_at: i.created_at,
+    created_at: i.created_at,
+    updated_at: i.updated_at,
+    monitoring_at: i.monitoring_at,
+    resolved_at: i.resolved_at,
+    page_id: PAGE_ID,
+    components: i.components.flatMap((id) => {
+      const c = components.get(id);
+      return c === undefined ? [] : [component_json(c)];
+    }),
+    incident_updates: i.updates.map((u) => ({
+      id: u.id,
+      incident_id: i.id,
+      status: u.status,
+      body: u.body,
+      created_at: u.created_at,
+      updated_at: u.created_at,
+      display_at: u.created_at,
+      deliver_notifications: true,
+      affected_components:
+        u.affected.length === 0
+          ? null
+          : u.affected.map((a) => ({
+              code: a.id,
+              name: a.name,
+              old_status: a.old_status,
+              new_status: a.new_status,
+            })),
+    })),
+  };
+}
+
+/** The page's overall indicator, from its components (Statuspage's words). */
+export function overall(statuses: readonly ComponentStatus[]): { indicator: string; description: string } {
+  const count = (s: ComponentStatus) => statuses.filter((x) => x === s).length;
+  if (statuses.length > 0 && count("major_outage") === statuses.length)
+    return { indicator: "critical", description: "Major System Outage" };
+  if (count("major_outage") > 0) return { indicator: "major", description: "Partial System Outage" };
+  if (count("partial_outage") > 0 || count("degraded_performance") > 0)
+    return { indicator: "minor", description: "Minor Service Outage" };
+  if (count("under_maintenance") > 0)
+    return { indicator: "maintenance", description: "Service Under Maintenance" };
+  return { indicator: "none", description: "All Systems Operational" };
+}
+
+export function summary_json(info: PageInfo, store: StatusStore) {
+  const components = store.components();
+  const by_id = new Map(components.map((c) => [c.id, c]));
+  return {
+    page: page_json(info, store),
+    status: overall(components.map((c) => c.status)),
+    components: components.map(component_json),
+    incidents: store.incidents(50, true).map((i) => incident_json(info, i, by_id)),
+    scheduled_maintenances: [],
+  };
+}

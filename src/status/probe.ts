@@ -1,0 +1,236 @@
+/**
+ * One probe round: what the exchange looks like from outside, per component, across every watched
+ * node. Each check has its own timeout, so a node that hangs costs one timeout, not the round.
+ *  - REST API: GET /api/v3/ping, /sapi/v1/system/status and /api/v3/exchangeInfo answer.
+ *  - WebSocket streams: a connection to /ws opens and answers LIST_SUBSCRIPTIONS.
+ *  - Matching <SYMBOL>: the mode the exchange reports for the market (exchangeInfo status, with
+ *    POST_ONLY from Holdfast's /holdfast/v1/modes, which names modes as the engine does).
+ *  - Deposits, withdrawals: the exchange's switches (/holdfast/v1/modes) and maintenance.
+ *  - Order entry: reachable and not in maintenance. (The canary order of the issue is not built yet:
+ *    until it is, order entry is judged by the API answering, not by an order going through.)
+ * With several nodes a component is operational when every node serves it, partially out when some
+ * do, and down when none do: any node serves any client (cluster mode).
+ */
+import WebSocket from "ws";
+import type { ComponentDef, ComponentStatus, Seen } from "./monitor.js";
+
+export const PROBE_TIMEOUT_MS = 2000;
+/** Slower answers than this make a component degraded. */
+export const SLOW_MS = 1000;
+
+interface NodeView {
+  url: string;
+  rest: { ok: boolean; ms: number; detail: string };
+  ws: { ok: boolean; ms: number; detail: string };
+  maintenance: boolean;
+  modes: Map<string, string>;
+  deposits_paused: boolean;
+  withdrawals_paused: boolean;
+}
+
+async function get_json(url: string): Promise<unknown> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+  if (!response.ok) throw new Error(`HTTP ${response.status} from ${new URL(url).pathname}`);
+  return response.json();
+}
+
+const reason = (error: unknown): string => {
+  const e = error as { cause?: { code?: string }; name?: string; message?: string };
+  if (e.name === "TimeoutError" || e.name === "AbortError") return `no answer within ${PROBE_TIMEOUT_MS} ms`;
+  return e.cause?.code ?? e.message ?? String(error);
+};
+
+async function view_node(url: string): Promise<NodeView> {
+  const view: NodeView = {
+    url,
+    rest: { ok: false, ms: 0, detail: "" },
+    ws: { ok: false, ms: 0, detail: "" },
+    maintenance: false,
+    modes: new Map(),
+    deposits_paused: false,
+    withdrawals_paused: false,
+  };
+  const started = performance.now();
+  const rest = (async () => {
+    try {
+      await get_json(`${url}/api/v3/ping`);
+      const system = (await get_json(`${url}/sapi/v1/system/status`)) as { status?: number };
+      const info = (await get_json(`${url}/api/v3/exchangeInfo`)) as {
+        symbols?: { symbol: string; status: string }[];
+      };
+      view.rest = { ok: true, ms: performance.now() - started, detail: "" };
+      view.maintenance = system.status === 1;
+      for (const s of info.symbols ?? []) view.modes.set(s.symbol, s.status);
+      try {
+        const modes = (await get_json(`${url}/holdfast/v1/modes`)) as {
+          deposits_paused: boolean;
+          withdrawals_paused: boolean;
+          markets: { symbol: string; mode: string }[];
+        };
+        view.deposits_paused = modes.deposits_paused === true;
+        view.withdrawals_paused = modes.withdrawals_paused === true;
+        for (const m of modes.markets ?? []) view.modes.set(m.symbol, m.mode);
+      } catch {
+        // an exchange without Holdfast's endpoint: exchangeInfo's statuses stand
+      }
+    } catch (error) {
+      view.rest = { ok: false, ms: performance.now() - started, detail: reason(error) };
+    }
+  })();
+  const ws = probe_ws(url).then((r) => {
+    view.ws = r;
+  });
+  await Promise.all([rest, ws]);
+  return view;
+}
+
+function probe_ws(url: string): Promise<{ ok: boolean; ms: number; detail: string }> {
+  const started = performance.now();
+  return new Promise((resolve) => {
+    const ws = new WebSocket(`${url.replace(/^http/, "ws")}/ws`);
+    const done = (ok: boolean, detail: string): void => {
+      clearTimeout(timer);
+      ws.removeAllListeners();
+      ws.on("error", () => {});
+      ws.terminate();
+      resolve({ ok, ms: performance.now() - started, detail });
+    };
+    const timer = setTimeout(() => done(false, `no answer within ${PROBE_TIMEOUT_MS} ms`), PROBE_TIMEOUT_MS);
+    ws.on("open", () => ws.send(JSON.stringify({ method: "LIST_SUBSCRIPTIONS", id: 1 })));
+    ws.on("message", (data) => {
+      const answer = JSON.parse(data.toString()) as { id?: number };
+      if (answer.id === 1) done(true, "");
+    });
+    ws.on("error", (error) => done(false, reason(error)));
+  });
+}
+
+const FIXED: ComponentDef[] = [
+  { id: "rest-api", name: "REST API", position: 1 },
+  { id: "websocket-streams", name: "WebSocket streams", position: 2 },
+  { id: "order-entry", name: "Order entry", position: 3 },
+  { id: "deposits", name: "Deposits", position: 100 },
+  { id: "withdrawals", name: "Withdrawals", position: 101 },
+];
+export const market_component = (symbol: string, position: number): ComponentDef => ({
+  id: `matching-${symbol.toLowerCase()}`,
+  name: `Matching ${symbol}`,
+  position: 10 + position,
+});
+
+/** Every node's view folded into one status per component. */
+function fold(
+  views: readonly NodeView[],
+  judge: (v: NodeView) => { status: ComponentStatus; detail: string },
+): Seen {
+  const judged = views.map((v) => ({ v, ...judge(v) }));
+  const bad = judged.filter((j) => j.status !== "operational");
+  if (bad.length === 0) return { status: "operational", detail: "" };
+  const where = (j: (typeof judged)[number]) => (views.length > 1 ? `${j.v.url}: ` : "");
+  const detail = bad.map((j) => `${where(j)}${j.detail}`).join("; ");
+  if (bad.length < judged.length) {
+    // some nodes serve it: the service is there, with less capacity
+    const worst = bad.some((j) => j.status === "major_outage") ? "partial_outage" : "degraded_performance";
+    return { status: worst, detail };
+  }
+  // no node serves it fully: the mildest node's status is what a client gets at best
+  const order: ComponentStatus[] = [
+    "operational",
+    "under_maintenance",
+    "degraded_performance",
+    "partial_outage",
+    "major_outage",
+  ];
+  const best = bad.reduce((a, b) => (order.indexOf(b.status) < order.indexOf(a.status) ? b : a));
+  return { status: best.status, detail };
+}
+
+const MODE_STATUS: Record<string, { status: ComponentStatus; detail: string }> = {
+  TRADING: { status: "operational", detail: "" },
+  POST_ONLY: { status: "degraded_performance", detail: "post-only: resting orders only" },
+  CANCEL_ONLY: { status: "degraded_performance", detail: "cancel-only: no new orders" },
+  HALT: { status: "major_outage", detail: "trading halted" },
+  BREAK: { status: "under_maintenance", detail: "trading break (planned)" },
+};
+
+/**
+ * Probes every node once; the map has an entry per component. `known_symbols`: markets seen before,
+ * judged even when no node answers (their matching is down with the exchange).
+ */
+export async function probe_round(
+  urls: readonly string[],
+  known_symbols: readonly string[],
+): Promise<Map<string, Seen & { def: ComponentDef }>> {
+  const views = await Promise.all(urls.map(view_node));
+  const seen = new Map<string, Seen & { def: ComponentDef }>();
+  const put = (def: ComponentDef, s: Seen) => seen.set(def.id, { ...s, def });
+  const down = (v: NodeView) => ({
+    status: "major_outage" as const,
+    detail: v.rest.detail || "not answering",
+  });
+  const maintenance = { status: "under_maintenance" as const, detail: "exchange maintenance" };
+
+  put(
+    FIXED[0],
+    fold(views, (v) =>
+      !v.rest.ok
+        ? down(v)
+        : v.rest.ms > SLOW_MS
+          ? { status: "degraded_performance", detail: `answers in ${Math.round(v.rest.ms)} ms` }
+          : { status: "operational", detail: "" },
+    ),
+  );
+  put(
+    FIXED[1],
+    fold(views, (v) =>
+      !v.ws.ok
+        ? { status: "major_outage", detail: v.ws.detail || "not answering" }
+        : v.ws.ms > SLOW_MS
+          ? { status: "degraded_performance", detail: `answers in ${Math.round(v.ws.ms)} ms` }
+          : { status: "operational", detail: "" },
+    ),
+  );
+  put(
+    FIXED[2],
+    fold(views, (v) =>
+      !v.rest.ok ? down(v) : v.maintenance ? maintenance : { status: "operational", detail: "" },
+    ),
+  );
+  const flag = (paused: (v: NodeView) => boolean, what: string) =>
+    fold(views, (v) =>
+      !v.rest.ok
+        ? down(v)
+        : v.maintenance
+          ? maintenance
+          : paused(v)
+            ? { status: "major_outage", detail: `${what} paused by the operator` }
+            : { status: "operational", detail: "" },
+    );
+  put(
+    FIXED[3],
+    flag((v) => v.deposits_paused, "deposits"),
+  );
+  put(
+    FIXED[4],
+    flag((v) => v.withdrawals_paused, "withdrawals"),
+  );
+
+  // markets: those seen before and those any reachable node reports
+  const symbols = new Set<string>(known_symbols);
+  for (const v of views) for (const s of v.modes.keys()) symbols.add(s);
+  let position = 0;
+  for (const symbol of [...symbols].sort()) {
+    put(
+      market_component(symbol, position++),
+      fold(views, (v) => {
+        if (!v.rest.ok) return down(v);
+        if (v.maintenance) return maintenance;
+        const mode = v.modes.get(symbol);
+        return mode === undefined
+          ? { status: "major_outage", detail: "market not listed by this node" }
+          : (MODE_STATUS[mode] ?? { status: "major_outage", detail: `unknown mode ${mode}` });
+      }),
+    );
+  }
+  return seen;
+}

@@ -1,0 +1,206 @@
+/**
+ * `holdfast status`: the status service, a process and store of its own. It probes the exchange's
+ * nodes from outside every `probe_interval_ms`, feeds what it saw to the Monitor (monitor.ts),
+ * records the Monitor's decisions in its SQLite store, and serves the public page and the
+ * Statuspage-compatible JSON. Nothing here reads the exchange's files: it keeps serving when every
+ * exchange node is dead, which is when it matters.
+ */
+import { join } from "node:path";
+import Fastify, { type FastifyInstance } from "fastify";
+import { lock_dir } from "../node/data_dir.js";
+import { component_json, incident_json, overall, type PageInfo, page_json, summary_json } from "./api.js";
+import { type Action, Monitor } from "./monitor.js";
+import { render_page } from "./page.js";
+import { probe_round } from "./probe.js";
+import { StatusStore } from "./store.js";
+
+export interface StatusOptions {
+  data_dir: string;
+  host: string;
+  port: number;
+  /** Base URLs of the exchange nodes' public APIs. */
+  watch: string[];
+  probe_interval_ms: number;
+  /** Consecutive rounds that must agree before a component's status changes. */
+  rounds_to_change: number;
+  /** How long an incident stays in monitoring without a relapse before it is resolved. */
+  quiet_ms: number;
+  name: string;
+  /** The page's public URL (shortlinks); default http://host:port. */
+  public_url?: string;
+  log: (line: string) => void;
+}
+
+export const STATUS_DEFAULTS = {
+  probe_interval_ms: 2000,
+  rounds_to_change: 2,
+  quiet_ms: 5 * 60_000,
+  name: "Holdfast",
+};
+
+export interface RunningStatus {
+  port: number;
+  store: StatusStore;
+  close(): Promise<void>;
+}
+
+const INCIDENTS_LISTED = 50;
+
+export async function start_status(options: StatusOptions): Promise<RunningStatus> {
+  if (options.watch.length === 0) throw new Error("status: --watch needs at least one exchange URL");
+  for (const url of options.watch) {
+    const u = new URL(url); // throws on a malformed URL
+    if (u.protocol !== "http:" && u.protocol !== "https:")
+      throw new Error(`status: --watch ${url}: not http(s)`);
+  }
+  const release = lock_dir(options.data_dir, "status service");
+  const store = new StatusStore(join(options.data_dir, "status.sqlite"));
+  const monitor = new Monitor(
+    { rounds_to_change: options.rounds_to_change, quiet_ms: options.quiet_ms },
+    store.components(),
+    store.auto_incidents(),
+  );
+  const watch = options.watch.map((u) => u.replace(/\/+$/, ""));
+
+  const apply = (now_ms: number, actions: readonly Action[]): void => {
+    for (const a of actions) {
+      if (a.kind === "add_component") {
+        const shown = monitor.shown(a.component.id) ?? "operational";
+        store.add_component(a.component, shown, now_ms);
+      } else if (a.kind === "component") {
+        store.set_component(a.change.id, a.change.new_status, now_ms);
+        options.log(`status: ${a.change.name}: ${a.change.old_status} → ${a.change.new_status}`);
+      } else if (a.kind === "open") {
+        const incident = store.open_incident(
+          {
+            name: a.name,
+            impact: a.impact,
+            auto_key: a.key,
+            components: a.changes.map((c) => c.id),
+          },
+          a.body,
+          a.changes,
+          now_ms,
+        );
+        options.log(`status: incident opened: ${incident.name} (${incident.id})`);
+      } else {
+        const incident = store.by_auto_key(a.key);
+        if (incident === null) continue;
+        const recovered = monitor.open_incidents().find((i) => i.key === a.key)?.recovered_ms ?? null;
+        store.update_incident(incident.id, a.status, a.body, a.changes, now_ms, recovered);
+        options.log(`status: incident ${incident.id} → ${a.status}`);
+      }
+    }
+  };
+
+  let stopped = false;
+  let timer: NodeJS.Timeout | null = null;
+  let last_round_ms: number | null = null;
+  let round_running: Promise<void> = Promise.resolve();
+  const round = async (): Promise<void> => {
+    const known = store
+      .components()
+      .filter((c) => c.id.startsWith("matching-"))
+      .map((c) => c.name.replace(/^Matching /, ""));
+    const seen = await probe_round(watch, known);
+    if (stopped) return;
+    const now = Date.now();
+    // time since the last round is credited to what was shown during it (uptime bars)
+    if (last_round_ms !== null)
+      for (const c of store.components()) store.add_time(c.id, c.status, now, now - last_round_ms);
+    last_round_ms = now;
+    apply(now, monitor.observe(now, seen));
+  };
+  const schedule = (): void => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      round_running = round()
+        .catch((error: unknown) => options.log(`status: probe round failed: ${String(error)}`))
+        .finally(schedule);
+    }, options.probe_interval_ms);
+  };
+  // the first round before serving: the page never shows an empty component list once it is up
+  await round();
+  schedule();
+
+  const app = build_server(store, () => ({
+    name: options.name,
+    url: options.public_url ?? `http://${options.host}:${(app.server.address() as { port: number }).port}`,
+  }));
+  await app.listen({ host: options.host, port: options.port });
+  const port = (app.server.address() as { port: number }).port;
+  options.log(`status: serving http://${options.host}:${port}, watching ${watch.join(", ")}`);
+
+  return {
+    port,
+    store,
+    close: async () => {
+      stopped = true;
+      if (timer !== null) clearTimeout(timer);
+      await round_running;
+      await app.close();
+      store.close();
+      release();
+    },
+  };
+}
+
+function build_server(store: StatusStore, info: () => PageInfo): FastifyInstance {
+  const app = Fastify({ logger: false });
+  const json = (path: string, body: () => unknown) =>
+    app.get(path, async (_request, reply) => {
+      reply.header("cache-control", "no-cache").header("access-control-allow-origin", "*");
+      return body();
+    });
+  const components = () => store.components();
+  const by_id = () => new Map(components().map((c) => [c.id, c]));
+  json("/api/v2/summary.json", () => summary_json(info(), store));
+  json("/api/v2/status.json", () => ({
+    page: page_json(info(), store),
+    status: overall(components().map((c) => c.status)),
+  }));
+  json("/api/v2/components.json", () => ({
+    page: page_json(info(), store),
+    components: components().map(component_json),
+  }));
+  json("/api/v2/incidents.json", () => ({
+    page: page_json(info(), store),
+    incidents: store.incidents(INCIDENTS_LISTED, false).map((i) => incident_json(info(), i, by_id())),
+  }));
+  json("/api/v2/incidents/unresolved.json", () => ({
+    page: page_json(info(), store),
+    incidents: store.incidents(INCIDENTS_LISTED, true).map((i) => incident_json(info(), i, by_id())),
+  }));
+  // Scheduled maintenance is not built yet: nothing can be scheduled, so these lists are empty.
+  for (const path of [
+    "/api/v2/scheduled-maintenances.json",
+    "/api/v2/scheduled-maintenances/upcoming.json",
+    "/api/v2/scheduled-maintenances/active.json",
+  ])
+    json(path, () => ({ page: page_json(info(), store), scheduled_maintenances: [] }));
+  app.get("/", async (_request, reply) => {
+    reply.type("text/html; charset=utf-8").header("cache-control", "no-cache");
+    return render_page(info(), store, Date.now());
+  });
+  app.get("/badge.svg", async (_request, reply) => {
+    const s = overall(components().map((c) => c.status));
+    reply.type("image/svg+xml").header("cache-control", "no-cache");
+    return badge(s.indicator, s.description);
+  });
+  app.setNotFoundHandler((_request, reply) => void reply.code(404).send({ error: "not found" }));
+  return app;
+}
+
+const BADGE_COLOUR: Record<string, string> = {
+  none: "#1f883d",
+  minor: "#bf8700",
+  major: "#d1570a",
+  critical: "#cf222e",
+  maintenance: "#0969da",
+};
+
+function badge(indicator: string, description: string): string {
+  const text = description.replaceAll("&", "&amp;").replaceAll("<", "&lt;");
+  const width = 60 + 7 * text.length;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width + 50}" height="20" role="img" aria-label="status: ${text}"><title>status: ${text}</title><rect width="50" height="20" fill="#555"/><rect x="50" width="${width}" height="20" fill="${BADGE_COLOUR[indicator] ?? "#555"}"/><g fill="#fff" font-family="Verdana,sans-serif" font-size="11"><text x="6" y="14">status</text><text x="56" y="14">${text}</text></g></svg>`;
+}

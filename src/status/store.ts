@@ -1,0 +1,234 @@
+/**
+ * The status service's own store (SQLite, `STATUS_DIR/status.sqlite`): components, incidents and
+ * their updates, and per-day time spent in each status for the uptime bars. Separate from every
+ * exchange file, so it keeps serving when the exchange's disk or processes are gone.
+ */
+import { randomBytes } from "node:crypto";
+import Database from "better-sqlite3";
+import type {
+  AutoIncident,
+  ComponentChange,
+  ComponentDef,
+  ComponentStatus,
+  Impact,
+  IncidentStatus,
+} from "./monitor.js";
+
+export interface ComponentRow extends ComponentDef {
+  status: ComponentStatus;
+  description: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface UpdateRow {
+  id: string;
+  incident_id: string;
+  status: IncidentStatus;
+  body: string;
+  created_at: string;
+  affected: ComponentChange[];
+}
+
+export interface IncidentRow {
+  id: string;
+  name: string;
+  status: IncidentStatus;
+  impact: Impact;
+  auto_key: string | null;
+  components: string[];
+  created_at: string;
+  updated_at: string;
+  monitoring_at: string | null;
+  resolved_at: string | null;
+  recovered_ms: number | null;
+  updates: UpdateRow[];
+}
+
+export interface DayRow {
+  component_id: string;
+  day: string;
+  up_ms: number;
+  degraded_ms: number;
+  down_ms: number;
+  maintenance_ms: number;
+}
+
+const new_id = (): string => randomBytes(9).toString("base64url").toLowerCase().replace(/[-_]/g, "x");
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+export class StatusStore {
+  private readonly db: Database.Database;
+
+  constructor(file: string) {
+    this.db = new Database(file);
+    this.db.pragma("journal_mode = WAL");
+    // FULL: an incident or update that was published must survive a power loss
+    this.db.pragma("synchronous = FULL");
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS components (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL, position INTEGER NOT NULL, status TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '', created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS incidents (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL, status TEXT NOT NULL, impact TEXT NOT NULL,
+        auto_key TEXT UNIQUE, components TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+        monitoring_at TEXT, resolved_at TEXT, recovered_ms INTEGER);
+      CREATE TABLE IF NOT EXISTS incident_updates (
+        id TEXT PRIMARY KEY, incident_id TEXT NOT NULL REFERENCES incidents(id), status TEXT NOT NULL,
+        body TEXT NOT NULL, created_at TEXT NOT NULL, affected TEXT NOT NULL);
+      CREATE INDEX IF NOT EXISTS updates_by_incident ON incident_updates (incident_id, created_at);
+      CREATE TABLE IF NOT EXISTS days (
+        component_id TEXT NOT NULL, day TEXT NOT NULL, up_ms INTEGER NOT NULL DEFAULT 0,
+        degraded_ms INTEGER NOT NULL DEFAULT 0, down_ms INTEGER NOT NULL DEFAULT 0,
+        maintenance_ms INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (component_id, day));
+    `);
+  }
+
+  components(): ComponentRow[] {
+    return this.db.prepare("SELECT * FROM components ORDER BY position, id").all() as ComponentRow[];
+  }
+
+  add_component(def: ComponentDef, status: ComponentStatus, now_ms: number): void {
+    this.db
+      .prepare(
+        "INSERT OR IGNORE INTO components (id, name, position, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+      )
+      .run(def.id, def.name, def.position, status, iso(now_ms), iso(now_ms));
+  }
+
+  set_component(id: string, status: ComponentStatus, now_ms: number): void {
+    this.db
+      .prepare("UPDATE components SET status = ?, updated_at = ? WHERE id = ?")
+      .run(status, iso(now_ms), id);
+  }
+
+  /** Adds `ms` of time in `status` to a component's day (UTC). */
+  add_time(id: string, status: ComponentStatus, now_ms: number, ms: number): void {
+    const column =
+      status === "operational"
+        ? "up_ms"
+        : status === "under_maintenance"
+          ? "maintenance_ms"
+          : status === "major_outage"
+            ? "down_ms"
+            : "degraded_ms";
+    this.db
+      .prepare(
+        `INSERT INTO days (component_id, day, ${column}) VALUES (?, ?, ?)
+         ON CONFLICT (component_id, day) DO UPDATE SET ${column} = ${column} + excluded.${column}`,
+      )
+      .run(id, iso(now_ms).slice(0, 10), Math.round(ms));
+  }
+
+  days(since_day: string): DayRow[] {
+    return this.db.prepare("SELECT * FROM days WHERE day >= ? ORDER BY day").all(since_day) as DayRow[];
+  }
+
+  open_incident(
+    o: { name: string; impact: Impact; auto_key: string | null; components: string[] },
+    body: string,
+    affected: ComponentChange[],
+    now_ms: number,
+  ): IncidentRow {
+    const id = new_id();
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT INTO incidents (id, name, status, impact, auto_key, components, created_at, updated_at)
+           VALUES (?, ?, 'investigating', ?, ?, ?, ?, ?)`,
+        )
+        .run(id, o.name, o.impact, o.auto_key, JSON.stringify(o.components), iso(now_ms), iso(now_ms));
+      this.insert_update(id, "investigating", body, affected, now_ms);
+    })();
+    return this.incident(id) as IncidentRow;
+  }
+
+  /** A new update on an incident; moves the incident to `status`. */
+  update_incident(
+    id: string,
+    status: IncidentStatus,
+    body: string,
+    affected: ComponentChange[],
+    now_ms: number,
+    recovered_ms: number | null = null,
+  ): void {
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `UPDATE incidents SET status = ?, updated_at = ?, recovered_ms = ?,
+             monitoring_at = CASE WHEN ? = 'monitoring' THEN ? ELSE monitoring_at END,
+             resolved_at = CASE WHEN ? = 'resolved' THEN ? ELSE resolved_at END,
+             auto_key = CASE WHEN ? = 'resolved' THEN NULL ELSE auto_key END
+           WHERE id = ?`,
+        )
+        .run(status, iso(now_ms), recovered_ms, status, iso(now_ms), status, iso(now_ms), status, id);
+      this.insert_update(id, status, body, affected, now_ms);
+    })();
+  }
+
+  private insert_update(
+    incident_id: string,
+    status: IncidentStatus,
+    body: string,
+    affected: ComponentChange[],
+    now_ms: number,
+  ): void {
+    this.db
+      .prepare("INSERT INTO incident_updates VALUES (?, ?, ?, ?, ?, ?)")
+      .run(new_id(), incident_id, status, body, iso(now_ms), JSON.stringify(affected));
+  }
+
+  incident(id: string): IncidentRow | null {
+    const row = this.db.prepare("SELECT * FROM incidents WHERE id = ?").get(id) as
+      | Record<string, unknown>
+      | undefined;
+    return row === undefined ? null : this.hydrate(row);
+  }
+
+  by_auto_key(key: string): IncidentRow | null {
+    const row = this.db.prepare("SELECT * FROM incidents WHERE auto_key = ?").get(key) as
+      | Record<string, unknown>
+      | undefined;
+    return row === undefined ? null : this.hydrate(row);
+  }
+
+  /** Newest first; `unresolved` only those not resolved (or postmortem). */
+  incidents(limit: number, unresolved: boolean): IncidentRow[] {
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM incidents ${unresolved ? "WHERE status NOT IN ('resolved', 'postmortem')" : ""}
+         ORDER BY created_at DESC, rowid DESC LIMIT ?`,
+      )
+      .all(limit) as Record<string, unknown>[];
+    return rows.map((r) => this.hydrate(r));
+  }
+
+  /** The automatic incidents the monitor follows (for a restart). */
+  auto_incidents(): AutoIncident[] {
+    return this.incidents(1000, true)
+      .filter((i) => i.auto_key !== null)
+      .map((i) => ({
+        key: i.auto_key as string,
+        components: i.components,
+        status: i.status === "monitoring" ? "monitoring" : "investigating",
+        recovered_ms: i.recovered_ms,
+      }));
+  }
+
+  private hydrate(row: Record<string, unknown>): IncidentRow {
+    const updates = (
+      this.db
+        .prepare("SELECT * FROM incident_updates WHERE incident_id = ? ORDER BY created_at DESC, rowid DESC")
+        .all(row.id) as Record<string, unknown>[]
+    ).map((u) => ({ ...u, affected: JSON.parse(u.affected as string) as ComponentChange[] }) as UpdateRow);
+    return {
+      ...(row as unknown as IncidentRow),
+      components: JSON.parse(row.components as string) as string[],
+      updates,
+    };
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

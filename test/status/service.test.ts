@@ -1,0 +1,186 @@
+/**
+ * The status service against a real exchange process: halting one market changes that market's
+ * component and nothing else; kill -9 of the exchange shows as an outage with an open incident
+ * within 10 s; a restart moves the incident to monitoring, then resolved. The service's own store
+ * survives its restart. Text from the store is never rendered unescaped.
+ */
+import assert from "node:assert/strict";
+import type { ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { admin_request } from "../../src/admin/client.js";
+import { render_page } from "../../src/status/page.js";
+import { type RunningStatus, start_status } from "../../src/status/service.js";
+import { StatusStore } from "../../src/status/store.js";
+import { spawn_node } from "../helpers/nodes.js";
+
+type Summary = {
+  status: { indicator: string };
+  components: { id: string; status: string }[];
+  incidents: {
+    id: string;
+    name: string;
+    status: string;
+    incident_updates: { status: string; body: string }[];
+  }[];
+};
+
+async function until<T>(what: string, timeout_ms: number, get: () => Promise<T | null>): Promise<T> {
+  const start = Date.now();
+  for (;;) {
+    const v = await get();
+    if (v !== null) return v;
+    if (Date.now() - start > timeout_ms)
+      throw new Error(`timed out after ${timeout_ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe("status service", () => {
+  const dir = mkdtempSync(join(tmpdir(), "hf-status-"));
+  const exchange_dir = join(dir, "exchange");
+  const status_dir = join(dir, "status");
+  let node: ChildProcess | null = null;
+  let status: RunningStatus | null = null;
+  after(async () => {
+    node?.kill("SIGKILL");
+    await status?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("follows the exchange: one market's halt, a kill -9 within 10 s, recovery and resolution", async () => {
+    const started = await spawn_node(exchange_dir);
+    node = started.child;
+    const open_status = () =>
+      start_status({
+        data_dir: status_dir,
+        host: "127.0.0.1",
+        port: 0,
+        watch: [`http://127.0.0.1:${started.port}`],
+        probe_interval_ms: 500,
+        rounds_to_change: 2,
+        quiet_ms: 1500,
+        name: "Holdfast test",
+        log: () => {},
+      });
+    status = await open_status();
+    const summary = async (): Promise<Summary> =>
+      (await (
+        await fetch(`http://127.0.0.1:${(status as RunningStatus).port}/api/v2/summary.json`)
+      ).json()) as Summary;
+    const statuses = (s: Summary) => Object.fromEntries(s.components.map((c) => [c.id, c.status]));
+
+    const first = await summary();
+    assert.equal(first.status.indicator, "none");
+    assert.deepEqual(
+      first.components.map((c) => c.id),
+      [
+        "rest-api",
+        "websocket-streams",
+        "order-entry",
+        "matching-btcusdt",
+        "matching-ethbtc",
+        "matching-ethusdt",
+        "deposits",
+        "withdrawals",
+      ],
+    );
+
+    // one market halted: that market's component, nothing else
+    const socket = join(exchange_dir, "admin.sock");
+    await admin_request(socket, "POST", "/v1/market-status", { symbol: "BTCUSDT", status: "HALT" });
+    const halted = await until("BTCUSDT halted", 10_000, async () => {
+      const s = await summary();
+      return statuses(s)["matching-btcusdt"] === "major_outage" ? s : null;
+    });
+    assert.deepEqual(
+      Object.entries(statuses(halted)).filter(([, v]) => v !== "operational"),
+      [["matching-btcusdt", "major_outage"]],
+    );
+    assert.deepEqual(
+      halted.incidents.map((i) => [i.name, i.status]),
+      [["Matching BTCUSDT down", "investigating"]],
+    );
+    assert.match(halted.incidents[0].incident_updates[0].body, /trading halted/);
+    await admin_request(socket, "POST", "/v1/market-status", { symbol: "BTCUSDT", status: "TRADING" });
+    await until("the halt incident resolved", 10_000, async () => {
+      const s = await summary();
+      return s.incidents.length === 0 && statuses(s)["matching-btcusdt"] === "operational" ? s : null;
+    });
+
+    // kill -9: within 10 s the outage and an open incident
+    node.kill("SIGKILL");
+    const killed_at = Date.now();
+    const down = await until("the outage", 10_000, async () => {
+      const s = await summary();
+      return s.incidents.some((i) => i.name === "Exchange unreachable") ? s : null;
+    });
+    const seen_ms = Date.now() - killed_at;
+    assert.ok(seen_ms <= 10_000, `outage shown after ${seen_ms} ms`);
+    assert.equal(down.status.indicator, "critical");
+    assert.ok(down.components.every((c) => c.status === "major_outage"));
+    const page = await (await fetch(`http://127.0.0.1:${status.port}/`)).text();
+    assert.match(page, /Exchange unreachable/);
+    assert.match(page, /Major System Outage/);
+
+    // the status service restarts with its store: the open incident is still there, and followed
+    await status.close();
+    status = await open_status();
+    assert.deepEqual(
+      (await summary()).incidents.map((i) => i.name),
+      ["Exchange unreachable"],
+    );
+
+    // the exchange comes back: monitoring, then resolved after the quiet period
+    const again = await spawn_node(exchange_dir);
+    node = again.child;
+    await status.close();
+    status = await start_status({
+      data_dir: status_dir,
+      host: "127.0.0.1",
+      port: 0,
+      watch: [`http://127.0.0.1:${again.port}`], // a restarted node takes a new port in tests
+      probe_interval_ms: 500,
+      rounds_to_change: 2,
+      quiet_ms: 1500,
+      name: "Holdfast test",
+      log: () => {},
+    });
+    const resolved = await until("resolution", 15_000, async () => {
+      const r = await fetch(`http://127.0.0.1:${(status as RunningStatus).port}/api/v2/incidents.json`);
+      const body = (await r.json()) as Summary;
+      const incident = body.incidents.find((i) => i.name === "Exchange unreachable");
+      return incident?.status === "resolved" ? incident : null;
+    });
+    assert.deepEqual(
+      resolved.incident_updates.map((u) => u.status),
+      ["resolved", "monitoring", "investigating"],
+    );
+    assert.equal((await summary()).status.indicator, "none");
+  });
+
+  it("text from the store is escaped on the page", () => {
+    const file_dir = mkdtempSync(join(tmpdir(), "hf-status-page-"));
+    const store = new StatusStore(join(file_dir, "status.sqlite"));
+    try {
+      store.add_component({ id: "rest-api", name: "REST <b>API</b>", position: 1 }, "major_outage", 0);
+      store.open_incident(
+        { name: `<script>alert("x")</script>`, impact: "major", auto_key: null, components: ["rest-api"] },
+        `body <img src=x onerror=alert(1)> & "quotes"`,
+        [],
+        Date.now(),
+      );
+      const html = render_page({ name: "Holdfast <i>", url: "http://x" }, store, Date.now());
+      assert.ok(!html.includes("<script>alert"), "no live script");
+      assert.ok(!html.includes("<img src=x"), "no live markup from a body");
+      assert.ok(!html.includes("<b>API"), "no live markup from a component name");
+      assert.ok(html.includes("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"));
+      assert.ok(html.includes("body &lt;img src=x onerror=alert(1)&gt; &amp; &quot;quotes&quot;"));
+    } finally {
+      store.close();
+      rmSync(file_dir, { recursive: true, force: true });
+    }
+  });
+});
