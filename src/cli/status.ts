@@ -1,14 +1,18 @@
 /** `holdfast status`: runs the status service until SIGTERM/SIGINT (see src/status/service.ts). */
+import { createPublicKey } from "node:crypto";
+import { mkdirSync, readFileSync } from "node:fs";
 import type { Command } from "commander";
+import { signing_key_json } from "../status/api.js";
 import { STATUS_DEFAULTS, start_status } from "../status/service.js";
+import { key_id, Signer, verify_document } from "../status/signing.js";
 
 export function register_status(program: Command): void {
-  program
+  const status = program
     .command("status")
     .description(
       "run the status service: probes the exchange from outside, opens incidents, serves the status page",
     )
-    .requiredOption("--watch <urls>", "comma-separated base URLs of the exchange nodes' public APIs")
+    .option("--watch <urls>", "comma-separated base URLs of the exchange nodes' public APIs (required)")
     .option("--data-dir <dir>", "the status service's own directory (its SQLite store)", "holdfast-status")
     .option("--host <host>", "address the status page listens on", "127.0.0.1")
     .option("--port <n>", "port of the status page and API", "8081")
@@ -27,7 +31,7 @@ export function register_status(program: Command): void {
     )
     .action(
       async (opts: {
-        watch: string;
+        watch?: string;
         dataDir: string;
         host: string;
         port: string;
@@ -37,6 +41,7 @@ export function register_status(program: Command): void {
         rounds: string;
         quietS: string;
       }) => {
+        if (opts.watch === undefined) return fail("--watch URL[,URL…] is required");
         const port = Number(opts.port);
         const interval = Number(opts.probeIntervalMs);
         const rounds = Number(opts.rounds);
@@ -85,7 +90,73 @@ export function register_status(program: Command): void {
         process.on("SIGINT", () => stop("SIGINT"));
       },
     );
+
+  status
+    .command("key")
+    .description("print the status service's public signing key (created if the directory has none)")
+    .option("--json", "print one JSON object")
+    .action((opts: { json?: boolean }) => {
+      // --data-dir is the parent command's option (commander reads it on either side of "key")
+      const dir = (status.opts() as { dataDir: string }).dataDir;
+      mkdirSync(dir, { recursive: true });
+      const signer = Signer.open(dir);
+      if (opts.json) return console.log(JSON.stringify(signing_key_json(signer)));
+      console.log(`Ed25519 signing key, id ${signer.key_id}\n${signer.public_pem.trimEnd()}`);
+    });
+
+  program
+    .command("verify <source>")
+    .description("check the signatures in a status update, incident or summary (a file or an http(s) URL)")
+    .option(
+      "--key <file>",
+      "the status page's public key (PEM) you saved; without it the key is fetched from the source's server",
+    )
+    .option("--json", "print one JSON object")
+    .action(async (source: string, opts: { key?: string; json?: boolean }) => {
+      try {
+        const remote = /^https?:\/\//.test(source);
+        const text = remote
+          ? await (await fetch(source, { signal: AbortSignal.timeout(10_000) })).text()
+          : readFileSync(source, "utf8");
+        if (text.length > VERIFY_BYTES_MAX)
+          return fail(`verify: ${source} is larger than ${VERIFY_BYTES_MAX} bytes`);
+        let pem: string;
+        let pinned = true;
+        if (opts.key !== undefined) pem = readFileSync(opts.key, "utf8");
+        else if (remote) {
+          const origin = new URL(source).origin;
+          const k = (await (
+            await fetch(`${origin}/api/v2/signing-key.json`, { signal: AbortSignal.timeout(10_000) })
+          ).json()) as {
+            public_key_pem: string;
+          };
+          pem = k.public_key_pem;
+          pinned = false;
+        } else return fail("verify: give --key FILE (the public key you saved from the status page)");
+        const key = createPublicKey(pem);
+        const results = verify_document(JSON.parse(text), key);
+        const ok = results.length > 0 && results.every((r) => r.ok);
+        if (opts.json) console.log(JSON.stringify({ ok, key_id: key_id(key), pinned, results }));
+        else {
+          if (results.length === 0) console.log("no signed object found");
+          for (const r of results) console.log(`${r.ok ? "authentic" : "FORGED OR ALTERED"}  ${r.path}`);
+          console.log(
+            ok ? `all ${results.length} signatures verify (key ${key_id(key)})` : "verification FAILED",
+          );
+          if (!pinned)
+            console.log(
+              "note: the key came from the same server as the document; pin it with --key to know who wrote it",
+            );
+        }
+        if (!ok) process.exitCode = 1;
+      } catch (error) {
+        fail(`verify: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    });
 }
+
+/** Bound on a document `holdfast verify` reads. */
+const VERIFY_BYTES_MAX = 16 * 1024 * 1024;
 
 function fail(message: string): void {
   console.error(`holdfast status: ${message}`);

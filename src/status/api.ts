@@ -3,6 +3,7 @@
  * exporters and bots already read. Built from the store on each request.
  */
 import type { ComponentStatus } from "./monitor.js";
+import type { Signer } from "./signing.js";
 import type { ComponentRow, IncidentRow, StatusStore } from "./store.js";
 
 export const PAGE_ID = "holdfast";
@@ -46,7 +47,16 @@ export function component_json(c: ComponentRow) {
   };
 }
 
-export function incident_json(info: PageInfo, i: IncidentRow, components: ReadonlyMap<string, ComponentRow>) {
+/**
+ * An incident; each of its updates is signed (signing.ts) and names its incident and impact, so a
+ * signed update cannot be passed off as part of another incident.
+ */
+export function incident_json(
+  info: PageInfo,
+  i: IncidentRow,
+  components: ReadonlyMap<string, ComponentRow>,
+  signer: Signer,
+) {
   return {
     id: i.id,
     name: i.name,
@@ -63,25 +73,29 @@ export function incident_json(info: PageInfo, i: IncidentRow, components: Readon
       const c = components.get(id);
       return c === undefined ? [] : [component_json(c)];
     }),
-    incident_updates: i.updates.map((u) => ({
-      id: u.id,
-      incident_id: i.id,
-      status: u.status,
-      body: u.body,
-      created_at: u.created_at,
-      updated_at: u.created_at,
-      display_at: u.created_at,
-      deliver_notifications: true,
-      affected_components:
-        u.affected.length === 0
-          ? null
-          : u.affected.map((a) => ({
-              code: a.id,
-              name: a.name,
-              old_status: a.old_status,
-              new_status: a.new_status,
-            })),
-    })),
+    incident_updates: i.updates.map((u) =>
+      signer.sign({
+        id: u.id,
+        incident_id: i.id,
+        incident_name: i.name,
+        incident_impact: i.impact,
+        status: u.status,
+        body: u.body,
+        created_at: u.created_at,
+        updated_at: u.created_at,
+        display_at: u.created_at,
+        deliver_notifications: true,
+        affected_components:
+          u.affected.length === 0
+            ? null
+            : u.affected.map((a) => ({
+                code: a.id,
+                name: a.name,
+                old_status: a.old_status,
+                new_status: a.new_status,
+              })),
+      }),
+    ),
   };
 }
 
@@ -98,14 +112,19 @@ export function overall(statuses: readonly ComponentStatus[]): { indicator: stri
   return { indicator: "none", description: "All Systems Operational" };
 }
 
-export function summary_json(info: PageInfo, store: StatusStore) {
+/** The summary, signed as a whole (its signature covers the statuses and every nested update). */
+export function summary_json(info: PageInfo, store: StatusStore, signer: Signer) {
   const components = store.components();
   const by_id = new Map(components.map((c) => [c.id, c]));
-  return {
+  return signer.sign({
     page: page_json(info, store),
     status: overall(components.map((c) => c.status)),
     components: components.map(component_json),
-    incidents: store.incidents(50, true).map((i) => incident_json(info, i, by_id)),
+    incidents: store.incidents(50, true).map((i) => incident_json(info, i, by_id, signer)),
     scheduled_maintenances: [],
-  };
+  });
+}
+
+export function signing_key_json(signer: Signer) {
+  return { alg: "Ed25519", key_id: signer.key_id, public_key_pem: signer.public_pem };
 }

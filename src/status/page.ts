@@ -5,6 +5,7 @@
  */
 import { overall, type PageInfo } from "./api.js";
 import { type ComponentStatus, status_words } from "./monitor.js";
+import type { Signer } from "./signing.js";
 import type { DayRow, IncidentRow, StatusStore } from "./store.js";
 
 export const UPTIME_DAYS = 90;
@@ -71,7 +72,12 @@ function incident_html(i: IncidentRow): string {
   return `<article class="incident impact-${html_escape(i.impact)}"><h3>${html_escape(i.name)}</h3><p>Status: <strong>${html_escape(i.status)}</strong>, impact: ${html_escape(i.impact)}</p><ol class="updates">${updates}</ol></article>`;
 }
 
-export function render_page(info: PageInfo, store: StatusStore, now_ms: number): string {
+export function render_page(
+  info: PageInfo,
+  store: StatusStore,
+  now_ms: number,
+  signer: Pick<Signer, "key_id" | "public_pem"> | null = null,
+): string {
   const components = store.components();
   const state = overall(components.map((c) => c.status));
   const since = new Date(now_ms - (UPTIME_DAYS - 1) * DAY_MS).toISOString().slice(0, 10);
@@ -118,7 +124,11 @@ a { color:var(--maint); }
 <section aria-labelledby="components-h"><h2 id="components-h">Components</h2><ul class="components">${rows}</ul></section>
 <section aria-labelledby="past-h"><h2 id="past-h">Recent incidents</h2>${past.length === 0 ? "<p>None.</p>" : past.map(incident_html).join("")}</section>
 </main>
-<footer><p>Machine-readable: <a href="/api/v2/summary.json">/api/v2/summary.json</a> (Statuspage format). Times are UTC. This page is served from its own process and store, apart from the exchange.</p></footer>
+<footer><p>Machine-readable: <a href="/api/v2/summary.json">/api/v2/summary.json</a> (Statuspage format). Times are UTC. This page is served from its own process and store, apart from the exchange.</p>${
+    signer === null
+      ? ""
+      : `<section aria-labelledby="key-h"><h2 id="key-h">Checking an update is ours</h2><p>Every incident update and summary we publish is signed with Ed25519 (key id <code>${html_escape(signer.key_id)}</code>, <a href="/api/v2/signing-key.json">signing-key.json</a>). Save a copy of this key, then check any update with <code>npx holdfast verify &lt;file or URL&gt; --key key.pem</code>.</p><pre>${html_escape(signer.public_pem)}</pre></section>`
+  }</footer>
 </body>
 </html>`;
 }

@@ -8,10 +8,19 @@
 import { join } from "node:path";
 import Fastify, { type FastifyInstance } from "fastify";
 import { lock_dir } from "../node/data_dir.js";
-import { component_json, incident_json, overall, type PageInfo, page_json, summary_json } from "./api.js";
+import {
+  component_json,
+  incident_json,
+  overall,
+  type PageInfo,
+  page_json,
+  signing_key_json,
+  summary_json,
+} from "./api.js";
 import { type Action, Monitor } from "./monitor.js";
 import { render_page } from "./page.js";
 import { probe_round } from "./probe.js";
+import { Signer } from "./signing.js";
 import { StatusStore } from "./store.js";
 
 export interface StatusOptions {
@@ -55,6 +64,7 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
   }
   const release = lock_dir(options.data_dir, "status service");
   const store = new StatusStore(join(options.data_dir, "status.sqlite"));
+  const signer = Signer.open(options.data_dir);
   const monitor = new Monitor(
     { rounds_to_change: options.rounds_to_change, quiet_ms: options.quiet_ms },
     store.components(),
@@ -123,7 +133,7 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
   await round();
   schedule();
 
-  const app = build_server(store, () => ({
+  const app = build_server(store, signer, () => ({
     name: options.name,
     url: options.public_url ?? `http://${options.host}:${(app.server.address() as { port: number }).port}`,
   }));
@@ -145,7 +155,7 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
   };
 }
 
-function build_server(store: StatusStore, info: () => PageInfo): FastifyInstance {
+function build_server(store: StatusStore, signer: Signer, info: () => PageInfo): FastifyInstance {
   const app = Fastify({ logger: false });
   const json = (path: string, body: () => unknown) =>
     app.get(path, async (_request, reply) => {
@@ -154,7 +164,8 @@ function build_server(store: StatusStore, info: () => PageInfo): FastifyInstance
     });
   const components = () => store.components();
   const by_id = () => new Map(components().map((c) => [c.id, c]));
-  json("/api/v2/summary.json", () => summary_json(info(), store));
+  json("/api/v2/summary.json", () => summary_json(info(), store, signer));
+  json("/api/v2/signing-key.json", () => signing_key_json(signer));
   json("/api/v2/status.json", () => ({
     page: page_json(info(), store),
     status: overall(components().map((c) => c.status)),
@@ -165,11 +176,11 @@ function build_server(store: StatusStore, info: () => PageInfo): FastifyInstance
   }));
   json("/api/v2/incidents.json", () => ({
     page: page_json(info(), store),
-    incidents: store.incidents(INCIDENTS_LISTED, false).map((i) => incident_json(info(), i, by_id())),
+    incidents: store.incidents(INCIDENTS_LISTED, false).map((i) => incident_json(info(), i, by_id(), signer)),
   }));
   json("/api/v2/incidents/unresolved.json", () => ({
     page: page_json(info(), store),
-    incidents: store.incidents(INCIDENTS_LISTED, true).map((i) => incident_json(info(), i, by_id())),
+    incidents: store.incidents(INCIDENTS_LISTED, true).map((i) => incident_json(info(), i, by_id(), signer)),
   }));
   // Scheduled maintenance is not built yet: nothing can be scheduled, so these lists are empty.
   for (const path of [
@@ -180,7 +191,7 @@ function build_server(store: StatusStore, info: () => PageInfo): FastifyInstance
     json(path, () => ({ page: page_json(info(), store), scheduled_maintenances: [] }));
   app.get("/", async (_request, reply) => {
     reply.type("text/html; charset=utf-8").header("cache-control", "no-cache");
-    return render_page(info(), store, Date.now());
+    return render_page(info(), store, Date.now(), signer);
   });
   app.get("/badge.svg", async (_request, reply) => {
     const s = overall(components().map((c) => c.status));

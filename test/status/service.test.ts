@@ -6,7 +6,8 @@
  */
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -14,7 +15,23 @@ import { admin_request } from "../../src/admin/client.js";
 import { render_page } from "../../src/status/page.js";
 import { type RunningStatus, start_status } from "../../src/status/service.js";
 import { StatusStore } from "../../src/status/store.js";
-import { spawn_node } from "../helpers/nodes.js";
+import { BIN, spawn_node } from "../helpers/nodes.js";
+
+/** The CLI as a child process, awaited (the status service under test runs in this process). */
+const cli = (args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> =>
+  new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { encoding: "utf8", timeout: 20_000 },
+      (error, stdout, stderr) =>
+        resolve({
+          status: error === null ? 0 : typeof error.code === "number" ? error.code : null,
+          stdout,
+          stderr,
+        }),
+    );
+  });
 
 type Summary = {
   status: { indicator: string };
@@ -124,6 +141,23 @@ describe("status service", () => {
     const page = await (await fetch(`http://127.0.0.1:${status.port}/`)).text();
     assert.match(page, /Exchange unreachable/);
     assert.match(page, /Major System Outage/);
+
+    // the open incident's updates are signed: `holdfast verify` tells them from an altered copy
+    const key_file = join(dir, "key.pem");
+    const key = await cli(["status", "key", "--data-dir", status_dir, "--json"]);
+    assert.equal(key.status, 0, key.stderr);
+    writeFileSync(key_file, (JSON.parse(key.stdout) as { public_key_pem: string }).public_key_pem);
+    const url = `http://127.0.0.1:${status.port}/api/v2/incidents/unresolved.json`;
+    const good = await cli(["verify", url, "--key", key_file]);
+    assert.equal(good.status, 0, good.stdout + good.stderr);
+    assert.match(good.stdout, /authentic {2}incidents\[0\]\.incident_updates\[0\]/);
+    const copy = JSON.parse(await (await fetch(url)).text()) as Summary;
+    copy.incidents[0].incident_updates[0].body = "Planned maintenance, nothing to worry about.";
+    const forged_file = join(dir, "forged.json");
+    writeFileSync(forged_file, JSON.stringify(copy));
+    const forged = await cli(["verify", forged_file, "--key", key_file]);
+    assert.equal(forged.status, 1);
+    assert.match(forged.stdout, /FORGED OR ALTERED {2}incidents\[0\]\.incident_updates\[0\]/);
 
     // the status service restarts with its store: the open incident is still there, and followed
     await status.close();
