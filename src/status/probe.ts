@@ -160,7 +160,7 @@ const MODE_STATUS: Record<string, { status: ComponentStatus; detail: string }> =
 export async function probe_round(
   urls: readonly string[],
   known_symbols: readonly string[],
-): Promise<Map<string, Seen & { def: ComponentDef }>> {
+): Promise<{ seen: Map<string, Seen & { def: ComponentDef }>; mode: TradingMode }> {
   const views = await Promise.all(urls.map(view_node));
   const seen = new Map<string, Seen & { def: ComponentDef }>();
   const put = (def: ComponentDef, s: Seen) => seen.set(def.id, { ...s, def });
@@ -232,5 +232,32 @@ export async function probe_round(
       }),
     );
   }
-  return seen;
+  return { seen, mode: trading_mode(views) };
+}
+
+/**
+ * The exchange's trading mode as Kraken's SystemStatus names it (online | maintenance | cancel_only |
+ * post_only), plus each market's mode as the exchange reports it. From the first node that answers:
+ * every node serves the same log, so they agree; "unreachable" when none answers.
+ */
+export interface TradingMode {
+  mode: "online" | "maintenance" | "cancel_only" | "post_only" | "unreachable";
+  markets: { symbol: string; mode: string }[];
+}
+
+function trading_mode(views: readonly NodeView[]): TradingMode {
+  const v = views.find((x) => x.rest.ok);
+  if (v === undefined) return { mode: "unreachable", markets: [] };
+  const markets = [...v.modes]
+    .map(([symbol, mode]) => ({ symbol, mode }))
+    .sort((a, b) => (a.symbol < b.symbol ? -1 : 1));
+  const all = (m: string) => markets.length > 0 && markets.every((x) => x.mode === m);
+  const mode = v.maintenance
+    ? "maintenance"
+    : all("CANCEL_ONLY")
+      ? "cancel_only"
+      : all("POST_ONLY")
+        ? "post_only"
+        : "online";
+  return { mode, markets };
 }

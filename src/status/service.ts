@@ -19,7 +19,7 @@ import {
 } from "./api.js";
 import { type Action, Monitor } from "./monitor.js";
 import { render_page } from "./page.js";
-import { probe_round } from "./probe.js";
+import { probe_round, type TradingMode } from "./probe.js";
 import { Signer } from "./signing.js";
 import { StatusStore } from "./store.js";
 
@@ -106,14 +106,20 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
   let stopped = false;
   let timer: NodeJS.Timeout | null = null;
   let last_round_ms: number | null = null;
+  let last_mode: TradingMode & { updated_at: string } = {
+    mode: "unreachable",
+    markets: [],
+    updated_at: new Date(0).toISOString(),
+  };
   let round_running: Promise<void> = Promise.resolve();
   const round = async (): Promise<void> => {
     const known = store
       .components()
       .filter((c) => c.id.startsWith("matching-"))
       .map((c) => c.name.replace(/^Matching /, ""));
-    const seen = await probe_round(watch, known);
+    const { seen, mode } = await probe_round(watch, known);
     if (stopped) return;
+    last_mode = { ...mode, updated_at: new Date().toISOString() };
     const now = Date.now();
     // time since the last round is credited to what was shown during it (uptime bars)
     if (last_round_ms !== null)
@@ -133,10 +139,15 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
   await round();
   schedule();
 
-  const app = build_server(store, signer, () => ({
-    name: options.name,
-    url: options.public_url ?? `http://${options.host}:${(app.server.address() as { port: number }).port}`,
-  }));
+  const app = build_server(
+    store,
+    signer,
+    () => last_mode,
+    () => ({
+      name: options.name,
+      url: options.public_url ?? `http://${options.host}:${(app.server.address() as { port: number }).port}`,
+    }),
+  );
   await app.listen({ host: options.host, port: options.port });
   const port = (app.server.address() as { port: number }).port;
   options.log(`status: serving http://${options.host}:${port}, watching ${watch.join(", ")}`);
@@ -155,7 +166,12 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
   };
 }
 
-function build_server(store: StatusStore, signer: Signer, info: () => PageInfo): FastifyInstance {
+function build_server(
+  store: StatusStore,
+  signer: Signer,
+  mode: () => TradingMode & { updated_at: string },
+  info: () => PageInfo,
+): FastifyInstance {
   const app = Fastify({ logger: false });
   const json = (path: string, body: () => unknown) =>
     app.get(path, async (_request, reply) => {
@@ -166,6 +182,17 @@ function build_server(store: StatusStore, signer: Signer, info: () => PageInfo):
   const by_id = () => new Map(components().map((c) => [c.id, c]));
   json("/api/v2/summary.json", () => summary_json(info(), store, signer));
   json("/api/v2/signing-key.json", () => signing_key_json(signer));
+  // Kraken-style trading mode, for bots deciding whether to trade: what the exchange said in the
+  // last probe round, with the open incidents (signed, like everything published)
+  json("/api/v2/trading-mode.json", () =>
+    signer.sign({
+      ...mode(),
+      scheduled_maintenances: [],
+      incidents: store
+        .incidents(INCIDENTS_LISTED, true)
+        .map((i) => ({ id: i.id, name: i.name, status: i.status, impact: i.impact })),
+    }),
+  );
   json("/api/v2/status.json", () => ({
     page: page_json(info(), store),
     status: overall(components().map((c) => c.status)),

@@ -64,8 +64,11 @@ describe("history projection", () => {
       history = new History(file);
       node = await EngineNode.open(opts(history));
       assert.match(logs.join("\n"), /history from 1 to \d+ is not available/);
+      // How much comes back depends on where the background snapshots fell: both kept snapshots can
+      // sit at the very end (a snapshot is of the state "after last_applied_seq or a little later"),
+      // leaving no trades after them. What must hold: never the lost part, and caught up to the end.
       const kept = history.trades(0, 0, { limit: 1000 }).length;
-      assert.ok(kept > 0 && kept < 65, `history rebuilt from the snapshot on (${kept} trades)`);
+      assert.ok(kept < 65, `history rebuilt from the snapshot on (${kept} trades)`);
       assert.equal(history.last_seq, node.last_applied_seq);
       await node.close();
       history.close();

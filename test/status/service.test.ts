@@ -105,6 +105,23 @@ describe("status service", () => {
       ],
     );
 
+    const trading_mode = async () =>
+      (await (
+        await fetch(`http://127.0.0.1:${(status as RunningStatus).port}/api/v2/trading-mode.json`)
+      ).json()) as {
+        mode: string;
+        markets: { symbol: string; mode: string }[];
+        incidents: { name: string }[];
+      };
+    assert.deepEqual(await trading_mode().then((m) => [m.mode, m.markets]), [
+      "online",
+      [
+        { symbol: "BTCUSDT", mode: "TRADING" },
+        { symbol: "ETHBTC", mode: "TRADING" },
+        { symbol: "ETHUSDT", mode: "TRADING" },
+      ],
+    ]);
+
     // one market halted: that market's component, nothing else
     const socket = join(exchange_dir, "admin.sock");
     await admin_request(socket, "POST", "/v1/market-status", { symbol: "BTCUSDT", status: "HALT" });
@@ -121,6 +138,9 @@ describe("status service", () => {
       [["Matching BTCUSDT down", "investigating"]],
     );
     assert.match(halted.incidents[0].incident_updates[0].body, /trading halted/);
+    const halted_mode = await trading_mode();
+    assert.equal(halted_mode.mode, "online", "one halted market is not the exchange's mode");
+    assert.deepEqual(halted_mode.markets[0], { symbol: "BTCUSDT", mode: "HALT" });
     await admin_request(socket, "POST", "/v1/market-status", { symbol: "BTCUSDT", status: "TRADING" });
     await until("the halt incident resolved", 10_000, async () => {
       const s = await summary();
@@ -137,6 +157,12 @@ describe("status service", () => {
     const seen_ms = Date.now() - killed_at;
     assert.ok(seen_ms <= 10_000, `outage shown after ${seen_ms} ms`);
     assert.equal(down.status.indicator, "critical");
+    const down_mode = await trading_mode();
+    assert.equal(down_mode.mode, "unreachable");
+    assert.deepEqual(
+      down_mode.incidents.map((i) => i.name),
+      ["Exchange unreachable"],
+    );
     assert.ok(down.components.every((c) => c.status === "major_outage"));
     const page = await (await fetch(`http://127.0.0.1:${status.port}/`)).text();
     assert.match(page, /Exchange unreachable/);
