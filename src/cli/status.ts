@@ -18,6 +18,7 @@ export function register_status(program: Command): void {
     .option("--port <n>", "port of the status page and API", "8081")
     .option("--name <name>", "the page's name", STATUS_DEFAULTS.name)
     .option("--public-url <url>", "the page's public URL (incident links)")
+    .option("--export-dir <dir>", "also write the page, JSON and feeds there as static files on every change")
     .option("--probe-interval-ms <n>", "time between probe rounds", String(STATUS_DEFAULTS.probe_interval_ms))
     .option(
       "--rounds <n>",
@@ -37,6 +38,7 @@ export function register_status(program: Command): void {
         port: string;
         name: string;
         publicUrl?: string;
+        exportDir?: string;
         probeIntervalMs: string;
         rounds: string;
         quietS: string;
@@ -67,6 +69,7 @@ export function register_status(program: Command): void {
             quiet_ms: quiet_s * 1000,
             name: opts.name,
             ...(opts.publicUrl === undefined ? {} : { public_url: opts.publicUrl }),
+            ...(opts.exportDir === undefined ? {} : { export_dir: opts.exportDir }),
             log,
           });
         } catch (error) {

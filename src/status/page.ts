@@ -93,14 +93,36 @@ export function render_page(
       return `<li class="component"><div class="line"><span class="name">${html_escape(c.name)}</span><span class="status s-${html_escape(c.status)}">${html_escape(status_words(c.status))}</span></div>${bars(c.id, days, now_ms)}<div class="uptime">${pct === null ? "no data yet" : `${pct.toFixed(3)} % uptime, ${UPTIME_DAYS} days`}</div></li>`;
     })
     .join("");
+  return shell(
+    `${html_escape(info.name)} status`,
+    `<header><h1>${html_escape(info.name)} status</h1></header>
+<main>
+<p class="banner i-${html_escape(state.indicator)}" role="status">${html_escape(state.description)}</p>
+<section aria-labelledby="open-h"><h2 id="open-h">Open incidents</h2>${open.length === 0 ? "<p>No open incidents.</p>" : open.map(incident_html).join("")}</section>
+<section aria-labelledby="components-h"><h2 id="components-h">Components</h2><ul class="components">${rows}</ul></section>
+<section aria-labelledby="past-h"><h2 id="past-h">Recent incidents</h2>${past.length === 0 ? "<p>None.</p>" : past.map(incident_html).join("")}</section>
+</main>
+<footer><p>Machine-readable: <a href="/api/v2/summary.json">/api/v2/summary.json</a> (Statuspage format). Times are UTC. This page is served from its own process and store, apart from the exchange.</p>${
+      signer === null
+        ? ""
+        : `<section aria-labelledby="key-h"><h2 id="key-h">Checking an update is ours</h2><p>Every incident update and summary we publish is signed with Ed25519 (key id <code>${html_escape(signer.key_id)}</code>, <a href="/api/v2/signing-key.json">signing-key.json</a>). Save a copy of this key, then check any update with <code>npx holdfast verify &lt;file or URL&gt; --key key.pem</code>.</p><pre>${html_escape(signer.public_pem)}</pre></section>`
+    }</footer>
+`,
+  );
+}
+
+/** The document around a page's body: head, styles (light and dark), no scripts. */
+function shell(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="refresh" content="30">
-<title>${html_escape(info.name)} status</title>
+<title>${title}</title>
 <link rel="alternate" type="application/json" href="/api/v2/summary.json">
+<link rel="alternate" type="application/atom+xml" title="Status history (Atom)" href="/history.atom">
+<link rel="alternate" type="application/rss+xml" title="Status history (RSS)" href="/history.rss">
 <style>
 :root { color-scheme: light dark; --bg:#fff; --fg:#1a1a1a; --muted:#5c5c5c; --card:#f5f6f8; --ok:#1f883d; --minor:#bf8700; --major:#d1570a; --critical:#cf222e; --maint:#0969da; --empty:#d0d7de; }
 @media (prefers-color-scheme: dark) { :root { --bg:#0d1117; --fg:#e6edf3; --muted:#9198a1; --card:#161b22; --ok:#3fb950; --minor:#d29922; --major:#f0883e; --critical:#f85149; --maint:#58a6ff; --empty:#30363d; } }
@@ -117,18 +139,14 @@ a { color:var(--maint); }
 </style>
 </head>
 <body>
-<header><h1>${html_escape(info.name)} status</h1></header>
-<main>
-<p class="banner i-${html_escape(state.indicator)}" role="status">${html_escape(state.description)}</p>
-<section aria-labelledby="open-h"><h2 id="open-h">Open incidents</h2>${open.length === 0 ? "<p>No open incidents.</p>" : open.map(incident_html).join("")}</section>
-<section aria-labelledby="components-h"><h2 id="components-h">Components</h2><ul class="components">${rows}</ul></section>
-<section aria-labelledby="past-h"><h2 id="past-h">Recent incidents</h2>${past.length === 0 ? "<p>None.</p>" : past.map(incident_html).join("")}</section>
-</main>
-<footer><p>Machine-readable: <a href="/api/v2/summary.json">/api/v2/summary.json</a> (Statuspage format). Times are UTC. This page is served from its own process and store, apart from the exchange.</p>${
-    signer === null
-      ? ""
-      : `<section aria-labelledby="key-h"><h2 id="key-h">Checking an update is ours</h2><p>Every incident update and summary we publish is signed with Ed25519 (key id <code>${html_escape(signer.key_id)}</code>, <a href="/api/v2/signing-key.json">signing-key.json</a>). Save a copy of this key, then check any update with <code>npx holdfast verify &lt;file or URL&gt; --key key.pem</code>.</p><pre>${html_escape(signer.public_pem)}</pre></section>`
-  }</footer>
-</body>
+${body}</body>
 </html>`;
+}
+
+/** One incident's page: where the JSON's shortlink points. */
+export function render_incident_page(info: PageInfo, incident: IncidentRow): string {
+  return shell(
+    `${html_escape(incident.name)} — ${html_escape(info.name)} status`,
+    `<header><p><a href="/">${html_escape(info.name)} status</a></p></header><main>${incident_html(incident)}</main>`,
+  );
 }

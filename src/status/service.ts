@@ -5,7 +5,9 @@
  * Statuspage-compatible JSON. Nothing here reads the exchange's files: it keeps serving when every
  * exchange node is dead, which is when it matters.
  */
-import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import Fastify, { type FastifyInstance } from "fastify";
 import { lock_dir } from "../node/data_dir.js";
 import {
@@ -17,8 +19,9 @@ import {
   signing_key_json,
   summary_json,
 } from "./api.js";
+import { atom_feed, rss_feed } from "./feeds.js";
 import { type Action, Monitor } from "./monitor.js";
-import { render_page } from "./page.js";
+import { render_incident_page, render_page } from "./page.js";
 import { probe_round, type TradingMode } from "./probe.js";
 import { Signer } from "./signing.js";
 import { StatusStore } from "./store.js";
@@ -37,6 +40,8 @@ export interface StatusOptions {
   name: string;
   /** The page's public URL (shortlinks); default http://host:port. */
   public_url?: string;
+  /** Also write the page, JSON and feeds here as static files on every change. */
+  export_dir?: string;
   log: (line: string) => void;
 }
 
@@ -54,6 +59,7 @@ export interface RunningStatus {
 }
 
 const INCIDENTS_LISTED = 50;
+const EXPORT_EVERY_MS = 60_000;
 
 export async function start_status(options: StatusOptions): Promise<RunningStatus> {
   if (options.watch.length === 0) throw new Error("status: --watch needs at least one exchange URL");
@@ -112,6 +118,23 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
     updated_at: new Date(0).toISOString(),
   };
   let round_running: Promise<void> = Promise.resolve();
+  let bound_port = options.port;
+  let serving = false;
+  const page_info = (): PageInfo => ({
+    name: options.name,
+    url: options.public_url ?? `http://${options.host}:${bound_port}`,
+  });
+  const docs = documents(store, signer, () => last_mode, page_info);
+  let last_export_ms = 0;
+  const export_now = (): void => {
+    if (options.export_dir === undefined || !serving) return;
+    try {
+      export_static(options.export_dir, store, docs, page_info);
+      last_export_ms = Date.now();
+    } catch (error) {
+      options.log(`status: static export to ${options.export_dir} failed: ${String(error)}`);
+    }
+  };
   const round = async (): Promise<void> => {
     const known = store
       .components()
@@ -125,7 +148,10 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
     if (last_round_ms !== null)
       for (const c of store.components()) store.add_time(c.id, c.status, now, now - last_round_ms);
     last_round_ms = now;
-    apply(now, monitor.observe(now, seen));
+    const actions = monitor.observe(now, seen);
+    apply(now, actions);
+    // on every change, and at least once a minute (the uptime bars move with the clock)
+    if (actions.length > 0 || now - last_export_ms >= EXPORT_EVERY_MS) export_now();
   };
   const schedule = (): void => {
     if (stopped) return;
@@ -139,17 +165,12 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
   await round();
   schedule();
 
-  const app = build_server(
-    store,
-    signer,
-    () => last_mode,
-    () => ({
-      name: options.name,
-      url: options.public_url ?? `http://${options.host}:${(app.server.address() as { port: number }).port}`,
-    }),
-  );
+  const app = build_server(store, docs, page_info);
   await app.listen({ host: options.host, port: options.port });
   const port = (app.server.address() as { port: number }).port;
+  bound_port = port;
+  serving = true;
+  export_now();
   options.log(`status: serving http://${options.host}:${port}, watching ${watch.join(", ")}`);
 
   return {
@@ -166,18 +187,16 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
   };
 }
 
-function build_server(
+/** Every document the service publishes, by path: the server serves them, the export writes them. */
+function documents(
   store: StatusStore,
   signer: Signer,
   mode: () => TradingMode & { updated_at: string },
   info: () => PageInfo,
-): FastifyInstance {
-  const app = Fastify({ logger: false });
+): Map<string, { type: string; body: () => string }> {
+  const docs = new Map<string, { type: string; body: () => string }>();
   const json = (path: string, body: () => unknown) =>
-    app.get(path, async (_request, reply) => {
-      reply.header("cache-control", "no-cache").header("access-control-allow-origin", "*");
-      return body();
-    });
+    docs.set(path, { type: "application/json; charset=utf-8", body: () => JSON.stringify(body()) });
   const components = () => store.components();
   const by_id = () => new Map(components().map((c) => [c.id, c]));
   json("/api/v2/summary.json", () => summary_json(info(), store, signer));
@@ -216,17 +235,79 @@ function build_server(
     "/api/v2/scheduled-maintenances/active.json",
   ])
     json(path, () => ({ page: page_json(info(), store), scheduled_maintenances: [] }));
-  app.get("/", async (_request, reply) => {
-    reply.type("text/html; charset=utf-8").header("cache-control", "no-cache");
-    return render_page(info(), store, Date.now(), signer);
+  docs.set("/", {
+    type: "text/html; charset=utf-8",
+    body: () => render_page(info(), store, Date.now(), signer),
   });
-  app.get("/badge.svg", async (_request, reply) => {
-    const s = overall(components().map((c) => c.status));
-    reply.type("image/svg+xml").header("cache-control", "no-cache");
-    return badge(s.indicator, s.description);
+  docs.set("/badge.svg", {
+    type: "image/svg+xml",
+    body: () => {
+      const s = overall(components().map((c) => c.status));
+      return badge(s.indicator, s.description);
+    },
+  });
+  docs.set("/history.atom", {
+    type: "application/atom+xml; charset=utf-8",
+    body: () => atom_feed(info(), store),
+  });
+  docs.set("/history.rss", {
+    type: "application/rss+xml; charset=utf-8",
+    body: () => rss_feed(info(), store),
+  });
+  return docs;
+}
+
+function build_server(
+  store: StatusStore,
+  docs: Map<string, { type: string; body: () => string }>,
+  info: () => PageInfo,
+): FastifyInstance {
+  const app = Fastify({ logger: false });
+  for (const [path, doc] of docs)
+    app.get(path, async (request, reply) => {
+      const body = doc.body();
+      // ETag: feed readers and pollers ask "changed?" and get a 304 when not
+      const etag = `"${createHash("sha256").update(body).digest("base64url").slice(0, 27)}"`;
+      reply
+        .header("etag", etag)
+        .header("cache-control", "no-cache")
+        .header("access-control-allow-origin", "*");
+      if (request.headers["if-none-match"] === etag) return reply.code(304).send();
+      reply.type(doc.type);
+      return body;
+    });
+  app.get<{ Params: { id: string } }>("/incidents/:id", async (request, reply) => {
+    const incident = /^[a-z0-9]{1,32}$/.test(request.params.id) ? store.incident(request.params.id) : null;
+    reply.header("cache-control", "no-cache");
+    if (incident === null) return reply.code(404).type("text/plain; charset=utf-8").send("no such incident");
+    reply.type("text/html; charset=utf-8");
+    return render_incident_page(info(), incident);
   });
   app.setNotFoundHandler((_request, reply) => void reply.code(404).send({ error: "not found" }));
   return app;
+}
+
+/**
+ * Writes every published document under `dir` (index.html for "/", incidents/<id>/index.html),
+ * each atomically (temporary file, then rename), so any static host or CDN can keep serving the
+ * page if this process dies.
+ */
+function export_static(
+  dir: string,
+  store: StatusStore,
+  docs: Map<string, { type: string; body: () => string }>,
+  info: () => PageInfo,
+): void {
+  const write = (relative: string, body: string): void => {
+    const file = join(dir, relative);
+    mkdirSync(dirname(file), { recursive: true });
+    const temp = `${file}.tmp-${process.pid}`;
+    writeFileSync(temp, body);
+    renameSync(temp, file);
+  };
+  for (const [path, doc] of docs) write(path === "/" ? "index.html" : path.slice(1), doc.body());
+  for (const incident of store.incidents(INCIDENTS_LISTED, false))
+    write(join("incidents", incident.id, "index.html"), render_incident_page(info(), incident));
 }
 
 const BADGE_COLOUR: Record<string, string> = {

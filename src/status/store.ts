@@ -203,6 +203,24 @@ export class StatusStore {
     return rows.map((r) => this.hydrate(r));
   }
 
+  /** The newest incident updates across all incidents, with their incident's name (for the feeds). */
+  recent_updates(limit: number): (UpdateRow & { incident_name: string; impact: Impact })[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT u.*, i.name AS incident_name, i.impact AS impact FROM incident_updates u
+           JOIN incidents i ON i.id = u.incident_id ORDER BY u.created_at DESC, u.rowid DESC LIMIT ?`,
+        )
+        .all(limit) as Record<string, unknown>[]
+    ).map(
+      (u) =>
+        ({ ...u, affected: JSON.parse(u.affected as string) as ComponentChange[] }) as UpdateRow & {
+          incident_name: string;
+          impact: Impact;
+        },
+    );
+  }
+
   /** The automatic incidents the monitor follows (for a restart). */
   auto_incidents(): AutoIncident[] {
     return this.incidents(1000, true)

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -59,6 +59,7 @@ describe("status service", () => {
   const dir = mkdtempSync(join(tmpdir(), "hf-status-"));
   const exchange_dir = join(dir, "exchange");
   const status_dir = join(dir, "status");
+  const export_dir = join(dir, "static");
   let node: ChildProcess | null = null;
   let status: RunningStatus | null = null;
   after(async () => {
@@ -80,6 +81,7 @@ describe("status service", () => {
         rounds_to_change: 2,
         quiet_ms: 1500,
         name: "Holdfast test",
+        export_dir: export_dir,
         log: () => {},
       });
     status = await open_status();
@@ -184,6 +186,38 @@ describe("status service", () => {
     const forged = await cli(["verify", forged_file, "--key", key_file]);
     assert.equal(forged.status, 1);
     assert.match(forged.stdout, /FORGED OR ALTERED {2}incidents\[0\]\.incident_updates\[0\]/);
+
+    // feeds: one entry per update, ETag and 304; the incident's own page; the static export
+    const base = `http://127.0.0.1:${status.port}`;
+    const atom = await fetch(`${base}/history.atom`);
+    const atom_text = await atom.text();
+    assert.match(atom.headers.get("content-type") ?? "", /application\/atom\+xml/);
+    assert.match(atom_text, /<title>Exchange unreachable: investigating<\/title>/);
+    const etag = atom.headers.get("etag") as string;
+    assert.equal((await fetch(`${base}/history.atom`, { headers: { "if-none-match": etag } })).status, 304);
+    assert.match(
+      await (await fetch(`${base}/history.rss`)).text(),
+      /<guid isPermaLink="false">[a-z0-9]+<\/guid>/,
+    );
+    const incident_id = down.incidents.find((i) => i.name === "Exchange unreachable")?.id as string;
+    const incident_page = await fetch(`${base}/incidents/${incident_id}`);
+    assert.equal(incident_page.status, 200);
+    assert.match(await incident_page.text(), /Exchange unreachable/);
+    assert.equal((await fetch(`${base}/incidents/nope`)).status, 404);
+    const exported = await until("the static export of the outage", 5000, async () => {
+      try {
+        const s = JSON.parse(readFileSync(join(export_dir, "api/v2/summary.json"), "utf8")) as Summary;
+        return s.incidents.length > 0 ? s : null;
+      } catch {
+        return null;
+      }
+    });
+    assert.equal(exported.incidents[0].name, "Exchange unreachable");
+    assert.match(readFileSync(join(export_dir, "index.html"), "utf8"), /Exchange unreachable/);
+    assert.match(
+      readFileSync(join(export_dir, "incidents", incident_id, "index.html"), "utf8"),
+      /investigating/,
+    );
 
     // the status service restarts with its store: the open incident is still there, and followed
     await status.close();
