@@ -80,7 +80,12 @@ export async function start_admin_server(
       `admin socket path ${socket_path} is longer than ${SOCKET_PATH_MAX} bytes; use a shorter --data-dir or --admin-socket`,
     );
   const started_at = new Date();
-  const app = Fastify({ bodyLimit: BODY_BYTES_MAX, logger: false });
+  // removeAdditional off: an unknown field is refused, not silently dropped (Fastify's default drops it)
+  const app = Fastify({
+    bodyLimit: BODY_BYTES_MAX,
+    logger: false,
+    ajv: { customOptions: { removeAdditional: false } },
+  });
   const submit = async (command: Command) => {
     const applied = await node.submit(command);
     return outcome(applied.seq, applied.events);

@@ -1,7 +1,10 @@
 /** `holdfast status`: runs the status service until SIGTERM/SIGINT (see src/status/service.ts). */
 import { createPublicKey } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Command } from "commander";
+import { admin_request } from "../admin/client.js";
+import { STATUS_ADMIN_SOCKET } from "../status/admin.js";
 import { signing_key_json } from "../status/api.js";
 import { STATUS_DEFAULTS, start_status } from "../status/service.js";
 import { key_id, Signer, verify_document } from "../status/signing.js";
@@ -106,6 +109,128 @@ export function register_status(program: Command): void {
       if (opts.json) return console.log(JSON.stringify(signing_key_json(signer)));
       console.log(`Ed25519 signing key, id ${signer.key_id}\n${signer.public_pem.trimEnd()}`);
     });
+
+  const admin = status
+    .command("admin")
+    .description("operator commands for a running status service (its admin socket)");
+  const socket = (): string => join((status.opts() as { dataDir: string }).dataDir, STATUS_ADMIN_SOCKET);
+  /** One request to the admin socket; prints the refusal and exits 1 when refused. */
+  const call = async (method: "GET" | "POST", path: string, body?: unknown): Promise<unknown> => {
+    const r = await admin_request(socket(), method, path, body);
+    if (r.status >= 400) {
+      const message =
+        (r.body as { message?: string; error?: string } | null)?.message ?? JSON.stringify(r.body);
+      throw new Error(`refused (${r.status}): ${message}`);
+    }
+    return r.body;
+  };
+  const run = (action: () => Promise<void>): Promise<void> =>
+    action().catch((error: unknown) => {
+      console.error(`holdfast status admin: ${error instanceof Error ? error.message : String(error)}`);
+      process.exitCode = 1;
+    });
+
+  admin
+    .command("incidents")
+    .description("list incidents, newest first")
+    .option("--json", "print JSON")
+    .action((opts: { json?: boolean }) =>
+      run(async () => {
+        const list = (await call("GET", "/v1/incidents")) as {
+          id: string;
+          name: string;
+          status: string;
+          impact: string;
+          automatic: boolean;
+          created_at: string;
+        }[];
+        if (opts.json) return console.log(JSON.stringify(list));
+        if (list.length === 0) console.log("no incidents");
+        for (const i of list)
+          console.log(
+            `${i.id}  ${i.status.padEnd(13)} ${i.impact.padEnd(11)} ${i.created_at}  ${i.automatic ? "[auto] " : ""}${i.name}`,
+          );
+      }),
+    );
+
+  admin
+    .command("components")
+    .description("list components: what the page shows, what the probes say, and any override")
+    .option("--json", "print JSON")
+    .action((opts: { json?: boolean }) =>
+      run(async () => {
+        const list = (await call("GET", "/v1/components")) as {
+          id: string;
+          status: string;
+          auto_status: string;
+          override: string | null;
+        }[];
+        if (opts.json) return console.log(JSON.stringify(list));
+        for (const c of list)
+          console.log(
+            `${c.id.padEnd(22)} ${c.status.padEnd(21)}${c.override === null ? "" : ` (override; probes say ${c.auto_status})`}`,
+          );
+      }),
+    );
+
+  admin
+    .command("open <name>")
+    .description("open an incident")
+    .requiredOption("--body <text>", "the first update's text")
+    .option("--status <status>", "investigating, identified or monitoring", "investigating")
+    .option("--components <ids>", "comma-separated component ids it affects")
+    .option("--component-status <status>", "show the affected components as this status")
+    .option("--json", "print JSON")
+    .action(
+      (
+        name: string,
+        opts: { body: string; status: string; components?: string; componentStatus?: string; json?: boolean },
+      ) =>
+        run(async () => {
+          const r = (await call("POST", "/v1/incidents", {
+            name,
+            body: opts.body,
+            status: opts.status,
+            ...(opts.components === undefined
+              ? {}
+              : { components: opts.components.split(",").map((x) => x.trim()) }),
+            ...(opts.componentStatus === undefined ? {} : { component_status: opts.componentStatus }),
+          })) as { id: string; status: string; impact: string };
+          if (opts.json) return console.log(JSON.stringify(r));
+          console.log(`incident ${r.id} opened (${r.status}, impact ${r.impact})`);
+        }),
+    );
+
+  admin
+    .command("update <id> <status>")
+    .description("post an update: investigating, identified, monitoring, resolved or postmortem")
+    .requiredOption("--body <text>", "the update's text")
+    .option("--component-status <status>", "show the incident's components as this status")
+    .option("--json", "print JSON")
+    .action(
+      (id: string, new_status: string, opts: { body: string; componentStatus?: string; json?: boolean }) =>
+        run(async () => {
+          const r = await call("POST", `/v1/incidents/${encodeURIComponent(id)}/updates`, {
+            status: new_status,
+            body: opts.body,
+            ...(opts.componentStatus === undefined ? {} : { component_status: opts.componentStatus }),
+          });
+          if (opts.json) return console.log(JSON.stringify(r));
+          console.log(`incident ${id}: ${new_status}`);
+        }),
+    );
+
+  admin
+    .command("component <id> <status>")
+    .description("override what a component shows (a component status), or hand it back to the probes (auto)")
+    .option("--json", "print JSON")
+    .action((id: string, new_status: string, opts: { json?: boolean }) =>
+      run(async () => {
+        const r = await call("POST", `/v1/components/${encodeURIComponent(id)}`, { status: new_status });
+        if (opts.json) return console.log(JSON.stringify(r));
+        console.log(`${id}: ${new_status === "auto" ? "back to automatic" : new_status}`);
+      }),
+    );
 
   program
     .command("verify <source>")

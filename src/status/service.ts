@@ -10,6 +10,7 @@ import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import Fastify, { type FastifyInstance } from "fastify";
 import { lock_dir } from "../node/data_dir.js";
+import { STATUS_ADMIN_SOCKET, start_status_admin } from "./admin.js";
 import {
   component_json,
   incident_json,
@@ -54,6 +55,8 @@ export const STATUS_DEFAULTS = {
 
 export interface RunningStatus {
   port: number;
+  /** The operator interface (`holdfast status admin …`). */
+  admin_socket: string;
   store: StatusStore;
   close(): Promise<void>;
 }
@@ -73,7 +76,7 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
   const signer = Signer.open(options.data_dir);
   const monitor = new Monitor(
     { rounds_to_change: options.rounds_to_change, quiet_ms: options.quiet_ms },
-    store.components(),
+    store.components().map((c) => ({ ...c, status: c.auto_status })),
     store.auto_incidents(),
   );
   const watch = options.watch.map((u) => u.replace(/\/+$/, ""));
@@ -171,15 +174,19 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
   bound_port = port;
   serving = true;
   export_now();
+  const admin_socket = join(options.data_dir, STATUS_ADMIN_SOCKET);
+  const admin = await start_status_admin(store, admin_socket, Date.now, export_now);
   options.log(`status: serving http://${options.host}:${port}, watching ${watch.join(", ")}`);
 
   return {
     port,
+    admin_socket,
     store,
     close: async () => {
       stopped = true;
       if (timer !== null) clearTimeout(timer);
       await round_running;
+      await admin.close();
       await app.close();
       store.close();
       release();

@@ -15,7 +15,11 @@ import type {
 } from "./monitor.js";
 
 export interface ComponentRow extends ComponentDef {
+  /** What the page shows: the operator's override if there is one, else the automatic status. */
   status: ComponentStatus;
+  /** What the probes and the monitor say. */
+  auto_status: ComponentStatus;
+  override: ComponentStatus | null;
   description: string;
   created_at: string;
   updated_at: string;
@@ -76,6 +80,7 @@ export class StatusStore {
       CREATE TABLE IF NOT EXISTS incident_updates (
         id TEXT PRIMARY KEY, incident_id TEXT NOT NULL REFERENCES incidents(id), status TEXT NOT NULL,
         body TEXT NOT NULL, created_at TEXT NOT NULL, affected TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS overrides (component_id TEXT PRIMARY KEY, status TEXT NOT NULL);
       CREATE INDEX IF NOT EXISTS updates_by_incident ON incident_updates (incident_id, created_at);
       CREATE TABLE IF NOT EXISTS days (
         component_id TEXT NOT NULL, day TEXT NOT NULL, up_ms INTEGER NOT NULL DEFAULT 0,
@@ -85,7 +90,24 @@ export class StatusStore {
   }
 
   components(): ComponentRow[] {
-    return this.db.prepare("SELECT * FROM components ORDER BY position, id").all() as ComponentRow[];
+    return this.db
+      .prepare(
+        `SELECT c.id, c.name, c.position, c.description, c.created_at, c.updated_at, c.status AS auto_status,
+           o.status AS override, COALESCE(o.status, c.status) AS status
+         FROM components c LEFT JOIN overrides o ON o.component_id = c.id ORDER BY c.position, c.id`,
+      )
+      .all() as ComponentRow[];
+  }
+
+  /** The operator's word on a component, until cleared (null): shown instead of the automatic status. */
+  set_override(id: string, status: ComponentStatus | null, now_ms: number): boolean {
+    if (this.db.prepare("SELECT 1 FROM components WHERE id = ?").get(id) === undefined) return false;
+    this.db.transaction(() => {
+      if (status === null) this.db.prepare("DELETE FROM overrides WHERE component_id = ?").run(id);
+      else this.db.prepare("INSERT OR REPLACE INTO overrides VALUES (?, ?)").run(id, status);
+      this.db.prepare("UPDATE components SET updated_at = ? WHERE id = ?").run(iso(now_ms), id);
+    })();
+    return true;
   }
 
   add_component(def: ComponentDef, status: ComponentStatus, now_ms: number): void {
@@ -125,7 +147,13 @@ export class StatusStore {
   }
 
   open_incident(
-    o: { name: string; impact: Impact; auto_key: string | null; components: string[] },
+    o: {
+      name: string;
+      impact: Impact;
+      auto_key: string | null;
+      components: string[];
+      status?: IncidentStatus;
+    },
     body: string,
     affected: ComponentChange[],
     now_ms: number,
@@ -135,10 +163,19 @@ export class StatusStore {
       this.db
         .prepare(
           `INSERT INTO incidents (id, name, status, impact, auto_key, components, created_at, updated_at)
-           VALUES (?, ?, 'investigating', ?, ?, ?, ?, ?)`,
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(id, o.name, o.impact, o.auto_key, JSON.stringify(o.components), iso(now_ms), iso(now_ms));
-      this.insert_update(id, "investigating", body, affected, now_ms);
+        .run(
+          id,
+          o.name,
+          o.status ?? "investigating",
+          o.impact,
+          o.auto_key,
+          JSON.stringify(o.components),
+          iso(now_ms),
+          iso(now_ms),
+        );
+      this.insert_update(id, o.status ?? "investigating", body, affected, now_ms);
     })();
     return this.incident(id) as IncidentRow;
   }

@@ -1,0 +1,206 @@
+/**
+ * The status service's operator interface: a Unix socket in its directory (`STATUS_DIR/admin.sock`,
+ * mode 0600, so only the operator's account reaches it), used by `holdfast status admin …`.
+ * Operators open incidents, post updates through investigating → identified → monitoring →
+ * resolved → postmortem, and override what a component shows. Every text is bounded and checked
+ * by schema; the page escapes it when rendering.
+ */
+import { chmodSync, rmSync } from "node:fs";
+import Fastify, { type FastifyInstance } from "fastify";
+import {
+  COMPONENT_STATUSES,
+  type ComponentChange,
+  type ComponentStatus,
+  INCIDENT_STATUSES,
+  type IncidentStatus,
+  impact_of,
+} from "./monitor.js";
+import type { StatusStore } from "./store.js";
+
+export const STATUS_ADMIN_SOCKET = "admin.sock";
+const NAME_LENGTH_MAX = 200;
+const BODY_LENGTH_MAX = 5000;
+const COMPONENTS_PER_INCIDENT_MAX = 50;
+
+/** Names and bodies are text for people: no control characters but newlines and tabs. */
+// a lookahead for "something visible", then only allowed characters throughout
+const TEXT_PATTERN = "^(?=[\\s\\S]*\\S)[^\\u0000-\\u0008\\u000b-\\u001f\\u007f]*$";
+
+export async function start_status_admin(
+  store: StatusStore,
+  socket_path: string,
+  clock_ms: () => number,
+  on_change: () => void,
+): Promise<FastifyInstance> {
+  // removeAdditional off: an unknown field is refused, not silently dropped (Fastify's default drops it)
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 64 * 1024,
+    ajv: { customOptions: { removeAdditional: false } },
+  });
+  const refuse = (message: string) => ({ statusCode: 400, error: "Bad Request", message });
+
+  /** Applies `status` as an override to `ids`; the changes, for the update's affected components. */
+  const override = (ids: readonly string[], status: ComponentStatus | null): ComponentChange[] => {
+    const by_id = new Map(store.components().map((c) => [c.id, c]));
+    const changes: ComponentChange[] = [];
+    for (const id of ids) {
+      const c = by_id.get(id);
+      if (c === undefined) continue;
+      store.set_override(id, status, clock_ms());
+      const after = status ?? c.auto_status;
+      if (after !== c.status) changes.push({ id, name: c.name, old_status: c.status, new_status: after });
+    }
+    return changes;
+  };
+  const unknown_components = (ids: readonly string[]): string[] => {
+    const known = new Set(store.components().map((c) => c.id));
+    return ids.filter((id) => !known.has(id));
+  };
+
+  app.get("/v1/incidents", async () =>
+    store.incidents(50, false).map((i) => ({
+      id: i.id,
+      name: i.name,
+      status: i.status,
+      impact: i.impact,
+      automatic: i.auto_key !== null,
+      components: i.components,
+      created_at: i.created_at,
+      updated_at: i.updated_at,
+    })),
+  );
+
+  app.get("/v1/components", async () =>
+    store.components().map((c) => ({
+      id: c.id,
+      name: c.name,
+      status: c.status,
+      auto_status: c.auto_status,
+      override: c.override,
+    })),
+  );
+
+  app.post<{
+    Body: {
+      name: string;
+      body: string;
+      status?: IncidentStatus;
+      components?: string[];
+      component_status?: ComponentStatus;
+    };
+  }>(
+    "/v1/incidents",
+    {
+      schema: {
+        body: {
+          type: "object",
+          required: ["name", "body"],
+          additionalProperties: false,
+          properties: {
+            name: { type: "string", minLength: 1, maxLength: NAME_LENGTH_MAX, pattern: TEXT_PATTERN },
+            body: { type: "string", minLength: 1, maxLength: BODY_LENGTH_MAX, pattern: TEXT_PATTERN },
+            status: { type: "string", enum: ["investigating", "identified", "monitoring"] },
+            components: {
+              type: "array",
+              maxItems: COMPONENTS_PER_INCIDENT_MAX,
+              uniqueItems: true,
+              items: { type: "string", maxLength: 64 },
+            },
+            component_status: { type: "string", enum: [...COMPONENT_STATUSES] },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const b = request.body;
+      const ids = b.components ?? [];
+      const unknown = unknown_components(ids);
+      if (unknown.length > 0)
+        return reply.code(400).send(refuse(`unknown components: ${unknown.join(", ")}`));
+      const changes = b.component_status === undefined ? [] : override(ids, b.component_status);
+      const impact = b.component_status === undefined ? "minor" : impact_of([b.component_status]);
+      const incident = store.open_incident(
+        {
+          name: b.name,
+          impact: impact === "none" ? "minor" : impact,
+          auto_key: null,
+          components: ids,
+          ...(b.status === undefined ? {} : { status: b.status }),
+        },
+        b.body,
+        changes,
+        clock_ms(),
+      );
+      on_change();
+      return { id: incident.id, name: incident.name, status: incident.status, impact: incident.impact };
+    },
+  );
+
+  app.post<{
+    Params: { id: string };
+    Body: { status: IncidentStatus; body: string; component_status?: ComponentStatus };
+  }>(
+    "/v1/incidents/:id/updates",
+    {
+      schema: {
+        params: { type: "object", properties: { id: { type: "string", pattern: "^[a-z0-9]{1,32}$" } } },
+        body: {
+          type: "object",
+          required: ["status", "body"],
+          additionalProperties: false,
+          properties: {
+            status: { type: "string", enum: [...INCIDENT_STATUSES] },
+            body: { type: "string", minLength: 1, maxLength: BODY_LENGTH_MAX, pattern: TEXT_PATTERN },
+            component_status: { type: "string", enum: [...COMPONENT_STATUSES] },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const incident = store.incident(request.params.id);
+      if (incident === null)
+        return reply.code(404).send({ statusCode: 404, error: "Not Found", message: "no such incident" });
+      const b = request.body;
+      // resolving hands the incident's components back to the probes, unless told otherwise
+      const changes =
+        b.component_status !== undefined
+          ? override(incident.components, b.component_status)
+          : b.status === "resolved" || b.status === "postmortem"
+            ? override(incident.components, null)
+            : [];
+      store.update_incident(incident.id, b.status, b.body, changes, clock_ms(), incident.recovered_ms);
+      on_change();
+      return { id: incident.id, status: b.status };
+    },
+  );
+
+  app.post<{ Params: { id: string }; Body: { status: ComponentStatus | "auto" } }>(
+    "/v1/components/:id",
+    {
+      schema: {
+        params: { type: "object", properties: { id: { type: "string", maxLength: 64 } } },
+        body: {
+          type: "object",
+          required: ["status"],
+          additionalProperties: false,
+          properties: { status: { type: "string", enum: [...COMPONENT_STATUSES, "auto"] } },
+        },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      if (unknown_components([id]).length > 0)
+        return reply.code(404).send({ statusCode: 404, error: "Not Found", message: `no component ${id}` });
+      override([id], request.body.status === "auto" ? null : request.body.status);
+      on_change();
+      const c = store.components().find((x) => x.id === id);
+      return { id, status: c?.status, override: c?.override ?? null };
+    },
+  );
+
+  rmSync(socket_path, { force: true });
+  await app.listen({ path: socket_path });
+  chmodSync(socket_path, 0o600);
+  return app;
+}
