@@ -1,7 +1,9 @@
 /** `holdfast start`: runs one node until SIGTERM/SIGINT. */
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Command } from "commander";
+import { CANARY_KEY_FILE } from "../demo/setup.js";
 import { check_tiers, DEFAULT_TIERS, type LimitTiers } from "../gateway/limits.js";
 import { start_node } from "../server/start.js";
 
@@ -102,6 +104,7 @@ export function register_start(program: Command): void {
               opts.host,
               "--data-dir",
               opts.statusDataDir ?? `${opts.dataDir.replace(/\/+$/, "")}-status`,
+              ...(opts.demo === true ? ["--canary-key", join(opts.dataDir, CANARY_KEY_FILE)] : []),
             ],
             { stdio: "inherit" },
           );

@@ -22,6 +22,10 @@ export function register_status(program: Command): void {
     .option("--name <name>", "the page's name", STATUS_DEFAULTS.name)
     .option("--public-url <url>", "the page's public URL (incident links)")
     .option("--export-dir <dir>", "also write the page, JSON and feeds there as static files on every change")
+    .option(
+      "--canary-key <file>",
+      'order-entry canary: {"apiKey","secretKey","symbol"} of an account made for it',
+    )
     .option("--probe-interval-ms <n>", "time between probe rounds", String(STATUS_DEFAULTS.probe_interval_ms))
     .option(
       "--rounds <n>",
@@ -42,6 +46,7 @@ export function register_status(program: Command): void {
         name: string;
         publicUrl?: string;
         exportDir?: string;
+        canaryKey?: string;
         probeIntervalMs: string;
         rounds: string;
         quietS: string;
@@ -73,6 +78,7 @@ export function register_status(program: Command): void {
             name: opts.name,
             ...(opts.publicUrl === undefined ? {} : { public_url: opts.publicUrl }),
             ...(opts.exportDir === undefined ? {} : { export_dir: opts.exportDir }),
+            ...(opts.canaryKey === undefined ? {} : { canary_key_file: opts.canaryKey }),
             log,
           });
         } catch (error) {

@@ -15,6 +15,8 @@ import type { EngineNode } from "../node/runtime.js";
 import { DEMO_SETUP } from "./markets.js";
 
 export const DEMO_USERS = ["alice", "bob", "carol"];
+/** In the data directory: the key the status service's canary uses (`holdfast status --canary-key`). */
+export const CANARY_KEY_FILE = "canary-key.json";
 /** The rate-limit tier of the demo users' keys (DEMO_LIMITS unless configured otherwise). */
 const DEMO_TIER = "demo";
 const USER_FUNDS: [string, string][] = [
@@ -100,5 +102,16 @@ export async function setup_demo(
     log(`demo: users ${DEMO_USERS.join(", ")} funded with 10 BTC, 100 ETH, 1,000,000 USDT each`);
   }
   writeFileSync(file, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
+
+  // the status service's order-entry canary: a small account of its own (src/status/canary.ts)
+  const canary_file = join(data_dir, CANARY_KEY_FILE);
+  if (!existsSync(canary_file)) {
+    const account = must(await create_account(node, "demo-canary"), "canary").account;
+    await fund(account, "canary", [["USDT", "1000"]]);
+    const options = { permissions: PERMISSION_TRADE, ip_allow: "", tier: DEMO_TIER };
+    const hmac = must(await add_hmac_key(node, master, account, options), "canary key");
+    const key = { apiKey: hmac.apiKey, secretKey: hmac.secretKey, symbols: ["BTCUSDT", "ETHUSDT"] };
+    writeFileSync(canary_file, `${JSON.stringify(key, null, 2)}\n`, { mode: 0o600 });
+  }
   return { maker, taker, credentials_file: file };
 }

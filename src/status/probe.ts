@@ -6,12 +6,13 @@
  *  - Matching <SYMBOL>: the mode the exchange reports for the market (exchangeInfo status, with
  *    POST_ONLY from Holdfast's /holdfast/v1/modes, which names modes as the engine does).
  *  - Deposits, withdrawals: the exchange's switches (/holdfast/v1/modes) and maintenance.
- *  - Order entry: reachable and not in maintenance. (The canary order of the issue is not built yet:
- *    until it is, order entry is judged by the API answering, not by an order going through.)
+ *  - Order entry: with a canary key, an order placed and cancelled through the API (canary.ts);
+ *    without one, only whether the API answers and is not in maintenance.
  * With several nodes a component is operational when every node serves it, partially out when some
  * do, and down when none do: any node serves any client (cluster mode).
  */
 import WebSocket from "ws";
+import { type CanaryKey, run_canary } from "./canary.js";
 import type { ComponentDef, ComponentStatus, Seen } from "./monitor.js";
 
 export const PROBE_TIMEOUT_MS = 2000;
@@ -26,6 +27,8 @@ interface NodeView {
   modes: Map<string, string>;
   deposits_paused: boolean;
   withdrawals_paused: boolean;
+  /** The canary order's outcome; null when no canary key is configured or it could not run. */
+  canary: { ok: boolean; ms: number; detail: string } | null;
 }
 
 async function get_json(url: string): Promise<unknown> {
@@ -40,7 +43,7 @@ const reason = (error: unknown): string => {
   return e.cause?.code ?? e.message ?? String(error);
 };
 
-async function view_node(url: string): Promise<NodeView> {
+async function view_node(url: string, canary: CanaryKey | null): Promise<NodeView> {
   const view: NodeView = {
     url,
     rest: { ok: false, ms: 0, detail: "" },
@@ -49,6 +52,7 @@ async function view_node(url: string): Promise<NodeView> {
     modes: new Map(),
     deposits_paused: false,
     withdrawals_paused: false,
+    canary: null,
   };
   const started = performance.now();
   const rest = (async () => {
@@ -56,7 +60,12 @@ async function view_node(url: string): Promise<NodeView> {
       await get_json(`${url}/api/v3/ping`);
       const system = (await get_json(`${url}/sapi/v1/system/status`)) as { status?: number };
       const info = (await get_json(`${url}/api/v3/exchangeInfo`)) as {
-        symbols?: { symbol: string; status: string }[];
+        symbols?: {
+          symbol: string;
+          status: string;
+          orderTypes?: string[];
+          filters: ({ filterType: string } & Record<string, unknown>)[];
+        }[];
       };
       view.rest = { ok: true, ms: performance.now() - started, detail: "" };
       view.maintenance = system.status === 1;
@@ -73,6 +82,14 @@ async function view_node(url: string): Promise<NodeView> {
       } catch {
         // an exchange without Holdfast's endpoint: exchangeInfo's statuses stand
       }
+      if (canary !== null && !view.maintenance)
+        view.canary = await run_canary(url, canary, info.symbols ?? [], PROBE_TIMEOUT_MS).catch(
+          (error: unknown) => ({
+            ok: false,
+            ms: performance.now() - started,
+            detail: reason(error),
+          }),
+        );
     } catch (error) {
       view.rest = { ok: false, ms: performance.now() - started, detail: reason(error) };
     }
@@ -160,8 +177,9 @@ const MODE_STATUS: Record<string, { status: ComponentStatus; detail: string }> =
 export async function probe_round(
   urls: readonly string[],
   known_symbols: readonly string[],
+  canary: CanaryKey | null = null,
 ): Promise<{ seen: Map<string, Seen & { def: ComponentDef }>; mode: TradingMode }> {
-  const views = await Promise.all(urls.map(view_node));
+  const views = await Promise.all(urls.map((u) => view_node(u, canary)));
   const seen = new Map<string, Seen & { def: ComponentDef }>();
   const put = (def: ComponentDef, s: Seen) => seen.set(def.id, { ...s, def });
   const down = (v: NodeView) => ({
@@ -192,9 +210,15 @@ export async function probe_round(
   );
   put(
     FIXED[2],
-    fold(views, (v) =>
-      !v.rest.ok ? down(v) : v.maintenance ? maintenance : { status: "operational", detail: "" },
-    ),
+    fold(views, (v) => {
+      if (!v.rest.ok) return down(v);
+      if (v.maintenance) return maintenance;
+      if (v.canary === null) return { status: "operational", detail: "" };
+      if (!v.canary.ok) return { status: "major_outage", detail: v.canary.detail };
+      return v.canary.ms > SLOW_MS
+        ? { status: "degraded_performance", detail: `canary order took ${Math.round(v.canary.ms)} ms` }
+        : { status: "operational", detail: "" };
+    }),
   );
   const flag = (paused: (v: NodeView) => boolean, what: string) =>
     fold(views, (v) =>

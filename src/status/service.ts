@@ -20,6 +20,7 @@ import {
   signing_key_json,
   summary_json,
 } from "./api.js";
+import { read_canary_key } from "./canary.js";
 import { atom_feed, rss_feed } from "./feeds.js";
 import { type Action, Monitor } from "./monitor.js";
 import { render_incident_page, render_page } from "./page.js";
@@ -43,6 +44,8 @@ export interface StatusOptions {
   public_url?: string;
   /** Also write the page, JSON and feeds here as static files on every change. */
   export_dir?: string;
+  /** {"apiKey","secretKey","symbol"} of the order-entry canary account (canary.ts). */
+  canary_key_file?: string;
   log: (line: string) => void;
 }
 
@@ -80,6 +83,7 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
     store.auto_incidents(),
   );
   const watch = options.watch.map((u) => u.replace(/\/+$/, ""));
+  const canary = options.canary_key_file === undefined ? null : read_canary_key(options.canary_key_file);
 
   const apply = (now_ms: number, actions: readonly Action[]): void => {
     for (const a of actions) {
@@ -143,7 +147,7 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
       .components()
       .filter((c) => c.id.startsWith("matching-"))
       .map((c) => c.name.replace(/^Matching /, ""));
-    const { seen, mode } = await probe_round(watch, known);
+    const { seen, mode } = await probe_round(watch, known, canary);
     if (stopped) return;
     last_mode = { ...mode, updated_at: new Date().toISOString() };
     const now = Date.now();

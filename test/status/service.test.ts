@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
 import { execFile } from "node:child_process";
+import { createHmac } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -82,6 +83,7 @@ describe("status service", () => {
         quiet_ms: 1500,
         name: "Holdfast test",
         export_dir: export_dir,
+        canary_key_file: join(exchange_dir, "canary-key.json"),
         log: () => {},
       });
     status = await open_status();
@@ -240,6 +242,7 @@ describe("status service", () => {
       rounds_to_change: 2,
       quiet_ms: 1500,
       name: "Holdfast test",
+      canary_key_file: join(exchange_dir, "canary-key.json"),
       log: () => {},
     });
     const resolved = await until("resolution", 15_000, async () => {
@@ -253,6 +256,42 @@ describe("status service", () => {
       ["resolved", "monitoring", "investigating"],
     );
     assert.equal((await summary()).status.indicator, "none");
+
+    // the canary really trades: its orders were placed and cancelled on the exchange
+    const canary = JSON.parse(readFileSync(join(exchange_dir, "canary-key.json"), "utf8")) as {
+      apiKey: string;
+      secretKey: string;
+    };
+    const signed_get = async (path: string, params: Record<string, string>) => {
+      const text = new URLSearchParams({ ...params, timestamp: String(Date.now()) }).toString();
+      const signature = createHmac("sha256", canary.secretKey).update(text).digest("hex");
+      const r = await fetch(`http://127.0.0.1:${again.port}${path}?${text}&signature=${signature}`, {
+        headers: { "X-MBX-APIKEY": canary.apiKey },
+      });
+      return (await r.json()) as Record<string, unknown> & Record<string, unknown>[];
+    };
+    const orders = await signed_get("/api/v3/allOrders", { symbol: "BTCUSDT" });
+    const canary_orders = orders.filter((o) => String(o.clientOrderId).startsWith("canary-"));
+    assert.ok(canary_orders.length > 0);
+    assert.ok(canary_orders.every((o) => o.status === "CANCELED" && o.type === "LIMIT_MAKER"));
+
+    // order entry fails while everything else answers: its own component, its own incident
+    const account = (await signed_get("/api/v3/account", {})).uid as number;
+    const revoked = await admin_request(
+      join(exchange_dir, "admin.sock"),
+      "DELETE",
+      `/v1/api-keys/${canary.apiKey}?account=${account}`,
+    );
+    assert.equal(revoked.status, 200, JSON.stringify(revoked.body));
+    const broken = await until("order entry down", 10_000, async () => {
+      const s = await summary();
+      return s.incidents.some((i) => i.name === "Order entry down") ? s : null;
+    });
+    assert.deepEqual(
+      Object.entries(statuses(broken)).filter(([, v]) => v !== "operational"),
+      [["order-entry", "major_outage"]],
+    );
+    assert.match(broken.incidents[0].incident_updates[0].body, /order refused: -2015/);
   });
 
   it("text from the store is escaped on the page", () => {

@@ -1,0 +1,161 @@
+/**
+ * The order-entry canary: with the key of a small account made for it, each probe round places a
+ * LIMIT_MAKER buy that cannot fill (the lowest price the market allows, the smallest quantity its
+ * notional filter accepts: a few units of quote currency locked for a moment) and cancels it, through
+ * the public API like any client. Order entry is healthy when both are answered 200 in time: the
+ * request went through authentication, validation, the journal and the engine and back.
+ */
+import { createHmac } from "node:crypto";
+import { readFileSync } from "node:fs";
+
+export interface CanaryKey {
+  apiKey: string;
+  secretKey: string;
+  /**
+   * Markets it may use, in order of preference: it uses the first one that is trading, so a halted
+   * market shows on its own component and not on order entry too. (All quoted in what it holds.)
+   */
+  symbols: string[];
+}
+
+export function read_canary_key(file: string): CanaryKey {
+  const k = JSON.parse(readFileSync(file, "utf8")) as Partial<CanaryKey>;
+  if (
+    typeof k.apiKey !== "string" ||
+    typeof k.secretKey !== "string" ||
+    !Array.isArray(k.symbols) ||
+    k.symbols.length === 0 ||
+    !k.symbols.every((s) => typeof s === "string")
+  )
+    throw new Error(`${file}: expected {"apiKey", "secretKey", "symbols": [...]}`);
+  return k as CanaryKey;
+}
+
+interface Filters {
+  minPrice: string;
+  tickSize: string;
+  minQty: string;
+  maxQty: string;
+  stepSize: string;
+  minNotional: string;
+}
+
+/** Binance decimal strings (≤ 8 decimals) as integers of 1e-8. */
+const E8 = 100_000_000n;
+function units(text: string): bigint {
+  const trimmed = text.includes(".") ? text.replace(/0+$/, "").replace(/\.$/, "") : text;
+  const m = /^(\d+)(?:\.(\d{1,8}))?$/.exec(trimmed);
+  if (m === null) throw new Error(`not a decimal: ${text}`);
+  return BigInt(m[1]) * E8 + BigInt((m[2] ?? "").padEnd(8, "0"));
+}
+const decimal = (u: bigint): string => `${u / E8}.${(u % E8).toString().padStart(8, "0")}`;
+const ceil_div = (a: bigint, b: bigint): bigint => (a + b - 1n) / b;
+const up_to = (x: bigint, step: bigint): bigint => (step === 0n ? x : ceil_div(x, step) * step);
+
+/** The price and quantity of an order that rests at the bottom of the book and meets every filter. */
+export function canary_order(f: Filters): { price: string; quantity: string } {
+  const tick = units(f.tickSize);
+  const step = units(f.stepSize);
+  const notional = units(f.minNotional);
+  // the lowest price allowed: minPrice on the tick grid, or one tick when minPrice is 0
+  let price = up_to(units(f.minPrice), tick);
+  if (price === 0n) price = tick;
+  let qty = up_to(ceil_div(notional * E8, price), step);
+  if (qty < units(f.minQty)) qty = up_to(units(f.minQty), step);
+  const max_qty = units(f.maxQty);
+  if (qty > max_qty) {
+    // too many units at the lowest price: the largest quantity at the lowest price that suffices
+    qty = max_qty - (step === 0n ? 0n : max_qty % step);
+    price = up_to(ceil_div(notional * E8, qty), tick);
+  }
+  return { price: decimal(price), quantity: decimal(qty) };
+}
+
+async function signed(
+  base: string,
+  key: CanaryKey,
+  method: "POST" | "DELETE",
+  path: string,
+  params: Record<string, string>,
+  timeout_ms: number,
+): Promise<{ status: number; body: { code?: number; msg?: string } }> {
+  const text = new URLSearchParams({ ...params, timestamp: String(Date.now()) }).toString();
+  const signature = createHmac("sha256", key.secretKey).update(text).digest("hex");
+  const response = await fetch(`${base}${path}?${text}&signature=${signature}`, {
+    method,
+    headers: { "X-MBX-APIKEY": key.apiKey },
+    signal: AbortSignal.timeout(timeout_ms),
+  });
+  return { status: response.status, body: (await response.json()) as { code?: number; msg?: string } };
+}
+
+/** Nodes whose last canary order may still rest (its cancel was not confirmed). */
+const dirty = new Set<string>();
+
+/** One canary order, placed and cancelled on the node at `base`. */
+export async function run_canary(
+  base: string,
+  key: CanaryKey,
+  symbols: readonly {
+    symbol: string;
+    status: string;
+    orderTypes?: string[];
+    filters: ({ filterType: string } & Record<string, unknown>)[];
+  }[],
+  timeout_ms: number,
+): Promise<{ ok: boolean; ms: number; detail: string } | null> {
+  const started = performance.now();
+  const market = key.symbols
+    .map((name) => symbols.find((s) => s.symbol === name))
+    .find((s) => s !== undefined && s.status === "TRADING" && (s.orderTypes ?? []).includes("LIMIT_MAKER"));
+  // no market of its own is trading: nothing to test order entry on (the markets' components say why)
+  if (market === undefined) return null;
+  const symbol = market.symbol;
+  const filter = (type: string) => market.filters.find((x) => x.filterType === type) ?? {};
+  const f = { ...filter("PRICE_FILTER"), ...filter("LOT_SIZE"), ...filter("NOTIONAL") } as unknown as Filters;
+  const { price, quantity } = canary_order(f);
+  if (dirty.has(base)) {
+    const swept = await signed(base, key, "DELETE", "/api/v3/openOrders", { symbol }, timeout_ms);
+    if (swept.status === 200 || swept.body.code === -2011) dirty.delete(base);
+  }
+  const client_order_id = `canary-${Date.now()}`;
+  const placed = await signed(
+    base,
+    key,
+    "POST",
+    "/api/v3/order",
+    {
+      symbol,
+      side: "BUY",
+      type: "LIMIT_MAKER",
+      price,
+      quantity,
+      newClientOrderId: client_order_id,
+      newOrderRespType: "ACK",
+    },
+    timeout_ms,
+  );
+  if (placed.status !== 200)
+    return {
+      ok: false,
+      ms: performance.now() - started,
+      detail: `order refused: ${placed.body.code} ${placed.body.msg}`,
+    };
+  dirty.add(base);
+  const cancelled = await signed(
+    base,
+    key,
+    "DELETE",
+    "/api/v3/order",
+    { symbol, origClientOrderId: client_order_id },
+    timeout_ms,
+  );
+  if (cancelled.status !== 200)
+    return {
+      ok: false,
+      ms: performance.now() - started,
+      detail: `cancel refused: ${cancelled.body.code} ${cancelled.body.msg}`,
+    };
+  dirty.delete(base);
+  return { ok: true, ms: performance.now() - started, detail: "" };
+}
