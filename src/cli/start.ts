@@ -105,6 +105,8 @@ export function register_start(program: Command): void {
               "--data-dir",
               opts.statusDataDir ?? `${opts.dataDir.replace(/\/+$/, "")}-status`,
               ...(opts.demo === true ? ["--canary-key", join(opts.dataDir, CANARY_KEY_FILE)] : []),
+              "--exchange-admin-socket",
+              running.admin_socket,
             ],
             { stdio: "inherit" },
           );

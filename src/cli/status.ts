@@ -23,8 +23,12 @@ export function register_status(program: Command): void {
     .option("--public-url <url>", "the page's public URL (incident links)")
     .option("--export-dir <dir>", "also write the page, JSON and feeds there as static files on every change")
     .option(
+      "--exchange-admin-socket <path>",
+      "the exchange node's admin socket: lets maintenance windows switch it",
+    )
+    .option(
       "--canary-key <file>",
-      'order-entry canary: {"apiKey","secretKey","symbol"} of an account made for it',
+      'order-entry canary: {"apiKey","secretKey","symbols":[…]} of an account made for it',
     )
     .option("--probe-interval-ms <n>", "time between probe rounds", String(STATUS_DEFAULTS.probe_interval_ms))
     .option(
@@ -47,6 +51,7 @@ export function register_status(program: Command): void {
         publicUrl?: string;
         exportDir?: string;
         canaryKey?: string;
+        exchangeAdminSocket?: string;
         probeIntervalMs: string;
         rounds: string;
         quietS: string;
@@ -79,6 +84,9 @@ export function register_status(program: Command): void {
             ...(opts.publicUrl === undefined ? {} : { public_url: opts.publicUrl }),
             ...(opts.exportDir === undefined ? {} : { export_dir: opts.exportDir }),
             ...(opts.canaryKey === undefined ? {} : { canary_key_file: opts.canaryKey }),
+            ...(opts.exchangeAdminSocket === undefined
+              ? {}
+              : { exchange_admin_socket: opts.exchangeAdminSocket }),
             log,
           });
         } catch (error) {
@@ -224,6 +232,84 @@ export function register_status(program: Command): void {
           if (opts.json) return console.log(JSON.stringify(r));
           console.log(`incident ${id}: ${new_status}`);
         }),
+    );
+
+  admin
+    .command("maintenances")
+    .description("list scheduled maintenance windows")
+    .option("--json", "print JSON")
+    .action((opts: { json?: boolean }) =>
+      run(async () => {
+        const list = (await call("GET", "/v1/maintenances")) as {
+          id: string;
+          name: string;
+          status: string;
+          scheduled_for: string;
+          scheduled_until: string;
+          switch_exchange: boolean;
+        }[];
+        if (opts.json) return console.log(JSON.stringify(list));
+        if (list.length === 0) console.log("no maintenance scheduled");
+        for (const m of list)
+          console.log(
+            `${m.id}  ${m.status.padEnd(11)} ${m.scheduled_for} → ${m.scheduled_until}  ${m.switch_exchange ? "[switches exchange] " : ""}${m.name}`,
+          );
+      }),
+    );
+
+  admin
+    .command("schedule <name>")
+    .description("announce a maintenance window; it starts and finishes by itself")
+    .requiredOption("--start <time>", "ISO 8601 start, e.g. 2026-12-01T02:00:00Z")
+    .requiredOption("--end <time>", "ISO 8601 end")
+    .requiredOption("--body <text>", "what users should know")
+    .option("--components <ids>", "comma-separated component ids shown under maintenance")
+    .option(
+      "--switch-exchange",
+      "put the exchange into maintenance for the window (needs --exchange-admin-socket)",
+    )
+    .option("--json", "print JSON")
+    .action(
+      (
+        name: string,
+        opts: {
+          start: string;
+          end: string;
+          body: string;
+          components?: string;
+          switchExchange?: boolean;
+          json?: boolean;
+        },
+      ) =>
+        run(async () => {
+          const r = (await call("POST", "/v1/maintenances", {
+            name,
+            body: opts.body,
+            start: opts.start,
+            end: opts.end,
+            ...(opts.components === undefined
+              ? {}
+              : { components: opts.components.split(",").map((x) => x.trim()) }),
+            switch_exchange: opts.switchExchange === true,
+          })) as { id: string; scheduled_for: string; scheduled_until: string };
+          if (opts.json) return console.log(JSON.stringify(r));
+          console.log(`maintenance ${r.id} scheduled ${r.scheduled_for} → ${r.scheduled_until}`);
+        }),
+    );
+
+  admin
+    .command("complete <id>")
+    .description("end a maintenance window now")
+    .requiredOption("--body <text>", "the closing update")
+    .option("--json", "print JSON")
+    .action((id: string, opts: { body: string; json?: boolean }) =>
+      run(async () => {
+        const r = await call("POST", `/v1/maintenances/${encodeURIComponent(id)}/complete`, {
+          body: opts.body,
+        });
+        if (opts.json) return console.log(JSON.stringify(r));
+        console.log(`maintenance ${id} completed`);
+      }),
     );
 
   admin

@@ -15,12 +15,14 @@ import {
   type IncidentStatus,
   impact_of,
 } from "./monitor.js";
-import type { StatusStore } from "./store.js";
+import type { MaintenanceRow, StatusStore } from "./store.js";
 
 export const STATUS_ADMIN_SOCKET = "admin.sock";
 const NAME_LENGTH_MAX = 200;
 const BODY_LENGTH_MAX = 5000;
 const COMPONENTS_PER_INCIDENT_MAX = 50;
+const MAINTENANCE_LENGTH_MAX_MS = 7 * 86_400_000;
+const MAINTENANCE_AHEAD_MAX_MS = 90 * 86_400_000;
 
 /** Names and bodies are text for people: no control characters but newlines and tabs. */
 // a lookahead for "something visible", then only allowed characters throughout
@@ -31,6 +33,7 @@ export async function start_status_admin(
   socket_path: string,
   clock_ms: () => number,
   on_change: () => void,
+  complete_maintenance: (m: MaintenanceRow, body: string, now_ms: number) => Promise<void>,
 ): Promise<FastifyInstance> {
   // removeAdditional off: an unknown field is refused, not silently dropped (Fastify's default drops it)
   const app = Fastify({
@@ -196,6 +199,114 @@ export async function start_status_admin(
       on_change();
       const c = store.components().find((x) => x.id === id);
       return { id, status: c?.status, override: c?.override ?? null };
+    },
+  );
+
+  app.get("/v1/maintenances", async () =>
+    store.maintenances("all").map((m) => ({
+      id: m.id,
+      name: m.name,
+      status: m.status,
+      scheduled_for: m.scheduled_for,
+      scheduled_until: m.scheduled_until,
+      components: m.components,
+      switch_exchange: m.switch_exchange,
+    })),
+  );
+
+  app.post<{
+    Body: {
+      name: string;
+      body: string;
+      start: string;
+      end: string;
+      components?: string[];
+      switch_exchange?: boolean;
+    };
+  }>(
+    "/v1/maintenances",
+    {
+      schema: {
+        body: {
+          type: "object",
+          required: ["name", "body", "start", "end"],
+          additionalProperties: false,
+          properties: {
+            name: { type: "string", minLength: 1, maxLength: NAME_LENGTH_MAX, pattern: TEXT_PATTERN },
+            body: { type: "string", minLength: 1, maxLength: BODY_LENGTH_MAX, pattern: TEXT_PATTERN },
+            start: { type: "string", format: "date-time" },
+            end: { type: "string", format: "date-time" },
+            components: {
+              type: "array",
+              maxItems: COMPONENTS_PER_INCIDENT_MAX,
+              uniqueItems: true,
+              items: { type: "string", maxLength: 64 },
+            },
+            switch_exchange: { type: "boolean" },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const b = request.body;
+      const start_ms = Date.parse(b.start);
+      const end_ms = Date.parse(b.end);
+      const now = clock_ms();
+      if (!(end_ms > start_ms)) return reply.code(400).send(refuse("end must be after start"));
+      if (start_ms < now - 60_000) return reply.code(400).send(refuse("start is in the past"));
+      if (end_ms - start_ms > MAINTENANCE_LENGTH_MAX_MS)
+        return reply.code(400).send(refuse("a maintenance window is at most 7 days"));
+      if (start_ms - now > MAINTENANCE_AHEAD_MAX_MS)
+        return reply.code(400).send(refuse("a maintenance is scheduled at most 90 days ahead"));
+      const ids = b.components ?? [];
+      const unknown = unknown_components(ids);
+      if (unknown.length > 0)
+        return reply.code(400).send(refuse(`unknown components: ${unknown.join(", ")}`));
+      const m = store.schedule_maintenance(
+        {
+          name: b.name,
+          body: b.body,
+          start_ms,
+          end_ms,
+          components: ids,
+          switch_exchange: b.switch_exchange === true,
+        },
+        now,
+      );
+      on_change();
+      return {
+        id: m.id,
+        status: m.status,
+        scheduled_for: m.scheduled_for,
+        scheduled_until: m.scheduled_until,
+      };
+    },
+  );
+
+  app.post<{ Params: { id: string }; Body: { body: string } }>(
+    "/v1/maintenances/:id/complete",
+    {
+      schema: {
+        params: { type: "object", properties: { id: { type: "string", pattern: "^[a-z0-9]{1,32}$" } } },
+        body: {
+          type: "object",
+          required: ["body"],
+          additionalProperties: false,
+          properties: {
+            body: { type: "string", minLength: 1, maxLength: BODY_LENGTH_MAX, pattern: TEXT_PATTERN },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const m = store.maintenance(request.params.id);
+      if (m === null)
+        return reply.code(404).send({ statusCode: 404, error: "Not Found", message: "no such maintenance" });
+      if (m.status === "completed")
+        return reply.code(409).send({ statusCode: 409, error: "Conflict", message: "already completed" });
+      await complete_maintenance(m, request.body.body, clock_ms());
+      on_change();
+      return { id: m.id, status: "completed" };
     },
   );
 

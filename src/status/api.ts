@@ -4,7 +4,7 @@
  */
 import type { ComponentStatus } from "./monitor.js";
 import type { Signer } from "./signing.js";
-import type { ComponentRow, IncidentRow, StatusStore } from "./store.js";
+import type { ComponentRow, IncidentRow, MaintenanceRow, StatusStore } from "./store.js";
 
 export const PAGE_ID = "holdfast";
 
@@ -99,6 +99,51 @@ export function incident_json(
   };
 }
 
+/** A scheduled maintenance in Statuspage's shape (an incident with impact "maintenance" and its window). */
+export function maintenance_json(
+  info: PageInfo,
+  m: MaintenanceRow,
+  components: ReadonlyMap<string, ComponentRow>,
+  signer: Signer,
+) {
+  return {
+    id: m.id,
+    name: m.name,
+    status: m.status,
+    impact: "maintenance",
+    shortlink: `${info.url}/maintenance/${m.id}`,
+    started_at: m.started_at ?? m.scheduled_for,
+    created_at: m.created_at,
+    updated_at: m.updated_at,
+    monitoring_at: null,
+    resolved_at: m.completed_at,
+    scheduled_for: m.scheduled_for,
+    scheduled_until: m.scheduled_until,
+    page_id: PAGE_ID,
+    components: m.components.flatMap((id) => {
+      const c = components.get(id);
+      return c === undefined ? [] : [component_json(c)];
+    }),
+    incident_updates: m.updates.map((u) =>
+      signer.sign({
+        id: u.id,
+        incident_id: m.id,
+        incident_name: m.name,
+        incident_impact: "maintenance",
+        scheduled_for: m.scheduled_for,
+        scheduled_until: m.scheduled_until,
+        status: u.status,
+        body: u.body,
+        created_at: u.created_at,
+        updated_at: u.created_at,
+        display_at: u.created_at,
+        deliver_notifications: true,
+        affected_components: null,
+      }),
+    ),
+  };
+}
+
 /** The page's overall indicator, from its components (Statuspage's words). */
 export function overall(statuses: readonly ComponentStatus[]): { indicator: string; description: string } {
   const count = (s: ComponentStatus) => statuses.filter((x) => x === s).length;
@@ -121,7 +166,9 @@ export function summary_json(info: PageInfo, store: StatusStore, signer: Signer)
     status: overall(components.map((c) => c.status)),
     components: components.map(component_json),
     incidents: store.incidents(50, true).map((i) => incident_json(info, i, by_id, signer)),
-    scheduled_maintenances: [],
+    scheduled_maintenances: [...store.maintenances("active"), ...store.maintenances("upcoming")].map((m) =>
+      maintenance_json(info, m, by_id, signer),
+    ),
   });
 }
 

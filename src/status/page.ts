@@ -6,7 +6,7 @@
 import { overall, type PageInfo } from "./api.js";
 import { type ComponentStatus, status_words } from "./monitor.js";
 import type { Signer } from "./signing.js";
-import type { DayRow, IncidentRow, StatusStore } from "./store.js";
+import type { DayRow, IncidentRow, MaintenanceRow, StatusStore } from "./store.js";
 
 export const UPTIME_DAYS = 90;
 const DAY_MS = 86_400_000;
@@ -62,6 +62,14 @@ function bars(component_id: string, rows: readonly DayRow[], now_ms: number): st
   return `<svg class="bars" viewBox="0 0 ${UPTIME_DAYS * 4} 24" preserveAspectRatio="none" role="img" aria-label="${UPTIME_DAYS}-day history">${cells.join("")}</svg>`;
 }
 
+const when = (iso: string): string =>
+  `<time datetime="${html_escape(iso)}">${html_escape(iso.replace("T", " ").slice(0, 16))} UTC</time>`;
+
+function maintenance_html(m: MaintenanceRow): string {
+  const latest = m.updates[0];
+  return `<article class="incident impact-maintenance"><h3>${html_escape(m.name)}</h3><p>${m.status === "scheduled" ? "Scheduled" : "In progress"}: ${when(m.scheduled_for)} to ${when(m.scheduled_until)}</p>${latest === undefined ? "" : `<p>${html_escape(latest.body)}</p>`}</article>`;
+}
+
 function incident_html(i: IncidentRow): string {
   const updates = i.updates
     .map(
@@ -83,6 +91,7 @@ export function render_page(
   const since = new Date(now_ms - (UPTIME_DAYS - 1) * DAY_MS).toISOString().slice(0, 10);
   const days = store.days(since);
   const open = store.incidents(50, true);
+  const maintenance = [...store.maintenances("active"), ...store.maintenances("upcoming")];
   const past = store
     .incidents(20, false)
     .filter((i) => i.status === "resolved" || i.status === "postmortem")
@@ -99,6 +108,7 @@ export function render_page(
 <main>
 <p class="banner i-${html_escape(state.indicator)}" role="status">${html_escape(state.description)}</p>
 <section aria-labelledby="open-h"><h2 id="open-h">Open incidents</h2>${open.length === 0 ? "<p>No open incidents.</p>" : open.map(incident_html).join("")}</section>
+<section aria-labelledby="maint-h"><h2 id="maint-h">Scheduled maintenance</h2>${maintenance.length === 0 ? "<p>None scheduled.</p>" : maintenance.map(maintenance_html).join("")}</section>
 <section aria-labelledby="components-h"><h2 id="components-h">Components</h2><ul class="components">${rows}</ul></section>
 <section aria-labelledby="past-h"><h2 id="past-h">Recent incidents</h2>${past.length === 0 ? "<p>None.</p>" : past.map(incident_html).join("")}</section>
 </main>

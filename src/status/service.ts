@@ -9,11 +9,13 @@ import { createHash } from "node:crypto";
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import Fastify, { type FastifyInstance } from "fastify";
+import { admin_request } from "../admin/client.js";
 import { lock_dir } from "../node/data_dir.js";
 import { STATUS_ADMIN_SOCKET, start_status_admin } from "./admin.js";
 import {
   component_json,
   incident_json,
+  maintenance_json,
   overall,
   type PageInfo,
   page_json,
@@ -26,7 +28,7 @@ import { type Action, Monitor } from "./monitor.js";
 import { render_incident_page, render_page } from "./page.js";
 import { probe_round, type TradingMode } from "./probe.js";
 import { Signer } from "./signing.js";
-import { StatusStore } from "./store.js";
+import { type MaintenanceRow, StatusStore } from "./store.js";
 
 export interface StatusOptions {
   data_dir: string;
@@ -44,8 +46,13 @@ export interface StatusOptions {
   public_url?: string;
   /** Also write the page, JSON and feeds here as static files on every change. */
   export_dir?: string;
-  /** {"apiKey","secretKey","symbol"} of the order-entry canary account (canary.ts). */
+  /** {"apiKey","secretKey","symbols"} of the order-entry canary account (canary.ts). */
   canary_key_file?: string;
+  /**
+   * The exchange node's admin socket: given it, a maintenance window marked switch_exchange puts the
+   * exchange into maintenance when it starts and out of it when it ends.
+   */
+  exchange_admin_socket?: string;
   log: (line: string) => void;
 }
 
@@ -125,6 +132,53 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
     updated_at: new Date(0).toISOString(),
   };
   let round_running: Promise<void> = Promise.resolve();
+
+  /** Sets the exchange's maintenance flag; the sentence for the update says what happened. */
+  const switch_exchange = async (on: boolean): Promise<string> => {
+    if (options.exchange_admin_socket === undefined)
+      return " The exchange was not switched: the status service has no access to its admin socket.";
+    try {
+      const r = await admin_request(options.exchange_admin_socket, "POST", "/v1/exchange-flags", {
+        maintenance: on,
+      });
+      if (r.status !== 200) return ` Switching the exchange failed: ${JSON.stringify(r.body).slice(0, 200)}.`;
+      return on ? " The exchange is in maintenance mode." : " The exchange is back out of maintenance mode.";
+    } catch (error) {
+      return ` Switching the exchange failed: ${error instanceof Error ? error.message : String(error)}.`;
+    }
+  };
+  const maintenance = {
+    /** Ends a window (on time or early): the exchange back, the components back to the probes. */
+    complete: async (m: MaintenanceRow, body: string, now_ms: number): Promise<void> => {
+      const others = store.maintenances("active").filter((x) => x.id !== m.id);
+      const note =
+        m.switch_exchange && m.status !== "scheduled" && !others.some((x) => x.switch_exchange)
+          ? await switch_exchange(false)
+          : "";
+      const still = new Set(others.flatMap((x) => x.components));
+      for (const id of m.components) if (!still.has(id)) store.set_override(id, null, now_ms);
+      store.set_maintenance(m.id, "completed", `${body}${note}`, now_ms);
+      options.log(`status: maintenance ${m.id} completed`);
+    },
+    /** Starts windows that are due and completes those that are over. */
+    advance: async (now_ms: number): Promise<boolean> => {
+      let changed = false;
+      for (const m of store.maintenances("upcoming")) {
+        if (Date.parse(m.scheduled_for) > now_ms) continue;
+        const note = m.switch_exchange ? await switch_exchange(true) : "";
+        for (const id of m.components) store.set_override(id, "under_maintenance", now_ms);
+        store.set_maintenance(m.id, "in_progress", `Scheduled maintenance has started.${note}`, now_ms);
+        options.log(`status: maintenance ${m.id} started`);
+        changed = true;
+      }
+      for (const m of store.maintenances("active")) {
+        if (Date.parse(m.scheduled_until) > now_ms) continue;
+        await maintenance.complete(m, "Scheduled maintenance is complete.", now_ms);
+        changed = true;
+      }
+      return changed;
+    },
+  };
   let bound_port = options.port;
   let serving = false;
   const page_info = (): PageInfo => ({
@@ -143,6 +197,8 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
     }
   };
   const round = async (): Promise<void> => {
+    // maintenance first: a window that starts now is what the probes should then see
+    const maintenance_changed = await maintenance.advance(Date.now());
     const known = store
       .components()
       .filter((c) => c.id.startsWith("matching-"))
@@ -158,7 +214,7 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
     const actions = monitor.observe(now, seen);
     apply(now, actions);
     // on every change, and at least once a minute (the uptime bars move with the clock)
-    if (actions.length > 0 || now - last_export_ms >= EXPORT_EVERY_MS) export_now();
+    if (maintenance_changed || actions.length > 0 || now - last_export_ms >= EXPORT_EVERY_MS) export_now();
   };
   const schedule = (): void => {
     if (stopped) return;
@@ -179,7 +235,7 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
   serving = true;
   export_now();
   const admin_socket = join(options.data_dir, STATUS_ADMIN_SOCKET);
-  const admin = await start_status_admin(store, admin_socket, Date.now, export_now);
+  const admin = await start_status_admin(store, admin_socket, Date.now, export_now, maintenance.complete);
   options.log(`status: serving http://${options.host}:${port}, watching ${watch.join(", ")}`);
 
   return {
@@ -217,7 +273,15 @@ function documents(
   json("/api/v2/trading-mode.json", () =>
     signer.sign({
       ...mode(),
-      scheduled_maintenances: [],
+      scheduled_maintenances: [...store.maintenances("active"), ...store.maintenances("upcoming")].map(
+        (m) => ({
+          id: m.id,
+          name: m.name,
+          status: m.status,
+          scheduled_for: m.scheduled_for,
+          scheduled_until: m.scheduled_until,
+        }),
+      ),
       incidents: store
         .incidents(INCIDENTS_LISTED, true)
         .map((i) => ({ id: i.id, name: i.name, status: i.status, impact: i.impact })),
@@ -239,13 +303,17 @@ function documents(
     page: page_json(info(), store),
     incidents: store.incidents(INCIDENTS_LISTED, true).map((i) => incident_json(info(), i, by_id(), signer)),
   }));
-  // Scheduled maintenance is not built yet: nothing can be scheduled, so these lists are empty.
-  for (const path of [
-    "/api/v2/scheduled-maintenances.json",
-    "/api/v2/scheduled-maintenances/upcoming.json",
-    "/api/v2/scheduled-maintenances/active.json",
-  ])
-    json(path, () => ({ page: page_json(info(), store), scheduled_maintenances: [] }));
+  for (const [path, which] of [
+    ["/api/v2/scheduled-maintenances.json", "all"],
+    ["/api/v2/scheduled-maintenances/upcoming.json", "upcoming"],
+    ["/api/v2/scheduled-maintenances/active.json", "active"],
+  ] as const)
+    json(path, () => ({
+      page: page_json(info(), store),
+      scheduled_maintenances: store
+        .maintenances(which)
+        .map((m) => maintenance_json(info(), m, by_id(), signer)),
+    }));
   docs.set("/", {
     type: "text/html; charset=utf-8",
     body: () => render_page(info(), store, Date.now(), signer),

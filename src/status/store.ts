@@ -49,6 +49,25 @@ export interface IncidentRow {
   updates: UpdateRow[];
 }
 
+export type MaintenanceStatus = "scheduled" | "in_progress" | "verifying" | "completed";
+
+export interface MaintenanceRow {
+  id: string;
+  name: string;
+  body: string;
+  status: MaintenanceStatus;
+  scheduled_for: string;
+  scheduled_until: string;
+  components: string[];
+  /** Whether the window switches the exchange into and out of maintenance (its admin socket). */
+  switch_exchange: boolean;
+  created_at: string;
+  updated_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+  updates: { id: string; status: MaintenanceStatus; body: string; created_at: string }[];
+}
+
 export interface DayRow {
   component_id: string;
   day: string;
@@ -80,6 +99,14 @@ export class StatusStore {
       CREATE TABLE IF NOT EXISTS incident_updates (
         id TEXT PRIMARY KEY, incident_id TEXT NOT NULL REFERENCES incidents(id), status TEXT NOT NULL,
         body TEXT NOT NULL, created_at TEXT NOT NULL, affected TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS maintenances (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL, body TEXT NOT NULL, status TEXT NOT NULL,
+        scheduled_for TEXT NOT NULL, scheduled_until TEXT NOT NULL, components TEXT NOT NULL,
+        switch_exchange INTEGER NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+        started_at TEXT, completed_at TEXT);
+      CREATE TABLE IF NOT EXISTS maintenance_updates (
+        id TEXT PRIMARY KEY, maintenance_id TEXT NOT NULL REFERENCES maintenances(id), status TEXT NOT NULL,
+        body TEXT NOT NULL, created_at TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS overrides (component_id TEXT PRIMARY KEY, status TEXT NOT NULL);
       CREATE INDEX IF NOT EXISTS updates_by_incident ON incident_updates (incident_id, created_at);
       CREATE TABLE IF NOT EXISTS days (
@@ -279,6 +306,97 @@ export class StatusStore {
     return {
       ...(row as unknown as IncidentRow),
       components: JSON.parse(row.components as string) as string[],
+      updates,
+    };
+  }
+
+  schedule_maintenance(
+    m: {
+      name: string;
+      body: string;
+      start_ms: number;
+      end_ms: number;
+      components: string[];
+      switch_exchange: boolean;
+    },
+    now_ms: number,
+  ): MaintenanceRow {
+    const id = new_id();
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT INTO maintenances (id, name, body, status, scheduled_for, scheduled_until, components,
+             switch_exchange, created_at, updated_at) VALUES (?, ?, ?, 'scheduled', ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          id,
+          m.name,
+          m.body,
+          iso(m.start_ms),
+          iso(m.end_ms),
+          JSON.stringify(m.components),
+          m.switch_exchange ? 1 : 0,
+          iso(now_ms),
+          iso(now_ms),
+        );
+      this.maintenance_update(id, "scheduled", m.body, now_ms);
+    })();
+    return this.maintenance(id) as MaintenanceRow;
+  }
+
+  /** Moves a maintenance to `status` with an update. */
+  set_maintenance(id: string, status: MaintenanceStatus, body: string, now_ms: number): void {
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `UPDATE maintenances SET status = ?, updated_at = ?,
+             started_at = CASE WHEN ? = 'in_progress' THEN ? ELSE started_at END,
+             completed_at = CASE WHEN ? = 'completed' THEN ? ELSE completed_at END WHERE id = ?`,
+        )
+        .run(status, iso(now_ms), status, iso(now_ms), status, iso(now_ms), id);
+      this.maintenance_update(id, status, body, now_ms);
+    })();
+  }
+
+  private maintenance_update(id: string, status: MaintenanceStatus, body: string, now_ms: number): void {
+    this.db
+      .prepare("INSERT INTO maintenance_updates VALUES (?, ?, ?, ?, ?)")
+      .run(new_id(), id, status, body, iso(now_ms));
+  }
+
+  maintenance(id: string): MaintenanceRow | null {
+    const row = this.db.prepare("SELECT * FROM maintenances WHERE id = ?").get(id) as
+      | Record<string, unknown>
+      | undefined;
+    return row === undefined ? null : this.hydrate_maintenance(row);
+  }
+
+  /** `which`: all (newest first), upcoming (scheduled), active (in progress or verifying). */
+  maintenances(which: "all" | "upcoming" | "active", limit = 50): MaintenanceRow[] {
+    const where =
+      which === "upcoming"
+        ? "WHERE status = 'scheduled'"
+        : which === "active"
+          ? "WHERE status IN ('in_progress', 'verifying')"
+          : "";
+    const order = which === "all" ? "scheduled_for DESC" : "scheduled_for ASC";
+    return (
+      this.db
+        .prepare(`SELECT * FROM maintenances ${where} ORDER BY ${order}, rowid LIMIT ?`)
+        .all(limit) as Record<string, unknown>[]
+    ).map((r) => this.hydrate_maintenance(r));
+  }
+
+  private hydrate_maintenance(row: Record<string, unknown>): MaintenanceRow {
+    const updates = this.db
+      .prepare(
+        "SELECT id, status, body, created_at FROM maintenance_updates WHERE maintenance_id = ? ORDER BY created_at DESC, rowid DESC",
+      )
+      .all(row.id) as MaintenanceRow["updates"];
+    return {
+      ...(row as unknown as MaintenanceRow),
+      components: JSON.parse(row.components as string) as string[],
+      switch_exchange: row.switch_exchange === 1,
       updates,
     };
   }
