@@ -22,6 +22,11 @@ export function register_status(program: Command): void {
     .option("--name <name>", "the page's name", STATUS_DEFAULTS.name)
     .option("--public-url <url>", "the page's public URL (incident links)")
     .option("--export-dir <dir>", "also write the page, JSON and feeds there as static files on every change")
+    .option("--allow-internal-webhooks", "let webhooks target internal addresses (refused by default)")
+    .option(
+      "--retry-schedule-ms <list>",
+      "comma-separated delays between delivery attempts (default: 0,5s,5m,30m,2h,5h,10h,14h,20h,24h)",
+    )
     .option(
       "--exchange-admin-socket <path>",
       "the exchange node's admin socket: lets maintenance windows switch it",
@@ -52,6 +57,8 @@ export function register_status(program: Command): void {
         exportDir?: string;
         canaryKey?: string;
         exchangeAdminSocket?: string;
+        allowInternalWebhooks?: boolean;
+        retryScheduleMs?: string;
         probeIntervalMs: string;
         rounds: string;
         quietS: string;
@@ -66,6 +73,14 @@ export function register_status(program: Command): void {
         if (!Number.isInteger(rounds) || rounds < 1 || rounds > 100) return fail("--rounds must be 1..100");
         if (!(quiet_s >= 0 && quiet_s <= 86_400)) return fail("--quiet-s must be 0..86400");
         if (opts.name.length > 100) return fail("--name is at most 100 characters");
+        const schedule = opts.retryScheduleMs?.split(",").map(Number);
+        if (
+          schedule !== undefined &&
+          (schedule.length < 1 ||
+            schedule.length > 50 ||
+            !schedule.every((x) => Number.isInteger(x) && x >= 0))
+        )
+          return fail("--retry-schedule-ms: 1 to 50 non-negative integers");
         const log = (line: string): void => console.error(`${new Date().toISOString()} ${line}`);
         let running: Awaited<ReturnType<typeof start_status>>;
         try {
@@ -87,6 +102,8 @@ export function register_status(program: Command): void {
             ...(opts.exchangeAdminSocket === undefined
               ? {}
               : { exchange_admin_socket: opts.exchangeAdminSocket }),
+            allow_internal_webhooks: opts.allowInternalWebhooks === true,
+            ...(schedule === undefined ? {} : { retry_schedule_ms: schedule }),
             log,
           });
         } catch (error) {
@@ -309,6 +326,53 @@ export function register_status(program: Command): void {
         });
         if (opts.json) return console.log(JSON.stringify(r));
         console.log(`maintenance ${id} completed`);
+      }),
+    );
+
+  admin
+    .command("webhooks")
+    .description("list webhook subscribers")
+    .option("--json", "print JSON")
+    .action((opts: { json?: boolean }) =>
+      run(async () => {
+        const list = (await call("GET", "/v1/webhooks")) as {
+          id: string;
+          url: string;
+          disabled_at: string | null;
+          disabled_reason: string | null;
+        }[];
+        if (opts.json) return console.log(JSON.stringify(list));
+        if (list.length === 0) console.log("no webhooks");
+        for (const w of list)
+          console.log(
+            `${w.id}  ${w.disabled_at === null ? "active  " : "disabled"}  ${w.url}${w.disabled_reason === null ? "" : ` (${w.disabled_reason})`}`,
+          );
+      }),
+    );
+
+  admin
+    .command("webhook-add <url>")
+    .description("subscribe a URL to every incident and maintenance update (Standard Webhooks)")
+    .option("--json", "print JSON")
+    .action((url: string, opts: { json?: boolean }) =>
+      run(async () => {
+        const r = (await call("POST", "/v1/webhooks", { url })) as { id: string; secret: string };
+        if (opts.json) return console.log(JSON.stringify(r));
+        console.log(`webhook ${r.id}\nsigning secret: ${r.secret}   (shown once)`);
+      }),
+    );
+
+  admin
+    .command("webhook-remove <id>")
+    .description("stop sending to a webhook")
+    .option("--json", "print JSON")
+    .action((id: string, opts: { json?: boolean }) =>
+      run(async () => {
+        const r = await admin_request(socket(), "DELETE", `/v1/webhooks/${encodeURIComponent(id)}`);
+        if (r.status !== 200)
+          throw new Error(`refused (${r.status}): ${(r.body as { message?: string }).message}`);
+        if (opts.json) return console.log(JSON.stringify(r.body));
+        console.log(`webhook ${id} removed`);
       }),
     );
 

@@ -5,6 +5,7 @@
  * resolved → postmortem, and override what a component shows. Every text is bounded and checked
  * by schema; the page escapes it when rendering.
  */
+import { randomBytes } from "node:crypto";
 import { chmodSync, rmSync } from "node:fs";
 import Fastify, { type FastifyInstance } from "fastify";
 import {
@@ -15,6 +16,7 @@ import {
   type IncidentStatus,
   impact_of,
 } from "./monitor.js";
+import { check_webhook_url, WEBHOOK_URL_LENGTH_MAX } from "./notify.js";
 import type { MaintenanceRow, StatusStore } from "./store.js";
 
 export const STATUS_ADMIN_SOCKET = "admin.sock";
@@ -22,6 +24,7 @@ const NAME_LENGTH_MAX = 200;
 const BODY_LENGTH_MAX = 5000;
 const COMPONENTS_PER_INCIDENT_MAX = 50;
 const MAINTENANCE_LENGTH_MAX_MS = 7 * 86_400_000;
+const WEBHOOKS_MAX = 1000;
 const MAINTENANCE_AHEAD_MAX_MS = 90 * 86_400_000;
 
 /** Names and bodies are text for people: no control characters but newlines and tabs. */
@@ -34,6 +37,7 @@ export async function start_status_admin(
   clock_ms: () => number,
   on_change: () => void,
   complete_maintenance: (m: MaintenanceRow, body: string, now_ms: number) => Promise<void>,
+  options: { allow_internal_webhooks: boolean },
 ): Promise<FastifyInstance> {
   // removeAdditional off: an unknown field is refused, not silently dropped (Fastify's default drops it)
   const app = Fastify({
@@ -309,6 +313,44 @@ export async function start_status_admin(
       return { id: m.id, status: "completed" };
     },
   );
+
+  // Webhook subscribers: the secret (Standard Webhooks' whsec_ form) is shown once, here.
+  app.get("/v1/webhooks", async () =>
+    store.webhooks().map((w) => ({
+      id: w.id,
+      url: w.url,
+      created_at: w.created_at,
+      disabled_at: w.disabled_at,
+      disabled_reason: w.disabled_reason,
+    })),
+  );
+  app.post<{ Body: { url: string } }>(
+    "/v1/webhooks",
+    {
+      schema: {
+        body: {
+          type: "object",
+          required: ["url"],
+          additionalProperties: false,
+          properties: { url: { type: "string", minLength: 1, maxLength: WEBHOOK_URL_LENGTH_MAX } },
+        },
+      },
+    },
+    async (request, reply) => {
+      const problem = await check_webhook_url(request.body.url, options.allow_internal_webhooks);
+      if (problem !== null) return reply.code(400).send(refuse(`webhook URL refused: ${problem}`));
+      if (store.webhooks().filter((w) => w.disabled_at === null).length >= WEBHOOKS_MAX)
+        return reply.code(400).send(refuse(`at most ${WEBHOOKS_MAX} webhooks`));
+      const secret = `whsec_${randomBytes(24).toString("base64")}`;
+      const w = store.add_webhook(request.body.url, secret, clock_ms());
+      return { id: w.id, url: w.url, secret };
+    },
+  );
+  app.delete<{ Params: { id: string } }>("/v1/webhooks/:id", async (request, reply) => {
+    if (!store.disable_webhook(request.params.id, "removed by the operator", clock_ms()))
+      return reply.code(404).send({ statusCode: 404, error: "Not Found", message: "no such active webhook" });
+    return { id: request.params.id, removed: true };
+  });
 
   rmSync(socket_path, { force: true });
   await app.listen({ path: socket_path });

@@ -17,6 +17,7 @@ import {
   incident_json,
   maintenance_json,
   overall,
+  PAGE_ID,
   type PageInfo,
   page_json,
   signing_key_json,
@@ -25,10 +26,11 @@ import {
 import { read_canary_key } from "./canary.js";
 import { atom_feed, rss_feed } from "./feeds.js";
 import { type Action, Monitor } from "./monitor.js";
+import { DELIVERY_TIMEOUT_MS, Notifier, RETRY_SCHEDULE_MS } from "./notify.js";
 import { render_incident_page, render_page } from "./page.js";
 import { probe_round, type TradingMode } from "./probe.js";
 import { Signer } from "./signing.js";
-import { type MaintenanceRow, StatusStore } from "./store.js";
+import { type MaintenanceRow, type NoticeRow, StatusStore } from "./store.js";
 
 export interface StatusOptions {
   data_dir: string;
@@ -48,6 +50,10 @@ export interface StatusOptions {
   export_dir?: string;
   /** {"apiKey","secretKey","symbols"} of the order-entry canary account (canary.ts). */
   canary_key_file?: string;
+  /** Webhook targets may be internal addresses (tests, private deployments); default: refused. */
+  allow_internal_webhooks?: boolean;
+  /** Retry delays for notices (default RETRY_SCHEDULE_MS); tests shorten them. */
+  retry_schedule_ms?: readonly number[];
   /**
    * The exchange node's admin socket: given it, a maintenance window marked switch_exchange puts the
    * exchange into maintenance when it starts and out of it when it ends.
@@ -235,7 +241,16 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
   serving = true;
   export_now();
   const admin_socket = join(options.data_dir, STATUS_ADMIN_SOCKET);
-  const admin = await start_status_admin(store, admin_socket, Date.now, export_now, maintenance.complete);
+  const notifier = new Notifier(store, (n) => notice_payload(n, store, signer, page_info()), {
+    allow_internal: options.allow_internal_webhooks === true,
+    retry_schedule_ms: options.retry_schedule_ms ?? RETRY_SCHEDULE_MS,
+    timeout_ms: DELIVERY_TIMEOUT_MS,
+    log: options.log,
+  });
+  notifier.start();
+  const admin = await start_status_admin(store, admin_socket, Date.now, export_now, maintenance.complete, {
+    allow_internal_webhooks: options.allow_internal_webhooks === true,
+  });
   options.log(`status: serving http://${options.host}:${port}, watching ${watch.join(", ")}`);
 
   return {
@@ -246,12 +261,46 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
       stopped = true;
       if (timer !== null) clearTimeout(timer);
       await round_running;
+      await notifier.stop();
       await admin.close();
       await app.close();
       store.close();
       release();
     },
   };
+}
+
+/** A notice's body: the update it announces (signed), its incident or maintenance, the page; signed as a whole. */
+function notice_payload(n: NoticeRow, store: StatusStore, signer: Signer, info: PageInfo): string | null {
+  const by_id = new Map(store.components().map((c) => [c.id, c]));
+  if (n.kind === "incident") {
+    const incident = store.incident(n.parent_id);
+    if (incident === null) return null;
+    const json = incident_json(info, incident, by_id, signer);
+    const update = json.incident_updates.find((u) => u.id === n.update_id);
+    if (update === undefined) return null;
+    return JSON.stringify(
+      signer.sign({
+        type: "incident.updated",
+        page: { id: PAGE_ID, name: info.name, url: info.url },
+        update,
+        incident: json,
+      }),
+    );
+  }
+  const m = store.maintenance(n.parent_id);
+  if (m === null) return null;
+  const json = maintenance_json(info, m, by_id, signer);
+  const update = json.incident_updates.find((u) => u.id === n.update_id);
+  if (update === undefined) return null;
+  return JSON.stringify(
+    signer.sign({
+      type: "maintenance.updated",
+      page: { id: PAGE_ID, name: info.name, url: info.url },
+      update,
+      scheduled_maintenance: json,
+    }),
+  );
 }
 
 /** Every document the service publishes, by path: the server serves them, the export writes them. */

@@ -68,6 +68,32 @@ export interface MaintenanceRow {
   updates: { id: string; status: MaintenanceStatus; body: string; created_at: string }[];
 }
 
+export type NoticeKind = "incident" | "maintenance";
+
+export interface WebhookRow {
+  id: string;
+  url: string;
+  secret: string;
+  created_at: string;
+  disabled_at: string | null;
+  disabled_reason: string | null;
+}
+
+export interface NoticeRow {
+  id: string;
+  channel: "webhook";
+  target_id: string;
+  kind: NoticeKind;
+  parent_id: string;
+  update_id: string;
+  attempts: number;
+  next_ms: number;
+  state: "pending" | "delivered" | "failed";
+  last_error: string | null;
+  created_at: string;
+  delivered_at: string | null;
+}
+
 export interface DayRow {
   component_id: string;
   day: string;
@@ -107,6 +133,17 @@ export class StatusStore {
       CREATE TABLE IF NOT EXISTS maintenance_updates (
         id TEXT PRIMARY KEY, maintenance_id TEXT NOT NULL REFERENCES maintenances(id), status TEXT NOT NULL,
         body TEXT NOT NULL, created_at TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS webhooks (
+        id TEXT PRIMARY KEY, url TEXT NOT NULL, secret TEXT NOT NULL, created_at TEXT NOT NULL,
+        disabled_at TEXT, disabled_reason TEXT);
+      -- Notices waiting to go out: written in the same transaction as the update they announce, so an
+      -- update is never published without its notices; id is the idempotency key receivers see.
+      CREATE TABLE IF NOT EXISTS outbox (
+        id TEXT PRIMARY KEY, channel TEXT NOT NULL, target_id TEXT NOT NULL, kind TEXT NOT NULL,
+        parent_id TEXT NOT NULL, update_id TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+        next_ms INTEGER NOT NULL, state TEXT NOT NULL DEFAULT 'pending', last_error TEXT,
+        created_at TEXT NOT NULL, delivered_at TEXT);
+      CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_ms);
       CREATE TABLE IF NOT EXISTS overrides (component_id TEXT PRIMARY KEY, status TEXT NOT NULL);
       CREATE INDEX IF NOT EXISTS updates_by_incident ON incident_updates (incident_id, created_at);
       CREATE TABLE IF NOT EXISTS days (
@@ -237,9 +274,11 @@ export class StatusStore {
     affected: ComponentChange[],
     now_ms: number,
   ): void {
+    const update_id = new_id();
     this.db
       .prepare("INSERT INTO incident_updates VALUES (?, ?, ?, ?, ?, ?)")
-      .run(new_id(), incident_id, status, body, iso(now_ms), JSON.stringify(affected));
+      .run(update_id, incident_id, status, body, iso(now_ms), JSON.stringify(affected));
+    this.enqueue("incident", incident_id, update_id, now_ms);
   }
 
   incident(id: string): IncidentRow | null {
@@ -359,9 +398,83 @@ export class StatusStore {
   }
 
   private maintenance_update(id: string, status: MaintenanceStatus, body: string, now_ms: number): void {
+    const update_id = new_id();
     this.db
       .prepare("INSERT INTO maintenance_updates VALUES (?, ?, ?, ?, ?)")
-      .run(new_id(), id, status, body, iso(now_ms));
+      .run(update_id, id, status, body, iso(now_ms));
+    this.enqueue("maintenance", id, update_id, now_ms);
+  }
+
+  /** One notice per active subscriber; callers are inside the update's transaction. */
+  private enqueue(kind: NoticeKind, parent_id: string, update_id: string, now_ms: number): void {
+    const insert = this.db.prepare(
+      `INSERT INTO outbox (id, channel, target_id, kind, parent_id, update_id, next_ms, created_at)
+       VALUES (?, 'webhook', ?, ?, ?, ?, ?, ?)`,
+    );
+    for (const w of this.db.prepare("SELECT id FROM webhooks WHERE disabled_at IS NULL").all() as {
+      id: string;
+    }[])
+      insert.run(`msg_${new_id()}`, w.id, kind, parent_id, update_id, now_ms, iso(now_ms));
+  }
+
+  add_webhook(url: string, secret: string, now_ms: number): WebhookRow {
+    const id = `wh_${new_id()}`;
+    this.db
+      .prepare("INSERT INTO webhooks (id, url, secret, created_at) VALUES (?, ?, ?, ?)")
+      .run(id, url, secret, iso(now_ms));
+    return this.webhook(id) as WebhookRow;
+  }
+
+  webhook(id: string): WebhookRow | null {
+    return (this.db.prepare("SELECT * FROM webhooks WHERE id = ?").get(id) as WebhookRow | undefined) ?? null;
+  }
+
+  webhooks(): WebhookRow[] {
+    return this.db.prepare("SELECT * FROM webhooks ORDER BY created_at, rowid").all() as WebhookRow[];
+  }
+
+  /** Stops deliveries to a webhook (removed by the operator, or its endpoint answered 410 Gone). */
+  disable_webhook(id: string, reason: string, now_ms: number): boolean {
+    const changed = this.db
+      .prepare(
+        "UPDATE webhooks SET disabled_at = ?, disabled_reason = ? WHERE id = ? AND disabled_at IS NULL",
+      )
+      .run(iso(now_ms), reason, id).changes;
+    this.db
+      .prepare("UPDATE outbox SET state = 'failed', last_error = ? WHERE target_id = ? AND state = 'pending'")
+      .run(`webhook disabled: ${reason}`, id);
+    return changed > 0;
+  }
+
+  /** Notices due now, oldest first. */
+  due_notices(now_ms: number, limit: number): NoticeRow[] {
+    return this.db
+      .prepare(
+        "SELECT * FROM outbox WHERE state = 'pending' AND next_ms <= ? ORDER BY next_ms, rowid LIMIT ?",
+      )
+      .all(now_ms, limit) as NoticeRow[];
+  }
+
+  notices(): NoticeRow[] {
+    return this.db.prepare("SELECT * FROM outbox ORDER BY created_at, rowid").all() as NoticeRow[];
+  }
+
+  delivered(id: string, now_ms: number): void {
+    this.db
+      .prepare(
+        "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = ?, last_error = NULL WHERE id = ?",
+      )
+      .run(iso(now_ms), id);
+  }
+
+  /** A failed attempt: try again at `next_ms`, or give up (null). */
+  attempt_failed(id: string, error: string, next_ms: number | null): void {
+    this.db
+      .prepare(
+        `UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_ms = COALESCE(?, next_ms),
+           state = CASE WHEN ? IS NULL THEN 'failed' ELSE state END WHERE id = ?`,
+      )
+      .run(error.slice(0, 500), next_ms, next_ms, id);
   }
 
   maintenance(id: string): MaintenanceRow | null {
