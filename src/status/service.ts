@@ -29,6 +29,7 @@ import { type Action, Monitor } from "./monitor.js";
 import { DELIVERY_TIMEOUT_MS, Notifier, RETRY_SCHEDULE_MS } from "./notify.js";
 import { render_incident_page, render_page } from "./page.js";
 import { probe_round, type TradingMode } from "./probe.js";
+import { PushHub } from "./push.js";
 import { Signer } from "./signing.js";
 import { type MaintenanceRow, type NoticeRow, StatusStore } from "./store.js";
 
@@ -193,6 +194,12 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
   });
   const docs = documents(store, signer, () => last_mode, page_info);
   let last_export_ms = 0;
+  const push = new PushHub(() => JSON.stringify(summary_json(page_info(), store, signer)));
+  /** After any change: live push now; the static export (on change, and once a minute). */
+  const changed = (): void => {
+    push.changed();
+    export_now();
+  };
   const export_now = (): void => {
     if (options.export_dir === undefined || !serving) return;
     try {
@@ -220,7 +227,8 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
     const actions = monitor.observe(now, seen);
     apply(now, actions);
     // on every change, and at least once a minute (the uptime bars move with the clock)
-    if (maintenance_changed || actions.length > 0 || now - last_export_ms >= EXPORT_EVERY_MS) export_now();
+    if (maintenance_changed || actions.length > 0) changed();
+    else if (now - last_export_ms >= EXPORT_EVERY_MS) export_now();
   };
   const schedule = (): void => {
     if (stopped) return;
@@ -235,6 +243,7 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
   schedule();
 
   const app = build_server(store, docs, page_info);
+  push.register(app);
   await app.listen({ host: options.host, port: options.port });
   const port = (app.server.address() as { port: number }).port;
   bound_port = port;
@@ -248,7 +257,7 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
     log: options.log,
   });
   notifier.start();
-  const admin = await start_status_admin(store, admin_socket, Date.now, export_now, maintenance.complete, {
+  const admin = await start_status_admin(store, admin_socket, Date.now, changed, maintenance.complete, {
     allow_internal_webhooks: options.allow_internal_webhooks === true,
   });
   options.log(`status: serving http://${options.host}:${port}, watching ${watch.join(", ")}`);
@@ -263,6 +272,7 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
       await round_running;
       await notifier.stop();
       await admin.close();
+      push.close();
       await app.close();
       store.close();
       release();

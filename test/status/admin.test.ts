@@ -70,6 +70,28 @@ describe("status service admin", () => {
 
   it("opens, updates and resolves an incident; overrides a component and hands it back", async () => {
     assert.equal(statSync(status.admin_socket).mode & 0o777, 0o600);
+    // live push: the current summary on connecting, a new one on every change
+    const stream = await fetch(`http://127.0.0.1:${status.port}/api/v2/stream`);
+    assert.match(stream.headers.get("content-type") ?? "", /text\/event-stream/);
+    const reader = (stream.body as ReadableStream<Uint8Array>).getReader();
+    const events: Summary[] = [];
+    let buffer = "";
+    const pump = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buffer += Buffer.from(value).toString("utf8");
+        let end = buffer.indexOf("\n\n");
+        while (end >= 0) {
+          const frame = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = frame.split("\n").find((l) => l.startsWith("data: "));
+          if (frame.includes("event: summary") && data !== undefined)
+            events.push(JSON.parse(data.slice(6)) as Summary);
+          end = buffer.indexOf("\n\n");
+        }
+      }
+    })();
     const opened = await admin([
       "open",
       "Slow withdrawals <script>alert(1)</script>",
@@ -87,6 +109,15 @@ describe("status service admin", () => {
     assert.equal(s.incidents[0].name, "Slow withdrawals <script>alert(1)</script>");
     assert.equal(s.incidents[0].impact, "minor");
     assert.equal(await shown("withdrawals"), "partial_outage");
+    const pushed = await until_value(
+      () =>
+        events.find((e) => e.incidents.some((i) => i.id === id && i.name.startsWith("Slow withdrawals"))) ??
+        null,
+    );
+    assert.equal(pushed.components.find((c) => c.id === "withdrawals")?.status, "partial_outage");
+    assert.equal(events[0].incidents.length, 0, "the first event is the summary at connection time");
+    await reader.cancel();
+    await pump.catch(() => undefined);
     const page = await (await fetch(`http://127.0.0.1:${status.port}/`)).text();
     assert.ok(page.includes("Slow withdrawals &lt;script&gt;alert(1)&lt;/script&gt;"));
     assert.ok(!page.includes("<script>alert(1)"));
@@ -149,3 +180,13 @@ describe("status service admin", () => {
     assert.equal(await shown("rest-api"), "operational");
   });
 });
+
+async function until_value<T>(get: () => T | null, timeout_ms = 5000): Promise<T> {
+  const start = Date.now();
+  for (;;) {
+    const v = get();
+    if (v !== null) return v;
+    if (Date.now() - start > timeout_ms) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
