@@ -12,6 +12,20 @@ npx tsc -p tsconfig.json
 step "lint and format check (biome)"
 npx biome check .
 
+step "system packages the tests use"
+# Browser tests drive Debian's Chromium (HOLDFAST_CHROMIUM overrides the path).
+if [ -z "${HOLDFAST_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing chromium (apt-get)…"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  else
+    echo "chromium is missing and cannot be installed here (not root or no apt-get); set HOLDFAST_CHROMIUM" >&2
+    exit 1
+  fi
+fi
+echo "chromium: ${HOLDFAST_CHROMIUM:-$(command -v chromium)}"
+
 step "tests (node --test)"
 # Only *.test.js files are tests (helpers and child-process entry points sit beside them); files run
 # in parallel, one process each; the runner's summary closes the output.
