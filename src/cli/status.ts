@@ -22,6 +22,8 @@ export function register_status(program: Command): void {
     .option("--name <name>", "the page's name", STATUS_DEFAULTS.name)
     .option("--public-url <url>", "the page's public URL (incident links)")
     .option("--export-dir <dir>", "also write the page, JSON and feeds there as static files on every change")
+    .option("--smtp-url <url>", "smtp://host:port (or smtps://user:pass@host): offers email subscriptions")
+    .option("--mail-from <address>", 'the From of status emails, e.g. "Holdfast status <status@example.com>"')
     .option("--allow-internal-webhooks", "let webhooks target internal addresses (refused by default)")
     .option(
       "--retry-schedule-ms <list>",
@@ -58,6 +60,8 @@ export function register_status(program: Command): void {
         canaryKey?: string;
         exchangeAdminSocket?: string;
         allowInternalWebhooks?: boolean;
+        smtpUrl?: string;
+        mailFrom?: string;
         retryScheduleMs?: string;
         probeIntervalMs: string;
         rounds: string;
@@ -103,6 +107,8 @@ export function register_status(program: Command): void {
               ? {}
               : { exchange_admin_socket: opts.exchangeAdminSocket }),
             allow_internal_webhooks: opts.allowInternalWebhooks === true,
+            ...(opts.smtpUrl === undefined ? {} : { smtp_url: opts.smtpUrl }),
+            ...(opts.mailFrom === undefined ? {} : { mail_from: opts.mailFrom }),
             ...(schedule === undefined ? {} : { retry_schedule_ms: schedule }),
             log,
           });

@@ -69,7 +69,21 @@ export async function check_webhook_url(url: string, allow_internal: boolean): P
   return null;
 }
 
+/** An email, as nodemailer's sendMail takes it. */
+export interface MailMessage {
+  to: string;
+  subject: string;
+  text: string;
+  headers?: Record<string, string>;
+  messageId?: string;
+  attachments?: { filename: string; content: string; contentType: string }[];
+}
+
 export interface NotifierOptions {
+  /** Sends an email (nodemailer over SMTP); null when no SMTP server is configured. */
+  mailer: { send(message: MailMessage): Promise<void> } | null;
+  /** The email of a notice on the email channel; null when there is nothing to send any more. */
+  email: (n: NoticeRow) => MailMessage | null;
   allow_internal: boolean;
   retry_schedule_ms: readonly number[];
   timeout_ms: number;
@@ -108,6 +122,10 @@ export class Notifier {
   private async deliver(n: NoticeRow): Promise<void> {
     this.in_flight.add(n.id);
     try {
+      if (n.channel === "email") {
+        await this.deliver_email(n);
+        return;
+      }
       const hook = this.store.webhook(n.target_id);
       if (hook === null || hook.disabled_at !== null) {
         this.store.attempt_failed(n.id, "webhook removed", null);
@@ -170,6 +188,31 @@ export class Notifier {
       );
     } finally {
       this.in_flight.delete(n.id);
+    }
+  }
+
+  private async deliver_email(n: NoticeRow): Promise<void> {
+    const mailer = this.options.mailer;
+    if (mailer === null) {
+      this.retry(n, "no SMTP server configured", null);
+      return;
+    }
+    const message = this.options.email(n);
+    if (message === null) {
+      this.store.attempt_failed(n.id, "nothing to send any more (unsubscribed or removed)", null);
+      return;
+    }
+    try {
+      await mailer.send(message);
+      this.store.delivered(n.id, Date.now());
+    } catch (error) {
+      const e = error as { responseCode?: number; message?: string };
+      // 5xx is the receiving server's final word (no such mailbox, refused): retrying will not help
+      if (e.responseCode !== undefined && e.responseCode >= 500) {
+        this.store.attempt_failed(n.id, `SMTP ${e.responseCode}: ${e.message ?? ""}`, null);
+        return;
+      }
+      this.retry(n, e.message ?? String(error), null);
     }
   }
 

@@ -85,6 +85,7 @@ export function render_page(
   store: StatusStore,
   now_ms: number,
   signer: Pick<Signer, "key_id" | "public_pem"> | null = null,
+  email_subscriptions = false,
 ): string {
   const components = store.components();
   const state = overall(components.map((c) => c.status));
@@ -112,6 +113,11 @@ export function render_page(
 <section aria-labelledby="components-h"><h2 id="components-h">Components</h2><ul class="components">${rows}</ul></section>
 <section aria-labelledby="past-h"><h2 id="past-h">Recent incidents</h2>${past.length === 0 ? "<p>None.</p>" : past.map(incident_html).join("")}</section>
 </main>
+${
+  email_subscriptions
+    ? `<section aria-labelledby="sub-h"><h2 id="sub-h">Get updates by email</h2><form method="post" action="/api/v2/subscriptions"><label for="sub-email">Email address</label> <input id="sub-email" name="email" type="email" required maxlength="254" autocomplete="email"> <button type="submit">Subscribe</button></form><p>We send a confirmation link first. Also: <a href="/history.atom">Atom</a>, <a href="/history.rss">RSS</a>, <a href="/api/v2/summary.json">JSON</a>.</p></section>`
+    : ""
+}
 <footer><p>Machine-readable: <a href="/api/v2/summary.json">/api/v2/summary.json</a> (Statuspage format). Times are UTC. This page is served from its own process and store, apart from the exchange.</p>${
       signer === null
         ? ""

@@ -8,6 +8,7 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import formbody from "@fastify/formbody";
 import Fastify, { type FastifyInstance } from "fastify";
 import { admin_request } from "../admin/client.js";
 import { lock_dir } from "../node/data_dir.js";
@@ -24,10 +25,11 @@ import {
   summary_json,
 } from "./api.js";
 import { read_canary_key } from "./canary.js";
+import { confirmation_email, normal_email, smtp_mailer, update_email } from "./email.js";
 import { atom_feed, rss_feed } from "./feeds.js";
 import { type Action, Monitor } from "./monitor.js";
 import { DELIVERY_TIMEOUT_MS, Notifier, RETRY_SCHEDULE_MS } from "./notify.js";
-import { render_incident_page, render_page } from "./page.js";
+import { html_escape, render_incident_page, render_page } from "./page.js";
 import { probe_round, type TradingMode } from "./probe.js";
 import { PushHub } from "./push.js";
 import { Signer } from "./signing.js";
@@ -53,6 +55,10 @@ export interface StatusOptions {
   canary_key_file?: string;
   /** Webhook targets may be internal addresses (tests, private deployments); default: refused. */
   allow_internal_webhooks?: boolean;
+  /** smtp://host:port (or smtps://user:pass@host): email subscribers are offered only with it. */
+  smtp_url?: string;
+  /** The From of status emails. */
+  mail_from?: string;
   /** Retry delays for notices (default RETRY_SCHEDULE_MS); tests shorten them. */
   retry_schedule_ms?: readonly number[];
   /**
@@ -192,7 +198,7 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
     name: options.name,
     url: options.public_url ?? `http://${options.host}:${bound_port}`,
   });
-  const docs = documents(store, signer, () => last_mode, page_info);
+  const docs = documents(store, signer, () => last_mode, page_info, options.smtp_url !== undefined);
   let last_export_ms = 0;
   const push = new PushHub(() => JSON.stringify(summary_json(page_info(), store, signer)));
   /** After any change: live push now; the static export (on change, and once a minute). */
@@ -243,6 +249,7 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
   schedule();
 
   const app = build_server(store, docs, page_info);
+  if (options.smtp_url !== undefined) await register_subscriptions(app, store);
   push.register(app);
   await app.listen({ host: options.host, port: options.port });
   const port = (app.server.address() as { port: number }).port;
@@ -250,7 +257,19 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
   serving = true;
   export_now();
   const admin_socket = join(options.data_dir, STATUS_ADMIN_SOCKET);
+  const mailer =
+    options.smtp_url === undefined
+      ? null
+      : smtp_mailer(options.smtp_url, options.mail_from ?? `${options.name} status <status@localhost>`);
   const notifier = new Notifier(store, (n) => notice_payload(n, store, signer, page_info()), {
+    mailer,
+    email: (n) => {
+      const s = store.email_subscriber(n.target_id);
+      if (s === null || s.unsubscribed_at !== null) return null;
+      if (n.kind === "confirm") return s.confirmed_at === null ? confirmation_email(page_info(), s) : null;
+      const payload = notice_payload(n, store, signer, page_info());
+      return payload === null ? null : update_email(page_info(), s, n, payload, signer.key_id);
+    },
     allow_internal: options.allow_internal_webhooks === true,
     retry_schedule_ms: options.retry_schedule_ms ?? RETRY_SCHEDULE_MS,
     timeout_ms: DELIVERY_TIMEOUT_MS,
@@ -271,6 +290,7 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
       if (timer !== null) clearTimeout(timer);
       await round_running;
       await notifier.stop();
+      mailer?.close();
       await admin.close();
       push.close();
       await app.close();
@@ -278,6 +298,78 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
       release();
     },
   };
+}
+
+/** Subscription requests per IP per minute: the form cannot be used to mail-bomb anyone. */
+const SUBSCRIBE_PER_MINUTE_MAX = 10;
+
+/**
+ * Public email subscription (double opt-in): POST /api/v2/subscriptions (JSON or the page's form),
+ * GET /subscriptions/confirm, GET (a page with a button) and POST (one-click, RFC 8058)
+ * /subscriptions/unsubscribe. Answers never say whether an address was already subscribed.
+ */
+async function register_subscriptions(app: FastifyInstance, store: StatusStore): Promise<void> {
+  await app.register(formbody, { bodyLimit: 4096 });
+  const recent = new Map<string, { start_ms: number; count: number }>();
+  const message = (title: string, text: string) =>
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${html_escape(title)}</title></head><body style="font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem"><main><h1>${html_escape(title)}</h1><p>${html_escape(text)}</p><p><a href="/">Back to the status page</a></p></main></body></html>`;
+  app.post<{ Body: { email?: unknown } }>("/api/v2/subscriptions", async (request, reply) => {
+    const form = (request.headers["content-type"] ?? "").startsWith("application/x-www-form-urlencoded");
+    const now = Date.now();
+    const w = recent.get(request.ip);
+    if (w === undefined || now - w.start_ms >= 60_000) {
+      if (recent.size >= 100_000) recent.clear();
+      recent.set(request.ip, { start_ms: now, count: 1 });
+    } else if (++w.count > SUBSCRIBE_PER_MINUTE_MAX)
+      return reply
+        .code(429)
+        .header("retry-after", "60")
+        .send({ error: "too many subscription requests; try again in a minute" });
+    const email = typeof request.body?.email === "string" ? normal_email(request.body.email) : null;
+    if (email === null) {
+      if (form)
+        return reply
+          .code(400)
+          .type("text/html; charset=utf-8")
+          .send(message("Not an email address", "Please go back and check the address."));
+      return reply.code(400).send({ error: "email: not an address we accept" });
+    }
+    store.request_email_subscription(email, now);
+    const text =
+      "If the address can receive mail, a confirmation link is on its way. Nothing is sent until it is opened.";
+    if (form) return reply.code(202).type("text/html; charset=utf-8").send(message("Check your inbox", text));
+    return reply.code(202).send({ status: "confirmation sent", message: text });
+  });
+  const token_of = (q: unknown): string | null => {
+    const t = (q as { token?: unknown } | undefined)?.token;
+    return typeof t === "string" && /^[A-Za-z0-9_-]{16,64}$/.test(t) ? t : null;
+  };
+  app.get("/subscriptions/confirm", async (request, reply) => {
+    const token = token_of(request.query);
+    const ok = token !== null && store.confirm_email(token, Date.now());
+    reply.code(ok ? 200 : 404).type("text/html; charset=utf-8");
+    return ok
+      ? message(
+          "Subscribed",
+          "You will receive every incident and maintenance update. Each email has a link to unsubscribe.",
+        )
+      : message("Link not valid", "This confirmation link is unknown or was already used.");
+  });
+  app.get("/subscriptions/unsubscribe", async (request, reply) => {
+    const token = token_of(request.query);
+    reply.type("text/html; charset=utf-8");
+    if (token === null) return reply.code(404).send(message("Link not valid", "This link is unknown."));
+    // a page with a button, not an immediate unsubscribe: mail scanners open links too
+    return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Unsubscribe</title></head><body style="font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem"><main><h1>Unsubscribe</h1><form method="post" action="/subscriptions/unsubscribe?token=${encodeURIComponent(token)}"><button type="submit">Stop sending me status emails</button></form></main></body></html>`;
+  });
+  app.post("/subscriptions/unsubscribe", async (request, reply) => {
+    const token = token_of(request.query);
+    const ok = token !== null && store.unsubscribe_email(token, Date.now());
+    reply.code(ok ? 200 : 404).type("text/html; charset=utf-8");
+    return ok
+      ? message("Unsubscribed", "No more status emails will be sent to this address.")
+      : message("Link not valid", "This link is unknown or was already used.");
+  });
 }
 
 /** A notice's body: the update it announces (signed), its incident or maintenance, the page; signed as a whole. */
@@ -319,6 +411,7 @@ function documents(
   signer: Signer,
   mode: () => TradingMode & { updated_at: string },
   info: () => PageInfo,
+  email_subscriptions: boolean,
 ): Map<string, { type: string; body: () => string }> {
   const docs = new Map<string, { type: string; body: () => string }>();
   const json = (path: string, body: () => unknown) =>
@@ -375,7 +468,7 @@ function documents(
     }));
   docs.set("/", {
     type: "text/html; charset=utf-8",
-    body: () => render_page(info(), store, Date.now(), signer),
+    body: () => render_page(info(), store, Date.now(), signer, email_subscriptions),
   });
   docs.set("/badge.svg", {
     type: "image/svg+xml",

@@ -68,7 +68,17 @@ export interface MaintenanceRow {
   updates: { id: string; status: MaintenanceStatus; body: string; created_at: string }[];
 }
 
-export type NoticeKind = "incident" | "maintenance";
+export type NoticeKind = "incident" | "maintenance" | "confirm";
+
+export interface EmailSubscriberRow {
+  id: string;
+  email: string;
+  token: string;
+  requested_at: string;
+  confirmed_at: string | null;
+  unsubscribed_at: string | null;
+  created_at: string;
+}
 
 export interface WebhookRow {
   id: string;
@@ -81,7 +91,7 @@ export interface WebhookRow {
 
 export interface NoticeRow {
   id: string;
-  channel: "webhook";
+  channel: "webhook" | "email";
   target_id: string;
   kind: NoticeKind;
   parent_id: string;
@@ -144,6 +154,9 @@ export class StatusStore {
         next_ms INTEGER NOT NULL, state TEXT NOT NULL DEFAULT 'pending', last_error TEXT,
         created_at TEXT NOT NULL, delivered_at TEXT);
       CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_ms);
+      CREATE TABLE IF NOT EXISTS email_subscribers (
+        id TEXT PRIMARY KEY, email TEXT NOT NULL UNIQUE, token TEXT NOT NULL UNIQUE, requested_at TEXT NOT NULL,
+        confirmed_at TEXT, unsubscribed_at TEXT, created_at TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS overrides (component_id TEXT PRIMARY KEY, status TEXT NOT NULL);
       CREATE INDEX IF NOT EXISTS updates_by_incident ON incident_updates (incident_id, created_at);
       CREATE TABLE IF NOT EXISTS days (
@@ -415,6 +428,98 @@ export class StatusStore {
       id: string;
     }[])
       insert.run(`msg_${new_id()}`, w.id, kind, parent_id, update_id, now_ms, iso(now_ms));
+    const email = this.db.prepare(
+      `INSERT INTO outbox (id, channel, target_id, kind, parent_id, update_id, next_ms, created_at)
+       VALUES (?, 'email', ?, ?, ?, ?, ?, ?)`,
+    );
+    for (const s of this.db
+      .prepare("SELECT id FROM email_subscribers WHERE confirmed_at IS NOT NULL AND unsubscribed_at IS NULL")
+      .all() as { id: string }[])
+      email.run(`msg_${new_id()}`, s.id, kind, parent_id, update_id, now_ms, iso(now_ms));
+  }
+
+  /**
+   * A subscription request for `email` (double opt-in): a new or lapsed address gets a fresh token
+   * and a confirmation notice, in one transaction. An address already confirmed changes nothing, and
+   * the caller answers the same either way (no way to learn who subscribes).
+   */
+  request_email_subscription(email: string, now_ms: number): void {
+    this.db.transaction(() => {
+      const row = this.db.prepare("SELECT * FROM email_subscribers WHERE email = ?").get(email) as
+        | EmailSubscriberRow
+        | undefined;
+      if (row !== undefined && row.confirmed_at !== null && row.unsubscribed_at === null) return;
+      // one confirmation a minute per address at most: the form cannot be used to flood someone
+      if (row !== undefined && row.unsubscribed_at === null && now_ms - Date.parse(row.requested_at) < 60_000)
+        return;
+      const token = randomBytes(24).toString("base64url");
+      let id: string;
+      if (row === undefined) {
+        id = `sub_${new_id()}`;
+        this.db
+          .prepare(
+            "INSERT INTO email_subscribers (id, email, token, requested_at, created_at) VALUES (?, ?, ?, ?, ?)",
+          )
+          .run(id, email, token, iso(now_ms), iso(now_ms));
+      } else {
+        id = row.id;
+        this.db
+          .prepare(
+            "UPDATE email_subscribers SET token = ?, requested_at = ?, confirmed_at = NULL, unsubscribed_at = NULL WHERE id = ?",
+          )
+          .run(token, iso(now_ms), id);
+      }
+      this.db
+        .prepare(
+          `INSERT INTO outbox (id, channel, target_id, kind, parent_id, update_id, next_ms, created_at)
+           VALUES (?, 'email', ?, 'confirm', ?, '', ?, ?)`,
+        )
+        .run(`msg_${new_id()}`, id, id, now_ms, iso(now_ms));
+    })();
+  }
+
+  email_subscriber(id: string): EmailSubscriberRow | null {
+    return (
+      (this.db.prepare("SELECT * FROM email_subscribers WHERE id = ?").get(id) as
+        | EmailSubscriberRow
+        | undefined) ?? null
+    );
+  }
+
+  email_subscribers(): EmailSubscriberRow[] {
+    return this.db
+      .prepare("SELECT * FROM email_subscribers ORDER BY created_at, rowid")
+      .all() as EmailSubscriberRow[];
+  }
+
+  /** Confirms the subscription a token belongs to; false for an unknown or used-up token. */
+  confirm_email(token: string, now_ms: number): boolean {
+    return (
+      this.db
+        .prepare(
+          "UPDATE email_subscribers SET confirmed_at = ? WHERE token = ? AND confirmed_at IS NULL AND unsubscribed_at IS NULL",
+        )
+        .run(iso(now_ms), token).changes > 0
+    );
+  }
+
+  /** Ends the subscription a token belongs to (and drops its waiting notices). */
+  unsubscribe_email(token: string, now_ms: number): boolean {
+    return this.db.transaction(() => {
+      const row = this.db
+        .prepare("SELECT id FROM email_subscribers WHERE token = ? AND unsubscribed_at IS NULL")
+        .get(token) as { id: string } | undefined;
+      if (row === undefined) return false;
+      this.db
+        .prepare("UPDATE email_subscribers SET unsubscribed_at = ? WHERE id = ?")
+        .run(iso(now_ms), row.id);
+      this.db
+        .prepare(
+          "UPDATE outbox SET state = 'failed', last_error = 'unsubscribed' WHERE target_id = ? AND state = 'pending'",
+        )
+        .run(row.id);
+      return true;
+    })();
   }
 
   add_webhook(url: string, secret: string, now_ms: number): WebhookRow {
