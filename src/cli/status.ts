@@ -22,6 +22,11 @@ export function register_status(program: Command): void {
     .option("--name <name>", "the page's name", STATUS_DEFAULTS.name)
     .option("--public-url <url>", "the page's public URL (incident links)")
     .option("--export-dir <dir>", "also write the page, JSON and feeds there as static files on every change")
+    .option(
+      "--telegram-token <token>",
+      "a Telegram bot's token (or HOLDFAST_TELEGRAM_TOKEN): updates go to the chats added with admin telegram-add",
+    )
+    .option("--telegram-api <url>", "the Telegram Bot API's base URL", "https://api.telegram.org")
     .option("--smtp-url <url>", "smtp://host:port (or smtps://user:pass@host): offers email subscriptions")
     .option("--mail-from <address>", 'the From of status emails, e.g. "Holdfast status <status@example.com>"')
     .option("--allow-internal-webhooks", "let webhooks target internal addresses (refused by default)")
@@ -61,6 +66,8 @@ export function register_status(program: Command): void {
         exchangeAdminSocket?: string;
         allowInternalWebhooks?: boolean;
         smtpUrl?: string;
+        telegramToken?: string;
+        telegramApi: string;
         mailFrom?: string;
         retryScheduleMs?: string;
         probeIntervalMs: string;
@@ -77,6 +84,7 @@ export function register_status(program: Command): void {
         if (!Number.isInteger(rounds) || rounds < 1 || rounds > 100) return fail("--rounds must be 1..100");
         if (!(quiet_s >= 0 && quiet_s <= 86_400)) return fail("--quiet-s must be 0..86400");
         if (opts.name.length > 100) return fail("--name is at most 100 characters");
+        const telegram_token = opts.telegramToken ?? process.env.HOLDFAST_TELEGRAM_TOKEN;
         const schedule = opts.retryScheduleMs?.split(",").map(Number);
         if (
           schedule !== undefined &&
@@ -108,6 +116,7 @@ export function register_status(program: Command): void {
               : { exchange_admin_socket: opts.exchangeAdminSocket }),
             allow_internal_webhooks: opts.allowInternalWebhooks === true,
             ...(opts.smtpUrl === undefined ? {} : { smtp_url: opts.smtpUrl }),
+            ...(telegram_token === undefined ? {} : { telegram_token, telegram_api: opts.telegramApi }),
             ...(opts.mailFrom === undefined ? {} : { mail_from: opts.mailFrom }),
             ...(schedule === undefined ? {} : { retry_schedule_ms: schedule }),
             log,
@@ -379,6 +388,32 @@ export function register_status(program: Command): void {
           throw new Error(`refused (${r.status}): ${(r.body as { message?: string }).message}`);
         if (opts.json) return console.log(JSON.stringify(r.body));
         console.log(`webhook ${id} removed`);
+      }),
+    );
+
+  admin
+    .command("telegram-add <chat-id>")
+    .description("send every update to a Telegram chat (numeric id or @channel; the bot must be a member)")
+    .option("--json", "print JSON")
+    .action((chat: string, opts: { json?: boolean }) =>
+      run(async () => {
+        const r = await call("POST", "/v1/telegram-chats", { chat_id: chat });
+        if (opts.json) return console.log(JSON.stringify(r));
+        console.log(`Telegram chat ${chat} added`);
+      }),
+    );
+
+  admin
+    .command("telegram-remove <chat-id>")
+    .description("stop sending to a Telegram chat")
+    .option("--json", "print JSON")
+    .action((chat: string, opts: { json?: boolean }) =>
+      run(async () => {
+        const r = await admin_request(socket(), "DELETE", `/v1/telegram-chats/${encodeURIComponent(chat)}`);
+        if (r.status !== 200)
+          throw new Error(`refused (${r.status}): ${(r.body as { message?: string }).message}`);
+        if (opts.json) return console.log(JSON.stringify(r.body));
+        console.log(`Telegram chat ${chat} removed`);
       }),
     );
 

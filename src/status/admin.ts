@@ -18,6 +18,7 @@ import {
 } from "./monitor.js";
 import { check_webhook_url, WEBHOOK_URL_LENGTH_MAX } from "./notify.js";
 import type { MaintenanceRow, StatusStore } from "./store.js";
+import { valid_chat_id } from "./telegram.js";
 
 export const STATUS_ADMIN_SOCKET = "admin.sock";
 const NAME_LENGTH_MAX = 200;
@@ -350,6 +351,33 @@ export async function start_status_admin(
     if (!store.disable_webhook(request.params.id, "removed by the operator", clock_ms()))
       return reply.code(404).send({ statusCode: 404, error: "Not Found", message: "no such active webhook" });
     return { id: request.params.id, removed: true };
+  });
+
+  // Telegram chats that get every update (the bot's token is the service's configuration)
+  app.get("/v1/telegram-chats", async () => store.telegram_chats());
+  app.post<{ Body: { chat_id: string } }>(
+    "/v1/telegram-chats",
+    {
+      schema: {
+        body: {
+          type: "object",
+          required: ["chat_id"],
+          additionalProperties: false,
+          properties: { chat_id: { type: "string", maxLength: 40 } },
+        },
+      },
+    },
+    async (request, reply) => {
+      if (!valid_chat_id(request.body.chat_id))
+        return reply.code(400).send(refuse("chat_id: a numeric id (-100…) or an @channelusername"));
+      store.add_telegram_chat(request.body.chat_id, clock_ms());
+      return { chat_id: request.body.chat_id };
+    },
+  );
+  app.delete<{ Params: { chat_id: string } }>("/v1/telegram-chats/:chat_id", async (request, reply) => {
+    if (!store.remove_telegram_chat(request.params.chat_id))
+      return reply.code(404).send({ statusCode: 404, error: "Not Found", message: "no such chat" });
+    return { chat_id: request.params.chat_id, removed: true };
   });
 
   rmSync(socket_path, { force: true });

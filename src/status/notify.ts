@@ -14,6 +14,7 @@ import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import { Webhook } from "standardwebhooks";
 import type { NoticeRow, StatusStore } from "./store.js";
+import { send_message, TELEGRAM_PER_CHAT_MS, type TelegramConfig } from "./telegram.js";
 
 /** Delay before attempt n+1 (the first is immediate); after the last, the notice has failed. */
 export const RETRY_SCHEDULE_MS = [
@@ -84,6 +85,8 @@ export interface NotifierOptions {
   mailer: { send(message: MailMessage): Promise<void> } | null;
   /** The email of a notice on the email channel; null when there is nothing to send any more. */
   email: (n: NoticeRow) => MailMessage | null;
+  /** Telegram: the bot and the text of a notice; null when no bot token is configured. */
+  telegram: { config: TelegramConfig; text: (n: NoticeRow) => string | null } | null;
   allow_internal: boolean;
   retry_schedule_ms: readonly number[];
   timeout_ms: number;
@@ -93,6 +96,8 @@ export interface NotifierOptions {
 export class Notifier {
   private timer: NodeJS.Timeout | null = null;
   private readonly in_flight = new Set<string>();
+  /** Telegram chat → when it may get its next message (about one a second per chat). */
+  private readonly chat_next_ms = new Map<string, number>();
   private running: Promise<void> = Promise.resolve();
   private stopped = false;
 
@@ -115,7 +120,16 @@ export class Notifier {
 
   /** Sends what is due now; resolves when those attempts have ended. */
   async deliver_due(): Promise<void> {
-    const due = this.store.due_notices(Date.now(), BATCH_MAX).filter((n) => !this.in_flight.has(n.id));
+    const now = Date.now();
+    const chats = new Set<string>();
+    const due = this.store.due_notices(now, BATCH_MAX).filter((n) => {
+      if (this.in_flight.has(n.id)) return false;
+      if (n.channel !== "telegram") return true;
+      // one message per chat at a time, at Telegram's pace
+      if (chats.has(n.target_id) || (this.chat_next_ms.get(n.target_id) ?? 0) > now) return false;
+      chats.add(n.target_id);
+      return true;
+    });
     await Promise.all(due.map((n) => this.deliver(n)));
   }
 
@@ -124,6 +138,10 @@ export class Notifier {
     try {
       if (n.channel === "email") {
         await this.deliver_email(n);
+        return;
+      }
+      if (n.channel === "telegram") {
+        await this.deliver_telegram(n);
         return;
       }
       const hook = this.store.webhook(n.target_id);
@@ -188,6 +206,27 @@ export class Notifier {
       );
     } finally {
       this.in_flight.delete(n.id);
+    }
+  }
+
+  private async deliver_telegram(n: NoticeRow): Promise<void> {
+    const telegram = this.options.telegram;
+    if (telegram === null) {
+      this.retry(n, "no Telegram bot token configured", null);
+      return;
+    }
+    const text = telegram.text(n);
+    if (text === null) {
+      this.store.attempt_failed(n.id, "the update it announces no longer exists", null);
+      return;
+    }
+    const outcome = await send_message(telegram.config, n.target_id, text, this.options.timeout_ms);
+    this.chat_next_ms.set(n.target_id, Date.now() + TELEGRAM_PER_CHAT_MS);
+    if (outcome.kind === "sent") this.store.delivered(n.id, Date.now());
+    else if (outcome.kind === "failed") this.store.attempt_failed(n.id, outcome.error, null);
+    else {
+      if (outcome.after_ms !== null) this.chat_next_ms.set(n.target_id, Date.now() + outcome.after_ms);
+      this.retry(n, outcome.error, outcome.after_ms);
     }
   }
 

@@ -34,6 +34,7 @@ import { probe_round, type TradingMode } from "./probe.js";
 import { PushHub } from "./push.js";
 import { Signer } from "./signing.js";
 import { type MaintenanceRow, type NoticeRow, StatusStore } from "./store.js";
+import { TELEGRAM_API, update_text } from "./telegram.js";
 
 export interface StatusOptions {
   data_dir: string;
@@ -55,6 +56,10 @@ export interface StatusOptions {
   canary_key_file?: string;
   /** Webhook targets may be internal addresses (tests, private deployments); default: refused. */
   allow_internal_webhooks?: boolean;
+  /** A Telegram bot's token: updates go to the chats added with `status admin telegram-add`. */
+  telegram_token?: string;
+  /** The Bot API's base URL (default https://api.telegram.org; tests use a local server). */
+  telegram_api?: string;
   /** smtp://host:port (or smtps://user:pass@host): email subscribers are offered only with it. */
   smtp_url?: string;
   /** The From of status emails. */
@@ -248,7 +253,7 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
   await round();
   schedule();
 
-  const app = build_server(store, docs, page_info);
+  const app = build_server(store, signer, docs, page_info);
   if (options.smtp_url !== undefined) await register_subscriptions(app, store);
   push.register(app);
   await app.listen({ host: options.host, port: options.port });
@@ -261,8 +266,24 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
     options.smtp_url === undefined
       ? null
       : smtp_mailer(options.smtp_url, options.mail_from ?? `${options.name} status <status@localhost>`);
+  const telegram =
+    options.telegram_token === undefined
+      ? null
+      : {
+          config: {
+            base_url: (options.telegram_api ?? TELEGRAM_API).replace(/\/+$/, ""),
+            token: options.telegram_token,
+          },
+          text: (n: NoticeRow) => {
+            const payload = notice_payload(n, store, signer, page_info());
+            if (payload === null) return null;
+            const update = (JSON.parse(payload) as { update: Parameters<typeof update_text>[2] }).update;
+            return update_text(page_info(), n.kind, update, signer.key_id);
+          },
+        };
   const notifier = new Notifier(store, (n) => notice_payload(n, store, signer, page_info()), {
     mailer,
+    telegram,
     email: (n) => {
       const s = store.email_subscriber(n.target_id);
       if (s === null || s.unsubscribed_at !== null) return null;
@@ -490,6 +511,7 @@ function documents(
 
 function build_server(
   store: StatusStore,
+  signer: Signer,
   docs: Map<string, { type: string; body: () => string }>,
   info: () => PageInfo,
 ): FastifyInstance {
@@ -507,6 +529,17 @@ function build_server(
       reply.type(doc.type);
       return body;
     });
+  // one incident, signed like the lists (Telegram messages link here)
+  app.get<{ Params: { file: string } }>("/api/v2/incidents/:file", async (request, reply) => {
+    const m = /^([a-z0-9]{1,32})\.json$/.exec(request.params.file);
+    const incident = m === null ? null : store.incident(m[1]);
+    if (incident === null) return reply.code(404).send({ error: "not found" });
+    reply.header("cache-control", "no-cache").header("access-control-allow-origin", "*");
+    return {
+      page: page_json(info(), store),
+      incident: incident_json(info(), incident, new Map(store.components().map((c) => [c.id, c])), signer),
+    };
+  });
   app.get<{ Params: { id: string } }>("/incidents/:id", async (request, reply) => {
     const incident = /^[a-z0-9]{1,32}$/.test(request.params.id) ? store.incident(request.params.id) : null;
     reply.header("cache-control", "no-cache");

@@ -91,7 +91,7 @@ export interface WebhookRow {
 
 export interface NoticeRow {
   id: string;
-  channel: "webhook" | "email";
+  channel: "webhook" | "email" | "telegram";
   target_id: string;
   kind: NoticeKind;
   parent_id: string;
@@ -157,6 +157,7 @@ export class StatusStore {
       CREATE TABLE IF NOT EXISTS email_subscribers (
         id TEXT PRIMARY KEY, email TEXT NOT NULL UNIQUE, token TEXT NOT NULL UNIQUE, requested_at TEXT NOT NULL,
         confirmed_at TEXT, unsubscribed_at TEXT, created_at TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS telegram_chats (chat_id TEXT PRIMARY KEY, created_at TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS overrides (component_id TEXT PRIMARY KEY, status TEXT NOT NULL);
       CREATE INDEX IF NOT EXISTS updates_by_incident ON incident_updates (incident_id, created_at);
       CREATE TABLE IF NOT EXISTS days (
@@ -436,6 +437,35 @@ export class StatusStore {
       .prepare("SELECT id FROM email_subscribers WHERE confirmed_at IS NOT NULL AND unsubscribed_at IS NULL")
       .all() as { id: string }[])
       email.run(`msg_${new_id()}`, s.id, kind, parent_id, update_id, now_ms, iso(now_ms));
+    const telegram = this.db.prepare(
+      `INSERT INTO outbox (id, channel, target_id, kind, parent_id, update_id, next_ms, created_at)
+       VALUES (?, 'telegram', ?, ?, ?, ?, ?, ?)`,
+    );
+    for (const c of this.db.prepare("SELECT chat_id FROM telegram_chats").all() as { chat_id: string }[])
+      telegram.run(`msg_${new_id()}`, c.chat_id, kind, parent_id, update_id, now_ms, iso(now_ms));
+  }
+
+  /** Telegram chats (channels, groups) that get every update; the bot's token is configuration. */
+  add_telegram_chat(chat_id: string, now_ms: number): void {
+    this.db.prepare("INSERT OR IGNORE INTO telegram_chats VALUES (?, ?)").run(chat_id, iso(now_ms));
+  }
+
+  remove_telegram_chat(chat_id: string): boolean {
+    return this.db.transaction(() => {
+      const gone = this.db.prepare("DELETE FROM telegram_chats WHERE chat_id = ?").run(chat_id).changes > 0;
+      this.db
+        .prepare(
+          "UPDATE outbox SET state = 'failed', last_error = 'chat removed' WHERE channel = 'telegram' AND target_id = ? AND state = 'pending'",
+        )
+        .run(chat_id);
+      return gone;
+    })();
+  }
+
+  telegram_chats(): string[] {
+    return (
+      this.db.prepare("SELECT chat_id FROM telegram_chats ORDER BY created_at").all() as { chat_id: string }[]
+    ).map((c) => c.chat_id);
   }
 
   /**

@@ -1,0 +1,191 @@
+/**
+ * Telegram through a local server that checks each request as the Bot API documents sendMessage
+ * (POST /bot<token>/sendMessage, JSON, chat_id, text of 1-4096 characters, parse_mode HTML with only
+ * Telegram's tags and entities) and answers as Telegram does: a 429 with parameters.retry_after is
+ * waited out; "chat not found" is final. The message links the signed update, which verifies.
+ */
+import assert from "node:assert/strict";
+import { createPublicKey } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { admin_request } from "../../src/admin/client.js";
+import { type RunningStatus, start_status } from "../../src/status/service.js";
+import { verify_document } from "../../src/status/signing.js";
+import { StatusStore } from "../../src/status/store.js";
+import { demo_node } from "../helpers/nodes.js";
+
+const TOKEN = "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11";
+
+/** Telegram's HTML parse mode: these tags only, balanced; these entities only. */
+function telegram_html_ok(text: string): boolean {
+  const stack: string[] = [];
+  for (const m of text.matchAll(/<(\/?)([a-z-]+)(?:\s+href="[^"<>]*")?\s*>/g)) {
+    if (
+      ![
+        "b",
+        "strong",
+        "i",
+        "em",
+        "u",
+        "ins",
+        "s",
+        "strike",
+        "del",
+        "a",
+        "code",
+        "pre",
+        "tg-spoiler",
+        "blockquote",
+      ].includes(m[2])
+    )
+      return false;
+    if (m[1] === "") stack.push(m[2]);
+    else if (stack.pop() !== m[2]) return false;
+  }
+  const stripped = text.replace(/<\/?[a-z-]+(?:\s+href="[^"<>]*")?\s*>/g, "");
+  if (/[<>]/.test(stripped)) return false;
+  return [...stripped.matchAll(/&[^;\s]*;?/g)].every((e) =>
+    ["&lt;", "&gt;", "&amp;", "&quot;"].includes(e[0]),
+  );
+}
+
+describe("Telegram", () => {
+  const dir = mkdtempSync(join(tmpdir(), "hf-tg-"));
+  const cleanup: (() => unknown)[] = [];
+  after(async () => {
+    for (const c of cleanup.reverse()) await c();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("sendMessage as the Bot API defines it; retry_after honoured; chat not found is final", async () => {
+    const requests: { at: number; chat_id: string; text: string; status: number }[] = [];
+    let limited = false;
+    const api = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on("data", (c: Buffer) => chunks.push(c));
+      request.on("end", () => {
+        const answer = (status: number, body: unknown) => {
+          response.writeHead(status, { "content-type": "application/json" });
+          response.end(JSON.stringify(body));
+        };
+        const bad = (description: string) =>
+          answer(400, { ok: false, error_code: 400, description: `Bad Request: ${description}` });
+        if (request.method !== "POST" || request.url !== `/bot${TOKEN}/sendMessage`)
+          return answer(404, { ok: false, error_code: 404, description: "Not Found" });
+        if (!(request.headers["content-type"] ?? "").startsWith("application/json"))
+          return bad("content-type");
+        const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as {
+          chat_id?: unknown;
+          text?: unknown;
+          parse_mode?: unknown;
+        };
+        const chat_id = String(body.chat_id);
+        const text = body.text;
+        if (typeof body.chat_id !== "string" && typeof body.chat_id !== "number")
+          return bad("chat_id is empty");
+        if (typeof text !== "string" || text.length === 0 || text.length > 4096)
+          return bad("message text is empty or too long");
+        if (body.parse_mode !== "HTML" || !telegram_html_ok(text)) return bad("can't parse entities");
+        const record = (status: number) => requests.push({ at: Date.now(), chat_id, text, status });
+        if (chat_id === "-1009999") {
+          record(400);
+          return bad("chat not found");
+        }
+        if (!limited) {
+          limited = true;
+          record(429);
+          return answer(429, {
+            ok: false,
+            error_code: 429,
+            description: "Too Many Requests: retry after 1",
+            parameters: { retry_after: 1 },
+          });
+        }
+        record(200);
+        answer(200, {
+          ok: true,
+          result: {
+            message_id: requests.length,
+            date: Math.floor(Date.now() / 1000),
+            chat: { id: Number(chat_id) },
+            text,
+          },
+        });
+      });
+    });
+    await new Promise<void>((resolve) => api.listen(0, "127.0.0.1", () => resolve()));
+    cleanup.push(() => new Promise((resolve) => api.close(resolve)));
+    const node = await demo_node("hf-tg-node-");
+    cleanup.push(() => node.remove());
+    const status: RunningStatus = await start_status({
+      data_dir: join(dir, "status"),
+      host: "127.0.0.1",
+      port: 0,
+      watch: [`http://127.0.0.1:${node.running.port}`],
+      probe_interval_ms: 500,
+      rounds_to_change: 2,
+      quiet_ms: 60_000,
+      name: "Holdfast test",
+      telegram_token: TOKEN,
+      telegram_api: `http://127.0.0.1:${(api.address() as AddressInfo).port}`,
+      retry_schedule_ms: [0, 200, 400, 800],
+      log: () => {},
+    });
+    cleanup.push(() => status.close());
+    for (const chat of ["-1001234567890", "-1009999"])
+      assert.equal(
+        (await admin_request(status.admin_socket, "POST", "/v1/telegram-chats", { chat_id: chat })).status,
+        200,
+      );
+    assert.equal(
+      (await admin_request(status.admin_socket, "POST", "/v1/telegram-chats", { chat_id: "not a chat" }))
+        .status,
+      400,
+    );
+
+    const opened = await admin_request(status.admin_socket, "POST", "/v1/incidents", {
+      name: "Deposits <delayed> & queued",
+      body: 'A node lags: <b>"not bold"</b> & more.',
+    });
+    const id = (opened.body as { id: string }).id;
+    const deadline = Date.now() + 10_000;
+    while (!requests.some((r) => r.status === 200)) {
+      assert.ok(Date.now() < deadline, JSON.stringify(requests));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const [first, ...rest] = requests.filter((r) => r.chat_id === "-1001234567890");
+    assert.equal(first.status, 429);
+    const sent = rest.find((r) => r.status === 200);
+    assert.ok(sent !== undefined);
+    assert.ok(sent.at - first.at >= 900, `waited ${sent.at - first.at} ms after retry_after 1`);
+    assert.match(sent.text, /^<b>Deposits &lt;delayed&gt; &amp; queued<\/b>: investigating\n/);
+    assert.match(sent.text, /A node lags: &lt;b&gt;&quot;not bold&quot;&lt;\/b&gt; &amp; more\./);
+    const signed_url = /<a href="([^"]+\.json)">signed update<\/a>/.exec(sent.text)?.[1] as string;
+    assert.equal(signed_url, `http://127.0.0.1:${status.port}/api/v2/incidents/${id}.json`);
+    const signed = (await (await fetch(signed_url)).json()) as Record<string, unknown>;
+    const key = createPublicKey(
+      (
+        (await (await fetch(`http://127.0.0.1:${status.port}/api/v2/signing-key.json`)).json()) as {
+          public_key_pem: string;
+        }
+      ).public_key_pem,
+    );
+    const checks = verify_document(signed, key);
+    assert.ok(checks.length >= 1 && checks.every((c) => c.ok));
+
+    // the unknown chat: one request, then failed for good
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(requests.filter((r) => r.chat_id === "-1009999").length, 1);
+    const store = new StatusStore(join(dir, "status", "status.sqlite"));
+    const notices = store.notices().filter((n) => n.channel === "telegram");
+    store.close();
+    assert.deepEqual(notices.map((n) => [n.target_id, n.state]).sort(), [
+      ["-1001234567890", "delivered"],
+      ["-1009999", "failed"],
+    ]);
+  });
+});
