@@ -121,7 +121,7 @@ ${
 <footer><p>Machine-readable: <a href="/api/v2/summary.json">/api/v2/summary.json</a> (Statuspage format). Times are UTC. This page is served from its own process and store, apart from the exchange.</p>${
       signer === null
         ? ""
-        : `<section aria-labelledby="key-h"><h2 id="key-h">Checking an update is ours</h2><p>Every incident update and summary we publish is signed with Ed25519 (key id <code>${html_escape(signer.key_id)}</code>, <a href="/api/v2/signing-key.json">signing-key.json</a>). Save a copy of this key, then check any update with <code>npx holdfast verify &lt;file or URL&gt; --key key.pem</code>.</p><pre>${html_escape(signer.public_pem)}</pre></section>`
+        : `<section aria-labelledby="key-h"><h2 id="key-h">Checking an update is ours</h2><p>Every incident update and summary we publish is signed with Ed25519 (key id <code>${html_escape(signer.key_id)}</code>, <a href="/api/v2/signing-key.json">signing-key.json</a>). Save a copy of this key, then check any update with <code>npx holdfast verify &lt;file or URL&gt; --key key.pem</code>, or paste it here:</p><form method="post" action="/verify"><label for="verify-json">Update, incident or summary (JSON)</label><br><textarea id="verify-json" name="json" rows="6" cols="60" required maxlength="1000000"></textarea><br><button type="submit">Check the signatures</button></form><pre>${html_escape(signer.public_pem)}</pre></section>`
     }</footer>
 `,
   );
@@ -157,6 +157,20 @@ a { color:var(--maint); }
 <body>
 ${body}</body>
 </html>`;
+}
+
+/** The verify box's answer: each signed object found, authentic or not. */
+export function render_verify_page(results: { path: string; ok: boolean }[] | null, key_id: string): string {
+  const verdict =
+    results === null
+      ? "<p>That is not JSON.</p>"
+      : results.length === 0
+        ? "<p>No signed object found in it.</p>"
+        : `<p role="status"><strong>${results.every((r) => r.ok) ? "Authentic: every signature verifies" : "NOT AUTHENTIC: forged or altered"}</strong> (key ${html_escape(key_id)})</p><ul>${results.map((r) => `<li>${r.ok ? "authentic" : "forged or altered"}: <code>${html_escape(r.path)}</code></li>`).join("")}</ul>`;
+  return shell(
+    "Signature check",
+    `<main><h1>Signature check</h1>${verdict}<p><a href="/">Back to the status page</a></p></main>`,
+  );
 }
 
 /** One incident's page: where the JSON's shortlink points. */

@@ -5,7 +5,7 @@
  * Statuspage-compatible JSON. Nothing here reads the exchange's files: it keeps serving when every
  * exchange node is dead, which is when it matters.
  */
-import { createHash } from "node:crypto";
+import { createHash, createPublicKey } from "node:crypto";
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import formbody from "@fastify/formbody";
@@ -29,10 +29,10 @@ import { confirmation_email, normal_email, smtp_mailer, update_email } from "./e
 import { atom_feed, rss_feed } from "./feeds.js";
 import { type Action, Monitor } from "./monitor.js";
 import { DELIVERY_TIMEOUT_MS, Notifier, RETRY_SCHEDULE_MS } from "./notify.js";
-import { html_escape, render_incident_page, render_page } from "./page.js";
+import { html_escape, render_incident_page, render_page, render_verify_page } from "./page.js";
 import { probe_round, type TradingMode } from "./probe.js";
 import { PushHub } from "./push.js";
-import { Signer } from "./signing.js";
+import { Signer, verify_document } from "./signing.js";
 import { type MaintenanceRow, type NoticeRow, StatusStore } from "./store.js";
 import { TELEGRAM_API, update_text } from "./telegram.js";
 
@@ -90,6 +90,8 @@ export interface RunningStatus {
 }
 
 const INCIDENTS_LISTED = 50;
+/** The verify box takes a pasted document up to this size. */
+const VERIFY_BODY_MAX = 1024 * 1024;
 const EXPORT_EVERY_MS = 60_000;
 
 export async function start_status(options: StatusOptions): Promise<RunningStatus> {
@@ -330,7 +332,6 @@ const SUBSCRIBE_PER_MINUTE_MAX = 10;
  * /subscriptions/unsubscribe. Answers never say whether an address was already subscribed.
  */
 async function register_subscriptions(app: FastifyInstance, store: StatusStore): Promise<void> {
-  await app.register(formbody, { bodyLimit: 4096 });
   const recent = new Map<string, { start_ms: number; count: number }>();
   const message = (title: string, text: string) =>
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${html_escape(title)}</title></head><body style="font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem"><main><h1>${html_escape(title)}</h1><p>${html_escape(text)}</p><p><a href="/">Back to the status page</a></p></main></body></html>`;
@@ -515,7 +516,10 @@ function build_server(
   docs: Map<string, { type: string; body: () => string }>,
   info: () => PageInfo,
 ): FastifyInstance {
-  const app = Fastify({ logger: false });
+  const app = Fastify({ logger: false, bodyLimit: VERIFY_BODY_MAX });
+  const public_key = createPublicKey(signer.public_pem);
+  // form posts (the verify box, the subscribe form, one-click unsubscribe) without JavaScript
+  void app.register(formbody, { bodyLimit: VERIFY_BODY_MAX });
   for (const [path, doc] of docs)
     app.get(path, async (request, reply) => {
       const body = doc.body();
@@ -529,6 +533,20 @@ function build_server(
       reply.type(doc.type);
       return body;
     });
+  // the page's verify box (works without JavaScript): which signed objects in the pasted JSON verify
+  app.post<{ Body: { json?: unknown } }>("/verify", async (request, reply) => {
+    let results: { path: string; ok: boolean }[] | null = null;
+    try {
+      results =
+        typeof request.body?.json === "string"
+          ? verify_document(JSON.parse(request.body.json), public_key)
+          : null;
+    } catch {
+      results = null;
+    }
+    reply.type("text/html; charset=utf-8").header("cache-control", "no-store");
+    return render_verify_page(results, signer.key_id);
+  });
   // one incident, signed like the lists (Telegram messages link here)
   app.get<{ Params: { file: string } }>("/api/v2/incidents/:file", async (request, reply) => {
     const m = /^([a-z0-9]{1,32})\.json$/.exec(request.params.file);

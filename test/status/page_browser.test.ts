@@ -81,5 +81,22 @@ describe("status page in Chromium", () => {
       assert.ok(existsSync(shot) && statSync(shot).size > 10_000);
       await context.close();
     }
+
+    // the verify box, without JavaScript: the summary as served is authentic; an altered copy is not
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    const summary = await (await fetch(`${url}api/v2/summary.json`)).text();
+    for (const [text, expected] of [
+      [summary, /Authentic: every signature verifies/],
+      [summary.replace("Exchange unreachable", "Scheduled maintenance"), /NOT AUTHENTIC: forged or altered/],
+      ["{not json", /That is not JSON/],
+    ] as [string, RegExp][]) {
+      await page.goto(url);
+      await page.getByLabel("Update, incident or summary (JSON)").fill(text);
+      await page.getByRole("button", { name: "Check the signatures" }).click();
+      await page.waitForURL(`${url}verify`);
+      assert.match((await page.locator("main").textContent()) ?? "", expected);
+    }
+    await context.close();
   });
 });
