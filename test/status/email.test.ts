@@ -6,15 +6,14 @@
 import assert from "node:assert/strict";
 import { createPublicKey } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { type ParsedMail, simpleParser } from "mailparser";
-import { SMTPServer } from "smtp-server";
+import type { ParsedMail } from "mailparser";
 import { admin_request } from "../../src/admin/client.js";
 import { type RunningStatus, start_status } from "../../src/status/service.js";
 import { verify_document } from "../../src/status/signing.js";
+import { smtp_receiver } from "../helpers/channels.js";
 import { demo_node } from "../helpers/nodes.js";
 
 async function until<T>(what: string, timeout_ms: number, get: () => T | null): Promise<T> {
@@ -30,28 +29,15 @@ async function until<T>(what: string, timeout_ms: number, get: () => T | null): 
 
 describe("email subscribers", () => {
   const dir = mkdtempSync(join(tmpdir(), "hf-email-"));
-  const mails: ParsedMail[] = [];
-  const smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ["STARTTLS"],
-    logger: false,
-    onData(stream, _session, callback) {
-      simpleParser(stream).then(
-        (m) => {
-          mails.push(m);
-          callback();
-        },
-        (error: Error) => callback(error),
-      );
-    },
-  });
+  let mails: ParsedMail[] = [];
+  let smtp: Awaited<ReturnType<typeof smtp_receiver>>;
   let node: Awaited<ReturnType<typeof demo_node>>;
   let status: RunningStatus;
   let base = "";
 
   before(async () => {
-    await new Promise<void>((resolve) => smtp.listen(0, "127.0.0.1", () => resolve()));
-    const smtp_port = (smtp.server.address() as AddressInfo).port;
+    smtp = await smtp_receiver();
+    mails = smtp.mails;
     node = await demo_node("hf-email-node-");
     status = await start_status({
       data_dir: join(dir, "status"),
@@ -62,7 +48,7 @@ describe("email subscribers", () => {
       rounds_to_change: 2,
       quiet_ms: 60_000,
       name: "Holdfast test",
-      smtp_url: `smtp://127.0.0.1:${smtp_port}`,
+      smtp_url: smtp.url,
       mail_from: "Holdfast test status <status@holdfast.test>",
       retry_schedule_ms: [0, 200, 400],
       log: () => {},
@@ -72,7 +58,7 @@ describe("email subscribers", () => {
   after(async () => {
     await status.close();
     await node.remove();
-    await new Promise<void>((resolve) => smtp.close(() => resolve()));
+    await smtp.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -7,8 +7,6 @@
 import assert from "node:assert/strict";
 import { createPublicKey } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -16,42 +14,10 @@ import { admin_request } from "../../src/admin/client.js";
 import { type RunningStatus, start_status } from "../../src/status/service.js";
 import { verify_document } from "../../src/status/signing.js";
 import { StatusStore } from "../../src/status/store.js";
+import { telegram_api } from "../helpers/channels.js";
 import { demo_node } from "../helpers/nodes.js";
 
 const TOKEN = "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11";
-
-/** Telegram's HTML parse mode: these tags only, balanced; these entities only. */
-function telegram_html_ok(text: string): boolean {
-  const stack: string[] = [];
-  for (const m of text.matchAll(/<(\/?)([a-z-]+)(?:\s+href="[^"<>]*")?\s*>/g)) {
-    if (
-      ![
-        "b",
-        "strong",
-        "i",
-        "em",
-        "u",
-        "ins",
-        "s",
-        "strike",
-        "del",
-        "a",
-        "code",
-        "pre",
-        "tg-spoiler",
-        "blockquote",
-      ].includes(m[2])
-    )
-      return false;
-    if (m[1] === "") stack.push(m[2]);
-    else if (stack.pop() !== m[2]) return false;
-  }
-  const stripped = text.replace(/<\/?[a-z-]+(?:\s+href="[^"<>]*")?\s*>/g, "");
-  if (/[<>]/.test(stripped)) return false;
-  return [...stripped.matchAll(/&[^;\s]*;?/g)].every((e) =>
-    ["&lt;", "&gt;", "&amp;", "&quot;"].includes(e[0]),
-  );
-}
 
 describe("Telegram", () => {
   const dir = mkdtempSync(join(tmpdir(), "hf-tg-"));
@@ -62,63 +28,17 @@ describe("Telegram", () => {
   });
 
   it("sendMessage as the Bot API defines it; retry_after honoured; chat not found is final", async () => {
-    const requests: { at: number; chat_id: string; text: string; status: number }[] = [];
     let limited = false;
-    const api = createServer((request, response) => {
-      const chunks: Buffer[] = [];
-      request.on("data", (c: Buffer) => chunks.push(c));
-      request.on("end", () => {
-        const answer = (status: number, body: unknown) => {
-          response.writeHead(status, { "content-type": "application/json" });
-          response.end(JSON.stringify(body));
-        };
-        const bad = (description: string) =>
-          answer(400, { ok: false, error_code: 400, description: `Bad Request: ${description}` });
-        if (request.method !== "POST" || request.url !== `/bot${TOKEN}/sendMessage`)
-          return answer(404, { ok: false, error_code: 404, description: "Not Found" });
-        if (!(request.headers["content-type"] ?? "").startsWith("application/json"))
-          return bad("content-type");
-        const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as {
-          chat_id?: unknown;
-          text?: unknown;
-          parse_mode?: unknown;
-        };
-        const chat_id = String(body.chat_id);
-        const text = body.text;
-        if (typeof body.chat_id !== "string" && typeof body.chat_id !== "number")
-          return bad("chat_id is empty");
-        if (typeof text !== "string" || text.length === 0 || text.length > 4096)
-          return bad("message text is empty or too long");
-        if (body.parse_mode !== "HTML" || !telegram_html_ok(text)) return bad("can't parse entities");
-        const record = (status: number) => requests.push({ at: Date.now(), chat_id, text, status });
-        if (chat_id === "-1009999") {
-          record(400);
-          return bad("chat not found");
-        }
-        if (!limited) {
-          limited = true;
-          record(429);
-          return answer(429, {
-            ok: false,
-            error_code: 429,
-            description: "Too Many Requests: retry after 1",
-            parameters: { retry_after: 1 },
-          });
-        }
-        record(200);
-        answer(200, {
-          ok: true,
-          result: {
-            message_id: requests.length,
-            date: Math.floor(Date.now() / 1000),
-            chat: { id: Number(chat_id) },
-            text,
-          },
-        });
-      });
+    const api = await telegram_api(TOKEN, (chat_id) => {
+      if (chat_id === "-1009999") return 400;
+      if (!limited) {
+        limited = true;
+        return 429;
+      }
+      return 200;
     });
-    await new Promise<void>((resolve) => api.listen(0, "127.0.0.1", () => resolve()));
-    cleanup.push(() => new Promise((resolve) => api.close(resolve)));
+    cleanup.push(() => api.close());
+    const requests = api.requests;
     const node = await demo_node("hf-tg-node-");
     cleanup.push(() => node.remove());
     const status: RunningStatus = await start_status({
@@ -131,7 +51,7 @@ describe("Telegram", () => {
       quiet_ms: 60_000,
       name: "Holdfast test",
       telegram_token: TOKEN,
-      telegram_api: `http://127.0.0.1:${(api.address() as AddressInfo).port}`,
+      telegram_api: api.url,
       retry_schedule_ms: [0, 200, 400, 800],
       log: () => {},
     });
