@@ -345,6 +345,25 @@ export function register_status(program: Command): void {
     );
 
   admin
+    .command("passwd <username>")
+    .description(
+      "create an operator of the /admin web page, or set a new password (read from standard input)",
+    )
+    .option("--json", "print JSON")
+    .action((username: string, opts: { json?: boolean }) =>
+      run(async () => {
+        const chunks: Buffer[] = [];
+        for await (const c of process.stdin) chunks.push(c as Buffer);
+        const password = Buffer.concat(chunks)
+          .toString("utf8")
+          .replace(/\r?\n$/, "");
+        const r = await call("POST", "/v1/admin-users", { username, password });
+        if (opts.json) return console.log(JSON.stringify(r));
+        console.log(`operator ${username}: password set (existing sessions ended)`);
+      }),
+    );
+
+  admin
     .command("webhooks")
     .description("list webhook subscribers")
     .option("--json", "print JSON")

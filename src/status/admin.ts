@@ -7,6 +7,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { chmodSync, rmSync } from "node:fs";
+import { hash as argon2_hash } from "@node-rs/argon2";
 import Fastify, { type FastifyInstance } from "fastify";
 import {
   COMPONENT_STATUSES,
@@ -352,6 +353,28 @@ export async function start_status_admin(
       return reply.code(404).send({ statusCode: 404, error: "Not Found", message: "no such active webhook" });
     return { id: request.params.id, removed: true };
   });
+
+  // operators of the web admin page (/admin): the password is hashed here (argon2id) and never stored
+  app.post<{ Body: { username: string; password: string } }>(
+    "/v1/admin-users",
+    {
+      schema: {
+        body: {
+          type: "object",
+          required: ["username", "password"],
+          additionalProperties: false,
+          properties: {
+            username: { type: "string", pattern: "^[a-z0-9_.-]{1,32}$" },
+            password: { type: "string", minLength: 12, maxLength: 256 },
+          },
+        },
+      },
+    },
+    async (request) => {
+      store.set_admin_password(request.body.username, await argon2_hash(request.body.password), clock_ms());
+      return { username: request.body.username };
+    },
+  );
 
   // Telegram chats that get every update (the bot's token is the service's configuration)
   app.get("/v1/telegram-chats", async () => store.telegram_chats());

@@ -13,6 +13,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { admin_request } from "../admin/client.js";
 import { lock_dir } from "../node/data_dir.js";
 import { STATUS_ADMIN_SOCKET, start_status_admin } from "./admin.js";
+import { register_admin_page } from "./admin_page.js";
 import {
   component_json,
   incident_json,
@@ -258,6 +259,11 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
   const app = build_server(store, signer, docs, page_info);
   if (options.smtp_url !== undefined) await register_subscriptions(app, store);
   push.register(app);
+  let admin: FastifyInstance | null = null;
+  register_admin_page(app, store, () => {
+    if (admin === null) throw new Error("admin interface not started");
+    return admin;
+  });
   await app.listen({ host: options.host, port: options.port });
   const port = (app.server.address() as { port: number }).port;
   bound_port = port;
@@ -299,7 +305,7 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
     log: options.log,
   });
   notifier.start();
-  const admin = await start_status_admin(store, admin_socket, Date.now, changed, maintenance.complete, {
+  admin = await start_status_admin(store, admin_socket, Date.now, changed, maintenance.complete, {
     allow_internal_webhooks: options.allow_internal_webhooks === true,
   });
   options.log(`status: serving http://${options.host}:${port}, watching ${watch.join(", ")}`);
@@ -314,7 +320,7 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
       await round_running;
       await notifier.stop();
       mailer?.close();
-      await admin.close();
+      await admin?.close();
       push.close();
       await app.close();
       store.close();

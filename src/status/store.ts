@@ -158,6 +158,9 @@ export class StatusStore {
         id TEXT PRIMARY KEY, email TEXT NOT NULL UNIQUE, token TEXT NOT NULL UNIQUE, requested_at TEXT NOT NULL,
         confirmed_at TEXT, unsubscribed_at TEXT, created_at TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS telegram_chats (chat_id TEXT PRIMARY KEY, created_at TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS admin_users (username TEXT PRIMARY KEY, hash TEXT NOT NULL, created_at TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS admin_sessions (
+        token_hash TEXT PRIMARY KEY, username TEXT NOT NULL, csrf TEXT NOT NULL, expires_ms INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS overrides (component_id TEXT PRIMARY KEY, status TEXT NOT NULL);
       CREATE INDEX IF NOT EXISTS updates_by_incident ON incident_updates (incident_id, created_at);
       CREATE TABLE IF NOT EXISTS days (
@@ -647,6 +650,41 @@ export class StatusStore {
       switch_exchange: row.switch_exchange === 1,
       updates,
     };
+  }
+
+  set_admin_password(username: string, hash: string, now_ms: number): void {
+    this.db.transaction(() => {
+      this.db
+        .prepare("INSERT OR REPLACE INTO admin_users (username, hash, created_at) VALUES (?, ?, ?)")
+        .run(username, hash, iso(now_ms));
+      // a new password ends that operator's sessions
+      this.db.prepare("DELETE FROM admin_sessions WHERE username = ?").run(username);
+    })();
+  }
+
+  admin_hash(username: string): string | null {
+    const row = this.db.prepare("SELECT hash FROM admin_users WHERE username = ?").get(username) as
+      | { hash: string }
+      | undefined;
+    return row?.hash ?? null;
+  }
+
+  add_session(token_hash: string, username: string, csrf: string, expires_ms: number): void {
+    this.db.prepare("DELETE FROM admin_sessions WHERE expires_ms < ?").run(Date.now());
+    this.db
+      .prepare("INSERT INTO admin_sessions VALUES (?, ?, ?, ?)")
+      .run(token_hash, username, csrf, expires_ms);
+  }
+
+  session(token_hash: string, now_ms: number): { username: string; csrf: string } | null {
+    const row = this.db
+      .prepare("SELECT username, csrf FROM admin_sessions WHERE token_hash = ? AND expires_ms > ?")
+      .get(token_hash, now_ms) as { username: string; csrf: string } | undefined;
+    return row ?? null;
+  }
+
+  end_session(token_hash: string): void {
+    this.db.prepare("DELETE FROM admin_sessions WHERE token_hash = ?").run(token_hash);
   }
 
   close(): void {
