@@ -2,7 +2,8 @@
  * One probe round: what the exchange looks like from outside, per component, across every watched
  * node. Each check has its own timeout, so a node that hangs costs one timeout, not the round.
  *  - REST API: GET /api/v3/ping, /sapi/v1/system/status and /api/v3/exchangeInfo answer.
- *  - WebSocket streams: a connection to /ws opens and answers LIST_SUBSCRIPTIONS.
+ *  - WebSocket streams: a subscription to a market's @ticker stream delivers an event, and how old
+ *    it is on arrival (lag; degraded over SLOW_MS).
  *  - Matching <SYMBOL>: the mode the exchange reports for the market (exchangeInfo status, with
  *    POST_ONLY from Holdfast's /holdfast/v1/modes, which names modes as the engine does).
  *  - Deposits, withdrawals: the exchange's switches (/holdfast/v1/modes) and maintenance.
@@ -16,6 +17,8 @@ import { type CanaryKey, run_canary } from "./canary.js";
 import type { ComponentDef, ComponentStatus, Seen } from "./monitor.js";
 
 export const PROBE_TIMEOUT_MS = 2000;
+/** A ticker stream publishes every second: its first event is due within about one. */
+const STREAM_TIMEOUT_MS = 2500;
 /** Slower answers than this make a component degraded. */
 export const SLOW_MS = 1000;
 
@@ -43,7 +46,11 @@ const reason = (error: unknown): string => {
   return e.cause?.code ?? e.message ?? String(error);
 };
 
-async function view_node(url: string, canary: CanaryKey | null): Promise<NodeView> {
+async function view_node(
+  url: string,
+  canary: CanaryKey | null,
+  stream_symbol: string | null,
+): Promise<NodeView> {
   const view: NodeView = {
     url,
     rest: { ok: false, ms: 0, detail: "" },
@@ -94,31 +101,51 @@ async function view_node(url: string, canary: CanaryKey | null): Promise<NodeVie
       view.rest = { ok: false, ms: performance.now() - started, detail: reason(error) };
     }
   })();
-  const ws = probe_ws(url).then((r) => {
+  const ws = probe_ws(url, stream_symbol).then((r) => {
     view.ws = r;
   });
   await Promise.all([rest, ws]);
   return view;
 }
 
-function probe_ws(url: string): Promise<{ ok: boolean; ms: number; detail: string }> {
+/**
+ * Stream liveness and lag: a client's subscription to `<symbol>@ticker`, which the exchange publishes
+ * every second; lag is receive time minus the event's E. With no market known yet, liveness only: the
+ * answer to LIST_SUBSCRIPTIONS on /ws.
+ */
+function probe_ws(url: string, symbol: string | null): Promise<{ ok: boolean; ms: number; detail: string }> {
   const started = performance.now();
+  const timeout_ms = symbol === null ? PROBE_TIMEOUT_MS : STREAM_TIMEOUT_MS;
   return new Promise((resolve) => {
-    const ws = new WebSocket(`${url.replace(/^http/, "ws")}/ws`);
-    const done = (ok: boolean, detail: string): void => {
+    const path = symbol === null ? "/ws" : `/ws/${symbol.toLowerCase()}@ticker`;
+    const ws = new WebSocket(`${url.replace(/^http/, "ws")}${path}`);
+    const done = (ok: boolean, ms: number, detail: string): void => {
       clearTimeout(timer);
       ws.removeAllListeners();
       ws.on("error", () => {});
       ws.terminate();
-      resolve({ ok, ms: performance.now() - started, detail });
+      resolve({ ok, ms, detail });
     };
-    const timer = setTimeout(() => done(false, `no answer within ${PROBE_TIMEOUT_MS} ms`), PROBE_TIMEOUT_MS);
-    ws.on("open", () => ws.send(JSON.stringify({ method: "LIST_SUBSCRIPTIONS", id: 1 })));
-    ws.on("message", (data) => {
-      const answer = JSON.parse(data.toString()) as { id?: number };
-      if (answer.id === 1) done(true, "");
+    const timer = setTimeout(
+      () =>
+        done(
+          false,
+          timeout_ms,
+          symbol === null ? `no answer within ${timeout_ms} ms` : `no ticker event within ${timeout_ms} ms`,
+        ),
+      timeout_ms,
+    );
+    ws.on("open", () => {
+      if (symbol === null) ws.send(JSON.stringify({ method: "LIST_SUBSCRIPTIONS", id: 1 }));
     });
-    ws.on("error", (error) => done(false, reason(error)));
+    ws.on("message", (data) => {
+      const event = JSON.parse(data.toString()) as { id?: number; E?: number };
+      if (symbol === null && event.id === 1) done(true, performance.now() - started, "");
+      // the event's age when it arrived: the stream's lag
+      else if (symbol !== null && typeof event.E === "number")
+        done(true, Math.max(0, Date.now() - event.E), "");
+    });
+    ws.on("error", (error) => done(false, performance.now() - started, reason(error)));
   });
 }
 
@@ -179,7 +206,7 @@ export async function probe_round(
   known_symbols: readonly string[],
   canary: CanaryKey | null = null,
 ): Promise<{ seen: Map<string, Seen & { def: ComponentDef }>; mode: TradingMode }> {
-  const views = await Promise.all(urls.map((u) => view_node(u, canary)));
+  const views = await Promise.all(urls.map((u) => view_node(u, canary, known_symbols[0] ?? null)));
   const seen = new Map<string, Seen & { def: ComponentDef }>();
   const put = (def: ComponentDef, s: Seen) => seen.set(def.id, { ...s, def });
   const down = (v: NodeView) => ({
@@ -204,7 +231,7 @@ export async function probe_round(
       !v.ws.ok
         ? { status: "major_outage", detail: v.ws.detail || "not answering" }
         : v.ws.ms > SLOW_MS
-          ? { status: "degraded_performance", detail: `answers in ${Math.round(v.ws.ms)} ms` }
+          ? { status: "degraded_performance", detail: `stream events ${Math.round(v.ws.ms)} ms late` }
           : { status: "operational", detail: "" },
     ),
   );

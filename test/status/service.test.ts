@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { admin_request } from "../../src/admin/client.js";
 import { render_page } from "../../src/status/page.js";
+import { probe_round } from "../../src/status/probe.js";
 import { type RunningStatus, start_status } from "../../src/status/service.js";
 import { StatusStore } from "../../src/status/store.js";
 import { BIN, spawn_node } from "../helpers/nodes.js";
@@ -125,6 +126,13 @@ describe("status service", () => {
         { symbol: "ETHUSDT", mode: "TRADING" },
       ],
     ]);
+
+    // stream liveness and lag come from a market's @ticker stream (an event a second)
+    const exchange = `http://127.0.0.1:${started.port}`;
+    const live = (await probe_round([exchange], ["BTCUSDT"])).seen.get("websocket-streams");
+    assert.equal(live?.status, "operational");
+    const silent = (await probe_round([exchange], ["NOSUCHMKT"])).seen.get("websocket-streams");
+    assert.deepEqual([silent?.status, silent?.detail], ["major_outage", "no ticker event within 2500 ms"]);
 
     // one market halted: that market's component, nothing else
     const socket = join(exchange_dir, "admin.sock");
