@@ -113,6 +113,36 @@ describe("status admin web page", () => {
     assert.equal(s.incidents[0].status, "identified");
     assert.equal(s.incidents[0].incident_updates[0].body, "Found it: a full disk on the signer.");
 
+    // a component override and a maintenance window through the page
+    await page
+      .locator("form", { hasText: "WebSocket streams (probes:" })
+      .getByRole("combobox")
+      .selectOption("degraded_performance");
+    await page
+      .locator("form", { hasText: "WebSocket streams (probes:" })
+      .getByRole("button", { name: "Set" })
+      .click();
+    assert.equal(
+      (await summary()).components.find((c) => c.id === "websocket-streams")?.status,
+      "degraded_performance",
+    );
+    const form = page.locator("section", {
+      has: page.getByRole("heading", { name: "Schedule maintenance" }),
+    });
+    await form.getByLabel("Title").fill("Disk upgrade");
+    await form.getByLabel("Start (UTC, ISO 8601)").fill(new Date(Date.now() + 3_600_000).toISOString());
+    await form.getByLabel("End (UTC, ISO 8601)").fill(new Date(Date.now() + 7_200_000).toISOString());
+    await form.getByLabel("What users should know").fill("Ten minutes of cancel-only.");
+    await form.getByRole("button", { name: "Schedule" }).click();
+    assert.equal((await page.getByRole("status").textContent())?.trim(), "Done.");
+    const upcoming = (await (await fetch(`${base}/api/v2/scheduled-maintenances/upcoming.json`)).json()) as {
+      scheduled_maintenances: { name: string; status: string }[];
+    };
+    assert.deepEqual(
+      upcoming.scheduled_maintenances.map((m) => [m.name, m.status]),
+      [["Disk upgrade", "scheduled"]],
+    );
+
     // an invalid action through the form is refused by the same checks as the CLI
     await page.getByLabel("Title").first().fill("   ");
     await page.getByLabel("First update").fill("x");
