@@ -148,6 +148,15 @@ describe("scheduled maintenance", () => {
       return s.components.find((c) => c.id === "matching-btcusdt")?.status === "under_maintenance" ? s : null;
     });
     assert.equal(during.components.find((c) => c.id === "deposits")?.status, "under_maintenance");
+    const during_mode = await until("trading mode: maintenance", 5000, async () => {
+      const m = await get<{ mode: string; scheduled_maintenances: { id: string; status: string }[] }>(
+        "/api/v2/trading-mode.json",
+      );
+      return m.mode === "maintenance" ? m : null;
+    });
+    assert.deepEqual(during_mode.scheduled_maintenances, [
+      { ...during_mode.scheduled_maintenances[0], id, status: "in_progress" },
+    ]);
 
     // and finishes by itself
     await until("the exchange out of maintenance", 8000, async () => {
