@@ -47,6 +47,13 @@ export function component_json(c: ComponentRow) {
   };
 }
 
+/** The components an incident or maintenance names, those that still exist. */
+const components_json = (ids: readonly string[], components: ReadonlyMap<string, ComponentRow>) =>
+  ids.flatMap((id) => {
+    const c = components.get(id);
+    return c === undefined ? [] : [component_json(c)];
+  });
+
 /**
  * An incident; each of its updates is signed (signing.ts) and names its incident and impact, so a
  * signed update cannot be passed off as part of another incident.
@@ -69,10 +76,7 @@ export function incident_json(
     monitoring_at: i.monitoring_at,
     resolved_at: i.resolved_at,
     page_id: PAGE_ID,
-    components: i.components.flatMap((id) => {
-      const c = components.get(id);
-      return c === undefined ? [] : [component_json(c)];
-    }),
+    components: components_json(i.components, components),
     incident_updates: i.updates.map((u) =>
       signer.sign({
         id: u.id,
@@ -120,10 +124,7 @@ export function maintenance_json(
     scheduled_for: m.scheduled_for,
     scheduled_until: m.scheduled_until,
     page_id: PAGE_ID,
-    components: m.components.flatMap((id) => {
-      const c = components.get(id);
-      return c === undefined ? [] : [component_json(c)];
-    }),
+    components: components_json(m.components, components),
     incident_updates: m.updates.map((u) =>
       signer.sign({
         id: u.id,

@@ -4,29 +4,14 @@
  * nothing changed, and text that looks like markup is shown as text.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { admin_request } from "../../src/admin/client.js";
 import { type RunningStatus, start_status } from "../../src/status/service.js";
-import { BIN, demo_node } from "../helpers/nodes.js";
-
-const cli = (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
-  new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { encoding: "utf8", timeout: 20_000 },
-      (error, stdout, stderr) =>
-        resolve({
-          code: error === null ? 0 : typeof error.code === "number" ? error.code : -1,
-          stdout,
-          stderr,
-        }),
-    );
-  });
+import { demo_node } from "../helpers/nodes.js";
+import { cli, until } from "../helpers/wait.js";
 
 type Summary = {
   components: { id: string; status: string }[];
@@ -109,7 +94,9 @@ describe("status service admin", () => {
     assert.equal(s.incidents[0].name, "Slow withdrawals <script>alert(1)</script>");
     assert.equal(s.incidents[0].impact, "minor");
     assert.equal(await shown("withdrawals"), "partial_outage");
-    const pushed = await until_value(
+    const pushed = await until(
+      "the pushed summary",
+      5000,
       () =>
         events.find((e) => e.incidents.some((i) => i.id === id && i.name.startsWith("Slow withdrawals"))) ??
         null,
@@ -180,13 +167,3 @@ describe("status service admin", () => {
     assert.equal(await shown("rest-api"), "operational");
   });
 });
-
-async function until_value<T>(get: () => T | null, timeout_ms = 5000): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = get();
-    if (v !== null) return v;
-    if (Date.now() - start > timeout_ms) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

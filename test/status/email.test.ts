@@ -15,17 +15,7 @@ import { type RunningStatus, start_status } from "../../src/status/service.js";
 import { verify_document } from "../../src/status/signing.js";
 import { smtp_receiver } from "../helpers/channels.js";
 import { demo_node } from "../helpers/nodes.js";
-
-async function until<T>(what: string, timeout_ms: number, get: () => T | null): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = get();
-    if (v !== null) return v;
-    if (Date.now() - start > timeout_ms)
-      throw new Error(`timed out after ${timeout_ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { until } from "../helpers/wait.js";
 
 describe("email subscribers", () => {
   const dir = mkdtempSync(join(tmpdir(), "hf-email-"));

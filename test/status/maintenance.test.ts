@@ -5,7 +5,6 @@
  */
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
-import { execFile } from "node:child_process";
 import { createPublicKey } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,33 +12,8 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { type RunningStatus, start_status } from "../../src/status/service.js";
 import { verify_document } from "../../src/status/signing.js";
-import { BIN, spawn_node } from "../helpers/nodes.js";
-
-const cli = (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
-  new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { encoding: "utf8", timeout: 20_000 },
-      (error, stdout, stderr) =>
-        resolve({
-          code: error === null ? 0 : typeof error.code === "number" ? error.code : -1,
-          stdout,
-          stderr,
-        }),
-    );
-  });
-
-async function until<T>(what: string, timeout_ms: number, get: () => Promise<T | null>): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = await get();
-    if (v !== null) return v;
-    if (Date.now() - start > timeout_ms)
-      throw new Error(`timed out after ${timeout_ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { spawn_node } from "../helpers/nodes.js";
+import { cli, until } from "../helpers/wait.js";
 
 type Maint = {
   id: string;

@@ -18,23 +18,9 @@ import { type RunningStatus, start_status } from "../../src/status/service.js";
 import { verify_document } from "../../src/status/signing.js";
 import { smtp_receiver, telegram_api, webhook_receiver } from "../helpers/channels.js";
 import { spawn_node } from "../helpers/nodes.js";
+import { until } from "../helpers/wait.js";
 
 const TOKEN = "654321:XYZ-abc1234ghIkl-zyx57W2v1u123ew22";
-
-async function until<T>(
-  what: string,
-  timeout_ms: number,
-  get: () => Promise<T | null> | T | null,
-): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = await get();
-    if (v !== null) return v;
-    if (Date.now() - start > timeout_ms)
-      throw new Error(`timed out after ${timeout_ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe("an outage, told on every channel", () => {
   const dir = mkdtempSync(join(tmpdir(), "hf-outage-"));

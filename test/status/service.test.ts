@@ -6,7 +6,6 @@
  */
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
-import { execFile } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,23 +16,8 @@ import { render_page } from "../../src/status/page.js";
 import { probe_round } from "../../src/status/probe.js";
 import { type RunningStatus, start_status } from "../../src/status/service.js";
 import { StatusStore } from "../../src/status/store.js";
-import { BIN, spawn_node } from "../helpers/nodes.js";
-
-/** The CLI as a child process, awaited (the status service under test runs in this process). */
-const cli = (args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> =>
-  new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { encoding: "utf8", timeout: 20_000 },
-      (error, stdout, stderr) =>
-        resolve({
-          status: error === null ? 0 : typeof error.code === "number" ? error.code : null,
-          stdout,
-          stderr,
-        }),
-    );
-  });
+import { spawn_node } from "../helpers/nodes.js";
+import { cli, until } from "../helpers/wait.js";
 
 type Summary = {
   status: { indicator: string };
@@ -45,17 +29,6 @@ type Summary = {
     incident_updates: { status: string; body: string }[];
   }[];
 };
-
-async function until<T>(what: string, timeout_ms: number, get: () => Promise<T | null>): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = await get();
-    if (v !== null) return v;
-    if (Date.now() - start > timeout_ms)
-      throw new Error(`timed out after ${timeout_ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe("status service", () => {
   const dir = mkdtempSync(join(tmpdir(), "hf-status-"));
@@ -183,18 +156,18 @@ describe("status service", () => {
     // the open incident's updates are signed: `holdfast verify` tells them from an altered copy
     const key_file = join(dir, "key.pem");
     const key = await cli(["status", "key", "--data-dir", status_dir, "--json"]);
-    assert.equal(key.status, 0, key.stderr);
+    assert.equal(key.code, 0, key.stderr);
     writeFileSync(key_file, (JSON.parse(key.stdout) as { public_key_pem: string }).public_key_pem);
     const url = `http://127.0.0.1:${status.port}/api/v2/incidents/unresolved.json`;
     const good = await cli(["verify", url, "--key", key_file]);
-    assert.equal(good.status, 0, good.stdout + good.stderr);
+    assert.equal(good.code, 0, good.stdout + good.stderr);
     assert.match(good.stdout, /authentic {2}incidents\[0\]\.incident_updates\[0\]/);
     const copy = JSON.parse(await (await fetch(url)).text()) as Summary;
     copy.incidents[0].incident_updates[0].body = "Planned maintenance, nothing to worry about.";
     const forged_file = join(dir, "forged.json");
     writeFileSync(forged_file, JSON.stringify(copy));
     const forged = await cli(["verify", forged_file, "--key", key_file]);
-    assert.equal(forged.status, 1);
+    assert.equal(forged.code, 1);
     assert.match(forged.stdout, /FORGED OR ALTERED {2}incidents\[0\]\.incident_updates\[0\]/);
 
     // feeds: one entry per update, ETag and 304; the incident's own page; the static export

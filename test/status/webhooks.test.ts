@@ -21,6 +21,7 @@ import { type RunningStatus, start_status } from "../../src/status/service.js";
 import { verify_document } from "../../src/status/signing.js";
 import { StatusStore } from "../../src/status/store.js";
 import { BIN, spawn_node } from "../helpers/nodes.js";
+import { until } from "../helpers/wait.js";
 
 type Received = { id: string; path: string; body: Record<string, unknown>; verified: boolean };
 
@@ -69,21 +70,6 @@ function receiver(
         ),
       ),
   };
-}
-
-async function until<T>(
-  what: string,
-  timeout_ms: number,
-  get: () => Promise<T | null> | T | null,
-): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = await get();
-    if (v !== null) return v;
-    if (Date.now() - start > timeout_ms)
-      throw new Error(`timed out after ${timeout_ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe("webhook subscribers", () => {
