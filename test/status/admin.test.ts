@@ -9,8 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { admin_request } from "../../src/admin/client.js";
-import { type RunningStatus, start_status } from "../../src/status/service.js";
+import type { RunningStatus } from "../../src/status/service.js";
 import { demo_node } from "../helpers/nodes.js";
+import { test_status } from "../helpers/status.js";
 import { cli, until } from "../helpers/wait.js";
 
 type Summary = {
@@ -35,17 +36,7 @@ describe("status service admin", () => {
 
   before(async () => {
     node = await demo_node("hf-status-admin-node-");
-    status = await start_status({
-      data_dir: dir,
-      host: "127.0.0.1",
-      port: 0,
-      watch: [`http://127.0.0.1:${node.running.port}`],
-      probe_interval_ms: 500,
-      rounds_to_change: 2,
-      quiet_ms: 60_000,
-      name: "Holdfast test",
-      log: () => {},
-    });
+    status = await test_status(dir, `http://127.0.0.1:${node.running.port}`);
   });
   after(async () => {
     await status.close();

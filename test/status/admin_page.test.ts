@@ -11,9 +11,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import type { Browser } from "playwright-core";
-import { type RunningStatus, start_status } from "../../src/status/service.js";
+import type { RunningStatus } from "../../src/status/service.js";
 import { launch_browser } from "../helpers/browser.js";
 import { BIN, demo_node } from "../helpers/nodes.js";
+import { test_status } from "../helpers/status.js";
 
 /** `holdfast status admin passwd`, the password on standard input. */
 const passwd = (dir: string, user: string, password: string): Promise<number | null> =>
@@ -40,17 +41,7 @@ describe("status admin web page", () => {
   it("login, open and update an incident through the forms; CSRF and login limits", async () => {
     node = await demo_node("hf-admin-page-node-");
     const status_dir = join(dir, "status");
-    status = await start_status({
-      data_dir: status_dir,
-      host: "127.0.0.1",
-      port: 0,
-      watch: [`http://127.0.0.1:${node.running.port}`],
-      probe_interval_ms: 500,
-      rounds_to_change: 2,
-      quiet_ms: 60_000,
-      name: "Holdfast test",
-      log: () => {},
-    });
+    status = await test_status(status_dir, `http://127.0.0.1:${node.running.port}`);
     const base = `http://127.0.0.1:${status.port}`;
     assert.equal(await passwd(status_dir, "ops", "short"), 1, "a password under 12 characters is refused");
     assert.equal(await passwd(status_dir, "ops", "correct horse battery staple"), 0);

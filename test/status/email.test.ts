@@ -11,10 +11,11 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { ParsedMail } from "mailparser";
 import { admin_request } from "../../src/admin/client.js";
-import { type RunningStatus, start_status } from "../../src/status/service.js";
+import type { RunningStatus } from "../../src/status/service.js";
 import { verify_document } from "../../src/status/signing.js";
 import { smtp_receiver } from "../helpers/channels.js";
 import { demo_node } from "../helpers/nodes.js";
+import { test_status } from "../helpers/status.js";
 import { until } from "../helpers/wait.js";
 
 describe("email subscribers", () => {
@@ -29,19 +30,10 @@ describe("email subscribers", () => {
     smtp = await smtp_receiver();
     mails = smtp.mails;
     node = await demo_node("hf-email-node-");
-    status = await start_status({
-      data_dir: join(dir, "status"),
-      host: "127.0.0.1",
-      port: 0,
-      watch: [`http://127.0.0.1:${node.running.port}`],
-      probe_interval_ms: 500,
-      rounds_to_change: 2,
-      quiet_ms: 60_000,
-      name: "Holdfast test",
+    status = await test_status(join(dir, "status"), `http://127.0.0.1:${node.running.port}`, {
       smtp_url: smtp.url,
       mail_from: "Holdfast test status <status@holdfast.test>",
       retry_schedule_ms: [0, 200, 400],
-      log: () => {},
     });
     base = `http://127.0.0.1:${status.port}`;
   });

@@ -10,9 +10,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { type RunningStatus, start_status } from "../../src/status/service.js";
+import type { RunningStatus } from "../../src/status/service.js";
 import { verify_document } from "../../src/status/signing.js";
 import { spawn_node } from "../helpers/nodes.js";
+import { test_status } from "../helpers/status.js";
 import { cli, until } from "../helpers/wait.js";
 
 type Maint = {
@@ -38,17 +39,9 @@ describe("scheduled maintenance", () => {
     const started = await spawn_node(exchange_dir);
     node = started.child;
     const exchange = `http://127.0.0.1:${started.port}`;
-    status = await start_status({
-      data_dir: status_dir,
-      host: "127.0.0.1",
-      port: 0,
-      watch: [exchange],
+    status = await test_status(status_dir, exchange, {
       probe_interval_ms: 300,
-      rounds_to_change: 2,
-      quiet_ms: 60_000,
-      name: "Holdfast test",
       exchange_admin_socket: join(exchange_dir, "admin.sock"),
-      log: () => {},
     });
     const base = `http://127.0.0.1:${status.port}`;
     const get = async <T>(path: string) => (await (await fetch(`${base}${path}`)).json()) as T;

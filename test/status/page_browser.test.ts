@@ -11,9 +11,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import type { Browser } from "playwright-core";
-import { type RunningStatus, start_status } from "../../src/status/service.js";
+import type { RunningStatus } from "../../src/status/service.js";
 import { artifact, launch_browser } from "../helpers/browser.js";
 import { spawn_node } from "../helpers/nodes.js";
+import { test_status } from "../helpers/status.js";
 
 describe("status page in Chromium", () => {
   const dir = mkdtempSync(join(tmpdir(), "hf-page-"));
@@ -30,16 +31,9 @@ describe("status page in Chromium", () => {
   it("shows the outage and its incident without JavaScript; accessible; light and dark", async () => {
     const started = await spawn_node(join(dir, "exchange"));
     node = started.child;
-    status = await start_status({
-      data_dir: join(dir, "status"),
-      host: "127.0.0.1",
-      port: 0,
-      watch: [`http://127.0.0.1:${started.port}`],
+    status = await test_status(join(dir, "status"), `http://127.0.0.1:${started.port}`, {
       probe_interval_ms: 300,
-      rounds_to_change: 2,
-      quiet_ms: 60_000,
       name: "Holdfast",
-      log: () => {},
     });
     node.kill("SIGKILL");
     const url = `http://127.0.0.1:${status.port}/`;

@@ -14,9 +14,10 @@ import { after, describe, it } from "node:test";
 import { admin_request } from "../../src/admin/client.js";
 import { render_page } from "../../src/status/page.js";
 import { probe_round } from "../../src/status/probe.js";
-import { type RunningStatus, start_status } from "../../src/status/service.js";
+import type { RunningStatus } from "../../src/status/service.js";
 import { StatusStore } from "../../src/status/store.js";
 import { spawn_node } from "../helpers/nodes.js";
+import { test_status } from "../helpers/status.js";
 import { cli, until } from "../helpers/wait.js";
 
 type Summary = {
@@ -47,18 +48,10 @@ describe("status service", () => {
     const started = await spawn_node(exchange_dir);
     node = started.child;
     const open_status = () =>
-      start_status({
-        data_dir: status_dir,
-        host: "127.0.0.1",
-        port: 0,
-        watch: [`http://127.0.0.1:${started.port}`],
-        probe_interval_ms: 500,
-        rounds_to_change: 2,
+      test_status(status_dir, `http://127.0.0.1:${started.port}`, {
         quiet_ms: 1500,
-        name: "Holdfast test",
-        export_dir: export_dir,
+        export_dir,
         canary_key_file: join(exchange_dir, "canary-key.json"),
-        log: () => {},
       });
     status = await open_status();
     const summary = async (): Promise<Summary> =>
@@ -214,17 +207,10 @@ describe("status service", () => {
     const again = await spawn_node(exchange_dir);
     node = again.child;
     await status.close();
-    status = await start_status({
-      data_dir: status_dir,
-      host: "127.0.0.1",
-      port: 0,
-      watch: [`http://127.0.0.1:${again.port}`], // a restarted node takes a new port in tests
-      probe_interval_ms: 500,
-      rounds_to_change: 2,
+    // a restarted node takes a new port in tests
+    status = await test_status(status_dir, `http://127.0.0.1:${again.port}`, {
       quiet_ms: 1500,
-      name: "Holdfast test",
       canary_key_file: join(exchange_dir, "canary-key.json"),
-      log: () => {},
     });
     const resolved = await until("resolution", 15_000, async () => {
       const r = await fetch(`http://127.0.0.1:${(status as RunningStatus).port}/api/v2/incidents.json`);

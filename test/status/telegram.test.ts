@@ -11,11 +11,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { admin_request } from "../../src/admin/client.js";
-import { type RunningStatus, start_status } from "../../src/status/service.js";
+import type { RunningStatus } from "../../src/status/service.js";
 import { verify_document } from "../../src/status/signing.js";
 import { StatusStore } from "../../src/status/store.js";
 import { telegram_api } from "../helpers/channels.js";
 import { demo_node } from "../helpers/nodes.js";
+import { test_status } from "../helpers/status.js";
 
 const TOKEN = "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11";
 
@@ -41,20 +42,11 @@ describe("Telegram", () => {
     const requests = api.requests;
     const node = await demo_node("hf-tg-node-");
     cleanup.push(() => node.remove());
-    const status: RunningStatus = await start_status({
-      data_dir: join(dir, "status"),
-      host: "127.0.0.1",
-      port: 0,
-      watch: [`http://127.0.0.1:${node.running.port}`],
-      probe_interval_ms: 500,
-      rounds_to_change: 2,
-      quiet_ms: 60_000,
-      name: "Holdfast test",
-      telegram_token: TOKEN,
-      telegram_api: api.url,
-      retry_schedule_ms: [0, 200, 400, 800],
-      log: () => {},
-    });
+    const status: RunningStatus = await test_status(
+      join(dir, "status"),
+      `http://127.0.0.1:${node.running.port}`,
+      { telegram_token: TOKEN, telegram_api: api.url, retry_schedule_ms: [0, 200, 400, 800] },
+    );
     cleanup.push(() => status.close());
     for (const chat of ["-1001234567890", "-1009999"])
       assert.equal(

@@ -17,10 +17,11 @@ import { after, describe, it } from "node:test";
 import { Webhook } from "standardwebhooks";
 import { admin_request } from "../../src/admin/client.js";
 import { check_webhook_url } from "../../src/status/notify.js";
-import { type RunningStatus, start_status } from "../../src/status/service.js";
+import type { RunningStatus } from "../../src/status/service.js";
 import { verify_document } from "../../src/status/signing.js";
 import { StatusStore } from "../../src/status/store.js";
 import { BIN, spawn_node } from "../helpers/nodes.js";
+import { test_status } from "../helpers/status.js";
 import { until } from "../helpers/wait.js";
 
 type Received = { id: string; path: string; body: Record<string, unknown>; verified: boolean };
@@ -115,18 +116,9 @@ describe("webhook subscribers", () => {
     });
     const base = await r.listen();
     cleanup.push(() => new Promise((resolve) => r.server.close(resolve)));
-    const status: RunningStatus = await start_status({
-      data_dir: join(dir, "status"),
-      host: "127.0.0.1",
-      port: 0,
-      watch: [`http://127.0.0.1:${started.port}`],
-      probe_interval_ms: 500,
-      rounds_to_change: 2,
-      quiet_ms: 60_000,
-      name: "Holdfast test",
+    const status: RunningStatus = await test_status(join(dir, "status"), `http://127.0.0.1:${started.port}`, {
       allow_internal_webhooks: true,
       retry_schedule_ms: [0, 300, 600, 1200],
-      log: () => {},
     });
     cleanup.push(() => status.close());
     for (const path of ["/ok", "/gone", "/flaky"]) {
