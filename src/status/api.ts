@@ -115,7 +115,7 @@ export function maintenance_json(
     name: m.name,
     status: m.status,
     impact: "maintenance",
-    shortlink: `${info.url}/maintenance/${m.id}`,
+    shortlink: `${info.url}/#maintenance-${m.id}`,
     started_at: m.started_at ?? m.scheduled_for,
     created_at: m.created_at,
     updated_at: m.updated_at,
