@@ -3,7 +3,7 @@
  * output stage would before fan-out. The engine thus does all of its work, events included, without
  * the benchmark measuring object allocation it would never do in production.
  */
-import type { EventSink } from "../../src/engine/events.js";
+import type { EventSink, WebUserChange } from "../../src/engine/events.js";
 import type { Reason } from "../../src/engine/reasons.js";
 import type {
   EndReason,
@@ -153,6 +153,7 @@ export class RingSink implements EventSink {
   }
   duplicate_request(_request_id: string, _result: number): void {}
   api_key(_account: number, _api_key: string, _added: boolean): void {}
+  web_user(_account: number, _change: WebUserChange): void {}
   account_created(account: number): void {
     const r = this.ring;
     const at = this.reserve(2);

@@ -38,7 +38,8 @@ export interface ApiKeyRecord {
 
 export class ApiKeys {
   readonly by_key = new Map<string, ApiKeyRecord>();
-  private readonly per_account = new Map<number, number>();
+  /** Each account's keys, for its key list and its per-account bound. */
+  private readonly per_account = new Map<number, Set<string>>();
 
   constructor(
     readonly capacity: number,
@@ -62,23 +63,38 @@ export class ApiKeys {
       return "ip allow-list too long";
     if (typeof r.tier !== "string" || !TIER_RE.test(r.tier)) return "tier must be 1-32 of a-z 0-9 _ -";
     if (this.by_key.size >= this.capacity) return "api keys full";
-    if ((this.per_account.get(r.account) ?? 0) >= this.per_account_max)
+    if ((this.per_account.get(r.account)?.size ?? 0) >= this.per_account_max)
       return "too many api keys for this account";
     return null;
   }
 
   add(r: ApiKeyRecord): void {
     this.by_key.set(r.api_key, r);
-    this.per_account.set(r.account, (this.per_account.get(r.account) ?? 0) + 1);
+    let keys = this.per_account.get(r.account);
+    if (keys === undefined) {
+      keys = new Set();
+      this.per_account.set(r.account, keys);
+    }
+    keys.add(r.api_key);
   }
 
   remove(api_key: string): void {
     const r = this.by_key.get(api_key);
     if (r === undefined) return;
     this.by_key.delete(api_key);
-    const left = (this.per_account.get(r.account) ?? 1) - 1;
-    if (left === 0) this.per_account.delete(r.account);
-    else this.per_account.set(r.account, left);
+    const keys = this.per_account.get(r.account);
+    keys?.delete(api_key);
+    if (keys?.size === 0) this.per_account.delete(r.account);
+  }
+
+  /** An account's keys, oldest first. */
+  of_account(account: number): ApiKeyRecord[] {
+    const out: ApiKeyRecord[] = [];
+    for (const k of this.per_account.get(account) ?? []) {
+      const r = this.by_key.get(k);
+      if (r !== undefined) out.push(r);
+    }
+    return out;
   }
 
   /** In insertion order, for snapshots. */

@@ -10,6 +10,7 @@ import type { MarketStatus, OrderType, Side, StpMode, TimeInForce } from "./type
  * Bumped whenever a command's shape changes; the journal keeps an upgrade path for older versions.
  * 1: first format. 2: `request_id` on create_account, deposit and withdraw (version 1 decodes as null);
  * new kinds add_api_key and revoke_api_key (new kinds need no new version: old journals lack them).
+ * 3: `tier` on add_api_key. Later kinds without a version: register_user, set_user_totp, end_user_sessions.
  */
 export const COMMAND_VERSION = 3;
 
@@ -112,6 +113,31 @@ export interface RevokeApiKey {
   api_key: string;
 }
 
+/** A web app user (web_users.ts): a new account with a login, in one command. */
+export interface RegisterUser {
+  type: "register_user";
+  ts_ms: number;
+  /** Lower-cased e-mail address. */
+  email: string;
+  /** argon2id PHC string, hashed by the gateway. */
+  password_hash: string;
+}
+
+/** Turns two-factor login on (the TOTP secret sealed under the master key) or off (""). */
+export interface SetUserTotp {
+  type: "set_user_totp";
+  ts_ms: number;
+  account: number;
+  totp_sealed: string;
+}
+
+/** "Log out everywhere": every session signed before this command stops being valid. */
+export interface EndUserSessions {
+  type: "end_user_sessions";
+  ts_ms: number;
+  account: number;
+}
+
 /** The order part shared by place_order and cancel_replace. */
 export interface OrderSpec {
   side: Side;
@@ -188,4 +214,7 @@ export type Command =
   | CancelReplace
   | ExpireMarketOrders
   | AddApiKey
-  | RevokeApiKey;
+  | RevokeApiKey
+  | RegisterUser
+  | SetUserTotp
+  | EndUserSessions;

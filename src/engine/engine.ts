@@ -22,10 +22,13 @@ import type {
   Command,
   CreateAccount,
   Deposit,
+  EndUserSessions,
   OrderSpec,
+  RegisterUser,
   RevokeApiKey,
   SetExchangeFlags,
   SetMarketStatus,
+  SetUserTotp,
   Withdraw,
 } from "./commands.js";
 import {
@@ -79,6 +82,7 @@ import {
   TYPE_STOP_LOSS_LIMIT,
   TYPE_TAKE_PROFIT_LIMIT,
 } from "./types.js";
+import { TOTP_SEALED_LENGTH_MAX, type WebUser, WebUsers } from "./web_users.js";
 
 const QUIET = new NullSink();
 
@@ -118,6 +122,7 @@ export class Engine {
   readonly client_ids: ClientIdRetention;
   readonly request_ids: RequestIdRetention;
   readonly api_keys: ApiKeys;
+  readonly web_users: WebUsers;
   readonly asset_by_name = new Map<string, number>();
   readonly market_by_symbol = new Map<string, number>();
   next_order_id = 1;
@@ -154,6 +159,7 @@ export class Engine {
       this.limits.client_id_retention_ms,
     );
     this.api_keys = new ApiKeys(this.limits.api_keys_max, this.limits.api_keys_per_account_max);
+    this.web_users = new WebUsers(this.limits.accounts_max);
     this.collector = sink === undefined ? new EventCollector() : null;
     this.sink = sink ?? (this.collector as EventCollector);
   }
@@ -220,6 +226,15 @@ export class Engine {
         return;
       case "revoke_api_key":
         this.revoke_api_key(command);
+        return;
+      case "register_user":
+        this.register_user(command);
+        return;
+      case "set_user_totp":
+        this.set_user_totp(command);
+        return;
+      case "end_user_sessions":
+        this.end_user_sessions(command);
         return;
       case "add_asset":
         this.add_asset(command);
@@ -1087,6 +1102,45 @@ export class Engine {
       return void this.reject(R.REASON_INVALID_PARAMETER, "unknown api key");
     this.api_keys.remove(cmd.api_key);
     this.sink.api_key(cmd.account, cmd.api_key, false);
+  }
+
+  // ---------------------------------------------------------------- web users
+
+  private register_user(cmd: RegisterUser): void {
+    const problem = this.web_users.check_new(cmd.email, cmd.password_hash);
+    if (problem !== null) return void this.reject(R.REASON_INVALID_PARAMETER, problem);
+    const account = this.create_account();
+    if (account < 0) return;
+    this.web_users.add({
+      email: cmd.email,
+      account,
+      password_hash: cmd.password_hash,
+      totp_sealed: "",
+      session_epoch: 0,
+      created_ms: this.now_ms,
+    });
+    this.sink.web_user(account, "registered");
+  }
+
+  private set_user_totp(cmd: SetUserTotp): void {
+    const user = this.web_users.by_account.get(cmd.account);
+    if (user === undefined) return void this.reject(R.REASON_UNKNOWN_ACCOUNT);
+    if (typeof cmd.totp_sealed !== "string" || cmd.totp_sealed.length > TOTP_SEALED_LENGTH_MAX)
+      return void this.reject(R.REASON_INVALID_PARAMETER, "sealed totp secret too long");
+    user.totp_sealed = cmd.totp_sealed;
+    this.sink.web_user(cmd.account, cmd.totp_sealed === "" ? "totp_off" : "totp_on");
+  }
+
+  private end_user_sessions(cmd: EndUserSessions): void {
+    const user = this.web_users.by_account.get(cmd.account);
+    if (user === undefined) return void this.reject(R.REASON_UNKNOWN_ACCOUNT);
+    user.session_epoch++;
+    this.sink.web_user(cmd.account, "sessions_ended");
+  }
+
+  /** Restores a web user from a snapshot (its account already restored). */
+  restore_web_user(user: WebUser): void {
+    this.web_users.add(user);
   }
 
   /** Restores a key from a snapshot. */

@@ -59,6 +59,8 @@ export interface EventSink {
   /** A request id seen within the retention window: nothing was applied; `result` is the first one's. */
   duplicate_request(request_id: string, result: number): void;
   api_key(account: number, api_key: string, added: boolean): void;
+  /** A web user registered, turned two-factor login on or off, or ended every session. */
+  web_user(account: number, change: WebUserChange): void;
   asset_added(asset: number, name: string): void;
   market_added(market: number, symbol: string): void;
   market_status(market: number, status: MarketStatus): void;
@@ -66,6 +68,8 @@ export interface EventSink {
   /** Deposit (positive) or withdrawal (negative) applied to an account. */
   ledger(account: number, asset: number, amount_units: number): void;
 }
+
+export type WebUserChange = "registered" | "totp_on" | "totp_off" | "sessions_ended";
 
 export type EngineEvent =
   | { kind: "rejected"; reason: Reason; detail: string | null }
@@ -123,6 +127,7 @@ export type EngineEvent =
   | { kind: "account_created"; account: number }
   | { kind: "duplicate_request"; request_id: string; result: number }
   | { kind: "api_key"; account: number; api_key: string; added: boolean }
+  | { kind: "web_user"; account: number; change: WebUserChange }
   | { kind: "asset_added"; asset: number; name: string }
   | { kind: "market_added"; market: number; symbol: string }
   | { kind: "market_status"; market: number; status: MarketStatus }
@@ -241,6 +246,9 @@ export class EventCollector implements EventSink {
   api_key(account: number, api_key: string, added: boolean): void {
     this.events.push({ kind: "api_key", account, api_key, added });
   }
+  web_user(account: number, change: WebUserChange): void {
+    this.events.push({ kind: "web_user", account, change });
+  }
   asset_added(asset: number, name: string): void {
     this.events.push({ kind: "asset_added", asset, name });
   }
@@ -311,6 +319,7 @@ export class NullSink implements EventSink {
   account_created(_account: number): void {}
   duplicate_request(_request_id: string, _result: number): void {}
   api_key(_account: number, _api_key: string, _added: boolean): void {}
+  web_user(_account: number, _change: WebUserChange): void {}
   asset_added(_asset: number, _name: string): void {}
   market_added(_market: number, _symbol: string): void {}
   market_status(_market: number, _status: MarketStatus): void {}

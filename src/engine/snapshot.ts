@@ -2,7 +2,8 @@
  * Snapshot and state hash. A snapshot is a canonical binary encoding of the engine's logical state:
  * limits, assets, markets with their books in priority order (levels best first, orders in queue
  * order), stop lists, accounts, ledger totals and the client-order-id and request-id retention
- * windows. Version 1 snapshots (before request ids) still restore. Slot numbers
+ * windows, API keys and web users. Older versions (1: before request ids and keys; 2: before key tiers;
+ * 3: before web users) still restore. Slot numbers
  * are not recorded, so two engines in the same logical state encode to the same bytes; the state
  * hash is SHA-256 of those bytes. restore(snapshot(e)) behaves exactly as e on every later command.
  */
@@ -18,7 +19,7 @@ import type { EventSink } from "./events.js";
 import type { OrderType, Side, StpMode, TimeInForce } from "./types.js";
 
 const MAGIC = 0x48465331; // "HFS1"
-export const SNAPSHOT_VERSION = 3;
+export const SNAPSHOT_VERSION = 4;
 
 const LIMIT_KEYS: (keyof EngineLimits)[] = [
   "orders_max",
@@ -167,6 +168,15 @@ export function snapshot(e: Engine): Uint8Array {
     w.str(k.tier);
     w.f64(k.created_ms);
   }
+  w.u32(e.web_users.size);
+  for (const u of e.web_users.entries()) {
+    w.str(u.email);
+    w.u32(u.account);
+    w.str(u.password_hash);
+    w.str(u.totp_sealed);
+    w.f64(u.session_epoch);
+    w.f64(u.created_ms);
+  }
   return w.bytes().slice();
 }
 
@@ -250,6 +260,17 @@ export function restore(bytes: Uint8Array, sink?: EventSink): Engine {
       permissions: r.u8(),
       ip_allow: r.str() ?? "",
       tier: version >= 3 ? (r.str() ?? TIER_DEFAULT) : TIER_DEFAULT,
+      created_ms: r.f64(),
+    });
+  }
+  const users = version >= 4 ? r.u32() : 0;
+  for (let i = 0; i < users; i++) {
+    e.restore_web_user({
+      email: r.str() ?? "",
+      account: r.u32(),
+      password_hash: r.str() ?? "",
+      totp_sealed: r.str() ?? "",
+      session_epoch: r.f64(),
       created_ms: r.f64(),
     });
   }

@@ -25,6 +25,9 @@ const KINDS = [
   "expire_market_orders",
   "add_api_key",
   "revoke_api_key",
+  "register_user",
+  "set_user_totp",
+  "end_user_sessions",
 ] as const;
 const KIND_CODE = new Map<string, number>(KINDS.map((k, i) => [k, i]));
 
@@ -150,6 +153,17 @@ export function encode_command(w: ByteWriter, c: Command): void {
     case "revoke_api_key":
       w.u32(c.account);
       w.str(c.api_key);
+      return;
+    case "register_user":
+      w.str(c.email);
+      w.str(c.password_hash);
+      return;
+    case "set_user_totp":
+      w.u32(c.account);
+      w.str(c.totp_sealed);
+      return;
+    case "end_user_sessions":
+      w.u32(c.account);
       return;
   }
 }
@@ -279,5 +293,11 @@ function read_body(r: ByteReader, kind: (typeof KINDS)[number], ts_ms: number, v
       };
     case "revoke_api_key":
       return { type: kind, ts_ms, account: r.u32(), api_key: str() };
+    case "register_user":
+      return { type: kind, ts_ms, email: str(), password_hash: str() };
+    case "set_user_totp":
+      return { type: kind, ts_ms, account: r.u32(), totp_sealed: r.str() ?? "" };
+    case "end_user_sessions":
+      return { type: kind, ts_ms, account: r.u32() };
   }
 }

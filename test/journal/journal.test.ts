@@ -57,6 +57,20 @@ describe("command codec", () => {
     assert.deepEqual(decode_command(v2), key);
   });
 
+  it("web user commands round-trip", () => {
+    const commands: Command[] = [
+      { type: "register_user", ts_ms: 1, email: "a@b.example", password_hash: "$argon2id$v=19$x" },
+      { type: "set_user_totp", ts_ms: 2, account: 4, totp_sealed: "sealed" },
+      { type: "set_user_totp", ts_ms: 3, account: 4, totp_sealed: "" },
+      { type: "end_user_sessions", ts_ms: 4, account: 4 },
+    ];
+    for (const c of commands) {
+      const w = new ByteWriter();
+      encode_command(w, c);
+      assert.deepEqual(decode_command(w.bytes()), c);
+    }
+  });
+
   it("round-trips every command kind exactly", () => {
     fc.assert(
       fc.property(ops(1, 60), (list) => {
