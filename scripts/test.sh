@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "typecheck and build (tsc)"
-npx tsc -p tsconfig.json
+step "typecheck and build (tsc; the web app: tsc, vite)"
+npm run build --silent
 
 step "lint and format check (biome)"
 npx biome check .

@@ -30,6 +30,10 @@ export function register_start(program: Command): void {
       "also run the status service, as a process of its own, on this port, watching this node",
     )
     .option("--status-data-dir <dir>", "the status service's directory (default: DATA_DIR-status)")
+    .option(
+      "--status-url <url>",
+      "the status service's public URL, for the web app's banner and links (default with --status-port: http://HOST:PORT)",
+    )
     .action(
       async (opts: {
         dataDir: string;
@@ -42,6 +46,7 @@ export function register_start(program: Command): void {
         anonymousTier?: string;
         statusPort?: string;
         statusDataDir?: string;
+        statusUrl?: string;
       }) => {
         const port = Number(opts.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -69,6 +74,15 @@ export function register_start(program: Command): void {
           process.exitCode = 2;
           return;
         }
+        const public_host = opts.host === "0.0.0.0" ? "127.0.0.1" : opts.host;
+        const status_url =
+          opts.statusUrl ??
+          (opts.statusPort === undefined ? null : `http://${public_host}:${opts.statusPort}`);
+        if (status_url !== null && !/^https?:\/\/[^\s/]+(\/\S*)?$/.test(status_url)) {
+          console.error("holdfast start: --status-url must be an http:// or https:// URL");
+          process.exitCode = 2;
+          return;
+        }
         const log = (line: string): void => console.error(`${new Date().toISOString()} ${line}`);
         const running = await start_node({
           data_dir: opts.dataDir,
@@ -79,6 +93,7 @@ export function register_start(program: Command): void {
           market_maker: opts.marketMaker,
           ...(limit_tiers === undefined ? {} : { limit_tiers }),
           anonymous_tier,
+          status_url: status_url?.replace(/\/+$/, "") ?? null,
           log,
         });
         console.log(
@@ -90,7 +105,7 @@ export function register_start(program: Command): void {
         // what it is for); a clean stop of the node stops it too.
         let status: ChildProcess | null = null;
         if (opts.statusPort !== undefined) {
-          const watched = `http://${opts.host === "0.0.0.0" ? "127.0.0.1" : opts.host}:${running.port}`;
+          const watched = `http://${public_host}:${running.port}`;
           status = spawn(
             process.execPath,
             [

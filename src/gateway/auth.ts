@@ -8,6 +8,8 @@
 import { createHmac, createPublicKey, type KeyObject, timingSafeEqual, verify } from "node:crypto";
 import { type ApiKeyRecord, KEY_ED25519, KEY_HMAC, PERMISSION_TRADE } from "../engine/api_keys.js";
 import type { Engine } from "../engine/engine.js";
+import type { WebSessions } from "../web/sessions.js";
+import { CSRF_HEADER } from "../web/sessions.js";
 import type { MasterKey } from "./master_key.js";
 import { ApiError, bad, integer, type Params, required } from "./params.js";
 
@@ -41,21 +43,56 @@ export class Authenticator {
   /** Opened HMAC secrets and parsed public keys, by API key (revoked keys drop out on lookup). */
   private readonly cache = new Map<string, { material: string; secret: Buffer | KeyObject }>();
 
+  /** The web app's sessions, when the node serves it (see enable_web). */
+  private web: { sessions: WebSessions; tier: string } | null = null;
+
   constructor(
     private readonly engine: Engine,
     private readonly master: MasterKey,
     private readonly clock_ms: () => number,
   ) {}
 
-  /** The key in X-MBX-APIKEY, for endpoints that need a key but no signature (user data streams). */
+  /**
+   * Lets the web app use the REST API with its session instead of a key: a request with no
+   * X-MBX-APIKEY but a valid session cookie and that session's CSRF header acts for the session's
+   * account with read and trade permission, without a signature (the cookie is the credential;
+   * the CSRF header proves the request comes from our own page). Everything else about the request
+   * (parameters, filters, limits, the journal) is exactly what an API client gets.
+   */
+  enable_web(sessions: WebSessions, tier: string): void {
+    this.web = { sessions, tier };
+  }
+
+  private web_record(headers: Record<string, string | string[] | undefined>): ApiKeyRecord | null {
+    if (this.web === null) return null;
+    const cookie = headers.cookie;
+    const session = this.web.sessions.from_cookie_header(typeof cookie === "string" ? cookie : undefined);
+    if (session === null || !this.web.sessions.csrf_ok(session, headers[CSRF_HEADER])) return null;
+    return {
+      api_key: "",
+      account: session.account,
+      kind: KEY_HMAC,
+      material: "",
+      permissions: PERMISSION_TRADE,
+      ip_allow: "",
+      tier: this.web.tier,
+      created_ms: 0,
+    };
+  }
+
   /** The record of `api_key` if it is registered (no signature checked: for choosing a limit tier). */
   known_key(api_key: string): ApiKeyRecord | undefined {
     return this.engine.api_keys.by_key.get(api_key);
   }
 
+  /** The key in X-MBX-APIKEY (or a web session), for endpoints that need no signature (user data streams). */
   key_only(headers: Record<string, string | string[] | undefined>, ip: string): ApiKeyRecord {
     const header = headers["x-mbx-apikey"];
     const api_key = Array.isArray(header) ? header[0] : header;
+    if (api_key === undefined) {
+      const web = this.web_record(headers);
+      if (web !== null) return web;
+    }
     if (api_key === undefined || api_key === "" || api_key.length > 128)
       throw new ApiError(401, { code: -2014, msg: "API-key format invalid." });
     const record = this.engine.api_keys.by_key.get(api_key);
@@ -73,6 +110,11 @@ export class Authenticator {
     need: Need,
   ): ApiKeyRecord {
     const record = this.key_only(headers, ip);
+    if (record.api_key === "") {
+      // a web session: no signature; a timestamp, if the app sent one, still obeys recvWindow
+      if (params.values.has("timestamp")) this.check_time(params);
+      return record;
+    }
     if (need === "trade" && (record.permissions & PERMISSION_TRADE) === 0) throw invalid_key();
 
     this.check_time(params);

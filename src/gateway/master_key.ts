@@ -3,7 +3,7 @@
  * stored encrypted under a key from configuration, never from the journal). AES-256-GCM; a sealed
  * secret is "v1." + base64(iv ‖ tag ‖ ciphertext).
  */
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 
 const KEY_BYTES = 32;
@@ -34,6 +34,11 @@ export class MasterKey {
     writeFileSync(file, `${randomBytes(KEY_BYTES).toString("base64")}\n`, { mode: 0o600, flag: "wx" });
     log(`node: created a master key in ${file}; keep it safe and outside backups of the journal`);
     return MasterKey.parse(readFileSync(file, "utf8"));
+  }
+
+  /** A 32-byte key for one purpose (HKDF-SHA256), so no two uses ever share key material. */
+  derive(purpose: string): Buffer {
+    return Buffer.from(hkdfSync("sha256", this.key, Buffer.alloc(0), `holdfast ${purpose}`, KEY_BYTES));
   }
 
   seal(secret: string): string {

@@ -9,10 +9,14 @@ import type { Market } from "../engine/market.js";
 import { MARKET_STATUS_NAMES } from "../engine/types.js";
 import type { EngineNode } from "../node/runtime.js";
 import type { History } from "../projections/history.js";
+import { register_web_api, type WebOptions } from "../web/routes.js";
+import type { WebSessions } from "../web/sessions.js";
+import { register_app } from "../web/static.js";
 import type { Authenticator } from "./auth.js";
 import { agg_trades_json, avg_price, INTERVALS, klines, ticker_24hr, trades_json } from "./history_data.js";
 import { Limiter, type LimitTiers } from "./limits.js";
 import { book_ticker, depth, exchange_info, symbol_status, ticker_price } from "./market_data.js";
+import type { MasterKey } from "./master_key.js";
 import { ApiError, bad, check_read, integer, type Params, parse_params, required } from "./params.js";
 import { MarketStreams } from "./streams.js";
 import { register_trading } from "./trading.js";
@@ -33,6 +37,8 @@ export interface PublicServerOptions {
   /** Checks signed requests; the signed endpoints exist only with one (and the history). */
   auth: Authenticator | null;
   history: History | null;
+  /** The web app and its API (/web/v1), when this node serves them. */
+  web?: { master: MasterKey; sessions: WebSessions; options: WebOptions } | null;
 }
 
 const BODY_BYTES_MAX = 64 * 1024;
@@ -314,6 +320,11 @@ export async function start_public_server(
       user.keys.close(own_key(p, request));
       return {};
     });
+  }
+
+  if (options.web) {
+    await register_web_api(app, node, options.web.master, options.web.sessions, options.web.options);
+    await register_app(app, options.web.options.status_url);
   }
 
   // Market streams share the port: /ws/…, /stream?streams=…

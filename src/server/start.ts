@@ -19,6 +19,7 @@ import { MasterKey } from "../gateway/master_key.js";
 import { start_public_server } from "../gateway/public.js";
 import { EngineNode } from "../node/runtime.js";
 import { History } from "../projections/history.js";
+import { WebSessions } from "../web/sessions.js";
 
 export interface StartOptions {
   data_dir: string;
@@ -34,6 +35,8 @@ export interface StartOptions {
   anonymous_tier?: string;
   /** Orders/cancels waiting for the journal beyond which new ones are refused (429 -1003). */
   in_flight_max?: number;
+  /** The status service's public URL, for the web app's banner and links (holdfast start --status-url). */
+  status_url?: string | null;
   /** Demo mode runs the market maker unless this is false (tests that need a quiet book). */
   market_maker?: boolean;
   log: (line: string) => void;
@@ -77,14 +80,28 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
     const admin_socket = options.admin_socket ?? admin_socket_path(options.data_dir);
     const tiers = options.limit_tiers ?? DEFAULT_TIERS;
     servers.push(await start_admin_server(node, options.data_dir, admin_socket, master, Object.keys(tiers)));
+    const anonymous_tier = options.anonymous_tier ?? (options.demo ? "demo" : "default");
+    const auth = new Authenticator(node.engine, master, Date.now);
+    const sessions = new WebSessions(master, node.engine, Date.now);
+    auth.enable_web(sessions, anonymous_tier);
     const pub = await start_public_server(node, {
       host: options.host,
       port: options.port,
       clock_ms: Date.now,
-      auth: new Authenticator(node.engine, master, Date.now),
+      auth,
       history,
+      web: {
+        master,
+        sessions,
+        options: {
+          demo: options.demo,
+          status_url: options.status_url ?? null,
+          tier: anonymous_tier,
+          clock_ms: Date.now,
+        },
+      },
       limit_tiers: tiers,
-      anonymous_tier: options.anonymous_tier ?? (options.demo ? "demo" : "default"),
+      anonymous_tier,
       ...(options.in_flight_max === undefined ? {} : { in_flight_max: options.in_flight_max }),
     });
     servers.push(pub);

@@ -1,6 +1,7 @@
 /** Starting nodes for tests: in this process (start_node) or as a real `holdfast start` process. */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -37,12 +38,31 @@ export async function demo_node(
   };
 }
 
-/** `holdfast start --demo --no-market-maker` as a child process; resolves once it is ready. */
-export function spawn_node(dir: string): Promise<{ child: ChildProcess; port: number }> {
+/** A TCP port that was free a moment ago (for a node that must come back on the same address). */
+export function free_port(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * `holdfast start --demo --no-market-maker` as a child process; resolves once it is ready. `port`
+ * (default 0: any) and `extra` arguments as needed.
+ */
+export function spawn_node(
+  dir: string,
+  port = 0,
+  extra: string[] = [],
+): Promise<{ child: ChildProcess; port: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      [BIN, "start", "--data-dir", dir, "--port", "0", "--demo", "--no-market-maker"],
+      [BIN, "start", "--data-dir", dir, "--port", String(port), "--demo", "--no-market-maker", ...extra],
       {
         stdio: ["ignore", "pipe", "pipe"],
       },

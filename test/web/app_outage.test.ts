@@ -1,0 +1,145 @@
+/**
+ * The web app through an outage, in Chromium: with the trading page open, kill -9 the node. Within
+ * 10 s the page shows "exchange unreachable" (with a link to the status page) and the status
+ * service's incident banner (pushed from the status service, which lives on). An order clicked
+ * while the node is down is retried with the same client order id; restart the node on the same
+ * address and the page recovers by itself: the banner goes, the book and the open orders match
+ * the node's, and the order clicked during the outage exists exactly once.
+ */
+import assert from "node:assert/strict";
+import type { ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import type { RunningStatus } from "../../src/status/service.js";
+import { artifact, launch_browser } from "../helpers/browser.js";
+import { free_port, spawn_node } from "../helpers/nodes.js";
+import { test_status } from "../helpers/status.js";
+import { until } from "../helpers/wait.js";
+
+interface OrderRow {
+  clientOrderId: string;
+  price: string;
+  status: string;
+}
+
+describe("the web app during an outage", () => {
+  const dir = mkdtempSync(join(tmpdir(), "hf-web-outage-"));
+  const cleanup: (() => unknown)[] = [];
+  after(async () => {
+    for (const c of cleanup.reverse()) await c();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("kill -9: unreachable + incident banner in 10 s; an order clicked meanwhile is placed once; restart recovers", async (t) => {
+    const exchange_dir = join(dir, "exchange");
+    const node_port = await free_port();
+    const status_port = await free_port();
+    const args = ["--status-url", `http://127.0.0.1:${status_port}`];
+    let node: ChildProcess = (await spawn_node(exchange_dir, node_port, args)).child;
+    cleanup.push(() => node.kill("SIGKILL"));
+    const base = `http://127.0.0.1:${node_port}`;
+    const status: RunningStatus = await test_status(join(dir, "status"), base, {
+      port: status_port,
+      quiet_ms: 2000,
+    });
+    cleanup.push(() => status.close());
+
+    const browser = await launch_browser();
+    cleanup.push(() => browser.close());
+    const page = await browser.newPage({ viewport: { width: 1400, height: 950 } });
+    await page.goto(`${base}/signup`);
+    await page.fill("#email", "calm@example.com");
+    await page.fill("#password", "through the storm");
+    await page.click("button[type=submit]");
+    await page.waitForURL(`${base}/account`);
+    await page.getByRole("button", { name: "Get demo funds" }).click();
+    await page.getByText(/^Added /).waitFor();
+    await page.goto(`${base}/trade/BTCUSDT`);
+    const price = page.getByLabel("Price", { exact: true });
+    const amount = page.getByLabel("Amount", { exact: true });
+    await price.fill("50000");
+    await amount.fill("0.01");
+    await page.getByRole("button", { name: "Buy BTC" }).click();
+    await page.getByTestId("order-notices").getByText("BUY limit BTCUSDT: new").waitFor();
+    await page.getByTestId("bids").getByText("50,000.00").waitFor();
+
+    node.kill("SIGKILL");
+    const killed_at = Date.now();
+    await page.getByTestId("unreachable").waitFor({ timeout: 10_000 });
+    const unreachable_ms = Date.now() - killed_at;
+    await page.getByTestId("incident-banner").getByText("Exchange unreachable").waitFor({ timeout: 10_000 });
+    const banner_ms = Date.now() - killed_at;
+    assert.ok(
+      unreachable_ms <= 10_000 && banner_ms <= 10_000,
+      `unreachable ${unreachable_ms} ms, banner ${banner_ms} ms`,
+    );
+    t.diagnostic(
+      `after kill -9: unreachable shown in ${unreachable_ms} ms, incident banner in ${banner_ms} ms`,
+    );
+    const status_link = await page
+      .getByTestId("unreachable")
+      .getByRole("link", { name: "status page" })
+      .getAttribute("href");
+    assert.ok(status_link?.startsWith(`http://127.0.0.1:${status_port}`), `status link ${status_link}`);
+
+    // an order clicked while the node is down: retried, not lost, not doubled
+    await price.fill("51000");
+    await amount.fill("0.01");
+    await page.getByRole("button", { name: "Buy BTC" }).click();
+    await page
+      .getByTestId("order-notices")
+      .getByText(/retrying the same order/)
+      .waitFor({ timeout: 10_000 });
+    await page.screenshot({ path: artifact("web-outage.png") });
+
+    // the node comes back on the same address
+    node = (await spawn_node(exchange_dir, node_port, args)).child;
+    await page
+      .getByTestId("order-notices")
+      .getByText("BUY limit BTCUSDT: new")
+      .first()
+      .waitFor({ timeout: 20_000 });
+    await page.getByTestId("unreachable").waitFor({ state: "detached", timeout: 20_000 });
+
+    // the node's word, read with the page's own session
+    const truth = await page.evaluate(async () => {
+      const me = (await (await fetch("/web/v1/me")).json()) as { csrf: string };
+      const get = async (path: string) =>
+        (await fetch(path, { headers: { "x-csrf-token": me.csrf } })).json() as Promise<unknown>;
+      return {
+        all: (await get("/api/v3/allOrders?symbol=BTCUSDT")) as OrderRow[],
+        open: (await get("/api/v3/openOrders?symbol=BTCUSDT")) as OrderRow[],
+        depth: (await get("/api/v3/depth?symbol=BTCUSDT&limit=20")) as { bids: [string, string][] },
+      };
+    });
+    const at_51000 = truth.all.filter((o) => o.price === "51000.00000000");
+    assert.equal(at_51000.length, 1, "the order clicked during the outage exists exactly once");
+    assert.equal(truth.open.length, 2);
+    // the page shows the same book and orders as the node
+    await until("the page's book to match the node's", 10_000, async () => {
+      const shown = await page.getByTestId("bids").locator("tr td:first-child").allTextContents();
+      const expected = truth.depth.bids.map(([p]) =>
+        Number(p).toLocaleString("en-US", { minimumFractionDigits: 2 }),
+      );
+      return JSON.stringify(shown) === JSON.stringify(expected) ? true : null;
+    });
+    const rows = page.getByTestId("open-orders").locator("tbody tr[data-client-order-id]");
+    await until("the open orders to match the node's", 10_000, async () => {
+      const ids = (
+        await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-client-order-id")))
+      ).sort();
+      return JSON.stringify(ids) === JSON.stringify(truth.open.map((o) => o.clientOrderId).sort())
+        ? true
+        : null;
+    });
+    // the status service saw the node come back: its incident is no longer "investigating"
+    await page
+      .getByTestId("incident-banner")
+      .getByText(/monitoring|resolved/)
+      .first()
+      .waitFor({ timeout: 15_000 });
+    await page.screenshot({ path: artifact("web-recovered.png") });
+  });
+});
