@@ -106,6 +106,8 @@ export async function start_public_server(
   const app = Fastify({
     logger: false,
     bodyLimit: BODY_BYTES_MAX,
+    // the web API's JSON schemas refuse unknown fields rather than drop them (Fastify's default)
+    ajv: { customOptions: { removeAdditional: false } },
     // Requests Node's HTTP parser refuses (a URL or headers over 16 KiB, malformed HTTP) still get a
     // Binance-style JSON answer rather than an empty one.
     clientErrorHandler: (error, socket) => {

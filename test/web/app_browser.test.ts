@@ -219,6 +219,39 @@ describe("the web app in Chromium", () => {
     await page.getByRole("radio", { name: "Limit", exact: true }).check();
   });
 
+  it("order entry works from the keyboard alone", async () => {
+    const limit = page.getByRole("radio", { name: "Limit", exact: true });
+    await limit.focus();
+    await page.keyboard.press("ArrowRight");
+    assert.equal(await page.getByRole("radio", { name: "Market", exact: true }).isChecked(), true);
+    await page.keyboard.press("ArrowLeft");
+    assert.equal(await limit.isChecked(), true);
+    await page.getByLabel("Price", { exact: true }).focus();
+    await page.keyboard.press("Control+A");
+    await page.keyboard.type("45000");
+    await page.keyboard.press("Tab");
+    await page.keyboard.press("Control+A");
+    await page.keyboard.type("0.002");
+    await page.keyboard.press("Enter");
+    await page.getByTestId("order-notices").getByText("BUY limit BTCUSDT: new").first().waitFor();
+    await page.getByTestId("bids").getByText("45,000.00").waitFor();
+    await page.getByRole("tab", { name: /Open orders/ }).click();
+    await page.getByTestId("open-orders").getByRole("button", { name: "Cancel all" }).click();
+    await page.getByTestId("open-orders").getByText("No open orders in BTCUSDT.").waitFor();
+  });
+
+  it("switches to the dark theme and back", async () => {
+    const bg = () => page.evaluate<string>("getComputedStyle(document.body).backgroundColor");
+    const light = await bg();
+    await page.getByRole("button", { name: "Switch to dark theme" }).click();
+    assert.equal(await page.evaluate<string>("document.documentElement.dataset.theme"), "dark");
+    assert.notEqual(await bg(), light);
+    assert.equal(await bg(), "rgb(15, 18, 22)");
+    await page.screenshot({ path: artifact("web-trade-dark.png") });
+    await page.getByRole("button", { name: "Switch to light theme" }).click();
+    assert.equal(await bg(), light);
+  });
+
   it("creates an API key, uses it for a signed REST call, revokes it", async () => {
     await page.goto(`${base}/account`);
     // a bad IP allow-list never leaves the page

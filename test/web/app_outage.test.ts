@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { admin_request } from "../../src/admin/client.js";
 import type { RunningStatus } from "../../src/status/service.js";
 import { artifact, launch_browser } from "../helpers/browser.js";
 import { free_port, spawn_node } from "../helpers/nodes.js";
@@ -64,6 +65,17 @@ describe("the web app during an outage", () => {
     await page.getByRole("button", { name: "Buy BTC" }).click();
     await page.getByTestId("order-notices").getByText("BUY limit BTCUSDT: new").waitFor();
     await page.getByTestId("bids").getByText("50,000.00").waitFor();
+
+    // maintenance announced on the status service reaches the open page by push
+    const start = new Date(Date.now() + 3_600_000);
+    const planned = await admin_request(status.admin_socket, "POST", "/v1/maintenances", {
+      name: "Database upgrade",
+      body: "Trading pauses for about ten minutes.",
+      start: start.toISOString(),
+      end: new Date(start.getTime() + 600_000).toISOString(),
+    });
+    assert.equal(planned.status, 200, JSON.stringify(planned.body));
+    await page.getByTestId("maintenance-banner").getByText("Database upgrade").waitFor({ timeout: 5000 });
 
     node.kill("SIGKILL");
     const killed_at = Date.now();

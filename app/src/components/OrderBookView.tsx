@@ -2,6 +2,7 @@ import { add, cmp, fmt, mul } from "../decimal";
 import { book, type Level, trades } from "../feed";
 import type { MarketInfo } from "../markets";
 import { useStore } from "../store";
+import { DepthChart } from "./DepthChart";
 
 const ROWS = 12;
 
@@ -57,6 +58,7 @@ export function OrderBookView(props: { market: MarketInfo }) {
         </tbody>
         <tbody data-testid="bids">{bids.map((l, i) => row(l, bid_cum[i], "bid"))}</tbody>
       </table>
+      <DepthChart bids={b.bids} asks={b.asks} label={`Depth of ${m.symbol}: cumulative bids and asks`} />
     </>
   );
 }
