@@ -32,6 +32,8 @@ describe("the web app in Chromium", () => {
   let base = "";
   /** Every order request the page sends: bad input must add none. */
   const order_posts: string[] = [];
+  /** Every POST to the web API, by path. */
+  const web_posts: string[] = [];
   let totp_secret = "";
 
   before(async () => {
@@ -40,7 +42,9 @@ describe("the web app in Chromium", () => {
     browser = await launch_browser();
     page = await browser.newPage({ viewport: { width: 1400, height: 950 } });
     page.on("request", (r) => {
-      if (r.method() === "POST" && new URL(r.url()).pathname === "/api/v3/order") order_posts.push(r.url());
+      const path = new URL(r.url()).pathname;
+      if (r.method() === "POST" && path === "/api/v3/order") order_posts.push(r.url());
+      if (r.method() === "POST" && path.startsWith("/web/v1/")) web_posts.push(path);
     });
   });
   after(async () => {
@@ -63,6 +67,13 @@ describe("the web app in Chromium", () => {
     await page.fill("#password", "short");
     await page.click("button[type=submit]");
     await page.getByText("Choose a password of at least 10 characters.").waitFor();
+    await page.fill("#email", "<script>alert(1)</script>");
+    await page.click("button[type=submit]");
+    await page.getByText("Enter your e-mail address, like name@example.com.").waitFor();
+    await page.fill("#email", EMAIL);
+    await page.fill("#password", "x".repeat(200));
+    assert.equal((await page.inputValue("#password")).length, 128, "the field holds at most 128 characters");
+    assert.deepEqual(web_posts, [], "nothing malformed was sent");
     await page.fill("#password", PASSWORD);
     await page.click("button[type=submit]");
     await page.waitForURL(`${base}/account`);
@@ -238,6 +249,50 @@ describe("the web app in Chromium", () => {
     await page.getByRole("tab", { name: /Open orders/ }).click();
     await page.getByTestId("open-orders").getByRole("button", { name: "Cancel all" }).click();
     await page.getByTestId("open-orders").getByText("No open orders in BTCUSDT.").waitFor();
+  });
+
+  it("an order whose answer is lost on the way is placed once, and the page says so", async () => {
+    // the first try reaches the node (and is placed) but its answer never reaches the page
+    let cut = 0;
+    const lose_answer = async (route: import("playwright-core").Route) => {
+      if (route.request().method() !== "POST" || cut > 0) return route.continue();
+      cut++;
+      await route.fetch();
+      await route.abort("connectionreset");
+    };
+    const is_order = (url: URL) => url.pathname === "/api/v3/order";
+    await page.route(is_order, lose_answer);
+    await page.getByLabel("Price", { exact: true }).fill("44000");
+    await page.getByLabel("Amount", { exact: true }).fill("0.002");
+    await page.getByRole("button", { name: "Buy BTC" }).click();
+    await page
+      .getByTestId("order-notices")
+      .getByText("BUY limit BTCUSDT: new (placed once; the retry was refused)")
+      .waitFor({ timeout: 15_000 });
+    await page.unroute(is_order, lose_answer);
+    assert.equal(cut, 1);
+    const at_44000 = await page.evaluate<number>(`(async () => {
+      const me = await (await fetch("/web/v1/me")).json();
+      const all = await (await fetch("/api/v3/allOrders?symbol=BTCUSDT", { headers: { "x-csrf-token": me.csrf } })).json();
+      return all.filter((o) => o.price === "44000.00000000").length;
+    })()`);
+    assert.equal(at_44000, 1, "one order, though the page sent it twice");
+    await page.getByTestId("open-orders").getByRole("button", { name: "Cancel all" }).click();
+    await page.getByTestId("open-orders").getByText("No open orders in BTCUSDT.").waitFor();
+  });
+
+  it("labels every form control (trading and account pages)", async () => {
+    const unlabelled = `[...document.querySelectorAll("input, select, textarea, button")]
+      .filter((e) => e.type !== "hidden" && !(e.labels?.length > 0) && !e.getAttribute("aria-label") && !e.textContent.trim())
+      .map((e) => e.outerHTML.slice(0, 80))`;
+    assert.deepEqual(await page.evaluate<string[]>(unlabelled), []);
+    for (const landmark of ["banner", "main", "navigation"])
+      assert.equal((await page.getByRole(landmark as "main").count()) > 0, true, landmark);
+    await page.goto(`${base}/account`);
+    await page.getByRole("heading", { name: "API keys" }).waitFor();
+    assert.deepEqual(await page.evaluate<string[]>(unlabelled), []);
+    await page.goto(`${base}/trade/BTCUSDT`);
+    await page.getByRole("button", { name: "Buy BTC" }).waitFor();
   });
 
   it("switches to the dark theme and back", async () => {
