@@ -13,7 +13,7 @@ import type { EngineEvent } from "../engine/events.js";
 import { reason_message, reason_name } from "../engine/reasons.js";
 import { MARKET_STATUS_NAMES, type MarketStatus } from "../engine/types.js";
 import type { MasterKey } from "../gateway/master_key.js";
-import type { EngineNode } from "../node/runtime.js";
+import type { ExchangeNode } from "../node/exchange_node.js";
 import { add_hmac_key, add_public_key, create_account, move_funds } from "./users.js";
 
 /** Longest path a Unix socket may have on Linux (sun_path is 108 bytes with the terminator). */
@@ -31,7 +31,7 @@ export interface NodeStatus {
   accounts: number;
 }
 
-export function node_status(node: EngineNode, data_dir: string, started_at: Date): NodeStatus {
+export function node_status(node: ExchangeNode, data_dir: string, started_at: Date): NodeStatus {
   const e = node.engine;
   return {
     pid: process.pid,
@@ -68,7 +68,7 @@ function outcome(seq: number, events: EngineEvent[]) {
 }
 
 export async function start_admin_server(
-  node: EngineNode,
+  node: ExchangeNode,
   data_dir: string,
   socket_path: string,
   master: MasterKey,

@@ -9,7 +9,7 @@ import type { Command } from "../engine/commands.js";
 import { decimal_to_units } from "../engine/decimal.js";
 import { reason_message } from "../engine/reasons.js";
 import type { MasterKey } from "../gateway/master_key.js";
-import type { EngineNode } from "../node/runtime.js";
+import type { ExchangeNode } from "../node/exchange_node.js";
 
 export type Result<T> = ({ ok: true } & T) | { ok: false; error: string };
 
@@ -23,7 +23,7 @@ export function new_key_text(): string {
   return out.slice(0, 64);
 }
 
-async function run(node: EngineNode, command: Command): Promise<Result<{ seq: number }>> {
+async function run(node: ExchangeNode, command: Command): Promise<Result<{ seq: number }>> {
   const applied = await node.submit(command);
   const r = applied.events.find((e) => e.kind === "rejected");
   if (r !== undefined && r.kind === "rejected")
@@ -33,7 +33,7 @@ async function run(node: EngineNode, command: Command): Promise<Result<{ seq: nu
 
 /** A new account; with a request id, a retry answers with the account the first one made. */
 export async function create_account(
-  node: EngineNode,
+  node: ExchangeNode,
   request_id: string | null,
 ): Promise<Result<{ account: number }>> {
   // Already applied: answer from the replica without journaling a duplicate.
@@ -56,7 +56,7 @@ export interface KeyOptions {
 }
 
 export async function add_hmac_key(
-  node: EngineNode,
+  node: ExchangeNode,
   master: MasterKey,
   account: number,
   options: KeyOptions,
@@ -77,7 +77,7 @@ export async function add_hmac_key(
 
 /** Registers an Ed25519 or RSA public key (PEM). */
 export async function add_public_key(
-  node: EngineNode,
+  node: ExchangeNode,
   account: number,
   kind_name: "ED25519" | "RSA",
   pem: string,
@@ -107,7 +107,7 @@ export async function add_public_key(
 
 /** A test deposit or withdrawal of a decimal amount ("1.5" BTC). */
 export async function move_funds(
-  node: EngineNode,
+  node: ExchangeNode,
   type: "deposit" | "withdraw",
   account: number,
   asset_name: string,

@@ -7,7 +7,7 @@
  */
 import type { Command } from "../engine/commands.js";
 import { SIDE_BUY, SIDE_SELL, TIF_GTC, TIF_IOC } from "../engine/types.js";
-import type { EngineNode } from "../node/runtime.js";
+import type { ExchangeNode } from "../node/exchange_node.js";
 import { limit_order } from "../sim/fixtures.js";
 import { Prng } from "../sim/prng.js";
 import { DEMO_MIDS_TICKS } from "./markets.js";
@@ -20,7 +20,7 @@ export interface MarketMaker {
 }
 
 export function start_market_maker(
-  node: EngineNode,
+  node: ExchangeNode,
   maker_account: number,
   taker_account: number,
   log: (line: string) => void,

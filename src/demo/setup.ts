@@ -11,7 +11,7 @@ import { add_hmac_key, add_public_key, create_account, move_funds } from "../adm
 import { PERMISSION_TRADE } from "../engine/api_keys.js";
 
 import type { MasterKey } from "../gateway/master_key.js";
-import type { EngineNode } from "../node/runtime.js";
+import type { ExchangeNode } from "../node/exchange_node.js";
 import { DEMO_SETUP } from "./markets.js";
 
 export const DEMO_USERS = ["alice", "bob", "carol"];
@@ -48,7 +48,7 @@ function must<T extends { ok: boolean }>(r: T | { ok: false; error: string }, wh
 }
 
 export async function setup_demo(
-  node: EngineNode,
+  node: ExchangeNode,
   master: MasterKey,
   data_dir: string,
   urls: { baseUrl: string; wsUrl: string },

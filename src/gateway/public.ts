@@ -7,7 +7,7 @@ import underPressure from "@fastify/under-pressure";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Market } from "../engine/market.js";
 import { MARKET_STATUS_NAMES } from "../engine/types.js";
-import type { EngineNode } from "../node/runtime.js";
+import type { ExchangeNode } from "../node/exchange_node.js";
 import type { History } from "../projections/history.js";
 import { register_web_api, type WebOptions } from "../web/routes.js";
 import type { WebSessions } from "../web/sessions.js";
@@ -100,7 +100,7 @@ const PRESSURE_SAMPLE_MS = 50;
 const PRESSURE_WARM_UP_MS = 1000;
 
 export async function start_public_server(
-  node: EngineNode,
+  node: ExchangeNode,
   options: PublicServerOptions,
 ): Promise<FastifyInstance> {
   const app = Fastify({

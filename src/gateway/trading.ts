@@ -23,7 +23,7 @@ import {
   TYPE_LIMIT,
   TYPE_MARKET,
 } from "../engine/types.js";
-import type { EngineNode } from "../node/runtime.js";
+import type { ExchangeNode } from "../node/exchange_node.js";
 import { HISTORY_LIMIT_MAX, type History, type OrderRow } from "../projections/history.js";
 import { CLIENT_ORDER_ID_PATTERN, ORDER_PARAMS, validate_order } from "../validation/order.js";
 import type { Authenticator, Need } from "./auth.js";
@@ -73,7 +73,7 @@ const units = (e: Engine, asset: number, amount: number): string =>
 
 export function register_trading(
   route: Route,
-  node: EngineNode,
+  node: ExchangeNode,
   auth: Authenticator,
   market_of: (params: Params) => Market,
   history: History,

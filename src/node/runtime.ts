@@ -16,6 +16,7 @@ import type { Journal } from "../journal/journal.js";
 import { SEGMENT_RE } from "../journal/scan.js";
 import { FsStorage } from "../journal/storage.js";
 import { type DataDir, open_data_dir } from "./data_dir.js";
+import type { Applied, ExchangeNode } from "./exchange_node.js";
 import { list_snapshots, read_snapshot } from "./snapshot_store.js";
 
 /** First sequence of the oldest journal segment (1 when there is none yet). */
@@ -69,13 +70,9 @@ const PROJECTION_FLUSH_MS = 1000;
 /** About a million commands of journal frames held by the snapshot worker before it applies them. */
 const SNAPSHOT_WORKER_WAITING_BYTES_MAX = 64 * 1024 * 1024;
 
-export interface Applied {
-  seq: number;
-  timestamp_ms: number;
-  events: EngineEvent[];
-}
+export type { Applied } from "./exchange_node.js";
 
-export class EngineNode {
+export class EngineNode implements ExchangeNode {
   private applied_seq: number;
   /** Sequence of the last snapshot asked for (the worker may write it a little later, or further on). */
   private snapshot_seq: number;

@@ -19,7 +19,7 @@ import { KEY_KIND_NAMES, PERMISSION_TRADE } from "../engine/api_keys.js";
 import { decimal_to_units, units_to_decimal } from "../engine/decimal.js";
 import { reason_message } from "../engine/reasons.js";
 import type { MasterKey } from "../gateway/master_key.js";
-import type { EngineNode } from "../node/runtime.js";
+import type { ExchangeNode } from "../node/exchange_node.js";
 import { SESSION_COOKIE, SESSION_TTL_MS, type Session, type WebSessions } from "./sessions.js";
 
 export interface WebOptions {
@@ -76,7 +76,7 @@ function totp_for(email: string, secret: Secret): TOTP {
 
 export async function register_web_api(
   app: FastifyInstance,
-  node: EngineNode,
+  node: ExchangeNode,
   master: MasterKey,
   sessions: WebSessions,
   options: WebOptions,

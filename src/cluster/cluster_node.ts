@@ -1,0 +1,302 @@
+/**
+ * A node of a cluster (`holdfast start --journal etcd`): a full replica fed by the etcd log. Commands
+ * this node's gateway receives are gathered into batches and appended to the log (etcd_log.ts); every
+ * node, this one included, tails the log and applies every batch in revision order, so every engine
+ * goes through the same commands in the same order and reaches the same state (the engine is a pure
+ * function of them). A command is answered when this node's engine has applied it: after the quorum
+ * committed it (DESIGN invariant 2) and after everything committed before it.
+ *
+ * Sequence numbers count commands along the log (the same on every node); a batch's timestamp is its
+ * proposer's clock, clamped so that time never goes backwards along the log.
+ *
+ * Not yet here (issue "Step 6"): local snapshots and bootstrap from a peer, log compaction, the
+ * election for once-only work. A node starts by replaying the log from its beginning.
+ */
+import { randomBytes } from "node:crypto";
+import type { Etcd3 } from "etcd3";
+import type { Command } from "../engine/commands.js";
+import type { EngineLimits } from "../engine/config.js";
+import { Engine } from "../engine/engine.js";
+import { state_hash } from "../engine/snapshot.js";
+import { type DataDir, open_data_dir } from "../node/data_dir.js";
+import type { Applied, AppliedListener, ExchangeNode } from "../node/exchange_node.js";
+import type { Projection } from "../node/runtime.js";
+import { BATCH_COMMANDS_MAX, decode_batch, encode_batch } from "./batch_codec.js";
+import { etcd_client } from "./etcd_client.js";
+import { EtcdLog, type LogEntry, type Tail } from "./etcd_log.js";
+
+export interface ClusterOptions {
+  data_dir: string;
+  /** Client URLs of the etcd members. */
+  etcd: string[];
+  /** This node's name in the cluster: letters, digits, - and _. */
+  node_id: string;
+  /** Key prefix of this exchange in etcd (several exchanges may share one etcd). */
+  prefix: string;
+  engine_limits: Partial<EngineLimits>;
+  /** Commands per appended batch. */
+  batch_commands_max: number;
+  /** Batches appended and not yet applied, per node: beyond it commands wait in the queue. */
+  batches_in_flight_max: number;
+  /** Commands waiting for a batch beyond which submit() refuses at once. */
+  queue_max: number;
+  projection?: Projection;
+  log: (line: string) => void;
+}
+
+export const DEFAULT_CLUSTER_OPTIONS = {
+  prefix: "/holdfast",
+  engine_limits: {},
+  batch_commands_max: 2000,
+  batches_in_flight_max: 4,
+  queue_max: 100_000,
+  log: (line: string) => console.error(line),
+};
+
+const NODE_ID_RE = /^[A-Za-z0-9_-]{1,32}$/;
+/** How long open() waits to catch up with the log before giving up. */
+const CATCH_UP_TIMEOUT_MS = 120_000;
+
+interface Waiting {
+  command: Command;
+  resolve: (applied: Applied) => void;
+  reject: (error: Error) => void;
+}
+
+export class ClusterNode implements ExchangeNode {
+  readonly engine: Engine;
+  readonly last_snapshot: { name: string; seq: number } | null = null;
+  private applied_seq = 0;
+  /** Revision of the last log entry applied. */
+  private applied_revision = 0;
+  private last_ts_ms = 0;
+  private tail: Tail | null = null;
+  private serving = false;
+  private closed = false;
+  private failed: Error | null = null;
+  private readonly listeners: AppliedListener[] = [];
+  private readonly queue: Waiting[] = [];
+  /** This node's batches appended and not yet applied, by batch id. */
+  private readonly pending = new Map<string, Waiting[]>();
+  private in_flight = 0;
+  private flush_scheduled = false;
+  private readonly run_nonce = randomBytes(6).toString("base64url");
+  private batch_counter = 0;
+  private catch_up: { revision: number; done: () => void } | null = null;
+
+  private constructor(
+    private readonly options: ClusterOptions,
+    private readonly dir: DataDir,
+    private readonly client: Etcd3,
+    readonly log: EtcdLog,
+  ) {
+    this.engine = new Engine(options.engine_limits);
+  }
+
+  static async open(opts: Partial<ClusterOptions> & Pick<ClusterOptions, "data_dir" | "etcd" | "node_id">) {
+    const options: ClusterOptions = { ...DEFAULT_CLUSTER_OPTIONS, ...opts };
+    if (!NODE_ID_RE.test(options.node_id)) throw new Error("--node-id must be 1-32 letters, digits, - or _");
+    if (options.etcd.length === 0) throw new Error("cluster mode needs at least one etcd URL (--etcd)");
+    const dir = open_data_dir(options.data_dir);
+    const client = etcd_client(options.etcd);
+    const node = new ClusterNode(options, dir, client, new EtcdLog(client, options.prefix));
+    try {
+      await node.start();
+      return node;
+    } catch (error) {
+      client.close();
+      dir.release();
+      throw error;
+    }
+  }
+
+  /** Replays the log up to where it stood when we asked, then serves; the tail keeps running. */
+  private async start(): Promise<void> {
+    const started = Date.now();
+    const newest = await this.client
+      .getAll()
+      .prefix(this.log.log_prefix)
+      .sort("Mod", "Descend")
+      .limit(1)
+      .exec();
+    const target = Number(newest.kvs[0]?.mod_revision ?? 0);
+    const caught_up = new Promise<void>((resolve) => {
+      this.catch_up = { revision: target, done: resolve };
+    });
+    this.tail = await this.log.tail(
+      0,
+      (entry) => this.apply_entry(entry),
+      (error) => this.fail(new Error(`the etcd log cannot be followed: ${error.message}`)),
+    );
+    if (target === 0) this.catch_up?.done();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      caught_up,
+      new Promise((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`did not catch up with the etcd log (revision ${target}) in time`)),
+          CATCH_UP_TIMEOUT_MS,
+        );
+      }),
+    ]).finally(() => clearTimeout(timer));
+    this.catch_up = null;
+    this.options.projection?.flush();
+    this.serving = true;
+    this.options.log(
+      `node ${this.options.node_id}: caught up with the etcd log (revision ${this.applied_revision}, ${this.applied_seq} commands) in ${Date.now() - started} ms`,
+    );
+  }
+
+  private apply_entry(entry: LogEntry): void {
+    if (this.failed !== null) return;
+    const mine = this.pending.get(entry.id);
+    this.pending.delete(entry.id);
+    let commands: Command[];
+    let ts: number;
+    try {
+      const batch = decode_batch(entry.value);
+      commands = batch.commands;
+      ts = Math.max(this.last_ts_ms, batch.timestamp_ms);
+    } catch (error) {
+      // Every node decodes the same bytes the same way, so skipping keeps them in agreement.
+      this.options.log(
+        `node: skipping undecodable log entry ${entry.id} at revision ${entry.revision}: ${String(error)}`,
+      );
+      this.applied_revision = entry.revision;
+      for (const w of mine ?? []) w.reject(new Error("the batch could not be decoded"));
+      return;
+    }
+    this.last_ts_ms = ts;
+    const projection = this.options.projection;
+    try {
+      for (let i = 0; i < commands.length; i++) {
+        const command = commands[i];
+        command.ts_ms = ts;
+        const seq = this.applied_seq + 1;
+        const feed = projection !== undefined && seq > projection.last_seq;
+        if (!this.serving && !feed && mine === undefined) {
+          this.engine.quietly(() => this.engine.execute(command));
+          this.applied_seq = seq;
+          continue;
+        }
+        const events = this.engine.apply(command);
+        this.applied_seq = seq;
+        if (feed) projection.apply(seq, ts, events);
+        if (this.serving)
+          for (const listener of this.listeners) {
+            try {
+              listener(seq, ts, events);
+            } catch (error) {
+              this.options.log(`node: event listener failed: ${String(error)}`);
+            }
+          }
+        mine?.[i]?.resolve({ seq, timestamp_ms: ts, events });
+      }
+    } catch (error) {
+      this.fail(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    this.applied_revision = entry.revision;
+    if (this.catch_up !== null && entry.revision >= this.catch_up.revision) this.catch_up.done();
+  }
+
+  private fail(error: Error): void {
+    if (this.failed !== null) return;
+    this.failed = error;
+    this.options.log(`node: stopped: ${error.message}`);
+    for (const waiting of [...this.pending.values(), this.queue.splice(0)])
+      for (const w of waiting) w.reject(error);
+    this.pending.clear();
+  }
+
+  get last_applied_seq(): number {
+    return this.applied_seq;
+  }
+
+  get last_applied_revision(): number {
+    return this.applied_revision;
+  }
+
+  get node_id(): string {
+    return this.options.node_id;
+  }
+
+  on_applied(listener: AppliedListener): void {
+    this.listeners.push(listener);
+  }
+
+  state_hash(): string {
+    return state_hash(this.engine);
+  }
+
+  submit(command: Command): Promise<Applied> {
+    if (this.closed) return Promise.reject(new Error("node is closed"));
+    if (this.failed !== null) return Promise.reject(this.failed);
+    if (this.queue.length >= this.options.queue_max)
+      return Promise.reject(new Error("too many commands waiting for the log"));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ command, resolve, reject });
+      if (!this.flush_scheduled) {
+        this.flush_scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  submit_batch(commands: Command[]): Promise<Applied[]> {
+    return Promise.all(commands.map((c) => this.submit(c)));
+  }
+
+  /** Appends what waits, a batch at a time, with at most batches_in_flight_max appends outstanding. */
+  private flush(): void {
+    this.flush_scheduled = false;
+    while (
+      this.queue.length > 0 &&
+      this.in_flight < this.options.batches_in_flight_max &&
+      this.failed === null
+    ) {
+      const take = this.queue.splice(0, Math.min(this.options.batch_commands_max, BATCH_COMMANDS_MAX));
+      const id = `${this.options.node_id}.${this.run_nonce}.${++this.batch_counter}`;
+      let value: Buffer;
+      try {
+        value = encode_batch({ timestamp_ms: Date.now(), commands: take.map((w) => w.command) });
+      } catch (error) {
+        for (const w of take) w.reject(error instanceof Error ? error : new Error(String(error)));
+        continue;
+      }
+      this.pending.set(id, take);
+      this.in_flight++;
+      this.log.append(id, value).then(
+        () => {
+          this.in_flight--;
+          if (this.queue.length > 0) this.flush();
+        },
+        (error: unknown) => {
+          this.in_flight--;
+          // Not known to be committed: the callers hear an error and retry by their own ids (client
+          // order ids, request ids), which the engine dedupes if this batch did commit after all.
+          if (this.pending.delete(id))
+            for (const w of take)
+              w.reject(new Error(`the etcd log did not take the batch: ${String(error)}`));
+          if (this.queue.length > 0) this.flush();
+        },
+      );
+    }
+  }
+
+  snapshot(): Promise<string> {
+    return Promise.reject(new Error("snapshots are not built for cluster mode yet"));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.tail?.stop().catch(() => undefined);
+    for (const waiting of [...this.pending.values(), this.queue.splice(0)])
+      for (const w of waiting) w.reject(new Error("node is closed"));
+    this.pending.clear();
+    this.options.projection?.flush();
+    this.client.close();
+    this.dir.release();
+  }
+}

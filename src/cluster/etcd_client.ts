@@ -1,0 +1,46 @@
+/**
+ * The etcd client as cluster mode uses it (etcd3, the gRPC client). Its defaults are tuned for a
+ * data centre that fails slowly: 30 s dial timeout, a circuit breaker that stops using a member for
+ * 5 s after three failures, a watch backoff of up to 30 s. A dead member or leader must be noticed
+ * in well under a second here, so:
+ *  - every unary call has a deadline (CALL_DEADLINE_MS) and is retried on another member;
+ *  - a member is skipped for only BREAKER_MS after two consecutive failures;
+ *  - gRPC keepalive pings every KEEPALIVE_MS find a dead connection without waiting for TCP (etcd
+ *    must allow it: `--grpc-keepalive-min-time` at or below this, see docs/CLUSTER.md);
+ *  - watch streams reconnect after 50 ms, backing off to at most 1 s.
+ */
+import { ConsecutiveBreaker, circuitBreaker, ExponentialBackoff, handleWhen, retry } from "cockatiel";
+import { Etcd3, isRecoverableError } from "etcd3";
+
+export const CALL_DEADLINE_MS = 1500;
+export const DIAL_TIMEOUT_MS = 1000;
+export const KEEPALIVE_MS = 500;
+const BREAKER_MS = 1000;
+const RETRIES = 4;
+
+export function etcd_client(hosts: string[]): Etcd3 {
+  return new Etcd3({
+    hosts,
+    dialTimeout: DIAL_TIMEOUT_MS,
+    defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + CALL_DEADLINE_MS }),
+    grpcOptions: {
+      "grpc.keepalive_time_ms": KEEPALIVE_MS,
+      "grpc.keepalive_timeout_ms": KEEPALIVE_MS,
+      "grpc.keepalive_permit_without_calls": 1,
+      "grpc.initial_reconnect_backoff_ms": 100,
+      "grpc.max_reconnect_backoff_ms": 1000,
+    },
+    faultHandling: {
+      host: () =>
+        circuitBreaker(handleWhen(isRecoverableError), {
+          halfOpenAfter: BREAKER_MS,
+          breaker: new ConsecutiveBreaker(2),
+        }),
+      global: retry(handleWhen(isRecoverableError), {
+        maxAttempts: RETRIES,
+        backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 400 }),
+      }),
+      watchBackoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 1000 }).next(),
+    },
+  });
+}

@@ -1,0 +1,103 @@
+/**
+ * The replicated log of cluster mode on etcd 3.4 (DESIGN, "Cluster mode"). A batch of commands is one
+ * key under PREFIX/log/, written once by a transaction that creates it only if it does not exist, so
+ * a retry after a lost answer cannot write it twice. etcd's revision orders the batches; every node
+ * tails the prefix with a watch and applies the batches in revision order. Acknowledged = the put
+ * returned, i.e. etcd's quorum committed it (each member fsyncs its WAL before it counts).
+ *
+ * The watch is etcd's own ordered stream of changes after a revision: events arrive in revision
+ * order, none skipped; after a reconnect the client resumes from the last revision it saw, and this
+ * module drops anything at or below the last revision it delivered, so a batch is never delivered
+ * twice. A batch's bytes are opaque here (batch_codec.ts).
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { type Etcd3, isRecoverableError, type Watcher } from "etcd3";
+
+/** A put that keeps failing for this long (no quorum) fails the append; the caller's client retries. */
+const APPEND_ATTEMPTS = 20;
+const APPEND_BACKOFF_MS = 100;
+
+export interface LogEntry {
+  revision: number;
+  /** The batch id given to append(). */
+  id: string;
+  value: Buffer;
+}
+
+export interface Tail {
+  stop(): Promise<void>;
+  /** The revision of the last entry delivered (or the start point). */
+  readonly last_revision: number;
+}
+
+export class EtcdLog {
+  readonly log_prefix: string;
+
+  constructor(
+    readonly client: Etcd3,
+    readonly prefix: string,
+  ) {
+    this.log_prefix = `${prefix}/log/`;
+  }
+
+  /**
+   * Writes batch `id` once; resolves with its revision when etcd has committed it. A retry of the same
+   * id (after a timeout whose put did commit) finds the first one and answers with its revision.
+   */
+  async append(id: string, value: Buffer): Promise<number> {
+    const key = this.log_prefix + id;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const r = await this.client
+          .if(key, "Create", "==", 0)
+          .then(this.client.put(key).value(value))
+          .else(this.client.get(key))
+          .commit();
+        if (r.succeeded) return Number(r.header.revision);
+        const kv = r.responses[0]?.response_range?.kvs?.[0];
+        if (kv === undefined) throw new Error(`batch ${id} exists but could not be read`);
+        return Number(kv.mod_revision);
+      } catch (error) {
+        if (attempt >= APPEND_ATTEMPTS || !isRecoverableError(error as Error)) throw error;
+        await sleep(APPEND_BACKOFF_MS);
+      }
+    }
+  }
+
+  /** The cluster's current revision (what a node must have applied to be caught up). */
+  async revision(): Promise<number> {
+    const r = await this.client.get(`${this.prefix}/`).exec();
+    return Number(r.header.revision);
+  }
+
+  /**
+   * Delivers every batch committed after `after_revision`, in revision order, each once, until
+   * stop(). `on_error` hears what the watch cannot recover from (e.g. the history it needs was
+   * compacted away: the node must start again from a snapshot).
+   */
+  async tail(
+    after_revision: number,
+    on_entry: (entry: LogEntry) => void,
+    on_error: (error: Error) => void,
+  ): Promise<Tail> {
+    let last = after_revision;
+    const watcher: Watcher = await this.client
+      .watch()
+      .prefix(this.log_prefix)
+      .startRevision(String(after_revision + 1))
+      .create();
+    watcher.on("put", (kv) => {
+      const revision = Number(kv.mod_revision);
+      if (revision <= last) return; // a replay after a reconnect
+      last = revision;
+      on_entry({ revision, id: kv.key.toString().slice(this.log_prefix.length), value: kv.value });
+    });
+    watcher.on("error", (error) => on_error(error));
+    return {
+      stop: () => watcher.cancel(),
+      get last_revision() {
+        return last;
+      },
+    };
+  }
+}

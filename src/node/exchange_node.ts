@@ -1,0 +1,32 @@
+/**
+ * What the gateway, the admin interface, the web API and the demo need of a node, whichever log it
+ * runs on: the single node's file journal (EngineNode, src/node/runtime.ts) or cluster mode's etcd log
+ * (ClusterNode, src/cluster/cluster_node.ts). Either way a command is answered only once this node's
+ * engine has applied it, after it is durable.
+ */
+import type { Command } from "../engine/commands.js";
+import type { Engine } from "../engine/engine.js";
+import type { EngineEvent } from "../engine/events.js";
+
+export interface Applied {
+  seq: number;
+  timestamp_ms: number;
+  events: EngineEvent[];
+}
+
+export type AppliedListener = (seq: number, time_ms: number, events: readonly EngineEvent[]) => void;
+
+export interface ExchangeNode {
+  readonly engine: Engine;
+  readonly last_applied_seq: number;
+  /** The newest snapshot on disk, if any. */
+  readonly last_snapshot: { name: string; seq: number } | null;
+  /** Makes `command` durable, applies it, answers with its sequence and events. Takes ownership of it. */
+  submit(command: Command): Promise<Applied>;
+  submit_batch(commands: Command[]): Promise<Applied[]>;
+  /** A live consumer of every applied command's events from now on. */
+  on_applied(listener: AppliedListener): void;
+  snapshot(): Promise<string>;
+  state_hash(): string;
+  close(): Promise<void>;
+}

@@ -1,0 +1,127 @@
+/**
+ * Real etcd members for tests (Debian's etcd-server 3.4, installed by scripts/test.sh): N members on
+ * loopback with free ports and temporary data directories, tuned as cluster mode documents (100 ms
+ * heartbeat, 500 ms election timeout) so a dead leader is replaced in about a second.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { free_port } from "./nodes.js";
+
+export const ETCD_BIN = process.env.HOLDFAST_ETCD ?? "etcd";
+
+export interface EtcdMember {
+  name: string;
+  client_url: string;
+  peer_url: string;
+  dir: string;
+  process: ChildProcess | null;
+}
+
+export interface EtcdCluster {
+  members: EtcdMember[];
+  /** Client URLs of every member, for `--etcd`. */
+  urls: string[];
+  kill(i: number, signal?: NodeJS.Signals): Promise<void>;
+  restart(i: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function healthy(url: string, timeout_ms: number): Promise<void> {
+  const start = Date.now();
+  for (;;) {
+    try {
+      const r = await fetch(`${url}/health`, { signal: AbortSignal.timeout(500) });
+      if (r.ok && ((await r.json()) as { health: string }).health === "true") return;
+    } catch {
+      // not yet
+    }
+    if (Date.now() - start > timeout_ms) throw new Error(`etcd at ${url} not healthy after ${timeout_ms} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function start_etcd(size = 3): Promise<EtcdCluster> {
+  const root = mkdtempSync(join(tmpdir(), "hf-etcd-"));
+  const members: EtcdMember[] = [];
+  for (let i = 0; i < size; i++) {
+    const [c, p] = [await free_port(), await free_port()];
+    members.push({
+      name: `m${i}`,
+      client_url: `http://127.0.0.1:${c}`,
+      peer_url: `http://127.0.0.1:${p}`,
+      dir: join(root, `m${i}`),
+      process: null,
+    });
+  }
+  const initial = members.map((m) => `${m.name}=${m.peer_url}`).join(",");
+  const launch = (m: EtcdMember, state: "new" | "existing"): void => {
+    const child = spawn(
+      ETCD_BIN,
+      [
+        "--name",
+        m.name,
+        "--data-dir",
+        m.dir,
+        "--listen-client-urls",
+        m.client_url,
+        "--advertise-client-urls",
+        m.client_url,
+        "--listen-peer-urls",
+        m.peer_url,
+        "--initial-advertise-peer-urls",
+        m.peer_url,
+        "--initial-cluster",
+        initial,
+        "--initial-cluster-state",
+        state,
+        "--initial-cluster-token",
+        "holdfast-test",
+        "--heartbeat-interval",
+        "100",
+        "--election-timeout",
+        "500",
+        // the client pings every 500 ms to notice a dead member quickly; etcd's default refuses < 5 s
+        "--grpc-keepalive-min-time",
+        "400ms",
+        "--logger",
+        "zap",
+        "--log-level",
+        "error",
+      ],
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
+    child.stderr?.resume();
+    m.process = child;
+  };
+  for (const m of members) launch(m, "new");
+  const cluster: EtcdCluster = {
+    members,
+    urls: members.map((m) => m.client_url),
+    async kill(i, signal = "SIGKILL") {
+      const p = members[i].process;
+      members[i].process = null;
+      if (p === null || p.exitCode !== null) return;
+      await new Promise<void>((resolve) => {
+        p.once("exit", () => resolve());
+        p.kill(signal);
+      });
+    },
+    async restart(i) {
+      launch(members[i], "existing");
+      await healthy(members[i].client_url, 15_000);
+    },
+    async close() {
+      for (let i = 0; i < members.length; i++) await cluster.kill(i);
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+  try {
+    await Promise.all(members.map((m) => healthy(m.client_url, 20_000)));
+  } catch (error) {
+    await cluster.close();
+    throw error;
+  }
+  return cluster;
+}
