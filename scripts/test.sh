@@ -13,18 +13,23 @@ step "lint and format check (biome)"
 npx biome check .
 
 step "system packages the tests use"
-# Browser tests drive Debian's Chromium (HOLDFAST_CHROMIUM overrides the path).
-if [ -z "${HOLDFAST_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+# Browser tests drive Debian's Chromium (HOLDFAST_CHROMIUM overrides the path); cluster tests run
+# Debian's etcd 3.4 (HOLDFAST_ETCD overrides the path).
+missing=()
+if [ -z "${HOLDFAST_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then missing+=(chromium chromium-driver); fi
+if [ -z "${HOLDFAST_ETCD:-}" ] && ! command -v etcd >/dev/null 2>&1; then missing+=(etcd-server); fi
+if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing chromium (apt-get)…"
+    echo "installing ${missing[*]} (apt-get)…"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "chromium is missing and cannot be installed here (not root or no apt-get); set HOLDFAST_CHROMIUM" >&2
+    echo "missing ${missing[*]} and cannot install here (not root or no apt-get); set HOLDFAST_CHROMIUM / HOLDFAST_ETCD" >&2
     exit 1
   fi
 fi
 echo "chromium: ${HOLDFAST_CHROMIUM:-$(command -v chromium)}"
+echo "etcd: ${HOLDFAST_ETCD:-$(command -v etcd)}"
 
 step "tests (node --test)"
 # Only *.test.js files are tests (helpers and child-process entry points sit beside them); files run

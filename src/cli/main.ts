@@ -5,6 +5,7 @@
 import { Command } from "commander";
 import { run_demo } from "../demo/engine_demo.js";
 import { register_admin } from "./admin.js";
+import { register_cluster } from "./cluster.js";
 import { register_journal } from "./journal.js";
 import { register_start } from "./start.js";
 import { register_status } from "./status.js";
@@ -68,6 +69,7 @@ program
   });
 
 register_start(program);
+register_cluster(program);
 register_status(program);
 register_admin(program);
 register_journal(program);

@@ -30,6 +30,10 @@ export function register_start(program: Command): void {
       "also run the status service, as a process of its own, on this port, watching this node",
     )
     .option("--status-data-dir <dir>", "the status service's directory (default: DATA_DIR-status)")
+    .option("--journal <kind>", "file (the embedded default) or etcd (cluster mode)", "file")
+    .option("--etcd <urls>", "cluster mode: client URLs of the etcd members, comma-separated")
+    .option("--node-id <id>", "cluster mode: this node's name (1-32 letters, digits, - or _)")
+    .option("--etcd-prefix <prefix>", "cluster mode: the exchange's key prefix in etcd", "/holdfast")
     .option(
       "--status-url <url>",
       "the status service's public URL, for the web app's banner and links (default with --status-port: http://HOST:PORT)",
@@ -47,7 +51,27 @@ export function register_start(program: Command): void {
         statusPort?: string;
         statusDataDir?: string;
         statusUrl?: string;
+        journal: string;
+        etcd?: string;
+        nodeId?: string;
+        etcdPrefix: string;
       }) => {
+        if (opts.journal !== "file" && opts.journal !== "etcd") {
+          console.error("holdfast start: --journal must be file or etcd");
+          process.exitCode = 2;
+          return;
+        }
+        const etcd_urls = (opts.etcd ?? "").split(",").filter((u) => u !== "");
+        if (opts.journal === "etcd" && (etcd_urls.length === 0 || opts.nodeId === undefined)) {
+          console.error("holdfast start: --journal etcd needs --etcd URL[,URL…] and --node-id ID");
+          process.exitCode = 2;
+          return;
+        }
+        if (etcd_urls.some((u) => !/^https?:\/\/[^\s/]+$/.test(u))) {
+          console.error("holdfast start: --etcd takes URLs like http://127.0.0.1:2379");
+          process.exitCode = 2;
+          return;
+        }
         const port = Number(opts.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) {
           console.error("holdfast start: --port must be 0..65535");
@@ -94,6 +118,10 @@ export function register_start(program: Command): void {
           ...(limit_tiers === undefined ? {} : { limit_tiers }),
           anonymous_tier,
           status_url: status_url?.replace(/\/+$/, "") ?? null,
+          cluster:
+            opts.journal === "etcd"
+              ? { etcd: etcd_urls, node_id: opts.nodeId as string, prefix: opts.etcdPrefix }
+              : null,
           log,
         });
         console.log(

@@ -56,6 +56,8 @@ export const DEFAULT_CLUSTER_OPTIONS = {
 const NODE_ID_RE = /^[A-Za-z0-9_-]{1,32}$/;
 /** How long open() waits to catch up with the log before giving up. */
 const CATCH_UP_TIMEOUT_MS = 120_000;
+/** How long open() waits for etcd to answer at all. */
+const ETCD_WAIT_MS = 60_000;
 
 interface Waiting {
   command: Command;
@@ -113,12 +115,25 @@ export class ClusterNode implements ExchangeNode {
   /** Replays the log up to where it stood when we asked, then serves; the tail keeps running. */
   private async start(): Promise<void> {
     const started = Date.now();
-    const newest = await this.client
-      .getAll()
-      .prefix(this.log.log_prefix)
-      .sort("Mod", "Descend")
-      .limit(1)
-      .exec();
+    // etcd may still be starting (a whole cluster started at once): wait for it, saying so
+    let newest: Awaited<ReturnType<ReturnType<Etcd3["getAll"]>["exec"]>>;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        newest = await this.client
+          .getAll()
+          .prefix(this.log.log_prefix)
+          .sort("Mod", "Descend")
+          .limit(1)
+          .exec();
+        break;
+      } catch (error) {
+        if (Date.now() - started > ETCD_WAIT_MS)
+          throw new Error(`etcd did not answer in ${ETCD_WAIT_MS} ms: ${String(error)}`);
+        if (attempt % 5 === 1)
+          this.options.log(`node ${this.options.node_id}: waiting for etcd (${String(error)})`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
     const target = Number(newest.kvs[0]?.mod_revision ?? 0);
     const caught_up = new Promise<void>((resolve) => {
       this.catch_up = { revision: target, done: resolve };

@@ -11,12 +11,14 @@ import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { admin_socket_path } from "../admin/client.js";
 import { start_admin_server } from "../admin/server.js";
+import { ClusterNode } from "../cluster/cluster_node.js";
 import { type MarketMaker, start_market_maker } from "../demo/market_maker.js";
 import { setup_demo } from "../demo/setup.js";
 import { Authenticator } from "../gateway/auth.js";
 import { DEFAULT_TIERS, type LimitTiers } from "../gateway/limits.js";
 import { MasterKey } from "../gateway/master_key.js";
 import { start_public_server } from "../gateway/public.js";
+import type { ExchangeNode } from "../node/exchange_node.js";
 import { EngineNode } from "../node/runtime.js";
 import { History } from "../projections/history.js";
 import { WebSessions } from "../web/sessions.js";
@@ -37,13 +39,15 @@ export interface StartOptions {
   in_flight_max?: number;
   /** The status service's public URL, for the web app's banner and links (holdfast start --status-url). */
   status_url?: string | null;
+  /** Cluster mode: the etcd log instead of the file journal (DESIGN, "Cluster mode"). */
+  cluster?: { etcd: string[]; node_id: string; prefix?: string } | null;
   /** Demo mode runs the market maker unless this is false (tests that need a quiet book). */
   market_maker?: boolean;
   log: (line: string) => void;
 }
 
 export interface RunningNode {
-  node: EngineNode;
+  node: ExchangeNode;
   port: number;
   admin_socket: string;
   /** Demo mode: where the demo users' keys are. */
@@ -56,9 +60,19 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
   // whatever it lacks) under the directory's lock.
   mkdirSync(options.data_dir, { recursive: true });
   const history = new History(join(options.data_dir, "history.sqlite"));
-  let node: EngineNode;
+  let node: ExchangeNode;
   try {
-    node = await EngineNode.open({ data_dir: options.data_dir, log: options.log, projection: history });
+    node =
+      options.cluster == null
+        ? await EngineNode.open({ data_dir: options.data_dir, log: options.log, projection: history })
+        : await ClusterNode.open({
+            data_dir: options.data_dir,
+            etcd: options.cluster.etcd,
+            node_id: options.cluster.node_id,
+            ...(options.cluster.prefix === undefined ? {} : { prefix: options.cluster.prefix }),
+            log: options.log,
+            projection: history,
+          });
   } catch (error) {
     history.close();
     throw error;
@@ -72,9 +86,11 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
     history.close();
   };
   try {
+    // Every node of a cluster must hold the same master key (they open each other's sealed secrets and
+    // check each other's session tokens): it is configuration, never made up by one node on its own.
     const master = MasterKey.load(
       options.master_key_file ?? join(options.data_dir, "master.key"),
-      options.demo,
+      options.demo && options.cluster == null,
       options.log,
     );
     const admin_socket = options.admin_socket ?? admin_socket_path(options.data_dir);
@@ -117,8 +133,12 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
         options.log,
       );
       credentials_file = demo.credentials_file;
-      if (options.market_maker !== false)
+      // In a cluster the market maker is work that must happen once: it waits for the election
+      // (issue "Step 6"); until then cluster nodes run without it.
+      if (options.market_maker !== false && options.cluster == null)
         maker = start_market_maker(node, demo.maker, demo.taker, options.log);
+      else if (options.market_maker !== false)
+        options.log("demo: no market maker in cluster mode yet (it needs the once-only election)");
     }
     return { node, port, admin_socket, credentials_file, close };
   } catch (error) {

@@ -1,12 +1,12 @@
 /** Trading load for stream tests: funded accounts and a random stream of orders and cancels on BTCUSDT. */
 import type { Command } from "../../src/engine/commands.js";
 import { STP_NONE, TIF_GTC, TIF_IOC } from "../../src/engine/types.js";
-import type { EngineNode } from "../../src/node/runtime.js";
+import type { ExchangeNode } from "../../src/node/exchange_node.js";
 import { limit_order } from "../../src/sim/fixtures.js";
 import type { Prng } from "../../src/sim/prng.js";
 
 /** `n` new accounts with 1,000 BTC and 10,000,000 USDT each (demo assets: BTC 0, USDT 2). */
-export async function funded_accounts(node: EngineNode, n: number): Promise<number[]> {
+export async function funded_accounts(node: ExchangeNode, n: number): Promise<number[]> {
   const accounts: number[] = [];
   for (let i = 0; i < n; i++) {
     const made = await node.submit({ type: "create_account", ts_ms: 0 });
@@ -20,7 +20,7 @@ export async function funded_accounts(node: EngineNode, n: number): Promise<numb
 
 /** For `seconds`: batches of 50 limit orders around a wandering mid (a fifth cross, IOC) and cancels. */
 export async function activity(
-  node: EngineNode,
+  node: ExchangeNode,
   accounts: number[],
   seconds: number,
   rng: Prng,

@@ -9,11 +9,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { SIDE_BUY, SIDE_SELL, TIF_GTC } from "../../src/engine/types.js";
+import type { ExchangeNode } from "../../src/node/exchange_node.js";
 import { EngineNode } from "../../src/node/runtime.js";
 import { History } from "../../src/projections/history.js";
 import { limit, market_commands } from "../engine/helpers.js";
 
-async function trade_pairs(node: EngineNode, n: number): Promise<void> {
+async function trade_pairs(node: ExchangeNode, n: number): Promise<void> {
   for (let i = 0; i < n; i++) {
     await node.submit({ ...limit(0, SIDE_BUY, 100_000, 1, TIF_GTC), ts_ms: 0 });
     await node.submit({ ...limit(1, SIDE_SELL, 100_000, 1, TIF_GTC), ts_ms: 0 });

@@ -1,0 +1,161 @@
+/**
+ * `holdfast start --journal etcd` as real processes: three nodes on a three-member etcd, each with the
+ * demo's markets and users. An order placed on one node is visible on the others (book and order
+ * lookup by client order id); kill -9 that node and its client carries on against another node, where
+ * the order is found by its client order id and new orders are acknowledged.
+ */
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { createHmac, randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import type { DemoCredentials } from "../../src/demo/setup.js";
+import { type EtcdCluster, start_etcd } from "../helpers/etcd.js";
+import { BIN } from "../helpers/nodes.js";
+import { until } from "../helpers/wait.js";
+
+/** The cluster's shared master key (configuration: every node must hold the same one). */
+const MASTER_KEY = randomBytes(32).toString("base64");
+
+function start_cluster_node(
+  dir: string,
+  id: string,
+  etcd: string[],
+): Promise<{ child: ChildProcess; port: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [
+        BIN,
+        "start",
+        "--data-dir",
+        dir,
+        "--port",
+        "0",
+        "--demo",
+        "--journal",
+        "etcd",
+        "--etcd",
+        etcd.join(","),
+        "--node-id",
+        id,
+        "--etcd-prefix",
+        "/proc",
+      ],
+      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, HOLDFAST_MASTER_KEY: MASTER_KEY } },
+    );
+    let out = "";
+    let err = "";
+    const timer = setTimeout(() => reject(new Error(`node ${id} did not start: ${err}`)), 60_000);
+    child.stdout?.on("data", (b: Buffer) => {
+      out += b.toString();
+      const m = /node ready at http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+      if (m !== null) {
+        clearTimeout(timer);
+        resolve({ child, port: Number(m[1]) });
+      }
+    });
+    child.stderr?.on("data", (b: Buffer) => {
+      err += b.toString();
+    });
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`node ${id} exited with ${code}: ${err}`));
+    });
+  });
+}
+
+describe("cluster nodes as processes", () => {
+  const root = mkdtempSync(join(tmpdir(), "hf-cluster-"));
+  let etcd: EtcdCluster | null = null;
+  const children: ChildProcess[] = [];
+  after(async () => {
+    for (const c of children) c.kill("SIGKILL");
+    await etcd?.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it("an order on one node is seen on all; after kill -9 of that node the client goes on elsewhere", async () => {
+    etcd = await start_etcd(3);
+    const urls = etcd.urls;
+    const nodes: { child: ChildProcess; port: number }[] = [];
+    for (let i = 0; i < 3; i++) {
+      const n = await start_cluster_node(join(root, `n${i}`), `n${i}`, [
+        urls[i],
+        ...urls.filter((_, j) => j !== i),
+      ]);
+      children.push(n.child);
+      nodes.push(n);
+    }
+    const base = (i: number) => `http://127.0.0.1:${nodes[i].port}`;
+    const creds = JSON.parse(
+      readFileSync(join(root, "n0", "demo-credentials.json"), "utf8"),
+    ) as DemoCredentials;
+    const alice = creds.users[0];
+    const signed = (i: number, method: string, path: string, params: Record<string, string>) => {
+      const q = new URLSearchParams({ ...params, timestamp: String(Date.now()) }).toString();
+      const sig = createHmac("sha256", alice.secretKey).update(q).digest("hex");
+      return fetch(`${base(i)}${path}?${q}&signature=${sig}`, {
+        method,
+        headers: { "X-MBX-APIKEY": alice.apiKey },
+      });
+    };
+    const placed = await signed(0, "POST", "/api/v3/order", {
+      symbol: "BTCUSDT",
+      side: "BUY",
+      type: "LIMIT",
+      timeInForce: "GTC",
+      price: "41000",
+      quantity: "0.01",
+      newClientOrderId: "across-the-cluster",
+    });
+    assert.equal(placed.status, 200, await placed.clone().text());
+    // every node's book has it (each node applies the log itself)
+    for (let i = 0; i < 3; i++)
+      await until(`node ${i}'s book`, 5000, async () => {
+        const d = (await (await fetch(`${base(i)}/api/v3/depth?symbol=BTCUSDT`)).json()) as {
+          bids: [string, string][];
+        };
+        return d.bids.some(([p]) => p === "41000.00000000") ? true : null;
+      });
+
+    nodes[0].child.kill("SIGKILL");
+    // the client of node 0 moves to node 1: its order is there, found by client order id; trading goes on
+    const lookup = await signed(1, "GET", "/api/v3/order", {
+      symbol: "BTCUSDT",
+      origClientOrderId: "across-the-cluster",
+    });
+    assert.equal(lookup.status, 200, await lookup.clone().text());
+    assert.equal(((await lookup.json()) as { status: string }).status, "NEW");
+    const started = Date.now();
+    const next = await signed(1, "POST", "/api/v3/order", {
+      symbol: "BTCUSDT",
+      side: "BUY",
+      type: "LIMIT",
+      timeInForce: "GTC",
+      price: "41001",
+      quantity: "0.01",
+      newClientOrderId: "after-the-kill",
+    });
+    assert.equal(next.status, 200, await next.clone().text());
+    const failover_ms = Date.now() - started;
+    // the same retry on the third node is refused as a duplicate: placed once, across nodes
+    const retry = await signed(2, "POST", "/api/v3/order", {
+      symbol: "BTCUSDT",
+      side: "BUY",
+      type: "LIMIT",
+      timeInForce: "GTC",
+      price: "41001",
+      quantity: "0.01",
+      newClientOrderId: "after-the-kill",
+    });
+    assert.equal(retry.status, 400);
+    assert.equal(((await retry.json()) as { msg: string }).msg, "Duplicate order sent.");
+    assert.ok(
+      failover_ms < 2000,
+      `first order on a surviving node acknowledged ${failover_ms} ms after the kill`,
+    );
+  });
+});
