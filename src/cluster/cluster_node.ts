@@ -23,7 +23,7 @@ import type { Applied, AppliedListener, ExchangeNode } from "../node/exchange_no
 import type { Projection } from "../node/runtime.js";
 import { BATCH_COMMANDS_MAX, decode_batch, encode_batch } from "./batch_codec.js";
 import { etcd_client } from "./etcd_client.js";
-import { EtcdLog, type LogEntry, type Tail } from "./etcd_log.js";
+import { EtcdLog, type Fence, FencedError, type LogEntry, type Tail } from "./etcd_log.js";
 
 export interface ClusterOptions {
   data_dir: string;
@@ -232,6 +232,11 @@ export class ClusterNode implements ExchangeNode {
     return this.applied_revision;
   }
 
+  /** The etcd client, for the election of once-only work (once.ts). */
+  get etcd(): Etcd3 {
+    return this.client;
+  }
+
   get node_id(): string {
     return this.options.node_id;
   }
@@ -271,32 +276,56 @@ export class ClusterNode implements ExchangeNode {
       this.failed === null
     ) {
       const take = this.queue.splice(0, Math.min(this.options.batch_commands_max, BATCH_COMMANDS_MAX));
-      const id = `${this.options.node_id}.${this.run_nonce}.${++this.batch_counter}`;
-      let value: Buffer;
-      try {
-        value = encode_batch({ timestamp_ms: Date.now(), commands: take.map((w) => w.command) });
-      } catch (error) {
-        for (const w of take) w.reject(error instanceof Error ? error : new Error(String(error)));
-        continue;
-      }
-      this.pending.set(id, take);
-      this.in_flight++;
-      this.log.append(id, value).then(
-        () => {
-          this.in_flight--;
-          if (this.queue.length > 0) this.flush();
-        },
-        (error: unknown) => {
-          this.in_flight--;
-          // Not known to be committed: the callers hear an error and retry by their own ids (client
-          // order ids, request ids), which the engine dedupes if this batch did commit after all.
-          if (this.pending.delete(id))
-            for (const w of take)
-              w.reject(new Error(`the etcd log did not take the batch: ${String(error)}`));
-          if (this.queue.length > 0) this.flush();
-        },
-      );
+      this.append_batch(take, undefined);
     }
+  }
+
+  private append_batch(take: Waiting[], fence: Fence | undefined): void {
+    const id = `${this.options.node_id}.${this.run_nonce}.${++this.batch_counter}`;
+    let value: Buffer;
+    try {
+      value = encode_batch({ timestamp_ms: Date.now(), commands: take.map((w) => w.command) });
+    } catch (error) {
+      for (const w of take) w.reject(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    this.pending.set(id, take);
+    this.in_flight++;
+    this.log.append(id, value, fence).then(
+      () => {
+        this.in_flight--;
+        if (this.queue.length > 0) this.flush();
+      },
+      (error: unknown) => {
+        this.in_flight--;
+        // Not known to be committed: the callers hear an error and retry by their own ids (client
+        // order ids, request ids), which the engine dedupes if this batch did commit after all.
+        if (this.pending.delete(id))
+          for (const w of take)
+            w.reject(
+              error instanceof FencedError
+                ? error
+                : new Error(`the etcd log did not take the batch: ${String(error)}`),
+            );
+        if (this.queue.length > 0) this.flush();
+      },
+    );
+  }
+
+  /**
+   * For work that must happen once (once.ts): the commands go into a batch of their own that etcd
+   * writes only while `fence` holds; a deposed holder gets FencedError and nothing is written.
+   */
+  submit_fenced(commands: Command[], fence: Fence): Promise<Applied[]> {
+    if (this.closed) return Promise.reject(new Error("node is closed"));
+    if (this.failed !== null) return Promise.reject(this.failed);
+    if (commands.length === 0) return Promise.resolve([]);
+    const take: Waiting[] = [];
+    const answers = commands.map(
+      (command) => new Promise<Applied>((resolve, reject) => void take.push({ command, resolve, reject })),
+    );
+    this.append_batch(take, fence);
+    return Promise.all(answers);
   }
 
   snapshot(): Promise<string> {

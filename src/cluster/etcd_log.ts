@@ -17,6 +17,20 @@ import { type Etcd3, isRecoverableError, type Watcher } from "etcd3";
 const APPEND_ATTEMPTS = 20;
 const APPEND_BACKOFF_MS = 100;
 
+/**
+ * Work that must happen once writes only while its election key is the one it won: the key and the
+ * revision it was created at. A holder whose lease expired (paused, partitioned) lost that key, so
+ * every write it still tries is refused by etcd itself, however late it wakes up.
+ */
+export interface Fence {
+  key: string;
+  create_revision: number;
+}
+
+export class FencedError extends Error {
+  override name = "FencedError";
+}
+
 export interface LogEntry {
   revision: number;
   /** The batch id given to append(). */
@@ -42,22 +56,24 @@ export class EtcdLog {
 
   /**
    * Writes batch `id` once; resolves with its revision when etcd has committed it. A retry of the same
-   * id (after a timeout whose put did commit) finds the first one and answers with its revision.
+   * id (after a timeout whose put did commit) finds the first one and answers with its revision. With
+   * a fence, the write happens only while the fence holds (FencedError otherwise).
    */
-  async append(id: string, value: Buffer): Promise<number> {
+  async append(id: string, value: Buffer, fence?: Fence): Promise<number> {
     const key = this.log_prefix + id;
     for (let attempt = 1; ; attempt++) {
       try {
-        const r = await this.client
-          .if(key, "Create", "==", 0)
-          .then(this.client.put(key).value(value))
-          .else(this.client.get(key))
-          .commit();
+        let txn = this.client.if(key, "Create", "==", 0);
+        if (fence !== undefined) txn = txn.and(fence.key, "Create", "==", fence.create_revision);
+        const r = await txn.then(this.client.put(key).value(value)).else(this.client.get(key)).commit();
         if (r.succeeded) return Number(r.header.revision);
         const kv = r.responses[0]?.response_range?.kvs?.[0];
-        if (kv === undefined) throw new Error(`batch ${id} exists but could not be read`);
-        return Number(kv.mod_revision);
+        if (kv !== undefined) return Number(kv.mod_revision); // an earlier try of ours committed
+        if (fence !== undefined)
+          throw new FencedError(`no longer the holder of ${fence.key}: batch ${id} refused`);
+        throw new Error(`batch ${id} exists but could not be read`);
       } catch (error) {
+        if (error instanceof FencedError) throw error;
         if (attempt >= APPEND_ATTEMPTS || !isRecoverableError(error as Error)) throw error;
         await sleep(APPEND_BACKOFF_MS);
       }

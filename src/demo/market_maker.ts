@@ -20,7 +20,7 @@ export interface MarketMaker {
 }
 
 export function start_market_maker(
-  node: ExchangeNode,
+  node: Pick<ExchangeNode, "engine" | "submit_batch">,
   maker_account: number,
   taker_account: number,
   log: (line: string) => void,

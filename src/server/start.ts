@@ -12,6 +12,7 @@ import type { FastifyInstance } from "fastify";
 import { admin_socket_path } from "../admin/client.js";
 import { start_admin_server } from "../admin/server.js";
 import { ClusterNode } from "../cluster/cluster_node.js";
+import { OnceRunner } from "../cluster/once.js";
 import { type MarketMaker, start_market_maker } from "../demo/market_maker.js";
 import { setup_demo } from "../demo/setup.js";
 import { Authenticator } from "../gateway/auth.js";
@@ -79,8 +80,10 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
   }
   const servers: FastifyInstance[] = [];
   let maker: MarketMaker | null = null;
+  let once: OnceRunner | null = null;
   const close = async (): Promise<void> => {
     await maker?.stop();
+    await once?.close();
     for (const s of servers.reverse()) await s.close();
     await node.close();
     history.close();
@@ -133,12 +136,18 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
         options.log,
       );
       credentials_file = demo.credentials_file;
-      // In a cluster the market maker is work that must happen once: it waits for the election
-      // (issue "Step 6"); until then cluster nodes run without it.
-      if (options.market_maker !== false && options.cluster == null)
-        maker = start_market_maker(node, demo.maker, demo.taker, options.log);
+      // In a cluster the market maker is work that must happen once: the node elected for it runs it,
+      // its orders fenced by its election key (src/cluster/once.ts).
+      if (options.market_maker !== false && node instanceof ClusterNode)
+        once = new OnceRunner(
+          node.etcd,
+          node,
+          "market-maker",
+          (fenced) => start_market_maker(fenced, demo.maker, demo.taker, options.log),
+          options.log,
+        );
       else if (options.market_maker !== false)
-        options.log("demo: no market maker in cluster mode yet (it needs the once-only election)");
+        maker = start_market_maker(node, demo.maker, demo.taker, options.log);
     }
     return { node, port, admin_socket, credentials_file, close };
   } catch (error) {
