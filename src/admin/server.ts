@@ -92,7 +92,11 @@ export async function start_admin_server(
   };
   const market_id = (symbol: string): number | undefined => node.engine.market_by_symbol.get(symbol);
 
-  app.get("/v1/status", async () => node_status(node, data_dir, started_at));
+  // ?hash=1 adds the engine's state hash (O(state): an operator's or a test's check that replicas agree)
+  app.get<{ Querystring: { hash?: string } }>("/v1/status", async (request) => ({
+    ...node_status(node, data_dir, started_at),
+    ...(request.query.hash === "1" ? { state_hash: node.state_hash() } : {}),
+  }));
 
   app.post("/v1/snapshot", async () => {
     const name = await node.snapshot();

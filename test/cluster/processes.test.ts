@@ -5,67 +5,16 @@
  * the order is found by its client order id and new orders are acknowledged.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { createHmac, randomBytes } from "node:crypto";
+import type { ChildProcess } from "node:child_process";
+import { createHmac } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import type { DemoCredentials } from "../../src/demo/setup.js";
+import { start_cluster_node } from "../helpers/cluster.js";
 import { type EtcdCluster, start_etcd } from "../helpers/etcd.js";
-import { BIN } from "../helpers/nodes.js";
 import { until } from "../helpers/wait.js";
-
-/** The cluster's shared master key (configuration: every node must hold the same one). */
-const MASTER_KEY = randomBytes(32).toString("base64");
-
-function start_cluster_node(
-  dir: string,
-  id: string,
-  etcd: string[],
-): Promise<{ child: ChildProcess; port: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        BIN,
-        "start",
-        "--data-dir",
-        dir,
-        "--port",
-        "0",
-        "--demo",
-        "--journal",
-        "etcd",
-        "--etcd",
-        etcd.join(","),
-        "--node-id",
-        id,
-        "--etcd-prefix",
-        "/proc",
-      ],
-      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, HOLDFAST_MASTER_KEY: MASTER_KEY } },
-    );
-    let out = "";
-    let err = "";
-    const timer = setTimeout(() => reject(new Error(`node ${id} did not start: ${err}`)), 60_000);
-    child.stdout?.on("data", (b: Buffer) => {
-      out += b.toString();
-      const m = /node ready at http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-      if (m !== null) {
-        clearTimeout(timer);
-        resolve({ child, port: Number(m[1]) });
-      }
-    });
-    child.stderr?.on("data", (b: Buffer) => {
-      err += b.toString();
-    });
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`node ${id} exited with ${code}: ${err}`));
-    });
-  });
-}
 
 describe("cluster nodes as processes", () => {
   const root = mkdtempSync(join(tmpdir(), "hf-cluster-"));
@@ -80,7 +29,7 @@ describe("cluster nodes as processes", () => {
   it("an order on one node is seen on all; after kill -9 of that node the client goes on elsewhere", async () => {
     etcd = await start_etcd(3);
     const urls = etcd.urls;
-    const nodes: { child: ChildProcess; port: number }[] = [];
+    const nodes: Awaited<ReturnType<typeof start_cluster_node>>[] = [];
     for (let i = 0; i < 3; i++) {
       const n = await start_cluster_node(join(root, `n${i}`), `n${i}`, [
         urls[i],

@@ -1,0 +1,63 @@
+/** Cluster nodes as real `holdfast start --journal etcd` processes, for the cluster tests. */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { BIN } from "./nodes.js";
+
+/** The cluster's shared master key (configuration: every node must hold the same one). */
+export const CLUSTER_MASTER_KEY = randomBytes(32).toString("base64");
+
+export interface ClusterProcess {
+  child: ChildProcess;
+  port: number;
+  admin_socket: string;
+}
+
+export function start_cluster_node(
+  dir: string,
+  id: string,
+  etcd: string[],
+  extra: string[] = [],
+): Promise<ClusterProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [
+        BIN,
+        "start",
+        "--data-dir",
+        dir,
+        "--port",
+        "0",
+        "--demo",
+        "--journal",
+        "etcd",
+        "--etcd",
+        etcd.join(","),
+        "--node-id",
+        id,
+        "--etcd-prefix",
+        "/proc",
+        ...extra,
+      ],
+      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, HOLDFAST_MASTER_KEY: CLUSTER_MASTER_KEY } },
+    );
+    let out = "";
+    let err = "";
+    const timer = setTimeout(() => reject(new Error(`node ${id} did not start: ${err}`)), 60_000);
+    child.stdout?.on("data", (b: Buffer) => {
+      out += b.toString();
+      const m = /node ready at http:\/\/127\.0\.0\.1:(\d+) .*admin socket (\S+)/.exec(out);
+      if (m !== null) {
+        clearTimeout(timer);
+        resolve({ child, port: Number(m[1]), admin_socket: m[2] });
+      }
+    });
+    child.stderr?.on("data", (b: Buffer) => {
+      err = (err + b.toString()).slice(-20_000);
+    });
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`node ${id} exited with ${code}: ${err}`));
+    });
+  });
+}
