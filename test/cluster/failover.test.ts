@@ -16,8 +16,11 @@ import { admin_request } from "../../src/admin/client.js";
 import { etcd_client } from "../../src/cluster/etcd_client.js";
 import type { DemoCredentials } from "../../src/demo/setup.js";
 import { Prng } from "../../src/sim/prng.js";
+import { start_status } from "../../src/status/service.js";
 import { type ClusterProcess, start_cluster_node } from "../helpers/cluster.js";
 import { type EtcdCluster, start_etcd } from "../helpers/etcd.js";
+import { free_port } from "../helpers/nodes.js";
+import { TEST_STATUS_DEFAULTS } from "../helpers/status.js";
 import { until } from "../helpers/wait.js";
 
 const NODE_KILLS = 4;
@@ -31,7 +34,9 @@ describe("failover under load", () => {
   const root = mkdtempSync(join(tmpdir(), "hf-failover-"));
   let etcd: EtcdCluster | null = null;
   const nodes: (ClusterProcess | null)[] = [null, null, null];
+  const closers: (() => Promise<unknown>)[] = [];
   after(async () => {
+    for (const c of closers) await c().catch(() => undefined);
     for (const n of nodes) n?.child.kill("SIGKILL");
     await etcd?.close();
     rmSync(root, { recursive: true, force: true });
@@ -42,10 +47,35 @@ describe("failover under load", () => {
     etcd = await start_etcd(3);
     const urls = etcd.urls;
     const node_etcd = (i: number) => [urls[i], ...urls.filter((_, j) => j !== i)];
+    // fixed ports: a restarted node comes back at its address, where clients and the status service look
+    const ports = [await free_port(), await free_port(), await free_port()];
     const start = async (i: number) => {
-      nodes[i] = await start_cluster_node(join(root, `n${i}`), `n${i}`, node_etcd(i), ["--no-market-maker"]);
+      nodes[i] = await start_cluster_node(
+        join(root, `n${i}`),
+        `n${i}`,
+        node_etcd(i),
+        ["--no-market-maker"],
+        ports[i],
+      );
     };
     for (let i = 0; i < 3; i++) await start(i);
+    // the status service watches all three nodes from outside
+    const status = await start_status({
+      ...TEST_STATUS_DEFAULTS,
+      data_dir: join(root, "status"),
+      watch: ports.map((p) => `http://127.0.0.1:${p}`),
+      quiet_ms: 2000,
+    });
+    closers.push(() => status.close());
+    const summary = async () =>
+      (await (await fetch(`http://127.0.0.1:${status.port}/api/v2/summary.json`)).json()) as {
+        status: { indicator: string };
+        incidents: { name: string; status: string }[];
+        components: { name: string; status: string }[];
+      };
+    await until("the status page to see three healthy nodes", 15_000, async () =>
+      (await summary()).status.indicator === "none" ? true : null,
+    );
     const creds = JSON.parse(
       readFileSync(join(root, "n0", "demo-credentials.json"), "utf8"),
     ) as DemoCredentials;
@@ -117,13 +147,24 @@ describe("failover under load", () => {
     // chaos: node kills at random moments, then etcd leader kills
     const kill_log: string[] = [];
     const first = rng.below(3);
+    let incident_seen = "";
     for (let k = 0; k < NODE_KILLS; k++) {
       await sleep(800 + rng.below(1500));
       const i = (first + k) % 3; // every node dies at least once
       nodes[i]?.child.kill("SIGKILL");
       nodes[i] = null;
       kill_log.push(`node n${i}`);
-      await sleep(500 + rng.below(1000));
+      if (k === 0) {
+        // the first time, the node stays down until the status service has opened an incident for it
+        const s = await until("an incident for the dead node", 10_000, async () => {
+          const x = await summary();
+          return x.incidents.length > 0 ? x : null;
+        });
+        incident_seen = `${s.incidents[0].name} (${s.status.indicator}; ${s.components
+          .filter((c) => c.status !== "operational")
+          .map((c) => `${c.name}: ${c.status}`)
+          .join(", ")})`;
+      } else await sleep(500 + rng.below(1000));
       await start(i);
     }
     for (let k = 0; k < LEADER_KILLS; k++) {
@@ -179,9 +220,15 @@ describe("failover under load", () => {
       }
       for (const cid of acked.keys()) assert.equal(seen.get(cid), 1, `node ${i}: order ${cid}`);
     }
+    // and the status service saw it all end: every component operational, the incident resolved
+    const settled = await until("the incident to resolve", 20_000, async () => {
+      const x = await summary();
+      return x.status.indicator === "none" && x.incidents.length === 0 ? x : null;
+    });
+    assert.ok(incident_seen !== "" && settled.components.every((c) => c.status === "operational"));
     failovers_ms.sort((a, b) => a - b);
     t.diagnostic(
-      `kills: ${kill_log.join(", ")}; ${acked.size} orders acknowledged, all on all 3 nodes once; sequence ${statuses[0].applied_seq}, state ${statuses[0].state_hash.slice(0, 16)}; client failovers: ${failovers_ms.length}, p50 ${failovers_ms[Math.floor(failovers_ms.length / 2)] ?? 0} ms, max ${failovers_ms.at(-1) ?? 0} ms`,
+      `status: ${incident_seen}, then resolved; kills: ${kill_log.join(", ")}; ${acked.size} orders acknowledged, all on all 3 nodes once; sequence ${statuses[0].applied_seq}, state ${statuses[0].state_hash.slice(0, 16)}; client failovers: ${failovers_ms.length}, p50 ${failovers_ms[Math.floor(failovers_ms.length / 2)] ?? 0} ms, max ${failovers_ms.at(-1) ?? 0} ms`,
     );
   });
 });

@@ -17,6 +17,8 @@ export function start_cluster_node(
   id: string,
   etcd: string[],
   extra: string[] = [],
+  /** 0: any free port (a restarted node then has a new address). */
+  port = 0,
 ): Promise<ClusterProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(
@@ -27,7 +29,7 @@ export function start_cluster_node(
         "--data-dir",
         dir,
         "--port",
-        "0",
+        String(port),
         "--demo",
         "--journal",
         "etcd",
