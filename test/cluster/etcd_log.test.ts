@@ -9,7 +9,7 @@ import { after, before, describe, it } from "node:test";
 import type { Etcd3 } from "etcd3";
 import { etcd_client } from "../../src/cluster/etcd_client.js";
 import { EtcdLog, type LogEntry, type Tail } from "../../src/cluster/etcd_log.js";
-import { type EtcdCluster, start_etcd } from "../helpers/etcd.js";
+import { type EtcdCluster, leader_index, start_etcd } from "../helpers/etcd.js";
 import { until } from "../helpers/wait.js";
 
 describe("etcd log", () => {
@@ -119,8 +119,7 @@ describe("etcd log", () => {
     await etcd.kill(0);
     await new Promise((r) => setTimeout(r, 1500));
     await etcd.restart(0);
-    const leader_url = await find_leader(etcd);
-    const li = etcd.urls.indexOf(leader_url);
+    const li = await leader_index(etcd);
     await etcd.kill(li);
     await new Promise((r) => setTimeout(r, 2000));
     await etcd.restart(li);
@@ -144,20 +143,3 @@ describe("etcd log", () => {
     for (const r of tails) await r.tail.stop();
   });
 });
-
-/** The client URL of the member that leads now. */
-async function find_leader(etcd: EtcdCluster): Promise<string> {
-  for (;;) {
-    for (const url of etcd.urls) {
-      try {
-        const c = etcd_client([url]);
-        const s = await c.maintenance.status();
-        c.close();
-        if (s.leader === s.header.member_id) return url;
-      } catch {
-        // that member is down
-      }
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

@@ -13,12 +13,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { admin_request } from "../../src/admin/client.js";
-import { etcd_client } from "../../src/cluster/etcd_client.js";
 import type { DemoCredentials } from "../../src/demo/setup.js";
 import { Prng } from "../../src/sim/prng.js";
 import { start_status } from "../../src/status/service.js";
 import { type ClusterProcess, start_cluster_node } from "../helpers/cluster.js";
-import { type EtcdCluster, start_etcd } from "../helpers/etcd.js";
+import { type EtcdCluster, leader_index, start_etcd } from "../helpers/etcd.js";
 import { free_port } from "../helpers/nodes.js";
 import { TEST_STATUS_DEFAULTS } from "../helpers/status.js";
 import { until } from "../helpers/wait.js";
@@ -169,7 +168,7 @@ describe("failover under load", () => {
     }
     for (let k = 0; k < LEADER_KILLS; k++) {
       await sleep(800 + rng.below(1500));
-      const leader = await find_leader(etcd);
+      const leader = await leader_index(etcd);
       await etcd.kill(leader);
       kill_log.push(`etcd leader m${leader}`);
       await sleep(1000 + rng.below(1000));
@@ -232,21 +231,3 @@ describe("failover under load", () => {
     );
   });
 });
-
-async function find_leader(etcd: EtcdCluster): Promise<number> {
-  for (;;) {
-    for (let i = 0; i < etcd.urls.length; i++) {
-      if (etcd.members[i].process === null) continue;
-      const c = etcd_client([etcd.urls[i]]);
-      try {
-        const s = await c.maintenance.status();
-        if (s.leader === s.header.member_id) return i;
-      } catch {
-        // down or electing
-      } finally {
-        c.close();
-      }
-    }
-    await sleep(100);
-  }
-}

@@ -10,6 +10,8 @@ export interface ClusterProcess {
   child: ChildProcess;
   port: number;
   admin_socket: string;
+  /** What the node has written to stderr (its log), the last 200 KB. */
+  logs(): string;
 }
 
 export function start_cluster_node(
@@ -51,11 +53,11 @@ export function start_cluster_node(
       const m = /node ready at http:\/\/127\.0\.0\.1:(\d+) .*admin socket (\S+)/.exec(out);
       if (m !== null) {
         clearTimeout(timer);
-        resolve({ child, port: Number(m[1]), admin_socket: m[2] });
+        resolve({ child, port: Number(m[1]), admin_socket: m[2], logs: () => err });
       }
     });
     child.stderr?.on("data", (b: Buffer) => {
-      err = (err + b.toString()).slice(-20_000);
+      err = (err + b.toString()).slice(-200_000);
     });
     child.on("exit", (code) => {
       clearTimeout(timer);

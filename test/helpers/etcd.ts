@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { etcd_client } from "../../src/cluster/etcd_client.js";
 import { free_port } from "./nodes.js";
 
 export const ETCD_BIN = process.env.HOLDFAST_ETCD ?? "etcd";
@@ -24,6 +25,9 @@ export interface EtcdCluster {
   /** Client URLs of every member, for `--etcd`. */
   urls: string[];
   kill(i: number, signal?: NodeJS.Signals): Promise<void>;
+  /** SIGSTOP / SIGCONT: a member that stops answering without closing its connections. */
+  pause(i: number): void;
+  resume(i: number): void;
   restart(i: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -108,11 +112,18 @@ export async function start_etcd(size = 3): Promise<EtcdCluster> {
         p.kill(signal);
       });
     },
+    pause(i) {
+      members[i].process?.kill("SIGSTOP");
+    },
+    resume(i) {
+      members[i].process?.kill("SIGCONT");
+    },
     async restart(i) {
       launch(members[i], "existing");
       await healthy(members[i].client_url, 15_000);
     },
     async close() {
+      for (let i = 0; i < members.length; i++) cluster.resume(i);
       for (let i = 0; i < members.length; i++) await cluster.kill(i);
       rmSync(root, { recursive: true, force: true });
     },
@@ -124,4 +135,23 @@ export async function start_etcd(size = 3): Promise<EtcdCluster> {
     throw error;
   }
   return cluster;
+}
+
+/** Index of the member that leads now (waits through an election). */
+export async function leader_index(etcd: EtcdCluster): Promise<number> {
+  for (;;) {
+    for (let i = 0; i < etcd.urls.length; i++) {
+      if (etcd.members[i].process === null) continue;
+      const c = etcd_client([etcd.urls[i]]);
+      try {
+        const s = await c.maintenance.status();
+        if (s.leader === s.header.member_id) return i;
+      } catch {
+        // down, paused or electing
+      } finally {
+        c.close();
+      }
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
