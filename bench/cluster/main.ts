@@ -19,8 +19,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import hdr from "hdr-histogram-js";
 import { Agent } from "undici";
+import { admin_request } from "../../src/admin/client.js";
 import type { DemoCredentials } from "../../src/demo/setup.js";
-import { type ClusterProcess, start_cluster_node } from "../../test/helpers/cluster.js";
+import { type ClusterProcess, client_order_ids, start_cluster_node } from "../../test/helpers/cluster.js";
 import { type EtcdCluster, leader_index, start_etcd } from "../../test/helpers/etcd.js";
 import { BIN, free_port } from "../../test/helpers/nodes.js";
 
@@ -286,31 +287,36 @@ try {
   }
   await load.stop();
 
-  // 4. every acknowledged order on every node, once
+  // 4. the nodes agree (same sequence, same state hash), then every acknowledged order on every node, once
+  const agree_started = Date.now();
+  let statuses: { applied_seq: number; state_hash: string }[] = [];
+  let agreed = false;
+  while (Date.now() - agree_started < 60_000) {
+    statuses = await Promise.all(
+      nodes.map(
+        async (n) =>
+          (await admin_request((n as ClusterProcess).admin_socket, "GET", "/v1/status?hash=1")).body as {
+            applied_seq: number;
+            state_hash: string;
+          },
+      ),
+    );
+    agreed = statuses.every(
+      (x) => x.applied_seq === statuses[0].applied_seq && x.state_hash === statuses[0].state_hash,
+    );
+    if (agreed) break;
+    await sleep(200);
+  }
+  log(
+    agreed
+      ? `nodes agree: sequence ${statuses[0].applied_seq}, state ${statuses[0].state_hash.slice(0, 16)} (${Date.now() - agree_started} ms after the load stopped)`
+      : `NODES DISAGREE: ${statuses.map((x) => `${x.applied_seq}/${x.state_hash.slice(0, 12)}`).join(" ")}`,
+  );
   log(`checking ${acked.size} acknowledged orders on every node`);
   let lost = 0;
   let doubled = [...acked.values()].filter((n) => n > 1).length;
   for (let i = 0; i < 3; i++) {
-    const seen = new Map<string, number>();
-    for (const user of users) {
-      let from_id = 0;
-      for (;;) {
-        const q = new URLSearchParams({
-          symbol: "BTCUSDT",
-          orderId: String(from_id),
-          limit: "1000",
-          timestamp: String(Date.now()),
-        }).toString();
-        const sig = createHmac("sha256", user.secretKey).update(q).digest("hex");
-        const r = await fetch(`http://127.0.0.1:${ports[i]}/api/v3/allOrders?${q}&signature=${sig}`, {
-          headers: { "X-MBX-APIKEY": user.apiKey },
-        });
-        const page = (await r.json()) as { orderId: number; clientOrderId: string }[];
-        for (const o of page) seen.set(o.clientOrderId, (seen.get(o.clientOrderId) ?? 0) + 1);
-        if (page.length < 1000) break;
-        from_id = page[page.length - 1].orderId + 1;
-      }
-    }
+    const seen = await client_order_ids(ports[i], users);
     for (const cid of acked.keys()) {
       const n = seen.get(cid) ?? 0;
       if (n === 0) lost++;
@@ -329,6 +335,7 @@ try {
     etcd_leader_kills: LEADER_KILLS,
     lost,
     doubled,
+    nodes_agree: agreed,
     acknowledged: acked.size,
     orders_per_s: cluster_result.orders_per_s,
     single_node_orders_per_s: single_result.orders_per_s,
@@ -344,7 +351,9 @@ try {
   console.log(
     `etcd-leader-kill failover: max ${result.failover_etcd_leader_max_ms} ms over ${LEADER_KILLS} kills`,
   );
-  console.log(`acknowledged ${acked.size}: lost ${lost}, doubled ${doubled}`);
+  console.log(
+    `acknowledged ${acked.size}: lost ${lost}, doubled ${doubled}; nodes ${agreed ? "agree" : "DISAGREE"} on the state hash`,
+  );
   console.log(
     `throughput: cluster ${result.orders_per_s} orders/s vs single node ${result.single_node_orders_per_s} (${result.cluster_to_single}×); cluster ack p50 ${result.ack_p50_ms} ms, p99 ${result.ack_p99_ms} ms`,
   );

@@ -16,6 +16,7 @@ export const CALL_DEADLINE_MS = 1500;
 export const DIAL_TIMEOUT_MS = 1000;
 export const KEEPALIVE_MS = 500;
 const BREAKER_MS = 1000;
+const MESSAGE_BYTES_MAX = 64 * 1024 * 1024;
 const RETRIES = 4;
 
 export function etcd_client(hosts: string[]): Etcd3 {
@@ -26,9 +27,14 @@ export function etcd_client(hosts: string[]): Etcd3 {
     grpcOptions: {
       "grpc.keepalive_time_ms": KEEPALIVE_MS,
       "grpc.keepalive_timeout_ms": KEEPALIVE_MS,
-      "grpc.keepalive_permit_without_calls": 1,
+      // only while a call is open (a node always has its tail's watch open): etcd counts pings on an
+      // idle connection as abuse and closes it (too_many_pings), whatever --grpc-keepalive-min-time says
+      "grpc.keepalive_permit_without_calls": 0,
       "grpc.initial_reconnect_backoff_ms": 100,
       "grpc.max_reconnect_backoff_ms": 1000,
+      // a watch catching up on history gets large responses; gRPC's default 4 MB limit would make the
+      // stream fail and retry forever (tails also ask etcd to fragment them: etcd_log.ts)
+      "grpc.max_receive_message_length": MESSAGE_BYTES_MAX,
     },
     faultHandling: {
       host: () =>

@@ -97,11 +97,25 @@ export class EtcdLog {
     on_error: (error: Error) => void,
   ): Promise<Tail> {
     let last = after_revision;
-    const watcher: Watcher = await this.client
+    const builder = this.client
       .watch()
       .prefix(this.log_prefix)
-      .startRevision(String(after_revision + 1))
-      .create();
+      .startRevision(String(after_revision + 1));
+    // Every (re)connection resumes right after the last entry delivered. etcd3 on its own resumes after
+    // the revision stamped on the last response, which is the store's current revision: a tail still
+    // catching up on history would skip what it had not received yet. Responses are fragmented so that
+    // a long history never makes one message too large to receive.
+    (builder as unknown as { request: { fragment?: boolean } }).request.fragment = true;
+    const watcher: Watcher = builder.watcher();
+    watcher.on("connecting", () => {
+      const request = watcher.request as { start_revision?: string | number; fragment?: boolean };
+      request.start_revision = String(last + 1);
+      request.fragment = true;
+    });
+    await new Promise<void>((resolve, reject) => {
+      watcher.once("connected", () => resolve());
+      watcher.once("error", reject);
+    });
     watcher.on("put", (kv) => {
       const revision = Number(kv.mod_revision);
       if (revision <= last) return; // a replay after a reconnect

@@ -16,7 +16,7 @@ import { admin_request } from "../../src/admin/client.js";
 import type { DemoCredentials } from "../../src/demo/setup.js";
 import { Prng } from "../../src/sim/prng.js";
 import { start_status } from "../../src/status/service.js";
-import { type ClusterProcess, start_cluster_node } from "../helpers/cluster.js";
+import { type ClusterProcess, client_order_ids, start_cluster_node } from "../helpers/cluster.js";
 import { type EtcdCluster, leader_index, start_etcd } from "../helpers/etcd.js";
 import { free_port } from "../helpers/nodes.js";
 import { TEST_STATUS_DEFAULTS } from "../helpers/status.js";
@@ -194,29 +194,7 @@ describe("failover under load", () => {
     });
     // every acknowledged order is on every node, once
     for (let i = 0; i < 3; i++) {
-      const seen = new Map<string, number>();
-      for (const user of creds.users) {
-        let from_id = 0;
-        for (;;) {
-          const q = new URLSearchParams({
-            symbol: "BTCUSDT",
-            orderId: String(from_id),
-            limit: "1000",
-            timestamp: String(Date.now()),
-          }).toString();
-          const sig = createHmac("sha256", user.secretKey).update(q).digest("hex");
-          const r = await fetch(
-            `http://127.0.0.1:${(nodes[i] as ClusterProcess).port}/api/v3/allOrders?${q}&signature=${sig}`,
-            {
-              headers: { "X-MBX-APIKEY": user.apiKey },
-            },
-          );
-          const page = (await r.json()) as { orderId: number; clientOrderId: string }[];
-          for (const o of page) seen.set(o.clientOrderId, (seen.get(o.clientOrderId) ?? 0) + 1);
-          if (page.length < 1000) break;
-          from_id = page[page.length - 1].orderId + 1;
-        }
-      }
+      const seen = await client_order_ids((nodes[i] as ClusterProcess).port, creds.users);
       for (const cid of acked.keys()) assert.equal(seen.get(cid), 1, `node ${i}: order ${cid}`);
     }
     // and the status service saw it all end: every component operational, the incident resolved

@@ -1,6 +1,6 @@
 /** Cluster nodes as real `holdfast start --journal etcd` processes, for the cluster tests. */
 import { type ChildProcess, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import { BIN } from "./nodes.js";
 
 /** The cluster's shared master key (configuration: every node must hold the same one). */
@@ -64,4 +64,32 @@ export function start_cluster_node(
       reject(new Error(`node ${id} exited with ${code}: ${err}`));
     });
   });
+}
+
+/** A signed REST query string (HMAC-SHA256), with a fresh timestamp. */
+export function signed_query(params: Record<string, string>, secret: string): string {
+  const q = new URLSearchParams({ ...params, timestamp: String(Date.now()) }).toString();
+  return `${q}&signature=${createHmac("sha256", secret).update(q).digest("hex")}`;
+}
+
+/** How many times each client order id appears in BTCUSDT's allOrders of these users on one node. */
+export async function client_order_ids(
+  port: number,
+  users: { apiKey: string; secretKey: string }[],
+): Promise<Map<string, number>> {
+  const seen = new Map<string, number>();
+  for (const user of users) {
+    let from_id = 0;
+    for (;;) {
+      const q = signed_query({ symbol: "BTCUSDT", orderId: String(from_id), limit: "1000" }, user.secretKey);
+      const r = await fetch(`http://127.0.0.1:${port}/api/v3/allOrders?${q}`, {
+        headers: { "X-MBX-APIKEY": user.apiKey },
+      });
+      const page = (await r.json()) as { orderId: number; clientOrderId: string }[];
+      for (const o of page) seen.set(o.clientOrderId, (seen.get(o.clientOrderId) ?? 0) + 1);
+      if (page.length < 1000) break;
+      from_id = page[page.length - 1].orderId + 1;
+    }
+  }
+  return seen;
 }

@@ -1,12 +1,13 @@
 /**
  * Real etcd members for tests (Debian's etcd-server 3.4, installed by scripts/test.sh): N members on
- * loopback with free ports and temporary data directories, tuned as cluster mode documents (100 ms
- * heartbeat, 500 ms election timeout) so a dead leader is replaced in about a second.
+ * loopback with free ports and temporary data directories, with the flags `holdfast cluster` uses
+ * (ETCD_TUNING: 100 ms heartbeat, 500 ms election timeout…) so a dead leader is replaced in about a second.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ETCD_TUNING } from "../../src/cli/cluster.js";
 import { etcd_client } from "../../src/cluster/etcd_client.js";
 import { free_port } from "./nodes.js";
 
@@ -82,13 +83,7 @@ export async function start_etcd(size = 3): Promise<EtcdCluster> {
         state,
         "--initial-cluster-token",
         "holdfast-test",
-        "--heartbeat-interval",
-        "100",
-        "--election-timeout",
-        "500",
-        // the client pings every 500 ms to notice a dead member quickly; etcd's default refuses < 5 s
-        "--grpc-keepalive-min-time",
-        "400ms",
+        ...ETCD_TUNING,
         "--logger",
         "zap",
         "--log-level",

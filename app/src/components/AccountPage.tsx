@@ -1,10 +1,10 @@
 import { type FormEvent, useCallback, useEffect, useState } from "react";
 import { account_data, refresh_account } from "../account_data";
 import { ApiFailure, type Me, web } from "../api";
-import { fmt } from "../decimal";
 import { navigate } from "../router";
 import { config, log_out, logged_in, me } from "../session";
 import { useStore } from "../store";
+import { BalancesTable } from "./BalancesTable";
 import { DemoFunds } from "./DemoFunds";
 
 export function AccountPage() {
@@ -24,28 +24,7 @@ export function AccountPage() {
       </p>
       <section className="card" aria-labelledby="balances-h">
         <h2 id="balances-h">Balances</h2>
-        <table className="grid" data-testid="account-balances">
-          <thead>
-            <tr>
-              <th scope="col">Asset</th>
-              <th scope="col" className="num">
-                Available
-              </th>
-              <th scope="col" className="num">
-                In orders
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {data.balances.map((b) => (
-              <tr key={b.asset}>
-                <th scope="row">{b.asset}</th>
-                <td className="num">{fmt(b.free, 8)}</td>
-                <td className="num">{fmt(b.locked, 8)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <BalancesTable balances={data.balances} testid="account-balances" />
         {cfg.demo ? <DemoFunds /> : null}
       </section>
       <TwoFactor user={user} />

@@ -5,6 +5,7 @@ import { cmp, fmt } from "../decimal";
 import type { MarketInfo } from "../markets";
 import { me } from "../session";
 import { useStore } from "../store";
+import { BalancesTable } from "./BalancesTable";
 
 type Tab = "open" | "history" | "trades" | "balances";
 const TABS: [Tab, string][] = [
@@ -183,28 +184,7 @@ export function MyOrders(props: { market: MarketInfo }) {
             </tbody>
           </table>
         ) : (
-          <table className="grid" data-testid="balances">
-            <thead>
-              <tr>
-                <th scope="col">Asset</th>
-                <th scope="col" className="num">
-                  Available
-                </th>
-                <th scope="col" className="num">
-                  In orders
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.balances.map((b) => (
-                <tr key={b.asset} data-asset={b.asset}>
-                  <th scope="row">{b.asset}</th>
-                  <td className="num">{fmt(b.free, 8)}</td>
-                  <td className="num">{fmt(b.locked, 8)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <BalancesTable balances={data.balances} testid="balances" />
         )}
       </div>
     </>
