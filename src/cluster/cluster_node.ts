@@ -9,18 +9,33 @@
  * Sequence numbers count commands along the log (the same on every node); a batch's timestamp is its
  * proposer's clock, clamped so that time never goes backwards along the log.
  *
- * Not yet here (issue "Step 6"): local snapshots and bootstrap from a peer, log compaction, the
- * election for once-only work. A node starts by replaying the log from its beginning.
+ * Snapshots: a node writes its engine's snapshot locally (snapshots/, as a single node does) with
+ * the log position it stands for (cluster-<seq>.json: sequence, etcd revision, clamped timestamp),
+ * and publishes that position under PREFIX/nodes/<id>/snapshot. On start it restores its newest
+ * snapshot and tails the log from that revision. The snapshot is taken on the node's thread (a pause
+ * of O(state)); bootstrap from a peer's snapshot and log compaction are still to come.
  */
 import { randomBytes } from "node:crypto";
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
+import { join } from "node:path";
 import type { Etcd3 } from "etcd3";
 import type { Command } from "../engine/commands.js";
 import type { EngineLimits } from "../engine/config.js";
 import { Engine } from "../engine/engine.js";
-import { state_hash } from "../engine/snapshot.js";
+import { restore, snapshot as snapshot_bytes, state_hash } from "../engine/snapshot.js";
 import { type DataDir, open_data_dir } from "../node/data_dir.js";
 import type { Applied, AppliedListener, ExchangeNode } from "../node/exchange_node.js";
 import type { Projection } from "../node/runtime.js";
+import { list_snapshots, prune_snapshots, read_snapshot, write_snapshot } from "../node/snapshot_store.js";
 import { BATCH_COMMANDS_MAX, decode_batch, encode_batch } from "./batch_codec.js";
 import { etcd_client } from "./etcd_client.js";
 import { EtcdLog, type Fence, FencedError, type LogEntry, type Tail } from "./etcd_log.js";
@@ -40,6 +55,9 @@ export interface ClusterOptions {
   batches_in_flight_max: number;
   /** Commands waiting for a batch beyond which submit() refuses at once. */
   queue_max: number;
+  /** Take a snapshot after this many commands since the last one. */
+  snapshot_every_commands: number;
+  snapshots_kept: number;
   projection?: Projection;
   log: (line: string) => void;
 }
@@ -50,6 +68,8 @@ export const DEFAULT_CLUSTER_OPTIONS = {
   batch_commands_max: 2000,
   batches_in_flight_max: 4,
   queue_max: 100_000,
+  snapshot_every_commands: 100_000,
+  snapshots_kept: 2,
   log: (line: string) => console.error(line),
 };
 
@@ -59,6 +79,63 @@ const CATCH_UP_TIMEOUT_MS = 120_000;
 /** How long open() waits for etcd to answer at all. */
 const ETCD_WAIT_MS = 60_000;
 
+/** Where in the log a snapshot stands: written beside it as cluster-<seq>.json. */
+interface Position {
+  seq: number;
+  revision: number;
+  last_ts_ms: number;
+}
+
+const position_name = (seq: number): string => `cluster-${String(seq).padStart(20, "0")}.json`;
+
+function write_position(dir: string, p: Position): void {
+  const name = position_name(p.seq);
+  const tmp = join(dir, `${name}.tmp`);
+  const fd = openSync(tmp, "w");
+  try {
+    writeSync(fd, JSON.stringify(p));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, join(dir, name));
+}
+
+function read_position(dir: string, seq: number): Position | null {
+  try {
+    const p = JSON.parse(readFileSync(join(dir, position_name(seq)), "utf8")) as Position;
+    return p.seq === seq && Number.isSafeInteger(p.revision) && Number.isSafeInteger(p.last_ts_ms) ? p : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The newest usable snapshot (preferring one the projection can continue from), restored. */
+function restore_newest(
+  dir: string,
+  feed_after: number,
+  log: (line: string) => void,
+): { engine: Engine; position: Position; name: string } | null {
+  const all = list_snapshots(dir);
+  const ordered = [
+    ...all.filter((s) => s.last_seq <= feed_after),
+    ...all.filter((s) => s.last_seq > feed_after),
+  ];
+  for (const s of ordered) {
+    const position = read_position(dir, s.last_seq);
+    if (position === null) continue;
+    const stored = read_snapshot(dir, s.name);
+    if (typeof stored === "string") {
+      log(`node: skipping damaged snapshot ${s.name}: ${stored}`);
+      continue;
+    }
+    if (s.last_seq > feed_after)
+      log(`node: history projection is at ${feed_after}; history up to ${s.last_seq} comes from no snapshot`);
+    return { engine: restore(stored.body), position, name: s.name };
+  }
+  return null;
+}
+
 interface Waiting {
   command: Command;
   resolve: (applied: Applied) => void;
@@ -66,12 +143,13 @@ interface Waiting {
 }
 
 export class ClusterNode implements ExchangeNode {
-  readonly engine: Engine;
-  readonly last_snapshot: { name: string; seq: number } | null = null;
+  last_snapshot: { name: string; seq: number } | null = null;
   private applied_seq = 0;
   /** Revision of the last log entry applied. */
   private applied_revision = 0;
   private last_ts_ms = 0;
+  private snapshot_seq = 0;
+  private snapshotting = false;
   private tail: Tail | null = null;
   private serving = false;
   private closed = false;
@@ -91,8 +169,16 @@ export class ClusterNode implements ExchangeNode {
     private readonly dir: DataDir,
     private readonly client: Etcd3,
     readonly log: EtcdLog,
+    readonly engine: Engine,
+    from: { position: Position; name: string } | null,
   ) {
-    this.engine = new Engine(options.engine_limits);
+    if (from !== null) {
+      this.applied_seq = from.position.seq;
+      this.applied_revision = from.position.revision;
+      this.last_ts_ms = from.position.last_ts_ms;
+      this.snapshot_seq = from.position.seq;
+      this.last_snapshot = { name: from.name, seq: from.position.seq };
+    }
   }
 
   static async open(opts: Partial<ClusterOptions> & Pick<ClusterOptions, "data_dir" | "etcd" | "node_id">) {
@@ -100,8 +186,30 @@ export class ClusterNode implements ExchangeNode {
     if (!NODE_ID_RE.test(options.node_id)) throw new Error("--node-id must be 1-32 letters, digits, - or _");
     if (options.etcd.length === 0) throw new Error("cluster mode needs at least one etcd URL (--etcd)");
     const dir = open_data_dir(options.data_dir);
+    let restored: ReturnType<typeof restore_newest>;
+    try {
+      restored = restore_newest(
+        dir.snapshots,
+        options.projection?.last_seq ?? Number.POSITIVE_INFINITY,
+        options.log,
+      );
+    } catch (error) {
+      dir.release();
+      throw error;
+    }
+    if (restored !== null)
+      options.log(
+        `node ${options.node_id}: restored snapshot ${restored.name} (sequence ${restored.position.seq}, revision ${restored.position.revision})`,
+      );
     const client = etcd_client(options.etcd);
-    const node = new ClusterNode(options, dir, client, new EtcdLog(client, options.prefix));
+    const node = new ClusterNode(
+      options,
+      dir,
+      client,
+      new EtcdLog(client, options.prefix),
+      restored?.engine ?? new Engine(options.engine_limits),
+      restored,
+    );
     try {
       await node.start();
       return node;
@@ -139,11 +247,11 @@ export class ClusterNode implements ExchangeNode {
       this.catch_up = { revision: target, done: resolve };
     });
     this.tail = await this.log.tail(
-      0,
+      this.applied_revision,
       (entry) => this.apply_entry(entry),
       (error) => this.fail(new Error(`the etcd log cannot be followed: ${error.message}`)),
     );
-    if (target === 0) this.catch_up?.done();
+    if (target <= this.applied_revision) this.catch_up?.done();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       caught_up,
@@ -213,6 +321,16 @@ export class ClusterNode implements ExchangeNode {
     }
     this.applied_revision = entry.revision;
     if (this.catch_up !== null && entry.revision >= this.catch_up.revision) this.catch_up.done();
+    if (
+      this.serving &&
+      !this.snapshotting &&
+      this.applied_seq - this.snapshot_seq >= this.options.snapshot_every_commands
+    )
+      setImmediate(() =>
+        this.snapshot().catch((error: unknown) =>
+          this.options.log(`node: snapshot failed: ${String(error)}`),
+        ),
+      );
   }
 
   private fail(error: Error): void {
@@ -328,8 +446,46 @@ export class ClusterNode implements ExchangeNode {
     return Promise.all(answers);
   }
 
-  snapshot(): Promise<string> {
-    return Promise.reject(new Error("snapshots are not built for cluster mode yet"));
+  /**
+   * Writes a snapshot of the state after the last applied batch with its log position, keeps the
+   * newest `snapshots_kept`, and publishes the position (for compaction, to come).
+   */
+  async snapshot(): Promise<string> {
+    if (this.closed) throw new Error("node is closed");
+    if (this.failed !== null) throw this.failed;
+    if (this.snapshotting) throw new Error("a snapshot is being written");
+    this.snapshotting = true;
+    try {
+      const position: Position = {
+        seq: this.applied_seq,
+        revision: this.applied_revision,
+        last_ts_ms: this.last_ts_ms,
+      };
+      const started = Date.now();
+      const body = snapshot_bytes(this.engine);
+      const dir = this.dir.snapshots;
+      write_position(dir, position);
+      const name = write_snapshot(dir, position.seq, body);
+      prune_snapshots(dir, this.options.snapshots_kept);
+      const kept = new Set(list_snapshots(dir).map((s) => position_name(s.last_seq)));
+      for (const f of readdirSync(dir))
+        if (f.startsWith("cluster-") && !kept.has(f)) rmSync(join(dir, f), { force: true });
+      this.snapshot_seq = position.seq;
+      this.last_snapshot = { name, seq: position.seq };
+      this.options.log(
+        `node ${this.options.node_id}: snapshot ${name} at revision ${position.revision} (${body.length} bytes, ${Date.now() - started} ms on the node's thread)`,
+      );
+      await this.client
+        .put(`${this.options.prefix}/nodes/${this.options.node_id}/snapshot`)
+        .value(JSON.stringify({ seq: position.seq, revision: position.revision }))
+        .exec()
+        .catch((error: unknown) =>
+          this.options.log(`node: could not publish the snapshot position: ${String(error)}`),
+        );
+      return name;
+    } finally {
+      this.snapshotting = false;
+    }
   }
 
   async close(): Promise<void> {

@@ -28,13 +28,14 @@ describe("cluster agreement", () => {
     rmSync(root, { recursive: true, force: true });
   });
 
+  const logs: string[] = [];
   const open = (i: number) =>
     ClusterNode.open({
       data_dir: join(root, `n${i}`),
       etcd: [etcd.urls[i], ...etcd.urls.filter((_, j) => j !== i)],
       node_id: `n${i}`,
       prefix: "/agree",
-      log: () => {},
+      log: (line) => logs.push(line),
     });
 
   it("three nodes, a random workload through all of them: same position, same state hash; a restart replays to it", async (t) => {
@@ -70,5 +71,22 @@ describe("cluster agreement", () => {
     nodes[2] = await open(2);
     assert.equal(nodes[2].last_applied_seq, total);
     assert.equal(nodes[2].state_hash(), hashes[0]);
+
+    // from a snapshot: it restores it and tails the log from the snapshot's revision on
+    const half = await nodes[1].snapshot();
+    for (let k = 0; k < 30; k++) await nodes[k % 3].submit({ type: "create_account", ts_ms: 0 });
+    await until("the accounts on every node", 10_000, () =>
+      nodes.every((n) => n.last_applied_seq === total + 30) ? true : null,
+    );
+    await nodes[1].close();
+    logs.length = 0;
+    nodes[1] = await open(1);
+    assert.ok(
+      logs.some((l) => l.includes(`restored snapshot ${half}`)),
+      logs.join("\n"),
+    );
+    assert.equal(nodes[1].last_applied_seq, total + 30);
+    assert.equal(nodes[1].state_hash(), nodes[0].state_hash());
+    assert.equal(nodes[1].last_snapshot?.seq, total);
   });
 });
