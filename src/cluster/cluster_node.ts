@@ -149,6 +149,8 @@ export class ClusterNode implements ExchangeNode {
   private applied_revision = 0;
   private last_ts_ms = 0;
   private snapshot_seq = 0;
+  /** The log revision of the newest snapshot (what this node needs the log after). */
+  private snapshot_revision = 0;
   private snapshotting = false;
   private tail: Tail | null = null;
   private serving = false;
@@ -177,6 +179,7 @@ export class ClusterNode implements ExchangeNode {
       this.applied_revision = from.position.revision;
       this.last_ts_ms = from.position.last_ts_ms;
       this.snapshot_seq = from.position.seq;
+      this.snapshot_revision = from.position.revision;
       this.last_snapshot = { name: from.name, seq: from.position.seq };
     }
   }
@@ -264,6 +267,8 @@ export class ClusterNode implements ExchangeNode {
     ]).finally(() => clearTimeout(timer));
     this.catch_up = null;
     this.options.projection?.flush();
+    // what this node needs of the log from now on: everything after its snapshot (compactor.ts)
+    await this.publish_position(this.last_snapshot === null ? 0 : this.snapshot_revision);
     this.serving = true;
     this.options.log(
       `node ${this.options.node_id}: caught up with the etcd log (revision ${this.applied_revision}, ${this.applied_seq} commands) in ${Date.now() - started} ms`,
@@ -486,6 +491,14 @@ export class ClusterNode implements ExchangeNode {
     } finally {
       this.snapshotting = false;
     }
+  }
+
+  /** Tells the compactor which log revision this node still needs everything after. */
+  private async publish_position(revision: number): Promise<void> {
+    await this.client
+      .put(`${this.options.prefix}/nodes/${this.options.node_id}/snapshot`)
+      .value(JSON.stringify({ revision, seq: this.snapshot_seq }))
+      .exec();
   }
 
   async close(): Promise<void> {

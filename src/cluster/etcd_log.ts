@@ -16,6 +16,7 @@ import { type Etcd3, isRecoverableError, type Watcher } from "etcd3";
 /** A put that keeps failing for this long (no quorum) fails the append; the caller's client retries. */
 const APPEND_ATTEMPTS = 20;
 const APPEND_BACKOFF_MS = 100;
+const STOP_WAIT_MS = 1000;
 
 /**
  * Work that must happen once writes only while its election key is the one it won: the key and the
@@ -114,7 +115,9 @@ export class EtcdLog {
     });
     await new Promise<void>((resolve, reject) => {
       watcher.once("connected", () => resolve());
-      watcher.once("error", reject);
+      watcher.once("error", (error) =>
+        reject(new Error(`etcd refused the watch from revision ${after_revision + 1}: ${error.message}`)),
+      );
     });
     watcher.on("put", (kv) => {
       const revision = Number(kv.mod_revision);
@@ -122,9 +125,22 @@ export class EtcdLog {
       last = revision;
       on_entry({ revision, id: kv.key.toString().slice(this.log_prefix.length), value: kv.value });
     });
-    watcher.on("error", (error) => on_error(error));
+    let cancelled_by_etcd = false;
+    watcher.on("error", (error) => {
+      cancelled_by_etcd = true;
+      on_error(
+        new Error(
+          `etcd cancelled the watch from revision ${last + 1} (its history may have been compacted: start this node from a snapshot): ${error.message}`,
+        ),
+      );
+    });
     return {
-      stop: () => watcher.cancel(),
+      // etcd3's cancel waits for an answer that a watch etcd already cancelled never gets: bounded
+      stop: async () => {
+        // a watch etcd cancelled is gone: cancelling it again makes etcd3 fail on a late answer
+        if (cancelled_by_etcd) return;
+        await Promise.race([watcher.cancel().catch(() => undefined), sleep(STOP_WAIT_MS)]);
+      },
       get last_revision() {
         return last;
       },

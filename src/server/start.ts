@@ -12,6 +12,7 @@ import type { FastifyInstance } from "fastify";
 import { admin_socket_path } from "../admin/client.js";
 import { start_admin_server } from "../admin/server.js";
 import { ClusterNode } from "../cluster/cluster_node.js";
+import { start_compactor } from "../cluster/compactor.js";
 import { OnceRunner } from "../cluster/once.js";
 import { type MarketMaker, start_market_maker } from "../demo/market_maker.js";
 import { setup_demo } from "../demo/setup.js";
@@ -81,9 +82,11 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
   const servers: FastifyInstance[] = [];
   let maker: MarketMaker | null = null;
   let once: OnceRunner | null = null;
+  let compactor: OnceRunner | null = null;
   const close = async (): Promise<void> => {
     await maker?.stop();
     await once?.close();
+    await compactor?.close();
     for (const s of servers.reverse()) await s.close();
     await node.close();
     history.close();
@@ -96,6 +99,18 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
       options.demo && options.cluster == null,
       options.log,
     );
+    // In a cluster, one elected node keeps etcd's keyspace bounded (src/cluster/compactor.ts).
+    if (node instanceof ClusterNode && options.cluster != null) {
+      const urls = options.cluster.etcd;
+      const cluster_node = node;
+      compactor = new OnceRunner(
+        node.etcd,
+        node,
+        "log-compactor",
+        () => start_compactor(cluster_node.etcd, cluster_node.log.prefix, urls, options.log),
+        options.log,
+      );
+    }
     const admin_socket = options.admin_socket ?? admin_socket_path(options.data_dir);
     const tiers = options.limit_tiers ?? DEFAULT_TIERS;
     servers.push(await start_admin_server(node, options.data_dir, admin_socket, master, Object.keys(tiers)));
