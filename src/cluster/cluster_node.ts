@@ -164,7 +164,7 @@ export class ClusterNode implements ExchangeNode {
   private flush_scheduled = false;
   private readonly run_nonce = randomBytes(6).toString("base64url");
   private batch_counter = 0;
-  private catch_up: { revision: number; done: () => void } | null = null;
+  private catch_up: { revision: number; done: () => void; fail: (error: Error) => void } | null = null;
 
   private constructor(
     private readonly options: ClusterOptions,
@@ -246,8 +246,8 @@ export class ClusterNode implements ExchangeNode {
       }
     }
     const target = Number(newest.kvs[0]?.mod_revision ?? 0);
-    const caught_up = new Promise<void>((resolve) => {
-      this.catch_up = { revision: target, done: resolve };
+    const caught_up = new Promise<void>((resolve, reject) => {
+      this.catch_up = { revision: target, done: resolve, fail: reject };
     });
     this.tail = await this.log.tail(
       this.applied_revision,
@@ -341,6 +341,7 @@ export class ClusterNode implements ExchangeNode {
   private fail(error: Error): void {
     if (this.failed !== null) return;
     this.failed = error;
+    this.catch_up?.fail(error); // still starting: open() fails with this error at once
     this.options.log(`node: stopped: ${error.message}`);
     for (const waiting of [...this.pending.values(), this.queue.splice(0)])
       for (const w of waiting) w.reject(error);

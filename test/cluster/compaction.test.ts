@@ -100,5 +100,9 @@ describe("log compaction", () => {
     assert.match(String(errors[0]), /compact/i);
     assert.deepEqual(got, []);
     await tail?.stop().catch(() => undefined);
+    // a new node with no snapshot cannot start on a log whose beginning is gone: it says so at once
+    const started = Date.now();
+    await assert.rejects(open("c"), /compacted/);
+    assert.ok(Date.now() - started < 10_000, "fails fast, not after the catch-up timeout");
   });
 });
