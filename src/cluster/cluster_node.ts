@@ -13,19 +13,11 @@
  * the log position it stands for (cluster-<seq>.json: sequence, etcd revision, clamped timestamp),
  * and publishes that position under PREFIX/nodes/<id>/snapshot. On start it restores its newest
  * snapshot and tails the log from that revision. The snapshot is taken on the node's thread (a pause
- * of O(state)); bootstrap from a peer's snapshot and log compaction are still to come.
+ * of O(state)). The compactor (compactor.ts) deletes what every node's snapshot covers; bootstrap of
+ * a new node from a peer over the network is still to come (copy a peer's snapshots/ for now).
  */
 import { randomBytes } from "node:crypto";
-import {
-  closeSync,
-  fsyncSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Etcd3 } from "etcd3";
 import type { Command } from "../engine/commands.js";
@@ -35,7 +27,13 @@ import { restore, snapshot as snapshot_bytes, state_hash } from "../engine/snaps
 import { type DataDir, open_data_dir } from "../node/data_dir.js";
 import type { Applied, AppliedListener, ExchangeNode } from "../node/exchange_node.js";
 import type { Projection } from "../node/runtime.js";
-import { list_snapshots, prune_snapshots, read_snapshot, write_snapshot } from "../node/snapshot_store.js";
+import {
+  list_snapshots,
+  prune_snapshots,
+  read_snapshot,
+  write_atomic,
+  write_snapshot,
+} from "../node/snapshot_store.js";
 import { BATCH_COMMANDS_MAX, decode_batch, encode_batch } from "./batch_codec.js";
 import { etcd_client } from "./etcd_client.js";
 import { EtcdLog, type Fence, FencedError, type LogEntry, type Tail } from "./etcd_log.js";
@@ -89,16 +87,7 @@ interface Position {
 const position_name = (seq: number): string => `cluster-${String(seq).padStart(20, "0")}.json`;
 
 function write_position(dir: string, p: Position): void {
-  const name = position_name(p.seq);
-  const tmp = join(dir, `${name}.tmp`);
-  const fd = openSync(tmp, "w");
-  try {
-    writeSync(fd, JSON.stringify(p));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, join(dir, name));
+  write_atomic(dir, position_name(p.seq), [Buffer.from(JSON.stringify(p))]);
 }
 
 function read_position(dir: string, seq: number): Position | null {

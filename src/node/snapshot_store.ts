@@ -30,21 +30,15 @@ export interface StoredSnapshot {
   file: string;
 }
 
-export function write_snapshot(dir: string, last_seq: number, body: Uint8Array): string {
-  const name = `snapshot-${String(last_seq).padStart(20, "0")}.hfs`;
-  const header = Buffer.alloc(HEADER);
-  header.writeUInt32LE(MAGIC, 0);
-  header.writeUInt32LE(VERSION, 4);
-  header.writeDoubleLE(last_seq, 8);
-  createHash("sha256").update(body).digest().copy(header, 16);
-  header.writeUInt32LE(body.length, 48);
-  header.writeUInt32LE(crc32c(body) >>> 0, 52);
+/** Writes `dir/name` atomically and durably: temp file, fsync, rename, directory fsync. */
+export function write_atomic(dir: string, name: string, chunks: Uint8Array[]): void {
   const tmp = join(dir, `${name}.tmp`);
   const fd = openSync(tmp, "w");
   try {
-    writeSync(fd, header);
-    let done = 0;
-    while (done < body.length) done += writeSync(fd, body, done, body.length - done);
+    for (const chunk of chunks) {
+      let done = 0;
+      while (done < chunk.length) done += writeSync(fd, chunk, done, chunk.length - done);
+    }
     fsyncSync(fd);
   } finally {
     closeSync(fd);
@@ -56,6 +50,18 @@ export function write_snapshot(dir: string, last_seq: number, body: Uint8Array):
   } finally {
     closeSync(dfd);
   }
+}
+
+export function write_snapshot(dir: string, last_seq: number, body: Uint8Array): string {
+  const name = `snapshot-${String(last_seq).padStart(20, "0")}.hfs`;
+  const header = Buffer.alloc(HEADER);
+  header.writeUInt32LE(MAGIC, 0);
+  header.writeUInt32LE(VERSION, 4);
+  header.writeDoubleLE(last_seq, 8);
+  createHash("sha256").update(body).digest().copy(header, 16);
+  header.writeUInt32LE(body.length, 48);
+  header.writeUInt32LE(crc32c(body) >>> 0, 52);
+  write_atomic(dir, name, [header, body]);
   return name;
 }
 
