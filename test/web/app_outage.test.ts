@@ -126,8 +126,15 @@ describe("the web app during an outage", () => {
         depth: (await get("/api/v3/depth?symbol=BTCUSDT&limit=20")) as { bids: [string, string][] },
       };
     });
-    const at_51000 = truth.all.filter((o) => o.price === "51000.00000000");
-    assert.equal(at_51000.length, 1, "the order clicked during the outage exists exactly once");
+    // exactly two orders: the one placed before the kill and the one clicked during the outage, each once
+    const seen = JSON.stringify(truth.all.map((o) => [o.price, o.clientOrderId, o.status]));
+    assert.equal(truth.all.length, 2, `orders on the node: ${seen}`);
+    assert.equal(new Set(truth.all.map((o) => o.clientOrderId)).size, 2, seen);
+    assert.equal(
+      truth.all.filter((o) => o.price === "51000.00000000").length,
+      1,
+      `the outage order, once: ${seen}`,
+    );
     assert.equal(truth.open.length, 2);
     // the page shows the same book and orders as the node
     await until("the page's book to match the node's", 10_000, async () => {
