@@ -13,17 +13,15 @@
  * Progress on stderr; the last stdout line is one JSON object.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { createHmac } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import hdr from "hdr-histogram-js";
-import { Agent } from "undici";
-import { admin_request } from "../../src/admin/client.js";
 import type { DemoCredentials } from "../../src/demo/setup.js";
 import { type ClusterProcess, client_order_ids, start_cluster_node } from "../../test/helpers/cluster.js";
 import { type EtcdCluster, leader_index, start_etcd } from "../../test/helpers/etcd.js";
 import { BIN, free_port } from "../../test/helpers/nodes.js";
+import { dispatcher, place, type User, wait_for_agreement } from "./orders.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -31,44 +29,8 @@ const NODE_KILLS = quick ? 4 : 20;
 const LEADER_KILLS = quick ? 3 : 20;
 const THROUGHPUT_S = quick ? 4 : 10;
 const WORKERS = Number(process.env.HOLDFAST_BENCH_WORKERS ?? 96);
-const REQUEST_TIMEOUT_MS = 2000;
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const dispatcher = new Agent({ connections: 64, keepAliveTimeout: 10_000 });
-
-type User = DemoCredentials["users"][number];
-
-/** One signed IOC order (it rests nowhere, so accounts never run into open-order limits). */
-async function place(port: number, user: User, cid: string): Promise<"ok" | "duplicate" | "failed"> {
-  const q = new URLSearchParams({
-    symbol: "BTCUSDT",
-    side: "BUY",
-    type: "LIMIT",
-    timeInForce: "IOC",
-    price: "1000",
-    quantity: "0.01",
-    newClientOrderId: cid,
-    newOrderRespType: "ACK",
-    timestamp: String(Date.now()),
-    recvWindow: "60000",
-  }).toString();
-  const sig = createHmac("sha256", user.secretKey).update(q).digest("hex");
-  try {
-    const r = await fetch(`http://127.0.0.1:${port}/api/v3/order?${q}&signature=${sig}`, {
-      method: "POST",
-      headers: { "X-MBX-APIKEY": user.apiKey },
-      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      // @ts-expect-error undici's fetch takes a dispatcher
-      dispatcher,
-    });
-    const body = (await r.json()) as { msg?: string };
-    if (r.status === 200) return "ok";
-    if (body.msg === "Duplicate order sent.") return "duplicate";
-    return "failed";
-  } catch {
-    return "failed";
-  }
-}
 
 interface Worker {
   index: number;
@@ -173,6 +135,13 @@ function start_single(dir: string): Promise<{ child: ChildProcess; port: number 
   });
 }
 
+/** etcd's own count of leader changes this member has seen since it started (its /metrics). */
+async function leader_changes(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const m = /^etcd_server_leader_changes_seen_total (\d+)/m.exec(text);
+  return m === null ? Number.NaN : Number(m[1]);
+}
+
 const pct = (xs: number[], p: number) => {
   const s = xs.slice().sort((a, b) => a - b);
   return s.length === 0 ? 0 : s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
@@ -268,6 +237,10 @@ try {
     );
     await start(i);
   }
+  // etcd elections nobody caused: every member's count of leader changes since it started, through
+  // the throughput and node-kill phases (no member was killed yet); 1 each is the first election
+  const spurious_leader_changes = Math.max(...(await Promise.all(urls.map(leader_changes)))) - 1;
+  log(`etcd leader changes not caused by a kill so far: ${spurious_leader_changes}`);
   leader_phase = true;
   for (let k = 0; k < LEADER_KILLS; k++) {
     await sleep(500);
@@ -288,28 +261,11 @@ try {
   await load.stop();
 
   // 4. the nodes agree (same sequence, same state hash), then every acknowledged order on every node, once
-  const agree_started = Date.now();
-  let statuses: { applied_seq: number; state_hash: string }[] = [];
-  let agreed = false;
-  while (Date.now() - agree_started < 60_000) {
-    statuses = await Promise.all(
-      nodes.map(
-        async (n) =>
-          (await admin_request((n as ClusterProcess).admin_socket, "GET", "/v1/status?hash=1")).body as {
-            applied_seq: number;
-            state_hash: string;
-          },
-      ),
-    );
-    agreed = statuses.every(
-      (x) => x.applied_seq === statuses[0].applied_seq && x.state_hash === statuses[0].state_hash,
-    );
-    if (agreed) break;
-    await sleep(200);
-  }
+  const agreement = await wait_for_agreement(nodes);
+  const { agreed, statuses } = agreement;
   log(
     agreed
-      ? `nodes agree: sequence ${statuses[0].applied_seq}, state ${statuses[0].state_hash.slice(0, 16)} (${Date.now() - agree_started} ms after the load stopped)`
+      ? `nodes agree: sequence ${statuses[0].applied_seq}, state ${statuses[0].state_hash.slice(0, 16)} (${agreement.ms} ms after the load stopped)`
       : `NODES DISAGREE: ${statuses.map((x) => `${x.applied_seq}/${x.state_hash.slice(0, 12)}`).join(" ")}`,
   );
   log(`checking ${acked.size} acknowledged orders on every node`);
@@ -333,6 +289,7 @@ try {
     kills: NODE_KILLS + LEADER_KILLS,
     node_kills: NODE_KILLS,
     etcd_leader_kills: LEADER_KILLS,
+    spurious_leader_changes,
     lost,
     doubled,
     nodes_agree: agreed,

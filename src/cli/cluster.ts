@@ -14,9 +14,9 @@ import type { Command } from "commander";
 /** etcd flags for fast failure detection on a LAN or loopback (docs/CLUSTER.md explains each). */
 export const ETCD_TUNING = [
   "--heartbeat-interval",
-  "100",
+  "50",
   "--election-timeout",
-  "500",
+  "300",
   "--grpc-keepalive-min-time",
   "400ms",
   "--quota-backend-bytes",

@@ -34,6 +34,12 @@ export function register_start(program: Command): void {
     .option("--etcd <urls>", "cluster mode: client URLs of the etcd members, comma-separated")
     .option("--node-id <id>", "cluster mode: this node's name (1-32 letters, digits, - or _)")
     .option("--etcd-prefix <prefix>", "cluster mode: the exchange's key prefix in etcd", "/holdfast")
+    .option("--snapshot-every <commands>", "take a snapshot after this many commands (default 100000)")
+    .option("--compact-every <seconds>", "cluster mode: how often the log is compacted (default 30)")
+    .option(
+      "--advertise-url <url>",
+      "cluster mode: the URL peers reach this node's public API at, to bootstrap from its snapshot (default http://HOST:PORT)",
+    )
     .option(
       "--status-url <url>",
       "the status service's public URL, for the web app's banner and links (default with --status-port: http://HOST:PORT)",
@@ -55,6 +61,9 @@ export function register_start(program: Command): void {
         etcd?: string;
         nodeId?: string;
         etcdPrefix: string;
+        advertiseUrl?: string;
+        snapshotEvery?: string;
+        compactEvery?: string;
       }) => {
         if (opts.journal !== "file" && opts.journal !== "etcd") {
           console.error("holdfast start: --journal must be file or etcd");
@@ -69,6 +78,29 @@ export function register_start(program: Command): void {
         }
         if (etcd_urls.some((u) => !/^https?:\/\/[^\s/]+$/.test(u))) {
           console.error("holdfast start: --etcd takes URLs like http://127.0.0.1:2379");
+          process.exitCode = 2;
+          return;
+        }
+        if (opts.advertiseUrl !== undefined && !/^https?:\/\/[^\s/]+$/.test(opts.advertiseUrl)) {
+          console.error("holdfast start: --advertise-url takes a base URL like http://10.0.0.5:8080");
+          process.exitCode = 2;
+          return;
+        }
+        const snapshot_every = opts.snapshotEvery === undefined ? undefined : Number(opts.snapshotEvery);
+        if (
+          snapshot_every !== undefined &&
+          !(Number.isSafeInteger(snapshot_every) && snapshot_every >= 1000)
+        ) {
+          console.error("holdfast start: --snapshot-every takes a whole number of commands, at least 1000");
+          process.exitCode = 2;
+          return;
+        }
+        const compact_every_s = opts.compactEvery === undefined ? undefined : Number(opts.compactEvery);
+        if (
+          compact_every_s !== undefined &&
+          !(Number.isInteger(compact_every_s) && compact_every_s >= 1 && compact_every_s <= 86_400)
+        ) {
+          console.error("holdfast start: --compact-every takes whole seconds, 1 to 86400");
           process.exitCode = 2;
           return;
         }
@@ -122,6 +154,9 @@ export function register_start(program: Command): void {
             opts.journal === "etcd"
               ? { etcd: etcd_urls, node_id: opts.nodeId as string, prefix: opts.etcdPrefix }
               : null,
+          ...(opts.advertiseUrl === undefined ? {} : { advertise_url: opts.advertiseUrl }),
+          ...(snapshot_every === undefined ? {} : { snapshot_every_commands: snapshot_every }),
+          ...(compact_every_s === undefined ? {} : { compact_every_ms: compact_every_s * 1000 }),
           log,
         });
         console.log(

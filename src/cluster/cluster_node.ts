@@ -13,11 +13,11 @@
  * the log position it stands for (cluster-<seq>.json: sequence, etcd revision, clamped timestamp),
  * and publishes that position under PREFIX/nodes/<id>/snapshot. On start it restores its newest
  * snapshot and tails the log from that revision. The snapshot is taken on the node's thread (a pause
- * of O(state)). The compactor (compactor.ts) deletes what every node's snapshot covers; bootstrap of
- * a new node from a peer over the network is still to come (copy a peer's snapshots/ for now).
+ * of O(state)). The compactor (compactor.ts) deletes what every node's snapshot covers; a new or
+ * wiped node first fetches a peer's snapshot and history (peer.ts, before open()).
  */
 import { randomBytes } from "node:crypto";
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Etcd3 } from "etcd3";
 import type { Command } from "../engine/commands.js";
@@ -27,16 +27,12 @@ import { restore, snapshot as snapshot_bytes, state_hash } from "../engine/snaps
 import { type DataDir, open_data_dir } from "../node/data_dir.js";
 import type { Applied, AppliedListener, ExchangeNode } from "../node/exchange_node.js";
 import type { Projection } from "../node/runtime.js";
-import {
-  list_snapshots,
-  prune_snapshots,
-  read_snapshot,
-  write_atomic,
-  write_snapshot,
-} from "../node/snapshot_store.js";
+import { list_snapshots, prune_snapshots, read_snapshot, write_snapshot } from "../node/snapshot_store.js";
 import { BATCH_COMMANDS_MAX, decode_batch, encode_batch } from "./batch_codec.js";
 import { etcd_client } from "./etcd_client.js";
 import { EtcdLog, type Fence, FencedError, type LogEntry, type Tail } from "./etcd_log.js";
+import { type Position, position_name, read_position, write_position } from "./peer.js";
+import { ClusterSnapshotter } from "./snapshotter.js";
 
 export interface ClusterOptions {
   data_dir: string;
@@ -72,32 +68,12 @@ export const DEFAULT_CLUSTER_OPTIONS = {
 };
 
 const NODE_ID_RE = /^[A-Za-z0-9_-]{1,32}$/;
+/** Entries wait in the snapshot worker until a snapshot is asked for or this many bytes wait. */
+const SNAPSHOT_WORKER_WAITING_BYTES_MAX = 64 * 1024 * 1024;
 /** How long open() waits to catch up with the log before giving up. */
 const CATCH_UP_TIMEOUT_MS = 120_000;
 /** How long open() waits for etcd to answer at all. */
 const ETCD_WAIT_MS = 60_000;
-
-/** Where in the log a snapshot stands: written beside it as cluster-<seq>.json. */
-interface Position {
-  seq: number;
-  revision: number;
-  last_ts_ms: number;
-}
-
-const position_name = (seq: number): string => `cluster-${String(seq).padStart(20, "0")}.json`;
-
-function write_position(dir: string, p: Position): void {
-  write_atomic(dir, position_name(p.seq), [Buffer.from(JSON.stringify(p))]);
-}
-
-function read_position(dir: string, seq: number): Position | null {
-  try {
-    const p = JSON.parse(readFileSync(join(dir, position_name(seq)), "utf8")) as Position;
-    return p.seq === seq && Number.isSafeInteger(p.revision) && Number.isSafeInteger(p.last_ts_ms) ? p : null;
-  } catch {
-    return null;
-  }
-}
 
 /** The newest usable snapshot (preferring one the projection can continue from), restored. */
 function restore_newest(
@@ -141,6 +117,11 @@ export class ClusterNode implements ExchangeNode {
   /** The log revision of the newest snapshot (what this node needs the log after). */
   private snapshot_revision = 0;
   private snapshotting = false;
+  /** Writes snapshots on its own thread (snapshot_worker.ts); while it runs it gets every entry. */
+  private readonly snapshotter: ClusterSnapshotter;
+  /** What publish_position last said, and the address published with it. */
+  private published_revision = 0;
+  private advertised_url: string | null = null;
   private tail: Tail | null = null;
   private serving = false;
   private closed = false;
@@ -163,6 +144,17 @@ export class ClusterNode implements ExchangeNode {
     readonly engine: Engine,
     from: { position: Position; name: string } | null,
   ) {
+    this.snapshotter = new ClusterSnapshotter(
+      {
+        snapshots_dir: dir.snapshots,
+        restore_name: from?.name ?? null,
+        position: from?.position ?? { seq: 0, revision: 0, last_ts_ms: 0 },
+        engine_limits: options.engine_limits,
+        snapshots_kept: options.snapshots_kept,
+        waiting_bytes_max: SNAPSHOT_WORKER_WAITING_BYTES_MAX,
+      },
+      options.log,
+    );
     if (from !== null) {
       this.applied_seq = from.position.seq;
       this.applied_revision = from.position.revision;
@@ -206,6 +198,7 @@ export class ClusterNode implements ExchangeNode {
       await node.start();
       return node;
     } catch (error) {
+      await node.snapshotter.close();
       client.close();
       dir.release();
       throw error;
@@ -280,6 +273,7 @@ export class ClusterNode implements ExchangeNode {
         `node: skipping undecodable log entry ${entry.id} at revision ${entry.revision}: ${String(error)}`,
       );
       this.applied_revision = entry.revision;
+      this.snapshotter.entry(entry.revision, entry.value);
       for (const w of mine ?? []) w.reject(new Error("the batch could not be decoded"));
       return;
     }
@@ -314,6 +308,7 @@ export class ClusterNode implements ExchangeNode {
       return;
     }
     this.applied_revision = entry.revision;
+    this.snapshotter.entry(entry.revision, entry.value);
     if (this.catch_up !== null && entry.revision >= this.catch_up.revision) this.catch_up.done();
     if (
       this.serving &&
@@ -443,7 +438,7 @@ export class ClusterNode implements ExchangeNode {
 
   /**
    * Writes a snapshot of the state after the last applied batch with its log position, keeps the
-   * newest `snapshots_kept`, and publishes the position (for compaction, to come).
+   * newest `snapshots_kept`, and publishes the position (for the compactor and for peers that bootstrap from it).
    */
   async snapshot(): Promise<string> {
     if (this.closed) throw new Error("node is closed");
@@ -451,44 +446,70 @@ export class ClusterNode implements ExchangeNode {
     if (this.snapshotting) throw new Error("a snapshot is being written");
     this.snapshotting = true;
     try {
-      const position: Position = {
-        seq: this.applied_seq,
-        revision: this.applied_revision,
-        last_ts_ms: this.last_ts_ms,
-      };
       const started = Date.now();
-      const body = snapshot_bytes(this.engine);
-      const dir = this.dir.snapshots;
-      write_position(dir, position);
-      const name = write_snapshot(dir, position.seq, body);
-      prune_snapshots(dir, this.options.snapshots_kept);
-      const kept = new Set(list_snapshots(dir).map((s) => position_name(s.last_seq)));
-      for (const f of readdirSync(dir))
-        if (f.startsWith("cluster-") && !kept.has(f)) rmSync(join(dir, f), { force: true });
+      let position: Position;
+      let name: string;
+      let bytes: number;
+      let where: string;
+      if (this.snapshotter.running) {
+        const written = await this.snapshotter.snapshot(this.applied_revision);
+        ({ position, name, bytes } = written);
+        where = `${written.ms} ms on the snapshot worker`;
+      } else {
+        position = { seq: this.applied_seq, revision: this.applied_revision, last_ts_ms: this.last_ts_ms };
+        const body = snapshot_bytes(this.engine);
+        const dir = this.dir.snapshots;
+        write_position(dir, position);
+        name = write_snapshot(dir, position.seq, body);
+        prune_snapshots(dir, this.options.snapshots_kept);
+        const kept = new Set(list_snapshots(dir).map((s) => position_name(s.last_seq)));
+        for (const f of readdirSync(dir))
+          if (f.startsWith("cluster-") && !kept.has(f)) rmSync(join(dir, f), { force: true });
+        bytes = body.length;
+        where = `${Date.now() - started} ms on the node's thread`;
+      }
       this.snapshot_seq = position.seq;
       this.last_snapshot = { name, seq: position.seq };
       this.options.log(
-        `node ${this.options.node_id}: snapshot ${name} at revision ${position.revision} (${body.length} bytes, ${Date.now() - started} ms on the node's thread)`,
+        `node ${this.options.node_id}: snapshot ${name} at revision ${position.revision} (${bytes} bytes, ${where})`,
       );
-      await this.client
-        .put(`${this.options.prefix}/nodes/${this.options.node_id}/snapshot`)
-        .value(JSON.stringify({ seq: position.seq, revision: position.revision }))
-        .exec()
-        .catch((error: unknown) =>
-          this.options.log(`node: could not publish the snapshot position: ${String(error)}`),
-        );
+      this.snapshot_revision = position.revision;
+      await this.publish_position(position.revision).catch((error: unknown) =>
+        this.options.log(`node: could not publish the snapshot position: ${String(error)}`),
+      );
       return name;
     } finally {
       this.snapshotting = false;
     }
   }
 
-  /** Tells the compactor which log revision this node still needs everything after. */
+  /**
+   * Tells the compactor which log revision this node still needs everything after, and (once the
+   * node has an address) where a new node can fetch its snapshot from (peer.ts).
+   */
   private async publish_position(revision: number): Promise<void> {
+    this.published_revision = revision;
     await this.client
       .put(`${this.options.prefix}/nodes/${this.options.node_id}/snapshot`)
-      .value(JSON.stringify({ revision, seq: this.snapshot_seq }))
+      .value(
+        JSON.stringify({
+          revision,
+          seq: revision === 0 ? 0 : this.snapshot_seq,
+          ...(this.advertised_url === null ? {} : { url: this.advertised_url }),
+        }),
+      )
       .exec();
+  }
+
+  /** Publishes the address peers fetch this node's snapshot from (its public API's base URL). */
+  async advertise(url: string): Promise<void> {
+    this.advertised_url = url;
+    await this.publish_position(this.published_revision);
+  }
+
+  /** Where this node keeps its snapshots (served to peers: peer.ts). */
+  get snapshots_dir(): string {
+    return this.dir.snapshots;
   }
 
   async close(): Promise<void> {
@@ -499,6 +520,7 @@ export class ClusterNode implements ExchangeNode {
       for (const w of waiting) w.reject(new Error("node is closed"));
     this.pending.clear();
     this.options.projection?.flush();
+    await this.snapshotter.close();
     this.client.close();
     this.dir.release();
   }

@@ -6,9 +6,9 @@
  * the node elected for it) deletes those log keys, compacts etcd's history at that revision and now
  * and then defragments each member to give the space back.
  *
- * A node that has never published (a new one) would find the start of the log gone: bootstrap it by
- * copying a peer's snapshots/ directory into its data directory (docs/CLUSTER.md); a node removed for
- * good must have its PREFIX/nodes/<id> key deleted, or compaction waits for it.
+ * A node that has never published (a new one) would find the start of the log gone: it bootstraps
+ * from a peer's snapshot (peer.ts); a node removed for good must have its PREFIX/nodes/<id> key
+ * deleted, or compaction waits for it.
  */
 import type { Etcd3 } from "etcd3";
 import { etcd_client } from "./etcd_client.js";

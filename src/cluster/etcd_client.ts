@@ -12,7 +12,16 @@
 import { ConsecutiveBreaker, circuitBreaker, ExponentialBackoff, handleWhen, retry } from "cockatiel";
 import { Etcd3, isRecoverableError } from "etcd3";
 
-export const CALL_DEADLINE_MS = 1500;
+/**
+ * A put a follower forwarded to a leader that then died is never answered (etcd 3.4 drops the
+ * proposal and the request waits out the deadline), so this deadline is most of what a dead leader
+ * costs a writer: measured with `npm run bench:cluster-detect` (docs/BENCHMARKS.md). It stays several
+ * times above the cluster's acknowledgement p99 under load (~200 ms), so a slow call is rarely cut.
+ */
+export const CALL_DEADLINE_MS = 750;
+/** Calls that legitimately take long on a big database: compaction and defragmentation. */
+const SLOW_CALL_DEADLINE_MS = 120_000;
+const SLOW_METHODS = new Set(["compact", "defragment", "snapshot", "hashKV"]);
 export const DIAL_TIMEOUT_MS = 1000;
 export const KEEPALIVE_MS = 500;
 const BREAKER_MS = 1000;
@@ -23,7 +32,13 @@ export function etcd_client(hosts: string[]): Etcd3 {
   return new Etcd3({
     hosts,
     dialTimeout: DIAL_TIMEOUT_MS,
-    defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + CALL_DEADLINE_MS }),
+    defaultCallOptions: (context) =>
+      context.isStream
+        ? {}
+        : {
+            deadline:
+              Date.now() + (SLOW_METHODS.has(context.method) ? SLOW_CALL_DEADLINE_MS : CALL_DEADLINE_MS),
+          },
     grpcOptions: {
       "grpc.keepalive_time_ms": KEEPALIVE_MS,
       "grpc.keepalive_timeout_ms": KEEPALIVE_MS,

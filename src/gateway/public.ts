@@ -39,6 +39,8 @@ export interface PublicServerOptions {
   history: History | null;
   /** The web app and its API (/web/v1), when this node serves them. */
   web?: { master: MasterKey; sessions: WebSessions; options: WebOptions } | null;
+  /** More routes to serve on this port (a cluster node's peer routes: cluster/peer.ts). */
+  extra_routes?: (app: FastifyInstance) => void;
 }
 
 const BODY_BYTES_MAX = 64 * 1024;
@@ -353,6 +355,7 @@ export async function start_public_server(
     done();
   });
 
+  options.extra_routes?.(app);
   await app.listen({ host: options.host, port: options.port });
   serving_since_ms = Date.now();
   return app;

@@ -7,13 +7,16 @@
 
 import { mkdirSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { admin_socket_path } from "../admin/client.js";
 import { start_admin_server } from "../admin/server.js";
-import { ClusterNode } from "../cluster/cluster_node.js";
-import { start_compactor } from "../cluster/compactor.js";
+import { ClusterNode, DEFAULT_CLUSTER_OPTIONS } from "../cluster/cluster_node.js";
+import { COMPACT_EVERY_MS, start_compactor } from "../cluster/compactor.js";
+import { etcd_client } from "../cluster/etcd_client.js";
 import { OnceRunner } from "../cluster/once.js";
+import { bootstrap_from_peer, register_peer_routes } from "../cluster/peer.js";
 import { type MarketMaker, start_market_maker } from "../demo/market_maker.js";
 import { setup_demo } from "../demo/setup.js";
 import { Authenticator } from "../gateway/auth.js";
@@ -43,6 +46,12 @@ export interface StartOptions {
   status_url?: string | null;
   /** Cluster mode: the etcd log instead of the file journal (DESIGN, "Cluster mode"). */
   cluster?: { etcd: string[]; node_id: string; prefix?: string } | null;
+  /** Take a snapshot after this many commands (default: the node's own). */
+  snapshot_every_commands?: number;
+  /** Cluster mode: how often the elected node compacts the log (default COMPACT_EVERY_MS). */
+  compact_every_ms?: number;
+  /** Cluster mode: the base URL peers reach this node's public API at (default http://HOST:PORT). */
+  advertise_url?: string;
   /** Demo mode runs the market maker unless this is false (tests that need a quiet book). */
   market_maker?: boolean;
   log: (line: string) => void;
@@ -57,16 +66,62 @@ export interface RunningNode {
   close(): Promise<void>;
 }
 
+/** What the key that authenticates nodes to each other (peer.ts) is derived for. */
+const PEER_KEY_PURPOSE = "cluster peer";
+
+async function bootstrap(
+  options: StartOptions,
+  cluster: NonNullable<StartOptions["cluster"]>,
+  master: MasterKey,
+): Promise<void> {
+  const client = etcd_client(cluster.etcd);
+  try {
+    await bootstrap_from_peer({
+      data_dir: options.data_dir,
+      client,
+      prefix: cluster.prefix ?? DEFAULT_CLUSTER_OPTIONS.prefix,
+      node_id: cluster.node_id,
+      key: master.derive(PEER_KEY_PURPOSE),
+      log: options.log,
+    });
+  } catch (error) {
+    // Replaying the log from the start may still work (it has not been compacted); if it cannot,
+    // the node refuses to start and says so (ClusterNode.open).
+    options.log(`node ${cluster.node_id}: no bootstrap from a peer: ${String(error)}`);
+  } finally {
+    client.close();
+  }
+}
+
 export async function start_node(options: StartOptions): Promise<RunningNode> {
   // The history projection lives in the data directory; the node feeds it (and replays into it
   // whatever it lacks) under the directory's lock.
   mkdirSync(options.data_dir, { recursive: true });
+  // Every node of a cluster must hold the same master key (they open each other's sealed secrets and
+  // check each other's session tokens): it is configuration, never made up by one node on its own.
+  const master = MasterKey.load(
+    options.master_key_file ?? join(options.data_dir, "master.key"),
+    options.demo && options.cluster == null,
+    options.log,
+  );
+  // A new or wiped cluster node starts from a peer's snapshot and history (the start of the log
+  // may be compacted away): before the history database is opened, which it may replace.
+  if (options.cluster != null) await bootstrap(options, options.cluster, master);
   const history = new History(join(options.data_dir, "history.sqlite"));
+  const snapshot_every =
+    options.snapshot_every_commands === undefined
+      ? {}
+      : { snapshot_every_commands: options.snapshot_every_commands };
   let node: ExchangeNode;
   try {
     node =
       options.cluster == null
-        ? await EngineNode.open({ data_dir: options.data_dir, log: options.log, projection: history })
+        ? await EngineNode.open({
+            data_dir: options.data_dir,
+            log: options.log,
+            projection: history,
+            ...snapshot_every,
+          })
         : await ClusterNode.open({
             data_dir: options.data_dir,
             etcd: options.cluster.etcd,
@@ -74,6 +129,7 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
             ...(options.cluster.prefix === undefined ? {} : { prefix: options.cluster.prefix }),
             log: options.log,
             projection: history,
+            ...snapshot_every,
           });
   } catch (error) {
     history.close();
@@ -92,13 +148,6 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
     history.close();
   };
   try {
-    // Every node of a cluster must hold the same master key (they open each other's sealed secrets and
-    // check each other's session tokens): it is configuration, never made up by one node on its own.
-    const master = MasterKey.load(
-      options.master_key_file ?? join(options.data_dir, "master.key"),
-      options.demo && options.cluster == null,
-      options.log,
-    );
     // In a cluster, one elected node keeps etcd's keyspace bounded (src/cluster/compactor.ts).
     if (node instanceof ClusterNode && options.cluster != null) {
       const urls = options.cluster.etcd;
@@ -107,7 +156,14 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
         node.etcd,
         node,
         "log-compactor",
-        () => start_compactor(cluster_node.etcd, cluster_node.log.prefix, urls, options.log),
+        () =>
+          start_compactor(
+            cluster_node.etcd,
+            cluster_node.log.prefix,
+            urls,
+            options.log,
+            options.compact_every_ms ?? COMPACT_EVERY_MS,
+          ),
         options.log,
       );
     }
@@ -137,9 +193,24 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
       limit_tiers: tiers,
       anonymous_tier,
       ...(options.in_flight_max === undefined ? {} : { in_flight_max: options.in_flight_max }),
+      ...(node instanceof ClusterNode
+        ? {
+            extra_routes: (app: FastifyInstance) =>
+              register_peer_routes(
+                app,
+                { snapshots_dir: (node as ClusterNode).snapshots_dir, history },
+                master.derive(PEER_KEY_PURPOSE),
+                Date.now,
+              ),
+          }
+        : {}),
     });
     servers.push(pub);
     const port = (pub.server.address() as AddressInfo).port;
+    if (node instanceof ClusterNode) {
+      const host = options.host === "0.0.0.0" || options.host === "::" ? hostname() : options.host;
+      await node.advertise(options.advertise_url ?? `http://${host}:${port}`);
+    }
     let credentials_file: string | null = null;
     if (options.demo) {
       const host = options.host === "0.0.0.0" ? "127.0.0.1" : options.host;

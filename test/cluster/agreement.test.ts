@@ -11,6 +11,7 @@ import { after, before, describe, it } from "node:test";
 import fc from "fast-check";
 import { ClusterNode } from "../../src/cluster/cluster_node.js";
 import type { Command } from "../../src/engine/commands.js";
+import { read_snapshot } from "../../src/node/snapshot_store.js";
 import { ops, seed, setup_commands, to_commands } from "../engine/gen.js";
 import { type EtcdCluster, start_etcd } from "../helpers/etcd.js";
 import { until } from "../helpers/wait.js";
@@ -73,7 +74,15 @@ describe("cluster agreement", () => {
     assert.equal(nodes[2].state_hash(), hashes[0]);
 
     // from a snapshot: it restores it and tails the log from the snapshot's revision on
+    // written by the node's snapshot worker (a replica fed the same entries): the very state the node has
     const half = await nodes[1].snapshot();
+    const stored = read_snapshot(join(root, "n1", "snapshots"), half);
+    assert.ok(typeof stored !== "string", String(stored));
+    assert.equal(stored.state_hash, hashes[0], "the worker's snapshot is the node's state");
+    assert.ok(
+      logs.some((l) => l.includes(`snapshot ${half}`) && l.includes("on the snapshot worker")),
+      logs.join("\n"),
+    );
     for (let k = 0; k < 30; k++) await nodes[k % 3].submit({ type: "create_account", ts_ms: 0 });
     await until("the accounts on every node", 10_000, () =>
       nodes.every((n) => n.last_applied_seq === total + 30) ? true : null,

@@ -1,7 +1,7 @@
 /**
  * Real etcd members for tests (Debian's etcd-server 3.4, installed by scripts/test.sh): N members on
  * loopback with free ports and temporary data directories, with the flags `holdfast cluster` uses
- * (ETCD_TUNING: 100 ms heartbeat, 500 ms election timeout…) so a dead leader is replaced in about a second.
+ * (ETCD_TUNING: 50 ms heartbeat, 300 ms election timeout…) so a dead leader is replaced in about half a second.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
