@@ -11,10 +11,15 @@
  * twice. A batch's bytes are opaque here (batch_codec.ts).
  */
 import { setTimeout as sleep } from "node:timers/promises";
+import { isBrokenCircuitError } from "cockatiel";
 import { type Etcd3, isRecoverableError, type Watcher } from "etcd3";
 
-/** A put that keeps failing for this long (no quorum) fails the append; the caller's client retries. */
-const APPEND_ATTEMPTS = 20;
+/**
+ * A put that keeps failing for this long (no quorum) fails the append; the caller's client retries.
+ * Time, not a count of attempts: a failed call can take a whole deadline or return at once (every
+ * member's circuit breaker open), and what matters is how long the quorum has been gone.
+ */
+const APPEND_GIVE_UP_MS = 10_000;
 const APPEND_BACKOFF_MS = 100;
 const STOP_WAIT_MS = 1000;
 
@@ -62,7 +67,8 @@ export class EtcdLog {
    */
   async append(id: string, value: Buffer, fence?: Fence): Promise<number> {
     const key = this.log_prefix + id;
-    for (let attempt = 1; ; attempt++) {
+    const started = Date.now();
+    for (;;) {
       try {
         let txn = this.client.if(key, "Create", "==", 0);
         if (fence !== undefined) txn = txn.and(fence.key, "Create", "==", fence.create_revision);
@@ -75,7 +81,9 @@ export class EtcdLog {
         throw new Error(`batch ${id} exists but could not be read`);
       } catch (error) {
         if (error instanceof FencedError) throw error;
-        if (attempt >= APPEND_ATTEMPTS || !isRecoverableError(error as Error)) throw error;
+        // an open breaker on every member is as transient as the failures that opened it
+        const transient = isRecoverableError(error as Error) || isBrokenCircuitError(error);
+        if (!transient || Date.now() - started >= APPEND_GIVE_UP_MS) throw error;
         await sleep(APPEND_BACKOFF_MS);
       }
     }
