@@ -84,7 +84,7 @@ try {
   const users: User[] = [];
   const admin = (nodes[0] as ClusterProcess).admin_socket;
   for (let i = 0; i < ACCOUNTS; i++) {
-    const made = (await admin_request(admin, "POST", "/v1/users")).body as { account: number };
+    const made = (await admin_request(admin, "POST", "/v1/users", {})).body as { account: number };
     const key = (
       await admin_request(admin, "POST", "/v1/api-keys", {
         account: made.account,
