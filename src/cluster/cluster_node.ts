@@ -17,8 +17,6 @@
  * wiped node first fetches a peer's snapshot and history (peer.ts, before open()).
  */
 import { randomBytes } from "node:crypto";
-import { readdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
 import type { Etcd3 } from "etcd3";
 import type { Command } from "../engine/commands.js";
 import type { EngineLimits } from "../engine/config.js";
@@ -27,11 +25,11 @@ import { restore, snapshot as snapshot_bytes, state_hash } from "../engine/snaps
 import { type DataDir, open_data_dir } from "../node/data_dir.js";
 import type { Applied, AppliedListener, ExchangeNode } from "../node/exchange_node.js";
 import type { Projection } from "../node/runtime.js";
-import { list_snapshots, prune_snapshots, read_snapshot, write_snapshot } from "../node/snapshot_store.js";
+import { list_snapshots, read_snapshot } from "../node/snapshot_store.js";
 import { BATCH_COMMANDS_MAX, decode_batch, encode_batch } from "./batch_codec.js";
 import { etcd_client } from "./etcd_client.js";
 import { EtcdLog, type Fence, FencedError, type LogEntry, type Tail } from "./etcd_log.js";
-import { type Position, position_name, read_position, write_position } from "./peer.js";
+import { type Position, read_position, write_cluster_snapshot } from "./peer.js";
 import { ClusterSnapshotter } from "./snapshotter.js";
 
 export interface ClusterOptions {
@@ -459,12 +457,7 @@ export class ClusterNode implements ExchangeNode {
         position = { seq: this.applied_seq, revision: this.applied_revision, last_ts_ms: this.last_ts_ms };
         const body = snapshot_bytes(this.engine);
         const dir = this.dir.snapshots;
-        write_position(dir, position);
-        name = write_snapshot(dir, position.seq, body);
-        prune_snapshots(dir, this.options.snapshots_kept);
-        const kept = new Set(list_snapshots(dir).map((s) => position_name(s.last_seq)));
-        for (const f of readdirSync(dir))
-          if (f.startsWith("cluster-") && !kept.has(f)) rmSync(join(dir, f), { force: true });
+        name = write_cluster_snapshot(dir, position, body, this.options.snapshots_kept);
         bytes = body.length;
         where = `${Date.now() - started} ms on the node's thread`;
       }

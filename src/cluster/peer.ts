@@ -21,6 +21,7 @@ import {
   createReadStream,
   existsSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -32,7 +33,13 @@ import Database from "better-sqlite3";
 import type { Etcd3 } from "etcd3";
 import type { FastifyInstance } from "fastify";
 import { lock_dir } from "../node/data_dir.js";
-import { list_snapshots, read_snapshot, write_atomic } from "../node/snapshot_store.js";
+import {
+  list_snapshots,
+  prune_snapshots,
+  read_snapshot,
+  write_atomic,
+  write_snapshot,
+} from "../node/snapshot_store.js";
 import type { History } from "../projections/history.js";
 
 export const PEER_AUTH_HEADER = "x-holdfast-peer";
@@ -56,6 +63,25 @@ export const position_name = (seq: number): string => `cluster-${String(seq).pad
 
 export function write_position(dir: string, p: Position): void {
   write_atomic(dir, position_name(p.seq), [Buffer.from(JSON.stringify(p))]);
+}
+
+/**
+ * Writes a cluster snapshot: its position first, then the snapshot (each atomically), keeps the newest
+ * `kept` snapshots and drops the positions of those removed. Returns the snapshot's file name.
+ */
+export function write_cluster_snapshot(
+  dir: string,
+  position: Position,
+  body: Uint8Array,
+  kept: number,
+): string {
+  write_position(dir, position);
+  const name = write_snapshot(dir, position.seq, body);
+  prune_snapshots(dir, kept);
+  const still = new Set(list_snapshots(dir).map((s) => position_name(s.last_seq)));
+  for (const f of readdirSync(dir))
+    if (f.startsWith("cluster-") && !still.has(f)) rmSync(join(dir, f), { force: true });
+  return name;
 }
 
 function valid_position(p: unknown, seq?: number): p is Position {

@@ -11,14 +11,12 @@
  * many bytes wait): on a machine with few cores a replica applying everything at once would compete
  * with the node all the time.
  */
-import { readdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
 import { Engine } from "../engine/engine.js";
 import { restore, snapshot } from "../engine/snapshot.js";
-import { list_snapshots, prune_snapshots, read_snapshot, write_snapshot } from "../node/snapshot_store.js";
+import { read_snapshot } from "../node/snapshot_store.js";
 import { decode_batch } from "./batch_codec.js";
-import { type Position, position_name, write_position } from "./peer.js";
+import { type Position, write_cluster_snapshot } from "./peer.js";
 import {
   type ClusterWorkerStart,
   ENTRY_HEADER_BYTES,
@@ -85,13 +83,8 @@ function handle(m: ToClusterWorker): void {
   const body = snapshot(engine);
   const position = { ...at };
   const dir = start.snapshots_dir;
-  write_position(dir, position);
-  const name = write_snapshot(dir, position.seq, body);
   // This thread is the only writer of the snapshots directory once it runs, so pruning happens here.
-  prune_snapshots(dir, start.snapshots_kept);
-  const kept = new Set(list_snapshots(dir).map((s) => position_name(s.last_seq)));
-  for (const f of readdirSync(dir))
-    if (f.startsWith("cluster-") && !kept.has(f)) rmSync(join(dir, f), { force: true });
+  const name = write_cluster_snapshot(dir, position, body, start.snapshots_kept);
   post({
     type: "written",
     id: m.id,
