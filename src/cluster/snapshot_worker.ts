@@ -14,6 +14,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { Engine } from "../engine/engine.js";
 import { restore, snapshot } from "../engine/snapshot.js";
+import { run_in_background } from "../node/background.js";
 import { read_snapshot } from "../node/snapshot_store.js";
 import { decode_batch } from "./batch_codec.js";
 import { type Position, write_cluster_snapshot } from "./peer.js";
@@ -26,6 +27,7 @@ import {
 
 const start = workerData as ClusterWorkerStart;
 const port = parentPort;
+run_in_background();
 if (port === null) throw new Error("cluster/snapshot_worker must run as a worker thread");
 const post = (m: FromClusterWorker): void => port.postMessage(m);
 

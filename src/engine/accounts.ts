@@ -9,9 +9,14 @@ export class AccountRow {
   /**
    * Ids of this account's open orders per market, appended as orders open and never removed one by
    * one: closing an order only decrements open_count, so the hot path touches no other order. Closed
-   * ids are dropped when the list grows past twice the open count (amortised O(1)).
+   * ids are dropped when the list grows past eight times the open count (amortised O(1)). Typed
+   * arrays, not JS arrays: with a million resting orders these lists held ~80 MB of numbers on the
+   * JS heap, which every full collection marked and moved (a 63 ms pause measured); typed-array
+   * contents live outside the heap and are never scanned.
    */
-  private open_lists: (number[] | undefined)[] = [];
+  private open_lists: (Float64Array | undefined)[] = [];
+  /** Ids used in each open_lists entry. */
+  private open_lengths: number[] = [];
   /** Open orders per market: resting plus untriggered stops. */
   open_count: Int32Array;
   /** Untriggered stop orders per market. */
@@ -45,24 +50,34 @@ export class AccountRow {
   /** Records a newly open order; `is_open` tells compaction which ids are still open. */
   add_open(market: number, order_id: number, is_open?: (order_id: number) => boolean): void {
     let list = this.open_lists[market];
-    if (list === undefined) {
-      list = [];
+    let n = list === undefined ? 0 : this.open_lengths[market];
+    if (list === undefined || n === list.length) {
+      const bigger = new Float64Array(Math.max(16, n * 2));
+      if (list !== undefined) bigger.set(list);
+      list = bigger;
       this.open_lists[market] = list;
     }
-    list.push(order_id);
+    list[n++] = order_id;
     this.open_count[market]++;
-    if (is_open !== undefined && list.length > 8 * this.open_count[market] + 64) {
+    if (is_open !== undefined && n > 8 * this.open_count[market] + 64) {
       let kept = 0;
-      for (const id of list) if (is_open(id)) list[kept++] = id;
-      list.length = kept;
+      for (let i = 0; i < n; i++) {
+        const id = list[i];
+        if (is_open(id)) list[kept++] = id;
+      }
+      n = kept;
     }
+    this.open_lengths[market] = n;
   }
 
-  /** Ids that may be open (closed ones included until compaction). */
-  open_ids(market: number): readonly number[] {
-    return this.open_lists[market] ?? [];
+  /** Ids that may be open (closed ones included until compaction); a view, valid until the next change. */
+  open_ids(market: number): Float64Array {
+    const list = this.open_lists[market];
+    return list === undefined ? NO_IDS : list.subarray(0, this.open_lengths[market]);
   }
 }
+
+const NO_IDS = new Float64Array(0);
 
 function grow_f64(a: Float64Array, n: number): Float64Array {
   const b = new Float64Array(n);

@@ -69,13 +69,25 @@ export class ByteWriter {
 
 export class ByteReader {
   private at = 0;
+  /** Reads stop here: the buffer's end, or the end of the record set by window(). */
+  private end: number;
   private readonly view: DataView;
   private readonly decoder = DECODER;
   constructor(private readonly buf: Uint8Array) {
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.end = buf.length;
+  }
+  /**
+   * Reads bytes [start, end) of the buffer next: one reader walks every record of a journal frame
+   * instead of a new reader (and DataView and subarray) per command.
+   */
+  window(start: number, end: number): void {
+    if (start < 0 || end < start || end > this.buf.length) throw new Error("window outside the buffer");
+    this.at = start;
+    this.end = end;
   }
   private need(n: number): void {
-    if (this.at + n > this.buf.length) throw new Error(`snapshot truncated at byte ${this.at}`);
+    if (this.at + n > this.end) throw new Error(`snapshot truncated at byte ${this.at}`);
   }
   f64(): number {
     this.need(8);
@@ -111,6 +123,6 @@ export class ByteReader {
     return out;
   }
   done(): boolean {
-    return this.at === this.buf.length;
+    return this.at === this.end;
   }
 }

@@ -10,12 +10,81 @@ function home_of(id: number, shift: number): number {
   const hi = (id - lo) * 2.3283064365386963e-10; // exact: a power of two, and cheaper than a division
   return Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) >>> shift;
 }
+/** Cell index of `id` in a table, or -1. Robin Hood lets a miss stop as soon as it passes richer entries. */
+function find_in(cells: Float64Array, mask: number, shift: number, id: number): number {
+  let i = home_of(id, shift);
+  let distance = 0;
+  for (;;) {
+    const k = cells[2 * i];
+    if (k === id) return i;
+    if (k === 0 || ((i - home_of(k, shift)) & mask) < distance) return -1;
+    i = (i + 1) & mask;
+    distance++;
+  }
+}
+
+/** Puts id -> slot (not present) into a table with room. */
+function place(cells: Float64Array, mask: number, shift: number, id: number, slot: number): void {
+  let key = id;
+  let value = slot;
+  let i = home_of(key, shift);
+  let distance = 0;
+  for (;;) {
+    const k = cells[2 * i];
+    if (k === 0) {
+      cells[2 * i] = key;
+      cells[2 * i + 1] = value;
+      return;
+    }
+    const k_distance = (i - home_of(k, shift)) & mask;
+    if (k_distance < distance) {
+      // Robin Hood: the poorer entry takes the cell; carry on placing the richer one.
+      const v = cells[2 * i + 1];
+      cells[2 * i] = key;
+      cells[2 * i + 1] = value;
+      key = k;
+      value = v;
+      distance = k_distance;
+    }
+    i = (i + 1) & mask;
+    distance++;
+  }
+}
+
+/**
+ * Old cells moved per set or delete while growing. The new table is twice the old, and growing starts
+ * at a quarter of the new table's size, so finishing needs 2 cells per insert at worst: 16 finishes
+ * well before the new table could itself fill, while keeping each operation's extra work to a few
+ * sequential reads.
+ */
+const MIGRATE_CELLS = 16;
+const PREPARE_EVERY_SETS = 8;
+
 export class IdIndex {
   /** Cells of [id, slot] pairs side by side, so a lookup touches one cache line, not two. */
   private cells: Float64Array;
   private mask: number;
   /** 32 - log2(length): home_of() keeps the top bits of the product. */
   private shift: number;
+  /**
+   * While growing, the previous table, moved into `cells` a few cells per operation rather than all at
+   * once (rehashing 2^19 cells at once stalled order entry for ~35 ms). Its cells below `old_pos` are
+   * moved (their live copy is in `cells`); above, an entry deleted before its move keeps its key (so
+   * probe runs stay intact) with slot 0. The old table is otherwise never changed.
+   */
+  private old: Float64Array | null = null;
+  private old_mask = 0;
+  private old_shift = 0;
+  private old_pos = 0;
+  /**
+   * The next, twice larger table, allocated once the load passes 3/8 and written one 4 KiB page every
+   * PREPARE_EVERY_SETS inserts, so its pages are mapped before it is used. Zeroed memory is mapped lazily:
+   * a fresh table faulted in by the random writes just after growing stalled order entry (~3 ms per MB
+   * on this VM, all within the next few thousand inserts).
+   */
+  private next: Float64Array | null = null;
+  private next_touched = 0;
+  private sets = 0;
   size = 0;
 
   /** Sized for `expected` entries at a load of at most one half; grows by doubling beyond. */
@@ -32,73 +101,55 @@ export class IdIndex {
     for (let i = 0; i < this.cells.length; i += 512) this.cells[i] = 0; // map the pages now
   }
 
-  /** Cell index holding `id`, or -1. Robin Hood lets a miss stop as soon as it passes richer entries. */
-  private find(id: number): number {
-    const cells = this.cells;
-    const mask = this.mask;
-    let i = home_of(id, this.shift);
-    let distance = 0;
-    for (;;) {
-      const k = cells[2 * i];
-      if (k === id) return i;
-      if (k === 0 || ((i - home_of(k, this.shift)) & mask) < distance) return -1;
-      i = (i + 1) & mask;
-      distance++;
-    }
-  }
-
   /** Slot of a live order, 0 if none. */
   get(id: number): number {
-    const i = this.find(id);
-    return i < 0 ? 0 : this.cells[2 * i + 1];
+    const i = find_in(this.cells, this.mask, this.shift, id);
+    if (i >= 0) return this.cells[2 * i + 1];
+    const old = this.old;
+    if (old === null) return 0;
+    const j = find_in(old, this.old_mask, this.old_shift, id);
+    // Below old_pos an entry was moved; missing from the new table means deleted since.
+    return j < this.old_pos ? 0 : old[2 * j + 1];
   }
 
   has(id: number): boolean {
     return this.get(id) !== 0;
   }
 
+  /** True while a previous table is still being moved (tests). */
+  get growing(): boolean {
+    return this.old !== null;
+  }
+
   /** Adds id -> slot (id > 0, slot > 0, id not present). */
   set(id: number, slot: number): void {
+    if (this.old !== null) this.migrate();
     if ((this.size + 1) * 2 > this.mask + 1) this.grow();
-    const cells = this.cells;
-    const mask = this.mask;
-    let key = id;
-    let value = slot;
-    let i = home_of(key, this.shift);
-    let distance = 0;
-    for (;;) {
-      const k = cells[2 * i];
-      if (k === 0) {
-        cells[2 * i] = key;
-        cells[2 * i + 1] = value;
-        this.size++;
-        return;
-      }
-      const k_distance = (i - home_of(k, this.shift)) & mask;
-      if (k_distance < distance) {
-        // Robin Hood: the poorer entry takes the cell; carry on placing the richer one.
-        const v = cells[2 * i + 1];
-        cells[2 * i] = key;
-        cells[2 * i + 1] = value;
-        key = k;
-        value = v;
-        distance = k_distance;
-      }
-      i = (i + 1) & mask;
-      distance++;
-    }
+    else if (this.size * 8 > (this.mask + 1) * 3) this.prepare();
+    place(this.cells, this.mask, this.shift, id, slot);
+    this.size++;
   }
 
   delete(id: number): void {
+    if (this.old !== null) this.migrate();
     const cells = this.cells;
     const mask = this.mask;
-    let i = this.find(id);
-    if (i < 0) return;
+    const shift = this.shift;
+    let i = find_in(cells, mask, shift, id);
+    if (i < 0) {
+      const old = this.old;
+      if (old === null) return;
+      const j = find_in(old, this.old_mask, this.old_shift, id);
+      if (j < this.old_pos || old[2 * j + 1] === 0) return;
+      old[2 * j + 1] = 0;
+      this.size--;
+      return;
+    }
     // Backward shift: pull following displaced entries one cell closer to home.
     let j = (i + 1) & mask;
     for (;;) {
       const k = cells[2 * j];
-      if (k === 0 || ((j - home_of(k, this.shift)) & mask) === 0) break;
+      if (k === 0 || ((j - home_of(k, shift)) & mask) === 0) break;
       cells[2 * i] = k;
       cells[2 * i + 1] = cells[2 * j + 1];
       i = j;
@@ -109,13 +160,44 @@ export class IdIndex {
     this.size--;
   }
 
+  /** Moves the next MIGRATE_CELLS cells of the old table; drops it once all are moved. */
+  private migrate(): void {
+    const old = this.old as Float64Array;
+    const cells_total = old.length / 2;
+    const end = Math.min(cells_total, this.old_pos + MIGRATE_CELLS);
+    for (let i = this.old_pos; i < end; i++) {
+      const slot = old[2 * i + 1];
+      if (slot !== 0) place(this.cells, this.mask, this.shift, old[2 * i], slot);
+    }
+    this.old_pos = end;
+    if (end === cells_total) this.old = null;
+  }
+
+  /**
+   * From load 3/8 to 1/2 there are (cells / 8) inserts; the next table has cells / 128 pages, so one page
+   * every 8 inserts is done by load 7/16, before it is needed even if no order is deleted meanwhile.
+   */
+  private prepare(): void {
+    if (this.next === null) {
+      this.next = new Float64Array((this.mask + 1) * 4);
+      this.next_touched = 0;
+    }
+    if (this.sets++ % PREPARE_EVERY_SETS !== 0 || this.next_touched >= this.next.length) return;
+    this.next[this.next_touched] = 0;
+    this.next_touched += 512;
+  }
+
   private grow(): void {
-    const old = this.cells;
+    // By the arithmetic at MIGRATE_CELLS the previous move is always finished here; if not, finish it.
+    while (this.old !== null) this.migrate();
+    this.old = this.cells;
+    this.old_mask = this.mask;
+    this.old_shift = this.shift;
+    this.old_pos = 0;
     const length = (this.mask + 1) * 2;
-    this.cells = new Float64Array(length * 2);
+    this.cells = this.next ?? new Float64Array(length * 2);
+    this.next = null;
     this.mask = length - 1;
     this.shift--;
-    this.size = 0;
-    for (let i = 0; i < old.length; i += 2) if (old[i] !== 0) this.set(old[i], old[i + 1]);
   }
 }

@@ -17,9 +17,9 @@
  */
 import { createHash } from "node:crypto";
 import { crc32c } from "@node-rs/crc32";
-import { ByteWriter } from "../engine/bytes.js";
+import { ByteReader, ByteWriter } from "../engine/bytes.js";
 import type { Command } from "../engine/commands.js";
-import { decode_command, encode_command } from "./codec.js";
+import { decode_record, encode_command } from "./codec.js";
 
 export const FRAME_MAGIC = 0x3146_4a48; // "HJF1" little-endian
 export const HEADER_BYTES = 96;
@@ -155,15 +155,17 @@ export function parse_frame_header(frame: Uint8Array): FrameHeader {
   };
 }
 
-/** The commands of a checked frame. */
+/** The commands of a checked frame. One reader walks every record (no reader or subarray per command). */
 export function frame_commands(bytes: Uint8Array, header: FrameHeader): Command[] {
   const frame = bytes.subarray(header.offset, header.offset + header.length);
   const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  const reader = new ByteReader(frame);
   const out: Command[] = [];
   let at = HEADER_BYTES;
   for (let i = 0; i < header.count; i++) {
     const n = view.getUint32(at, true);
-    out.push(decode_command(frame.subarray(at + 4, at + 4 + n)));
+    reader.window(at + 4, at + 4 + n);
+    out.push(decode_record(reader));
     at += 4 + n;
   }
   return out;

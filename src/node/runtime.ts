@@ -12,7 +12,7 @@ import { Engine } from "../engine/engine.js";
 import type { EngineEvent } from "../engine/events.js";
 import { restore, state_hash } from "../engine/snapshot.js";
 import { FileJournal, type JournalOptions } from "../journal/file_journal.js";
-import type { Journal } from "../journal/journal.js";
+import type { Appended, Journal } from "../journal/journal.js";
 import { SEGMENT_RE } from "../journal/scan.js";
 import { FsStorage } from "../journal/storage.js";
 import { type DataDir, open_data_dir } from "./data_dir.js";
@@ -233,18 +233,32 @@ export class EngineNode implements ExchangeNode {
    * Journals a command, applies it once durable, and returns its sequence and events. The node takes
    * ownership of `command`: it sets `ts_ms` to the journal's batch timestamp.
    */
-  async submit(command: Command): Promise<Applied> {
-    return (await this.submit_batch([command]))[0];
+  submit(command: Command): Promise<Applied> {
+    const refused = this.refusal();
+    if (refused !== null) return Promise.reject(refused);
+    const commands = [command];
+    return this.journal.append(commands).then((appended) => this.apply_appended(commands, appended)[0]);
   }
 
   /**
    * The same for several commands at once: one journal append, one await. A gateway that gathers the
    * requests of one event-loop turn saves a promise and a frame of bookkeeping per command.
+   * (Not async functions: a suspended async function keeps its whole frame alive, ~1.7 KB per submit
+   * measured with V8's sampling heap profiler, and the node's GC grew with it.)
    */
-  async submit_batch(commands: Command[]): Promise<Applied[]> {
-    if (this.closed) throw new Error("node is closed");
-    if (this.failed !== null) throw this.failed;
-    const appended = await this.journal.append(commands);
+  submit_batch(commands: Command[]): Promise<Applied[]> {
+    const refused = this.refusal();
+    if (refused !== null) return Promise.reject(refused);
+    return this.journal.append(commands).then((appended) => this.apply_appended(commands, appended));
+  }
+
+  private refusal(): Error | null {
+    if (this.closed) return new Error("node is closed");
+    return this.failed;
+  }
+
+  /** Applies durable commands in order; then, if one is due, asks for a snapshot. */
+  private apply_appended(commands: Command[], appended: Appended): Applied[] {
     if (this.failed !== null) throw this.failed;
     const out: Applied[] = [];
     try {

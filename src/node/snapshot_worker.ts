@@ -17,10 +17,12 @@ import { restore, snapshot } from "../engine/snapshot.js";
 import { frame_commands, parse_frame_header } from "../journal/frame.js";
 import { read_batches, scan_journal } from "../journal/scan.js";
 import { FsStorage } from "../journal/storage.js";
+import { run_in_background } from "./background.js";
 import { prune_snapshots, read_snapshot, write_snapshot } from "./snapshot_store.js";
 import type { FromWorker, ToWorker, WorkerStart } from "./snapshotter.js";
 
 const start = workerData as WorkerStart;
+run_in_background();
 const port = parentPort;
 if (port === null) throw new Error("snapshot_worker must run as a worker thread");
 const post = (m: FromWorker): void => port.postMessage(m);

@@ -39,6 +39,41 @@ describe("IdIndex", () => {
     for (const [id, slot] of model) assert.equal(index.get(id), slot);
   });
 
+  it("answers every live id exactly while a grown table is still being moved in", () => {
+    const index = new IdIndex();
+    const model = new Map<number, number>();
+    const rng = new Prng(11);
+    let next_id = 1;
+    const live: number[] = [];
+    let checked_while_growing = 0;
+    for (let step = 0; step < 60_000; step++) {
+      if (rng.chance(0.7) || live.length === 0) {
+        const id = next_id++;
+        const slot = rng.between(1, 1 << 20);
+        index.set(id, slot);
+        model.set(id, slot);
+        live.push(id);
+      } else {
+        const at = rng.below(live.length);
+        const id = live[at];
+        live[at] = live[live.length - 1];
+        live.pop();
+        index.delete(id);
+        model.delete(id);
+        index.delete(id); // a second delete changes nothing
+      }
+      if (index.growing && step % 7 === 0) {
+        checked_while_growing++;
+        for (const [id, slot] of model) assert.equal(index.get(id), slot);
+        assert.equal(index.get(next_id), 0);
+      }
+      assert.equal(index.size, model.size);
+    }
+    assert.ok(checked_while_growing > 100, `checked ${checked_while_growing} times while growing`);
+    for (const [id, slot] of model) assert.equal(index.get(id), slot);
+    for (let id = 1; id < next_id; id++) if (!model.has(id)) assert.equal(index.get(id), 0);
+  });
+
   it("handles ids above 2^32", () => {
     const index = new IdIndex();
     const base = 2 ** 40;
