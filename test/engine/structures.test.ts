@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { decimal_to_units, parse_decimal, units_to_decimal } from "../../src/engine/decimal.js";
 import { fee_units } from "../../src/engine/engine.js";
-import { IdIndex } from "../../src/engine/id_index.js";
+import { IdHash, IdIndex } from "../../src/engine/id_index.js";
 import { Prng } from "../../src/sim/prng.js";
 
 describe("IdIndex", () => {
@@ -39,8 +39,8 @@ describe("IdIndex", () => {
     for (const [id, slot] of model) assert.equal(index.get(id), slot);
   });
 
-  it("answers every live id exactly while a grown table is still being moved in", () => {
-    const index = new IdIndex();
+  it("hash: answers every live id exactly while a grown table is still being moved in", () => {
+    const index = new IdHash();
     const model = new Map<number, number>();
     const rng = new Prng(11);
     let next_id = 1;
@@ -72,6 +72,59 @@ describe("IdIndex", () => {
     assert.ok(checked_while_growing > 100, `checked ${checked_while_growing} times while growing`);
     for (const [id, slot] of model) assert.equal(index.get(id), slot);
     for (let id = 1; id < next_id; id++) if (!model.has(id)) assert.equal(index.get(id), 0);
+  });
+
+  it("agrees with a Map when orders outlive a small window, arrive out of order or jump ahead", () => {
+    for (const seed of [1, 2, 3]) {
+      const index = new IdIndex(64, 256);
+      const model = new Map<number, number>();
+      const rng = new Prng(seed);
+      let next_id = 1;
+      const live: number[] = [];
+      const used = new Set<number>();
+      let most_long_lived = 0;
+      const check = (): void => {
+        assert.equal(index.size, model.size);
+        for (const [id, slot] of model) assert.equal(index.get(id), slot, `id ${id}`);
+      };
+      for (let step = 0; step < 40_000; step++) {
+        const r = rng.below(100);
+        if (r < 55 || live.length === 0) {
+          // Mostly the next id; sometimes a jump past the window; sometimes an older id not yet used
+          // (as a restore inserts orders in slot order, not id order).
+          let id = next_id++;
+          if (r < 2) {
+            next_id += rng.between(256, 2000);
+            id = next_id++;
+          } else if (r < 5 && next_id > 600) {
+            const older = next_id - rng.between(1, 600);
+            if (!model.has(older) && !used.has(older)) id = older;
+          }
+          used.add(id);
+          const slot = rng.between(1, 1 << 20);
+          index.set(id, slot);
+          model.set(id, slot);
+          live.push(id);
+        } else {
+          // Recent orders die soon; some live long (they end up in the hash).
+          const at = rng.chance(0.8)
+            ? live.length - 1 - rng.below(Math.min(live.length, 40))
+            : rng.below(live.length);
+          const id = live[at];
+          live[at] = live[live.length - 1];
+          live.pop();
+          index.delete(id);
+          model.delete(id);
+          index.delete(id);
+        }
+        assert.equal(index.get(next_id + 3), 0);
+        if (step % 101 === 0) check();
+        most_long_lived = Math.max(most_long_lived, index.long_lived);
+      }
+      assert.ok(most_long_lived > 100, `${most_long_lived} orders outlived the window`);
+      check();
+      for (let id = 1; id < next_id; id++) if (!model.has(id)) assert.equal(index.get(id), 0);
+    }
   });
 
   it("handles ids above 2^32", () => {
