@@ -5,8 +5,10 @@
  * exactly what it lacks. Rows are gathered in memory and written one transaction per flush; every
  * read flushes first, so a client reads its own writes.
  */
+import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { EngineEvent } from "../engine/events.js";
+import type { CheckpointStart } from "./checkpoint_worker.js";
 
 export interface OrderRow {
   order_id: number;
@@ -85,6 +87,9 @@ export interface Range {
 // The flush runs on the node's thread. Measured (session 3): a transaction of ~10,000 rows blocked it
 // 10-29 ms, one of ~1,000 rows about 1 ms; the commit is still amortised over hundreds of rows.
 const FLUSH_ROWS = 1000;
+const CHECKPOINT_EVERY_MS = 1000;
+/** 16,384 pages of 4 KiB. */
+const WAL_AUTOCHECKPOINT_PAGES = 16_384;
 export const HISTORY_LIMIT_MAX = 1000;
 
 export class History {
@@ -95,6 +100,7 @@ export class History {
   private pending_seq = 0;
   private applied_seq: number;
   private readonly stmt: Record<string, Database.Statement>;
+  private readonly checkpointer: Worker;
 
   constructor(file: string) {
     this.db = new Database(file);
@@ -102,6 +108,16 @@ export class History {
     // NORMAL: a power loss may lose the last transactions, never corrupt the file; the node replays
     // whatever last_seq says is missing.
     this.db.pragma("synchronous = NORMAL");
+    // Checkpoints run on their own thread (checkpoint_worker.ts). SQLite's own stays as a backstop at
+    // ~64 MB of WAL, should that thread fail: a longer pause then, never an unbounded file.
+    this.db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
+    const checkpoints: CheckpointStart = { file, every_ms: CHECKPOINT_EVERY_MS };
+    this.checkpointer = new Worker(new URL("./checkpoint_worker.js", import.meta.url), {
+      workerData: checkpoints,
+    });
+    this.checkpointer.unref();
+    this.checkpointer.on("error", () => {}); // the backstop covers it
+    this.checkpointer.on("message", () => {});
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
       INSERT OR IGNORE INTO meta VALUES ('last_seq', 0);
@@ -355,6 +371,8 @@ export class History {
 
   close(): void {
     this.flush();
+    // The worker closes its connection when told; the database is consistent either way.
+    this.checkpointer.postMessage({ type: "stop" });
     this.db.close();
   }
 }
