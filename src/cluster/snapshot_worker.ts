@@ -29,7 +29,8 @@ const start = workerData as ClusterWorkerStart;
 const port = parentPort;
 run_in_background();
 if (port === null) throw new Error("cluster/snapshot_worker must run as a worker thread");
-const post = (m: FromClusterWorker): void => port.postMessage(m);
+const post = (m: FromClusterWorker): void =>
+  m.type === "buffers" ? port.postMessage(m, m.buffers) : port.postMessage(m);
 
 let engine: Engine;
 const at: Position = { ...start.position };
@@ -65,16 +66,21 @@ function apply_records(bytes: Uint8Array): void {
   }
 }
 
+/** The buffers the waiting entries arrived in: sent back to the node once applied, for reuse. */
+const held: ArrayBuffer[] = [];
+
 function apply_waiting(): void {
   for (const records of waiting) apply_records(records);
   waiting.length = 0;
   waiting_bytes = 0;
+  if (held.length > 0) post({ type: "buffers", buffers: held.splice(0) });
 }
 
 function handle(m: ToClusterWorker): void {
   if (m.type === "entries") {
     waiting.push(m.bytes);
     waiting_bytes += m.bytes.length;
+    held.push(m.bytes.buffer as ArrayBuffer);
     if (waiting_bytes > start.waiting_bytes_max) apply_waiting();
     return;
   }

@@ -8,6 +8,7 @@
  */
 import { Worker } from "node:worker_threads";
 import type { EngineLimits } from "../engine/config.js";
+import { TRANSFER_POOL_KEPT_MAX, TransferPool } from "../node/transfer_pool.js";
 import type { Position } from "./peer.js";
 
 /** What the worker starts from (its workerData). */
@@ -33,7 +34,9 @@ export type ToClusterWorker =
 export type FromClusterWorker =
   | { type: "ready" }
   | { type: "written"; id: number; name: string; position: Position; bytes: number; ms: number }
-  | { type: "failed"; message: string };
+  | { type: "failed"; message: string }
+  /** Entry buffers the worker has applied, back for reuse. */
+  | { type: "buffers"; buffers: ArrayBuffer[] };
 
 /** Entries are gathered in buffers of this size (or less, when a snapshot is asked for). */
 const OUTGOING_BYTES = 4 * 1024 * 1024;
@@ -58,8 +61,10 @@ export class ClusterSnapshotter {
   private readonly in_flight = new Set<Promise<ClusterWritten>>();
   private next_id = 1;
   private closed = false;
-  // allocUnsafeSlow: its own ArrayBuffer (transferable), no zero-filling on the node's thread
-  private outgoing: Buffer = Buffer.allocUnsafeSlow(OUTGOING_BYTES);
+  // Its own ArrayBuffer (transferable), never zero-filled on the node's thread, reused once the worker
+  // sends it back (node/transfer_pool.ts).
+  private readonly pool = new TransferPool(OUTGOING_BYTES, TRANSFER_POOL_KEPT_MAX);
+  private outgoing: Buffer = this.pool.take();
   private outgoing_bytes = 0;
 
   constructor(
@@ -102,7 +107,7 @@ export class ClusterSnapshotter {
       bytes: this.outgoing.subarray(0, this.outgoing_bytes),
     };
     this.worker.postMessage(message, [this.outgoing.buffer as ArrayBuffer]);
-    this.outgoing = Buffer.allocUnsafeSlow(OUTGOING_BYTES);
+    this.outgoing = this.pool.take();
     this.outgoing_bytes = 0;
   }
 
@@ -124,6 +129,10 @@ export class ClusterSnapshotter {
 
   private on_message(m: FromClusterWorker): void {
     if (m.type === "ready") return;
+    if (m.type === "buffers") {
+      this.pool.give(m.buffers);
+      return;
+    }
     if (m.type === "failed") {
       this.on_failure(m.message);
       return;

@@ -25,7 +25,8 @@ const start = workerData as WorkerStart;
 run_in_background();
 const port = parentPort;
 if (port === null) throw new Error("snapshot_worker must run as a worker thread");
-const post = (m: FromWorker): void => port.postMessage(m);
+const post = (m: FromWorker): void =>
+  m.type === "buffers" ? port.postMessage(m, m.buffers) : port.postMessage(m);
 
 let engine: Engine;
 let applied_seq = 0;
@@ -53,10 +54,14 @@ function apply_frame(bytes: Uint8Array): void {
 const waiting: Uint8Array[] = [];
 let waiting_bytes = 0;
 
+/** The buffers the waiting frames arrived in: sent back to the node once applied, for reuse. */
+const held: ArrayBuffer[] = [];
+
 function apply_waiting(): void {
   for (const frame of waiting) apply_frame(frame);
   waiting.length = 0;
   waiting_bytes = 0;
+  if (held.length > 0) post({ type: "buffers", buffers: held.splice(0) });
 }
 
 function handle(m: ToWorker): void {
@@ -69,6 +74,7 @@ function handle(m: ToWorker): void {
       at += length;
     }
     waiting_bytes += m.bytes.length;
+    held.push(m.bytes.buffer as ArrayBuffer);
     if (waiting_bytes > start.waiting_bytes_max) apply_waiting();
     return;
   }

@@ -10,6 +10,7 @@
  */
 import { Worker } from "node:worker_threads";
 import type { EngineLimits } from "../engine/config.js";
+import { TRANSFER_POOL_KEPT_MAX, TransferPool } from "./transfer_pool.js";
 
 export interface WorkerStart {
   snapshots_dir: string;
@@ -29,7 +30,9 @@ export type ToWorker = { type: "frames"; bytes: Uint8Array } | { type: "snapshot
 export type FromWorker =
   | { type: "ready"; seq: number }
   | { type: "written"; id: number; name: string; seq: number; bytes: number; ms: number }
-  | { type: "failed"; message: string };
+  | { type: "failed"; message: string }
+  /** Frame buffers the worker has applied, back for reuse. */
+  | { type: "buffers"; buffers: ArrayBuffer[] };
 
 export interface Written {
   name: string;
@@ -92,8 +95,10 @@ export class Snapshotter {
     this.outgoing_bytes += frame.length;
   }
 
-  // allocUnsafeSlow: its own ArrayBuffer (transferable), and no zero-filling of 4 MB on this thread.
-  private outgoing: Uint8Array = Buffer.allocUnsafeSlow(OUTGOING_BYTES);
+  // Its own ArrayBuffer (transferable), never zero-filled on this thread, and reused once the worker
+  // sends it back.
+  private readonly pool = new TransferPool(OUTGOING_BYTES, TRANSFER_POOL_KEPT_MAX);
+  private outgoing: Uint8Array = this.pool.take();
   private outgoing_bytes = 0;
 
   private send_outgoing(): void {
@@ -101,7 +106,7 @@ export class Snapshotter {
     const t0 = performance.now();
     const message: ToWorker = { type: "frames", bytes: this.outgoing.subarray(0, this.outgoing_bytes) };
     this.worker.postMessage(message, [this.outgoing.buffer as ArrayBuffer]);
-    this.outgoing = Buffer.allocUnsafeSlow(OUTGOING_BYTES);
+    this.outgoing = this.pool.take();
     this.outgoing_bytes = 0;
     this.count_post(performance.now() - t0);
   }
@@ -138,6 +143,10 @@ export class Snapshotter {
 
   private on_message(m: FromWorker): void {
     if (m.type === "ready") return;
+    if (m.type === "buffers") {
+      this.pool.give(m.buffers);
+      return;
+    }
     if (m.type === "failed") {
       if (this.worker !== null) this.on_failure(this.worker, m.message);
       return;
