@@ -51,18 +51,19 @@ function write_spec(w: ByteWriter, s: OrderSpec): void {
   w.str(s.client_order_id);
 }
 
-function read_spec(r: ByteReader): OrderSpec {
-  return {
-    side: r.u8() as Side,
-    order_type: r.u8() as OrderType,
-    tif: r.u8() as TimeInForce,
-    stp: stp_value(r.u8()),
-    price_ticks: r.f64(),
-    quantity_lots: r.f64(),
-    quote_units: r.f64(),
-    stop_price_ticks: r.f64(),
-    client_order_id: r.str(),
-  };
+/** Reads an order spec onto `head` (no intermediate object to spread: replay decodes millions). */
+function read_spec<T extends object>(r: ByteReader, head: T): T & OrderSpec {
+  const o = head as T & OrderSpec;
+  o.side = r.u8() as Side;
+  o.order_type = r.u8() as OrderType;
+  o.tif = r.u8() as TimeInForce;
+  o.stp = stp_value(r.u8());
+  o.price_ticks = r.f64();
+  o.quantity_lots = r.f64();
+  o.quote_units = r.f64();
+  o.stop_price_ticks = r.f64();
+  o.client_order_id = r.str();
+  return o;
 }
 
 /** Appends one command's encoding to `w`. */
@@ -198,24 +199,8 @@ function read_str(r: ByteReader, kind: string): string {
 }
 
 function read_body(r: ByteReader, kind: (typeof KINDS)[number], ts_ms: number, version: number): Command {
-  // Replay spends its time on place_order and cancel_order: they are read first, field by field (no
-  // closures, no spread of a spec object).
-  if (kind === "place_order")
-    return {
-      type: kind,
-      ts_ms,
-      account: r.u32(),
-      market: r.u32(),
-      side: r.u8() as Side,
-      order_type: r.u8() as OrderType,
-      tif: r.u8() as TimeInForce,
-      stp: stp_value(r.u8()),
-      price_ticks: r.f64(),
-      quantity_lots: r.f64(),
-      quote_units: r.f64(),
-      stop_price_ticks: r.f64(),
-      client_order_id: r.str(),
-    };
+  // Replay spends its time on place_order and cancel_order: they are read first (no closures).
+  if (kind === "place_order") return read_spec(r, { type: kind, ts_ms, account: r.u32(), market: r.u32() });
   if (kind === "cancel_order")
     return {
       type: kind,
@@ -297,7 +282,7 @@ function read_body(r: ByteReader, kind: (typeof KINDS)[number], ts_ms: number, v
         cancel_order_id: r.f64(),
         cancel_client_order_id: r.str(),
         allow_failure: r.u8() === 1,
-        order: read_spec(r),
+        order: read_spec(r, {}),
       };
     case "expire_market_orders":
       return { type: kind, ts_ms, market: r.u32() };
