@@ -5,31 +5,45 @@ import { fee_units } from "../../src/engine/engine.js";
 import { IdHash, IdIndex } from "../../src/engine/id_index.js";
 import { Prng } from "../../src/sim/prng.js";
 
+/** An id index under test next to a Map model, with the ids still live. */
+class Mix {
+  readonly model = new Map<number, number>();
+  readonly live: number[] = [];
+  constructor(
+    readonly index: IdIndex | IdHash,
+    readonly rng: Prng,
+  ) {}
+  add(id: number): void {
+    const slot = this.rng.between(1, 1 << 20);
+    this.index.set(id, slot);
+    this.model.set(id, slot);
+    this.live.push(id);
+  }
+  /** Deletes a live id: 80% of the time one of the newest `recent` (orders die young), else any. */
+  remove(recent: number): void {
+    const live = this.live;
+    const at =
+      recent > 0 && this.rng.chance(0.8)
+        ? live.length - 1 - this.rng.below(Math.min(live.length, recent))
+        : this.rng.below(live.length);
+    const id = live[at];
+    live[at] = live[live.length - 1];
+    live.pop();
+    this.index.delete(id);
+    this.model.delete(id);
+    this.index.delete(id); // a second delete changes nothing
+  }
+}
+
 describe("IdIndex", () => {
   it("agrees with a Map over a long random mix of sequential inserts and random deletes", () => {
-    const index = new IdIndex();
-    const model = new Map<number, number>();
-    const rng = new Prng(7);
+    const mix = new Mix(new IdIndex(), new Prng(7));
+    const { index, model, live, rng } = mix;
     let next_id = 1;
-    const live: number[] = [];
     for (let step = 0; step < 200_000; step++) {
-      if (rng.chance(0.55) || live.length === 0) {
-        const id = next_id++;
-        const slot = rng.between(1, 1 << 20);
-        index.set(id, slot);
-        model.set(id, slot);
-        live.push(id);
-      } else {
-        // mostly recent orders die, some live long: the pattern that breaks naive hashing
-        const at = rng.chance(0.8)
-          ? live.length - 1 - rng.below(Math.min(live.length, 50))
-          : rng.below(live.length);
-        const id = live[at];
-        live[at] = live[live.length - 1];
-        live.pop();
-        index.delete(id);
-        model.delete(id);
-      }
+      // mostly recent orders die, some live long: the pattern that breaks naive hashing
+      if (rng.chance(0.55) || live.length === 0) mix.add(next_id++);
+      else mix.remove(50);
       if (step % 997 === 0) {
         for (const id of live.slice(0, 50)) assert.equal(index.get(id), model.get(id));
         assert.equal(index.get(next_id + 5), 0);
@@ -40,28 +54,14 @@ describe("IdIndex", () => {
   });
 
   it("hash: answers every live id exactly while a grown table is still being moved in", () => {
-    const index = new IdHash();
-    const model = new Map<number, number>();
-    const rng = new Prng(11);
+    const mix = new Mix(new IdHash(), new Prng(11));
+    const index = mix.index as IdHash;
+    const { model, live, rng } = mix;
     let next_id = 1;
-    const live: number[] = [];
     let checked_while_growing = 0;
     for (let step = 0; step < 60_000; step++) {
-      if (rng.chance(0.7) || live.length === 0) {
-        const id = next_id++;
-        const slot = rng.between(1, 1 << 20);
-        index.set(id, slot);
-        model.set(id, slot);
-        live.push(id);
-      } else {
-        const at = rng.below(live.length);
-        const id = live[at];
-        live[at] = live[live.length - 1];
-        live.pop();
-        index.delete(id);
-        model.delete(id);
-        index.delete(id); // a second delete changes nothing
-      }
+      if (rng.chance(0.7) || live.length === 0) mix.add(next_id++);
+      else mix.remove(0);
       if (index.growing && step % 7 === 0) {
         checked_while_growing++;
         for (const [id, slot] of model) assert.equal(index.get(id), slot);
@@ -76,11 +76,10 @@ describe("IdIndex", () => {
 
   it("agrees with a Map when orders outlive a small window, arrive out of order or jump ahead", () => {
     for (const seed of [1, 2, 3]) {
-      const index = new IdIndex(64, 256);
-      const model = new Map<number, number>();
-      const rng = new Prng(seed);
+      const mix = new Mix(new IdIndex(64, 256), new Prng(seed));
+      const index = mix.index as IdIndex;
+      const { model, live, rng } = mix;
       let next_id = 1;
-      const live: number[] = [];
       const used = new Set<number>();
       let most_long_lived = 0;
       const check = (): void => {
@@ -101,21 +100,10 @@ describe("IdIndex", () => {
             if (!model.has(older) && !used.has(older)) id = older;
           }
           used.add(id);
-          const slot = rng.between(1, 1 << 20);
-          index.set(id, slot);
-          model.set(id, slot);
-          live.push(id);
+          mix.add(id);
         } else {
           // Recent orders die soon; some live long (they end up in the hash).
-          const at = rng.chance(0.8)
-            ? live.length - 1 - rng.below(Math.min(live.length, 40))
-            : rng.below(live.length);
-          const id = live[at];
-          live[at] = live[live.length - 1];
-          live.pop();
-          index.delete(id);
-          model.delete(id);
-          index.delete(id);
+          mix.remove(40);
         }
         assert.equal(index.get(next_id + 3), 0);
         if (step % 101 === 0) check();
