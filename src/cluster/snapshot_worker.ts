@@ -11,11 +11,12 @@
  * many bytes wait): on a machine with few cores a replica applying everything at once would compete
  * with the node all the time.
  */
-import { parentPort, workerData } from "node:worker_threads";
+import { type MessagePort, parentPort, workerData } from "node:worker_threads";
 import { Engine } from "../engine/engine.js";
 import { restore, snapshot } from "../engine/snapshot.js";
 import { run_in_background } from "../node/background.js";
 import { read_snapshot } from "../node/snapshot_store.js";
+import { HeldBuffers } from "../node/transfer_pool.js";
 import { decode_batch } from "./batch_codec.js";
 import { type Position, write_cluster_snapshot } from "./peer.js";
 import {
@@ -29,8 +30,8 @@ const start = workerData as ClusterWorkerStart;
 const port = parentPort;
 run_in_background();
 if (port === null) throw new Error("cluster/snapshot_worker must run as a worker thread");
-const post = (m: FromClusterWorker): void =>
-  m.type === "buffers" ? port.postMessage(m, m.buffers) : port.postMessage(m);
+const to_node: MessagePort = port;
+const post = (m: FromClusterWorker): void => port.postMessage(m);
 
 let engine: Engine;
 const at: Position = { ...start.position };
@@ -67,20 +68,20 @@ function apply_records(bytes: Uint8Array): void {
 }
 
 /** The buffers the waiting entries arrived in: sent back to the node once applied, for reuse. */
-const held: ArrayBuffer[] = [];
+const held = new HeldBuffers();
 
 function apply_waiting(): void {
   for (const records of waiting) apply_records(records);
   waiting.length = 0;
   waiting_bytes = 0;
-  if (held.length > 0) post({ type: "buffers", buffers: held.splice(0) });
+  held.give_back(to_node);
 }
 
 function handle(m: ToClusterWorker): void {
   if (m.type === "entries") {
     waiting.push(m.bytes);
     waiting_bytes += m.bytes.length;
-    held.push(m.bytes.buffer as ArrayBuffer);
+    held.hold(m.bytes);
     if (waiting_bytes > start.waiting_bytes_max) apply_waiting();
     return;
   }

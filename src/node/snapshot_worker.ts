@@ -10,7 +10,7 @@
  * node's state at that sequence; a snapshot is written at whatever sequence the replica has reached
  * (never behind what the node asked for, never ahead of what is durable).
  */
-import { parentPort, workerData } from "node:worker_threads";
+import { type MessagePort, parentPort, workerData } from "node:worker_threads";
 import type { EngineLimits } from "../engine/config.js";
 import { Engine } from "../engine/engine.js";
 import { restore, snapshot } from "../engine/snapshot.js";
@@ -20,13 +20,14 @@ import { FsStorage } from "../journal/storage.js";
 import { run_in_background } from "./background.js";
 import { prune_snapshots, read_snapshot, write_snapshot } from "./snapshot_store.js";
 import type { FromWorker, ToWorker, WorkerStart } from "./snapshotter.js";
+import { HeldBuffers } from "./transfer_pool.js";
 
 const start = workerData as WorkerStart;
 run_in_background();
 const port = parentPort;
 if (port === null) throw new Error("snapshot_worker must run as a worker thread");
-const post = (m: FromWorker): void =>
-  m.type === "buffers" ? port.postMessage(m, m.buffers) : port.postMessage(m);
+const to_node: MessagePort = port;
+const post = (m: FromWorker): void => port.postMessage(m);
 
 let engine: Engine;
 let applied_seq = 0;
@@ -55,13 +56,13 @@ const waiting: Uint8Array[] = [];
 let waiting_bytes = 0;
 
 /** The buffers the waiting frames arrived in: sent back to the node once applied, for reuse. */
-const held: ArrayBuffer[] = [];
+const held = new HeldBuffers();
 
 function apply_waiting(): void {
   for (const frame of waiting) apply_frame(frame);
   waiting.length = 0;
   waiting_bytes = 0;
-  if (held.length > 0) post({ type: "buffers", buffers: held.splice(0) });
+  held.give_back(to_node);
 }
 
 function handle(m: ToWorker): void {
@@ -74,7 +75,7 @@ function handle(m: ToWorker): void {
       at += length;
     }
     waiting_bytes += m.bytes.length;
-    held.push(m.bytes.buffer as ArrayBuffer);
+    held.hold(m.bytes);
     if (waiting_bytes > start.waiting_bytes_max) apply_waiting();
     return;
   }
