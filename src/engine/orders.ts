@@ -41,7 +41,7 @@ export class OrderStore {
   readonly by_id: IdIndex;
 
   private high_water = 1;
-  private free_stack: Int32Array;
+  private readonly free_stack: Int32Array;
   private free_count = 0;
 
   /**
