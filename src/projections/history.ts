@@ -117,7 +117,6 @@ export class History {
     });
     this.checkpointer.unref();
     this.checkpointer.on("error", () => {}); // the backstop covers it
-    this.checkpointer.on("message", () => {});
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
       INSERT OR IGNORE INTO meta VALUES ('last_seq', 0);
