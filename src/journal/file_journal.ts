@@ -12,6 +12,7 @@ import { encode_frame } from "./frame.js";
 import type { Appended, Journal } from "./journal.js";
 import {
   type JournaledCommand,
+  type OnFrame,
   type Problem,
   read_batches,
   read_commands,
@@ -86,18 +87,19 @@ export class FileJournal implements Journal {
     private last_timestamp_ms: number,
   ) {}
 
-  /** Opens (and recovers) the journal in `storage`. */
   /**
    * Opens (and recovers) the journal in `storage`. `needed_from_seq`: the first sequence the caller
    * will read (a node: its snapshot's last + 1); older segments are not re-verified on every start.
+   * `on_frame`: sees every frame from `needed_from_seq` on as it is checked (a node's replay).
    */
   static async open(
     storage: Storage,
     options: Partial<JournalOptions> = {},
     needed_from_seq = 1,
+    on_frame: OnFrame | null = null,
   ): Promise<FileJournal> {
     const opts = { ...DEFAULT_JOURNAL_OPTIONS, ...options };
-    let scan = await scan_journal(storage, needed_from_seq);
+    let scan = await scan_journal(storage, needed_from_seq, on_frame);
     if (scan.corruption !== null) throw new JournalCorruptionError(scan.corruption);
     if (scan.torn !== null) {
       const t = scan.torn;
@@ -113,6 +115,7 @@ export class FileJournal implements Journal {
       opts.log(
         `journal: cut a torn tail of ${segment.size - t.offset} bytes from ${t.file} at offset ${t.offset} (sequence ${t.seq}): ${t.reason}`,
       );
+      // Checked again without on_frame: it has seen every frame before the cut already.
       scan = await scan_journal(storage, needed_from_seq);
       if (scan.corruption !== null || scan.torn !== null)
         throw new JournalCorruptionError(scan.corruption ?? (scan.torn as Problem));
@@ -125,6 +128,7 @@ export class FileJournal implements Journal {
       scan.last_hash,
       scan.last_timestamp_ms,
     );
+    journal.opened_from_seq = needed_from_seq;
     const last = scan.segments.at(-1);
     if (last !== undefined) {
       journal.file = await storage.open(last.name, false);

@@ -81,11 +81,23 @@ export interface ScanResult {
 }
 
 /**
+ * Called with each checked frame that holds commands from `from_seq` on, in order, as the scan reaches
+ * it: a node replays its tail in the same pass that checks it (one read of each segment, not two).
+ * Frames after it are not yet checked; a later corruption still fails the scan, and a node that
+ * applied the frames before it refuses to start all the same.
+ */
+export type OnFrame = (bytes: Uint8Array, header: FrameHeader) => void;
+
+/**
  * Reads and checks every segment. Does not change anything. With `from_seq`, segments that end before
  * it are listed but not read (a restarting node needs only the tail after its snapshot; `holdfast
  * journal verify` checks everything); the chain is then checked from the first segment read on.
  */
-export async function scan_journal(storage: Storage, from_seq = 1): Promise<ScanResult> {
+export async function scan_journal(
+  storage: Storage,
+  from_seq = 1,
+  on_frame: OnFrame | null = null,
+): Promise<ScanResult> {
   const names = (await storage.list()).filter((n) => SEGMENT_RE.test(n)).sort();
   const result: ScanResult = {
     segments: [],
@@ -160,6 +172,7 @@ export async function scan_journal(storage: Storage, from_seq = 1): Promise<Scan
       result.next_seq = h.first_seq + h.count;
       result.last_hash = h.hash;
       result.last_timestamp_ms = h.timestamp_ms;
+      if (on_frame !== null && h.first_seq + h.count > from_seq) on_frame(bytes, h);
       offset += h.length;
       segment.valid_bytes = offset;
     }

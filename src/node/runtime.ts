@@ -12,6 +12,7 @@ import { Engine } from "../engine/engine.js";
 import type { EngineEvent } from "../engine/events.js";
 import { restore, state_hash } from "../engine/snapshot.js";
 import { FileJournal, type JournalOptions } from "../journal/file_journal.js";
+import { type FrameHeader, frame_commands } from "../journal/frame.js";
 import type { Appended, Journal } from "../journal/journal.js";
 import { SEGMENT_RE } from "../journal/scan.js";
 import { FsStorage } from "../journal/storage.js";
@@ -161,39 +162,52 @@ export class EngineNode implements ExchangeNode {
         SNAPSHOT_WORKER_RESTARTS_MAX,
         options.log,
       );
+      let applied = from_seq - 1;
+      const started = Date.now();
+      const replaying = engine;
+      const projection = options.projection;
+      // The tail is applied frame by frame as the journal's opening scan checks it (one read of each
+      // segment). Up to the projection's position nothing needs events (the fast path); after it,
+      // events feed the projection.
+      const replay_frame = (bytes: Uint8Array, header: FrameHeader): void => {
+        if (header.first_seq > applied + 1)
+          throw new Error(
+            `journal starts at ${header.first_seq} but the snapshot needs ${applied + 1} onwards`,
+          );
+        const commands = frame_commands(bytes, header);
+        const skip = applied + 1 - header.first_seq;
+        const ts_ms = header.timestamp_ms;
+        if (projection === undefined || header.first_seq + header.count - 1 <= feed_after) {
+          replaying.quietly(() => {
+            for (let i = skip; i < commands.length; i++) {
+              commands[i].ts_ms = ts_ms;
+              replaying.execute(commands[i]);
+            }
+          });
+          applied = header.first_seq + header.count - 1;
+          return;
+        }
+        for (let i = skip; i < commands.length; i++) {
+          const c = commands[i];
+          const seq = header.first_seq + i;
+          c.ts_ms = ts_ms;
+          if (seq <= feed_after) replaying.quietly(() => replaying.execute(c));
+          else projection.apply(seq, ts_ms, replaying.apply(c));
+          applied = seq;
+        }
+      };
       const journal = await FileJournal.open(
         new FsStorage(dir.journal),
         { log: options.log, ...options.journal, on_durable_frame: (frame) => snapshotter.frame(frame) },
         from_seq,
+        replay_frame,
       );
       if (journal.first_sequence > from_seq && journal.next_sequence > journal.first_sequence)
         throw new Error(
           `journal starts at ${journal.first_sequence} but the snapshot needs ${from_seq} onwards`,
         );
-      let applied = from_seq - 1;
-      const started = Date.now();
-      const replaying = engine;
-      const projection = options.projection;
-      for await (const batch of journal.read_batches_from(from_seq)) {
-        // Up to the projection's position nothing needs events (the fast path); after it, events
-        // feed the projection.
-        if (projection === undefined || batch[batch.length - 1].seq <= feed_after) {
-          replaying.quietly(() => {
-            for (const c of batch) {
-              c.command.ts_ms = c.timestamp_ms;
-              replaying.execute(c.command);
-              applied = c.seq;
-            }
-          });
-          continue;
-        }
-        for (const c of batch) {
-          c.command.ts_ms = c.timestamp_ms;
-          if (c.seq <= feed_after) replaying.quietly(() => replaying.execute(c.command));
-          else projection.apply(c.seq, c.timestamp_ms, replaying.apply(c.command));
-          applied = c.seq;
-        }
-      }
+      if (applied !== journal.next_sequence - 1)
+        throw new Error(`replay reached ${applied}, the journal ends at ${journal.next_sequence - 1}`);
       projection?.flush();
       if (applied >= from_seq)
         options.log(`node: replayed ${applied - from_seq + 1} commands in ${Date.now() - started} ms`);

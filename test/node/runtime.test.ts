@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { REASON_DUPLICATE_ORDER } from "../../src/engine/reasons.js";
 import { SIDE_BUY, TIF_GTC } from "../../src/engine/types.js";
+import { JournalCorruptionError } from "../../src/journal/file_journal.js";
 import { DataDirLockedError } from "../../src/node/data_dir.js";
 import { EngineNode } from "../../src/node/runtime.js";
 import { limit, market_commands } from "../engine/helpers.js";
@@ -24,6 +25,47 @@ describe("node runtime", () => {
       await a.close();
       const b = await EngineNode.open({ data_dir: dir, ...quiet });
       await b.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("replays while it checks: a torn tail is cut, a damaged earlier segment refuses the start", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "holdfast-node-"));
+    const small = { journal: { segment_bytes_max: 1024 }, snapshot_every_commands: 1_000_000, ...quiet };
+    try {
+      const node = await EngineNode.open({ data_dir: dir, ...small });
+      for (const c of market_commands()) await node.submit(c);
+      await node.submit({ type: "create_account", ts_ms: 0 });
+      for (let i = 0; i < 60; i++)
+        await node.submit({ type: "deposit", ts_ms: 0, account: 0, asset: 1, amount_units: 1 + i });
+      const hash = node.state_hash();
+      const last = node.last_applied_seq;
+      await node.close();
+      rmSync(join(dir, "snapshots"), { recursive: true, force: true });
+      const journal = join(dir, "journal");
+      const segments = readdirSync(journal).sort();
+      assert.ok(segments.length >= 3, `${segments.length} segments`);
+      // A torn tail: half a frame after the last one. Cut, logged, and everything before it replayed.
+      const tail = join(journal, segments.at(-1) as string);
+      appendFileSync(tail, readFileSync(tail).subarray(0, 50));
+      const logs: string[] = [];
+      const again = await EngineNode.open({ data_dir: dir, ...small, log: (l) => logs.push(l) });
+      assert.equal(again.last_applied_seq, last);
+      assert.equal(again.state_hash(), hash);
+      assert.match(logs.join("\n"), /cut a torn tail of 50 bytes/);
+      await again.close();
+      // A flipped byte in the second segment: the frames before it were applied as they were checked,
+      // but the node still refuses to start, naming the file.
+      const second = join(journal, segments[1]);
+      const bytes = readFileSync(second);
+      bytes[bytes.length - 3] ^= 0xff;
+      writeFileSync(second, bytes);
+      await assert.rejects(EngineNode.open({ data_dir: dir, ...small }), (e: unknown) => {
+        assert.ok(e instanceof JournalCorruptionError);
+        assert.equal(e.problem.file, segments[1]);
+        return true;
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
