@@ -26,6 +26,8 @@ const quick = args.includes("--quick");
 const profile_dir = args.includes("--profile") ? args[args.indexOf("--profile") + 1] : undefined;
 /** --only rest: just the REST phases (for profiling). */
 const only_rest = args.includes("--only-rest");
+/** --only-fanout RATE: just the fan-out phase, with orders trading at RATE/s (for profiling). */
+const only_fanout = args.includes("--only-fanout") ? Number(args[args.indexOf("--only-fanout") + 1]) : null;
 const DURATION_S = quick ? 4 : 12;
 const FANOUT_CLIENTS = 5000;
 const CONNECTIONS = 64;
@@ -120,6 +122,28 @@ const describe_statuses = (r: LoadResult): string =>
     .map(([k, v]) => `${k}: ${fmt(v)}`)
     .join(", ");
 
+/** 5,000 clients on a busy market's @depth@100ms while `traffic` trades on it. */
+async function fanout(base: string, traffic: Job): Promise<LoadResult> {
+  log(
+    `4. fan-out: ${fmt(FANOUT_CLIENTS)} clients on btcusdt@depth@100ms, orders trading at ${fmt(traffic.rate ?? 0)}/s`,
+  );
+  const running = load({ ...traffic, duration_s: DURATION_S + 8 });
+  const fan = await load({
+    mode: "fanout",
+    base,
+    duration_s: DURATION_S,
+    connections: 0,
+    keys: [],
+    clients: FANOUT_CLIENTS,
+    stream: "btcusdt@depth@100ms",
+  });
+  log(
+    `   ${fmt(fan.messages ?? 0)} messages; receive − E: p50 ${fan.p50_ms.toFixed(1)} ms, p99 ${fan.p99_ms.toFixed(1)} ms`,
+  );
+  await running.catch(() => undefined);
+  return fan;
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(process.cwd(), ".bench-api-"));
   try {
@@ -146,6 +170,11 @@ async function main(): Promise<void> {
       ...(rate === undefined ? {} : { rate: Math.round(rate) }),
     });
 
+    if (only_fanout !== null) {
+      const fan = await fanout(base, rest(base, only_fanout));
+      console.log(JSON.stringify({ fanout_p50_ms: fan.p50_ms, fanout_p99_ms: fan.p99_ms }));
+      return;
+    }
     log("1. REST orders, saturating: bare node:http server");
     const bare = await load(rest(bare_http));
     log(`   bare: ${fmt(bare.accepted_per_s)}/s`);
@@ -183,24 +212,7 @@ async function main(): Promise<void> {
       `   bare ws: ${fmt(ws_bare.accepted_per_s)}/s; holdfast: ${fmt(ws.accepted_per_s)}/s = ${ws_ratio.toFixed(2)} × bare (${describe_statuses(ws)})`,
     );
 
-    log(
-      `4. fan-out: ${fmt(FANOUT_CLIENTS)} clients on btcusdt@depth@100ms, orders trading at ${fmt(half_rate / 2)}/s`,
-    );
-    const fan_job: Job = {
-      mode: "fanout",
-      base,
-      duration_s: DURATION_S,
-      connections: 0,
-      keys: [],
-      clients: FANOUT_CLIENTS,
-      stream: "btcusdt@depth@100ms",
-    };
-    const traffic = load({ ...rest(base, half_rate / 2), duration_s: DURATION_S + 8 });
-    const fan = await load(fan_job);
-    log(
-      `   ${fmt(fan.messages ?? 0)} messages; receive − E: p50 ${fan.p50_ms.toFixed(1)} ms, p99 ${fan.p99_ms.toFixed(1)} ms`,
-    );
-    await traffic.catch(() => undefined);
+    const fan = await fanout(base, rest(base, half_rate / 2));
 
     const over_rate = full.accepted_per_s * 3;
     log(`5. overload: ${fmt(over_rate)} orders/s (3 × saturating) on ${OVERLOAD_CONNECTIONS} connections`);

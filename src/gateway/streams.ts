@@ -80,11 +80,32 @@ interface Parsed {
 
 interface Client {
   ws: WebSocket;
+  /** The upgraded connection under `ws`: published frames, built once, are written to it directly. */
+  socket: Duplex;
   combined: boolean;
   streams: Set<string>;
   /** Message timestamps (ms) of the last second, for the rate limit. */
   recent: number[];
   alive: boolean;
+}
+
+/** An unmasked, unfragmented server-to-client text frame (RFC 6455 §5.2) holding `text`. */
+function text_frame(text: string): Buffer {
+  const length = Buffer.byteLength(text);
+  const head = length < 126 ? 2 : length < 65536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(head + length);
+  frame[0] = 0x81; // FIN, opcode 1 (text)
+  if (head === 2) frame[1] = length;
+  else if (head === 4) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
+    frame.writeUInt32BE(length >>> 0, 6);
+  }
+  frame.write(text, head, "utf8");
+  return frame;
 }
 
 /** Depth changes gathered for one window (100 ms or 1 s) of one market. */
@@ -159,12 +180,12 @@ export class MarketStreams {
             .split("/")
             .filter((s) => s.length > 0)
         : (url.searchParams.get("streams") ?? "").split("/").filter((s) => s.length > 0);
-      this.wss.handleUpgrade(request, socket, head, (ws) => this.connect(ws, combined, initial));
+      this.wss.handleUpgrade(request, socket, head, (ws) => this.connect(ws, socket, combined, initial));
     });
   }
 
-  private connect(ws: WebSocket, combined: boolean, initial: string[]): void {
-    const client: Client = { ws, combined, streams: new Set(), recent: [], alive: true };
+  private connect(ws: WebSocket, socket: Duplex, combined: boolean, initial: string[]): void {
+    const client: Client = { ws, socket, combined, streams: new Set(), recent: [], alive: true };
     this.clients.add(client);
     // A raw /ws/<name> path may be any name (ccxt opens /ws/0); only valid stream names subscribe.
     for (const name of initial.slice(0, SUBSCRIPTIONS_PER_CONNECTION_MAX)) {
@@ -317,18 +338,36 @@ export class MarketStreams {
   private publish(name: string, data: unknown): void {
     const set = this.subscribers.get(name);
     if (set === undefined || set.size === 0) return;
-    // encoded once per stream, not once per client: a busy stream has thousands of subscribers
+    // Encoded and framed once per stream, not once per client: a busy stream has thousands of
+    // subscribers, and a 5,000-client @depth@100ms sends its whole tick in one loop of writes.
     let raw: Buffer | null = null;
     let wrapped: Buffer | null = null;
     for (const client of set) {
       if (client.combined) {
-        wrapped ??= Buffer.from(JSON.stringify({ stream: name, data }));
-        this.send(client, wrapped);
+        wrapped ??= text_frame(JSON.stringify({ stream: name, data }));
+        this.write_frame(client, wrapped);
       } else {
-        raw ??= Buffer.from(JSON.stringify(data));
-        this.send(client, raw);
+        raw ??= text_frame(JSON.stringify(data));
+        this.write_frame(client, raw);
       }
     }
+  }
+
+  /**
+   * One whole prebuilt frame onto the client's connection, as ws.send would put it there: a single
+   * write (ws.send frames each message again and writes header and payload with writev: measured
+   * 10-18 µs per client against 9-10 µs here, on loopback). Safe beside ws's own sends since this
+   * server never compresses (ws then writes each frame synchronously, whole); not after ws has
+   * started closing, and bufferedAmount counts these bytes too (it reads the socket's buffer).
+   */
+  private write_frame(client: Client, frame: Buffer): void {
+    if (client.ws.readyState !== client.ws.OPEN) return;
+    if (client.ws.bufferedAmount > SEND_BUFFER_BYTES_MAX) {
+      client.ws.terminate();
+      this.disconnect(client);
+      return;
+    }
+    client.socket.write(frame);
   }
 
   private stream_name(m: Market, suffix: string): string {
