@@ -30,7 +30,8 @@ const only_rest = args.includes("--only-rest");
 const only_fanout = args.includes("--only-fanout") ? Number(args[args.indexOf("--only-fanout") + 1]) : null;
 const DURATION_S = quick ? 4 : 12;
 const FANOUT_CLIENTS = 5000;
-const CONNECTIONS = 64;
+/** --connections N: how many the REST load generator keeps busy (default 64). */
+const CONNECTIONS = args.includes("--connections") ? Number(args[args.indexOf("--connections") + 1]) : 64;
 /** Overload: more connections than the gateway lets orders in flight (IN_FLIGHT_MAX_DEFAULT). */
 const OVERLOAD_CONNECTIONS = 512;
 const WS_SESSIONS = 16;

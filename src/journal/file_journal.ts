@@ -182,8 +182,7 @@ export class FileJournal implements Journal {
         const first_seq = this.next_seq;
         const { bytes, hash } = encode_frame(commands, first_seq, timestamp_ms, this.last_hash, this.writer);
         const file = await this.file_for(first_seq, bytes.length);
-        await file.write(bytes, this.file_offset);
-        await file.datasync();
+        await file.write_synced(bytes, this.file_offset);
         this.file_offset += bytes.length;
         this.next_seq += count;
         this.last_hash = hash;

@@ -13,6 +13,11 @@ export interface JournalFile {
   write(bytes: Uint8Array, position: number): Promise<void>;
   /** Makes written data durable (fdatasync). */
   datasync(): Promise<void>;
+  /**
+   * Writes and makes durable in one step: as write() then datasync(), but one trip through the thread
+   * pool instead of two (a busy event loop delays each trip's continuation).
+   */
+  write_synced(bytes: Uint8Array, position: number): Promise<void>;
   truncate(length: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -27,7 +32,12 @@ export interface Storage {
 }
 
 class FsFile implements JournalFile {
-  constructor(private readonly handle: FileHandle) {}
+  /** The same file opened O_DSYNC: each write returns once its data is durable, as fdatasync makes it. */
+  private synced: FileHandle | null = null;
+  constructor(
+    private readonly handle: FileHandle,
+    private readonly path: string,
+  ) {}
   async size(): Promise<number> {
     return (await this.handle.stat()).size;
   }
@@ -51,11 +61,21 @@ class FsFile implements JournalFile {
   datasync(): Promise<void> {
     return this.handle.datasync();
   }
+  async write_synced(bytes: Uint8Array, position: number): Promise<void> {
+    this.synced ??= await open(this.path, constants.O_WRONLY | constants.O_DSYNC);
+    let done = 0;
+    while (done < bytes.length) {
+      const { bytesWritten } = await this.synced.write(bytes, done, bytes.length - done, position + done);
+      done += bytesWritten;
+    }
+  }
   truncate(length: number): Promise<void> {
     return this.handle.truncate(length);
   }
-  close(): Promise<void> {
-    return this.handle.close();
+  async close(): Promise<void> {
+    await this.synced?.close();
+    this.synced = null;
+    await this.handle.close();
   }
 }
 
@@ -71,7 +91,8 @@ export class FsStorage implements Storage {
     await mkdir(this.dir, { recursive: true });
     // Not O_APPEND: the journal writes at explicit positions (and cuts torn tails before writing).
     const flags = constants.O_RDWR | (create ? constants.O_CREAT : 0);
-    return new FsFile(await open(join(this.dir, name), flags, 0o644));
+    const path = join(this.dir, name);
+    return new FsFile(await open(path, flags, 0o644), path);
   }
   async sync_dir(): Promise<void> {
     const handle = await open(this.dir, "r");

@@ -40,7 +40,7 @@ export class LossyStorage implements Storage {
     }
     const file = f;
     const self = this;
-    return {
+    const handle: JournalFile = {
       async size() {
         self.check();
         return file.data.length;
@@ -65,12 +65,18 @@ export class LossyStorage implements Storage {
         file.durable = file.data.slice();
         self.syncs++;
       },
+      async write_synced(bytes, position) {
+        // O_DSYNC: the data is not durable until the write returns; a crash before then loses it
+        await handle.write(bytes, position);
+        await handle.datasync();
+      },
       async truncate(length) {
         self.check();
         file.data = file.data.slice(0, length);
       },
       async close() {},
     };
+    return handle;
   }
 
   async sync_dir(): Promise<void> {
