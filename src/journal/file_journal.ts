@@ -6,8 +6,11 @@
  * deterministic. Opening a journal recovers it: a torn tail is cut (and logged); corruption anywhere
  * else refuses to open, naming the file, offset and sequence.
  */
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { ByteWriter } from "../engine/bytes.js";
 import type { Command } from "../engine/commands.js";
+import { CheckAhead } from "./check_ahead.js";
 import { encode_frame } from "./frame.js";
 import type { Appended, Journal } from "./journal.js";
 import {
@@ -21,7 +24,15 @@ import {
   scan_journal,
   segment_name,
 } from "./scan.js";
-import type { JournalFile, Storage } from "./storage.js";
+import { FsStorage, type JournalFile, type Storage } from "./storage.js";
+
+/** Bytes of the segment files in a journal directory. */
+function journal_bytes(dir: string): number {
+  let bytes = 0;
+  for (const name of existsSync(dir) ? readdirSync(dir) : [])
+    if (SEGMENT_RE.test(name)) bytes += statSync(join(dir, name)).size;
+  return bytes;
+}
 
 export interface JournalOptions {
   /** Most commands in one frame (one fdatasync). */
@@ -37,6 +48,11 @@ export interface JournalOptions {
    * callee owns the bytes (the node transfers them to its snapshot worker).
    */
   on_durable_frame: ((frame: Uint8Array) => void) | null;
+  /**
+   * Opening a journal directory of at least this many bytes checks its frames' CRCs and hashes on a
+   * worker thread ahead of the scan (check_ahead.ts); below it, starting the worker costs more.
+   */
+  check_ahead_bytes_min: number;
 }
 
 export const DEFAULT_JOURNAL_OPTIONS: JournalOptions = {
@@ -45,6 +61,7 @@ export const DEFAULT_JOURNAL_OPTIONS: JournalOptions = {
   clock_ms: () => Date.now(),
   log: (line) => console.error(line),
   on_durable_frame: null,
+  check_ahead_bytes_min: 16 * 1024 * 1024,
 };
 
 export type { Appended } from "./journal.js";
@@ -99,7 +116,16 @@ export class FileJournal implements Journal {
     on_frame: OnFrame | null = null,
   ): Promise<FileJournal> {
     const opts = { ...DEFAULT_JOURNAL_OPTIONS, ...options };
-    let scan = await scan_journal(storage, needed_from_seq, on_frame);
+    const check_ahead =
+      storage instanceof FsStorage && journal_bytes(storage.dir) >= opts.check_ahead_bytes_min
+        ? new CheckAhead(storage.dir)
+        : null;
+    let scan: ScanResult;
+    try {
+      scan = await scan_journal(storage, needed_from_seq, on_frame, check_ahead);
+    } finally {
+      check_ahead?.close();
+    }
     if (scan.corruption !== null) throw new JournalCorruptionError(scan.corruption);
     if (scan.torn !== null) {
       const t = scan.torn;

@@ -19,6 +19,7 @@ import { createHash } from "node:crypto";
 import { crc32c } from "@node-rs/crc32";
 import { ByteReader, ByteWriter } from "../engine/bytes.js";
 import type { Command } from "../engine/commands.js";
+import type { CheckedAhead } from "./check_ahead.js";
 import { decode_record, encode_command } from "./codec.js";
 
 export const FRAME_MAGIC = 0x3146_4a48; // "HJF1" little-endian
@@ -89,6 +90,8 @@ export function check_frame(
   offset: number,
   expected_seq: number,
   prev_hash: Uint8Array,
+  /** This frame's CRC verdict and hash, computed from the same file on another thread (check_ahead.ts). */
+  ahead: CheckedAhead | null = null,
 ): FrameCheck {
   const left = bytes.length - offset;
   // A crash mid-write damages only the last frame. If a valid frame still follows the damage (a bit
@@ -111,7 +114,8 @@ export function check_frame(
   const bad = (reason: string): FrameCheck => (to_end ? torn(reason) : corrupt(reason));
   if (length < HEADER_BYTES || length > FRAME_BYTES_MAX) return bad(`impossible frame length ${length}`);
   const frame = bytes.subarray(offset, offset + length);
-  if (crc32c(frame.subarray(12)) >>> 0 !== view.getUint32(8, true)) return bad("CRC32C mismatch");
+  if (ahead?.crc_ok !== true && crc32c(frame.subarray(12)) >>> 0 !== view.getUint32(8, true))
+    return bad("CRC32C mismatch");
   const first_seq = view.getFloat64(12, true);
   const count = view.getUint32(20, true);
   const timestamp_ms = view.getFloat64(24, true);
@@ -119,7 +123,7 @@ export function check_frame(
   const prev = frame.subarray(32, 64);
   if (!equal(prev, prev_hash)) return corrupt("hash chain broken: previous-frame hash does not match");
   const hash = frame.subarray(64, 96);
-  if (!equal(frame_hash(frame), hash)) return corrupt("frame hash mismatch");
+  if (!equal(ahead?.hash ?? frame_hash(frame), hash)) return corrupt("frame hash mismatch");
   if (!Number.isSafeInteger(timestamp_ms)) return corrupt("bad timestamp");
   let at = HEADER_BYTES;
   for (let i = 0; i < count; i++) {

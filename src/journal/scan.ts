@@ -4,6 +4,7 @@
  * ends, whether a torn tail follows it (a crash mid-write: safe to cut), or where corruption is
  * (never cut: the node refuses to start and names the file, offset and sequence).
  */
+import type { CheckAhead } from "./check_ahead.js";
 import { check_frame, type FrameHeader, frame_commands, ZERO_HASH } from "./frame.js";
 import type { Storage } from "./storage.js";
 
@@ -97,6 +98,7 @@ export async function scan_journal(
   storage: Storage,
   from_seq = 1,
   on_frame: OnFrame | null = null,
+  check_ahead: CheckAhead | null = null,
 ): Promise<ScanResult> {
   const names = (await storage.list()).filter((n) => SEGMENT_RE.test(n)).sort();
   const result: ScanResult = {
@@ -117,6 +119,7 @@ export async function scan_journal(
     return next === undefined || Number((SEGMENT_RE.exec(next) as RegExpExecArray)[1]) > from_seq;
   });
   const ahead = read_ahead(storage, names.slice(Math.max(0, first_read)));
+  for (const name of names.slice(Math.max(0, first_read))) check_ahead?.start(name);
   const segment_bytes = (i: number): Promise<Uint8Array> => ahead(i - Math.max(0, first_read));
   for (let i = 0; i < names.length; i++) {
     const name = names[i];
@@ -152,12 +155,12 @@ export async function scan_journal(
     result.segments.push(segment);
     let offset = 0;
     // The chain continues across segments; a segment's first frame carries the previous one's hash.
-    while (offset < bytes.length) {
+    for (let k = 0; offset < bytes.length; k++) {
       // The first frame read starts the chain: its link back points into segments removed by
       // retention or skipped above, so it is taken as given (the CRC still guards it).
       const prev =
         result.frames === 0 && offset === 0 && bytes.length >= 64 ? bytes.slice(32, 64) : result.last_hash;
-      const check = check_frame(bytes, offset, result.next_seq, prev);
+      const check = check_frame(bytes, offset, result.next_seq, prev, check_ahead?.frame(name, k, offset));
       if (!check.ok) {
         const problem = { file: name, offset, seq: result.next_seq, reason: check.reason };
         const last_segment = i === names.length - 1;
@@ -176,6 +179,7 @@ export async function scan_journal(
       offset += h.length;
       segment.valid_bytes = offset;
     }
+    check_ahead?.done(name);
     expected = result.next_seq;
   }
   return result;

@@ -6,9 +6,10 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { ByteWriter } from "../../src/engine/bytes.js";
 import type { Command } from "../../src/engine/commands.js";
+import { CheckAhead } from "../../src/journal/check_ahead.js";
 import { decode_command, encode_command } from "../../src/journal/codec.js";
 import { FileJournal, JournalCorruptionError } from "../../src/journal/file_journal.js";
-import { scan_journal } from "../../src/journal/scan.js";
+import { type ScanResult, scan_journal } from "../../src/journal/scan.js";
 import { FsStorage } from "../../src/journal/storage.js";
 import { Prng } from "../../src/sim/prng.js";
 import { ops, seed, setup_commands, to_commands } from "../engine/gen.js";
@@ -201,6 +202,59 @@ describe("file journal", () => {
         }
       }
       assert.ok(refused > 0 && cut > 0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("checking ahead on a worker thread", () => {
+  it("finds exactly what the opening thread alone finds, for damage anywhere", async () => {
+    const dir = temp_dir();
+    try {
+      const journal = await FileJournal.open(new FsStorage(dir), { segment_bytes_max: 700 });
+      for (let i = 0; i < 12; i++) await journal.append([deposit(10 * i), deposit(10 * i + 1)]);
+      await journal.close();
+      const names = readdirSync(dir).sort();
+      assert.ok(names.length >= 3, `${names.length} segments`);
+      const outcome = (r: ScanResult) => ({
+        corruption: r.corruption,
+        torn: r.torn,
+        next_seq: r.next_seq,
+        last_hash: Buffer.from(r.last_hash).toString("hex"),
+      });
+      const with_worker = async (): Promise<ScanResult> => {
+        const ahead = new CheckAhead(dir);
+        try {
+          for (const name of names) ahead.start(name);
+          // Wait for the worker's walk of every segment, so the scan takes its results throughout.
+          const deadline = Date.now() + 5000;
+          while (!names.every((n) => ahead.finished(n)) && Date.now() < deadline)
+            await new Promise((r) => setTimeout(r, 2));
+          assert.ok(
+            names.every((n) => ahead.finished(n)),
+            "worker finished",
+          );
+          return await scan_journal(new FsStorage(dir), 1, null, ahead);
+        } finally {
+          ahead.close();
+        }
+      };
+      assert.deepEqual(outcome(await with_worker()), outcome(await scan_journal(new FsStorage(dir))));
+      // A flipped bit at every 11th byte of the middle segment (headers, hashes, CRCs and payload; a
+      // worker per scan makes each try ~0.1 s).
+      const name = names[1];
+      const full = readFileSync(join(dir, name));
+      let refused = 0;
+      for (let at = 0; at < full.length; at += 11) {
+        const damaged = Buffer.from(full);
+        damaged[at] ^= 1 << (at % 8);
+        writeFileSync(join(dir, name), damaged);
+        const alone = outcome(await scan_journal(new FsStorage(dir)));
+        assert.deepEqual(outcome(await with_worker()), alone, `flip at ${at}`);
+        if (alone.corruption !== null) refused++;
+      }
+      assert.ok(refused > full.length / 22, `${refused} refused`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -32,7 +32,13 @@ describe("node runtime", () => {
 
   it("replays while it checks: a torn tail is cut, a damaged earlier segment refuses the start", async () => {
     const dir = mkdtempSync(join(tmpdir(), "holdfast-node-"));
-    const small = { journal: { segment_bytes_max: 1024 }, snapshot_every_commands: 1_000_000, ...quiet };
+    // check_ahead_bytes_min 0: the frames' CRCs and hashes are checked ahead on a worker, as a large
+    // journal's are
+    const small = {
+      journal: { segment_bytes_max: 1024, check_ahead_bytes_min: 0 },
+      snapshot_every_commands: 1_000_000,
+      ...quiet,
+    };
     try {
       const node = await EngineNode.open({ data_dir: dir, ...small });
       for (const c of market_commands()) await node.submit(c);
