@@ -101,6 +101,38 @@ describe("command codec", () => {
 });
 
 describe("file journal", () => {
+  it("a backlog of appends drains in order, in frames of at most batch_commands_max", async () => {
+    const dir = temp_dir();
+    try {
+      const journal = await FileJournal.open(new FsStorage(dir), { batch_commands_max: 100 });
+      // 20,000 appends of 1-3 commands queued at once: the queue is consumed from its head.
+      const sizes = Array.from({ length: 20_000 }, (_, i) => 1 + (i % 3));
+      let n = 0;
+      const appended = await Promise.all(
+        sizes.map((size) => journal.append(Array.from({ length: size }, () => deposit(n++)))),
+      );
+      let expected = 1;
+      for (let i = 0; i < sizes.length; i++) {
+        assert.equal(appended[i].first_seq, expected, `append ${i}`);
+        expected += sizes[i];
+      }
+      await journal.close();
+      const reopened = await FileJournal.open(new FsStorage(dir));
+      const all = await read_all(reopened);
+      assert.equal(all.length, n);
+      assert.deepEqual(
+        all.map((c) => c.command),
+        Array.from({ length: n }, (_, i) => deposit(i)),
+      );
+      const scan = await scan_journal(new FsStorage(dir));
+      assert.ok(scan.segments.every((segment) => segment.frames.every((f) => f.count <= 100)));
+      assert.ok(scan.frames >= Math.ceil(n / 100));
+      await reopened.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("appends, group-commits concurrent appends, and reads back in order after reopening", async () => {
     const dir = temp_dir();
     try {
