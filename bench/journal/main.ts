@@ -163,6 +163,13 @@ async function paced(node: EngineNode, rng: Prng, rate: number, seconds: number,
   gc_observer.observe({ entryTypes: ["gc"] });
   loop.enable();
   const t0 = performance.now();
+  // Each second: commands still waiting for their ack, and the JS heap (a backlog shows in both).
+  const progress = setInterval(() => {
+    const heap_mb = process.memoryUsage().heapUsed / 2 ** 20;
+    log(
+      `    … ${fmt((performance.now() - t0) / 1000)} s: ${fmt(outstanding)} waiting, heap ${fmt(heap_mb)} MB`,
+    );
+  }, 1000);
   await new Promise<void>((resolve) => {
     const acked = (): void => {
       if (--outstanding === 0 && sent === total) resolve();
@@ -189,6 +196,7 @@ async function paced(node: EngineNode, rng: Prng, rate: number, seconds: number,
     };
     tick();
   });
+  clearInterval(progress);
   loop.disable();
   gc_observer.disconnect();
   if (failed !== null) throw failed;
