@@ -45,8 +45,8 @@ function fdatasync_rate(dir: string): number {
 /**
  * Half new limit orders, half cancels of one of the last 100,000 orders placed, as market makers
  * requote. A cancel may name an order already cancelled (refused, and journaled all the same), so
- * about e^-1 of orders are never cancelled and the book grows with the journal (~1.8 M resting orders
- * at 10 M commands).
+ * about e^-1 of orders are never cancelled and the book grows with the journal (1,865,116 resting
+ * orders after 10,001,339 commands).
  */
 let orders_placed = 0;
 function traffic(rng: Prng, _n: number): Command {
