@@ -37,11 +37,8 @@ if (port === null) throw new Error("check_ahead_worker must run as a worker thre
 /** Reused between segments: faulting in a fresh 64 MB buffer per segment costs ~200 ms here. */
 let buffer = Buffer.alloc(0);
 
-port.on("message", (request: CheckAheadRequest | { type: "stop" }) => {
-  if ("type" in request) {
-    port.close();
-    return;
-  }
+// The thread is terminated by its owner (CheckAhead.close) once the scan is done.
+port.on("message", (request: CheckAheadRequest) => {
   const fd = openSync(request.path, "r");
   try {
     const size = fstatSync(fd).size;

@@ -118,8 +118,9 @@ export async function scan_journal(
     const next = names[i + 1];
     return next === undefined || Number((SEGMENT_RE.exec(next) as RegExpExecArray)[1]) > from_seq;
   });
-  const ahead = read_ahead(storage, names.slice(Math.max(0, first_read)));
-  for (const name of names.slice(Math.max(0, first_read))) check_ahead?.start(name);
+  const to_read = names.slice(Math.max(0, first_read));
+  const ahead = read_ahead(storage, to_read);
+  for (const name of to_read) check_ahead?.start(name);
   const segment_bytes = (i: number): Promise<Uint8Array> => ahead(i - Math.max(0, first_read));
   for (let i = 0; i < names.length; i++) {
     const name = names[i];
