@@ -22,16 +22,19 @@ import type { BenchKey, Job, LoadResult } from "./load.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
+/** The value after flag `name`, if given. */
+const arg = (name: string): string | undefined =>
+  args.includes(name) ? args[args.indexOf(name) + 1] : undefined;
 /** --profile DIR: the server writes a V8 CPU profile there (open it in Chrome DevTools). */
-const profile_dir = args.includes("--profile") ? args[args.indexOf("--profile") + 1] : undefined;
+const profile_dir = arg("--profile");
 /** --only rest: just the REST phases (for profiling). */
 const only_rest = args.includes("--only-rest");
 /** --only-fanout RATE: just the fan-out phase, with orders trading at RATE/s (for profiling). */
-const only_fanout = args.includes("--only-fanout") ? Number(args[args.indexOf("--only-fanout") + 1]) : null;
+const only_fanout = arg("--only-fanout") === undefined ? null : Number(arg("--only-fanout"));
 const DURATION_S = quick ? 4 : 12;
 const FANOUT_CLIENTS = 5000;
 /** --connections N: how many the REST load generator keeps busy (default 64). */
-const CONNECTIONS = args.includes("--connections") ? Number(args[args.indexOf("--connections") + 1]) : 64;
+const CONNECTIONS = Number(arg("--connections") ?? 64);
 /** Overload: more connections than the gateway lets orders in flight (IN_FLIGHT_MAX_DEFAULT). */
 const OVERLOAD_CONNECTIONS = 512;
 const WS_SESSIONS = 16;

@@ -285,12 +285,15 @@ export class MarketStreams {
   }
 
   private send(client: Client, text: string | Buffer): void {
-    if (client.ws.bufferedAmount > SEND_BUFFER_BYTES_MAX) {
-      client.ws.terminate();
-      this.disconnect(client);
-      return;
-    }
-    client.ws.send(text, { binary: false });
+    if (!this.dropped_if_behind(client)) client.ws.send(text, { binary: false });
+  }
+
+  /** A client that does not keep up is dropped rather than buffered without bound; true if it was. */
+  private dropped_if_behind(client: Client): boolean {
+    if (client.ws.bufferedAmount <= SEND_BUFFER_BYTES_MAX) return false;
+    client.ws.terminate();
+    this.disconnect(client);
+    return true;
   }
 
   private subscribe(client: Client, name: string): void {
@@ -361,12 +364,7 @@ export class MarketStreams {
    * started closing, and bufferedAmount counts these bytes too (it reads the socket's buffer).
    */
   private write_frame(client: Client, frame: Buffer): void {
-    if (client.ws.readyState !== client.ws.OPEN) return;
-    if (client.ws.bufferedAmount > SEND_BUFFER_BYTES_MAX) {
-      client.ws.terminate();
-      this.disconnect(client);
-      return;
-    }
+    if (client.ws.readyState !== client.ws.OPEN || this.dropped_if_behind(client)) return;
     client.socket.write(frame);
   }
 
