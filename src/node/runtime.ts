@@ -33,10 +33,12 @@ import { Snapshotter } from "./snapshotter.js";
 
 /** Something kept up to date from every command's events (the SQLite history, step 3). */
 export interface Projection {
-  /** The last sequence whose events it holds. */
+  /** The last sequence whose events it holds (written or waiting to be). */
   readonly last_seq: number;
+  /** The last sequence whose events are written: where it would continue after a crash. */
+  readonly written_seq: number;
   apply(seq: number, time_ms: number, events: readonly EngineEvent[]): void;
-  /** Makes what it holds durable (with its last sequence, atomically). */
+  /** Starts writing what it holds (with its last sequence, atomically); written_seq follows. */
   flush(): void;
 }
 
@@ -344,7 +346,7 @@ export class EngineNode implements ExchangeNode {
       // Keep what the oldest kept snapshot and the projection still need.
       const projection = this.options.projection;
       if (projection !== undefined) projection.flush();
-      const needed = Math.min(oldest.last_seq + 1, (projection?.last_seq ?? Number.POSITIVE_INFINITY) + 1);
+      const needed = Math.min(oldest.last_seq + 1, (projection?.written_seq ?? Number.POSITIVE_INFINITY) + 1);
       const removed = await this.journal.drop_before(needed);
       if (removed.length > 0) this.options.log(`node: retention removed ${removed.join(", ")}`);
     }

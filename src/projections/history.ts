@@ -1,14 +1,30 @@
 /**
  * The history projection (SQLite, better-sqlite3): every order and trade, from the engine's events,
- * for GET order, allOrders and myTrades. It records the last sequence it applied in the same
- * transaction as the rows (DESIGN, "State outside the engine"), so after a crash the node replays
- * exactly what it lacks. Rows are gathered in memory and written one transaction per flush; every
- * read flushes first, so a client reads its own writes.
+ * for GET order, allOrders and myTrades, public trades, klines and tickers. The node's thread packs
+ * each command's rows (history_rows.ts) and hands them, a batch at a time, to a writer thread
+ * (history_writer.ts) that writes them with the batch's last sequence in one transaction (DESIGN,
+ * "State outside the engine"), so after a crash the node replays exactly what it lacks. Reads run on
+ * the node's thread on a connection of their own; each first waits until everything fed so far is
+ * written, so a client reads its own writes.
  */
 import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { EngineEvent } from "../engine/events.js";
 import type { CheckpointStart } from "./checkpoint_worker.js";
+import {
+  ERROR_TEXT_OFFSET,
+  RowPacker,
+  SHARED_BYTES,
+  SLOT_BATCHES_WRITTEN,
+  SLOT_ERROR_BYTES,
+  SLOT_STATE,
+  SLOT_WRITTEN_SEQ,
+  STATE_CLOSED,
+  STATE_FAILED,
+  type WriterReply,
+  type WriterRequest,
+  type WriterStart,
+} from "./history_rows.js";
 
 export interface OrderRow {
   order_id: number;
@@ -84,21 +100,34 @@ export interface Range {
   limit: number;
 }
 
-// The flush runs on the node's thread. Measured (session 3): a transaction of ~10,000 rows blocked it
-// 10-29 ms, one of ~1,000 rows about 1 ms; the commit is still amortised over hundreds of rows.
+/** Rows gathered before they go to the writer (one transaction each: ~1-3 ms of its thread). */
 const FLUSH_ROWS = 1000;
+/**
+ * Batches handed to the writer and not yet written before the node's thread waits for it: the
+ * bound on the rows waiting in memory (~100 KB a batch) when the disk or the writer falls behind.
+ */
+const BATCHES_BEHIND_MAX = 64;
+/** The longest the node's thread waits for the writer before it gives up with an error. */
+const WRITER_WAIT_MS_MAX = 30_000;
 const CHECKPOINT_EVERY_MS = 1000;
 /** 16,384 pages of 4 KiB. */
 const WAL_AUTOCHECKPOINT_PAGES = 16_384;
 export const HISTORY_LIMIT_MAX = 1000;
 
 export class History {
+  /** The readers' connection (the writer thread has its own). */
   private readonly db: Database.Database;
-  private pending_new: OrderRow[] = [];
-  private pending_updates: [number, number, number, number, number][] = [];
-  private pending_trades: TradeRow[] = [];
-  private pending_seq = 0;
-  private applied_seq: number;
+  private readonly packer = new RowPacker();
+  /** The last sequence fed (apply), handed to the writer, and written. */
+  private fed_seq: number;
+  private shipped_seq: number;
+  private shipped_batches = 0;
+  private readonly words: Int32Array;
+  private readonly seqs: BigInt64Array;
+  private readonly writer: Worker;
+  private writer_error = "";
+  private readonly backups = new Map<number, (r: { seq: number; error: string | null }) => void>();
+  private closed = false;
   private readonly stmt: Record<string, Database.Statement>;
   private readonly checkpointer: Worker;
 
@@ -138,15 +167,6 @@ export class History {
     `);
     this.stmt = {
       last: this.db.prepare("SELECT value FROM meta WHERE key = 'last_seq'"),
-      set_last: this.db.prepare("UPDATE meta SET value = ? WHERE key = 'last_seq'"),
-      insert_order: this.db.prepare(`INSERT OR REPLACE INTO orders VALUES (@order_id, @account, @market,
-        @client_order_id, @side, @order_type, @tif, @price_ticks, @quantity_lots, @quote_units,
-        @stop_price_ticks, @status, @executed_lots, @cumulative_quote_units, @time_ms, @update_ms)`),
-      update_order: this.db.prepare(
-        "UPDATE orders SET status = ?, executed_lots = ?, cumulative_quote_units = ?, update_ms = ? WHERE order_id = ?",
-      ),
-      insert_trade: this.db.prepare(`INSERT OR REPLACE INTO trades VALUES (@market, @trade_id, @order_id,
-        @account, @price_ticks, @quantity_lots, @quote_units, @fee_units, @is_buyer, @is_maker, @time_ms)`),
       by_id: this.db.prepare("SELECT * FROM orders WHERE order_id = ? AND account = ? AND market = ?"),
       by_client_id: this.db.prepare(
         "SELECT * FROM orders WHERE account = ? AND client_order_id = ? AND market = ? ORDER BY order_id DESC LIMIT 1",
@@ -160,92 +180,94 @@ export class History {
       trades_recent: this.db.prepare(`SELECT * FROM (SELECT * FROM trades WHERE account = ? AND market = ?
         AND time_ms >= ? AND time_ms <= ? ORDER BY trade_id DESC LIMIT ?) ORDER BY trade_id`),
     };
-    this.applied_seq = (this.stmt.last.get() as { value: number }).value;
+    const written = (this.stmt.last.get() as { value: number }).value;
+    this.fed_seq = written;
+    this.shipped_seq = written;
+    const shared = new SharedArrayBuffer(SHARED_BYTES);
+    this.words = new Int32Array(shared, 0, 5);
+    this.seqs = new BigInt64Array(shared, 0, 2);
+    this.seqs[SLOT_WRITTEN_SEQ] = BigInt(written);
+    const start: WriterStart = { file, shared, wal_autocheckpoint_pages: WAL_AUTOCHECKPOINT_PAGES };
+    this.writer = new Worker(new URL("./history_writer.js", import.meta.url), { workerData: start });
+    this.writer.unref();
+    this.writer.on("message", (m: WriterReply) => {
+      if (m.type === "failed") this.writer_error = m.message;
+      else this.backups.get(m.id)?.(m);
+    });
+    this.writer.on("error", (error) => {
+      this.writer_error ||= String(error);
+      Atomics.store(this.words, SLOT_STATE, STATE_FAILED);
+    });
   }
 
-  /** The last sequence whose events are in the projection (flushed or waiting). */
+  /** The last sequence whose events it holds (written, or on their way to the writer). */
   get last_seq(): number {
-    return Math.max(this.applied_seq, this.pending_seq);
+    return this.fed_seq;
+  }
+
+  /** The last sequence whose events are written to the database (what a restart continues from). */
+  get written_seq(): number {
+    return Number(Atomics.load(this.seqs, SLOT_WRITTEN_SEQ));
   }
 
   /** Takes the events of command `seq` (commands arrive in sequence order). */
   apply(seq: number, time_ms: number, events: readonly EngineEvent[]): void {
-    if (seq <= this.last_seq) return;
-    for (const e of events) {
-      if (e.kind === "order_new") {
-        this.pending_new.push({
-          order_id: e.order_id,
-          account: e.account,
-          market: e.market,
-          client_order_id: e.client_order_id,
-          side: e.side,
-          order_type: e.order_type,
-          tif: e.tif,
-          price_ticks: e.price_ticks,
-          quantity_lots: e.quantity_lots,
-          quote_units: e.quote_units,
-          stop_price_ticks: e.stop_price_ticks,
-          status: 0,
-          executed_lots: 0,
-          cumulative_quote_units: 0,
-          time_ms: e.time_ms,
-          update_ms: e.time_ms,
-        });
-      } else if (e.kind === "order_update") {
-        this.pending_updates.push([e.status, e.executed_lots, e.cumulative_quote_units, time_ms, e.order_id]);
-      } else if (e.kind === "trade") {
-        const taker_buys = e.taker_side === 0;
-        const common = {
-          market: e.market,
-          trade_id: e.trade_id,
-          price_ticks: e.price_ticks,
-          quantity_lots: e.quantity_lots,
-          quote_units: e.quote_units,
-          time_ms: e.time_ms,
-        };
-        this.pending_trades.push(
-          {
-            ...common,
-            order_id: e.taker_order_id,
-            account: e.taker_account,
-            fee_units: e.taker_fee_units,
-            is_buyer: taker_buys ? 1 : 0,
-            is_maker: 0,
-          },
-          {
-            ...common,
-            order_id: e.maker_order_id,
-            account: e.maker_account,
-            fee_units: e.maker_fee_units,
-            is_buyer: taker_buys ? 0 : 1,
-            is_maker: 1,
-          },
-        );
-      }
-    }
-    this.pending_seq = seq;
-    if (this.pending_new.length + this.pending_updates.length + this.pending_trades.length > FLUSH_ROWS)
-      this.flush();
+    if (seq <= this.fed_seq) return;
+    this.packer.add(time_ms, events);
+    this.fed_seq = seq;
+    if (this.packer.rows >= FLUSH_ROWS) this.flush();
   }
 
-  /** Writes what is waiting, with its last sequence, in one transaction. */
+  /**
+   * Hands what is waiting to the writer (its last sequence too, even without rows, so that a restart
+   * does not replay commands that had none). Waits only if the writer is BATCHES_BEHIND_MAX behind.
+   */
   flush(): void {
-    if (this.pending_seq <= this.applied_seq) return;
-    const news = this.pending_new;
-    const updates = this.pending_updates;
-    const trades = this.pending_trades;
-    const seq = this.pending_seq;
-    this.db.transaction(() => {
-      // In event order: an order's update always follows its insert within the waiting rows.
-      for (const o of news) this.stmt.insert_order.run(o);
-      for (const u of updates) this.stmt.update_order.run(...u);
-      for (const t of trades) this.stmt.insert_trade.run(t);
-      this.stmt.set_last.run(seq);
-    })();
-    this.pending_new = [];
-    this.pending_updates = [];
-    this.pending_trades = [];
-    this.applied_seq = seq;
+    if (this.fed_seq <= this.shipped_seq) return;
+    this.check_writer();
+    const batch = this.packer.take(this.fed_seq);
+    this.shipped_seq = this.fed_seq;
+    this.shipped_batches++;
+    this.writer.postMessage(batch satisfies WriterRequest, [batch.numbers.buffer as ArrayBuffer]);
+    const behind = () => this.shipped_batches - Atomics.load(this.words, SLOT_BATCHES_WRITTEN);
+    if (behind() > BATCHES_BEHIND_MAX)
+      this.wait_for_writer(() => behind() <= BATCHES_BEHIND_MAX / 2, "behind");
+  }
+
+  /** Everything fed so far, written: what a read must see (a client reads its own writes). */
+  private settle(): void {
+    this.flush();
+    if (this.written_seq < this.shipped_seq)
+      this.wait_for_writer(() => this.written_seq >= this.shipped_seq, "writing");
+  }
+
+  private check_writer(): void {
+    if (this.closed) throw new Error("history: closed");
+    if (Atomics.load(this.words, SLOT_STATE) === STATE_FAILED) {
+      const length = Atomics.load(this.words, SLOT_ERROR_BYTES);
+      const text = Buffer.from(this.words.buffer, ERROR_TEXT_OFFSET, length).toString("utf8");
+      throw new Error(
+        `history: the writer failed, nothing more is written: ${text || this.writer_error || "(no detail)"}`,
+      );
+    }
+  }
+
+  /**
+   * Blocks the node's thread until `done()` (the writer's progress is in shared memory, so no
+   * event-loop turn is needed), or throws if the writer failed or did not answer in time.
+   */
+  private wait_for_writer(done: () => boolean, what: string): void {
+    const deadline_ms = Date.now() + WRITER_WAIT_MS_MAX;
+    for (;;) {
+      const seen = Atomics.load(this.words, SLOT_BATCHES_WRITTEN);
+      if (done()) return;
+      this.check_writer();
+      const left_ms = deadline_ms - Date.now();
+      if (left_ms <= 0)
+        throw new Error(`history: the writer did not answer in ${WRITER_WAIT_MS_MAX} ms (${what})`);
+      // Short slices: a writer that died cannot notify, and its error event needs this thread.
+      Atomics.wait(this.words, SLOT_BATCHES_WRITTEN, seen, Math.min(left_ms, 100));
+    }
   }
 
   order(
@@ -254,7 +276,7 @@ export class History {
     order_id: number | null,
     client_order_id: string | null,
   ): OrderRow | null {
-    this.flush();
+    this.settle();
     const row =
       order_id !== null
         ? this.stmt.by_id.get(order_id, account, market)
@@ -280,7 +302,7 @@ export class History {
    * within [start_ms, end_ms] and oldest first.
    */
   private ranged(from: Database.Statement, recent: Database.Statement, keys: number[], q: Range): unknown[] {
-    this.flush();
+    this.settle();
     const start = q.start_ms ?? 0;
     const end = q.end_ms ?? Number.MAX_SAFE_INTEGER;
     return q.from_id !== undefined
@@ -296,7 +318,7 @@ export class History {
     market: number,
     q: { interval_ms: number; offset_ms: number; start_ms?: number; end_ms?: number; limit: number },
   ): Candle[] {
-    this.flush();
+    this.settle();
     const recent = q.start_ms === undefined;
     const rows = this.market_stmt.candles(recent).all({
       market,
@@ -311,7 +333,7 @@ export class History {
 
   /** Trade statistics of a market over [start_ms, end_ms]. */
   stats(market: number, start_ms: number, end_ms: number): Stats | null {
-    this.flush();
+    this.settle();
     const row = this.market_stmt.stats.get({ market, start: start_ms, end: end_ms }) as Stats | undefined;
     return row === undefined || row.count === 0 ? null : row;
   }
@@ -357,21 +379,44 @@ export class History {
   }
 
   /**
-   * Writes a consistent copy of the database to `file` (SQLite's online backup, a few pages per turn
-   * of the event loop, so the node keeps serving) for a peer to bootstrap from (cluster/peer.ts).
-   * Returns the last sequence flushed before the copy began; the copy holds at least that much.
+   * Writes a consistent copy of the database to `file` (SQLite's online backup, run by the writer
+   * thread a few pages at a time between its batches) for a peer to bootstrap from (cluster/peer.ts).
+   * Returns the last sequence written before the copy began; the copy holds at least that much.
    */
   async backup(file: string): Promise<number> {
-    this.flush();
-    const seq = this.applied_seq;
-    await this.db.backup(file);
-    return seq;
+    this.settle();
+    const id = this.shipped_batches * 1000 + this.backups.size;
+    const done = new Promise<{ seq: number; error: string | null }>((resolve) =>
+      this.backups.set(id, resolve),
+    );
+    this.writer.postMessage({ type: "backup", id, file } satisfies WriterRequest);
+    this.writer.ref(); // a copy in progress keeps the process alive until it answers
+    try {
+      const r = await done;
+      if (r.error !== null) throw new Error(`history backup: ${r.error}`);
+      return r.seq;
+    } finally {
+      this.backups.delete(id);
+      this.writer.unref();
+    }
   }
 
+  /** Writes what is waiting, stops the writer and closes both connections. */
   close(): void {
-    this.flush();
-    // The worker closes its connection when told; the database is consistent either way.
-    this.checkpointer.postMessage({ type: "stop" });
-    this.db.close();
+    if (this.closed) return;
+    try {
+      this.settle();
+    } finally {
+      this.closed = true;
+      this.writer.postMessage({ type: "stop" } satisfies WriterRequest);
+      const deadline_ms = Date.now() + WRITER_WAIT_MS_MAX;
+      while (Atomics.load(this.words, SLOT_STATE) !== STATE_CLOSED && Date.now() < deadline_ms) {
+        if (Atomics.load(this.words, SLOT_STATE) === STATE_FAILED) break;
+        Atomics.wait(this.words, SLOT_BATCHES_WRITTEN, Atomics.load(this.words, SLOT_BATCHES_WRITTEN), 100);
+      }
+      // The worker closes its connection when told; the database is consistent either way.
+      this.checkpointer.postMessage({ type: "stop" });
+      this.db.close();
+    }
   }
 }

@@ -8,6 +8,8 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import Database from "better-sqlite3";
+import type { EngineEvent } from "../../src/engine/events.js";
 import { SIDE_BUY, SIDE_SELL, TIF_GTC } from "../../src/engine/types.js";
 import type { ExchangeNode } from "../../src/node/exchange_node.js";
 import { EngineNode } from "../../src/node/runtime.js";
@@ -72,6 +74,87 @@ describe("history projection", () => {
       assert.ok(kept < 65, `history rebuilt from the snapshot on (${kept} trades)`);
       assert.equal(history.last_seq, node.last_applied_seq);
       await node.close();
+      history.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("writes on its own thread, yet every read sees every command fed before it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hf-proj-"));
+    const file = join(dir, "history.sqlite");
+    try {
+      let history = new History(file);
+      const node = await EngineNode.open({ data_dir: dir, projection: history, log: () => {} });
+      for (const c of market_commands()) await node.submit(c);
+      for (let a = 0; a < 2; a++) {
+        await node.submit({ type: "create_account", ts_ms: 0 });
+        for (const asset of [0, 1])
+          await node.submit({ type: "deposit", ts_ms: 0, account: a, asset, amount_units: 10 ** 12 });
+      }
+      // 1,500 pairs in flight at once: many frames, several batches of rows on their way to the writer
+      const orders: Promise<unknown>[] = [];
+      for (let i = 0; i < 1500; i++) {
+        orders.push(node.submit({ ...limit(0, SIDE_BUY, 100_000 + (i % 7), 2, TIF_GTC), ts_ms: 0 }));
+        orders.push(node.submit({ ...limit(1, SIDE_SELL, 100_000, 2, TIF_GTC), ts_ms: 0 }));
+      }
+      await Promise.all(orders);
+      assert.ok(history.written_seq < node.last_applied_seq || history.written_seq === node.last_applied_seq);
+      // the read waits for the writer: all 1,500 trades of account 0, each buyer's row
+      const trades = history.trades(0, 0, { from_id: 0, limit: 1000 });
+      const more = history.trades(0, 0, { from_id: trades[999].trade_id + 1, limit: 1000 });
+      assert.equal(trades.length + more.length, 1500);
+      assert.ok([...trades, ...more].every((t) => t.is_buyer === 1 && t.quantity_lots === 2));
+      assert.equal(history.written_seq, node.last_applied_seq);
+      const last = [...trades, ...more].at(-1);
+      const row = history.order(0, 0, last?.order_id ?? -1, null);
+      assert.equal(row?.status, 2, "the last buy order is FILLED");
+      assert.equal(row?.executed_lots, 2);
+      await node.close();
+      history.close();
+      history = new History(file);
+      assert.equal(history.last_seq, node.last_applied_seq, "the written sequence survives a reopen");
+      assert.equal(history.written_seq, node.last_applied_seq);
+      history.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("after a failed write, says so on every read and writes nothing more", () => {
+    const dir = mkdtempSync(join(tmpdir(), "hf-proj-"));
+    const file = join(dir, "history.sqlite");
+    const order_new = (order_id: number, time_ms: number): EngineEvent => ({
+      kind: "order_new",
+      order_id,
+      account: 3,
+      market: 0,
+      side: SIDE_BUY,
+      order_type: 0,
+      tif: TIF_GTC,
+      price_ticks: 5,
+      quantity_lots: 7,
+      quote_units: 0,
+      stop_price_ticks: 0,
+      client_order_id: `c${order_id}`,
+      time_ms,
+    });
+    try {
+      let history = new History(file);
+      history.apply(1, 1000, [order_new(1, 1000)]);
+      assert.equal(history.order(3, 0, 1, null)?.client_order_id, "c1");
+      // another connection breaks the schema under the writer
+      const other = new Database(file);
+      other.exec("DROP TABLE orders");
+      other.close();
+      history.apply(2, 2000, [order_new(2, 2000)]);
+      assert.throws(() => history.order(3, 0, 2, null), /history: the writer failed.*no such table: orders/);
+      history.apply(3, 3000, []);
+      assert.throws(() => history.flush(), /the writer failed/);
+      assert.equal(history.written_seq, 1);
+      assert.throws(() => history.close(), /the writer failed/);
+      history = new History(file);
+      assert.equal(history.last_seq, 1, "what failed is replayed after a restart");
       history.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,162 @@
+/**
+ * The history's writer thread: it owns the only connection that writes history.sqlite and turns each
+ * batch of packed rows (history_rows.ts) into one transaction, with the batch's last sequence in the
+ * same transaction. The node's thread only packs rows and reads; a transaction of a thousand rows
+ * cost it ~1-3 ms, and the row objects behind it were the largest share of its garbage under order
+ * load. Progress goes through shared memory (slots in history_rows.ts), so a reader on the node's
+ * thread can wait for its own writes with Atomics.wait, without an event-loop turn.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import Database from "better-sqlite3";
+import {
+  ERROR_TEXT_BYTES_MAX,
+  ERROR_TEXT_OFFSET,
+  ROW_ORDER_NEW,
+  ROW_ORDER_NEW_WIDTH,
+  ROW_ORDER_UPDATE,
+  ROW_ORDER_UPDATE_WIDTH,
+  ROW_TRADE,
+  ROW_TRADE_WIDTH,
+  type RowBatch,
+  SLOT_BATCHES_WRITTEN,
+  SLOT_ERROR_BYTES,
+  SLOT_STATE,
+  SLOT_WRITTEN_SEQ,
+  STATE_CLOSED,
+  STATE_FAILED,
+  type WriterReply,
+  type WriterRequest,
+  type WriterStart,
+} from "./history_rows.js";
+
+const start = workerData as WriterStart;
+const port = parentPort;
+if (port === null) throw new Error("history_writer must run as a worker thread");
+const words = new Int32Array(start.shared, 0, 5);
+const seqs = new BigInt64Array(start.shared, 0, 2);
+
+const db = new Database(start.file);
+// NORMAL: a power loss may lose the last transactions, never corrupt the file; the node replays
+// whatever last_seq says is missing. (Per connection, like the two below.)
+db.pragma("synchronous = NORMAL");
+db.pragma(`wal_autocheckpoint = ${start.wal_autocheckpoint_pages}`);
+db.pragma("busy_timeout = 5000");
+const insert_order = db.prepare("INSERT OR REPLACE INTO orders VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+const update_order = db.prepare(
+  "UPDATE orders SET status = ?, executed_lots = ?, cumulative_quote_units = ?, update_ms = ? WHERE order_id = ?",
+);
+const insert_trade = db.prepare("INSERT OR REPLACE INTO trades VALUES (?,?,?,?,?,?,?,?,?,?,?)");
+const set_last = db.prepare("UPDATE meta SET value = ? WHERE key = 'last_seq'");
+
+/** The rows of one batch, in event order (an order's updates follow its insert). */
+const write = db.transaction((b: RowBatch) => {
+  const a = b.numbers;
+  let ids = 0;
+  let i = 0;
+  while (i < b.length) {
+    const kind = a[i];
+    if (kind === ROW_ORDER_NEW) {
+      // order_id, account, market, client_order_id, side, order_type, tif, price_ticks,
+      // quantity_lots, quote_units, stop_price_ticks, status, executed_lots, cumulative_quote_units,
+      // time_ms, update_ms
+      const time_ms = a[i + 11];
+      insert_order.run(
+        a[i + 1],
+        a[i + 2],
+        a[i + 3],
+        b.client_ids[ids++],
+        a[i + 4],
+        a[i + 5],
+        a[i + 6],
+        a[i + 7],
+        a[i + 8],
+        a[i + 9],
+        a[i + 10],
+        0,
+        0,
+        0,
+        time_ms,
+        time_ms,
+      );
+      i += ROW_ORDER_NEW_WIDTH;
+    } else if (kind === ROW_ORDER_UPDATE) {
+      update_order.run(a[i + 2], a[i + 3], a[i + 4], a[i + 5], a[i + 1]);
+      i += ROW_ORDER_UPDATE_WIDTH;
+    } else if (kind === ROW_TRADE) {
+      const market = a[i + 1];
+      const trade_id = a[i + 2];
+      const price = a[i + 3];
+      const lots = a[i + 4];
+      const quote = a[i + 5];
+      const time_ms = a[i + 6];
+      const taker_buys = a[i + 7] === 0 ? 1 : 0;
+      // market, trade_id, order_id, account, price_ticks, quantity_lots, quote_units, fee_units,
+      // is_buyer, is_maker, time_ms: the taker's row, then the maker's
+      insert_trade.run(
+        market,
+        trade_id,
+        a[i + 8],
+        a[i + 9],
+        price,
+        lots,
+        quote,
+        a[i + 10],
+        taker_buys,
+        0,
+        time_ms,
+      );
+      insert_trade.run(
+        market,
+        trade_id,
+        a[i + 11],
+        a[i + 12],
+        price,
+        lots,
+        quote,
+        a[i + 13],
+        1 - taker_buys,
+        1,
+        time_ms,
+      );
+      i += ROW_TRADE_WIDTH;
+    } else throw new Error(`history rows: unknown kind ${kind} at ${i}`);
+  }
+  set_last.run(b.seq);
+});
+
+let failed = false;
+
+port.on("message", (m: WriterRequest) => {
+  if (m.type === "rows") {
+    // After a failed batch nothing more is written: later rows without the lost ones would leave a
+    // gap that last_seq could not describe. The node replays from the last written sequence.
+    if (failed) return;
+    try {
+      write(m);
+      Atomics.store(seqs, SLOT_WRITTEN_SEQ, BigInt(m.seq));
+      Atomics.add(words, SLOT_BATCHES_WRITTEN, 1);
+    } catch (error) {
+      failed = true;
+      const text = new TextEncoder().encode(String(error)).subarray(0, ERROR_TEXT_BYTES_MAX);
+      new Uint8Array(start.shared, ERROR_TEXT_OFFSET, text.length).set(text);
+      Atomics.store(words, SLOT_ERROR_BYTES, text.length);
+      Atomics.store(words, SLOT_STATE, STATE_FAILED);
+      port.postMessage({ type: "failed", message: String(error) } satisfies WriterReply);
+    }
+    Atomics.notify(words, SLOT_BATCHES_WRITTEN);
+  } else if (m.type === "backup") {
+    // On this connection, so that writes made during the copy go into it too (SQLite restarts a
+    // backup whose source another connection changes, which under steady writes never ends).
+    const seq = Number(Atomics.load(seqs, SLOT_WRITTEN_SEQ));
+    db.backup(m.file).then(
+      () => port.postMessage({ type: "backup", id: m.id, seq, error: null } satisfies WriterReply),
+      (error: unknown) =>
+        port.postMessage({ type: "backup", id: m.id, seq, error: String(error) } satisfies WriterReply),
+    );
+  } else if (m.type === "stop") {
+    db.close();
+    Atomics.store(words, SLOT_STATE, STATE_CLOSED);
+    Atomics.notify(words, SLOT_BATCHES_WRITTEN);
+    port.close();
+  }
+});
