@@ -90,6 +90,22 @@ describe("WebSocket API (/ws-api/v3)", () => {
         timestamp: Date.now(),
       });
       assert.equal(by_session.status, 200, JSON.stringify(by_session));
+      // a burst: answers that become ready together leave in one write (the socket is corked for
+      // the turn); each must still arrive whole, once, under its own id
+      const burst = await Promise.all(
+        Array.from({ length: 100 }, (_, i) =>
+          call(`burst-${i}`, "order.place", {
+            ...order,
+            newClientOrderId: `ws-b${i}`,
+            timestamp: Date.now(),
+          }),
+        ),
+      );
+      burst.forEach((m, i) => {
+        assert.equal(m.status, 200, JSON.stringify(m));
+        assert.equal((m.result as Msg).clientOrderId, `ws-b${i}`);
+      });
+      assert.equal([...answers.keys()].filter((k) => String(k).startsWith("burst-")).length, 100);
       const bob_uid = ((await call("a", "account.status", { timestamp: Date.now() })).result as Msg).uid;
       assert.notEqual(
         bob_uid,
