@@ -127,6 +127,7 @@ export class History {
   private readonly writer: Worker;
   private writer_error = "";
   private readonly backups = new Map<number, (r: { seq: number; error: string | null }) => void>();
+  private next_backup_id = 0;
   private closed = false;
   private readonly stmt: Record<string, Database.Statement>;
   private readonly checkpointer: Worker;
@@ -385,7 +386,7 @@ export class History {
    */
   async backup(file: string): Promise<number> {
     this.settle();
-    const id = this.shipped_batches * 1000 + this.backups.size;
+    const id = this.next_backup_id++;
     const done = new Promise<{ seq: number; error: string | null }>((resolve) =>
       this.backups.set(id, resolve),
     );
