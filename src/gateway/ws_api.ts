@@ -70,6 +70,8 @@ interface Session {
   logon: { key: ApiKeyRecord; since_ms: number } | null;
   /** subscriptionId → account */
   subscriptions: Map<number, number>;
+  /** Sends a message; what is sent in one turn of the event loop leaves in one write (see upgrade). */
+  send: (message: unknown) => void;
 }
 
 export class WsApi {
@@ -93,33 +95,33 @@ export class WsApi {
       return;
     }
     this.wss.handleUpgrade(request, socket, head, (ws) => {
+      // The messages that become ready in one turn of the event loop (a journal frame completes the
+      // orders of many requests at once, and their user-data events) leave in one write: the socket
+      // stays corked until the turn's callbacks are done. Each was a write system call of its own,
+      // ~21 µs and a quarter of the thread under `npm run bench:api`'s WebSocket phase.
+      let corked = false;
+      const uncork = (): void => {
+        corked = false;
+        socket.uncork();
+      };
       const session: Session = {
         ws,
         ip: request.socket.remoteAddress ?? "",
         connected_ms: this.clock_ms(),
         logon: null,
         subscriptions: new Map(),
+        send: (message) => {
+          if (!corked) {
+            corked = true;
+            socket.cork();
+            process.nextTick(uncork);
+          }
+          ws.send(JSON.stringify(message));
+        },
       };
       this.sessions.add(session);
-      // The answers that become ready in one turn of the event loop (a journal frame completes the
-      // orders of many requests at once) leave in one write: the socket stays corked until the
-      // turn's callbacks are done. Each was a write system call of its own, ~21 µs and a quarter of
-      // the thread under `npm run bench:api`'s WebSocket phase.
-      let corked = false;
-      const uncork = (): void => {
-        corked = false;
-        socket.uncork();
-      };
-      const send = (answer: unknown): void => {
-        if (!corked) {
-          corked = true;
-          socket.cork();
-          process.nextTick(uncork);
-        }
-        ws.send(JSON.stringify(answer));
-      };
       ws.on("message", (data, is_binary) => {
-        this.message(session, is_binary ? "" : data.toString()).then(send, () => ws.terminate());
+        this.message(session, is_binary ? "" : data.toString()).then(session.send, () => ws.terminate());
       });
       const gone = (): void => {
         this.sessions.delete(session);
@@ -281,7 +283,7 @@ export class WsApi {
     this.user_events.convert(time_ms, events, (account, event) => {
       for (const s of this.subscribed)
         for (const [subscriptionId, subscribed] of s.subscriptions)
-          if (subscribed === account) s.ws.send(JSON.stringify({ subscriptionId, event }));
+          if (subscribed === account) s.send({ subscriptionId, event });
     });
   }
 
