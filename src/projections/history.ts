@@ -125,6 +125,7 @@ export class History {
   private readonly words: Int32Array;
   private readonly seqs: BigInt64Array;
   private readonly writer: Worker;
+  /** Why the writer thread died, if it did (a failed write leaves its text in shared memory instead). */
   private writer_error = "";
   private readonly backups = new Map<number, (r: { seq: number; error: string | null }) => void>();
   private next_backup_id = 0;
@@ -192,8 +193,7 @@ export class History {
     this.writer = new Worker(new URL("./history_writer.js", import.meta.url), { workerData: start });
     this.writer.unref();
     this.writer.on("message", (m: WriterReply) => {
-      if (m.type === "failed") this.writer_error = m.message;
-      else this.backups.get(m.id)?.(m);
+      this.backups.get(m.id)?.(m);
     });
     this.writer.on("error", (error) => {
       this.writer_error ||= String(error);

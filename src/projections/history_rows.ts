@@ -53,9 +53,7 @@ export const ERROR_TEXT_BYTES_MAX = 1024;
 export const SHARED_BYTES = ERROR_TEXT_OFFSET + ERROR_TEXT_BYTES_MAX;
 
 export type WriterRequest = RowBatch | { type: "backup"; id: number; file: string } | { type: "stop" };
-export type WriterReply =
-  | { type: "failed"; message: string }
-  | { type: "backup"; id: number; seq: number; error: string | null };
+export type WriterReply = { type: "backup"; id: number; seq: number; error: string | null };
 
 const INITIAL_NUMBERS = 16_384;
 

@@ -124,24 +124,20 @@ const write = db.transaction((b: RowBatch) => {
   set_last.run(b.seq);
 });
 
-let failed = false;
-
 port.on("message", (m: WriterRequest) => {
   if (m.type === "rows") {
     // After a failed batch nothing more is written: later rows without the lost ones would leave a
     // gap that last_seq could not describe. The node replays from the last written sequence.
-    if (failed) return;
+    if (Atomics.load(words, SLOT_STATE) === STATE_FAILED) return;
     try {
       write(m);
       Atomics.store(seqs, SLOT_WRITTEN_SEQ, BigInt(m.seq));
       Atomics.add(words, SLOT_BATCHES_WRITTEN, 1);
     } catch (error) {
-      failed = true;
       const text = new TextEncoder().encode(String(error)).subarray(0, ERROR_TEXT_BYTES_MAX);
       new Uint8Array(start.shared, ERROR_TEXT_OFFSET, text.length).set(text);
       Atomics.store(words, SLOT_ERROR_BYTES, text.length);
       Atomics.store(words, SLOT_STATE, STATE_FAILED);
-      port.postMessage({ type: "failed", message: String(error) } satisfies WriterReply);
     }
     Atomics.notify(words, SLOT_BATCHES_WRITTEN);
   } else if (m.type === "backup") {
