@@ -14,6 +14,8 @@ import { run_in_background } from "../node/background.js";
 export interface CheckpointStart {
   file: string;
   every_ms: number;
+  /** Int32 [0]: set to 1 once this thread's connection is closed. */
+  closed: SharedArrayBuffer;
 }
 
 const start = workerData as CheckpointStart;
@@ -36,5 +38,9 @@ port.on("message", (m: { type: "stop" }) => {
   if (m.type !== "stop") return;
   clearInterval(timer);
   db.close();
+  // History.close() waits for this: its caller may remove the directory next.
+  const closed = new Int32Array(start.closed);
+  Atomics.store(closed, 0, 1);
+  Atomics.notify(closed, 0);
   port.close();
 });

@@ -110,6 +110,8 @@ const BATCHES_BEHIND_MAX = 64;
 /** The longest the node's thread waits for the writer before it gives up with an error. */
 const WRITER_WAIT_MS_MAX = 30_000;
 const CHECKPOINT_EVERY_MS = 1000;
+/** How long close() waits for the writer and checkpoint threads to close their connections. */
+const CLOSE_WAIT_MS = 5000;
 /** 16,384 pages of 4 KiB. */
 const WAL_AUTOCHECKPOINT_PAGES = 16_384;
 export const HISTORY_LIMIT_MAX = 1000;
@@ -132,6 +134,8 @@ export class History {
   private closed = false;
   private readonly stmt: Record<string, Database.Statement>;
   private readonly checkpointer: Worker;
+  /** Set by the checkpoint thread once its connection is closed. */
+  private readonly checkpointer_closed: Int32Array;
 
   constructor(file: string) {
     this.db = new Database(file);
@@ -142,12 +146,18 @@ export class History {
     // Checkpoints run on their own thread (checkpoint_worker.ts). SQLite's own stays as a backstop at
     // ~64 MB of WAL, should that thread fail: a longer pause then, never an unbounded file.
     this.db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
-    const checkpoints: CheckpointStart = { file, every_ms: CHECKPOINT_EVERY_MS };
+    const checkpoints: CheckpointStart = {
+      file,
+      every_ms: CHECKPOINT_EVERY_MS,
+      closed: new SharedArrayBuffer(4),
+    };
+    this.checkpointer_closed = new Int32Array(checkpoints.closed);
     this.checkpointer = new Worker(new URL("./checkpoint_worker.js", import.meta.url), {
       workerData: checkpoints,
     });
     this.checkpointer.unref();
-    this.checkpointer.on("error", () => {}); // the backstop covers it
+    // the backstop covers it; close() need not wait for a thread that is gone
+    this.checkpointer.on("error", () => Atomics.store(this.checkpointer_closed, 0, 1));
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
       INSERT OR IGNORE INTO meta VALUES ('last_seq', 0);
@@ -409,14 +419,14 @@ export class History {
       this.settle();
     } finally {
       this.closed = true;
+      // Both threads' connections are closed before this returns (a caller may remove the files
+      // next); a thread that does not answer in time is left behind, the database consistent anyway.
       this.writer.postMessage({ type: "stop" } satisfies WriterRequest);
-      const deadline_ms = Date.now() + WRITER_WAIT_MS_MAX;
-      while (Atomics.load(this.words, SLOT_STATE) !== STATE_CLOSED && Date.now() < deadline_ms) {
-        if (Atomics.load(this.words, SLOT_STATE) === STATE_FAILED) break;
-        Atomics.wait(this.words, SLOT_BATCHES_WRITTEN, Atomics.load(this.words, SLOT_BATCHES_WRITTEN), 100);
-      }
-      // The worker closes its connection when told; the database is consistent either way.
       this.checkpointer.postMessage({ type: "stop" });
+      const deadline_ms = Date.now() + CLOSE_WAIT_MS;
+      while (Atomics.load(this.words, SLOT_STATE) !== STATE_CLOSED && Date.now() < deadline_ms)
+        Atomics.wait(this.words, SLOT_BATCHES_WRITTEN, Atomics.load(this.words, SLOT_BATCHES_WRITTEN), 100);
+      Atomics.wait(this.checkpointer_closed, 0, 0, Math.max(0, deadline_ms - Date.now()));
       this.db.close();
     }
   }
