@@ -23,6 +23,10 @@ const TOTAL = Number(arg("--commands") ?? (quick ? 2_000_000 : 10_000_000));
 const THROUGHPUT_COMMANDS = quick ? 300_000 : 2_000_000;
 /** Commands the closed-loop phases keep in flight. */
 const IN_FLIGHT = Number(arg("--in-flight") ?? 16_000);
+/** The journal's zero-fill chunk (`--zero-fill-bytes 0`: plain appends, as before session 9). */
+const ZERO_FILL_BYTES = arg("--zero-fill-bytes");
+/** `--spin`: the paced phases poll with setImmediate (before session 9) instead of a 1 ms timer. */
+const SPIN = args.includes("--spin");
 const TMPFS_MAGIC = 0x01021994;
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 const fmt = (x: number): string => Math.round(x).toLocaleString("en-US");
@@ -94,6 +98,7 @@ async function open(dir: string, snapshot_every: number): Promise<EngineNode> {
     snapshot_every_commands: snapshot_every,
     snapshot_every_ms: Number.MAX_SAFE_INTEGER, // snapshots only where the benchmark takes them
     journal_retention: false,
+    journal: ZERO_FILL_BYTES === undefined ? {} : { zero_fill_bytes: Number(ZERO_FILL_BYTES) },
     log: () => {},
   });
 }
@@ -147,10 +152,14 @@ async function saturate(
  * Open-loop at `rate` commands/s for `seconds` after a 1 s warm-up that is not counted (the snapshot
  * worker catching up on the phase before, code compiling): ack latency percentiles, each measured from
  * when its command was due (so a stalled event loop counts against the node instead of delaying the
- * clock: no coordinated omission). Each event-loop turn sends whatever has come due, from one
- * setImmediate callback (awaiting a fresh promise per turn, as this did before, made the generator's own
- * garbage part of the figures; a 1 ms timer instead sends bursts that add ~1.5 ms to every ack). Latencies go into a preallocated array and only a count of outstanding commands is
- * kept (holding every command's promise to the end promoted ~1 M objects).
+ * clock: no coordinated omission). A 1 ms timer sends whatever has come due (a command waits up to
+ * ~1 ms for it, and that wait counts in its latency). Until session 9 a setImmediate loop sent them,
+ * which kept the node's thread spinning at 100% of a core: together with the node's other threads and
+ * the disk's work that saturated this VM, and whenever it is saturated while the disk is busy, the
+ * host pauses both its CPUs for ~10 ms of every 100 ms (docs/BENCHMARKS.md, "The VM's 100 ms
+ * pauses"), which no node on a real machine would pay for its load generator. `--spin` brings the old
+ * loop back. Latencies go into a preallocated array and only a count of outstanding commands is kept
+ * (holding every command's promise to the end promoted ~1 M objects).
  */
 async function paced(node: EngineNode, rng: Prng, rate: number, seconds: number, start_n: number) {
   const WARMUP_MS = 1000;
@@ -198,8 +207,10 @@ async function paced(node: EngineNode, rng: Prng, rate: number, seconds: number,
           },
         );
       }
-      if (sent < total) setImmediate(tick);
-      else if (outstanding === 0) resolve();
+      if (sent < total) {
+        if (SPIN) setImmediate(tick);
+        else setTimeout(tick, 1);
+      } else if (outstanding === 0) resolve();
     };
     tick();
   });
@@ -309,6 +320,8 @@ async function main(): Promise<void> {
         restart_s: Math.round(restart_s * 100) / 100,
         journal_commands: TOTAL,
         in_flight: IN_FLIGHT,
+        zero_fill_bytes: ZERO_FILL_BYTES === undefined ? "default" : Number(ZERO_FILL_BYTES),
+        pacing: SPIN ? "spin" : "timer",
         fdatasync_per_s: Math.round(fsync_per_s),
         quick,
       }),

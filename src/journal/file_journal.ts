@@ -53,7 +53,17 @@ export interface JournalOptions {
    * worker thread ahead of the scan (check_ahead.ts); below it, starting the worker costs more.
    */
   check_ahead_bytes_min: number;
+  /**
+   * The open segment is zero-filled (and made durable) this many bytes at a time ahead of the frames
+   * written into it; 0 writes by plain appends. A synced write that extends a file must also commit
+   * its new size; one into space already filled commits only the data (an 8 KB O_DSYNC write on this
+   * machine's disk: p50 0.15-0.17 ms into filled space against 0.22-0.28 ms appending).
+   */
+  zero_fill_bytes: number;
 }
+
+/** The first fill of a new segment is awaited before its first frame: kept small (~1-2 ms here). */
+const FIRST_FILL_BYTES_MAX = 256 * 1024;
 
 export const DEFAULT_JOURNAL_OPTIONS: JournalOptions = {
   batch_commands_max: 8192,
@@ -62,6 +72,7 @@ export const DEFAULT_JOURNAL_OPTIONS: JournalOptions = {
   log: (line) => console.error(line),
   on_durable_frame: null,
   check_ahead_bytes_min: 16 * 1024 * 1024,
+  zero_fill_bytes: 4 * 1024 * 1024,
 };
 
 export type { Appended } from "./journal.js";
@@ -96,6 +107,15 @@ export class FileJournal implements Journal {
   private readonly writer = new ByteWriter();
   /** The first sequence the opening scan checked (earlier segments were listed, not read). */
   private opened_from_seq = 1;
+  /** The open segment is zero-filled and durable up to here (its size): frames below it overwrite zeros. */
+  private filled_end = 0;
+  /** A fill of [fill_from, …) of the open segment in flight: no frame may be written into that range. */
+  private filling: Promise<void> | null = null;
+  private fill_from = 0;
+  /** A fill that failed: the file's state is unknown, so the journal stops, as for a failed write. */
+  private fill_error: Error | null = null;
+  /** Finished segments being cut back to their frames (their zero-filled tails) and closed. */
+  private readonly sealing = new Set<Promise<void>>();
 
   private constructor(
     private readonly storage: Storage,
@@ -141,7 +161,7 @@ export class FileJournal implements Journal {
         await file.close();
       }
       opts.log(
-        `journal: cut a torn tail of ${segment.size - t.offset} bytes from ${t.file} at offset ${t.offset} (sequence ${t.seq}): ${t.reason}`,
+        `journal: cut a torn tail of ${segment.data_bytes - t.offset} bytes from ${t.file} at offset ${t.offset} (sequence ${t.seq}): ${t.reason}`,
       );
       // Checked again without on_frame: it has seen every frame before the cut already.
       scan = await scan_journal(storage, needed_from_seq);
@@ -161,6 +181,7 @@ export class FileJournal implements Journal {
     if (last !== undefined) {
       journal.file = await storage.open(last.name, false);
       journal.file_offset = last.valid_bytes;
+      journal.filled_end = Math.max(last.valid_bytes, await journal.file.size());
     }
     return journal;
   }
@@ -190,6 +211,7 @@ export class FileJournal implements Journal {
     let batch: Pending[] = [];
     try {
       while (this.queue_head < this.queue.length) {
+        if (this.fill_error !== null) throw this.fill_error;
         batch = this.take_batch();
         const commands: Command[] = [];
         let count = 0;
@@ -201,8 +223,15 @@ export class FileJournal implements Journal {
         const first_seq = this.next_seq;
         const { bytes, hash } = encode_frame(commands, first_seq, timestamp_ms, this.last_hash, this.writer);
         const file = await this.file_for(first_seq, bytes.length);
+        // Never into a range being zero-filled (the fill would overwrite the frame); rare: fills keep
+        // a chunk ahead.
+        if (this.filling !== null && this.file_offset + bytes.length > this.fill_from) await this.filling;
+        if (this.fill_error !== null) throw this.fill_error;
         await file.write_synced(bytes, this.file_offset);
         this.file_offset += bytes.length;
+        // A frame written past the filled space (none yet, or a fill behind) extended the file.
+        this.filled_end = Math.max(this.filled_end, this.file_offset);
+        this.fill_ahead();
         this.next_seq += count;
         this.last_hash = hash;
         this.last_timestamp_ms = timestamp_ms;
@@ -253,18 +282,74 @@ export class FileJournal implements Journal {
     return batch;
   }
 
-  /** The open segment, or a new one (with its directory entry made durable) when it is full. */
+  /**
+   * Starts zero-filling the open segment's next chunk once less than half a chunk of filled space is
+   * left ahead of the frames (in the background: write, then datasync, on the thread pool).
+   */
+  private fill_ahead(): void {
+    const chunk = this.options.zero_fill_bytes;
+    const file = this.file;
+    if (chunk === 0 || this.filling !== null || file === null) return;
+    const from = this.filled_end;
+    const to = Math.min(this.options.segment_bytes_max, from + chunk);
+    if (to <= from || from - this.file_offset > chunk / 2) return;
+    this.fill_from = from;
+    const fill: Promise<void> = fill_zeros(file, from, to).then(
+      () => {
+        if (this.file === file) this.filled_end = to;
+        if (this.filling === fill) this.filling = null;
+      },
+      (error: unknown) => {
+        this.fill_error ??= error instanceof Error ? error : new Error(String(error));
+        if (this.filling === fill) this.filling = null;
+      },
+    );
+    this.filling = fill;
+  }
+
+  /**
+   * The open segment, or a new one when it is full: created empty, its first bytes zero-filled and
+   * made durable, then its directory entry. The finished segment is cut back to its frames (dropping
+   * its unused zero-filled tail, so a replay does not read it) and closed in the background.
+   */
   private async file_for(first_seq: number, frame_bytes: number): Promise<JournalFile> {
     if (this.file !== null && this.file_offset + frame_bytes <= this.options.segment_bytes_max)
       return this.file;
     if (this.file !== null && this.file_offset === 0) return this.file;
-    if (this.file !== null) await this.file.close();
+    if (this.file !== null) this.seal(this.file, this.file_offset);
     const name = segment_name(first_seq);
-    this.file = await this.storage.open(name, true);
-    await this.file.truncate(0);
+    const file = await this.storage.open(name, true);
+    this.file = file;
+    await file.truncate(0);
+    const first_fill = Math.min(
+      this.options.zero_fill_bytes,
+      FIRST_FILL_BYTES_MAX,
+      this.options.segment_bytes_max,
+    );
+    if (first_fill > 0) await fill_zeros(file, 0, first_fill);
     await this.storage.sync_dir();
     this.file_offset = 0;
-    return this.file;
+    this.filled_end = first_fill;
+    return file;
+  }
+
+  /** Cuts a finished segment back to its frames and closes it, once its fill (if any) is done. */
+  private seal(file: JournalFile, frames_bytes: number): void {
+    const filling = this.filling;
+    const task: Promise<void> = (async () => {
+      await filling;
+      await file.truncate(frames_bytes);
+      await file.datasync();
+      await file.close();
+    })().then(
+      () => void this.sealing.delete(task),
+      (error: unknown) => {
+        this.sealing.delete(task);
+        this.fill_error ??= error instanceof Error ? error : new Error(String(error));
+      },
+    );
+    this.sealing.add(task);
+    this.filling = null;
   }
 
   /** Commands from `from_seq` on, as durable now. */
@@ -310,7 +395,19 @@ export class FileJournal implements Journal {
   async close(): Promise<void> {
     while (this.flushing) await new Promise((r) => setTimeout(r, 1));
     this.failed ??= new JournalClosedError("journal closed");
+    await this.filling;
+    await Promise.all(this.sealing);
     if (this.file !== null) await this.file.close();
     this.file = null;
   }
+}
+
+/** Zeros written in every fill (read-only: fills of several files may share it). */
+let zeros = new Uint8Array(0);
+
+/** Writes zeros over [from, to) of `file` and makes them durable. */
+async function fill_zeros(file: JournalFile, from: number, to: number): Promise<void> {
+  if (zeros.length < to - from) zeros = new Uint8Array(to - from);
+  await file.write(zeros.subarray(0, to - from), from);
+  await file.datasync();
 }

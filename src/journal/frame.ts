@@ -83,7 +83,9 @@ export type FrameCheck =
 /**
  * Checks the frame at `offset` of a segment's bytes. `expected_seq` and `prev_hash` continue the
  * chain from the previous frame. A problem that reaches the end of the data is "torn" (a crash
- * mid-write can leave exactly that); anything followed by more data is corruption.
+ * mid-write can leave exactly that); anything followed by more data is corruption. `data_end`: where
+ * the written data ends (after it only zeros: space the journal filled ahead of its writes); a frame
+ * may still run past it into that space, since its own last bytes can be zeros.
  */
 export function check_frame(
   bytes: Uint8Array,
@@ -92,6 +94,7 @@ export function check_frame(
   prev_hash: Uint8Array,
   /** This frame's CRC verdict and hash, computed from the same file on another thread (check_ahead.ts). */
   ahead: CheckedAhead | null = null,
+  data_end = bytes.length,
 ): FrameCheck {
   const left = bytes.length - offset;
   // A crash mid-write damages only the last frame. If a valid frame still follows the damage (a bit
@@ -104,13 +107,17 @@ export function check_frame(
   };
   const corrupt = (reason: string): FrameCheck => ({ ok: false, torn: false, reason });
   const all_zero = (): boolean => bytes.subarray(offset).every((b) => b === 0);
-  if (left < 12) return torn(`${left} bytes of a frame header`);
+  // Less than a header's worth of written bytes (a valid frame always has some at 12 or later).
+  const written = data_end - offset;
+  if (written < 12) return torn(`${written} bytes of a frame header`);
   const view = new DataView(bytes.buffer, bytes.byteOffset + offset, left);
+  // A torn write can garble any of its bytes, the magic too: torn unless a valid frame follows.
   if (view.getUint32(0, true) !== FRAME_MAGIC)
-    return all_zero() ? torn("zero-filled tail") : corrupt("bad frame magic");
+    return torn(all_zero() ? "zero-filled tail" : "bad frame magic");
   const length = view.getUint32(4, true);
   if (length > left) return torn(`frame of ${length} bytes with ${left} bytes left`);
-  const to_end = length === left;
+  // Torn if the damaged frame reaches the end of the written data: nothing but zeros follows it.
+  const to_end = offset + length >= data_end;
   const bad = (reason: string): FrameCheck => (to_end ? torn(reason) : corrupt(reason));
   if (length < HEADER_BYTES || length > FRAME_BYTES_MAX) return bad(`impossible frame length ${length}`);
   const frame = bytes.subarray(offset, offset + length);

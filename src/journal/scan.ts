@@ -56,7 +56,20 @@ export interface SegmentInfo {
   frames: FrameHeader[];
   /** Bytes of valid frames. */
   valid_bytes: number;
+  /** Where the written data ends: only zeros after it (space filled ahead of the journal's writes). */
+  data_bytes: number;
   size: number;
+}
+
+/**
+ * The offset after the last non-zero byte. The open segment is zero-filled ahead of its writes
+ * (file_journal.ts): those zeros are space, not data, and a crash mid-write leaves a torn frame
+ * followed by them.
+ */
+export function written_end(bytes: Uint8Array): number {
+  let end = bytes.length;
+  while (end > 0 && bytes[end - 1] === 0) end--;
+  return end;
 }
 
 export interface Problem {
@@ -145,23 +158,34 @@ export async function scan_journal(
         : Number((SEGMENT_RE.exec(next_name) as RegExpExecArray)[1]);
     if (next_first <= from_seq) {
       // Entirely before what is needed: trust its extent (the next segment's name) without reading it.
-      result.segments.push({ name, first_seq, frames: [], valid_bytes: 0, size: 0 });
+      result.segments.push({ name, first_seq, frames: [], valid_bytes: 0, data_bytes: 0, size: 0 });
       result.next_seq = next_first;
       expected = next_first;
       result.last_hash = ZERO_HASH;
       continue;
     }
     const bytes = await segment_bytes(i);
-    const segment: SegmentInfo = { name, first_seq, frames: [], valid_bytes: 0, size: bytes.length };
+    const data_bytes = written_end(bytes);
+    const segment: SegmentInfo = {
+      name,
+      first_seq,
+      frames: [],
+      valid_bytes: 0,
+      data_bytes,
+      size: bytes.length,
+    };
     result.segments.push(segment);
     let offset = 0;
     // The chain continues across segments; a segment's first frame carries the previous one's hash.
-    for (let k = 0; offset < bytes.length; k++) {
+    // Frames end where the written data does: only zeros follow (filled ahead, never written yet). The
+    // last frame itself may end in zeros, so the walk stops once it is at or past that point.
+    for (let k = 0; offset < data_bytes; k++) {
       // The first frame read starts the chain: its link back points into segments removed by
       // retention or skipped above, so it is taken as given (the CRC still guards it).
       const prev =
         result.frames === 0 && offset === 0 && bytes.length >= 64 ? bytes.slice(32, 64) : result.last_hash;
-      const check = check_frame(bytes, offset, result.next_seq, prev, check_ahead?.frame(name, k, offset));
+      const ahead = check_ahead?.frame(name, k, offset) ?? null;
+      const check = check_frame(bytes, offset, result.next_seq, prev, ahead, data_bytes);
       if (!check.ok) {
         const problem = { file: name, offset, seq: result.next_seq, reason: check.reason };
         const last_segment = i === names.length - 1;

@@ -9,6 +9,8 @@ import type { Prng } from "../../src/sim/prng.js";
 interface MemFile {
   data: Uint8Array;
   durable: Uint8Array;
+  /** Writes and truncations since the last datasync, in order: what a power loss may undo. */
+  pending: ({ position: number; bytes: Uint8Array } | { truncate: number })[];
 }
 
 export class CrashedError extends Error {}
@@ -35,7 +37,7 @@ export class LossyStorage implements Storage {
     let f = this.files.get(name);
     if (f === undefined) {
       if (!create) throw new Error(`no file ${name}`);
-      f = { data: new Uint8Array(0), durable: new Uint8Array(0) };
+      f = { data: new Uint8Array(0), durable: new Uint8Array(0), pending: [] };
       this.files.set(name, f);
     }
     const file = f;
@@ -51,11 +53,8 @@ export class LossyStorage implements Storage {
       },
       async write(bytes, position) {
         self.check();
-        const end = Math.max(file.data.length, position + bytes.length);
-        const next = new Uint8Array(end);
-        next.set(file.data);
-        next.set(bytes, position);
-        file.data = next;
+        file.data = written(file.data, position, bytes);
+        file.pending.push({ position, bytes: bytes.slice() });
         await Promise.resolve();
       },
       async datasync() {
@@ -63,6 +62,7 @@ export class LossyStorage implements Storage {
         await new Promise((r) => setImmediate(r)); // let other appends queue up, as a real sync would
         self.check();
         file.durable = file.data.slice();
+        file.pending = [];
         self.syncs++;
       },
       async write_synced(bytes, position) {
@@ -73,6 +73,7 @@ export class LossyStorage implements Storage {
       async truncate(length) {
         self.check();
         file.data = file.data.slice(0, length);
+        file.pending.push({ truncate: length });
       },
       async close() {},
     };
@@ -97,16 +98,24 @@ export class LossyStorage implements Storage {
         this.files.delete(name);
         continue;
       }
-      const unsynced = f.data.subarray(f.durable.length);
-      let kept = new Uint8Array(0);
-      if (unsynced.length > 0 && this.rng.chance(0.5)) {
-        kept = unsynced.slice(0, this.rng.below(unsynced.length + 1));
-        if (kept.length > 0 && this.rng.chance(0.3)) kept[this.rng.below(kept.length)] ^= 0xff;
+      // Each write or truncation since the last datasync survives whole, in part (a prefix of a
+      // write, possibly with a garbled byte), or not at all, independently (disks reorder them). Only
+      // bytes a write actually carried can come back garbled: zeros filled ahead stay zeros.
+      let data = f.durable;
+      for (const op of f.pending) {
+        if (this.rng.chance(0.5)) continue;
+        if ("truncate" in op) {
+          data = data.slice(0, op.truncate);
+          continue;
+        }
+        const kept = this.rng.chance(0.5)
+          ? op.bytes.slice()
+          : op.bytes.slice(0, this.rng.below(op.bytes.length + 1));
+        if (kept.some((b) => b !== 0) && this.rng.chance(0.3)) kept[this.rng.below(kept.length)] ^= 0xff;
+        data = written(data, op.position, kept);
       }
-      const data = new Uint8Array(f.durable.length + kept.length);
-      data.set(f.durable);
-      data.set(kept, f.durable.length);
       f.data = data;
+      f.pending = [];
       f.durable = data.slice();
     }
   }
@@ -114,4 +123,12 @@ export class LossyStorage implements Storage {
   restart(): void {
     this.crashed = false;
   }
+}
+
+/** `data` with `bytes` written at `position` (a write past the end extends it with zeros). */
+function written(data: Uint8Array, position: number, bytes: Uint8Array): Uint8Array {
+  const next = new Uint8Array(Math.max(data.length, position + bytes.length));
+  next.set(data);
+  next.set(bytes, position);
+  return next;
 }

@@ -1,11 +1,22 @@
 import assert from "node:assert/strict";
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { REASON_DUPLICATE_ORDER } from "../../src/engine/reasons.js";
 import { SIDE_BUY, TIF_GTC } from "../../src/engine/types.js";
 import { JournalCorruptionError } from "../../src/journal/file_journal.js";
+import { scan_journal } from "../../src/journal/scan.js";
+import { FsStorage } from "../../src/journal/storage.js";
 import { DataDirLockedError } from "../../src/node/data_dir.js";
 import { EngineNode } from "../../src/node/runtime.js";
 import { limit, market_commands } from "../engine/helpers.js";
@@ -52,9 +63,13 @@ describe("node runtime", () => {
       const journal = join(dir, "journal");
       const segments = readdirSync(journal).sort();
       assert.ok(segments.length >= 3, `${segments.length} segments`);
-      // A torn tail: half a frame after the last one. Cut, logged, and everything before it replayed.
+      // A torn tail: the first 50 bytes of a frame after the last one, in the space the journal had
+      // zero-filled ahead of it. Cut, logged, and everything before it replayed.
       const tail = join(journal, segments.at(-1) as string);
-      appendFileSync(tail, readFileSync(tail).subarray(0, 50));
+      const frames_end = (await scan_journal(new FsStorage(journal))).segments.at(-1)?.valid_bytes ?? 0;
+      const fd = openSync(tail, "r+");
+      writeSync(fd, readFileSync(tail).subarray(0, 50), 0, 50, frames_end);
+      closeSync(fd);
       const logs: string[] = [];
       const again = await EngineNode.open({ data_dir: dir, ...small, log: (l) => logs.push(l) });
       assert.equal(again.last_applied_seq, last);
