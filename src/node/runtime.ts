@@ -11,7 +11,7 @@ import type { EngineLimits } from "../engine/config.js";
 import { Engine } from "../engine/engine.js";
 import type { EngineEvent } from "../engine/events.js";
 import { restore, state_hash } from "../engine/snapshot.js";
-import { FileJournal, type JournalOptions } from "../journal/file_journal.js";
+import { DEFAULT_JOURNAL_OPTIONS, FileJournal, type JournalOptions } from "../journal/file_journal.js";
 import { type FrameHeader, frame_commands } from "../journal/frame.js";
 import type { Appended, Journal } from "../journal/journal.js";
 import { SEGMENT_RE } from "../journal/scan.js";
@@ -69,6 +69,8 @@ export const DEFAULT_NODE_OPTIONS: Omit<NodeOptions, "data_dir"> = {
 };
 
 const SNAPSHOT_WORKER_RESTARTS_MAX = 3;
+/** Commands submitted one at a time that are gathered into one journal append at most. */
+const GATHER_COMMANDS_MAX = 1024;
 const PROJECTION_FLUSH_MS = 1000;
 /**
  * Bytes of frames the snapshot replica holds before applying them (once or twice a second at full load,
@@ -112,6 +114,10 @@ export class EngineNode implements ExchangeNode {
   ) {
     this.applied_seq = applied_seq;
     this.snapshot_seq = snapshot_seq;
+    this.gather_max = Math.min(
+      GATHER_COMMANDS_MAX,
+      options.journal.batch_commands_max ?? DEFAULT_JOURNAL_OPTIONS.batch_commands_max,
+    );
   }
 
   static async open(opts: Partial<NodeOptions> & { data_dir: string }): Promise<EngineNode> {
@@ -256,8 +262,56 @@ export class EngineNode implements ExchangeNode {
   submit(command: Command): Promise<Applied> {
     const refused = this.refusal();
     if (refused !== null) return Promise.reject(refused);
-    const commands = [command];
-    return this.journal.append(commands).then((appended) => this.apply_appended(commands, appended)[0]);
+    return new Promise((resolve, reject) => {
+      this.gathered.push(command);
+      this.gathered_resolve.push(resolve);
+      this.gathered_reject.push(reject);
+      if (this.gathered.length >= this.gather_max) this.append_gathered();
+      else if (!this.gather_scheduled) {
+        this.gather_scheduled = true;
+        queueMicrotask(this.append_gathered_bound);
+      }
+    });
+  }
+
+  /**
+   * Commands submitted one at a time in the same synchronous run (a burst of requests handled in one
+   * callback, a benchmark's loop) go to the journal as one append, in submission order, when the run
+   * ends (a microtask: no later than the answers to anything already applied). One append per
+   * command cost a Pending record, a second promise and a closure each.
+   */
+  private gathered: Command[] = [];
+  private gathered_resolve: ((applied: Applied) => void)[] = [];
+  private gathered_reject: ((error: unknown) => void)[] = [];
+  private gather_scheduled = false;
+  /** GATHER_COMMANDS_MAX, or the journal's batch limit if lower. */
+  private readonly gather_max: number;
+  private readonly append_gathered_bound = (): void => this.append_gathered();
+
+  private append_gathered(): void {
+    this.gather_scheduled = false;
+    const commands = this.gathered;
+    if (commands.length === 0) return;
+    const resolve = this.gathered_resolve;
+    const reject = this.gathered_reject;
+    this.gathered = [];
+    this.gathered_resolve = [];
+    this.gathered_reject = [];
+    this.journal.append(commands).then(
+      (appended) => {
+        let applied: Applied[];
+        try {
+          applied = this.apply_appended(commands, appended);
+        } catch (error) {
+          for (const r of reject) r(error);
+          return;
+        }
+        for (let i = 0; i < applied.length; i++) resolve[i](applied[i]);
+      },
+      (error: unknown) => {
+        for (const r of reject) r(error);
+      },
+    );
   }
 
   /**
@@ -269,6 +323,7 @@ export class EngineNode implements ExchangeNode {
   submit_batch(commands: Command[]): Promise<Applied[]> {
     const refused = this.refusal();
     if (refused !== null) return Promise.reject(refused);
+    this.append_gathered(); // what was submitted before goes first
     return this.journal.append(commands).then((appended) => this.apply_appended(commands, appended));
   }
 
