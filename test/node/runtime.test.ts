@@ -210,4 +210,44 @@ describe("node runtime", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("commands submitted one at a time in one run share journal appends, in submission order, with submit_batch between them", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "holdfast-node-"));
+    try {
+      // A journal batch limit below the gathering limit: a run of submits is split at it.
+      const node = await EngineNode.open({ data_dir: dir, journal: { batch_commands_max: 100 }, ...quiet });
+      for (const c of market_commands()) await node.submit(c);
+      await node.submit({ type: "create_account", ts_ms: 0 });
+      const before = node.last_applied_seq;
+      const deposit = (n: number) =>
+        ({ type: "deposit", ts_ms: 0, account: 0, asset: 1, amount_units: n, request_id: null }) as const;
+      // 250 submits, a batch of 3, 50 more submits: all in one synchronous run.
+      const singles = Array.from({ length: 250 }, (_, i) => node.submit(deposit(1 + i)));
+      const batch = node.submit_batch([deposit(1001), deposit(1002), deposit(1003)]);
+      const later = Array.from({ length: 50 }, (_, i) => node.submit(deposit(2001 + i)));
+      const seqs = [
+        ...(await Promise.all(singles)).map((a) => a.seq),
+        ...(await batch).map((a) => a.seq),
+        ...(await Promise.all(later)).map((a) => a.seq),
+      ];
+      assert.deepEqual(
+        seqs,
+        Array.from({ length: 303 }, (_, i) => before + 1 + i),
+      );
+      await node.close();
+      // In the journal: the same order, in frames of at most 100 commands.
+      const scan = await scan_journal(new FsStorage(join(dir, "journal")));
+      assert.ok(scan.segments.every((s) => s.frames.every((f) => f.count <= 100)));
+      const again = await EngineNode.open({ data_dir: dir, ...quiet });
+      assert.equal(again.last_applied_seq, before + 303);
+      await again.close();
+      // A closed node refuses every submit of a run, not only the first.
+      const closed = await EngineNode.open({ data_dir: dir, ...quiet });
+      await closed.close();
+      const refused = await Promise.allSettled([closed.submit(deposit(1)), closed.submit(deposit(2))]);
+      assert.ok(refused.every((r) => r.status === "rejected"));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
