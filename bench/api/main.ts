@@ -79,7 +79,7 @@ function load(job: Job, signal?: AbortSignal): Promise<LoadResult> {
       stdio: ["ignore", "pipe", "inherit"],
       signal,
     });
-    child.on("error", () => {}); // an abort; reported by the exit below
+    child.on("error", reject); // cannot start, or aborted
     let out = "";
     child.stdout.on("data", (b: Buffer) => {
       out += b.toString();
