@@ -115,6 +115,54 @@ describe("IdIndex", () => {
     }
   });
 
+  it("moves dense left-behind blocks into pages and sparse ones into the hash, exactly", () => {
+    // A window of 256 ids in blocks of 64: a block leaving the ring with >= 8 live orders gets a page,
+    // and a page with < 4 left hands them to the hash. Phases: a book that keeps growing (most orders
+    // live: pages), then one that drains (pages demoted), then sets of ids below the ring in any order
+    // (as a restore makes them).
+    for (const seed of [4, 5, 6]) {
+      const mix = new Mix(new IdIndex(64, 256), new Prng(seed));
+      const index = mix.index as IdIndex;
+      const { model, live, rng } = mix;
+      const check = (): void => {
+        assert.equal(index.size, model.size);
+        for (const [id, slot] of model) assert.equal(index.get(id), slot, `id ${id}`);
+      };
+      let next_id = 1;
+      let most_pages = 0;
+      for (let step = 0; step < 20_000; step++) {
+        if (rng.chance(0.8) || live.length === 0) mix.add(next_id++);
+        else mix.remove(10);
+        most_pages = Math.max(most_pages, index.pages_used);
+        if (step % 499 === 0) check();
+      }
+      assert.ok(most_pages > 50, `${most_pages} pages`);
+      check();
+      const paged_before = index.pages_used;
+      // Drain: any live order may go; pages thin out and are dropped into the hash.
+      while (live.length > 300) {
+        mix.remove(0);
+        if (live.length % 97 === 0) check();
+      }
+      assert.ok(index.pages_used < paged_before / 4, `${index.pages_used} of ${paged_before} pages left`);
+      check();
+      // Ids below the ring that were never used, set in random order (some land in pages, some in the hash).
+      const unused: number[] = [];
+      for (let id = 1; id < next_id - 512; id++) if (!model.has(id) && rng.chance(0.1)) unused.push(id);
+      for (let i = unused.length - 1; i > 0; i--) {
+        const j = rng.below(i + 1);
+        [unused[i], unused[j]] = [unused[j], unused[i]];
+      }
+      for (const id of unused) mix.add(id);
+      check();
+      for (let id = 1; id < next_id + 300; id++) if (!model.has(id)) assert.equal(index.get(id), 0);
+      while (live.length > 0) mix.remove(0);
+      assert.equal(index.size, 0);
+      assert.equal(index.long_lived, 0);
+      assert.equal(index.pages_used, 0);
+    }
+  });
+
   it("handles ids above 2^32", () => {
     const index = new IdIndex();
     const base = 2 ** 40;
