@@ -20,7 +20,7 @@ import { crc32c } from "@node-rs/crc32";
 import { ByteReader, ByteWriter } from "../engine/bytes.js";
 import type { Command } from "../engine/commands.js";
 import type { CheckedAhead } from "./check_ahead.js";
-import { decode_record, encode_command } from "./codec.js";
+import { type DecodeScratch, decode_record, decode_record_reusing, encode_command } from "./codec.js";
 
 export const FRAME_MAGIC = 0x3146_4a48; // "HJF1" little-endian
 export const HEADER_BYTES = 96;
@@ -180,6 +180,31 @@ export function frame_commands(bytes: Uint8Array, header: FrameHeader): Command[
     at += 4 + n;
   }
   return out;
+}
+
+/**
+ * Calls `visit` with each command of a checked frame from index `from`, decoded into `scratch`'s
+ * objects where it can (see DecodeScratch): what replay uses, with no array or object per command.
+ */
+export function visit_frame_commands(
+  bytes: Uint8Array,
+  header: FrameHeader,
+  from: number,
+  scratch: DecodeScratch,
+  visit: (command: Command) => void,
+): void {
+  const frame = bytes.subarray(header.offset, header.offset + header.length);
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  const reader = new ByteReader(frame);
+  let at = HEADER_BYTES;
+  for (let i = 0; i < header.count; i++) {
+    const n = view.getUint32(at, true);
+    if (i >= from) {
+      reader.window(at + 4, at + 4 + n);
+      visit(decode_record_reusing(reader, scratch));
+    }
+    at += 4 + n;
+  }
 }
 
 /** Offset of the first CRC-valid frame at or after `from`, or -1. Used only on the error path. */

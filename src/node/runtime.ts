@@ -11,8 +11,9 @@ import type { EngineLimits } from "../engine/config.js";
 import { Engine } from "../engine/engine.js";
 import type { EngineEvent } from "../engine/events.js";
 import { restore, state_hash } from "../engine/snapshot.js";
+import { DecodeScratch } from "../journal/codec.js";
 import { DEFAULT_JOURNAL_OPTIONS, FileJournal, type JournalOptions } from "../journal/file_journal.js";
-import { type FrameHeader, frame_commands } from "../journal/frame.js";
+import { type FrameHeader, frame_commands, visit_frame_commands } from "../journal/frame.js";
 import type { Appended, Journal } from "../journal/journal.js";
 import { SEGMENT_RE } from "../journal/scan.js";
 import { FsStorage } from "../journal/storage.js";
@@ -177,24 +178,26 @@ export class EngineNode implements ExchangeNode {
       // The tail is applied frame by frame as the journal's opening scan checks it (one read of each
       // segment). Up to the projection's position nothing needs events (the fast path); after it,
       // events feed the projection.
+      const scratch = new DecodeScratch();
       const replay_frame = (bytes: Uint8Array, header: FrameHeader): void => {
         if (header.first_seq > applied + 1)
           throw new Error(
             `journal starts at ${header.first_seq} but the snapshot needs ${applied + 1} onwards`,
           );
-        const commands = frame_commands(bytes, header);
         const skip = applied + 1 - header.first_seq;
         const ts_ms = header.timestamp_ms;
         if (projection === undefined || header.first_seq + header.count - 1 <= feed_after) {
-          replaying.quietly(() => {
-            for (let i = skip; i < commands.length; i++) {
-              commands[i].ts_ms = ts_ms;
-              replaying.execute(commands[i]);
-            }
-          });
+          // The engine keeps no reference to a command, so replay decodes into one reused object.
+          replaying.quietly(() =>
+            visit_frame_commands(bytes, header, skip, scratch, (c) => {
+              c.ts_ms = ts_ms;
+              replaying.execute(c);
+            }),
+          );
           applied = header.first_seq + header.count - 1;
           return;
         }
+        const commands = frame_commands(bytes, header);
         for (let i = skip; i < commands.length; i++) {
           const c = commands[i];
           const seq = header.first_seq + i;
