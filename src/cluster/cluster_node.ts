@@ -26,6 +26,7 @@ import { type DataDir, open_data_dir } from "../node/data_dir.js";
 import type { Applied, AppliedListener, ExchangeNode } from "../node/exchange_node.js";
 import type { Projection } from "../node/runtime.js";
 import { list_snapshots, read_snapshot } from "../node/snapshot_store.js";
+import { TouchAhead } from "../node/touch_ahead.js";
 import { BATCH_COMMANDS_MAX, decode_batch, encode_batch } from "./batch_codec.js";
 import { etcd_client } from "./etcd_client.js";
 import { EtcdLog, type Fence, FencedError, type LogEntry, type Tail } from "./etcd_log.js";
@@ -138,6 +139,9 @@ export class ClusterNode implements ExchangeNode {
   private batch_counter = 0;
   private catch_up: { revision: number; done: () => void; fail: (error: Error) => void } | null = null;
 
+  /** Maps the order store's memory ahead of its high-water mark on a helper thread. */
+  private readonly touch_ahead: TouchAhead;
+
   private constructor(
     private readonly options: ClusterOptions,
     private readonly dir: DataDir,
@@ -146,6 +150,7 @@ export class ClusterNode implements ExchangeNode {
     readonly engine: Engine,
     from: { position: Position; name: string } | null,
   ) {
+    this.touch_ahead = new TouchAhead(engine.orders.touch_plan, options.log);
     this.snapshotter = new ClusterSnapshotter(
       {
         snapshots_dir: dir.snapshots,
@@ -201,6 +206,7 @@ export class ClusterNode implements ExchangeNode {
       return node;
     } catch (error) {
       await node.snapshotter.close();
+      await node.touch_ahead.stop();
       client.close();
       dir.release();
       throw error;
@@ -518,6 +524,7 @@ export class ClusterNode implements ExchangeNode {
     this.pending.clear();
     this.options.projection?.flush();
     await this.snapshotter.close();
+    await this.touch_ahead.stop();
     this.client.close();
     this.dir.release();
   }

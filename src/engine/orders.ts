@@ -29,6 +29,21 @@ export function touch(array: Float64Array | Int32Array): void {
   for (let i = 0; i < array.length; i += step) array[i] = 0;
 }
 
+/**
+ * Memory a helper thread may fault in ahead of the order store's high-water mark (the shell's
+ * touch-ahead worker, src/node/touch_ahead.ts). With transparent huge pages the first write to each
+ * fresh 2 MB costs ~3-5 ms of zeroing on this VM; made on the node's thread while orders pile up, that
+ * stalls order entry (and was ~7% of a replay). The engine only publishes how far it has got.
+ */
+export interface TouchPlan {
+  /** [0]: the high-water slot, rounded down to TOUCH_PUBLISH_SLOTS; written by the engine only. */
+  readonly progress: Int32Array;
+  /** Slots below this are already mapped (written at start-up). */
+  readonly mapped_slots: number;
+  readonly regions: readonly { readonly buffer: SharedArrayBuffer; readonly bytes_per_slot: number }[];
+}
+const TOUCH_PUBLISH_SLOTS = 1024;
+
 export class OrderStore {
   /** Hard maximum of live orders. */
   readonly capacity: number;
@@ -53,17 +68,31 @@ export class OrderStore {
   constructor(capacity: number, preallocated: number) {
     this.capacity = capacity;
     const length = capacity + 1;
-    const hot = new ArrayBuffer(length * HOT_F * 8);
+    // Shared (the same memory and speed as a plain ArrayBuffer here, measured) so that a helper thread
+    // can map pages ahead of the high-water mark: see TouchPlan.
+    const hot = new SharedArrayBuffer(length * HOT_F * 8);
     this.hf = new Float64Array(hot);
     this.hi = new Int32Array(hot);
-    this.cf = new Float64Array(length * COLD_F);
-    this.free_stack = new Int32Array(length);
+    this.cf = new Float64Array(new SharedArrayBuffer(length * COLD_F * 8));
+    this.free_stack = new Int32Array(new SharedArrayBuffer(length * 4));
     const mapped = Math.min(length, Math.max(1024, preallocated + 1));
     this.by_id = new IdIndex(mapped);
     touch(this.hf.subarray(0, mapped * HOT_F));
     touch(this.cf.subarray(0, mapped * COLD_F));
     touch(this.free_stack.subarray(0, mapped));
+    this.touch_plan = {
+      progress: new Int32Array(new SharedArrayBuffer(4)),
+      mapped_slots: mapped,
+      regions: [
+        { buffer: hot, bytes_per_slot: HOT_F * 8 },
+        { buffer: this.cf.buffer as SharedArrayBuffer, bytes_per_slot: COLD_F * 8 },
+        { buffer: this.free_stack.buffer as SharedArrayBuffer, bytes_per_slot: 4 },
+      ],
+    };
   }
+
+  /** See TouchPlan. */
+  readonly touch_plan: TouchPlan;
 
   get live(): number {
     return this.by_id.size;
@@ -80,6 +109,7 @@ export class OrderStore {
       slot = this.free_stack[--this.free_count];
     } else {
       slot = this.high_water++;
+      if (slot % TOUCH_PUBLISH_SLOTS === 0) this.touch_plan.progress[0] = slot;
     }
     assert(slot >= 1 && slot <= this.capacity, "order slot out of range");
     // Plain stores: TypedArray.prototype.fill is a runtime call that costs more than the record.

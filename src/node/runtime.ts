@@ -20,6 +20,7 @@ import { FsStorage } from "../journal/storage.js";
 import { type DataDir, open_data_dir } from "./data_dir.js";
 import type { Applied, ExchangeNode } from "./exchange_node.js";
 import { list_snapshots, read_snapshot } from "./snapshot_store.js";
+import { TouchAhead } from "./touch_ahead.js";
 
 /** First sequence of the oldest journal segment (1 when there is none yet). */
 function first_segment_seq(journal_dir: string): number {
@@ -99,6 +100,8 @@ export class EngineNode implements ExchangeNode {
 
   /** Flushes the projection now and then, so a crash replays little into it. */
   private projection_timer: NodeJS.Timeout | null = null;
+  /** Maps the order store's memory ahead of its high-water mark on a helper thread. */
+  private touch_ahead: TouchAhead | null = null;
   /** The newest snapshot on disk (restored from, or written since). */
   last_snapshot: { name: string; seq: number } | null = null;
   /** Set when applying a durable command failed (a bug): the state no longer follows the journal. */
@@ -124,6 +127,7 @@ export class EngineNode implements ExchangeNode {
   static async open(opts: Partial<NodeOptions> & { data_dir: string }): Promise<EngineNode> {
     const options: NodeOptions = { ...DEFAULT_NODE_OPTIONS, ...opts };
     const dir = open_data_dir(options.data_dir);
+    let touch_ahead: TouchAhead | null = null;
     try {
       // A projection (step 3's history) needs the events of every command after its last sequence,
       // so the node starts from a snapshot no later than that, when the journal still covers it.
@@ -160,6 +164,7 @@ export class EngineNode implements ExchangeNode {
           `node: history projection is at sequence ${feed_after} but the journal no longer holds what follows; history from ${feed_after + 1} to ${snapshot_seq} is not available`,
         );
       engine ??= new Engine(options.engine_limits);
+      touch_ahead = new TouchAhead(engine.orders.touch_plan, options.log);
       const snapshotter = new Snapshotter(
         {
           snapshots_dir: dir.snapshots,
@@ -235,8 +240,10 @@ export class EngineNode implements ExchangeNode {
         node.projection_timer.unref();
       }
       if (restored !== null) node.last_snapshot = { name: restored, seq: snapshot_seq };
+      node.touch_ahead = touch_ahead;
       return node;
     } catch (error) {
+      await touch_ahead?.stop();
       dir.release();
       throw error;
     }
@@ -419,6 +426,7 @@ export class EngineNode implements ExchangeNode {
     this.options.projection?.flush();
     await this.snapshotter.close();
     await this.journal.close();
+    await this.touch_ahead?.stop();
     this.dir.release();
   }
 }
