@@ -27,6 +27,8 @@ const IN_FLIGHT = Number(arg("--in-flight") ?? 16_000);
 const ZERO_FILL_BYTES = arg("--zero-fill-bytes");
 /** `--spin`: the paced phases poll with setImmediate (before session 9) instead of a 1 ms timer. */
 const SPIN = args.includes("--spin");
+/** `--keep`: leave the data directory behind (its path is printed), e.g. to profile a replay of it. */
+const KEEP = args.includes("--keep");
 const TMPFS_MAGIC = 0x01021994;
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 const fmt = (x: number): string => Math.round(x).toLocaleString("en-US");
@@ -327,7 +329,8 @@ async function main(): Promise<void> {
       }),
     );
   } finally {
-    rmSync(work, { recursive: true, force: true });
+    if (KEEP) log(`  kept the data directory (--keep): ${work}`);
+    else rmSync(work, { recursive: true, force: true });
   }
 }
 

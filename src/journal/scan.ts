@@ -50,6 +50,12 @@ function read_ahead(
   };
 }
 
+/**
+ * How long a scan waits for the check-ahead worker to begin a segment (usually only the first, while
+ * the worker boots: tens of ms); a segment's checks on the node's thread cost ~200 ms (64 MB).
+ */
+const CHECK_AHEAD_WAIT_MS = 100;
+
 export interface SegmentInfo {
   name: string;
   first_seq: number;
@@ -165,6 +171,8 @@ export async function scan_journal(
       continue;
     }
     const bytes = await segment_bytes(i);
+    // The walk below does not yield: results the worker sends after it starts would come too late.
+    if (check_ahead !== null) await check_ahead.started(name, CHECK_AHEAD_WAIT_MS);
     const data_bytes = written_end(bytes);
     const segment: SegmentInfo = {
       name,
