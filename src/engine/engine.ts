@@ -190,7 +190,11 @@ export class Engine {
     return this.collector.take();
   }
 
-  /** Applies one command; events go to the sink. */
+  /**
+   * Applies one command; events go to the sink. Keeps no reference to `command` or its fields' objects
+   * once it returns: replay decodes every place and cancel order into the same object
+   * (journal/codec.ts, DecodeScratch).
+   */
   execute(command: Command): void {
     // The validator keeps malformed input out of the journal; this guard keeps a bug there from
     // crashing every replica that replays it.
