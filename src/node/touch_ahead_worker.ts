@@ -4,9 +4,8 @@
  * kernel maps (and zeroes) those pages here. The write is an atomic add of 0: it changes no value even
  * if the node's thread has already reached that word and written it.
  */
-import { readlinkSync } from "node:fs";
-import { setPriority } from "node:os";
 import { workerData } from "node:worker_threads";
+import { run_in_background } from "./background.js";
 import type { TouchAheadStart } from "./touch_ahead.js";
 
 /** How far ahead of the high-water mark pages are mapped: 8 MB of hot records (4 huge pages). */
@@ -21,13 +20,9 @@ const regions = plan.regions.map((r) => ({
   touched_bytes: Math.ceil((plan.mapped_slots * r.bytes_per_slot) / PAGE_BYTES) * PAGE_BYTES,
 }));
 
-// The lowest CPU priority for this thread alone (Linux: a thread id is a pid to setpriority): on a
-// machine with few cores its zeroing must not delay the journal's write threads or the node's thread.
-// Where that fails (not Linux), it runs at normal priority.
-try {
-  const tid = Number(readlinkSync("/proc/thread-self").split("/").pop());
-  if (Number.isInteger(tid) && tid > 0) setPriority(tid, 19);
-} catch {}
+// On a machine with few cores its zeroing must not delay the journal's write threads or the node's
+// thread: the lowest priority (Linux; elsewhere it runs at normal priority).
+run_in_background();
 
 while (Atomics.load(control, 0) === 0) {
   const high_water = Atomics.load(plan.progress, 0);
