@@ -54,6 +54,8 @@ export class OrderStore {
   private readonly client_ids = new Map<number, string>();
   /** order id -> slot (0 = not live), for live orders only. */
   readonly by_id: IdIndex;
+  /** What a helper thread may map ahead of the high-water mark (see TouchPlan). */
+  readonly touch_plan: TouchPlan;
 
   private high_water = 1;
   private readonly free_stack: Int32Array;
@@ -90,9 +92,6 @@ export class OrderStore {
       ],
     };
   }
-
-  /** See TouchPlan. */
-  readonly touch_plan: TouchPlan;
 
   get live(): number {
     return this.by_id.size;
