@@ -14,7 +14,8 @@ import { type MessagePort, parentPort, workerData } from "node:worker_threads";
 import type { EngineLimits } from "../engine/config.js";
 import { Engine } from "../engine/engine.js";
 import { restore, snapshot } from "../engine/snapshot.js";
-import { frame_commands, parse_frame_header } from "../journal/frame.js";
+import { DecodeScratch } from "../journal/codec.js";
+import { parse_frame_header, visit_frame_commands } from "../journal/frame.js";
 import { read_batches, scan_journal } from "../journal/scan.js";
 import { FsStorage } from "../journal/storage.js";
 import { run_in_background } from "./background.js";
@@ -34,17 +35,24 @@ let applied_seq = 0;
 let ready = false;
 const early: ToWorker[] = [];
 
+/**
+ * Commands are decoded into one reused object per kind, as the node's own replay does (the engine
+ * keeps no reference to a command): the replica runs beside the node on a two-core machine, and a
+ * fresh object per command made it collect ~23 MB of garbage every ~60 ms at 150,000 commands/s.
+ */
+const scratch = new DecodeScratch();
+
 function apply_frame(bytes: Uint8Array): void {
   const header = parse_frame_header(bytes);
   if (header.first_seq !== applied_seq + 1)
     throw new Error(`frame starts at ${header.first_seq}, replica is at ${applied_seq}`);
-  const commands = frame_commands(bytes, header);
-  engine.quietly(() => {
-    for (const c of commands) {
-      c.ts_ms = header.timestamp_ms;
+  const ts_ms = header.timestamp_ms;
+  engine.quietly(() =>
+    visit_frame_commands(bytes, header, 0, scratch, (c) => {
+      c.ts_ms = ts_ms;
       engine.execute(c);
-    }
-  });
+    }),
+  );
   applied_seq = header.first_seq + header.count - 1;
 }
 
