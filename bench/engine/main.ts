@@ -33,6 +33,7 @@ const SEED = Number(arg("--seed") ?? 42);
 const PRELOAD = Number(arg("--preload") ?? 50_000);
 const OPS = Number(arg("--ops") ?? (quick ? 200_000 : 1_000_000));
 const RESTING = 1_000_000;
+const ACCOUNTS = quick ? 200_000 : 1_000_000;
 const gc = (globalThis as { gc?: () => void }).gc;
 
 function log(line: string): void {
@@ -335,8 +336,76 @@ function resting_workload(): void {
   );
 }
 
+/**
+ * Child process: ACCOUNTS funded accounts in an engine, then the time a full collection takes (what a
+ * major GC pause scales with) against the same process's before any account existed, and the heap.
+ * Until session 11 each account was an object with four small typed arrays of its own (~970 bytes of
+ * JS heap each, a 400-500 ms full collection at a million accounts); balances and counts now live in
+ * one array of fixed-size records (engine/accounts.ts, Ledger).
+ */
+function accounts_child(): void {
+  const count = Number(arg("--accounts") ?? ACCOUNTS);
+  const full_gc_ms = (): number => {
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      gc?.();
+      times.push(performance.now() - t0);
+    }
+    return times.sort((a, b) => a - b)[2];
+  };
+  const e = new Engine({ ...BENCH_LIMITS, accounts_max: count + 1000 }, new RingSink());
+  for (const c of setup_commands()) e.execute(c);
+  gc?.();
+  const baseline_ms = full_gc_ms();
+  const heap0 = process.memoryUsage().heapUsed;
+  const t0 = performance.now();
+  for (let i = e.accounts.length; i < count; i++) {
+    e.execute({ type: "create_account", ts_ms: 1 });
+    e.execute({ type: "deposit", ts_ms: 1, account: i, asset: 1, amount_units: 1_000_000 });
+  }
+  const create_ms = performance.now() - t0;
+  if (e.accounts.length !== count) throw new Error(`made ${e.accounts.length} accounts, not ${count}`);
+  const gc_ms = full_gc_ms();
+  (globalThis as { keep?: unknown }).keep = e;
+  console.log(
+    JSON.stringify({
+      accounts: count,
+      create_ms: Math.round(create_ms),
+      heap_mb: Math.round((process.memoryUsage().heapUsed - heap0) / 1048576),
+      full_gc_ms: Math.round(gc_ms * 10) / 10,
+      baseline_full_gc_ms: Math.round(baseline_ms * 10) / 10,
+    }),
+  );
+}
+
+function accounts_workload(): void {
+  log(
+    `\n[accounts] ${ACCOUNTS.toLocaleString("en-US")} funded accounts: heap and full-collection time (own process)`,
+  );
+  const self = fileURLToPath(import.meta.url);
+  const out = execFileSync(
+    process.execPath,
+    ["--expose-gc", "--max-old-space-size=8192", self, "--child", "accounts", "--accounts", String(ACCOUNTS)],
+    { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const r = JSON.parse(out.trim().split("\n").at(-1) ?? "{}") as {
+    accounts: number;
+    create_ms: number;
+    heap_mb: number;
+    full_gc_ms: number;
+    baseline_full_gc_ms: number;
+  };
+  log(
+    `  ${r.accounts.toLocaleString("en-US")} accounts made in ${r.create_ms} ms; JS heap +${r.heap_mb} MB; full collection ${r.full_gc_ms} ms (${r.baseline_full_gc_ms} ms before any account)`,
+  );
+  console.log(JSON.stringify({ workload: "accounts", ...r, quick }));
+}
+
 const child = arg("--child");
-if (child !== undefined) {
+if (child === "accounts") {
+  accounts_child();
+} else if (child !== undefined) {
   resting_child(child);
 } else {
   const only = arg("--workload");
@@ -346,4 +415,5 @@ if (child !== undefined) {
   if (only === undefined || only === "mixed") throughput_workload(mixed(SEED, PRELOAD, OPS));
   if (only === undefined || only === "insert") throughput_workload(insert(SEED, PRELOAD, OPS));
   if (only === undefined || only === "resting") resting_workload();
+  if (only === undefined || only === "accounts") accounts_workload();
 }

@@ -7,7 +7,7 @@
  * Where to look: place() validates against state and locks funds, execute_taker() matches, fill()
  * moves the money of one trade, finish_taker()/rest() decide what becomes of the remainder.
  */
-import { AccountRow, AssetTotals } from "./accounts.js";
+import { AccountRow, AssetTotals, Ledger } from "./accounts.js";
 import { ApiKeys, type KeyKind } from "./api_keys.js";
 import { assert, UNITS_MAX } from "./assert.js";
 import { LevelPool } from "./book.js";
@@ -108,6 +108,9 @@ function is_index(value: number, length: number): boolean {
 
 /** How a taker's matching stopped, which decides the remainder's fate. */
 const STOP_NONE = 0;
+/** Offsets from Ledger.counts_at: an account's open orders and its untriggered stops in a market. */
+const LEDGER_OPEN = 0;
+const LEDGER_STOPS = 1;
 const STOP_STP = 1;
 const STOP_FUNDS = 2;
 
@@ -119,6 +122,8 @@ export class Engine {
   readonly asset_totals: AssetTotals[] = [];
   readonly markets: Market[] = [];
   readonly accounts: AccountRow[] = [];
+  /** Every account's balances and order counts (accounts.ts). */
+  readonly ledger = new Ledger();
   readonly client_ids: ClientIdRetention;
   readonly request_ids: RequestIdRetention;
   readonly api_keys: ApiKeys;
@@ -269,7 +274,7 @@ export class Engine {
 
   /** Grows every account row to the current number of assets and markets (rare: configuration). */
   private grow_rows(): void {
-    for (const row of this.accounts) row.ensure(this.assets.length, this.markets.length);
+    this.ledger.ensure(this.assets.length, this.markets.length);
   }
 
   account_valid(account: number): boolean {
@@ -315,6 +320,9 @@ export class Engine {
     if (shape !== R.REASON_NONE) return this.reject(shape);
 
     const row = this.row(account);
+    const ledger = this.ledger;
+    const cells = ledger.cells;
+    const counts = ledger.counts_at(account, market_id);
     const limits = this.limits;
     const cid = spec.client_order_id;
     if (cid !== null) {
@@ -327,9 +335,9 @@ export class Engine {
     const stop = is_stop_type(type);
     const may_rest = stop || (has_limit_price(type) && spec.tif === TIF_GTC);
     if (may_rest) {
-      if (row.open_count[market_id] >= limits.open_orders_per_account_market_max)
+      if (cells[counts + LEDGER_OPEN] >= limits.open_orders_per_account_market_max)
         return this.reject(R.REASON_FILTER_MAX_NUM_ORDERS);
-      if (row.open_total >= limits.open_orders_per_account_max)
+      if (cells[ledger.total_at(account)] >= limits.open_orders_per_account_max)
         return this.reject(R.REASON_FILTER_EXCHANGE_MAX_NUM_ORDERS);
       if (
         has_limit_price(type) &&
@@ -338,7 +346,7 @@ export class Engine {
         return this.reject(R.REASON_PRICE_LEVELS_FULL);
     }
     if (stop) {
-      if (row.stop_count[market_id] >= limits.stop_orders_per_account_market_max)
+      if (cells[counts + LEDGER_STOPS] >= limits.stop_orders_per_account_market_max)
         return this.reject(R.REASON_FILTER_MAX_NUM_ALGO_ORDERS);
       if (market.stops.size >= limits.stop_orders_per_market_max)
         return this.reject(R.REASON_STOP_ORDERS_FULL);
@@ -358,7 +366,8 @@ export class Engine {
     const cfg = market.config;
     const lock_asset = side === SIDE_BUY ? cfg.quote : cfg.base;
     const lock = this.lock_needed(market, spec);
-    if (row.free[lock_asset] < lock) return this.reject(R.REASON_INSUFFICIENT_BALANCE);
+    const balance = ledger.free_at(account, lock_asset);
+    if (cells[balance] < lock) return this.reject(R.REASON_INSUFFICIENT_BALANCE);
 
     // Accepted: from here on the order exists and every exit reports its final state.
     const orders = this.orders;
@@ -382,9 +391,9 @@ export class Engine {
     orders.set_client_order_id(slot, cid);
     if (cid !== null) this.client_ids.add(row, account, cid, order_id, this.now_ms);
     if (lock > 0) {
-      row.free[lock_asset] -= lock;
-      row.locked[lock_asset] += lock;
-      sink.balance(account, lock_asset, row.free[lock_asset], row.locked[lock_asset]);
+      cells[balance] -= lock;
+      cells[balance + 1] += lock;
+      sink.balance(account, lock_asset, cells[balance], cells[balance + 1]);
     }
     sink.order_new(
       order_id,
@@ -402,7 +411,7 @@ export class Engine {
     );
     if (stop) {
       market.stops.add(orders, slot);
-      row.stop_count[market_id]++;
+      cells[counts + LEDGER_STOPS]++;
       this.link_open(slot);
       return slot;
     }
@@ -675,8 +684,13 @@ export class Engine {
     const base_units = lots * cfg.lot_units;
     const taker_account = orders.account(taker);
     const maker_account = orders.account(maker);
-    const t = this.accounts[taker_account];
-    const m = this.accounts[maker_account];
+    const ledger = this.ledger;
+    const cells = ledger.cells;
+    // Each account's base and quote cells (free; locked is the next one).
+    const t_base = ledger.free_at(taker_account, base);
+    const t_quote = ledger.free_at(taker_account, quote);
+    const m_base = ledger.free_at(maker_account, base);
+    const m_quote = ledger.free_at(maker_account, quote);
     const taker_side = orders.side(taker) as Side;
     let taker_fee: number;
     let maker_fee: number;
@@ -687,31 +701,31 @@ export class Engine {
         ? orders.price_ticks(taker) * lots * cfg.quote_units_per_tick_lot
         : quote_units;
       orders.set_locked_units(taker, orders.locked_units(taker) - release);
-      t.locked[quote] -= release;
-      t.free[quote] += release - quote_units;
+      cells[t_quote + 1] -= release;
+      cells[t_quote] += release - quote_units;
       taker_fee = fee_units(base_units, cfg.taker_fee_ppm);
-      t.free[base] += base_units - taker_fee;
+      cells[t_base] += base_units - taker_fee;
       this.asset_totals[base].fees_units += taker_fee;
       orders.set_locked_units(maker, orders.locked_units(maker) - base_units);
-      m.locked[base] -= base_units;
+      cells[m_base + 1] -= base_units;
       maker_fee = fee_units(quote_units, cfg.maker_fee_ppm);
-      m.free[quote] += quote_units - maker_fee;
+      cells[m_quote] += quote_units - maker_fee;
       this.asset_totals[quote].fees_units += maker_fee;
     } else {
       orders.set_locked_units(taker, orders.locked_units(taker) - base_units);
-      t.locked[base] -= base_units;
+      cells[t_base + 1] -= base_units;
       taker_fee = fee_units(quote_units, cfg.taker_fee_ppm);
-      t.free[quote] += quote_units - taker_fee;
+      cells[t_quote] += quote_units - taker_fee;
       this.asset_totals[quote].fees_units += taker_fee;
       orders.set_locked_units(maker, orders.locked_units(maker) - quote_units);
-      m.locked[quote] -= quote_units;
+      cells[m_quote + 1] -= quote_units;
       maker_fee = fee_units(base_units, cfg.maker_fee_ppm);
-      m.free[base] += base_units - maker_fee;
+      cells[m_base] += base_units - maker_fee;
       this.asset_totals[base].fees_units += maker_fee;
     }
     assert(orders.locked_units(taker) >= 0 && orders.locked_units(maker) >= 0, "order lock went negative");
-    assert(t.locked[quote] >= 0 && t.locked[base] >= 0, "taker locked balance went negative");
-    assert(m.locked[quote] >= 0 && m.locked[base] >= 0, "maker locked balance went negative");
+    assert(cells[t_quote + 1] >= 0 && cells[t_base + 1] >= 0, "taker locked balance went negative");
+    assert(cells[m_quote + 1] >= 0 && cells[m_base + 1] >= 0, "maker locked balance went negative");
     orders.set_executed_lots(taker, orders.executed_lots(taker) + lots);
     orders.set_cumulative_quote_units(taker, orders.cumulative_quote_units(taker) + quote_units);
     orders.set_executed_lots(maker, orders.executed_lots(maker) + lots);
@@ -733,10 +747,10 @@ export class Engine {
       maker_fee,
       now,
     );
-    sink.balance(taker_account, base, t.free[base], t.locked[base]);
-    sink.balance(taker_account, quote, t.free[quote], t.locked[quote]);
-    sink.balance(maker_account, base, m.free[base], m.locked[base]);
-    sink.balance(maker_account, quote, m.free[quote], m.locked[quote]);
+    sink.balance(taker_account, base, cells[t_base], cells[t_base + 1]);
+    sink.balance(taker_account, quote, cells[t_quote], cells[t_quote + 1]);
+    sink.balance(maker_account, base, cells[m_base], cells[m_base + 1]);
+    sink.balance(maker_account, quote, cells[m_quote], cells[m_quote + 1]);
 
     const maker_left = orders.remaining_lots(maker);
     if (maker_left > 0) {
@@ -833,7 +847,7 @@ export class Engine {
   private close_stop(market: Market, slot: number, status: OrderStatus, end: EndReason): void {
     const orders = this.orders;
     market.stops.remove(orders, slot);
-    this.accounts[orders.account(slot)].stop_count[market.id]--;
+    this.ledger.cells[this.ledger.counts_at(orders.account(slot), market.id) + LEDGER_STOPS]--;
     this.release_lock(market, slot);
     this.unlink_open(slot);
     this.report_final(market, slot, status, end);
@@ -846,12 +860,13 @@ export class Engine {
     if (amount === 0) return;
     const account = orders.account(slot);
     const asset = orders.side(slot) === SIDE_BUY ? market.config.quote : market.config.base;
-    const row = this.accounts[account];
-    row.locked[asset] -= amount;
-    row.free[asset] += amount;
+    const cells = this.ledger.cells;
+    const at = this.ledger.free_at(account, asset);
+    cells[at + 1] -= amount;
+    cells[at] += amount;
     orders.set_locked_units(slot, 0);
-    assert(row.locked[asset] >= 0, "locked balance went negative on release");
-    this.sink.balance(account, asset, row.free[asset], row.locked[asset]);
+    assert(cells[at + 1] >= 0, "locked balance went negative on release");
+    this.sink.balance(account, asset, cells[at], cells[at + 1]);
   }
 
   private report_final(market: Market, slot: number, status: OrderStatus, end: EndReason): void {
@@ -876,7 +891,7 @@ export class Engine {
       const slot = stops.take_triggered(orders, market.last_price_ticks);
       if (slot === 0) return;
       const account = orders.account(slot);
-      this.accounts[account].stop_count[market.id]--;
+      this.ledger.cells[this.ledger.counts_at(account, market.id) + LEDGER_STOPS]--;
       orders.set_triggered(slot, 1);
       this.sink.order_triggered(orders.id(slot), account, market.id, this.now_ms);
       this.execute_taker(market, slot);
@@ -887,10 +902,15 @@ export class Engine {
 
   private link_open(slot: number): void {
     const orders = this.orders;
-    const row = this.accounts[orders.account(slot)];
+    const account = orders.account(slot);
     orders.set_open(slot, 1);
-    row.add_open(orders.market(slot), orders.id(slot), this.is_open_id);
-    row.open_total++;
+    this.accounts[account].add_open(
+      this.ledger,
+      account,
+      orders.market(slot),
+      orders.id(slot),
+      this.is_open_id,
+    );
   }
 
   private unlink_open(slot: number): void {
@@ -898,16 +918,17 @@ export class Engine {
     if (orders.open(slot) === 0) return;
     orders.set_open(slot, 0);
     // The id stays in the account's list until compaction; readers skip ids that are no longer open.
-    const row = this.accounts[orders.account(slot)];
-    row.open_count[orders.market(slot)]--;
-    row.open_total--;
+    const account = orders.account(slot);
+    const ledger = this.ledger;
+    ledger.cells[ledger.counts_at(account, orders.market(slot)) + LEDGER_OPEN]--;
+    ledger.cells[ledger.total_at(account)]--;
   }
 
   /** Open orders (resting and stop) of an account in a market, oldest first. */
   open_orders(account: number, market: number): number[] {
     const orders = this.orders;
     const out: number[] = [];
-    for (const id of this.accounts[account].open_ids(market)) {
+    for (const id of this.accounts[account].open_ids(this.ledger, account, market)) {
       const slot = orders.by_id.get(id);
       if (slot !== 0 && orders.open(slot) === 1) out.push(slot);
     }
@@ -1031,8 +1052,9 @@ export class Engine {
       this.reject(R.REASON_ACCOUNTS_FULL);
       return -1;
     }
-    const id = this.accounts.length;
-    this.accounts.push(new AccountRow(this.assets.length, this.markets.length));
+    const id = this.ledger.add_account();
+    assert(id === this.accounts.length, "ledger and account rows disagree");
+    this.accounts.push(new AccountRow());
     this.sink.account_created(id);
     return id;
   }
@@ -1050,11 +1072,12 @@ export class Engine {
       return this.refuse(R.REASON_SUPPLY_LIMIT);
     // Totals only grow; cap them too so they stay exact.
     if (totals.deposits_units + cmd.amount_units > UNITS_MAX) return this.refuse(R.REASON_SUPPLY_LIMIT);
-    const row = this.row(cmd.account);
-    row.free[cmd.asset] += cmd.amount_units;
+    const cells = this.ledger.cells;
+    const at = this.ledger.free_at(cmd.account, cmd.asset);
+    cells[at] += cmd.amount_units;
     totals.deposits_units += cmd.amount_units;
     this.sink.ledger(cmd.account, cmd.asset, cmd.amount_units);
-    this.sink.balance(cmd.account, cmd.asset, row.free[cmd.asset], row.locked[cmd.asset]);
+    this.sink.balance(cmd.account, cmd.asset, cells[at], cells[at + 1]);
     return cmd.account;
   }
 
@@ -1065,12 +1088,13 @@ export class Engine {
     if (!(Number.isSafeInteger(cmd.amount_units) && cmd.amount_units > 0))
       return this.refuse(R.REASON_INVALID_AMOUNT);
     if (this.withdrawals_paused || this.maintenance) return this.refuse(R.REASON_WITHDRAWALS_PAUSED);
-    const row = this.row(cmd.account);
-    if (row.free[cmd.asset] < cmd.amount_units) return this.refuse(R.REASON_INSUFFICIENT_BALANCE);
-    row.free[cmd.asset] -= cmd.amount_units;
+    const cells = this.ledger.cells;
+    const at = this.ledger.free_at(cmd.account, cmd.asset);
+    if (cells[at] < cmd.amount_units) return this.refuse(R.REASON_INSUFFICIENT_BALANCE);
+    cells[at] -= cmd.amount_units;
     this.asset_totals[cmd.asset].withdrawals_units += cmd.amount_units;
     this.sink.ledger(cmd.account, cmd.asset, -cmd.amount_units);
-    this.sink.balance(cmd.account, cmd.asset, row.free[cmd.asset], row.locked[cmd.asset]);
+    this.sink.balance(cmd.account, cmd.asset, cells[at], cells[at + 1]);
     return cmd.account;
   }
 
@@ -1229,7 +1253,7 @@ export class Engine {
     this.row(fields.account);
     if (fields.in_stop_book) {
       market.stops.add(orders, slot);
-      this.accounts[fields.account].stop_count[fields.market]++;
+      this.ledger.cells[this.ledger.counts_at(fields.account, fields.market) + LEDGER_STOPS]++;
     } else {
       const book = fields.side === SIDE_BUY ? market.bids : market.asks;
       book.append(orders, slot, fields.price_ticks, orders.remaining_lots(slot));

@@ -13,10 +13,9 @@ export function check_invariants(e: Engine): string[] {
   const sums = new Float64Array(n_assets);
 
   for (let a = 0; a < e.accounts.length; a++) {
-    const row = e.row(a);
     for (let s = 0; s < n_assets; s++) {
-      const free = row.free[s];
-      const locked = row.locked[s];
+      const free = e.ledger.free(a, s);
+      const locked = e.ledger.locked(a, s);
       if (!Number.isSafeInteger(free) || free < 0) problems.push(`account ${a} asset ${s}: free ${free}`);
       if (!Number.isSafeInteger(locked) || locked < 0)
         problems.push(`account ${a} asset ${s}: locked ${locked}`);
@@ -77,9 +76,9 @@ export function check_invariants(e: Engine): string[] {
 
   for (let a = 0; a < e.accounts.length; a++) {
     for (let s = 0; s < n_assets; s++) {
-      if (held[a][s] !== e.accounts[a].locked[s])
+      if (held[a][s] !== e.ledger.locked(a, s))
         problems.push(
-          `account ${a} asset ${s}: locked ${e.accounts[a].locked[s]} but orders hold ${held[a][s]}`,
+          `account ${a} asset ${s}: locked ${e.ledger.locked(a, s)} but orders hold ${held[a][s]}`,
         );
     }
   }

@@ -122,10 +122,9 @@ export function snapshot(e: Engine): Uint8Array {
   });
   w.u32(e.accounts.length);
   for (let i = 0; i < e.accounts.length; i++) {
-    const row = e.row(i);
     for (let a = 0; a < e.assets.length; a++) {
-      w.f64(row.free[a]);
-      w.f64(row.locked[a]);
+      w.f64(e.ledger.free(i, a));
+      w.f64(e.ledger.locked(i, a));
     }
   }
   w.u32(e.markets.length);
@@ -215,10 +214,9 @@ export function restore(bytes: Uint8Array, sink?: EventSink): Engine {
   const account_count = r.u32();
   for (let i = 0; i < account_count; i++) {
     e.apply({ type: "create_account", ts_ms: 0 });
-    const row = e.row(i);
     for (let a = 0; a < asset_count; a++) {
-      row.free[a] = r.f64();
-      row.locked[a] = r.f64();
+      const free = r.f64();
+      e.ledger.set_balance(i, a, free, r.f64());
     }
   }
   const market_count = r.u32();

@@ -368,7 +368,7 @@ export function register_trading(
     const account = signed("trade", p, request, raw).account;
     const m = market_of(p);
     const before = new Map<number, ReturnType<typeof describe>>();
-    for (const id of engine.accounts[account].open_ids(m.id)) {
+    for (const id of engine.accounts[account].open_ids(engine.ledger, account, m.id)) {
       const slot = engine.find_order(account, m.id, id, null);
       if (slot !== 0) before.set(id, describe(slot, m));
     }
@@ -390,7 +390,7 @@ export function register_trading(
     const markets = p.values.has("symbol") ? [market_of(p)] : engine.markets;
     const out = [];
     for (const m of markets) {
-      for (const id of engine.accounts[account].open_ids(m.id)) {
+      for (const id of engine.accounts[account].open_ids(engine.ledger, account, m.id)) {
         const slot = engine.find_order(account, m.id, id, null);
         if (slot === 0) continue;
         const d = describe(slot, m);
@@ -498,7 +498,6 @@ export function register_trading(
 
   route("GET", "/api/v3/account", ["omitZeroBalances", ...SIGNED], (p, request, raw) => {
     const account = signed("read", p, request, raw).account;
-    const row = engine.accounts[account];
     const omit = p.values.get("omitZeroBalances") === "true";
     const fee = engine.markets[0]?.config;
     const bps = (ppm: number | undefined): number => Math.round((ppm ?? 0) / 100);
@@ -525,10 +524,12 @@ export function register_trading(
       balances: engine.assets
         .map((a) => ({
           asset: a.name,
-          free: units(engine, a.id, row.free[a.id] ?? 0),
-          locked: units(engine, a.id, row.locked[a.id] ?? 0),
+          free: units(engine, a.id, engine.ledger.free(account, a.id)),
+          locked: units(engine, a.id, engine.ledger.locked(account, a.id)),
         }))
-        .filter((_b, i) => !omit || row.free[i] > 0 || row.locked[i] > 0),
+        .filter(
+          (_b, i) => !omit || engine.ledger.free(account, i) > 0 || engine.ledger.locked(account, i) > 0,
+        ),
       permissions: ["SPOT"],
       uid: account,
     };

@@ -426,8 +426,8 @@ export async function register_web_api(
         const asset = engine.asset_by_name.get(name);
         if (asset === undefined) continue;
         const decimals = engine.assets[asset].decimals;
-        const row = engine.row(session.account);
-        const have = row.free[asset] + row.locked[asset];
+        const have =
+          engine.ledger.free(session.account, asset) + engine.ledger.locked(session.account, asset);
         const want = decimal_to_units(target, decimals);
         if (!want.ok || have >= want.units) continue;
         const missing = units_to_decimal(want.units - have, decimals);

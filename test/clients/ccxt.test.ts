@@ -120,9 +120,8 @@ describe("ccxt 4.5.84 (REST)", () => {
       Record<string, number>
     >;
     for (const asset of e.assets) {
-      const row = e.accounts[uid];
-      assert.equal(bal.free[asset.name], row.free[asset.id] / 10 ** asset.decimals, asset.name);
-      assert.equal(bal.used[asset.name], row.locked[asset.id] / 10 ** asset.decimals, asset.name);
+      assert.equal(bal.free[asset.name], e.ledger.free(uid, asset.id) / 10 ** asset.decimals, asset.name);
+      assert.equal(bal.used[asset.name], e.ledger.locked(uid, asset.id) / 10 ** asset.decimals, asset.name);
     }
     assert.equal(bal.total.BTC, 10.003996);
     assert.equal(bal.total.USDT, 999760);

@@ -79,10 +79,9 @@ describe("@binance/connector 3.6.1", () => {
       assert.ok(engine.api_keys.by_key.get(account_of.apiKey)?.account === account);
       for (const bal of acct.balances as { asset: string; free: string; locked: string }[]) {
         const asset = engine.assets.findIndex((x) => x.name === bal.asset);
-        const row = engine.accounts[account];
         const dec = engine.assets[asset].decimals;
-        assert.equal(bal.free, pad8(units_to_decimal(row.free[asset], dec)));
-        assert.equal(bal.locked, pad8(units_to_decimal(row.locked[asset], dec)));
+        assert.equal(bal.free, pad8(units_to_decimal(engine.ledger.free(account, asset), dec)));
+        assert.equal(bal.locked, pad8(units_to_decimal(engine.ledger.locked(account, asset), dec)));
       }
     }
     // bob sold 1 ETH at 2,500.50 and paid the 0.1% taker fee in USDT

@@ -65,7 +65,7 @@ describe("log compaction", () => {
     }
     t.diagnostic(`log keys after each round of 40 batches + snapshots + compaction: ${sizes.join(", ")}`);
     assert.ok(Math.max(...sizes) <= 5, `keys stay bounded: ${sizes.join(", ")}`);
-    assert.equal(a.engine.row(0).free[0], 200);
+    assert.equal(a.engine.ledger.free(0, 0), 200);
 
     // b goes away, the log moves on and is compacted up to a's position only (b needs more)
     const b_needs = (await needed_revision(a.etcd, "/cmp")) as number;
@@ -81,7 +81,7 @@ describe("log compaction", () => {
     nodes.push(b2);
     assert.equal(b2.last_applied_seq, a.last_applied_seq);
     assert.equal(b2.state_hash(), a.state_hash());
-    assert.equal(b2.engine.row(0).free[0], 230);
+    assert.equal(b2.engine.ledger.free(0, 0), 230);
     // a tail from before the compacted revision is told that history is gone (a node would stop and
     // say so rather than serve a state with a hole in it)
     const errors: Error[] = [];

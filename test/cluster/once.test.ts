@@ -103,7 +103,7 @@ describe("once-only work", () => {
       a.last_applied_seq === seq + 1 && b.last_applied_seq === seq + 1 ? true : null,
     );
     assert.equal(a.state_hash(), b.state_hash());
-    assert.equal(a.engine.row(0).free[0], 2, "two deposits: the fenced one before, b's after");
+    assert.equal(a.engine.ledger.free(0, 0), 2, "two deposits: the fenced one before, b's after");
     await campaign.resign().catch(() => undefined);
   });
 });

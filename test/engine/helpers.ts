@@ -112,8 +112,7 @@ export function of_kind<K extends EngineEvent["kind"]>(
 }
 
 export function balance(f: Fixture, account: number, asset: number): { free: number; locked: number } {
-  const row = f.engine.accounts[account];
-  return { free: row.free[asset], locked: row.locked[asset] };
+  return { free: f.engine.ledger.free(account, asset), locked: f.engine.ledger.locked(account, asset) };
 }
 
 export function reasons(events: EngineEvent[]): number[] {

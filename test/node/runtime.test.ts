@@ -191,7 +191,7 @@ describe("node runtime", () => {
           request_id: "chain-tx-1",
         });
         await node.submit(deposit());
-        const usdt = node.engine.row(0).free[1];
+        const usdt = node.engine.ledger.free(0, 1);
         await node.close();
         const again = await EngineNode.open(opts);
         const retry = await again.submit(order());
@@ -203,7 +203,7 @@ describe("node runtime", () => {
         assert.deepEqual(retried_deposit.events, [
           { kind: "duplicate_request", request_id: "chain-tx-1", result: 0 },
         ]);
-        assert.equal(again.engine.row(0).free[1], usdt);
+        assert.equal(again.engine.ledger.free(0, 1), usdt);
         await again.close();
       }
     } finally {
