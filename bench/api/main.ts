@@ -27,6 +27,8 @@ const arg = (name: string): string | undefined =>
   args.includes(name) ? args[args.indexOf(name) + 1] : undefined;
 /** --profile DIR: the server writes a V8 CPU profile there (open it in Chrome DevTools). */
 const profile_dir = arg("--profile");
+/** --server-node-flags "F …": V8/Node flags for the Holdfast server process only (A/B experiments). */
+const server_node_flags = (arg("--server-node-flags") ?? "").split(" ").filter((f) => f.length > 0);
 /** --only rest: just the REST phases (for profiling). */
 const only_rest = args.includes("--only-rest");
 /** --only-fanout RATE: just the fan-out phase, with orders trading at RATE/s (for profiling). */
@@ -163,7 +165,7 @@ async function main(): Promise<void> {
       BIN,
       ["start", "--data-dir", dir, "--port", "0", "--demo", "--no-market-maker"],
       /node ready at (http:\/\/[0-9.:]+)/,
-      profile_dir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", profile_dir],
+      [...server_node_flags, ...(profile_dir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", profile_dir])],
     );
     const base = node.match;
     const socket = join(dir, "admin.sock");
