@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Ledger } from "../../src/engine/accounts.js";
 import { restore, snapshot, state_hash } from "../../src/engine/snapshot.js";
-import { MARKET_TRADING, SIDE_BUY, SIDE_SELL } from "../../src/engine/types.js";
+import { SIDE_BUY, SIDE_SELL } from "../../src/engine/types.js";
+import { btcusdt } from "../../src/sim/fixtures.js";
 import { Prng } from "../../src/sim/prng.js";
 import { BTCUSDT, fixture, limit, USDT } from "./helpers.js";
 
@@ -69,25 +70,7 @@ test("ledger: open and stop counts and open-order lists survive a new asset and 
   // Enough assets and markets to need a wider record.
   for (const name of ["ETH", "SOL", "XRP", "ADA", "DOT"])
     f.run({ type: "add_asset", ts_ms: f.now, asset: name, decimals: 8, supply_max_units: 1e15 });
-  for (const base of ["ETH", "SOL", "XRP"])
-    f.run({
-      type: "add_market",
-      ts_ms: f.now,
-      symbol: `${base}USDT`,
-      base,
-      quote: "USDT",
-      tick_size: "0.01",
-      step_size: "0.00001",
-      min_price: "0.01",
-      max_price: "100000",
-      min_qty: "0.00001",
-      max_qty: "100",
-      min_notional: "0.0001",
-      maker_fee_ppm: 1000,
-      taker_fee_ppm: 2000,
-      status: MARKET_TRADING,
-      stp_default: 0,
-    });
+  for (const base of ["ETH", "SOL", "XRP"]) f.run(btcusdt({ ts_ms: f.now, symbol: `${base}USDT`, base }));
   assert.ok(e.ledger.stride > stride, "the record grew");
   const after = [0, 1, 2].map((a) => ({
     open: e.ledger.open_count(a, BTCUSDT),
