@@ -108,11 +108,12 @@ function is_index(value: number, length: number): boolean {
 
 /** How a taker's matching stopped, which decides the remainder's fate. */
 const STOP_NONE = 0;
+const STOP_STP = 1;
+const STOP_FUNDS = 2;
+
 /** Offsets from Ledger.counts_at: an account's open orders and its untriggered stops in a market. */
 const LEDGER_OPEN = 0;
 const LEDGER_STOPS = 1;
-const STOP_STP = 1;
-const STOP_FUNDS = 2;
 
 export class Engine {
   readonly limits: EngineLimits;
@@ -267,12 +268,12 @@ export class Engine {
 
   // ---------------------------------------------------------------- lookups
 
-  /** An account's row. Rows always cover every asset and market (add_asset/add_market grow them). */
+  /** An account's row: its open-order lists and client order ids (balances and counts: `ledger`). */
   row(account: number): AccountRow {
     return this.accounts[account];
   }
 
-  /** Grows every account row to the current number of assets and markets (rare: configuration). */
+  /** Widens the ledger's records to the current number of assets and markets (rare: configuration). */
   private grow_rows(): void {
     this.ledger.ensure(this.assets.length, this.markets.length);
   }
