@@ -165,7 +165,10 @@ async function main(): Promise<void> {
       BIN,
       ["start", "--data-dir", dir, "--port", "0", "--demo", "--no-market-maker"],
       /node ready at (http:\/\/[0-9.:]+)/,
-      [...server_node_flags, ...(profile_dir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", profile_dir])],
+      [
+        ...server_node_flags,
+        ...(profile_dir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", profile_dir]),
+      ],
     );
     const base = node.match;
     const socket = join(dir, "admin.sock");

@@ -98,10 +98,7 @@ describe("crash test (SIGKILL at random moments)", () => {
     try {
       for (let cycle = 0; cycle <= CYCLES; cycle++) {
         const { child, ready } = await start(dir);
-        assert.ok(
-          ready.applied_seq >= acked_max,
-          `cycle ${cycle}: restarted behind an ack`,
-        );
+        assert.ok(ready.applied_seq >= acked_max, `cycle ${cycle}: restarted behind an ack`);
         if (cycle === CYCLES) {
           child.kill("SIGTERM");
           await new Promise((r) => child.once("exit", r));
