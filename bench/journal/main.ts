@@ -252,8 +252,8 @@ function open_in_child(
     let out = "";
     let wall_s = 0;
     child.stdout.on("data", (b: Buffer) => {
-      if (wall_s === 0 && (out + b.toString()).includes("\n")) wall_s = (performance.now() - t0) / 1000;
       out += b.toString();
+      if (wall_s === 0 && out.includes("\n")) wall_s = (performance.now() - t0) / 1000;
     });
     child.on("error", reject);
     child.on("exit", (code) => {

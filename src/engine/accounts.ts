@@ -93,11 +93,11 @@ export class Ledger {
   }
   /** Open orders (resting and untriggered stops) of an account in a market. */
   open_count(account: number, market: number): number {
-    return this.cells[this.counts_at(account, market)];
+    return this.cells[this.counts_at(account, market) + COUNT_OPEN];
   }
   /** Untriggered stop orders of an account in a market. */
   stop_count(account: number, market: number): number {
-    return this.cells[this.counts_at(account, market) + 1];
+    return this.cells[this.counts_at(account, market) + COUNT_STOPS];
   }
   open_total(account: number): number {
     return this.cells[this.total_at(account)];
@@ -111,8 +111,10 @@ export class Ledger {
   }
 }
 
-const OPEN_COUNT = 0;
-const OPEN_LENGTH = 2;
+/** Offsets from Ledger.counts_at: an account's open orders, untriggered stops and open-list length in a market. */
+export const COUNT_OPEN = 0;
+export const COUNT_STOPS = 1;
+const COUNT_LIST_LENGTH = 2;
 
 function room_for(n: number): number {
   let room = 1;
@@ -149,7 +151,7 @@ export class AccountRow {
     const at = ledger.counts_at(account, market);
     this.open_lists ??= [];
     let list = this.open_lists[market];
-    let n = cells[at + OPEN_LENGTH];
+    let n = cells[at + COUNT_LIST_LENGTH];
     if (list === undefined || n === list.length) {
       const bigger = new Float64Array(Math.max(16, n * 2));
       if (list !== undefined) bigger.set(list);
@@ -157,7 +159,7 @@ export class AccountRow {
       this.open_lists[market] = list;
     }
     list[n++] = order_id;
-    const open = ++cells[at + OPEN_COUNT];
+    const open = ++cells[at + COUNT_OPEN];
     cells[ledger.total_at(account)]++;
     if (is_open !== undefined && n > 8 * open + 64) {
       let kept = 0;
@@ -167,7 +169,7 @@ export class AccountRow {
       }
       n = kept;
     }
-    cells[at + OPEN_LENGTH] = n;
+    cells[at + COUNT_LIST_LENGTH] = n;
   }
 
   /**
@@ -178,7 +180,7 @@ export class AccountRow {
     const list = this.open_lists?.[market];
     return list === undefined
       ? NO_IDS
-      : list.subarray(0, ledger.cells[ledger.counts_at(account, market) + OPEN_LENGTH]);
+      : list.subarray(0, ledger.cells[ledger.counts_at(account, market) + COUNT_LIST_LENGTH]);
   }
 }
 

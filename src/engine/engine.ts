@@ -7,7 +7,7 @@
  * Where to look: place() validates against state and locks funds, execute_taker() matches, fill()
  * moves the money of one trade, finish_taker()/rest() decide what becomes of the remainder.
  */
-import { AccountRow, AssetTotals, Ledger } from "./accounts.js";
+import { AccountRow, AssetTotals, COUNT_OPEN, COUNT_STOPS, Ledger } from "./accounts.js";
 import { ApiKeys, type KeyKind } from "./api_keys.js";
 import { assert, UNITS_MAX } from "./assert.js";
 import { LevelPool } from "./book.js";
@@ -110,10 +110,6 @@ function is_index(value: number, length: number): boolean {
 const STOP_NONE = 0;
 const STOP_STP = 1;
 const STOP_FUNDS = 2;
-
-/** Offsets from Ledger.counts_at: an account's open orders and its untriggered stops in a market. */
-const LEDGER_OPEN = 0;
-const LEDGER_STOPS = 1;
 
 export class Engine {
   readonly limits: EngineLimits;
@@ -336,7 +332,7 @@ export class Engine {
     const stop = is_stop_type(type);
     const may_rest = stop || (has_limit_price(type) && spec.tif === TIF_GTC);
     if (may_rest) {
-      if (cells[counts + LEDGER_OPEN] >= limits.open_orders_per_account_market_max)
+      if (cells[counts + COUNT_OPEN] >= limits.open_orders_per_account_market_max)
         return this.reject(R.REASON_FILTER_MAX_NUM_ORDERS);
       if (cells[ledger.total_at(account)] >= limits.open_orders_per_account_max)
         return this.reject(R.REASON_FILTER_EXCHANGE_MAX_NUM_ORDERS);
@@ -347,7 +343,7 @@ export class Engine {
         return this.reject(R.REASON_PRICE_LEVELS_FULL);
     }
     if (stop) {
-      if (cells[counts + LEDGER_STOPS] >= limits.stop_orders_per_account_market_max)
+      if (cells[counts + COUNT_STOPS] >= limits.stop_orders_per_account_market_max)
         return this.reject(R.REASON_FILTER_MAX_NUM_ALGO_ORDERS);
       if (market.stops.size >= limits.stop_orders_per_market_max)
         return this.reject(R.REASON_STOP_ORDERS_FULL);
@@ -412,7 +408,7 @@ export class Engine {
     );
     if (stop) {
       market.stops.add(orders, slot);
-      cells[counts + LEDGER_STOPS]++;
+      cells[counts + COUNT_STOPS]++;
       this.link_open(slot);
       return slot;
     }
@@ -848,7 +844,7 @@ export class Engine {
   private close_stop(market: Market, slot: number, status: OrderStatus, end: EndReason): void {
     const orders = this.orders;
     market.stops.remove(orders, slot);
-    this.ledger.cells[this.ledger.counts_at(orders.account(slot), market.id) + LEDGER_STOPS]--;
+    this.ledger.cells[this.ledger.counts_at(orders.account(slot), market.id) + COUNT_STOPS]--;
     this.release_lock(market, slot);
     this.unlink_open(slot);
     this.report_final(market, slot, status, end);
@@ -892,7 +888,7 @@ export class Engine {
       const slot = stops.take_triggered(orders, market.last_price_ticks);
       if (slot === 0) return;
       const account = orders.account(slot);
-      this.ledger.cells[this.ledger.counts_at(account, market.id) + LEDGER_STOPS]--;
+      this.ledger.cells[this.ledger.counts_at(account, market.id) + COUNT_STOPS]--;
       orders.set_triggered(slot, 1);
       this.sink.order_triggered(orders.id(slot), account, market.id, this.now_ms);
       this.execute_taker(market, slot);
@@ -921,7 +917,7 @@ export class Engine {
     // The id stays in the account's list until compaction; readers skip ids that are no longer open.
     const account = orders.account(slot);
     const ledger = this.ledger;
-    ledger.cells[ledger.counts_at(account, orders.market(slot)) + LEDGER_OPEN]--;
+    ledger.cells[ledger.counts_at(account, orders.market(slot)) + COUNT_OPEN]--;
     ledger.cells[ledger.total_at(account)]--;
   }
 
@@ -1254,7 +1250,7 @@ export class Engine {
     this.row(fields.account);
     if (fields.in_stop_book) {
       market.stops.add(orders, slot);
-      this.ledger.cells[this.ledger.counts_at(fields.account, fields.market) + LEDGER_STOPS]++;
+      this.ledger.cells[this.ledger.counts_at(fields.account, fields.market) + COUNT_STOPS]++;
     } else {
       const book = fields.side === SIDE_BUY ? market.bids : market.asks;
       book.append(orders, slot, fields.price_ticks, orders.remaining_lots(slot));
