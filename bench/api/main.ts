@@ -31,6 +31,8 @@ const profile_dir = arg("--profile");
 const server_node_flags = (arg("--server-node-flags") ?? "").split(" ").filter((f) => f.length > 0);
 /** --only rest: just the REST phases (for profiling). */
 const only_rest = args.includes("--only-rest");
+/** --only-ws: just the WebSocket API phase (for profiling). */
+const only_ws = args.includes("--only-ws");
 /** --only-fanout RATE: just the fan-out phase, with orders trading at RATE/s (for profiling). */
 const only_fanout = arg("--only-fanout") === undefined ? null : Number(arg("--only-fanout"));
 const DURATION_S = quick ? 4 : 12;
@@ -157,6 +159,30 @@ async function fanout(base: string, traffic: Job): Promise<LoadResult> {
   return fan;
 }
 
+/** WebSocket API order.place on logged-on sessions, the bare `ws` server first. */
+async function ws_phase(
+  base: string,
+  bare_ws: string,
+  keys: BenchKey[],
+): Promise<{ ws: LoadResult; bare: LoadResult; ratio: number }> {
+  log(`3. WebSocket API order.place, ${WS_SESSIONS} sessions × ${WS_WINDOW} outstanding`);
+  const ws_job = (target: string): Job => ({
+    mode: "ws",
+    base: target,
+    duration_s: DURATION_S,
+    connections: WS_SESSIONS,
+    window: WS_WINDOW,
+    keys,
+  });
+  const bare = await load(ws_job(bare_ws));
+  const ws = await load(ws_job(base));
+  const ratio = ws.accepted_per_s / bare.accepted_per_s;
+  log(
+    `   bare ws: ${fmt(bare.accepted_per_s)}/s; holdfast: ${fmt(ws.accepted_per_s)}/s = ${ratio.toFixed(2)} × bare (${describe_statuses(ws)})`,
+  );
+  return { ws, bare, ratio };
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(process.cwd(), ".bench-api-"));
   try {
@@ -191,6 +217,11 @@ async function main(): Promise<void> {
       console.log(JSON.stringify({ fanout_p50_ms: fan.p50_ms, fanout_p99_ms: fan.p99_ms }));
       return;
     }
+    if (only_ws) {
+      const { ws, ratio } = await ws_phase(base, bare_ws, keys);
+      console.log(JSON.stringify({ ws_orders_per_s: Math.round(ws.accepted_per_s), ws_ratio: ratio }));
+      return;
+    }
     log("1. REST orders, saturating: bare node:http server");
     const bare = await load(rest(bare_http));
     log(`   bare: ${fmt(bare.accepted_per_s)}/s`);
@@ -212,21 +243,7 @@ async function main(): Promise<void> {
       );
       return;
     }
-    log(`3. WebSocket API order.place, ${WS_SESSIONS} sessions × ${WS_WINDOW} outstanding`);
-    const ws_job = (target: string): Job => ({
-      mode: "ws",
-      base: target,
-      duration_s: DURATION_S,
-      connections: WS_SESSIONS,
-      window: WS_WINDOW,
-      keys,
-    });
-    const ws_bare = await load(ws_job(bare_ws));
-    const ws = await load(ws_job(base));
-    const ws_ratio = ws.accepted_per_s / ws_bare.accepted_per_s;
-    log(
-      `   bare ws: ${fmt(ws_bare.accepted_per_s)}/s; holdfast: ${fmt(ws.accepted_per_s)}/s = ${ws_ratio.toFixed(2)} × bare (${describe_statuses(ws)})`,
-    );
+    const { ws, bare: ws_bare, ratio: ws_ratio } = await ws_phase(base, bare_ws, keys);
 
     const fan = await fanout(base, rest(base, half_rate / 2));
 

@@ -22,14 +22,36 @@ const invalid_key = (): ApiError =>
 
 export type Need = "read" | "trade";
 
+const AMPERSAND = 0x26;
+
+/** A percent-encoded value; a malformed escape is kept as sent (it then fails as a signature). */
+function decode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
 /** The query string and body as received, minus the `signature=…` component. */
 export function signed_text(query: string, body: string): { text: string; signature: string | null } {
   let signature: string | null = null;
   const strip = (part: string): string => {
     if (part === "") return part;
+    // the usual request: one signature, the last parameter (no list to build)
+    const at = part.lastIndexOf("signature=");
+    if (
+      at > 0 &&
+      part.charCodeAt(at - 1) === AMPERSAND &&
+      part.indexOf("signature=") === at &&
+      part.indexOf("&", at) < 0
+    ) {
+      signature = decode(part.slice(at + 10));
+      return part.slice(0, at - 1);
+    }
     const kept: string[] = [];
     for (const piece of part.split("&")) {
-      if (piece.startsWith("signature=")) signature = decodeURIComponent(piece.slice(10));
+      if (piece.startsWith("signature=")) signature = decode(piece.slice(10));
       else kept.push(piece);
     }
     return kept.join("&");

@@ -108,6 +108,13 @@ export class Limiter {
     return w;
   }
 
+  /** The weight `ip` has used this minute (nothing charged). */
+  used_weight(ip: string): number {
+    const w = this.weight.get(ip);
+    const now = this.clock_ms();
+    return w === undefined || w.start_ms !== now - (now % MINUTE_MS) ? 0 : w.used;
+  }
+
   /** Counts `weight` for `ip`; throws 429/418 when over. Returns the weight used this minute. */
   charge_weight(ip: string, weight: number, tier: string = this.anonymous_tier): number {
     const limit = this.limits(tier).weight_per_minute;

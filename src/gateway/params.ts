@@ -24,14 +24,12 @@ export const PARAM_VALUE_BYTES_MAX = 4096;
 export interface Params {
   /** Values by name. */
   values: Map<string, string>;
-  /** The text that was signed: query string + body, as received. */
-  signed_text: string;
 }
 
-function parse_into(text: string, values: Map<string, string>): void {
-  if (text.length === 0) return;
+/** Adds `entries` to `values` under the limits every request meets (count, duplicates, length). */
+function add_all(entries: Iterable<[string, string]>, values: Map<string, string>): void {
   let count = 0;
-  for (const [name, value] of new URLSearchParams(text)) {
+  for (const [name, value] of entries) {
     if (++count > PARAMS_MAX) throw bad(-1101, "Too many parameters sent for this endpoint.");
     if (values.has(name)) throw bad(-1101, "Duplicate values for a parameter detected.");
     if (value.length > PARAM_VALUE_BYTES_MAX)
@@ -43,9 +41,16 @@ function parse_into(text: string, values: Map<string, string>): void {
 /** `query`: the raw query string (without '?'); `form`: a raw form body or "". */
 export function parse_params(query: string, form: string): Params {
   const values = new Map<string, string>();
-  parse_into(query, values);
-  parse_into(form, values);
-  return { values, signed_text: query + form };
+  if (query.length > 0) add_all(new URLSearchParams(query), values);
+  if (form.length > 0) add_all(new URLSearchParams(form), values);
+  return { values };
+}
+
+/** Parameters that arrive already split (a WebSocket API request's `params`), under the same limits. */
+export function params_of(entries: Iterable<[string, string]>): Params {
+  const values = new Map<string, string>();
+  add_all(entries, values);
+  return { values };
 }
 
 /** Refuses any parameter the endpoint does not read (Binance -1104). */

@@ -54,9 +54,14 @@ type Handler = (
   reply: FastifyReply,
 ) => unknown | Promise<unknown>;
 
+/** A request's parameters as request_weight reads them (parsed ones, or a query string's when unparsable). */
+interface WeightParams {
+  has(name: string): boolean;
+  get(name: string): string | null | undefined;
+}
+
 /** Binance's request weights; by the parameters where Binance's depend on them. */
-function request_weight(route: string, query: string): number {
-  const q = new URLSearchParams(query);
+export function request_weight(route: string, q: WeightParams): number {
   const one = q.has("symbol");
   switch (route) {
     case "GET /api/v3/exchangeInfo":
@@ -110,6 +115,9 @@ export async function start_public_server(
     bodyLimit: BODY_BYTES_MAX,
     // the web API's JSON schemas refuse unknown fields rather than drop them (Fastify's default)
     ajv: { customOptions: { removeAdditional: false } },
+    // Binance's parameter rules (duplicates, unread names) need the raw query string, which
+    // parse_params reads; no route here reads Fastify's parsed `request.query`, so it is not made.
+    routerOptions: { querystringParser: () => ({}) },
     // Requests Node's HTTP parser refuses (a URL or headers over 16 KiB, malformed HTTP) still get a
     // Binance-style JSON answer rather than an empty one.
     clientErrorHandler: (error, socket) => {
@@ -174,11 +182,8 @@ export async function start_public_server(
     handler: Handler,
   ): void => {
     const read_set = new Set(read);
-    routes.set(`${method} ${url}`, {
-      read: read_set,
-      handler,
-      weight: (q) => request_weight(`${method} ${url}`, q),
-    });
+    const name = `${method} ${url}`;
+    routes.set(name, { read: read_set, handler, weight: (p) => request_weight(name, p.values) });
     app.route({
       method,
       url,
@@ -186,11 +191,20 @@ export async function start_public_server(
         const q = request.url.indexOf("?");
         const query = q < 0 ? "" : request.url.slice(q + 1);
         const form = typeof request.body === "string" ? request.body : "";
-        // Weight is charged before anything else, malformed requests included (as Binance does).
-        const weight = request_weight(`${method} ${url}`, query);
+        // Weight is charged before anything else, malformed requests included (as Binance does):
+        // an unparsable request is weighed by what its query string says.
+        let params: Params;
+        try {
+          params = parse_params(query, form);
+        } catch (error) {
+          const weight = request_weight(name, new URLSearchParams(query));
+          const used = limiter.charge_weight(request.ip, weight, tier_of(request.headers));
+          reply.header("X-MBX-USED-WEIGHT-1M", String(used));
+          throw error;
+        }
+        const weight = request_weight(name, params.values);
         const used = limiter.charge_weight(request.ip, weight, tier_of(request.headers));
         reply.header("X-MBX-USED-WEIGHT-1M", String(used));
-        const params = parse_params(query, form);
         check_read(params, read_set);
         return handler(params, request, { query, body: form }, reply);
       },

@@ -14,7 +14,7 @@ import { type ApiKeyRecord, KEY_ED25519 } from "../engine/api_keys.js";
 import type { EngineEvent } from "../engine/events.js";
 import type { Authenticator } from "./auth.js";
 import type { Limiter } from "./limits.js";
-import { ApiError, check_read, type Params, parse_params } from "./params.js";
+import { ApiError, check_read, type Params, params_of } from "./params.js";
 import type { UserEvents } from "./user_data.js";
 
 export interface RouteEntry {
@@ -25,7 +25,7 @@ export interface RouteEntry {
     raw: { query: string; body: string },
     reply: FastifyReply,
   ) => unknown;
-  weight: (query: string) => number;
+  weight: (params: Params) => number;
 }
 
 const METHODS: Record<string, string> = {
@@ -61,6 +61,8 @@ const METHODS: Record<string, string> = {
 const MESSAGE_BYTES_MAX = 64 * 1024;
 const CONNECTIONS_MAX = 10_000;
 const SUBSCRIPTIONS_PER_CONNECTION_MAX = 16;
+/** What session.logon and userDataStream.subscribe.signature read besides apiKey. */
+const LOGON_READ: ReadonlySet<string> = new Set(["timestamp", "recvWindow", "signature"]);
 
 interface Session {
   ws: WebSocket;
@@ -132,60 +134,117 @@ export class WsApi {
     });
   }
 
-  private rate_limits() {
-    return this.limiter.describe().slice(0, 1);
+  /**
+   * Binance's `rateLimits`: the request weight used this minute by the session's IP and, after an
+   * order was counted, the account's order counts (the REST answer's X-MBX-* headers).
+   */
+  private rate_limits(tier: string, used_weight: number, headers: Record<string, string>) {
+    const l = this.limiter.limits(tier);
+    const limits: {
+      rateLimitType: string;
+      interval: string;
+      intervalNum: number;
+      limit: number;
+      count: number;
+    }[] = [
+      {
+        rateLimitType: "REQUEST_WEIGHT",
+        interval: "MINUTE",
+        intervalNum: 1,
+        limit: l.weight_per_minute,
+        count: used_weight,
+      },
+    ];
+    const ten_s = headers["X-MBX-ORDER-COUNT-10S"];
+    const day = headers["X-MBX-ORDER-COUNT-1D"];
+    if (ten_s !== undefined && day !== undefined)
+      limits.push(
+        {
+          rateLimitType: "ORDERS",
+          interval: "SECOND",
+          intervalNum: 10,
+          limit: l.orders_per_10s,
+          count: Number(ten_s),
+        },
+        {
+          rateLimitType: "ORDERS",
+          interval: "DAY",
+          intervalNum: 1,
+          limit: l.orders_per_day,
+          count: Number(day),
+        },
+      );
+    return limits;
   }
 
   private async message(session: Session, text: string): Promise<unknown> {
-    const answer = (await this.answer(session, text)) as Record<string, unknown>;
-    let omit = false;
-    try {
-      const limits = (JSON.parse(text) as { params?: { returnRateLimits?: unknown } }).params
-        ?.returnRateLimits;
-      omit = limits === false || limits === "false";
-    } catch {
-      omit = false;
-    }
-    if (omit) delete answer.rateLimits;
-    return answer;
-  }
-
-  private async answer(session: Session, text: string): Promise<unknown> {
     let request: { id?: unknown; method?: unknown; params?: unknown };
     try {
       request = JSON.parse(text) as typeof request;
     } catch {
       return { id: null, status: 400, error: { code: -1100, msg: "Malformed request: not JSON." } };
     }
-    const id = typeof request.id === "string" || typeof request.id === "number" ? request.id : null;
+    const answer = (await this.answer(session, request)) as Record<string, unknown>;
+    const params = typeof request === "object" && request !== null ? request.params : undefined;
+    const limits =
+      typeof params === "object" && params !== null
+        ? (params as { returnRateLimits?: unknown }).returnRateLimits
+        : undefined;
+    if (limits === false || limits === "false") delete answer.rateLimits;
+    return answer;
+  }
+
+  private async answer(
+    session: Session,
+    request: { id?: unknown; method?: unknown; params?: unknown },
+  ): Promise<unknown> {
+    const id =
+      typeof request === "object" &&
+      request !== null &&
+      (typeof request.id === "string" || typeof request.id === "number")
+        ? request.id
+        : null;
+    /** Weight used this minute, once this request's is charged (before: what earlier ones used). */
+    let used_weight = this.limiter.used_weight(session.ip);
+    let tier = this.limiter.anonymous_tier;
+    const headers: Record<string, string> = {};
     const fail = (status: number, code: number, msg: string) => ({
       id,
       status,
       error: { code, msg },
-      rateLimits: this.rate_limits(),
+      rateLimits: this.rate_limits(tier, used_weight, headers),
     });
     if (typeof request !== "object" || request === null || typeof request.method !== "string")
       return fail(400, -1102, "Mandatory parameter 'method' was not sent, was empty/null, or malformed.");
     const params = request.params ?? {};
     if (typeof params !== "object" || params === null || Array.isArray(params))
       return fail(400, -1102, "Mandatory parameter 'params' was not sent, was empty/null, or malformed.");
-    const entries: [string, string][] = [];
+    let api_key: string | undefined;
+    let signature: string | undefined;
+    /** The endpoint's parameters: all but the WebSocket request's own (apiKey, returnRateLimits). */
+    const endpoint: [string, string][] = [];
     for (const [k, v] of Object.entries(params as Record<string, unknown>)) {
-      if (typeof v === "string" || typeof v === "number" || typeof v === "boolean")
-        entries.push([k, String(v)]);
-      else if (Array.isArray(v)) entries.push([k, JSON.stringify(v)]);
+      let text: string;
+      if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") text = String(v);
+      else if (Array.isArray(v)) text = JSON.stringify(v);
       else return fail(400, -1100, `Illegal characters found in parameter '${k}'.`);
+      if (k === "apiKey") api_key = text;
+      else if (k !== "returnRateLimits") endpoint.push([k, text]);
+      if (k === "signature") signature = text;
     }
-    // Binance signs the parameters sorted by name, apiKey included, signature excluded.
-    entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    const api_key = entries.find(([k]) => k === "apiKey")?.[1];
-    const signed_query = new URLSearchParams(entries.filter(([k]) => k !== "signature")).toString();
-    const signature = entries.find(([k]) => k === "signature")?.[1];
-    const raw = {
-      query:
-        signature === undefined ? signed_query : `${signed_query}&signature=${encodeURIComponent(signature)}`,
-      body: "",
-    };
+    // Binance signs the parameters sorted by name, apiKey included, signature excluded. Only a
+    // request that carries a signature needs that text (the others fail or act on a logon without it).
+    let raw = { query: "", body: "" };
+    if (signature !== undefined) {
+      const signed = Object.entries(params as Record<string, unknown>)
+        .filter(([k]) => k !== "signature")
+        .map(([k, v]): [string, string] => [k, Array.isArray(v) ? JSON.stringify(v) : String(v)]);
+      signed.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+      raw = {
+        query: `${new URLSearchParams(signed).toString()}&signature=${encodeURIComponent(signature)}`,
+        body: "",
+      };
+    }
     const fake_request = {
       headers: api_key === undefined ? {} : { "x-mbx-apikey": api_key },
       ip: session.ip,
@@ -193,43 +252,47 @@ export class WsApi {
       session_key: api_key === undefined && signature === undefined ? session.logon?.key : undefined,
     } as unknown as FastifyRequest;
     // ceilings of the request's key, else of the logged-on session's key (see limits.ts)
-    const tier =
+    tier =
       (api_key === undefined ? session.logon?.key : this.auth.known_key(api_key))?.tier ??
       this.limiter.anonymous_tier;
-    const headers: Record<string, string> = {};
     const fake_reply = {
       header: (k: string, v: string) => {
         headers[k] = v;
         return fake_reply;
       },
     } as unknown as FastifyReply;
+    const ok = (result: unknown) => ({
+      id,
+      status: 200,
+      result,
+      rateLimits: this.rate_limits(tier, used_weight, headers),
+    });
     try {
       if (request.method === "userDataStream.subscribe.signature") {
-        this.limiter.charge_weight(session.ip, 2, tier);
-        const p = parse_params(raw.query, "");
-        check_read(p, new Set(["apiKey", "timestamp", "recvWindow", "signature", "returnRateLimits"]));
+        used_weight = this.limiter.charge_weight(session.ip, 2, tier);
+        const p = params_of(endpoint);
+        check_read(p, LOGON_READ);
         const account = this.auth.check(fake_request.headers, p, raw, session.ip, "read").account;
         if (session.subscriptions.size >= SUBSCRIPTIONS_PER_CONNECTION_MAX)
           return fail(400, -1100, "Too many subscriptions on this connection.");
         const subscriptionId = this.next_subscription++;
         session.subscriptions.set(subscriptionId, account);
         this.subscribed.add(session);
-        return { id, status: 200, result: { subscriptionId }, rateLimits: this.rate_limits() };
+        return ok({ subscriptionId });
       }
       if (request.method === "session.logon") {
-        this.limiter.charge_weight(session.ip, 2, tier);
-        const p = parse_params(raw.query, "");
-        check_read(p, new Set(["apiKey", "timestamp", "recvWindow", "signature", "returnRateLimits"]));
+        used_weight = this.limiter.charge_weight(session.ip, 2, tier);
+        const p = params_of(endpoint);
+        check_read(p, LOGON_READ);
         const key = this.auth.check(fake_request.headers, p, raw, session.ip, "read");
         if (key.kind !== KEY_ED25519) return fail(400, -4056, "HMAC_SHA256 API key is not supported.");
         session.logon = { key, since_ms: this.clock_ms() };
-        return { id, status: 200, result: this.session_status(session), rateLimits: this.rate_limits() };
+        return ok(this.session_status(session));
       }
-      if (request.method === "session.status")
-        return { id, status: 200, result: this.session_status(session), rateLimits: this.rate_limits() };
+      if (request.method === "session.status") return ok(this.session_status(session));
       if (request.method === "session.logout") {
         session.logon = null;
-        return { id, status: 200, result: this.session_status(session), rateLimits: this.rate_limits() };
+        return ok(this.session_status(session));
       }
       if (request.method === "userDataStream.subscribe") {
         if (session.logon === null)
@@ -237,30 +300,37 @@ export class WsApi {
         const subscriptionId = this.next_subscription++;
         session.subscriptions.set(subscriptionId, session.logon.key.account);
         this.subscribed.add(session);
-        return { id, status: 200, result: { subscriptionId }, rateLimits: this.rate_limits() };
+        return ok({ subscriptionId });
       }
       if (request.method === "userDataStream.unsubscribe") {
         const sid = (params as { subscriptionId?: unknown }).subscriptionId;
         if (sid === undefined) session.subscriptions.clear();
         else session.subscriptions.delete(Number(sid));
         if (session.subscriptions.size === 0) this.subscribed.delete(session);
-        return { id, status: 200, result: {}, rateLimits: this.rate_limits() };
+        return ok({});
       }
       const key = METHODS[request.method];
       const entry = key === undefined ? undefined : this.routes.get(key);
       if (entry === undefined)
         return fail(400, -1100, `Unknown method '${String(request.method).slice(0, 64)}'.`);
-      // apiKey and returnRateLimits belong to the WebSocket request, not to the endpoint
-      const query_no_key = new URLSearchParams(
-        entries.filter(([k]) => k !== "apiKey" && k !== "returnRateLimits"),
-      ).toString();
-      this.limiter.charge_weight(session.ip, entry.weight(query_no_key), tier);
-      const p = parse_params(query_no_key, "");
+      // Weight first, malformed requests included (as REST does).
+      let p: Params;
+      try {
+        p = params_of(endpoint);
+      } catch (error) {
+        used_weight = this.limiter.charge_weight(
+          session.ip,
+          entry.weight({ values: new Map(endpoint) }),
+          tier,
+        );
+        throw error;
+      }
+      used_weight = this.limiter.charge_weight(session.ip, entry.weight(p), tier);
       check_read(p, entry.read);
       const result = await entry.handler(p, fake_request, raw, fake_reply);
-      return { id, status: 200, result, rateLimits: this.rate_limits() };
+      return ok(result);
     } catch (error) {
-      if (error instanceof ApiError) return { ...fail(error.http_status, error.error.code, error.error.msg) };
+      if (error instanceof ApiError) return fail(error.http_status, error.error.code, error.error.msg);
       return fail(500, -1000, "An unknown error occurred while processing the request.");
     }
   }

@@ -2,13 +2,15 @@
  * Bad input, property-based, over the REST endpoints: random, missing, duplicated and out-of-range
  * parameters, wrong precision, huge numbers, unicode, bad and missing signatures, stale timestamps,
  * other users' order ids. Every answer is a Binance {code,msg} (never a 5xx), refusals that need no
- * state leave the journal untouched, and the engine's invariants hold afterwards.
+ * state leave the journal untouched, and the engine's invariants hold afterwards. The same over the
+ * WebSocket API (/ws-api/v3): any JSON (or none) in a message, any method, params of any type.
  */
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import WebSocket from "ws";
 import { check_invariants } from "../../src/engine/invariants.js";
 import { seed } from "../engine/gen.js";
 import { demo_node } from "../helpers/nodes.js";
@@ -72,7 +74,8 @@ const request = fc.record({
     "/api/v3/ticker/24hr",
   ),
   params: fc.array(fc.tuple(fc.constantFrom(...NAMES), value), { maxLength: 10 }),
-  signature: fc.constantFrom("good", "good", "good", "bad", "none"),
+  // "escape": a percent escape that does not decode (once a 500 here)
+  signature: fc.constantFrom("good", "good", "good", "bad", "none", "escape"),
   timestamp_offset_ms: fc.constantFrom(0, 0, 0, -120_000, 5_000),
   in_body: fc.boolean(),
   key: fc.constantFrom(0, 0, 1, -1),
@@ -97,7 +100,10 @@ describe("bad input over REST (property)", () => {
           const key = r.key < 0 ? { apiKey: "nope".repeat(16), secretKey: "x" } : creds.users[r.key];
           if (r.signature !== "none") {
             const sig = createHmac("sha256", key.secretKey).update(text).digest("hex");
-            text += `&signature=${r.signature === "good" ? sig : sig.replace(/^./, "0")}`;
+            const sent = { good: sig, bad: sig.replace(/^./, "0"), escape: `%ZZ${sig.slice(3)}` }[
+              r.signature
+            ];
+            text += `&signature=${sent}`;
           }
           const before = running.node.last_applied_seq;
           const body = r.in_body && r.method !== "GET" ? text : undefined;
@@ -129,7 +135,157 @@ describe("bad input over REST (property)", () => {
       assert.deepEqual(check_invariants(running.node.engine), []);
       assert.equal((await fetch(`${base}/api/v3/ping`)).status, 200);
       assert.ok((statuses.get(400) ?? 0) > 0);
+      // a signature whose percent escapes do not decode is an invalid signature, not a server error
+      const text = `symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.001&price=60000&timestamp=${Date.now()}`;
+      for (const bad_signature of ["%ZZ", "%E0%A4%A", "ab%"]) {
+        const res = await fetch(`${base}/api/v3/order?${text}&signature=${bad_signature}`, {
+          method: "POST",
+          headers: { "X-MBX-APIKEY": creds.users[0].apiKey },
+        });
+        assert.equal(res.status, 400, bad_signature);
+        assert.deepEqual(await res.json(), { code: -1022, msg: "Signature for this request is not valid." });
+      }
       statuses = new Map();
+    } finally {
+      await handle.remove();
+    }
+  });
+});
+
+/** WebSocket API methods, and a few that do not exist. */
+const WS_METHODS = [
+  "ping",
+  "time",
+  "exchangeInfo",
+  "depth",
+  "trades.recent",
+  "klines",
+  "ticker.24hr",
+  "order.place",
+  "order.test",
+  "order.status",
+  "order.cancel",
+  "order.cancelReplace",
+  "openOrders.status",
+  "openOrders.cancelAll",
+  "allOrders",
+  "myTrades",
+  "account.status",
+  "session.logon",
+  "session.status",
+  "session.logout",
+  "userDataStream.subscribe",
+  "userDataStream.subscribe.signature",
+  "userDataStream.unsubscribe",
+  "userDataStream.start",
+  "order.teleport",
+  "",
+];
+/** A params value of any JSON type: the API takes strings, numbers and booleans (arrays as JSON). */
+const ws_value = fc.oneof(
+  value,
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.string({ maxLength: 8 }), { maxLength: 3 }),
+  fc.dictionary(fc.string({ maxLength: 4 }), fc.string({ maxLength: 4 }), { maxKeys: 2 }),
+);
+const ws_request = fc.record({
+  id: fc.oneof(fc.string({ maxLength: 12 }), fc.integer(), fc.constant(null), fc.constant({ x: 1 })),
+  method: fc.oneof(fc.constantFrom(...WS_METHODS), fc.string({ maxLength: 20 }), fc.integer()),
+  params: fc.oneof(
+    fc.array(fc.tuple(fc.constantFrom(...NAMES, "apiKey", "returnRateLimits", "subscriptionId"), ws_value), {
+      maxLength: 10,
+    }),
+    fc.constant(null),
+  ),
+  sign: fc.constantFrom("good", "good", "bad", "escape", "none"),
+  timestamp_offset_ms: fc.constantFrom(0, 0, -120_000, 5_000),
+  /** What goes on the wire instead of the request now and then. */
+  frame: fc.constantFrom("json", "json", "json", "json", "not-json", "array", "binary", "huge"),
+});
+
+describe("bad input over the WebSocket API (property)", () => {
+  it("every message gets an answer with Binance's {code,msg}, never a 5xx; refusals journal nothing", async () => {
+    const handle = await demo_node("hf-bad-ws-");
+    try {
+      const { running } = handle;
+      const creds = JSON.parse(readFileSync(running.credentials_file as string, "utf8")) as {
+        wsUrl: string;
+        users: { apiKey: string; secretKey: string }[];
+      };
+      const connect = async (): Promise<WebSocket> => {
+        const ws = new WebSocket(`${creds.wsUrl}/ws-api/v3`);
+        await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
+        return ws;
+      };
+      let ws = await connect();
+      const statuses = new Map<number, number>();
+      await fc.assert(
+        fc.asyncProperty(ws_request, async (r) => {
+          const params: Record<string, unknown> = {};
+          for (const [k, v] of r.params ?? []) params[k] = v;
+          if (r.sign !== "none") {
+            params.apiKey = creds.users[0].apiKey;
+            params.timestamp = String(Date.now() + r.timestamp_offset_ms);
+            const text = Object.keys(params)
+              .sort()
+              .map((k) => {
+                const v = params[k];
+                const text = typeof v === "object" && v !== null ? JSON.stringify(v) : String(v);
+                return `${k}=${encodeURIComponent(text)}`;
+              })
+              .join("&");
+            const sig = createHmac("sha256", creds.users[0].secretKey).update(text).digest("hex");
+            params.signature = { good: sig, bad: `0${sig.slice(1)}`, escape: `%ZZ${sig.slice(3)}` }[r.sign];
+          }
+          const message =
+            r.frame === "not-json"
+              ? "{not json"
+              : r.frame === "array"
+                ? "[1,2]"
+                : r.frame === "huge"
+                  ? JSON.stringify({ id: 1, method: "ping", params: { x: "x".repeat(70_000) } })
+                  : JSON.stringify({ id: r.id, method: r.method, params: r.params === null ? null : params });
+          const before = running.node.last_applied_seq;
+          const answer = await new Promise<Record<string, unknown> | "closed">((resolve) => {
+            const on_message = (data: Buffer) => {
+              ws.off("close", on_close);
+              resolve(JSON.parse(data.toString()) as Record<string, unknown>);
+            };
+            const on_close = () => {
+              ws.off("message", on_message);
+              resolve("closed");
+            };
+            ws.once("message", on_message);
+            ws.once("close", on_close);
+            if (r.frame === "binary") ws.send(Buffer.from(message));
+            else ws.send(message);
+          });
+          if (answer === "closed") {
+            // only a message over the size limit (64 KiB) may end the connection (close 1009)
+            assert.equal(r.frame, "huge", `connection closed after ${message.slice(0, 200)}`);
+            ws = await connect();
+            return;
+          }
+          const status = answer.status as number;
+          statuses.set(status, (statuses.get(status) ?? 0) + 1);
+          assert.ok(status < 500, `${JSON.stringify(answer)} for ${message.slice(0, 300)}`);
+          if (status >= 400) {
+            const error = answer.error as { code?: unknown; msg?: unknown };
+            assert.ok(Number.isInteger(error.code) && (error.code as number) < 0, JSON.stringify(answer));
+            assert.equal(typeof error.msg, "string");
+            const journaled = [-2010, -2011, -2021, -2022].includes(error.code as number);
+            if (!journaled) assert.equal(running.node.last_applied_seq, before, JSON.stringify(answer));
+          }
+        }),
+        { seed: seed(), numRuns: Number(process.env.HOLDFAST_PROPERTY_RUNS ?? 300) },
+      );
+      ws.close();
+      assert.deepEqual(check_invariants(running.node.engine), []);
+      assert.ok((statuses.get(400) ?? 0) > 0, JSON.stringify([...statuses]));
+      assert.ok((statuses.get(200) ?? 0) > 0, JSON.stringify([...statuses]));
     } finally {
       await handle.remove();
     }

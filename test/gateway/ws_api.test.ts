@@ -61,7 +61,21 @@ describe("WebSocket API (/ws-api/v3)", () => {
       const placed = await call("o", "order.place", signed({ ...order, newClientOrderId: "ws-1" }));
       assert.equal(placed.status, 200, JSON.stringify(placed));
       assert.equal((placed.result as Msg).clientOrderId, "ws-1");
-      assert.ok(Array.isArray(placed.rateLimits));
+      // Binance's rateLimits: the weight used this minute and, for an order, the order counts
+      const limits = placed.rateLimits as Msg[];
+      assert.deepEqual(
+        limits.map((l) => [l.rateLimitType, l.interval, l.intervalNum]),
+        [
+          ["REQUEST_WEIGHT", "MINUTE", 1],
+          ["ORDERS", "SECOND", 10],
+          ["ORDERS", "DAY", 1],
+        ],
+      );
+      assert.ok((limits[0].count as number) >= 4, JSON.stringify(limits)); // this and the calls before
+      // orders are counted once authenticated: the one refused for its precision above, and this one
+      assert.equal(limits[1].count, 2, JSON.stringify(limits));
+      assert.equal(limits[2].count, 2, JSON.stringify(limits));
+      for (const l of limits) assert.ok((l.limit as number) >= (l.count as number));
       const status = await call(
         "s",
         "order.status",
