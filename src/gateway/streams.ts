@@ -211,7 +211,15 @@ export class MarketStreams {
   }
 
   private message(client: Client, text: string, is_binary: boolean): void {
-    const answer = this.handle(client, text, is_binary);
+    let answer: unknown;
+    try {
+      answer = this.handle(client, text, is_binary);
+    } catch {
+      // A message must never take the node down (an uncaught throw in a socket's handler ends the
+      // process); a request this code did not foresee ends only its own connection.
+      client.ws.close(1011, "Internal error");
+      return;
+    }
     if (answer !== null) this.reply(client, answer);
   }
 
@@ -224,15 +232,19 @@ export class MarketStreams {
       client.ws.close(1008, "Too many requests");
       return null;
     }
-    let request: { method?: unknown; params?: unknown; id?: unknown };
+    let parsed: unknown;
     try {
-      request = is_binary ? {} : (JSON.parse(text) as typeof request);
+      parsed = is_binary ? {} : JSON.parse(text);
     } catch {
       return {
         error: { code: 3, msg: "Invalid JSON: expected value at line 1 column 1" },
         id: null,
       };
     }
+    // valid JSON that is not an object ("null", 5, [..]) is no request (reading its fields would throw)
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+      return { error: { code: 2, msg: "Invalid request: expected a JSON object" }, id: null };
+    const request = parsed as { method?: unknown; params?: unknown; id?: unknown };
     const id = request.id ?? null;
     if (!(id === null || typeof id === "number" || typeof id === "string"))
       return {

@@ -36,6 +36,11 @@ const NAMES = [
   "interval",
   "symbols",
   "recvWindow",
+  "listenKey",
+  "cancelReplaceMode",
+  "cancelOrderId",
+  "cancelOrigClientOrderId",
+  "timeZone",
   "bogus",
 ];
 const value = fc.oneof(
@@ -58,7 +63,7 @@ const value = fc.oneof(
   fc.constant("x".repeat(5000)),
 );
 const request = fc.record({
-  method: fc.constantFrom("GET", "POST", "DELETE"),
+  method: fc.constantFrom("GET", "POST", "DELETE", "PUT"),
   path: fc.constantFrom(
     "/api/v3/order",
     "/api/v3/order/test",
@@ -72,6 +77,15 @@ const request = fc.record({
     "/api/v3/trades",
     "/api/v3/exchangeInfo",
     "/api/v3/ticker/24hr",
+    "/api/v3/ticker/price",
+    "/api/v3/ticker/bookTicker",
+    "/api/v3/aggTrades",
+    "/api/v3/historicalTrades",
+    "/api/v3/avgPrice",
+    "/api/v3/uiKlines",
+    "/api/v3/userDataStream",
+    "/api/v3/time",
+    "/sapi/v1/system/status",
   ),
   params: fc.array(fc.tuple(fc.constantFrom(...NAMES), value), { maxLength: 10 }),
   // "escape": a percent escape that does not decode (once a 500 here)
@@ -286,6 +300,84 @@ describe("bad input over the WebSocket API (property)", () => {
       assert.deepEqual(check_invariants(running.node.engine), []);
       assert.ok((statuses.get(400) ?? 0) > 0, JSON.stringify([...statuses]));
       assert.ok((statuses.get(200) ?? 0) > 0, JSON.stringify([...statuses]));
+    } finally {
+      await handle.remove();
+    }
+  });
+});
+
+/** A market-stream control message: any JSON, or Binance's methods with params of any shape. */
+const stream_message = fc.oneof(
+  fc.jsonValue().map((v) => JSON.stringify(v)),
+  fc
+    .record({
+      method: fc.oneof(
+        fc.constantFrom("SUBSCRIBE", "UNSUBSCRIBE", "LIST_SUBSCRIPTIONS", "SET_PROPERTY", "subscribe"),
+        fc.jsonValue(),
+      ),
+      params: fc.oneof(
+        fc.array(
+          fc.oneof(
+            fc.constantFrom(
+              "btcusdt@trade",
+              "btcusdt@depth@100ms",
+              "ethbtc@kline_1m",
+              "!miniTicker@arr",
+              "nope@x",
+            ),
+            fc.string({ maxLength: 30 }),
+            fc.jsonValue(),
+          ),
+          { maxLength: 6 },
+        ),
+        fc.jsonValue(),
+      ),
+      id: fc.oneof(fc.nat(), fc.string({ maxLength: 8 }), fc.jsonValue()),
+    })
+    .map((m) => JSON.stringify(m)),
+  fc.string({ maxLength: 50 }),
+  fc.constantFrom("null", "5", '"x"', "[]", "{}", "true"),
+);
+
+describe("bad input over the market streams (property)", () => {
+  it("every message gets Binance's answer or error; the connection and the node stay up", async () => {
+    const handle = await demo_node("hf-bad-streams-");
+    try {
+      const { running } = handle;
+      const ws = new WebSocket(`ws://127.0.0.1:${running.port}/ws/btcusdt@trade`);
+      await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
+      let closed: number | null = null;
+      ws.on("close", (code) => {
+        closed = code;
+      });
+      let errors = 0;
+      await fc.assert(
+        fc.asyncProperty(stream_message, async (message) => {
+          const answer = await new Promise<Record<string, unknown>>((resolve, reject) => {
+            ws.once("message", (data) => resolve(JSON.parse(data.toString()) as Record<string, unknown>));
+            ws.once("close", (code) => reject(new Error(`closed ${code} after ${message.slice(0, 200)}`)));
+            ws.send(message);
+          });
+          ws.removeAllListeners("close");
+          ws.on("close", (code) => {
+            closed = code;
+          });
+          assert.ok("id" in answer, JSON.stringify(answer));
+          if ("error" in answer) {
+            errors++;
+            const error = answer.error as { code?: unknown; msg?: unknown };
+            assert.ok([0, 1, 2, 3].includes(error.code as number), JSON.stringify(answer));
+            assert.equal(typeof error.msg, "string");
+          } else assert.ok("result" in answer, JSON.stringify(answer));
+          // stay under the 5 messages a second a connection may send (Binance's limit)
+          await new Promise((r) => setTimeout(r, 210));
+        }),
+        { seed: seed(), numRuns: Number(process.env.HOLDFAST_STREAM_PROPERTY_RUNS ?? 60) },
+      );
+      assert.equal(closed, null);
+      assert.ok(errors > 0);
+      ws.close();
+      assert.equal((await fetch(`http://127.0.0.1:${running.port}/api/v3/ping`)).status, 200);
     } finally {
       await handle.remove();
     }
