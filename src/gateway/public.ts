@@ -130,8 +130,11 @@ export async function start_public_server(
         code: -1100,
         msg: too_big ? "Request header or URL too large." : "Malformed request.",
       });
+      // the answer to a HEAD request has no body, even when the rest of the request was malformed
+      const raw = (error as unknown as { rawPacket?: unknown }).rawPacket;
+      const head = Buffer.isBuffer(raw) && raw.subarray(0, 5).toString("latin1") === "HEAD ";
       socket.end(
-        `HTTP/1.1 ${too_big ? "431 Request Header Fields Too Large" : "400 Bad Request"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+        `HTTP/1.1 ${too_big ? "431 Request Header Fields Too Large" : "400 Bad Request"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${head ? "" : body}`,
       );
     },
   });

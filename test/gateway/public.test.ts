@@ -1,5 +1,6 @@
 /** Public REST market data over real HTTP, from a real node: shapes, values and Binance errors. */
 import assert from "node:assert/strict";
+import { connect } from "node:net";
 import { after, before, describe, it } from "node:test";
 import type { Command } from "../../src/engine/commands.js";
 import type { RunningNode } from "../../src/server/start.js";
@@ -177,5 +178,23 @@ describe("public REST market data", () => {
     }
     const missing = await get("/api/v3/nothing");
     assert.equal(missing.status, 404);
+
+    // HTTP Node's parser refuses still gets Binance's shape, and a HEAD request no body
+    const raw = (text: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(running.port, "127.0.0.1", () => socket.end(text));
+        let got = "";
+        socket.on("data", (d) => {
+          got += d.toString("latin1");
+        });
+        socket.on("close", () => resolve(got));
+        socket.on("error", reject);
+      });
+    const malformed = await raw("GET /api/v3/ping HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\n\r\n");
+    assert.match(malformed, /^HTTP\/1\.1 400 Bad Request\r\n/);
+    assert.ok(malformed.endsWith('\r\n\r\n{"code":-1100,"msg":"Malformed request."}'), malformed);
+    const head = await raw("HEAD /api/v3/ping HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\n\r\n");
+    assert.match(head, /^HTTP\/1\.1 400 Bad Request\r\n/);
+    assert.ok(head.endsWith("\r\n\r\n"), head);
   });
 });
