@@ -159,29 +159,45 @@ export class MarketStreams {
   /** Takes WebSocket upgrades for /ws… and /stream… from the HTTP server. */
   attach(server: Server): void {
     server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-      const url = new URL(request.url ?? "/", "http://x");
-      if (url.pathname === "/ws-api/v3" && this.ws_api !== null) {
-        this.ws_api(request, socket, head);
-        return;
-      }
-      const raw = url.pathname.startsWith("/ws/") || url.pathname === "/ws";
-      const combined = url.pathname === "/stream";
-      if ((!raw && !combined) || url.pathname.startsWith("/ws-api")) {
+      // A throw here is outside any request handler: it would end the process. A target that is no
+      // URL ("//", "//[") is refused, and so is anything else this code did not foresee.
+      try {
+        this.upgrade(request, socket, head);
+      } catch {
         socket.destroy();
-        return;
       }
-      if (this.clients.size >= CONNECTIONS_MAX) {
-        socket.end("HTTP/1.1 429 Too Many Requests\r\n\r\n");
-        return;
-      }
-      const initial = raw
-        ? url.pathname
-            .slice(4)
-            .split("/")
-            .filter((s) => s.length > 0)
-        : (url.searchParams.get("streams") ?? "").split("/").filter((s) => s.length > 0);
-      this.wss.handleUpgrade(request, socket, head, (ws) => this.connect(ws, socket, combined, initial));
     });
+  }
+
+  private upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    let url: URL;
+    try {
+      url = new URL(request.url ?? "/", "http://x");
+    } catch {
+      socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+      return;
+    }
+    if (url.pathname === "/ws-api/v3" && this.ws_api !== null) {
+      this.ws_api(request, socket, head);
+      return;
+    }
+    const raw = url.pathname.startsWith("/ws/") || url.pathname === "/ws";
+    const combined = url.pathname === "/stream";
+    if ((!raw && !combined) || url.pathname.startsWith("/ws-api")) {
+      socket.destroy();
+      return;
+    }
+    if (this.clients.size >= CONNECTIONS_MAX) {
+      socket.end("HTTP/1.1 429 Too Many Requests\r\n\r\n");
+      return;
+    }
+    const initial = raw
+      ? url.pathname
+          .slice(4)
+          .split("/")
+          .filter((s) => s.length > 0)
+      : (url.searchParams.get("streams") ?? "").split("/").filter((s) => s.length > 0);
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.connect(ws, socket, combined, initial));
   }
 
   private connect(ws: WebSocket, socket: Duplex, combined: boolean, initial: string[]): void {

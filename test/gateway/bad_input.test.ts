@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { connect } from "node:net";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import WebSocket from "ws";
@@ -378,6 +379,62 @@ describe("bad input over the market streams (property)", () => {
       assert.ok(errors > 0);
       ws.close();
       assert.equal((await fetch(`http://127.0.0.1:${running.port}/api/v3/ping`)).status, 200);
+    } finally {
+      await handle.remove();
+    }
+  });
+});
+
+describe("bad WebSocket upgrades", () => {
+  it("an upgrade to any target is answered or refused, and the node stays up", {
+    timeout: 60_000,
+  }, async () => {
+    const handle = await demo_node("hf-bad-upgrade-");
+    try {
+      const port = handle.running.port;
+      /** A raw upgrade request (no client library: they refuse to send such targets). */
+      const upgrade = (target: string) =>
+        new Promise<string>((resolve, reject) => {
+          const socket = connect(port, "127.0.0.1", () =>
+            socket.write(
+              `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+                "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+            ),
+          );
+          let got = "";
+          socket.on("data", (d) => {
+            got += d.toString("latin1");
+            if (got.includes("\r\n\r\n")) socket.destroy();
+          });
+          socket.on("close", () => resolve(got));
+          socket.on("error", reject);
+          // a server that neither answers nor closes fails the test instead of hanging it
+          socket.setTimeout(5000, () => {
+            got = "(no answer in 5 s)";
+            socket.destroy();
+          });
+        });
+      // targets that are no URL once resolved against the host (these once ended the process)
+      for (const target of ["//", "//[", "//@", "//%zz", "/\\\\", "http://"]) {
+        const answer = await upgrade(target);
+        assert.ok(answer === "" || answer.startsWith("HTTP/1.1 400"), `${target}: ${answer}`);
+      }
+      await fc.assert(
+        fc.asyncProperty(
+          fc.oneof(
+            fc.constantFrom("/ws/", "/stream?streams=", "/ws-api/v3", "/", "//"),
+            fc.string({ maxLength: 5 }).map((s) => `/ws/${s}`),
+          ),
+          fc.string({ unit: "grapheme-ascii", maxLength: 30 }),
+          async (prefix, rest) => {
+            const target = `${prefix}${encodeURI(rest).replace(/%25/g, "%")}`;
+            const answer = await upgrade(target);
+            assert.ok(answer === "" || /^HTTP\/1\.1 (101|400|404|429)/.test(answer), `${target}: ${answer}`);
+          },
+        ),
+        { seed: seed(), numRuns: 200 },
+      );
+      assert.equal((await fetch(`http://127.0.0.1:${port}/api/v3/ping`)).status, 200);
     } finally {
       await handle.remove();
     }
