@@ -74,9 +74,14 @@ async function view_node(
           filters: ({ filterType: string } & Record<string, unknown>)[];
         }[];
       };
+      // answers that are not what the exchange's API answers (a broken or impostor node) are failures
+      if (typeof system !== "object" || system === null || typeof system.status !== "number")
+        throw new Error("malformed /sapi/v1/system/status answer");
+      if (typeof info !== "object" || info === null || !Array.isArray(info.symbols))
+        throw new Error("malformed /api/v3/exchangeInfo answer");
       view.rest = { ok: true, ms: performance.now() - started, detail: "" };
       view.maintenance = system.status === 1;
-      for (const s of info.symbols ?? []) view.modes.set(s.symbol, s.status);
+      for (const s of info.symbols) view.modes.set(s.symbol, s.status);
       try {
         const modes = (await get_json(`${url}/holdfast/v1/modes`)) as {
           deposits_paused: boolean;
@@ -90,7 +95,7 @@ async function view_node(
         // an exchange without Holdfast's endpoint: exchangeInfo's statuses stand
       }
       if (canary !== null && !view.maintenance)
-        view.canary = await run_canary(url, canary, info.symbols ?? [], PROBE_TIMEOUT_MS).catch(
+        view.canary = await run_canary(url, canary, info.symbols, PROBE_TIMEOUT_MS).catch(
           (error: unknown) => ({
             ok: false,
             ms: performance.now() - started,
@@ -139,7 +144,16 @@ function probe_ws(url: string, symbol: string | null): Promise<{ ok: boolean; ms
       if (symbol === null) ws.send(JSON.stringify({ method: "LIST_SUBSCRIPTIONS", id: 1 }));
     });
     ws.on("message", (data) => {
-      const event = JSON.parse(data.toString()) as { id?: number; E?: number };
+      // What a watched node sends is not trusted to be well formed: a broken node is what this
+      // watches for, and a throw here would end the status service (this runs outside any promise).
+      let event: { id?: unknown; E?: unknown };
+      try {
+        const parsed: unknown = JSON.parse(data.toString());
+        event = typeof parsed === "object" && parsed !== null ? parsed : {};
+      } catch {
+        done(false, performance.now() - started, "a stream message that is not JSON");
+        return;
+      }
       if (symbol === null && event.id === 1) done(true, performance.now() - started, "");
       // the event's age when it arrived: the stream's lag
       else if (symbol !== null && typeof event.E === "number")

@@ -54,7 +54,9 @@ export async function send_message(
   }
   let body: { ok?: boolean; description?: string; parameters?: { retry_after?: number } } = {};
   try {
-    body = (await response.json()) as typeof body;
+    const parsed: unknown = await response.json();
+    // anything but an object ("null", a number) is no Bot API answer: treated as an empty one
+    if (typeof parsed === "object" && parsed !== null) body = parsed as typeof body;
   } catch {
     body = {};
   }
