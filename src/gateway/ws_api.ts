@@ -60,6 +60,8 @@ const METHODS: Record<string, string> = {
 
 const MESSAGE_BYTES_MAX = 64 * 1024;
 const CONNECTIONS_MAX = 10_000;
+/** Answers and events waiting to be sent to one connection beyond which it is dropped (as streams.ts). */
+const SEND_BUFFER_BYTES_MAX = 4 * 1024 * 1024;
 const SUBSCRIPTIONS_PER_CONNECTION_MAX = 16;
 /** What session.logon and userDataStream.subscribe.signature read besides apiKey. */
 const LOGON_READ: ReadonlySet<string> = new Set(["timestamp", "recvWindow", "signature"]);
@@ -113,6 +115,11 @@ export class WsApi {
         logon: null,
         subscriptions: new Map(),
         send: (message) => {
+          // A client that does not read its answers is dropped rather than buffered without bound.
+          if (ws.bufferedAmount > SEND_BUFFER_BYTES_MAX) {
+            ws.terminate();
+            return;
+          }
           if (!corked) {
             corked = true;
             socket.cork();

@@ -140,4 +140,32 @@ describe("WebSocket API (/ws-api/v3)", () => {
       await handle.remove();
     }
   });
+
+  it("a client that does not read its answers is dropped, not buffered without bound", async () => {
+    const handle = await demo_node("hf-wsapi-slow-");
+    try {
+      const creds = JSON.parse(
+        readFileSync(handle.running.credentials_file as string, "utf8"),
+      ) as DemoCredentials;
+      const ws = new WebSocket(`${creds.wsUrl}/ws-api/v3`);
+      await new Promise((r, j) => ws.on("open", r).on("error", j));
+      let answers = 0;
+      ws.on("message", () => answers++);
+      const closed = new Promise<number>((resolve) => ws.on("close", (code) => resolve(code)));
+      // stop reading, then ask for ~4,300 bytes 4,000 times: more than the kernel's socket buffers
+      // and the server's 4 MB limit hold
+      (ws as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
+      const request = JSON.stringify({ id: 1, method: "exchangeInfo", params: {} });
+      for (let i = 0; i < 4000; i++) ws.send(request);
+      await new Promise((r) => setTimeout(r, 3000));
+      (ws as unknown as { _socket: { resume(): void } })._socket.resume();
+      const code = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(-1), 10_000))]);
+      assert.equal(code, 1006, "terminated by the server, without a close frame");
+      assert.ok(answers < 4000, `${answers} answers`);
+      // the node is fine
+      assert.equal((await fetch(`${creds.baseUrl}/api/v3/ping`)).status, 200);
+    } finally {
+      await handle.remove();
+    }
+  });
 });
