@@ -61,7 +61,7 @@ interface WeightParams {
 }
 
 /** Binance's request weights; by the parameters where Binance's depend on them. */
-export function request_weight(route: string, q: WeightParams): number {
+function request_weight(route: string, q: WeightParams): number {
   const one = q.has("symbol");
   switch (route) {
     case "GET /api/v3/exchangeInfo":
