@@ -111,9 +111,13 @@ export class Notifier {
   start(): void {
     const tick = (): void => {
       if (this.stopped) return;
-      this.running = this.deliver_due().finally(() => {
-        if (!this.stopped) this.timer = setTimeout(tick, TICK_MS);
-      });
+      // An unforeseen failure (the store, a bug) ends this round, not the status service: a
+      // rejection nobody handles would end the process. The notices stay due and are tried again.
+      this.running = this.deliver_due()
+        .catch((error: unknown) => this.options.log(`status: delivery round failed: ${String(error)}`))
+        .finally(() => {
+          if (!this.stopped) this.timer = setTimeout(tick, TICK_MS);
+        });
     };
     tick();
   }
