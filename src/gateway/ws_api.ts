@@ -130,7 +130,10 @@ export class WsApi {
       };
       this.sessions.add(session);
       ws.on("message", (data, is_binary) => {
-        this.message(session, is_binary ? "" : data.toString()).then(session.send, () => ws.terminate());
+        // a failure anywhere in answering ends this connection only (never an unhandled rejection)
+        this.message(session, is_binary ? "" : data.toString())
+          .then(session.send)
+          .catch(() => ws.terminate());
       });
       const gone = (): void => {
         this.sessions.delete(session);
