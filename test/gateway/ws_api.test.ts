@@ -9,15 +9,21 @@ import { demo_node } from "../helpers/nodes.js";
 
 type Msg = Record<string, unknown>;
 
+/** A demo node and one WebSocket API connection to it. */
+async function connected(prefix: string) {
+  const handle = await demo_node(prefix);
+  const creds = JSON.parse(
+    readFileSync(handle.running.credentials_file as string, "utf8"),
+  ) as DemoCredentials;
+  const ws = new WebSocket(`${creds.wsUrl}/ws-api/v3`);
+  await new Promise((r, j) => ws.on("open", r).on("error", j));
+  return { handle, creds, ws };
+}
+
 describe("WebSocket API (/ws-api/v3)", () => {
   it("answers by id; signed methods check the signature over sorted params; errors are {code,msg}", async () => {
-    const handle = await demo_node("hf-wsapi-raw-");
+    const { handle, creds, ws } = await connected("hf-wsapi-raw-");
     try {
-      const creds = JSON.parse(
-        readFileSync(handle.running.credentials_file as string, "utf8"),
-      ) as DemoCredentials;
-      const ws = new WebSocket(`${creds.wsUrl}/ws-api/v3`);
-      await new Promise((r, j) => ws.on("open", r).on("error", j));
       const answers = new Map<unknown, Msg>();
       const waiting = new Map<unknown, (m: Msg) => void>();
       ws.on("message", (d) => {
@@ -142,13 +148,8 @@ describe("WebSocket API (/ws-api/v3)", () => {
   });
 
   it("a client that does not read its answers is dropped, not buffered without bound", async () => {
-    const handle = await demo_node("hf-wsapi-slow-");
+    const { handle, creds, ws } = await connected("hf-wsapi-slow-");
     try {
-      const creds = JSON.parse(
-        readFileSync(handle.running.credentials_file as string, "utf8"),
-      ) as DemoCredentials;
-      const ws = new WebSocket(`${creds.wsUrl}/ws-api/v3`);
-      await new Promise((r, j) => ws.on("open", r).on("error", j));
       let answers = 0;
       ws.on("message", () => answers++);
       const closed = new Promise<number>((resolve) => ws.on("close", (code) => resolve(code)));
