@@ -66,6 +66,13 @@ const SUBSCRIPTIONS_PER_CONNECTION_MAX = 16;
 /** What session.logon and userDataStream.subscribe.signature read besides apiKey. */
 const LOGON_READ: ReadonlySet<string> = new Set(["timestamp", "recvWindow", "signature"]);
 
+/** A params value as the text of a query-string parameter: strings, numbers, booleans, arrays (JSON). */
+function param_text(v: unknown): string | null {
+  if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") return String(v);
+  if (Array.isArray(v)) return JSON.stringify(v);
+  return null;
+}
+
 interface Session {
   ws: WebSocket;
   ip: string;
@@ -234,10 +241,8 @@ export class WsApi {
     /** The endpoint's parameters: all but the WebSocket request's own (apiKey, returnRateLimits). */
     const endpoint: [string, string][] = [];
     for (const [k, v] of Object.entries(params as Record<string, unknown>)) {
-      let text: string;
-      if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") text = String(v);
-      else if (Array.isArray(v)) text = JSON.stringify(v);
-      else return fail(400, -1100, `Illegal characters found in parameter '${k}'.`);
+      const text = param_text(v);
+      if (text === null) return fail(400, -1100, `Illegal characters found in parameter '${k}'.`);
       if (k === "apiKey") api_key = text;
       else if (k !== "returnRateLimits") endpoint.push([k, text]);
       if (k === "signature") signature = text;
@@ -248,7 +253,7 @@ export class WsApi {
     if (signature !== undefined) {
       const signed = Object.entries(params as Record<string, unknown>)
         .filter(([k]) => k !== "signature")
-        .map(([k, v]): [string, string] => [k, Array.isArray(v) ? JSON.stringify(v) : String(v)]);
+        .map(([k, v]): [string, string] => [k, param_text(v) as string]);
       signed.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
       raw = {
         query: `${new URLSearchParams(signed).toString()}&signature=${encodeURIComponent(signature)}`,
