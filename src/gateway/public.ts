@@ -3,6 +3,7 @@
  * (step 3 is building it out). Every route parses its parameters the Binance way (params.ts) and
  * answers errors as {code,msg}.
  */
+import { readFileSync } from "node:fs";
 import underPressure from "@fastify/under-pressure";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Market } from "../engine/market.js";
@@ -34,6 +35,8 @@ export interface PublicServerOptions {
   anonymous_tier: string;
   /** Commands waiting for the journal beyond which new ones get 429 -1003 (default IN_FLIGHT_MAX_DEFAULT). */
   in_flight_max?: number;
+  /** Client connections (HTTP and WebSocket) at once; default: what the open-files limit leaves (connections_max_default). */
+  connections_max?: number;
   /** Checks signed requests; the signed endpoints exist only with one (and the history). */
   auth: Authenticator | null;
   history: History | null;
@@ -373,9 +376,38 @@ export async function start_public_server(
   });
 
   options.extra_routes?.(app);
+  // Past this, new connections are closed as soon as they are accepted (Node's maxConnections):
+  // connections that take every file descriptor would leave the journal unable to open its next
+  // segment, and a journal that cannot write stops the node for everyone already connected.
+  app.server.maxConnections = options.connections_max ?? connections_max_default();
   await app.listen({ host: options.host, port: options.port });
   serving_since_ms = Date.now();
   return app;
+}
+
+/** File descriptors kept for the node's own use: journal segments, snapshots, SQLite, sockets, workers. */
+export const FD_RESERVE = 512;
+/** When the open-files limit cannot be read (not Linux). */
+const CONNECTIONS_MAX_FALLBACK = 10_000;
+
+/** The process's open-files limit (soft), from /proc/self/limits; null where there is none to read. */
+export function open_files_limit(): number | null {
+  try {
+    const line = readFileSync("/proc/self/limits", "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("Max open files"));
+    const soft = line?.slice("Max open files".length).trim().split(/\s+/)[0];
+    if (soft === undefined) return null;
+    return soft === "unlimited" ? Number.MAX_SAFE_INTEGER : Number(soft) || null;
+  } catch {
+    return null;
+  }
+}
+
+/** Client connections the public server takes at once: the open-files limit less FD_RESERVE. */
+export function connections_max_default(): number {
+  const limit = open_files_limit();
+  return limit === null ? CONNECTIONS_MAX_FALLBACK : Math.max(64, limit - FD_RESERVE);
 }
 
 const SYMBOLS_MAX = 100;

@@ -22,7 +22,7 @@ import { setup_demo } from "../demo/setup.js";
 import { Authenticator } from "../gateway/auth.js";
 import { DEFAULT_TIERS, type LimitTiers } from "../gateway/limits.js";
 import { MasterKey } from "../gateway/master_key.js";
-import { start_public_server } from "../gateway/public.js";
+import { FD_RESERVE, open_files_limit, start_public_server } from "../gateway/public.js";
 import type { ExchangeNode } from "../node/exchange_node.js";
 import { EngineNode } from "../node/runtime.js";
 import { History } from "../projections/history.js";
@@ -207,6 +207,9 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
     });
     servers.push(pub);
     const port = (pub.server.address() as AddressInfo).port;
+    options.log(
+      `public server: at most ${pub.server.maxConnections.toLocaleString("en-US")} client connections at once (open-files limit ${open_files_limit()?.toLocaleString("en-US") ?? "unknown"}; ${FD_RESERVE} kept for the node's own files)`,
+    );
     if (node instanceof ClusterNode) {
       const host = options.host === "0.0.0.0" || options.host === "::" ? hostname() : options.host;
       await node.advertise(options.advertise_url ?? `http://${host}:${port}`);

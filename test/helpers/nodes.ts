@@ -58,15 +58,27 @@ export function spawn_node(
   dir: string,
   port = 0,
   extra: string[] = [],
+  /** A command the node runs under, e.g. ["prlimit", "--nofile=800"]. */
+  wrapper: string[] = [],
 ): Promise<{ child: ChildProcess; port: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [BIN, "start", "--data-dir", dir, "--port", String(port), "--demo", "--no-market-maker", ...extra],
-      {
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
+    const args = [
+      BIN,
+      "start",
+      "--data-dir",
+      dir,
+      "--port",
+      String(port),
+      "--demo",
+      "--no-market-maker",
+      ...extra,
+    ];
+    const child =
+      wrapper.length === 0
+        ? spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] })
+        : spawn(wrapper[0], [...wrapper.slice(1), process.execPath, ...args], {
+            stdio: ["ignore", "pipe", "pipe"],
+          });
     let out = "";
     let err = "";
     const timer = setTimeout(() => reject(new Error(`node did not start: ${err}`)), 30_000);
