@@ -35,6 +35,8 @@ export interface PublicServerOptions {
   anonymous_tier: string;
   /** Commands waiting for the journal beyond which new ones get 429 -1003 (default IN_FLIGHT_MAX_DEFAULT). */
   in_flight_max?: number;
+  /** Time a client has to send a whole HTTP request (default REQUEST_TIMEOUT_MS). */
+  request_timeout_ms?: number;
   /** Client connections (HTTP and WebSocket) at once; default: what the open-files limit leaves (connections_max_default). */
   connections_max?: number;
   /** Checks signed requests; the signed endpoints exist only with one (and the history). */
@@ -47,6 +49,8 @@ export interface PublicServerOptions {
 }
 
 const BODY_BYTES_MAX = 64 * 1024;
+/** Time a client has to send a whole request (headers and body) once it started. */
+export const REQUEST_TIMEOUT_MS = 30_000;
 const DEPTH_LIMIT_DEFAULT = 100;
 const DEPTH_LIMIT_MAX = 5000;
 
@@ -113,9 +117,17 @@ export async function start_public_server(
   node: ExchangeNode,
   options: PublicServerOptions,
 ): Promise<FastifyInstance> {
+  const request_timeout_ms = options.request_timeout_ms ?? REQUEST_TIMEOUT_MS;
   const app = Fastify({
     logger: false,
     bodyLimit: BODY_BYTES_MAX,
+    // A request that has not fully arrived within this is answered 408 and its connection closed:
+    // a client trickling a body (or headers) cannot hold one of the limited connections for ever.
+    // WebSocket connections are not requests once upgraded and are not concerned. Node applies it
+    // only when given at construction (`http`; setting it later, as Fastify's own option does, has
+    // no effect once the server was made with another value), checked every second.
+    requestTimeout: request_timeout_ms,
+    http: { requestTimeout: request_timeout_ms, connectionsCheckingInterval: 1000 },
     // the web API's JSON schemas refuse unknown fields rather than drop them (Fastify's default)
     ajv: { customOptions: { removeAdditional: false } },
     // Binance's parameter rules (duplicates, unread names) need the raw query string, which
@@ -128,16 +140,22 @@ export async function start_public_server(
         socket.destroy();
         return;
       }
-      const too_big = (error as { code?: string }).code === "HPE_HEADER_OVERFLOW";
+      const code = (error as { code?: string }).code;
+      const too_big = code === "HPE_HEADER_OVERFLOW";
+      const late = code === "ERR_HTTP_REQUEST_TIMEOUT";
       const body = JSON.stringify({
         code: -1100,
-        msg: too_big ? "Request header or URL too large." : "Malformed request.",
+        msg: too_big
+          ? "Request header or URL too large."
+          : late
+            ? `Request not received in full within ${request_timeout_ms} ms.`
+            : "Malformed request.",
       });
       // the answer to a HEAD request has no body, even when the rest of the request was malformed
       const raw = (error as unknown as { rawPacket?: unknown }).rawPacket;
       const head = Buffer.isBuffer(raw) && raw.subarray(0, 5).toString("latin1") === "HEAD ";
       socket.end(
-        `HTTP/1.1 ${too_big ? "431 Request Header Fields Too Large" : "400 Bad Request"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${head ? "" : body}`,
+        `HTTP/1.1 ${too_big ? "431 Request Header Fields Too Large" : late ? "408 Request Timeout" : "400 Bad Request"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${head ? "" : body}`,
       );
     },
   });

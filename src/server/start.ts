@@ -42,6 +42,8 @@ export interface StartOptions {
   anonymous_tier?: string;
   /** Orders/cancels waiting for the journal beyond which new ones are refused (429 -1003). */
   in_flight_max?: number;
+  /** Time a client has to send a whole HTTP request (default REQUEST_TIMEOUT_MS; tests shorten it). */
+  request_timeout_ms?: number;
   /** The status service's public URL, for the web app's banner and links (holdfast start --status-url). */
   status_url?: string | null;
   /** Cluster mode: the etcd log instead of the file journal (DESIGN, "Cluster mode"). */
@@ -193,6 +195,7 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
       limit_tiers: tiers,
       anonymous_tier,
       ...(options.in_flight_max === undefined ? {} : { in_flight_max: options.in_flight_max }),
+      ...(options.request_timeout_ms === undefined ? {} : { request_timeout_ms: options.request_timeout_ms }),
       ...(node instanceof ClusterNode
         ? {
             extra_routes: (app: FastifyInstance) =>

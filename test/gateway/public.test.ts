@@ -20,7 +20,8 @@ describe("public REST market data", () => {
   };
 
   before(async () => {
-    node_handle = await demo_node("hf-public-");
+    // a short request timeout, so that the test of it is quick
+    node_handle = await demo_node("hf-public-", { request_timeout_ms: 1500 });
     running = node_handle.running;
     base = `http://127.0.0.1:${running.port}`;
     const node = running.node;
@@ -196,5 +197,24 @@ describe("public REST market data", () => {
     const head = await raw("HEAD /api/v3/ping HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\n\r\n");
     assert.match(head, /^HTTP\/1\.1 400 Bad Request\r\n/);
     assert.ok(head.endsWith("\r\n\r\n"), head);
+
+    // a request whose body trickles in (3 of 100 bytes) is cut off, not left holding a connection
+    const started = Date.now();
+    const slow = await new Promise<string>((resolve, reject) => {
+      const socket = connect(running.port, "127.0.0.1", () =>
+        socket.write(
+          "POST /api/v3/order HTTP/1.1\r\nHost: x\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: 100\r\n\r\nsym",
+        ),
+      );
+      let got = "";
+      socket.on("data", (d) => {
+        got += d.toString("latin1");
+      });
+      socket.on("close", () => resolve(got));
+      socket.on("error", reject);
+    });
+    assert.match(slow, /^HTTP\/1\.1 408 Request Timeout\r\n/);
+    assert.ok(slow.endsWith('{"code":-1100,"msg":"Request not received in full within 1500 ms."}'), slow);
+    assert.ok(Date.now() - started < 5000, `${Date.now() - started} ms`);
   });
 });
