@@ -94,6 +94,8 @@ const INCIDENTS_LISTED = 50;
 /** The verify box takes a pasted document up to this size. */
 const VERIFY_BODY_MAX = 1024 * 1024;
 const EXPORT_EVERY_MS = 60_000;
+/** Time a client has to send a whole request once it started (408 after). */
+const REQUEST_TIMEOUT_MS = 30_000;
 
 export async function start_status(options: StatusOptions): Promise<RunningStatus> {
   if (options.watch.length === 0) throw new Error("status: --watch needs at least one exchange URL");
@@ -522,7 +524,14 @@ function build_server(
   docs: Map<string, { type: string; body: () => string }>,
   info: () => PageInfo,
 ): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: VERIFY_BODY_MAX });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: VERIFY_BODY_MAX,
+    // as the exchange's public server: a request trickled in cannot hold a connection for ever (the
+    // page must stay reachable while something is wrong); given at construction, where Node applies it
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    http: { requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1000 },
+  });
   const public_key = createPublicKey(signer.public_pem);
   // form posts (the verify box, the subscribe form, one-click unsubscribe) without JavaScript
   void app.register(formbody, { bodyLimit: VERIFY_BODY_MAX });
