@@ -37,8 +37,6 @@ export interface PublicServerOptions {
   in_flight_max?: number;
   /** Time a client has to send a whole HTTP request (default REQUEST_TIMEOUT_MS). */
   request_timeout_ms?: number;
-  /** Client connections (HTTP and WebSocket) at once; default: what the open-files limit leaves (connections_max_default). */
-  connections_max?: number;
   /** Checks signed requests; the signed endpoints exist only with one (and the history). */
   auth: Authenticator | null;
   history: History | null;
@@ -397,7 +395,7 @@ export async function start_public_server(
   // Past this, new connections are closed as soon as they are accepted (Node's maxConnections):
   // connections that take every file descriptor would leave the journal unable to open its next
   // segment, and a journal that cannot write stops the node for everyone already connected.
-  app.server.maxConnections = options.connections_max ?? connections_max_default();
+  app.server.maxConnections = connections_max_default();
   await app.listen({ host: options.host, port: options.port });
   serving_since_ms = Date.now();
   return app;
