@@ -19,7 +19,7 @@ export function register_start(program: Command): void {
     .option("--no-market-maker", "in demo mode, do not run the market maker")
     .option(
       "--limits <file>",
-      'rate-limit tiers, JSON {"tier": {"weight_per_minute": N, "orders_per_10s": N, "orders_per_day": N}, …} ("default" required)',
+      'rate-limit tiers, JSON {"tier": {"weight_per_minute": N, "orders_per_10s": N, "orders_per_day": N, "connections_per_5m": N}, …} ("default" required; connections_per_5m optional, 300)',
     )
     .option(
       "--anonymous-tier <name>",

@@ -16,6 +16,12 @@ export interface RateLimits {
   weight_per_minute: number;
   orders_per_10s: number;
   orders_per_day: number;
+  /**
+   * WebSocket connection attempts per IP per 5 minutes, counted separately for the market streams
+   * and the WebSocket API (Binance: 300 for each). Attempts carry no key, so the anonymous tier's
+   * ceiling applies. Optional in a limits file (absent: Binance's 300).
+   */
+  connections_per_5m?: number;
 }
 
 /** Binance's published defaults. */
@@ -23,18 +29,21 @@ export const BINANCE_LIMITS: RateLimits = {
   weight_per_minute: 6000,
   orders_per_10s: 100,
   orders_per_day: 200_000,
+  connections_per_5m: 300,
 };
 /** The demo tier: the demo's users, tests and benchmarks fit in it. */
 export const DEMO_LIMITS: RateLimits = {
   weight_per_minute: 1_000_000,
   orders_per_10s: 100_000,
   orders_per_day: 100_000_000,
+  connections_per_5m: 100_000,
 };
 /** The benchmark tier: no ceiling a benchmark on one machine can reach. */
 export const BENCH_LIMITS: RateLimits = {
   weight_per_minute: 1_000_000_000,
   orders_per_10s: 1_000_000_000,
   orders_per_day: 1_000_000_000_000,
+  connections_per_5m: 1_000_000_000,
 };
 
 /** Tier name → its ceilings. "default" must exist: keys naming an unknown tier get it. */
@@ -56,6 +65,9 @@ export function check_tiers(tiers: unknown, anonymous_tier: string): string | nu
       if (!Number.isSafeInteger(v) || (v as number) < 1)
         return `tier "${name}": ${key} must be a positive integer`;
     }
+    const c = l?.connections_per_5m;
+    if (c !== undefined && (!Number.isSafeInteger(c) || (c as number) < 1))
+      return `tier "${name}": connections_per_5m must be a positive integer`;
   }
   return null;
 }
@@ -63,6 +75,9 @@ export function check_tiers(tiers: unknown, anonymous_tier: string): string | nu
 const MINUTE_MS = 60_000;
 const TEN_S_MS = 10_000;
 const DAY_MS = 86_400_000;
+const FIVE_MINUTES_MS = 300_000;
+/** Binance's WebSocket connection attempts per IP per 5 minutes, where a tier does not say. */
+export const CONNECTIONS_PER_5M_DEFAULT = 300;
 /** 429s an IP may collect in one minute before it is banned. */
 const REFUSALS_BEFORE_BAN = 10;
 const BAN_FIRST_MS = 2 * MINUTE_MS;
@@ -80,6 +95,8 @@ export class Limiter {
   private readonly orders_10s = new Map<number, Window>();
   private readonly orders_day = new Map<number, Window>();
   private readonly bans = new Map<string, { until_ms: number; length_ms: number }>();
+  /** WebSocket connection attempts, keyed by "<service> <ip>". */
+  private readonly connections = new Map<string, Window>();
 
   constructor(
     readonly tiers: LimitTiers,
@@ -119,16 +136,7 @@ export class Limiter {
   charge_weight(ip: string, weight: number, tier: string = this.anonymous_tier): number {
     const limit = this.limits(tier).weight_per_minute;
     const now = this.clock_ms();
-    const ban = this.bans.get(ip);
-    if (ban !== undefined && ban.until_ms > now)
-      throw new ApiError(
-        418,
-        {
-          code: -1003,
-          msg: `Way too much request weight used; IP banned until ${ban.until_ms}. Please use WebSocket Streams for live updates to avoid bans.`,
-        },
-        { "Retry-After": String(Math.ceil((ban.until_ms - now) / 1000)) },
-      );
+    const ban = this.check_ban(ip, now);
     const w = this.window(this.weight, ip, MINUTE_MS, now) as Window & { refusals: number };
     w.refusals ??= 0;
     if (w.used + weight > limit) {
@@ -151,6 +159,44 @@ export class Limiter {
     }
     w.used += weight;
     return w.used;
+  }
+
+  /** Throws 418 while `ip` is banned; returns its last ban (or undefined) otherwise. */
+  private check_ban(ip: string, now: number): { until_ms: number; length_ms: number } | undefined {
+    const ban = this.bans.get(ip);
+    if (ban !== undefined && ban.until_ms > now)
+      throw new ApiError(
+        418,
+        {
+          code: -1003,
+          msg: `Way too much request weight used; IP banned until ${ban.until_ms}. Please use WebSocket Streams for live updates to avoid bans.`,
+        },
+        { "Retry-After": String(Math.ceil((ban.until_ms - now) / 1000)) },
+      );
+    return ban;
+  }
+
+  /**
+   * Counts one WebSocket connection attempt from `ip` to `service`; throws 429 -1003 past the
+   * anonymous tier's attempts per 5 minutes, 418 while the IP is banned. Without it, one address
+   * could open and drop connections as fast as the node can accept them, each handshake costing
+   * the thread every other client shares.
+   */
+  charge_connection(ip: string, service: "streams" | "ws_api"): void {
+    const now = this.clock_ms();
+    this.check_ban(ip, now);
+    const limit = this.limits().connections_per_5m ?? CONNECTIONS_PER_5M_DEFAULT;
+    const w = this.window(this.connections, `${service} ${ip}`, FIVE_MINUTES_MS, now);
+    if (w.used + 1 > limit)
+      throw new ApiError(
+        429,
+        {
+          code: -1003,
+          msg: `Too many connection attempts; current limit is ${limit} connections per 5 MINUTE.`,
+        },
+        { "Retry-After": String(Math.ceil((w.start_ms + FIVE_MINUTES_MS - now) / 1000)) },
+      );
+    w.used++;
   }
 
   /** Counts one new order for `account`; throws 429 -1015 when over. Returns the counts. */

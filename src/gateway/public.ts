@@ -50,6 +50,8 @@ const BODY_BYTES_MAX = 64 * 1024;
 /** Time a client has to send a whole request (headers and body) once it started. */
 export const REQUEST_TIMEOUT_MS = 30_000;
 const DEPTH_LIMIT_DEFAULT = 100;
+/** Request weight of a WebSocket API connection (Binance's). */
+const WS_API_CONNECT_WEIGHT = 2;
 const DEPTH_LIMIT_MAX = 5000;
 
 type Handler = (
@@ -370,6 +372,12 @@ export async function start_public_server(
   // Market streams share the port: /ws/…, /stream?streams=…
   const streams = new MarketStreams(engine, options.clock_ms, options.history, user);
   streams.attach(app.server);
+  // Binance: 300 connection attempts per IP per 5 minutes to each of the two; connecting to the
+  // WebSocket API also costs 2 request weight.
+  streams.admit = (ip, service) => {
+    limiter.charge_connection(ip, service);
+    if (service === "ws_api") limiter.charge_weight(ip, WS_API_CONNECT_WEIGHT);
+  };
   if (auth !== null) {
     const ws_api = new WsApi(
       routes,

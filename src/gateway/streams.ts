@@ -6,7 +6,7 @@
  * @depth5/10/20 (and @100ms), @bookTicker. Server pings every 20 s; a graceful stop sends
  * serverShutdown first. Limits: subscriptions per connection, message size and rate, connections.
  */
-import type { IncomingMessage, Server } from "node:http";
+import { type IncomingMessage, type Server, STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
 import type { Engine } from "../engine/engine.js";
@@ -16,6 +16,7 @@ import { SIDE_BUY } from "../engine/types.js";
 import type { History } from "../projections/history.js";
 import { INTERVALS, klines, ticker_24hr } from "./history_data.js";
 import { depth, price_str, qty_str } from "./market_data.js";
+import { ApiError } from "./params.js";
 import type { ListenKeys, UserEvents } from "./user_data.js";
 
 /** Internal name of an account's user data stream (no client can subscribe to it by name). */
@@ -140,6 +141,12 @@ export class MarketStreams {
   /** Where /ws-api/v3 upgrades go (the WebSocket API shares the port). */
   ws_api: ((request: IncomingMessage, socket: Duplex, head: Buffer) => void) | null = null;
 
+  /**
+   * Asked before a WebSocket handshake to the market streams or the WebSocket API is accepted
+   * (connection-attempt limits); an ApiError it throws is the HTTP answer instead of the handshake.
+   */
+  admit: ((ip: string, service: "streams" | "ws_api") => void) | null = null;
+
   /** Per kline stream, the open time of the candle last sent (to send it once more, closed). */
   private readonly kline_open = new Map<string, number>();
 
@@ -177,7 +184,9 @@ export class MarketStreams {
       socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
       return;
     }
+    const ip = request.socket.remoteAddress ?? "";
     if (url.pathname === "/ws-api/v3" && this.ws_api !== null) {
+      if (this.refused(ip, "ws_api", socket)) return;
       this.ws_api(request, socket, head);
       return;
     }
@@ -187,6 +196,7 @@ export class MarketStreams {
       socket.destroy();
       return;
     }
+    if (this.refused(ip, "streams", socket)) return;
     if (this.clients.size >= CONNECTIONS_MAX) {
       socket.end("HTTP/1.1 429 Too Many Requests\r\n\r\n");
       return;
@@ -198,6 +208,25 @@ export class MarketStreams {
           .filter((s) => s.length > 0)
       : (url.searchParams.get("streams") ?? "").split("/").filter((s) => s.length > 0);
     this.wss.handleUpgrade(request, socket, head, (ws) => this.connect(ws, socket, combined, initial));
+  }
+
+  /** True when `admit` refused the attempt; the refusal has then been written and the socket ended. */
+  private refused(ip: string, service: "streams" | "ws_api", socket: Duplex): boolean {
+    try {
+      this.admit?.(ip, service);
+      return false;
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+      const body = JSON.stringify(e.error);
+      const headers = Object.entries(e.headers)
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join("");
+      socket.end(
+        `HTTP/1.1 ${e.http_status} ${STATUS_CODES[e.http_status] ?? ""}\r\nConnection: close\r\n` +
+          `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${headers}\r\n${body}`,
+      );
+      return true;
+    }
   }
 
   private connect(ws: WebSocket, socket: Duplex, combined: boolean, initial: string[]): void {

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
+import WebSocket from "ws";
 import { admin_request } from "../../src/admin/client.js";
 import { DEFAULT_TIERS } from "../../src/gateway/limits.js";
 import { demo_node } from "../helpers/nodes.js";
@@ -78,6 +79,8 @@ describe("rate limits", () => {
       const banned = await fetch(`${base}/api/v3/ping`);
       assert.equal(banned.status, 418);
       assert.ok(Number(banned.headers.get("retry-after")) > 60);
+      const ws_banned = await connect(`ws://127.0.0.1:${running.port}/ws/btcusdt@trade`);
+      assert.equal(ws_banned.status, 418, "nor may a banned IP open a WebSocket");
     } finally {
       await handle.remove();
     }
@@ -125,6 +128,56 @@ describe("rate limits", () => {
     }
   });
 
+  it("WebSocket connection attempts per IP per 5 minutes, for streams and the WebSocket API each: 429 -1003 past the limit; a WebSocket API connection costs 2 weight", async () => {
+    const handle = await demo_node("hf-conns-", {
+      limit_tiers: {
+        ...DEFAULT_TIERS,
+        demo: { weight_per_minute: 1000, orders_per_10s: 100, orders_per_day: 1000, connections_per_5m: 4 },
+      },
+    });
+    const open: WebSocket[] = [];
+    try {
+      const port = handle.running.port;
+      await fresh_window(300_000, 20_000);
+      await fresh_window(60_000, 10_000);
+      // attempts count, not open connections: two of the four are closed again at once
+      for (let i = 0; i < 4; i++) {
+        const r = await connect(`ws://127.0.0.1:${port}/ws/btcusdt@trade`);
+        assert.equal(r.status, 101, `attempt ${i + 1}`);
+        if (i % 2 === 0) r.ws?.close();
+        else open.push(r.ws as WebSocket);
+      }
+      const over = await connect(`ws://127.0.0.1:${port}/stream?streams=btcusdt@trade`);
+      assert.equal(over.status, 429);
+      assert.ok(Number(over.headers["retry-after"]) >= 1 && Number(over.headers["retry-after"]) <= 300);
+      assert.deepEqual(JSON.parse(over.body), {
+        code: -1003,
+        msg: "Too many connection attempts; current limit is 4 connections per 5 MINUTE.",
+      });
+      for (const ws of open) assert.equal(ws.readyState, WebSocket.OPEN, "connections made before stay open");
+
+      // the WebSocket API is counted on its own, and each connection costs 2 request weight
+      const before = Number(
+        (await fetch(`http://127.0.0.1:${port}/api/v3/ping`)).headers.get("x-mbx-used-weight-1m"),
+      );
+      for (let i = 0; i < 4; i++) {
+        const r = await connect(`ws://127.0.0.1:${port}/ws-api/v3`);
+        assert.equal(r.status, 101, `WebSocket API attempt ${i + 1}`);
+        open.push(r.ws as WebSocket);
+      }
+      const after = Number(
+        (await fetch(`http://127.0.0.1:${port}/api/v3/ping`)).headers.get("x-mbx-used-weight-1m"),
+      );
+      assert.equal(after - before, 4 * 2 + 1, "4 connections at 2 weight, and the ping itself");
+      assert.equal((await connect(`ws://127.0.0.1:${port}/ws-api/v3`)).status, 429);
+      // REST is not affected
+      assert.equal((await fetch(`http://127.0.0.1:${port}/api/v3/ping`)).status, 200);
+    } finally {
+      for (const ws of open) ws.terminate();
+      await handle.remove();
+    }
+  });
+
   it("admission control: past the bound on commands waiting for the journal, 429 -1003 and nothing journaled", async () => {
     const handle = await demo_node("hf-busy-", { in_flight_max: 0 });
     try {
@@ -166,4 +219,30 @@ function signed_order(base: string, key: { apiKey: string; secretKey: string }) 
       headers: { "X-MBX-APIKEY": key.apiKey },
     });
   };
+}
+
+interface Attempt {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  ws: WebSocket | null;
+}
+
+/** One WebSocket handshake: 101 and the open socket, or the HTTP answer that refused it. */
+function connect(url: string): Promise<Attempt> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.once("open", () => resolve({ status: 101, headers: {}, body: "", ws }));
+    ws.once("unexpected-response", (_request, response) => {
+      let body = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk: string) => {
+        body += chunk;
+      });
+      response.on("end", () =>
+        resolve({ status: response.statusCode ?? 0, headers: response.headers, body, ws: null }),
+      );
+    });
+    ws.once("error", reject);
+  });
 }
