@@ -34,6 +34,10 @@ export function register_start(program: Command): void {
     .option("--etcd <urls>", "cluster mode: client URLs of the etcd members, comma-separated")
     .option("--node-id <id>", "cluster mode: this node's name (1-32 letters, digits, - or _)")
     .option("--etcd-prefix <prefix>", "cluster mode: the exchange's key prefix in etcd", "/holdfast")
+    .option(
+      "--disk-free-min-mb <mb>",
+      "file journal: refuse new commands while the data directory's disk has less free, resume at 1.5x (0: never; default 128)",
+    )
     .option("--snapshot-every <commands>", "take a snapshot after this many commands (default 100000)")
     .option("--compact-every <seconds>", "cluster mode: how often the log is compacted (default 30)")
     .option(
@@ -64,6 +68,7 @@ export function register_start(program: Command): void {
         advertiseUrl?: string;
         snapshotEvery?: string;
         compactEvery?: string;
+        diskFreeMinMb?: string;
       }) => {
         if (opts.journal !== "file" && opts.journal !== "etcd") {
           console.error("holdfast start: --journal must be file or etcd");
@@ -101,6 +106,15 @@ export function register_start(program: Command): void {
           !(Number.isInteger(compact_every_s) && compact_every_s >= 1 && compact_every_s <= 86_400)
         ) {
           console.error("holdfast start: --compact-every takes whole seconds, 1 to 86400");
+          process.exitCode = 2;
+          return;
+        }
+        const disk_free_min_mb = opts.diskFreeMinMb === undefined ? undefined : Number(opts.diskFreeMinMb);
+        if (
+          disk_free_min_mb !== undefined &&
+          !(Number.isInteger(disk_free_min_mb) && disk_free_min_mb >= 0 && disk_free_min_mb <= 1_048_576)
+        ) {
+          console.error("holdfast start: --disk-free-min-mb takes whole megabytes, 0 to 1048576");
           process.exitCode = 2;
           return;
         }
@@ -157,6 +171,7 @@ export function register_start(program: Command): void {
           ...(opts.advertiseUrl === undefined ? {} : { advertise_url: opts.advertiseUrl }),
           ...(snapshot_every === undefined ? {} : { snapshot_every_commands: snapshot_every }),
           ...(compact_every_s === undefined ? {} : { compact_every_ms: compact_every_s * 1000 }),
+          ...(disk_free_min_mb === undefined ? {} : { disk_free_min_bytes: disk_free_min_mb * 1024 * 1024 }),
           log,
         });
         console.log(

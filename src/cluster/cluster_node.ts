@@ -23,7 +23,12 @@ import type { EngineLimits } from "../engine/config.js";
 import { Engine } from "../engine/engine.js";
 import { restore, snapshot as snapshot_bytes, state_hash } from "../engine/snapshot.js";
 import { type DataDir, open_data_dir } from "../node/data_dir.js";
-import type { Applied, AppliedListener, ExchangeNode } from "../node/exchange_node.js";
+import {
+  type Applied,
+  type AppliedListener,
+  type ExchangeNode,
+  WritesRefused,
+} from "../node/exchange_node.js";
 import type { Projection } from "../node/runtime.js";
 import { list_snapshots, read_snapshot } from "../node/snapshot_store.js";
 import { TouchAhead } from "../node/touch_ahead.js";
@@ -340,6 +345,10 @@ export class ClusterNode implements ExchangeNode {
     this.pending.clear();
   }
 
+  get writes_refused(): string | null {
+    return this.failed === null ? null : `the node stopped: ${this.failed.message}`;
+  }
+
   get last_applied_seq(): number {
     return this.applied_seq;
   }
@@ -367,9 +376,10 @@ export class ClusterNode implements ExchangeNode {
 
   submit(command: Command): Promise<Applied> {
     if (this.closed) return Promise.reject(new Error("node is closed"));
-    if (this.failed !== null) return Promise.reject(this.failed);
+    if (this.failed !== null)
+      return Promise.reject(new WritesRefused(`the node stopped: ${this.failed.message}`));
     if (this.queue.length >= this.options.queue_max)
-      return Promise.reject(new Error("too many commands waiting for the log"));
+      return Promise.reject(new WritesRefused("too many commands waiting for the log"));
     return new Promise((resolve, reject) => {
       this.queue.push({ command, resolve, reject });
       if (!this.flush_scheduled) {

@@ -65,9 +65,20 @@ export function start_market_maker(
     if (commands.length > 0) await node.submit_batch(commands);
   };
 
+  // The same failure every tick (order entry paused for a while) is logged once, then its end.
+  let last_error: string | null = null;
   const timer = setInterval(() => {
     if (stopped) return;
-    running = running.then(tick).catch((error: unknown) => log(`demo: market maker: ${String(error)}`));
+    running = running.then(tick).then(
+      () => {
+        if (last_error !== null) log("demo: market maker: quoting again");
+        last_error = null;
+      },
+      (error: unknown) => {
+        if (String(error) !== last_error) log(`demo: market maker: ${String(error)}`);
+        last_error = String(error);
+      },
+    );
   }, TICK_MS);
   timer.unref();
   return {

@@ -4,6 +4,8 @@
  * Duplicated parameters are refused (-1101), and so are parameters the endpoint does not read
  * (-1104), as Binance does. Errors are Binance's {code,msg} with HTTP 400.
  */
+import { WritesRefused } from "../node/exchange_node.js";
+import { HistoryUnavailable } from "../projections/history.js";
 import type { BinanceError } from "../validation/order.js";
 
 export class ApiError extends Error {
@@ -17,6 +19,26 @@ export class ApiError extends Error {
 }
 
 export const bad = (code: number, msg: string): ApiError => new ApiError(400, { code, msg });
+
+/**
+ * Binance's answer to a failure from below the gateway that is known to leave nothing done, or null
+ * for one nothing foresaw (500 -1000: the outcome is unknown). The reason stays in the node's log.
+ */
+export function known_failure(error: unknown): ApiError | null {
+  if (error instanceof ApiError) return error;
+  // -1008 and 503: ccxt reads it as OperationFailed (try again); nothing reached the journal
+  if (error instanceof WritesRefused)
+    return new ApiError(503, {
+      code: -1008,
+      msg: "Order entry is paused: this node cannot store new orders durably right now. Nothing was placed; please try again in a few minutes.",
+    });
+  if (error instanceof HistoryUnavailable)
+    return new ApiError(503, {
+      code: -1001,
+      msg: "Order and trade history is unavailable on this node; please try again later.",
+    });
+  return null;
+}
 
 export const PARAMS_MAX = 64;
 export const PARAM_VALUE_BYTES_MAX = 4096;

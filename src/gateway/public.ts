@@ -18,7 +18,7 @@ import { agg_trades_json, avg_price, INTERVALS, klines, ticker_24hr, trades_json
 import { Limiter, type LimitTiers } from "./limits.js";
 import { book_ticker, depth, exchange_info, symbol_status, ticker_price } from "./market_data.js";
 import type { MasterKey } from "./master_key.js";
-import { ApiError, bad, check_read, integer, type Params, parse_params, required } from "./params.js";
+import { bad, check_read, integer, known_failure, type Params, parse_params, required } from "./params.js";
 import { MarketStreams } from "./streams.js";
 import { register_trading } from "./trading.js";
 import { ListenKeys, UserEvents } from "./user_data.js";
@@ -236,8 +236,9 @@ export async function start_public_server(
   };
 
   app.setErrorHandler((error, _request, reply) => {
-    if (error instanceof ApiError) {
-      reply.code(error.http_status).headers(error.headers).send(error.error);
+    const known = known_failure(error);
+    if (known !== null) {
+      reply.code(known.http_status).headers(known.headers).send(known.error);
       return;
     }
     const status = (error as { statusCode?: number }).statusCode;
@@ -260,6 +261,9 @@ export async function start_public_server(
   // reads this; it is the exchange's word on what it is doing.
   route("GET", "/holdfast/v1/modes", [], () => ({
     maintenance: engine.maintenance,
+    // this node's own: "paused" while it cannot make new commands durable (a nearly full disk, a
+    // failed journal write); the reason is in its log
+    order_entry: node.writes_refused === null ? "open" : "paused",
     deposits_paused: engine.deposits_paused,
     withdrawals_paused: engine.withdrawals_paused,
     markets: engine.markets.map((m) => ({ symbol: m.config.symbol, mode: MARKET_STATUS_NAMES[m.status] })),

@@ -14,7 +14,7 @@ import { type ApiKeyRecord, KEY_ED25519 } from "../engine/api_keys.js";
 import type { EngineEvent } from "../engine/events.js";
 import type { Authenticator } from "./auth.js";
 import type { Limiter } from "./limits.js";
-import { ApiError, check_read, type Params, params_of } from "./params.js";
+import { check_read, known_failure, type Params, params_of } from "./params.js";
 import type { UserEvents } from "./user_data.js";
 
 export interface RouteEntry {
@@ -345,7 +345,8 @@ export class WsApi {
       const result = await entry.handler(p, fake_request, raw, fake_reply);
       return ok(result);
     } catch (error) {
-      if (error instanceof ApiError) return fail(error.http_status, error.error.code, error.error.msg);
+      const known = known_failure(error);
+      if (known !== null) return fail(known.http_status, known.error.code, known.error.msg);
       return fail(500, -1000, "An unknown error occurred while processing the request.");
     }
   }

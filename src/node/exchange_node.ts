@@ -8,6 +8,17 @@ import type { Command } from "../engine/commands.js";
 import type { Engine } from "../engine/engine.js";
 import type { EngineEvent } from "../engine/events.js";
 
+/**
+ * A command refused before it reached the log: nothing of it was stored or applied, so the client
+ * may send it again later. (A command whose write was under way when the log failed is not this:
+ * its outcome is unknown until the node restarts.)
+ */
+export class WritesRefused extends Error {
+  constructor(readonly reason: string) {
+    super(`new commands are refused: ${reason}`);
+  }
+}
+
 export interface Applied {
   seq: number;
   timestamp_ms: number;
@@ -26,6 +37,8 @@ export interface ExchangeNode {
   submit_batch(commands: Command[]): Promise<Applied[]>;
   /** A live consumer of every applied command's events from now on. */
   on_applied(listener: AppliedListener): void;
+  /** Why this node refuses new commands now (WritesRefused), or null when it takes them. */
+  readonly writes_refused: string | null;
   snapshot(): Promise<string>;
   state_hash(): string;
   close(): Promise<void>;

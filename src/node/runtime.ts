@@ -18,7 +18,8 @@ import type { Appended, Journal } from "../journal/journal.js";
 import { SEGMENT_RE } from "../journal/scan.js";
 import { FsStorage } from "../journal/storage.js";
 import { type DataDir, open_data_dir } from "./data_dir.js";
-import type { Applied, ExchangeNode } from "./exchange_node.js";
+import { DISK_FREE_MIN_BYTES_DEFAULT, DiskGuard } from "./disk_guard.js";
+import { type Applied, type ExchangeNode, WritesRefused } from "./exchange_node.js";
 import { list_snapshots, read_snapshot } from "./snapshot_store.js";
 import { TouchAhead } from "./touch_ahead.js";
 
@@ -40,8 +41,10 @@ export interface Projection {
   /** The last sequence whose events are written: where it would continue after a crash. */
   readonly written_seq: number;
   apply(seq: number, time_ms: number, events: readonly EngineEvent[]): void;
-  /** Starts writing what it holds (with its last sequence, atomically); written_seq follows. */
+  /** Starts writing what it holds (with its last sequence, atomically); written_seq follows. Never throws. */
   flush(): void;
+  /** Why it stopped writing (it then drops what it is fed; the node goes on), or null. */
+  readonly failure?: string | null;
 }
 
 export interface NodeOptions {
@@ -58,6 +61,8 @@ export interface NodeOptions {
   log: (line: string) => void;
   /** Fed every applied command's events, after the journal and before the answer. */
   projection?: Projection;
+  /** New commands are refused while the data directory's disk has less free (0: never). See disk_guard.ts. */
+  disk_free_min_bytes: number;
 }
 
 export const DEFAULT_NODE_OPTIONS: Omit<NodeOptions, "data_dir"> = {
@@ -68,6 +73,7 @@ export const DEFAULT_NODE_OPTIONS: Omit<NodeOptions, "data_dir"> = {
   journal_retention: true,
   journal: {},
   log: (line) => console.error(line),
+  disk_free_min_bytes: DISK_FREE_MIN_BYTES_DEFAULT,
 };
 
 const SNAPSHOT_WORKER_RESTARTS_MAX = 3;
@@ -106,6 +112,10 @@ export class EngineNode implements ExchangeNode {
   last_snapshot: { name: string; seq: number } | null = null;
   /** Set when applying a durable command failed (a bug): the state no longer follows the journal. */
   private failed: Error | null = null;
+  /** Set when a journal write failed: nothing more can be made durable until a restart. */
+  private journal_failed: Error | null = null;
+  /** Pauses order entry while the disk is nearly full. */
+  private disk_guard: DiskGuard | null = null;
 
   private constructor(
     readonly engine: Engine,
@@ -236,11 +246,24 @@ export class EngineNode implements ExchangeNode {
       });
       const node = new EngineNode(engine, journal, dir, options, snapshotter, applied, snapshot_seq);
       if (projection !== undefined) {
-        node.projection_timer = setInterval(() => projection.flush(), PROJECTION_FLUSH_MS);
+        let told = false;
+        node.projection_timer = setInterval(() => {
+          projection.flush();
+          const failure = projection.failure ?? null;
+          if (failure !== null && !told) {
+            told = true;
+            options.log(
+              `node: HISTORY STOPPED: ${failure}; trading goes on, order and trade history reads answer ` +
+                "503 until a restart rebuilds what is missing from the journal",
+            );
+          }
+        }, PROJECTION_FLUSH_MS);
         node.projection_timer.unref();
       }
       if (restored !== null) node.last_snapshot = { name: restored, seq: snapshot_seq };
       node.touch_ahead = touch_ahead;
+      if (options.disk_free_min_bytes > 0)
+        node.disk_guard = new DiskGuard(dir.root, options.disk_free_min_bytes, options.log);
       return node;
     } catch (error) {
       await touch_ahead?.stop();
@@ -319,8 +342,22 @@ export class EngineNode implements ExchangeNode {
         for (let i = 0; i < applied.length; i++) resolve[i](applied[i]);
       },
       (error: unknown) => {
+        this.journal_failure(error);
         for (const r of reject) r(error);
       },
+    );
+  }
+
+  /**
+   * A failed append: the commands in it have an unknown outcome (the caller's error says so), and the
+   * journal takes nothing more. The node stays up for reads; commands from now on are refused.
+   */
+  private journal_failure(error: unknown): void {
+    if (this.closed || this.journal_failed !== null) return;
+    this.journal_failed = error instanceof Error ? error : new Error(String(error));
+    this.options.log(
+      `node: ORDER ENTRY STOPPED: a journal write failed (${this.journal_failed.message}); new commands are ` +
+        "refused, reads go on. Fix the cause (free space, the disk) and restart the node: nothing acknowledged is lost.",
     );
   }
 
@@ -334,12 +371,27 @@ export class EngineNode implements ExchangeNode {
     const refused = this.refusal();
     if (refused !== null) return Promise.reject(refused);
     this.append_gathered(); // what was submitted before goes first
-    return this.journal.append(commands).then((appended) => this.apply_appended(commands, appended));
+    return this.journal.append(commands).then(
+      (appended) => this.apply_appended(commands, appended),
+      (error: unknown) => {
+        this.journal_failure(error);
+        throw error;
+      },
+    );
+  }
+
+  get writes_refused(): string | null {
+    const refused = this.refusal();
+    return refused instanceof WritesRefused ? refused.reason : null;
   }
 
   private refusal(): Error | null {
     if (this.closed) return new Error("node is closed");
-    return this.failed;
+    if (this.failed !== null) return new WritesRefused(`the node stopped: ${this.failed.message}`);
+    if (this.journal_failed !== null)
+      return new WritesRefused(`the journal stopped after a failed write: ${this.journal_failed.message}`);
+    const paused = this.disk_guard?.reason ?? null;
+    return paused === null ? null : new WritesRefused(paused);
   }
 
   /** Applies durable commands in order; then, if one is due, asks for a snapshot. */
@@ -421,6 +473,7 @@ export class EngineNode implements ExchangeNode {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.disk_guard?.stop();
     await Promise.allSettled([...this.snapshot_tasks]);
     if (this.projection_timer !== null) clearInterval(this.projection_timer);
     this.options.projection?.flush();

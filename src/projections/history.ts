@@ -116,6 +116,13 @@ const CLOSE_WAIT_MS = 5000;
 const WAL_AUTOCHECKPOINT_PAGES = 16_384;
 export const HISTORY_LIMIT_MAX = 1000;
 
+/** The history cannot answer: its writer failed or stalls (a full disk, say). The node itself goes on. */
+export class HistoryUnavailable extends Error {
+  constructor(readonly reason: string) {
+    super(`history: ${reason}`);
+  }
+}
+
 export class History {
   /** The readers' connection (the writer thread has its own). */
   private readonly db: Database.Database;
@@ -221,9 +228,24 @@ export class History {
     return Number(Atomics.load(this.seqs, SLOT_WRITTEN_SEQ));
   }
 
-  /** Takes the events of command `seq` (commands arrive in sequence order). */
+  /**
+   * Why nothing more is written (the writer failed, or did not answer in time), or null. The node
+   * goes on without its history then: trading needs only the journal, reads of the history answer
+   * that it is unavailable, and a restart rebuilds what is missing from the journal.
+   */
+  get failure(): string | null {
+    if (this.stopped !== null) return this.stopped;
+    if (Atomics.load(this.words, SLOT_STATE) !== STATE_FAILED) return null;
+    const length = Atomics.load(this.words, SLOT_ERROR_BYTES);
+    const text = Buffer.from(this.words.buffer, ERROR_TEXT_OFFSET, length).toString("utf8");
+    this.stopped = `the writer failed, nothing more is written: ${text || this.writer_error || "(no detail)"}`;
+    return this.stopped;
+  }
+  private stopped: string | null = null;
+
+  /** Takes the events of command `seq` (commands arrive in sequence order); dropped once it failed. */
   apply(seq: number, time_ms: number, events: readonly EngineEvent[]): void {
-    if (seq <= this.fed_seq) return;
+    if (seq <= this.fed_seq || this.stopped !== null) return;
     this.packer.add(time_ms, events);
     this.fed_seq = seq;
     if (this.packer.rows >= FLUSH_ROWS) this.flush();
@@ -234,33 +256,36 @@ export class History {
    * does not replay commands that had none). Waits only if the writer is BATCHES_BEHIND_MAX behind.
    */
   flush(): void {
-    if (this.fed_seq <= this.shipped_seq) return;
-    this.check_writer();
+    if (this.fed_seq <= this.shipped_seq || this.closed || this.failure !== null) {
+      if (this.failure !== null) this.packer.take(this.fed_seq); // rows that will never be written
+      return;
+    }
     const batch = this.packer.take(this.fed_seq);
     this.shipped_seq = this.fed_seq;
     this.shipped_batches++;
     this.writer.postMessage(batch satisfies WriterRequest, [batch.numbers.buffer as ArrayBuffer]);
     const behind = () => this.shipped_batches - Atomics.load(this.words, SLOT_BATCHES_WRITTEN);
-    if (behind() > BATCHES_BEHIND_MAX)
-      this.wait_for_writer(() => behind() <= BATCHES_BEHIND_MAX / 2, "behind");
+    try {
+      if (behind() > BATCHES_BEHIND_MAX)
+        this.wait_for_writer(() => behind() <= BATCHES_BEHIND_MAX / 2, "behind");
+    } catch (error) {
+      // a writer that failed or stalls stops the history, never the node (see `failure`)
+      this.stopped ??= error instanceof HistoryUnavailable ? error.reason : String(error);
+    }
   }
 
   /** Everything fed so far, written: what a read must see (a client reads its own writes). */
   private settle(): void {
     this.flush();
+    this.check_writer();
     if (this.written_seq < this.shipped_seq)
       this.wait_for_writer(() => this.written_seq >= this.shipped_seq, "writing");
   }
 
   private check_writer(): void {
     if (this.closed) throw new Error("history: closed");
-    if (Atomics.load(this.words, SLOT_STATE) === STATE_FAILED) {
-      const length = Atomics.load(this.words, SLOT_ERROR_BYTES);
-      const text = Buffer.from(this.words.buffer, ERROR_TEXT_OFFSET, length).toString("utf8");
-      throw new Error(
-        `history: the writer failed, nothing more is written: ${text || this.writer_error || "(no detail)"}`,
-      );
-    }
+    const failure = this.failure;
+    if (failure !== null) throw new HistoryUnavailable(failure);
   }
 
   /**
@@ -274,8 +299,10 @@ export class History {
       if (done()) return;
       this.check_writer();
       const left_ms = deadline_ms - Date.now();
-      if (left_ms <= 0)
-        throw new Error(`history: the writer did not answer in ${WRITER_WAIT_MS_MAX} ms (${what})`);
+      if (left_ms <= 0) {
+        this.stopped ??= `the writer did not answer in ${WRITER_WAIT_MS_MAX} ms (${what}); nothing more is written`;
+        throw new HistoryUnavailable(this.stopped);
+      }
       // Short slices: a writer that died cannot notify, and its error event needs this thread.
       Atomics.wait(this.words, SLOT_BATCHES_WRITTEN, seen, Math.min(left_ms, 100));
     }
@@ -412,11 +439,13 @@ export class History {
     }
   }
 
-  /** Writes what is waiting, stops the writer and closes both connections. */
+  /** Writes what is waiting (unless it failed), stops the writer and closes both connections. */
   close(): void {
     if (this.closed) return;
     try {
-      this.settle();
+      if (this.failure === null) this.settle();
+    } catch {
+      // stopped while settling: the reason stays in `failure`; the connections are closed all the same
     } finally {
       this.closed = true;
       // Both threads' connections are closed before this returns (a caller may remove the files

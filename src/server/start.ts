@@ -54,6 +54,8 @@ export interface StartOptions {
   compact_every_ms?: number;
   /** Cluster mode: the base URL peers reach this node's public API at (default http://HOST:PORT). */
   advertise_url?: string;
+  /** File journal: new commands are refused while the data directory's disk has less free (0: never; default DISK_FREE_MIN_BYTES_DEFAULT). */
+  disk_free_min_bytes?: number;
   /** Demo mode runs the market maker unless this is false (tests that need a quiet book). */
   market_maker?: boolean;
   log: (line: string) => void;
@@ -123,6 +125,9 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
             log: options.log,
             projection: history,
             ...snapshot_every,
+            ...(options.disk_free_min_bytes === undefined
+              ? {}
+              : { disk_free_min_bytes: options.disk_free_min_bytes }),
           })
         : await ClusterNode.open({
             data_dir: options.data_dir,

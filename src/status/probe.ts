@@ -30,6 +30,8 @@ interface NodeView {
   modes: Map<string, string>;
   deposits_paused: boolean;
   withdrawals_paused: boolean;
+  /** The node says it refuses new commands (/holdfast/v1/modes order_entry "paused"). */
+  order_entry_paused: boolean;
   /** The canary order's outcome; null when no canary key is configured or it could not run. */
   canary: { ok: boolean; ms: number; detail: string } | null;
 }
@@ -59,6 +61,7 @@ async function view_node(
     modes: new Map(),
     deposits_paused: false,
     withdrawals_paused: false,
+    order_entry_paused: false,
     canary: null,
   };
   const started = performance.now();
@@ -86,10 +89,12 @@ async function view_node(
         const modes = (await get_json(`${url}/holdfast/v1/modes`)) as {
           deposits_paused: boolean;
           withdrawals_paused: boolean;
+          order_entry?: string;
           markets: { symbol: string; mode: string }[];
         };
         view.deposits_paused = modes.deposits_paused === true;
         view.withdrawals_paused = modes.withdrawals_paused === true;
+        view.order_entry_paused = modes.order_entry === "paused";
         for (const m of modes.markets ?? []) view.modes.set(m.symbol, m.mode);
       } catch {
         // an exchange without Holdfast's endpoint: exchangeInfo's statuses stand
@@ -254,6 +259,11 @@ export async function probe_round(
     fold(views, (v) => {
       if (!v.rest.ok) return down(v);
       if (v.maintenance) return maintenance;
+      if (v.order_entry_paused)
+        return {
+          status: "major_outage",
+          detail: "order entry paused: the node cannot store new orders durably",
+        };
       if (v.canary === null) return { status: "operational", detail: "" };
       if (!v.canary.ok) return { status: "major_outage", detail: v.canary.detail };
       return v.canary.ms > SLOW_MS
