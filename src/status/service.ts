@@ -6,7 +6,7 @@
  * exchange node is dead, which is when it matters.
  */
 import { createHash, createPublicKey } from "node:crypto";
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, statfsSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import formbody from "@fastify/formbody";
 import Fastify, { type FastifyInstance } from "fastify";
@@ -25,6 +25,7 @@ import {
   signing_key_json,
   summary_json,
 } from "./api.js";
+import { Ballast } from "./ballast.js";
 import { read_canary_key } from "./canary.js";
 import { confirmation_email, normal_email, smtp_mailer, update_email } from "./email.js";
 import { atom_feed, rss_feed } from "./feeds.js";
@@ -34,7 +35,7 @@ import { html_escape, render_incident_page, render_page, render_verify_page } fr
 import { probe_round, type TradingMode } from "./probe.js";
 import { PushHub } from "./push.js";
 import { Signer, verify_document } from "./signing.js";
-import { type MaintenanceRow, type NoticeRow, StatusStore } from "./store.js";
+import { disk_full, type MaintenanceRow, type NoticeRow, StatusStore } from "./store.js";
 import { TELEGRAM_API, update_text } from "./telegram.js";
 
 export interface StatusOptions {
@@ -94,6 +95,8 @@ const INCIDENTS_LISTED = 50;
 /** The verify box takes a pasted document up to this size. */
 const VERIFY_BODY_MAX = 1024 * 1024;
 const EXPORT_EVERY_MS = 60_000;
+/** In the status service's directory: see ballast.ts. */
+export const BALLAST_FILE = "ballast";
 /** Time a client has to send a whole request once it started (408 after). */
 const REQUEST_TIMEOUT_MS = 30_000;
 
@@ -115,32 +118,63 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
   const watch = options.watch.map((u) => u.replace(/\/+$/, ""));
   const canary = options.canary_key_file === undefined ? null : read_canary_key(options.canary_key_file);
 
+  // A full disk: the ballast (ballast.ts) is deleted at the first write that fails for want of
+  // space, and that write is made again; it is written again once the disk has room.
+  const ballast = new Ballast(join(options.data_dir, BALLAST_FILE));
+  if (!ballast.ensure())
+    options.log(`status: the disk of ${options.data_dir} is full: no room to keep the ballast`);
+  const ballast_mb = ballast.bytes / (1024 * 1024);
+  const durable = <T>(write: () => T): T => {
+    try {
+      return write();
+    } catch (error) {
+      if (!disk_full(error) || !ballast.release()) throw error;
+      options.log(
+        `status: THE DISK OF ${options.data_dir} IS FULL: deleted the ${ballast_mb} MB ballast so the page ` +
+          "keeps recording; free space on that disk",
+      );
+      return write();
+    }
+  };
+  /** Once the disk has room again, the ballast is written again (checked each round). */
+  const rearm_ballast = (): void => {
+    if (ballast.present) return;
+    const fs = statfsSync(options.data_dir);
+    if (fs.bavail * fs.bsize < 4 * ballast.bytes) return;
+    if (ballast.ensure())
+      options.log(`status: the disk of ${options.data_dir} has room again: the ballast is kept again`);
+  };
+
+  // Each write on its own, made again after the reserve is released: the monitor has already moved
+  // on when these run, so a write lost here would be an incident the page never shows.
   const apply = (now_ms: number, actions: readonly Action[]): void => {
     for (const a of actions) {
       if (a.kind === "add_component") {
         const shown = monitor.shown(a.component.id) ?? "operational";
-        store.add_component(a.component, shown, now_ms);
+        durable(() => store.add_component(a.component, shown, now_ms));
       } else if (a.kind === "component") {
-        store.set_component(a.change.id, a.change.new_status, now_ms);
+        durable(() => store.set_component(a.change.id, a.change.new_status, now_ms));
         options.log(`status: ${a.change.name}: ${a.change.old_status} → ${a.change.new_status}`);
       } else if (a.kind === "open") {
-        const incident = store.open_incident(
-          {
-            name: a.name,
-            impact: a.impact,
-            auto_key: a.key,
-            components: a.changes.map((c) => c.id),
-          },
-          a.body,
-          a.changes,
-          now_ms,
+        const incident = durable(() =>
+          store.open_incident(
+            {
+              name: a.name,
+              impact: a.impact,
+              auto_key: a.key,
+              components: a.changes.map((c) => c.id),
+            },
+            a.body,
+            a.changes,
+            now_ms,
+          ),
         );
         options.log(`status: incident opened: ${incident.name} (${incident.id})`);
       } else {
         const incident = store.by_auto_key(a.key);
         if (incident === null) continue;
         const recovered = monitor.open_incidents().find((i) => i.key === a.key)?.recovered_ms ?? null;
-        store.update_incident(incident.id, a.status, a.body, a.changes, now_ms, recovered);
+        durable(() => store.update_incident(incident.id, a.status, a.body, a.changes, now_ms, recovered));
         options.log(`status: incident ${incident.id} → ${a.status}`);
       }
     }
@@ -237,11 +271,14 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
     last_mode = { ...mode, updated_at: new Date().toISOString() };
     const now = Date.now();
     // time since the last round is credited to what was shown during it (uptime bars)
-    if (last_round_ms !== null)
-      for (const c of store.components()) store.add_time(c.id, c.status, now, now - last_round_ms);
+    if (last_round_ms !== null) {
+      const since_ms = now - last_round_ms;
+      for (const c of store.components()) durable(() => store.add_time(c.id, c.status, now, since_ms));
+    }
     last_round_ms = now;
     const actions = monitor.observe(now, seen);
     apply(now, actions);
+    rearm_ballast();
     // on every change, and at least once a minute (the uptime bars move with the clock)
     if (maintenance_changed || actions.length > 0) changed();
     else if (now - last_export_ms >= EXPORT_EVERY_MS) export_now();

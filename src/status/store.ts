@@ -116,6 +116,9 @@ export interface DayRow {
 const new_id = (): string => randomBytes(9).toString("base64url").toLowerCase().replace(/[-_]/g, "x");
 const iso = (ms: number): string => new Date(ms).toISOString();
 
+/** A write refused because the disk is full (SQLite's SQLITE_FULL). */
+export const disk_full = (error: unknown): boolean => (error as { code?: string }).code === "SQLITE_FULL";
+
 export class StatusStore {
   private readonly db: Database.Database;
 

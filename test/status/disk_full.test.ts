@@ -1,0 +1,137 @@
+/**
+ * The status page keeps telling the truth when its own disk is full: on a real tmpfs filled for the
+ * test, the store's reserve lets it record the outage it then sees, rather than go on showing
+ * "operational" because no write succeeds.
+ */
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { Ballast } from "../../src/status/ballast.js";
+import { BALLAST_FILE } from "../../src/status/service.js";
+import { disk_full, StatusStore } from "../../src/status/store.js";
+import { demo_node } from "../helpers/nodes.js";
+import { test_status } from "../helpers/status.js";
+import { until } from "../helpers/wait.js";
+
+const MB = 1024 * 1024;
+
+function mount_tmpfs(size_mb: number): { dir: string; unmount: () => void } | string {
+  const dir = mkdtempSync(join(tmpdir(), "hf-status-full-"));
+  try {
+    execFileSync("mount", ["-t", "tmpfs", "-o", `size=${size_mb}m`, "tmpfs", dir], { stdio: "pipe" });
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    return `cannot mount a tmpfs here: ${String(error).slice(0, 200)}`;
+  }
+  return {
+    dir,
+    unmount: () => {
+      execFileSync("umount", ["-l", dir]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Writes zeros to `file` until its file system is full. */
+function fill(file: string): void {
+  const fd = openSync(file, "a");
+  const chunk = Buffer.alloc(MB);
+  try {
+    for (;;) writeSync(fd, chunk);
+  } catch (error) {
+    if ((error as { code?: string }).code !== "ENOSPC") throw error;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+describe("the status service on a full disk", () => {
+  it("records the outage it sees after its disk filled: the page says major outage, the incident is open", async (t) => {
+    const mount = mount_tmpfs(48);
+    if (typeof mount === "string") return t.skip(mount);
+    const exchange = await demo_node("hf-status-full-node-");
+    let exchange_up = true;
+    const lines: string[] = [];
+    const data_dir = join(mount.dir, "status");
+    mkdirSync(data_dir);
+    const status = await test_status(data_dir, `http://127.0.0.1:${exchange.running.port}`, {
+      log: (line) => lines.push(line),
+    });
+    try {
+      const base = `http://127.0.0.1:${status.port}`;
+      const indicator = async () =>
+        ((await (await fetch(`${base}/api/v2/status.json`)).json()) as { status: { indicator: string } })
+          .status.indicator;
+      await until("the first rounds", 10_000, async () => ((await indicator()) === "none" ? true : null));
+
+      fill(join(mount.dir, "filler"));
+      await exchange.running.close();
+      exchange_up = false;
+      await until("the outage on the page", 20_000, async () =>
+        (await indicator()) === "critical" ? true : null,
+      );
+      const open = (await (await fetch(`${base}/api/v2/incidents/unresolved.json`)).json()) as {
+        incidents: { name: string; status: string }[];
+      };
+      assert.deepEqual(
+        open.incidents.map((i) => [i.name, i.status]),
+        [["Exchange unreachable", "investigating"]],
+      );
+      assert.ok(!lines.some((l) => l.includes("probe round failed")), lines.join("\n"));
+      assert.ok(
+        lines.some((l) => l.includes("IS FULL: deleted the 16 MB ballast")),
+        "the ballast gave the space back",
+      );
+    } finally {
+      await status.close();
+      if (exchange_up) await exchange.running.close();
+      await exchange.remove();
+      mount.unmount();
+    }
+  });
+
+  it("the ballast: once a write fails for want of space, deleting it lets the store write again", async (t) => {
+    const mount = mount_tmpfs(48);
+    if (typeof mount === "string") return t.skip(mount);
+    const store = new StatusStore(join(mount.dir, "status.sqlite"));
+    try {
+      const ballast = new Ballast(join(mount.dir, BALLAST_FILE));
+      assert.equal(ballast.ensure(), true);
+      assert.equal(ballast.present, true);
+      fill(join(mount.dir, "filler"));
+      const body = "x".repeat(64 * 1024);
+      const write = (n: number) =>
+        store.open_incident(
+          { name: `incident ${n}`, impact: "minor", auto_key: null, components: [] },
+          body,
+          [],
+          n,
+        );
+      let written = 0;
+      let full: unknown = null;
+      for (; written < 2000; written++) {
+        try {
+          write(written);
+        } catch (error) {
+          full = error;
+          break;
+        }
+      }
+      assert.ok(disk_full(full), `${written} writes, then ${String(full)}`);
+      assert.equal(ballast.release(), true);
+      assert.equal(ballast.present, false);
+      // 8 MB more of incidents fit in the space given back
+      let last = null;
+      for (let i = 1; i <= 128; i++) last = write(written + i);
+      assert.equal(last?.name, `incident ${written + 128}`);
+      assert.equal(ballast.ensure(), false, "no room to write it again while the disk is full");
+      assert.equal(ballast.present, false);
+    } finally {
+      store.close();
+      mount.unmount();
+    }
+  });
+});
