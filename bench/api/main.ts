@@ -189,7 +189,8 @@ async function main(): Promise<void> {
     log(`bench:api ${quick ? "(quick) " : ""}— ${DURATION_S} s per phase, ${CONNECTIONS} connections`);
     const node = await start(
       BIN,
-      ["start", "--data-dir", dir, "--port", "0", "--demo", "--no-market-maker"],
+      // the fan-out phase's 5,000 clients all come from 127.0.0.1
+      ["start", "--data-dir", dir, "--port", "0", "--demo", "--no-market-maker", "--connections-per-ip", "0"],
       /node ready at (http:\/\/[0-9.:]+)/,
       [
         ...server_node_flags,

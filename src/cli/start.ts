@@ -38,6 +38,10 @@ export function register_start(program: Command): void {
       "--disk-free-min-mb <mb>",
       "file journal: refuse new commands while the data directory's disk has less free, resume at 1.5x (0: never; default 128)",
     )
+    .option(
+      "--connections-per-ip <n>",
+      "connections one client address may hold at once (0: no cap, e.g. behind a proxy on this host; default 1000)",
+    )
     .option("--snapshot-every <commands>", "take a snapshot after this many commands (default 100000)")
     .option("--compact-every <seconds>", "cluster mode: how often the log is compacted (default 30)")
     .option(
@@ -69,6 +73,7 @@ export function register_start(program: Command): void {
         snapshotEvery?: string;
         compactEvery?: string;
         diskFreeMinMb?: string;
+        connectionsPerIp?: string;
       }) => {
         if (opts.journal !== "file" && opts.journal !== "etcd") {
           console.error("holdfast start: --journal must be file or etcd");
@@ -115,6 +120,20 @@ export function register_start(program: Command): void {
           !(Number.isInteger(disk_free_min_mb) && disk_free_min_mb >= 0 && disk_free_min_mb <= 1_048_576)
         ) {
           console.error("holdfast start: --disk-free-min-mb takes whole megabytes, 0 to 1048576");
+          process.exitCode = 2;
+          return;
+        }
+        const connections_per_ip =
+          opts.connectionsPerIp === undefined ? undefined : Number(opts.connectionsPerIp);
+        if (
+          connections_per_ip !== undefined &&
+          !(
+            Number.isInteger(connections_per_ip) &&
+            connections_per_ip >= 0 &&
+            connections_per_ip <= 1_000_000
+          )
+        ) {
+          console.error("holdfast start: --connections-per-ip takes a whole number, 0 to 1000000");
           process.exitCode = 2;
           return;
         }
@@ -172,6 +191,7 @@ export function register_start(program: Command): void {
           ...(snapshot_every === undefined ? {} : { snapshot_every_commands: snapshot_every }),
           ...(compact_every_s === undefined ? {} : { compact_every_ms: compact_every_s * 1000 }),
           ...(disk_free_min_mb === undefined ? {} : { disk_free_min_bytes: disk_free_min_mb * 1024 * 1024 }),
+          ...(connections_per_ip === undefined ? {} : { connections_per_ip }),
           log,
         });
         console.log(

@@ -4,6 +4,7 @@
  * answers errors as {code,msg}.
  */
 import { readFileSync } from "node:fs";
+import type { Socket } from "node:net";
 import underPressure from "@fastify/under-pressure";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Market } from "../engine/market.js";
@@ -37,6 +38,8 @@ export interface PublicServerOptions {
   in_flight_max?: number;
   /** Time a client has to send a whole HTTP request (default REQUEST_TIMEOUT_MS). */
   request_timeout_ms?: number;
+  /** Connections one address may hold at once (default CONNECTIONS_PER_IP_DEFAULT; 0: no cap). */
+  connections_per_ip?: number;
   /** Checks signed requests; the signed endpoints exist only with one (and the history). */
   auth: Authenticator | null;
   history: History | null;
@@ -408,10 +411,37 @@ export async function start_public_server(
   // connections that take every file descriptor would leave the journal unable to open its next
   // segment, and a journal that cannot write stops the node for everyone already connected.
   app.server.maxConnections = connections_max_default();
+  // And one address may hold only so many of them: without it, one client could take every slot up
+  // to the cap above and nobody else could connect (the node itself would go on).
+  const per_ip_max = options.connections_per_ip ?? CONNECTIONS_PER_IP_DEFAULT;
+  if (per_ip_max > 0) {
+    const per_ip = new Map<string, number>();
+    app.server.on("connection", (socket: Socket) => {
+      const ip = socket.remoteAddress ?? "";
+      const held = per_ip.get(ip) ?? 0;
+      if (held >= per_ip_max) {
+        socket.destroy();
+        return;
+      }
+      per_ip.set(ip, held + 1);
+      socket.once("close", () => {
+        const left = (per_ip.get(ip) ?? 1) - 1;
+        if (left <= 0) per_ip.delete(ip);
+        else per_ip.set(ip, left);
+      });
+    });
+  }
   await app.listen({ host: options.host, port: options.port });
   serving_since_ms = Date.now();
   return app;
 }
+
+/**
+ * Connections one address may hold at once (`holdfast start --connections-per-ip`). Generous: many
+ * users can share one address (NAT, a carrier's); a node behind a proxy on the same host should
+ * set 0, since every client then has the proxy's address.
+ */
+export const CONNECTIONS_PER_IP_DEFAULT = 1000;
 
 /** File descriptors kept for the node's own use: journal segments, snapshots, SQLite, sockets, workers. */
 export const FD_RESERVE = 512;

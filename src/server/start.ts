@@ -22,7 +22,12 @@ import { setup_demo } from "../demo/setup.js";
 import { Authenticator } from "../gateway/auth.js";
 import { DEFAULT_TIERS, type LimitTiers } from "../gateway/limits.js";
 import { MasterKey } from "../gateway/master_key.js";
-import { FD_RESERVE, open_files_limit, start_public_server } from "../gateway/public.js";
+import {
+  CONNECTIONS_PER_IP_DEFAULT,
+  FD_RESERVE,
+  open_files_limit,
+  start_public_server,
+} from "../gateway/public.js";
 import type { ExchangeNode } from "../node/exchange_node.js";
 import { EngineNode } from "../node/runtime.js";
 import { History } from "../projections/history.js";
@@ -44,6 +49,8 @@ export interface StartOptions {
   in_flight_max?: number;
   /** Time a client has to send a whole HTTP request (default REQUEST_TIMEOUT_MS; tests shorten it). */
   request_timeout_ms?: number;
+  /** Connections one address may hold at once (default CONNECTIONS_PER_IP_DEFAULT; 0: no cap). */
+  connections_per_ip?: number;
   /** The status service's public URL, for the web app's banner and links (holdfast start --status-url). */
   status_url?: string | null;
   /** Cluster mode: the etcd log instead of the file journal (DESIGN, "Cluster mode"). */
@@ -201,6 +208,7 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
       anonymous_tier,
       ...(options.in_flight_max === undefined ? {} : { in_flight_max: options.in_flight_max }),
       ...(options.request_timeout_ms === undefined ? {} : { request_timeout_ms: options.request_timeout_ms }),
+      ...(options.connections_per_ip === undefined ? {} : { connections_per_ip: options.connections_per_ip }),
       ...(node instanceof ClusterNode
         ? {
             extra_routes: (app: FastifyInstance) =>
@@ -215,8 +223,9 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
     });
     servers.push(pub);
     const port = (pub.server.address() as AddressInfo).port;
+    const per_ip = options.connections_per_ip ?? CONNECTIONS_PER_IP_DEFAULT;
     options.log(
-      `public server: at most ${pub.server.maxConnections.toLocaleString("en-US")} client connections at once (open-files limit ${open_files_limit()?.toLocaleString("en-US") ?? "unknown"}; ${FD_RESERVE} kept for the node's own files)`,
+      `public server: at most ${pub.server.maxConnections.toLocaleString("en-US")} client connections at once, ${per_ip === 0 ? "any number" : per_ip.toLocaleString("en-US")} per address (open-files limit ${open_files_limit()?.toLocaleString("en-US") ?? "unknown"}; ${FD_RESERVE} kept for the node's own files)`,
     );
     if (node instanceof ClusterNode) {
       const host = options.host === "0.0.0.0" || options.host === "::" ? hostname() : options.host;

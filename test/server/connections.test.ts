@@ -12,12 +12,12 @@ import { describe, it } from "node:test";
 import { Pool } from "undici";
 import { admin_request } from "../../src/admin/client.js";
 import { FD_RESERVE } from "../../src/gateway/public.js";
-import { spawn_node } from "../helpers/nodes.js";
+import { demo_node, spawn_node } from "../helpers/nodes.js";
 
 /** Whether a new connection is served: a ping on it answered, or the server closed it. */
-function ping_fresh(port: number): Promise<"served" | "closed"> {
+function ping_fresh(port: number, from = "127.0.0.1"): Promise<"served" | "closed"> {
   return new Promise((resolve) => {
-    const socket = connect(port, "127.0.0.1", () =>
+    const socket = connect({ port, host: "127.0.0.1", localAddress: from }, () =>
       socket.write("GET /api/v3/ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
     );
     let got = "";
@@ -70,6 +70,28 @@ describe("connection flood", () => {
       child.kill("SIGTERM");
       await new Promise((r) => child.once("exit", r));
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("one address holds at most --connections-per-ip connections; other addresses are not affected", async () => {
+    const handle = await demo_node("hf-per-ip-", { connections_per_ip: 20 });
+    const port = handle.running.port;
+    const held: Socket[] = [];
+    try {
+      for (let i = 0; i < 20; i++) {
+        const s = connect(port, "127.0.0.1");
+        s.on("error", () => undefined);
+        held.push(s);
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(await ping_fresh(port), "closed", "the 21st connection from 127.0.0.1 is closed at once");
+      assert.equal(await ping_fresh(port, "127.0.0.2"), "served", "another address is served");
+      held.pop()?.destroy();
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(await ping_fresh(port), "served", "a slot freed is a slot for the same address");
+    } finally {
+      for (const s of held) s.destroy();
+      await handle.remove();
     }
   });
 });
