@@ -254,7 +254,8 @@ export class EngineNode implements ExchangeNode {
             told = true;
             options.log(
               `node: HISTORY STOPPED: ${failure}; trading goes on, order and trade history reads answer ` +
-                "503 until a restart rebuilds what is missing from the journal",
+                "503 until a restart rebuilds what is missing from the journal (if the file itself is damaged, " +
+                "move it aside first: the restart then fills a new one)",
             );
           }
         }, PROJECTION_FLUSH_MS);

@@ -7,6 +7,7 @@
  * the node's thread on a connection of their own; each first waits until everything fed so far is
  * written, so a client reads its own writes.
  */
+import { existsSync, renameSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { EngineEvent } from "../engine/events.js";
@@ -146,25 +147,12 @@ export class History {
 
   constructor(file: string) {
     this.db = new Database(file);
-    this.db.pragma("journal_mode = WAL");
-    // NORMAL: a power loss may lose the last transactions, never corrupt the file; the node replays
-    // whatever last_seq says is missing.
-    this.db.pragma("synchronous = NORMAL");
-    // Checkpoints run on their own thread (checkpoint_worker.ts). SQLite's own stays as a backstop at
-    // ~64 MB of WAL, should that thread fail: a longer pause then, never an unbounded file.
-    this.db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
-    const checkpoints: CheckpointStart = {
-      file,
-      every_ms: CHECKPOINT_EVERY_MS,
-      closed: new SharedArrayBuffer(4),
-    };
-    this.checkpointer_closed = new Int32Array(checkpoints.closed);
-    this.checkpointer = new Worker(new URL("./checkpoint_worker.js", import.meta.url), {
-      workerData: checkpoints,
-    });
-    this.checkpointer.unref();
-    // the backstop covers it; close() need not wait for a thread that is gone
-    this.checkpointer.on("error", () => Atomics.store(this.checkpointer_closed, 0, 1));
+    try {
+      this.init_schema();
+    } catch (error) {
+      this.db.close();
+      throw error;
+    }
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
       INSERT OR IGNORE INTO meta VALUES ('last_seq', 0);
@@ -184,6 +172,18 @@ export class History {
       CREATE INDEX IF NOT EXISTS trades_by_account ON trades (account, market, trade_id);
       CREATE INDEX IF NOT EXISTS trades_by_time ON trades (market, is_maker, time_ms);
     `);
+    const checkpoints: CheckpointStart = {
+      file,
+      every_ms: CHECKPOINT_EVERY_MS,
+      closed: new SharedArrayBuffer(4),
+    };
+    this.checkpointer_closed = new Int32Array(checkpoints.closed);
+    this.checkpointer = new Worker(new URL("./checkpoint_worker.js", import.meta.url), {
+      workerData: checkpoints,
+    });
+    this.checkpointer.unref();
+    // the backstop covers it; close() need not wait for a thread that is gone
+    this.checkpointer.on("error", () => Atomics.store(this.checkpointer_closed, 0, 1));
     this.stmt = {
       last: this.db.prepare("SELECT value FROM meta WHERE key = 'last_seq'"),
       by_id: this.db.prepare("SELECT * FROM orders WHERE order_id = ? AND account = ? AND market = ?"),
@@ -216,6 +216,17 @@ export class History {
       this.writer_error ||= String(error);
       Atomics.store(this.words, SLOT_STATE, STATE_FAILED);
     });
+  }
+
+  /** Settings and tables; throws for a file SQLite cannot read as a database (see open_history). */
+  private init_schema(): void {
+    this.db.pragma("journal_mode = WAL");
+    // NORMAL: a power loss may lose the last transactions, never corrupt the file; the node replays
+    // whatever last_seq says is missing.
+    this.db.pragma("synchronous = NORMAL");
+    // Checkpoints run on their own thread (checkpoint_worker.ts). SQLite's own stays as a backstop at
+    // ~64 MB of WAL, should that thread fail: a longer pause then, never an unbounded file.
+    this.db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
   }
 
   /** The last sequence whose events it holds (written, or on their way to the writer). */
@@ -458,5 +469,27 @@ export class History {
       Atomics.wait(this.checkpointer_closed, 0, 0, Math.max(0, deadline_ms - Date.now()));
       this.db.close();
     }
+  }
+}
+
+/**
+ * Opens the history at `file`. The history is derived from the journal, so a damaged copy must not
+ * keep the exchange from starting: a file SQLite cannot read as a database is moved aside (with its
+ * WAL) and a new one begun, which the node fills from the journal as it opens (what the journal no
+ * longer holds is logged as a gap).
+ */
+export function open_history(file: string, log: (line: string) => void): History {
+  try {
+    return new History(file);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code !== "SQLITE_NOTADB" && code !== "SQLITE_CORRUPT") throw error;
+    const aside = `${file}.damaged-${Date.now()}`;
+    for (const suffix of ["", "-wal", "-shm"])
+      if (existsSync(file + suffix)) renameSync(file + suffix, aside + suffix);
+    log(
+      `history: ${file} is damaged (${String(error)}): moved to ${aside}; a new one is filled from the journal`,
+    );
+    return new History(file);
   }
 }

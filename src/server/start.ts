@@ -30,7 +30,7 @@ import {
 } from "../gateway/public.js";
 import type { ExchangeNode } from "../node/exchange_node.js";
 import { EngineNode } from "../node/runtime.js";
-import { History } from "../projections/history.js";
+import { open_history } from "../projections/history.js";
 import { WebSessions } from "../web/sessions.js";
 
 export interface StartOptions {
@@ -118,7 +118,7 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
   // A new or wiped cluster node starts from a peer's snapshot and history (the start of the log
   // may be compacted away): before the history database is opened, which it may replace.
   if (options.cluster != null) await bootstrap(options, options.cluster, master);
-  const history = new History(join(options.data_dir, "history.sqlite"));
+  const history = open_history(join(options.data_dir, "history.sqlite"), options.log);
   const snapshot_every =
     options.snapshot_every_commands === undefined
       ? {}

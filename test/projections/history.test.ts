@@ -4,7 +4,7 @@
  * says which history is gone instead of pretending.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -13,7 +13,7 @@ import type { EngineEvent } from "../../src/engine/events.js";
 import { SIDE_BUY, SIDE_SELL, TIF_GTC } from "../../src/engine/types.js";
 import type { ExchangeNode } from "../../src/node/exchange_node.js";
 import { EngineNode } from "../../src/node/runtime.js";
-import { History, HistoryUnavailable } from "../../src/projections/history.js";
+import { History, HistoryUnavailable, open_history } from "../../src/projections/history.js";
 import { limit, market_commands } from "../engine/helpers.js";
 
 async function trade_pairs(node: ExchangeNode, n: number): Promise<void> {
@@ -158,6 +158,44 @@ describe("history projection", () => {
       history.close();
       history = new History(file);
       assert.equal(history.last_seq, 1, "what failed is replayed after a restart");
+      history.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a damaged file is moved aside and the history filled again from the journal; the node starts", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hf-proj-"));
+    const file = join(dir, "history.sqlite");
+    try {
+      let history = open_history(file, () => {});
+      let node = await EngineNode.open({ data_dir: dir, projection: history, log: () => {} });
+      for (const c of market_commands()) await node.submit(c);
+      for (let a = 0; a < 2; a++) {
+        await node.submit({ type: "create_account", ts_ms: 0 });
+        for (const asset of [0, 1])
+          await node.submit({ type: "deposit", ts_ms: 0, account: a, asset, amount_units: 10 ** 12 });
+      }
+      await trade_pairs(node, 5);
+      await node.close();
+      history.close();
+      // a damaged header: SQLite no longer reads it as a database
+      const fd = openSync(file, "r+");
+      writeSync(fd, Buffer.alloc(100, 0x5a), 0, 100, 0);
+      closeSync(fd);
+      assert.throws(() => new History(file), /not a database/);
+
+      const logs: string[] = [];
+      history = open_history(file, (l) => logs.push(l));
+      assert.match(logs.join("\n"), /history\.sqlite is damaged .*moved to .*history\.sqlite\.damaged-\d+/);
+      assert.equal(readdirSync(dir).filter((n) => n.startsWith("history.sqlite.damaged-")).length, 1);
+      node = await EngineNode.open({ data_dir: dir, projection: history, log: () => {} });
+      assert.equal(
+        history.trades(0, 0, { from_id: 0, limit: 1000 }).length,
+        5,
+        "filled again from the journal",
+      );
+      await node.close();
       history.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
