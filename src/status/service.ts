@@ -35,7 +35,13 @@ import { html_escape, render_incident_page, render_page, render_verify_page } fr
 import { probe_round, type TradingMode } from "./probe.js";
 import { PushHub } from "./push.js";
 import { Signer, verify_document } from "./signing.js";
-import { disk_full, type MaintenanceRow, type NoticeRow, StatusStore } from "./store.js";
+import {
+  disk_full,
+  type MaintenanceRow,
+  type NoticeRow,
+  open_status_store,
+  type StatusStore,
+} from "./store.js";
 import { TELEGRAM_API, update_text } from "./telegram.js";
 
 export interface StatusOptions {
@@ -108,7 +114,7 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
       throw new Error(`status: --watch ${url}: not http(s)`);
   }
   const release = lock_dir(options.data_dir, "status service");
-  const store = new StatusStore(join(options.data_dir, "status.sqlite"));
+  const store = open_status_store(join(options.data_dir, "status.sqlite"), options.log);
   const signer = Signer.open(options.data_dir);
   const monitor = new Monitor(
     { rounds_to_change: options.rounds_to_change, quiet_ms: options.quiet_ms },

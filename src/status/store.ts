@@ -4,6 +4,7 @@
  * exchange file, so it keeps serving when the exchange's disk or processes are gone.
  */
 import { randomBytes } from "node:crypto";
+import { existsSync, renameSync } from "node:fs";
 import Database from "better-sqlite3";
 import type {
   AutoIncident,
@@ -124,6 +125,16 @@ export class StatusStore {
 
   constructor(file: string) {
     this.db = new Database(file);
+    try {
+      this.init_schema();
+    } catch (error) {
+      this.db.close();
+      throw error;
+    }
+  }
+
+  /** Settings and tables; throws for a file SQLite cannot read as a database (see open_status_store). */
+  private init_schema(): void {
     this.db.pragma("journal_mode = WAL");
     // FULL: an incident or update that was published must survive a power loss
     this.db.pragma("synchronous = FULL");
@@ -692,5 +703,28 @@ export class StatusStore {
 
   close(): void {
     this.db.close();
+  }
+}
+
+/**
+ * Opens the store at `file`. A file SQLite cannot read as a database is moved aside (with its WAL),
+ * kept for the operator to recover what it held (incidents, subscribers, admin logins), and a new
+ * store begun: the page must be up to show the state of the exchange, whatever happened to its own
+ * history. The probes fill the components in again within a round.
+ */
+export function open_status_store(file: string, log: (line: string) => void): StatusStore {
+  try {
+    return new StatusStore(file);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code !== "SQLITE_NOTADB" && code !== "SQLITE_CORRUPT") throw error;
+    const aside = `${file}.damaged-${Date.now()}`;
+    for (const suffix of ["", "-wal", "-shm"])
+      if (existsSync(file + suffix)) renameSync(file + suffix, aside + suffix);
+    log(
+      `status: THE STORE ${file} IS DAMAGED (${String(error)}): moved to ${aside} and a new one begun; ` +
+        "past incidents, subscribers and admin logins are in the old file",
+    );
+    return new StatusStore(file);
   }
 }

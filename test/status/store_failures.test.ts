@@ -48,7 +48,7 @@ function fill(file: string): void {
   }
 }
 
-describe("the status service on a full disk", () => {
+describe("the status service on a full disk, or with a damaged store", () => {
   it("records the outage it sees after its disk filled: the page says major outage, the incident is open", async (t) => {
     const mount = mount_tmpfs(48);
     if (typeof mount === "string") return t.skip(mount);
@@ -132,6 +132,40 @@ describe("the status service on a full disk", () => {
     } finally {
       store.close();
       mount.unmount();
+    }
+  });
+
+  it("a store SQLite cannot read is moved aside, a new one begun, and the page comes up showing the exchange", async () => {
+    const data_dir = mkdtempSync(join(tmpdir(), "hf-status-damaged-"));
+    const exchange = await demo_node("hf-status-damaged-node-");
+    const watch = `http://127.0.0.1:${exchange.running.port}`;
+    try {
+      const first = await test_status(data_dir, watch);
+      await first.close();
+      const file = join(data_dir, "status.sqlite");
+      const fd = openSync(file, "r+");
+      writeSync(fd, Buffer.alloc(100, 0x5a), 0, 100, 0);
+      closeSync(fd);
+      const lines: string[] = [];
+      const status = await test_status(data_dir, watch, { log: (l) => lines.push(l) });
+      try {
+        assert.match(
+          lines.join("\n"),
+          /THE STORE .*status\.sqlite IS DAMAGED .*moved to .*status\.sqlite\.damaged-\d+/,
+        );
+        const summary = (await (
+          await fetch(`http://127.0.0.1:${status.port}/api/v2/summary.json`)
+        ).json()) as {
+          components: { name: string; status: string }[];
+        };
+        assert.ok(summary.components.length >= 5, "the first round filled the components in again");
+        assert.ok(summary.components.every((c) => c.status === "operational"));
+      } finally {
+        await status.close();
+      }
+    } finally {
+      await exchange.remove();
+      rmSync(data_dir, { recursive: true, force: true });
     }
   });
 });
