@@ -6,67 +6,17 @@
  * acknowledged command.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { createHmac } from "node:crypto";
-import {
-  closeSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  statfsSync,
-  writeSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import type { Command } from "../../src/engine/commands.js";
 import { type RunningNode, start_node } from "../../src/server/start.js";
 import { probe_round } from "../../src/status/probe.js";
+import { fill, mount_tmpfs } from "../helpers/tmpfs.js";
 import { until } from "../helpers/wait.js";
 
 const MB = 1024 * 1024;
-
-/** Mounts a tmpfs of `size_mb` at a new directory; null (with the reason) where mounting is not allowed. */
-function mount_tmpfs(size_mb: number): { dir: string; unmount: () => void } | string {
-  const dir = mkdtempSync(join(tmpdir(), "hf-diskfull-"));
-  try {
-    execFileSync("mount", ["-t", "tmpfs", "-o", `size=${size_mb}m`, "tmpfs", dir], { stdio: "pipe" });
-  } catch (error) {
-    rmSync(dir, { recursive: true, force: true });
-    return `cannot mount a tmpfs here: ${String(error).slice(0, 200)}`;
-  }
-  return {
-    dir,
-    unmount: () => {
-      execFileSync("umount", ["-l", dir]);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-const free_bytes = (dir: string): number => {
-  const s = statfsSync(dir);
-  return s.bavail * s.bsize;
-};
-
-/** Writes zeros to `file` until the file system has at most `leave_bytes` free (0: until it is full). */
-function fill(file: string, leave_bytes: number): void {
-  const fd = openSync(file, "a");
-  const chunk = Buffer.alloc(MB);
-  try {
-    for (;;) {
-      const left = free_bytes(file.slice(0, file.lastIndexOf("/"))) - leave_bytes;
-      if (left <= 0) break;
-      writeSync(fd, chunk, 0, Math.min(chunk.length, left));
-    }
-  } catch (error) {
-    if ((error as { code?: string }).code !== "ENOSPC") throw error;
-  } finally {
-    closeSync(fd);
-  }
-}
 
 async function start(data_dir: string, disk_free_min_bytes: number): Promise<RunningNode> {
   const lines: string[] = [];
@@ -120,7 +70,7 @@ const PAUSED = {
 
 describe("a full disk", () => {
   it("pauses order entry before the disk is full (503 -1008, nothing journaled, reads go on) and resumes by itself", async (t) => {
-    const mount = mount_tmpfs(96);
+    const mount = mount_tmpfs(96, "hf-diskfull-");
     if (typeof mount === "string") return t.skip(mount);
     let running: RunningNode | null = null;
     try {
@@ -174,7 +124,7 @@ describe("a full disk", () => {
   });
 
   it("filled faster than the guard: history then journal stop, the node stays up for reads, and a restart holds every acknowledged command", async (t) => {
-    const mount = mount_tmpfs(64);
+    const mount = mount_tmpfs(64, "hf-diskfull-");
     if (typeof mount === "string") return t.skip(mount);
     let running: RunningNode | null = null;
     try {

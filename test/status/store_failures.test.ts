@@ -4,7 +4,6 @@
  * "operational" because no write succeeds.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,43 +13,12 @@ import { BALLAST_FILE } from "../../src/status/service.js";
 import { disk_full, StatusStore } from "../../src/status/store.js";
 import { demo_node } from "../helpers/nodes.js";
 import { test_status } from "../helpers/status.js";
+import { fill, mount_tmpfs } from "../helpers/tmpfs.js";
 import { until } from "../helpers/wait.js";
-
-const MB = 1024 * 1024;
-
-function mount_tmpfs(size_mb: number): { dir: string; unmount: () => void } | string {
-  const dir = mkdtempSync(join(tmpdir(), "hf-status-full-"));
-  try {
-    execFileSync("mount", ["-t", "tmpfs", "-o", `size=${size_mb}m`, "tmpfs", dir], { stdio: "pipe" });
-  } catch (error) {
-    rmSync(dir, { recursive: true, force: true });
-    return `cannot mount a tmpfs here: ${String(error).slice(0, 200)}`;
-  }
-  return {
-    dir,
-    unmount: () => {
-      execFileSync("umount", ["-l", dir]);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-/** Writes zeros to `file` until its file system is full. */
-function fill(file: string): void {
-  const fd = openSync(file, "a");
-  const chunk = Buffer.alloc(MB);
-  try {
-    for (;;) writeSync(fd, chunk);
-  } catch (error) {
-    if ((error as { code?: string }).code !== "ENOSPC") throw error;
-  } finally {
-    closeSync(fd);
-  }
-}
 
 describe("the status service on a full disk, or with a damaged store", () => {
   it("records the outage it sees after its disk filled: the page says major outage, the incident is open", async (t) => {
-    const mount = mount_tmpfs(48);
+    const mount = mount_tmpfs(48, "hf-status-full-");
     if (typeof mount === "string") return t.skip(mount);
     const exchange = await demo_node("hf-status-full-node-");
     let exchange_up = true;
@@ -94,7 +62,7 @@ describe("the status service on a full disk, or with a damaged store", () => {
   });
 
   it("the ballast: once a write fails for want of space, deleting it lets the store write again", async (t) => {
-    const mount = mount_tmpfs(48);
+    const mount = mount_tmpfs(48, "hf-status-full-");
     if (typeof mount === "string") return t.skip(mount);
     const store = new StatusStore(join(mount.dir, "status.sqlite"));
     try {
