@@ -108,8 +108,10 @@ const FLUSH_ROWS = 1000;
  * bound on the rows waiting in memory (~100 KB a batch) when the disk or the writer falls behind.
  */
 const BATCHES_BEHIND_MAX = 64;
-/** The longest the node's thread waits for the writer before it gives up with an error. */
+/** The longest the node's thread waits for the writer to take more batches before the history stops. */
 const WRITER_WAIT_MS_MAX = 30_000;
+/** The longest a read waits for the writer to catch up before it answers "busy" (see settle). */
+const READ_WAIT_MS_MAX = 1000;
 const CHECKPOINT_EVERY_MS = 1000;
 /** How long close() waits for the writer and checkpoint threads to close their connections. */
 const CLOSE_WAIT_MS = 5000;
@@ -119,7 +121,11 @@ export const HISTORY_LIMIT_MAX = 1000;
 
 /** The history cannot answer: its writer failed or stalls (a full disk, say). The node itself goes on. */
 export class HistoryUnavailable extends Error {
-  constructor(readonly reason: string) {
+  constructor(
+    readonly reason: string,
+    /** False for a moment's delay (busy): the history goes on. */
+    readonly stopped = true,
+  ) {
     super(`history: ${reason}`);
   }
 }
@@ -285,12 +291,32 @@ export class History {
     }
   }
 
-  /** Everything fed so far, written: what a read must see (a client reads its own writes). */
+  /**
+   * Everything fed so far, written: what a read must see (a client reads its own writes). The wait
+   * blocks the node's thread, so it is short: a writer that has not caught up within
+   * READ_WAIT_MS_MAX (another connection holding the write lock, a stalled disk) makes the read
+   * answer "busy" (503, try again), and the history goes on.
+   */
   private settle(): void {
     this.flush();
     this.check_writer();
-    if (this.written_seq < this.shipped_seq)
-      this.wait_for_writer(() => this.written_seq >= this.shipped_seq, "writing");
+    if (this.written_seq >= this.shipped_seq) return;
+    const deadline_ms = Date.now() + READ_WAIT_MS_MAX;
+    while (this.written_seq < this.shipped_seq) {
+      this.check_writer();
+      const left_ms = deadline_ms - Date.now();
+      if (left_ms <= 0)
+        throw new HistoryUnavailable(
+          `busy: the writer has not caught up within ${READ_WAIT_MS_MAX} ms (${this.shipped_batches - Atomics.load(this.words, SLOT_BATCHES_WRITTEN)} batches waiting)`,
+          false,
+        );
+      Atomics.wait(
+        this.words,
+        SLOT_BATCHES_WRITTEN,
+        Atomics.load(this.words, SLOT_BATCHES_WRITTEN),
+        Math.min(left_ms, 100),
+      );
+    }
   }
 
   private check_writer(): void {

@@ -40,7 +40,7 @@ const db = new Database(start.file);
 // whatever last_seq says is missing. (Per connection, like the two below.)
 db.pragma("synchronous = NORMAL");
 db.pragma(`wal_autocheckpoint = ${start.wal_autocheckpoint_pages}`);
-db.pragma("busy_timeout = 5000");
+db.pragma("busy_timeout = 1000");
 const insert_order = db.prepare("INSERT OR REPLACE INTO orders VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
 const update_order = db.prepare(
   "UPDATE orders SET status = ?, executed_lots = ?, cumulative_quote_units = ?, update_ms = ? WHERE order_id = ?",
@@ -124,13 +124,36 @@ const write = db.transaction((b: RowBatch) => {
   set_last.run(b.seq);
 });
 
+/** Pause between attempts while another connection holds the database's write lock. */
+const LOCKED_RETRY_MS = 50;
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Writes the batch, waiting out a write lock another connection holds (an operator's sqlite3 shell,
+ * a backup tool) for as long as it is held: the lock is not a failure of the history, and failing
+ * here would stop it until a restart. Meanwhile the node's reads answer "busy" after a short wait
+ * (History.settle) and its thread waits only once BATCHES_BEHIND_MAX batches are queued.
+ */
+function write_when_unlocked(b: RowBatch): void {
+  for (;;) {
+    try {
+      write(b);
+      return;
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code !== "SQLITE_BUSY" && code !== "SQLITE_LOCKED") throw error;
+      Atomics.wait(pause, 0, 0, LOCKED_RETRY_MS);
+    }
+  }
+}
+
 port.on("message", (m: WriterRequest) => {
   if (m.type === "rows") {
     // After a failed batch nothing more is written: later rows without the lost ones would leave a
     // gap that last_seq could not describe. The node replays from the last written sequence.
     if (Atomics.load(words, SLOT_STATE) === STATE_FAILED) return;
     try {
-      write(m);
+      write_when_unlocked(m);
       Atomics.store(seqs, SLOT_WRITTEN_SEQ, BigInt(m.seq));
       Atomics.add(words, SLOT_BATCHES_WRITTEN, 1);
     } catch (error) {

@@ -201,4 +201,43 @@ describe("history projection", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("another connection holding the write lock: reads answer busy within a second, and the history catches up once it is released", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hf-proj-"));
+    const file = join(dir, "history.sqlite");
+    try {
+      const history = new History(file);
+      const node = await EngineNode.open({ data_dir: dir, projection: history, log: () => {} });
+      for (const c of market_commands()) await node.submit(c);
+      for (let a = 0; a < 2; a++) {
+        await node.submit({ type: "create_account", ts_ms: 0 });
+        for (const asset of [0, 1])
+          await node.submit({ type: "deposit", ts_ms: 0, account: a, asset, amount_units: 10 ** 12 });
+      }
+      await trade_pairs(node, 2);
+      assert.equal(history.trades(0, 0, { from_id: 0, limit: 1000 }).length, 2);
+
+      const other = new Database(file);
+      other.exec("BEGIN IMMEDIATE"); // an operator's shell, say, in a write transaction
+      await trade_pairs(node, 3);
+      const started = performance.now();
+      assert.throws(
+        () => history.trades(0, 0, { from_id: 0, limit: 1000 }),
+        (e: unknown) => e instanceof HistoryUnavailable && !e.stopped && /busy/.test(e.message),
+      );
+      const waited_ms = performance.now() - started;
+      assert.ok(waited_ms >= 900 && waited_ms < 2000, `the read waited ${waited_ms} ms`);
+      assert.equal(history.failure, null, "a lock is not a failure");
+
+      other.exec("ROLLBACK");
+      other.close();
+      await trade_pairs(node, 1);
+      assert.equal(history.trades(0, 0, { from_id: 0, limit: 1000 }).length, 6, "caught up, nothing lost");
+      assert.equal(history.written_seq, node.last_applied_seq);
+      await node.close();
+      history.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
