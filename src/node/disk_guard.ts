@@ -19,7 +19,31 @@ const CHECK_EVERY_MS = 1000;
 /** Order entry resumes at this multiple of the minimum, so a disk hovering at the line does not flap. */
 const RESUME_FACTOR = 1.5;
 
-const mb = (bytes: number): string => `${Math.floor(bytes / (1024 * 1024)).toLocaleString("en-US")} MB`;
+/**
+ * Below this a node does not start: opening the journal, the history (SQLite's WAL) and the demo's
+ * files needs some room, and without it the failure would be SQLite's bare "disk I/O error".
+ */
+export const START_FREE_MIN_BYTES = 16 * 1024 * 1024;
+
+/** Bytes an unprivileged writer may still use on `dir`'s file system; null if unknown. */
+export function free_bytes(dir: string): number | null {
+  try {
+    const s = statfsSync(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return null;
+  }
+}
+
+/** Why a node cannot start on `dir` for want of space, or null. */
+export function start_space_problem(dir: string): string | null {
+  const free = free_bytes(dir);
+  if (free === null || free >= START_FREE_MIN_BYTES) return null;
+  return `the disk of ${dir} has ${mb(free)} free; a node needs ${mb(START_FREE_MIN_BYTES)} to start (journal, history, snapshots): free space and start again`;
+}
+
+export const mb = (bytes: number): string =>
+  `${Math.floor(bytes / (1024 * 1024)).toLocaleString("en-US")} MB`;
 
 export class DiskGuard {
   /** Why new commands are refused now, or null. */
@@ -37,18 +61,8 @@ export class DiskGuard {
     this.timer.unref();
   }
 
-  /** Bytes an unprivileged writer may still use on the directory's file system; null if unknown. */
-  free_bytes(): number | null {
-    try {
-      const s = statfsSync(this.dir);
-      return s.bavail * s.bsize;
-    } catch {
-      return null;
-    }
-  }
-
   check(): void {
-    const free = this.free_bytes();
+    const free = free_bytes(this.dir);
     if (free === null) return; // cannot tell: keep the last decision
     if (this.reason === null && free < this.min_bytes) {
       this.reason = `the data directory's disk has ${mb(free)} free, under the ${mb(this.min_bytes)} kept`;

@@ -28,6 +28,7 @@ import {
   open_files_limit,
   start_public_server,
 } from "../gateway/public.js";
+import { start_space_problem } from "../node/disk_guard.js";
 import type { ExchangeNode } from "../node/exchange_node.js";
 import { EngineNode } from "../node/runtime.js";
 import { open_history } from "../projections/history.js";
@@ -108,6 +109,8 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
   // The history projection lives in the data directory; the node feeds it (and replays into it
   // whatever it lacks) under the directory's lock.
   mkdirSync(options.data_dir, { recursive: true });
+  const no_room = start_space_problem(options.data_dir);
+  if (no_room !== null) throw new Error(no_room);
   // Every node of a cluster must hold the same master key (they open each other's sealed secrets and
   // check each other's session tokens): it is configuration, never made up by one node on its own.
   const master = MasterKey.load(

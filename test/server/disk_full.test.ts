@@ -184,6 +184,11 @@ describe("a full disk", () => {
       // rebuilt from the journal, and orders are taken again.
       await running.close();
       running = null;
+      // a restart while the disk is still full says so plainly (not SQLite's "disk I/O error")
+      await assert.rejects(
+        start(data_dir, 0),
+        /MB free; a node needs 16 MB to start .*free space and start again/,
+      );
       rmSync(join(mount.dir, "filler"));
       running = await start(data_dir, 0);
       const after = running.node.engine.ledger.free(c.account, 0) - usdt_before;
