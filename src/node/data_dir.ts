@@ -4,7 +4,17 @@
  * a LOCK left by a process that no longer exists (a crash) is taken over. (If an unrelated process
  * has since been given that pid, the error names it and the operator removes LOCK by hand.)
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 
 export class DataDirLockedError extends Error {
@@ -62,4 +72,27 @@ export function lock_dir(root: string, owner_kind: string): () => void {
     }
   }
   throw new DataDirLockedError(`could not lock data directory ${root}`);
+}
+
+/**
+ * Opens the SQLite database at `file` with `open`; a file SQLite cannot read as a database
+ * (SQLITE_NOTADB, SQLITE_CORRUPT) is moved aside with its WAL and shared-memory files, `moved` is told
+ * where, and a new one is opened. For stores whose loss must not keep their process from starting.
+ */
+export function open_or_set_aside<T>(
+  file: string,
+  open: () => T,
+  moved: (aside: string, error: unknown) => void,
+): T {
+  try {
+    return open();
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code !== "SQLITE_NOTADB" && code !== "SQLITE_CORRUPT") throw error;
+    const aside = `${file}.damaged-${Date.now()}`;
+    for (const suffix of ["", "-wal", "-shm"])
+      if (existsSync(file + suffix)) renameSync(file + suffix, aside + suffix);
+    moved(aside, error);
+    return open();
+  }
 }

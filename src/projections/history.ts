@@ -7,10 +7,10 @@
  * the node's thread on a connection of their own; each first waits until everything fed so far is
  * written, so a client reads its own writes.
  */
-import { existsSync, renameSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { EngineEvent } from "../engine/events.js";
+import { open_or_set_aside } from "../node/data_dir.js";
 import type { CheckpointStart } from "./checkpoint_worker.js";
 import {
   ERROR_TEXT_OFFSET,
@@ -505,17 +505,12 @@ export class History {
  * longer holds is logged as a gap).
  */
 export function open_history(file: string, log: (line: string) => void): History {
-  try {
-    return new History(file);
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    if (code !== "SQLITE_NOTADB" && code !== "SQLITE_CORRUPT") throw error;
-    const aside = `${file}.damaged-${Date.now()}`;
-    for (const suffix of ["", "-wal", "-shm"])
-      if (existsSync(file + suffix)) renameSync(file + suffix, aside + suffix);
-    log(
-      `history: ${file} is damaged (${String(error)}): moved to ${aside}; a new one is filled from the journal`,
-    );
-    return new History(file);
-  }
+  return open_or_set_aside(
+    file,
+    () => new History(file),
+    (aside, error) =>
+      log(
+        `history: ${file} is damaged (${String(error)}): moved to ${aside}; a new one is filled from the journal`,
+      ),
+  );
 }

@@ -4,8 +4,8 @@
  * exchange file, so it keeps serving when the exchange's disk or processes are gone.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, renameSync } from "node:fs";
 import Database from "better-sqlite3";
+import { open_or_set_aside } from "../node/data_dir.js";
 import type {
   AutoIncident,
   ComponentChange,
@@ -713,18 +713,13 @@ export class StatusStore {
  * history. The probes fill the components in again within a round.
  */
 export function open_status_store(file: string, log: (line: string) => void): StatusStore {
-  try {
-    return new StatusStore(file);
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    if (code !== "SQLITE_NOTADB" && code !== "SQLITE_CORRUPT") throw error;
-    const aside = `${file}.damaged-${Date.now()}`;
-    for (const suffix of ["", "-wal", "-shm"])
-      if (existsSync(file + suffix)) renameSync(file + suffix, aside + suffix);
-    log(
-      `status: THE STORE ${file} IS DAMAGED (${String(error)}): moved to ${aside} and a new one begun; ` +
-        "past incidents, subscribers and admin logins are in the old file",
-    );
-    return new StatusStore(file);
-  }
+  return open_or_set_aside(
+    file,
+    () => new StatusStore(file),
+    (aside, error) =>
+      log(
+        `status: THE STORE ${file} IS DAMAGED (${String(error)}): moved to ${aside} and a new one begun; ` +
+          "past incidents, subscribers and admin logins are in the old file",
+      ),
+  );
 }

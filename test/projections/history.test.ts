@@ -16,6 +16,16 @@ import { EngineNode } from "../../src/node/runtime.js";
 import { History, HistoryUnavailable, open_history } from "../../src/projections/history.js";
 import { limit, market_commands } from "../engine/helpers.js";
 
+/** The markets and two accounts with both assets. */
+async function fund(node: ExchangeNode): Promise<void> {
+  for (const c of market_commands()) await node.submit(c);
+  for (let a = 0; a < 2; a++) {
+    await node.submit({ type: "create_account", ts_ms: 0 });
+    for (const asset of [0, 1])
+      await node.submit({ type: "deposit", ts_ms: 0, account: a, asset, amount_units: 10 ** 12 });
+  }
+}
+
 async function trade_pairs(node: ExchangeNode, n: number): Promise<void> {
   for (let i = 0; i < n; i++) {
     await node.submit({ ...limit(0, SIDE_BUY, 100_000, 1, TIF_GTC), ts_ms: 0 });
@@ -38,12 +48,7 @@ describe("history projection", () => {
     try {
       let history = new History(file);
       let node = await EngineNode.open(opts(history));
-      for (const c of market_commands()) await node.submit(c);
-      for (let a = 0; a < 2; a++) {
-        await node.submit({ type: "create_account", ts_ms: 0 });
-        for (const asset of [0, 1])
-          await node.submit({ type: "deposit", ts_ms: 0, account: a, asset, amount_units: 10 ** 12 });
-      }
+      await fund(node);
       await trade_pairs(node, 60);
       assert.equal(history.trades(0, 0, { limit: 1000 }).length, 60);
       assert.equal(history.last_seq, node.last_applied_seq);
@@ -86,12 +91,7 @@ describe("history projection", () => {
     try {
       let history = new History(file);
       const node = await EngineNode.open({ data_dir: dir, projection: history, log: () => {} });
-      for (const c of market_commands()) await node.submit(c);
-      for (let a = 0; a < 2; a++) {
-        await node.submit({ type: "create_account", ts_ms: 0 });
-        for (const asset of [0, 1])
-          await node.submit({ type: "deposit", ts_ms: 0, account: a, asset, amount_units: 10 ** 12 });
-      }
+      await fund(node);
       // 1,500 pairs in flight at once: many frames, several batches of rows on their way to the writer
       const orders: Promise<unknown>[] = [];
       for (let i = 0; i < 1500; i++) {
@@ -170,12 +170,7 @@ describe("history projection", () => {
     try {
       let history = open_history(file, () => {});
       let node = await EngineNode.open({ data_dir: dir, projection: history, log: () => {} });
-      for (const c of market_commands()) await node.submit(c);
-      for (let a = 0; a < 2; a++) {
-        await node.submit({ type: "create_account", ts_ms: 0 });
-        for (const asset of [0, 1])
-          await node.submit({ type: "deposit", ts_ms: 0, account: a, asset, amount_units: 10 ** 12 });
-      }
+      await fund(node);
       await trade_pairs(node, 5);
       await node.close();
       history.close();
@@ -208,12 +203,7 @@ describe("history projection", () => {
     try {
       const history = new History(file);
       const node = await EngineNode.open({ data_dir: dir, projection: history, log: () => {} });
-      for (const c of market_commands()) await node.submit(c);
-      for (let a = 0; a < 2; a++) {
-        await node.submit({ type: "create_account", ts_ms: 0 });
-        for (const asset of [0, 1])
-          await node.submit({ type: "deposit", ts_ms: 0, account: a, asset, amount_units: 10 ** 12 });
-      }
+      await fund(node);
       await trade_pairs(node, 2);
       assert.equal(history.trades(0, 0, { from_id: 0, limit: 1000 }).length, 2);
 
