@@ -40,6 +40,8 @@ export interface PublicServerOptions {
   request_timeout_ms?: number;
   /** Connections one address may hold at once (default CONNECTIONS_PER_IP_DEFAULT; 0: no cap). */
   connections_per_ip?: number;
+  /** WebSocket pings (streams and WebSocket API); a connection silent since the last is dropped (tests shorten it). */
+  ping_interval_ms?: number;
   /** Checks signed requests; the signed endpoints exist only with one (and the history). */
   auth: Authenticator | null;
   history: History | null;
@@ -377,7 +379,13 @@ export async function start_public_server(
   }
 
   // Market streams share the port: /ws/…, /stream?streams=…
-  const streams = new MarketStreams(engine, options.clock_ms, options.history, user);
+  const streams = new MarketStreams(
+    engine,
+    options.clock_ms,
+    options.history,
+    user,
+    options.ping_interval_ms,
+  );
   streams.attach(app.server);
   // Binance: 300 connection attempts per IP per 5 minutes to each of the two; connecting to the
   // WebSocket API also costs 2 request weight.
@@ -392,6 +400,7 @@ export async function start_public_server(
       limiter,
       new UserEvents(engine, options.history),
       options.clock_ms,
+      options.ping_interval_ms,
     );
     streams.ws_api = (request, socket, head) => ws_api.upgrade(request, socket, head);
     node.on_applied((_seq, time_ms, events) => ws_api.on_events(time_ms, events));

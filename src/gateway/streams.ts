@@ -156,10 +156,12 @@ export class MarketStreams {
     private readonly history: History | null,
     /** User data streams (/ws/<listenKey>), when the server has signed endpoints. */
     private readonly user: { keys: ListenKeys; events: UserEvents } | null = null,
+    /** A client that has not answered a ping by the next one is dropped. */
+    ping_interval_ms: number = PING_INTERVAL_MS,
   ) {
     this.timers.push(setInterval(() => this.tick(true), 100));
     this.timers.push(setInterval(() => this.tick(false), 1000));
-    this.timers.push(setInterval(() => this.ping(), PING_INTERVAL_MS));
+    this.timers.push(setInterval(() => this.ping(), ping_interval_ms));
     for (const t of this.timers) t.unref();
   }
 

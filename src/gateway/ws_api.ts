@@ -63,6 +63,8 @@ const CONNECTIONS_MAX = 10_000;
 /** Answers and events waiting to be sent to one connection beyond which it is dropped (as streams.ts). */
 const SEND_BUFFER_BYTES_MAX = 4 * 1024 * 1024;
 const SUBSCRIPTIONS_PER_CONNECTION_MAX = 16;
+/** A connection not heard from (pong or request) for one interval after a ping is dropped. */
+const PING_INTERVAL_MS = 60_000;
 /** What session.logon and userDataStream.subscribe.signature read besides apiKey. */
 const LOGON_READ: ReadonlySet<string> = new Set(["timestamp", "recvWindow", "signature"]);
 
@@ -83,6 +85,8 @@ interface Session {
   subscriptions: Map<number, number>;
   /** Sends a message; what is sent in one turn of the event loop leaves in one write (see upgrade). */
   send: (message: unknown) => void;
+  /** Heard from (a pong or a request) since the last ping. */
+  alive: boolean;
 }
 
 export class WsApi {
@@ -92,13 +96,37 @@ export class WsApi {
   private readonly subscribed = new Set<Session>();
   private next_subscription = 0;
 
+  private readonly ping_timer: NodeJS.Timeout;
+
   constructor(
     private readonly routes: ReadonlyMap<string, RouteEntry>,
     private readonly auth: Authenticator,
     private readonly limiter: Limiter,
     private readonly user_events: UserEvents,
     private readonly clock_ms: () => number,
-  ) {}
+    ping_interval_ms: number = PING_INTERVAL_MS,
+  ) {
+    this.ping_timer = setInterval(() => this.ping(), ping_interval_ms);
+    this.ping_timer.unref();
+  }
+
+  /**
+   * Binance pings WebSocket API connections and drops those that do not answer. Without it a client
+   * that vanished without closing (a phone that lost its network) would hold its session, socket and
+   * user-data subscription for ever, and enough of them would fill CONNECTIONS_MAX for everyone.
+   */
+  private ping(): void {
+    for (const session of this.sessions) {
+      if (!session.alive) {
+        session.ws.terminate();
+        this.sessions.delete(session);
+        this.subscribed.delete(session);
+        continue;
+      }
+      session.alive = false;
+      session.ws.ping();
+    }
+  }
 
   upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     if (this.sessions.size >= CONNECTIONS_MAX) {
@@ -121,6 +149,7 @@ export class WsApi {
         connected_ms: this.clock_ms(),
         logon: null,
         subscriptions: new Map(),
+        alive: true,
         send: (message) => {
           // A client that does not read its answers is dropped rather than buffered without bound.
           if (ws.bufferedAmount > SEND_BUFFER_BYTES_MAX) {
@@ -136,7 +165,11 @@ export class WsApi {
         },
       };
       this.sessions.add(session);
+      ws.on("pong", () => {
+        session.alive = true;
+      });
       ws.on("message", (data, is_binary) => {
+        session.alive = true;
         // a failure anywhere in answering ends this connection only (never an unhandled rejection)
         this.message(session, is_binary ? "" : data.toString())
           .then(session.send)
@@ -374,6 +407,7 @@ export class WsApi {
   }
 
   close(): void {
+    clearInterval(this.ping_timer);
     const notice = JSON.stringify({ event: { e: "serverShutdown", E: this.clock_ms() } });
     for (const s of this.sessions) {
       s.ws.send(notice);

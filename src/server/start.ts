@@ -52,6 +52,8 @@ export interface StartOptions {
   request_timeout_ms?: number;
   /** Connections one address may hold at once (default CONNECTIONS_PER_IP_DEFAULT; 0: no cap). */
   connections_per_ip?: number;
+  /** WebSocket ping interval (default: streams 20 s, WebSocket API 60 s; tests shorten it). */
+  ping_interval_ms?: number;
   /** The status service's public URL, for the web app's banner and links (holdfast start --status-url). */
   status_url?: string | null;
   /** Cluster mode: the etcd log instead of the file journal (DESIGN, "Cluster mode"). */
@@ -212,6 +214,7 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
       ...(options.in_flight_max === undefined ? {} : { in_flight_max: options.in_flight_max }),
       ...(options.request_timeout_ms === undefined ? {} : { request_timeout_ms: options.request_timeout_ms }),
       ...(options.connections_per_ip === undefined ? {} : { connections_per_ip: options.connections_per_ip }),
+      ...(options.ping_interval_ms === undefined ? {} : { ping_interval_ms: options.ping_interval_ms }),
       ...(node instanceof ClusterNode
         ? {
             extra_routes: (app: FastifyInstance) =>

@@ -143,4 +143,33 @@ describe("WebSocket market streams", () => {
       await handle.remove();
     }
   });
+
+  it("a client that does not answer pings is dropped, on the streams and the WebSocket API; one that does stays", async () => {
+    const handle = await demo_node("hf-pings-", { ping_interval_ms: 200 });
+    const port = handle.running.port;
+    const open = (path: string, answers: boolean) =>
+      new Promise<WebSocket>((resolve, reject) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { autoPong: answers });
+        ws.once("open", () => resolve(ws));
+        ws.once("error", reject);
+      });
+    const sockets: WebSocket[] = [];
+    try {
+      for (const path of ["/ws/btcusdt@trade", "/ws-api/v3"]) {
+        const live = await open(path, true);
+        const silent = await open(path, false);
+        sockets.push(live, silent);
+        const closed = await new Promise<number | "still open">((resolve) => {
+          silent.once("close", resolve);
+          setTimeout(() => resolve("still open"), 5000);
+        });
+        assert.equal(closed, 1006, `${path}: the silent client's connection was cut`);
+        await new Promise((r) => setTimeout(r, 500));
+        assert.equal(live.readyState, WebSocket.OPEN, `${path}: a client that answers stays`);
+      }
+    } finally {
+      for (const ws of sockets) ws.terminate();
+      await handle.remove();
+    }
+  });
 });
