@@ -42,6 +42,10 @@ export function register_status(program: Command): void {
       "--canary-key <file>",
       'order-entry canary: {"apiKey","secretKey","symbols":[…]} of an account made for it',
     )
+    .option(
+      "--connections-per-ip <n>",
+      "connections one client address may hold at once (0: no cap, e.g. behind a proxy on this host; default 1000)",
+    )
     .option("--probe-interval-ms <n>", "time between probe rounds", String(STATUS_DEFAULTS.probe_interval_ms))
     .option(
       "--rounds <n>",
@@ -73,6 +77,7 @@ export function register_status(program: Command): void {
         probeIntervalMs: string;
         rounds: string;
         quietS: string;
+        connectionsPerIp?: string;
       }) => {
         if (opts.watch === undefined) return fail("--watch URL[,URL…] is required");
         const port = Number(opts.port);
@@ -84,6 +89,9 @@ export function register_status(program: Command): void {
         if (!Number.isInteger(rounds) || rounds < 1 || rounds > 100) return fail("--rounds must be 1..100");
         if (!(quiet_s >= 0 && quiet_s <= 86_400)) return fail("--quiet-s must be 0..86400");
         if (opts.name.length > 100) return fail("--name is at most 100 characters");
+        const per_ip = opts.connectionsPerIp === undefined ? undefined : Number(opts.connectionsPerIp);
+        if (per_ip !== undefined && !(Number.isInteger(per_ip) && per_ip >= 0 && per_ip <= 1_000_000))
+          return fail("--connections-per-ip must be 0..1000000");
         const telegram_token = opts.telegramToken ?? process.env.HOLDFAST_TELEGRAM_TOKEN;
         const schedule = opts.retryScheduleMs?.split(",").map(Number);
         if (
@@ -119,6 +127,7 @@ export function register_status(program: Command): void {
             ...(telegram_token === undefined ? {} : { telegram_token, telegram_api: opts.telegramApi }),
             ...(opts.mailFrom === undefined ? {} : { mail_from: opts.mailFrom }),
             ...(schedule === undefined ? {} : { retry_schedule_ms: schedule }),
+            ...(per_ip === undefined ? {} : { connections_per_ip: per_ip }),
             log,
           });
         } catch (error) {

@@ -3,14 +3,13 @@
  * (step 3 is building it out). Every route parses its parameters the Binance way (params.ts) and
  * answers errors as {code,msg}.
  */
-import { readFileSync } from "node:fs";
-import type { Socket } from "node:net";
 import underPressure from "@fastify/under-pressure";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Market } from "../engine/market.js";
 import { MARKET_STATUS_NAMES } from "../engine/types.js";
 import type { ExchangeNode } from "../node/exchange_node.js";
 import type { History } from "../projections/history.js";
+import { CONNECTIONS_PER_IP_DEFAULT, cap_connections } from "../server/connections.js";
 import { register_web_api, type WebOptions } from "../web/routes.js";
 import type { WebSessions } from "../web/sessions.js";
 import { register_app } from "../web/static.js";
@@ -416,65 +415,12 @@ export async function start_public_server(
   });
 
   options.extra_routes?.(app);
-  // Past this, new connections are closed as soon as they are accepted (Node's maxConnections):
-  // connections that take every file descriptor would leave the journal unable to open its next
-  // segment, and a journal that cannot write stops the node for everyone already connected.
-  app.server.maxConnections = connections_max_default();
-  // And one address may hold only so many of them: without it, one client could take every slot up
-  // to the cap above and nobody else could connect (the node itself would go on).
-  const per_ip_max = options.connections_per_ip ?? CONNECTIONS_PER_IP_DEFAULT;
-  if (per_ip_max > 0) {
-    const per_ip = new Map<string, number>();
-    app.server.on("connection", (socket: Socket) => {
-      const ip = socket.remoteAddress ?? "";
-      const held = per_ip.get(ip) ?? 0;
-      if (held >= per_ip_max) {
-        socket.destroy();
-        return;
-      }
-      per_ip.set(ip, held + 1);
-      socket.once("close", () => {
-        const left = (per_ip.get(ip) ?? 1) - 1;
-        if (left <= 0) per_ip.delete(ip);
-        else per_ip.set(ip, left);
-      });
-    });
-  }
+  // (see server/connections.ts: a flood of idle connections must not take the journal's file
+  // descriptors, nor one address every slot)
+  cap_connections(app.server, options.connections_per_ip ?? CONNECTIONS_PER_IP_DEFAULT);
   await app.listen({ host: options.host, port: options.port });
   serving_since_ms = Date.now();
   return app;
-}
-
-/**
- * Connections one address may hold at once (`holdfast start --connections-per-ip`). Generous: many
- * users can share one address (NAT, a carrier's); a node behind a proxy on the same host should
- * set 0, since every client then has the proxy's address.
- */
-export const CONNECTIONS_PER_IP_DEFAULT = 1000;
-
-/** File descriptors kept for the node's own use: journal segments, snapshots, SQLite, sockets, workers. */
-export const FD_RESERVE = 512;
-/** When the open-files limit cannot be read (not Linux). */
-const CONNECTIONS_MAX_FALLBACK = 10_000;
-
-/** The process's open-files limit (soft), from /proc/self/limits; null where there is none to read. */
-export function open_files_limit(): number | null {
-  try {
-    const line = readFileSync("/proc/self/limits", "utf8")
-      .split("\n")
-      .find((l) => l.startsWith("Max open files"));
-    const soft = line?.slice("Max open files".length).trim().split(/\s+/)[0];
-    if (soft === undefined) return null;
-    return soft === "unlimited" ? Number.MAX_SAFE_INTEGER : Number(soft) || null;
-  } catch {
-    return null;
-  }
-}
-
-/** Client connections the public server takes at once: the open-files limit less FD_RESERVE. */
-export function connections_max_default(): number {
-  const limit = open_files_limit();
-  return limit === null ? CONNECTIONS_MAX_FALLBACK : Math.max(64, limit - FD_RESERVE);
 }
 
 const SYMBOLS_MAX = 100;

@@ -22,17 +22,13 @@ import { setup_demo } from "../demo/setup.js";
 import { Authenticator } from "../gateway/auth.js";
 import { DEFAULT_TIERS, type LimitTiers } from "../gateway/limits.js";
 import { MasterKey } from "../gateway/master_key.js";
-import {
-  CONNECTIONS_PER_IP_DEFAULT,
-  FD_RESERVE,
-  open_files_limit,
-  start_public_server,
-} from "../gateway/public.js";
+import { start_public_server } from "../gateway/public.js";
 import { start_space_problem } from "../node/disk_guard.js";
 import type { ExchangeNode } from "../node/exchange_node.js";
 import { EngineNode } from "../node/runtime.js";
 import { open_history } from "../projections/history.js";
 import { WebSessions } from "../web/sessions.js";
+import { CONNECTIONS_PER_IP_DEFAULT, caps_line } from "./connections.js";
 
 export interface StartOptions {
   data_dir: string;
@@ -229,9 +225,8 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
     });
     servers.push(pub);
     const port = (pub.server.address() as AddressInfo).port;
-    const per_ip = options.connections_per_ip ?? CONNECTIONS_PER_IP_DEFAULT;
     options.log(
-      `public server: at most ${pub.server.maxConnections.toLocaleString("en-US")} client connections at once, ${per_ip === 0 ? "any number" : per_ip.toLocaleString("en-US")} per address (open-files limit ${open_files_limit()?.toLocaleString("en-US") ?? "unknown"}; ${FD_RESERVE} kept for the node's own files)`,
+      caps_line(pub.server, options.connections_per_ip ?? CONNECTIONS_PER_IP_DEFAULT, "public server"),
     );
     if (node instanceof ClusterNode) {
       const host = options.host === "0.0.0.0" || options.host === "::" ? hostname() : options.host;

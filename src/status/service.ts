@@ -12,6 +12,7 @@ import formbody from "@fastify/formbody";
 import Fastify, { type FastifyInstance } from "fastify";
 import { admin_request } from "../admin/client.js";
 import { lock_dir } from "../node/data_dir.js";
+import { CONNECTIONS_PER_IP_DEFAULT, cap_connections, caps_line } from "../server/connections.js";
 import { STATUS_ADMIN_SOCKET, start_status_admin } from "./admin.js";
 import { register_admin_page } from "./admin_page.js";
 import {
@@ -79,6 +80,8 @@ export interface StatusOptions {
    * exchange into maintenance when it starts and out of it when it ends.
    */
   exchange_admin_socket?: string;
+  /** Connections one address may hold at once (default CONNECTIONS_PER_IP_DEFAULT; 0: no cap). */
+  connections_per_ip?: number;
   log: (line: string) => void;
 }
 
@@ -309,7 +312,12 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
     if (admin === null) throw new Error("admin interface not started");
     return admin;
   });
+  // An outage brings everyone to the status page at once: a flood of idle connections (or one
+  // address holding every slot) must not keep them out (server/connections.ts).
+  const per_ip = options.connections_per_ip ?? CONNECTIONS_PER_IP_DEFAULT;
+  cap_connections(app.server, per_ip);
   await app.listen({ host: options.host, port: options.port });
+  options.log(caps_line(app.server, per_ip, "status page"));
   const port = (app.server.address() as { port: number }).port;
   bound_port = port;
   serving = true;

@@ -11,14 +11,15 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { Pool } from "undici";
 import { admin_request } from "../../src/admin/client.js";
-import { FD_RESERVE } from "../../src/gateway/public.js";
+import { FD_RESERVE } from "../../src/server/connections.js";
 import { demo_node, spawn_node } from "../helpers/nodes.js";
+import { test_status } from "../helpers/status.js";
 
 /** Whether a new connection is served: a ping on it answered, or the server closed it. */
-function ping_fresh(port: number, from = "127.0.0.1"): Promise<"served" | "closed"> {
+function ping_fresh(port: number, from = "127.0.0.1", path = "/api/v3/ping"): Promise<"served" | "closed"> {
   return new Promise((resolve) => {
     const socket = connect({ port, host: "127.0.0.1", localAddress: from }, () =>
-      socket.write("GET /api/v3/ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`),
     );
     let got = "";
     socket.on("data", (d) => {
@@ -73,25 +74,48 @@ describe("connection flood", () => {
     }
   });
 
-  it("one address holds at most --connections-per-ip connections; other addresses are not affected", async () => {
+  it("one address holds at most --connections-per-ip connections, on the exchange and the status page; other addresses are not affected", async () => {
     const handle = await demo_node("hf-per-ip-", { connections_per_ip: 20 });
-    const port = handle.running.port;
+    const status_dir = mkdtempSync(join(tmpdir(), "hf-per-ip-status-"));
+    // watching nothing: its probes would otherwise hold connections from 127.0.0.1 to the node
+    const status = await test_status(status_dir, "http://127.0.0.1:9", {
+      connections_per_ip: 20,
+    });
     const held: Socket[] = [];
     try {
-      for (let i = 0; i < 20; i++) {
-        const s = connect(port, "127.0.0.1");
-        s.on("error", () => undefined);
-        held.push(s);
+      for (const [port, path] of [
+        [handle.running.port, "/api/v3/ping"],
+        [status.port, "/api/v2/status.json"],
+      ] as const) {
+        for (let i = 0; i < 20; i++) {
+          const s = connect(port, "127.0.0.1");
+          s.on("error", () => undefined);
+          held.push(s);
+        }
+        await new Promise((r) => setTimeout(r, 300));
+        assert.equal(
+          await ping_fresh(port, "127.0.0.1", path),
+          "closed",
+          `${path}: the 21st is closed at once`,
+        );
+        assert.equal(
+          await ping_fresh(port, "127.0.0.2", path),
+          "served",
+          `${path}: another address is served`,
+        );
+        held.pop()?.destroy();
+        await new Promise((r) => setTimeout(r, 300));
+        assert.equal(
+          await ping_fresh(port, "127.0.0.1", path),
+          "served",
+          `${path}: a slot freed serves again`,
+        );
       }
-      await new Promise((r) => setTimeout(r, 300));
-      assert.equal(await ping_fresh(port), "closed", "the 21st connection from 127.0.0.1 is closed at once");
-      assert.equal(await ping_fresh(port, "127.0.0.2"), "served", "another address is served");
-      held.pop()?.destroy();
-      await new Promise((r) => setTimeout(r, 300));
-      assert.equal(await ping_fresh(port), "served", "a slot freed is a slot for the same address");
     } finally {
       for (const s of held) s.destroy();
+      await status.close();
       await handle.remove();
+      rmSync(status_dir, { recursive: true, force: true });
     }
   });
 });
