@@ -40,9 +40,14 @@ export function write_atomic(dir: string, name: string, chunks: Uint8Array[]): v
       while (done < chunk.length) done += writeSync(fd, chunk, done, chunk.length - done);
     }
     fsyncSync(fd);
-  } finally {
+  } catch (error) {
+    // a half-written temp file (a full disk, say) would otherwise stay until the next snapshot that
+    // succeeds, and each failed attempt, named by its own sequence, would leave another
     closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw error;
   }
+  closeSync(fd);
   renameSync(tmp, join(dir, name));
   const dfd = openSync(dir, "r");
   try {

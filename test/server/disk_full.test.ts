@@ -7,10 +7,11 @@
  */
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import type { Command } from "../../src/engine/commands.js";
+import { write_atomic } from "../../src/node/snapshot_store.js";
 import { type RunningNode, start_node } from "../../src/server/start.js";
 import { probe_round } from "../../src/status/probe.js";
 import { fill, mount_tmpfs } from "../helpers/tmpfs.js";
@@ -201,6 +202,18 @@ describe("a full disk", () => {
       assert.equal((await c2.order()).status, 200);
     } finally {
       await running?.close().catch(() => {});
+      mount.unmount();
+    }
+  });
+
+  it("a snapshot that does not fit fails and leaves no half-written file behind", async (t) => {
+    const mount = mount_tmpfs(16, "hf-diskfull-");
+    if (typeof mount === "string") return t.skip(mount);
+    try {
+      fill(join(mount.dir, "filler"), 4 * MB);
+      assert.throws(() => write_atomic(mount.dir, "snapshot-1.hfs", [Buffer.alloc(8 * MB, 1)]), /ENOSPC/);
+      assert.deepEqual(readdirSync(mount.dir).sort(), ["filler"]);
+    } finally {
       mount.unmount();
     }
   });
