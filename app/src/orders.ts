@@ -150,7 +150,10 @@ export async function place_order(
       notice({
         client_order_id,
         state: "retrying",
-        text: "Connection lost: retrying the same order (it can only be placed once)…",
+        // what the exchange said, when it answered (busy, order entry paused), else the lost connection
+        text: f.network
+          ? "Connection lost: retrying the same order (it can only be placed once)…"
+          : `Not placed yet: ${f.message} Retrying the same order (it can only be placed once)…`,
       });
       await sleep(wait);
       wait = Math.min(wait * 2, RETRY_MAX_MS);
