@@ -13,6 +13,7 @@ import type { EngineEvent } from "../engine/events.js";
 import { reason_message, reason_name } from "../engine/reasons.js";
 import { MARKET_STATUS_NAMES, type MarketStatus } from "../engine/types.js";
 import type { MasterKey } from "../gateway/master_key.js";
+import { free_bytes } from "../node/disk_guard.js";
 import type { ExchangeNode } from "../node/exchange_node.js";
 import { add_hmac_key, add_public_key, create_account, move_funds } from "./users.js";
 
@@ -29,6 +30,10 @@ export interface NodeStatus {
   exchange: { maintenance: boolean; deposits_paused: boolean; withdrawals_paused: boolean };
   markets: { symbol: string; status: string; bid_levels: number; ask_levels: number }[];
   accounts: number;
+  /** Whether this node takes new commands now, and if not why (a nearly full disk, a failed journal write). */
+  order_entry: { open: boolean; reason: string | null };
+  /** Free space on the data directory's disk. */
+  disk_free_bytes: number | null;
 }
 
 export function node_status(node: ExchangeNode, data_dir: string, started_at: Date): NodeStatus {
@@ -51,6 +56,8 @@ export function node_status(node: ExchangeNode, data_dir: string, started_at: Da
       ask_levels: m.asks.count,
     })),
     accounts: e.accounts.length,
+    order_entry: { open: node.writes_refused === null, reason: node.writes_refused },
+    disk_free_bytes: free_bytes(data_dir),
   };
 }
 

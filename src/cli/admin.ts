@@ -5,6 +5,7 @@
 import type { Command } from "commander";
 import { AdminUnreachableError, admin_request, admin_socket_path } from "../admin/client.js";
 import type { NodeStatus } from "../admin/server.js";
+import { mb } from "../node/disk_guard.js";
 
 interface Common {
   dataDir: string;
@@ -72,6 +73,8 @@ export function register_admin(program: Command): void {
         .map(([k]) => k);
       console.log(`  exchange:         ${flags.length === 0 ? "normal" : flags.join(", ")}`);
       console.log(`  accounts:         ${s.accounts.toLocaleString("en-US")}`);
+      console.log(`  order entry:      ${s.order_entry.open ? "open" : `PAUSED: ${s.order_entry.reason}`}`);
+      console.log(`  disk free:        ${s.disk_free_bytes === null ? "unknown" : mb(s.disk_free_bytes)}`);
       for (const m of s.markets)
         console.log(
           `  ${m.symbol.padEnd(10)} ${m.status.padEnd(12)} ${m.bid_levels} bid levels, ${m.ask_levels} ask levels`,

@@ -52,8 +52,11 @@ describe("admin interface", () => {
         status.markets.map((m: { symbol: string; status: string }) => `${m.symbol}:${m.status}`),
         ["BTCUSDT:TRADING", "ETHUSDT:TRADING", "ETHBTC:TRADING"],
       );
+      assert.deepEqual(status.order_entry, { open: true, reason: null });
+      assert.ok(status.disk_free_bytes > 0);
       const text = await cli("admin", "status", "--data-dir", dir);
       assert.match(text.stdout, new RegExp(`applied sequence: ${base.toLocaleString("en-US")}`));
+      assert.match(text.stdout, /order entry: {6}open\n {2}disk free: {8}[\d,]+ MB/);
 
       // users, keys and test deposits from the CLI; each a journaled command
       const user = JSON.parse((await cli("admin", "create-user", "--data-dir", dir, "--json")).stdout);
