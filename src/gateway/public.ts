@@ -41,6 +41,8 @@ export interface PublicServerOptions {
   connections_per_ip?: number;
   /** WebSocket pings (streams and WebSocket API); a connection silent since the last is dropped (tests shorten it). */
   ping_interval_ms?: number;
+  /** How long a listen key lives without a keepalive (default Binance's 60 minutes; tests shorten it). */
+  listen_key_ttl_ms?: number;
   /** Checks signed requests; the signed endpoints exist only with one (and the history). */
   auth: Authenticator | null;
   history: History | null;
@@ -349,7 +351,10 @@ export async function start_public_server(
   const user =
     options.auth === null
       ? null
-      : { keys: new ListenKeys(options.clock_ms), events: new UserEvents(engine, options.history) };
+      : {
+          keys: new ListenKeys(options.clock_ms, options.listen_key_ttl_ms),
+          events: new UserEvents(engine, options.history),
+        };
   const auth = options.auth;
   if (auth !== null && user !== null) {
     // listenKey user data streams: a key, no signature (Binance's USER_STREAM security)

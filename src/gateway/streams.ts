@@ -88,6 +88,8 @@ interface Client {
   /** Message timestamps (ms) of the last second, for the rate limit. */
   recent: number[];
   alive: boolean;
+  /** The listen key each of its user data streams came by (account → key): its name on the wire. */
+  listen_keys: Map<number, string>;
 }
 
 /** An unmasked, unfragmented server-to-client text frame (RFC 6455 §5.2) holding `text`. */
@@ -137,6 +139,8 @@ export class MarketStreams {
 
   /** Open user data streams (/ws/<listenKey>) across all clients. */
   private user_subscriptions = 0;
+  /** The clients on each listen key: told when it expires, and cut off when it ends. */
+  private readonly by_listen_key = new Map<string, Set<Client>>();
 
   /** Where /ws-api/v3 upgrades go (the WebSocket API shares the port). */
   ws_api: ((request: IncomingMessage, socket: Duplex, head: Buffer) => void) | null = null;
@@ -159,6 +163,8 @@ export class MarketStreams {
     /** A client that has not answered a ping by the next one is dropped. */
     ping_interval_ms: number = PING_INTERVAL_MS,
   ) {
+    if (user !== null)
+      user.keys.on_end = (key, account, expired) => this.listen_key_ended(key, account, expired);
     this.timers.push(setInterval(() => this.tick(true), 100));
     this.timers.push(setInterval(() => this.tick(false), 1000));
     this.timers.push(setInterval(() => this.ping(), ping_interval_ms));
@@ -232,7 +238,15 @@ export class MarketStreams {
   }
 
   private connect(ws: WebSocket, socket: Duplex, combined: boolean, initial: string[]): void {
-    const client: Client = { ws, socket, combined, streams: new Set(), recent: [], alive: true };
+    const client: Client = {
+      ws,
+      socket,
+      combined,
+      streams: new Set(),
+      recent: [],
+      alive: true,
+      listen_keys: new Map(),
+    };
     this.clients.add(client);
     // A raw /ws/<name> path may be any name (ccxt opens /ws/0); only valid stream names subscribe.
     for (const name of initial.slice(0, SUBSCRIPTIONS_PER_CONNECTION_MAX)) {
@@ -240,7 +254,16 @@ export class MarketStreams {
       else {
         // /ws/<listenKey>: that account's user data
         const account = this.user?.keys.account(name) ?? null;
-        if (account !== null) this.subscribe(client, user_stream(account));
+        if (account !== null) {
+          this.subscribe(client, user_stream(account));
+          client.listen_keys.set(account, name);
+          let clients = this.by_listen_key.get(name);
+          if (clients === undefined) {
+            clients = new Set();
+            this.by_listen_key.set(name, clients);
+          }
+          clients.add(client);
+        }
       }
     }
     ws.on("pong", () => {
@@ -253,6 +276,7 @@ export class MarketStreams {
 
   private disconnect(client: Client): void {
     if (!this.clients.delete(client)) return;
+    for (const key of client.listen_keys.values()) this.forget_listen_key(client, key);
     for (const name of client.streams) if (name.startsWith(USER_STREAM_PREFIX)) this.user_subscriptions--;
     for (const name of client.streams) this.subscribers.get(name)?.delete(client);
   }
@@ -333,7 +357,7 @@ export class MarketStreams {
         return { result: null, id };
       }
       case "LIST_SUBSCRIPTIONS":
-        return { result: [...client.streams], id };
+        return { result: [...client.streams].map((n) => this.wire_name(client, n)), id };
       default:
         return { error: { code: 2, msg: "Invalid request: unknown method" }, id };
     }
@@ -341,6 +365,39 @@ export class MarketStreams {
 
   private reply(client: Client, body: unknown): void {
     this.send(client, JSON.stringify(body));
+  }
+
+  /**
+   * A listen key ended: its streams get no more events. Expired (no keepalive for 60 minutes), its
+   * clients are told first, as Binance tells them (listenKeyExpired; a client then makes a new one);
+   * closed by its owner (DELETE userDataStream), they are not.
+   */
+  private listen_key_ended(key: string, account: number, expired: boolean): void {
+    const clients = this.by_listen_key.get(key);
+    if (clients === undefined) return;
+    for (const client of [...clients]) {
+      if (expired) {
+        const event = { e: "listenKeyExpired", E: this.clock_ms(), listenKey: key };
+        this.send(client, JSON.stringify(client.combined ? { stream: key, data: event } : event));
+      }
+      const name = user_stream(account);
+      if (client.streams.delete(name)) this.user_subscriptions--;
+      this.subscribers.get(name)?.delete(client);
+      this.forget_listen_key(client, key);
+    }
+  }
+
+  private forget_listen_key(client: Client, key: string): void {
+    for (const [account, k] of client.listen_keys) if (k === key) client.listen_keys.delete(account);
+    const clients = this.by_listen_key.get(key);
+    clients?.delete(client);
+    if (clients?.size === 0) this.by_listen_key.delete(key);
+  }
+
+  /** A stream's name as its client knows it: a user data stream goes by its listen key. */
+  private wire_name(client: Client, name: string): string {
+    if (!name.startsWith(USER_STREAM_PREFIX)) return name;
+    return client.listen_keys.get(Number(name.slice(USER_STREAM_PREFIX.length))) ?? name;
   }
 
   private send(client: Client, text: string | Buffer): void {
@@ -404,8 +461,12 @@ export class MarketStreams {
     // subscribers, and a 5,000-client @depth@100ms sends its whole tick in one loop of writes.
     let raw: Buffer | null = null;
     let wrapped: Buffer | null = null;
+    const user = name.startsWith(USER_STREAM_PREFIX);
     for (const client of set) {
-      if (client.combined) {
+      if (client.combined && user) {
+        // named by the client's listen key (rare: user data streams have one client or two)
+        this.write_frame(client, text_frame(JSON.stringify({ stream: this.wire_name(client, name), data })));
+      } else if (client.combined) {
         wrapped ??= text_frame(JSON.stringify({ stream: name, data }));
         this.write_frame(client, wrapped);
       } else {
@@ -510,7 +571,12 @@ export class MarketStreams {
 
   private tick(fast: boolean): void {
     const now = this.clock_ms();
-    if (!fast) this.publish_statistics(now);
+    if (!fast) {
+      this.publish_statistics(now);
+      // the keys streams listen on, checked each second so that their expiry is told promptly
+      // (the others expire when next used)
+      if (this.user !== null) for (const key of [...this.by_listen_key.keys()]) this.user.keys.account(key);
+    }
     const windows = fast ? this.fast : this.slow;
     for (const m of this.engine.markets) {
       const w = windows[m.id]?.take() ?? null;

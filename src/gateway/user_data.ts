@@ -38,7 +38,13 @@ export class ListenKeys {
   private readonly keys = new Map<string, { account: number; expires_ms: number }>();
   private readonly by_account = new Map<number, string>();
 
-  constructor(private readonly clock_ms: () => number) {}
+  /** Told when a key ends: expired (no keepalive in time) or closed by its owner. */
+  on_end: ((key: string, account: number, expired: boolean) => void) | null = null;
+
+  constructor(
+    private readonly clock_ms: () => number,
+    private readonly ttl_ms: number = LISTEN_KEY_TTL_MS,
+  ) {}
 
   /** The account's listen key (the existing one, kept alive, or a new one). */
   open(account: number): string {
@@ -50,7 +56,7 @@ export class ListenKeys {
       .replace(/[^A-Za-z0-9]/g, "")
       .slice(0, 60)
       .padEnd(60, "0");
-    this.keys.set(key, { account, expires_ms: this.clock_ms() + LISTEN_KEY_TTL_MS });
+    this.keys.set(key, { account, expires_ms: this.clock_ms() + this.ttl_ms });
     this.by_account.set(account, key);
     return key;
   }
@@ -58,15 +64,20 @@ export class ListenKeys {
   keep_alive(key: string): boolean {
     const k = this.account_entry(key);
     if (k === null) return false;
-    k.expires_ms = this.clock_ms() + LISTEN_KEY_TTL_MS;
+    k.expires_ms = this.clock_ms() + this.ttl_ms;
     return true;
   }
 
   close(key: string): boolean {
+    return this.end(key, false);
+  }
+
+  private end(key: string, expired: boolean): boolean {
     const k = this.keys.get(key);
     if (k === undefined) return false;
     this.keys.delete(key);
     this.by_account.delete(k.account);
+    this.on_end?.(key, k.account, expired);
     return true;
   }
 
@@ -79,7 +90,7 @@ export class ListenKeys {
     const k = this.keys.get(key);
     if (k === undefined) return null;
     if (k.expires_ms < this.clock_ms()) {
-      this.close(key);
+      this.end(key, true);
       return null;
     }
     return k;
@@ -87,7 +98,7 @@ export class ListenKeys {
 
   private sweep(): void {
     const now = this.clock_ms();
-    for (const [key, k] of this.keys) if (k.expires_ms < now) this.close(key);
+    for (const [key, k] of this.keys) if (k.expires_ms < now) this.end(key, true);
   }
 }
 

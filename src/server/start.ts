@@ -50,6 +50,8 @@ export interface StartOptions {
   connections_per_ip?: number;
   /** WebSocket ping interval (default: streams 20 s, WebSocket API 60 s; tests shorten it). */
   ping_interval_ms?: number;
+  /** How long a listen key lives without a keepalive (default 60 minutes; tests shorten it). */
+  listen_key_ttl_ms?: number;
   /** The status service's public URL, for the web app's banner and links (holdfast start --status-url). */
   status_url?: string | null;
   /** Cluster mode: the etcd log instead of the file journal (DESIGN, "Cluster mode"). */
@@ -211,6 +213,7 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
       ...(options.request_timeout_ms === undefined ? {} : { request_timeout_ms: options.request_timeout_ms }),
       ...(options.connections_per_ip === undefined ? {} : { connections_per_ip: options.connections_per_ip }),
       ...(options.ping_interval_ms === undefined ? {} : { ping_interval_ms: options.ping_interval_ms }),
+      ...(options.listen_key_ttl_ms === undefined ? {} : { listen_key_ttl_ms: options.listen_key_ttl_ms }),
       ...(node instanceof ClusterNode
         ? {
             extra_routes: (app: FastifyInstance) =>

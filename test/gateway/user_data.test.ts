@@ -114,4 +114,81 @@ describe("user data streams (listenKey)", () => {
       await handle.remove();
     }
   });
+
+  it("a listen key that expires tells its streams (listenKeyExpired) and sends no more; one closed sends no more; LIST_SUBSCRIPTIONS names it", async () => {
+    const handle = await demo_node("hf-user-expiry-", { listen_key_ttl_ms: 1500 });
+    try {
+      const creds = JSON.parse(
+        readFileSync(handle.running.credentials_file as string, "utf8"),
+      ) as DemoCredentials;
+      const [alice, bob] = creds.users;
+      const a = new Spot(alice.apiKey, alice.secretKey, { baseURL: creds.baseUrl });
+      const b = new Spot(bob.apiKey, bob.secretKey, { baseURL: creds.baseUrl });
+      const open = (path: string, into: Msg[]) =>
+        new Promise<WebSocket>((resolve, reject) => {
+          const ws = new WebSocket(`${creds.wsUrl}${path}`);
+          ws.on("message", (d) => into.push(JSON.parse(d.toString()) as Msg));
+          ws.on("open", () => resolve(ws));
+          ws.on("error", reject);
+        });
+      const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+      const order = (s: Spot, id: string) =>
+        s.newOrder("BTCUSDT", "BUY", "LIMIT", {
+          price: "40000",
+          quantity: "0.001",
+          timeInForce: "GTC",
+          newClientOrderId: id,
+        });
+
+      // alice: a raw stream and a combined one on her key, left to expire
+      const key = ((await a.createListenKey()).data as { listenKey: string }).listenKey;
+      const raw: Msg[] = [];
+      const combined: Msg[] = [];
+      const ws = await open(`/ws/${key}`, raw);
+      const cws = await open(`/stream?streams=${key}`, combined);
+      cws.send(JSON.stringify({ method: "LIST_SUBSCRIPTIONS", id: 1 }));
+      await order(a, "before-expiry");
+      await sleep(300);
+      assert.ok(raw.some((m) => m.e === "executionReport" && m.c === "before-expiry"));
+      assert.deepEqual(
+        combined.find((m) => m.id === 1),
+        { result: [key], id: 1 },
+        "the stream goes by its listen key",
+      );
+      const wrapped = combined.find((m) => (m.data as Msg | undefined)?.e === "executionReport");
+      assert.equal(wrapped?.stream, key);
+
+      await sleep(2500); // past the key's 1.5 s without a keepalive
+      const expired = raw.find((m) => m.e === "listenKeyExpired");
+      assert.deepEqual({ ...expired, E: 0 }, { e: "listenKeyExpired", E: 0, listenKey: key });
+      assert.deepEqual(
+        {
+          ...(combined.find((m) => m.stream === key && (m.data as Msg).e === "listenKeyExpired")
+            ?.data as Msg),
+          E: 0,
+        },
+        {
+          e: "listenKeyExpired",
+          E: 0,
+          listenKey: key,
+        },
+      );
+      const seen = raw.length;
+      await order(a, "after-expiry");
+      await sleep(300);
+      assert.equal(raw.length, seen, "no more events after listenKeyExpired");
+
+      // bob: closes his key; no listenKeyExpired, and no more events
+      const bob_key = ((await b.createListenKey()).data as { listenKey: string }).listenKey;
+      const bob_raw: Msg[] = [];
+      const bws = await open(`/ws/${bob_key}`, bob_raw);
+      await b.closeListenKey(bob_key);
+      await order(b, "after-close");
+      await sleep(300);
+      assert.deepEqual(bob_raw, [], "nothing after the key was closed");
+      for (const s of [ws, cws, bws]) s.close();
+    } finally {
+      await handle.remove();
+    }
+  });
 });
