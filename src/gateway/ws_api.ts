@@ -81,8 +81,8 @@ interface Session {
   connected_ms: number;
   /** session.logon: the Ed25519 key requests on this socket act with, and since when. */
   logon: { key: ApiKeyRecord; since_ms: number } | null;
-  /** subscriptionId → account */
-  subscriptions: Map<number, number>;
+  /** subscriptionId → the account it streams, and the API key it was made with */
+  subscriptions: Map<number, { account: number; api_key: string }>;
   /** Sends a message; what is sent in one turn of the event loop leaves in one write (see upgrade). */
   send: (message: unknown) => void;
   /** Heard from (a pong or a request) since the last ping. */
@@ -320,11 +320,11 @@ export class WsApi {
         used_weight = this.limiter.charge_weight(session.ip, 2, tier);
         const p = params_of(endpoint);
         check_read(p, LOGON_READ);
-        const account = this.auth.check(fake_request.headers, p, raw, session.ip, "read").account;
+        const { account, api_key } = this.auth.check(fake_request.headers, p, raw, session.ip, "read");
         if (session.subscriptions.size >= SUBSCRIPTIONS_PER_CONNECTION_MAX)
           return fail(400, -1100, "Too many subscriptions on this connection.");
         const subscriptionId = this.next_subscription++;
-        session.subscriptions.set(subscriptionId, account);
+        session.subscriptions.set(subscriptionId, { account, api_key });
         this.subscribed.add(session);
         return ok({ subscriptionId });
       }
@@ -346,7 +346,10 @@ export class WsApi {
         if (session.logon === null)
           return fail(401, -2015, "Invalid API-key, IP, or permissions for action.");
         const subscriptionId = this.next_subscription++;
-        session.subscriptions.set(subscriptionId, session.logon.key.account);
+        session.subscriptions.set(subscriptionId, {
+          account: session.logon.key.account,
+          api_key: session.logon.key.api_key,
+        });
         this.subscribed.add(session);
         return ok({ subscriptionId });
       }
@@ -399,11 +402,27 @@ export class WsApi {
   on_events(time_ms: number, events: readonly EngineEvent[]): void {
     // on the order path: nothing to do unless someone listens
     if (this.subscribed.size === 0) return;
+    for (const e of events) if (e.kind === "api_key" && !e.added) this.terminate_key(e.api_key, time_ms);
     this.user_events.convert(time_ms, events, (account, event) => {
       for (const s of this.subscribed)
         for (const [subscriptionId, subscribed] of s.subscriptions)
-          if (subscribed === account) s.send({ subscriptionId, event });
+          if (subscribed.account === account) s.send({ subscriptionId, event });
     });
+  }
+
+  /**
+   * A revoked API key's subscriptions end, as Binance ends them: eventStreamTerminated, then nothing
+   * more (the account's events must not go on reaching whoever held the key).
+   */
+  private terminate_key(api_key: string, time_ms: number): void {
+    for (const s of [...this.subscribed]) {
+      for (const [subscriptionId, subscribed] of s.subscriptions) {
+        if (subscribed.api_key !== api_key) continue;
+        s.send({ subscriptionId, event: { e: "eventStreamTerminated", E: time_ms } });
+        s.subscriptions.delete(subscriptionId);
+      }
+      if (s.subscriptions.size === 0) this.subscribed.delete(s);
+    }
   }
 
   close(): void {

@@ -4,6 +4,7 @@ import { createHmac, createPrivateKey, sign } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import WebSocket from "ws";
+import { admin_request } from "../../src/admin/client.js";
 import type { DemoCredentials } from "../../src/demo/setup.js";
 import { demo_node } from "../helpers/nodes.js";
 
@@ -166,6 +167,66 @@ describe("WebSocket API (/ws-api/v3)", () => {
       // the node is fine
       assert.equal((await fetch(`${creds.baseUrl}/api/v3/ping`)).status, 200);
     } finally {
+      await handle.remove();
+    }
+  });
+
+  it("a revoked API key's user data subscription ends with eventStreamTerminated, and nothing more follows", async () => {
+    const { handle, creds, ws } = await connected("hf-wsapi-revoke-");
+    try {
+      const messages: Msg[] = [];
+      ws.on("message", (d) => messages.push(JSON.parse(d.toString()) as Msg));
+      const alice = creds.users[0];
+      const account = handle.running.node.engine.api_keys.by_key.get(alice.apiKey)?.account as number;
+      // a second key of alice's, to subscribe with and then revoke
+      const made = await admin_request(handle.running.admin_socket, "POST", "/v1/api-keys", {
+        account,
+        kind: "HMAC",
+      });
+      const key = made.body as { apiKey: string; secretKey: string };
+      const all = { apiKey: key.apiKey, timestamp: String(Date.now()) };
+      const text = `apiKey=${all.apiKey}&timestamp=${all.timestamp}`;
+      const signature = createHmac("sha256", key.secretKey).update(text).digest("hex");
+      ws.send(
+        JSON.stringify({
+          id: "s",
+          method: "userDataStream.subscribe.signature",
+          params: { ...all, signature },
+        }),
+      );
+      const until = async (what: string, f: () => boolean) => {
+        for (let i = 0; i < 100 && !f(); i++) await new Promise((r) => setTimeout(r, 50));
+        assert.ok(f(), what);
+      };
+      await until("subscribed", () => messages.some((m) => m.id === "s"));
+      const sid = ((messages.find((m) => m.id === "s") as Msg).result as { subscriptionId: number })
+        .subscriptionId;
+      const deposit = () =>
+        admin_request(handle.running.admin_socket, "POST", "/v1/deposit", {
+          account,
+          asset: "USDT",
+          amount: "1",
+        });
+      await deposit();
+      await until("the deposit's balanceUpdate", () =>
+        messages.some((m) => m.subscriptionId === sid && (m.event as Msg).e === "balanceUpdate"),
+      );
+
+      const revoked = await admin_request(
+        handle.running.admin_socket,
+        "DELETE",
+        `/v1/api-keys/${key.apiKey}?account=${account}`,
+      );
+      assert.equal(revoked.status, 200, JSON.stringify(revoked.body));
+      await until("eventStreamTerminated", () =>
+        messages.some((m) => m.subscriptionId === sid && (m.event as Msg).e === "eventStreamTerminated"),
+      );
+      const seen = messages.length;
+      await deposit();
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(messages.length, seen, "no events after the key was revoked");
+    } finally {
+      ws.close();
       await handle.remove();
     }
   });
