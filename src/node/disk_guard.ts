@@ -45,9 +45,26 @@ export function start_space_problem(dir: string): string | null {
 export const mb = (bytes: number): string =>
   `${Math.floor(bytes / (1024 * 1024)).toLocaleString("en-US")} MB`;
 
+/**
+ * Commands still taken while order entry is paused (not below the hard floor): they are small, and
+ * they are how traders and operators get out of harm's way (cancels, halting a market, maintenance,
+ * revoking a key, ending sessions), as load shedding never sheds cancels either.
+ */
+const PROTECTIVE: ReadonlySet<string> = new Set([
+  "cancel_order",
+  "cancel_all",
+  "expire_market_orders",
+  "set_market_status",
+  "set_exchange_flags",
+  "revoke_api_key",
+  "end_user_sessions",
+]);
+
 export class DiskGuard {
   /** Why new commands are refused now, or null. */
   reason: string | null = null;
+  /** Below a quarter of the minimum even protective commands are refused. */
+  private hard = false;
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -61,13 +78,22 @@ export class DiskGuard {
     this.timer.unref();
   }
 
+  /** Why `commands` are refused now, or null when they may go to the journal. */
+  refusal(commands: readonly { type: string }[]): string | null {
+    if (this.reason === null) return null;
+    if (!this.hard && commands.every((c) => PROTECTIVE.has(c.type))) return null;
+    return this.reason;
+  }
+
   check(): void {
     const free = free_bytes(this.dir);
     if (free === null) return; // cannot tell: keep the last decision
+    this.hard = free < this.min_bytes / 4;
     if (this.reason === null && free < this.min_bytes) {
       this.reason = `the data directory's disk has ${mb(free)} free, under the ${mb(this.min_bytes)} kept`;
       this.log(
-        `node: ORDER ENTRY PAUSED: ${this.reason} (${this.dir}); new commands are refused, reads go on; ` +
+        `node: ORDER ENTRY PAUSED: ${this.reason} (${this.dir}); new commands are refused (cancels and operators' ` +
+          `protective commands still go through above ${mb(this.min_bytes / 4)}), reads go on; ` +
           `it resumes by itself at ${mb(this.min_bytes * RESUME_FACTOR)} free`,
       );
     } else if (this.reason !== null && free >= this.min_bytes * RESUME_FACTOR) {

@@ -37,7 +37,7 @@ export interface ExchangeNode {
   submit_batch(commands: Command[]): Promise<Applied[]>;
   /** A live consumer of every applied command's events from now on. */
   on_applied(listener: AppliedListener): void;
-  /** Why this node refuses new commands now (WritesRefused), or null when it takes them. */
+  /** Why this node refuses new orders now (WritesRefused; cancels may still be taken), or null. */
   readonly writes_refused: string | null;
   snapshot(): Promise<string>;
   state_hash(): string;

@@ -80,6 +80,8 @@ const SNAPSHOT_WORKER_RESTARTS_MAX = 3;
 /** Commands submitted one at a time that are gathered into one journal append at most. */
 const GATHER_COMMANDS_MAX = 1024;
 const PROJECTION_FLUSH_MS = 1000;
+/** What writes_refused asks about: whether a new order would be taken. */
+const NEW_ORDER = [{ type: "place_order" }];
 /**
  * Bytes of frames the snapshot replica holds before applying them (once or twice a second at full load,
  * on a thread at nice 19): the two buffers it then returns are reused for the next hand-overs, so the
@@ -294,7 +296,7 @@ export class EngineNode implements ExchangeNode {
    * ownership of `command`: it sets `ts_ms` to the journal's batch timestamp.
    */
   submit(command: Command): Promise<Applied> {
-    const refused = this.refusal();
+    const refused = this.refusal([command]);
     if (refused !== null) return Promise.reject(refused);
     return new Promise((resolve, reject) => {
       this.gathered.push(command);
@@ -369,7 +371,7 @@ export class EngineNode implements ExchangeNode {
    * measured with V8's sampling heap profiler, and the node's GC grew with it.)
    */
   submit_batch(commands: Command[]): Promise<Applied[]> {
-    const refused = this.refusal();
+    const refused = this.refusal(commands);
     if (refused !== null) return Promise.reject(refused);
     this.append_gathered(); // what was submitted before goes first
     return this.journal.append(commands).then(
@@ -381,17 +383,19 @@ export class EngineNode implements ExchangeNode {
     );
   }
 
+  /** Why new orders are refused now (see ExchangeNode), or null. */
   get writes_refused(): string | null {
-    const refused = this.refusal();
+    const refused = this.refusal(NEW_ORDER);
     return refused instanceof WritesRefused ? refused.reason : null;
   }
 
-  private refusal(): Error | null {
+  /** Why `commands` cannot go to the journal now, or null. */
+  private refusal(commands: readonly { type: string }[]): Error | null {
     if (this.closed) return new Error("node is closed");
     if (this.failed !== null) return new WritesRefused(`the node stopped: ${this.failed.message}`);
     if (this.journal_failed !== null)
       return new WritesRefused(`the journal stopped after a failed write: ${this.journal_failed.message}`);
-    const paused = this.disk_guard?.reason ?? null;
+    const paused = this.disk_guard?.refusal(commands) ?? null;
     return paused === null ? null : new WritesRefused(paused);
   }
 

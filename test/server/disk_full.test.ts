@@ -79,7 +79,9 @@ describe("a full disk", () => {
       mkdirSync(data_dir);
       running = await start(data_dir, 24 * MB);
       const c = client(running);
-      assert.equal((await c.order()).status, 200);
+      const resting = await c.order();
+      assert.equal(resting.status, 200);
+      const resting_2 = await c.order();
 
       fill(join(mount.dir, "filler"), 8 * MB);
       await until(
@@ -92,6 +94,22 @@ describe("a full disk", () => {
       assert.equal(refused.status, 503);
       assert.deepEqual(refused.body, PAUSED);
       assert.equal(running.node.last_applied_seq, seq, "nothing reached the journal");
+      // a cancel still goes through: it is how a trader gets out of the market
+      const cancel = await c.signed("DELETE", "/api/v3/order", {
+        symbol: "BTCUSDT",
+        orderId: String(resting.body.orderId),
+      });
+      assert.equal(cancel.status, 200, JSON.stringify(cancel.body));
+      assert.equal(cancel.body.status, "CANCELED");
+      // below a quarter of the minimum, not even that
+      fill(join(mount.dir, "filler-2"), 2 * MB);
+      await new Promise((r) => setTimeout(r, 1200));
+      const hard = await c.signed("DELETE", "/api/v3/order", {
+        symbol: "BTCUSDT",
+        orderId: String(resting_2.body.orderId),
+      });
+      assert.equal(hard.status, 503);
+      rmSync(join(mount.dir, "filler-2"));
       // reads and market data go on
       assert.equal((await c.signed("GET", "/api/v3/account", {})).status, 200);
       assert.equal((await c.signed("GET", "/api/v3/allOrders", { symbol: "BTCUSDT" })).status, 200);
