@@ -117,6 +117,13 @@ export interface DayRow {
 const new_id = (): string => randomBytes(9).toString("base64url").toLowerCase().replace(/[-_]/g, "x");
 const iso = (ms: number): string => new Date(ms).toISOString();
 
+/**
+ * How long a write waits for a lock another process holds (an operator's sqlite3 shell): the service
+ * has one thread, and a page that stops answering for SQLite's 5 s default at each write is down for
+ * its readers. A round whose write times out is logged and the next one tries again.
+ */
+const BUSY_TIMEOUT_MS = 250;
+
 /** A write refused because the disk is full (SQLite's SQLITE_FULL). */
 export const disk_full = (error: unknown): boolean => (error as { code?: string }).code === "SQLITE_FULL";
 
@@ -124,7 +131,7 @@ export class StatusStore {
   private readonly db: Database.Database;
 
   constructor(file: string) {
-    this.db = new Database(file);
+    this.db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
     try {
       this.init_schema();
     } catch (error) {

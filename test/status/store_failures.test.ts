@@ -8,6 +8,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import Database from "better-sqlite3";
 import { Ballast } from "../../src/status/ballast.js";
 import { BALLAST_FILE } from "../../src/status/service.js";
 import { disk_full, StatusStore } from "../../src/status/store.js";
@@ -132,6 +133,50 @@ describe("the status service on a full disk, or with a damaged store", () => {
         await status.close();
       }
     } finally {
+      await exchange.remove();
+      rmSync(data_dir, { recursive: true, force: true });
+    }
+  });
+
+  it("another process holding the store's write lock: the page keeps answering quickly, and rounds resume after", async () => {
+    const data_dir = mkdtempSync(join(tmpdir(), "hf-status-locked-"));
+    const exchange = await demo_node("hf-status-locked-node-");
+    let exchange_up = true;
+    const status = await test_status(data_dir, `http://127.0.0.1:${exchange.running.port}`);
+    try {
+      const base = `http://127.0.0.1:${status.port}`;
+      const indicator = async () =>
+        ((await (await fetch(`${base}/api/v2/status.json`)).json()) as { status: { indicator: string } })
+          .status.indicator;
+      await until("the first rounds", 10_000, async () => ((await indicator()) === "none" ? true : null));
+      const other = new Database(join(data_dir, "status.sqlite"));
+      other.exec("BEGIN IMMEDIATE");
+      // the service runs in this process: a write waiting on the lock stalls this loop too, so the
+      // longest gap between two answers is how long the page stopped answering
+      let slowest_ms = 0;
+      let last = performance.now();
+      const until_ms = Date.now() + 4000;
+      while (Date.now() < until_ms) {
+        await indicator();
+        await new Promise((r) => setTimeout(r, 50));
+        slowest_ms = Math.max(slowest_ms, performance.now() - last);
+        last = performance.now();
+      }
+      other.exec("ROLLBACK");
+      other.close();
+      assert.ok(
+        slowest_ms < 1000,
+        `the page stopped answering for up to ${Math.round(slowest_ms)} ms while the store was locked`,
+      );
+      // rounds record again: the outage after the lock is on the page
+      await exchange.running.close();
+      exchange_up = false;
+      await until("the outage on the page", 20_000, async () =>
+        (await indicator()) === "critical" ? true : null,
+      );
+    } finally {
+      await status.close();
+      if (exchange_up) await exchange.running.close();
       await exchange.remove();
       rmSync(data_dir, { recursive: true, force: true });
     }
