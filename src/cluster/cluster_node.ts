@@ -379,7 +379,7 @@ export class ClusterNode implements ExchangeNode {
     if (this.failed !== null)
       return Promise.reject(new WritesRefused(`the node stopped: ${this.failed.message}`));
     if (this.queue.length >= this.options.queue_max)
-      return Promise.reject(new WritesRefused("too many commands waiting for the log"));
+      return Promise.reject(new WritesRefused("too many commands waiting for the log", true));
     return new Promise((resolve, reject) => {
       this.queue.push({ command, resolve, reject });
       if (!this.flush_scheduled) {

@@ -27,6 +27,8 @@ export const bad = (code: number, msg: string): ApiError => new ApiError(400, { 
 export function known_failure(error: unknown): ApiError | null {
   if (error instanceof ApiError) return error;
   // -1008 and 503: ccxt reads it as OperationFailed (try again); nothing reached the journal
+  if (error instanceof WritesRefused && error.busy)
+    return new ApiError(429, { code: -1003, msg: "Too many requests queued." }, { "Retry-After": "1" });
   if (error instanceof WritesRefused)
     return new ApiError(503, {
       code: -1008,

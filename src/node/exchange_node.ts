@@ -14,7 +14,11 @@ import type { EngineEvent } from "../engine/events.js";
  * its outcome is unknown until the node restarts.)
  */
 export class WritesRefused extends Error {
-  constructor(readonly reason: string) {
+  constructor(
+    readonly reason: string,
+    /** Only for a moment (a full queue: try again in a second), not a paused node. */
+    readonly busy = false,
+  ) {
     super(`new commands are refused: ${reason}`);
   }
 }

@@ -11,6 +11,8 @@ import { after, before, describe, it } from "node:test";
 import fc from "fast-check";
 import { ClusterNode } from "../../src/cluster/cluster_node.js";
 import type { Command } from "../../src/engine/commands.js";
+import { known_failure } from "../../src/gateway/params.js";
+import { WritesRefused } from "../../src/node/exchange_node.js";
 import { read_snapshot } from "../../src/node/snapshot_store.js";
 import { ops, seed, setup_commands, to_commands } from "../engine/gen.js";
 import { type EtcdCluster, start_etcd } from "../helpers/etcd.js";
@@ -97,5 +99,30 @@ describe("cluster agreement", () => {
     assert.equal(nodes[1].last_applied_seq, total + 30);
     assert.equal(nodes[1].state_hash(), nodes[0].state_hash());
     assert.equal(nodes[1].last_snapshot?.seq, total);
+  });
+
+  it("past its queue bound a node refuses at once, as a busy node (429 -1003), not an unknown outcome", async () => {
+    const node = await ClusterNode.open({
+      data_dir: join(root, "n-busy"),
+      etcd: etcd.urls,
+      node_id: "n-busy",
+      prefix: "/agree",
+      queue_max: 10,
+      log: () => {},
+    });
+    nodes.push(node);
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 50 }, () => node.submit({ type: "create_account", ts_ms: 0 })),
+    );
+    const refused = outcomes
+      .filter((o) => o.status === "rejected")
+      .map((o) => (o as PromiseRejectedResult).reason);
+    assert.equal(refused.length, 40, "10 queued (submitted in one run, before any batch leaves), 40 refused");
+    for (const error of refused) {
+      assert.ok(error instanceof WritesRefused && error.busy, String(error));
+      assert.deepEqual(known_failure(error)?.error, { code: -1003, msg: "Too many requests queued." });
+      assert.equal(known_failure(error)?.http_status, 429);
+    }
+    assert.equal(outcomes.filter((o) => o.status === "fulfilled").length, 50 - refused.length);
   });
 });
