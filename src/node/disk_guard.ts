@@ -78,10 +78,11 @@ export class DiskGuard {
     this.timer.unref();
   }
 
-  /** Why `commands` are refused now, or null when they may go to the journal. */
-  refusal(commands: readonly { type: string }[]): string | null {
+  /** Why `commands` (one, or a batch) are refused now, or null when they may go to the journal. */
+  refusal(commands: { type: string } | readonly { type: string }[]): string | null {
     if (this.reason === null) return null;
-    if (!this.hard && commands.every((c) => PROTECTIVE.has(c.type))) return null;
+    const all = Array.isArray(commands) ? commands : [commands];
+    if (!this.hard && all.every((c: { type: string }) => PROTECTIVE.has(c.type))) return null;
     return this.reason;
   }
 

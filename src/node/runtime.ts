@@ -81,7 +81,7 @@ const SNAPSHOT_WORKER_RESTARTS_MAX = 3;
 const GATHER_COMMANDS_MAX = 1024;
 const PROJECTION_FLUSH_MS = 1000;
 /** What writes_refused asks about: whether a new order would be taken. */
-const NEW_ORDER = [{ type: "place_order" }];
+const NEW_ORDER = { type: "place_order" };
 /**
  * Bytes of frames the snapshot replica holds before applying them (once or twice a second at full load,
  * on a thread at nice 19): the two buffers it then returns are reused for the next hand-overs, so the
@@ -296,7 +296,7 @@ export class EngineNode implements ExchangeNode {
    * ownership of `command`: it sets `ts_ms` to the journal's batch timestamp.
    */
   submit(command: Command): Promise<Applied> {
-    const refused = this.refusal([command]);
+    const refused = this.refusal(command);
     if (refused !== null) return Promise.reject(refused);
     return new Promise((resolve, reject) => {
       this.gathered.push(command);
@@ -390,7 +390,7 @@ export class EngineNode implements ExchangeNode {
   }
 
   /** Why `commands` cannot go to the journal now, or null. */
-  private refusal(commands: readonly { type: string }[]): Error | null {
+  private refusal(commands: { type: string } | readonly { type: string }[]): Error | null {
     if (this.closed) return new Error("node is closed");
     if (this.failed !== null) return new WritesRefused(`the node stopped: ${this.failed.message}`);
     if (this.journal_failed !== null)
