@@ -195,6 +195,10 @@ export class FileJournal implements Journal {
     return this.scan.first_seq;
   }
 
+  get failure(): Error | null {
+    return this.failed instanceof JournalClosedError ? null : this.failed;
+  }
+
   /** Appends commands; resolves once they are durable. */
   append(commands: readonly Command[]): Promise<Appended> {
     if (this.failed !== null) return Promise.reject(this.failed);

@@ -21,6 +21,8 @@ export interface Journal {
   readonly first_sequence: number;
   /** Resolves once the commands are durable (acknowledged = durable: DESIGN invariant 2). */
   append(commands: readonly Command[]): Promise<Appended>;
+  /** Why it takes nothing more (a write or sync failed: the file's state is unknown), or null. */
+  readonly failure: Error | null;
   /** Commands from `from_seq` on, a batch at a time, as durable now. */
   read_batches_from(from_seq: number): AsyncGenerator<JournaledCommand[]>;
   /** Retention: lets go of what lies wholly before `seq`; returns what was removed. */

@@ -355,9 +355,11 @@ export class EngineNode implements ExchangeNode {
    * A failed append: the commands in it have an unknown outcome (the caller's error says so), and the
    * journal takes nothing more. The node stays up for reads; commands from now on are refused.
    */
-  private journal_failure(error: unknown): void {
-    if (this.closed || this.journal_failed !== null) return;
-    this.journal_failed = error instanceof Error ? error : new Error(String(error));
+  private journal_failure(_error: unknown): void {
+    // only a failure of the journal itself (not, say, a batch over its size limit) stops order entry
+    const failure = this.journal.failure;
+    if (this.closed || this.journal_failed !== null || failure === null) return;
+    this.journal_failed = failure;
     this.options.log(
       `node: ORDER ENTRY STOPPED: a journal write failed (${this.journal_failed.message}); new commands are ` +
         "refused, reads go on. Fix the cause (free space, the disk) and restart the node: nothing acknowledged is lost.",

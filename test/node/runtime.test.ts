@@ -41,6 +41,23 @@ describe("node runtime", () => {
     }
   });
 
+  it("a batch the journal refuses for its size is refused alone: order entry goes on", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "holdfast-node-"));
+    try {
+      const node = await EngineNode.open({ data_dir: dir, journal: { batch_commands_max: 4 }, ...quiet });
+      try {
+        const accounts = Array.from({ length: 5 }, () => ({ type: "create_account" as const, ts_ms: 0 }));
+        await assert.rejects(node.submit_batch(accounts), /an append holds 1\.\.4 commands/);
+        assert.equal(node.writes_refused, null);
+        assert.equal((await node.submit({ type: "create_account", ts_ms: 0 })).seq, 1);
+      } finally {
+        await node.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("replays while it checks: a torn tail is cut, a damaged earlier segment refuses the start", async () => {
     const dir = mkdtempSync(join(tmpdir(), "holdfast-node-"));
     // check_ahead_bytes_min 0: the frames' CRCs and hashes are checked ahead on a worker, as a large
