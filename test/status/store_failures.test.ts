@@ -17,6 +17,12 @@ import { test_status } from "../helpers/status.js";
 import { fill, mount_tmpfs } from "../helpers/tmpfs.js";
 import { until } from "../helpers/wait.js";
 
+/** The page's overall indicator (Statuspage's none / minor / major / critical). */
+async function page_indicator(base: string): Promise<string> {
+  const r = (await (await fetch(`${base}/api/v2/status.json`)).json()) as { status: { indicator: string } };
+  return r.status.indicator;
+}
+
 describe("the status service on a full disk, or with a damaged store", () => {
   it("records the outage it sees after its disk filled: the page says major outage, the incident is open", async (t) => {
     const mount = mount_tmpfs(48, "hf-status-full-");
@@ -31,9 +37,7 @@ describe("the status service on a full disk, or with a damaged store", () => {
     });
     try {
       const base = `http://127.0.0.1:${status.port}`;
-      const indicator = async () =>
-        ((await (await fetch(`${base}/api/v2/status.json`)).json()) as { status: { indicator: string } })
-          .status.indicator;
+      const indicator = () => page_indicator(base);
       await until("the first rounds", 10_000, async () => ((await indicator()) === "none" ? true : null));
 
       fill(join(mount.dir, "filler"));
@@ -145,9 +149,7 @@ describe("the status service on a full disk, or with a damaged store", () => {
     const status = await test_status(data_dir, `http://127.0.0.1:${exchange.running.port}`);
     try {
       const base = `http://127.0.0.1:${status.port}`;
-      const indicator = async () =>
-        ((await (await fetch(`${base}/api/v2/status.json`)).json()) as { status: { indicator: string } })
-          .status.indicator;
+      const indicator = () => page_indicator(base);
       await until("the first rounds", 10_000, async () => ((await indicator()) === "none" ? true : null));
       const other = new Database(join(data_dir, "status.sqlite"));
       other.exec("BEGIN IMMEDIATE");
