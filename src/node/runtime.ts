@@ -114,8 +114,8 @@ export class EngineNode implements ExchangeNode {
   last_snapshot: { name: string; seq: number } | null = null;
   /** Set when applying a durable command failed (a bug): the state no longer follows the journal. */
   private failed: Error | null = null;
-  /** Set when a journal write failed: nothing more can be made durable until a restart. */
-  private journal_failed: Error | null = null;
+  /** Whether the journal's failure (Journal.failure) has been logged. */
+  private journal_failure_told = false;
   /** Pauses order entry while the disk is nearly full. */
   private disk_guard: DiskGuard | null = null;
 
@@ -345,7 +345,7 @@ export class EngineNode implements ExchangeNode {
         for (let i = 0; i < applied.length; i++) resolve[i](applied[i]);
       },
       (error: unknown) => {
-        this.journal_failure(error);
+        this.journal_failure();
         for (const r of reject) r(error);
       },
     );
@@ -355,13 +355,13 @@ export class EngineNode implements ExchangeNode {
    * A failed append: the commands in it have an unknown outcome (the caller's error says so), and the
    * journal takes nothing more. The node stays up for reads; commands from now on are refused.
    */
-  private journal_failure(_error: unknown): void {
+  private journal_failure(): void {
     // only a failure of the journal itself (not, say, a batch over its size limit) stops order entry
     const failure = this.journal.failure;
-    if (this.closed || this.journal_failed !== null || failure === null) return;
-    this.journal_failed = failure;
+    if (this.closed || this.journal_failure_told || failure === null) return;
+    this.journal_failure_told = true;
     this.options.log(
-      `node: ORDER ENTRY STOPPED: a journal write failed (${this.journal_failed.message}); new commands are ` +
+      `node: ORDER ENTRY STOPPED: a journal write failed (${failure.message}); new commands are ` +
         "refused, reads go on. Fix the cause (free space, the disk) and restart the node: nothing acknowledged is lost.",
     );
   }
@@ -379,7 +379,7 @@ export class EngineNode implements ExchangeNode {
     return this.journal.append(commands).then(
       (appended) => this.apply_appended(commands, appended),
       (error: unknown) => {
-        this.journal_failure(error);
+        this.journal_failure();
         throw error;
       },
     );
@@ -395,8 +395,9 @@ export class EngineNode implements ExchangeNode {
   private refusal(commands: { type: string } | readonly { type: string }[]): Error | null {
     if (this.closed) return new Error("node is closed");
     if (this.failed !== null) return new WritesRefused(`the node stopped: ${this.failed.message}`);
-    if (this.journal_failed !== null)
-      return new WritesRefused(`the journal stopped after a failed write: ${this.journal_failed.message}`);
+    const journal_failure = this.journal.failure;
+    if (journal_failure !== null)
+      return new WritesRefused(`the journal stopped after a failed write: ${journal_failure.message}`);
     const paused = this.disk_guard?.refusal(commands) ?? null;
     return paused === null ? null : new WritesRefused(paused);
   }
