@@ -159,25 +159,6 @@ export class History {
       this.db.close();
       throw error;
     }
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-      INSERT OR IGNORE INTO meta VALUES ('last_seq', 0);
-      CREATE TABLE IF NOT EXISTS orders (
-        order_id INTEGER PRIMARY KEY, account INTEGER NOT NULL, market INTEGER NOT NULL,
-        client_order_id TEXT, side INTEGER NOT NULL, order_type INTEGER NOT NULL, tif INTEGER NOT NULL,
-        price_ticks INTEGER NOT NULL, quantity_lots INTEGER NOT NULL, quote_units INTEGER NOT NULL,
-        stop_price_ticks INTEGER NOT NULL, status INTEGER NOT NULL, executed_lots INTEGER NOT NULL,
-        cumulative_quote_units INTEGER NOT NULL, time_ms INTEGER NOT NULL, update_ms INTEGER NOT NULL);
-      CREATE INDEX IF NOT EXISTS orders_by_account ON orders (account, market, order_id);
-      CREATE INDEX IF NOT EXISTS orders_by_client_id ON orders (account, client_order_id);
-      CREATE TABLE IF NOT EXISTS trades (
-        market INTEGER NOT NULL, trade_id INTEGER NOT NULL, order_id INTEGER NOT NULL,
-        account INTEGER NOT NULL, price_ticks INTEGER NOT NULL, quantity_lots INTEGER NOT NULL,
-        quote_units INTEGER NOT NULL, fee_units INTEGER NOT NULL, is_buyer INTEGER NOT NULL,
-        is_maker INTEGER NOT NULL, time_ms INTEGER NOT NULL, PRIMARY KEY (market, trade_id, is_maker));
-      CREATE INDEX IF NOT EXISTS trades_by_account ON trades (account, market, trade_id);
-      CREATE INDEX IF NOT EXISTS trades_by_time ON trades (market, is_maker, time_ms);
-    `);
     const checkpoints: CheckpointStart = {
       file,
       every_ms: CHECKPOINT_EVERY_MS,
@@ -233,6 +214,25 @@ export class History {
     // Checkpoints run on their own thread (checkpoint_worker.ts). SQLite's own stays as a backstop at
     // ~64 MB of WAL, should that thread fail: a longer pause then, never an unbounded file.
     this.db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+      INSERT OR IGNORE INTO meta VALUES ('last_seq', 0);
+      CREATE TABLE IF NOT EXISTS orders (
+        order_id INTEGER PRIMARY KEY, account INTEGER NOT NULL, market INTEGER NOT NULL,
+        client_order_id TEXT, side INTEGER NOT NULL, order_type INTEGER NOT NULL, tif INTEGER NOT NULL,
+        price_ticks INTEGER NOT NULL, quantity_lots INTEGER NOT NULL, quote_units INTEGER NOT NULL,
+        stop_price_ticks INTEGER NOT NULL, status INTEGER NOT NULL, executed_lots INTEGER NOT NULL,
+        cumulative_quote_units INTEGER NOT NULL, time_ms INTEGER NOT NULL, update_ms INTEGER NOT NULL);
+      CREATE INDEX IF NOT EXISTS orders_by_account ON orders (account, market, order_id);
+      CREATE INDEX IF NOT EXISTS orders_by_client_id ON orders (account, client_order_id);
+      CREATE TABLE IF NOT EXISTS trades (
+        market INTEGER NOT NULL, trade_id INTEGER NOT NULL, order_id INTEGER NOT NULL,
+        account INTEGER NOT NULL, price_ticks INTEGER NOT NULL, quantity_lots INTEGER NOT NULL,
+        quote_units INTEGER NOT NULL, fee_units INTEGER NOT NULL, is_buyer INTEGER NOT NULL,
+        is_maker INTEGER NOT NULL, time_ms INTEGER NOT NULL, PRIMARY KEY (market, trade_id, is_maker));
+      CREATE INDEX IF NOT EXISTS trades_by_account ON trades (account, market, trade_id);
+      CREATE INDEX IF NOT EXISTS trades_by_time ON trades (market, is_maker, time_ms);
+    `);
   }
 
   /** The last sequence whose events it holds (written, or on their way to the writer). */
