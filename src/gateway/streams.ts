@@ -268,7 +268,10 @@ export class MarketStreams {
     }
     ws.on("pong", () => {
       client.alive = true;
+      this.over_rate(client);
     });
+    // ws answers a ping by itself; counted so that a flood of them is cut off like a flood of requests
+    ws.on("ping", () => this.over_rate(client));
     ws.on("message", (data, is_binary) => this.message(client, data.toString(), is_binary));
     ws.on("close", () => this.disconnect(client));
     ws.on("error", () => this.disconnect(client));
@@ -294,15 +297,22 @@ export class MarketStreams {
     if (answer !== null) this.reply(client, answer);
   }
 
-  /** The reply to one client message, or null when the connection was closed instead. */
-  private handle(client: Client, text: string, is_binary: boolean): unknown {
+  /**
+   * Counts one incoming message (a JSON request, or a ping or pong frame: Binance counts all three)
+   * and closes the connection past MESSAGES_PER_SECOND_MAX in the last second; true if it did.
+   */
+  private over_rate(client: Client): boolean {
     const now = this.clock_ms();
     client.recent = client.recent.filter((t) => now - t < 1000);
     client.recent.push(now);
-    if (client.recent.length > MESSAGES_PER_SECOND_MAX) {
-      client.ws.close(1008, "Too many requests");
-      return null;
-    }
+    if (client.recent.length <= MESSAGES_PER_SECOND_MAX) return false;
+    client.ws.close(1008, "Too many requests");
+    return true;
+  }
+
+  /** The reply to one client message, or null when the connection was closed instead. */
+  private handle(client: Client, text: string, is_binary: boolean): unknown {
+    if (this.over_rate(client)) return null;
     let parsed: unknown;
     try {
       parsed = is_binary ? {} : JSON.parse(text);

@@ -172,4 +172,34 @@ describe("WebSocket market streams", () => {
       await handle.remove();
     }
   });
+
+  it("more than 5 incoming messages a second (requests, pings or pongs, as Binance counts them) close the connection with 1008", async () => {
+    const handle = await demo_node("hf-rate-");
+    const url = `ws://127.0.0.1:${handle.running.port}/ws/btcusdt@trade`;
+    const open = () =>
+      new Promise<WebSocket>((resolve, reject) => {
+        const ws = new WebSocket(url);
+        ws.once("open", () => resolve(ws));
+        ws.once("error", reject);
+      });
+    const closed_with = (ws: WebSocket) =>
+      new Promise<number | "still open">((resolve) => {
+        ws.once("close", (code) => resolve(code));
+        setTimeout(() => resolve("still open"), 1500);
+      });
+    try {
+      const requests = await open();
+      for (let i = 0; i < 6; i++) requests.send(JSON.stringify({ method: "LIST_SUBSCRIPTIONS", id: i }));
+      assert.equal(await closed_with(requests), 1008, "six requests in a second");
+      const pings = await open();
+      for (let i = 0; i < 6; i++) pings.ping();
+      assert.equal(await closed_with(pings), 1008, "six pings in a second");
+      const calm = await open();
+      for (let i = 0; i < 4; i++) calm.ping();
+      assert.equal(await closed_with(calm), "still open", "four pings in a second are fine");
+      calm.close();
+    } finally {
+      await handle.remove();
+    }
+  });
 });
