@@ -1,8 +1,9 @@
 /** A small real file system for tests that fill a disk: a tmpfs mounted for the test (root only). */
 import { execFileSync } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, rmSync, statfsSync, writeSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { free_bytes } from "../../src/node/disk_guard.js";
 
 const MB = 1024 * 1024;
 
@@ -24,18 +25,13 @@ export function mount_tmpfs(size_mb: number, prefix: string): { dir: string; unm
   };
 }
 
-export function free_bytes(dir: string): number {
-  const s = statfsSync(dir);
-  return s.bavail * s.bsize;
-}
-
 /** Writes zeros to `file` until its file system has at most `leave_bytes` free (0: until it is full). */
 export function fill(file: string, leave_bytes = 0): void {
   const fd = openSync(file, "a");
   const chunk = Buffer.alloc(MB);
   try {
     for (;;) {
-      const left = leave_bytes === 0 ? chunk.length : free_bytes(dirname(file)) - leave_bytes;
+      const left = leave_bytes === 0 ? chunk.length : (free_bytes(dirname(file)) ?? 0) - leave_bytes;
       if (left <= 0) break;
       writeSync(fd, chunk, 0, Math.min(chunk.length, left));
     }
