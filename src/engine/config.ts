@@ -220,7 +220,7 @@ export function price_text(cfg: MarketConfig, price_ticks: number): string {
 }
 
 /** Quantity in lots as Binance prints it (the step size's number of decimals). */
-export function quantity_text(cfg: MarketConfig, quantity_lots: number): string {
+export function quantity_text(cfg: MarketConfig, quantity_lots: number | bigint): string {
   const step = parse_decimal(cfg.step_size);
   if (step === null) return String(quantity_lots);
   return scaled_text(BigInt(quantity_lots) * step.digits, step.scale);

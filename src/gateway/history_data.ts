@@ -7,7 +7,7 @@ import { scaled_text } from "../engine/config.js";
 import { parse_decimal } from "../engine/decimal.js";
 import type { Engine } from "../engine/engine.js";
 import type { Market } from "../engine/market.js";
-import type { Candle, History, Stats, TradeRow } from "../projections/history.js";
+import type { Agg, Candle, History, TradeRow } from "../projections/history.js";
 import { book_ticker, pad8, price_str, qty_str } from "./market_data.js";
 
 const MINUTE = 60_000;
@@ -35,7 +35,7 @@ export const INTERVALS: Record<string, number> = {
   "1M": 0, // calendar months, merged from days
 };
 
-const quote_str = (e: Engine, m: Market, units: number): string =>
+const quote_str = (e: Engine, m: Market, units: number | bigint): string =>
   pad8(scaled_text(BigInt(units), e.assets[m.config.quote].decimals));
 
 export function trades_json(e: Engine, m: Market, rows: TradeRow[]) {
@@ -124,7 +124,7 @@ export function klines(
 
 /** The 24-hour rolling ticker. */
 /** Volume-weighted average price of the trades in `s`, 8 decimals, rounded down (exact integers). */
-function weighted_price(m: Market, s: Stats): string {
+function weighted_price(m: Market, s: Agg): string {
   const tick = parse_decimal(m.config.add_market.tick_size);
   if (tick === null) throw new Error(`market ${m.config.symbol}: tick size does not parse`);
   // average price = quote / (lots × quote units per tick-lot) ticks, to 8 decimals of the price
@@ -141,7 +141,7 @@ export function avg_price(m: Market, history: History, now_ms: number) {
   const s = history.stats(m.id, now_ms - AVG_PRICE_MINS * 60_000, now_ms);
   // no trade in the window: Binance answers the last price; closeTime is the last trade's time
   if (s === null) return { mins: AVG_PRICE_MINS, price: price_str(m, m.last_price_ticks), closeTime: 0 };
-  return { mins: AVG_PRICE_MINS, price: weighted_price(m, s), closeTime: s.last_ms };
+  return { mins: AVG_PRICE_MINS, price: weighted_price(m, s), closeTime: s.close_ms };
 }
 
 export function ticker_24hr(e: Engine, m: Market, history: History, now_ms: number) {
@@ -153,8 +153,8 @@ export function ticker_24hr(e: Engine, m: Market, history: History, now_ms: numb
   let percent = "0.000";
   let weighted = zero;
   if (s !== null) {
-    const diff = BigInt(s.last - s.open);
-    change = (diff < 0n ? "-" : "") + price_str(m, Math.abs(s.last - s.open));
+    const diff = BigInt(s.close - s.open);
+    change = (diff < 0n ? "-" : "") + price_str(m, Math.abs(s.close - s.open));
     // percent with 3 decimals, rounded half away from zero
     const milli = (diff * 100_000n * 2n + (diff < 0n ? -1n : 1n) * BigInt(s.open)) / (2n * BigInt(s.open));
     const abs = milli < 0n ? -milli : milli;
@@ -167,8 +167,8 @@ export function ticker_24hr(e: Engine, m: Market, history: History, now_ms: numb
     priceChangePercent: percent,
     weightedAvgPrice: weighted,
     prevClosePrice: zero,
-    lastPrice: s === null ? price_str(m, m.last_price_ticks) : price_str(m, s.last),
-    lastQty: s === null ? zero : qty_str(m, s.last_lots),
+    lastPrice: s === null ? price_str(m, m.last_price_ticks) : price_str(m, s.close),
+    lastQty: s === null ? zero : qty_str(m, s.close_lots),
     bidPrice: book.bidPrice,
     bidQty: book.bidQty,
     askPrice: book.askPrice,

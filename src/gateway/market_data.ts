@@ -24,7 +24,7 @@ export function pad8(text: string): string {
 }
 
 export const price_str = (m: Market, ticks: number): string => pad8(price_text(m.config, ticks));
-export const qty_str = (m: Market, lots: number): string => pad8(quantity_text(m.config, lots));
+export const qty_str = (m: Market, lots: number | bigint): string => pad8(quantity_text(m.config, lots));
 
 /** Binance's symbol status for a market mode (POST_ONLY has none: it shows TRADING, LIMIT_MAKER only). */
 export function symbol_status(m: Market): string {

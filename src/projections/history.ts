@@ -11,6 +11,7 @@ import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { EngineEvent } from "../engine/events.js";
 import { open_or_set_aside } from "../node/data_dir.js";
+import { type Agg, build_candles, CANDLES_SCHEMA, type Candle, CandleReader } from "./candles.js";
 import type { CheckpointStart } from "./checkpoint_worker.js";
 import {
   ERROR_TEXT_OFFSET,
@@ -60,38 +61,11 @@ export interface TradeRow {
   time_ms: number;
 }
 
-export interface Candle {
-  open_ms: number;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume_lots: number;
-  quote_units: number;
-  count: number;
-  taker_buy_lots: number;
-  taker_buy_quote_units: number;
-}
-
-export interface Stats {
-  count: number;
-  first_id: number;
-  last_id: number;
-  open: number;
-  high: number;
-  low: number;
-  last: number;
-  last_lots: number;
-  last_ms: number;
-  volume_lots: number;
-  quote_units: number;
-}
+export type { Agg, Candle } from "./candles.js";
 
 interface MarketStatements {
   from: Database.Statement;
   recent: Database.Statement;
-  candles: (recent: boolean) => Database.Statement;
-  stats: Database.Statement;
 }
 
 export interface Range {
@@ -133,6 +107,7 @@ export class HistoryUnavailable extends Error {
 export class History {
   /** The readers' connection (the writer thread has its own). */
   private readonly db: Database.Database;
+  private readonly candle_reader: CandleReader;
   private readonly packer = new RowPacker();
   /** The last sequence fed (apply), handed to the writer, and written. */
   private fed_seq: number;
@@ -151,7 +126,11 @@ export class History {
   /** Set by the checkpoint thread once its connection is closed. */
   private readonly checkpointer_closed: Int32Array;
 
-  constructor(file: string) {
+  /** `log` hears what opening did that an operator should know (candles built after an upgrade). */
+  constructor(
+    file: string,
+    private readonly log: (line: string) => void = (line) => console.error(line),
+  ) {
     this.db = new Database(file);
     try {
       this.init_schema();
@@ -177,15 +156,30 @@ export class History {
       by_client_id: this.db.prepare(
         "SELECT * FROM orders WHERE account = ? AND client_order_id = ? AND market = ? ORDER BY order_id DESC LIMIT 1",
       ),
+      // Ranges are by id: ids grow with time (an order's or trade's time is its command's, and
+      // command times never go backwards), so a time window is first turned into the ids it spans
+      // (id_bounds) and the rows read by index from there. Filtering on time instead scanned every
+      // row of the account or market outside the window (0.2-0.8 s for a day of 2,000,000 trades).
       all_orders: this.db.prepare(`SELECT * FROM orders WHERE account = ? AND market = ? AND order_id >= ?
-        AND time_ms >= ? AND time_ms <= ? ORDER BY order_id LIMIT ?`),
+        AND order_id <= ? AND time_ms >= ? AND time_ms <= ? ORDER BY order_id LIMIT ?`),
       all_orders_recent: this.db.prepare(`SELECT * FROM (SELECT * FROM orders WHERE account = ? AND market = ?
-        AND time_ms >= ? AND time_ms <= ? ORDER BY order_id DESC LIMIT ?) ORDER BY order_id`),
+        AND order_id >= ? AND order_id <= ? AND time_ms >= ? AND time_ms <= ? ORDER BY order_id DESC LIMIT ?)
+        ORDER BY order_id`),
       trades: this.db.prepare(`SELECT * FROM trades WHERE account = ? AND market = ? AND trade_id >= ?
-        AND time_ms >= ? AND time_ms <= ? ORDER BY trade_id LIMIT ?`),
+        AND trade_id <= ? AND time_ms >= ? AND time_ms <= ? ORDER BY trade_id LIMIT ?`),
       trades_recent: this.db.prepare(`SELECT * FROM (SELECT * FROM trades WHERE account = ? AND market = ?
-        AND time_ms >= ? AND time_ms <= ? ORDER BY trade_id DESC LIMIT ?) ORDER BY trade_id`),
+        AND trade_id >= ? AND trade_id <= ? AND time_ms >= ? AND time_ms <= ? ORDER BY trade_id DESC LIMIT ?)
+        ORDER BY trade_id`),
+      first_trade_at: this.db.prepare(`SELECT trade_id FROM trades WHERE market = ? AND is_maker = 0
+        AND time_ms >= ? ORDER BY time_ms, trade_id LIMIT 1`),
+      last_trade_at: this.db.prepare(`SELECT trade_id FROM trades WHERE market = ? AND is_maker = 0
+        AND time_ms <= ? ORDER BY time_ms DESC, trade_id DESC LIMIT 1`),
+      order_from: this.db.prepare(
+        "SELECT order_id, time_ms FROM orders WHERE order_id >= ? ORDER BY order_id LIMIT 1",
+      ),
+      last_order: this.db.prepare("SELECT MAX(order_id) AS order_id FROM orders"),
     };
+    this.candle_reader = new CandleReader(this.db);
     const written = (this.stmt.last.get() as { value: number }).value;
     this.fed_seq = written;
     this.shipped_seq = written;
@@ -232,7 +226,21 @@ export class History {
         is_maker INTEGER NOT NULL, time_ms INTEGER NOT NULL, PRIMARY KEY (market, trade_id, is_maker));
       CREATE INDEX IF NOT EXISTS trades_by_account ON trades (account, market, trade_id);
       CREATE INDEX IF NOT EXISTS trades_by_time ON trades (market, is_maker, time_ms);
+      ${CANDLES_SCHEMA}
     `);
+    // A history written before candles existed gets them from its trades, once.
+    if (this.db.prepare("SELECT 1 FROM meta WHERE key = 'candles'").get() === undefined) {
+      const started_ms = Date.now();
+      const trades = this.db.transaction(() => {
+        const n = build_candles(this.db);
+        this.db.prepare("INSERT INTO meta VALUES ('candles', 1)").run();
+        return n;
+      })();
+      if (trades > 0)
+        this.log(
+          `history: candles built from ${trades} trades in ${Date.now() - started_ms} ms (once, after an upgrade)`,
+        );
+    }
   }
 
   /** The last sequence whose events it holds (written, or on their way to the writer). */
@@ -360,95 +368,117 @@ export class History {
   }
 
   all_orders(account: number, market: number, q: Range): OrderRow[] {
-    return this.ranged(this.stmt.all_orders, this.stmt.all_orders_recent, [account, market], q) as OrderRow[];
+    const rows = this.ranged(
+      this.stmt.all_orders,
+      this.stmt.all_orders_recent,
+      [account, market],
+      q,
+      (a, b) => this.order_ids(a, b),
+    );
+    return rows as OrderRow[];
   }
 
   trades(account: number, market: number, q: Range): TradeRow[] {
-    return this.ranged(this.stmt.trades, this.stmt.trades_recent, [account, market], q) as TradeRow[];
+    const rows = this.ranged(this.stmt.trades, this.stmt.trades_recent, [account, market], q, (a, b) =>
+      this.trade_ids(market, a, b),
+    );
+    return rows as TradeRow[];
   }
 
-  /** A market's latest trades (the taker's row of each), oldest first. */
+  /** Public trades of a market (the taker's row of each). */
   market_trades(market: number, q: Range): TradeRow[] {
-    return this.ranged(this.market_stmt.from, this.market_stmt.recent, [market], q) as TradeRow[];
+    const rows = this.ranged(this.market_stmt.from, this.market_stmt.recent, [market], q, (a, b) =>
+      this.trade_ids(market, a, b),
+    );
+    return rows as TradeRow[];
   }
 
   /**
    * Binance's paging: from an id onwards (`from`), or else the most recent `limit` (`recent`), both
-   * within [start_ms, end_ms] and oldest first.
+   * within [start_ms, end_ms] and oldest first. A window is read between the ids it spans.
    */
-  private ranged(from: Database.Statement, recent: Database.Statement, keys: number[], q: Range): unknown[] {
+  private ranged(
+    from: Database.Statement,
+    recent: Database.Statement,
+    keys: number[],
+    q: Range,
+    id_bounds: (start_ms: number, end_ms: number) => [number, number] | null,
+  ): unknown[] {
     this.settle();
     const start = q.start_ms ?? 0;
     const end = q.end_ms ?? Number.MAX_SAFE_INTEGER;
+    let [lo, hi] = [q.from_id ?? 0, Number.MAX_SAFE_INTEGER];
+    if (q.start_ms !== undefined || q.end_ms !== undefined) {
+      const ids = id_bounds(start, end);
+      if (ids === null) return [];
+      lo = Math.max(lo, ids[0]);
+      hi = ids[1];
+    }
     return q.from_id !== undefined
-      ? from.all(...keys, q.from_id, start, end, q.limit)
-      : recent.all(...keys, start, end, q.limit);
+      ? from.all(...keys, lo, hi, start, end, q.limit)
+      : recent.all(...keys, lo, hi, start, end, q.limit);
+  }
+
+  /** The first and last trade ids of a market in [start_ms, end_ms], or null if it had none then. */
+  private trade_ids(market: number, start_ms: number, end_ms: number): [number, number] | null {
+    const first = this.stmt.first_trade_at.get(market, start_ms) as { trade_id: number } | undefined;
+    const last = this.stmt.last_trade_at.get(market, end_ms) as { trade_id: number } | undefined;
+    if (first === undefined || last === undefined || first.trade_id > last.trade_id) return null;
+    return [first.trade_id, last.trade_id];
+  }
+
+  /**
+   * The order ids created in [start_ms, end_ms] lie in the returned range (orders have no time index:
+   * a binary search over the ids, ~25 lookups, finds where the window starts and ends).
+   */
+  private order_ids(start_ms: number, end_ms: number): [number, number] | null {
+    const last = (this.stmt.last_order.get() as { order_id: number | null }).order_id;
+    if (last === null) return null;
+    /** The first order id whose order was created at or after `t` (last + 1 if none). */
+    const first_at = (t: number): number => {
+      let lo = 0;
+      let hi = last + 1;
+      while (lo < hi) {
+        const mid = Math.floor((lo + hi) / 2);
+        const row = this.stmt.order_from.get(mid) as { order_id: number; time_ms: number } | undefined;
+        if (row === undefined || row.time_ms >= t) hi = mid;
+        else lo = row.order_id + 1;
+      }
+      return lo;
+    };
+    const lo = first_at(start_ms);
+    const hi = end_ms >= Number.MAX_SAFE_INTEGER ? last : first_at(end_ms + 1) - 1;
+    return lo > hi ? null : [lo, hi];
   }
 
   /**
    * Candles of `interval_ms` (aligned to the epoch plus `offset_ms`: Binance's weeks start on Monday)
-   * from the trades; buckets without trades are left out. Oldest first.
+   * over the trades in [start_ms, end_ms]; buckets without trades are left out. Oldest first.
    */
   candles(
     market: number,
     q: { interval_ms: number; offset_ms: number; start_ms?: number; end_ms?: number; limit: number },
   ): Candle[] {
     this.settle();
-    const recent = q.start_ms === undefined;
-    const rows = this.market_stmt.candles(recent).all({
-      market,
-      ms: q.interval_ms,
-      off: q.offset_ms,
-      start: q.start_ms ?? 0,
-      end: q.end_ms ?? Number.MAX_SAFE_INTEGER,
-      limit: q.limit,
-    }) as Candle[];
-    return recent ? rows.reverse() : rows;
+    return this.candle_reader.candles(market, q);
   }
 
-  /** Trade statistics of a market over [start_ms, end_ms]. */
-  stats(market: number, start_ms: number, end_ms: number): Stats | null {
+  /** Trade statistics of a market over [start_ms, end_ms] (both included), or null without trades. */
+  stats(market: number, start_ms: number, end_ms: number): Agg | null {
     this.settle();
-    const row = this.market_stmt.stats.get({ market, start: start_ms, end: end_ms }) as Stats | undefined;
-    return row === undefined || row.count === 0 ? null : row;
+    return this.candle_reader.range(market, start_ms, end_ms + 1);
   }
 
   private _market_stmt: MarketStatements | null = null;
   private get market_stmt(): MarketStatements {
     if (this._market_stmt !== null) return this._market_stmt;
     const db = this.db;
-    const candle_sql = (order: string) => `
-      WITH b AS (
-        -- integer division: parameters may be bound as REAL
-        SELECT (CAST(time_ms AS INTEGER) - CAST(@off AS INTEGER)) / CAST(@ms AS INTEGER) AS k, MIN(trade_id) AS f, MAX(trade_id) AS l,
-          MAX(price_ticks) AS high, MIN(price_ticks) AS low, SUM(quantity_lots) AS volume_lots,
-          SUM(quote_units) AS quote_units, COUNT(*) AS count,
-          SUM(CASE WHEN is_buyer = 1 THEN quantity_lots ELSE 0 END) AS taker_buy_lots,
-          SUM(CASE WHEN is_buyer = 1 THEN quote_units ELSE 0 END) AS taker_buy_quote_units
-        FROM trades WHERE market = @market AND is_maker = 0 AND time_ms >= @start AND time_ms <= @end
-        GROUP BY k ORDER BY k ${order} LIMIT @limit)
-      SELECT b.k * @ms + @off AS open_ms, o.price_ticks AS open, b.high, b.low, c.price_ticks AS close,
-        b.volume_lots, b.quote_units, b.count, b.taker_buy_lots, b.taker_buy_quote_units
-      FROM b JOIN trades o ON o.market = @market AND o.trade_id = b.f AND o.is_maker = 0
-             JOIN trades c ON c.market = @market AND c.trade_id = b.l AND c.is_maker = 0
-      ORDER BY b.k ${order}`;
-    const asc = db.prepare(candle_sql("ASC"));
-    const desc = db.prepare(candle_sql("DESC"));
     this._market_stmt = {
       from: db.prepare(`SELECT * FROM trades WHERE market = ? AND is_maker = 0 AND trade_id >= ?
-        AND time_ms >= ? AND time_ms <= ? ORDER BY trade_id LIMIT ?`),
+        AND trade_id <= ? AND time_ms >= ? AND time_ms <= ? ORDER BY trade_id LIMIT ?`),
       recent: db.prepare(`SELECT * FROM (SELECT * FROM trades WHERE market = ? AND is_maker = 0
-        AND time_ms >= ? AND time_ms <= ? ORDER BY trade_id DESC LIMIT ?) ORDER BY trade_id`),
-      candles: (recent: boolean) => (recent ? desc : asc),
-      stats: db.prepare(`
-        WITH w AS (SELECT * FROM trades WHERE market = @market AND is_maker = 0 AND time_ms >= @start AND time_ms <= @end)
-        SELECT COUNT(*) AS count, MIN(trade_id) AS first_id, MAX(trade_id) AS last_id, MAX(time_ms) AS last_ms,
-          MAX(price_ticks) AS high, MIN(price_ticks) AS low, SUM(quantity_lots) AS volume_lots,
-          SUM(quote_units) AS quote_units,
-          (SELECT price_ticks FROM w ORDER BY trade_id LIMIT 1) AS open,
-          (SELECT price_ticks FROM w ORDER BY trade_id DESC LIMIT 1) AS last,
-          (SELECT quantity_lots FROM w ORDER BY trade_id DESC LIMIT 1) AS last_lots
-        FROM w`),
+        AND trade_id >= ? AND trade_id <= ? AND time_ms >= ? AND time_ms <= ? ORDER BY trade_id DESC LIMIT ?)
+        ORDER BY trade_id`),
     };
     return this._market_stmt;
   }
@@ -507,7 +537,7 @@ export class History {
 export function open_history(file: string, log: (line: string) => void): History {
   return open_or_set_aside(
     file,
-    () => new History(file),
+    () => new History(file, log),
     (aside, error) =>
       log(
         `history: ${file} is damaged (${String(error)}): moved to ${aside}; a new one is filled from the journal`,

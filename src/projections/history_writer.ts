@@ -8,6 +8,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
+import { CANDLE_UPSERT_SQL, CandleFolder } from "./candles.js";
 import {
   ERROR_TEXT_BYTES_MAX,
   ERROR_TEXT_OFFSET,
@@ -47,9 +48,12 @@ const update_order = db.prepare(
 );
 const insert_trade = db.prepare("INSERT OR REPLACE INTO trades VALUES (?,?,?,?,?,?,?,?,?,?,?)");
 const set_last = db.prepare("UPDATE meta SET value = ? WHERE key = 'last_seq'");
+const upsert_candle = db.prepare(CANDLE_UPSERT_SQL);
+const candles = new CandleFolder();
 
 /** The rows of one batch, in event order (an order's updates follow its insert). */
 const write = db.transaction((b: RowBatch) => {
+  candles.take(); // what an attempt that failed (a lock, see write_when_unlocked) had gathered
   const a = b.numbers;
   let ids = 0;
   let i = 0;
@@ -118,9 +122,11 @@ const write = db.transaction((b: RowBatch) => {
         1,
         time_ms,
       );
+      candles.add(market, trade_id, price, lots, quote, time_ms, taker_buys === 1);
       i += ROW_TRADE_WIDTH;
     } else throw new Error(`history rows: unknown kind ${kind} at ${i}`);
   }
+  for (const g of candles.take()) upsert_candle.run(g);
   set_last.run(b.seq);
 });
 

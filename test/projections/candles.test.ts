@@ -1,0 +1,333 @@
+/**
+ * Candles and trade statistics (src/projections/candles.ts) against an oracle: the queries that
+ * aggregated the trades themselves before candles were kept (exact, and slow on a busy market).
+ * Random trades over days, in clusters and alone, some big enough that a day's sums pass 2^53; random
+ * windows and klines queries of every Binance interval, with and without start and end, at random
+ * limits. Also: a history from before candles gets them when opened, and folding a batch twice
+ * changes nothing.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import Database from "better-sqlite3";
+import type { EngineEvent } from "../../src/engine/events.js";
+import { SIDE_BUY, SIDE_SELL } from "../../src/engine/types.js";
+import { INTERVALS } from "../../src/gateway/history_data.js";
+import { CANDLE_UPSERT_SQL, CANDLES_SCHEMA, CandleFolder } from "../../src/projections/candles.js";
+import { type Agg, type Candle, History } from "../../src/projections/history.js";
+import { Prng } from "../../src/sim/prng.js";
+import { seed } from "../engine/gen.js";
+
+const DAY_MS = 86_400_000;
+const MONDAY_OFFSET_MS = 4 * DAY_MS;
+const T0 = Date.UTC(2026, 10, 20, 17, 3, 41, 517); // not aligned to anything
+const SPAN_MS = 4 * DAY_MS;
+
+/** The queries History used before candles: every trade in the window, aggregated by SQLite. */
+function oracle(db: Database.Database) {
+  const candle_sql = (order: string) => `
+    WITH b AS (
+      SELECT (CAST(time_ms AS INTEGER) - CAST(@off AS INTEGER)) / CAST(@ms AS INTEGER) AS k, MIN(trade_id) AS f, MAX(trade_id) AS l,
+        MAX(price_ticks) AS high, MIN(price_ticks) AS low, SUM(quantity_lots) AS volume_lots,
+        SUM(quote_units) AS quote_units, COUNT(*) AS count,
+        SUM(CASE WHEN is_buyer = 1 THEN quantity_lots ELSE 0 END) AS taker_buy_lots,
+        SUM(CASE WHEN is_buyer = 1 THEN quote_units ELSE 0 END) AS taker_buy_quote_units
+      FROM trades WHERE market = @market AND is_maker = 0 AND time_ms >= @start AND time_ms <= @end
+      GROUP BY k ORDER BY k ${order} LIMIT @limit)
+    SELECT b.k * @ms + @off AS open_ms, o.price_ticks AS open, b.high, b.low, c.price_ticks AS close,
+      b.volume_lots, b.quote_units, b.count, b.taker_buy_lots, b.taker_buy_quote_units
+    FROM b JOIN trades o ON o.market = @market AND o.trade_id = b.f AND o.is_maker = 0
+           JOIN trades c ON c.market = @market AND c.trade_id = b.l AND c.is_maker = 0
+    ORDER BY b.k ${order}`;
+  const asc = db.prepare(candle_sql("ASC")).safeIntegers(true);
+  const desc = db.prepare(candle_sql("DESC")).safeIntegers(true);
+  const stats = db
+    .prepare(`
+      WITH w AS (SELECT * FROM trades WHERE market = @market AND is_maker = 0 AND time_ms >= @start AND time_ms <= @end)
+      SELECT COUNT(*) AS count, MIN(trade_id) AS first_id, MAX(trade_id) AS last_id, MAX(time_ms) AS close_ms,
+        MAX(price_ticks) AS high, MIN(price_ticks) AS low, SUM(quantity_lots) AS volume_lots,
+        SUM(quote_units) AS quote_units,
+        SUM(CASE WHEN is_buyer = 1 THEN quantity_lots ELSE 0 END) AS taker_buy_lots,
+        SUM(CASE WHEN is_buyer = 1 THEN quote_units ELSE 0 END) AS taker_buy_quote_units,
+        (SELECT price_ticks FROM w ORDER BY trade_id LIMIT 1) AS open,
+        (SELECT price_ticks FROM w ORDER BY trade_id DESC LIMIT 1) AS close,
+        (SELECT quantity_lots FROM w ORDER BY trade_id DESC LIMIT 1) AS close_lots
+      FROM w`)
+    .safeIntegers(true);
+  const small = ["count", "first_id", "last_id", "close_ms", "high", "low", "open", "close", "close_lots"];
+  const norm = (row: Record<string, bigint>) => {
+    const out: Record<string, number | bigint> = { ...row };
+    for (const k of [...small, "open_ms"]) if (k in out) out[k] = Number(out[k]);
+    return out;
+  };
+  return {
+    stats(market: number, start: number, end: number) {
+      const row = stats.get({ market, start, end }) as Record<string, bigint>;
+      return row.count === 0n ? null : norm(row);
+    },
+    candles(market: number, q: { ms: number; off: number; start?: number; end?: number; limit: number }) {
+      const recent = q.start === undefined;
+      const rows = (recent ? desc : asc).all({
+        market,
+        ms: q.ms,
+        off: q.off,
+        start: q.start ?? 0,
+        end: q.end ?? Number.MAX_SAFE_INTEGER,
+        limit: q.limit,
+      }) as Record<string, bigint>[];
+      return (recent ? rows.reverse() : rows).map(norm);
+    },
+  };
+}
+
+/** A candle as the oracle has it (no ids or last trade). */
+function candle_fields(c: Candle) {
+  return {
+    open_ms: c.open_ms,
+    open: c.open,
+    high: c.high,
+    low: c.low,
+    close: c.close,
+    volume_lots: c.volume_lots,
+    quote_units: c.quote_units,
+    count: c.count,
+    taker_buy_lots: c.taker_buy_lots,
+    taker_buy_quote_units: c.taker_buy_quote_units,
+  };
+}
+
+/** Writes `n` random trades in two markets through History.apply (the writer thread folds candles). */
+function write_trades(history: History, rng: Prng, n: number): number[] {
+  const times: number[] = [];
+  let time_ms = T0;
+  const next_id = [1, 1];
+  for (let seq = 1; seq <= n; seq++) {
+    // clusters of trades a few ms apart, pauses of seconds to hours between them
+    const r = rng.below(100);
+    time_ms +=
+      r < 60
+        ? rng.below(5)
+        : r < 85
+          ? rng.below(4000)
+          : r < 97
+            ? rng.below(600_000)
+            : rng.below(6 * 3_600_000);
+    time_ms = Math.min(time_ms, T0 + SPAN_MS);
+    const events: EngineEvent[] = [];
+    if (rng.below(2) === 0)
+      events.push({
+        kind: "order_new",
+        order_id: seq,
+        account: rng.below(3),
+        market: rng.below(2),
+        side: SIDE_BUY,
+        order_type: 0,
+        tif: 0,
+        price_ticks: 1,
+        quantity_lots: 1,
+        quote_units: 0,
+        stop_price_ticks: 0,
+        client_order_id: null,
+        time_ms,
+      });
+    for (let k = rng.below(3) + 1; k > 0; k--) {
+      const market = rng.below(2);
+      const price_ticks = 1 + rng.below(1_000_000);
+      const quantity_lots = 1 + rng.below(1_000);
+      // market 1 carries huge notionals: a few hundred of them pass 2^53 in a candle
+      const quote_units = market === 1 ? 2 ** 45 + rng.below(2 ** 30) : price_ticks * quantity_lots;
+      events.push({
+        kind: "trade",
+        market,
+        trade_id: next_id[market]++,
+        price_ticks,
+        quantity_lots,
+        quote_units,
+        taker_order_id: 2 * seq,
+        maker_order_id: 2 * seq + 1,
+        taker_account: rng.below(5),
+        maker_account: rng.below(5),
+        taker_side: rng.below(2) === 0 ? SIDE_BUY : SIDE_SELL,
+        taker_fee_units: 0,
+        maker_fee_units: 0,
+        time_ms,
+      });
+    }
+    history.apply(seq, time_ms, events);
+    times.push(time_ms);
+  }
+  return times;
+}
+
+/** A window of random length; its ends often exactly at a command's time (an edge case for each read). */
+function random_window(rng: Prng, times: number[]): [number, number] {
+  const len = [0, 1, 999, 1000, 60_000, 3_600_000, DAY_MS, 3 * DAY_MS][rng.below(8)] + rng.below(3) - 1;
+  const on_time = rng.below(3);
+  if (on_time === 1) {
+    const start = times[rng.below(times.length)];
+    return [start, start + Math.max(0, len)];
+  }
+  if (on_time === 2) {
+    const end = times[rng.below(times.length)];
+    return [end - Math.max(0, len), end];
+  }
+  const start = T0 - 10_000 + rng.below(SPAN_MS + 20_000);
+  return [start, start + Math.max(0, len)];
+}
+
+const shape_of = (rng: Prng) => rng.below(2);
+
+function check(history: History, db: Database.Database, rng: Prng, times: number[], queries: number): void {
+  const o = oracle(db);
+  const interval_names = Object.keys(INTERVALS).filter((i) => i !== "1M");
+  for (let q = 0; q < queries; q++) {
+    const market = rng.below(2);
+    const [start, end] = random_window(rng, times);
+    const got: Agg | null = history.stats(market, start, end);
+    assert.deepEqual(got === null ? null : { ...got }, o.stats(market, start, end), `stats ${start}..${end}`);
+
+    // the paged reads of a window (trades, aggTrades, myTrades, allOrders) as a filter on time
+    const account = rng.below(3);
+    const page = { limit: [1, 10, 500][rng.below(3)], start_ms: start, end_ms: end };
+    const from_id = rng.below(40_000);
+    const ids = (rows: { trade_id?: number; order_id?: number }[]) =>
+      rows.map((r) => r.trade_id ?? r.order_id);
+    const brute = (sql: string, ...args: number[]) =>
+      ids(db.prepare(sql).all(...args) as { trade_id: number }[]);
+    const window = "time_ms >= ? AND time_ms <= ?";
+    assert.deepEqual(
+      ids(history.market_trades(market, page)),
+      brute(
+        `SELECT trade_id FROM (SELECT trade_id FROM trades WHERE market = ? AND is_maker = 0 AND ${window}
+          ORDER BY trade_id DESC LIMIT ?) ORDER BY trade_id`,
+        market,
+        start,
+        end,
+        page.limit,
+      ),
+    );
+    assert.deepEqual(
+      ids(history.market_trades(market, { ...page, from_id })),
+      brute(
+        `SELECT trade_id FROM trades WHERE market = ? AND is_maker = 0 AND trade_id >= ? AND ${window}
+          ORDER BY trade_id LIMIT ?`,
+        market,
+        from_id,
+        start,
+        end,
+        page.limit,
+      ),
+    );
+    assert.deepEqual(
+      ids(history.trades(account, market, { ...page, from_id })),
+      brute(
+        `SELECT trade_id FROM trades WHERE account = ? AND market = ? AND trade_id >= ? AND ${window}
+          ORDER BY trade_id LIMIT ?`,
+        account,
+        market,
+        from_id,
+        start,
+        end,
+        page.limit,
+      ),
+    );
+    const orders_page: { limit: number; start_ms?: number; end_ms: number } =
+      shape_of(rng) === 0 ? { limit: page.limit, end_ms: end } : page;
+    assert.deepEqual(
+      ids(history.all_orders(account, market, orders_page)),
+      brute(
+        `SELECT order_id FROM (SELECT order_id FROM orders WHERE account = ? AND market = ?
+          AND time_ms >= ? AND time_ms <= ? ORDER BY order_id DESC LIMIT ?) ORDER BY order_id`,
+        account,
+        market,
+        orders_page.start_ms ?? 0,
+        end,
+        page.limit,
+      ),
+    );
+
+    const name = interval_names[rng.below(interval_names.length)];
+    const ms = INTERVALS[name];
+    const off = name === "1w" ? MONDAY_OFFSET_MS : 0;
+    const limit = [1, 2, 7, 500, 1000][rng.below(5)];
+    const shape = rng.below(4); // recent; from a start; from a start to an end; recent up to an end
+    const cq = {
+      interval_ms: ms,
+      offset_ms: off,
+      start_ms: shape === 1 || shape === 2 ? start : undefined,
+      end_ms: shape >= 2 ? end : undefined,
+      limit,
+    };
+    const want = o.candles(market, { ms, off, start: cq.start_ms, end: cq.end_ms, limit });
+    const have = history.candles(market, cq).map(candle_fields);
+    assert.deepEqual(have, want, `${name} candles ${JSON.stringify(cq)}`);
+  }
+}
+
+describe("candles", () => {
+  it("match the trades they are folded from: statistics of any window and klines of every interval", () => {
+    const dir = mkdtempSync(join(tmpdir(), "hf-candles-"));
+    const file = join(dir, "history.sqlite");
+    const rng = new Prng(seed());
+    const open: { close(): void }[] = []; // closed however the test ends (a worker left open hangs it)
+    const track = <T extends { close(): void }>(x: T): T => {
+      open.push(x);
+      return x;
+    };
+    try {
+      const history = track(new History(file));
+      const times = write_trades(history, rng, 20_000);
+      const db = track(new Database(file, { readonly: true }));
+      history.stats(0, 0, 1); // waits for the writer
+      const trades = (
+        db.prepare("SELECT COUNT(*) AS n FROM trades WHERE is_maker = 0").get() as { n: number }
+      ).n;
+      assert.ok(trades > 30_000, `${trades} trades`);
+      // the big-notional market's day candles pass 2^53 (read exactly as BigInt)
+      const max_quote = db
+        .prepare("SELECT MAX(quote_units) AS q FROM candles WHERE market = 1")
+        .safeIntegers(true)
+        .get() as { q: bigint };
+      assert.ok(max_quote.q > BigInt(Number.MAX_SAFE_INTEGER), `largest candle quote ${max_quote.q}`);
+      check(history, db, rng, times, 600);
+
+      // A history written before candles: its candles are built from its trades when it is opened.
+      for (const x of open.splice(0)) x.close();
+      const raw = new Database(file);
+      raw.exec("DROP TABLE candles; DELETE FROM meta WHERE key = 'candles';");
+      raw.close();
+      const logs: string[] = [];
+      const reopened = track(new History(file, (l) => logs.push(l)));
+      assert.match(logs.join("\n"), new RegExp(`candles built from ${trades} trades`));
+      const db2 = track(new Database(file, { readonly: true }));
+      check(reopened, db2, rng, times, 200);
+    } finally {
+      for (const x of open) x.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("folding the same trades twice changes nothing (a batch written again after a crash)", () => {
+    const db = new Database(":memory:");
+    db.exec(CANDLES_SCHEMA);
+    const upsert = db.prepare(CANDLE_UPSERT_SQL);
+    const fold = (from: number, to: number) => {
+      const f = new CandleFolder();
+      for (let id = from; id <= to; id++)
+        f.add(0, id, 100 + id, 2, 200 + 2 * id, T0 + id * 700, id % 2 === 0);
+      for (const g of f.take()) upsert.run(g);
+    };
+    const dump = () => db.prepare("SELECT * FROM candles ORDER BY interval_ms, open_ms").all();
+    fold(1, 50);
+    fold(51, 100);
+    const once = dump();
+    fold(51, 100);
+    fold(1, 100);
+    assert.deepEqual(dump(), once);
+    const day = once.filter((r) => (r as { interval_ms: number }).interval_ms === DAY_MS);
+    assert.equal(day.length, 1);
+    assert.equal((day[0] as { count: number }).count, 100);
+  });
+});
