@@ -471,28 +471,31 @@ export function register_trading(
     (p, request, raw) => {
       const account = signed("read", p, request, raw).account;
       const m = market_of(p);
-      const only_order = integer(p, "orderId", 1, Number.MAX_SAFE_INTEGER);
-      const rows = history.trades(account, m.id, range(p, "fromId"));
-      return rows
-        .filter((t) => only_order === undefined || t.order_id === only_order)
-        .map((t) => {
-          const fee_asset = t.is_buyer === 1 ? m.config.base : m.config.quote;
-          return {
-            symbol: m.config.symbol,
-            id: t.trade_id,
-            orderId: t.order_id,
-            orderListId: -1,
-            price: price_str(m, t.price_ticks),
-            qty: qty_str(m, t.quantity_lots),
-            quoteQty: units(engine, m.config.quote, t.quote_units),
-            commission: units(engine, fee_asset, t.fee_units),
-            commissionAsset: engine.assets[fee_asset].name,
-            time: t.time_ms,
-            isBuyer: t.is_buyer === 1,
-            isMaker: t.is_maker === 1,
-            isBestMatch: true,
-          };
-        });
+      // orderId: that order's trades (it used to filter the account's latest `limit` trades, which
+      // missed every trade of an older order)
+      const order_id = integer(p, "orderId", 1, Number.MAX_SAFE_INTEGER);
+      const rows =
+        order_id === undefined
+          ? history.trades(account, m.id, range(p, "fromId"))
+          : history.order_trades(account, m.id, order_id, range(p, "fromId"));
+      return rows.map((t) => {
+        const fee_asset = t.is_buyer === 1 ? m.config.base : m.config.quote;
+        return {
+          symbol: m.config.symbol,
+          id: t.trade_id,
+          orderId: t.order_id,
+          orderListId: -1,
+          price: price_str(m, t.price_ticks),
+          qty: qty_str(m, t.quantity_lots),
+          quoteQty: units(engine, m.config.quote, t.quote_units),
+          commission: units(engine, fee_asset, t.fee_units),
+          commissionAsset: engine.assets[fee_asset].name,
+          time: t.time_ms,
+          isBuyer: t.is_buyer === 1,
+          isMaker: t.is_maker === 1,
+          isBestMatch: true,
+        };
+      });
     },
   );
 

@@ -170,6 +170,8 @@ export class History {
       trades_recent: this.db.prepare(`SELECT * FROM (SELECT * FROM trades WHERE account = ? AND market = ?
         AND trade_id >= ? AND trade_id <= ? AND time_ms >= ? AND time_ms <= ? ORDER BY trade_id DESC LIMIT ?)
         ORDER BY trade_id`),
+      order_trades: this.db.prepare(`SELECT * FROM trades WHERE order_id = ? AND account = ? AND market = ?
+        AND trade_id >= ? AND trade_id <= ? AND time_ms >= ? AND time_ms <= ? ORDER BY trade_id LIMIT ?`),
       first_trade_at: this.db.prepare(`SELECT trade_id FROM trades WHERE market = ? AND is_maker = 0
         AND time_ms >= ? ORDER BY time_ms, trade_id LIMIT 1`),
       last_trade_at: this.db.prepare(`SELECT trade_id FROM trades WHERE market = ? AND is_maker = 0
@@ -226,6 +228,8 @@ export class History {
         is_maker INTEGER NOT NULL, time_ms INTEGER NOT NULL, PRIMARY KEY (market, trade_id, is_maker));
       CREATE INDEX IF NOT EXISTS trades_by_account ON trades (account, market, trade_id);
       CREATE INDEX IF NOT EXISTS trades_by_time ON trades (market, is_maker, time_ms);
+      -- myTrades?orderId: an order's own trades, however many the account made since
+      CREATE INDEX IF NOT EXISTS trades_by_order ON trades (order_id);
       ${CANDLES_SCHEMA}
     `);
     // A history written before candles existed gets them from its trades, once.
@@ -381,6 +385,22 @@ export class History {
   trades(account: number, market: number, q: Range): TradeRow[] {
     const rows = this.ranged(this.stmt.trades, this.stmt.trades_recent, [account, market], q, (a, b) =>
       this.trade_ids(market, a, b),
+    );
+    return rows as TradeRow[];
+  }
+
+  /** The trades of one of the account's orders (myTrades?orderId), oldest first. */
+  order_trades(account: number, market: number, order_id: number, q: Range): TradeRow[] {
+    this.settle();
+    const rows = this.stmt.order_trades.all(
+      order_id,
+      account,
+      market,
+      q.from_id ?? 0,
+      Number.MAX_SAFE_INTEGER,
+      q.start_ms ?? 0,
+      q.end_ms ?? Number.MAX_SAFE_INTEGER,
+      q.limit,
     );
     return rows as TradeRow[];
   }

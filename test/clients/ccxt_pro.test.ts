@@ -12,6 +12,15 @@ import { Prng } from "../../src/sim/prng.js";
 import { activity, funded_accounts } from "../gateway/load.js";
 import { demo_node } from "../helpers/nodes.js";
 
+/** A watch that never delivers fails the test (with its name) instead of hanging the run. */
+function within<T>(p: Promise<T>, what: string, ms = 20_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
 describe("ccxt.pro 4.5.84 (WebSocket market streams)", () => {
   it("watchOrderBook through heavy trading ends equal to the REST book; watchTrades, watchTicker, watchOHLCV", async () => {
     const handle = await demo_node("hf-pro-");
@@ -46,9 +55,14 @@ describe("ccxt.pro 4.5.84 (WebSocket market streams)", () => {
       void load.then(() => {
         done = true;
       });
+      // Raced with the load: the last update can arrive just before the load's promise settles, and
+      // a watch begun after it would wait for ever (it did once, in a full run on a loaded machine).
       while (!done) {
-        await ex.watchOrderBook("BTC/USDT");
-        updates++;
+        const updated = await Promise.race([
+          ex.watchOrderBook("BTC/USDT").then(() => true),
+          load.then(() => false),
+        ]);
+        if (updated) updates++;
       }
       // let the last window arrive, then compare
       await new Promise((r) => setTimeout(r, 400));
@@ -80,11 +94,11 @@ describe("ccxt.pro 4.5.84 (WebSocket market streams)", () => {
 
       // trades, ticker, candles while trading goes on
       const more = activity(node, accounts, 3, rng);
-      const trades = await ex.watchTrades("BTC/USDT");
+      const trades = await within(ex.watchTrades("BTC/USDT"), "watchTrades");
       assert.ok(trades.length > 0 && trades.every((t) => t.symbol === "BTC/USDT" && (t.amount ?? 0) > 0));
-      const ticker = await ex.watchTicker("BTC/USDT");
+      const ticker = await within(ex.watchTicker("BTC/USDT"), "watchTicker");
       assert.ok((ticker.last ?? 0) > 0);
-      const candles = await ex.watchOHLCV("BTC/USDT", "1m");
+      const candles = await within(ex.watchOHLCV("BTC/USDT", "1m"), "watchOHLCV");
       const last = candles.at(-1) as number[];
       assert.ok(last[2] >= last[3] && last[5] > 0, "high >= low, some volume");
       await more;

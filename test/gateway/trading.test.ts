@@ -312,7 +312,7 @@ describe("order and trade history (SQLite projection)", () => {
         newClientOrderId: "hist-1",
       });
       assert.equal(buy.status, 200, JSON.stringify(buy.body));
-      await call("POST", "/api/v3/order", bob, {
+      const first_sell = await call("POST", "/api/v3/order", bob, {
         symbol: "ETHBTC",
         side: "SELL",
         type: "MARKET",
@@ -347,6 +347,16 @@ describe("order and trade history (SQLite projection)", () => {
             [1, "0.50000000", true, true, "0.00050000", "ETH"],
             [2, "0.25000000", true, true, "0.00025000", "ETH"],
           ],
+        );
+        // an order's trades, though the account traded since (limit 1: its latest trade is another order's)
+        const of_order = await call("GET", "/api/v3/myTrades", bob, {
+          symbol: "ETHBTC",
+          orderId: String(first_sell.body.orderId),
+          limit: "1",
+        });
+        assert.deepEqual(
+          of_order.body.map((t) => [t.id, t.orderId, t.qty, t.isBuyer]),
+          [[1, first_sell.body.orderId, "0.50000000", false]],
         );
         const none = await call("GET", "/api/v3/order", bob, {
           symbol: "ETHBTC",

@@ -1,6 +1,7 @@
 /**
- * Candles and trade statistics (src/projections/candles.ts) against an oracle: the queries that
- * aggregated the trades themselves before candles were kept (exact, and slow on a busy market).
+ * The history's reads of a busy market, each bounded now, against an oracle: the queries that read
+ * every trade or order of the window (exact, and slow). Candles and trade statistics
+ * (src/projections/candles.ts), paged windows of trades, myTrades and allOrders, an order's trades.
  * Random trades over days, in clusters and alone, some big enough that a day's sums pass 2^53; random
  * windows and klines queries of every Binance interval, with and without start and end, at random
  * limits. Also: a history from before candles gets them when opened, and folding a batch twice
@@ -19,68 +20,12 @@ import { CANDLE_UPSERT_SQL, CANDLES_SCHEMA, CandleFolder } from "../../src/proje
 import { type Agg, type Candle, History } from "../../src/projections/history.js";
 import { Prng } from "../../src/sim/prng.js";
 import { seed } from "../engine/gen.js";
+import { trade_queries as oracle } from "../helpers/trade_queries.js";
 
 const DAY_MS = 86_400_000;
 const MONDAY_OFFSET_MS = 4 * DAY_MS;
 const T0 = Date.UTC(2026, 10, 20, 17, 3, 41, 517); // not aligned to anything
 const SPAN_MS = 4 * DAY_MS;
-
-/** The queries History used before candles: every trade in the window, aggregated by SQLite. */
-function oracle(db: Database.Database) {
-  const candle_sql = (order: string) => `
-    WITH b AS (
-      SELECT (CAST(time_ms AS INTEGER) - CAST(@off AS INTEGER)) / CAST(@ms AS INTEGER) AS k, MIN(trade_id) AS f, MAX(trade_id) AS l,
-        MAX(price_ticks) AS high, MIN(price_ticks) AS low, SUM(quantity_lots) AS volume_lots,
-        SUM(quote_units) AS quote_units, COUNT(*) AS count,
-        SUM(CASE WHEN is_buyer = 1 THEN quantity_lots ELSE 0 END) AS taker_buy_lots,
-        SUM(CASE WHEN is_buyer = 1 THEN quote_units ELSE 0 END) AS taker_buy_quote_units
-      FROM trades WHERE market = @market AND is_maker = 0 AND time_ms >= @start AND time_ms <= @end
-      GROUP BY k ORDER BY k ${order} LIMIT @limit)
-    SELECT b.k * @ms + @off AS open_ms, o.price_ticks AS open, b.high, b.low, c.price_ticks AS close,
-      b.volume_lots, b.quote_units, b.count, b.taker_buy_lots, b.taker_buy_quote_units
-    FROM b JOIN trades o ON o.market = @market AND o.trade_id = b.f AND o.is_maker = 0
-           JOIN trades c ON c.market = @market AND c.trade_id = b.l AND c.is_maker = 0
-    ORDER BY b.k ${order}`;
-  const asc = db.prepare(candle_sql("ASC")).safeIntegers(true);
-  const desc = db.prepare(candle_sql("DESC")).safeIntegers(true);
-  const stats = db
-    .prepare(`
-      WITH w AS (SELECT * FROM trades WHERE market = @market AND is_maker = 0 AND time_ms >= @start AND time_ms <= @end)
-      SELECT COUNT(*) AS count, MIN(trade_id) AS first_id, MAX(trade_id) AS last_id, MAX(time_ms) AS close_ms,
-        MAX(price_ticks) AS high, MIN(price_ticks) AS low, SUM(quantity_lots) AS volume_lots,
-        SUM(quote_units) AS quote_units,
-        SUM(CASE WHEN is_buyer = 1 THEN quantity_lots ELSE 0 END) AS taker_buy_lots,
-        SUM(CASE WHEN is_buyer = 1 THEN quote_units ELSE 0 END) AS taker_buy_quote_units,
-        (SELECT price_ticks FROM w ORDER BY trade_id LIMIT 1) AS open,
-        (SELECT price_ticks FROM w ORDER BY trade_id DESC LIMIT 1) AS close,
-        (SELECT quantity_lots FROM w ORDER BY trade_id DESC LIMIT 1) AS close_lots
-      FROM w`)
-    .safeIntegers(true);
-  const small = ["count", "first_id", "last_id", "close_ms", "high", "low", "open", "close", "close_lots"];
-  const norm = (row: Record<string, bigint>) => {
-    const out: Record<string, number | bigint> = { ...row };
-    for (const k of [...small, "open_ms"]) if (k in out) out[k] = Number(out[k]);
-    return out;
-  };
-  return {
-    stats(market: number, start: number, end: number) {
-      const row = stats.get({ market, start, end }) as Record<string, bigint>;
-      return row.count === 0n ? null : norm(row);
-    },
-    candles(market: number, q: { ms: number; off: number; start?: number; end?: number; limit: number }) {
-      const recent = q.start === undefined;
-      const rows = (recent ? desc : asc).all({
-        market,
-        ms: q.ms,
-        off: q.off,
-        start: q.start ?? 0,
-        end: q.end ?? Number.MAX_SAFE_INTEGER,
-        limit: q.limit,
-      }) as Record<string, bigint>[];
-      return (recent ? rows.reverse() : rows).map(norm);
-    },
-  };
-}
 
 /** A candle as the oracle has it (no ids or last trade). */
 function candle_fields(c: Candle) {
@@ -194,58 +139,28 @@ function check(history: History, db: Database.Database, rng: Prng, times: number
     const from_id = rng.below(40_000);
     const ids = (rows: { trade_id?: number; order_id?: number }[]) =>
       rows.map((r) => r.trade_id ?? r.order_id);
-    const brute = (sql: string, ...args: number[]) =>
-      ids(db.prepare(sql).all(...args) as { trade_id: number }[]);
-    const window = "time_ms >= ? AND time_ms <= ?";
     assert.deepEqual(
       ids(history.market_trades(market, page)),
-      brute(
-        `SELECT trade_id FROM (SELECT trade_id FROM trades WHERE market = ? AND is_maker = 0 AND ${window}
-          ORDER BY trade_id DESC LIMIT ?) ORDER BY trade_id`,
-        market,
-        start,
-        end,
-        page.limit,
-      ),
+      ids(o.market_trades_recent(market, start, end, page.limit)),
     );
     assert.deepEqual(
       ids(history.market_trades(market, { ...page, from_id })),
-      brute(
-        `SELECT trade_id FROM trades WHERE market = ? AND is_maker = 0 AND trade_id >= ? AND ${window}
-          ORDER BY trade_id LIMIT ?`,
-        market,
-        from_id,
-        start,
-        end,
-        page.limit,
-      ),
+      ids(o.market_trades_from(market, from_id, start, end, page.limit)),
     );
     assert.deepEqual(
       ids(history.trades(account, market, { ...page, from_id })),
-      brute(
-        `SELECT trade_id FROM trades WHERE account = ? AND market = ? AND trade_id >= ? AND ${window}
-          ORDER BY trade_id LIMIT ?`,
-        account,
-        market,
-        from_id,
-        start,
-        end,
-        page.limit,
-      ),
+      ids(o.account_trades_from(account, market, from_id, start, end, page.limit)),
+    );
+    const order_id = 2 * (1 + rng.below(times.length)) + rng.below(2);
+    assert.deepEqual(
+      ids(history.order_trades(account, market, order_id, { from_id, limit: page.limit })),
+      ids(o.order_trades(account, market, order_id, from_id, page.limit)),
     );
     const orders_page: { limit: number; start_ms?: number; end_ms: number } =
       shape_of(rng) === 0 ? { limit: page.limit, end_ms: end } : page;
     assert.deepEqual(
       ids(history.all_orders(account, market, orders_page)),
-      brute(
-        `SELECT order_id FROM (SELECT order_id FROM orders WHERE account = ? AND market = ?
-          AND time_ms >= ? AND time_ms <= ? ORDER BY order_id DESC LIMIT ?) ORDER BY order_id`,
-        account,
-        market,
-        orders_page.start_ms ?? 0,
-        end,
-        page.limit,
-      ),
+      ids(o.orders_recent(account, market, orders_page.start_ms ?? 0, end, page.limit)),
     );
 
     const name = interval_names[rng.below(interval_names.length)];
@@ -266,7 +181,7 @@ function check(history: History, db: Database.Database, rng: Prng, times: number
   }
 }
 
-describe("candles", () => {
+describe("history reads", () => {
   it("match the trades they are folded from: statistics of any window and klines of every interval", () => {
     const dir = mkdtempSync(join(tmpdir(), "hf-candles-"));
     const file = join(dir, "history.sqlite");

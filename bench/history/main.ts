@@ -1,0 +1,181 @@
+/**
+ * `npm run bench:history [-- --quick] [--trades N]`: what the history's reads cost the node's thread
+ * on a busy market. The history (src/projections/history.ts) is filled through its writer thread
+ * with N trades (2,000,000; --quick 300,000) over the last 24 hours in one market, an order for each
+ * command, and then every read a client can make of it is timed: the 24-hour ticker (which the
+ * @ticker streams also read once a second), avgPrice, klines of several intervals, and paged windows
+ * of trades, myTrades and allOrders. Each is compared, on the same file in the same run, with the
+ * query the history answered it with before it kept candles and read windows by id
+ * (test/helpers/trade_queries.ts). These reads run on the node's thread, which also matches orders:
+ * each millisecond here is a millisecond no order is matched. Last line: one JSON object.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import type { EngineEvent } from "../../src/engine/events.js";
+import { SIDE_BUY, SIDE_SELL } from "../../src/engine/types.js";
+import { History } from "../../src/projections/history.js";
+import { Prng } from "../../src/sim/prng.js";
+import { trade_queries } from "../../test/helpers/trade_queries.js";
+
+const args = process.argv.slice(2);
+const quick = args.includes("--quick");
+const arg = (name: string): string | undefined => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const TRADES = Number(arg("--trades") ?? (quick ? 300_000 : 2_000_000));
+const REPEATS = quick ? 5 : 9;
+const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+const ACCOUNTS = 8;
+const log = (line: string): void => void process.stderr.write(`${line}\n`);
+const fmt = (x: number): string => Math.round(x).toLocaleString("en-US");
+
+/** N trades at an even pace over the 24 hours before `now_ms`, through the writer thread. */
+function fill(history: History, now_ms: number): number {
+  const rng = new Prng(20261127);
+  const started_ms = Date.now();
+  let shown_ms = started_ms;
+  const first_ms = now_ms - DAY_MS + 1;
+  for (let seq = 1; seq <= TRADES; seq++) {
+    const time_ms = first_ms + Math.floor(((seq - 1) / TRADES) * (DAY_MS - 2));
+    const price_ticks = 50_000 + rng.below(1_000);
+    const quantity_lots = 1 + rng.below(100);
+    const taker = seq % ACCOUNTS;
+    const events: EngineEvent[] = [
+      {
+        kind: "order_new",
+        order_id: seq,
+        account: taker,
+        market: 0,
+        side: SIDE_BUY,
+        order_type: 0,
+        tif: 0,
+        price_ticks,
+        quantity_lots,
+        quote_units: 0,
+        stop_price_ticks: 0,
+        client_order_id: null,
+        time_ms,
+      },
+      {
+        kind: "trade",
+        market: 0,
+        trade_id: seq,
+        price_ticks,
+        quantity_lots,
+        quote_units: price_ticks * quantity_lots,
+        taker_order_id: seq,
+        maker_order_id: seq - 1,
+        taker_account: taker,
+        maker_account: (taker + 1) % ACCOUNTS,
+        taker_side: rng.below(2) === 0 ? SIDE_BUY : SIDE_SELL,
+        taker_fee_units: 0,
+        maker_fee_units: 0,
+        time_ms,
+      },
+    ];
+    history.apply(seq, time_ms, events);
+    if (Date.now() - shown_ms >= 5000) {
+      shown_ms = Date.now();
+      log(`  ${fmt(seq)} of ${fmt(TRADES)} trades written`);
+    }
+  }
+  history.stats(0, 0, 1); // waits until the writer has written everything
+  return TRADES / ((Date.now() - started_ms) / 1000);
+}
+
+/** Median wall time of `f` over REPEATS calls, in ms. */
+function median_ms(f: () => unknown): number {
+  const times: number[] = [];
+  for (let i = 0; i < REPEATS; i++) {
+    const t0 = performance.now();
+    f();
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
+function main(): void {
+  const dir = mkdtempSync(join(tmpdir(), "hf-bench-history-"));
+  const now_ms = Date.now();
+  try {
+    log(`history: ${fmt(TRADES)} trades in one market over 24 hours (${quick ? "quick" : "full"} run)`);
+    const history = new History(join(dir, "history.sqlite"), log);
+    const write_per_s = fill(history, now_ms);
+    log(
+      `  written: ${fmt(write_per_s)} trades/s (with an order each), candles folded in on the writer thread`,
+    );
+    const before = trade_queries(new Database(join(dir, "history.sqlite"), { readonly: true }));
+    const window_23h = { start: now_ms - 23 * HOUR_MS, end: now_ms - 22 * HOUR_MS };
+    const reads: [string, () => unknown, () => unknown][] = [
+      [
+        "ticker_24h",
+        () => history.stats(0, now_ms - DAY_MS, now_ms),
+        () => before.stats(0, now_ms - DAY_MS, now_ms),
+      ],
+      [
+        "avg_price_5m",
+        () => history.stats(0, now_ms - 300_000, now_ms),
+        () => before.stats(0, now_ms - 300_000, now_ms),
+      ],
+      ...(
+        [
+          ["1s", 1000, 1000],
+          ["1m", 60_000, 500],
+          ["1h", HOUR_MS, 500],
+          ["1d", DAY_MS, 500],
+        ] as const
+      ).map(([name, ms, limit]): [string, () => unknown, () => unknown] => [
+        `klines_${name}_recent_${limit}`,
+        () => history.candles(0, { interval_ms: ms, offset_ms: 0, limit }),
+        () => before.candles(0, { ms, off: 0, limit }),
+      ]),
+      [
+        "trades_window_23h_ago",
+        () => history.market_trades(0, { start_ms: window_23h.start, end_ms: window_23h.end, limit: 500 }),
+        () => before.market_trades_recent(0, window_23h.start, window_23h.end, 500),
+      ],
+      [
+        "agg_trades_from_id_1_last_hour",
+        () =>
+          history.market_trades(0, { from_id: 1, start_ms: now_ms - HOUR_MS, end_ms: now_ms, limit: 500 }),
+        () => before.market_trades_from(0, 1, now_ms - HOUR_MS, now_ms, 500),
+      ],
+      [
+        "my_trades_from_id_1_last_hour",
+        () => history.trades(3, 0, { from_id: 1, start_ms: now_ms - HOUR_MS, end_ms: now_ms, limit: 500 }),
+        () => before.account_trades_from(3, 0, 1, now_ms - HOUR_MS, now_ms, 500),
+      ],
+      [
+        "all_orders_window_23h_ago",
+        () => history.all_orders(3, 0, { start_ms: window_23h.start, end_ms: window_23h.end, limit: 500 }),
+        () => before.orders_recent(3, 0, window_23h.start, window_23h.end, 500),
+      ],
+    ];
+    const result: Record<string, number | boolean> = {
+      trades: TRADES,
+      write_trades_per_s: Math.round(write_per_s),
+    };
+    log(`  read (median of ${REPEATS})                    now ms    before ms   before / now`);
+    for (const [name, now, then] of reads) {
+      const now_read_ms = median_ms(now);
+      const before_ms = median_ms(then);
+      log(
+        `  ${name.padEnd(34)} ${now_read_ms.toFixed(2).padStart(9)} ${before_ms.toFixed(1).padStart(12)} ${(before_ms / now_read_ms).toFixed(0).padStart(13)}×`,
+      );
+      result[`${name}_ms`] = Number(now_read_ms.toFixed(3));
+      result[`${name}_before_ms`] = Number(before_ms.toFixed(1));
+    }
+    history.close();
+    result.quick = quick;
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main();
