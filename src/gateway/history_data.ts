@@ -144,10 +144,9 @@ export function avg_price(m: Market, history: History, now_ms: number) {
   return { mins: AVG_PRICE_MINS, price: weighted_price(m, s), closeTime: s.close_ms };
 }
 
-export function ticker_24hr(e: Engine, m: Market, history: History, now_ms: number) {
-  const open_ms = now_ms - DAY;
-  const s = history.stats(m.id, open_ms, now_ms);
-  const book = book_ticker(e, m);
+/** Price statistics of [open_ms, close_ms] in Binance's fields (MINI: without change and average). */
+function window_stats(e: Engine, m: Market, history: History, open_ms: number, close_ms: number) {
+  const s = history.stats(m.id, open_ms, close_ms);
   const zero = "0.00000000";
   let change = zero;
   let percent = "0.000";
@@ -162,26 +161,80 @@ export function ticker_24hr(e: Engine, m: Market, history: History, now_ms: numb
     weighted = weighted_price(m, s);
   }
   return {
+    change: { priceChange: change, priceChangePercent: percent, weightedAvgPrice: weighted },
+    last_qty: s === null ? zero : qty_str(m, s.close_lots),
+    mini: {
+      openPrice: s === null ? zero : price_str(m, s.open),
+      highPrice: s === null ? zero : price_str(m, s.high),
+      lowPrice: s === null ? zero : price_str(m, s.low),
+      lastPrice: s === null ? price_str(m, m.last_price_ticks) : price_str(m, s.close),
+      volume: s === null ? zero : qty_str(m, s.volume_lots),
+      quoteVolume: s === null ? zero : quote_str(e, m, s.quote_units),
+      openTime: open_ms,
+      closeTime: close_ms,
+      firstId: s === null ? -1 : s.first_id,
+      lastId: s === null ? -1 : s.last_id,
+      count: s === null ? 0 : s.count,
+    },
+  };
+}
+
+/** GET /api/v3/ticker/24hr: the last 24 hours to the millisecond, with the book's best prices. */
+export function ticker_24hr(e: Engine, m: Market, history: History, now_ms: number) {
+  const open_ms = now_ms - DAY;
+  const w = window_stats(e, m, history, open_ms, now_ms);
+  const book = book_ticker(e, m);
+  const before = history.last_price_before(m.id, open_ms);
+  const { openPrice, highPrice, lowPrice, lastPrice, volume, quoteVolume, ...rest } = w.mini;
+  return {
     symbol: m.config.symbol,
-    priceChange: change,
-    priceChangePercent: percent,
-    weightedAvgPrice: weighted,
-    prevClosePrice: zero,
-    lastPrice: s === null ? price_str(m, m.last_price_ticks) : price_str(m, s.close),
-    lastQty: s === null ? zero : qty_str(m, s.close_lots),
+    ...w.change,
+    // the last trade's price before the window (Binance's previous window's close)
+    prevClosePrice: before === null ? "0.00000000" : price_str(m, before),
+    lastPrice,
+    lastQty: w.last_qty,
     bidPrice: book.bidPrice,
     bidQty: book.bidQty,
     askPrice: book.askPrice,
     askQty: book.askQty,
-    openPrice: s === null ? zero : price_str(m, s.open),
-    highPrice: s === null ? zero : price_str(m, s.high),
-    lowPrice: s === null ? zero : price_str(m, s.low),
-    volume: s === null ? zero : qty_str(m, s.volume_lots),
-    quoteVolume: s === null ? zero : quote_str(e, m, s.quote_units),
-    openTime: open_ms,
-    closeTime: now_ms,
-    firstId: s === null ? -1 : s.first_id,
-    lastId: s === null ? -1 : s.last_id,
-    count: s === null ? 0 : s.count,
+    openPrice,
+    highPrice,
+    lowPrice,
+    volume,
+    quoteVolume,
+    ...rest,
   };
+}
+
+/** GET /api/v3/ticker/24hr?type=MINI. */
+export function ticker_24hr_mini(e: Engine, m: Market, history: History, now_ms: number) {
+  return { symbol: m.config.symbol, ...window_stats(e, m, history, now_ms - DAY, now_ms).mini };
+}
+
+/** Binance's rolling-window sizes (GET /api/v3/ticker windowSize): 1m-59m, 1h-23h, 1d-7d. */
+export function window_size_ms(text: string): number | null {
+  const match = /^([1-9][0-9]?)([mhd])$/.exec(text);
+  if (match === null) return null;
+  const n = Number(match[1]);
+  const [unit_ms, max] = match[2] === "m" ? [MINUTE, 59] : match[2] === "h" ? [HOUR, 23] : [DAY, 7];
+  return n <= max ? n * unit_ms : null;
+}
+
+/**
+ * GET /api/v3/ticker: statistics of a rolling window. As Binance's, the window opens on the minute
+ * (up to 59,999 ms wider than asked) and closes now.
+ */
+export function rolling_ticker(
+  e: Engine,
+  m: Market,
+  history: History,
+  now_ms: number,
+  window_ms: number,
+  mini: boolean,
+) {
+  const open_ms = now_ms - window_ms - ((now_ms - window_ms) % MINUTE);
+  const w = window_stats(e, m, history, open_ms, now_ms);
+  if (mini) return { symbol: m.config.symbol, ...w.mini };
+  const { openPrice, highPrice, lowPrice, lastPrice, ...rest } = w.mini;
+  return { symbol: m.config.symbol, ...w.change, openPrice, highPrice, lowPrice, lastPrice, ...rest };
 }

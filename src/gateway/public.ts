@@ -14,7 +14,17 @@ import { register_web_api, type WebOptions } from "../web/routes.js";
 import type { WebSessions } from "../web/sessions.js";
 import { register_app } from "../web/static.js";
 import type { Authenticator } from "./auth.js";
-import { agg_trades_json, avg_price, INTERVALS, klines, ticker_24hr, trades_json } from "./history_data.js";
+import {
+  agg_trades_json,
+  avg_price,
+  INTERVALS,
+  klines,
+  rolling_ticker,
+  ticker_24hr,
+  ticker_24hr_mini,
+  trades_json,
+  window_size_ms,
+} from "./history_data.js";
 import { Limiter, type LimitTiers } from "./limits.js";
 import { book_ticker, depth, exchange_info, symbol_status, ticker_price } from "./market_data.js";
 import type { MasterKey } from "./master_key.js";
@@ -73,6 +83,15 @@ interface WeightParams {
   get(name: string): string | null | undefined;
 }
 
+/** How many symbols a `symbols` parameter (a JSON array) names, by its commas; 0 without one. */
+function symbols_count(q: WeightParams): number {
+  const text = q.get("symbols");
+  if (text === null || text === undefined || text === "") return 0;
+  let n = 1;
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 44) n++;
+  return n;
+}
+
 /** Binance's request weights; by the parameters where Binance's depend on them. */
 function request_weight(route: string, q: WeightParams): number {
   const one = q.has("symbol");
@@ -96,8 +115,16 @@ function request_weight(route: string, q: WeightParams): number {
     case "PUT /api/v3/userDataStream":
     case "DELETE /api/v3/userDataStream":
       return 2;
-    case "GET /api/v3/ticker/24hr":
-      return one ? 2 : 80;
+    case "GET /api/v3/ticker/24hr": {
+      // 2 for 1-20 symbols, 40 for 21-100, 80 for every market
+      const n = one ? 1 : symbols_count(q);
+      return n === 0 ? 80 : n <= 20 ? 2 : n <= 100 ? 40 : 80;
+    }
+    case "GET /api/v3/ticker": {
+      // 4 a symbol, at most 200
+      const n = one ? 1 : symbols_count(q);
+      return Math.min(200, 4 * Math.max(1, n));
+    }
     case "GET /api/v3/ticker/price":
     case "GET /api/v3/ticker/bookTicker":
       return one ? 2 : 4;
@@ -335,13 +362,37 @@ export async function start_public_server(
         return klines(engine, m, history, interval, range(p, null, 1000, 500));
       });
     route("GET", "/api/v3/avgPrice", ["symbol"], (p) => avg_price(market(p), history, options.clock_ms()));
+    /** FULL (the default) or MINI. */
+    const mini = (p: Params): boolean => {
+      const type = p.values.get("type") ?? "FULL";
+      if (type !== "FULL" && type !== "MINI")
+        throw bad(-1100, "Illegal characters found in parameter 'type'; legal range is 'FULL, MINI'.");
+      return type === "MINI";
+    };
+    /** One object for `symbol`, an array otherwise (Binance's shapes). */
+    const per_market = <T>(p: Params, one: (m: Market) => T): T | T[] => {
+      if (p.values.has("symbol") && !p.values.has("symbols")) return one(market(p));
+      return select_markets(p, engine.markets, (s) => engine.market_by_symbol.get(s)).map(one);
+    };
     route("GET", "/api/v3/ticker/24hr", ["symbol", "symbols", "type"], (p) => {
       const now = options.clock_ms();
-      if (p.values.has("symbol") && !p.values.has("symbols"))
-        return ticker_24hr(engine, market(p), history, now);
-      return select_markets(p, engine.markets, (s) => engine.market_by_symbol.get(s)).map((m) =>
-        ticker_24hr(engine, m, history, now),
+      const is_mini = mini(p);
+      return per_market(p, (m) =>
+        is_mini ? ticker_24hr_mini(engine, m, history, now) : ticker_24hr(engine, m, history, now),
       );
+    });
+    route("GET", "/api/v3/ticker", ["symbol", "symbols", "windowSize", "type"], (p) => {
+      if (!p.values.has("symbol") && !p.values.has("symbols"))
+        throw bad(-1102, "Param 'symbol' or 'symbols' must be sent, but both were empty/null!");
+      const window_ms = window_size_ms(p.values.get("windowSize") ?? "1d");
+      if (window_ms === null)
+        throw bad(
+          -1100,
+          "Illegal characters found in parameter 'windowSize'; legal range is '1m-59m, 1h-23h, 1d-7d'.",
+        );
+      const now = options.clock_ms();
+      const is_mini = mini(p);
+      return per_market(p, (m) => rolling_ticker(engine, m, history, now, window_ms, is_mini));
     });
   }
 

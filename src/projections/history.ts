@@ -176,6 +176,8 @@ export class History {
         AND time_ms >= ? ORDER BY time_ms, trade_id LIMIT 1`),
       last_trade_at: this.db.prepare(`SELECT trade_id FROM trades WHERE market = ? AND is_maker = 0
         AND time_ms <= ? ORDER BY time_ms DESC, trade_id DESC LIMIT 1`),
+      price_before: this.db.prepare(`SELECT price_ticks FROM trades WHERE market = ? AND is_maker = 0
+        AND time_ms < ? ORDER BY time_ms DESC, trade_id DESC LIMIT 1`),
       order_from: this.db.prepare(
         "SELECT order_id, time_ms FROM orders WHERE order_id >= ? ORDER BY order_id LIMIT 1",
       ),
@@ -387,6 +389,13 @@ export class History {
       this.trade_ids(market, a, b),
     );
     return rows as TradeRow[];
+  }
+
+  /** The price of the market's last trade before `time_ms`, or null if it had none. */
+  last_price_before(market: number, time_ms: number): number | null {
+    this.settle();
+    const row = this.stmt.price_before.get(market, time_ms) as { price_ticks: number } | undefined;
+    return row === undefined ? null : row.price_ticks;
   }
 
   /** The trades of one of the account's orders (myTrades?orderId), oldest first. */

@@ -131,6 +131,12 @@ describe("ccxt 4.5.84 (REST)", () => {
     const t = await alice.fetchTicker("BTC/USDT");
     assert.equal(t.last, 60000);
     assert.equal(t.baseVolume, 0.004);
+    // ccxt's rolling-window ticker (GET /api/v3/ticker), one and several markets
+    const rolling = await alice.fetchTicker("BTC/USDT", { rolling: true, windowSize: "4h" });
+    assert.deepEqual([rolling.last, rolling.baseVolume, rolling.quoteVolume], [60000, 0.004, 240]);
+    const tickers = await alice.fetchTickers(["BTC/USDT", "ETH/USDT"], { rolling: true });
+    assert.deepEqual(Object.keys(tickers).sort(), ["BTC/USDT", "ETH/USDT"]);
+    assert.equal(tickers["BTC/USDT"].last, 60000);
     const trades = await alice.fetchTrades("BTC/USDT");
     assert.deepEqual(
       trades.map((x) => [x.price, x.amount, x.side]),

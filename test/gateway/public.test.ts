@@ -155,6 +155,85 @@ describe("public REST market data", () => {
     assert.equal(t.priceChangePercent, "0.000");
     assert.equal(t.count, 1);
     assert.equal(t.bidPrice, "50000.00000000");
+    assert.equal(t.prevClosePrice, "0.00000000", "no trade before the window");
+    const mini = (await get("/api/v3/ticker/24hr?symbol=BTCUSDT&type=MINI")).body;
+    assert.deepEqual(Object.keys(mini), [
+      "symbol",
+      "openPrice",
+      "highPrice",
+      "lowPrice",
+      "lastPrice",
+      "volume",
+      "quoteVolume",
+      "openTime",
+      "closeTime",
+      "firstId",
+      "lastId",
+      "count",
+    ]);
+    assert.equal(mini.volume, "0.00100000");
+
+    // GET /api/v3/ticker: a rolling window that opens on the minute and closes now
+    for (const size of ["1m", "59m", "1h", "23h", "1d", "7d"]) {
+      const before_ms = Date.now();
+      const r = (await get(`/api/v3/ticker?symbol=BTCUSDT&windowSize=${size}`)).body;
+      const unit = { m: 60_000, h: 3_600_000, d: 86_400_000 }[size.slice(-1)] as number;
+      const window_ms = Number(size.slice(0, -1)) * unit;
+      assert.deepEqual(Object.keys(r), [
+        "symbol",
+        "priceChange",
+        "priceChangePercent",
+        "weightedAvgPrice",
+        "openPrice",
+        "highPrice",
+        "lowPrice",
+        "lastPrice",
+        "volume",
+        "quoteVolume",
+        "openTime",
+        "closeTime",
+        "firstId",
+        "lastId",
+        "count",
+      ]);
+      const open = r.openTime as number;
+      const close = r.closeTime as number;
+      assert.equal(open % 60_000, 0, "opens on the minute");
+      assert.ok(close >= before_ms && close - open >= window_ms && close - open < window_ms + 60_000, size);
+      // the trade was made within the last minute or so: in every window of an hour or more
+      if (unit > 60_000)
+        assert.deepEqual([r.count, r.volume, r.lastPrice], [1, "0.00100000", "50000.00000000"]);
+    }
+    const two = (await get('/api/v3/ticker?symbols=["BTCUSDT","ETHUSDT"]&type=MINI')).body as unknown as {
+      symbol: string;
+      count: number;
+      priceChange?: string;
+    }[];
+    assert.deepEqual(
+      two.map((x) => [x.symbol, x.count, x.priceChange]),
+      [
+        ["BTCUSDT", 1, undefined],
+        ["ETHUSDT", 0, undefined],
+      ],
+    );
+    for (const [query, code] of [
+      ["", -1102],
+      ["symbol=BTCUSDT&windowSize=60m", -1100],
+      ["symbol=BTCUSDT&windowSize=24h", -1100],
+      ["symbol=BTCUSDT&windowSize=8d", -1100],
+      ["symbol=BTCUSDT&windowSize=0m", -1100],
+      ["symbol=BTCUSDT&windowSize=1w", -1100],
+      ["symbol=BTCUSDT&type=FUL", -1100],
+      ["symbol=NOPE", -1121],
+    ] as const) {
+      const r = await get(`/api/v3/ticker?${query}`);
+      assert.equal(r.status, 400, query);
+      assert.equal(r.body.code, code, `${query}: ${JSON.stringify(r.body)}`);
+    }
+    const weight = await fetch(`${base}/api/v3/ticker?symbols=["BTCUSDT","ETHUSDT","ETHBTC"]`);
+    const used = Number(weight.headers.get("x-mbx-used-weight-1m"));
+    const weight2 = await fetch(`${base}/api/v3/ticker?symbol=BTCUSDT`);
+    assert.equal(Number(weight2.headers.get("x-mbx-used-weight-1m")) - used, 4, "4 a symbol");
     const bad_interval = await get("/api/v3/klines?symbol=BTCUSDT&interval=7m");
     assert.deepEqual(bad_interval.body, { code: -1120, msg: "Invalid interval." });
   });

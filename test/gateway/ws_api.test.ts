@@ -48,6 +48,24 @@ describe("WebSocket API (/ws-api/v3)", () => {
 
       assert.deepEqual((await call("p", "ping")).result, {});
       assert.equal((await call("p", "ping")).status, 200);
+      // the rolling-window ticker, as over REST (windowSize, type, symbols as a JSON array)
+      const rolling = await call("t", "ticker", {
+        symbols: ["BTCUSDT", "ETHUSDT"],
+        windowSize: "7d",
+        type: "MINI",
+      });
+      assert.equal(rolling.status, 200, JSON.stringify(rolling));
+      assert.deepEqual(
+        (rolling.result as Msg[]).map((t) => [t.symbol, typeof t.count, t.priceChange]),
+        [
+          ["BTCUSDT", "number", undefined],
+          ["ETHUSDT", "number", undefined],
+        ],
+      );
+      assert.equal(
+        ((await call("t2", "ticker", { symbol: "BTCUSDT", windowSize: "8d" })).error as Msg).code,
+        -1100,
+      );
       const unknown = await call("u", "order.teleport");
       assert.equal(unknown.status, 400);
       assert.equal((unknown.error as Msg).code, -1100);

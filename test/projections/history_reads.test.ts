@@ -151,6 +151,11 @@ function check(history: History, db: Database.Database, rng: Prng, times: number
       ids(history.trades(account, market, { ...page, from_id })),
       ids(o.account_trades_from(account, market, from_id, start, end, page.limit)),
     );
+    const before = db
+      .prepare(`SELECT price_ticks FROM trades WHERE market = ? AND is_maker = 0 AND time_ms < ?
+        ORDER BY trade_id DESC LIMIT 1`)
+      .get(market, start) as { price_ticks: number } | undefined;
+    assert.equal(history.last_price_before(market, start), before?.price_ticks ?? null);
     const order_id = 2 * (1 + rng.below(times.length)) + rng.below(2);
     assert.deepEqual(
       ids(history.order_trades(account, market, order_id, { from_id, limit: page.limit })),
