@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { CANARY_KEY_FILE } from "../demo/setup.js";
 import { check_tiers, DEFAULT_TIERS, type LimitTiers } from "../gateway/limits.js";
+import { trust_proxy } from "../server/connections.js";
 import { start_node } from "../server/start.js";
 
 export function register_start(program: Command): void {
@@ -40,7 +41,11 @@ export function register_start(program: Command): void {
     )
     .option(
       "--connections-per-ip <n>",
-      "connections one client address may hold at once (0: no cap, e.g. behind a proxy on this host; default 1000)",
+      "connections one client address may hold at once (0: no cap; a --trust-proxy proxy has none; default 1000)",
+    )
+    .option(
+      "--trust-proxy <list>",
+      "reverse proxies (addresses, CIDR ranges, 'loopback') whose X-Forwarded-For names the client, for limits and API key IP lists (default: none; the header is ignored)",
     )
     .option("--snapshot-every <commands>", "take a snapshot after this many commands (default 100000)")
     .option("--compact-every <seconds>", "cluster mode: how often the log is compacted (default 30)")
@@ -74,6 +79,7 @@ export function register_start(program: Command): void {
         compactEvery?: string;
         diskFreeMinMb?: string;
         connectionsPerIp?: string;
+        trustProxy?: string;
       }) => {
         if (opts.journal !== "file" && opts.journal !== "etcd") {
           console.error("holdfast start: --journal must be file or etcd");
@@ -137,6 +143,15 @@ export function register_start(program: Command): void {
           process.exitCode = 2;
           return;
         }
+        if (opts.trustProxy !== undefined) {
+          try {
+            trust_proxy(opts.trustProxy);
+          } catch (error) {
+            console.error(`holdfast start: --trust-proxy: ${(error as Error).message}`);
+            process.exitCode = 2;
+            return;
+          }
+        }
         const port = Number(opts.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) {
           console.error("holdfast start: --port must be 0..65535");
@@ -192,6 +207,7 @@ export function register_start(program: Command): void {
           ...(compact_every_s === undefined ? {} : { compact_every_ms: compact_every_s * 1000 }),
           ...(disk_free_min_mb === undefined ? {} : { disk_free_min_bytes: disk_free_min_mb * 1024 * 1024 }),
           ...(connections_per_ip === undefined ? {} : { connections_per_ip }),
+          ...(opts.trustProxy === undefined ? {} : { trust_proxy: opts.trustProxy }),
           log,
         });
         console.log(

@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { admin_request } from "../admin/client.js";
+import { trust_proxy } from "../server/connections.js";
 import { STATUS_ADMIN_SOCKET } from "../status/admin.js";
 import { signing_key_json } from "../status/api.js";
 import { STATUS_DEFAULTS, start_status } from "../status/service.js";
@@ -44,7 +45,11 @@ export function register_status(program: Command): void {
     )
     .option(
       "--connections-per-ip <n>",
-      "connections one client address may hold at once (0: no cap, e.g. behind a proxy on this host; default 1000)",
+      "connections one client address may hold at once (0: no cap; a --trust-proxy proxy has none; default 1000)",
+    )
+    .option(
+      "--trust-proxy <list>",
+      "reverse proxies (addresses, CIDR ranges, 'loopback') whose X-Forwarded-For names the client (default: none; the header is ignored)",
     )
     .option("--probe-interval-ms <n>", "time between probe rounds", String(STATUS_DEFAULTS.probe_interval_ms))
     .option(
@@ -78,6 +83,7 @@ export function register_status(program: Command): void {
         rounds: string;
         quietS: string;
         connectionsPerIp?: string;
+        trustProxy?: string;
       }) => {
         if (opts.watch === undefined) return fail("--watch URL[,URL…] is required");
         const port = Number(opts.port);
@@ -92,6 +98,13 @@ export function register_status(program: Command): void {
         const per_ip = opts.connectionsPerIp === undefined ? undefined : Number(opts.connectionsPerIp);
         if (per_ip !== undefined && !(Number.isInteger(per_ip) && per_ip >= 0 && per_ip <= 1_000_000))
           return fail("--connections-per-ip must be 0..1000000");
+        if (opts.trustProxy !== undefined) {
+          try {
+            trust_proxy(opts.trustProxy);
+          } catch (error) {
+            return fail(`--trust-proxy: ${(error as Error).message}`);
+          }
+        }
         const telegram_token = opts.telegramToken ?? process.env.HOLDFAST_TELEGRAM_TOKEN;
         const schedule = opts.retryScheduleMs?.split(",").map(Number);
         if (
@@ -128,6 +141,7 @@ export function register_status(program: Command): void {
             ...(opts.mailFrom === undefined ? {} : { mail_from: opts.mailFrom }),
             ...(schedule === undefined ? {} : { retry_schedule_ms: schedule }),
             ...(per_ip === undefined ? {} : { connections_per_ip: per_ip }),
+            ...(opts.trustProxy === undefined ? {} : { trust_proxy: opts.trustProxy }),
             log,
           });
         } catch (error) {

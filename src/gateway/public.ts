@@ -9,7 +9,12 @@ import type { Market } from "../engine/market.js";
 import { MARKET_STATUS_NAMES } from "../engine/types.js";
 import type { ExchangeNode } from "../node/exchange_node.js";
 import type { History } from "../projections/history.js";
-import { CONNECTIONS_PER_IP_DEFAULT, cap_connections } from "../server/connections.js";
+import {
+  CONNECTIONS_PER_IP_DEFAULT,
+  cap_connections,
+  client_ip,
+  trust_proxy,
+} from "../server/connections.js";
 import { register_web_api, type WebOptions } from "../web/routes.js";
 import type { WebSessions } from "../web/sessions.js";
 import { register_app } from "../web/static.js";
@@ -49,6 +54,8 @@ export interface PublicServerOptions {
   request_timeout_ms?: number;
   /** Connections one address may hold at once (default CONNECTIONS_PER_IP_DEFAULT; 0: no cap). */
   connections_per_ip?: number;
+  /** Reverse proxies whose X-Forwarded-For names the client (`--trust-proxy`; see server/connections.ts). */
+  trust_proxy?: string;
   /** WebSocket pings (streams and WebSocket API); a connection silent since the last is dropped (tests shorten it). */
   ping_interval_ms?: number;
   /** How long a listen key lives without a keepalive (default Binance's 60 minutes; tests shorten it). */
@@ -151,8 +158,11 @@ export async function start_public_server(
   options: PublicServerOptions,
 ): Promise<FastifyInstance> {
   const request_timeout_ms = options.request_timeout_ms ?? REQUEST_TIMEOUT_MS;
+  const trust = options.trust_proxy === undefined ? null : trust_proxy(options.trust_proxy);
   const app = Fastify({
     logger: false,
+    // request.ip: the client's address, through the trusted proxies only
+    ...(trust === null ? {} : { trustProxy: trust }),
     bodyLimit: BODY_BYTES_MAX,
     // A request that has not fully arrived within this is answered 408 and its connection closed:
     // a client trickling a body (or headers) cannot hold one of the limited connections for ever.
@@ -441,6 +451,7 @@ export async function start_public_server(
     user,
     options.ping_interval_ms,
   );
+  streams.client_ip = (request) => client_ip(request, trust);
   streams.attach(app.server);
   // Binance: 300 connection attempts per IP per 5 minutes to each of the two; connecting to the
   // WebSocket API also costs 2 request weight.
@@ -457,7 +468,7 @@ export async function start_public_server(
       options.clock_ms,
       options.ping_interval_ms,
     );
-    streams.ws_api = (request, socket, head) => ws_api.upgrade(request, socket, head);
+    streams.ws_api = (request, socket, head, ip) => ws_api.upgrade(request, socket, head, ip);
     node.on_applied((_seq, time_ms, events) => ws_api.on_events(time_ms, events));
     app.addHook("preClose", (done) => {
       ws_api.close();
@@ -473,7 +484,7 @@ export async function start_public_server(
   options.extra_routes?.(app);
   // (see server/connections.ts: a flood of idle connections must not take the journal's file
   // descriptors, nor one address every slot)
-  cap_connections(app.server, options.connections_per_ip ?? CONNECTIONS_PER_IP_DEFAULT);
+  cap_connections(app.server, options.connections_per_ip ?? CONNECTIONS_PER_IP_DEFAULT, trust);
   await app.listen({ host: options.host, port: options.port });
   serving_since_ms = Date.now();
   return app;

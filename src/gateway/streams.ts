@@ -143,7 +143,10 @@ export class MarketStreams {
   private readonly by_listen_key = new Map<string, Set<Client>>();
 
   /** Where /ws-api/v3 upgrades go (the WebSocket API shares the port). */
-  ws_api: ((request: IncomingMessage, socket: Duplex, head: Buffer) => void) | null = null;
+  ws_api: ((request: IncomingMessage, socket: Duplex, head: Buffer, ip: string) => void) | null = null;
+
+  /** A request's client address (its socket's, or through trusted proxies the forwarded one). */
+  client_ip: (request: IncomingMessage) => string = (request) => request.socket.remoteAddress ?? "";
 
   /**
    * Asked before a WebSocket handshake to the market streams or the WebSocket API is accepted
@@ -192,10 +195,10 @@ export class MarketStreams {
       socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
       return;
     }
-    const ip = request.socket.remoteAddress ?? "";
+    const ip = this.client_ip(request);
     if (url.pathname === "/ws-api/v3" && this.ws_api !== null) {
       if (this.refused(ip, "ws_api", socket)) return;
-      this.ws_api(request, socket, head);
+      this.ws_api(request, socket, head, ip);
       return;
     }
     const raw = url.pathname.startsWith("/ws/") || url.pathname === "/ws";

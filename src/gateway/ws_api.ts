@@ -129,7 +129,7 @@ export class WsApi {
     }
   }
 
-  upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+  upgrade(request: IncomingMessage, socket: Duplex, head: Buffer, ip: string): void {
     if (this.sessions.size >= CONNECTIONS_MAX) {
       socket.end("HTTP/1.1 429 Too Many Requests\r\n\r\n");
       return;
@@ -146,7 +146,7 @@ export class WsApi {
       };
       const session: Session = {
         ws,
-        ip: request.socket.remoteAddress ?? "",
+        ip,
         connected_ms: this.clock_ms(),
         logon: null,
         subscriptions: new Map(),

@@ -48,6 +48,8 @@ export interface StartOptions {
   request_timeout_ms?: number;
   /** Connections one address may hold at once (default CONNECTIONS_PER_IP_DEFAULT; 0: no cap). */
   connections_per_ip?: number;
+  /** Reverse proxies whose X-Forwarded-For names the client (see server/connections.ts). */
+  trust_proxy?: string;
   /** WebSocket ping interval (default: streams 20 s, WebSocket API 60 s; tests shorten it). */
   ping_interval_ms?: number;
   /** How long a listen key lives without a keepalive (default 60 minutes; tests shorten it). */
@@ -212,6 +214,7 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
       ...(options.in_flight_max === undefined ? {} : { in_flight_max: options.in_flight_max }),
       ...(options.request_timeout_ms === undefined ? {} : { request_timeout_ms: options.request_timeout_ms }),
       ...(options.connections_per_ip === undefined ? {} : { connections_per_ip: options.connections_per_ip }),
+      ...(options.trust_proxy === undefined ? {} : { trust_proxy: options.trust_proxy }),
       ...(options.ping_interval_ms === undefined ? {} : { ping_interval_ms: options.ping_interval_ms }),
       ...(options.listen_key_ttl_ms === undefined ? {} : { listen_key_ttl_ms: options.listen_key_ttl_ms }),
       ...(node instanceof ClusterNode
@@ -231,6 +234,8 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
     options.log(
       caps_line(pub.server, options.connections_per_ip ?? CONNECTIONS_PER_IP_DEFAULT, "public server"),
     );
+    if (options.trust_proxy !== undefined)
+      options.log(`public server: client addresses from X-Forwarded-For through ${options.trust_proxy}`);
     if (node instanceof ClusterNode) {
       const host = options.host === "0.0.0.0" || options.host === "::" ? hostname() : options.host;
       await node.advertise(options.advertise_url ?? `http://${host}:${port}`);

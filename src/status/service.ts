@@ -12,7 +12,13 @@ import formbody from "@fastify/formbody";
 import Fastify, { type FastifyInstance } from "fastify";
 import { admin_request } from "../admin/client.js";
 import { lock_dir } from "../node/data_dir.js";
-import { CONNECTIONS_PER_IP_DEFAULT, cap_connections, caps_line } from "../server/connections.js";
+import {
+  CONNECTIONS_PER_IP_DEFAULT,
+  cap_connections,
+  caps_line,
+  type TrustProxy,
+  trust_proxy,
+} from "../server/connections.js";
 import { STATUS_ADMIN_SOCKET, start_status_admin } from "./admin.js";
 import { register_admin_page } from "./admin_page.js";
 import {
@@ -82,6 +88,8 @@ export interface StatusOptions {
   exchange_admin_socket?: string;
   /** Connections one address may hold at once (default CONNECTIONS_PER_IP_DEFAULT; 0: no cap). */
   connections_per_ip?: number;
+  /** Reverse proxies whose X-Forwarded-For names the client (see server/connections.ts). */
+  trust_proxy?: string;
   log: (line: string) => void;
 }
 
@@ -304,7 +312,8 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
   await round();
   schedule();
 
-  const app = build_server(store, signer, docs, page_info);
+  const trust = options.trust_proxy === undefined ? null : trust_proxy(options.trust_proxy);
+  const app = build_server(store, signer, docs, page_info, trust);
   if (options.smtp_url !== undefined) await register_subscriptions(app, store);
   push.register(app);
   let admin: FastifyInstance | null = null;
@@ -315,7 +324,7 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
   // An outage brings everyone to the status page at once: a flood of idle connections (or one
   // address holding every slot) must not keep them out (server/connections.ts).
   const per_ip = options.connections_per_ip ?? CONNECTIONS_PER_IP_DEFAULT;
-  cap_connections(app.server, per_ip);
+  cap_connections(app.server, per_ip, trust);
   await app.listen({ host: options.host, port: options.port });
   options.log(caps_line(app.server, per_ip, "status page"));
   const port = (app.server.address() as { port: number }).port;
@@ -574,9 +583,12 @@ function build_server(
   signer: Signer,
   docs: Map<string, { type: string; body: () => string }>,
   info: () => PageInfo,
+  trust: TrustProxy | null,
 ): FastifyInstance {
   const app = Fastify({
     logger: false,
+    // request.ip (rate limits on subscribing and on the admin login): through trusted proxies only
+    ...(trust === null ? {} : { trustProxy: trust }),
     bodyLimit: VERIFY_BODY_MAX,
     // as the exchange's public server: a request trickled in cannot hold a connection for ever (the
     // page must stay reachable while something is wrong); given at construction, where Node applies it
