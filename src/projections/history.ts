@@ -401,7 +401,7 @@ export class History {
   /**
    * The trades of one of the account's orders (myTrades?orderId), oldest first: read between the
    * trade ids of the order's life (placed to last updated), among the account's trades (an index
-   * on order ids would cost every trade's write ~7% more on the writer thread, measured).
+   * on order ids would slow every trade's write on the writer thread, measured ~10%: docs/BENCHMARKS.md).
    */
   order_trades(account: number, market: number, order_id: number, q: Range): TradeRow[] {
     this.settle();
