@@ -86,24 +86,13 @@ function merge(into: Agg, later: Agg): void {
   into.taker_buy_quote_units += later.taker_buy_quote_units;
 }
 
-/** A group being folded on the writer thread: numbers, checked to stay safe integers. */
-interface Group {
+type Sums = "volume_lots" | "quote_units" | "taker_buy_lots" | "taker_buy_quote_units";
+
+/** A group being folded on the writer thread: its sums are numbers, checked to stay safe integers. */
+interface Group extends Omit<Agg, Sums>, Record<Sums, number> {
   market: number;
   interval_ms: number;
   open_ms: number;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  close_lots: number;
-  close_ms: number;
-  volume_lots: number;
-  quote_units: number;
-  count: number;
-  first_id: number;
-  last_id: number;
-  taker_buy_lots: number;
-  taker_buy_quote_units: number;
 }
 
 const SAFE = Number.MAX_SAFE_INTEGER;
