@@ -144,8 +144,48 @@ export function avg_price(m: Market, history: History, now_ms: number) {
   return { mins: AVG_PRICE_MINS, price: weighted_price(m, s), closeTime: s.close_ms };
 }
 
+/**
+ * How long a window's statistics are served again while its market has not traded since (Binance's
+ * tickers come from memory too). A request for every market, or for one market a hundred times
+ * over, would otherwise read each window's candles again (~1 ms a market on the node's thread).
+ */
+const STATS_REUSE_MS = 1000;
+type WindowStats = ReturnType<typeof compute_window_stats>;
+const reused = new WeakMap<
+  History,
+  Map<string, { at_ms: number; next_trade_id: number; stats: WindowStats }>
+>();
+
+/** Price statistics of [open_ms, close_ms] in Binance's fields, reused as STATS_REUSE_MS says. */
+function window_stats(
+  e: Engine,
+  m: Market,
+  history: History,
+  open_ms: number,
+  close_ms: number,
+  key: string,
+) {
+  let cache = reused.get(history);
+  if (cache === undefined) {
+    cache = new Map();
+    reused.set(history, cache);
+  }
+  const id = `${m.id} ${key}`;
+  const hit = cache.get(id);
+  if (
+    hit !== undefined &&
+    hit.next_trade_id === m.next_trade_id &&
+    close_ms >= hit.at_ms &&
+    close_ms - hit.at_ms < STATS_REUSE_MS
+  )
+    return hit.stats;
+  const stats = compute_window_stats(e, m, history, open_ms, close_ms);
+  cache.set(id, { at_ms: close_ms, next_trade_id: m.next_trade_id, stats });
+  return stats;
+}
+
 /** Price statistics of [open_ms, close_ms] in Binance's fields (MINI: without change and average). */
-function window_stats(e: Engine, m: Market, history: History, open_ms: number, close_ms: number) {
+function compute_window_stats(e: Engine, m: Market, history: History, open_ms: number, close_ms: number) {
   const s = history.stats(m.id, open_ms, close_ms);
   const zero = "0.00000000";
   let change = zero;
@@ -160,9 +200,12 @@ function window_stats(e: Engine, m: Market, history: History, open_ms: number, c
     percent = (milli < 0n ? "-" : "") + scaled_text(abs, 3);
     weighted = weighted_price(m, s);
   }
+  const before = history.last_price_before(m.id, open_ms);
   return {
     change: { priceChange: change, priceChangePercent: percent, weightedAvgPrice: weighted },
     last_qty: s === null ? zero : qty_str(m, s.close_lots),
+    // the last trade's price before the window (Binance's previous window's close)
+    prev_close: before === null ? zero : price_str(m, before),
     mini: {
       openPrice: s === null ? zero : price_str(m, s.open),
       highPrice: s === null ? zero : price_str(m, s.high),
@@ -182,15 +225,13 @@ function window_stats(e: Engine, m: Market, history: History, open_ms: number, c
 /** GET /api/v3/ticker/24hr: the last 24 hours to the millisecond, with the book's best prices. */
 export function ticker_24hr(e: Engine, m: Market, history: History, now_ms: number) {
   const open_ms = now_ms - DAY;
-  const w = window_stats(e, m, history, open_ms, now_ms);
-  const book = book_ticker(e, m);
-  const before = history.last_price_before(m.id, open_ms);
+  const w = window_stats(e, m, history, open_ms, now_ms, "24h");
+  const book = book_ticker(e, m); // the book's best prices move without trades: never reused
   const { openPrice, highPrice, lowPrice, lastPrice, volume, quoteVolume, ...rest } = w.mini;
   return {
     symbol: m.config.symbol,
     ...w.change,
-    // the last trade's price before the window (Binance's previous window's close)
-    prevClosePrice: before === null ? "0.00000000" : price_str(m, before),
+    prevClosePrice: w.prev_close,
     lastPrice,
     lastQty: w.last_qty,
     bidPrice: book.bidPrice,
@@ -208,7 +249,7 @@ export function ticker_24hr(e: Engine, m: Market, history: History, now_ms: numb
 
 /** GET /api/v3/ticker/24hr?type=MINI. */
 export function ticker_24hr_mini(e: Engine, m: Market, history: History, now_ms: number) {
-  return { symbol: m.config.symbol, ...window_stats(e, m, history, now_ms - DAY, now_ms).mini };
+  return { symbol: m.config.symbol, ...window_stats(e, m, history, now_ms - DAY, now_ms, "24h").mini };
 }
 
 /** Binance's rolling-window sizes (GET /api/v3/ticker windowSize): 1m-59m, 1h-23h, 1d-7d. */
@@ -233,7 +274,7 @@ export function rolling_ticker(
   mini: boolean,
 ) {
   const open_ms = now_ms - window_ms - ((now_ms - window_ms) % MINUTE);
-  const w = window_stats(e, m, history, open_ms, now_ms);
+  const w = window_stats(e, m, history, open_ms, now_ms, `rolling ${window_ms}`);
   if (mini) return { symbol: m.config.symbol, ...w.mini };
   const { openPrice, highPrice, lowPrice, lastPrice, ...rest } = w.mini;
   return { symbol: m.config.symbol, ...w.change, openPrice, highPrice, lowPrice, lastPrice, ...rest };

@@ -14,6 +14,8 @@ describe("public REST market data", () => {
   let node_handle: Awaited<ReturnType<typeof demo_node>>;
   let running: RunningNode;
   let base = "";
+  /** Two funded accounts: a has the bids, b the ask and the trade's sell. */
+  const accounts: number[] = [];
   const get = async (path: string) => {
     const r = await fetch(base + path);
     return { status: r.status, body: (await r.json()) as Record<string, unknown> & unknown[] };
@@ -25,7 +27,6 @@ describe("public REST market data", () => {
     running = node_handle.running;
     base = `http://127.0.0.1:${running.port}`;
     const node = running.node;
-    const accounts: number[] = [];
     for (let i = 0; i < 2; i++) {
       const made = await node.submit({ type: "create_account", ts_ms: 0 });
       const a = (made.events[0] as { account: number }).account;
@@ -228,6 +229,14 @@ describe("public REST market data", () => {
     assert.equal(Number(weight2.headers.get("x-mbx-used-weight-1m")) - used, 4, "4 a symbol");
     const bad_interval = await get("/api/v3/klines?symbol=BTCUSDT&interval=7m");
     assert.deepEqual(bad_interval.body, { code: -1120, msg: "Invalid interval." });
+
+    // Statistics just read are reused for a second, but never past a trade of their market.
+    const ask = (await get("/api/v3/ticker/24hr?symbol=BTCUSDT")).body.askPrice;
+    await running.node.submit(place(accounts[1], 1, 5_000_000, 100)); // takes the other bid at 50,000
+    const after_trade = (await get("/api/v3/ticker/24hr?symbol=BTCUSDT")).body;
+    assert.deepEqual([after_trade.count, after_trade.volume, after_trade.askPrice], [2, "0.00200000", ask]);
+    const rolled = (await get("/api/v3/ticker?symbol=BTCUSDT&windowSize=1h&type=MINI")).body;
+    assert.equal(rolled.count, 2);
   });
 
   it("bad input gets Binance's error codes with HTTP 400", async () => {
