@@ -265,17 +265,24 @@ export function window_size_ms(text: string): number | null {
  * GET /api/v3/ticker: statistics of a rolling window. As Binance's, the window opens on the minute
  * (up to 59,999 ms wider than asked) and closes now.
  */
-export function rolling_ticker(
+export function rolling_ticker(e: Engine, m: Market, history: History, now_ms: number, window_ms: number) {
+  const w = rolling_stats(e, m, history, now_ms, window_ms);
+  const { openPrice, highPrice, lowPrice, lastPrice, ...rest } = w.mini;
+  return { symbol: m.config.symbol, ...w.change, openPrice, highPrice, lowPrice, lastPrice, ...rest };
+}
+
+/** GET /api/v3/ticker?type=MINI. */
+export function rolling_ticker_mini(
   e: Engine,
   m: Market,
   history: History,
   now_ms: number,
   window_ms: number,
-  mini: boolean,
 ) {
+  return { symbol: m.config.symbol, ...rolling_stats(e, m, history, now_ms, window_ms).mini };
+}
+
+function rolling_stats(e: Engine, m: Market, history: History, now_ms: number, window_ms: number) {
   const open_ms = now_ms - window_ms - ((now_ms - window_ms) % MINUTE);
-  const w = window_stats(e, m, history, open_ms, now_ms, `rolling ${window_ms}`);
-  if (mini) return { symbol: m.config.symbol, ...w.mini };
-  const { openPrice, highPrice, lowPrice, lastPrice, ...rest } = w.mini;
-  return { symbol: m.config.symbol, ...w.change, openPrice, highPrice, lowPrice, lastPrice, ...rest };
+  return window_stats(e, m, history, open_ms, now_ms, `rolling ${window_ms}`);
 }

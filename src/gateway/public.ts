@@ -25,6 +25,7 @@ import {
   INTERVALS,
   klines,
   rolling_ticker,
+  rolling_ticker_mini,
   ticker_24hr,
   ticker_24hr_mini,
   trades_json,
@@ -402,7 +403,11 @@ export async function start_public_server(
         );
       const now = options.clock_ms();
       const is_mini = mini(p);
-      return per_market(p, (m) => rolling_ticker(engine, m, history, now, window_ms, is_mini));
+      return per_market(p, (m) =>
+        is_mini
+          ? rolling_ticker_mini(engine, m, history, now, window_ms)
+          : rolling_ticker(engine, m, history, now, window_ms),
+      );
     });
   }
 

@@ -14,7 +14,7 @@ import type { EngineEvent } from "../engine/events.js";
 import type { Market } from "../engine/market.js";
 import { SIDE_BUY } from "../engine/types.js";
 import type { History } from "../projections/history.js";
-import { INTERVALS, klines, ticker_24hr } from "./history_data.js";
+import { INTERVALS, klines, rolling_ticker, ticker_24hr, window_size_ms } from "./history_data.js";
 import { depth, price_str, qty_str } from "./market_data.js";
 import { ApiError } from "./params.js";
 import type { ListenKeys, UserEvents } from "./user_data.js";
@@ -69,7 +69,11 @@ type Kind =
   | "bookTicker"
   | "kline"
   | "ticker"
-  | "miniTicker";
+  | "miniTicker"
+  | "rollingTicker";
+
+/** Binance's rolling-window ticker streams: <symbol>@ticker_<size> and !ticker_<size>@arr. */
+const ROLLING_WINDOWS = ["1h", "4h", "1d"] as const;
 
 interface Parsed {
   /** -1 for the all-market streams (!miniTicker@arr). */
@@ -441,6 +445,8 @@ export class MarketStreams {
     if (name.length > 64) return null;
     if (name === "!miniTicker@arr")
       return this.history === null ? null : { market: -1, kind: "miniTicker", levels: 0 };
+    const all = /^!ticker_(1h|4h|1d)@arr$/.exec(name);
+    if (all !== null) return this.history === null ? null : { market: -1, kind: "rollingTicker", levels: 0 };
     const at = name.indexOf("@");
     if (at <= 0) return null;
     const market = this.engine.market_by_symbol.get(name.slice(0, at).toUpperCase());
@@ -458,6 +464,7 @@ export class MarketStreams {
     if (this.history !== null) {
       if (rest === "ticker") return { market, kind: "ticker", levels: 0 };
       if (rest === "miniTicker") return { market, kind: "miniTicker", levels: 0 };
+      if (/^ticker_(1h|4h|1d)$/.test(rest)) return { market, kind: "rollingTicker", levels: 0 };
       const k = /^kline_(\w+)$/.exec(rest);
       if (k !== null && k[1] in INTERVALS) return { market, kind: "kline", levels: 0, interval: k[1] };
     }
@@ -692,6 +699,43 @@ export class MarketStreams {
       }
     }
     if (want_all && minis.length > 0) this.publish("!miniTicker@arr", minis);
+    for (const size of ROLLING_WINDOWS) this.publish_rolling(history, now, size);
+  }
+
+  /** Once a second, the rolling-window tickers of one size (Binance's `<symbol>@ticker_1h`, …). */
+  private publish_rolling(history: History, now: number, size: (typeof ROLLING_WINDOWS)[number]): void {
+    const all_name = `!ticker_${size}@arr`;
+    const want_all = (this.subscribers.get(all_name)?.size ?? 0) > 0;
+    const window_ms = window_size_ms(size) as number;
+    const all: unknown[] = [];
+    for (const m of this.engine.markets) {
+      const name = this.stream_name(m, `ticker_${size}`);
+      const wanted = (this.subscribers.get(name)?.size ?? 0) > 0;
+      if (!wanted && !want_all) continue;
+      const t = rolling_ticker(this.engine, m, history, now, window_ms);
+      const event = {
+        e: `${size}Ticker`,
+        E: now,
+        s: t.symbol,
+        p: t.priceChange,
+        P: t.priceChangePercent,
+        o: t.openPrice,
+        h: t.highPrice,
+        l: t.lowPrice,
+        c: t.lastPrice,
+        w: t.weightedAvgPrice,
+        v: t.volume,
+        q: t.quoteVolume,
+        O: t.openTime,
+        C: t.closeTime,
+        F: t.firstId,
+        L: t.lastId,
+        n: t.count,
+      };
+      if (wanted) this.publish(name, event);
+      if (t.count > 0) all.push(event); // Binance's array holds the markets that traded
+    }
+    if (want_all && all.length > 0) this.publish(all_name, all);
   }
 
   private ping(): void {

@@ -98,6 +98,9 @@ describe("ccxt.pro 4.5.84 (WebSocket market streams)", () => {
       assert.ok(trades.length > 0 && trades.every((t) => t.symbol === "BTC/USDT" && (t.amount ?? 0) > 0));
       const ticker = await within(ex.watchTicker("BTC/USDT"), "watchTicker");
       assert.ok((ticker.last ?? 0) > 0);
+      // a rolling-window ticker stream (btcusdt@ticker_1h, event 1hTicker)
+      const hour = await within(ex.watchTicker("BTC/USDT", { name: "ticker_1h" }), "watchTicker 1h");
+      assert.ok((hour.last ?? 0) > 0 && (hour.baseVolume ?? 0) > 0, JSON.stringify(hour));
       const candles = await within(ex.watchOHLCV("BTC/USDT", "1m"), "watchOHLCV");
       const last = candles.at(-1) as number[];
       assert.ok(last[2] >= last[3] && last[5] > 0, "high >= low, some volume");

@@ -324,6 +324,8 @@ const stream_message = fc.oneof(
               "btcusdt@depth@100ms",
               "ethbtc@kline_1m",
               "!miniTicker@arr",
+              "!ticker_1h@arr",
+              "btcusdt@ticker_4h",
               "nope@x",
             ),
             fc.string({ maxLength: 30 }),

@@ -144,6 +144,66 @@ describe("WebSocket market streams", () => {
     }
   });
 
+  it("rolling-window tickers: <symbol>@ticker_1h/4h/1d and !ticker_<size>@arr, as GET /api/v3/ticker computes them", async () => {
+    const handle = await demo_node("hf-rolling-");
+    const base = `127.0.0.1:${handle.running.port}`;
+    try {
+      const node = handle.running.node;
+      await activity(node, await funded_accounts(node, 4), 0.3, new Prng(5));
+      const s = await open(`ws://${base}/stream?streams=btcusdt@ticker_1h/btcusdt@ticker_1d/!ticker_4h@arr`);
+      const hour = (await s.next((m) => m.stream === "btcusdt@ticker_1h")).data as Msg;
+      const day = (await s.next((m) => m.stream === "btcusdt@ticker_1d")).data as Msg;
+      const all = (await s.next((m) => m.stream === "!ticker_4h@arr")).data as Msg[];
+      assert.deepEqual(Object.keys(hour), [
+        "e",
+        "E",
+        "s",
+        "p",
+        "P",
+        "o",
+        "h",
+        "l",
+        "c",
+        "w",
+        "v",
+        "q",
+        "O",
+        "C",
+        "F",
+        "L",
+        "n",
+      ]);
+      assert.deepEqual([hour.e, day.e, all[0].e], ["1hTicker", "1dTicker", "4hTicker"]);
+      assert.deepEqual(
+        all.map((t) => t.s),
+        ["BTCUSDT"],
+        "the array holds the markets that traded",
+      );
+      const rest = (await (
+        await fetch(`http://${base}/api/v3/ticker?symbol=BTCUSDT&windowSize=1h`)
+      ).json()) as Msg;
+      assert.ok((rest.count as number) > 0);
+      assert.deepEqual(
+        [hour.n, hour.v, hour.q, hour.c, hour.o, hour.F, hour.L],
+        [
+          rest.count,
+          rest.volume,
+          rest.quoteVolume,
+          rest.lastPrice,
+          rest.openPrice,
+          rest.firstId,
+          rest.lastId,
+        ],
+      );
+      assert.equal((hour.O as number) % 60_000, 0, "the window opens on the minute");
+      s.ws.send(JSON.stringify({ method: "SUBSCRIBE", params: ["btcusdt@ticker_2h"], id: 9 }));
+      assert.equal(((await s.next((m) => m.id === 9)).error as Msg).code, 2, "no such window");
+      s.ws.close();
+    } finally {
+      await handle.remove();
+    }
+  });
+
   it("a client that does not answer pings is dropped, on the streams and the WebSocket API; one that does stays", async () => {
     const handle = await demo_node("hf-pings-", { ping_interval_ms: 200 });
     const port = handle.running.port;
