@@ -52,7 +52,7 @@ export function trade_queries(db: Database.Database) {
   const orders_recent = db.prepare(`SELECT * FROM (SELECT * FROM orders WHERE account = ? AND market = ?
     AND ${window} ORDER BY order_id DESC LIMIT ?) ORDER BY order_id`);
   const of_order = db.prepare(`SELECT * FROM trades WHERE account = ? AND market = ? AND trade_id >= ?
-    ORDER BY trade_id`);
+    AND order_id = ? ORDER BY trade_id LIMIT ?`);
   type Row = { trade_id: number } & { order_id: number };
   return {
     /** Paged reads of a window, filtering every row of the market or account on its time. */
@@ -68,11 +68,9 @@ export function trade_queries(db: Database.Database) {
       end: number,
       limit: number,
     ) => account_from.all(account, market, from_id, start, end, limit) as Row[],
-    /** An order's trades: the account's trades from `from_id` on, kept if they are the order's. */
+    /** An order's trades: every trade of the account from `from_id` on, kept if it is the order's. */
     order_trades: (account: number, market: number, order_id: number, from_id: number, limit: number) =>
-      (of_order.all(account, market, from_id) as Row[])
-        .filter((r) => r.order_id === order_id)
-        .slice(0, limit),
+      of_order.all(account, market, from_id, order_id, limit) as Row[],
     orders_recent: (account: number, market: number, start: number, end: number, limit: number) =>
       orders_recent.all(account, market, start, end, limit) as Row[],
     stats(market: number, start: number, end: number) {

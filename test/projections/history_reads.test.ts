@@ -234,7 +234,7 @@ describe("history reads", () => {
         .safeIntegers(true)
         .get() as { q: bigint };
       assert.ok(max_quote.q > BigInt(Number.MAX_SAFE_INTEGER), `largest candle quote ${max_quote.q}`);
-      check(history, db, rng, times, 600);
+      check(history, db, rng, times, 350);
 
       // A history written before candles: its candles are built from its trades when it is opened.
       for (const x of open.splice(0)) x.close();
@@ -245,7 +245,7 @@ describe("history reads", () => {
       const reopened = track(new History(file, (l) => logs.push(l)));
       assert.match(logs.join("\n"), new RegExp(`candles built from ${trades} trades`));
       const db2 = track(new Database(file, { readonly: true }));
-      check(reopened, db2, rng, times, 200);
+      check(reopened, db2, rng, times, 120);
     } finally {
       for (const x of open) x.close();
       rmSync(dir, { recursive: true, force: true });
