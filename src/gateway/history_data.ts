@@ -200,12 +200,9 @@ function compute_window_stats(e: Engine, m: Market, history: History, open_ms: n
     percent = (milli < 0n ? "-" : "") + scaled_text(abs, 3);
     weighted = weighted_price(m, s);
   }
-  const before = history.last_price_before(m.id, open_ms);
   return {
     change: { priceChange: change, priceChangePercent: percent, weightedAvgPrice: weighted },
     last_qty: s === null ? zero : qty_str(m, s.close_lots),
-    // the last trade's price before the window (Binance's previous window's close)
-    prev_close: before === null ? zero : price_str(m, before),
     mini: {
       openPrice: s === null ? zero : price_str(m, s.open),
       highPrice: s === null ? zero : price_str(m, s.high),
@@ -227,11 +224,13 @@ export function ticker_24hr(e: Engine, m: Market, history: History, now_ms: numb
   const open_ms = now_ms - DAY;
   const w = window_stats(e, m, history, open_ms, now_ms, "24h");
   const book = book_ticker(e, m); // the book's best prices move without trades: never reused
+  const before = history.last_price_before(m.id, open_ms); // only this ticker reports it
   const { openPrice, highPrice, lowPrice, lastPrice, volume, quoteVolume, ...rest } = w.mini;
   return {
     symbol: m.config.symbol,
     ...w.change,
-    prevClosePrice: w.prev_close,
+    // the last trade's price before the window (Binance's previous window's close)
+    prevClosePrice: before === null ? "0.00000000" : price_str(m, before),
     lastPrice,
     lastQty: w.last_qty,
     bidPrice: book.bidPrice,

@@ -72,6 +72,19 @@ type Kind =
   | "miniTicker"
   | "rollingTicker";
 
+/** The fields ending both the 24-hour and the rolling-window ticker events: volumes and the window. */
+function window_fields(t: ReturnType<typeof rolling_ticker>) {
+  return {
+    v: t.volume,
+    q: t.quoteVolume,
+    O: t.openTime,
+    C: t.closeTime,
+    F: t.firstId,
+    L: t.lastId,
+    n: t.count,
+  };
+}
+
 /** Binance's rolling-window ticker streams: <symbol>@ticker_<size> and !ticker_<size>@arr. */
 const ROLLING_WINDOWS = ["1h", "4h", "1d"] as const;
 
@@ -657,13 +670,7 @@ export class MarketStreams {
             o: t.openPrice,
             h: t.highPrice,
             l: t.lowPrice,
-            v: t.volume,
-            q: t.quoteVolume,
-            O: t.openTime,
-            C: t.closeTime,
-            F: t.firstId,
-            L: t.lastId,
-            n: t.count,
+            ...window_fields(t),
           });
         const mini = {
           e: "24hrMiniTicker",
@@ -724,13 +731,7 @@ export class MarketStreams {
         l: t.lowPrice,
         c: t.lastPrice,
         w: t.weightedAvgPrice,
-        v: t.volume,
-        q: t.quoteVolume,
-        O: t.openTime,
-        C: t.closeTime,
-        F: t.firstId,
-        L: t.lastId,
-        n: t.count,
+        ...window_fields(t),
       };
       if (wanted) this.publish(name, event);
       if (t.count > 0) all.push(event); // Binance's array holds the markets that traded
