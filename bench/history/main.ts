@@ -15,7 +15,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import type { EngineEvent } from "../../src/engine/events.js";
 import { SIDE_BUY, SIDE_SELL } from "../../src/engine/types.js";
-import { History } from "../../src/projections/history.js";
+import { fixed_buckets, History } from "../../src/projections/history.js";
 import { Prng } from "../../src/sim/prng.js";
 import { trade_queries } from "../../test/helpers/trade_queries.js";
 
@@ -131,8 +131,27 @@ function main(): void {
         ] as const
       ).map(([name, ms, limit]): [string, () => unknown, () => unknown] => [
         `klines_${name}_recent_${limit}`,
-        () => history.candles(0, { interval_ms: ms, offset_ms: 0, limit }),
+        () => history.klines(0, fixed_buckets(ms, 0), { end_ms: now_ms, limit }),
         () => before.candles(0, { ms, off: 0, limit }),
+      ]),
+      // intervals that are several level rows (summed by SQLite per kline), and a day in a zone of
+      // :45 (whole hours and the minutes at its ends); "before" ignored the zone (it had no timeZone)
+      ...(
+        [
+          ["15m", 15 * 60_000, 0],
+          ["4h", 4 * HOUR_MS, 0],
+          ["1h_zone_0545", HOUR_MS, -5.75 * HOUR_MS],
+          ["1d_zone_0545", DAY_MS, -5.75 * HOUR_MS],
+        ] as const
+      ).map(([name, ms, off]): [string, () => unknown, () => unknown] => [
+        `klines_${name}_day`,
+        () =>
+          history.klines(0, fixed_buckets(ms, off), {
+            start_ms: now_ms - DAY_MS,
+            end_ms: now_ms,
+            limit: 1000,
+          }),
+        () => before.candles(0, { ms, off: 0, start: now_ms - DAY_MS, limit: 1000 }),
       ]),
       [
         "trades_window_23h_ago",

@@ -7,7 +7,15 @@ import { scaled_text } from "../engine/config.js";
 import { parse_decimal } from "../engine/decimal.js";
 import type { Engine } from "../engine/engine.js";
 import type { Market } from "../engine/market.js";
-import type { Agg, Candle, History, TradeRow } from "../projections/history.js";
+import {
+  type Agg,
+  type Buckets,
+  type Candle,
+  fixed_buckets,
+  type History,
+  month_buckets,
+  type TradeRow,
+} from "../projections/history.js";
 import { book_ticker, pad8, price_str, qty_str } from "./market_data.js";
 
 const MINUTE = 60_000;
@@ -63,63 +71,71 @@ export function agg_trades_json(m: Market, rows: TradeRow[]) {
   }));
 }
 
-function month_start(ms: number): number {
-  const d = new Date(ms);
-  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
-}
-function next_month(ms: number): number {
-  const d = new Date(ms);
-  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+/**
+ * Binance's `timeZone` (klines, uiKlines): hours, or hours and minutes, from -12:00 to +14:00
+ * ("8", "-1:00", "05:45"), as milliseconds east of UTC; null if it is not one.
+ */
+export function parse_time_zone(text: string): number | null {
+  const m = /^([+-]?)(\d{1,2})(?::(\d{2}))?$/.exec(text);
+  if (m === null) return null;
+  const minutes = Number(m[3] ?? "0");
+  if (minutes >= 60) return null;
+  const total_min = (m[1] === "-" ? -1 : 1) * (Number(m[2]) * 60 + minutes);
+  if (total_min < -12 * 60 || total_min > 14 * 60) return null;
+  return total_min * MINUTE;
 }
 
-export function klines(
-  e: Engine,
-  m: Market,
-  history: History,
-  interval: string,
-  q: { start_ms?: number; end_ms?: number; limit: number },
-) {
-  let candles: Candle[];
-  let close_of: (open_ms: number) => number;
-  if (interval === "1M") {
-    const days = history.candles(m.id, { interval_ms: DAY, offset_ms: 0, ...q, limit: q.limit * 31 });
-    candles = [];
-    for (const d of days) {
-      const start = month_start(d.open_ms);
-      const last = candles.at(-1);
-      if (last !== undefined && last.open_ms === start) {
-        last.high = Math.max(last.high, d.high);
-        last.low = Math.min(last.low, d.low);
-        last.close = d.close;
-        last.volume_lots += d.volume_lots;
-        last.quote_units += d.quote_units;
-        last.count += d.count;
-        last.taker_buy_lots += d.taker_buy_lots;
-        last.taker_buy_quote_units += d.taker_buy_quote_units;
-      } else candles.push({ ...d, open_ms: start });
-    }
-    candles = q.start_ms === undefined ? candles.slice(-q.limit) : candles.slice(0, q.limit);
-    close_of = (open_ms) => next_month(open_ms) - 1;
-  } else {
-    const ms = INTERVALS[interval];
-    const offset_ms = interval === "1w" ? MONDAY_OFFSET_MS : 0;
-    candles = history.candles(m.id, { interval_ms: ms, offset_ms, ...q });
-    close_of = (open_ms) => open_ms + ms - 1;
-  }
-  return candles.map((c) => [
+/** How `interval` cuts time in a zone `zone_ms` east of UTC (weeks start on Monday, local). */
+export function interval_buckets(interval: string, zone_ms: number): Buckets {
+  if (interval === "1M") return month_buckets(zone_ms);
+  const ms = INTERVALS[interval];
+  const base_ms = interval === "1w" ? MONDAY_OFFSET_MS : 0;
+  return fixed_buckets(ms, base_ms - zone_ms);
+}
+
+/** One kline in Binance's array shape. */
+export function kline_row(e: Engine, m: Market, b: Buckets, c: Candle) {
+  return [
     c.open_ms,
     price_str(m, c.open),
     price_str(m, c.high),
     price_str(m, c.low),
     price_str(m, c.close),
     qty_str(m, c.volume_lots),
-    close_of(c.open_ms),
+    b.next(c.open_ms) - 1,
     quote_str(e, m, c.quote_units),
     c.count,
     qty_str(m, c.taker_buy_lots),
     quote_str(e, m, c.taker_buy_quote_units),
     "0",
-  ]);
+  ] as const;
+}
+
+export interface KlineQuery {
+  start_ms?: number;
+  end_ms?: number;
+  limit: number;
+  now_ms: number;
+  /** Binance's timeZone, in ms east of UTC. */
+  zone_ms?: number;
+}
+
+/**
+ * Klines as Binance's: the buckets opening in [startTime, endTime] (endTime at most now), whole, and
+ * the quiet ones at the previous close with volume 0.
+ */
+export function kline_candles(m: Market, history: History, interval: string, q: KlineQuery) {
+  const buckets = interval_buckets(interval, q.zone_ms ?? 0);
+  const end_ms = Math.min(q.end_ms ?? q.now_ms, q.now_ms);
+  return {
+    buckets,
+    candles: history.klines(m.id, buckets, { start_ms: q.start_ms, end_ms, limit: q.limit }),
+  };
+}
+
+export function klines(e: Engine, m: Market, history: History, interval: string, q: KlineQuery) {
+  const { buckets, candles } = kline_candles(m, history, interval, q);
+  return candles.map((c) => kline_row(e, m, buckets, c));
 }
 
 /** The 24-hour rolling ticker. */

@@ -24,6 +24,7 @@ import {
   avg_price,
   INTERVALS,
   klines,
+  parse_time_zone,
   rolling_ticker,
   rolling_ticker_mini,
   ticker_24hr,
@@ -364,13 +365,22 @@ export async function start_public_server(
       const m = market(p);
       return agg_trades_json(m, history.market_trades(m.id, range(p, "fromId", 1000, 500)));
     });
-    // uiKlines: Binance's candles "for presentation"; with no gaps to fill here they are the klines.
+    // uiKlines: Binance's candles "for presentation" (quiet intervals filled); Holdfast's klines are
+    // already filled the same way, so both answer alike.
     for (const url of ["/api/v3/klines", "/api/v3/uiKlines"])
       route("GET", url, ["symbol", "interval", "startTime", "endTime", "timeZone", "limit"], (p) => {
         const m = market(p);
         const interval = required(p, "interval");
         if (!(interval in INTERVALS)) throw bad(-1120, "Invalid interval.");
-        return klines(engine, m, history, interval, range(p, null, 1000, 500));
+        const zone = p.values.get("timeZone");
+        const zone_ms = zone === undefined ? 0 : parse_time_zone(zone);
+        if (zone_ms === null)
+          throw bad(
+            -1100,
+            "Illegal characters found in parameter 'timeZone'; legal range is '[-12:00 to +14:00]'.",
+          );
+        const q = range(p, null, 1000, 500);
+        return klines(engine, m, history, interval, { ...q, zone_ms, now_ms: options.clock_ms() });
       });
     route("GET", "/api/v3/avgPrice", ["symbol"], (p) => avg_price(market(p), history, options.clock_ms()));
     /** FULL (the default) or MINI. */

@@ -13,8 +13,15 @@ import type { Engine } from "../engine/engine.js";
 import type { EngineEvent } from "../engine/events.js";
 import type { Market } from "../engine/market.js";
 import { SIDE_BUY } from "../engine/types.js";
-import type { History } from "../projections/history.js";
-import { INTERVALS, klines, rolling_ticker, ticker_24hr, window_size_ms } from "./history_data.js";
+import type { Buckets, Candle, History } from "../projections/history.js";
+import {
+  INTERVALS,
+  kline_candles,
+  kline_row,
+  rolling_ticker,
+  ticker_24hr,
+  window_size_ms,
+} from "./history_data.js";
 import { depth, price_str, qty_str } from "./market_data.js";
 import { ApiError } from "./params.js";
 import type { ListenKeys, UserEvents } from "./user_data.js";
@@ -23,8 +30,23 @@ import type { ListenKeys, UserEvents } from "./user_data.js";
 const USER_STREAM_PREFIX = " user ";
 const user_stream = (account: number): string => `${USER_STREAM_PREFIX}${account}`;
 
-/** A Binance kline event from a REST kline row. */
-function kline_event(m: Market, interval: string, k: unknown[], now: number, closed: boolean) {
+/** The kline streams' zones: UTC, and Binance's `@+08:00` (UTC+8). */
+const KLINE_ZONES: readonly (readonly [string, number])[] = [
+  ["", 0],
+  ["@+08:00", 8 * 3_600_000],
+];
+
+/** A Binance kline event. Trade ids -1 for a kline without trades. */
+function kline_event(
+  e: Engine,
+  m: Market,
+  interval: string,
+  b: Buckets,
+  c: Candle,
+  now: number,
+  closed: boolean,
+) {
+  const k = kline_row(e, m, b, c);
   return {
     e: "kline",
     E: now,
@@ -34,8 +56,8 @@ function kline_event(m: Market, interval: string, k: unknown[], now: number, clo
       T: k[6],
       s: m.config.symbol,
       i: interval,
-      f: -1,
-      L: -1,
+      f: c.first_id,
+      L: c.last_id,
       o: k[1],
       c: k[4],
       h: k[2],
@@ -49,6 +71,20 @@ function kline_event(m: Market, interval: string, k: unknown[], now: number, clo
       B: "0",
     },
   };
+}
+
+/**
+ * The names in /stream?streams=a/b. Read without form decoding: a '+' is itself, not a space, as in
+ * Binance's `btcusdt@kline_1d@+08:00` (no stream name has a space).
+ */
+function combined_names(search: string): string[] {
+  const m = /(?:^\?|&)streams=([^&]*)/.exec(search);
+  if (m === null) return [];
+  try {
+    return decodeURIComponent(m[1]).split("/");
+  } catch {
+    return []; // a malformed escape names no stream
+  }
 }
 
 const SUBSCRIPTIONS_PER_CONNECTION_MAX = 1024;
@@ -234,7 +270,7 @@ export class MarketStreams {
           .slice(4)
           .split("/")
           .filter((s) => s.length > 0)
-      : (url.searchParams.get("streams") ?? "").split("/").filter((s) => s.length > 0);
+      : combined_names(url.search).filter((s) => s.length > 0);
     this.wss.handleUpgrade(request, socket, head, (ws) => this.connect(ws, socket, combined, initial));
   }
 
@@ -478,7 +514,8 @@ export class MarketStreams {
       if (rest === "ticker") return { market, kind: "ticker", levels: 0 };
       if (rest === "miniTicker") return { market, kind: "miniTicker", levels: 0 };
       if (/^ticker_(1h|4h|1d)$/.test(rest)) return { market, kind: "rollingTicker", levels: 0 };
-      const k = /^kline_(\w+)$/.exec(rest);
+      // Binance's kline streams, in UTC or (its one other zone) UTC+8
+      const k = /^kline_(\w+)(@\+08:00)?$/.exec(rest);
       if (k !== null && k[1] in INTERVALS) return { market, kind: "kline", levels: 0, interval: k[1] };
     }
     const m = /^depth(5|10|20)(@100ms|@1000ms)?$/.exec(rest);
@@ -686,24 +723,29 @@ export class MarketStreams {
         if (has(mini_name)) this.publish(mini_name, mini);
         if (t.count > 0) minis.push(mini);
       }
-      for (const interval of Object.keys(INTERVALS)) {
-        const name = `${lower}@kline_${interval}`;
-        if (!has(name)) continue;
-        const rows = klines(this.engine, m, history, interval, { limit: 2 });
-        const last = rows.at(-1);
-        if (last === undefined) continue;
-        const sent_open = this.kline_open.get(name);
-        // A candle that just ended goes out once more, closed, before the new one.
-        const previous = rows.length === 2 ? rows[0] : undefined;
-        if (previous !== undefined && sent_open === previous[0])
-          this.publish(name, kline_event(m, interval, previous, now, true));
-        const closed = (last[6] as number) < now;
-        if (!(closed && sent_open === last[0] && this.kline_open.get(`${name}#closed`) === last[0])) {
-          this.publish(name, kline_event(m, interval, last, now, closed));
-          if (closed) this.kline_open.set(`${name}#closed`, last[0] as number);
+      for (const interval of Object.keys(INTERVALS))
+        for (const [zone, zone_ms] of KLINE_ZONES) {
+          const name = `${lower}@kline_${interval}${zone}`;
+          if (!has(name)) continue;
+          const { buckets, candles } = kline_candles(m, history, interval, {
+            limit: 1,
+            now_ms: now,
+            zone_ms,
+          });
+          const last = candles.at(-1);
+          if (last === undefined) continue; // the market has not traded yet
+          // the current kline, every tick; the one sent before it, if it has ended, once more, closed
+          // (read again by its open time: a late tick may have skipped a kline in between)
+          const sent_open = this.kline_open.get(name);
+          if (sent_open !== undefined && sent_open < last.open_ms) {
+            const q = { start_ms: sent_open, limit: 1, now_ms: now, zone_ms };
+            const [ended] = kline_candles(m, history, interval, q).candles;
+            if (ended?.open_ms === sent_open)
+              this.publish(name, kline_event(this.engine, m, interval, buckets, ended, now, true));
+          }
+          this.publish(name, kline_event(this.engine, m, interval, buckets, last, now, false));
+          this.kline_open.set(name, last.open_ms);
         }
-        this.kline_open.set(name, last[0] as number);
-      }
     }
     if (want_all && minis.length > 0) this.publish("!miniTicker@arr", minis);
     for (const size of ROLLING_WINDOWS) this.publish_rolling(history, now, size);

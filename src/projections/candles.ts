@@ -10,11 +10,13 @@
  * - statistics over any [start, end] (`range`) split the range into whole days, hours, minutes and
  *   seconds and read the trades only for the partial seconds at its two ends: exact to the
  *   millisecond, ~250 rows for a 24-hour window;
- * - candles of an interval (`candles`) come from the coarsest level that divides it, stopping once
- *   `limit` buckets are complete; a bucket cut by the requested start or end is recomputed exactly.
+ * - klines (`klines`) are at most `limit` whole buckets, each from the coarsest level that divides
+ *   it (or, for a time zone finer than the interval's level, summed as a range); buckets without
+ *   trades are filled at the previous close, as Binance's.
  * Sums are read as BigInt: a day's quote volume in an asset's smallest unit can pass 2^53.
  */
 import type Database from "better-sqlite3";
+import { assert } from "../engine/assert.js";
 
 const SECOND_MS = 1000;
 const MINUTE_MS = 60 * SECOND_MS;
@@ -86,7 +88,8 @@ function merge(into: Agg, later: Agg): void {
   into.taker_buy_quote_units += later.taker_buy_quote_units;
 }
 
-type Sums = "volume_lots" | "quote_units" | "taker_buy_lots" | "taker_buy_quote_units";
+const SUMS = ["volume_lots", "quote_units", "taker_buy_lots", "taker_buy_quote_units"] as const;
+type Sums = (typeof SUMS)[number];
 
 /** A group being folded on the writer thread: its sums are numbers, checked to stay safe integers. */
 interface Group extends Omit<Agg, Sums>, Record<Sums, number> {
@@ -232,25 +235,142 @@ function agg_of(row: Row): Agg {
 const floor_to = (t: number, step: number): number => t - (((t % step) + step) % step);
 const ceil_to = (t: number, step: number): number => floor_to(t + step - 1, step);
 
+/**
+ * How a kline interval cuts time: where the bucket holding a moment opens, where the next one
+ * opens, and the coarsest candle level none of its buckets straddles (with how many of that level's
+ * rows a bucket holds at most, to choose between one scan and a sum per bucket).
+ */
+export interface Buckets {
+  of(time_ms: number): number;
+  next(open_ms: number): number;
+  level: number;
+  rows_per_bucket: number;
+}
+
+/** The coarsest level whose step divides every given span. */
+function level_dividing(...spans_ms: number[]): number {
+  let level = CANDLE_LEVELS_MS.length - 1;
+  while (spans_ms.some((span) => span % CANDLE_LEVELS_MS[level] !== 0)) level--;
+  assert(level >= 0, `no candle level divides ${spans_ms.join(", ")} ms`);
+  return level;
+}
+
+/** Buckets of `interval_ms` aligned to the epoch plus `offset_ms` (a week's Monday, a time zone). */
+export function fixed_buckets(interval_ms: number, offset_ms: number): Buckets {
+  assert(interval_ms > 0 && Number.isSafeInteger(interval_ms), `interval ${interval_ms} ms`);
+  const level = level_dividing(interval_ms, offset_ms);
+  return {
+    of: (t) => floor_to(t - offset_ms, interval_ms) + offset_ms,
+    next: (open_ms) => open_ms + interval_ms,
+    level,
+    rows_per_bucket: interval_ms / CANDLE_LEVELS_MS[level],
+  };
+}
+
+/** Calendar months in a time zone `zone_ms` east of UTC (Binance's 1M interval). */
+export function month_buckets(zone_ms: number): Buckets {
+  const level = level_dividing(zone_ms, DAY_MS);
+  const month_start = (local_ms: number, months_after: number): number => {
+    const d = new Date(local_ms);
+    return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + months_after, 1) - zone_ms;
+  };
+  return {
+    of: (t) => month_start(t + zone_ms, 0),
+    next: (open_ms) => month_start(open_ms + zone_ms, 1),
+    level,
+    rows_per_bucket: (31 * DAY_MS) / CANDLE_LEVELS_MS[level],
+  };
+}
+
+/**
+ * How a kline's level rows are read: up to this many a bucket, each row into JavaScript (one pass);
+ * up to SUM_ROWS_PER_BUCKET_MAX, summed by SQLite per bucket; above (a zone offset finer than the
+ * interval: a day cut at 18:15 UTC is 1,440 minute rows), as a range of whole hours and the minutes at
+ * its ends. Measured: docs/BENCHMARKS.md, "History reads".
+ */
+const READ_ROWS_PER_BUCKET_MAX = 4;
+const SUM_ROWS_PER_BUCKET_MAX = 200;
+
+/** A kline without trades: Binance's, volume 0 at the previous close. No trade ids or time (-1). */
+function quiet_candle(open_ms: number, price_ticks: number): Candle {
+  return {
+    open_ms,
+    count: 0,
+    first_id: -1,
+    last_id: -1,
+    open: price_ticks,
+    high: price_ticks,
+    low: price_ticks,
+    close: price_ticks,
+    close_lots: 0,
+    close_ms: -1,
+    volume_lots: 0n,
+    quote_units: 0n,
+    taker_buy_lots: 0n,
+    taker_buy_quote_units: 0n,
+  };
+}
+
 /** Reads candles and statistics on the history's reading connection (the node's thread). */
 export class CandleReader {
   private readonly rows_between: Database.Statement;
-  private readonly rows_down_from: Database.Statement;
+  private readonly sum_between: Database.Statement;
   private readonly trades_between: Database.Statement;
+  private readonly first_trade: Database.Statement;
+  private readonly price_before: Database.Statement;
 
   constructor(db: Database.Database) {
     this.rows_between = db
       .prepare(`SELECT * FROM candles WHERE market = ? AND interval_ms = ? AND open_ms >= ? AND open_ms < ?
         ORDER BY open_ms`)
       .safeIntegers(true);
-    this.rows_down_from = db
-      .prepare(`SELECT * FROM candles WHERE market = ? AND interval_ms = ? AND open_ms <= ?
-        ORDER BY open_ms DESC`)
-      .safeIntegers(true);
     this.trades_between = db
       .prepare(`SELECT trade_id, price_ticks, quantity_lots, quote_units, time_ms, is_buyer FROM trades
         WHERE market = ? AND is_maker = 0 AND time_ms >= ? AND time_ms < ? ORDER BY trade_id`)
       .raw();
+    // The rows of a span summed by SQLite: reading a row into JavaScript costs ~2-4 µs here (16
+    // columns), summing it in SQLite a fraction of that. Sums are split at bit 24 so that neither
+    // half can overflow SQLite's 64-bit SUM (a month of a busy market's quote units might); the
+    // first row's open and the last row's close are read by the primary key.
+    const span =
+      "FROM candles WHERE market = @market AND interval_ms = @step AND open_ms >= @from AND open_ms < @to";
+    const split = (c: string) => `SUM(${c} >> 24) AS ${c}_hi, SUM(${c} & 16777215) AS ${c}_lo`;
+    this.sum_between = db
+      .prepare(`SELECT SUM(count) AS count, MIN(first_id) AS first_id, MAX(last_id) AS last_id,
+        MAX(high) AS high, MIN(low) AS low, ${SUMS.map(split).join(", ")},
+        (SELECT open ${span} ORDER BY open_ms LIMIT 1) AS open,
+        (SELECT close || ' ' || close_lots || ' ' || close_ms ${span} ORDER BY open_ms DESC LIMIT 1) AS last
+        ${span}`)
+      .safeIntegers(true);
+    // both on trades_by_time (market, is_maker, time_ms)
+    this.first_trade = db.prepare(`SELECT time_ms FROM trades WHERE market = ? AND is_maker = 0
+      ORDER BY time_ms LIMIT 1`);
+    this.price_before = db.prepare(`SELECT price_ticks FROM trades WHERE market = ? AND is_maker = 0
+      AND time_ms < ? ORDER BY time_ms DESC, trade_id DESC LIMIT 1`);
+  }
+
+  /** The rows of `level` opening in [from_ms, to_ms) folded into one, or null if there are none. */
+  private sum(market: number, level: number, from_ms: number, to_ms: number): Agg | null {
+    const step = CANDLE_LEVELS_MS[level];
+    const r = this.sum_between.get({ market, step, from: from_ms, to: to_ms }) as Row & { last: string };
+    if (r.count === null) return null;
+    const [close, close_lots, close_ms] = r.last.split(" ").map(Number);
+    const whole = (c: Sums) => (r[`${c}_hi`] << 24n) + r[`${c}_lo`];
+    return {
+      count: Number(r.count),
+      first_id: Number(r.first_id),
+      last_id: Number(r.last_id),
+      open: Number(r.open),
+      high: Number(r.high),
+      low: Number(r.low),
+      close,
+      close_lots,
+      close_ms,
+      volume_lots: whole("volume_lots"),
+      quote_units: whole("quote_units"),
+      taker_buy_lots: whole("taker_buy_lots"),
+      taker_buy_quote_units: whole("taker_buy_quote_units"),
+    };
   }
 
   /** Statistics of the trades with from_ms ≤ time < to_ms, or null if there were none. */
@@ -300,57 +420,86 @@ export class CandleReader {
       return;
     }
     this.cover(market, a, whole_from, level - 1, acc);
-    for (const row of this.rows_between.iterate(market, step, whole_from, whole_to) as Iterable<Row>)
-      fold(agg_of(row));
+    const middle = this.sum(market, level, whole_from, whole_to);
+    if (middle !== null) fold(middle);
     this.cover(market, whole_to, b, level - 1, acc);
   }
 
   /**
-   * Candles of `interval_ms` aligned to the epoch plus `offset_ms` over the trades with
-   * start_ms ≤ time ≤ end_ms; buckets without trades are left out. With a start, the first `limit`
-   * from it; without, the most recent `limit`. Oldest first.
+   * Binance's klines (`GET /api/v3/klines`): every bucket whose open time is in [start_ms, end_ms],
+   * from the bucket of the market's first trade on, each whole (Binance identifies a kline by its
+   * open time, so a start or end inside a bucket neither cuts it nor includes it early). A bucket
+   * without trades is a candle of volume 0 at the previous close, as Binance's are: a chart of a
+   * quiet market has no holes. With a start, the first `limit`; without, the most recent `limit`.
+   * Oldest first. Work is bounded by `limit` buckets whatever the window.
    */
-  candles(
-    market: number,
-    q: { interval_ms: number; offset_ms: number; start_ms?: number; end_ms?: number; limit: number },
-  ): Candle[] {
-    const { interval_ms, offset_ms, limit } = q;
-    const start = q.start_ms ?? 0;
-    const end = Math.min(q.end_ms ?? Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER - DAY_MS);
-    if (limit <= 0 || start > end) return [];
-    let level = CANDLE_LEVELS_MS.length - 1;
-    while (interval_ms % CANDLE_LEVELS_MS[level] !== 0 || offset_ms % CANDLE_LEVELS_MS[level] !== 0) level--;
-    const step = CANDLE_LEVELS_MS[level];
-    const bucket_of = (t: number) => floor_to(t - offset_ms, interval_ms) + offset_ms;
-
-    // The buckets' rows, one bucket more than asked: an edge bucket recomputed below may turn out
-    // empty (its rows' trades all outside [start, end]) and the next one is then needed.
-    const buckets: { open_ms: number; rows: Agg[] }[] = [];
-    const recent = q.start_ms === undefined;
-    const rows = recent
-      ? this.rows_down_from.iterate(market, step, end)
-      : this.rows_between.iterate(market, step, floor_to(start, step), end + 1);
-    for (const row of rows as Iterable<Row>) {
-      const open_ms = bucket_of(Number(row.open_ms));
-      const last = buckets.at(-1);
-      if (last !== undefined && last.open_ms === open_ms) last.rows.push(agg_of(row));
-      else if (buckets.length === limit + 1) break;
-      else buckets.push({ open_ms, rows: [agg_of(row)] });
+  klines(market: number, b: Buckets, q: { start_ms?: number; end_ms: number; limit: number }): Candle[] {
+    const first = this.first_trade.get(market) as { time_ms: number } | undefined;
+    if (first === undefined || q.limit <= 0) return [];
+    let lo = b.of(first.time_ms);
+    if (q.start_ms !== undefined) {
+      const s = b.of(q.start_ms);
+      lo = Math.max(lo, s === q.start_ms ? s : b.next(s));
     }
-    if (recent) buckets.reverse();
+    const hi = b.of(q.end_ms);
+    const opens: number[] = [];
+    if (q.start_ms !== undefined)
+      for (let o = lo; o <= hi && opens.length < q.limit; o = b.next(o)) opens.push(o);
+    else {
+      for (let o = hi; o >= lo && opens.length < q.limit; o = b.of(o - 1)) opens.push(o);
+      opens.reverse();
+    }
+    if (opens.length === 0) return [];
+    const ends = opens.map((o, i) => (i + 1 < opens.length ? opens[i + 1] : b.next(o)));
+
+    const aggs: (Agg | null)[] = opens.map(() => null);
+    if (b.rows_per_bucket <= READ_ROWS_PER_BUCKET_MAX) {
+      // one pass over the level's rows: none straddles two buckets (the level divides them)
+      let i = 0;
+      const rows = this.rows_between.iterate(
+        market,
+        CANDLE_LEVELS_MS[b.level],
+        opens[0],
+        ends[ends.length - 1],
+      );
+      for (const row of rows as Iterable<Row>) {
+        const t = Number(row.open_ms);
+        while (t >= ends[i]) i++;
+        const a = aggs[i];
+        if (a === null) aggs[i] = agg_of(row);
+        else merge(a, agg_of(row));
+      }
+    } else if (b.rows_per_bucket <= SUM_ROWS_PER_BUCKET_MAX) {
+      for (let i = 0; i < opens.length; i++) aggs[i] = this.sum(market, b.level, opens[i], ends[i]);
+    } else {
+      // a zone offset finer than the interval's level (a day starting at 18:15 UTC): whole hours and
+      // the minutes at each end, per bucket, rather than every minute row of the day
+      for (let i = 0; i < opens.length; i++) aggs[i] = this.range(market, opens[i], ends[i]);
+    }
 
     const out: Candle[] = [];
-    for (const b of buckets) {
-      const from_ms = Math.max(start, b.open_ms);
-      const to_ms = Math.min(end + 1, b.open_ms + interval_ms);
-      let agg: Agg | null;
-      if (from_ms === b.open_ms && to_ms === b.open_ms + interval_ms) {
-        if (recent) b.rows.reverse();
-        agg = { ...b.rows[0] };
-        for (let i = 1; i < b.rows.length; i++) merge(agg, b.rows[i]);
-      } else agg = this.range(market, from_ms, to_ms); // cut by start or end: exactly
-      if (agg !== null) out.push({ open_ms: b.open_ms, ...agg });
+    let previous_close: number | null = null;
+    if (aggs[0] === null) {
+      const row = this.price_before.get(market, opens[0]) as { price_ticks: number } | undefined;
+      previous_close = row?.price_ticks ?? null;
     }
-    return recent ? out.slice(-limit) : out.slice(0, limit);
+    for (let i = 0; i < opens.length; i++) {
+      const a = aggs[i];
+      if (a !== null) {
+        out.push({ open_ms: opens[i], ...a });
+        previous_close = a.close;
+        continue;
+      }
+      // a bucket at or after the first trade's has one before it, or trades itself
+      assert(previous_close !== null, `klines: no close before ${opens[i]} on market ${market}`);
+      out.push(quiet_candle(opens[i], previous_close));
+    }
+    return out;
+  }
+
+  /** The price of the market's last trade before time_ms, or null. */
+  last_price_before(market: number, time_ms: number): number | null {
+    const row = this.price_before.get(market, time_ms) as { price_ticks: number } | undefined;
+    return row?.price_ticks ?? null;
   }
 }

@@ -11,7 +11,14 @@ import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { EngineEvent } from "../engine/events.js";
 import { open_or_set_aside } from "../node/data_dir.js";
-import { type Agg, build_candles, CANDLES_SCHEMA, type Candle, CandleReader } from "./candles.js";
+import {
+  type Agg,
+  type Buckets,
+  build_candles,
+  CANDLES_SCHEMA,
+  type Candle,
+  CandleReader,
+} from "./candles.js";
 import type { CheckpointStart } from "./checkpoint_worker.js";
 import {
   ERROR_TEXT_OFFSET,
@@ -61,7 +68,8 @@ export interface TradeRow {
   time_ms: number;
 }
 
-export type { Agg, Candle } from "./candles.js";
+export type { Agg, Buckets, Candle } from "./candles.js";
+export { fixed_buckets, month_buckets } from "./candles.js";
 
 interface MarketStatements {
   from: Database.Statement;
@@ -176,8 +184,6 @@ export class History {
         AND time_ms >= ? ORDER BY time_ms, trade_id LIMIT 1`),
       last_trade_at: this.db.prepare(`SELECT trade_id FROM trades WHERE market = ? AND is_maker = 0
         AND time_ms <= ? ORDER BY time_ms DESC, trade_id DESC LIMIT 1`),
-      price_before: this.db.prepare(`SELECT price_ticks FROM trades WHERE market = ? AND is_maker = 0
-        AND time_ms < ? ORDER BY time_ms DESC, trade_id DESC LIMIT 1`),
       order_from: this.db.prepare(
         "SELECT order_id, time_ms FROM orders WHERE order_id >= ? ORDER BY order_id LIMIT 1",
       ),
@@ -394,8 +400,7 @@ export class History {
   /** The price of the market's last trade before `time_ms`, or null if it had none. */
   last_price_before(market: number, time_ms: number): number | null {
     this.settle();
-    const row = this.stmt.price_before.get(market, time_ms) as { price_ticks: number } | undefined;
-    return row === undefined ? null : row.price_ticks;
+    return this.candle_reader.last_price_before(market, time_ms);
   }
 
   /**
@@ -488,16 +493,14 @@ export class History {
     return lo > hi ? null : [lo, hi];
   }
 
-  /**
-   * Candles of `interval_ms` (aligned to the epoch plus `offset_ms`: Binance's weeks start on Monday)
-   * over the trades in [start_ms, end_ms]; buckets without trades are left out. Oldest first.
-   */
-  candles(
+  /** Binance's klines of a market: whole buckets, quiet ones filled (CandleReader.klines). */
+  klines(
     market: number,
-    q: { interval_ms: number; offset_ms: number; start_ms?: number; end_ms?: number; limit: number },
+    buckets: Buckets,
+    q: { start_ms?: number; end_ms: number; limit: number },
   ): Candle[] {
     this.settle();
-    return this.candle_reader.candles(market, q);
+    return this.candle_reader.klines(market, buckets, q);
   }
 
   /** Trade statistics of a market over [start_ms, end_ms] (both included), or null without trades. */

@@ -130,9 +130,22 @@ describe("public REST market data", () => {
       { a: 1, p: "50000.00000000", q: "0.00100000", f: 1, l: 1, T: 0, m: true, M: true },
     );
     for (const interval of ["1s", "1m", "1h", "1d", "1w", "1M"]) {
-      const k = (await get(`/api/v3/klines?symbol=BTCUSDT&interval=${interval}`))
+      const all = (await get(`/api/v3/klines?symbol=BTCUSDT&interval=${interval}`))
         .body as unknown as unknown[][];
-      assert.equal(k.length, 1, interval);
+      // the trade's kline first (nothing traded before it), then, for 1s, quiet seconds up to now
+      const k = all.slice(0, 1);
+      assert.ok(all.length === 1 || interval === "1s", `${interval}: ${all.length} klines`);
+      for (const quiet of all.slice(1))
+        assert.deepEqual(quiet.slice(1, 12), [
+          ...Array(4).fill("50000.00000000"),
+          "0.00000000",
+          (quiet[0] as number) + 999,
+          "0.00000000",
+          0,
+          "0.00000000",
+          "0.00000000",
+          "0",
+        ]);
       assert.deepEqual(k[0].slice(1, 6), [
         "50000.00000000",
         "50000.00000000",
@@ -148,6 +161,44 @@ describe("public REST market data", () => {
     }
     const week = (await get("/api/v3/klines?symbol=BTCUSDT&interval=1w")).body as unknown as number[][];
     assert.equal(new Date(week[0][0]).getUTCDay(), 1, "weeks start on Monday");
+    // timeZone: intervals cut in local time, open times in UTC; Binance's forms and range
+    const time = trades[0].time as number;
+    const HOUR = 3_600_000;
+    for (const [zone, zone_ms] of [
+      ["0", 0],
+      ["8", 8 * HOUR],
+      ["+08:00", 8 * HOUR],
+      ["-1:00", -HOUR],
+      ["05:45", 5.75 * HOUR],
+      ["-12:00", -12 * HOUR],
+      ["14", 14 * HOUR],
+    ] as const)
+      for (const interval of ["1d", "1w", "1M", "4h"]) {
+        const [k] = (
+          await get(`/api/v3/klines?symbol=BTCUSDT&interval=${interval}&timeZone=${encodeURIComponent(zone)}`)
+        ).body as unknown as number[][];
+        const local_open = new Date(k[0] + zone_ms);
+        const where = `${interval} in ${zone}`;
+        assert.ok(k[0] <= time && time <= k[6], where);
+        assert.equal(local_open.getUTCHours() % (interval === "4h" ? 4 : 24), 0, where);
+        assert.equal(local_open.getUTCMinutes(), 0, where);
+        if (interval === "1w") assert.equal(local_open.getUTCDay(), 1, where);
+        if (interval === "1M") assert.equal(local_open.getUTCDate(), 1, where);
+      }
+    for (const zone of ["15", "-13", "14:01", "-12:30", "5:60", "8h", "UTC", "", "1:2"]) {
+      const r = await get(`/api/v3/klines?symbol=BTCUSDT&interval=1d&timeZone=${encodeURIComponent(zone)}`);
+      assert.equal(r.body.code, -1100, `timeZone ${JSON.stringify(zone)}: ${JSON.stringify(r.body)}`);
+    }
+    // a kline is chosen by its open time, and whole: a start inside the trade's minute skips it
+    const minute = (await get("/api/v3/klines?symbol=BTCUSDT&interval=1m")).body as unknown as number[][];
+    const from = async (start: number) =>
+      (await get(`/api/v3/klines?symbol=BTCUSDT&interval=1m&startTime=${start}`))
+        .body as unknown as number[][];
+    assert.deepEqual((await from(minute[0][0]))[0], minute[0]);
+    assert.ok((await from(minute[0][0] + 1)).every((k) => k[0] > time));
+    const until = (await get(`/api/v3/klines?symbol=BTCUSDT&interval=1m&endTime=${minute[0][0]}`))
+      .body as unknown as number[][];
+    assert.deepEqual(until, [minute[0]], "the kline opening at endTime, whole");
     const t = (await get("/api/v3/ticker/24hr?symbol=BTCUSDT")).body;
     assert.equal(t.lastPrice, "50000.00000000");
     assert.equal(t.volume, "0.00100000");

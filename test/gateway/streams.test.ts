@@ -204,6 +204,63 @@ describe("WebSocket market streams", () => {
     }
   });
 
+  it("kline streams: the current kline each second, a quiet one at the last close, the one that ended once more closed; @+08:00", async () => {
+    const handle = await demo_node("hf-klines-");
+    const base = `127.0.0.1:${handle.running.port}`;
+    try {
+      const node = handle.running.node;
+      const accounts = await funded_accounts(node, 4);
+      const s = await open(`ws://${base}/stream?streams=btcusdt@kline_1s/btcusdt@kline_1d@+08:00`);
+      await activity(node, accounts, 1.5, new Prng(11));
+      const k = (m: Msg) => (m.data as { k: Msg }).k;
+      const second = (m: Msg) => m.stream === "btcusdt@kline_1s";
+      // trading has stopped: within a few seconds a second without trades opens
+      const quiet = k(await s.next((m) => second(m) && k(m).n === 0));
+      const last = (
+        (await (await fetch(`http://${base}/api/v3/trades?symbol=BTCUSDT&limit=1`)).json()) as Msg[]
+      )[0];
+      assert.deepEqual(
+        [quiet.o, quiet.h, quiet.l, quiet.c, quiet.v, quiet.q, quiet.f, quiet.L, quiet.x],
+        [last.price, last.price, last.price, last.price, "0.00000000", "0.00000000", -1, -1, false],
+      );
+      assert.equal(quiet.T, (quiet.t as number) + 999);
+      // every kline that went out open went out once more, closed, before the next one
+      await s.next((m) => second(m) && (k(m).t as number) > (quiet.t as number));
+      const seconds = s.messages.filter(second).map(k);
+      for (let i = 1; i < seconds.length; i++)
+        if (seconds[i].t !== seconds[i - 1].t) {
+          assert.equal(seconds[i - 1].t, seconds[i - 2]?.t ?? seconds[i - 1].t);
+          assert.equal(seconds[i - 1].x, true, `kline ${seconds[i - 1].t} closed before the next`);
+        }
+      // a kline with trades: the same as REST's, with its first and last trade ids
+      const traded = seconds.find((x) => (x.n as number) > 0 && x.x === true);
+      assert.ok(traded !== undefined, "a kline with trades went out closed");
+      {
+        const t = traded.t as number;
+        const [rest] = (await (
+          await fetch(`http://${base}/api/v3/klines?symbol=BTCUSDT&interval=1s&startTime=${t}&limit=1`)
+        ).json()) as unknown[][];
+        assert.deepEqual(
+          [traded.o, traded.h, traded.l, traded.c, traded.v, traded.n, traded.q],
+          [rest[1], rest[2], rest[3], rest[4], rest[5], rest[8], rest[7]],
+        );
+        const ids = (
+          (await (
+            await fetch(`http://${base}/api/v3/aggTrades?symbol=BTCUSDT&startTime=${t}&endTime=${t + 999}`)
+          ).json()) as Msg[]
+        ).map((a) => a.a);
+        assert.deepEqual([traded.f, traded.L], [ids[0], ids.at(-1)]);
+      }
+      // the UTC+8 stream: days from 16:00 UTC
+      const day = k(await s.next((m) => m.stream === "btcusdt@kline_1d@+08:00"));
+      assert.equal(((day.t as number) + 8 * 3_600_000) % 86_400_000, 0);
+      assert.equal(day.T, (day.t as number) + 86_400_000 - 1);
+      s.ws.close();
+    } finally {
+      await handle.remove();
+    }
+  });
+
   it("a client that does not answer pings is dropped, on the streams and the WebSocket API; one that does stays", async () => {
     const handle = await demo_node("hf-pings-", { ping_interval_ms: 200 });
     const port = handle.running.port;

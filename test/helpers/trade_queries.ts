@@ -1,8 +1,10 @@
 /**
  * The queries the history answered klines, tickers and the average price with before it kept candles
  * (src/projections/candles.ts): every trade of the window aggregated by SQLite. Exact, and slow on a
- * busy market: the oracle of test/projections/candles.test.ts and the baseline of `npm run
- * bench:history`. Sums are read as BigInt, as the candles are.
+ * busy market: the oracle of test/projections/history_reads.test.ts (statistics and paged reads; its
+ * klines oracle is its own, Binance's whole and filled buckets) and the baseline of `npm run
+ * bench:history` (`candles`: only the buckets with trades, cut at start and end, as klines were before
+ * session 15). Sums are read as BigInt, as the candles are.
  */
 import type Database from "better-sqlite3";
 

@@ -3,8 +3,9 @@
  * every trade or order of the window (exact, and slow). Candles and trade statistics
  * (src/projections/candles.ts), paged windows of trades, myTrades and allOrders, an order's trades.
  * Random trades over days, in clusters and alone, some big enough that a day's sums pass 2^53; random
- * windows and klines queries of every Binance interval, with and without start and end, at random
- * limits. Also: a history from before candles gets them when opened, and folding a batch twice
+ * windows, and klines of every Binance interval in random time zones (:30 and :45 ones too), with and
+ * without start and end, at random limits, against a plain computation of Binance's klines (whole
+ * buckets by open time, quiet ones at the previous close). Also: a history from before candles gets them when opened, and folding a batch twice
  * changes nothing.
  */
 import assert from "node:assert/strict";
@@ -15,7 +16,7 @@ import { describe, it } from "node:test";
 import Database from "better-sqlite3";
 import type { EngineEvent } from "../../src/engine/events.js";
 import { SIDE_BUY, SIDE_SELL } from "../../src/engine/types.js";
-import { INTERVALS } from "../../src/gateway/history_data.js";
+import { INTERVALS, interval_buckets } from "../../src/gateway/history_data.js";
 import { CANDLE_UPSERT_SQL, CANDLES_SCHEMA, CandleFolder } from "../../src/projections/candles.js";
 import { type Agg, type Candle, History } from "../../src/projections/history.js";
 import { Prng } from "../../src/sim/prng.js";
@@ -143,10 +144,120 @@ function random_window(rng: Prng, times: number[]): [number, number] {
 
 const shape_of = (rng: Prng) => rng.below(2);
 
+/** Binance's zones: UTC, whole hours either way, the ends of its range, and zones of :30 and :45. */
+const ZONES_MS = [0, 0, 8, -5, 14, -12, 5.75, -3.5, 9.5].map((h) => h * 3_600_000);
+
+/** A market's taker trades, in id (and time) order, for the klines oracle. */
+interface OracleTrades {
+  time_ms: number[];
+  rows: { price_ticks: number; quantity_lots: number; quote_units: number; is_buyer: number }[];
+}
+
+function oracle_trades(db: Database.Database, market: number): OracleTrades {
+  const rows = db
+    .prepare(`SELECT time_ms, price_ticks, quantity_lots, quote_units, is_buyer FROM trades
+      WHERE market = ? AND is_maker = 0 ORDER BY trade_id`)
+    .all(market) as ({ time_ms: number } & OracleTrades["rows"][number])[];
+  return { time_ms: rows.map((r) => r.time_ms), rows };
+}
+
+/** The first index whose time is at least t. */
+function lower_bound(times: number[], t: number): number {
+  let lo = 0;
+  let hi = times.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (times[mid] < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Klines as Binance documents them, computed the plain way: buckets numbered from the epoch in the
+ * zone's local time (months by calendar), the ones opening in [start, end] from the first trade's
+ * on, each summed over its trades; a bucket without trades at the close before it, volume 0.
+ */
+function oracle_klines(
+  t: OracleTrades,
+  interval: string,
+  zone_ms: number,
+  q: { start_ms?: number; end_ms: number; limit: number },
+) {
+  if (t.time_ms.length === 0) return [];
+  // bucket k ↔ its open time (UTC)
+  let index_of: (time_ms: number) => number;
+  let open_of: (k: number) => number;
+  if (interval === "1M") {
+    index_of = (time_ms) => {
+      const d = new Date(time_ms + zone_ms);
+      return d.getUTCFullYear() * 12 + d.getUTCMonth();
+    };
+    open_of = (k) => Date.UTC(Math.floor(k / 12), k % 12, 1) - zone_ms;
+  } else {
+    const ms = INTERVALS[interval];
+    const base = interval === "1w" ? MONDAY_OFFSET_MS : 0;
+    index_of = (time_ms) => Math.floor((time_ms + zone_ms - base) / ms);
+    open_of = (k) => k * ms + base - zone_ms;
+  }
+  let lo = index_of(t.time_ms[0]);
+  if (q.start_ms !== undefined) {
+    const k = index_of(q.start_ms);
+    lo = Math.max(lo, open_of(k) < q.start_ms ? k + 1 : k);
+  }
+  const hi = index_of(q.end_ms);
+  if (lo > hi) return [];
+  const [from, to] =
+    q.start_ms !== undefined ? [lo, Math.min(hi, lo + q.limit - 1)] : [Math.max(lo, hi - q.limit + 1), hi];
+  const out: ReturnType<typeof candle_fields>[] = [];
+  for (let k = from; k <= to; k++) {
+    const a = lower_bound(t.time_ms, open_of(k));
+    const b = lower_bound(t.time_ms, open_of(k + 1));
+    const before = t.rows[a - 1]?.price_ticks; // the close before the bucket
+    const c = {
+      open_ms: open_of(k),
+      open: a < b ? t.rows[a].price_ticks : before,
+      high: before,
+      low: before,
+      close: t.rows[b - 1]?.price_ticks,
+      volume_lots: 0n,
+      quote_units: 0n,
+      count: b - a,
+      taker_buy_lots: 0n,
+      taker_buy_quote_units: 0n,
+    };
+    if (a < b) {
+      c.high = Math.max(...t.rows.slice(a, b).map((r) => r.price_ticks));
+      c.low = Math.min(...t.rows.slice(a, b).map((r) => r.price_ticks));
+    }
+    for (let i = a; i < b; i++) {
+      const r = t.rows[i];
+      c.volume_lots += BigInt(r.quantity_lots);
+      c.quote_units += BigInt(r.quote_units);
+      if (r.is_buyer === 1) {
+        c.taker_buy_lots += BigInt(r.quantity_lots);
+        c.taker_buy_quote_units += BigInt(r.quote_units);
+      }
+    }
+    out.push(c);
+  }
+  return out;
+}
+
 function check(history: History, db: Database.Database, rng: Prng, times: number[], queries: number): void {
   const o = oracle(db);
-  const interval_names = Object.keys(INTERVALS).filter((i) => i !== "1M");
+  const interval_names = Object.keys(INTERVALS);
+  const trades_by_market = new Map<number, OracleTrades>();
+  const trades_of = (market: number): OracleTrades => {
+    let t = trades_by_market.get(market);
+    if (t === undefined) {
+      t = oracle_trades(db, market);
+      trades_by_market.set(market, t);
+    }
+    return t;
+  };
   let orders_with_trades = 0;
+  let quiet_klines = 0;
   for (let q = 0; q < queries; q++) {
     const market = rng.below(2);
     const [start, end] = random_window(rng, times);
@@ -191,21 +302,23 @@ function check(history: History, db: Database.Database, rng: Prng, times: number
     );
 
     const name = interval_names[rng.below(interval_names.length)];
-    const ms = INTERVALS[name];
-    const off = name === "1w" ? MONDAY_OFFSET_MS : 0;
+    const zone_ms = ZONES_MS[rng.below(ZONES_MS.length)];
     const limit = [1, 2, 7, 500, 1000][rng.below(5)];
-    const shape = rng.below(4); // recent; from a start; from a start to an end; recent up to an end
-    const cq = {
-      interval_ms: ms,
-      offset_ms: off,
-      start_ms: shape === 1 || shape === 2 ? start : undefined,
-      end_ms: shape >= 2 ? end : undefined,
+    const shape = rng.below(4); // up to now; from a start; from a start to an end; up to an end
+    const now_ms = T0 + SPAN_MS + rng.below(3) * DAY_MS;
+    // a start on a bucket's open opens at it (and one inside a bucket at the next)
+    const align_ms = [1, 1, 1000, 60_000, 3_600_000, DAY_MS][rng.below(6)];
+    const kq = {
+      start_ms: shape === 1 || shape === 2 ? Math.floor(start / align_ms) * align_ms : undefined,
+      end_ms: shape >= 2 ? end : now_ms,
       limit,
     };
-    const want = o.candles(market, { ms, off, start: cq.start_ms, end: cq.end_ms, limit });
-    const have = history.candles(market, cq).map(candle_fields);
-    assert.deepEqual(have, want, `${name} candles ${JSON.stringify(cq)}`);
+    const want = oracle_klines(trades_of(market), name, zone_ms, kq);
+    const have = history.klines(market, interval_buckets(name, zone_ms), kq).map(candle_fields);
+    assert.deepEqual(have, want, `${name} zone ${zone_ms} klines ${JSON.stringify(kq)}`);
+    if (want.some((c) => c.count === 0)) quiet_klines++;
   }
+  assert.ok(quiet_klines > queries / 20, `${quiet_klines} klines answers had buckets without trades`);
   assert.ok(orders_with_trades > queries / 50, `${orders_with_trades} orders read had several trades`);
 }
 
