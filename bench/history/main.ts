@@ -15,6 +15,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import type { EngineEvent } from "../../src/engine/events.js";
 import { SIDE_BUY, SIDE_SELL } from "../../src/engine/types.js";
+import { interval_buckets } from "../../src/gateway/history_data.js";
 import { fixed_buckets, History } from "../../src/projections/history.js";
 import { Prng } from "../../src/sim/prng.js";
 import { trade_queries } from "../../test/helpers/trade_queries.js";
@@ -33,14 +34,14 @@ const ACCOUNTS = 8;
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 const fmt = (x: number): string => Math.round(x).toLocaleString("en-US");
 
-/** N trades at an even pace over the 24 hours before `now_ms`, through the writer thread. */
-function fill(history: History, now_ms: number): number {
+/** `trades` trades at an even pace over the `span_ms` before `now_ms`, through the writer thread. */
+function fill(history: History, now_ms: number, trades = TRADES, span_ms = DAY_MS): number {
   const rng = new Prng(20261127);
   const started_ms = Date.now();
   let shown_ms = started_ms;
-  const first_ms = now_ms - DAY_MS + 1;
-  for (let seq = 1; seq <= TRADES; seq++) {
-    const time_ms = first_ms + Math.floor(((seq - 1) / TRADES) * (DAY_MS - 2));
+  const first_ms = now_ms - span_ms + 1;
+  for (let seq = 1; seq <= trades; seq++) {
+    const time_ms = first_ms + Math.floor(((seq - 1) / trades) * (span_ms - 2));
     const price_ticks = 50_000 + rng.below(1_000);
     const quantity_lots = 1 + rng.below(100);
     const taker = seq % ACCOUNTS;
@@ -80,11 +81,11 @@ function fill(history: History, now_ms: number): number {
     history.apply(seq, time_ms, events);
     if (Date.now() - shown_ms >= 5000) {
       shown_ms = Date.now();
-      log(`  ${fmt(seq)} of ${fmt(TRADES)} trades written`);
+      log(`  ${fmt(seq)} of ${fmt(trades)} trades written`);
     }
   }
   history.stats(0, 0, 1); // waits until the writer has written everything
-  return TRADES / ((Date.now() - started_ms) / 1000);
+  return trades / ((Date.now() - started_ms) / 1000);
 }
 
 /** Median wall time of `f` over REPEATS calls, in ms. */
@@ -190,6 +191,31 @@ function main(): void {
       result[`${name}_before_ms`] = Number(before_ms.toFixed(1));
     }
     history.close();
+
+    // The worst klines requests: 1,000 klines over a long history (a trade a minute), in intervals
+    // made of many candle rows and in zones that cut the candle levels (no "before": it had no zones).
+    const long_days = quick ? 100 : 400;
+    log(`long history: a trade a minute for ${long_days} days; 1,000 klines a request`);
+    const long = new History(join(dir, "long.sqlite"), log);
+    fill(long, now_ms, long_days * 1440, long_days * DAY_MS);
+    const zones: [string, string, number][] = [
+      ["1d", "1d", 0],
+      ["1d_utc+8", "1d", 8],
+      ["1d_utc+5:45", "1d", 5.75],
+      ["1h_utc+5:45", "1h", 5.75],
+      ["15m", "15m", 0],
+      ["4h", "4h", 0],
+      ["1w_utc+8", "1w", 8],
+      ["1M_utc+8", "1M", 8],
+    ];
+    for (const [name, interval, zone_h] of zones) {
+      const buckets = interval_buckets(interval, zone_h * HOUR_MS);
+      const ms = median_ms(() => long.klines(0, buckets, { end_ms: now_ms, limit: 1000 }));
+      const n = long.klines(0, buckets, { end_ms: now_ms, limit: 1000 }).length;
+      log(`  klines ${name.padEnd(12)} ${fmt(n).padStart(5)} klines ${ms.toFixed(2).padStart(8)} ms`);
+      result[`long_klines_${name.replace(/[+:]/g, "")}_ms`] = Number(ms.toFixed(3));
+    }
+    long.close();
     result.quick = quick;
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {

@@ -169,10 +169,14 @@ const STATS_REUSE_MS = 1000;
 type WindowStats = ReturnType<typeof compute_window_stats>;
 const reused = new WeakMap<
   History,
-  Map<string, { at_ms: number; next_trade_id: number; stats: WindowStats }>
+  Map<string, { open_ms: number; at_ms: number; next_trade_id: number; stats: WindowStats }>
 >();
 
-/** Price statistics of [open_ms, close_ms] in Binance's fields, reused as STATS_REUSE_MS says. */
+/**
+ * Price statistics of [open_ms, close_ms] in Binance's fields, reused as STATS_REUSE_MS says. A
+ * sliding window's reuse may have opened up to a second earlier; a calendar window (`fixed_open`: the
+ * trading day) is never reused across its start, or the first second of a day would report the last.
+ */
 function window_stats(
   e: Engine,
   m: Market,
@@ -180,6 +184,7 @@ function window_stats(
   open_ms: number,
   close_ms: number,
   key: string,
+  fixed_open = false,
 ) {
   let cache = reused.get(history);
   if (cache === undefined) {
@@ -190,13 +195,14 @@ function window_stats(
   const hit = cache.get(id);
   if (
     hit !== undefined &&
+    (!fixed_open || hit.open_ms === open_ms) &&
     hit.next_trade_id === m.next_trade_id &&
     close_ms >= hit.at_ms &&
     close_ms - hit.at_ms < STATS_REUSE_MS
   )
     return hit.stats;
   const stats = compute_window_stats(e, m, history, open_ms, close_ms);
-  cache.set(id, { at_ms: close_ms, next_trade_id: m.next_trade_id, stats });
+  cache.set(id, { open_ms, at_ms: close_ms, next_trade_id: m.next_trade_id, stats });
   return stats;
 }
 
@@ -295,6 +301,27 @@ export function rolling_ticker_mini(
   window_ms: number,
 ) {
   return { symbol: m.config.symbol, ...rolling_stats(e, m, history, now_ms, window_ms).mini };
+}
+
+/**
+ * GET /api/v3/ticker/tradingDay: the statistics of today so far, the day in the zone `zone_ms` east of
+ * UTC; Binance reports the whole day's span as openTime and closeTime.
+ */
+export function trading_day_ticker(
+  e: Engine,
+  m: Market,
+  history: History,
+  now_ms: number,
+  zone_ms: number,
+  mini: boolean,
+) {
+  const open_ms = fixed_buckets(DAY, -zone_ms).of(now_ms);
+  const w = window_stats(e, m, history, open_ms, now_ms, `day ${zone_ms}`, true);
+  const { openPrice, highPrice, lowPrice, lastPrice, ...rest } = w.mini;
+  const day = { ...rest, openTime: open_ms, closeTime: open_ms + DAY - 1 };
+  return mini
+    ? { symbol: m.config.symbol, openPrice, highPrice, lowPrice, lastPrice, ...day }
+    : { symbol: m.config.symbol, ...w.change, openPrice, highPrice, lowPrice, lastPrice, ...day };
 }
 
 function rolling_stats(e: Engine, m: Market, history: History, now_ms: number, window_ms: number) {

@@ -30,6 +30,7 @@ import {
   ticker_24hr,
   ticker_24hr_mini,
   trades_json,
+  trading_day_ticker,
   window_size_ms,
 } from "./history_data.js";
 import { Limiter, type LimitTiers } from "./limits.js";
@@ -129,7 +130,8 @@ function request_weight(route: string, q: WeightParams): number {
       const n = one ? 1 : symbols_count(q);
       return n === 0 ? 80 : n <= 20 ? 2 : n <= 100 ? 40 : 80;
     }
-    case "GET /api/v3/ticker": {
+    case "GET /api/v3/ticker":
+    case "GET /api/v3/ticker/tradingDay": {
       // 4 a symbol, at most 200
       const n = one ? 1 : symbols_count(q);
       return Math.min(200, 4 * Math.max(1, n));
@@ -347,6 +349,17 @@ export async function start_public_server(
 
   const history = options.history;
   if (history !== null) {
+    /** Binance's timeZone (klines, tradingDay), in ms east of UTC; UTC when absent. */
+    const time_zone = (p: Params): number => {
+      const zone = p.values.get("timeZone");
+      const zone_ms = zone === undefined ? 0 : parse_time_zone(zone);
+      if (zone_ms === null)
+        throw bad(
+          -1100,
+          "Illegal characters found in parameter 'timeZone'; legal range is '[-12:00 to +14:00]'.",
+        );
+      return zone_ms;
+    };
     const range = (p: Params, id_name: string | null, max: number, def: number) => ({
       from_id: id_name === null ? undefined : integer(p, id_name, 0, Number.MAX_SAFE_INTEGER),
       start_ms: integer(p, "startTime", 0, Number.MAX_SAFE_INTEGER),
@@ -372,15 +385,9 @@ export async function start_public_server(
         const m = market(p);
         const interval = required(p, "interval");
         if (!(interval in INTERVALS)) throw bad(-1120, "Invalid interval.");
-        const zone = p.values.get("timeZone");
-        const zone_ms = zone === undefined ? 0 : parse_time_zone(zone);
-        if (zone_ms === null)
-          throw bad(
-            -1100,
-            "Illegal characters found in parameter 'timeZone'; legal range is '[-12:00 to +14:00]'.",
-          );
         const q = range(p, null, 1000, 500);
-        return klines(engine, m, history, interval, { ...q, zone_ms, now_ms: options.clock_ms() });
+        const now_ms = options.clock_ms();
+        return klines(engine, m, history, interval, { ...q, zone_ms: time_zone(p), now_ms });
       });
     route("GET", "/api/v3/avgPrice", ["symbol"], (p) => avg_price(market(p), history, options.clock_ms()));
     /** FULL (the default) or MINI. */
@@ -401,6 +408,14 @@ export async function start_public_server(
       return per_market(p, (m) =>
         is_mini ? ticker_24hr_mini(engine, m, history, now) : ticker_24hr(engine, m, history, now),
       );
+    });
+    route("GET", "/api/v3/ticker/tradingDay", ["symbol", "symbols", "timeZone", "type"], (p) => {
+      if (!p.values.has("symbol") && !p.values.has("symbols"))
+        throw bad(-1102, "Param 'symbol' or 'symbols' must be sent, but both were empty/null!");
+      const now = options.clock_ms();
+      const zone_ms = time_zone(p);
+      const is_mini = mini(p);
+      return per_market(p, (m) => trading_day_ticker(engine, m, history, now, zone_ms, is_mini));
     });
     route("GET", "/api/v3/ticker", ["symbol", "symbols", "windowSize", "type"], (p) => {
       if (!p.values.has("symbol") && !p.values.has("symbols"))

@@ -41,6 +41,7 @@ const METHODS: Record<string, string> = {
   avgPrice: "GET /api/v3/avgPrice",
   ticker: "GET /api/v3/ticker",
   "ticker.24hr": "GET /api/v3/ticker/24hr",
+  "ticker.tradingDay": "GET /api/v3/ticker/tradingDay",
   "ticker.price": "GET /api/v3/ticker/price",
   "ticker.book": "GET /api/v3/ticker/bookTicker",
   "order.place": "POST /api/v3/order",

@@ -248,6 +248,49 @@ describe("public REST market data", () => {
       if (unit > 60_000)
         assert.deepEqual([r.count, r.volume, r.lastPrice], [1, "0.00100000", "50000.00000000"]);
     }
+    // GET /api/v3/ticker/tradingDay: today so far, the day in the zone asked; openTime and closeTime
+    // span the whole day
+    for (const [zone, zone_ms] of [
+      [undefined, 0],
+      ["8", 8 * 3_600_000],
+      ["-5:30", -5.5 * 3_600_000],
+      ["14", 14 * 3_600_000],
+    ] as const) {
+      const q = zone === undefined ? "" : `&timeZone=${encodeURIComponent(zone)}`;
+      const d = (await get(`/api/v3/ticker/tradingDay?symbol=BTCUSDT${q}`)).body;
+      const open = d.openTime as number;
+      assert.equal((open + zone_ms) % 86_400_000, 0, `${zone}: the day starts at local midnight`);
+      assert.equal(d.closeTime, open + 86_400_000 - 1);
+      assert.ok(open <= Date.now() && Date.now() <= (d.closeTime as number));
+      const traded_today = (trades[0].time as number) >= open;
+      assert.deepEqual(
+        [d.count, d.volume, d.lastPrice],
+        traded_today ? [1, "0.00100000", "50000.00000000"] : [0, "0.00000000", "50000.00000000"],
+      );
+      assert.deepEqual(Object.keys(d), [
+        "symbol",
+        "priceChange",
+        "priceChangePercent",
+        "weightedAvgPrice",
+        ...mini_keys.slice(1),
+      ]);
+    }
+    const days = (await get('/api/v3/ticker/tradingDay?symbols=["BTCUSDT","ETHBTC"]&type=MINI'))
+      .body as unknown as Record<string, unknown>[];
+    assert.deepEqual(
+      days.map((x) => Object.keys(x)),
+      [mini_keys, mini_keys],
+    );
+    for (const [query, code] of [
+      ["", -1102],
+      ["symbol=BTCUSDT&timeZone=15", -1100],
+      ["symbol=BTCUSDT&type=mini", -1100],
+      ["symbol=NOPE", -1121],
+    ] as const) {
+      const r = await get(`/api/v3/ticker/tradingDay?${query}`);
+      assert.equal(r.body.code, code, `tradingDay ${query}: ${JSON.stringify(r.body)}`);
+    }
+
     const two = (await get('/api/v3/ticker?symbols=["BTCUSDT","ETHUSDT"]&type=MINI')).body as unknown as {
       symbol: string;
       count: number;
@@ -278,6 +321,9 @@ describe("public REST market data", () => {
     const used = Number(weight.headers.get("x-mbx-used-weight-1m"));
     const weight2 = await fetch(`${base}/api/v3/ticker?symbol=BTCUSDT`);
     assert.equal(Number(weight2.headers.get("x-mbx-used-weight-1m")) - used, 4, "4 a symbol");
+    const weight3 = await fetch(`${base}/api/v3/ticker/tradingDay?symbol=BTCUSDT`);
+    const used3 = Number(weight3.headers.get("x-mbx-used-weight-1m"));
+    assert.equal(used3 - Number(weight2.headers.get("x-mbx-used-weight-1m")), 4, "tradingDay: 4 a symbol");
     const bad_interval = await get("/api/v3/klines?symbol=BTCUSDT&interval=7m");
     assert.deepEqual(bad_interval.body, { code: -1120, msg: "Invalid interval." });
 

@@ -66,6 +66,17 @@ describe("WebSocket API (/ws-api/v3)", () => {
         ((await call("t2", "ticker", { symbol: "BTCUSDT", windowSize: "8d" })).error as Msg).code,
         -1100,
       );
+      // the trading-day ticker, and klines in a time zone
+      const day = await call("d", "ticker.tradingDay", { symbol: "BTCUSDT", timeZone: "+08:00" });
+      assert.equal(day.status, 200, JSON.stringify(day));
+      const open_ms = (day.result as Msg).openTime as number;
+      assert.equal((open_ms + 8 * 3_600_000) % 86_400_000, 0);
+      assert.equal((day.result as Msg).closeTime, open_ms + 86_400_000 - 1);
+      assert.equal(
+        ((await call("d2", "klines", { symbol: "BTCUSDT", interval: "1d", timeZone: "+15:00" })).error as Msg)
+          .code,
+        -1100,
+      );
       const unknown = await call("u", "order.teleport");
       assert.equal(unknown.status, 400);
       assert.equal((unknown.error as Msg).code, -1100);
