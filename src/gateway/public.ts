@@ -144,6 +144,7 @@ function request_weight(route: string, q: WeightParams): number {
     case "GET /api/v3/allOrders":
     case "GET /api/v3/myTrades":
     case "GET /api/v3/account":
+    case "GET /api/v3/account/commission":
       return 20;
     default:
       return 1;

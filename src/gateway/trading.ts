@@ -504,7 +504,7 @@ export function register_trading(
     const omit = p.values.get("omitZeroBalances") === "true";
     const fee = engine.markets[0]?.config;
     const bps = (ppm: number | undefined): number => Math.round((ppm ?? 0) / 100);
-    const rate = (ppm: number | undefined): string => pad8(units_to_decimal(ppm ?? 0, 6));
+    const rate = (ppm: number | undefined): string => fee_rate(ppm ?? 0);
     return {
       makerCommission: bps(fee?.maker_fee_ppm),
       takerCommission: bps(fee?.taker_fee_ppm),
@@ -537,7 +537,36 @@ export function register_trading(
       uid: account,
     };
   });
+
+  // A market's fees, as Binance's per-symbol commission endpoints report them. Holdfast's fees are
+  // set per market (add_market) and are the same for every account; no discounts, no tax.
+  const zero = "0.00000000";
+  route("GET", "/api/v3/account/commission", ["symbol", ...SIGNED], (p, request, raw) => {
+    signed("read", p, request, raw);
+    const c = market_of(p).config;
+    const none = { maker: zero, taker: zero, buyer: zero, seller: zero };
+    return {
+      symbol: c.symbol,
+      standardCommission: { ...none, maker: fee_rate(c.maker_fee_ppm), taker: fee_rate(c.taker_fee_ppm) },
+      specialCommission: none,
+      taxCommission: none,
+      discount: { enabledForAccount: false, enabledForSymbol: false, discountAsset: "", discount: zero },
+    };
+  });
+  // Binance's wallet endpoint for the same (what ccxt's fetchTradingFee/fetchTradingFees call)
+  route("GET", "/sapi/v1/asset/tradeFee", ["symbol", ...SIGNED], (p, request, raw) => {
+    signed("read", p, request, raw);
+    const markets = p.values.has("symbol") ? [market_of(p)] : engine.markets;
+    return markets.map((m) => ({
+      symbol: m.config.symbol,
+      makerCommission: fee_rate(m.config.maker_fee_ppm),
+      takerCommission: fee_rate(m.config.taker_fee_ppm),
+    }));
+  });
 }
+
+/** A fee in millionths as Binance's commission rate ("0.00100000" for 1,000 ppm: 0.1%). */
+const fee_rate = (ppm: number): string => pad8(units_to_decimal(ppm, 6));
 
 /** Binance: FULL for MARKET and LIMIT, ACK for the other types. */
 function default_resp(order_type: number): string {

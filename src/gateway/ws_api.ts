@@ -54,6 +54,7 @@ const METHODS: Record<string, string> = {
   allOrders: "GET /api/v3/allOrders",
   myTrades: "GET /api/v3/myTrades",
   "account.status": "GET /api/v3/account",
+  "account.commission": "GET /api/v3/account/commission",
   // listenKey streams, started over the WebSocket API (what @binance/connector 3.6.1 calls)
   "userDataStream.start": "POST /api/v3/userDataStream",
   "userDataStream.ping": "PUT /api/v3/userDataStream",

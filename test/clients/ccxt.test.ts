@@ -53,6 +53,11 @@ describe("ccxt 4.5.84 (REST)", () => {
     assert.equal(m.limits.cost?.min, 5);
     assert.ok(Math.abs(((await alice.fetchTime()) as number) - Date.now()) < 5000);
     assert.equal((await alice.fetchStatus()).status, "ok");
+    // the fees each market charges (Binance's /sapi/v1/asset/tradeFee)
+    const fee = await alice.fetchTradingFee("BTC/USDT");
+    assert.deepEqual([fee.symbol, fee.maker, fee.taker], ["BTC/USDT", 0.001, 0.001]);
+    const fees = await alice.fetchTradingFees();
+    assert.deepEqual(Object.keys(fees).sort(), ["BTC/USDT", "ETH/BTC", "ETH/USDT"]);
   });
 
   it("orders of every type, order book, fills, balances, history", async () => {

@@ -11,6 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { admin_request } from "../../src/admin/client.js";
+import { DEMO_SETUP } from "../../src/demo/markets.js";
+import type { Command } from "../../src/engine/commands.js";
 import { type RunningNode, start_node } from "../../src/server/start.js";
 import { demo_node } from "../helpers/nodes.js";
 
@@ -236,6 +238,55 @@ describe("signed trading REST", () => {
     assert.deepEqual(theirs.body, { code: -2011, msg: "Unknown order sent." });
     assert.equal((await call("GET", "/api/v3/openOrders", bob, {})).body.length, 0);
     assert.equal(running.node.last_applied_seq, seq + 4);
+  });
+
+  it("each market's fees: GET /api/v3/account/commission and /sapi/v1/asset/tradeFee", async () => {
+    // a market with fees of its own (the demo's are all 0.1%)
+    const added = await running.node.submit({
+      ...DEMO_SETUP.find((c) => c.type === "add_market" && c.symbol === "ETHBTC"),
+      symbol: "BTCETH",
+      base: "BTC",
+      quote: "ETH",
+      maker_fee_ppm: 200,
+      taker_fee_ppm: 750,
+    } as Command);
+    assert.equal(added.events[0]?.kind, "market_added", JSON.stringify(added.events));
+    const c = await call("GET", "/api/v3/account/commission", alice, { symbol: "BTCETH" });
+    assert.equal(c.status, 200, JSON.stringify(c.body));
+    const none = { maker: "0.00000000", taker: "0.00000000", buyer: "0.00000000", seller: "0.00000000" };
+    assert.deepEqual(c.body, {
+      symbol: "BTCETH",
+      standardCommission: { ...none, maker: "0.00020000", taker: "0.00075000" },
+      specialCommission: none,
+      taxCommission: none,
+      discount: {
+        enabledForAccount: false,
+        enabledForSymbol: false,
+        discountAsset: "",
+        discount: "0.00000000",
+      },
+    });
+    const all = await call("GET", "/sapi/v1/asset/tradeFee", alice, {});
+    assert.deepEqual(
+      all.body.map((f) => [f.symbol, f.makerCommission, f.takerCommission]),
+      [
+        ["BTCUSDT", "0.00100000", "0.00100000"],
+        ["ETHUSDT", "0.00100000", "0.00100000"],
+        ["ETHBTC", "0.00100000", "0.00100000"],
+        ["BTCETH", "0.00020000", "0.00075000"],
+      ],
+    );
+    const one = await call("GET", "/sapi/v1/asset/tradeFee", alice, { symbol: "BTCETH" });
+    assert.deepEqual(one.body, [
+      { symbol: "BTCETH", makerCommission: "0.00020000", takerCommission: "0.00075000" },
+    ]);
+    // signed, and Binance's errors
+    assert.equal(
+      (await call("GET", "/api/v3/account/commission", null, { symbol: "BTCETH" })).body.code,
+      -2014,
+    );
+    assert.equal((await call("GET", "/api/v3/account/commission", alice, {})).body.code, -1102);
+    assert.equal((await call("GET", "/sapi/v1/asset/tradeFee", alice, { symbol: "NOPE" })).body.code, -1121);
   });
 
   it("Ed25519 keys sign too; a revoked key stops working; order/test journals nothing", async () => {
