@@ -218,6 +218,32 @@ export class Limiter {
     return { ten_s: ten.used, day: day.used };
   }
 
+  /** GET /api/v3/rateLimit/order: the account's order counts in the current windows (nothing charged). */
+  order_usage(account: number, tier: string) {
+    const l = this.limits(tier);
+    const now = this.clock_ms();
+    const used = (map: Map<number, Window>, length_ms: number): number => {
+      const w = map.get(account);
+      return w === undefined || w.start_ms !== now - (now % length_ms) ? 0 : w.used;
+    };
+    return [
+      {
+        rateLimitType: "ORDERS",
+        interval: "SECOND",
+        intervalNum: 10,
+        limit: l.orders_per_10s,
+        count: used(this.orders_10s, TEN_S_MS),
+      },
+      {
+        rateLimitType: "ORDERS",
+        interval: "DAY",
+        intervalNum: 1,
+        limit: l.orders_per_day,
+        count: used(this.orders_day, DAY_MS),
+      },
+    ];
+  }
+
   /** exchangeInfo's rateLimits: the anonymous tier's, or a given tier's. */
   describe(tier: string = this.anonymous_tier) {
     const l = this.limits(tier);

@@ -141,6 +141,8 @@ function request_weight(route: string, q: WeightParams): number {
       return one ? 2 : 4;
     case "GET /api/v3/openOrders":
       return one ? 6 : 80;
+    case "GET /api/v3/rateLimit/order":
+      return 40;
     case "GET /api/v3/allOrders":
     case "GET /api/v3/myTrades":
     case "GET /api/v3/account":

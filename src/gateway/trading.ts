@@ -538,6 +538,12 @@ export function register_trading(
     };
   });
 
+  // The account's order counts against its key's limits (Binance: "unfilled order count").
+  route("GET", "/api/v3/rateLimit/order", [...SIGNED], (p, request, raw) => {
+    const key = signed("read", p, request, raw);
+    return limiter.order_usage(key.account, key.tier);
+  });
+
   // A market's fees, as Binance's per-symbol commission endpoints report them. Holdfast's fees are
   // set per market (add_market) and are the same for every account; no discounts, no tax.
   const zero = "0.00000000";

@@ -55,6 +55,7 @@ const METHODS: Record<string, string> = {
   myTrades: "GET /api/v3/myTrades",
   "account.status": "GET /api/v3/account",
   "account.commission": "GET /api/v3/account/commission",
+  "account.rateLimits.orders": "GET /api/v3/rateLimit/order",
   // listenKey streams, started over the WebSocket API (what @binance/connector 3.6.1 calls)
   "userDataStream.start": "POST /api/v3/userDataStream",
   "userDataStream.ping": "PUT /api/v3/userDataStream",

@@ -240,6 +240,41 @@ describe("signed trading REST", () => {
     assert.equal(running.node.last_applied_seq, seq + 4);
   });
 
+  it("GET /api/v3/rateLimit/order: the key's order counts, as the order responses' headers have them", async () => {
+    const usage = async () => (await call("GET", "/api/v3/rateLimit/order", bob, {})).body;
+    const before = await usage();
+    assert.deepEqual(
+      before.map((w) => [w.rateLimitType, w.interval, w.intervalNum]),
+      [
+        ["ORDERS", "SECOND", 10],
+        ["ORDERS", "DAY", 1],
+      ],
+    );
+    const order = { symbol: "BTCUSDT", side: "BUY", type: "LIMIT", timeInForce: "GTC", quantity: "0.01" };
+    let last_day = "";
+    for (const price of ["1000", "1001"]) {
+      const r = await fetch(`${base}/api/v3/order`, {
+        method: "POST",
+        headers: { "X-MBX-APIKEY": bob.apiKey, "content-type": "application/x-www-form-urlencoded" },
+        body: (() => {
+          const text = new URLSearchParams({ ...order, price, timestamp: String(Date.now()) }).toString();
+          return `${text}&signature=${signature(bob, text)}`;
+        })(),
+      });
+      assert.equal(r.status, 200, await r.clone().text());
+      last_day = r.headers.get("x-mbx-order-count-1d") ?? "";
+    }
+    const after = await usage();
+    assert.equal(after[1].count, (before[1].count as number) + 2, "two orders more today");
+    assert.equal(String(after[1].count), last_day, "as the last order's X-MBX-ORDER-COUNT-1D");
+    assert.equal(after[1].limit, before[1].limit);
+    // weight 40, as Binance's
+    const w0 = Number((await fetch(`${base}/api/v3/ping`)).headers.get("x-mbx-used-weight-1m"));
+    await usage();
+    const w1 = Number((await fetch(`${base}/api/v3/ping`)).headers.get("x-mbx-used-weight-1m"));
+    assert.equal(w1 - w0, 41);
+  });
+
   it("each market's fees: GET /api/v3/account/commission and /sapi/v1/asset/tradeFee", async () => {
     // a market with fees of its own (the demo's are all 0.1%)
     const added = await running.node.submit({

@@ -15,6 +15,7 @@ declare module "@binance/connector" {
     openOrders(options?: { symbol?: string }): Response;
     cancelOrder(symbol: string, options?: Record<string, string | number>): Response;
     account(options?: Record<string, string>): Response;
+    orderCount(options?: Record<string, string>): Response;
     createListenKey(): Response;
     renewListenKey(listenKey: string): Response;
     closeListenKey(listenKey: string): Response;
