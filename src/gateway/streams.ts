@@ -15,6 +15,7 @@ import type { Market } from "../engine/market.js";
 import { SIDE_BUY } from "../engine/types.js";
 import type { Buckets, Candle, History } from "../projections/history.js";
 import {
+  avg_price,
   INTERVALS,
   kline_candles,
   kline_row,
@@ -106,7 +107,8 @@ type Kind =
   | "kline"
   | "ticker"
   | "miniTicker"
-  | "rollingTicker";
+  | "rollingTicker"
+  | "avgPrice";
 
 /** The fields ending both the 24-hour and the rolling-window ticker events: volumes and the window. */
 function window_fields(t: ReturnType<typeof rolling_ticker>) {
@@ -513,6 +515,7 @@ export class MarketStreams {
     if (this.history !== null) {
       if (rest === "ticker") return { market, kind: "ticker", levels: 0 };
       if (rest === "miniTicker") return { market, kind: "miniTicker", levels: 0 };
+      if (rest === "avgPrice") return { market, kind: "avgPrice", levels: 0 };
       if (/^ticker_(1h|4h|1d)$/.test(rest)) return { market, kind: "rollingTicker", levels: 0 };
       // Binance's kline streams, in UTC or (its one other zone) UTC+8
       const k = /^kline_(\w+)(@\+08:00)?$/.exec(rest);
@@ -722,6 +725,19 @@ export class MarketStreams {
         };
         if (has(mini_name)) this.publish(mini_name, mini);
         if (t.count > 0) minis.push(mini);
+      }
+      const avg_name = `${lower}@avgPrice`;
+      if (has(avg_name)) {
+        // GET /api/v3/avgPrice as a stream (Binance's `avgPrice` event, once a second)
+        const a = avg_price(m, history, now);
+        this.publish(avg_name, {
+          e: "avgPrice",
+          E: now,
+          s: m.config.symbol,
+          i: `${a.mins}m`,
+          w: a.price,
+          T: a.closeTime,
+        });
       }
       for (const interval of Object.keys(INTERVALS))
         for (const [zone, zone_ms] of KLINE_ZONES) {

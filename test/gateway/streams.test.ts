@@ -204,13 +204,15 @@ describe("WebSocket market streams", () => {
     }
   });
 
-  it("kline streams: the current kline each second, a quiet one at the last close, the one that ended once more closed; @+08:00", async () => {
+  it("kline streams: the current kline each second, a quiet one at the last close, the one that ended once more closed; @+08:00; @avgPrice", async () => {
     const handle = await demo_node("hf-klines-");
     const base = `127.0.0.1:${handle.running.port}`;
     try {
       const node = handle.running.node;
       const accounts = await funded_accounts(node, 4);
-      const s = await open(`ws://${base}/stream?streams=btcusdt@kline_1s/btcusdt@kline_1d@+08:00`);
+      const s = await open(
+        `ws://${base}/stream?streams=btcusdt@kline_1s/btcusdt@kline_1d@+08:00/btcusdt@avgPrice`,
+      );
       await activity(node, accounts, 1.5, new Prng(11));
       const k = (m: Msg) => (m.data as { k: Msg }).k;
       const second = (m: Msg) => m.stream === "btcusdt@kline_1s";
@@ -251,6 +253,22 @@ describe("WebSocket market streams", () => {
         ).map((a) => a.a);
         assert.deepEqual([traded.f, traded.L], [ids[0], ids.at(-1)]);
       }
+      // btcusdt@avgPrice: GET /api/v3/avgPrice once a second (nothing trades meanwhile)
+      const avg = (
+        await s.next(
+          (m) => m.stream === "btcusdt@avgPrice" && ((m.data as Msg).E as number) > (quiet.t as number),
+        )
+      ).data as Msg;
+      const rest_avg = (await (await fetch(`http://${base}/api/v3/avgPrice?symbol=BTCUSDT`)).json()) as Msg;
+      assert.deepEqual(avg, {
+        e: "avgPrice",
+        E: avg.E,
+        s: "BTCUSDT",
+        i: "5m",
+        w: rest_avg.price,
+        T: rest_avg.closeTime,
+      });
+      assert.ok((avg.T as number) > 0 && (avg.T as number) <= (avg.E as number));
       // the UTC+8 stream: days from 16:00 UTC
       const day = k(await s.next((m) => m.stream === "btcusdt@kline_1d@+08:00"));
       assert.equal(((day.t as number) + 8 * 3_600_000) % 86_400_000, 0);
