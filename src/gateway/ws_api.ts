@@ -67,6 +67,8 @@ const CONNECTIONS_MAX = 10_000;
 /** Answers and events waiting to be sent to one connection beyond which it is dropped (as streams.ts). */
 const SEND_BUFFER_BYTES_MAX = 4 * 1024 * 1024;
 const SUBSCRIPTIONS_PER_CONNECTION_MAX = 16;
+/** Subscriptions a connection may start over its life (Binance: 65,535, then -2042). */
+const SUBSCRIPTION_IDS_MAX = 65_535;
 /** A connection not heard from (pong or request) for one interval after a ping is dropped. */
 const PING_INTERVAL_MS = 60_000;
 /** What session.logon and userDataStream.subscribe.signature read besides apiKey. */
@@ -85,8 +87,13 @@ interface Session {
   connected_ms: number;
   /** session.logon: the Ed25519 key requests on this socket act with, and since when. */
   logon: { key: ApiKeyRecord; since_ms: number } | null;
-  /** subscriptionId → the account it streams, and the API key it was made with */
-  subscriptions: Map<number, { account: number; api_key: string }>;
+  /**
+   * subscriptionId → the account it streams, the API key it was made with, and whether it came from
+   * the logon (userDataStream.subscribe: session.logout ends it) or a signature (it outlives a logout).
+   */
+  subscriptions: Map<number, { account: number; api_key: string; of_logon: boolean }>;
+  /** The next subscriptionId: numbered per connection from 0, as Binance's, up to SUBSCRIPTION_IDS_MAX. */
+  next_subscription: number;
   /** Sends a message; what is sent in one turn of the event loop leaves in one write (see upgrade). */
   send: (message: unknown) => void;
   /** Heard from (a pong or a request) since the last ping. */
@@ -98,7 +105,6 @@ export class WsApi {
   private readonly sessions = new Set<Session>();
   /** Sessions with a user data subscription (the only ones on_events has work for). */
   private readonly subscribed = new Set<Session>();
-  private next_subscription = 0;
 
   private readonly ping_timer: NodeJS.Timeout;
 
@@ -153,6 +159,7 @@ export class WsApi {
         connected_ms: this.clock_ms(),
         logon: null,
         subscriptions: new Map(),
+        next_subscription: 0,
         alive: true,
         send: (message) => {
           // A client that does not read its answers is dropped rather than buffered without bound.
@@ -325,12 +332,8 @@ export class WsApi {
         const p = params_of(endpoint);
         check_read(p, LOGON_READ);
         const { account, api_key } = this.auth.check(fake_request.headers, p, raw, session.ip, "read");
-        if (session.subscriptions.size >= SUBSCRIPTIONS_PER_CONNECTION_MAX)
-          return fail(400, -1100, "Too many subscriptions on this connection.");
-        const subscriptionId = this.next_subscription++;
-        session.subscriptions.set(subscriptionId, { account, api_key });
-        this.subscribed.add(session);
-        return ok({ subscriptionId });
+        const made = this.subscribe(session, account, api_key, false);
+        return "code" in made ? fail(400, made.code, made.msg) : ok(made);
       }
       if (request.method === "session.logon") {
         used_weight = this.limiter.charge_weight(session.ip, 2, tier);
@@ -341,26 +344,35 @@ export class WsApi {
         session.logon = { key, since_ms: this.clock_ms() };
         return ok(this.session_status(session));
       }
-      if (request.method === "session.status") return ok(this.session_status(session));
-      if (request.method === "session.logout") {
-        session.logon = null;
+      if (request.method === "session.status") {
+        used_weight = this.limiter.charge_weight(session.ip, 2, tier);
         return ok(this.session_status(session));
       }
+      if (request.method === "session.logout") {
+        used_weight = this.limiter.charge_weight(session.ip, 2, tier);
+        session.logon = null;
+        // Binance: the logon's subscription ends with it; those made with a signature go on
+        for (const [id, sub] of session.subscriptions) if (sub.of_logon) session.subscriptions.delete(id);
+        if (session.subscriptions.size === 0) this.subscribed.delete(session);
+        return ok(this.session_status(session));
+      }
+      if (request.method === "session.subscriptions") {
+        used_weight = this.limiter.charge_weight(session.ip, 2, tier);
+        return ok([...session.subscriptions.keys()].map((subscriptionId) => ({ subscriptionId })));
+      }
       if (request.method === "userDataStream.subscribe") {
+        used_weight = this.limiter.charge_weight(session.ip, 2, tier);
         if (session.logon === null)
           return fail(401, -2015, "Invalid API-key, IP, or permissions for action.");
-        const subscriptionId = this.next_subscription++;
-        session.subscriptions.set(subscriptionId, {
-          account: session.logon.key.account,
-          api_key: session.logon.key.api_key,
-        });
-        this.subscribed.add(session);
-        return ok({ subscriptionId });
+        const made = this.subscribe(session, session.logon.key.account, session.logon.key.api_key, true);
+        return "code" in made ? fail(400, made.code, made.msg) : ok(made);
       }
       if (request.method === "userDataStream.unsubscribe") {
+        used_weight = this.limiter.charge_weight(session.ip, 2, tier);
         const sid = (params as { subscriptionId?: unknown }).subscriptionId;
         if (sid === undefined) session.subscriptions.clear();
-        else session.subscriptions.delete(Number(sid));
+        else if (!session.subscriptions.delete(Number(sid)))
+          return fail(400, -2036, "User Data Stream subscription not active.");
         if (session.subscriptions.size === 0) this.subscribed.delete(session);
         return ok({});
       }
@@ -389,6 +401,29 @@ export class WsApi {
       if (known !== null) return fail(known.http_status, known.error.code, known.error.msg);
       return fail(500, -1000, "An unknown error occurred while processing the request.");
     }
+  }
+
+  /**
+   * A user data subscription for `account` on this connection, as Binance limits them: one per
+   * account (-2035), SUBSCRIPTIONS_PER_CONNECTION_MAX at once, SUBSCRIPTION_IDS_MAX over its life (-2042).
+   */
+  private subscribe(
+    session: Session,
+    account: number,
+    api_key: string,
+    of_logon: boolean,
+  ): { subscriptionId: number } | { code: number; msg: string } {
+    for (const sub of session.subscriptions.values())
+      if (sub.account === account)
+        return { code: -2035, msg: "User Data Stream subscription already active." };
+    if (session.subscriptions.size >= SUBSCRIPTIONS_PER_CONNECTION_MAX)
+      return { code: -1100, msg: "Too many subscriptions on this connection." };
+    if (session.next_subscription >= SUBSCRIPTION_IDS_MAX)
+      return { code: -2042, msg: "Maximum subscription ID reached for this connection." };
+    const subscriptionId = session.next_subscription++;
+    session.subscriptions.set(subscriptionId, { account, api_key, of_logon });
+    this.subscribed.add(session);
+    return { subscriptionId };
   }
 
   private session_status(session: Session) {

@@ -211,6 +211,7 @@ const WS_METHODS = [
   "session.logout",
   "userDataStream.subscribe",
   "userDataStream.subscribe.signature",
+  "session.subscriptions",
   "userDataStream.unsubscribe",
   "userDataStream.start",
   "order.teleport",

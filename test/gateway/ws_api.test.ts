@@ -168,7 +168,31 @@ describe("WebSocket API (/ws-api/v3)", () => {
         timestamp: Date.now() - 60_000,
       });
       assert.equal((stale.error as Msg).code, -1021);
-      await call("x", "session.logout");
+      // user data subscriptions: the logon's (bob's) and one by signature (alice's), numbered from 0 on
+      // this connection; one per account; logout ends only the logon's (Binance's rules)
+      const by_logon = await call("s1", "userDataStream.subscribe");
+      assert.deepEqual(by_logon.result, { subscriptionId: 0 });
+      assert.deepEqual((await call("s2", "userDataStream.subscribe")).error, {
+        code: -2035,
+        msg: "User Data Stream subscription already active.",
+      });
+      const alice_params = signed({});
+      const by_signature = await call("s3", "userDataStream.subscribe.signature", alice_params);
+      assert.deepEqual(by_signature.result, { subscriptionId: 1 });
+      assert.deepEqual((await call("s4", "session.subscriptions")).result, [
+        { subscriptionId: 0 },
+        { subscriptionId: 1 },
+      ]);
+      const out = await call("x", "session.logout");
+      assert.deepEqual([(out.result as Msg).apiKey, (out.result as Msg).userDataStream], [null, true]);
+      assert.deepEqual((await call("s5", "session.subscriptions")).result, [{ subscriptionId: 1 }]);
+      assert.equal(
+        ((await call("s6", "userDataStream.unsubscribe", { subscriptionId: 0 })).error as Msg).code,
+        -2036,
+      );
+      assert.deepEqual((await call("s7", "userDataStream.unsubscribe", { subscriptionId: 1 })).result, {});
+      const none = await call("s8", "session.status");
+      assert.equal((none.result as Msg).userDataStream, false);
       const after = await call("z", "account.status", { timestamp: Date.now() });
       assert.equal(after.status, 401);
       ws.close();
