@@ -280,6 +280,26 @@ function history_seq(file: string): number {
   }
 }
 
+/**
+ * True when etcd has compacted its history past `position`: the log entries after it may be gone, and
+ * a tail from it is refused (etcd_log.ts). Probed by reading the log at the revision after it.
+ */
+async function compacted_past(client: Etcd3, prefix: string, position: Position): Promise<boolean> {
+  try {
+    await client
+      .getAll()
+      .prefix(`${prefix}/log/`)
+      .revision(position.revision + 1)
+      .limit(1)
+      .keys();
+    return false;
+  } catch (error) {
+    if (/compacted/.test(String(error))) return true;
+    if (/future revision/.test(String(error))) return false; // nothing was written after it yet
+    throw error;
+  }
+}
+
 export interface BootstrapOptions {
   data_dir: string;
   client: Etcd3;
@@ -290,7 +310,8 @@ export interface BootstrapOptions {
 }
 
 /**
- * When the data directory holds no snapshot and a peer has one, fetches the newest peer's snapshot
+ * When the data directory holds no snapshot, or only snapshots the log has been compacted past (see
+ * compacted_past), and a peer has one, fetches the newest peer's snapshot
  * (checked: header, CRC32C, state hash) and, if the local history is missing or older than it, the
  * peer's history copy (checked: SQLite's integrity check, and that it reaches the snapshot). Writes
  * them as this node's own, so ClusterNode.open starts from them. Returns what it did; throws only
@@ -300,19 +321,41 @@ export async function bootstrap_from_peer(options: BootstrapOptions): Promise<st
   const snapshots = join(options.data_dir, "snapshots");
   const release = lock_dir(options.data_dir, "node");
   try {
-    if (existsSync(snapshots) && list_snapshots(snapshots).length > 0) return null;
     // etcd may still be starting (a whole cluster started at once): wait for it, as open() does
-    let peers: Published[];
-    for (const started = Date.now(); ; ) {
-      try {
-        peers = await published_peers(options.client, options.prefix, options.node_id);
-        break;
-      } catch (error) {
-        if (Date.now() - started > ETCD_WAIT_MS) throw error;
-        await new Promise((r) => setTimeout(r, 500));
+    const with_etcd = async <T>(f: () => Promise<T>): Promise<T> => {
+      for (const started = Date.now(); ; ) {
+        try {
+          return await f();
+        } catch (error) {
+          if (Date.now() - started > ETCD_WAIT_MS) throw error;
+          await new Promise((r) => setTimeout(r, 500));
+        }
       }
+    };
+    const local = existsSync(snapshots) ? list_snapshots(snapshots) : [];
+    let stale: Position | null = null;
+    if (local.length > 0) {
+      const position = read_position(snapshots, local[0].last_seq);
+      if (
+        position === null ||
+        !(await with_etcd(() => compacted_past(options.client, options.prefix, position)))
+      )
+        return null;
+      stale = position;
     }
+    const peers = await with_etcd(() => published_peers(options.client, options.prefix, options.node_id));
     if (peers.length === 0) return null;
+    if (stale !== null) {
+      // The log has been compacted past this node's newest snapshot (it was away, and its position
+      // was removed so that compaction could go on): what follows that snapshot is gone and cannot
+      // be followed. Its snapshots are set aside, not deleted, and it starts from a peer's.
+      const aside = `${snapshots}.compacted-${stale.seq}`;
+      rmSync(aside, { recursive: true, force: true });
+      renameSync(snapshots, aside);
+      options.log(
+        `node ${options.node_id}: the log was compacted past this node's snapshot (sequence ${stale.seq}, revision ${stale.revision}): set aside as ${aside}; starting from a peer's`,
+      );
+    }
     const errors: string[] = [];
     for (const peer of peers) {
       const started = Date.now();

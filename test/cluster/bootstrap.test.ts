@@ -40,7 +40,7 @@ describe("bootstrap from a peer", () => {
     rmSync(root, { recursive: true, force: true });
   });
 
-  it("a new node and a wiped node start from a peer's snapshot and history after the log is compacted", async (t) => {
+  it("a new node, a wiped node and a node the log was compacted past start from a peer's snapshot and history", async (t) => {
     etcd = await start_etcd(3);
     const urls = etcd.urls;
     const start = async (id: string) => {
@@ -189,5 +189,37 @@ describe("bootstrap from a peer", () => {
     });
     assert.equal(away.status, 200, JSON.stringify(away.body));
     assert.equal(away.body.status, "NEW");
+
+    // a node removed while away (its position deleted, so compaction went on past its snapshot)
+    // comes back with its old directory: it sets its snapshots aside and starts from a peer's
+    assert.equal((await admin_request(nodes.n2.admin_socket, "POST", "/v1/snapshot")).status, 200);
+    nodes.n2.child.kill("SIGKILL");
+    await new Promise((r) => nodes.n2.child.once("exit", r));
+    const removal = etcd_client(urls);
+    try {
+      await removal.delete().key("/proc/nodes/n2/snapshot").exec();
+      const gone = await order("n0", alice, "BUY", "38000", "while-n2-was-removed");
+      assert.equal(gone.status, 200, JSON.stringify(gone.body));
+      await level(["n0", "n1"]);
+      for (const id of ["n0", "n1"])
+        assert.equal((await admin_request(nodes[id].admin_socket, "POST", "/v1/snapshot")).status, 200);
+      const past = await compact_log(removal, "/proc", 0);
+      assert.ok(past !== null, "compacted past n2's snapshot");
+    } finally {
+      removal.close();
+    }
+    nodes.n2 = await start("n2");
+    assert.match(
+      nodes.n2.logs(),
+      /the log was compacted past this node's snapshot .*set aside as .*snapshots\.compacted-\d+/,
+    );
+    assert.match(nodes.n2.logs(), /bootstrapped from n[01] /);
+    const [x, , z] = await level(["n0", "n1", "n2"]);
+    assert.equal(z.state_hash, x.state_hash, "the returning node agrees");
+    const missed = await call("n2", "GET", "/api/v3/order", alice, {
+      symbol: "BTCUSDT",
+      origClientOrderId: "while-n2-was-removed",
+    });
+    assert.equal(missed.status, 200, JSON.stringify(missed.body));
   });
 });
