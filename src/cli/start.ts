@@ -50,6 +50,10 @@ export function register_start(program: Command): void {
     .option("--snapshot-every <commands>", "take a snapshot after this many commands (default 100000)")
     .option("--compact-every <seconds>", "cluster mode: how often the log is compacted (default 30)")
     .option(
+      "--compact-away-grace <seconds>",
+      "cluster mode: how long compaction waits for a node that is down before going past its snapshot (default 900)",
+    )
+    .option(
       "--advertise-url <url>",
       "cluster mode: the URL peers reach this node's public API at, to bootstrap from its snapshot (default http://HOST:PORT)",
     )
@@ -77,6 +81,7 @@ export function register_start(program: Command): void {
         advertiseUrl?: string;
         snapshotEvery?: string;
         compactEvery?: string;
+        compactAwayGrace?: string;
         diskFreeMinMb?: string;
         connectionsPerIp?: string;
         trustProxy?: string;
@@ -117,6 +122,15 @@ export function register_start(program: Command): void {
           !(Number.isInteger(compact_every_s) && compact_every_s >= 1 && compact_every_s <= 86_400)
         ) {
           console.error("holdfast start: --compact-every takes whole seconds, 1 to 86400");
+          process.exitCode = 2;
+          return;
+        }
+        const away_grace_s = opts.compactAwayGrace === undefined ? undefined : Number(opts.compactAwayGrace);
+        if (
+          away_grace_s !== undefined &&
+          !(Number.isInteger(away_grace_s) && away_grace_s >= 1 && away_grace_s <= 7 * 86_400)
+        ) {
+          console.error("holdfast start: --compact-away-grace takes whole seconds, 1 to 604800");
           process.exitCode = 2;
           return;
         }
@@ -205,6 +219,7 @@ export function register_start(program: Command): void {
           ...(opts.advertiseUrl === undefined ? {} : { advertise_url: opts.advertiseUrl }),
           ...(snapshot_every === undefined ? {} : { snapshot_every_commands: snapshot_every }),
           ...(compact_every_s === undefined ? {} : { compact_every_ms: compact_every_s * 1000 }),
+          ...(away_grace_s === undefined ? {} : { compact_away_grace_ms: away_grace_s * 1000 }),
           ...(disk_free_min_mb === undefined ? {} : { disk_free_min_bytes: disk_free_min_mb * 1024 * 1024 }),
           ...(connections_per_ip === undefined ? {} : { connections_per_ip }),
           ...(opts.trustProxy === undefined ? {} : { trust_proxy: opts.trustProxy }),

@@ -17,7 +17,7 @@
  * wiped node first fetches a peer's snapshot and history (peer.ts, before open()).
  */
 import { randomBytes } from "node:crypto";
-import type { Etcd3 } from "etcd3";
+import type { Etcd3, Lease } from "etcd3";
 import type { Command } from "../engine/commands.js";
 import type { EngineLimits } from "../engine/config.js";
 import { Engine } from "../engine/engine.js";
@@ -70,6 +70,12 @@ export const DEFAULT_CLUSTER_OPTIONS = {
   snapshots_kept: 2,
   log: (line: string) => console.error(line),
 };
+
+/** The alive key's lease: a node that stopped without closing is seen away this long after. */
+export const ALIVE_TTL_S = 10;
+const ALIVE_RETRY_MS = 1000;
+/** Where a running node keeps its alive key (compactor.ts reads them). */
+export const alive_key = (prefix: string, node_id: string): string => `${prefix}/alive/${node_id}`;
 
 const NODE_ID_RE = /^[A-Za-z0-9_-]{1,32}$/;
 /**
@@ -133,6 +139,8 @@ export class ClusterNode implements ExchangeNode {
   private tail: Tail | null = null;
   private serving = false;
   private closed = false;
+  /** The lease holding PREFIX/alive/<id> while this node runs (hold_alive). */
+  private alive: Lease | null = null;
   private failed: Error | null = null;
   private readonly listeners: AppliedListener[] = [];
   private readonly queue: Waiting[] = [];
@@ -210,6 +218,8 @@ export class ClusterNode implements ExchangeNode {
       await node.start();
       return node;
     } catch (error) {
+      node.closed = true; // no alive lease granted again
+      await node.alive?.revoke().catch(() => undefined);
       await node.snapshotter.close();
       await node.touch_ahead.stop();
       client.close();
@@ -240,6 +250,13 @@ export class ClusterNode implements ExchangeNode {
         await new Promise((r) => setTimeout(r, 500));
       }
     }
+    await this.hold_alive();
+    // Checked here, not left to the tail: with every entry after the snapshot deleted, there is
+    // nothing to catch up on and the tail's refusal would come only after the node began serving.
+    if (this.applied_revision > 0 && (await this.log.compacted_after(this.applied_revision)))
+      throw new Error(
+        `the etcd log was compacted past this node's snapshot (revision ${this.applied_revision}): start it from a peer's snapshot (holdfast start does so by itself)`,
+      );
     const target = Number(newest.kvs[0]?.mod_revision ?? 0);
     const caught_up = new Promise<void>((resolve, reject) => {
       this.catch_up = { revision: target, done: resolve, fail: reject };
@@ -514,6 +531,28 @@ export class ClusterNode implements ExchangeNode {
       .exec();
   }
 
+  /**
+   * Keeps PREFIX/alive/<id> on a lease while this node runs, from before it catches up: the compactor
+   * waits for the snapshot of a node that is away only for a while (compactor.ts, AWAY_GRACE_MS) and
+   * tells a node away from one that is alive but has not snapshotted lately by this key. A lease lost
+   * (etcd unreachable for its TTL) is granted again.
+   */
+  private async hold_alive(): Promise<void> {
+    if (this.closed) return;
+    const lease = this.client.lease(ALIVE_TTL_S);
+    lease.on("lost", (error) => {
+      if (this.closed) return;
+      this.options.log(`node ${this.options.node_id}: alive lease lost (${error.message}); granting another`);
+      setTimeout(() => {
+        this.hold_alive().catch((e: unknown) =>
+          this.options.log(`node ${this.options.node_id}: alive lease: ${String(e)}`),
+        );
+      }, ALIVE_RETRY_MS).unref();
+    });
+    await lease.put(alive_key(this.options.prefix, this.options.node_id)).value(this.options.node_id).exec();
+    this.alive = lease;
+  }
+
   /** Publishes the address peers fetch this node's snapshot from (its public API's base URL). */
   async advertise(url: string): Promise<void> {
     this.advertised_url = url;
@@ -535,6 +574,8 @@ export class ClusterNode implements ExchangeNode {
     this.options.projection?.flush();
     await this.snapshotter.close();
     await this.touch_ahead.stop();
+    // gone at once rather than when the lease runs out (a crash leaves it to the TTL)
+    await this.alive?.revoke().catch(() => undefined);
     this.client.close();
     this.dir.release();
   }

@@ -89,6 +89,26 @@ export class EtcdLog {
     }
   }
 
+  /**
+   * True when etcd has compacted its history past `revision`: the entries after it may be gone, and a
+   * tail from it is refused. Probed by reading the log as of the revision after it.
+   */
+  async compacted_after(revision: number): Promise<boolean> {
+    try {
+      await this.client
+        .getAll()
+        .prefix(this.log_prefix)
+        .revision(revision + 1)
+        .limit(1)
+        .keys();
+      return false;
+    } catch (error) {
+      if (/compacted/.test(String(error))) return true;
+      if (/future revision/.test(String(error))) return false; // nothing written after it yet
+      throw error;
+    }
+  }
+
   /** The cluster's current revision (what a node must have applied to be caught up). */
   async revision(): Promise<number> {
     const r = await this.client.get(`${this.prefix}/`).exec();

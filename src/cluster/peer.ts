@@ -41,6 +41,7 @@ import {
   write_snapshot,
 } from "../node/snapshot_store.js";
 import type { History } from "../projections/history.js";
+import { EtcdLog } from "./etcd_log.js";
 
 export const PEER_AUTH_HEADER = "x-holdfast-peer";
 export const PEER_AUTH_WINDOW_MS = 30_000;
@@ -280,26 +281,6 @@ function history_seq(file: string): number {
   }
 }
 
-/**
- * True when etcd has compacted its history past `position`: the log entries after it may be gone, and
- * a tail from it is refused (etcd_log.ts). Probed by reading the log at the revision after it.
- */
-async function compacted_past(client: Etcd3, prefix: string, position: Position): Promise<boolean> {
-  try {
-    await client
-      .getAll()
-      .prefix(`${prefix}/log/`)
-      .revision(position.revision + 1)
-      .limit(1)
-      .keys();
-    return false;
-  } catch (error) {
-    if (/compacted/.test(String(error))) return true;
-    if (/future revision/.test(String(error))) return false; // nothing was written after it yet
-    throw error;
-  }
-}
-
 export interface BootstrapOptions {
   data_dir: string;
   client: Etcd3;
@@ -310,8 +291,8 @@ export interface BootstrapOptions {
 }
 
 /**
- * When the data directory holds no snapshot, or only snapshots the log has been compacted past (see
- * compacted_past), and a peer has one, fetches the newest peer's snapshot
+ * When the data directory holds no snapshot, or only snapshots the log has been compacted past
+ * (EtcdLog.compacted_after), and a peer has one, fetches the newest peer's snapshot
  * (checked: header, CRC32C, state hash) and, if the local history is missing or older than it, the
  * peer's history copy (checked: SQLite's integrity check, and that it reaches the snapshot). Writes
  * them as this node's own, so ClusterNode.open starts from them. Returns what it did; throws only
@@ -336,11 +317,8 @@ export async function bootstrap_from_peer(options: BootstrapOptions): Promise<st
     let stale: Position | null = null;
     if (local.length > 0) {
       const position = read_position(snapshots, local[0].last_seq);
-      if (
-        position === null ||
-        !(await with_etcd(() => compacted_past(options.client, options.prefix, position)))
-      )
-        return null;
+      const log = new EtcdLog(options.client, options.prefix);
+      if (position === null || !(await with_etcd(() => log.compacted_after(position.revision)))) return null;
       stale = position;
     }
     const peers = await with_etcd(() => published_peers(options.client, options.prefix, options.node_id));

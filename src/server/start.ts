@@ -13,7 +13,7 @@ import type { FastifyInstance } from "fastify";
 import { admin_socket_path } from "../admin/client.js";
 import { start_admin_server } from "../admin/server.js";
 import { ClusterNode, DEFAULT_CLUSTER_OPTIONS } from "../cluster/cluster_node.js";
-import { COMPACT_EVERY_MS, start_compactor } from "../cluster/compactor.js";
+import { AWAY_GRACE_MS, COMPACT_EVERY_MS, start_compactor } from "../cluster/compactor.js";
 import { etcd_client } from "../cluster/etcd_client.js";
 import { OnceRunner } from "../cluster/once.js";
 import { bootstrap_from_peer, register_peer_routes } from "../cluster/peer.js";
@@ -62,6 +62,8 @@ export interface StartOptions {
   snapshot_every_commands?: number;
   /** Cluster mode: how often the elected node compacts the log (default COMPACT_EVERY_MS). */
   compact_every_ms?: number;
+  /** Cluster mode: how long compaction waits for a node that is away (default AWAY_GRACE_MS). */
+  compact_away_grace_ms?: number;
   /** Cluster mode: the base URL peers reach this node's public API at (default http://HOST:PORT). */
   advertise_url?: string;
   /** File journal: new commands are refused while the data directory's disk has less free (0: never; default DISK_FREE_MIN_BYTES_DEFAULT). */
@@ -182,6 +184,7 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
             urls,
             options.log,
             options.compact_every_ms ?? COMPACT_EVERY_MS,
+            options.compact_away_grace_ms ?? AWAY_GRACE_MS,
           ),
         options.log,
       );

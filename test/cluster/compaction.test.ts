@@ -10,7 +10,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ClusterNode } from "../../src/cluster/cluster_node.js";
-import { compact_log, needed_revision } from "../../src/cluster/compactor.js";
+import {
+  alive_nodes,
+  compact_log,
+  needed_revision,
+  published_positions,
+  start_compactor,
+} from "../../src/cluster/compactor.js";
 import type { Command } from "../../src/engine/commands.js";
 import { type EtcdCluster, start_etcd } from "../helpers/etcd.js";
 import { until } from "../helpers/wait.js";
@@ -104,5 +110,103 @@ describe("log compaction", () => {
     const started = Date.now();
     await assert.rejects(open("c"), /compacted/);
     assert.ok(Date.now() - started < 10_000, "fails fast, not after the catch-up timeout");
+  });
+
+  it("a node away past the grace no longer holds compaction back; one away less long does, a running one always", async () => {
+    // an etcd of its own: compaction is etcd-wide, and the first test compacted the shared one
+    const own = await start_etcd(1);
+    const mine: ClusterNode[] = [];
+    try {
+      const P = "/away";
+      const open_p = (id: string) =>
+        ClusterNode.open({
+          data_dir: join(root, `away-${id}`),
+          etcd: own.urls,
+          node_id: id,
+          prefix: P,
+          log: () => {},
+        });
+      const a = await open_p("a");
+      mine.push(a);
+      let b = await open_p("b");
+      for (const c of SETUP) await a.submit(c);
+      for (let k = 0; k < 10; k++) await Promise.all([a.submit(deposit()), b.submit(deposit())]);
+      await until("both nodes level", 5000, () => (a.last_applied_seq === b.last_applied_seq ? true : null));
+      await a.snapshot();
+      await b.snapshot();
+      assert.deepEqual(
+        [...(await alive_nodes(a.etcd, P))].sort(),
+        ["a", "b"],
+        "running nodes hold alive keys",
+      );
+      const b_needs = (await published_positions(a.etcd, P)).get("b") as number;
+      /** Whether etcd still has the log history right after b's snapshot (not compacted past it). */
+      const history_after_b = () =>
+        a.etcd
+          .getAll()
+          .prefix(`${P}/log/`)
+          .revision(b_needs + 1)
+          .limit(1)
+          .keys()
+          .then(
+            () => true,
+            (error: unknown) => {
+              assert.match(String(error), /compacted/);
+              return false;
+            },
+          );
+
+      // b stops: its alive key goes; a trades on and snapshots
+      await b.close();
+      assert.deepEqual([...(await alive_nodes(a.etcd, P))], ["a"]);
+      for (let k = 0; k < 20; k++) await a.submit(deposit());
+      await a.snapshot();
+      const a_needs = (await published_positions(a.etcd, P)).get("a") as number;
+      assert.ok(a_needs > b_needs);
+
+      // within the grace: compaction waits for b
+      const lines: string[] = [];
+      const patient = start_compactor(a.etcd, P, own.urls, (l) => lines.push(l), 100, 60_000);
+      await new Promise((r) => setTimeout(r, 800));
+      await patient.stop();
+      assert.equal(await history_after_b(), true, `b is waited for: ${lines.join(" | ")}`);
+      assert.ok(!lines.some((l) => /away/.test(l)), lines.join(" | "));
+
+      // past the grace: compaction goes on to a's snapshot (a runs: it is never passed)
+      const brief = start_compactor(a.etcd, P, own.urls, (l) => lines.push(l), 100, 300);
+      try {
+        await until("compaction past b", 10_000, async () => ((await history_after_b()) ? null : true));
+        await until("the compaction's log line", 5000, () =>
+          lines.some((l) => l.includes(`compacted the log at revision ${a_needs} `)) ? true : null,
+        );
+      } finally {
+        await brief.stop();
+      }
+      assert.ok(
+        lines.some((l) =>
+          new RegExp(
+            `node b has been away \\d+ s: compacting past its snapshot \\(revision ${b_needs}\\)`,
+          ).test(l),
+        ),
+        lines.join(" | "),
+      );
+      // b comes back: its snapshot was compacted past; ClusterNode.open says so (a full node, start.ts,
+      // then bootstraps from a peer: test/cluster/bootstrap.test.ts)
+      await assert.rejects(open_p("b"), /compacted/);
+      // and a node that runs but has not snapshotted for long is still waited for
+      b = await open_p("b2");
+      mine.push(b);
+      await b.snapshot();
+      const b2_needs = (await published_positions(a.etcd, P)).get("b2") as number;
+      for (let k = 0; k < 5; k++) await a.submit(deposit());
+      await a.snapshot();
+      const live = start_compactor(a.etcd, P, own.urls, (l) => lines.push(l), 100, 1);
+      await new Promise((r) => setTimeout(r, 600));
+      await live.stop();
+      assert.equal(await needed_revision(a.etcd, P, new Set(["b"])), b2_needs, "b2 runs: its position holds");
+    } finally {
+      for (const n of mine) await n.close().catch(() => undefined);
+      await own.close();
+    }
   });
 });
