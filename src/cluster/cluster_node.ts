@@ -540,17 +540,26 @@ export class ClusterNode implements ExchangeNode {
   private async hold_alive(): Promise<void> {
     if (this.closed) return;
     const lease = this.client.lease(ALIVE_TTL_S);
-    lease.on("lost", (error) => {
-      if (this.closed) return;
-      this.options.log(`node ${this.options.node_id}: alive lease lost (${error.message}); granting another`);
-      setTimeout(() => {
-        this.hold_alive().catch((e: unknown) =>
-          this.options.log(`node ${this.options.node_id}: alive lease: ${String(e)}`),
-        );
-      }, ALIVE_RETRY_MS).unref();
-    });
-    await lease.put(alive_key(this.options.prefix, this.options.node_id)).value(this.options.node_id).exec();
-    this.alive = lease;
+    let replaced = false;
+    // Never fatal: without the key for a while the node only risks being counted away after the
+    // grace, which is minutes. One replacement per lease, whichever of its failures comes first.
+    const again = (why: string) => {
+      if (this.closed || replaced) return;
+      replaced = true;
+      this.options.log(`node ${this.options.node_id}: alive lease ${why}; granting another`);
+      lease.revoke().catch(() => undefined);
+      setTimeout(() => void this.hold_alive(), ALIVE_RETRY_MS).unref();
+    };
+    lease.on("lost", (error) => again(`lost (${error.message})`));
+    try {
+      await lease
+        .put(alive_key(this.options.prefix, this.options.node_id))
+        .value(this.options.node_id)
+        .exec();
+      this.alive = lease;
+    } catch (error) {
+      again(`not granted (${String(error)})`);
+    }
   }
 
   /** Publishes the address peers fetch this node's snapshot from (its public API's base URL). */
