@@ -324,8 +324,8 @@ export async function bootstrap_from_peer(options: BootstrapOptions): Promise<st
     const peers = await with_etcd(() => published_peers(options.client, options.prefix, options.node_id));
     if (peers.length === 0) return null;
     if (stale !== null) {
-      // The log has been compacted past this node's newest snapshot (it was away, and its position
-      // was removed so that compaction could go on): what follows that snapshot is gone and cannot
+      // The log has been compacted past this node's newest snapshot (it was away longer than the
+      // compactor waits, or its position was removed): what follows that snapshot is gone and cannot
       // be followed. Its snapshots are set aside, not deleted, and it starts from a peer's.
       const aside = `${snapshots}.compacted-${stale.seq}`;
       rmSync(aside, { recursive: true, force: true });
