@@ -5,7 +5,7 @@
  * 2.6 s and a recent 1m klines 1.0 s (measured), and the @ticker stream asks for the ticker every
  * second, so a busy market would have frozen its own exchange.
  *
- * Four levels (1 s, 1 min, 1 h, 1 day, aligned to the epoch) are folded in by the history's writer
+ * Five levels (1 s, 1 min, 15 min, 1 h, 1 day, aligned to the epoch) are folded in by the history's writer
  * thread in the same transaction as the trades (history_writer.ts). Reads:
  * - statistics over any [start, end] (`range`) split the range into whole days, hours, minutes and
  *   seconds and read the trades only for the partial seconds at its two ends: exact to the
@@ -22,8 +22,16 @@ const SECOND_MS = 1000;
 const MINUTE_MS = 60 * SECOND_MS;
 const HOUR_MS = 60 * MINUTE_MS;
 const DAY_MS = 24 * HOUR_MS;
-/** Finest first. Each divides the next, and every Binance interval and the week's offset. */
-export const CANDLE_LEVELS_MS: readonly number[] = [SECOND_MS, MINUTE_MS, HOUR_MS, DAY_MS];
+/**
+ * Finest first. Each divides the next, and every Binance interval and the week's offset. The 15-minute
+ * level serves 15m/30m klines and the zones of :30 and :45 (an hour in UTC+5:45 is 4 rows, not 60).
+ */
+export const CANDLE_LEVELS_MS: readonly number[] = [SECOND_MS, MINUTE_MS, 15 * MINUTE_MS, HOUR_MS, DAY_MS];
+/**
+ * The levels' version in the history's meta table ('candles'): a history folded with fewer levels
+ * gets the new ones built from its trades when opened (version 2 added the 15-minute level).
+ */
+export const CANDLES_VERSION = 2;
 
 export const CANDLES_SCHEMA = `
   CREATE TABLE IF NOT EXISTS candles (
@@ -186,8 +194,10 @@ export class CandleFolder {
 const BUILD_PAGE_ROWS = 50_000;
 
 /**
- * Fills the candles of a history written before they existed, from its trades (once, when such a file
- * is opened; seconds for millions of trades). Runs inside the caller's transaction.
+ * Fills the candles of a history written before they existed, or before some of their levels did,
+ * from its trades (once, when such a file is opened; seconds for millions of trades): rows already
+ * folded are left as they are (CANDLE_UPSERT_SQL's guard), missing ones are made. Runs inside the
+ * caller's transaction.
  */
 export function build_candles(db: Database.Database): number {
   const upsert = db.prepare(CANDLE_UPSERT_SQL);

@@ -16,6 +16,7 @@ import {
   type Buckets,
   build_candles,
   CANDLES_SCHEMA,
+  CANDLES_VERSION,
   type Candle,
   CandleReader,
 } from "./candles.js";
@@ -238,14 +239,18 @@ export class History {
       CREATE INDEX IF NOT EXISTS trades_by_time ON trades (market, is_maker, time_ms);
       ${CANDLES_SCHEMA}
     `);
-    // A history written before candles existed gets them from its trades, once.
-    if (this.db.prepare("SELECT 1 FROM meta WHERE key = 'candles'").get() === undefined) {
+    // A history written before candles existed, or before some of their levels, gets them from its
+    // trades, once.
+    const version = this.db.prepare("SELECT value FROM meta WHERE key = 'candles'").get() as
+      | { value: number }
+      | undefined;
+    if (version === undefined || version.value < CANDLES_VERSION) {
       const started_ms = Date.now();
       if (this.db.prepare("SELECT 1 FROM trades LIMIT 1").get() !== undefined)
         this.log("history: building candles from the trades (once, after an upgrade; ~1.5 s a million)…");
       const trades = this.db.transaction(() => {
         const n = build_candles(this.db);
-        this.db.prepare("INSERT INTO meta VALUES ('candles', 1)").run();
+        this.db.prepare("INSERT OR REPLACE INTO meta VALUES ('candles', ?)").run(CANDLES_VERSION);
         return n;
       })();
       if (trades > 0)

@@ -359,6 +359,24 @@ describe("history reads", () => {
       assert.match(logs.join("\n"), new RegExp(`candles built from ${trades} trades`));
       const db2 = track(new Database(file, { readonly: true }));
       check(reopened, db2, rng, times, 120);
+
+      // A history folded before the 15-minute level (candles version 1): the level is built when it
+      // is opened, the others left as they are.
+      for (const x of open.splice(0)) x.close();
+      const v1 = new Database(file);
+      const fifteen = v1.prepare("DELETE FROM candles WHERE interval_ms = 900000").run().changes;
+      v1.exec("UPDATE meta SET value = 1 WHERE key = 'candles'");
+      v1.close();
+      assert.ok(fifteen > 100, `${fifteen} 15-minute candles removed`);
+      const upgraded = track(new History(file, (l) => logs.push(l)));
+      const db3 = track(new Database(file, { readonly: true }));
+      assert.equal(
+        (db3.prepare("SELECT COUNT(*) AS n FROM candles WHERE interval_ms = 900000").get() as { n: number })
+          .n,
+        fifteen,
+        "the 15-minute level built again, row for row",
+      );
+      check(upgraded, db3, rng, times, 60);
     } finally {
       for (const x of open) x.close();
       rmSync(dir, { recursive: true, force: true });
