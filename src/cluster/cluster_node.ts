@@ -33,6 +33,7 @@ import type { Projection } from "../node/runtime.js";
 import { list_snapshots, read_snapshot } from "../node/snapshot_store.js";
 import { TouchAhead } from "../node/touch_ahead.js";
 import { BATCH_COMMANDS_MAX, decode_batch, encode_batch } from "./batch_codec.js";
+import { alive_prefix } from "./compactor.js";
 import { etcd_client } from "./etcd_client.js";
 import { EtcdLog, type Fence, FencedError, type LogEntry, type Tail } from "./etcd_log.js";
 import { type Position, read_position, write_cluster_snapshot } from "./peer.js";
@@ -74,8 +75,6 @@ export const DEFAULT_CLUSTER_OPTIONS = {
 /** The alive key's lease: a node that stopped without closing is seen away this long after. */
 export const ALIVE_TTL_S = 10;
 const ALIVE_RETRY_MS = 1000;
-/** Where a running node keeps its alive key (compactor.ts reads them). */
-export const alive_key = (prefix: string, node_id: string): string => `${prefix}/alive/${node_id}`;
 
 const NODE_ID_RE = /^[A-Za-z0-9_-]{1,32}$/;
 /**
@@ -553,7 +552,7 @@ export class ClusterNode implements ExchangeNode {
     lease.on("lost", (error) => again(`lost (${error.message})`));
     try {
       await lease
-        .put(alive_key(this.options.prefix, this.options.node_id))
+        .put(alive_prefix(this.options.prefix) + this.options.node_id)
         .value(this.options.node_id)
         .exec();
       this.alive = lease;

@@ -48,10 +48,13 @@ export async function published_positions(client: Etcd3, prefix: string): Promis
   return out;
 }
 
+/** Where running nodes keep their alive keys (`<this><node id>`, held by cluster_node.ts). */
+export const alive_prefix = (prefix: string): string => `${prefix}/alive/`;
+
 /** The nodes running now (their alive keys). */
 export async function alive_nodes(client: Etcd3, prefix: string): Promise<Set<string>> {
-  const keys = await client.getAll().prefix(`${prefix}/alive/`).keys();
-  return new Set(keys.map((k) => k.slice(`${prefix}/alive/`.length)));
+  const keys = await client.getAll().prefix(alive_prefix(prefix)).keys();
+  return new Set(keys.map((k) => k.slice(alive_prefix(prefix).length)));
 }
 
 /**

@@ -147,9 +147,11 @@ describe("ccxt 4.5.84 (REST)", () => {
       trades.map((x) => [x.price, x.amount, x.side]),
       [[60000, 0.004, "sell"]],
     );
+    // the trade's minute (the market's first), then any quiet minute since, at its price (Binance's)
     const candles = await alice.fetchOHLCV("BTC/USDT", "1m");
-    assert.equal(candles.length, 1);
+    assert.ok(candles.length >= 1 && candles.length <= 3, `${candles.length} candles`);
     assert.deepEqual(candles[0].slice(1), [60000, 60000, 60000, 60000, 0.004]);
+    for (const quiet of candles.slice(1)) assert.deepEqual(quiet.slice(1), [60000, 60000, 60000, 60000, 0]);
   });
 
   it("editOrder (cancelReplace): the old order is cancelled and the new one placed in one command", async () => {

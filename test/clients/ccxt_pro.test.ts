@@ -102,8 +102,15 @@ describe("ccxt.pro 4.5.84 (WebSocket market streams)", () => {
       const hour = await within(ex.watchTicker("BTC/USDT", { name: "ticker_1h" }), "watchTicker 1h");
       assert.ok((hour.last ?? 0) > 0 && (hour.baseVolume ?? 0) > 0, JSON.stringify(hour));
       const candles = await within(ex.watchOHLCV("BTC/USDT", "1m"), "watchOHLCV");
-      const last = candles.at(-1) as number[];
-      assert.ok(last[2] >= last[3] && last[5] > 0, "high >= low, some volume");
+      // (the newest may be a minute just begun, quiet so far: Binance's klines fill those)
+      assert.ok(
+        candles.every((c) => (c[2] as number) >= (c[3] as number)),
+        "high >= low",
+      );
+      assert.ok(
+        candles.some((c) => (c[5] as number) > 0),
+        "some volume",
+      );
       await more;
     } finally {
       await ex.close();
