@@ -9,6 +9,8 @@
  *  - ws: order.place on WebSocket API sessions logged on with Ed25519 keys (session.logon), each
  *    session keeping `window` requests outstanding.
  *  - fanout: `clients` WebSocket clients on one stream; receive time minus the event's E.
+ *  - reads: history reads at `rate` requests/s (open loop), taking turns: klines 1s and 1m, aggTrades
+ *    and, signed, allOrders and myTrades, 1,000 rows each (what chart pages and bots ask for).
  * Orders alternate between buyer and seller accounts at a fixed price so that they trade and the
  * book stays small: the engine matches, settles and journals every one.
  */
@@ -26,13 +28,15 @@ export interface BenchKey {
 }
 
 export interface Job {
-  mode: "rest" | "ws" | "fanout";
+  mode: "rest" | "ws" | "fanout" | "reads";
   /** http://host:port (rest, ws: the ws:// URL is derived) */
   base: string;
   duration_s: number;
   connections: number;
-  /** rest: overall requests per second to hold (absent: as fast as answers come) */
+  /** rest, reads: overall requests per second to hold (absent, rest: as fast as answers come) */
   rate?: number;
+  /** rest: answers not counted at the start (default WARM_UP_MS) */
+  warm_up_ms?: number;
   /** ws: requests outstanding per session */
   window?: number;
   keys: BenchKey[];
@@ -107,7 +111,7 @@ async function rest(job: Job): Promise<LoadResult> {
   };
   // warm-up: the first second's answers were 40-150 ms late in every run (64 connections opening,
   // both processes compiling) and measure start-up, not the steady state
-  const warm_end = performance.now() + WARM_UP_MS;
+  const warm_end = performance.now() + (job.warm_up_ms ?? WARM_UP_MS);
   if (job.rate === undefined)
     await Promise.all(
       Array.from({ length: job.connections }, async () => {
@@ -259,6 +263,74 @@ async function ws_orders(job: Job): Promise<LoadResult> {
   };
 }
 
+/** The history reads the `reads` job takes turns with (1,000 rows each); signed ones are per account. */
+function history_read(n: number, keys: BenchKey[]): { path: string; api_key: string } {
+  const key = keys[n % keys.length];
+  const kind = n % 5;
+  if (kind === 0)
+    return { path: "/api/v3/klines?symbol=BTCUSDT&interval=1s&limit=1000", api_key: key.api_key };
+  if (kind === 1)
+    return { path: "/api/v3/klines?symbol=BTCUSDT&interval=1m&limit=1000", api_key: key.api_key };
+  if (kind === 2) return { path: "/api/v3/aggTrades?symbol=BTCUSDT&limit=1000", api_key: key.api_key };
+  const text = `symbol=BTCUSDT&limit=1000&timestamp=${Date.now()}`;
+  const signature = createHmac("sha256", key.secret).update(text).digest("hex");
+  const endpoint = kind === 3 ? "allOrders" : "myTrades";
+  return { path: `/api/v3/${endpoint}?${text}&signature=${signature}`, api_key: key.api_key };
+}
+
+/** History reads at `rate`/s, open loop, on `connections` connections; latency from when each was due. */
+async function reads(job: Job): Promise<LoadResult> {
+  const pool = new Pool(job.base, { connections: job.connections, pipelining: 1, keepAliveTimeout: 60_000 });
+  const answered = histogram();
+  const statuses: Record<string, number> = {};
+  let sent = 0;
+  let ok = 0;
+  let outstanding = 0;
+  let drained: (() => void) | null = null;
+  const one = async (due_ms: number): Promise<void> => {
+    const r = history_read(sent++, job.keys);
+    outstanding++;
+    try {
+      const answer = await pool.request({
+        method: "GET",
+        path: r.path,
+        headers: { "X-MBX-APIKEY": r.api_key },
+      });
+      await answer.body.dump();
+      statuses[answer.statusCode] = (statuses[answer.statusCode] ?? 0) + 1;
+      if (answer.statusCode === 200) ok++;
+      answered.recordValue(Math.max(1, Math.round((performance.now() - due_ms) * 1000)));
+    } catch {
+      statuses.errors = (statuses.errors ?? 0) + 1;
+    } finally {
+      outstanding--;
+      if (outstanding === 0) drained?.();
+    }
+  };
+  const rate = job.rate ?? 50;
+  const started = performance.now();
+  const end = started + job.duration_s * 1000;
+  let due = started;
+  while (due < end) {
+    const now = performance.now();
+    for (; due <= now && due < end; due += 1000 / rate) void one(due);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  if (outstanding > 0) await new Promise<void>((r) => (drained = r));
+  const elapsed_s = (performance.now() - started) / 1000;
+  await pool.close();
+  log(`  … ${sent.toLocaleString("en-US")} history reads in ${elapsed_s.toFixed(1)} s`);
+  return {
+    sent,
+    accepted: ok,
+    statuses,
+    accepted_per_s: ok / elapsed_s,
+    p50_ms: answered.getValueAtPercentile(50) / 1000,
+    p99_ms: answered.getValueAtPercentile(99) / 1000,
+    refused_p99_ms: null,
+  };
+}
+
 const E_KEY = Buffer.from('"E":');
 
 async function fanout(job: Job): Promise<LoadResult> {
@@ -326,7 +398,7 @@ async function fanout(job: Job): Promise<LoadResult> {
 }
 
 const job = JSON.parse(process.argv[2] ?? "{}") as Job;
-const run = job.mode === "rest" ? rest : job.mode === "ws" ? ws_orders : fanout;
+const run = { rest, ws: ws_orders, fanout, reads }[job.mode];
 run(job).then(
   (result) => {
     process.stdout.write(`${JSON.stringify(result)}\n`);

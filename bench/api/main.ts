@@ -9,6 +9,9 @@
  *  4. market-data fan-out: 5,000 WebSocket clients on btcusdt@depth@100ms while orders trade;
  *     p99 of receive time minus the event's E.
  *  5. overload at 3× the saturating rate: how the excess is refused and the accepted orders' p99.
+ *  2b. history reads beside trading (run right after 2): orders at half load while clients read history (klines,
+ *     aggTrades, allOrders, myTrades; 1,000 rows each) at READS_PER_S; the orders' p99 against
+ *     phase 2's, which had no reads.
  * The server is a real `holdfast start` process; the load generator and the baselines are processes
  * of their own. Progress on stderr; the last stdout line is one JSON object.
  */
@@ -35,7 +38,13 @@ const only_rest = args.includes("--only-rest");
 const only_ws = args.includes("--only-ws");
 /** --only-fanout RATE: just the fan-out phase, with orders trading at RATE/s (for profiling). */
 const only_fanout = arg("--only-fanout") === undefined ? null : Number(arg("--only-fanout"));
+/** --only-reads: just phases 1 (Holdfast only), 2 and 2b (history reads beside orders). */
+const only_reads = args.includes("--only-reads");
+/** --reads-per-s N: history reads a second in phase 6 (default 50). */
+const READS_PER_S = Number(arg("--reads-per-s") ?? 50);
 const DURATION_S = quick ? 4 : 12;
+/** Phase 2b: how long the readers run before the orders start. */
+const READS_LEAD_S = 3;
 const FANOUT_CLIENTS = 5000;
 /** --connections N: how many the REST load generator keeps busy (default 64). */
 const CONNECTIONS = Number(arg("--connections") ?? 64);
@@ -159,6 +168,37 @@ async function fanout(base: string, traffic: Job): Promise<LoadResult> {
   return fan;
 }
 
+/** Orders at half load (`orders`) while history is read at READS_PER_S, from a process of its own. */
+async function reads_phase(
+  base: string,
+  orders: Job,
+  keys: BenchKey[],
+): Promise<{ orders: LoadResult; reads: LoadResult }> {
+  log(
+    `2b. history reads beside trading: ${fmt(READS_PER_S)} reads/s of 1,000 rows, orders at ${fmt(orders.rate ?? 0)}/s`,
+  );
+  // The readers start first: a process starting (and its first reads, on cold pages) beside the
+  // orders' first second measured the start, not the steady state (p99 212 ms at 1 read/s, --quick).
+  const reading = load({
+    mode: "reads",
+    base,
+    duration_s: READS_LEAD_S + DURATION_S + 2,
+    connections: 16,
+    keys,
+    rate: READS_PER_S,
+  });
+  await new Promise((r) => setTimeout(r, READS_LEAD_S * 1000));
+  // and the orders' first seconds are not counted: with the readers busy, the order generator's own
+  // start (64 connections, its code compiling on a busy machine) took 2 s, its orders late from the
+  // first (the worst answer of each second 444, 339, 98, then 20-50 ms, in a run timed per second)
+  const o = await load({ ...orders, warm_up_ms: 3000 });
+  const r = await reading;
+  log(
+    `   orders p50 ${o.p50_ms.toFixed(2)} ms, p99 ${o.p99_ms.toFixed(2)} ms (${describe_statuses(o)}); reads p50 ${r.p50_ms.toFixed(1)} ms, p99 ${r.p99_ms.toFixed(1)} ms (${describe_statuses(r)})`,
+  );
+  return { orders: o, reads: r };
+}
+
 /** WebSocket API order.place on logged-on sessions, the bare `ws` server first. */
 async function ws_phase(
   base: string,
@@ -224,11 +264,11 @@ async function main(): Promise<void> {
       return;
     }
     log("1. REST orders, saturating: bare node:http server");
-    const bare = await load(rest(bare_http));
-    log(`   bare: ${fmt(bare.accepted_per_s)}/s`);
+    const bare = only_reads ? null : await load(rest(bare_http));
+    if (bare !== null) log(`   bare: ${fmt(bare.accepted_per_s)}/s`);
     log("   holdfast: signed POST /api/v3/order, durable acks");
     const full = await load(rest(base));
-    const ratio = full.accepted_per_s / bare.accepted_per_s;
+    const ratio = bare === null ? Number.NaN : full.accepted_per_s / bare.accepted_per_s;
     log(
       `   holdfast: ${fmt(full.accepted_per_s)}/s = ${ratio.toFixed(2)} × bare; ${fmt(full.accepted)} of ${fmt(full.sent)} accepted (${describe_statuses(full)})`,
     );
@@ -238,7 +278,18 @@ async function main(): Promise<void> {
     const half = await load(rest(base, half_rate));
     log(`   p50 ${half.p50_ms.toFixed(2)} ms, p99 ${half.p99_ms.toFixed(2)} ms (${describe_statuses(half)})`);
 
-    if (only_rest) {
+    const with_reads = only_rest ? null : await reads_phase(base, rest(base, half_rate), keys);
+    if (only_reads) {
+      console.log(
+        JSON.stringify({
+          p99_ms: half.p99_ms,
+          reads_beside_p99_ms: with_reads?.orders.p99_ms,
+          reads_p99_ms: with_reads?.reads.p99_ms,
+        }),
+      );
+      return;
+    }
+    if (only_rest || bare === null) {
       console.log(
         JSON.stringify({ rest_orders_per_s: Math.round(full.accepted_per_s), p99_ms: half.p99_ms }),
       );
@@ -261,6 +312,9 @@ async function main(): Promise<void> {
     const result = {
       rest_orders_per_s: Math.round(full.accepted_per_s),
       bare_http_per_s: Math.round(bare.accepted_per_s),
+      reads_per_s: READS_PER_S,
+      reads_beside_p99_ms: Number(with_reads?.orders.p99_ms.toFixed(3)),
+      reads_p99_ms: Number(with_reads?.reads.p99_ms.toFixed(3)),
       ratio: Number(ratio.toFixed(3)),
       p50_ms: Number(half.p50_ms.toFixed(3)),
       p99_ms: Number(half.p99_ms.toFixed(3)),

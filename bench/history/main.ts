@@ -17,6 +17,7 @@ import type { EngineEvent } from "../../src/engine/events.js";
 import { SIDE_BUY, SIDE_SELL } from "../../src/engine/types.js";
 import { interval_buckets } from "../../src/gateway/history_data.js";
 import { fixed_buckets, History } from "../../src/projections/history.js";
+import { HistoryQueries } from "../../src/projections/history_queries.js";
 import { Prng } from "../../src/sim/prng.js";
 import { trade_queries } from "../../test/helpers/trade_queries.js";
 
@@ -35,7 +36,7 @@ const log = (line: string): void => void process.stderr.write(`${line}\n`);
 const fmt = (x: number): string => Math.round(x).toLocaleString("en-US");
 
 /** `trades` trades at an even pace over the `span_ms` before `now_ms`, through the writer thread. */
-function fill(history: History, now_ms: number, trades = TRADES, span_ms = DAY_MS): number {
+async function fill(history: History, now_ms: number, trades = TRADES, span_ms = DAY_MS): Promise<number> {
   const rng = new Prng(20261127);
   const started_ms = Date.now();
   let shown_ms = started_ms;
@@ -84,7 +85,7 @@ function fill(history: History, now_ms: number, trades = TRADES, span_ms = DAY_M
       log(`  ${fmt(seq)} of ${fmt(trades)} trades written`);
     }
   }
-  history.stats(0, 0, 1); // waits until the writer has written everything
+  await history.stats(0, 0, 1); // waits until the writer has written everything
   return trades / ((Date.now() - started_ms) / 1000);
 }
 
@@ -100,27 +101,30 @@ function median_ms(f: () => unknown): number {
   return times[Math.floor(times.length / 2)];
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "hf-bench-history-"));
   const now_ms = Date.now();
   try {
     log(`history: ${fmt(TRADES)} trades in one market over 24 hours (${quick ? "quick" : "full"} run)`);
     const history = new History(join(dir, "history.sqlite"), log);
-    const write_per_s = fill(history, now_ms);
+    const write_per_s = await fill(history, now_ms);
     log(
       `  written: ${fmt(write_per_s)} trades/s (with an order each), candles folded in on the writer thread`,
     );
     const before = trade_queries(new Database(join(dir, "history.sqlite"), { readonly: true }));
+    // timed as the reader thread runs them (history_reader.ts), synchronously on a connection of their own
+    const reader_db = new Database(join(dir, "history.sqlite"), { readonly: true });
+    const q = new HistoryQueries(reader_db);
     const window_23h = { start: now_ms - 23 * HOUR_MS, end: now_ms - 22 * HOUR_MS };
     const reads: [string, () => unknown, () => unknown][] = [
       [
         "ticker_24h",
-        () => history.stats(0, now_ms - DAY_MS, now_ms),
+        () => q.stats(0, now_ms - DAY_MS, now_ms),
         () => before.stats(0, now_ms - DAY_MS, now_ms),
       ],
       [
         "avg_price_5m",
-        () => history.stats(0, now_ms - 300_000, now_ms),
+        () => q.stats(0, now_ms - 300_000, now_ms),
         () => before.stats(0, now_ms - 300_000, now_ms),
       ],
       ...(
@@ -132,7 +136,7 @@ function main(): void {
         ] as const
       ).map(([name, ms, limit]): [string, () => unknown, () => unknown] => [
         `klines_${name}_recent_${limit}`,
-        () => history.klines(0, fixed_buckets(ms, 0), { end_ms: now_ms, limit }),
+        () => q.klines(0, fixed_buckets(ms, 0), { end_ms: now_ms, limit }),
         () => before.candles(0, { ms, off: 0, limit }),
       ]),
       // intervals that are several level rows (summed by SQLite per kline), and a day in a zone of
@@ -147,7 +151,7 @@ function main(): void {
       ).map(([name, ms, off]): [string, () => unknown, () => unknown] => [
         `klines_${name}_day`,
         () =>
-          history.klines(0, fixed_buckets(ms, off), {
+          q.klines(0, fixed_buckets(ms, off), {
             start_ms: now_ms - DAY_MS,
             end_ms: now_ms,
             limit: 1000,
@@ -156,23 +160,22 @@ function main(): void {
       ]),
       [
         "trades_window_23h_ago",
-        () => history.market_trades(0, { start_ms: window_23h.start, end_ms: window_23h.end, limit: 500 }),
+        () => q.market_trades(0, { start_ms: window_23h.start, end_ms: window_23h.end, limit: 500 }),
         () => before.market_trades_recent(0, window_23h.start, window_23h.end, 500),
       ],
       [
         "agg_trades_from_id_1_last_hour",
-        () =>
-          history.market_trades(0, { from_id: 1, start_ms: now_ms - HOUR_MS, end_ms: now_ms, limit: 500 }),
+        () => q.market_trades(0, { from_id: 1, start_ms: now_ms - HOUR_MS, end_ms: now_ms, limit: 500 }),
         () => before.market_trades_from(0, 1, now_ms - HOUR_MS, now_ms, 500),
       ],
       [
         "my_trades_from_id_1_last_hour",
-        () => history.trades(3, 0, { from_id: 1, start_ms: now_ms - HOUR_MS, end_ms: now_ms, limit: 500 }),
+        () => q.trades(3, 0, { from_id: 1, start_ms: now_ms - HOUR_MS, end_ms: now_ms, limit: 500 }),
         () => before.account_trades_from(3, 0, 1, now_ms - HOUR_MS, now_ms, 500),
       ],
       [
         "all_orders_window_23h_ago",
-        () => history.all_orders(3, 0, { start_ms: window_23h.start, end_ms: window_23h.end, limit: 500 }),
+        () => q.all_orders(3, 0, { start_ms: window_23h.start, end_ms: window_23h.end, limit: 500 }),
         () => before.orders_recent(3, 0, window_23h.start, window_23h.end, 500),
       ],
     ];
@@ -190,6 +193,7 @@ function main(): void {
       result[`${name}_ms`] = Number(now_read_ms.toFixed(3));
       result[`${name}_before_ms`] = Number(before_ms.toFixed(1));
     }
+    reader_db.close();
     history.close();
 
     // The worst klines requests: 1,000 klines over a long history (a trade a minute), in intervals
@@ -197,7 +201,9 @@ function main(): void {
     const long_days = quick ? 100 : 400;
     log(`long history: a trade a minute for ${long_days} days; 1,000 klines a request`);
     const long = new History(join(dir, "long.sqlite"), log);
-    fill(long, now_ms, long_days * 1440, long_days * DAY_MS);
+    await fill(long, now_ms, long_days * 1440, long_days * DAY_MS);
+    const long_db = new Database(join(dir, "long.sqlite"), { readonly: true });
+    const lq = new HistoryQueries(long_db);
     const zones: [string, string, number][] = [
       ["1d", "1d", 0],
       ["1d_utc+8", "1d", 8],
@@ -210,11 +216,12 @@ function main(): void {
     ];
     for (const [name, interval, zone_h] of zones) {
       const buckets = interval_buckets(interval, zone_h * HOUR_MS);
-      const ms = median_ms(() => long.klines(0, buckets, { end_ms: now_ms, limit: 1000 }));
-      const n = long.klines(0, buckets, { end_ms: now_ms, limit: 1000 }).length;
+      const ms = median_ms(() => lq.klines(0, buckets, { end_ms: now_ms, limit: 1000 }));
+      const n = lq.klines(0, buckets, { end_ms: now_ms, limit: 1000 }).length;
       log(`  klines ${name.padEnd(12)} ${fmt(n).padStart(5)} klines ${ms.toFixed(2).padStart(8)} ms`);
       result[`long_klines_${name.replace(/[+:]/g, "")}_ms`] = Number(ms.toFixed(3));
     }
+    long_db.close();
     long.close();
     result.quick = quick;
     process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -223,4 +230,7 @@ function main(): void {
   }
 }
 
-main();
+main().catch((error: unknown) => {
+  log(`bench:history: ${error instanceof Error ? error.stack : String(error)}`);
+  process.exit(1);
+});

@@ -124,17 +124,17 @@ export interface KlineQuery {
  * Klines as Binance's: the buckets opening in [startTime, endTime] (endTime at most now), whole, and
  * the quiet ones at the previous close with volume 0.
  */
-export function kline_candles(m: Market, history: History, interval: string, q: KlineQuery) {
+export async function kline_candles(m: Market, history: History, interval: string, q: KlineQuery) {
   const buckets = interval_buckets(interval, q.zone_ms ?? 0);
   const end_ms = Math.min(q.end_ms ?? q.now_ms, q.now_ms);
   return {
     buckets,
-    candles: history.klines(m.id, buckets, { start_ms: q.start_ms, end_ms, limit: q.limit }),
+    candles: await history.klines(m.id, buckets, { start_ms: q.start_ms, end_ms, limit: q.limit }),
   };
 }
 
-export function klines(e: Engine, m: Market, history: History, interval: string, q: KlineQuery) {
-  const { buckets, candles } = kline_candles(m, history, interval, q);
+export async function klines(e: Engine, m: Market, history: History, interval: string, q: KlineQuery) {
+  const { buckets, candles } = await kline_candles(m, history, interval, q);
   return candles.map((c) => kline_row(e, m, buckets, c));
 }
 
@@ -153,8 +153,8 @@ function weighted_price(m: Market, s: Agg): string {
 const AVG_PRICE_MINS = 5;
 
 /** GET /api/v3/avgPrice: the volume-weighted price of the last 5 minutes' trades. */
-export function avg_price(m: Market, history: History, now_ms: number) {
-  const s = history.stats(m.id, now_ms - AVG_PRICE_MINS * 60_000, now_ms);
+export async function avg_price(m: Market, history: History, now_ms: number) {
+  const s = await history.stats(m.id, now_ms - AVG_PRICE_MINS * 60_000, now_ms);
   // no trade in the window: Binance answers the last price; closeTime is the last trade's time
   if (s === null) return { mins: AVG_PRICE_MINS, price: price_str(m, m.last_price_ticks), closeTime: 0 };
   return { mins: AVG_PRICE_MINS, price: weighted_price(m, s), closeTime: s.close_ms };
@@ -166,7 +166,7 @@ export function avg_price(m: Market, history: History, now_ms: number) {
  * over, would otherwise read each window's candles again (~1 ms a market on the node's thread).
  */
 const STATS_REUSE_MS = 1000;
-type WindowStats = ReturnType<typeof compute_window_stats>;
+type WindowStats = Awaited<ReturnType<typeof compute_window_stats>>;
 const reused = new WeakMap<
   History,
   Map<string, { open_ms: number; at_ms: number; next_trade_id: number; stats: WindowStats }>
@@ -177,7 +177,7 @@ const reused = new WeakMap<
  * sliding window's reuse may have opened up to a second earlier; a calendar window (`fixed_open`: the
  * trading day) is never reused across its start, or the first second of a day would report the last.
  */
-function window_stats(
+async function window_stats(
   e: Engine,
   m: Market,
   history: History,
@@ -201,14 +201,21 @@ function window_stats(
     close_ms - hit.at_ms < STATS_REUSE_MS
   )
     return hit.stats;
-  const stats = compute_window_stats(e, m, history, open_ms, close_ms);
-  cache.set(id, { open_ms, at_ms: close_ms, next_trade_id: m.next_trade_id, stats });
+  const trade_id = m.next_trade_id; // before the read: a trade meanwhile makes the next request read again
+  const stats = await compute_window_stats(e, m, history, open_ms, close_ms);
+  cache.set(id, { open_ms, at_ms: close_ms, next_trade_id: trade_id, stats });
   return stats;
 }
 
 /** Price statistics of [open_ms, close_ms] in Binance's fields (MINI: without change and average). */
-function compute_window_stats(e: Engine, m: Market, history: History, open_ms: number, close_ms: number) {
-  const s = history.stats(m.id, open_ms, close_ms);
+async function compute_window_stats(
+  e: Engine,
+  m: Market,
+  history: History,
+  open_ms: number,
+  close_ms: number,
+) {
+  const s = await history.stats(m.id, open_ms, close_ms);
   const zero = "0.00000000";
   let change = zero;
   let percent = "0.000";
@@ -242,11 +249,13 @@ function compute_window_stats(e: Engine, m: Market, history: History, open_ms: n
 }
 
 /** GET /api/v3/ticker/24hr: the last 24 hours to the millisecond, with the book's best prices. */
-export function ticker_24hr(e: Engine, m: Market, history: History, now_ms: number) {
+export async function ticker_24hr(e: Engine, m: Market, history: History, now_ms: number) {
   const open_ms = now_ms - DAY;
-  const w = window_stats(e, m, history, open_ms, now_ms, "24h");
+  const [w, before] = await Promise.all([
+    window_stats(e, m, history, open_ms, now_ms, "24h"),
+    history.last_price_before(m.id, open_ms), // only this ticker reports it
+  ]);
   const book = book_ticker(e, m); // the book's best prices move without trades: never reused
-  const before = history.last_price_before(m.id, open_ms); // only this ticker reports it
   const { openPrice, highPrice, lowPrice, lastPrice, volume, quoteVolume, ...rest } = w.mini;
   return {
     symbol: m.config.symbol,
@@ -269,8 +278,11 @@ export function ticker_24hr(e: Engine, m: Market, history: History, now_ms: numb
 }
 
 /** GET /api/v3/ticker/24hr?type=MINI. */
-export function ticker_24hr_mini(e: Engine, m: Market, history: History, now_ms: number) {
-  return { symbol: m.config.symbol, ...window_stats(e, m, history, now_ms - DAY, now_ms, "24h").mini };
+export async function ticker_24hr_mini(e: Engine, m: Market, history: History, now_ms: number) {
+  return {
+    symbol: m.config.symbol,
+    ...(await window_stats(e, m, history, now_ms - DAY, now_ms, "24h")).mini,
+  };
 }
 
 /** Binance's rolling-window sizes (GET /api/v3/ticker windowSize): 1m-59m, 1h-23h, 1d-7d. */
@@ -286,28 +298,34 @@ export function window_size_ms(text: string): number | null {
  * GET /api/v3/ticker: statistics of a rolling window. As Binance's, the window opens on the minute
  * (up to 59,999 ms wider than asked) and closes now.
  */
-export function rolling_ticker(e: Engine, m: Market, history: History, now_ms: number, window_ms: number) {
-  const w = rolling_stats(e, m, history, now_ms, window_ms);
-  const { openPrice, highPrice, lowPrice, lastPrice, ...rest } = w.mini;
-  return { symbol: m.config.symbol, ...w.change, openPrice, highPrice, lowPrice, lastPrice, ...rest };
-}
-
-/** GET /api/v3/ticker?type=MINI. */
-export function rolling_ticker_mini(
+export async function rolling_ticker(
   e: Engine,
   m: Market,
   history: History,
   now_ms: number,
   window_ms: number,
 ) {
-  return { symbol: m.config.symbol, ...rolling_stats(e, m, history, now_ms, window_ms).mini };
+  const w = await rolling_stats(e, m, history, now_ms, window_ms);
+  const { openPrice, highPrice, lowPrice, lastPrice, ...rest } = w.mini;
+  return { symbol: m.config.symbol, ...w.change, openPrice, highPrice, lowPrice, lastPrice, ...rest };
+}
+
+/** GET /api/v3/ticker?type=MINI. */
+export async function rolling_ticker_mini(
+  e: Engine,
+  m: Market,
+  history: History,
+  now_ms: number,
+  window_ms: number,
+) {
+  return { symbol: m.config.symbol, ...(await rolling_stats(e, m, history, now_ms, window_ms)).mini };
 }
 
 /**
  * GET /api/v3/ticker/tradingDay: the statistics of today so far, the day in the zone `zone_ms` east of
  * UTC; Binance reports the whole day's span as openTime and closeTime.
  */
-export function trading_day_ticker(
+export async function trading_day_ticker(
   e: Engine,
   m: Market,
   history: History,
@@ -316,7 +334,7 @@ export function trading_day_ticker(
   mini: boolean,
 ) {
   const open_ms = fixed_buckets(DAY, -zone_ms).of(now_ms);
-  const w = window_stats(e, m, history, open_ms, now_ms, `day ${zone_ms}`, true);
+  const w = await window_stats(e, m, history, open_ms, now_ms, `day ${zone_ms}`, true);
   const { openPrice, highPrice, lowPrice, lastPrice, ...rest } = w.mini;
   const day = { ...rest, openTime: open_ms, closeTime: open_ms + DAY - 1 };
   return mini

@@ -34,6 +34,16 @@ export function known_failure(error: unknown): ApiError | null {
       code: -1008,
       msg: "Order entry is paused: this node cannot store new orders durably right now. Nothing was placed; please try again in a few minutes.",
     });
+  // a moment's delay (reads queued behind slower ones, the writer behind): Binance's "server busy"
+  if (error instanceof HistoryUnavailable && !error.stopped)
+    return new ApiError(
+      503,
+      {
+        code: -1008,
+        msg: "Server is currently overloaded with other requests. Please try again in a few minutes.",
+      },
+      { "Retry-After": "1" },
+    );
   if (error instanceof HistoryUnavailable)
     return new ApiError(503, {
       code: -1001,

@@ -369,17 +369,17 @@ export async function start_public_server(
       end_ms: integer(p, "endTime", 0, Number.MAX_SAFE_INTEGER),
       limit: integer(p, "limit", 1, max) ?? def,
     });
-    route("GET", "/api/v3/trades", ["symbol", "limit"], (p) => {
+    route("GET", "/api/v3/trades", ["symbol", "limit"], async (p) => {
       const m = market(p);
-      return trades_json(engine, m, history.market_trades(m.id, range(p, null, 1000, 500)));
+      return trades_json(engine, m, await history.market_trades(m.id, range(p, null, 1000, 500)));
     });
-    route("GET", "/api/v3/historicalTrades", ["symbol", "limit", "fromId"], (p) => {
+    route("GET", "/api/v3/historicalTrades", ["symbol", "limit", "fromId"], async (p) => {
       const m = market(p);
-      return trades_json(engine, m, history.market_trades(m.id, range(p, "fromId", 1000, 500)));
+      return trades_json(engine, m, await history.market_trades(m.id, range(p, "fromId", 1000, 500)));
     });
-    route("GET", "/api/v3/aggTrades", ["symbol", "fromId", "startTime", "endTime", "limit"], (p) => {
+    route("GET", "/api/v3/aggTrades", ["symbol", "fromId", "startTime", "endTime", "limit"], async (p) => {
       const m = market(p);
-      return agg_trades_json(m, history.market_trades(m.id, range(p, "fromId", 1000, 500)));
+      return agg_trades_json(m, await history.market_trades(m.id, range(p, "fromId", 1000, 500)));
     });
     // uiKlines: Binance's candles "for presentation" (quiet intervals filled); Holdfast's klines are
     // already filled the same way, so both answer alike.
@@ -401,9 +401,9 @@ export async function start_public_server(
       return type === "MINI";
     };
     /** One object for `symbol`, an array otherwise (Binance's shapes). */
-    const per_market = <T>(p: Params, one: (m: Market) => T): T | T[] => {
+    const per_market = async <T>(p: Params, one: (m: Market) => Promise<T>): Promise<T | T[]> => {
       if (p.values.has("symbol") && !p.values.has("symbols")) return one(market(p));
-      return select_markets(p, engine.markets, (s) => engine.market_by_symbol.get(s)).map(one);
+      return Promise.all(select_markets(p, engine.markets, (s) => engine.market_by_symbol.get(s)).map(one));
     };
     route("GET", "/api/v3/ticker/24hr", ["symbol", "symbols", "type"], (p) => {
       const now = options.clock_ms();

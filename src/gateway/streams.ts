@@ -111,7 +111,7 @@ type Kind =
   | "avgPrice";
 
 /** The fields ending both the 24-hour and the rolling-window ticker events: volumes and the window. */
-function window_fields(t: ReturnType<typeof rolling_ticker>) {
+function window_fields(t: Awaited<ReturnType<typeof rolling_ticker>>) {
   return {
     v: t.volume,
     q: t.quoteVolume,
@@ -645,7 +645,15 @@ export class MarketStreams {
   private tick(fast: boolean): void {
     const now = this.clock_ms();
     if (!fast) {
-      this.publish_statistics(now);
+      // read on the history's reader thread: a tick still reading when the next comes makes it skip
+      if (!this.publishing_statistics) {
+        this.publishing_statistics = true;
+        this.publish_statistics(now)
+          .catch(() => undefined) // a history that cannot answer now: the next second tries again
+          .finally(() => {
+            this.publishing_statistics = false;
+          });
+      }
       // the keys streams listen on, checked each second so that their expiry is told promptly
       // (the others expire when next used)
       if (this.user !== null) for (const key of [...this.by_listen_key.keys()]) this.user.keys.account(key);
@@ -679,8 +687,10 @@ export class MarketStreams {
     }
   }
 
+  private publishing_statistics = false;
+
   /** Once a second: tickers and the current candle of every subscribed stream. */
-  private publish_statistics(now: number): void {
+  private async publish_statistics(now: number): Promise<void> {
     const history = this.history;
     if (history === null) return;
     const minis: unknown[] = [];
@@ -691,7 +701,7 @@ export class MarketStreams {
       const mini_name = `${lower}@miniTicker`;
       const has = (n: string): boolean => (this.subscribers.get(n)?.size ?? 0) > 0;
       if (has(ticker_name) || has(mini_name) || want_all) {
-        const t = ticker_24hr(this.engine, m, history, now);
+        const t = await ticker_24hr(this.engine, m, history, now);
         if (has(ticker_name))
           this.publish(ticker_name, {
             e: "24hrTicker",
@@ -729,7 +739,7 @@ export class MarketStreams {
       const avg_name = `${lower}@avgPrice`;
       if (has(avg_name)) {
         // GET /api/v3/avgPrice as a stream (Binance's `avgPrice` event, once a second)
-        const a = avg_price(m, history, now);
+        const a = await avg_price(m, history, now);
         this.publish(avg_name, {
           e: "avgPrice",
           E: now,
@@ -743,7 +753,7 @@ export class MarketStreams {
         for (const [zone, zone_ms] of KLINE_ZONES) {
           const name = `${lower}@kline_${interval}${zone}`;
           if (!has(name)) continue;
-          const { buckets, candles } = kline_candles(m, history, interval, {
+          const { buckets, candles } = await kline_candles(m, history, interval, {
             limit: 1,
             now_ms: now,
             zone_ms,
@@ -755,7 +765,7 @@ export class MarketStreams {
           const sent_open = this.kline_open.get(name);
           if (sent_open !== undefined && sent_open < last.open_ms) {
             const q = { start_ms: sent_open, limit: 1, now_ms: now, zone_ms };
-            const [ended] = kline_candles(m, history, interval, q).candles;
+            const [ended] = (await kline_candles(m, history, interval, q)).candles;
             if (ended?.open_ms === sent_open)
               this.publish(name, kline_event(this.engine, m, interval, buckets, ended, now, true));
           }
@@ -764,11 +774,15 @@ export class MarketStreams {
         }
     }
     if (want_all && minis.length > 0) this.publish("!miniTicker@arr", minis);
-    for (const size of ROLLING_WINDOWS) this.publish_rolling(history, now, size);
+    for (const size of ROLLING_WINDOWS) await this.publish_rolling(history, now, size);
   }
 
   /** Once a second, the rolling-window tickers of one size (Binance's `<symbol>@ticker_1h`, …). */
-  private publish_rolling(history: History, now: number, size: (typeof ROLLING_WINDOWS)[number]): void {
+  private async publish_rolling(
+    history: History,
+    now: number,
+    size: (typeof ROLLING_WINDOWS)[number],
+  ): Promise<void> {
     const all_name = `!ticker_${size}@arr`;
     const want_all = (this.subscribers.get(all_name)?.size ?? 0) > 0;
     const window_ms = window_size_ms(size) as number;
@@ -777,7 +791,7 @@ export class MarketStreams {
       const name = this.stream_name(m, `ticker_${size}`);
       const wanted = (this.subscribers.get(name)?.size ?? 0) > 0;
       if (!wanted && !want_all) continue;
-      const t = rolling_ticker(this.engine, m, history, now, window_ms);
+      const t = await rolling_ticker(this.engine, m, history, now, window_ms);
       const event = {
         e: `${size}Ticker`,
         E: now,

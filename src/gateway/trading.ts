@@ -440,27 +440,32 @@ export function register_trading(
     limit: integer(p, "limit", 1, HISTORY_LIMIT_MAX) ?? 500,
   });
 
-  route("GET", "/api/v3/order", ["symbol", "orderId", "origClientOrderId", ...SIGNED], (p, request, raw) => {
-    const account = signed("read", p, request, raw).account;
-    const m = market_of(p);
-    const order_id = integer(p, "orderId", 1, Number.MAX_SAFE_INTEGER) ?? null;
-    const client_id = p.values.get("origClientOrderId") ?? null;
-    if (order_id === null && client_id === null)
-      throw bad(-1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!");
-    const row = history.order(account, m.id, order_id, order_id === null ? client_id : null);
-    if (row === null || (client_id !== null && row.client_order_id !== client_id))
-      throw bad(-2013, "Order does not exist.");
-    return order_json(m, row);
-  });
+  route(
+    "GET",
+    "/api/v3/order",
+    ["symbol", "orderId", "origClientOrderId", ...SIGNED],
+    async (p, request, raw) => {
+      const account = signed("read", p, request, raw).account;
+      const m = market_of(p);
+      const order_id = integer(p, "orderId", 1, Number.MAX_SAFE_INTEGER) ?? null;
+      const client_id = p.values.get("origClientOrderId") ?? null;
+      if (order_id === null && client_id === null)
+        throw bad(-1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!");
+      const row = await history.order(account, m.id, order_id, order_id === null ? client_id : null);
+      if (row === null || (client_id !== null && row.client_order_id !== client_id))
+        throw bad(-2013, "Order does not exist.");
+      return order_json(m, row);
+    },
+  );
 
   route(
     "GET",
     "/api/v3/allOrders",
     ["symbol", "orderId", "startTime", "endTime", "limit", ...SIGNED],
-    (p, request, raw) => {
+    async (p, request, raw) => {
       const account = signed("read", p, request, raw).account;
       const m = market_of(p);
-      return history.all_orders(account, m.id, range(p, "orderId")).map((r) => order_json(m, r));
+      return (await history.all_orders(account, m.id, range(p, "orderId"))).map((r) => order_json(m, r));
     },
   );
 
@@ -468,16 +473,15 @@ export function register_trading(
     "GET",
     "/api/v3/myTrades",
     ["symbol", "orderId", "fromId", "startTime", "endTime", "limit", ...SIGNED],
-    (p, request, raw) => {
+    async (p, request, raw) => {
       const account = signed("read", p, request, raw).account;
       const m = market_of(p);
       // orderId: that order's trades (it used to filter the account's latest `limit` trades, which
       // missed every trade of an older order)
       const order_id = integer(p, "orderId", 1, Number.MAX_SAFE_INTEGER);
-      const rows =
-        order_id === undefined
-          ? history.trades(account, m.id, range(p, "fromId"))
-          : history.order_trades(account, m.id, order_id, range(p, "fromId"));
+      const rows = await (order_id === undefined
+        ? history.trades(account, m.id, range(p, "fromId"))
+        : history.order_trades(account, m.id, order_id, range(p, "fromId")));
       return rows.map((t) => {
         const fee_asset = t.is_buyer === 1 ? m.config.base : m.config.quote;
         return {

@@ -114,7 +114,7 @@ export class UserEvents {
   private facts(order_id: number, account: number, market: number): OrderFacts | null {
     const known = this.orders.get(order_id);
     if (known !== undefined) return known;
-    const row = this.history?.order(account, market, order_id, null) ?? null;
+    const row = this.history?.order_now(account, market, order_id) ?? null;
     if (row === null) return null;
     return { ...row, client_order_id: row.client_order_id ?? "" };
   }

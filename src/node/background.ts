@@ -9,13 +9,13 @@
 import { setPriority } from "node:os";
 
 /**
- * Lowest priority for the calling thread. Only on Linux: elsewhere pid 0 means the whole process, which
- * would slow order entry too. Returns false where nothing changed.
+ * Lowest priority (or `nice`) for the calling thread. Only on Linux: elsewhere pid 0 means the whole
+ * process, which would slow order entry too. Returns false where nothing changed.
  */
-export function run_in_background(): boolean {
+export function run_in_background(nice = 19): boolean {
   if (process.platform !== "linux") return false;
   try {
-    setPriority(19); // pid 0: this thread only, on Linux
+    setPriority(nice); // pid 0: this thread only, on Linux
     return true;
   } catch {
     return false;

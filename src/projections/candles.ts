@@ -255,6 +255,19 @@ export interface Buckets {
   next(open_ms: number): number;
   level: number;
   rows_per_bucket: number;
+  /** What made it (functions do not cross to the reader thread; this does: `buckets_of`). */
+  spec: BucketsSpec;
+}
+
+export type BucketsSpec =
+  | { kind: "fixed"; interval_ms: number; offset_ms: number }
+  | { kind: "month"; zone_ms: number };
+
+/** The buckets `spec` describes. */
+export function buckets_of(spec: BucketsSpec): Buckets {
+  return spec.kind === "fixed"
+    ? fixed_buckets(spec.interval_ms, spec.offset_ms)
+    : month_buckets(spec.zone_ms);
 }
 
 /** The coarsest level whose step divides every given span. */
@@ -274,6 +287,7 @@ export function fixed_buckets(interval_ms: number, offset_ms: number): Buckets {
     next: (open_ms) => open_ms + interval_ms,
     level,
     rows_per_bucket: interval_ms / CANDLE_LEVELS_MS[level],
+    spec: { kind: "fixed", interval_ms, offset_ms },
   };
 }
 
@@ -289,6 +303,7 @@ export function month_buckets(zone_ms: number): Buckets {
     next: (open_ms) => month_start(open_ms + zone_ms, 1),
     level,
     rows_per_bucket: (31 * DAY_MS) / CANDLE_LEVELS_MS[level],
+    spec: { kind: "month", zone_ms },
   };
 }
 
@@ -321,7 +336,7 @@ function quiet_candle(open_ms: number, price_ticks: number): Candle {
   };
 }
 
-/** Reads candles and statistics on the history's reading connection (the node's thread). */
+/** Reads candles and statistics on a reading connection (the history's reader thread: history_reader.ts). */
 export class CandleReader {
   private readonly rows_between: Database.Statement;
   private readonly sum_between: Database.Statement;

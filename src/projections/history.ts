@@ -4,8 +4,9 @@
  * each command's rows (history_rows.ts) and hands them, a batch at a time, to a writer thread
  * (history_writer.ts) that writes them with the batch's last sequence in one transaction (DESIGN,
  * "State outside the engine"), so after a crash the node replays exactly what it lacks. Reads run on
- * the node's thread on a connection of their own; each first waits until everything fed so far is
- * written, so a client reads its own writes.
+ * a reader thread (history_reader.ts, the queries in history_queries.ts) with a connection of its
+ * own, and answer by promise; each first waits until everything fed before it was asked is written,
+ * so a client reads its own writes.
  */
 import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
@@ -18,9 +19,10 @@ import {
   CANDLES_SCHEMA,
   CANDLES_VERSION,
   type Candle,
-  CandleReader,
 } from "./candles.js";
 import type { CheckpointStart } from "./checkpoint_worker.js";
+import { HistoryQueries, type OrderRow, type Range, type TradeRow } from "./history_queries.js";
+import type { ReaderReply, ReaderRequest, ReaderStart, ReadOp } from "./history_reader.js";
 import {
   ERROR_TEXT_OFFSET,
   RowPacker,
@@ -36,53 +38,9 @@ import {
   type WriterStart,
 } from "./history_rows.js";
 
-export interface OrderRow {
-  order_id: number;
-  account: number;
-  market: number;
-  client_order_id: string | null;
-  side: number;
-  order_type: number;
-  tif: number;
-  price_ticks: number;
-  quantity_lots: number;
-  quote_units: number;
-  stop_price_ticks: number;
-  status: number;
-  executed_lots: number;
-  cumulative_quote_units: number;
-  time_ms: number;
-  update_ms: number;
-}
-
-export interface TradeRow {
-  market: number;
-  trade_id: number;
-  order_id: number;
-  account: number;
-  price_ticks: number;
-  quantity_lots: number;
-  quote_units: number;
-  fee_units: number;
-  is_buyer: number;
-  is_maker: number;
-  time_ms: number;
-}
-
 export type { Agg, Buckets, Candle } from "./candles.js";
 export { fixed_buckets, month_buckets } from "./candles.js";
-
-interface MarketStatements {
-  from: Database.Statement;
-  recent: Database.Statement;
-}
-
-export interface Range {
-  from_id?: number;
-  start_ms?: number;
-  end_ms?: number;
-  limit: number;
-}
+export type { OrderRow, Range, TradeRow } from "./history_queries.js";
 
 /** Rows gathered before they go to the writer (one transaction each: ~1-3 ms of its thread). */
 const FLUSH_ROWS = 1000;
@@ -93,8 +51,21 @@ const FLUSH_ROWS = 1000;
 const BATCHES_BEHIND_MAX = 64;
 /** The longest the node's thread waits for the writer to take more batches before the history stops. */
 const WRITER_WAIT_MS_MAX = 30_000;
-/** The longest a read waits for the writer to catch up before it answers "busy" (see settle). */
+/** The longest a read waits for the writer to catch up before it answers "busy" (history_reader.ts). */
 const READ_WAIT_MS_MAX = 1000;
+/**
+ * When reads come faster than the reader thread answers them (each takes 0.1-15 ms there), more are
+ * refused at once (busy, 503 -1008) while the oldest waiting has waited READ_QUEUE_MS_MAX, or
+ * READS_WAITING_MAX wait: the queue's bounds in time and memory. A ticker of every market asks two
+ * reads a market, so the count is well above any market count.
+ */
+const READ_QUEUE_MS_MAX = 3000;
+const READS_WAITING_MAX = 20_000;
+/**
+ * The reader thread's nice value: below order entry (0), above the snapshot replica and checkpoints
+ * (19), so that reads still get a share of a busy machine rather than only what is left.
+ */
+const READER_NICE = 10;
 const CHECKPOINT_EVERY_MS = 1000;
 /** How long close() waits for the writer and checkpoint threads to close their connections. */
 const CLOSE_WAIT_MS = 5000;
@@ -114,9 +85,9 @@ export class HistoryUnavailable extends Error {
 }
 
 export class History {
-  /** The readers' connection (the writer thread has its own). */
+  /** The node thread's own connection: the schema, and order_now's rare lookups. */
   private readonly db: Database.Database;
-  private readonly candle_reader: CandleReader;
+  private queries_now: HistoryQueries | null = null;
   private readonly packer = new RowPacker();
   /** The last sequence fed (apply), handed to the writer, and written. */
   private fed_seq: number;
@@ -130,19 +101,30 @@ export class History {
   private readonly backups = new Map<number, (r: { seq: number; error: string | null }) => void>();
   private next_backup_id = 0;
   private closed = false;
-  private readonly stmt: Record<string, Database.Statement>;
   private readonly checkpointer: Worker;
   /** Set by the checkpoint thread once its connection is closed. */
   private readonly checkpointer_closed: Int32Array;
+  /** The reader thread (started again at the next read if it stops), its reads waiting, its closed flag. */
+  private reader: Worker | null = null;
+  private readonly reads = new Map<
+    number,
+    { resolve: (value: unknown) => void; reject: (e: unknown) => void; asked_ms: number }
+  >();
+  private next_read_id = 0;
+  private readonly reader_closed = new Int32Array(new SharedArrayBuffer(4));
 
   /** `log` hears what opening did that an operator should know (candles built after an upgrade). */
   constructor(
-    file: string,
+    private readonly file: string,
     private readonly log: (line: string) => void = (line) => console.error(line),
   ) {
+    // This connection makes the tables and serves order_now; the threads have their own.
     this.db = new Database(file);
+    let written: number;
     try {
-      this.init_schema();
+      this.init_schema(this.db);
+      written = (this.db.prepare("SELECT value FROM meta WHERE key = 'last_seq'").get() as { value: number })
+        .value;
     } catch (error) {
       this.db.close();
       throw error;
@@ -159,39 +141,6 @@ export class History {
     this.checkpointer.unref();
     // the backstop covers it; close() need not wait for a thread that is gone
     this.checkpointer.on("error", () => Atomics.store(this.checkpointer_closed, 0, 1));
-    this.stmt = {
-      last: this.db.prepare("SELECT value FROM meta WHERE key = 'last_seq'"),
-      by_id: this.db.prepare("SELECT * FROM orders WHERE order_id = ? AND account = ? AND market = ?"),
-      by_client_id: this.db.prepare(
-        "SELECT * FROM orders WHERE account = ? AND client_order_id = ? AND market = ? ORDER BY order_id DESC LIMIT 1",
-      ),
-      // Ranges are by id: ids grow with time (an order's or trade's time is its command's, and
-      // command times never go backwards), so a time window is first turned into the ids it spans
-      // (id_bounds) and the rows read by index from there. Filtering on time instead scanned every
-      // row of the account or market outside the window (0.2-0.8 s for a day of 2,000,000 trades).
-      all_orders: this.db.prepare(`SELECT * FROM orders WHERE account = ? AND market = ? AND order_id >= ?
-        AND order_id <= ? AND time_ms >= ? AND time_ms <= ? ORDER BY order_id LIMIT ?`),
-      all_orders_recent: this.db.prepare(`SELECT * FROM (SELECT * FROM orders WHERE account = ? AND market = ?
-        AND order_id >= ? AND order_id <= ? AND time_ms >= ? AND time_ms <= ? ORDER BY order_id DESC LIMIT ?)
-        ORDER BY order_id`),
-      trades: this.db.prepare(`SELECT * FROM trades WHERE account = ? AND market = ? AND trade_id >= ?
-        AND trade_id <= ? AND time_ms >= ? AND time_ms <= ? ORDER BY trade_id LIMIT ?`),
-      trades_recent: this.db.prepare(`SELECT * FROM (SELECT * FROM trades WHERE account = ? AND market = ?
-        AND trade_id >= ? AND trade_id <= ? AND time_ms >= ? AND time_ms <= ? ORDER BY trade_id DESC LIMIT ?)
-        ORDER BY trade_id`),
-      order_trades: this.db.prepare(`SELECT * FROM trades WHERE account = ? AND market = ? AND trade_id >= ?
-        AND trade_id <= ? AND order_id = ? AND time_ms >= ? AND time_ms <= ? ORDER BY trade_id LIMIT ?`),
-      first_trade_at: this.db.prepare(`SELECT trade_id FROM trades WHERE market = ? AND is_maker = 0
-        AND time_ms >= ? ORDER BY time_ms, trade_id LIMIT 1`),
-      last_trade_at: this.db.prepare(`SELECT trade_id FROM trades WHERE market = ? AND is_maker = 0
-        AND time_ms <= ? ORDER BY time_ms DESC, trade_id DESC LIMIT 1`),
-      order_from: this.db.prepare(
-        "SELECT order_id, time_ms FROM orders WHERE order_id >= ? ORDER BY order_id LIMIT 1",
-      ),
-      last_order: this.db.prepare("SELECT MAX(order_id) AS order_id FROM orders"),
-    };
-    this.candle_reader = new CandleReader(this.db);
-    const written = (this.stmt.last.get() as { value: number }).value;
     this.fed_seq = written;
     this.shipped_seq = written;
     const shared = new SharedArrayBuffer(SHARED_BYTES);
@@ -208,18 +157,19 @@ export class History {
       this.writer_error ||= String(error);
       Atomics.store(this.words, SLOT_STATE, STATE_FAILED);
     });
+    this.start_reader();
   }
 
   /** Settings and tables; throws for a file SQLite cannot read as a database (see open_history). */
-  private init_schema(): void {
-    this.db.pragma("journal_mode = WAL");
+  private init_schema(db: Database.Database): void {
+    db.pragma("journal_mode = WAL");
     // NORMAL: a power loss may lose the last transactions, never corrupt the file; the node replays
     // whatever last_seq says is missing.
-    this.db.pragma("synchronous = NORMAL");
+    db.pragma("synchronous = NORMAL");
     // Checkpoints run on their own thread (checkpoint_worker.ts). SQLite's own stays as a backstop at
     // ~64 MB of WAL, should that thread fail: a longer pause then, never an unbounded file.
-    this.db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
-    this.db.exec(`
+    db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
+    db.exec(`
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
       INSERT OR IGNORE INTO meta VALUES ('last_seq', 0);
       CREATE TABLE IF NOT EXISTS orders (
@@ -241,16 +191,16 @@ export class History {
     `);
     // A history written before candles existed, or before some of their levels, gets them from its
     // trades, once.
-    const version = this.db.prepare("SELECT value FROM meta WHERE key = 'candles'").get() as
+    const version = db.prepare("SELECT value FROM meta WHERE key = 'candles'").get() as
       | { value: number }
       | undefined;
     if (version === undefined || version.value < CANDLES_VERSION) {
       const started_ms = Date.now();
-      if (this.db.prepare("SELECT 1 FROM trades LIMIT 1").get() !== undefined)
+      if (db.prepare("SELECT 1 FROM trades LIMIT 1").get() !== undefined)
         this.log("history: building candles from the trades (once, after an upgrade; ~1.5 s a million)…");
-      const trades = this.db.transaction(() => {
-        const n = build_candles(this.db);
-        this.db.prepare("INSERT OR REPLACE INTO meta VALUES ('candles', ?)").run(CANDLES_VERSION);
+      const trades = db.transaction(() => {
+        const n = build_candles(db);
+        db.prepare("INSERT OR REPLACE INTO meta VALUES ('candles', ?)").run(CANDLES_VERSION);
         return n;
       })();
       if (trades > 0)
@@ -370,132 +320,122 @@ export class History {
     }
   }
 
+  /**
+   * Runs a read on the reader thread, after everything fed so far is written. Refused at once while
+   * READS_WAITING_MAX are waiting (busy: the reader is behind), or when the writer has failed.
+   */
+  private read<T>(op: ReadOp, args: unknown[]): Promise<T> {
+    try {
+      this.flush();
+      this.check_writer();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const now_ms = Date.now();
+    const oldest = this.reads.values().next().value; // answers come in the order asked
+    if (
+      this.reads.size >= READS_WAITING_MAX ||
+      (oldest !== undefined && now_ms - oldest.asked_ms > READ_QUEUE_MS_MAX)
+    )
+      return Promise.reject(
+        new HistoryUnavailable(
+          `busy: ${this.reads.size} reads wait for the reader thread, the oldest for ${now_ms - (oldest?.asked_ms ?? now_ms)} ms`,
+          false,
+        ),
+      );
+    const reader = this.reader ?? this.start_reader();
+    const id = this.next_read_id++;
+    return new Promise<T>((resolve, reject) => {
+      this.reads.set(id, { resolve: resolve as (value: unknown) => void, reject, asked_ms: now_ms });
+      if (this.reads.size === 1) reader.ref(); // a read waiting keeps the process alive
+      reader.postMessage({
+        type: "read",
+        id,
+        batches: this.shipped_batches,
+        op,
+        args,
+      } satisfies ReaderRequest);
+    });
+  }
+
+  private on_read(m: ReaderReply): void {
+    const waiting = this.reads.get(m.id);
+    if (waiting === undefined) return;
+    this.reads.delete(m.id);
+    if (this.reads.size === 0) this.reader?.unref();
+    if (m.ok) waiting.resolve(m.value);
+    else if (m.busy) waiting.reject(new HistoryUnavailable(m.error, false));
+    else if (m.writer_down) waiting.reject(new HistoryUnavailable(this.failure ?? m.error));
+    else waiting.reject(new Error(`history read: ${m.error}`));
+  }
+
+  private start_reader(): Worker {
+    Atomics.store(this.reader_closed, 0, 0);
+    const start: ReaderStart = {
+      file: this.file,
+      shared: this.words.buffer as SharedArrayBuffer,
+      closed: this.reader_closed.buffer as SharedArrayBuffer,
+      wait_ms_max: READ_WAIT_MS_MAX,
+      nice: READER_NICE,
+    };
+    const reader = new Worker(new URL("./history_reader.js", import.meta.url), { workerData: start });
+    reader.unref();
+    reader.on("message", (m: ReaderReply) => this.on_read(m));
+    const stopped = (why: string): void => {
+      if (this.reader !== reader) return;
+      // reads waiting fail; the next read starts a new reader (unless the history is closing)
+      this.reader = null;
+      Atomics.store(this.reader_closed, 0, 1);
+      for (const waiting of this.reads.values()) waiting.reject(new HistoryUnavailable(why, false));
+      this.reads.clear();
+    };
+    reader.on("error", (error) => stopped(`the reader thread failed: ${String(error)}`));
+    reader.on("exit", (code) => stopped(`the reader thread exited (${code})`));
+    this.reader = reader;
+    return reader;
+  }
+
   order(
     account: number,
     market: number,
     order_id: number | null,
     client_order_id: string | null,
-  ): OrderRow | null {
+  ): Promise<OrderRow | null> {
+    return this.read("order", [account, market, order_id, client_order_id]);
+  }
+
+  /**
+   * `order`, answered at once on the node's thread (blocking until the writer has caught up): for
+   * the user-data events of an order placed too long ago to be in their cache (user_data.ts), which
+   * are made synchronously as each command is applied. A point lookup by key, ~10 µs once written.
+   */
+  order_now(account: number, market: number, order_id: number): OrderRow | null {
     this.settle();
-    const row =
-      order_id !== null
-        ? this.stmt.by_id.get(order_id, account, market)
-        : this.stmt.by_client_id.get(account, client_order_id, market);
-    return (row as OrderRow | undefined) ?? null;
+    this.queries_now ??= new HistoryQueries(this.db);
+    return this.queries_now.order(account, market, order_id, null);
   }
 
-  all_orders(account: number, market: number, q: Range): OrderRow[] {
-    const rows = this.ranged(
-      this.stmt.all_orders,
-      this.stmt.all_orders_recent,
-      [account, market],
-      q,
-      (a, b) => this.order_ids(a, b),
-    );
-    return rows as OrderRow[];
+  all_orders(account: number, market: number, q: Range): Promise<OrderRow[]> {
+    return this.read("all_orders", [account, market, q]);
   }
 
-  trades(account: number, market: number, q: Range): TradeRow[] {
-    const rows = this.ranged(this.stmt.trades, this.stmt.trades_recent, [account, market], q, (a, b) =>
-      this.trade_ids(market, a, b),
-    );
-    return rows as TradeRow[];
+  trades(account: number, market: number, q: Range): Promise<TradeRow[]> {
+    return this.read("trades", [account, market, q]);
   }
 
   /** The price of the market's last trade before `time_ms`, or null if it had none. */
-  last_price_before(market: number, time_ms: number): number | null {
-    this.settle();
-    return this.candle_reader.last_price_before(market, time_ms);
+  last_price_before(market: number, time_ms: number): Promise<number | null> {
+    return this.read("last_price_before", [market, time_ms]);
   }
 
-  /**
-   * The trades of one of the account's orders (myTrades?orderId), oldest first: read between the
-   * trade ids of the order's life (placed to last updated), among the account's trades (an index
-   * on order ids would slow every trade's write on the writer thread, measured ~10%: docs/BENCHMARKS.md).
-   */
-  order_trades(account: number, market: number, order_id: number, q: Range): TradeRow[] {
-    this.settle();
-    const order = this.stmt.by_id.get(order_id, account, market) as OrderRow | undefined;
-    if (order === undefined) return [];
-    const ids = this.trade_ids(market, order.time_ms, order.update_ms);
-    if (ids === null) return [];
-    const rows = this.stmt.order_trades.all(
-      account,
-      market,
-      Math.max(q.from_id ?? 0, ids[0]),
-      ids[1],
-      order_id,
-      q.start_ms ?? 0,
-      q.end_ms ?? Number.MAX_SAFE_INTEGER,
-      q.limit,
-    );
-    return rows as TradeRow[];
+  /** The trades of one of the account's orders (myTrades?orderId), oldest first. */
+  order_trades(account: number, market: number, order_id: number, q: Range): Promise<TradeRow[]> {
+    return this.read("order_trades", [account, market, order_id, q]);
   }
 
   /** Public trades of a market (the taker's row of each). */
-  market_trades(market: number, q: Range): TradeRow[] {
-    const rows = this.ranged(this.market_stmt.from, this.market_stmt.recent, [market], q, (a, b) =>
-      this.trade_ids(market, a, b),
-    );
-    return rows as TradeRow[];
-  }
-
-  /**
-   * Binance's paging: from an id onwards (`from`), or else the most recent `limit` (`recent`), both
-   * within [start_ms, end_ms] and oldest first. A window is read between the ids it spans.
-   */
-  private ranged(
-    from: Database.Statement,
-    recent: Database.Statement,
-    keys: number[],
-    q: Range,
-    id_bounds: (start_ms: number, end_ms: number) => [number, number] | null,
-  ): unknown[] {
-    this.settle();
-    const start = q.start_ms ?? 0;
-    const end = q.end_ms ?? Number.MAX_SAFE_INTEGER;
-    let [lo, hi] = [q.from_id ?? 0, Number.MAX_SAFE_INTEGER];
-    if (q.start_ms !== undefined || q.end_ms !== undefined) {
-      const ids = id_bounds(start, end);
-      if (ids === null) return [];
-      lo = Math.max(lo, ids[0]);
-      hi = ids[1];
-    }
-    return q.from_id !== undefined
-      ? from.all(...keys, lo, hi, start, end, q.limit)
-      : recent.all(...keys, lo, hi, start, end, q.limit);
-  }
-
-  /** The first and last trade ids of a market in [start_ms, end_ms], or null if it had none then. */
-  private trade_ids(market: number, start_ms: number, end_ms: number): [number, number] | null {
-    const first = this.stmt.first_trade_at.get(market, start_ms) as { trade_id: number } | undefined;
-    const last = this.stmt.last_trade_at.get(market, end_ms) as { trade_id: number } | undefined;
-    if (first === undefined || last === undefined || first.trade_id > last.trade_id) return null;
-    return [first.trade_id, last.trade_id];
-  }
-
-  /**
-   * The order ids created in [start_ms, end_ms] lie in the returned range (orders have no time index:
-   * a binary search over the ids, ~25 lookups, finds where the window starts and ends).
-   */
-  private order_ids(start_ms: number, end_ms: number): [number, number] | null {
-    const last = (this.stmt.last_order.get() as { order_id: number | null }).order_id;
-    if (last === null) return null;
-    /** The first order id whose order was created at or after `t` (last + 1 if none). */
-    const first_at = (t: number): number => {
-      let lo = 0;
-      let hi = last + 1;
-      while (lo < hi) {
-        const mid = Math.floor((lo + hi) / 2);
-        const row = this.stmt.order_from.get(mid) as { order_id: number; time_ms: number } | undefined;
-        if (row === undefined || row.time_ms >= t) hi = mid;
-        else lo = row.order_id + 1;
-      }
-      return lo;
-    };
-    const lo = first_at(start_ms);
-    const hi = end_ms >= Number.MAX_SAFE_INTEGER ? last : first_at(end_ms + 1) - 1;
-    return lo > hi ? null : [lo, hi];
+  market_trades(market: number, q: Range): Promise<TradeRow[]> {
+    return this.read("market_trades", [market, q]);
   }
 
   /** Binance's klines of a market: whole buckets, quiet ones filled (CandleReader.klines). */
@@ -503,29 +443,13 @@ export class History {
     market: number,
     buckets: Buckets,
     q: { start_ms?: number; end_ms: number; limit: number },
-  ): Candle[] {
-    this.settle();
-    return this.candle_reader.klines(market, buckets, q);
+  ): Promise<Candle[]> {
+    return this.read("klines", [market, buckets.spec, q]);
   }
 
   /** Trade statistics of a market over [start_ms, end_ms] (both included), or null without trades. */
-  stats(market: number, start_ms: number, end_ms: number): Agg | null {
-    this.settle();
-    return this.candle_reader.range(market, start_ms, end_ms + 1);
-  }
-
-  private _market_stmt: MarketStatements | null = null;
-  private get market_stmt(): MarketStatements {
-    if (this._market_stmt !== null) return this._market_stmt;
-    const db = this.db;
-    this._market_stmt = {
-      from: db.prepare(`SELECT * FROM trades WHERE market = ? AND is_maker = 0 AND trade_id >= ?
-        AND trade_id <= ? AND time_ms >= ? AND time_ms <= ? ORDER BY trade_id LIMIT ?`),
-      recent: db.prepare(`SELECT * FROM (SELECT * FROM trades WHERE market = ? AND is_maker = 0
-        AND trade_id >= ? AND trade_id <= ? AND time_ms >= ? AND time_ms <= ? ORDER BY trade_id DESC LIMIT ?)
-        ORDER BY trade_id`),
-    };
-    return this._market_stmt;
+  stats(market: number, start_ms: number, end_ms: number): Promise<Agg | null> {
+    return this.read("stats", [market, start_ms, end_ms]);
   }
 
   /**
@@ -551,7 +475,7 @@ export class History {
     }
   }
 
-  /** Writes what is waiting (unless it failed), stops the writer and closes both connections. */
+  /** Writes what is waiting (unless it failed), stops the threads and closes every connection. */
   close(): void {
     if (this.closed) return;
     try {
@@ -560,14 +484,20 @@ export class History {
       // stopped while settling: the reason stays in `failure`; the connections are closed all the same
     } finally {
       this.closed = true;
-      // Both threads' connections are closed before this returns (a caller may remove the files
+      // The threads' connections are closed before this returns (a caller may remove the files
       // next); a thread that does not answer in time is left behind, the database consistent anyway.
+      const reader = this.reader;
+      this.reader = null;
+      for (const waiting of this.reads.values()) waiting.reject(new Error("history: closed"));
+      this.reads.clear();
+      reader?.postMessage({ type: "stop" } satisfies ReaderRequest);
       this.writer.postMessage({ type: "stop" } satisfies WriterRequest);
       this.checkpointer.postMessage({ type: "stop" });
       const deadline_ms = Date.now() + CLOSE_WAIT_MS;
       while (Atomics.load(this.words, SLOT_STATE) !== STATE_CLOSED && Date.now() < deadline_ms)
         Atomics.wait(this.words, SLOT_BATCHES_WRITTEN, Atomics.load(this.words, SLOT_BATCHES_WRITTEN), 100);
       Atomics.wait(this.checkpointer_closed, 0, 0, Math.max(0, deadline_ms - Date.now()));
+      if (reader !== null) Atomics.wait(this.reader_closed, 0, 0, Math.max(0, deadline_ms - Date.now()));
       this.db.close();
     }
   }

@@ -50,7 +50,7 @@ describe("history projection", () => {
       let node = await EngineNode.open(opts(history));
       await fund(node);
       await trade_pairs(node, 60);
-      assert.equal(history.trades(0, 0, { limit: 1000 }).length, 60);
+      assert.equal((await history.trades(0, 0, { limit: 1000 })).length, 60);
       assert.equal(history.last_seq, node.last_applied_seq);
       await node.close();
       history.close();
@@ -59,7 +59,7 @@ describe("history projection", () => {
       history = new History(file);
       node = await EngineNode.open(opts(history));
       await trade_pairs(node, 5);
-      assert.equal(history.trades(1, 0, { limit: 1000 }).length, 65);
+      assert.equal((await history.trades(1, 0, { limit: 1000 })).length, 65);
       await node.close();
       history.close();
       const segments = readdirSync(join(dir, "journal"));
@@ -75,7 +75,7 @@ describe("history projection", () => {
       // How much comes back depends on where the background snapshots fell: both kept snapshots can
       // sit at the very end (a snapshot is of the state "after last_applied_seq or a little later"),
       // leaving no trades after them. What must hold: never the lost part, and caught up to the end.
-      const kept = history.trades(0, 0, { limit: 1000 }).length;
+      const kept = (await history.trades(0, 0, { limit: 1000 })).length;
       assert.ok(kept < 65, `history rebuilt from the snapshot on (${kept} trades)`);
       assert.equal(history.last_seq, node.last_applied_seq);
       await node.close();
@@ -101,13 +101,13 @@ describe("history projection", () => {
       await Promise.all(orders);
       assert.ok(history.written_seq < node.last_applied_seq || history.written_seq === node.last_applied_seq);
       // the read waits for the writer: all 1,500 trades of account 0, each buyer's row
-      const trades = history.trades(0, 0, { from_id: 0, limit: 1000 });
-      const more = history.trades(0, 0, { from_id: trades[999].trade_id + 1, limit: 1000 });
+      const trades = await history.trades(0, 0, { from_id: 0, limit: 1000 });
+      const more = await history.trades(0, 0, { from_id: trades[999].trade_id + 1, limit: 1000 });
       assert.equal(trades.length + more.length, 1500);
       assert.ok([...trades, ...more].every((t) => t.is_buyer === 1 && t.quantity_lots === 2));
       assert.equal(history.written_seq, node.last_applied_seq);
       const last = [...trades, ...more].at(-1);
-      const row = history.order(0, 0, last?.order_id ?? -1, null);
+      const row = await history.order(0, 0, last?.order_id ?? -1, null);
       assert.equal(row?.status, 2, "the last buy order is FILLED");
       assert.equal(row?.executed_lots, 2);
       await node.close();
@@ -121,7 +121,7 @@ describe("history projection", () => {
     }
   });
 
-  it("after a failed write, says so on every read and writes nothing more", () => {
+  it("after a failed write, says so on every read and writes nothing more", async () => {
     const dir = mkdtempSync(join(tmpdir(), "hf-proj-"));
     const file = join(dir, "history.sqlite");
     const order_new = (order_id: number, time_ms: number): EngineEvent => ({
@@ -142,19 +142,19 @@ describe("history projection", () => {
     try {
       let history = new History(file);
       history.apply(1, 1000, [order_new(1, 1000)]);
-      assert.equal(history.order(3, 0, 1, null)?.client_order_id, "c1");
+      assert.equal((await history.order(3, 0, 1, null))?.client_order_id, "c1");
       // another connection breaks the schema under the writer
       const other = new Database(file);
       other.exec("DROP TABLE orders");
       other.close();
       history.apply(2, 2000, [order_new(2, 2000)]);
-      assert.throws(() => history.order(3, 0, 2, null), /history: the writer failed.*no such table: orders/);
+      await assert.rejects(history.order(3, 0, 2, null), /history: the writer failed.*no such table: orders/);
       assert.match(history.failure ?? "", /the writer failed.*no such table: orders/);
       // the node goes on without its history: feeding and flushing it never throw, and nothing is kept
       history.apply(3, 3000, [order_new(3, 3000)]);
       history.flush();
       assert.equal(history.written_seq, 1);
-      assert.throws(() => history.order(3, 0, 3, null), HistoryUnavailable);
+      await assert.rejects(history.order(3, 0, 3, null), HistoryUnavailable);
       history.close();
       history = new History(file);
       assert.equal(history.last_seq, 1, "what failed is replayed after a restart");
@@ -186,7 +186,7 @@ describe("history projection", () => {
       assert.equal(readdirSync(dir).filter((n) => n.startsWith("history.sqlite.damaged-")).length, 1);
       node = await EngineNode.open({ data_dir: dir, projection: history, log: () => {} });
       assert.equal(
-        history.trades(0, 0, { from_id: 0, limit: 1000 }).length,
+        (await history.trades(0, 0, { from_id: 0, limit: 1000 })).length,
         5,
         "filled again from the journal",
       );
@@ -197,36 +197,83 @@ describe("history projection", () => {
     }
   });
 
-  it("another connection holding the write lock: reads answer busy within a second, and the history catches up once it is released", async () => {
+  it("another connection holding the write lock: reads answer busy within a second without holding up the node, refused at once past the queue's bound, and the history catches up once it is released", async () => {
     const dir = mkdtempSync(join(tmpdir(), "hf-proj-"));
     const file = join(dir, "history.sqlite");
+    let other: Database.Database | null = null;
+    let opened: History | null = null;
+    let running: EngineNode | null = null;
     try {
       const history = new History(file);
+      opened = history;
       const node = await EngineNode.open({ data_dir: dir, projection: history, log: () => {} });
+      running = node;
       await fund(node);
       await trade_pairs(node, 2);
-      assert.equal(history.trades(0, 0, { from_id: 0, limit: 1000 }).length, 2);
+      assert.equal((await history.trades(0, 0, { from_id: 0, limit: 1000 })).length, 2);
 
-      const other = new Database(file);
+      other = new Database(file);
       other.exec("BEGIN IMMEDIATE"); // an operator's shell, say, in a write transaction
       await trade_pairs(node, 3);
       const started = performance.now();
-      assert.throws(
-        () => history.trades(0, 0, { from_id: 0, limit: 1000 }),
+      const settled: string[] = [];
+      const read = history.trades(0, 0, { from_id: 0, limit: 1000 }).finally(() => settled.push("read"));
+      // The read waits on the reader thread; the node's thread goes on meanwhile (it used to wait
+      // there itself, a second in which no order was acknowledged): a timer fires on time, and
+      // orders sent after the read are acknowledged before it answers.
+      const timer_late_ms = await new Promise<number>((resolve) => {
+        const t0 = performance.now();
+        setTimeout(() => resolve(performance.now() - t0 - 20), 20);
+      });
+      await trade_pairs(node, 1).finally(() => settled.push("orders"));
+      await assert.rejects(
+        read,
         (e: unknown) => e instanceof HistoryUnavailable && !e.stopped && /busy/.test(e.message),
       );
       const waited_ms = performance.now() - started;
+      assert.deepEqual(settled, ["orders", "read"], "orders sent after the read were answered first");
+      assert.ok(timer_late_ms < 500, `a 20 ms timer fired ${timer_late_ms} ms late while the read waited`);
       assert.ok(waited_ms >= 900 && waited_ms < 2000, `the read waited ${waited_ms} ms`);
       assert.equal(history.failure, null, "a lock is not a failure");
 
+      // Reads queue behind one another on the reader thread (each waits its second here); once the
+      // oldest has waited READ_QUEUE_MS_MAX (3 s), more are refused at once rather than queued.
+      const queued = Array.from({ length: 5 }, () =>
+        history.trades(0, 0, { from_id: 0, limit: 1000 }).then(
+          () => "answered",
+          (e: unknown) => e,
+        ),
+      );
+      await new Promise((r) => setTimeout(r, 3300));
+      const asked = performance.now();
+      await assert.rejects(history.trades(0, 0, { from_id: 0, limit: 1000 }), (e: unknown) => {
+        assert.ok(e instanceof HistoryUnavailable && !e.stopped, String(e));
+        assert.match(e.message, /busy: \d+ reads wait for the reader thread, the oldest for 3\d{3} ms/);
+        return true;
+      });
+      assert.ok(performance.now() - asked < 200, "refused at once");
+      for (const outcome of await Promise.all(queued))
+        assert.ok(outcome instanceof HistoryUnavailable && /busy/.test(outcome.message), String(outcome));
+
       other.exec("ROLLBACK");
       other.close();
+      other = null;
       await trade_pairs(node, 1);
-      assert.equal(history.trades(0, 0, { from_id: 0, limit: 1000 }).length, 6, "caught up, nothing lost");
+      assert.equal(
+        (await history.trades(0, 0, { from_id: 0, limit: 1000 })).length,
+        7,
+        "caught up, nothing lost",
+      );
       assert.equal(history.written_seq, node.last_applied_seq);
+      running = null;
       await node.close();
+      opened = null;
       history.close();
     } finally {
+      // a failed assertion must not leave the lock held and reads waiting (the test would never end)
+      other?.close();
+      await running?.close();
+      opened?.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });

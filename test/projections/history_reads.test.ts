@@ -244,7 +244,13 @@ function oracle_klines(
   return out;
 }
 
-function check(history: History, db: Database.Database, rng: Prng, times: number[], queries: number): void {
+async function check(
+  history: History,
+  db: Database.Database,
+  rng: Prng,
+  times: number[],
+  queries: number,
+): Promise<void> {
   const o = oracle(db);
   const interval_names = Object.keys(INTERVALS);
   const trades_by_market = new Map<number, OracleTrades>();
@@ -261,7 +267,7 @@ function check(history: History, db: Database.Database, rng: Prng, times: number
   for (let q = 0; q < queries; q++) {
     const market = rng.below(2);
     const [start, end] = random_window(rng, times);
-    const got: Agg | null = history.stats(market, start, end);
+    const got: Agg | null = await history.stats(market, start, end);
     assert.deepEqual(got === null ? null : { ...got }, o.stats(market, start, end), `stats ${start}..${end}`);
 
     // the paged reads of a window (trades, aggTrades, myTrades, allOrders) as a filter on time
@@ -271,33 +277,33 @@ function check(history: History, db: Database.Database, rng: Prng, times: number
     const ids = (rows: { trade_id?: number; order_id?: number }[]) =>
       rows.map((r) => r.trade_id ?? r.order_id);
     assert.deepEqual(
-      ids(history.market_trades(market, page)),
+      ids(await history.market_trades(market, page)),
       ids(o.market_trades_recent(market, start, end, page.limit)),
     );
     assert.deepEqual(
-      ids(history.market_trades(market, { ...page, from_id })),
+      ids(await history.market_trades(market, { ...page, from_id })),
       ids(o.market_trades_from(market, from_id, start, end, page.limit)),
     );
     assert.deepEqual(
-      ids(history.trades(account, market, { ...page, from_id })),
+      ids(await history.trades(account, market, { ...page, from_id })),
       ids(o.account_trades_from(account, market, from_id, start, end, page.limit)),
     );
     const before = db
       .prepare(`SELECT price_ticks FROM trades WHERE market = ? AND is_maker = 0 AND time_ms < ?
         ORDER BY trade_id DESC LIMIT 1`)
       .get(market, start) as { price_ticks: number } | undefined;
-    assert.equal(history.last_price_before(market, start), before?.price_ticks ?? null);
+    assert.equal(await history.last_price_before(market, start), before?.price_ticks ?? null);
     // an order's trades: a taker or maker order (makers live long), of this account and market or not
     const order_id = 2 * (1 + rng.below(times.length)) + rng.below(2);
     const of_order = ids(
-      history.order_trades(account, market, order_id, { from_id: from_id % 3, limit: page.limit }),
+      await history.order_trades(account, market, order_id, { from_id: from_id % 3, limit: page.limit }),
     );
     assert.deepEqual(of_order, ids(o.order_trades(account, market, order_id, from_id % 3, page.limit)));
     if (of_order.length > 1) orders_with_trades++;
     const orders_page: { limit: number; start_ms?: number; end_ms: number } =
       shape_of(rng) === 0 ? { limit: page.limit, end_ms: end } : page;
     assert.deepEqual(
-      ids(history.all_orders(account, market, orders_page)),
+      ids(await history.all_orders(account, market, orders_page)),
       ids(o.orders_recent(account, market, orders_page.start_ms ?? 0, end, page.limit)),
     );
 
@@ -314,7 +320,7 @@ function check(history: History, db: Database.Database, rng: Prng, times: number
       limit,
     };
     const want = oracle_klines(trades_of(market), name, zone_ms, kq);
-    const have = history.klines(market, interval_buckets(name, zone_ms), kq).map(candle_fields);
+    const have = (await history.klines(market, interval_buckets(name, zone_ms), kq)).map(candle_fields);
     assert.deepEqual(have, want, `${name} zone ${zone_ms} klines ${JSON.stringify(kq)}`);
     if (want.some((c) => c.count === 0)) quiet_klines++;
   }
@@ -323,7 +329,7 @@ function check(history: History, db: Database.Database, rng: Prng, times: number
 }
 
 describe("history reads", () => {
-  it("match the trades they are folded from: statistics of any window and klines of every interval", () => {
+  it("match the trades they are folded from: statistics of any window and klines of every interval", async () => {
     const dir = mkdtempSync(join(tmpdir(), "hf-candles-"));
     const file = join(dir, "history.sqlite");
     const rng = new Prng(seed());
@@ -336,7 +342,7 @@ describe("history reads", () => {
       const history = track(new History(file));
       const times = write_trades(history, rng, 20_000);
       const db = track(new Database(file, { readonly: true }));
-      history.stats(0, 0, 1); // waits for the writer
+      await history.stats(0, 0, 1); // waits for the writer
       const trades = (
         db.prepare("SELECT COUNT(*) AS n FROM trades WHERE is_maker = 0").get() as { n: number }
       ).n;
@@ -347,7 +353,7 @@ describe("history reads", () => {
         .safeIntegers(true)
         .get() as { q: bigint };
       assert.ok(max_quote.q > BigInt(Number.MAX_SAFE_INTEGER), `largest candle quote ${max_quote.q}`);
-      check(history, db, rng, times, 350);
+      await check(history, db, rng, times, 350);
 
       // A history written before candles: its candles are built from its trades when it is opened.
       for (const x of open.splice(0)) x.close();
@@ -358,7 +364,7 @@ describe("history reads", () => {
       const reopened = track(new History(file, (l) => logs.push(l)));
       assert.match(logs.join("\n"), new RegExp(`candles built from ${trades} trades`));
       const db2 = track(new Database(file, { readonly: true }));
-      check(reopened, db2, rng, times, 120);
+      await check(reopened, db2, rng, times, 120);
 
       // A history folded before the 15-minute level (candles version 1): the level is built when it
       // is opened, the others left as they are.
@@ -376,7 +382,7 @@ describe("history reads", () => {
         fifteen,
         "the 15-minute level built again, row for row",
       );
-      check(upgraded, db3, rng, times, 60);
+      await check(upgraded, db3, rng, times, 60);
     } finally {
       for (const x of open) x.close();
       rmSync(dir, { recursive: true, force: true });
