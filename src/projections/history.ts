@@ -326,7 +326,6 @@ export class History {
    */
   private read<T>(op: ReadOp, args: unknown[]): Promise<T> {
     try {
-      this.flush();
       this.check_writer();
     } catch (error) {
       return Promise.reject(error);
@@ -351,12 +350,31 @@ export class History {
       reader.postMessage({
         type: "read",
         id,
-        batches: this.shipped_batches,
+        batches: this.batches_for_read(),
         op,
         args,
       } satisfies ReaderRequest);
     });
   }
+
+  /**
+   * The batches a read must see written: those handed to the writer, and the rows fed since, which
+   * go in one batch at the end of this event-loop turn however many reads ask (a flush per read, under
+   * many reads, made many small batches, and 64 behind makes the node's thread wait for the writer).
+   */
+  private batches_for_read(): number {
+    if (this.fed_seq <= this.shipped_seq) return this.shipped_batches;
+    if (!this.flush_scheduled) {
+      this.flush_scheduled = true;
+      setImmediate(() => {
+        this.flush_scheduled = false;
+        this.flush();
+      });
+    }
+    // apply() may ship them first (FLUSH_ROWS); either way this many batches are handed over
+    return this.shipped_batches + 1;
+  }
+  private flush_scheduled = false;
 
   private on_read(m: ReaderReply): void {
     const waiting = this.reads.get(m.id);

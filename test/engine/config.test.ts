@@ -5,6 +5,7 @@ import { price_text, quantity_text } from "../../src/engine/config.js";
 import { Engine } from "../../src/engine/engine.js";
 import * as R from "../../src/engine/reasons.js";
 import { MARKET_TRADING, SIDE_BUY, TYPE_STOP_LOSS } from "../../src/engine/types.js";
+import { Prng } from "../../src/sim/prng.js";
 import { fixture, limit, market_commands, order, reasons } from "./helpers.js";
 
 function engine_with_assets(): Engine {
@@ -27,6 +28,38 @@ describe("market configuration", () => {
     assert.equal(cfg.max_qty_lots, 10_000_000);
     assert.equal(price_text(cfg, 2_000_050), "20000.50");
     assert.equal(quantity_text(cfg, 150), "0.00150");
+  });
+
+  it("prints prices and quantities exactly: every size, counts up to and past 2^53 (number and BigInt)", () => {
+    const rng = new Prng(20261127);
+    // the plain computation, all BigInt, that the float64 fast path must equal
+    const want = (count: bigint, size: string): string => {
+      const [whole, fraction = ""] = size.split(".");
+      const scale = fraction.replace(/0+$/, "").length;
+      const digits = BigInt(whole + fraction.slice(0, scale));
+      const text = (count * digits).toString().padStart(scale + 1, "0");
+      return scale === 0 ? text : `${text.slice(0, text.length - scale)}.${text.slice(text.length - scale)}`;
+    };
+    const sizes = ["1", "10", "0.01", "0.00001", "0.5", "0.00000001", "25", "0.0250", "100000"];
+    for (let i = 0; i < 20_000; i++) {
+      const size = sizes[rng.below(sizes.length)];
+      const cfg = { ...base_market, tick_size: size, step_size: size } as unknown as Parameters<
+        typeof price_text
+      >[0];
+      const magnitude = rng.below(4);
+      const count =
+        magnitude === 0
+          ? rng.below(1000)
+          : magnitude === 1
+            ? rng.below(2 ** 30) * 2 ** 20 + rng.below(2 ** 20)
+            : magnitude === 2
+              ? Number.MAX_SAFE_INTEGER - rng.below(1000)
+              : rng.below(2 ** 32);
+      assert.equal(price_text(cfg, count), want(BigInt(count), size), `${count} × ${size}`);
+      assert.equal(quantity_text(cfg, count), want(BigInt(count), size), `${count} × ${size}`);
+      const big = BigInt(count) * 1000n + BigInt(rng.below(1000));
+      assert.equal(quantity_text(cfg, big), want(big, size), `${big} × ${size}`);
+    }
   });
 
   it("refuses markets whose arithmetic could lose precision or overflow", () => {
