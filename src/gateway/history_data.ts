@@ -10,12 +10,11 @@ import type { Market } from "../engine/market.js";
 import {
   type Agg,
   type Buckets,
-  type Candle,
   fixed_buckets,
   type History,
   month_buckets,
-  type TradeRow,
 } from "../projections/history.js";
+import { market_format, RawJson } from "./history_json.js";
 import { book_ticker, pad8, price_str, qty_str } from "./market_data.js";
 
 const MINUTE = 60_000;
@@ -46,31 +45,6 @@ export const INTERVALS: Record<string, number> = {
 const quote_str = (e: Engine, m: Market, units: number | bigint): string =>
   pad8(scaled_text(BigInt(units), e.assets[m.config.quote].decimals));
 
-export function trades_json(e: Engine, m: Market, rows: TradeRow[]) {
-  return rows.map((t) => ({
-    id: t.trade_id,
-    price: price_str(m, t.price_ticks),
-    qty: qty_str(m, t.quantity_lots),
-    quoteQty: quote_str(e, m, t.quote_units),
-    time: t.time_ms,
-    isBuyerMaker: t.is_buyer === 0,
-    isBestMatch: true,
-  }));
-}
-
-export function agg_trades_json(m: Market, rows: TradeRow[]) {
-  return rows.map((t) => ({
-    a: t.trade_id,
-    p: price_str(m, t.price_ticks),
-    q: qty_str(m, t.quantity_lots),
-    f: t.trade_id,
-    l: t.trade_id,
-    T: t.time_ms,
-    m: t.is_buyer === 0,
-    M: true,
-  }));
-}
-
 /**
  * Binance's `timeZone` (klines, uiKlines): hours, or hours and minutes, from -12:00 to +14:00
  * ("8", "-1:00", "05:45"), as milliseconds east of UTC; null if it is not one.
@@ -91,24 +65,6 @@ export function interval_buckets(interval: string, zone_ms: number): Buckets {
   const ms = INTERVALS[interval];
   const base_ms = interval === "1w" ? MONDAY_OFFSET_MS : 0;
   return fixed_buckets(ms, base_ms - zone_ms);
-}
-
-/** One kline in Binance's array shape. */
-export function kline_row(e: Engine, m: Market, b: Buckets, c: Candle) {
-  return [
-    c.open_ms,
-    price_str(m, c.open),
-    price_str(m, c.high),
-    price_str(m, c.low),
-    price_str(m, c.close),
-    qty_str(m, c.volume_lots),
-    b.next(c.open_ms) - 1,
-    quote_str(e, m, c.quote_units),
-    c.count,
-    qty_str(m, c.taker_buy_lots),
-    quote_str(e, m, c.taker_buy_quote_units),
-    "0",
-  ] as const;
 }
 
 export interface KlineQuery {
@@ -133,9 +89,12 @@ export async function kline_candles(m: Market, history: History, interval: strin
   };
 }
 
+/** Klines as kline_candles chooses them, in Binance's JSON, made on the history's reader thread. */
 export async function klines(e: Engine, m: Market, history: History, interval: string, q: KlineQuery) {
-  const { buckets, candles } = await kline_candles(m, history, interval, q);
-  return candles.map((c) => kline_row(e, m, buckets, c));
+  const buckets = interval_buckets(interval, q.zone_ms ?? 0);
+  const end_ms = Math.min(q.end_ms ?? q.now_ms, q.now_ms);
+  const range = { start_ms: q.start_ms, end_ms, limit: q.limit };
+  return new RawJson(await history.klines_text(m.id, buckets, range, market_format(e, m)));
 }
 
 /** The 24-hour rolling ticker. */

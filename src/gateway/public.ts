@@ -20,7 +20,6 @@ import type { WebSessions } from "../web/sessions.js";
 import { register_app } from "../web/static.js";
 import type { Authenticator } from "./auth.js";
 import {
-  agg_trades_json,
   avg_price,
   INTERVALS,
   klines,
@@ -29,10 +28,10 @@ import {
   rolling_ticker_mini,
   ticker_24hr,
   ticker_24hr_mini,
-  trades_json,
   trading_day_ticker,
   window_size_ms,
 } from "./history_data.js";
+import { market_format, RawJson } from "./history_json.js";
 import { Limiter, type LimitTiers } from "./limits.js";
 import { book_ticker, depth, exchange_info, symbol_status, ticker_price } from "./market_data.js";
 import type { MasterKey } from "./master_key.js";
@@ -280,7 +279,10 @@ export async function start_public_server(
         const used = limiter.charge_weight(request.ip, weight, tier_of(request.headers));
         reply.header("X-MBX-USED-WEIGHT-1M", String(used));
         check_read(params, read_set);
-        return handler(params, request, { query, body: form }, reply);
+        const result = await handler(params, request, { query, body: form }, reply);
+        if (!(result instanceof RawJson)) return result;
+        reply.type("application/json; charset=utf-8");
+        return result.text;
       },
     });
   };
@@ -371,15 +373,31 @@ export async function start_public_server(
     });
     route("GET", "/api/v3/trades", ["symbol", "limit"], async (p) => {
       const m = market(p);
-      return trades_json(engine, m, await history.market_trades(m.id, range(p, null, 1000, 500)));
+      return new RawJson(
+        await history.market_trades_text(m.id, range(p, null, 1000, 500), "trades", market_format(engine, m)),
+      );
     });
     route("GET", "/api/v3/historicalTrades", ["symbol", "limit", "fromId"], async (p) => {
       const m = market(p);
-      return trades_json(engine, m, await history.market_trades(m.id, range(p, "fromId", 1000, 500)));
+      return new RawJson(
+        await history.market_trades_text(
+          m.id,
+          range(p, "fromId", 1000, 500),
+          "trades",
+          market_format(engine, m),
+        ),
+      );
     });
     route("GET", "/api/v3/aggTrades", ["symbol", "fromId", "startTime", "endTime", "limit"], async (p) => {
       const m = market(p);
-      return agg_trades_json(m, await history.market_trades(m.id, range(p, "fromId", 1000, 500)));
+      return new RawJson(
+        await history.market_trades_text(
+          m.id,
+          range(p, "fromId", 1000, 500),
+          "agg_trades",
+          market_format(engine, m),
+        ),
+      );
     });
     // uiKlines: Binance's candles "for presentation" (quiet intervals filled); Holdfast's klines are
     // already filled the same way, so both answer alike.

@@ -18,11 +18,11 @@ import {
   avg_price,
   INTERVALS,
   kline_candles,
-  kline_row,
   rolling_ticker,
   ticker_24hr,
   window_size_ms,
 } from "./history_data.js";
+import { kline_row, market_format } from "./history_json.js";
 import { depth, price_str, qty_str } from "./market_data.js";
 import { ApiError } from "./params.js";
 import type { ListenKeys, UserEvents } from "./user_data.js";
@@ -47,7 +47,7 @@ function kline_event(
   now: number,
   closed: boolean,
 ) {
-  const k = kline_row(e, m, b, c);
+  const k = kline_row(market_format(e, m), b, c);
   return {
     e: "kline",
     E: now,

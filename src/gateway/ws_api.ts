@@ -13,6 +13,7 @@ import { type WebSocket, WebSocketServer } from "ws";
 import { type ApiKeyRecord, KEY_ED25519 } from "../engine/api_keys.js";
 import type { EngineEvent } from "../engine/events.js";
 import type { Authenticator } from "./auth.js";
+import { RawJson } from "./history_json.js";
 import type { Limiter } from "./limits.js";
 import { check_read, known_failure, type Params, params_of } from "./params.js";
 import type { UserEvents } from "./user_data.js";
@@ -100,6 +101,17 @@ interface Session {
   alive: boolean;
 }
 
+/**
+ * A message's text; a result already in JSON text (RawJson: the public history pages, made on the
+ * history's reader thread) goes in as it is, last (key order means nothing to JSON).
+ */
+function message_text(message: unknown): string {
+  const result = (message as { result?: unknown } | null)?.result;
+  if (!(result instanceof RawJson)) return JSON.stringify(message);
+  const rest = JSON.stringify({ ...(message as object), result: undefined }); // drops the key
+  return `${rest.slice(0, -1)}${rest === "{}" ? "" : ","}"result":${result.text}}`;
+}
+
 export class WsApi {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MESSAGE_BYTES_MAX });
   private readonly sessions = new Set<Session>();
@@ -172,7 +184,7 @@ export class WsApi {
             socket.cork();
             process.nextTick(uncork);
           }
-          ws.send(JSON.stringify(message));
+          ws.send(message_text(message));
         },
       };
       this.sessions.add(session);

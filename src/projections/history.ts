@@ -11,6 +11,7 @@
 import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { EngineEvent } from "../engine/events.js";
+import type { MarketFormat, PublicShape } from "../gateway/history_json.js";
 import { open_or_set_aside } from "../node/data_dir.js";
 import {
   type Agg,
@@ -463,6 +464,21 @@ export class History {
     q: { start_ms?: number; end_ms: number; limit: number },
   ): Promise<Candle[]> {
     return this.read("klines", [market, buckets.spec, q]);
+  }
+
+  /** `market_trades` as Binance's trades or aggTrades JSON, made on the reader thread (gateway/history_json.ts). */
+  market_trades_text(market: number, q: Range, shape: PublicShape, format: MarketFormat): Promise<string> {
+    return this.read("market_trades_text", [market, q, shape, format]);
+  }
+
+  /** `klines` as Binance's JSON, made on the reader thread. */
+  klines_text(
+    market: number,
+    buckets: Buckets,
+    q: { start_ms?: number; end_ms: number; limit: number },
+    format: MarketFormat,
+  ): Promise<string> {
+    return this.read("klines_text", [market, buckets.spec, q, format]);
   }
 
   /** Trade statistics of a market over [start_ms, end_ms] (both included), or null without trades. */

@@ -5,13 +5,21 @@
  * second (a few chart pages and bots) took most of that thread and order acks went from a p99 of
  * 15 ms to a p50 of 0.9 s (`npm run bench:api -- --quick --only-reads`, docs/BENCHMARKS.md). Here
  * they cost the node's thread a message each way, and this thread runs at a lower priority, so
- * order entry comes first when the cores are busy.
+ * order entry comes first when the cores are busy. The public pages (trades, aggTrades, klines) are
+ * made into Binance's JSON here too (gateway/history_json.ts): the node's thread only sends the text.
  *
  * A read first waits until the writer has written every batch handed to it before the read was asked
  * (`batches`: the client reads its own writes), for at most READ_WAIT_MS_MAX; then it answers busy.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
+import {
+  agg_trades_json,
+  kline_row,
+  type MarketFormat,
+  type PublicShape,
+  trades_json,
+} from "../gateway/history_json.js";
 import { run_in_background } from "../node/background.js";
 import { type BucketsSpec, buckets_of } from "./candles.js";
 import { HistoryQueries } from "./history_queries.js";
@@ -37,7 +45,9 @@ export type ReadOp =
   | "market_trades"
   | "klines"
   | "stats"
-  | "last_price_before";
+  | "last_price_before"
+  | "market_trades_text"
+  | "klines_text";
 
 export type ReaderRequest =
   | { type: "read"; id: number; batches: number; op: ReadOp; args: unknown[] }
@@ -101,6 +111,19 @@ function run(op: ReadOp, a: unknown[]): unknown {
       return queries.stats(n(0), n(1), n(2));
     case "last_price_before":
       return queries.last_price_before(n(0), n(1));
+    case "market_trades_text": {
+      const rows = queries.market_trades(n(0), a[1] as Parameters<HistoryQueries["market_trades"]>[1]);
+      const format = a[3] as MarketFormat;
+      return JSON.stringify(
+        (a[2] as PublicShape) === "trades" ? trades_json(format, rows) : agg_trades_json(format, rows),
+      );
+    }
+    case "klines_text": {
+      const buckets = buckets_of(a[1] as BucketsSpec);
+      const candles = queries.klines(n(0), buckets, a[2] as Parameters<HistoryQueries["klines"]>[2]);
+      const format = a[3] as MarketFormat;
+      return JSON.stringify(candles.map((c) => kline_row(format, buckets, c)));
+    }
   }
 }
 

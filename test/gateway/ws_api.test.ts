@@ -156,6 +156,36 @@ describe("WebSocket API (/ws-api/v3)", () => {
         assert.equal((m.result as Msg).clientOrderId, `ws-b${i}`);
       });
       assert.equal([...answers.keys()].filter((k) => String(k).startsWith("burst-")).length, 100);
+      // a trade; then the public history pages (made into JSON on the history's reader thread and put
+      // into the answer as text) equal REST's, inside a whole answer with its id and rateLimits
+      const sold = await call("sell", "order.place", {
+        ...order,
+        side: "SELL",
+        newClientOrderId: "ws-sell",
+        timestamp: Date.now(),
+      });
+      assert.equal((sold.result as Msg).status, "FILLED", JSON.stringify(sold));
+      const recent = await call("tr", "trades.recent", { symbol: "BTCUSDT", limit: 5 });
+      const traded_ms = ((recent.result as Msg[]).at(-1) as Msg).time as number;
+      const pages: [string, string, Record<string, string | number>][] = [
+        ["trades.recent", "trades", { symbol: "BTCUSDT", limit: 5 }],
+        ["trades.aggregate", "aggTrades", { symbol: "BTCUSDT", limit: 5 }],
+        ["klines", "klines", { symbol: "BTCUSDT", interval: "1h", endTime: traded_ms, limit: 2 }],
+      ];
+      for (const [method, path, params] of pages) {
+        const answer = await call(`page-${method}`, method, params);
+        assert.equal(answer.id, `page-${method}`);
+        assert.equal(answer.status, 200, JSON.stringify(answer));
+        assert.ok(Array.isArray(answer.rateLimits), JSON.stringify(answer));
+        const query = new URLSearchParams(
+          Object.entries(params).map(([k, v]): [string, string] => [k, String(v)]),
+        );
+        const rest = await fetch(`${creds.baseUrl}/api/v3/${path}?${query}`);
+        assert.equal(rest.headers.get("content-type"), "application/json; charset=utf-8");
+        const page = (await rest.json()) as unknown[];
+        assert.ok(page.length > 0, `${path}: ${JSON.stringify(page)}`);
+        assert.deepEqual(answer.result, page, method);
+      }
       const bob_uid = ((await call("a", "account.status", { timestamp: Date.now() })).result as Msg).uid;
       assert.notEqual(
         bob_uid,
