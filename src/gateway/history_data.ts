@@ -122,7 +122,7 @@ export async function avg_price(m: Market, history: History, now_ms: number) {
 /**
  * How long a window's statistics are served again while its market has not traded since (Binance's
  * tickers come from memory too). A request for every market, or for one market a hundred times
- * over, would otherwise read each window's candles again (~1 ms a market on the node's thread).
+ * over, would otherwise read each window's candles again (~1 ms a market on the history's reader thread).
  */
 const STATS_REUSE_MS = 1000;
 type WindowStats = Awaited<ReturnType<typeof compute_window_stats>>;

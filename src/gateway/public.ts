@@ -31,7 +31,7 @@ import {
   trading_day_ticker,
   window_size_ms,
 } from "./history_data.js";
-import { market_format, RawJson } from "./history_json.js";
+import { market_format, type PublicShape, RawJson } from "./history_json.js";
 import { Limiter, type LimitTiers } from "./limits.js";
 import { book_ticker, depth, exchange_info, symbol_status, ticker_price } from "./market_data.js";
 import type { MasterKey } from "./master_key.js";
@@ -371,34 +371,19 @@ export async function start_public_server(
       end_ms: integer(p, "endTime", 0, Number.MAX_SAFE_INTEGER),
       limit: integer(p, "limit", 1, max) ?? def,
     });
-    route("GET", "/api/v3/trades", ["symbol", "limit"], async (p) => {
+    /** A page of public trades (trades, historicalTrades, aggTrades), made into JSON on the reader thread. */
+    const trades_page = async (p: Params, id_name: string | null, shape: PublicShape) => {
       const m = market(p);
-      return new RawJson(
-        await history.market_trades_text(m.id, range(p, null, 1000, 500), "trades", market_format(engine, m)),
-      );
-    });
-    route("GET", "/api/v3/historicalTrades", ["symbol", "limit", "fromId"], async (p) => {
-      const m = market(p);
-      return new RawJson(
-        await history.market_trades_text(
-          m.id,
-          range(p, "fromId", 1000, 500),
-          "trades",
-          market_format(engine, m),
-        ),
-      );
-    });
-    route("GET", "/api/v3/aggTrades", ["symbol", "fromId", "startTime", "endTime", "limit"], async (p) => {
-      const m = market(p);
-      return new RawJson(
-        await history.market_trades_text(
-          m.id,
-          range(p, "fromId", 1000, 500),
-          "agg_trades",
-          market_format(engine, m),
-        ),
-      );
-    });
+      const q = range(p, id_name, 1000, 500);
+      return new RawJson(await history.market_trades_text(m.id, q, shape, market_format(engine, m)));
+    };
+    route("GET", "/api/v3/trades", ["symbol", "limit"], (p) => trades_page(p, null, "trades"));
+    route("GET", "/api/v3/historicalTrades", ["symbol", "limit", "fromId"], (p) =>
+      trades_page(p, "fromId", "trades"),
+    );
+    route("GET", "/api/v3/aggTrades", ["symbol", "fromId", "startTime", "endTime", "limit"], (p) =>
+      trades_page(p, "fromId", "agg_trades"),
+    );
     // uiKlines: Binance's candles "for presentation" (quiet intervals filled); Holdfast's klines are
     // already filled the same way, so both answer alike.
     for (const url of ["/api/v3/klines", "/api/v3/uiKlines"])

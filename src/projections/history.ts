@@ -268,10 +268,10 @@ export class History {
   }
 
   /**
-   * Everything fed so far, written: what a read must see (a client reads its own writes). The wait
-   * blocks the node's thread, so it is short: a writer that has not caught up within
-   * READ_WAIT_MS_MAX (another connection holding the write lock, a stalled disk) makes the read
-   * answer "busy" (503, try again), and the history goes on.
+   * Everything fed so far, written, waited for on the node's thread: for order_now, a backup and
+   * close, not the reads (those wait on the reader thread). The wait blocks the node's thread, so it
+   * is short: a writer that has not caught up within READ_WAIT_MS_MAX (another connection holding
+   * the write lock, a stalled disk) makes it throw "busy" (503, try again), and the history goes on.
    */
   private settle(): void {
     this.flush();
@@ -322,8 +322,9 @@ export class History {
   }
 
   /**
-   * Runs a read on the reader thread, after everything fed so far is written. Refused at once while
-   * READS_WAITING_MAX are waiting (busy: the reader is behind), or when the writer has failed.
+   * Runs a read on the reader thread, after everything fed so far is written. Refused at once (busy)
+   * while the oldest read waiting has waited READ_QUEUE_MS_MAX or READS_WAITING_MAX wait, and when
+   * the writer has failed.
    */
   private read<T>(op: ReadOp, args: unknown[]): Promise<T> {
     try {
