@@ -81,23 +81,23 @@ export interface KlineQuery {
  * the quiet ones at the previous close with volume 0.
  */
 export async function kline_candles(m: Market, history: History, interval: string, q: KlineQuery) {
-  const buckets = interval_buckets(interval, q.zone_ms ?? 0);
-  const end_ms = Math.min(q.end_ms ?? q.now_ms, q.now_ms);
-  return {
-    buckets,
-    candles: await history.klines(m.id, buckets, { start_ms: q.start_ms, end_ms, limit: q.limit }),
-  };
+  const { buckets, range } = kline_request(interval, q);
+  return { buckets, candles: await history.klines(m.id, buckets, range) };
 }
 
 /** Klines as kline_candles chooses them, in Binance's JSON, made on the history's reader thread. */
 export async function klines(e: Engine, m: Market, history: History, interval: string, q: KlineQuery) {
-  const buckets = interval_buckets(interval, q.zone_ms ?? 0);
-  const end_ms = Math.min(q.end_ms ?? q.now_ms, q.now_ms);
-  const range = { start_ms: q.start_ms, end_ms, limit: q.limit };
+  const { buckets, range } = kline_request(interval, q);
   return new RawJson(await history.klines_text(m.id, buckets, range, market_format(e, m)));
 }
 
-/** The 24-hour rolling ticker. */
+/** The buckets of `interval` in the query's zone, and the range read: endTime at most now. */
+function kline_request(interval: string, q: KlineQuery) {
+  const buckets = interval_buckets(interval, q.zone_ms ?? 0);
+  const end_ms = Math.min(q.end_ms ?? q.now_ms, q.now_ms);
+  return { buckets, range: { start_ms: q.start_ms, end_ms, limit: q.limit } };
+}
+
 /** Volume-weighted average price of the trades in `s`, 8 decimals, rounded down (exact integers). */
 function weighted_price(m: Market, s: Agg): string {
   const tick = parse_decimal(m.config.add_market.tick_size);
