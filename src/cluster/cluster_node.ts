@@ -252,9 +252,13 @@ export class ClusterNode implements ExchangeNode {
     await this.hold_alive();
     // Checked here, not left to the tail: with every entry after the snapshot deleted, there is
     // nothing to catch up on and the tail's refusal would come only after the node began serving.
-    if (this.applied_revision > 0 && (await this.log.compacted_after(this.applied_revision)))
+    // A node without a snapshot needs the log from its first revision: refused the same way (it used
+    // to start when every entry had been deleted, nothing to catch up on, and fail a moment later).
+    if (await this.log.compacted_after(this.applied_revision))
       throw new Error(
-        `the etcd log was compacted past this node's snapshot (revision ${this.applied_revision}): start it from a peer's snapshot (holdfast start does so by itself)`,
+        this.applied_revision > 0
+          ? `the etcd log was compacted past this node's snapshot (revision ${this.applied_revision}): start it from a peer's snapshot (holdfast start does so by itself)`
+          : "the etcd log was compacted: its beginning is gone and this node has no snapshot; start it from a peer's snapshot (holdfast start does so by itself)",
       );
     const target = Number(newest.kvs[0]?.mod_revision ?? 0);
     const caught_up = new Promise<void>((resolve, reject) => {
