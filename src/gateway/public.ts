@@ -142,6 +142,8 @@ function request_weight(route: string, q: WeightParams): number {
       return one ? 6 : 80;
     case "GET /api/v3/rateLimit/order":
       return 40;
+    case "POST /api/v3/order/test":
+      return q.get("computeCommissionRates") === "true" ? 20 : 1;
     case "GET /api/v3/allOrders":
     case "GET /api/v3/myTrades":
     case "GET /api/v3/account":

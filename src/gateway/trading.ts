@@ -219,7 +219,7 @@ export function register_trading(
     if (!test) count_order(key, reply);
     const m = market_of(p);
     const { spec, resp_type, stp } = order_spec(p, m);
-    if (test) return {};
+    if (test) return compute_commission_rates(p) ? commission_rates(m) : {};
     const command: PlaceOrder = { type: "place_order", ts_ms: 0, account, market: m.id, ...spec };
     const applied = await submit(command);
     const refused = refusal(applied.events, -2010);
@@ -560,7 +560,7 @@ export function register_trading(
       standardCommission: { ...none, maker: fee_rate(c.maker_fee_ppm), taker: fee_rate(c.taker_fee_ppm) },
       specialCommission: none,
       taxCommission: none,
-      discount: { enabledForAccount: false, enabledForSymbol: false, discountAsset: "", discount: zero },
+      discount: NO_DISCOUNT,
     };
   });
   // Binance's wallet endpoint for the same (what ccxt's fetchTradingFee/fetchTradingFees call)
@@ -577,6 +577,42 @@ export function register_trading(
 
 /** A fee in millionths as Binance's commission rate ("0.00100000" for 1,000 ppm: 0.1%). */
 const fee_rate = (ppm: number): string => pad8(units_to_decimal(ppm, 6));
+
+/** No fee discount (Binance's is for paying fees in BNB, which this exchange does not have). */
+const NO_DISCOUNT = {
+  enabledForAccount: false,
+  enabledForSymbol: false,
+  discountAsset: "",
+  discount: "0.00000000",
+} as const;
+
+/** order/test's `computeCommissionRates` (BOOLEAN, default false). */
+function compute_commission_rates(p: Params): boolean {
+  const v = p.values.get("computeCommissionRates");
+  if (v === undefined || v === "false") return false;
+  if (v === "true") return true;
+  throw bad(
+    -1100,
+    "Illegal characters found in parameter 'computeCommissionRates'; legal range is 'true, false'.",
+  );
+}
+
+/**
+ * What order/test answers with `computeCommissionRates=true`: the rates an order would pay on this
+ * market (the same for every account here; no special or tax rates, no discount).
+ */
+function commission_rates(m: Market) {
+  const none = { maker: "0.00000000", taker: "0.00000000" };
+  return {
+    standardCommissionForOrder: {
+      maker: fee_rate(m.config.maker_fee_ppm),
+      taker: fee_rate(m.config.taker_fee_ppm),
+    },
+    specialCommissionForOrder: none,
+    taxCommissionForOrder: none,
+    discount: NO_DISCOUNT,
+  };
+}
 
 /** Binance: FULL for MARKET and LIMIT, ACK for the other types. */
 function default_resp(order_type: number): string {

@@ -64,7 +64,11 @@ export const errors = {
   type: (): BinanceError => ({ code: -1116, msg: "Invalid orderType." }),
   tif: (): BinanceError => ({ code: -1115, msg: "Invalid timeInForce." }),
   stp: (): BinanceError => ({ code: -1100, msg: "Invalid selfTradePreventionMode." }),
-  unsupported: (what: string): BinanceError => ({ code: -1013, msg: `${what} is not supported.` }),
+  /** A feature the market does not offer (exchangeInfo says so): Binance's matching-engine message. */
+  not_offered: (what: string): BinanceError => ({
+    code: -2010,
+    msg: `${what} orders are not supported for this symbol.`,
+  }),
 };
 
 type Params = Readonly<Record<string, string | undefined>>;
@@ -80,6 +84,10 @@ export const ORDER_PARAMS = new Set([
   "newClientOrderId",
   "stopPrice",
   "selfTradePreventionMode",
+  // read so that they get Binance's own answer (no market offers them: icebergAllowed and
+  // allowTrailingStop are false in exchangeInfo) rather than "not all sent parameters were read"
+  "icebergQty",
+  "trailingDelta",
 ]);
 
 const present = (p: Params, name: string): boolean => p[name] !== undefined && p[name] !== "";
@@ -121,6 +129,19 @@ export function validate_order(params: Params, market: MarketFacts): Validated {
     return fail(errors.not_required("timeInForce"));
   }
 
+  // Binance checks a value's form before the matching engine says the symbol does not offer it
+  // (before stopPrice: a trailing stop needs none).
+  if (present(params, "trailingDelta")) {
+    if (!/^[0-9]{1,19}$/.test(params.trailingDelta as string))
+      return fail(errors.illegal("trailingDelta", "^[0-9]{1,19}$"));
+    return fail(errors.not_offered("Trailing stop"));
+  }
+  if (present(params, "icebergQty")) {
+    if (parse_decimal(params.icebergQty as string) === null)
+      return fail(errors.illegal("icebergQty", DECIMAL_PATTERN));
+    return fail(errors.not_offered("Iceberg"));
+  }
+
   let price_ticks = 0;
   if (limit_priced) {
     if (!present(params, "price")) return fail(errors.mandatory("price"));
@@ -143,10 +164,6 @@ export function validate_order(params: Params, market: MarketFacts): Validated {
       return fail(errors.filter("PRICE_FILTER"));
   } else if (present(params, "stopPrice")) {
     return fail(errors.not_required("stopPrice"));
-  }
-  for (const name of ["trailingDelta", "icebergQty"]) {
-    if (present(params, name))
-      return fail(errors.unsupported(name === "icebergQty" ? "Iceberg orders" : "Trailing stops"));
   }
 
   let quantity_lots = 0;

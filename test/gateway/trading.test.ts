@@ -190,7 +190,26 @@ describe("signed trading REST", () => {
         400,
         -1021,
       ],
-      ["unread parameter", call("POST", "/api/v3/order", alice, { ...order, icebergQty: "1" }), 400, -1104],
+      ["unread parameter", call("POST", "/api/v3/order", alice, { ...order, strategyId: "1" }), 400, -1104],
+      ["iceberg", call("POST", "/api/v3/order", alice, { ...order, icebergQty: "0.005" }), 400, -2010],
+      [
+        "trailing stop",
+        call("POST", "/api/v3/order", alice, {
+          symbol: "BTCUSDT",
+          side: "SELL",
+          type: "STOP_LOSS",
+          quantity: "0.01",
+          trailingDelta: "100",
+        }),
+        400,
+        -2010,
+      ],
+      [
+        "computeCommissionRates not a boolean",
+        call("POST", "/api/v3/order/test", alice, { ...order, computeCommissionRates: "yes" }),
+        400,
+        -1100,
+      ],
       [
         "bad precision",
         call("POST", "/api/v3/order", alice, { ...order, quantity: "0.000000001" }),
@@ -343,6 +362,29 @@ describe("signed trading REST", () => {
       quantity: "1",
     });
     assert.deepEqual(test.body, {});
+    // computeCommissionRates: the rates the order would pay on this market (ppm → Binance's rate text)
+    const eth =
+      running.node.engine.markets[running.node.engine.market_by_symbol.get("ETHUSDT") as number].config;
+    const rate = (ppm: number) => `0.${String(ppm).padStart(6, "0")}00`;
+    const rates = await call("POST", "/api/v3/order/test", ed, {
+      symbol: "ETHUSDT",
+      side: "SELL",
+      type: "MARKET",
+      quantity: "1",
+      computeCommissionRates: "true",
+    });
+    assert.deepEqual(rates.body, {
+      standardCommissionForOrder: { maker: rate(eth.maker_fee_ppm), taker: rate(eth.taker_fee_ppm) },
+      specialCommissionForOrder: { maker: "0.00000000", taker: "0.00000000" },
+      taxCommissionForOrder: { maker: "0.00000000", taker: "0.00000000" },
+      discount: {
+        enabledForAccount: false,
+        enabledForSymbol: false,
+        discountAsset: "",
+        discount: "0.00000000",
+      },
+    });
+    assert.notEqual(eth.taker_fee_ppm, 0, "a market with a fee, so the rate is not trivially zero");
     assert.equal(running.node.last_applied_seq, seq);
     const revoked = await admin_request(
       running.admin_socket,

@@ -161,11 +161,20 @@ describe("order validator", () => {
       -1100,
     );
     assert.equal(err({ side: "BUY", type: "STOP_LOSS", quantity: "1" })?.code, -1102);
-    assert.equal(
-      err({ side: "BUY", type: "LIMIT", timeInForce: "GTC", quantity: "1", price: "1", icebergQty: "1" })
-        ?.code,
-      -1013,
-    );
+    // not offered (exchangeInfo: icebergAllowed, allowTrailingStop false): Binance's engine message,
+    // after the value's own form is checked
+    const limit = { side: "BUY", type: "LIMIT", timeInForce: "GTC", quantity: "1", price: "1" };
+    assert.deepEqual(err({ ...limit, icebergQty: "1" }), {
+      code: -2010,
+      msg: "Iceberg orders are not supported for this symbol.",
+    });
+    assert.equal(err({ ...limit, icebergQty: "1e3" })?.code, -1100);
+    const stop = { side: "SELL", type: "STOP_LOSS", quantity: "1", stopPrice: "1" };
+    assert.deepEqual(err({ ...stop, trailingDelta: "100" }), {
+      code: -2010,
+      msg: "Trailing stop orders are not supported for this symbol.",
+    });
+    assert.equal(err({ ...stop, trailingDelta: "-5" })?.code, -1100);
   });
 
   it("never throws, and everything it accepts passes the engine's own shape checks", () => {
