@@ -11,6 +11,7 @@ import type {
   OrderStatus,
   OrderType,
   Side,
+  StpMode,
   TimeInForce,
 } from "../../src/engine/types.js";
 
@@ -51,6 +52,7 @@ export class RingSink implements EventSink {
     stop_price_ticks: number,
     _client_order_id: string | null,
     time_ms: number,
+    stp: StpMode,
   ): void {
     this.events++;
     const r = this.ring;
@@ -59,7 +61,7 @@ export class RingSink implements EventSink {
     r[at + 1] = order_id;
     r[at + 2] = account;
     r[at + 3] = market;
-    r[at + 4] = side | (order_type << 1) | (tif << 4);
+    r[at + 4] = side | (order_type << 1) | (tif << 4) | (stp << 6);
     r[at + 5] = price_ticks;
     r[at + 6] = quantity_lots;
     r[at + 7] = quote_units;

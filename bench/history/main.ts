@@ -61,6 +61,7 @@ async function fill(history: History, now_ms: number, trades = TRADES, span_ms =
         stop_price_ticks: 0,
         client_order_id: null,
         time_ms,
+        stp: 0,
       },
       {
         kind: "trade",

@@ -405,6 +405,7 @@ export class Engine {
       orders.stop_price_ticks(slot),
       cid,
       this.now_ms,
+      orders.stp(slot) as StpMode,
     );
     if (stop) {
       market.stops.add(orders, slot);

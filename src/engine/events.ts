@@ -4,7 +4,7 @@
  * Every event is a pure function of the command sequence.
  */
 import type { Reason } from "./reasons.js";
-import type { EndReason, MarketStatus, OrderStatus, OrderType, Side, TimeInForce } from "./types.js";
+import type { EndReason, MarketStatus, OrderStatus, OrderType, Side, StpMode, TimeInForce } from "./types.js";
 
 export interface EventSink {
   /** A command was refused; nothing changed. */
@@ -23,6 +23,8 @@ export interface EventSink {
     stop_price_ticks: number,
     client_order_id: string | null,
     time_ms: number,
+    /** The order's self-trade prevention mode (the market's default when it named none). */
+    stp: StpMode,
   ): void;
   /** A stop order's condition was met: it now works as a market or limit order. */
   order_triggered(order_id: number, account: number, market: number, time_ms: number): void;
@@ -87,6 +89,7 @@ export type EngineEvent =
       stop_price_ticks: number;
       client_order_id: string | null;
       time_ms: number;
+      stp: StpMode;
     }
   | { kind: "order_triggered"; order_id: number; account: number; market: number; time_ms: number }
   | {
@@ -159,6 +162,7 @@ export class EventCollector implements EventSink {
     stop_price_ticks: number,
     client_order_id: string | null,
     time_ms: number,
+    stp: StpMode,
   ): void {
     this.events.push({
       kind: "order_new",
@@ -174,6 +178,7 @@ export class EventCollector implements EventSink {
       stop_price_ticks,
       client_order_id,
       time_ms,
+      stp,
     });
   }
   order_triggered(order_id: number, account: number, market: number, time_ms: number): void {
@@ -282,6 +287,7 @@ export class NullSink implements EventSink {
     _stop_price_ticks: number,
     _client_order_id: string | null,
     _time_ms: number,
+    _stp: StpMode,
   ): void {}
   order_triggered(_order_id: number, _account: number, _market: number, _time_ms: number): void {}
   order_update(

@@ -428,7 +428,9 @@ export function register_trading(
       isWorking: open,
       workingTime: r.time_ms,
       origQuoteOrderQty: units(engine, m.config.quote, r.quote_units),
-      selfTradePreventionMode: "NONE",
+      // rows written before the mode was recorded hold null: the market's default, which such an
+      // order had unless its client named another
+      selfTradePreventionMode: STP_NAMES[r.stp ?? m.config.stp_default],
     };
   };
 

@@ -16,6 +16,7 @@ import {
   STATUS_CANCELED,
   STATUS_EXPIRED,
   STATUS_EXPIRED_IN_MATCH,
+  STP_NAMES,
   TIF_NAMES,
 } from "../engine/types.js";
 import type { History, OrderRow } from "../projections/history.js";
@@ -146,6 +147,7 @@ export class UserEvents {
       Q: pad8(units_to_decimal(facts.quote_units, e.assets[m.config.quote].decimals)),
       I: 0,
       M: false,
+      V: STP_NAMES[facts.stp ?? m.config.stp_default],
     });
     for (let i = 0; i < events.length; i++) {
       const ev = events[i];
@@ -162,6 +164,7 @@ export class UserEvents {
           quote_units: ev.quote_units,
           stop_price_ticks: ev.stop_price_ticks,
           time_ms: ev.time_ms,
+          stp: ev.stp,
         };
         if (this.orders.size >= ORDER_CACHE_MAX)
           this.orders.delete(this.orders.keys().next().value as number);

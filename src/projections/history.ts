@@ -178,7 +178,8 @@ export class History {
         client_order_id TEXT, side INTEGER NOT NULL, order_type INTEGER NOT NULL, tif INTEGER NOT NULL,
         price_ticks INTEGER NOT NULL, quantity_lots INTEGER NOT NULL, quote_units INTEGER NOT NULL,
         stop_price_ticks INTEGER NOT NULL, status INTEGER NOT NULL, executed_lots INTEGER NOT NULL,
-        cumulative_quote_units INTEGER NOT NULL, time_ms INTEGER NOT NULL, update_ms INTEGER NOT NULL);
+        cumulative_quote_units INTEGER NOT NULL, time_ms INTEGER NOT NULL, update_ms INTEGER NOT NULL,
+        stp INTEGER);
       CREATE INDEX IF NOT EXISTS orders_by_account ON orders (account, market, order_id);
       CREATE INDEX IF NOT EXISTS orders_by_client_id ON orders (account, client_order_id);
       CREATE TABLE IF NOT EXISTS trades (
@@ -190,6 +191,11 @@ export class History {
       CREATE INDEX IF NOT EXISTS trades_by_time ON trades (market, is_maker, time_ms);
       ${CANDLES_SCHEMA}
     `);
+    // A history written before orders kept their self-trade prevention mode gets the column; its
+    // older rows hold NULL ("not recorded": answers show the market's default, what such an order
+    // had unless its client named another).
+    const columns = db.prepare("PRAGMA table_info(orders)").all() as { name: string }[];
+    if (!columns.some((c) => c.name === "stp")) db.exec("ALTER TABLE orders ADD COLUMN stp INTEGER");
     // A history written before candles existed, or before some of their levels, gets them from its
     // trades, once.
     const version = db.prepare("SELECT value FROM meta WHERE key = 'candles'").get() as

@@ -23,6 +23,8 @@ export interface OrderRow {
   cumulative_quote_units: number;
   time_ms: number;
   update_ms: number;
+  /** Self-trade prevention mode (StpMode); null in rows written before it was recorded. */
+  stp: number | null;
 }
 
 export interface TradeRow {

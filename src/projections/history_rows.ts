@@ -12,7 +12,7 @@ export const ROW_ORDER_UPDATE = 2;
 export const ROW_TRADE = 3;
 
 /** Numbers per row kind, the kind included. */
-export const ROW_ORDER_NEW_WIDTH = 12;
+export const ROW_ORDER_NEW_WIDTH = 13;
 export const ROW_ORDER_UPDATE_WIDTH = 6;
 export const ROW_TRADE_WIDTH = 14;
 
@@ -90,6 +90,7 @@ export class RowPacker {
         a[i++] = e.quote_units;
         a[i++] = e.stop_price_ticks;
         a[i++] = e.time_ms;
+        a[i++] = e.stp;
         this.length = i;
         this.client_ids.push(e.client_order_id);
         this.rows++;

@@ -42,7 +42,7 @@ const db = new Database(start.file);
 db.pragma("synchronous = NORMAL");
 db.pragma(`wal_autocheckpoint = ${start.wal_autocheckpoint_pages}`);
 db.pragma("busy_timeout = 1000");
-const insert_order = db.prepare("INSERT OR REPLACE INTO orders VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+const insert_order = db.prepare("INSERT OR REPLACE INTO orders VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
 const update_order = db.prepare(
   "UPDATE orders SET status = ?, executed_lots = ?, cumulative_quote_units = ?, update_ms = ? WHERE order_id = ?",
 );
@@ -62,7 +62,7 @@ const write = db.transaction((b: RowBatch) => {
     if (kind === ROW_ORDER_NEW) {
       // order_id, account, market, client_order_id, side, order_type, tif, price_ticks,
       // quantity_lots, quote_units, stop_price_ticks, status, executed_lots, cumulative_quote_units,
-      // time_ms, update_ms
+      // time_ms, update_ms, stp
       const time_ms = a[i + 11];
       insert_order.run(
         a[i + 1],
@@ -81,6 +81,7 @@ const write = db.transaction((b: RowBatch) => {
         0,
         time_ms,
         time_ms,
+        a[i + 12],
       );
       i += ROW_ORDER_NEW_WIDTH;
     } else if (kind === ROW_ORDER_UPDATE) {

@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import Database from "better-sqlite3";
 import { admin_request } from "../../src/admin/client.js";
 import { DEMO_SETUP } from "../../src/demo/markets.js";
 import type { Command } from "../../src/engine/commands.js";
@@ -445,7 +446,16 @@ describe("order and trade history (SQLite projection)", () => {
         side: "SELL",
         type: "MARKET",
         quantity: "0.5",
+        selfTradePreventionMode: "EXPIRE_BOTH",
       });
+      assert.equal(first_sell.body.selfTradePreventionMode, "EXPIRE_BOTH");
+      // the market's default (what an order that names none gets), as exchangeInfo says it
+      const info = (await (
+        await fetch(`http://127.0.0.1:${running.port}/api/v3/exchangeInfo?symbol=ETHBTC`)
+      ).json()) as { symbols: { defaultSelfTradePreventionMode: string }[] };
+      const default_stp = info.symbols[0].defaultSelfTradePreventionMode;
+      assert.notEqual(default_stp, "EXPIRE_BOTH");
+      assert.equal(buy.body.selfTradePreventionMode, default_stp);
       await call("POST", "/api/v3/order", bob, {
         symbol: "ETHBTC",
         side: "SELL",
@@ -454,7 +464,8 @@ describe("order and trade history (SQLite projection)", () => {
       });
       await call("DELETE", "/api/v3/order", alice, { symbol: "ETHBTC", orderId: String(buy.body.orderId) });
 
-      const check = async () => {
+      /** modes_recorded false: a history from before orders' modes were kept (all show the default). */
+      const check = async (modes_recorded = true) => {
         const o = await call("GET", "/api/v3/order", alice, {
           symbol: "ETHBTC",
           origClientOrderId: "hist-1",
@@ -463,10 +474,14 @@ describe("order and trade history (SQLite projection)", () => {
         assert.equal(o.body.status, "CANCELED");
         assert.equal(o.body.executedQty, "0.75000000");
         assert.equal(o.body.cummulativeQuoteQty, "0.03750000");
+        assert.equal(o.body.selfTradePreventionMode, default_stp);
         const all = await call("GET", "/api/v3/allOrders", bob, { symbol: "ETHBTC" });
         assert.deepEqual(
-          all.body.map((x) => x.status),
-          ["FILLED", "FILLED"],
+          all.body.map((x) => [x.status, x.selfTradePreventionMode]),
+          [
+            ["FILLED", modes_recorded ? "EXPIRE_BOTH" : default_stp],
+            ["FILLED", default_stp],
+          ],
         );
         const trades = await call("GET", "/api/v3/myTrades", alice, { symbol: "ETHBTC" });
         assert.deepEqual(
@@ -502,6 +517,29 @@ describe("order and trade history (SQLite projection)", () => {
       rmSync(join(dir, "history.sqlite-shm"), { force: true });
       running = await start_node(opts);
       await check();
+      // a history file from before the mode was recorded: the column is added, its rows say the default
+      await running.close();
+      const old = new Database(join(dir, "history.sqlite"));
+      old.exec("ALTER TABLE orders DROP COLUMN stp");
+      old.close();
+      running = await start_node(opts);
+      await check(false);
+      // and orders placed since keep theirs
+      const later = await call("POST", "/api/v3/order", alice, {
+        symbol: "ETHBTC",
+        side: "BUY",
+        type: "LIMIT",
+        timeInForce: "GTC",
+        quantity: "1",
+        price: "0.04",
+        selfTradePreventionMode: "EXPIRE_TAKER",
+      });
+      assert.equal(later.status, 200, JSON.stringify(later.body));
+      const later_row = await call("GET", "/api/v3/order", alice, {
+        symbol: "ETHBTC",
+        orderId: String(later.body.orderId),
+      });
+      assert.equal(later_row.body.selfTradePreventionMode, "EXPIRE_TAKER", JSON.stringify(later_row.body));
     } finally {
       await running.close();
       rmSync(dir, { recursive: true, force: true });

@@ -50,6 +50,7 @@ describe("user data streams (listenKey)", () => {
           quantity: "0.01",
           timeInForce: "GTC",
           newClientOrderId: "ud-1",
+          selfTradePreventionMode: "EXPIRE_BOTH",
         })
       ).data as { orderId: number };
       await b.newOrder("BTCUSDT", "SELL", "MARKET", { quantity: "0.004" });
@@ -64,11 +65,11 @@ describe("user data streams (listenKey)", () => {
 
       const reports = received.filter((m) => m.e === "executionReport");
       assert.deepEqual(
-        reports.map((r) => [r.x, r.X, r.c, r.i, r.l, r.z]),
+        reports.map((r) => [r.x, r.X, r.c, r.i, r.l, r.z, r.V]),
         [
-          ["NEW", "NEW", "ud-1", order.orderId, "0.00000000", "0.00000000"],
-          ["TRADE", "PARTIALLY_FILLED", "ud-1", order.orderId, "0.00400000", "0.00400000"],
-          ["CANCELED", "CANCELED", "ud-1", order.orderId, "0.00000000", "0.00400000"],
+          ["NEW", "NEW", "ud-1", order.orderId, "0.00000000", "0.00000000", "EXPIRE_BOTH"],
+          ["TRADE", "PARTIALLY_FILLED", "ud-1", order.orderId, "0.00400000", "0.00400000", "EXPIRE_BOTH"],
+          ["CANCELED", "CANCELED", "ud-1", order.orderId, "0.00000000", "0.00400000", "EXPIRE_BOTH"],
         ],
       );
       const trade = reports[1];
@@ -93,6 +94,11 @@ describe("user data streams (listenKey)", () => {
       );
       // bob sees his own fill, never alice's order
       const bob_reports = bob_received.filter((m) => m.e === "executionReport");
+      // bob named no mode: the market's default, as exchangeInfo says it
+      const info = (await (await fetch(`${creds.baseUrl}/api/v3/exchangeInfo?symbol=BTCUSDT`)).json()) as {
+        symbols: { defaultSelfTradePreventionMode: string }[];
+      };
+      for (const r of bob_reports) assert.equal(r.V, info.symbols[0].defaultSelfTradePreventionMode);
       assert.deepEqual(
         bob_reports.map((r) => [r.x, r.X, r.m]),
         [

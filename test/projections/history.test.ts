@@ -138,6 +138,7 @@ describe("history projection", () => {
       stop_price_ticks: 0,
       client_order_id: `c${order_id}`,
       time_ms,
+      stp: 0,
     });
     try {
       let history = new History(file);

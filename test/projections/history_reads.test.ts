@@ -83,6 +83,7 @@ function write_trades(history: History, rng: Prng, n: number): number[] {
       stop_price_ticks: 0,
       client_order_id: null,
       time_ms,
+      stp: 0,
     });
     const updated = (o: { order_id: number; account: number }): EngineEvent => ({
       kind: "order_update",
