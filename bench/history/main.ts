@@ -12,13 +12,17 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { performance } from "node:perf_hooks";
 import Database from "better-sqlite3";
+import { Engine } from "../../src/engine/engine.js";
 import type { EngineEvent } from "../../src/engine/events.js";
 import { SIDE_BUY, SIDE_SELL } from "../../src/engine/types.js";
 import { interval_buckets } from "../../src/gateway/history_data.js";
+import { market_format, my_trades_json, order_json } from "../../src/gateway/history_json.js";
 import { fixed_buckets, History } from "../../src/projections/history.js";
 import { HistoryQueries } from "../../src/projections/history_queries.js";
 import { Prng } from "../../src/sim/prng.js";
+import { market_commands } from "../../test/engine/helpers.js";
 import { trade_queries } from "../../test/helpers/trade_queries.js";
 
 const args = process.argv.slice(2);
@@ -195,6 +199,37 @@ async function main(): Promise<void> {
       result[`${name}_before_ms`] = Number(before_ms.toFixed(1));
     }
     reader_db.close();
+
+    // What a page costs the node's thread itself (event-loop utilization while it waits for nothing
+    // else): 1,000 rows coming back and formatted there (up to session 16) against the JSON text made
+    // on the reader thread (history_json.ts), for allOrders and myTrades.
+    const engine = new Engine();
+    for (const c of market_commands()) engine.apply(c);
+    const format = market_format(engine, engine.markets[0]);
+    const page = { limit: 1000 };
+    const pages: [string, () => Promise<string>][] = [
+      [
+        "all_orders_rows",
+        async () => JSON.stringify((await history.all_orders(3, 0, page)).map((r) => order_json(format, r))),
+      ],
+      ["all_orders_text", () => history.all_orders_text(3, 0, page, format)],
+      [
+        "my_trades_rows",
+        async () => JSON.stringify(my_trades_json(format, await history.trades(3, 0, page))),
+      ],
+      ["my_trades_text", () => history.my_trades_text(3, 0, null, page, format)],
+    ];
+    if ((await pages[0][1]()) !== (await pages[1][1]()) || (await pages[2][1]()) !== (await pages[3][1]()))
+      throw new Error("a page made on the reader thread differs from the rows formatted here");
+    log("  the node's thread per 1,000-row page (event-loop utilization, 100 pages)");
+    for (const [name, read] of pages) {
+      for (let i = 0; i < 20; i++) await read();
+      const start = performance.eventLoopUtilization();
+      for (let i = 0; i < 100; i++) await read();
+      const busy_ms = performance.eventLoopUtilization(start).active / 100;
+      log(`  ${name.padEnd(34)} ${busy_ms.toFixed(2).padStart(9)} ms`);
+      result[`node_thread_${name}_page_ms`] = Number(busy_ms.toFixed(3));
+    }
     history.close();
 
     // The worst klines requests: 1,000 klines over a long history (a trade a minute), in intervals

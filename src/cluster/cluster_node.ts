@@ -200,10 +200,14 @@ export class ClusterNode implements ExchangeNode {
       dir.release();
       throw error;
     }
-    if (restored !== null)
+    if (restored !== null) {
       options.log(
         `node ${options.node_id}: restored snapshot ${restored.name} (sequence ${restored.position.seq}, revision ${restored.position.revision})`,
       );
+      // history before the snapshot that the projection does not have is not coming back
+      if (options.projection !== undefined && restored.position.seq > options.projection.last_seq)
+        options.projection.skip_to(restored.position.seq);
+    }
     const client = etcd_client(options.etcd);
     const node = new ClusterNode(
       options,

@@ -1,5 +1,6 @@
 /**
- * Binance's shapes of the public history (trades, aggTrades, klines) from a market's formats alone:
+ * Binance's shapes of the history (trades, aggTrades, klines; an account's orders and trades) from a
+ * market's formats alone:
  * pure, so that the history's reader thread makes an answer's JSON text (history_reader.ts) and the
  * node's thread only sends it. Made there, a page of 1,000 rows no longer costs the node's thread
  * the rows' copy between threads, their formatting and their serialization (~3-5 ms a page).
@@ -9,19 +10,35 @@
 import { type MarketConfig, price_text, quantity_text, scaled_text } from "../engine/config.js";
 import type { Engine } from "../engine/engine.js";
 import type { Market } from "../engine/market.js";
+import {
+  ORDER_STATUS_NAMES,
+  ORDER_TYPE_NAMES,
+  SIDE_BUY,
+  STATUS_NEW,
+  STATUS_PARTIALLY_FILLED,
+  STP_NAMES,
+  TIF_NAMES,
+} from "../engine/types.js";
 import type { Buckets, Candle } from "../projections/candles.js";
-import type { TradeRow } from "../projections/history_queries.js";
+import type { OrderRow, TradeRow } from "../projections/history_queries.js";
 import { pad8 } from "./market_data.js";
 
 /** What formatting a market's rows needs: plain data, to cross to the reader thread. */
 export interface MarketFormat {
   config: MarketConfig;
   quote_decimals: number;
+  base_decimals: number;
+  /** Asset names, for myTrades' commissionAsset. */
+  base_name: string;
+  quote_name: string;
 }
 
 export const market_format = (e: Engine, m: Market): MarketFormat => ({
   config: m.config,
   quote_decimals: e.assets[m.config.quote].decimals,
+  base_decimals: e.assets[m.config.base].decimals,
+  base_name: e.assets[m.config.base].name,
+  quote_name: e.assets[m.config.quote].name,
 });
 
 /** An answer already in JSON text (REST sends it as is; the WebSocket API puts it in its envelope). */
@@ -31,6 +48,9 @@ export class RawJson {
 
 /** The public history shapes the reader thread makes. */
 export type PublicShape = "trades" | "agg_trades";
+
+/** The account's history shapes the reader thread makes (allOrders, myTrades). */
+export type AccountShape = "orders" | "my_trades";
 
 const price = (f: MarketFormat, ticks: number): string => pad8(price_text(f.config, ticks));
 const qty = (f: MarketFormat, lots: number | bigint): string => pad8(quantity_text(f.config, lots));
@@ -78,4 +98,55 @@ export function kline_row(f: MarketFormat, b: Buckets, c: Candle) {
     quote(f, c.taker_buy_quote_units),
     "0",
   ] as const;
+}
+
+/** One order as GET order and allOrders show it (Binance's query-order shape). */
+export function order_json(f: MarketFormat, r: OrderRow) {
+  const open = r.status === STATUS_NEW || r.status === STATUS_PARTIALLY_FILLED;
+  return {
+    symbol: f.config.symbol,
+    orderId: r.order_id,
+    orderListId: -1,
+    clientOrderId: r.client_order_id ?? "",
+    price: price(f, r.price_ticks),
+    origQty: qty(f, r.quantity_lots),
+    executedQty: qty(f, r.executed_lots),
+    cummulativeQuoteQty: quote(f, r.cumulative_quote_units),
+    status: ORDER_STATUS_NAMES[r.status],
+    timeInForce: TIF_NAMES[r.tif],
+    type: ORDER_TYPE_NAMES[r.order_type],
+    side: r.side === SIDE_BUY ? "BUY" : "SELL",
+    stopPrice: price(f, r.stop_price_ticks),
+    icebergQty: "0.00000000",
+    time: r.time_ms,
+    updateTime: r.update_ms,
+    isWorking: open,
+    workingTime: r.time_ms,
+    origQuoteOrderQty: quote(f, r.quote_units),
+    // rows written before the mode was recorded hold null: the market's default, which such an
+    // order had unless its client named another
+    selfTradePreventionMode: STP_NAMES[r.stp ?? f.config.stp_default],
+  };
+}
+
+/** The account's own trades as myTrades shows them (a fee is in the asset received). */
+export function my_trades_json(f: MarketFormat, rows: readonly TradeRow[]) {
+  return rows.map((t) => {
+    const buyer = t.is_buyer === 1;
+    return {
+      symbol: f.config.symbol,
+      id: t.trade_id,
+      orderId: t.order_id,
+      orderListId: -1,
+      price: price(f, t.price_ticks),
+      qty: qty(f, t.quantity_lots),
+      quoteQty: quote(f, t.quote_units),
+      commission: pad8(scaled_text(BigInt(t.fee_units), buyer ? f.base_decimals : f.quote_decimals)),
+      commissionAsset: buyer ? f.base_name : f.quote_name,
+      time: t.time_ms,
+      isBuyer: buyer,
+      isMaker: t.is_maker === 1,
+      isBestMatch: true,
+    };
+  });
 }

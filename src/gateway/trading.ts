@@ -24,9 +24,10 @@ import {
   TYPE_MARKET,
 } from "../engine/types.js";
 import type { ExchangeNode } from "../node/exchange_node.js";
-import { HISTORY_LIMIT_MAX, type History, type OrderRow } from "../projections/history.js";
+import { HISTORY_LIMIT_MAX, type History } from "../projections/history.js";
 import { CLIENT_ORDER_ID_PATTERN, ORDER_PARAMS, validate_order } from "../validation/order.js";
 import type { Authenticator, Need } from "./auth.js";
+import { market_format, order_json, RawJson } from "./history_json.js";
 import type { Limiter } from "./limits.js";
 import { pad8, price_str, qty_str } from "./market_data.js";
 import { ApiError, bad, integer, type Params } from "./params.js";
@@ -406,34 +407,6 @@ export function register_trading(
     return out.sort((a, b) => a.orderId - b.orderId);
   });
 
-  const order_json = (m: Market, r: OrderRow) => {
-    const open = r.status === STATUS_NEW || r.status === 1;
-    return {
-      symbol: m.config.symbol,
-      orderId: r.order_id,
-      orderListId: -1,
-      clientOrderId: r.client_order_id ?? "",
-      price: price_str(m, r.price_ticks),
-      origQty: qty_str(m, r.quantity_lots),
-      executedQty: qty_str(m, r.executed_lots),
-      cummulativeQuoteQty: units(engine, m.config.quote, r.cumulative_quote_units),
-      status: ORDER_STATUS_NAMES[r.status],
-      timeInForce: TIF_NAMES[r.tif],
-      type: ORDER_TYPE_NAMES[r.order_type],
-      side: r.side === SIDE_BUY ? "BUY" : "SELL",
-      stopPrice: price_str(m, r.stop_price_ticks),
-      icebergQty: "0.00000000",
-      time: r.time_ms,
-      updateTime: r.update_ms,
-      isWorking: open,
-      workingTime: r.time_ms,
-      origQuoteOrderQty: units(engine, m.config.quote, r.quote_units),
-      // rows written before the mode was recorded hold null: the market's default, which such an
-      // order had unless its client named another
-      selfTradePreventionMode: STP_NAMES[r.stp ?? m.config.stp_default],
-    };
-  };
-
   /** fromId / orderId, startTime, endTime, limit (default 500, at most 1,000) as Binance reads them. */
   const range = (p: Params, id_name: string) => ({
     from_id: integer(p, id_name, 0, Number.MAX_SAFE_INTEGER),
@@ -456,7 +429,7 @@ export function register_trading(
       const row = await history.order(account, m.id, order_id, order_id === null ? client_id : null);
       if (row === null || (client_id !== null && row.client_order_id !== client_id))
         throw bad(-2013, "Order does not exist.");
-      return order_json(m, row);
+      return order_json(market_format(engine, m), row);
     },
   );
 
@@ -467,7 +440,9 @@ export function register_trading(
     async (p, request, raw) => {
       const account = signed("read", p, request, raw).account;
       const m = market_of(p);
-      return (await history.all_orders(account, m.id, range(p, "orderId"))).map((r) => order_json(m, r));
+      return new RawJson(
+        await history.all_orders_text(account, m.id, range(p, "orderId"), market_format(engine, m)),
+      );
     },
   );
 
@@ -481,27 +456,15 @@ export function register_trading(
       // orderId: that order's trades (it used to filter the account's latest `limit` trades, which
       // missed every trade of an older order)
       const order_id = integer(p, "orderId", 1, Number.MAX_SAFE_INTEGER);
-      const rows = await (order_id === undefined
-        ? history.trades(account, m.id, range(p, "fromId"))
-        : history.order_trades(account, m.id, order_id, range(p, "fromId")));
-      return rows.map((t) => {
-        const fee_asset = t.is_buyer === 1 ? m.config.base : m.config.quote;
-        return {
-          symbol: m.config.symbol,
-          id: t.trade_id,
-          orderId: t.order_id,
-          orderListId: -1,
-          price: price_str(m, t.price_ticks),
-          qty: qty_str(m, t.quantity_lots),
-          quoteQty: units(engine, m.config.quote, t.quote_units),
-          commission: units(engine, fee_asset, t.fee_units),
-          commissionAsset: engine.assets[fee_asset].name,
-          time: t.time_ms,
-          isBuyer: t.is_buyer === 1,
-          isMaker: t.is_maker === 1,
-          isBestMatch: true,
-        };
-      });
+      return new RawJson(
+        await history.my_trades_text(
+          account,
+          m.id,
+          order_id ?? null,
+          range(p, "fromId"),
+          market_format(engine, m),
+        ),
+      );
     },
   );
 

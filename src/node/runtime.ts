@@ -41,6 +41,13 @@ export interface Projection {
   /** The last sequence whose events are written: where it would continue after a crash. */
   readonly written_seq: number;
   apply(seq: number, time_ms: number, events: readonly EngineEvent[]): void;
+  /**
+   * The events up to `seq` are gone for good (no snapshot or journal still holds them): it goes on
+   * from `seq` + 1. Without it a projection restarted after its file was lost stayed at 0 when the
+   * snapshot it restarted from was the journal's end (nothing after it to feed), and said the same
+   * history was missing at every later start.
+   */
+  skip_to(seq: number): void;
   /** Starts writing what it holds (with its last sequence, atomically); written_seq follows. Never throws. */
   flush(): void;
   /** Why it stopped writing (it then drops what it is fed; the node goes on), or null. */
@@ -171,10 +178,12 @@ export class EngineNode implements ExchangeNode {
         );
         break;
       }
-      if (options.projection !== undefined && snapshot_seq > feed_after)
+      if (options.projection !== undefined && snapshot_seq > feed_after) {
         options.log(
           `node: history projection is at sequence ${feed_after} but the journal no longer holds what follows; history from ${feed_after + 1} to ${snapshot_seq} is not available`,
         );
+        options.projection.skip_to(snapshot_seq);
+      }
       engine ??= new Engine(options.engine_limits);
       touch_ahead = new TouchAhead(engine.orders.touch_plan, options.log);
       const snapshotter = new Snapshotter(

@@ -250,6 +250,11 @@ export class History {
     if (this.packer.rows >= FLUSH_ROWS) this.flush();
   }
 
+  /** Events up to `seq` are gone for good (see Projection.skip_to): it continues after `seq`. */
+  skip_to(seq: number): void {
+    if (seq > this.fed_seq && this.stopped === null) this.fed_seq = seq;
+  }
+
   /**
    * Hands what is waiting to the writer (its last sequence too, even without rows, so that a restart
    * does not replay commands that had none). Waits only if the writer is BATCHES_BEHIND_MAX behind.
@@ -476,6 +481,22 @@ export class History {
   /** `market_trades` as Binance's trades or aggTrades JSON, made on the reader thread (gateway/history_json.ts). */
   market_trades_text(market: number, q: Range, shape: PublicShape, format: MarketFormat): Promise<string> {
     return this.read("market_trades_text", [market, q, shape, format]);
+  }
+
+  /** `all_orders` as Binance's allOrders JSON, made on the reader thread. */
+  all_orders_text(account: number, market: number, q: Range, format: MarketFormat): Promise<string> {
+    return this.read("all_orders_text", [account, market, q, format]);
+  }
+
+  /** The account's trades (of one order, or all) as Binance's myTrades JSON, made on the reader thread. */
+  my_trades_text(
+    account: number,
+    market: number,
+    order_id: number | null,
+    q: Range,
+    format: MarketFormat,
+  ): Promise<string> {
+    return this.read("my_trades_text", [account, market, order_id, q, format]);
   }
 
   /** `klines` as Binance's JSON, made on the reader thread. */

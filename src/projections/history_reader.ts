@@ -5,8 +5,9 @@
  * second (a few chart pages and bots) took most of that thread and order acks went from a p99 of
  * 15 ms to a p50 of 0.9 s (`npm run bench:api -- --quick --only-reads`, docs/BENCHMARKS.md). Here
  * they cost the node's thread a message each way, and this thread runs at a lower priority, so
- * order entry comes first when the cores are busy. The public pages (trades, aggTrades, klines) are
- * made into Binance's JSON here too (gateway/history_json.ts): the node's thread only sends the text.
+ * order entry comes first when the cores are busy. The pages (trades, aggTrades, klines, allOrders,
+ * myTrades) are made into Binance's JSON here too (gateway/history_json.ts): the node's thread only
+ * sends the text.
  *
  * A read first waits until the writer has written every batch handed to it before the read was asked
  * (`batches`: the client reads its own writes), for at most READ_WAIT_MS_MAX; then it answers busy.
@@ -17,6 +18,8 @@ import {
   agg_trades_json,
   kline_row,
   type MarketFormat,
+  my_trades_json,
+  order_json,
   type PublicShape,
   trades_json,
 } from "../gateway/history_json.js";
@@ -47,7 +50,9 @@ export type ReadOp =
   | "stats"
   | "last_price_before"
   | "market_trades_text"
-  | "klines_text";
+  | "klines_text"
+  | "all_orders_text"
+  | "my_trades_text";
 
 export type ReaderRequest =
   | { type: "read"; id: number; batches: number; op: ReadOp; args: unknown[] }
@@ -117,6 +122,18 @@ function run(op: ReadOp, a: unknown[]): unknown {
       return JSON.stringify(
         (a[2] as PublicShape) === "trades" ? trades_json(format, rows) : agg_trades_json(format, rows),
       );
+    }
+    case "all_orders_text": {
+      const rows = queries.all_orders(n(0), n(1), a[2] as Parameters<HistoryQueries["all_orders"]>[2]);
+      const format = a[3] as MarketFormat;
+      return JSON.stringify(rows.map((r) => order_json(format, r)));
+    }
+    case "my_trades_text": {
+      const q = a[3] as Parameters<HistoryQueries["trades"]>[2];
+      const order_id = a[2] as number | null;
+      const rows =
+        order_id === null ? queries.trades(n(0), n(1), q) : queries.order_trades(n(0), n(1), order_id, q);
+      return JSON.stringify(my_trades_json(a[4] as MarketFormat, rows));
     }
     case "klines_text": {
       const buckets = buckets_of(a[1] as BucketsSpec);

@@ -186,6 +186,25 @@ describe("WebSocket API (/ws-api/v3)", () => {
         assert.ok(page.length > 0, `${path}: ${JSON.stringify(page)}`);
         assert.deepEqual(answer.result, page, method);
       }
+      // the account's pages too (allOrders, myTrades: also made on the reader thread), the session's
+      // (bob's) against REST signed with bob's HMAC key
+      const bob = creds.users[1];
+      for (const [method, path] of [
+        ["allOrders", "allOrders"],
+        ["myTrades", "myTrades"],
+      ]) {
+        const answer = await call(`mine-${method}`, method, { symbol: "BTCUSDT", timestamp: Date.now() });
+        assert.equal(answer.status, 200, JSON.stringify(answer));
+        const text = new URLSearchParams({ symbol: "BTCUSDT", timestamp: String(Date.now()) }).toString();
+        const sig = createHmac("sha256", bob.secretKey).update(text).digest("hex");
+        const rest = await fetch(`${creds.baseUrl}/api/v3/${path}?${text}&signature=${sig}`, {
+          headers: { "X-MBX-APIKEY": bob.apiKey },
+        });
+        assert.equal(rest.headers.get("content-type"), "application/json; charset=utf-8");
+        const page = (await rest.json()) as Msg[];
+        assert.ok(page.length > 0, `${path}: ${JSON.stringify(page)}`);
+        assert.deepEqual(answer.result, page, method);
+      }
       const bob_uid = ((await call("a", "account.status", { timestamp: Date.now() })).result as Msg).uid;
       assert.notEqual(
         bob_uid,
