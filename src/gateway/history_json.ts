@@ -49,9 +49,6 @@ export class RawJson {
 /** The public history shapes the reader thread makes. */
 export type PublicShape = "trades" | "agg_trades";
 
-/** The account's history shapes the reader thread makes (allOrders, myTrades). */
-export type AccountShape = "orders" | "my_trades";
-
 const price = (f: MarketFormat, ticks: number): string => pad8(price_text(f.config, ticks));
 const qty = (f: MarketFormat, lots: number | bigint): string => pad8(quantity_text(f.config, lots));
 const quote = (f: MarketFormat, units: number | bigint): string =>
