@@ -117,8 +117,9 @@ export function order_json(f: MarketFormat, r: OrderRow) {
     icebergQty: "0.00000000",
     time: r.time_ms,
     updateTime: r.update_ms,
-    isWorking: open,
-    workingTime: r.time_ms,
+    // a stop order is not working until it triggers (workingTime -1 meanwhile, as Binance's)
+    isWorking: open && r.working_ms !== -1,
+    workingTime: r.working_ms ?? r.time_ms,
     origQuoteOrderQty: quote(f, r.quote_units),
     // rows written before the mode was recorded hold null: the market's default, which such an
     // order had unless its client named another

@@ -14,6 +14,7 @@ import type { EngineEvent } from "../engine/events.js";
 import type { Market } from "../engine/market.js";
 import { REASONS } from "../engine/reasons.js";
 import {
+  is_stop_type,
   ORDER_STATUS_NAMES,
   ORDER_TYPE_NAMES,
   SIDE_BUY,
@@ -386,24 +387,45 @@ export function register_trading(
     return out;
   });
 
-  route("GET", "/api/v3/openOrders", ["symbol", ...SIGNED], (p, request, raw) => {
+  route("GET", "/api/v3/openOrders", ["symbol", ...SIGNED], async (p, request, raw) => {
     const account = signed("read", p, request, raw).account;
     const markets = p.values.has("symbol") ? [market_of(p)] : engine.markets;
-    const out = [];
+    type Open = ReturnType<typeof describe> & {
+      icebergQty: string;
+      updateTime: number;
+      isWorking: boolean;
+      workingTime: number;
+    };
+    const out: Open[] = [];
+    /** Stop orders that have triggered: when they began working is in the history, not the engine. */
+    const triggered: { at: number; market: number; order_id: number }[] = [];
     for (const m of markets) {
       for (const id of engine.accounts[account].open_ids(engine.ledger, account, m.id)) {
         const slot = engine.find_order(account, m.id, id, null);
         if (slot === 0) continue;
         const d = describe(slot, m);
+        // a stop order is not working until it triggers (Binance: isWorking false, workingTime -1)
+        const waiting = is_stop_type(engine.orders.type(slot)) && engine.orders.triggered(slot) === 0;
+        if (!waiting && is_stop_type(engine.orders.type(slot)))
+          triggered.push({ at: out.length, market: m.id, order_id: d.orderId });
         out.push({
           ...d,
           icebergQty: "0.00000000",
           updateTime: d.time,
-          isWorking: true,
-          workingTime: d.time,
+          isWorking: !waiting,
+          workingTime: waiting ? -1 : d.time,
         });
       }
     }
+    const rows = await Promise.all(
+      triggered.map((t) => history.order(account, t.market, t.order_id, null).catch(() => null)),
+    );
+    triggered.forEach((t, i) => {
+      // when the history cannot say (unavailable), the order's time, as before it kept this
+      const working_ms = rows[i]?.working_ms;
+      if (working_ms !== undefined && working_ms !== null && working_ms > 0)
+        out[t.at].workingTime = working_ms;
+    });
     return out.sort((a, b) => a.orderId - b.orderId);
   });
 

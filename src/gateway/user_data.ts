@@ -30,7 +30,13 @@ const ORDER_CACHE_MAX = 200_000;
 /** An order's fixed fields (the history's row, minus what changes). */
 type OrderFacts = Omit<
   OrderRow,
-  "order_id" | "status" | "executed_lots" | "cumulative_quote_units" | "update_ms" | "client_order_id"
+  | "order_id"
+  | "status"
+  | "executed_lots"
+  | "cumulative_quote_units"
+  | "update_ms"
+  | "client_order_id"
+  | "working_ms"
 > & {
   client_order_id: string;
 };

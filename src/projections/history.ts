@@ -179,7 +179,7 @@ export class History {
         price_ticks INTEGER NOT NULL, quantity_lots INTEGER NOT NULL, quote_units INTEGER NOT NULL,
         stop_price_ticks INTEGER NOT NULL, status INTEGER NOT NULL, executed_lots INTEGER NOT NULL,
         cumulative_quote_units INTEGER NOT NULL, time_ms INTEGER NOT NULL, update_ms INTEGER NOT NULL,
-        stp INTEGER);
+        stp INTEGER, working_ms INTEGER);
       CREATE INDEX IF NOT EXISTS orders_by_account ON orders (account, market, order_id);
       CREATE INDEX IF NOT EXISTS orders_by_client_id ON orders (account, client_order_id);
       CREATE TABLE IF NOT EXISTS trades (
@@ -194,8 +194,11 @@ export class History {
     // A history written before orders kept their self-trade prevention mode gets the column; its
     // older rows hold NULL ("not recorded": answers show the market's default, what such an order
     // had unless its client named another).
+    // Likewise when it began working (working_ms; NULL: shown as its time, as before).
     const columns = db.prepare("PRAGMA table_info(orders)").all() as { name: string }[];
     if (!columns.some((c) => c.name === "stp")) db.exec("ALTER TABLE orders ADD COLUMN stp INTEGER");
+    if (!columns.some((c) => c.name === "working_ms"))
+      db.exec("ALTER TABLE orders ADD COLUMN working_ms INTEGER");
     // A history written before candles existed, or before some of their levels, gets them from its
     // trades, once.
     const version = db.prepare("SELECT value FROM meta WHERE key = 'candles'").get() as

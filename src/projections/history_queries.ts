@@ -25,6 +25,8 @@ export interface OrderRow {
   update_ms: number;
   /** Self-trade prevention mode (StpMode); null in rows written before it was recorded. */
   stp: number | null;
+  /** When it began working on the book: -1 for a stop order not yet triggered; null in older rows. */
+  working_ms: number | null;
 }
 
 export interface TradeRow {

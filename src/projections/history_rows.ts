@@ -10,11 +10,13 @@ import type { EngineEvent } from "../engine/events.js";
 export const ROW_ORDER_NEW = 1;
 export const ROW_ORDER_UPDATE = 2;
 export const ROW_TRADE = 3;
+export const ROW_ORDER_TRIGGERED = 4;
 
 /** Numbers per row kind, the kind included. */
 export const ROW_ORDER_NEW_WIDTH = 13;
 export const ROW_ORDER_UPDATE_WIDTH = 6;
 export const ROW_TRADE_WIDTH = 14;
+export const ROW_ORDER_TRIGGERED_WIDTH = 3;
 
 /** What the node's thread sends the writer: the rows of commands up to and including `seq`. */
 export interface RowBatch {
@@ -93,6 +95,15 @@ export class RowPacker {
         a[i++] = e.stp;
         this.length = i;
         this.client_ids.push(e.client_order_id);
+        this.rows++;
+      } else if (e.kind === "order_triggered") {
+        this.room(ROW_ORDER_TRIGGERED_WIDTH);
+        const a = this.numbers;
+        let i = this.length;
+        a[i++] = ROW_ORDER_TRIGGERED;
+        a[i++] = e.order_id;
+        a[i++] = e.time_ms;
+        this.length = i;
         this.rows++;
       } else if (e.kind === "order_update") {
         this.room(ROW_ORDER_UPDATE_WIDTH);

@@ -8,12 +8,15 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
+import { is_stop_type } from "../engine/types.js";
 import { CANDLE_UPSERT_SQL, CandleFolder } from "./candles.js";
 import {
   ERROR_TEXT_BYTES_MAX,
   ERROR_TEXT_OFFSET,
   ROW_ORDER_NEW,
   ROW_ORDER_NEW_WIDTH,
+  ROW_ORDER_TRIGGERED,
+  ROW_ORDER_TRIGGERED_WIDTH,
   ROW_ORDER_UPDATE,
   ROW_ORDER_UPDATE_WIDTH,
   ROW_TRADE,
@@ -42,7 +45,8 @@ const db = new Database(start.file);
 db.pragma("synchronous = NORMAL");
 db.pragma(`wal_autocheckpoint = ${start.wal_autocheckpoint_pages}`);
 db.pragma("busy_timeout = 1000");
-const insert_order = db.prepare("INSERT OR REPLACE INTO orders VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+const insert_order = db.prepare("INSERT OR REPLACE INTO orders VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+const set_working = db.prepare("UPDATE orders SET working_ms = ? WHERE order_id = ?");
 const update_order = db.prepare(
   "UPDATE orders SET status = ?, executed_lots = ?, cumulative_quote_units = ?, update_ms = ? WHERE order_id = ?",
 );
@@ -62,7 +66,8 @@ const write = db.transaction((b: RowBatch) => {
     if (kind === ROW_ORDER_NEW) {
       // order_id, account, market, client_order_id, side, order_type, tif, price_ticks,
       // quantity_lots, quote_units, stop_price_ticks, status, executed_lots, cumulative_quote_units,
-      // time_ms, update_ms, stp
+      // time_ms, update_ms, stp, working_ms (-1 for a stop order until it triggers: Binance's
+      // workingTime, when the order began working on the book)
       const time_ms = a[i + 11];
       insert_order.run(
         a[i + 1],
@@ -82,8 +87,12 @@ const write = db.transaction((b: RowBatch) => {
         time_ms,
         time_ms,
         a[i + 12],
+        is_stop_type(a[i + 5]) ? -1 : time_ms,
       );
       i += ROW_ORDER_NEW_WIDTH;
+    } else if (kind === ROW_ORDER_TRIGGERED) {
+      set_working.run(a[i + 2], a[i + 1]);
+      i += ROW_ORDER_TRIGGERED_WIDTH;
     } else if (kind === ROW_ORDER_UPDATE) {
       update_order.run(a[i + 2], a[i + 3], a[i + 4], a[i + 5], a[i + 1]);
       i += ROW_ORDER_UPDATE_WIDTH;

@@ -464,7 +464,71 @@ describe("order and trade history (SQLite projection)", () => {
       });
       await call("DELETE", "/api/v3/order", alice, { symbol: "ETHBTC", orderId: String(buy.body.orderId) });
 
-      /** modes_recorded false: a history from before orders' modes were kept (all show the default). */
+      // stop orders work only once triggered (Binance: isWorking false, workingTime -1 until then)
+      const [carol] = creds.users.slice(2);
+      const trade_at = async (price: string) => {
+        await call("POST", "/api/v3/order", carol, {
+          symbol: "ETHUSDT",
+          side: "SELL",
+          type: "LIMIT",
+          timeInForce: "GTC",
+          quantity: "1",
+          price,
+        });
+        const taken = await call("POST", "/api/v3/order", bob, {
+          symbol: "ETHUSDT",
+          side: "BUY",
+          type: "MARKET",
+          quantity: "1",
+        });
+        assert.equal(taken.body.status, "FILLED", JSON.stringify(taken.body));
+        return taken.body.transactTime as number;
+      };
+      await trade_at("2100");
+      const stop = async (stop_price: string, price: string) =>
+        (
+          await call("POST", "/api/v3/order", alice, {
+            symbol: "ETHUSDT",
+            side: "SELL",
+            type: "STOP_LOSS_LIMIT",
+            timeInForce: "GTC",
+            quantity: "1",
+            stopPrice: stop_price,
+            price,
+          })
+        ).body;
+      const waiting_stop = await stop("2000", "1990");
+      const fired_stop = await stop("2050", "2040");
+      const triggered_ms = await trade_at("2050"); // the last price reaches 2050: the second triggers
+      const open_stops = await call("GET", "/api/v3/openOrders", alice, { symbol: "ETHUSDT" });
+      assert.deepEqual(
+        open_stops.body.map((o) => [o.orderId, o.isWorking, o.workingTime]),
+        [
+          [waiting_stop.orderId, false, -1],
+          [fired_stop.orderId, true, triggered_ms],
+        ],
+      );
+      /** GET order agrees (from the history); a file from before working times shows the order's time. */
+      const check_stops = async (working_recorded: boolean) => {
+        for (const [o, working, at] of [
+          [waiting_stop, false, -1],
+          [fired_stop, true, triggered_ms],
+        ] as const) {
+          const got = (
+            await call("GET", "/api/v3/order", alice, { symbol: "ETHUSDT", orderId: String(o.orderId) })
+          ).body;
+          assert.deepEqual(
+            [got.isWorking, got.workingTime],
+            working_recorded ? [working, at] : [true, got.time],
+            JSON.stringify(got),
+          );
+        }
+      };
+
+      /**
+       * modes_recorded false: a history from before orders' modes and working times were kept (all
+       * show the market's default mode, and their own time as when they began working).
+       */
       const check = async (modes_recorded = true) => {
         const o = await call("GET", "/api/v3/order", alice, {
           symbol: "ETHBTC",
@@ -506,6 +570,7 @@ describe("order and trade history (SQLite projection)", () => {
           orderId: String(buy.body.orderId),
         });
         assert.deepEqual(none.body, { code: -2013, msg: "Order does not exist." });
+        await check_stops(modes_recorded);
       };
       await check();
       await running.close();
@@ -521,6 +586,7 @@ describe("order and trade history (SQLite projection)", () => {
       await running.close();
       const old = new Database(join(dir, "history.sqlite"));
       old.exec("ALTER TABLE orders DROP COLUMN stp");
+      old.exec("ALTER TABLE orders DROP COLUMN working_ms");
       old.close();
       running = await start_node(opts);
       await check(false);
