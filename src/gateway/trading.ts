@@ -397,8 +397,11 @@ export function register_trading(
       workingTime: number;
     };
     const out: Open[] = [];
-    /** Stop orders that have triggered: when they began working is in the history, not the engine. */
-    const triggered: { at: number; market: number; order_id: number }[] = [];
+    /**
+     * What the engine does not keep is read from the history: when a triggered stop order began
+     * working and when a partly filled order last changed (its last fill).
+     */
+    const from_history: { at: number; market: number; order_id: number }[] = [];
     for (const m of markets) {
       for (const id of engine.accounts[account].open_ids(engine.ledger, account, m.id)) {
         const slot = engine.find_order(account, m.id, id, null);
@@ -406,8 +409,8 @@ export function register_trading(
         const d = describe(slot, m);
         // a stop order is not working until it triggers (Binance: isWorking false, workingTime -1)
         const waiting = is_stop_type(engine.orders.type(slot)) && engine.orders.triggered(slot) === 0;
-        if (!waiting && is_stop_type(engine.orders.type(slot)))
-          triggered.push({ at: out.length, market: m.id, order_id: d.orderId });
+        if ((!waiting && is_stop_type(engine.orders.type(slot))) || engine.orders.executed_lots(slot) > 0)
+          from_history.push({ at: out.length, market: m.id, order_id: d.orderId });
         out.push({
           ...d,
           icebergQty: "0.00000000",
@@ -417,14 +420,22 @@ export function register_trading(
         });
       }
     }
-    const rows = await Promise.all(
-      triggered.map((t) => history.order(account, t.market, t.order_id, null).catch(() => null)),
-    );
-    triggered.forEach((t, i) => {
-      // when the history cannot say (unavailable), the order's time, as before it kept this
-      const working_ms = rows[i]?.working_ms;
-      if (working_ms !== undefined && working_ms !== null && working_ms > 0)
-        out[t.at].workingTime = working_ms;
+    // one read for all of them (none: no read); when the history cannot say (unavailable, or an
+    // older file), the order's time, as before
+    const rows =
+      from_history.length === 0
+        ? []
+        : await history
+            .orders_by_id(
+              account,
+              from_history.map((t) => [t.market, t.order_id]),
+            )
+            .catch(() => from_history.map(() => null));
+    from_history.forEach((t, i) => {
+      const row = rows[i];
+      if (row === null) return;
+      if (row.working_ms !== null && row.working_ms > 0) out[t.at].workingTime = row.working_ms;
+      out[t.at].updateTime = row.update_ms;
     });
     return out.sort((a, b) => a.orderId - b.orderId);
   });

@@ -449,6 +449,11 @@ export class History {
     return this.queries_now.order(account, market, order_id, null);
   }
 
+  /** Several of the account's orders by [market, order id], in one read (null for each not found). */
+  orders_by_id(account: number, ids: readonly [number, number][]): Promise<(OrderRow | null)[]> {
+    return this.read("orders_by_id", [account, ids]);
+  }
+
   all_orders(account: number, market: number, q: Range): Promise<OrderRow[]> {
     return this.read("all_orders", [account, market, q]);
   }

@@ -52,7 +52,8 @@ export type ReadOp =
   | "market_trades_text"
   | "klines_text"
   | "all_orders_text"
-  | "my_trades_text";
+  | "my_trades_text"
+  | "orders_by_id";
 
 export type ReaderRequest =
   | { type: "read"; id: number; batches: number; op: ReadOp; args: unknown[] }
@@ -123,6 +124,10 @@ function run(op: ReadOp, a: unknown[]): unknown {
         (a[2] as PublicShape) === "trades" ? trades_json(format, rows) : agg_trades_json(format, rows),
       );
     }
+    case "orders_by_id":
+      return (a[1] as [number, number][]).map(([market, order_id]) =>
+        queries.order(n(0), market, order_id, null),
+      );
     case "all_orders_text": {
       const rows = queries.all_orders(n(0), n(1), a[2] as Parameters<HistoryQueries["all_orders"]>[2]);
       const format = a[3] as MarketFormat;

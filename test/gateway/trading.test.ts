@@ -508,6 +508,24 @@ describe("order and trade history (SQLite projection)", () => {
           [fired_stop.orderId, true, triggered_ms],
         ],
       );
+      // a partly filled open order was last updated at its fill (the engine keeps no such time)
+      await new Promise((r) => setTimeout(r, 5)); // a fill time other than the order's own
+      const part = await call("POST", "/api/v3/order", bob, {
+        symbol: "ETHUSDT",
+        side: "BUY",
+        type: "MARKET",
+        quantity: "0.5",
+      });
+      assert.equal(part.body.status, "FILLED", JSON.stringify(part.body));
+      const after_fill = (await call("GET", "/api/v3/openOrders", alice, { symbol: "ETHUSDT" })).body;
+      assert.deepEqual(
+        after_fill.map((o) => [o.orderId, o.executedQty, o.updateTime, o.workingTime]),
+        [
+          [waiting_stop.orderId, "0.00000000", waiting_stop.transactTime, -1],
+          [fired_stop.orderId, "0.50000000", part.body.transactTime, triggered_ms],
+        ],
+      );
+      assert.notEqual(part.body.transactTime, fired_stop.transactTime);
       /** GET order agrees (from the history); a file from before working times shows the order's time. */
       const check_stops = async (working_recorded: boolean) => {
         for (const [o, working, at] of [
