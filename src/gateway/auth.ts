@@ -1,9 +1,9 @@
 /**
  * Signed requests, as Binance defines them: the key in X-MBX-APIKEY; `signature` over the query
  * string followed by the body (without the signature parameter itself); `timestamp` (ms, or µs when
- * it has 16 digits) within `recvWindow` (default 5,000 ms, at most 60,000) and at most 1,000 ms ahead
- * of the server; the key's permissions and optional IP allow-list. HMAC-SHA256 (hex), Ed25519 and
- * RSA PKCS#1 v1.5 SHA-256 (base64) signatures.
+ * it has 16 digits) within `recvWindow` (default 5,000 ms, at most 60,000; µs as three decimals) and
+ * at most 1,000 ms ahead of the server; the key's permissions and optional IP allow-list. HMAC-SHA256
+ * (hex), Ed25519 and RSA PKCS#1 v1.5 SHA-256 (base64) signatures.
  */
 import { createHmac, createPublicKey, type KeyObject, timingSafeEqual, verify } from "node:crypto";
 import { type ApiKeyRecord, KEY_ED25519, KEY_HMAC, PERMISSION_TRADE } from "../engine/api_keys.js";
@@ -11,10 +11,31 @@ import type { Engine } from "../engine/engine.js";
 import type { WebSessions } from "../web/sessions.js";
 import { CSRF_HEADER } from "../web/sessions.js";
 import type { MasterKey } from "./master_key.js";
-import { ApiError, bad, integer, type Params, required } from "./params.js";
+import { ApiError, bad, type Params, required } from "./params.js";
 
 const RECV_WINDOW_DEFAULT_MS = 5000;
 const RECV_WINDOW_MAX_MS = 60_000;
+const RECV_WINDOW_RE = /^([0-9]{1,20})(?:\.([0-9]{1,3}))?$/;
+
+/**
+ * recvWindow in µs: milliseconds with up to three decimals ("6000.346", as Binance takes it), at
+ * most 60,000 (past it Binance's -1131).
+ */
+function recv_window_us(params: Params): number {
+  const raw = params.values.get("recvWindow");
+  if (raw === undefined) return RECV_WINDOW_DEFAULT_MS * 1000;
+  const m = RECV_WINDOW_RE.exec(raw);
+  if (m === null)
+    throw bad(
+      -1100,
+      "Illegal characters found in parameter 'recvWindow'; legal range is '^[0-9]{1,20}(\\.[0-9]{1,3})?$'.",
+    );
+  const fraction_us = m[2] === undefined ? 0 : Number(m[2].padEnd(3, "0"));
+  const whole_ms = Number(m[1]);
+  if (whole_ms > RECV_WINDOW_MAX_MS || (whole_ms === RECV_WINDOW_MAX_MS && fraction_us > 0))
+    throw bad(-1131, "recvWindow must be less than 60000");
+  return whole_ms * 1000 + fraction_us;
+}
 const AHEAD_MAX_MS = 1000;
 
 const invalid_key = (): ApiError =>
@@ -154,12 +175,13 @@ export class Authenticator {
     if (!/^[0-9]{13,16}$/.test(timestamp_raw))
       throw bad(-1100, "Illegal characters found in parameter 'timestamp'; legal range is '^[0-9]{1,20}$'.");
     const ts = Number(timestamp_raw);
-    const timestamp_ms = timestamp_raw.length === 16 ? Math.floor(ts / 1000) : ts;
-    const window = integer(params, "recvWindow", 0, RECV_WINDOW_MAX_MS) ?? RECV_WINDOW_DEFAULT_MS;
-    const now = this.clock_ms();
-    if (timestamp_ms > now + AHEAD_MAX_MS)
+    // in µs: a timestamp may be in µs (16 digits), a recvWindow may have µs (three decimals)
+    const timestamp_us = timestamp_raw.length === 16 ? ts : ts * 1000;
+    const window_us = recv_window_us(params);
+    const now_us = this.clock_ms() * 1000;
+    if (timestamp_us > now_us + AHEAD_MAX_MS * 1000)
       throw bad(-1021, "Timestamp for this request was 1000ms ahead of the server's time.");
-    if (now - timestamp_ms > window)
+    if (now_us - timestamp_us > window_us)
       throw bad(-1021, "Timestamp for this request is outside of the recvWindow.");
   }
 

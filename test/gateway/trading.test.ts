@@ -186,6 +186,18 @@ describe("signed trading REST", () => {
         -1021,
       ],
       [
+        "recvWindow past 60000",
+        call("POST", "/api/v3/order", alice, { ...order, recvWindow: "60000.001" }),
+        400,
+        -1131,
+      ],
+      [
+        "recvWindow with four decimals",
+        call("POST", "/api/v3/order", alice, { ...order, recvWindow: "5000.0001" }),
+        400,
+        -1100,
+      ],
+      [
         "future timestamp",
         call("POST", "/api/v3/order", alice, { ...order, timestamp: String(Date.now() + 5000) }),
         400,
@@ -239,6 +251,23 @@ describe("signed trading REST", () => {
       assert.equal(r.body.code, code, `${name}: ${JSON.stringify(r.body)}`);
     }
     assert.equal(running.node.last_applied_seq, seq, "nothing reached the journal");
+    // recvWindow in ms with up to three decimals (µs), as Binance takes it
+    const aged = (ms: number) => String(Date.now() - ms);
+    const within = await call("GET", "/api/v3/account", alice, {
+      recvWindow: "6000.346",
+      timestamp: aged(5500),
+    });
+    assert.equal(within.status, 200, JSON.stringify(within.body));
+    const outside = await call("GET", "/api/v3/account", alice, {
+      recvWindow: "5000.5",
+      timestamp: aged(5600),
+    });
+    assert.equal(outside.body.code, -1021, JSON.stringify(outside.body));
+    const micros = await call("GET", "/api/v3/account", alice, {
+      recvWindow: "60000",
+      timestamp: String((Date.now() - 59_000) * 1000 + 123),
+    });
+    assert.equal(micros.status, 200, JSON.stringify(micros.body));
 
     // state-dependent: journaled, REJECTED by the engine, Binance's message
     const poor = await call("POST", "/api/v3/order", bob, { ...order, quantity: "5" });
