@@ -408,8 +408,10 @@ export function register_trading(
         if (slot === 0) continue;
         const d = describe(slot, m);
         // a stop order is not working until it triggers (Binance: isWorking false, workingTime -1)
-        const waiting = is_stop_type(engine.orders.type(slot)) && engine.orders.triggered(slot) === 0;
-        if ((!waiting && is_stop_type(engine.orders.type(slot))) || engine.orders.executed_lots(slot) > 0)
+        const stop = is_stop_type(engine.orders.type(slot));
+        const waiting = stop && engine.orders.triggered(slot) === 0;
+        const triggered = stop && !waiting;
+        if (triggered || engine.orders.executed_lots(slot) > 0)
           from_history.push({ at: out.length, market: m.id, order_id: d.orderId });
         out.push({
           ...d,
