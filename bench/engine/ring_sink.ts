@@ -187,6 +187,33 @@ export class RingSink implements EventSink {
     r[at] = 12;
     r[at + 1] = (maintenance ? 1 : 0) | (deposits_paused ? 2 : 0) | (withdrawals_paused ? 4 : 0);
   }
+  prevented_match(
+    market: number,
+    prevented_match_id: number,
+    taker_order_id: number,
+    maker_order_id: number,
+    account: number,
+    price_ticks: number,
+    taker_prevented_lots: number,
+    maker_prevented_lots: number,
+    stp: StpMode,
+    time_ms: number,
+  ): void {
+    this.events++;
+    const r = this.ring;
+    const at = this.reserve(11);
+    r[at] = 14;
+    r[at + 1] = market;
+    r[at + 2] = prevented_match_id;
+    r[at + 3] = taker_order_id;
+    r[at + 4] = maker_order_id;
+    r[at + 5] = account;
+    r[at + 6] = price_ticks;
+    r[at + 7] = taker_prevented_lots;
+    r[at + 8] = maker_prevented_lots;
+    r[at + 9] = stp;
+    r[at + 10] = time_ms;
+  }
   ledger(account: number, asset: number, amount_units: number): void {
     const r = this.ring;
     const at = this.reserve(4);

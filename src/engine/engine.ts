@@ -604,10 +604,25 @@ export class Engine {
       while (maker !== 0) {
         const next = orders.next(maker);
         if (stp !== STP_NONE && orders.account(maker) === account) {
-          if (stp === STP_EXPIRE_MAKER || stp === STP_EXPIRE_BOTH) {
+          const expire_maker = stp === STP_EXPIRE_MAKER || stp === STP_EXPIRE_BOTH;
+          const expire_taker = stp === STP_EXPIRE_TAKER || stp === STP_EXPIRE_BOTH;
+          // Recorded before the orders expire, so that their updates can name it.
+          sink.prevented_match(
+            market.id,
+            market.next_prevented_match_id++,
+            orders.id(slot),
+            orders.id(maker),
+            account,
+            price,
+            expire_taker ? this.taker_lots_left(slot, lot_cost, cfg.lot_units) : -1,
+            expire_maker ? orders.remaining_lots(maker) : -1,
+            stp as StpMode,
+            this.now_ms,
+          );
+          if (expire_maker) {
             level_gone = this.close_resting(market, maker, STATUS_EXPIRED_IN_MATCH, END_STP);
           }
-          if (stp === STP_EXPIRE_TAKER || stp === STP_EXPIRE_BOTH) {
+          if (expire_taker) {
             this.match_stop = STOP_STP;
             break;
           }
@@ -658,6 +673,21 @@ export class Engine {
       if (!level_gone || this.match_stop !== STOP_NONE) break;
       if (!by_quote && orders.remaining_lots(slot) === 0) break;
     }
+  }
+
+  /**
+   * What a taker has left to trade, in lots, at a price whose lot costs `lot_cost` quote units: its
+   * remaining quantity, or for an order by quote amount the whole lots that amount still buys there
+   * (a sell also no more than it locked). What a self-trade prevention that expires it prevents.
+   */
+  private taker_lots_left(slot: number, lot_cost: number, lot_units: number): number {
+    const orders = this.orders;
+    if (orders.quote_units(slot) === 0) return orders.remaining_lots(slot);
+    const quote_left = orders.quote_units(slot) - orders.cumulative_quote_units(slot);
+    let lots = Math.floor(quote_left / lot_cost);
+    if (orders.side(slot) === SIDE_SELL)
+      lots = Math.min(lots, Math.floor(orders.locked_units(slot) / lot_units));
+    return lots;
   }
 
   /**

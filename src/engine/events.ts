@@ -53,6 +53,24 @@ export interface EventSink {
     maker_fee_units: number,
     time_ms: number,
   ): void;
+  /**
+   * Self-trade prevention stopped a taker from trading with a resting order of the same account
+   * (Binance's "prevented match"). Comes before the order updates that expire the order(s). A
+   * quantity is -1 for the side the mode leaves alone (EXPIRE_MAKER leaves the taker, EXPIRE_TAKER
+   * the maker); otherwise it is what that order had left, which expires.
+   */
+  prevented_match(
+    market: number,
+    prevented_match_id: number,
+    taker_order_id: number,
+    maker_order_id: number,
+    account: number,
+    price_ticks: number,
+    taker_prevented_lots: number,
+    maker_prevented_lots: number,
+    stp: StpMode,
+    time_ms: number,
+  ): void;
   /** A balance after a change: absolute free and locked units. */
   balance(account: number, asset: number, free_units: number, locked_units: number): void;
   /** A price level after a change (quantity 0 = level gone); update ids are contiguous per market. */
@@ -116,6 +134,19 @@ export type EngineEvent =
       taker_side: Side;
       taker_fee_units: number;
       maker_fee_units: number;
+      time_ms: number;
+    }
+  | {
+      kind: "prevented_match";
+      market: number;
+      prevented_match_id: number;
+      taker_order_id: number;
+      maker_order_id: number;
+      account: number;
+      price_ticks: number;
+      taker_prevented_lots: number;
+      maker_prevented_lots: number;
+      stp: StpMode;
       time_ms: number;
     }
   | { kind: "balance"; account: number; asset: number; free_units: number; locked_units: number }
@@ -236,6 +267,32 @@ export class EventCollector implements EventSink {
       time_ms,
     });
   }
+  prevented_match(
+    market: number,
+    prevented_match_id: number,
+    taker_order_id: number,
+    maker_order_id: number,
+    account: number,
+    price_ticks: number,
+    taker_prevented_lots: number,
+    maker_prevented_lots: number,
+    stp: StpMode,
+    time_ms: number,
+  ): void {
+    this.events.push({
+      kind: "prevented_match",
+      market,
+      prevented_match_id,
+      taker_order_id,
+      maker_order_id,
+      account,
+      price_ticks,
+      taker_prevented_lots,
+      maker_prevented_lots,
+      stp,
+      time_ms,
+    });
+  }
   balance(account: number, asset: number, free_units: number, locked_units: number): void {
     this.events.push({ kind: "balance", account, asset, free_units, locked_units });
   }
@@ -312,6 +369,18 @@ export class NullSink implements EventSink {
     _taker_side: Side,
     _taker_fee_units: number,
     _maker_fee_units: number,
+    _time_ms: number,
+  ): void {}
+  prevented_match(
+    _market: number,
+    _prevented_match_id: number,
+    _taker_order_id: number,
+    _maker_order_id: number,
+    _account: number,
+    _price_ticks: number,
+    _taker_prevented_lots: number,
+    _maker_prevented_lots: number,
+    _stp: StpMode,
     _time_ms: number,
   ): void {}
   balance(_account: number, _asset: number, _free_units: number, _locked_units: number): void {}

@@ -14,6 +14,8 @@ export class Market {
   next_trade_id = 1;
   /** Last book update id; every level change takes the next one, so ids are contiguous. */
   book_update_id = 0;
+  /** Next id of a prevented self-trade (Binance's preventedMatchId: per symbol, from 0). */
+  next_prevented_match_id = 0;
 
   constructor(
     readonly id: number,

@@ -3,7 +3,7 @@
  * limits, assets, markets with their books in priority order (levels best first, orders in queue
  * order), stop lists, accounts, ledger totals and the client-order-id and request-id retention
  * windows, API keys and web users. Older versions (1: before request ids and keys; 2: before key tiers;
- * 3: before web users) still restore. Slot numbers
+ * 3: before web users; 4: before prevented-match ids, which then start from 0) still restore. Slot numbers
  * are not recorded, so two engines in the same logical state encode to the same bytes; the state
  * hash is SHA-256 of those bytes. restore(snapshot(e)) behaves exactly as e on every later command.
  */
@@ -19,7 +19,7 @@ import type { EventSink } from "./events.js";
 import type { OrderType, Side, StpMode, TimeInForce } from "./types.js";
 
 const MAGIC = 0x48465331; // "HFS1"
-export const SNAPSHOT_VERSION = 4;
+export const SNAPSHOT_VERSION = 5;
 
 const LIMIT_KEYS: (keyof EngineLimits)[] = [
   "orders_max",
@@ -134,6 +134,7 @@ export function snapshot(e: Engine): Uint8Array {
     w.f64(m.last_price_ticks);
     w.f64(m.next_trade_id);
     w.f64(m.book_update_id);
+    w.f64(m.next_prevented_match_id);
     for (const list of [book_orders(e, m.bids), book_orders(e, m.asks)]) {
       w.u32(list.length);
       for (const s of list) write_order(w, e, s, false);
@@ -229,6 +230,7 @@ export function restore(bytes: Uint8Array, sink?: EventSink): Engine {
     m.last_price_ticks = r.f64();
     m.next_trade_id = r.f64();
     m.book_update_id = r.f64();
+    if (version >= 5) m.next_prevented_match_id = r.f64();
     for (let list = 0; list < 4; list++) {
       const n = r.u32();
       for (let j = 0; j < n; j++) e.restore_order(read_order(r));

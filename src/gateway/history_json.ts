@@ -20,7 +20,7 @@ import {
   TIF_NAMES,
 } from "../engine/types.js";
 import type { Buckets, Candle } from "../projections/candles.js";
-import type { OrderRow, TradeRow } from "../projections/history_queries.js";
+import type { OrderRow, PreventedMatchRow, TradeRow } from "../projections/history_queries.js";
 import { pad8 } from "./market_data.js";
 
 /** What formatting a market's rows needs: plain data, to cross to the reader thread. */
@@ -124,7 +124,32 @@ export function order_json(f: MarketFormat, r: OrderRow) {
     // rows written before the mode was recorded hold null: the market's default, which such an
     // order had unless its client named another
     selfTradePreventionMode: STP_NAMES[r.stp ?? f.config.stp_default],
+    // Binance's conditional fields: only for an order that self-trade prevention expired
+    ...(r.prevented_match_id === null || r.prevented_match_id === undefined
+      ? {}
+      : { preventedMatchId: r.prevented_match_id, preventedQuantity: qty(f, r.prevented_lots ?? 0) }),
   };
+}
+
+/**
+ * The account's prevented self-trades as myPreventedMatches shows them. Holdfast has no trade
+ * groups (tradeGroupId -1: a self-trade is within one account); a quantity is shown only for an
+ * order the mode expired, as Binance's.
+ */
+export function prevented_matches_json(f: MarketFormat, rows: readonly PreventedMatchRow[]) {
+  return rows.map((r) => ({
+    symbol: f.config.symbol,
+    preventedMatchId: r.prevented_match_id,
+    takerOrderId: r.taker_order_id,
+    makerSymbol: f.config.symbol,
+    makerOrderId: r.maker_order_id,
+    tradeGroupId: -1,
+    selfTradePreventionMode: STP_NAMES[r.stp],
+    price: price(f, r.price_ticks),
+    ...(r.taker_lots >= 0 ? { takerPreventedQuantity: qty(f, r.taker_lots) } : {}),
+    ...(r.maker_lots >= 0 ? { makerPreventedQuantity: qty(f, r.maker_lots) } : {}),
+    transactTime: r.time_ms,
+  }));
 }
 
 /** The account's own trades as myTrades shows them (a fee is in the asset received). */

@@ -144,6 +144,8 @@ function request_weight(route: string, q: WeightParams): number {
       return 40;
     case "POST /api/v3/order/test":
       return q.get("computeCommissionRates") === "true" ? 20 : 1;
+    case "GET /api/v3/myPreventedMatches":
+      return q.has("orderId") ? 20 : 2;
     case "GET /api/v3/allOrders":
     case "GET /api/v3/myTrades":
     case "GET /api/v3/account":

@@ -503,6 +503,29 @@ export function register_trading(
     },
   );
 
+  // The account's self-trades that prevention stopped: one by preventedMatchId, or one order's (from
+  // fromPreventedMatchId on, at most `limit`), the combinations Binance takes.
+  route(
+    "GET",
+    "/api/v3/myPreventedMatches",
+    ["symbol", "preventedMatchId", "orderId", "fromPreventedMatchId", "limit", ...SIGNED],
+    async (p, request, raw) => {
+      const account = signed("read", p, request, raw).account;
+      const m = market_of(p);
+      const prevented_match_id = integer(p, "preventedMatchId", 0, Number.MAX_SAFE_INTEGER);
+      const order_id = integer(p, "orderId", 1, Number.MAX_SAFE_INTEGER);
+      const from_id = integer(p, "fromPreventedMatchId", 0, Number.MAX_SAFE_INTEGER);
+      const limit = integer(p, "limit", 1, HISTORY_LIMIT_MAX);
+      const by_id = prevented_match_id !== undefined;
+      if (by_id === (order_id !== undefined) || (by_id && (from_id !== undefined || limit !== undefined)))
+        throw bad(-1128, "Combination of optional parameters invalid.");
+      const q = by_id
+        ? { prevented_match_id }
+        : { order_id: order_id as number, from_id: from_id ?? 0, limit: limit ?? 500 };
+      return new RawJson(await history.prevented_matches_text(account, m.id, q, market_format(engine, m)));
+    },
+  );
+
   route("GET", "/api/v3/account", ["omitZeroBalances", ...SIGNED], (p, request, raw) => {
     const account = signed("read", p, request, raw).account;
     const omit = p.values.get("omitZeroBalances") === "true";
@@ -642,7 +665,28 @@ function order_response(
   let executed = 0;
   let quote = 0;
   const fills = [];
+  const prevented = [];
+  /** The quantity self-trade prevention expired of this order, and by which match (-1: none). */
+  let expired_lots = -1;
+  let expired_by = -1;
   for (const x of events) {
+    if (x.kind === "prevented_match" && x.taker_order_id === id) {
+      prevented.push({
+        preventedMatchId: x.prevented_match_id,
+        makerOrderId: x.maker_order_id,
+        price: price_str(m, x.price_ticks),
+        ...(x.taker_prevented_lots >= 0
+          ? { takerPreventedQuantity: qty_str(m, x.taker_prevented_lots) }
+          : {}),
+        ...(x.maker_prevented_lots >= 0
+          ? { makerPreventedQuantity: qty_str(m, x.maker_prevented_lots) }
+          : {}),
+      });
+      if (x.taker_prevented_lots >= 0) {
+        expired_lots = x.taker_prevented_lots;
+        expired_by = x.prevented_match_id;
+      }
+    }
     if (x.kind === "order_update" && x.order_id === id) {
       status = x.status;
       executed = x.executed_lots;
@@ -673,5 +717,10 @@ function order_response(
     workingTime: transact_ms,
     selfTradePreventionMode: o.stp,
   };
-  return resp_type === "RESULT" ? result : { ...result, fills };
+  // Binance's conditional fields: RESULT names the match that expired the order; FULL lists every
+  // match the order was kept from (those that expired resting orders too) beside its fills.
+  const expired = expired_lots >= 0 ? { preventedQuantity: qty_str(m, expired_lots) } : {};
+  if (resp_type === "RESULT")
+    return expired_lots >= 0 ? { ...result, preventedMatchId: expired_by, ...expired } : result;
+  return { ...result, fills, ...(prevented.length > 0 ? { preventedMatches: prevented } : {}), ...expired };
 }

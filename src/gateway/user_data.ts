@@ -37,6 +37,8 @@ type OrderFacts = Omit<
   | "update_ms"
   | "client_order_id"
   | "working_ms"
+  | "prevented_match_id"
+  | "prevented_lots"
 > & {
   client_order_id: string;
 };
@@ -237,9 +239,11 @@ export class UserEvents {
         const facts = this.facts(ev.order_id, ev.account, ev.market);
         if (facts === null) continue;
         const m = e.markets[ev.market];
+        const prevented =
+          ev.status === STATUS_EXPIRED_IN_MATCH ? prevention_of(events, i, ev.order_id) : null;
         emit(ev.account, {
           ...base(facts, m),
-          x: ev.status === STATUS_CANCELED ? "CANCELED" : "EXPIRED",
+          x: ev.status === STATUS_CANCELED ? "CANCELED" : prevented !== null ? "TRADE_PREVENTION" : "EXPIRED",
           X: ORDER_STATUS_NAMES[ev.status],
           // Binance: C is the cancelled order's own client id. (Binance's c would be the cancel
           // request's newClientOrderId; the cancel command does not journal it, so c repeats C.)
@@ -257,6 +261,17 @@ export class UserEvents {
           Z: pad8(units_to_decimal(ev.cumulative_quote_units, e.assets[m.config.quote].decimals)),
           Y: "0.00000000",
           W: facts.time_ms,
+          // Binance's fields of an order self-trade prevention expired: the prevented match, the
+          // quantity it expired (in all, and by this match: the same here, one match expires an
+          // order), and the other order
+          ...(prevented === null
+            ? {}
+            : {
+                v: prevented.prevented_match_id,
+                A: qty_str(m, prevented.lots),
+                B: qty_str(m, prevented.lots),
+                U: prevented.counter_order_id,
+              }),
         });
         this.orders.delete(ev.order_id);
       } else if (ev.kind === "ledger") {
@@ -291,4 +306,32 @@ export class UserEvents {
         })),
       });
   }
+}
+
+/**
+ * The prevented match (before `at` among one command's events) that expired `order_id`, with what
+ * it expired and the order on the other side; null if none did.
+ */
+function prevention_of(
+  events: readonly EngineEvent[],
+  at: number,
+  order_id: number,
+): { prevented_match_id: number; lots: number; counter_order_id: number } | null {
+  for (let j = at - 1; j >= 0; j--) {
+    const x = events[j];
+    if (x.kind !== "prevented_match") continue;
+    if (x.maker_order_id === order_id && x.maker_prevented_lots >= 0)
+      return {
+        prevented_match_id: x.prevented_match_id,
+        lots: x.maker_prevented_lots,
+        counter_order_id: x.taker_order_id,
+      };
+    if (x.taker_order_id === order_id && x.taker_prevented_lots >= 0)
+      return {
+        prevented_match_id: x.prevented_match_id,
+        lots: x.taker_prevented_lots,
+        counter_order_id: x.maker_order_id,
+      };
+  }
+  return null;
 }

@@ -54,6 +54,7 @@ const METHODS: Record<string, string> = {
   "openOrders.cancelAll": "DELETE /api/v3/openOrders",
   allOrders: "GET /api/v3/allOrders",
   myTrades: "GET /api/v3/myTrades",
+  myPreventedMatches: "GET /api/v3/myPreventedMatches",
   "account.status": "GET /api/v3/account",
   "account.commission": "GET /api/v3/account/commission",
   "account.rateLimits.orders": "GET /api/v3/rateLimit/order",

@@ -22,7 +22,13 @@ import {
   type Candle,
 } from "./candles.js";
 import type { CheckpointStart } from "./checkpoint_worker.js";
-import { HistoryQueries, type OrderRow, type Range, type TradeRow } from "./history_queries.js";
+import {
+  HistoryQueries,
+  type OrderRow,
+  type PreventedQuery,
+  type Range,
+  type TradeRow,
+} from "./history_queries.js";
 import type { ReaderReply, ReaderRequest, ReaderStart, ReadOp } from "./history_reader.js";
 import {
   ERROR_TEXT_OFFSET,
@@ -41,7 +47,7 @@ import {
 
 export type { Agg, Buckets, Candle } from "./candles.js";
 export { fixed_buckets, month_buckets } from "./candles.js";
-export type { OrderRow, Range, TradeRow } from "./history_queries.js";
+export type { OrderRow, PreventedMatchRow, PreventedQuery, Range, TradeRow } from "./history_queries.js";
 
 /** Rows gathered before they go to the writer (one transaction each: ~1-3 ms of its thread). */
 const FLUSH_ROWS = 1000;
@@ -179,7 +185,7 @@ export class History {
         price_ticks INTEGER NOT NULL, quantity_lots INTEGER NOT NULL, quote_units INTEGER NOT NULL,
         stop_price_ticks INTEGER NOT NULL, status INTEGER NOT NULL, executed_lots INTEGER NOT NULL,
         cumulative_quote_units INTEGER NOT NULL, time_ms INTEGER NOT NULL, update_ms INTEGER NOT NULL,
-        stp INTEGER, working_ms INTEGER);
+        stp INTEGER, working_ms INTEGER, prevented_match_id INTEGER, prevented_lots INTEGER);
       CREATE INDEX IF NOT EXISTS orders_by_account ON orders (account, market, order_id);
       CREATE INDEX IF NOT EXISTS orders_by_client_id ON orders (account, client_order_id);
       CREATE TABLE IF NOT EXISTS trades (
@@ -189,6 +195,13 @@ export class History {
         is_maker INTEGER NOT NULL, time_ms INTEGER NOT NULL, PRIMARY KEY (market, trade_id, is_maker));
       CREATE INDEX IF NOT EXISTS trades_by_account ON trades (account, market, trade_id);
       CREATE INDEX IF NOT EXISTS trades_by_time ON trades (market, is_maker, time_ms);
+      CREATE TABLE IF NOT EXISTS prevented_matches (
+        market INTEGER NOT NULL, prevented_match_id INTEGER NOT NULL, account INTEGER NOT NULL,
+        taker_order_id INTEGER NOT NULL, maker_order_id INTEGER NOT NULL, price_ticks INTEGER NOT NULL,
+        taker_lots INTEGER NOT NULL, maker_lots INTEGER NOT NULL, stp INTEGER NOT NULL,
+        time_ms INTEGER NOT NULL, PRIMARY KEY (market, prevented_match_id));
+      CREATE INDEX IF NOT EXISTS prevented_by_taker ON prevented_matches (account, market, taker_order_id);
+      CREATE INDEX IF NOT EXISTS prevented_by_maker ON prevented_matches (account, market, maker_order_id);
       ${CANDLES_SCHEMA}
     `);
     // A history written before orders kept their self-trade prevention mode gets the column; its
@@ -199,6 +212,9 @@ export class History {
     if (!columns.some((c) => c.name === "stp")) db.exec("ALTER TABLE orders ADD COLUMN stp INTEGER");
     if (!columns.some((c) => c.name === "working_ms"))
       db.exec("ALTER TABLE orders ADD COLUMN working_ms INTEGER");
+    // And the self-trade prevention that expired it (NULL: none, or not recorded).
+    for (const name of ["prevented_match_id", "prevented_lots"])
+      if (!columns.some((c) => c.name === name)) db.exec(`ALTER TABLE orders ADD COLUMN ${name} INTEGER`);
     // A history written before candles existed, or before some of their levels, gets them from its
     // trades, once.
     const version = db.prepare("SELECT value FROM meta WHERE key = 'candles'").get() as
@@ -505,6 +521,19 @@ export class History {
     format: MarketFormat,
   ): Promise<string> {
     return this.read("my_trades_text", [account, market, order_id, q, format]);
+  }
+
+  /**
+   * The account's prevented self-trades on a market as Binance's myPreventedMatches JSON, made on the
+   * reader thread: one by id, or those of one order from an id on.
+   */
+  prevented_matches_text(
+    account: number,
+    market: number,
+    q: PreventedQuery,
+    format: MarketFormat,
+  ): Promise<string> {
+    return this.read("prevented_matches_text", [account, market, q, format]);
   }
 
   /** `klines` as Binance's JSON, made on the reader thread. */

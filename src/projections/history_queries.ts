@@ -27,7 +27,29 @@ export interface OrderRow {
   stp: number | null;
   /** When it began working on the book: -1 for a stop order not yet triggered; null in older rows. */
   working_ms: number | null;
+  /** The prevented self-trade that expired it, and the quantity that expired then; null if none. */
+  prevented_match_id: number | null;
+  prevented_lots: number | null;
 }
+
+/** A self-trade that prevention stopped (Binance's prevented match); lots -1 for an order left alone. */
+export interface PreventedMatchRow {
+  market: number;
+  prevented_match_id: number;
+  account: number;
+  taker_order_id: number;
+  maker_order_id: number;
+  price_ticks: number;
+  taker_lots: number;
+  maker_lots: number;
+  stp: number;
+  time_ms: number;
+}
+
+/** myPreventedMatches' lookups: one by id, or one order's from an id on (at most `limit`). */
+export type PreventedQuery =
+  | { prevented_match_id: number }
+  | { order_id: number; from_id: number; limit: number };
 
 export interface TradeRow {
   market: number;
@@ -90,6 +112,12 @@ export class HistoryQueries {
         "SELECT order_id, time_ms FROM orders WHERE order_id >= ? ORDER BY order_id LIMIT 1",
       ),
       last_order: db.prepare("SELECT MAX(order_id) AS order_id FROM orders"),
+      prevented_by_id: db.prepare(
+        "SELECT * FROM prevented_matches WHERE market = ? AND prevented_match_id = ? AND account = ?",
+      ),
+      prevented_by_order: db.prepare(`SELECT * FROM prevented_matches WHERE account = ? AND market = ?
+        AND (taker_order_id = ? OR maker_order_id = ?) AND prevented_match_id >= ?
+        ORDER BY prevented_match_id LIMIT ?`),
     };
     this.candle_reader = new CandleReader(db);
   }
@@ -123,6 +151,22 @@ export class HistoryQueries {
       this.trade_ids(market, a, b),
     );
     return rows as TradeRow[];
+  }
+
+  /** The account's prevented self-trades on a market (myPreventedMatches), oldest first. */
+  prevented_matches(account: number, market: number, q: PreventedQuery): PreventedMatchRow[] {
+    if ("prevented_match_id" in q) {
+      const row = this.stmt.prevented_by_id.get(market, q.prevented_match_id, account);
+      return row === undefined ? [] : [row as PreventedMatchRow];
+    }
+    return this.stmt.prevented_by_order.all(
+      account,
+      market,
+      q.order_id,
+      q.order_id,
+      q.from_id,
+      q.limit,
+    ) as PreventedMatchRow[];
   }
 
   /** The price of the market's last trade before `time_ms`, or null if it had none. */

@@ -21,6 +21,7 @@ import {
   my_trades_json,
   order_json,
   type PublicShape,
+  prevented_matches_json,
   trades_json,
 } from "../gateway/history_json.js";
 import { run_in_background } from "../node/background.js";
@@ -53,7 +54,8 @@ export type ReadOp =
   | "klines_text"
   | "all_orders_text"
   | "my_trades_text"
-  | "orders_by_id";
+  | "orders_by_id"
+  | "prevented_matches_text";
 
 export type ReaderRequest =
   | { type: "read"; id: number; batches: number; op: ReadOp; args: unknown[] }
@@ -139,6 +141,14 @@ function run(op: ReadOp, a: unknown[]): unknown {
       const rows =
         order_id === null ? queries.trades(n(0), n(1), q) : queries.order_trades(n(0), n(1), order_id, q);
       return JSON.stringify(my_trades_json(a[4] as MarketFormat, rows));
+    }
+    case "prevented_matches_text": {
+      const rows = queries.prevented_matches(
+        n(0),
+        n(1),
+        a[2] as Parameters<HistoryQueries["prevented_matches"]>[2],
+      );
+      return JSON.stringify(prevented_matches_json(a[3] as MarketFormat, rows));
     }
     case "klines_text": {
       const buckets = buckets_of(a[1] as BucketsSpec);

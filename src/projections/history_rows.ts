@@ -11,12 +11,14 @@ export const ROW_ORDER_NEW = 1;
 export const ROW_ORDER_UPDATE = 2;
 export const ROW_TRADE = 3;
 export const ROW_ORDER_TRIGGERED = 4;
+export const ROW_PREVENTED_MATCH = 5;
 
 /** Numbers per row kind, the kind included. */
 export const ROW_ORDER_NEW_WIDTH = 13;
 export const ROW_ORDER_UPDATE_WIDTH = 6;
 export const ROW_TRADE_WIDTH = 14;
 export const ROW_ORDER_TRIGGERED_WIDTH = 3;
+export const ROW_PREVENTED_MATCH_WIDTH = 11;
 
 /** What the node's thread sends the writer: the rows of commands up to and including `seq`. */
 export interface RowBatch {
@@ -73,7 +75,7 @@ export class RowPacker {
     this.numbers = grown;
   }
 
-  /** Packs the rows of one command's events (orders created and changed, trades). */
+  /** Packs the rows of one command's events (orders created and changed, trades, prevented self-trades). */
   add(time_ms: number, events: readonly EngineEvent[]): void {
     for (const e of events) {
       if (e.kind === "order_new") {
@@ -115,6 +117,23 @@ export class RowPacker {
         a[i++] = e.executed_lots;
         a[i++] = e.cumulative_quote_units;
         a[i++] = time_ms;
+        this.length = i;
+        this.rows++;
+      } else if (e.kind === "prevented_match") {
+        this.room(ROW_PREVENTED_MATCH_WIDTH);
+        const a = this.numbers;
+        let i = this.length;
+        a[i++] = ROW_PREVENTED_MATCH;
+        a[i++] = e.market;
+        a[i++] = e.prevented_match_id;
+        a[i++] = e.taker_order_id;
+        a[i++] = e.maker_order_id;
+        a[i++] = e.account;
+        a[i++] = e.price_ticks;
+        a[i++] = e.taker_prevented_lots;
+        a[i++] = e.maker_prevented_lots;
+        a[i++] = e.stp;
+        a[i++] = e.time_ms;
         this.length = i;
         this.rows++;
       } else if (e.kind === "trade") {

@@ -19,6 +19,8 @@ import {
   ROW_ORDER_TRIGGERED_WIDTH,
   ROW_ORDER_UPDATE,
   ROW_ORDER_UPDATE_WIDTH,
+  ROW_PREVENTED_MATCH,
+  ROW_PREVENTED_MATCH_WIDTH,
   ROW_TRADE,
   ROW_TRADE_WIDTH,
   type RowBatch,
@@ -45,7 +47,16 @@ const db = new Database(start.file);
 db.pragma("synchronous = NORMAL");
 db.pragma(`wal_autocheckpoint = ${start.wal_autocheckpoint_pages}`);
 db.pragma("busy_timeout = 1000");
-const insert_order = db.prepare("INSERT OR REPLACE INTO orders VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+// Columns by name: a file from before some columns existed has them added at its end, in whatever
+// order its upgrades added them.
+const insert_order = db.prepare(`INSERT OR REPLACE INTO orders (order_id, account, market,
+  client_order_id, side, order_type, tif, price_ticks, quantity_lots, quote_units, stop_price_ticks,
+  status, executed_lots, cumulative_quote_units, time_ms, update_ms, stp, working_ms)
+  VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`);
+const insert_prevented = db.prepare("INSERT OR REPLACE INTO prevented_matches VALUES (?,?,?,?,?,?,?,?,?,?)");
+const set_prevented = db.prepare(
+  "UPDATE orders SET prevented_match_id = ?, prevented_lots = ? WHERE order_id = ?",
+);
 const set_working = db.prepare("UPDATE orders SET working_ms = ? WHERE order_id = ?");
 const update_order = db.prepare(
   "UPDATE orders SET status = ?, executed_lots = ?, cumulative_quote_units = ?, update_ms = ? WHERE order_id = ?",
@@ -96,6 +107,28 @@ const write = db.transaction((b: RowBatch) => {
     } else if (kind === ROW_ORDER_UPDATE) {
       update_order.run(a[i + 2], a[i + 3], a[i + 4], a[i + 5], a[i + 1]);
       i += ROW_ORDER_UPDATE_WIDTH;
+    } else if (kind === ROW_PREVENTED_MATCH) {
+      // market, prevented_match_id, account, taker_order_id, maker_order_id, price_ticks,
+      // taker_lots, maker_lots (-1: that order was left alone), stp, time_ms; and on each order it
+      // expired, the match and what expired (Binance's preventedMatchId and preventedQuantity)
+      const id = a[i + 2];
+      const taker_lots = a[i + 7];
+      const maker_lots = a[i + 8];
+      insert_prevented.run(
+        a[i + 1],
+        id,
+        a[i + 5],
+        a[i + 3],
+        a[i + 4],
+        a[i + 6],
+        taker_lots,
+        maker_lots,
+        a[i + 9],
+        a[i + 10],
+      );
+      if (taker_lots >= 0) set_prevented.run(id, taker_lots, a[i + 3]);
+      if (maker_lots >= 0) set_prevented.run(id, maker_lots, a[i + 4]);
+      i += ROW_PREVENTED_MATCH_WIDTH;
     } else if (kind === ROW_TRADE) {
       const market = a[i + 1];
       const trade_id = a[i + 2];

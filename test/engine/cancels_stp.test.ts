@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as R from "../../src/engine/reasons.js";
+import { restore, snapshot, state_hash } from "../../src/engine/snapshot.js";
 import {
   END_STP,
   SIDE_BUY,
@@ -14,6 +15,7 @@ import {
   STP_NONE,
   TIF_FOK,
   TIF_GTC,
+  TYPE_MARKET,
   TYPE_STOP_LOSS,
 } from "../../src/engine/types.js";
 import {
@@ -196,6 +198,73 @@ describe("self-trade prevention (the taker's mode decides)", () => {
     const ev = f.run(limit(0, SIDE_BUY, P, 15, TIF_FOK, STP_EXPIRE_MAKER));
     assert.equal(of_kind(ev, "trade").length, 0); // only 10 lots of others: not fillable
     assert.equal(of_kind(ev, "order_update").length, 1);
+  });
+
+  it("records each prevented match before the updates it causes: ids per market from 0, what expired", () => {
+    const { f, own, other } = setup();
+    const own2 = new_id(f.run(limit(0, SIDE_SELL, P + 1, 4)));
+    // EXPIRE_MAKER: two of the account's own orders meet the taker; both expire, the taker goes on
+    let ev = f.run(limit(0, SIDE_BUY, P + 1, 30, TIF_GTC, STP_EXPIRE_MAKER));
+    const taker = new_id(ev);
+    const pm = of_kind(ev, "prevented_match");
+    assert.deepEqual(
+      pm.map((x) => [x.prevented_match_id, x.taker_order_id, x.maker_order_id, x.account, x.price_ticks]),
+      [
+        [0, taker, own, 0, P],
+        [1, taker, own2, 0, P + 1],
+      ],
+    );
+    assert.deepEqual(
+      pm.map((x) => [x.taker_prevented_lots, x.maker_prevented_lots, x.stp]),
+      [
+        [-1, 10, STP_EXPIRE_MAKER],
+        [-1, 4, STP_EXPIRE_MAKER],
+      ],
+    );
+    const at = (kind: string, id: number) =>
+      ev.findIndex(
+        (x) =>
+          (kind === "pm" && x.kind === "prevented_match" && x.maker_order_id === id) ||
+          (kind === "end" && x.kind === "order_update" && x.order_id === id && x.end_reason === END_STP),
+      );
+    assert.ok(at("pm", own) >= 0 && at("pm", own) < at("end", own));
+    assert.ok(at("pm", own2) < at("end", own2));
+    assert.equal(of_kind(ev, "trade")[0].maker_order_id, other);
+    // EXPIRE_TAKER: the taker's remainder (what it had left at that price) expires, the maker stays
+    f.run(limit(1, SIDE_BUY, P - 5, 7)); // account 1 bids
+    const resting = new_id(f.run(limit(1, SIDE_SELL, P + 50, 6)));
+    ev = f.run(limit(1, SIDE_BUY, P + 50, 9, TIF_GTC, STP_EXPIRE_TAKER));
+    const t2 = new_id(ev);
+    assert.deepEqual(
+      of_kind(ev, "prevented_match").map((x) => [
+        x.prevented_match_id,
+        x.taker_order_id,
+        x.maker_order_id,
+        x.taker_prevented_lots,
+        x.maker_prevented_lots,
+      ]),
+      [[2, t2, resting, 9, -1]],
+    );
+    assert.ok(f.engine.orders.by_id.has(resting));
+    // EXPIRE_BOTH: both quantities; a market order by quote amount prevents the lots it could buy there
+    ev = f.run(
+      order(1, SIDE_BUY, TYPE_MARKET, 0, 0, { quote_units: (P + 50) * K * 3 + 5, stp: STP_EXPIRE_BOTH }),
+    );
+    assert.deepEqual(
+      of_kind(ev, "prevented_match").map((x) => [
+        x.prevented_match_id,
+        x.taker_prevented_lots,
+        x.maker_prevented_lots,
+      ]),
+      [[3, 3, 6]],
+    );
+    assert.equal(f.engine.markets[0].next_prevented_match_id, 4);
+    // the counter is state: a restored engine continues it (and the hash covers it)
+    const copy = restore(snapshot(f.engine));
+    assert.equal(copy.markets[0].next_prevented_match_id, 4);
+    assert.equal(state_hash(copy), state_hash(f.engine));
+    copy.markets[0].next_prevented_match_id = 5;
+    assert.notEqual(state_hash(copy), state_hash(f.engine));
   });
 
   it("the market default applies when the order names none", () => {

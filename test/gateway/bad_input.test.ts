@@ -42,6 +42,8 @@ const NAMES = [
   "cancelOrderId",
   "cancelOrigClientOrderId",
   "timeZone",
+  "preventedMatchId",
+  "fromPreventedMatchId",
   "bogus",
 ];
 const value = fc.oneof(
@@ -84,6 +86,7 @@ const request = fc.record({
     "/api/v3/openOrders",
     "/api/v3/allOrders",
     "/api/v3/myTrades",
+    "/api/v3/myPreventedMatches",
     "/api/v3/account",
     "/api/v3/account/commission",
     "/sapi/v1/asset/tradeFee",
@@ -203,6 +206,7 @@ const WS_METHODS = [
   "openOrders.cancelAll",
   "allOrders",
   "myTrades",
+  "myPreventedMatches",
   "account.status",
   "account.commission",
   "account.rateLimits.orders",

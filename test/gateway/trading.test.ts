@@ -658,4 +658,257 @@ describe("order and trade history (SQLite projection)", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("self-trade prevention: prevented matches in order responses, GET order and myPreventedMatches, across restarts", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hf-prevented-"));
+    const opts = {
+      data_dir: dir,
+      host: "127.0.0.1",
+      port: 0,
+      admin_socket: null,
+      demo: true,
+      market_maker: false,
+      log: () => {},
+    };
+    let running = await start_node(opts);
+    try {
+      const creds = JSON.parse(readFileSync(running.credentials_file as string, "utf8")) as {
+        users: { apiKey: string; secretKey: string }[];
+      };
+      const [alice, bob] = creds.users;
+      const call = async (
+        method: string,
+        path: string,
+        key: { apiKey: string; secretKey: string },
+        params: Record<string, string>,
+      ) => {
+        const text = new URLSearchParams({ ...params, timestamp: String(Date.now()) }).toString();
+        const sig = createHmac("sha256", key.secretKey).update(text).digest("hex");
+        const r = await fetch(`http://127.0.0.1:${running.port}${path}?${text}&signature=${sig}`, {
+          method,
+          headers: { "X-MBX-APIKEY": key.apiKey },
+        });
+        return { status: r.status, body: (await r.json()) as Body & Body[] };
+      };
+      const place = async (params: Record<string, string>) => {
+        const r = await call("POST", "/api/v3/order", alice, { symbol: "ETHUSDT", ...params });
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+        return r.body;
+      };
+      const limit = { type: "LIMIT", timeInForce: "GTC" };
+      const a1 = await place({ ...limit, side: "SELL", quantity: "1", price: "2000" });
+      const a2 = await place({ ...limit, side: "SELL", quantity: "0.5", price: "2001" });
+      // EXPIRE_MAKER: both of alice's asks expire, her bid rests; FULL lists the matches prevented
+      const bid = await place({
+        ...limit,
+        side: "BUY",
+        quantity: "2",
+        price: "2001",
+        selfTradePreventionMode: "EXPIRE_MAKER",
+        newOrderRespType: "FULL",
+      });
+      assert.equal(bid.status, "NEW");
+      assert.deepEqual(bid.fills, []);
+      assert.deepEqual(bid.preventedMatches, [
+        {
+          preventedMatchId: 0,
+          makerOrderId: a1.orderId,
+          price: "2000.00000000",
+          makerPreventedQuantity: "1.00000000",
+        },
+        {
+          preventedMatchId: 1,
+          makerOrderId: a2.orderId,
+          price: "2001.00000000",
+          makerPreventedQuantity: "0.50000000",
+        },
+      ]);
+      assert.equal(bid.preventedQuantity, undefined); // the taker itself did not expire
+      // EXPIRE_TAKER: the taker expires (RESULT names the match), the resting bid stays
+      const ask = await place({
+        ...limit,
+        side: "SELL",
+        quantity: "0.7",
+        price: "2001",
+        selfTradePreventionMode: "EXPIRE_TAKER",
+        newOrderRespType: "RESULT",
+      });
+      assert.deepEqual(
+        [ask.status, ask.preventedMatchId, ask.preventedQuantity, ask.preventedMatches],
+        ["EXPIRED_IN_MATCH", 2, "0.70000000", undefined],
+      );
+      // EXPIRE_BOTH: a market sell and the bid both expire
+      const both = await place({
+        side: "SELL",
+        type: "MARKET",
+        quantity: "0.4",
+        selfTradePreventionMode: "EXPIRE_BOTH",
+      });
+      assert.equal(both.status, "EXPIRED_IN_MATCH");
+      assert.equal(both.preventedQuantity, "0.40000000");
+      assert.deepEqual(both.preventedMatches, [
+        {
+          preventedMatchId: 3,
+          makerOrderId: bid.orderId,
+          price: "2001.00000000",
+          takerPreventedQuantity: "0.40000000",
+          makerPreventedQuantity: "2.00000000",
+        },
+      ]);
+      const plain = await place({ ...limit, side: "BUY", quantity: "0.01", price: "1000" });
+
+      const check = async (recorded = true) => {
+        // GET order: the match that expired an order and what expired; nothing on the others
+        const fields = async (o: Body) => {
+          const got = (
+            await call("GET", "/api/v3/order", alice, { symbol: "ETHUSDT", orderId: String(o.orderId) })
+          ).body;
+          return [got.status, got.preventedMatchId, got.preventedQuantity];
+        };
+        assert.deepEqual(await fields(a1), [
+          "EXPIRED_IN_MATCH",
+          ...(recorded ? [0, "1.00000000"] : [undefined, undefined]),
+        ]);
+        assert.deepEqual(await fields(a2), [
+          "EXPIRED_IN_MATCH",
+          ...(recorded ? [1, "0.50000000"] : [undefined, undefined]),
+        ]);
+        assert.deepEqual(await fields(bid), [
+          "EXPIRED_IN_MATCH",
+          ...(recorded ? [3, "2.00000000"] : [undefined, undefined]),
+        ]);
+        assert.deepEqual(await fields(ask), [
+          "EXPIRED_IN_MATCH",
+          ...(recorded ? [2, "0.70000000"] : [undefined, undefined]),
+        ]);
+        assert.deepEqual(await fields(plain), ["NEW", undefined, undefined]);
+        const all = (await call("GET", "/api/v3/allOrders", alice, { symbol: "ETHUSDT" })).body;
+        assert.deepEqual(
+          all.map((o) => o.preventedMatchId),
+          recorded
+            ? [0, 1, 3, 2, 3, undefined]
+            : [undefined, undefined, undefined, undefined, undefined, undefined],
+        );
+        const prevented = async (params: Record<string, string>, key = alice) =>
+          call("GET", "/api/v3/myPreventedMatches", key, { symbol: "ETHUSDT", ...params });
+        const by_id = await prevented({ preventedMatchId: "2" });
+        assert.equal(by_id.status, 200, JSON.stringify(by_id.body));
+        if (!recorded) {
+          assert.deepEqual(by_id.body, []);
+          return;
+        }
+        assert.deepEqual(by_id.body, [
+          {
+            symbol: "ETHUSDT",
+            preventedMatchId: 2,
+            takerOrderId: ask.orderId,
+            makerSymbol: "ETHUSDT",
+            makerOrderId: bid.orderId,
+            tradeGroupId: -1,
+            selfTradePreventionMode: "EXPIRE_TAKER",
+            price: "2001.00000000",
+            takerPreventedQuantity: "0.70000000",
+            transactTime: ask.transactTime,
+          },
+        ]);
+        // one order's, as taker and as maker; from an id, a page at a time
+        const of_bid = await prevented({ orderId: String(bid.orderId) });
+        assert.deepEqual(
+          of_bid.body.map((x) => [
+            x.preventedMatchId,
+            x.takerOrderId,
+            x.makerOrderId,
+            x.selfTradePreventionMode,
+          ]),
+          [
+            [0, bid.orderId, a1.orderId, "EXPIRE_MAKER"],
+            [1, bid.orderId, a2.orderId, "EXPIRE_MAKER"],
+            [2, ask.orderId, bid.orderId, "EXPIRE_TAKER"],
+            [3, both.orderId, bid.orderId, "EXPIRE_BOTH"],
+          ],
+        );
+        assert.deepEqual(of_bid.body[3].takerPreventedQuantity, "0.40000000");
+        assert.deepEqual(of_bid.body[3].makerPreventedQuantity, "2.00000000");
+        assert.equal(of_bid.body[0].takerPreventedQuantity, undefined);
+        const page = await prevented({ orderId: String(bid.orderId), fromPreventedMatchId: "1", limit: "2" });
+        assert.deepEqual(
+          page.body.map((x) => x.preventedMatchId),
+          [1, 2],
+        );
+        // another account sees none of them; another market has its own ids
+        assert.deepEqual((await prevented({ preventedMatchId: "2" }, bob)).body, []);
+        assert.deepEqual((await prevented({ orderId: String(bid.orderId) }, bob)).body, []);
+        assert.deepEqual(
+          (
+            await call("GET", "/api/v3/myPreventedMatches", alice, {
+              symbol: "ETHBTC",
+              preventedMatchId: "0",
+            })
+          ).body,
+          [],
+        );
+        // Binance's combinations only
+        for (const params of [
+          {} as Record<string, string>,
+          { preventedMatchId: "1", orderId: String(bid.orderId) },
+          { preventedMatchId: "1", limit: "5" },
+          { preventedMatchId: "1", fromPreventedMatchId: "0" },
+          { fromPreventedMatchId: "0" },
+        ]) {
+          const r = await prevented(params);
+          assert.equal(r.status, 400, JSON.stringify([params, r.body]));
+          assert.deepEqual(r.body, { code: -1128, msg: "Combination of optional parameters invalid." });
+        }
+        const bad_limit = await prevented({ orderId: String(bid.orderId), limit: "1001" });
+        assert.equal(bad_limit.body.code, -1100);
+      };
+      await check();
+      await running.close();
+      running = await start_node(opts);
+      await check();
+      // rebuilt from the journal when the file is lost
+      await running.close();
+      rmSync(join(dir, "history.sqlite"));
+      rmSync(join(dir, "history.sqlite-wal"), { force: true });
+      rmSync(join(dir, "history.sqlite-shm"), { force: true });
+      running = await start_node(opts);
+      await check();
+      // a file from before prevented matches were kept: it gets the table and columns, its orders none
+      await running.close();
+      const old = new Database(join(dir, "history.sqlite"));
+      old.exec("DROP TABLE prevented_matches");
+      old.exec("ALTER TABLE orders DROP COLUMN prevented_match_id");
+      old.exec("ALTER TABLE orders DROP COLUMN prevented_lots");
+      old.close();
+      running = await start_node(opts);
+      await check(false);
+      // and what happens since is kept: the market's next id follows on
+      const again = await place({
+        ...limit,
+        side: "SELL",
+        quantity: "0.01",
+        price: "1000",
+        selfTradePreventionMode: "EXPIRE_TAKER",
+      });
+      assert.deepEqual(
+        [
+          again.status,
+          again.preventedQuantity,
+          (again.preventedMatches as Body[]).map((x) => x.preventedMatchId),
+        ],
+        ["EXPIRED_IN_MATCH", "0.01000000", [4]],
+      );
+      const got = await call("GET", "/api/v3/myPreventedMatches", alice, {
+        symbol: "ETHUSDT",
+        preventedMatchId: "4",
+      });
+      assert.deepEqual(
+        got.body.map((x) => [x.takerOrderId, x.makerOrderId, x.takerPreventedQuantity]),
+        [[again.orderId, plain.orderId, "0.01000000"]],
+      );
+    } finally {
+      await running.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

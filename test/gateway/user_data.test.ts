@@ -1,6 +1,7 @@
 /**
  * User data streams the listenKey way, as @binance/connector 3.6.1 uses them: createListenKey,
- * /ws/<listenKey>, executionReport (NEW, TRADE with the order's state after the fill, CANCELED),
+ * /ws/<listenKey>, executionReport (NEW, TRADE with the order's state after the fill, CANCELED,
+ * TRADE_PREVENTION),
  * outboundAccountPosition and balanceUpdate with Binance's field names; keepalive and close.
  */
 import assert from "node:assert/strict";
@@ -107,6 +108,59 @@ describe("user data streams (listenKey)", () => {
         ],
       );
       assert.ok(!bob_received.some((m) => m.c === "ud-1"));
+
+      // self-trade prevention: an order it expires is reported as TRADE_PREVENTION with the
+      // prevented match (v), the quantity expired (A: in all, B: by this match) and the other order (U)
+      const resting = (
+        await a.newOrder("BTCUSDT", "SELL", "LIMIT", {
+          price: "60000",
+          quantity: "0.002",
+          timeInForce: "GTC",
+          newClientOrderId: "ud-rest",
+        })
+      ).data as { orderId: number };
+      const taker = (
+        await a.newOrder("BTCUSDT", "BUY", "LIMIT", {
+          price: "60000",
+          quantity: "0.003",
+          timeInForce: "GTC",
+          newClientOrderId: "ud-take",
+          selfTradePreventionMode: "EXPIRE_BOTH",
+          newOrderRespType: "FULL",
+        })
+      ).data as { orderId: number; preventedMatches: { preventedMatchId: number }[] };
+      const pm = taker.preventedMatches[0].preventedMatchId;
+      await new Promise((r) => setTimeout(r, 300));
+      const prevented = received.filter(
+        (m) => m.e === "executionReport" && (m.c === "ud-rest" || m.c === "ud-take") && m.x !== "NEW",
+      );
+      assert.deepEqual(
+        prevented.map((r) => [r.x, r.X, r.i, r.v, r.A, r.B, r.U, r.w]),
+        [
+          [
+            "TRADE_PREVENTION",
+            "EXPIRED_IN_MATCH",
+            resting.orderId,
+            pm,
+            "0.00200000",
+            "0.00200000",
+            taker.orderId,
+            false,
+          ],
+          [
+            "TRADE_PREVENTION",
+            "EXPIRED_IN_MATCH",
+            taker.orderId,
+            pm,
+            "0.00300000",
+            "0.00300000",
+            resting.orderId,
+            false,
+          ],
+        ],
+      );
+      // other ends carry none of these fields
+      for (const r of reports) assert.ok(!("v" in r) && !("A" in r) && !("U" in r), JSON.stringify(r));
 
       assert.deepEqual((await a.renewListenKey(key)).data, {});
       assert.deepEqual((await a.closeListenKey(key)).data, {});

@@ -186,16 +186,39 @@ describe("WebSocket API (/ws-api/v3)", () => {
         assert.ok(page.length > 0, `${path}: ${JSON.stringify(page)}`);
         assert.deepEqual(answer.result, page, method);
       }
-      // the account's pages too (allOrders, myTrades: also made on the reader thread), the session's
+      // the account's pages too (allOrders, myTrades, myPreventedMatches: also made on the reader thread), the session's
       // (bob's) against REST signed with bob's HMAC key
       const bob = creds.users[1];
-      for (const [method, path] of [
-        ["allOrders", "allOrders"],
-        ["myTrades", "myTrades"],
-      ]) {
-        const answer = await call(`mine-${method}`, method, { symbol: "BTCUSDT", timestamp: Date.now() });
+      // and a self-trade the session's own order was kept from (myPreventedMatches)
+      const rests = await call("pm-rest", "order.place", {
+        ...order,
+        side: "SELL",
+        price: "12000",
+        timestamp: Date.now(),
+      });
+      const kept = await call("pm-take", "order.place", {
+        ...order,
+        price: "12000",
+        selfTradePreventionMode: "EXPIRE_TAKER",
+        timestamp: Date.now(),
+      });
+      assert.equal((kept.result as Msg).status, "EXPIRED_IN_MATCH", JSON.stringify(kept));
+      for (const [method, path, extra] of [
+        ["allOrders", "allOrders", {}],
+        ["myTrades", "myTrades", {}],
+        ["myPreventedMatches", "myPreventedMatches", { orderId: String((rests.result as Msg).orderId) }],
+      ] as const) {
+        const answer = await call(`mine-${method}`, method, {
+          symbol: "BTCUSDT",
+          ...extra,
+          timestamp: Date.now(),
+        });
         assert.equal(answer.status, 200, JSON.stringify(answer));
-        const text = new URLSearchParams({ symbol: "BTCUSDT", timestamp: String(Date.now()) }).toString();
+        const text = new URLSearchParams({
+          symbol: "BTCUSDT",
+          ...extra,
+          timestamp: String(Date.now()),
+        }).toString();
         const sig = createHmac("sha256", bob.secretKey).update(text).digest("hex");
         const rest = await fetch(`${creds.baseUrl}/api/v3/${path}?${text}&signature=${sig}`, {
           headers: { "X-MBX-APIKEY": bob.apiKey },
