@@ -4,7 +4,8 @@
  */
 /**
  * Every account's balances and order counts, one fixed-size record per account in one Float64Array:
- * `[open_total, (free, locked) per asset, (open_count, stop_count, open_length) per market]`, padded to
+ * `[open_total, (free, locked) per asset, (open_count, stop_count, open_length) per market,
+ * updated_ms]` (updated_ms: the command time of its last balance change, Binance's updateTime), padded to
  * whole 64-byte cache lines. Placing or cancelling an order reads and writes its account's free and
  * locked balance and its counts; as separate small typed arrays per account (free, locked,
  * open_count, stop_count, and a JS array of list lengths) that was ~15 cache lines in different places
@@ -32,7 +33,7 @@ export class Ledger {
   private layout(assets: number, markets: number): void {
     this.asset_room = room_for(assets);
     this.market_room = room_for(markets);
-    this.stride = Math.ceil((1 + 2 * this.asset_room + 3 * this.market_room) / 8) * 8;
+    this.stride = Math.ceil((2 + 2 * this.asset_room + 3 * this.market_room) / 8) * 8;
   }
 
   /** Makes room for `assets` and `markets` columns, moving every record if the layout changes. */
@@ -53,6 +54,8 @@ export class Ledger {
       for (let i = 0; i < 2 * old.assets; i++) this.cells[to + 1 + i] = old.cells[from + 1 + i];
       for (let i = 0; i < 3 * old.markets; i++)
         this.cells[to + 1 + 2 * this.asset_room + i] = old.cells[from + 1 + 2 * old.assets + i];
+      this.cells[to + 1 + 2 * this.asset_room + 3 * this.market_room] =
+        old.cells[from + 1 + 2 * old.assets + 3 * old.markets];
     }
   }
 
@@ -84,6 +87,13 @@ export class Ledger {
   total_at(account: number): number {
     return account * this.stride;
   }
+  /** Index of the command time of an account's last balance change (0: none yet). */
+  updated_at(account: number): number {
+    return account * this.stride + 1 + 2 * this.asset_room + 3 * this.market_room;
+  }
+  updated_ms(account: number): number {
+    return this.cells[this.updated_at(account)];
+  }
 
   free(account: number, asset: number): number {
     return this.cells[this.free_at(account, asset)];
@@ -101,6 +111,11 @@ export class Ledger {
   }
   open_total(account: number): number {
     return this.cells[this.total_at(account)];
+  }
+
+  /** @internal Restoring a snapshot. */
+  set_updated_ms(account: number, time_ms: number): void {
+    this.cells[this.updated_at(account)] = time_ms;
   }
 
   /** @internal Restoring a snapshot. */

@@ -390,6 +390,7 @@ export class Engine {
     if (lock > 0) {
       cells[balance] -= lock;
       cells[balance + 1] += lock;
+      cells[this.ledger.updated_at(account)] = this.now_ms;
       sink.balance(account, lock_asset, cells[balance], cells[balance + 1]);
     }
     sink.order_new(
@@ -775,6 +776,8 @@ export class Engine {
       maker_fee,
       now,
     );
+    cells[ledger.updated_at(taker_account)] = now;
+    cells[ledger.updated_at(maker_account)] = now;
     sink.balance(taker_account, base, cells[t_base], cells[t_base + 1]);
     sink.balance(taker_account, quote, cells[t_quote], cells[t_quote + 1]);
     sink.balance(maker_account, base, cells[m_base], cells[m_base + 1]);
@@ -893,6 +896,7 @@ export class Engine {
     cells[at + 1] -= amount;
     cells[at] += amount;
     orders.set_locked_units(slot, 0);
+    cells[this.ledger.updated_at(account)] = this.now_ms;
     assert(cells[at + 1] >= 0, "locked balance went negative on release");
     this.sink.balance(account, asset, cells[at], cells[at + 1]);
   }
@@ -1103,6 +1107,7 @@ export class Engine {
     const cells = this.ledger.cells;
     const at = this.ledger.free_at(cmd.account, cmd.asset);
     cells[at] += cmd.amount_units;
+    cells[this.ledger.updated_at(cmd.account)] = this.now_ms;
     totals.deposits_units += cmd.amount_units;
     this.sink.ledger(cmd.account, cmd.asset, cmd.amount_units);
     this.sink.balance(cmd.account, cmd.asset, cells[at], cells[at + 1]);
@@ -1120,6 +1125,7 @@ export class Engine {
     const at = this.ledger.free_at(cmd.account, cmd.asset);
     if (cells[at] < cmd.amount_units) return this.refuse(R.REASON_INSUFFICIENT_BALANCE);
     cells[at] -= cmd.amount_units;
+    cells[this.ledger.updated_at(cmd.account)] = this.now_ms;
     this.asset_totals[cmd.asset].withdrawals_units += cmd.amount_units;
     this.sink.ledger(cmd.account, cmd.asset, -cmd.amount_units);
     this.sink.balance(cmd.account, cmd.asset, cells[at], cells[at + 1]);

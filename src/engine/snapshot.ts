@@ -3,7 +3,8 @@
  * limits, assets, markets with their books in priority order (levels best first, orders in queue
  * order), stop lists, accounts, ledger totals and the client-order-id and request-id retention
  * windows, API keys and web users. Older versions (1: before request ids and keys; 2: before key tiers;
- * 3: before web users; 4: before prevented-match ids, which then start from 0) still restore. Slot numbers
+ * 3: before web users; 4: before prevented-match ids, which then start from 0, and accounts' update
+ * times, then 0 until their next change) still restore. Slot numbers
  * are not recorded, so two engines in the same logical state encode to the same bytes; the state
  * hash is SHA-256 of those bytes. restore(snapshot(e)) behaves exactly as e on every later command.
  */
@@ -126,6 +127,7 @@ export function snapshot(e: Engine): Uint8Array {
       w.f64(e.ledger.free(i, a));
       w.f64(e.ledger.locked(i, a));
     }
+    w.f64(e.ledger.updated_ms(i));
   }
   w.u32(e.markets.length);
   for (const m of e.markets) {
@@ -219,6 +221,7 @@ export function restore(bytes: Uint8Array, sink?: EventSink): Engine {
       const free = r.f64();
       e.ledger.set_balance(i, a, free, r.f64());
     }
+    if (version >= 5) e.ledger.set_updated_ms(i, r.f64());
   }
   const market_count = r.u32();
   for (let i = 0; i < market_count; i++) {

@@ -549,7 +549,8 @@ export function register_trading(
       brokered: false,
       requireSelfTradePrevention: false,
       preventSor: false,
-      updateTime: 0,
+      // the command time of its last balance change (engine state, so every replica says the same)
+      updateTime: engine.ledger.updated_ms(account),
       accountType: "SPOT",
       balances: engine.assets
         .map((a) => ({

@@ -151,6 +151,17 @@ describe("signed trading REST", () => {
     assert.equal(cancel.body.status, "CANCELED");
     assert.equal(cancel.body.executedQty, "0.00400000");
     assert.equal((await call("GET", "/api/v3/openOrders", alice, {})).body.length, 0);
+    // updateTime: when the account's balances last changed (bob's at his fill; alice's at the cancel,
+    // which released her lock); an order/test changes nothing
+    await call("POST", "/api/v3/order/test", alice, {
+      symbol: "BTCUSDT",
+      side: "SELL",
+      type: "MARKET",
+      quantity: "0.001",
+    });
+    assert.equal((await call("GET", "/api/v3/account", alice, {})).body.updateTime, cancel.body.transactTime);
+    assert.equal((await call("GET", "/api/v3/account", bob, {})).body.updateTime, sell.body.transactTime);
+    assert.ok((sell.body.transactTime as number) > 0);
   });
 
   it("refusals: Binance codes, and stateless ones never reach the journal", async () => {
