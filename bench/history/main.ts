@@ -66,6 +66,8 @@ async function fill(history: History, now_ms: number, trades = TRADES, span_ms =
         client_order_id: null,
         time_ms,
         stp: 0,
+        strategy_id: -1,
+        strategy_type: -1,
       },
       {
         kind: "trade",

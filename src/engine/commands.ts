@@ -11,8 +11,13 @@ import type { MarketStatus, OrderType, Side, StpMode, TimeInForce } from "./type
  * 1: first format. 2: `request_id` on create_account, deposit and withdraw (version 1 decodes as null);
  * new kinds add_api_key and revoke_api_key (new kinds need no new version: old journals lack them).
  * 3: `tier` on add_api_key. Later kinds without a version: register_user, set_user_totp, end_user_sessions.
+ * 4: `strategy_id` and `strategy_type` on an order spec (older versions decode without them).
  */
-export const COMMAND_VERSION = 3;
+export const COMMAND_VERSION = 4;
+
+/** Binance's strategyType: values below this are reserved (-1134); an INT. */
+export const STRATEGY_TYPE_MIN = 1_000_000;
+export const STRATEGY_TYPE_MAX = 2_147_483_647;
 
 export interface AddAsset {
   type: "add_asset";
@@ -155,6 +160,12 @@ export interface OrderSpec {
   client_order_id: string | null;
   /** Self-trade prevention mode; -1 = the market's default. */
   stp: StpMode | -1;
+  /**
+   * Binance's strategyId and strategyType: labels a client gives an order (a safe integer >= 0, and
+   * STRATEGY_TYPE_MIN..STRATEGY_TYPE_MAX), kept and shown with it, otherwise unused. Absent: none.
+   */
+  strategy_id?: number;
+  strategy_type?: number;
 }
 
 export interface PlaceOrder extends OrderSpec {

@@ -31,6 +31,7 @@ import type {
   SetUserTotp,
   Withdraw,
 } from "./commands.js";
+import { STRATEGY_TYPE_MAX, STRATEGY_TYPE_MIN } from "./commands.js";
 import {
   type Asset,
   build_market,
@@ -379,6 +380,7 @@ export class Engine {
     orders.set_triggered(slot, 0);
     orders.set_price_ticks(slot, has_limit_price(type) ? spec.price_ticks : 0);
     orders.set_stop_price_ticks(slot, stop ? spec.stop_price_ticks : 0);
+    orders.set_strategy(slot, spec.strategy_id, spec.strategy_type);
     orders.set_quantity_lots(slot, spec.quantity_lots);
     orders.set_quote_units(slot, spec.quote_units);
     orders.set_executed_lots(slot, 0);
@@ -407,6 +409,8 @@ export class Engine {
       cid,
       this.now_ms,
       orders.stp(slot) as StpMode,
+      spec.strategy_id ?? -1,
+      spec.strategy_type ?? -1,
     );
     if (stop) {
       market.stops.add(orders, slot);
@@ -440,6 +444,14 @@ export class Engine {
       return R.REASON_INVALID_PARAMETER;
     const cid = spec.client_order_id;
     if (cid !== null && (typeof cid !== "string" || !CLIENT_ORDER_ID_RE.test(cid)))
+      return R.REASON_INVALID_PARAMETER;
+    const sid = spec.strategy_id;
+    if (sid !== undefined && !(Number.isSafeInteger(sid) && sid >= 0)) return R.REASON_INVALID_PARAMETER;
+    const stype = spec.strategy_type;
+    if (
+      stype !== undefined &&
+      !(Number.isInteger(stype) && stype >= STRATEGY_TYPE_MIN && stype <= STRATEGY_TYPE_MAX)
+    )
       return R.REASON_INVALID_PARAMETER;
     if (has_limit_price(type)) {
       const p = spec.price_ticks;
@@ -1283,6 +1295,7 @@ export class Engine {
     orders.set_locked_units(slot, fields.locked_units);
     orders.set_time_ms(slot, fields.time_ms);
     orders.set_client_order_id(slot, fields.client_order_id);
+    orders.set_strategy(slot, fields.strategy_id, fields.strategy_type);
     const market = this.markets[fields.market];
     this.row(fields.account);
     if (fields.in_stop_book) {
@@ -1320,4 +1333,7 @@ export interface RestoredOrder {
   time_ms: number;
   client_order_id: string | null;
   in_stop_book: boolean;
+  /** Strategy labels; undefined: not given. */
+  strategy_id?: number;
+  strategy_type?: number;
 }

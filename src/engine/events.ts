@@ -25,6 +25,9 @@ export interface EventSink {
     time_ms: number,
     /** The order's self-trade prevention mode (the market's default when it named none). */
     stp: StpMode,
+    /** Its strategy labels (Binance's strategyId, strategyType); -1 when not given. */
+    strategy_id: number,
+    strategy_type: number,
   ): void;
   /** A stop order's condition was met: it now works as a market or limit order. */
   order_triggered(order_id: number, account: number, market: number, time_ms: number): void;
@@ -108,6 +111,8 @@ export type EngineEvent =
       client_order_id: string | null;
       time_ms: number;
       stp: StpMode;
+      strategy_id: number;
+      strategy_type: number;
     }
   | { kind: "order_triggered"; order_id: number; account: number; market: number; time_ms: number }
   | {
@@ -194,6 +199,8 @@ export class EventCollector implements EventSink {
     client_order_id: string | null,
     time_ms: number,
     stp: StpMode,
+    strategy_id: number,
+    strategy_type: number,
   ): void {
     this.events.push({
       kind: "order_new",
@@ -210,6 +217,8 @@ export class EventCollector implements EventSink {
       client_order_id,
       time_ms,
       stp,
+      strategy_id,
+      strategy_type,
     });
   }
   order_triggered(order_id: number, account: number, market: number, time_ms: number): void {
@@ -345,6 +354,8 @@ export class NullSink implements EventSink {
     _client_order_id: string | null,
     _time_ms: number,
     _stp: StpMode,
+    _strategy_id: number,
+    _strategy_type: number,
   ): void {}
   order_triggered(_order_id: number, _account: number, _market: number, _time_ms: number): void {}
   order_update(

@@ -18,9 +18,10 @@ import { IdIndex } from "./id_index.js";
 /** Hot record: 8 doubles = 16 int32s = 64 bytes, viewed both ways. */
 const HOT_F = 8;
 const HOT_I = 16;
-/** Int32 index of the packed flags: side 0, open 1, triggered 2, type 3-5, tif 6-7, stp 8-9, has client id 10, market 11-30. */
+/** Int32 index of the packed flags: side 0, open 1, triggered 2, type 3-5, tif 6-7, stp 8-9, has client id 10, market 11-30, has strategy labels 31. */
 const META = 9;
 const HAS_CLIENT_ID = 1 << 10;
+const HAS_STRATEGY = 1 << 31;
 const COLD_F = 4;
 
 /** Writes one element per 4 KiB page so the kernel maps it now rather than on the hot path. */
@@ -52,6 +53,8 @@ export class OrderStore {
   private readonly cf: Float64Array;
   /** Client order ids of the slots that have one. */
   private readonly client_ids = new Map<number, string>();
+  /** Strategy labels (Binance's strategyId, strategyType; -1: not given) of the few slots that have any. */
+  private readonly strategies = new Map<number, [number, number]>();
   /** order id -> slot (0 = not live), for live orders only. */
   readonly by_id: IdIndex;
   /** What a helper thread may map ahead of the high-water mark (see TouchPlan). */
@@ -129,6 +132,7 @@ export class OrderStore {
     assert(this.open(slot) === 0, "releasing an order still open for its account");
     this.by_id.delete(id);
     if ((this.hi[slot * HOT_I + META] & HAS_CLIENT_ID) !== 0) this.client_ids.delete(slot);
+    if ((this.hi[slot * HOT_I + META] & HAS_STRATEGY) !== 0) this.strategies.delete(slot);
     this.free_stack[this.free_count++] = slot;
   }
 
@@ -145,6 +149,18 @@ export class OrderStore {
     if (client_order_id === null) return;
     this.client_ids.set(slot, client_order_id);
     this.hi[slot * HOT_I + META] |= HAS_CLIENT_ID;
+  }
+
+  /** The order's strategy labels [strategy_id, strategy_type] (-1: not given), or null for none. */
+  strategy(slot: number): readonly [number, number] | null {
+    return (this.hi[slot * HOT_I + META] & HAS_STRATEGY) !== 0 ? (this.strategies.get(slot) ?? null) : null;
+  }
+
+  /** Labels an order with a strategy id and/or type (undefined: not given; both undefined: nothing). */
+  set_strategy(slot: number, strategy_id: number | undefined, strategy_type: number | undefined): void {
+    if (strategy_id === undefined && strategy_type === undefined) return;
+    this.strategies.set(slot, [strategy_id ?? -1, strategy_type ?? -1]);
+    this.hi[slot * HOT_I + META] |= HAS_STRATEGY;
   }
 
   /** Engine order id. */

@@ -3,8 +3,8 @@
  * limits, assets, markets with their books in priority order (levels best first, orders in queue
  * order), stop lists, accounts, ledger totals and the client-order-id and request-id retention
  * windows, API keys and web users. Older versions (1: before request ids and keys; 2: before key tiers;
- * 3: before web users; 4: before prevented-match ids, which then start from 0, and accounts' update
- * times, then 0 until their next change) still restore. Slot numbers
+ * 3: before web users; 4: before prevented-match ids, which then start from 0, accounts' update
+ * times, then 0 until their next change, and orders' strategy labels) still restore. Slot numbers
  * are not recorded, so two engines in the same logical state encode to the same bytes; the state
  * hash is SHA-256 of those bytes. restore(snapshot(e)) behaves exactly as e on every later command.
  */
@@ -67,10 +67,17 @@ function write_order(w: Writer, e: Engine, slot: number, in_stop_book: boolean):
   w.f64(o.locked_units(slot));
   w.f64(o.time_ms(slot));
   w.str(o.client_order_id(slot));
+  // version 5: the order's strategy labels, flagged (-1 inside: one of the two not given)
+  const labels = o.strategy(slot);
+  w.u8(labels === null ? 0 : 1);
+  if (labels !== null) {
+    w.f64(labels[0]);
+    w.f64(labels[1]);
+  }
 }
 
-function read_order(r: Reader): RestoredOrder {
-  return {
+function read_order(r: Reader, version: number): RestoredOrder {
+  const o: RestoredOrder = {
     id: r.f64(),
     account: r.u32(),
     market: r.u32(),
@@ -90,6 +97,13 @@ function read_order(r: Reader): RestoredOrder {
     time_ms: r.f64(),
     client_order_id: r.str(),
   };
+  if (version >= 5 && r.u8() === 1) {
+    const id = r.f64();
+    const type = r.f64();
+    if (id !== -1) o.strategy_id = id;
+    if (type !== -1) o.strategy_type = type;
+  }
+  return o;
 }
 
 function book_orders(e: Engine, book: BookSide): number[] {
@@ -236,7 +250,7 @@ export function restore(bytes: Uint8Array, sink?: EventSink): Engine {
     if (version >= 5) m.next_prevented_match_id = r.f64();
     for (let list = 0; list < 4; list++) {
       const n = r.u32();
-      for (let j = 0; j < n; j++) e.restore_order(read_order(r));
+      for (let j = 0; j < n; j++) e.restore_order(read_order(r, version));
     }
   }
   const cids = r.u32();

@@ -97,6 +97,21 @@ export function kline_row(f: MarketFormat, b: Buckets, c: Candle) {
   ] as const;
 }
 
+/** No strategy labels: [strategy_id, strategy_type] as events and the engine keep them (-1: not given). */
+export const NO_STRATEGY = [-1, -1] as const;
+
+/** Binance's conditional strategyId / strategyType of an order, each only if its client gave it. */
+export function strategy_fields(
+  strategy_id: number | null,
+  strategy_type: number | null,
+): { strategyId?: number; strategyType?: number } {
+  if ((strategy_id ?? -1) === -1 && (strategy_type ?? -1) === -1) return {};
+  return {
+    ...(strategy_id === null || strategy_id === -1 ? {} : { strategyId: strategy_id }),
+    ...(strategy_type === null || strategy_type === -1 ? {} : { strategyType: strategy_type }),
+  };
+}
+
 /** One order as GET order and allOrders show it (Binance's query-order shape). */
 export function order_json(f: MarketFormat, r: OrderRow) {
   const open = r.status === STATUS_NEW || r.status === STATUS_PARTIALLY_FILLED;
@@ -124,6 +139,7 @@ export function order_json(f: MarketFormat, r: OrderRow) {
     // rows written before the mode was recorded hold null: the market's default, which such an
     // order had unless its client named another
     selfTradePreventionMode: STP_NAMES[r.stp ?? f.config.stp_default],
+    ...strategy_fields(r.strategy_id ?? null, r.strategy_type ?? null),
     // Binance's conditional fields: only for an order that self-trade prevention expired
     ...(r.prevented_match_id === null || r.prevented_match_id === undefined
       ? {}

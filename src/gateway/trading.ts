@@ -28,7 +28,7 @@ import type { ExchangeNode } from "../node/exchange_node.js";
 import { HISTORY_LIMIT_MAX, type History } from "../projections/history.js";
 import { CLIENT_ORDER_ID_PATTERN, ORDER_PARAMS, validate_order } from "../validation/order.js";
 import type { Authenticator, Need } from "./auth.js";
-import { market_format, order_json, RawJson } from "./history_json.js";
+import { market_format, NO_STRATEGY, order_json, RawJson, strategy_fields } from "./history_json.js";
 import type { Limiter } from "./limits.js";
 import { pad8, price_str, qty_str } from "./market_data.js";
 import { ApiError, bad, integer, type Params } from "./params.js";
@@ -135,6 +135,7 @@ export function register_trading(
       time: o.time_ms(slot),
       origQuoteOrderQty: units(engine, m.config.quote, o.quote_units(slot)),
       selfTradePreventionMode: STP_NAMES[o.stp(slot)] ?? "NONE",
+      ...strategy_fields(...(o.strategy(slot) ?? NO_STRATEGY)),
     };
   };
 
@@ -161,6 +162,8 @@ export function register_trading(
     type: before.type,
     side: before.side,
     selfTradePreventionMode: before.selfTradePreventionMode,
+    ...(before.strategyId === undefined ? {} : { strategyId: before.strategyId }),
+    ...(before.strategyType === undefined ? {} : { strategyType: before.strategyType }),
   });
 
   const refusal = (events: EngineEvent[], fallback_code: number): ApiError | null => {
@@ -717,6 +720,7 @@ function order_response(
     side: created.side === SIDE_BUY ? "BUY" : "SELL",
     workingTime: transact_ms,
     selfTradePreventionMode: o.stp,
+    ...strategy_fields(created.strategy_id, created.strategy_type),
   };
   // Binance's conditional fields: RESULT names the match that expired the order; FULL lists every
   // match the order was kept from (those that expired resting orders too) beside its fills.

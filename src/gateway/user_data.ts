@@ -156,6 +156,9 @@ export class UserEvents {
       I: 0,
       M: false,
       V: STP_NAMES[facts.stp ?? m.config.stp_default],
+      // Binance's j and J: only for an order its client gave them
+      ...(facts.strategy_id === null ? {} : { j: facts.strategy_id }),
+      ...(facts.strategy_type === null ? {} : { J: facts.strategy_type }),
     });
     for (let i = 0; i < events.length; i++) {
       const ev = events[i];
@@ -173,6 +176,8 @@ export class UserEvents {
           stop_price_ticks: ev.stop_price_ticks,
           time_ms: ev.time_ms,
           stp: ev.stp,
+          strategy_id: ev.strategy_id === -1 ? null : ev.strategy_id,
+          strategy_type: ev.strategy_type === -1 ? null : ev.strategy_type,
         };
         if (this.orders.size >= ORDER_CACHE_MAX)
           this.orders.delete(this.orders.keys().next().value as number);

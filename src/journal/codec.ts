@@ -55,10 +55,21 @@ function write_spec(w: ByteWriter, s: OrderSpec): void {
   w.f64(s.quote_units);
   w.f64(s.stop_price_ticks);
   w.str(s.client_order_id);
+  // version 4: which strategy labels follow (one byte for the usual order that has none)
+  const id = s.strategy_id;
+  const type = s.strategy_type;
+  w.u8((id === undefined ? 0 : 1) | (type === undefined ? 0 : 2));
+  if (id !== undefined) w.f64(id);
+  if (type !== undefined) w.u32(type);
 }
 
 /** Reads an order spec onto `head` (no intermediate object to spread: replay decodes millions). */
-function read_spec<T extends object>(r: ByteReader, head: T): T & OrderSpec {
+function read_spec<T extends object>(
+  r: ByteReader,
+  head: T,
+  version: number,
+  reused: boolean,
+): T & OrderSpec {
   const o = head as T & OrderSpec;
   o.side = r.u8() as Side;
   o.order_type = r.u8() as OrderType;
@@ -69,6 +80,19 @@ function read_spec<T extends object>(r: ByteReader, head: T): T & OrderSpec {
   o.quote_units = r.f64();
   o.stop_price_ticks = r.f64();
   o.client_order_id = r.str();
+  return read_labels(r, o, version, reused);
+}
+
+/**
+ * A spec's strategy labels (version 4 on). `always`: set both, undefined when not given (a reused
+ * scratch object must lose the last command's); otherwise only those given, so that a command without
+ * labels decodes to exactly what was encoded.
+ */
+function read_labels<T extends OrderSpec>(r: ByteReader, o: T, version: number, always = true): T {
+  const labels = version >= 4 ? r.u8() : 0;
+  if (labels > 3) throw new CodecError(`bad strategy flags ${labels}`);
+  if (always || (labels & 1) !== 0) o.strategy_id = (labels & 1) !== 0 ? r.f64() : undefined;
+  if (always || (labels & 2) !== 0) o.strategy_type = (labels & 2) !== 0 ? r.u32() : undefined;
   return o;
 }
 
@@ -206,6 +230,8 @@ export class DecodeScratch {
     quote_units: 0,
     stop_price_ticks: 0,
     client_order_id: null,
+    strategy_id: undefined,
+    strategy_type: undefined,
   };
   readonly cancel: CancelOrder = {
     type: "cancel_order",
@@ -231,7 +257,8 @@ function decode_into(r: ByteReader, scratch: DecodeScratch | null): Command {
     if (kind === undefined) throw new CodecError("unknown command kind");
     const ts_ms = r.f64();
     let c: Command;
-    if (scratch !== null && kind === "place_order") c = read_spec(r, read_head(r, scratch.place, ts_ms));
+    if (scratch !== null && kind === "place_order")
+      c = read_spec(r, read_head(r, scratch.place, ts_ms), version, true);
     else if (scratch !== null && kind === "cancel_order") {
       const o = read_head(r, scratch.cancel, ts_ms);
       o.order_id = r.f64();
@@ -269,21 +296,26 @@ function read_body(r: ByteReader, kind: (typeof KINDS)[number], ts_ms: number, v
   // One literal in encoding order (properties are initialised left to right): the object gets its
   // final shape at once instead of growing it field by field.
   if (kind === "place_order")
-    return {
-      type: kind,
-      ts_ms,
-      account: r.u32(),
-      market: r.u32(),
-      side: r.u8() as Side,
-      order_type: r.u8() as OrderType,
-      tif: r.u8() as TimeInForce,
-      stp: stp_value(r.u8()),
-      price_ticks: r.f64(),
-      quantity_lots: r.f64(),
-      quote_units: r.f64(),
-      stop_price_ticks: r.f64(),
-      client_order_id: r.str(),
-    };
+    return read_labels(
+      r,
+      {
+        type: kind,
+        ts_ms,
+        account: r.u32(),
+        market: r.u32(),
+        side: r.u8() as Side,
+        order_type: r.u8() as OrderType,
+        tif: r.u8() as TimeInForce,
+        stp: stp_value(r.u8()),
+        price_ticks: r.f64(),
+        quantity_lots: r.f64(),
+        quote_units: r.f64(),
+        stop_price_ticks: r.f64(),
+        client_order_id: r.str(),
+      },
+      version,
+      false,
+    );
   if (kind === "cancel_order")
     return {
       type: kind,
@@ -365,7 +397,7 @@ function read_body(r: ByteReader, kind: (typeof KINDS)[number], ts_ms: number, v
         cancel_order_id: r.f64(),
         cancel_client_order_id: r.str(),
         allow_failure: r.u8() === 1,
-        order: read_spec(r, {}),
+        order: read_spec(r, {}, version, false),
       };
     case "expire_market_orders":
       return { type: kind, ts_ms, market: r.u32() };

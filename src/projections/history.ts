@@ -185,7 +185,8 @@ export class History {
         price_ticks INTEGER NOT NULL, quantity_lots INTEGER NOT NULL, quote_units INTEGER NOT NULL,
         stop_price_ticks INTEGER NOT NULL, status INTEGER NOT NULL, executed_lots INTEGER NOT NULL,
         cumulative_quote_units INTEGER NOT NULL, time_ms INTEGER NOT NULL, update_ms INTEGER NOT NULL,
-        stp INTEGER, working_ms INTEGER, prevented_match_id INTEGER, prevented_lots INTEGER);
+        stp INTEGER, working_ms INTEGER, prevented_match_id INTEGER, prevented_lots INTEGER,
+        strategy_id INTEGER, strategy_type INTEGER);
       CREATE INDEX IF NOT EXISTS orders_by_account ON orders (account, market, order_id);
       CREATE INDEX IF NOT EXISTS orders_by_client_id ON orders (account, client_order_id);
       CREATE TABLE IF NOT EXISTS trades (
@@ -213,7 +214,8 @@ export class History {
     if (!columns.some((c) => c.name === "working_ms"))
       db.exec("ALTER TABLE orders ADD COLUMN working_ms INTEGER");
     // And the self-trade prevention that expired it (NULL: none, or not recorded).
-    for (const name of ["prevented_match_id", "prevented_lots"])
+    // And its strategy labels (NULL: none given, or not recorded).
+    for (const name of ["prevented_match_id", "prevented_lots", "strategy_id", "strategy_type"])
       if (!columns.some((c) => c.name === name)) db.exec(`ALTER TABLE orders ADD COLUMN ${name} INTEGER`);
     // A history written before candles existed, or before some of their levels, gets them from its
     // trades, once.

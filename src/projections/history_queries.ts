@@ -30,6 +30,9 @@ export interface OrderRow {
   /** The prevented self-trade that expired it, and the quantity that expired then; null if none. */
   prevented_match_id: number | null;
   prevented_lots: number | null;
+  /** Binance's strategyId and strategyType, as its client gave them; null: not given. */
+  strategy_id: number | null;
+  strategy_type: number | null;
 }
 
 /** A self-trade that prevention stopped (Binance's prevented match); lots -1 for an order left alone. */

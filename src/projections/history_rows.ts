@@ -14,7 +14,7 @@ export const ROW_ORDER_TRIGGERED = 4;
 export const ROW_PREVENTED_MATCH = 5;
 
 /** Numbers per row kind, the kind included. */
-export const ROW_ORDER_NEW_WIDTH = 13;
+export const ROW_ORDER_NEW_WIDTH = 15;
 export const ROW_ORDER_UPDATE_WIDTH = 6;
 export const ROW_TRADE_WIDTH = 14;
 export const ROW_ORDER_TRIGGERED_WIDTH = 3;
@@ -95,6 +95,8 @@ export class RowPacker {
         a[i++] = e.stop_price_ticks;
         a[i++] = e.time_ms;
         a[i++] = e.stp;
+        a[i++] = e.strategy_id;
+        a[i++] = e.strategy_type;
         this.length = i;
         this.client_ids.push(e.client_order_id);
         this.rows++;

@@ -51,8 +51,8 @@ db.pragma("busy_timeout = 1000");
 // order its upgrades added them.
 const insert_order = db.prepare(`INSERT OR REPLACE INTO orders (order_id, account, market,
   client_order_id, side, order_type, tif, price_ticks, quantity_lots, quote_units, stop_price_ticks,
-  status, executed_lots, cumulative_quote_units, time_ms, update_ms, stp, working_ms)
-  VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`);
+  status, executed_lots, cumulative_quote_units, time_ms, update_ms, stp, working_ms, strategy_id,
+  strategy_type) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`);
 const insert_prevented = db.prepare("INSERT OR REPLACE INTO prevented_matches VALUES (?,?,?,?,?,?,?,?,?,?)");
 const set_prevented = db.prepare(
   "UPDATE orders SET prevented_match_id = ?, prevented_lots = ? WHERE order_id = ?",
@@ -78,7 +78,8 @@ const write = db.transaction((b: RowBatch) => {
       // order_id, account, market, client_order_id, side, order_type, tif, price_ticks,
       // quantity_lots, quote_units, stop_price_ticks, status, executed_lots, cumulative_quote_units,
       // time_ms, update_ms, stp, working_ms (-1 for a stop order until it triggers: Binance's
-      // workingTime, when the order began working on the book)
+      // workingTime, when the order began working on the book), strategy_id, strategy_type (NULL:
+      // not given)
       const time_ms = a[i + 11];
       insert_order.run(
         a[i + 1],
@@ -99,6 +100,8 @@ const write = db.transaction((b: RowBatch) => {
         time_ms,
         a[i + 12],
         is_stop_type(a[i + 5]) ? -1 : time_ms,
+        a[i + 13] === -1 ? null : a[i + 13],
+        a[i + 14] === -1 ? null : a[i + 14],
       );
       i += ROW_ORDER_NEW_WIDTH;
     } else if (kind === ROW_ORDER_TRIGGERED) {

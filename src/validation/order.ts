@@ -5,7 +5,7 @@
  * Binance's own {code, msg}. It uses the same MarketConfig as the engine, whose check_spec repeats the
  * range checks as a safety net.
  */
-import type { OrderSpec } from "../engine/commands.js";
+import { type OrderSpec, STRATEGY_TYPE_MAX, STRATEGY_TYPE_MIN } from "../engine/commands.js";
 import type { MarketConfig } from "../engine/config.js";
 import { decimal_div_exact, parse_decimal } from "../engine/decimal.js";
 import { CLIENT_ORDER_ID_RE } from "../engine/engine.js";
@@ -88,6 +88,9 @@ export const ORDER_PARAMS = new Set([
   // allowTrailingStop are false in exchangeInfo) rather than "not all sent parameters were read"
   "icebergQty",
   "trailingDelta",
+  // labels a client gives its order; kept and shown with it (GET order, openOrders, executionReport)
+  "strategyId",
+  "strategyType",
 ]);
 
 const present = (p: Params, name: string): boolean => p[name] !== undefined && p[name] !== "";
@@ -199,6 +202,26 @@ export function validate_order(params: Params, market: MarketFacts): Validated {
     client_order_id = cid;
   }
 
+  // Binance's LONG strategyId (here within what an exact integer holds) and INT strategyType (not
+  // below 1,000,000: smaller values are Binance's own, -1134)
+  let strategy_id: number | undefined;
+  if (present(params, "strategyId")) {
+    const text = params.strategyId as string;
+    const n = Number(text);
+    if (!/^[0-9]{1,16}$/.test(text) || !Number.isSafeInteger(n))
+      return fail(errors.illegal("strategyId", `0 - ${Number.MAX_SAFE_INTEGER}`));
+    strategy_id = n;
+  }
+  let strategy_type: number | undefined;
+  if (present(params, "strategyType")) {
+    const text = params.strategyType as string;
+    if (!/^-?[0-9]{1,10}$/.test(text) || Number(text) > STRATEGY_TYPE_MAX)
+      return fail(errors.illegal("strategyType", `${STRATEGY_TYPE_MIN} - ${STRATEGY_TYPE_MAX}`));
+    if (Number(text) < STRATEGY_TYPE_MIN)
+      return fail({ code: -1134, msg: "strategyType was less than 1000000." });
+    strategy_type = Number(text);
+  }
+
   let stp: StpMode | -1 = -1;
   if (present(params, "selfTradePreventionMode")) {
     const s = (STP_NAMES as readonly string[]).indexOf(params.selfTradePreventionMode as string);
@@ -218,6 +241,8 @@ export function validate_order(params: Params, market: MarketFacts): Validated {
       stop_price_ticks,
       client_order_id,
       stp,
+      strategy_id,
+      strategy_type,
     },
   };
 }

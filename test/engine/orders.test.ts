@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as R from "../../src/engine/reasons.js";
+import { restore, snapshot, state_hash } from "../../src/engine/snapshot.js";
 import {
   END_FUNDS,
   END_NO_LIQUIDITY,
@@ -12,6 +13,7 @@ import {
   STATUS_PARTIALLY_FILLED,
   TIF_FOK,
   TIF_IOC,
+  TYPE_LIMIT,
   TYPE_LIMIT_MAKER,
   TYPE_MARKET,
   TYPE_STOP_LOSS,
@@ -21,6 +23,7 @@ import {
 } from "../../src/engine/types.js";
 import {
   BTC,
+  BTCUSDT,
   balance,
   fixture,
   K,
@@ -310,5 +313,50 @@ describe("stop orders", () => {
     });
     assert.equal(last_status(ev, id), STATUS_CANCELED);
     assert.deepEqual(balance(f, 2, BTC), { free: BTC0, locked: 0 });
+  });
+});
+
+describe("strategy labels (Binance's strategyId, strategyType)", () => {
+  it("are kept with the order, in its order_new event, through a snapshot; out-of-range ones are refused", () => {
+    const f = fixture();
+    const ev = f.run(
+      order(0, SIDE_BUY, TYPE_LIMIT, P - 100, 1, { strategy_id: 42, strategy_type: 1_000_001 }),
+    );
+    const created = of_kind(ev, "order_new")[0];
+    assert.deepEqual([created.strategy_id, created.strategy_type], [42, 1_000_001]);
+    const plain = of_kind(f.run(order(0, SIDE_BUY, TYPE_LIMIT, P - 101, 1)), "order_new")[0];
+    assert.deepEqual([plain.strategy_id, plain.strategy_type], [-1, -1]);
+    const one = of_kind(
+      f.run(order(0, SIDE_BUY, TYPE_LIMIT, P - 102, 1, { strategy_type: 2_000_000 })),
+      "order_new",
+    )[0];
+    const labels = (e: typeof f.engine, id: number) => e.orders.strategy(e.orders.by_id.get(id));
+    assert.deepEqual(labels(f.engine, created.order_id), [42, 1_000_001]);
+    assert.equal(labels(f.engine, plain.order_id), null);
+    assert.deepEqual(labels(f.engine, one.order_id), [-1, 2_000_000]);
+    const copy = restore(snapshot(f.engine));
+    assert.equal(state_hash(copy), state_hash(f.engine));
+    assert.deepEqual(labels(copy, created.order_id), [42, 1_000_001]);
+    assert.equal(labels(copy, plain.order_id), null);
+    assert.deepEqual(labels(copy, one.order_id), [-1, 2_000_000]);
+    // the labels are state: a different one is a different hash
+    const other = fixture();
+    other.run(order(0, SIDE_BUY, TYPE_LIMIT, P - 100, 1, { strategy_id: 43, strategy_type: 1_000_001 }));
+    other.run(order(0, SIDE_BUY, TYPE_LIMIT, P - 101, 1));
+    other.run(order(0, SIDE_BUY, TYPE_LIMIT, P - 102, 1, { strategy_type: 2_000_000 }));
+    assert.notEqual(state_hash(other.engine), state_hash(f.engine));
+    // a cancelled order's slot takes no labels to the next order placed in it
+    f.run({ type: "cancel_all", ts_ms: 1_000, account: 0, market: BTCUSDT });
+    const next = of_kind(f.run(order(0, SIDE_BUY, TYPE_LIMIT, P - 103, 1)), "order_new")[0];
+    assert.equal(labels(f.engine, next.order_id), null);
+    for (const bad of [
+      { strategy_id: -1 },
+      { strategy_id: 1.5 },
+      { strategy_type: 999_999 },
+      { strategy_type: 2 ** 31 },
+    ])
+      assert.deepEqual(reasons(f.run(order(0, SIDE_BUY, TYPE_LIMIT, P - 100, 1, bad))), [
+        R.REASON_INVALID_PARAMETER,
+      ]);
   });
 });

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import Database from "better-sqlite3";
+import WebSocket from "ws";
 import { admin_request } from "../../src/admin/client.js";
 import { DEMO_SETUP } from "../../src/demo/markets.js";
 import type { Command } from "../../src/engine/commands.js";
@@ -23,6 +24,39 @@ interface Key {
   privateKey?: import("node:crypto").KeyObject;
 }
 type Body = Record<string, unknown> & { code?: number; msg?: string };
+type HmacKey = { apiKey: string; secretKey: string };
+
+/** A node of its own in a directory of its own (demo markets and users, no market maker): restartable. */
+function own_node(prefix: string) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const opts = {
+    data_dir: dir,
+    host: "127.0.0.1",
+    port: 0,
+    admin_socket: null,
+    demo: true,
+    market_maker: false,
+    log: () => {},
+  };
+  return { dir, opts };
+}
+
+/** A REST call signed with an HMAC key, every parameter in the query string. */
+async function hmac_call(
+  port: number,
+  method: string,
+  path: string,
+  key: HmacKey,
+  params: Record<string, string>,
+): Promise<{ status: number; body: Body & Body[] }> {
+  const text = new URLSearchParams({ ...params, timestamp: String(Date.now()) }).toString();
+  const sig = createHmac("sha256", key.secretKey).update(text).digest("hex");
+  const r = await fetch(`http://127.0.0.1:${port}${path}?${text}&signature=${sig}`, {
+    method,
+    headers: { "X-MBX-APIKEY": key.apiKey },
+  });
+  return { status: r.status, body: (await r.json()) as Body & Body[] };
+}
 
 describe("signed trading REST", () => {
   let node_handle: Awaited<ReturnType<typeof demo_node>>;
@@ -214,7 +248,36 @@ describe("signed trading REST", () => {
         400,
         -1021,
       ],
-      ["unread parameter", call("POST", "/api/v3/order", alice, { ...order, strategyId: "1" }), 400, -1104],
+      [
+        "unread parameter",
+        call("POST", "/api/v3/order", alice, { ...order, pegPriceType: "PRIMARY_PEG" }),
+        400,
+        -1104,
+      ],
+      [
+        "strategyType below 1000000",
+        call("POST", "/api/v3/order", alice, { ...order, strategyType: "999999" }),
+        400,
+        -1134,
+      ],
+      [
+        "strategyType past an INT",
+        call("POST", "/api/v3/order", alice, { ...order, strategyType: "2147483648" }),
+        400,
+        -1100,
+      ],
+      [
+        "strategyId not a number",
+        call("POST", "/api/v3/order", alice, { ...order, strategyId: "1e3" }),
+        400,
+        -1100,
+      ],
+      [
+        "strategyId past 2^53",
+        call("POST", "/api/v3/order", alice, { ...order, strategyId: "9007199254740993" }),
+        400,
+        -1100,
+      ],
       ["iceberg", call("POST", "/api/v3/order", alice, { ...order, icebergQty: "0.005" }), 400, -2010],
       [
         "trailing stop",
@@ -671,36 +734,15 @@ describe("order and trade history (SQLite projection)", () => {
   });
 
   it("self-trade prevention: prevented matches in order responses, GET order and myPreventedMatches, across restarts", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "hf-prevented-"));
-    const opts = {
-      data_dir: dir,
-      host: "127.0.0.1",
-      port: 0,
-      admin_socket: null,
-      demo: true,
-      market_maker: false,
-      log: () => {},
-    };
+    const { dir, opts } = own_node("hf-prevented-");
     let running = await start_node(opts);
     try {
       const creds = JSON.parse(readFileSync(running.credentials_file as string, "utf8")) as {
-        users: { apiKey: string; secretKey: string }[];
+        users: HmacKey[];
       };
       const [alice, bob] = creds.users;
-      const call = async (
-        method: string,
-        path: string,
-        key: { apiKey: string; secretKey: string },
-        params: Record<string, string>,
-      ) => {
-        const text = new URLSearchParams({ ...params, timestamp: String(Date.now()) }).toString();
-        const sig = createHmac("sha256", key.secretKey).update(text).digest("hex");
-        const r = await fetch(`http://127.0.0.1:${running.port}${path}?${text}&signature=${sig}`, {
-          method,
-          headers: { "X-MBX-APIKEY": key.apiKey },
-        });
-        return { status: r.status, body: (await r.json()) as Body & Body[] };
-      };
+      const call = (method: string, path: string, key: HmacKey, params: Record<string, string>) =>
+        hmac_call(running.port, method, path, key, params);
       const place = async (params: Record<string, string>) => {
         const r = await call("POST", "/api/v3/order", alice, { symbol: "ETHUSDT", ...params });
         assert.equal(r.status, 200, JSON.stringify(r.body));
@@ -917,6 +959,112 @@ describe("order and trade history (SQLite projection)", () => {
         got.body.map((x) => [x.takerOrderId, x.makerOrderId, x.takerPreventedQuantity]),
         [[again.orderId, plain.orderId, "0.01000000"]],
       );
+    } finally {
+      await running.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("strategyId and strategyType: kept with the order and shown wherever it is, across restarts and a rebuilt history", async () => {
+    const { dir, opts } = own_node("hf-strategy-");
+    let running = await start_node(opts);
+    try {
+      const creds = JSON.parse(readFileSync(running.credentials_file as string, "utf8")) as {
+        users: HmacKey[];
+      };
+      const [alice] = creds.users;
+      const call = (method: string, path: string, params: Record<string, string>) =>
+        hmac_call(running.port, method, path, alice, { symbol: "ETHUSDT", ...params });
+      // executionReport's j and J, on alice's listen key
+      const listen = async () => {
+        const into: Body[] = [];
+        const key = (
+          (await (
+            await fetch(`http://127.0.0.1:${running.port}/api/v3/userDataStream`, {
+              method: "POST",
+              headers: { "X-MBX-APIKEY": alice.apiKey },
+            })
+          ).json()) as { listenKey: string }
+        ).listenKey;
+        const ws = new WebSocket(`ws://127.0.0.1:${running.port}/ws/${key}`);
+        ws.on("message", (d) => into.push(JSON.parse(d.toString()) as Body));
+        await new Promise((resolve, reject) => {
+          ws.on("open", resolve);
+          ws.on("error", reject);
+        });
+        const seen = async () => {
+          await new Promise((r) => setTimeout(r, 200));
+          ws.close();
+          return into.filter((r) => r.e === "executionReport").map((r) => [r.x, r.i, r.j, r.J]);
+        };
+        return seen;
+      };
+      const first_reports = await listen();
+      const limit = { side: "BUY", type: "LIMIT", timeInForce: "GTC", quantity: "0.01", price: "1000" };
+      const both = await call("POST", "/api/v3/order", {
+        ...limit,
+        strategyId: "9007199254740991",
+        strategyType: "1000000",
+        newOrderRespType: "RESULT",
+      });
+      assert.equal(both.status, 200, JSON.stringify(both.body));
+      assert.deepEqual([both.body.strategyId, both.body.strategyType], [9007199254740991, 1000000]);
+      const id_only = (await call("POST", "/api/v3/order", { ...limit, price: "1001", strategyId: "0" }))
+        .body;
+      assert.deepEqual([id_only.strategyId, "strategyType" in id_only], [0, false]);
+      const type_only = (
+        await call("POST", "/api/v3/order", { ...limit, price: "1002", strategyType: "2147483647" })
+      ).body;
+      assert.deepEqual(["strategyId" in type_only, type_only.strategyType], [false, 2147483647]);
+      const plain = (await call("POST", "/api/v3/order", { ...limit, price: "1003" })).body;
+      assert.ok(!("strategyId" in plain) && !("strategyType" in plain), JSON.stringify(plain));
+      const ack = (
+        await call("POST", "/api/v3/order", {
+          ...limit,
+          price: "1004",
+          strategyId: "5",
+          newOrderRespType: "ACK",
+        })
+      ).body;
+      const labels = (o: Body) => [o.orderId, o.strategyId, o.strategyType];
+      const expected = [
+        [both.body.orderId, 9007199254740991, 1000000],
+        [id_only.orderId, 0, undefined],
+        [type_only.orderId, undefined, 2147483647],
+        [plain.orderId, undefined, undefined],
+        [ack.orderId, 5, undefined],
+      ];
+      const check = async () => {
+        assert.deepEqual((await call("GET", "/api/v3/openOrders", {})).body.map(labels), expected);
+        assert.deepEqual((await call("GET", "/api/v3/allOrders", {})).body.map(labels), expected);
+        for (const row of expected)
+          assert.deepEqual(
+            labels((await call("GET", "/api/v3/order", { orderId: String(row[0]) })).body),
+            row,
+          );
+      };
+      await check();
+      assert.deepEqual(
+        await first_reports(),
+        expected.map(([id, j, J]) => ["NEW", id, j, J]),
+      );
+      // the engine keeps them (openOrders) and the history does (GET order): through a restart and a
+      // history rebuilt from the journal
+      await running.close();
+      running = await start_node(opts);
+      await check();
+      await running.close();
+      rmSync(join(dir, "history.sqlite"));
+      rmSync(join(dir, "history.sqlite-wal"), { force: true });
+      rmSync(join(dir, "history.sqlite-shm"), { force: true });
+      running = await start_node(opts);
+      await check();
+      // a cancel says them too, and so does its executionReport (made from the history's row now: the
+      // node that saw the order placed is gone)
+      const later_reports = await listen();
+      const cancel = (await call("DELETE", "/api/v3/order", { orderId: String(both.body.orderId) })).body;
+      assert.deepEqual(labels(cancel), expected[0]);
+      assert.deepEqual(await later_reports(), [["CANCELED", ...expected[0]]]);
     } finally {
       await running.close();
       rmSync(dir, { recursive: true, force: true });

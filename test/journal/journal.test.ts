@@ -58,6 +58,59 @@ describe("command codec", () => {
     assert.deepEqual(decode_command(v2), key);
   });
 
+  it("orders' strategy labels round-trip (version 4); a version 3 order (none) decodes without them", () => {
+    const order: Command = {
+      type: "place_order",
+      ts_ms: 9,
+      account: 2,
+      market: 0,
+      side: 0,
+      order_type: 0,
+      tif: 0,
+      stp: -1,
+      price_ticks: 100,
+      quantity_lots: 3,
+      quote_units: 0,
+      stop_price_ticks: 0,
+      client_order_id: "c1",
+    };
+    const encoded = (c: Command): Uint8Array => {
+      const w = new ByteWriter();
+      encode_command(w, c);
+      return w.bytes().slice();
+    };
+    for (const labels of [
+      {},
+      { strategy_id: 0 },
+      { strategy_type: 1_000_000 },
+      { strategy_id: Number.MAX_SAFE_INTEGER, strategy_type: 2_147_483_647 },
+    ]) {
+      assert.deepEqual(decode_command(encoded({ ...order, ...labels })), { ...order, ...labels });
+      const replace: Command = {
+        type: "cancel_replace",
+        ts_ms: 9,
+        account: 2,
+        market: 0,
+        cancel_order_id: 7,
+        cancel_client_order_id: null,
+        allow_failure: false,
+        order: { ...order, ...labels },
+      };
+      // (the embedded order carries its spec only)
+      const { type: _t, ts_ms: _ts, account: _a, market: _m, ...spec } = { ...order, ...labels };
+      assert.deepEqual(decode_command(encoded({ ...replace, order: spec })), { ...replace, order: spec });
+    }
+    // version 3 wrote no flag byte after the client order id
+    const v4 = encoded(order);
+    const v3 = Uint8Array.from(v4.subarray(0, v4.length - 1));
+    v3[0] = 3;
+    assert.deepEqual(decode_command(v3), order);
+    // a flag byte that names labels that are not there is refused, as any truncation
+    const bad = Uint8Array.from(v4);
+    bad[bad.length - 1] = 4;
+    assert.throws(() => decode_command(bad), /strategy flags/);
+  });
+
   it("web user commands round-trip", () => {
     const commands: Command[] = [
       { type: "register_user", ts_ms: 1, email: "a@b.example", password_hash: "$argon2id$v=19$x" },

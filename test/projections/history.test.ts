@@ -156,6 +156,8 @@ describe("history projection", () => {
       client_order_id: `c${order_id}`,
       time_ms,
       stp: 0,
+      strategy_id: -1,
+      strategy_type: -1,
     });
     try {
       let history = new History(file);

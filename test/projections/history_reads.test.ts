@@ -84,6 +84,8 @@ function write_trades(history: History, rng: Prng, n: number): number[] {
       client_order_id: null,
       time_ms,
       stp: 0,
+      strategy_id: -1,
+      strategy_type: -1,
     });
     const updated = (o: { order_id: number; account: number }): EngineEvent => ({
       kind: "order_update",
