@@ -241,8 +241,9 @@ export function validate_order(params: Params, market: MarketFacts): Validated {
       stop_price_ticks,
       client_order_id,
       stp,
-      strategy_id,
-      strategy_type,
+      // only when given: an order without labels is the same command as before they existed
+      ...(strategy_id === undefined ? {} : { strategy_id }),
+      ...(strategy_type === undefined ? {} : { strategy_type }),
     },
   };
 }

@@ -15,8 +15,8 @@ import WebSocket from "ws";
 import { admin_request } from "../../src/admin/client.js";
 import { DEMO_SETUP } from "../../src/demo/markets.js";
 import type { Command } from "../../src/engine/commands.js";
-import { type RunningNode, start_node } from "../../src/server/start.js";
-import { demo_node } from "../helpers/nodes.js";
+import { type RunningNode, type StartOptions, start_node } from "../../src/server/start.js";
+import { demo_node, demo_options } from "../helpers/nodes.js";
 
 interface Key {
   apiKey: string;
@@ -29,16 +29,30 @@ type HmacKey = { apiKey: string; secretKey: string };
 /** A node of its own in a directory of its own (demo markets and users, no market maker): restartable. */
 function own_node(prefix: string) {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  const opts = {
-    data_dir: dir,
-    host: "127.0.0.1",
-    port: 0,
-    admin_socket: null,
-    demo: true,
-    market_maker: false,
-    log: () => {},
-  };
-  return { dir, opts };
+  return { dir, opts: demo_options(dir) };
+}
+
+/**
+ * `check()`s the node, restarts it and checks again, then loses its history file and checks the one
+ * rebuilt from the journal; `started` hears of each new node before its check.
+ */
+async function across_restarts(
+  node: RunningNode,
+  opts: StartOptions,
+  started: (node: RunningNode) => void,
+  check: () => Promise<void>,
+): Promise<void> {
+  await check();
+  await node.close();
+  let next = await start_node(opts);
+  started(next);
+  await check();
+  await next.close();
+  for (const file of ["history.sqlite", "history.sqlite-wal", "history.sqlite-shm"])
+    rmSync(join(opts.data_dir, file), { force: true });
+  next = await start_node(opts);
+  started(next);
+  await check();
 }
 
 /** A REST call signed with an HMAC key, every parameter in the query string. */
@@ -504,16 +518,7 @@ describe("signed trading REST", () => {
 
 describe("order and trade history (SQLite projection)", () => {
   it("GET order, allOrders, myTrades; the history survives a restart and is rebuilt when its file is lost", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "hf-history-"));
-    const opts = {
-      data_dir: dir,
-      host: "127.0.0.1",
-      port: 0,
-      admin_socket: null,
-      demo: true,
-      market_maker: false,
-      log: () => {},
-    };
+    const { dir, opts } = own_node("hf-history-");
     let running = await start_node(opts);
     try {
       const creds = JSON.parse(readFileSync(running.credentials_file as string, "utf8")) as {
@@ -693,16 +698,14 @@ describe("order and trade history (SQLite projection)", () => {
         assert.deepEqual(none.body, { code: -2013, msg: "Order does not exist." });
         await check_stops(modes_recorded);
       };
-      await check();
-      await running.close();
-      running = await start_node(opts);
-      await check();
-      await running.close();
-      rmSync(join(dir, "history.sqlite"));
-      rmSync(join(dir, "history.sqlite-wal"), { force: true });
-      rmSync(join(dir, "history.sqlite-shm"), { force: true });
-      running = await start_node(opts);
-      await check();
+      await across_restarts(
+        running,
+        opts,
+        (r) => {
+          running = r;
+        },
+        check,
+      );
       // a history file from before the mode was recorded: the column is added, its rows say the default
       await running.close();
       const old = new Database(join(dir, "history.sqlite"));
@@ -915,17 +918,14 @@ describe("order and trade history (SQLite projection)", () => {
         const bad_limit = await prevented({ orderId: String(bid.orderId), limit: "1001" });
         assert.equal(bad_limit.body.code, -1100);
       };
-      await check();
-      await running.close();
-      running = await start_node(opts);
-      await check();
-      // rebuilt from the journal when the file is lost
-      await running.close();
-      rmSync(join(dir, "history.sqlite"));
-      rmSync(join(dir, "history.sqlite-wal"), { force: true });
-      rmSync(join(dir, "history.sqlite-shm"), { force: true });
-      running = await start_node(opts);
-      await check();
+      await across_restarts(
+        running,
+        opts,
+        (r) => {
+          running = r;
+        },
+        check,
+      );
       // a file from before prevented matches were kept: it gets the table and columns, its orders none
       await running.close();
       const old = new Database(join(dir, "history.sqlite"));
@@ -1050,15 +1050,14 @@ describe("order and trade history (SQLite projection)", () => {
       );
       // the engine keeps them (openOrders) and the history does (GET order): through a restart and a
       // history rebuilt from the journal
-      await running.close();
-      running = await start_node(opts);
-      await check();
-      await running.close();
-      rmSync(join(dir, "history.sqlite"));
-      rmSync(join(dir, "history.sqlite-wal"), { force: true });
-      rmSync(join(dir, "history.sqlite-shm"), { force: true });
-      running = await start_node(opts);
-      await check();
+      await across_restarts(
+        running,
+        opts,
+        (r) => {
+          running = r;
+        },
+        check,
+      );
       // a cancel says them too, and so does its executionReport (made from the history's row now: the
       // node that saw the order placed is gone)
       const later_reports = await listen();

@@ -9,6 +9,19 @@ import { type RunningNode, type StartOptions, start_node } from "../../src/serve
 
 export const BIN = fileURLToPath(new URL("../../../bin/holdfast.js", import.meta.url));
 
+/** A demo node's options on `dir`, without the market maker (tests want a book they control). */
+export function demo_options(dir: string): StartOptions {
+  return {
+    data_dir: dir,
+    host: "127.0.0.1",
+    port: 0,
+    admin_socket: null,
+    demo: true,
+    market_maker: false,
+    log: () => {},
+  };
+}
+
 /**
  * A demo node in this process on a fresh temporary data directory, without the market maker (tests
  * want a book they control). `remove()` closes it and deletes the directory.
@@ -18,16 +31,7 @@ export async function demo_node(
   over: Partial<StartOptions> = {},
 ): Promise<{ running: RunningNode; dir: string; remove: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  const running = await start_node({
-    data_dir: dir,
-    host: "127.0.0.1",
-    port: 0,
-    admin_socket: null,
-    demo: true,
-    market_maker: false,
-    log: () => {},
-    ...over,
-  });
+  const running = await start_node({ ...demo_options(dir), ...over });
   return {
     running,
     dir,

@@ -175,6 +175,22 @@ describe("order validator", () => {
       msg: "Trailing stop orders are not supported for this symbol.",
     });
     assert.equal(err({ ...stop, trailingDelta: "-5" })?.code, -1100);
+    // strategy labels: strategyId a LONG (here what an exact integer holds), strategyType an INT of
+    // at least 1,000,000
+    assert.deepEqual(err({ ...limit, strategyType: "999999" }), {
+      code: -1134,
+      msg: "strategyType was less than 1000000.",
+    });
+    assert.equal(err({ ...limit, strategyType: "-5" })?.code, -1134);
+    for (const bad of ["2147483648", "1e6", "1000000.0", "x"])
+      assert.equal(err({ ...limit, strategyType: bad })?.code, -1100, bad);
+    for (const bad of ["-1", "1.5", "9007199254740992", "12345678901234567", "0x1"])
+      assert.equal(err({ ...limit, strategyId: bad })?.code, -1100, bad);
+    const labelled = validate_order({ ...limit, strategyId: "0", strategyType: "1000000" }, facts);
+    assert.ok(labelled.ok);
+    assert.deepEqual([labelled.spec.strategy_id, labelled.spec.strategy_type], [0, 1_000_000]);
+    const plain = validate_order(limit, facts);
+    assert.ok(plain.ok && !("strategy_id" in plain.spec) && !("strategy_type" in plain.spec));
   });
 
   it("never throws, and everything it accepts passes the engine's own shape checks", () => {

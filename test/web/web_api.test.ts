@@ -8,7 +8,7 @@ import { generateKeyPairSync, sign } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { Secret, TOTP } from "otpauth";
 import { start_node } from "../../src/server/start.js";
-import { demo_node } from "../helpers/nodes.js";
+import { demo_node, demo_options } from "../helpers/nodes.js";
 
 interface Answer {
   status: number;
@@ -265,15 +265,7 @@ describe("web API and sessions", () => {
     const old_cookie = c.cookie;
     const { running, dir } = node;
     await running.close();
-    const again = await start_node({
-      data_dir: dir,
-      host: "127.0.0.1",
-      port: 0,
-      admin_socket: null,
-      demo: true,
-      market_maker: false,
-      log: () => {},
-    });
+    const again = await start_node(demo_options(dir));
     try {
       const c2 = new Client(`http://127.0.0.1:${again.port}`);
       c2.cookie = old_cookie;
