@@ -187,6 +187,33 @@ export class RingSink implements EventSink {
     r[at] = 12;
     r[at + 1] = (maintenance ? 1 : 0) | (deposits_paused ? 2 : 0) | (withdrawals_paused ? 4 : 0);
   }
+  order_amended(
+    order_id: number,
+    account: number,
+    market: number,
+    quantity_lots: number,
+    orig_quantity_lots: number,
+    _client_order_id: string,
+    _orig_client_order_id: string | null,
+    executed_lots: number,
+    cumulative_quote_units: number,
+    execution_id: number,
+    time_ms: number,
+  ): void {
+    this.events++;
+    const r = this.ring;
+    const at = this.reserve(10);
+    r[at] = 15;
+    r[at + 1] = order_id;
+    r[at + 2] = account;
+    r[at + 3] = market;
+    r[at + 4] = quantity_lots;
+    r[at + 5] = orig_quantity_lots;
+    r[at + 6] = executed_lots;
+    r[at + 7] = cumulative_quote_units;
+    r[at + 8] = execution_id;
+    r[at + 9] = time_ms;
+  }
   prevented_match(
     market: number,
     prevented_match_id: number,

@@ -12,6 +12,7 @@ import type { MarketStatus, OrderType, Side, StpMode, TimeInForce } from "./type
  * new kinds add_api_key and revoke_api_key (new kinds need no new version: old journals lack them).
  * 3: `tier` on add_api_key. Later kinds without a version: register_user, set_user_totp, end_user_sessions.
  * 4: `strategy_id` and `strategy_type` on an order spec (older versions decode without them).
+ * Later kinds without a version: amend_order.
  */
 export const COMMAND_VERSION = 4;
 
@@ -204,6 +205,24 @@ export interface CancelReplace {
   order: OrderSpec;
 }
 
+/**
+ * Reduces an open order's quantity in place, keeping its priority (Binance's order amend keep
+ * priority). The order gets `new_client_order_id` (the gateway makes one when the client sent none;
+ * it may be the current one).
+ */
+export interface AmendOrder {
+  type: "amend_order";
+  ts_ms: number;
+  account: number;
+  market: number;
+  /** Engine order id, or 0 to find the order by `client_order_id`. */
+  order_id: number;
+  client_order_id: string | null;
+  new_client_order_id: string;
+  /** The order's new quantity: above what has executed, below its quantity now. */
+  new_quantity_lots: number;
+}
+
 /** Operator: expire every order of a market (delisting, maintenance); expiry reason EXCHANGE_CANCELED. */
 export interface ExpireMarketOrders {
   type: "expire_market_orders";
@@ -223,6 +242,7 @@ export type Command =
   | CancelOrder
   | CancelAll
   | CancelReplace
+  | AmendOrder
   | ExpireMarketOrders
   | AddApiKey
   | RevokeApiKey

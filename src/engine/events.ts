@@ -31,6 +31,23 @@ export interface EventSink {
   ): void;
   /** A stop order's condition was met: it now works as a market or limit order. */
   order_triggered(order_id: number, account: number, market: number, time_ms: number): void;
+  /**
+   * An open order's quantity was reduced in place, its place in the queue kept (Binance's amend keep
+   * priority); it may have a new client order id. `execution_id` identifies the amendment.
+   */
+  order_amended(
+    order_id: number,
+    account: number,
+    market: number,
+    quantity_lots: number,
+    orig_quantity_lots: number,
+    client_order_id: string,
+    orig_client_order_id: string | null,
+    executed_lots: number,
+    cumulative_quote_units: number,
+    execution_id: number,
+    time_ms: number,
+  ): void;
   /** An order's state changed: partially filled, filled, canceled or expired. */
   order_update(
     order_id: number,
@@ -115,6 +132,20 @@ export type EngineEvent =
       strategy_type: number;
     }
   | { kind: "order_triggered"; order_id: number; account: number; market: number; time_ms: number }
+  | {
+      kind: "order_amended";
+      order_id: number;
+      account: number;
+      market: number;
+      quantity_lots: number;
+      orig_quantity_lots: number;
+      client_order_id: string;
+      orig_client_order_id: string | null;
+      executed_lots: number;
+      cumulative_quote_units: number;
+      execution_id: number;
+      time_ms: number;
+    }
   | {
       kind: "order_update";
       order_id: number;
@@ -223,6 +254,34 @@ export class EventCollector implements EventSink {
   }
   order_triggered(order_id: number, account: number, market: number, time_ms: number): void {
     this.events.push({ kind: "order_triggered", order_id, account, market, time_ms });
+  }
+  order_amended(
+    order_id: number,
+    account: number,
+    market: number,
+    quantity_lots: number,
+    orig_quantity_lots: number,
+    client_order_id: string,
+    orig_client_order_id: string | null,
+    executed_lots: number,
+    cumulative_quote_units: number,
+    execution_id: number,
+    time_ms: number,
+  ): void {
+    this.events.push({
+      kind: "order_amended",
+      order_id,
+      account,
+      market,
+      quantity_lots,
+      orig_quantity_lots,
+      client_order_id,
+      orig_client_order_id,
+      executed_lots,
+      cumulative_quote_units,
+      execution_id,
+      time_ms,
+    });
   }
   order_update(
     order_id: number,
@@ -358,6 +417,19 @@ export class NullSink implements EventSink {
     _strategy_type: number,
   ): void {}
   order_triggered(_order_id: number, _account: number, _market: number, _time_ms: number): void {}
+  order_amended(
+    _order_id: number,
+    _account: number,
+    _market: number,
+    _quantity_lots: number,
+    _orig_quantity_lots: number,
+    _client_order_id: string,
+    _orig_client_order_id: string | null,
+    _executed_lots: number,
+    _cumulative_quote_units: number,
+    _execution_id: number,
+    _time_ms: number,
+  ): void {}
   order_update(
     _order_id: number,
     _account: number,

@@ -33,6 +33,9 @@ export const REASON_ACCOUNTS_FULL = 26;
 export const REASON_STOP_ORDERS_FULL = 27;
 export const REASON_INVALID_PARAMETER = 28;
 export const REASON_REQUEST_ID_RETENTION_FULL = 29;
+export const REASON_AMEND_INCREASE = 30;
+export const REASON_AMEND_NO_CHANGE = 31;
+export const REASON_AMEND_NOT_ABOVE_EXECUTED = 32;
 export type Reason = number;
 
 interface ReasonInfo {
@@ -90,6 +93,14 @@ export const REASONS: readonly ReasonInfo[] = [
     name: "REQUEST_ID_RETENTION_FULL",
     message: "Too many requests; request id retention is full.",
     code: -1015,
+  },
+  // an amend (keep priority) only reduces what is left of an order: Binance's -2038 ORDER_AMEND_REJECTED
+  { name: "AMEND_INCREASE", message: "Order amend (quantity increase) is not supported.", code: -2038 },
+  { name: "AMEND_NO_CHANGE", message: "The requested action would change no state; rejecting", code: -2038 },
+  {
+    name: "AMEND_NOT_ABOVE_EXECUTED",
+    message: "Order amend (quantity not above the executed quantity) is not supported.",
+    code: -2038,
   },
 ];
 

@@ -20,7 +20,7 @@ import {
   TIF_NAMES,
 } from "../engine/types.js";
 import type { Buckets, Candle } from "../projections/candles.js";
-import type { OrderRow, PreventedMatchRow, TradeRow } from "../projections/history_queries.js";
+import type { AmendmentRow, OrderRow, PreventedMatchRow, TradeRow } from "../projections/history_queries.js";
 import { pad8 } from "./market_data.js";
 
 /** What formatting a market's rows needs: plain data, to cross to the reader thread. */
@@ -188,4 +188,18 @@ export function my_trades_json(f: MarketFormat, rows: readonly TradeRow[]) {
       isBestMatch: true,
     };
   });
+}
+
+/** One order's amendments as GET order/amendments shows them. */
+export function amendments_json(f: MarketFormat, rows: readonly AmendmentRow[]) {
+  return rows.map((r) => ({
+    symbol: f.config.symbol,
+    orderId: r.order_id,
+    executionId: r.execution_id,
+    origClientOrderId: r.orig_client_order_id ?? "",
+    newClientOrderId: r.new_client_order_id,
+    origQty: qty(f, r.orig_quantity_lots),
+    newQty: qty(f, r.new_quantity_lots),
+    time: r.time_ms,
+  }));
 }

@@ -116,6 +116,8 @@ function request_weight(route: string, q: WeightParams): number {
       return 25;
     case "GET /api/v3/aggTrades":
     case "GET /api/v3/order":
+    case "PUT /api/v3/order/amend/keepPriority":
+    case "GET /api/v3/order/amendments":
       return 4;
     case "GET /api/v3/klines":
     case "GET /api/v3/uiKlines":

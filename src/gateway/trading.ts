@@ -12,13 +12,14 @@ import { units_to_decimal } from "../engine/decimal.js";
 import type { Engine } from "../engine/engine.js";
 import type { EngineEvent } from "../engine/events.js";
 import type { Market } from "../engine/market.js";
-import { REASONS } from "../engine/reasons.js";
+import { REASON_UNKNOWN_ORDER, REASONS } from "../engine/reasons.js";
 import {
   is_stop_type,
   ORDER_STATUS_NAMES,
   ORDER_TYPE_NAMES,
   SIDE_BUY,
   STATUS_NEW,
+  STATUS_PARTIALLY_FILLED,
   STP_NAMES,
   TIF_NAMES,
   TYPE_LIMIT,
@@ -26,7 +27,12 @@ import {
 } from "../engine/types.js";
 import type { ExchangeNode } from "../node/exchange_node.js";
 import { HISTORY_LIMIT_MAX, type History } from "../projections/history.js";
-import { CLIENT_ORDER_ID_PATTERN, ORDER_PARAMS, validate_order } from "../validation/order.js";
+import {
+  CLIENT_ORDER_ID_PATTERN,
+  ORDER_PARAMS,
+  validate_new_quantity,
+  validate_order,
+} from "../validation/order.js";
 import type { Authenticator, Need } from "./auth.js";
 import { market_format, NO_STRATEGY, order_json, RawJson, strategy_fields } from "./history_json.js";
 import type { Limiter } from "./limits.js";
@@ -34,7 +40,7 @@ import { pad8, price_str, qty_str } from "./market_data.js";
 import { ApiError, bad, integer, type Params } from "./params.js";
 
 export type Route = (
-  method: "GET" | "POST" | "DELETE",
+  method: "GET" | "POST" | "DELETE" | "PUT",
   url: string,
   read: string[],
   handler: (
@@ -369,6 +375,84 @@ export function register_trading(
     },
   );
 
+  // Reduces an open order's quantity keeping its place in the queue (Binance's order amend keep
+  // priority). Counts toward no order limit (Binance: unfilled order count 0).
+  route(
+    "PUT",
+    "/api/v3/order/amend/keepPriority",
+    ["symbol", "orderId", "origClientOrderId", "newClientOrderId", "newQty", ...SIGNED],
+    async (p, request, raw) => {
+      const account = signed("trade", p, request, raw).account;
+      const m = market_of(p);
+      const order_id = integer(p, "orderId", 1, Number.MAX_SAFE_INTEGER);
+      const client_id = p.values.get("origClientOrderId") ?? null;
+      if (order_id === undefined && client_id === null)
+        throw bad(-1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!");
+      const facts = {
+        config: m.config,
+        base_decimals: engine.assets[m.config.base].decimals,
+        quote_decimals: engine.assets[m.config.quote].decimals,
+      };
+      const quantity = validate_new_quantity(Object.fromEntries(p.values), facts);
+      if (!quantity.ok) throw new ApiError(400, quantity.error);
+      const given_id = p.values.get("newClientOrderId");
+      if (given_id !== undefined && !CLIENT_ID_RE.test(given_id))
+        throw bad(
+          -1100,
+          `Illegal characters found in parameter 'newClientOrderId'; legal range is '${CLIENT_ORDER_ID_PATTERN}'.`,
+        );
+      const slot = engine.find_order(account, m.id, order_id ?? 0, client_id);
+      const before = slot === 0 ? null : describe(slot, m);
+      const stop = slot !== 0 && is_stop_type(engine.orders.type(slot));
+      const waiting_stop = stop && engine.orders.triggered(slot) === 0;
+      const applied = await submit({
+        type: "amend_order",
+        ts_ms: 0,
+        account,
+        market: m.id,
+        order_id: order_id ?? 0,
+        client_order_id: client_id,
+        new_client_order_id: given_id ?? new_client_id(),
+        new_quantity_lots: quantity.lots,
+      });
+      const rejected = applied.events.find((e) => e.kind === "rejected");
+      const amended = applied.events.find((e) => e.kind === "order_amended");
+      if (rejected !== undefined && rejected.kind === "rejected") {
+        if (rejected.reason === REASON_UNKNOWN_ORDER) throw bad(-2013, "Order does not exist.");
+        const info = REASONS[rejected.reason];
+        throw new ApiError(400, { code: info?.code || -2038, msg: info?.message ?? "Rejected." });
+      }
+      if (before === null || amended === undefined || amended.kind !== "order_amended")
+        throw bad(-2013, "Order does not exist.");
+      // Binance's amendedOrder: the order as it is now (its fixed fields from before the amend)
+      return {
+        transactTime: applied.timestamp_ms,
+        executionId: amended.execution_id,
+        amendedOrder: {
+          symbol: before.symbol,
+          orderId: before.orderId,
+          orderListId: -1,
+          origClientOrderId: amended.orig_client_order_id ?? "",
+          clientOrderId: amended.client_order_id,
+          price: before.price,
+          qty: qty_str(m, amended.quantity_lots),
+          executedQty: qty_str(m, amended.executed_lots),
+          preventedQty: "0.00000000",
+          quoteOrderQty: before.origQuoteOrderQty,
+          cumulativeQuoteQty: units(engine, m.config.quote, amended.cumulative_quote_units),
+          status: ORDER_STATUS_NAMES[amended.executed_lots > 0 ? STATUS_PARTIALLY_FILLED : STATUS_NEW],
+          timeInForce: before.timeInForce,
+          type: before.type,
+          side: before.side,
+          ...(stop ? { stopPrice: before.stopPrice } : {}),
+          workingTime: waiting_stop ? -1 : before.time,
+          selfTradePreventionMode: before.selfTradePreventionMode,
+          ...strategy_fields(before.strategyId ?? null, before.strategyType ?? null),
+        },
+      };
+    },
+  );
+
   route("DELETE", "/api/v3/openOrders", ["symbol", ...SIGNED], async (p, request, raw) => {
     const account = signed("trade", p, request, raw).account;
     const m = market_of(p);
@@ -503,6 +587,24 @@ export function register_trading(
           market_format(engine, m),
         ),
       );
+    },
+  );
+
+  route(
+    "GET",
+    "/api/v3/order/amendments",
+    ["symbol", "orderId", "fromExecutionId", "limit", ...SIGNED],
+    async (p, request, raw) => {
+      const account = signed("read", p, request, raw).account;
+      const m = market_of(p);
+      const order_id = integer(p, "orderId", 1, Number.MAX_SAFE_INTEGER);
+      if (order_id === undefined)
+        throw bad(-1102, "Mandatory parameter 'orderId' was not sent, was empty/null, or malformed.");
+      const q = {
+        from_id: integer(p, "fromExecutionId", 0, Number.MAX_SAFE_INTEGER) ?? 0,
+        limit: integer(p, "limit", 1, HISTORY_LIMIT_MAX) ?? 500,
+      };
+      return new RawJson(await history.amendments_text(account, m.id, order_id, q, market_format(engine, m)));
     },
   );
 

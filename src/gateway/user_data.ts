@@ -16,6 +16,8 @@ import {
   STATUS_CANCELED,
   STATUS_EXPIRED,
   STATUS_EXPIRED_IN_MATCH,
+  STATUS_NEW,
+  STATUS_PARTIALLY_FILLED,
   STP_NAMES,
   TIF_NAMES,
 } from "../engine/types.js";
@@ -200,6 +202,33 @@ export class UserEvents {
           Z: "0.00000000",
           Y: "0.00000000",
           W: time_ms,
+        });
+      } else if (ev.kind === "order_amended") {
+        // Binance: an amend (keep priority) is reported as REPLACED: the order with its new quantity
+        // and client order id (C: the one it had)
+        const known = this.facts(ev.order_id, ev.account, ev.market);
+        if (known === null) continue;
+        const facts = { ...known, quantity_lots: ev.quantity_lots, client_order_id: ev.client_order_id };
+        if (this.orders.has(ev.order_id)) this.orders.set(ev.order_id, facts);
+        const m = e.markets[ev.market];
+        emit(ev.account, {
+          ...base(facts, m),
+          x: "REPLACED",
+          X: ORDER_STATUS_NAMES[ev.executed_lots > 0 ? STATUS_PARTIALLY_FILLED : STATUS_NEW],
+          C: ev.orig_client_order_id ?? "",
+          i: ev.order_id,
+          l: "0.00000000",
+          z: qty_str(m, ev.executed_lots),
+          L: "0.00000000",
+          n: "0",
+          N: null,
+          T: ev.time_ms,
+          t: -1,
+          w: true,
+          m: false,
+          Z: pad8(units_to_decimal(ev.cumulative_quote_units, e.assets[m.config.quote].decimals)),
+          Y: "0.00000000",
+          W: facts.time_ms,
         });
       } else if (ev.kind === "trade") {
         const m = e.markets[ev.market];

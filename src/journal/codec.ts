@@ -34,6 +34,7 @@ const KINDS = [
   "register_user",
   "set_user_totp",
   "end_user_sessions",
+  "amend_order",
 ] as const;
 const KIND_CODE = new Map<string, number>(KINDS.map((k, i) => [k, i]));
 
@@ -160,6 +161,14 @@ export function encode_command(w: ByteWriter, c: Command): void {
     case "cancel_all":
       w.u32(c.account);
       w.u32(c.market);
+      return;
+    case "amend_order":
+      w.u32(c.account);
+      w.u32(c.market);
+      w.f64(c.order_id);
+      w.str(c.client_order_id);
+      w.str(c.new_client_order_id);
+      w.f64(c.new_quantity_lots);
       return;
     case "cancel_replace":
       w.u32(c.account);
@@ -388,6 +397,17 @@ function read_body(r: ByteReader, kind: (typeof KINDS)[number], ts_ms: number, v
       };
     case "cancel_all":
       return { type: kind, ts_ms, account: r.u32(), market: r.u32() };
+    case "amend_order":
+      return {
+        type: kind,
+        ts_ms,
+        account: r.u32(),
+        market: r.u32(),
+        order_id: r.f64(),
+        client_order_id: r.str(),
+        new_client_order_id: str(),
+        new_quantity_lots: r.f64(),
+      };
     case "cancel_replace":
       return {
         type: kind,

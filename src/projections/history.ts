@@ -47,7 +47,14 @@ import {
 
 export type { Agg, Buckets, Candle } from "./candles.js";
 export { fixed_buckets, month_buckets } from "./candles.js";
-export type { OrderRow, PreventedMatchRow, PreventedQuery, Range, TradeRow } from "./history_queries.js";
+export type {
+  AmendmentRow,
+  OrderRow,
+  PreventedMatchRow,
+  PreventedQuery,
+  Range,
+  TradeRow,
+} from "./history_queries.js";
 
 /** Rows gathered before they go to the writer (one transaction each: ~1-3 ms of its thread). */
 const FLUSH_ROWS = 1000;
@@ -196,6 +203,11 @@ export class History {
         is_maker INTEGER NOT NULL, time_ms INTEGER NOT NULL, PRIMARY KEY (market, trade_id, is_maker));
       CREATE INDEX IF NOT EXISTS trades_by_account ON trades (account, market, trade_id);
       CREATE INDEX IF NOT EXISTS trades_by_time ON trades (market, is_maker, time_ms);
+      CREATE TABLE IF NOT EXISTS amendments (
+        market INTEGER NOT NULL, order_id INTEGER NOT NULL, account INTEGER NOT NULL,
+        execution_id INTEGER NOT NULL, orig_client_order_id TEXT, new_client_order_id TEXT NOT NULL,
+        orig_quantity_lots INTEGER NOT NULL, new_quantity_lots INTEGER NOT NULL, time_ms INTEGER NOT NULL,
+        PRIMARY KEY (order_id, execution_id));
       CREATE TABLE IF NOT EXISTS prevented_matches (
         market INTEGER NOT NULL, prevented_match_id INTEGER NOT NULL, account INTEGER NOT NULL,
         taker_order_id INTEGER NOT NULL, maker_order_id INTEGER NOT NULL, price_ticks INTEGER NOT NULL,
@@ -536,6 +548,17 @@ export class History {
     format: MarketFormat,
   ): Promise<string> {
     return this.read("prevented_matches_text", [account, market, q, format]);
+  }
+
+  /** One of the account's orders' amendments as Binance's GET order/amendments JSON, made on the reader thread. */
+  amendments_text(
+    account: number,
+    market: number,
+    order_id: number,
+    q: { from_id: number; limit: number },
+    format: MarketFormat,
+  ): Promise<string> {
+    return this.read("amendments_text", [account, market, order_id, q, format]);
   }
 
   /** `klines` as Binance's JSON, made on the reader thread. */

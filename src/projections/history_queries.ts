@@ -49,6 +49,19 @@ export interface PreventedMatchRow {
   time_ms: number;
 }
 
+/** An amendment of an order (Binance's order amend keep priority). */
+export interface AmendmentRow {
+  market: number;
+  order_id: number;
+  account: number;
+  execution_id: number;
+  orig_client_order_id: string | null;
+  new_client_order_id: string;
+  orig_quantity_lots: number;
+  new_quantity_lots: number;
+  time_ms: number;
+}
+
 /** myPreventedMatches' lookups: one by id, or one order's from an id on (at most `limit`). */
 export type PreventedQuery =
   | { prevented_match_id: number }
@@ -115,6 +128,8 @@ export class HistoryQueries {
         "SELECT order_id, time_ms FROM orders WHERE order_id >= ? ORDER BY order_id LIMIT 1",
       ),
       last_order: db.prepare("SELECT MAX(order_id) AS order_id FROM orders"),
+      amendments: db.prepare(`SELECT * FROM amendments WHERE order_id = ? AND account = ? AND market = ?
+        AND execution_id >= ? ORDER BY execution_id LIMIT ?`),
       prevented_by_id: db.prepare(
         "SELECT * FROM prevented_matches WHERE market = ? AND prevented_match_id = ? AND account = ?",
       ),
@@ -154,6 +169,16 @@ export class HistoryQueries {
       this.trade_ids(market, a, b),
     );
     return rows as TradeRow[];
+  }
+
+  /** One of the account's orders' amendments (GET order/amendments), oldest first, from an execution id. */
+  amendments(
+    account: number,
+    market: number,
+    order_id: number,
+    q: { from_id: number; limit: number },
+  ): AmendmentRow[] {
+    return this.stmt.amendments.all(order_id, account, market, q.from_id, q.limit) as AmendmentRow[];
   }
 
   /** The account's prevented self-trades on a market (myPreventedMatches), oldest first. */

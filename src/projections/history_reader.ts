@@ -16,6 +16,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
 import {
   agg_trades_json,
+  amendments_json,
   kline_row,
   type MarketFormat,
   my_trades_json,
@@ -55,7 +56,8 @@ export type ReadOp =
   | "all_orders_text"
   | "my_trades_text"
   | "orders_by_id"
-  | "prevented_matches_text";
+  | "prevented_matches_text"
+  | "amendments_text";
 
 export type ReaderRequest =
   | { type: "read"; id: number; batches: number; op: ReadOp; args: unknown[] }
@@ -141,6 +143,10 @@ function run(op: ReadOp, a: unknown[]): unknown {
       const rows =
         order_id === null ? queries.trades(n(0), n(1), q) : queries.order_trades(n(0), n(1), order_id, q);
       return JSON.stringify(my_trades_json(a[4] as MarketFormat, rows));
+    }
+    case "amendments_text": {
+      const rows = queries.amendments(n(0), n(1), n(2), a[3] as Parameters<HistoryQueries["amendments"]>[3]);
+      return JSON.stringify(amendments_json(a[4] as MarketFormat, rows));
     }
     case "prevented_matches_text": {
       const rows = queries.prevented_matches(

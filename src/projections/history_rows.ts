@@ -12,6 +12,7 @@ export const ROW_ORDER_UPDATE = 2;
 export const ROW_TRADE = 3;
 export const ROW_ORDER_TRIGGERED = 4;
 export const ROW_PREVENTED_MATCH = 5;
+export const ROW_ORDER_AMENDED = 6;
 
 /** Numbers per row kind, the kind included. */
 export const ROW_ORDER_NEW_WIDTH = 15;
@@ -19,6 +20,7 @@ export const ROW_ORDER_UPDATE_WIDTH = 6;
 export const ROW_TRADE_WIDTH = 14;
 export const ROW_ORDER_TRIGGERED_WIDTH = 3;
 export const ROW_PREVENTED_MATCH_WIDTH = 11;
+export const ROW_ORDER_AMENDED_WIDTH = 8;
 
 /** What the node's thread sends the writer: the rows of commands up to and including `seq`. */
 export interface RowBatch {
@@ -27,7 +29,7 @@ export interface RowBatch {
   /** `length` numbers of packed rows (the rest of the buffer is unused). */
   numbers: Float64Array;
   length: number;
-  /** The client order id of each ROW_ORDER_NEW row, in order. */
+  /** The client order id of each ROW_ORDER_NEW row, and the new and the old of each ROW_ORDER_AMENDED row, in order. */
   client_ids: (string | null)[];
   rows: number;
 }
@@ -120,6 +122,21 @@ export class RowPacker {
         a[i++] = e.cumulative_quote_units;
         a[i++] = time_ms;
         this.length = i;
+        this.rows++;
+      } else if (e.kind === "order_amended") {
+        this.room(ROW_ORDER_AMENDED_WIDTH);
+        const a = this.numbers;
+        let i = this.length;
+        a[i++] = ROW_ORDER_AMENDED;
+        a[i++] = e.order_id;
+        a[i++] = e.market;
+        a[i++] = e.account;
+        a[i++] = e.execution_id;
+        a[i++] = e.quantity_lots;
+        a[i++] = e.orig_quantity_lots;
+        a[i++] = e.time_ms;
+        this.length = i;
+        this.client_ids.push(e.client_order_id, e.orig_client_order_id);
         this.rows++;
       } else if (e.kind === "prevented_match") {
         this.room(ROW_PREVENTED_MATCH_WIDTH);

@@ -13,6 +13,8 @@ import { CANDLE_UPSERT_SQL, CandleFolder } from "./candles.js";
 import {
   ERROR_TEXT_BYTES_MAX,
   ERROR_TEXT_OFFSET,
+  ROW_ORDER_AMENDED,
+  ROW_ORDER_AMENDED_WIDTH,
   ROW_ORDER_NEW,
   ROW_ORDER_NEW_WIDTH,
   ROW_ORDER_TRIGGERED,
@@ -53,6 +55,10 @@ const insert_order = db.prepare(`INSERT OR REPLACE INTO orders (order_id, accoun
   client_order_id, side, order_type, tif, price_ticks, quantity_lots, quote_units, stop_price_ticks,
   status, executed_lots, cumulative_quote_units, time_ms, update_ms, stp, working_ms, strategy_id,
   strategy_type) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`);
+const amend_order = db.prepare(
+  "UPDATE orders SET quantity_lots = ?, client_order_id = ?, update_ms = ? WHERE order_id = ?",
+);
+const insert_amendment = db.prepare("INSERT OR REPLACE INTO amendments VALUES (?,?,?,?,?,?,?,?,?)");
 const insert_prevented = db.prepare("INSERT OR REPLACE INTO prevented_matches VALUES (?,?,?,?,?,?,?,?,?,?)");
 const set_prevented = db.prepare(
   "UPDATE orders SET prevented_match_id = ?, prevented_lots = ? WHERE order_id = ?",
@@ -110,6 +116,26 @@ const write = db.transaction((b: RowBatch) => {
     } else if (kind === ROW_ORDER_UPDATE) {
       update_order.run(a[i + 2], a[i + 3], a[i + 4], a[i + 5], a[i + 1]);
       i += ROW_ORDER_UPDATE_WIDTH;
+    } else if (kind === ROW_ORDER_AMENDED) {
+      // order_id, market, account, execution_id, quantity_lots, orig_quantity_lots, time_ms; the new
+      // client order id and the old follow in client_ids
+      const new_id = b.client_ids[ids++];
+      const old_id = b.client_ids[ids++];
+      amend_order.run(a[i + 5], new_id, a[i + 7], a[i + 1]);
+      // market, order_id, account, execution_id, orig_client_order_id, new_client_order_id,
+      // orig_quantity_lots, new_quantity_lots, time_ms
+      insert_amendment.run(
+        a[i + 2],
+        a[i + 1],
+        a[i + 3],
+        a[i + 4],
+        old_id,
+        new_id,
+        a[i + 6],
+        a[i + 5],
+        a[i + 7],
+      );
+      i += ROW_ORDER_AMENDED_WIDTH;
     } else if (kind === ROW_PREVENTED_MATCH) {
       // market, prevented_match_id, account, taker_order_id, maker_order_id, price_ticks,
       // taker_lots, maker_lots (-1: that order was left alone), stp, time_ms; and on each order it

@@ -110,6 +110,23 @@ function steps(p: Params, name: string, step_text: string, decimals: number, fil
   return { ok: true, value: Number(n) };
 }
 
+/**
+ * An amend's newQty (PUT order/amend/keepPriority) as lots: a decimal on the market's step within
+ * LOT_SIZE, or Binance's error. Whether it is below the order's quantity is the engine's to say.
+ */
+export function validate_new_quantity(
+  params: Params,
+  market: MarketFacts,
+): { ok: true; lots: number } | { ok: false; error: BinanceError } {
+  if (!present(params, "newQty")) return { ok: false, error: errors.mandatory("newQty") };
+  const cfg = market.config;
+  const r = steps(params, "newQty", cfg.step_size, market.base_decimals, "LOT_SIZE");
+  if (!r.ok) return r;
+  if (r.value < cfg.min_qty_lots || r.value > cfg.max_qty_lots)
+    return { ok: false, error: errors.filter("LOT_SIZE") };
+  return { ok: true, lots: r.value };
+}
+
 export function validate_order(params: Params, market: MarketFacts): Validated {
   const fail = (error: BinanceError): Validated => ({ ok: false, error });
   const cfg = market.config;

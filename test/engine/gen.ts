@@ -108,6 +108,24 @@ const op = fc.record({
       }),
     },
     {
+      weight: 4,
+      arbitrary: fc.record({
+        kind: fc.constant("amend" as const),
+        account,
+        market,
+        order_ref,
+        // mostly by an order id among the latest given (about two orders in five are accepted, so
+        // ids run at 0.25-0.45 of the orders placed so far), sometimes by client order id
+        at_percent: fc.integer({ min: 25, max: 45 }),
+        cid: fc.oneof(
+          { weight: 3, arbitrary: fc.constant(null) },
+          { weight: 1, arbitrary: fc.constantFrom("a", "b", "c", "d", "e", "f", "g", "h") },
+        ),
+        new_cid: fc.constantFrom("a", "b", "c", "d", "e", "f", "g", "h", "x1", "x2"),
+        lots: fc.integer({ min: 0, max: 400 }),
+      }),
+    },
+    {
       weight: 2,
       arbitrary: fc.record({
         kind: fc.constantFrom("deposit" as const, "withdraw" as const),
@@ -147,10 +165,13 @@ export function ops(min: number, max: number): fc.Arbitrary<Op[]> {
 export function to_commands(list: Op[]): Command[] {
   let t = 1_000;
   const out: Command[] = [];
+  /** Orders placed so far (an upper bound on the ids given: some are refused). */
+  let placed = 0;
   for (const { dt, what } of list) {
     t += dt;
     switch (what.kind) {
       case "place": {
+        placed++;
         const mid = MIDS[what.market];
         const by_quote = what.type === 1 && what.by_quote;
         const price_type = what.type === 0 || what.type === 2 || what.type === 4 || what.type === 6;
@@ -183,6 +204,18 @@ export function to_commands(list: Op[]): Command[] {
         break;
       case "cancel_all":
         out.push({ type: "cancel_all", ts_ms: t, account: what.account, market: what.market });
+        break;
+      case "amend":
+        out.push({
+          type: "amend_order",
+          ts_ms: t,
+          account: what.account,
+          market: what.market,
+          order_id: what.cid === null ? Math.max(1, Math.round((placed * what.at_percent) / 100)) : 0,
+          client_order_id: what.cid,
+          new_client_order_id: what.new_cid,
+          new_quantity_lots: what.lots,
+        });
         break;
       case "replace":
         out.push({

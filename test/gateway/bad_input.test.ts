@@ -46,6 +46,8 @@ const NAMES = [
   "fromPreventedMatchId",
   "strategyId",
   "strategyType",
+  "newQty",
+  "fromExecutionId",
   "bogus",
 ];
 const value = fc.oneof(
@@ -102,6 +104,8 @@ const request = fc.record({
     "/api/v3/allOrders",
     "/api/v3/myTrades",
     "/api/v3/myPreventedMatches",
+    "/api/v3/order/amend/keepPriority",
+    "/api/v3/order/amendments",
     "/api/v3/account",
     "/api/v3/account/commission",
     "/sapi/v1/asset/tradeFee",
@@ -222,6 +226,8 @@ const WS_METHODS = [
   "allOrders",
   "myTrades",
   "myPreventedMatches",
+  "order.amend.keepPriority",
+  "order.amendments",
   "account.status",
   "account.commission",
   "account.rateLimits.orders",

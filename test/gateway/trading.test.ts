@@ -55,6 +55,37 @@ async function across_restarts(
   await check();
 }
 
+/**
+ * The account's user data stream (a listen key's WebSocket); the returned function waits a moment,
+ * closes it and gives the executionReports seen as [x, i, j, J] (with `fields`, those fields instead).
+ */
+async function listen(
+  port: number,
+  key: HmacKey,
+  fields: string[] = ["x", "i", "j", "J"],
+): Promise<() => Promise<unknown[][]>> {
+  const into: Body[] = [];
+  const listen_key = (
+    (await (
+      await fetch(`http://127.0.0.1:${port}/api/v3/userDataStream`, {
+        method: "POST",
+        headers: { "X-MBX-APIKEY": key.apiKey },
+      })
+    ).json()) as { listenKey: string }
+  ).listenKey;
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/ws/${listen_key}`);
+  ws.on("message", (d) => into.push(JSON.parse(d.toString()) as Body));
+  await new Promise((resolve, reject) => {
+    ws.on("open", resolve);
+    ws.on("error", reject);
+  });
+  return async () => {
+    await new Promise((r) => setTimeout(r, 200));
+    ws.close();
+    return into.filter((r) => r.e === "executionReport").map((r) => fields.map((f) => r[f]));
+  };
+}
+
 /** A REST call signed with an HMAC key, every parameter in the query string. */
 async function hmac_call(
   port: number,
@@ -976,30 +1007,7 @@ describe("order and trade history (SQLite projection)", () => {
       const call = (method: string, path: string, params: Record<string, string>) =>
         hmac_call(running.port, method, path, alice, { symbol: "ETHUSDT", ...params });
       // executionReport's j and J, on alice's listen key
-      const listen = async () => {
-        const into: Body[] = [];
-        const key = (
-          (await (
-            await fetch(`http://127.0.0.1:${running.port}/api/v3/userDataStream`, {
-              method: "POST",
-              headers: { "X-MBX-APIKEY": alice.apiKey },
-            })
-          ).json()) as { listenKey: string }
-        ).listenKey;
-        const ws = new WebSocket(`ws://127.0.0.1:${running.port}/ws/${key}`);
-        ws.on("message", (d) => into.push(JSON.parse(d.toString()) as Body));
-        await new Promise((resolve, reject) => {
-          ws.on("open", resolve);
-          ws.on("error", reject);
-        });
-        const seen = async () => {
-          await new Promise((r) => setTimeout(r, 200));
-          ws.close();
-          return into.filter((r) => r.e === "executionReport").map((r) => [r.x, r.i, r.j, r.J]);
-        };
-        return seen;
-      };
-      const first_reports = await listen();
+      const first_reports = await listen(running.port, alice);
       const limit = { side: "BUY", type: "LIMIT", timeInForce: "GTC", quantity: "0.01", price: "1000" };
       const both = await call("POST", "/api/v3/order", {
         ...limit,
@@ -1060,10 +1068,207 @@ describe("order and trade history (SQLite projection)", () => {
       );
       // a cancel says them too, and so does its executionReport (made from the history's row now: the
       // node that saw the order placed is gone)
-      const later_reports = await listen();
+      const later_reports = await listen(running.port, alice);
       const cancel = (await call("DELETE", "/api/v3/order", { orderId: String(both.body.orderId) })).body;
       assert.deepEqual(labels(cancel), expected[0]);
       assert.deepEqual(await later_reports(), [["CANCELED", ...expected[0]]]);
+    } finally {
+      await running.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("order amend keep priority: a smaller quantity in place, its queue position kept; REPLACED; amendments across restarts", async () => {
+    const { dir, opts } = own_node("hf-amend-");
+    let running = await start_node(opts);
+    try {
+      const creds = JSON.parse(readFileSync(running.credentials_file as string, "utf8")) as {
+        users: HmacKey[];
+      };
+      const [alice, bob, carol] = creds.users;
+      const call = (method: string, path: string, key: HmacKey, params: Record<string, string>) =>
+        hmac_call(running.port, method, path, key, { symbol: "ETHUSDT", ...params });
+      const bid = { side: "BUY", type: "LIMIT", timeInForce: "GTC", price: "2000" };
+      const first = (
+        await call("POST", "/api/v3/order", alice, { ...bid, quantity: "2", newClientOrderId: "amend-me" })
+      ).body;
+      await call("POST", "/api/v3/order", bob, { ...bid, quantity: "1" });
+      const taken = (
+        await call("POST", "/api/v3/order", alice, {
+          ...bid,
+          price: "1990",
+          quantity: "1",
+          newClientOrderId: "taken",
+        })
+      ).body;
+      const reports = await listen(running.port, alice, ["x", "X", "i", "c", "C", "q", "z"]);
+      const usdt_locked = async (key: HmacKey) =>
+        (
+          (await hmac_call(running.port, "GET", "/api/v3/account", key, {})).body.balances as {
+            asset: string;
+            locked: string;
+          }[]
+        ).find((b) => b.asset === "USDT")?.locked;
+      assert.equal(await usdt_locked(alice), "5990.00000000");
+      const seq = running.node.last_applied_seq;
+      // refusals that need no state never reach the journal
+      const amend = (key: HmacKey, params: Record<string, string>) =>
+        call("PUT", "/api/v3/order/amend/keepPriority", key, params);
+      for (const [params, code] of [
+        [{ newQty: "1" }, -1102],
+        [{ orderId: String(first.orderId) }, -1102],
+        [{ orderId: String(first.orderId), newQty: "0.000000001" }, -1111],
+        [{ orderId: String(first.orderId), newQty: "0.00001" }, -1013],
+        [{ orderId: String(first.orderId), newQty: "0" }, -1013],
+        [{ orderId: String(first.orderId), newQty: "1x" }, -1100],
+        [{ orderId: String(first.orderId), newQty: "1", newClientOrderId: "ü" }, -1100],
+      ] as const) {
+        const r = await amend(alice, params);
+        assert.equal(r.status, 400, JSON.stringify([params, r.body]));
+        assert.equal(r.body.code, code, JSON.stringify([params, r.body]));
+      }
+      assert.equal(running.node.last_applied_seq, seq, "nothing journaled");
+      // refusals that depend on the order: journaled, nothing changed
+      for (const [key, params, body] of [
+        [
+          alice,
+          { orderId: String(first.orderId), newQty: "3" },
+          { code: -2038, msg: "Order amend (quantity increase) is not supported." },
+        ],
+        [
+          alice,
+          { orderId: String(first.orderId), newQty: "2" },
+          { code: -2038, msg: "The requested action would change no state; rejecting" },
+        ],
+        [bob, { orderId: String(first.orderId), newQty: "1" }, { code: -2013, msg: "Order does not exist." }],
+        [alice, { origClientOrderId: "nobody", newQty: "1" }, { code: -2013, msg: "Order does not exist." }],
+        [
+          alice,
+          { orderId: String(first.orderId), newQty: "1", newClientOrderId: "taken" },
+          { code: -2010, msg: "Duplicate order sent." },
+        ],
+      ] as const) {
+        const r = await amend(key, params);
+        assert.deepEqual([r.status, r.body], [400, body], JSON.stringify(params));
+      }
+      // the amend: 2 -> 1.5, a new client order id, half a lot of quote released
+      const amended = await amend(alice, {
+        origClientOrderId: "amend-me",
+        newQty: "1.5",
+        newClientOrderId: "amended",
+      });
+      assert.equal(amended.status, 200, JSON.stringify(amended.body));
+      const order = amended.body.amendedOrder as Body;
+      assert.deepEqual(
+        [
+          order.orderId,
+          order.origClientOrderId,
+          order.clientOrderId,
+          order.qty,
+          order.executedQty,
+          order.status,
+          order.price,
+        ],
+        [first.orderId, "amend-me", "amended", "1.50000000", "0.00000000", "NEW", "2000.00000000"],
+      );
+      assert.equal(order.workingTime, first.transactTime);
+      assert.ok((amended.body.executionId as number) > 0);
+      assert.equal(await usdt_locked(alice), "4990.00000000");
+      // the level shows the difference; alice's order is still first in the queue at 2000
+      const depth = (await (
+        await fetch(`http://127.0.0.1:${running.port}/api/v3/depth?symbol=ETHUSDT`)
+      ).json()) as {
+        bids: string[][];
+      };
+      assert.deepEqual(depth.bids[0], ["2000.00000000", "2.50000000"]);
+      const sold = (
+        await call("POST", "/api/v3/order", carol, { side: "SELL", type: "MARKET", quantity: "1" })
+      ).body;
+      assert.equal(sold.status, "FILLED", JSON.stringify(sold));
+      const open = (await call("GET", "/api/v3/openOrders", alice, {})).body;
+      assert.deepEqual(
+        open.map((o) => [o.orderId, o.clientOrderId, o.origQty, o.executedQty, o.status]),
+        [
+          [first.orderId, "amended", "1.50000000", "1.00000000", "PARTIALLY_FILLED"],
+          [taken.orderId, "taken", "1.00000000", "0.00000000", "NEW"],
+        ],
+        "the first in the queue took the fill",
+      );
+      assert.equal((await call("GET", "/api/v3/openOrders", bob, {})).body[0].executedQty, "0.00000000");
+      // a partly filled order: not at or below what executed; then down to 1.2
+      const below = await amend(alice, { orderId: String(first.orderId), newQty: "1" });
+      assert.deepEqual(below.body.code, -2038, JSON.stringify(below.body));
+      const again = await amend(alice, {
+        orderId: String(first.orderId),
+        newQty: "1.2",
+        newClientOrderId: "amended",
+      });
+      assert.deepEqual(
+        [
+          again.status,
+          (again.body.amendedOrder as Body).status,
+          (again.body.amendedOrder as Body).origClientOrderId,
+        ],
+        [200, "PARTIALLY_FILLED", "amended"],
+      );
+      assert.equal(await usdt_locked(alice), "2390.00000000"); // 0.2 left at 2000, and the 1990 bid
+      // the user data stream: REPLACED with the new quantity and client order id (C: the one before)
+      assert.deepEqual(await reports(), [
+        ["REPLACED", "NEW", first.orderId, "amended", "amend-me", "1.50000000", "0.00000000"],
+        ["TRADE", "PARTIALLY_FILLED", first.orderId, "amended", "", "1.50000000", "1.00000000"],
+        ["REPLACED", "PARTIALLY_FILLED", first.orderId, "amended", "amended", "1.20000000", "1.00000000"],
+      ]);
+      const check = async () => {
+        const row = (await call("GET", "/api/v3/order", alice, { origClientOrderId: "amended" })).body;
+        assert.deepEqual(
+          [row.orderId, row.origQty, row.executedQty, row.clientOrderId],
+          [first.orderId, "1.20000000", "1.00000000", "amended"],
+        );
+        const list = (
+          await call("GET", "/api/v3/order/amendments", alice, { orderId: String(first.orderId) })
+        ).body;
+        assert.deepEqual(
+          list.map((x) => [x.orderId, x.origClientOrderId, x.newClientOrderId, x.origQty, x.newQty]),
+          [
+            [first.orderId, "amend-me", "amended", "2.00000000", "1.50000000"],
+            [first.orderId, "amended", "amended", "1.50000000", "1.20000000"],
+          ],
+        );
+        assert.equal(list[0].executionId, amended.body.executionId);
+        assert.equal(list[1].time, again.body.transactTime);
+        const from = (
+          await call("GET", "/api/v3/order/amendments", alice, {
+            orderId: String(first.orderId),
+            fromExecutionId: String((amended.body.executionId as number) + 1),
+          })
+        ).body;
+        assert.deepEqual(
+          from.map((x) => x.newQty),
+          ["1.20000000"],
+        );
+        // another account sees none
+        assert.deepEqual(
+          (await call("GET", "/api/v3/order/amendments", bob, { orderId: String(first.orderId) })).body,
+          [],
+        );
+      };
+      await across_restarts(
+        running,
+        opts,
+        (r) => {
+          running = r;
+        },
+        check,
+      );
+      // the engine kept the amended order as it is (openOrders reads the engine)
+      const after = (await call("GET", "/api/v3/openOrders", alice, {})).body;
+      assert.deepEqual(
+        after.map((o) => [o.clientOrderId, o.origQty]),
+        [
+          ["amended", "1.20000000"],
+          ["taken", "1.00000000"],
+        ],
+      );
     } finally {
       await running.close();
       rmSync(dir, { recursive: true, force: true });

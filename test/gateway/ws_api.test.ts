@@ -203,10 +203,20 @@ describe("WebSocket API (/ws-api/v3)", () => {
         timestamp: Date.now(),
       });
       assert.equal((kept.result as Msg).status, "EXPIRED_IN_MATCH", JSON.stringify(kept));
+      // an amend (keep priority) of the resting one, and its amendments (REST's equal, below)
+      const amend = await call("amend", "order.amend.keepPriority", {
+        symbol: "BTCUSDT",
+        orderId: (rests.result as Msg).orderId as number,
+        newQty: "0.0005",
+        timestamp: Date.now(),
+      });
+      assert.equal(amend.status, 200, JSON.stringify(amend));
+      assert.equal(((amend.result as Msg).amendedOrder as Msg).qty, "0.00050000");
       for (const [method, path, extra] of [
         ["allOrders", "allOrders", {}],
         ["myTrades", "myTrades", {}],
         ["myPreventedMatches", "myPreventedMatches", { orderId: String((rests.result as Msg).orderId) }],
+        ["order.amendments", "order/amendments", { orderId: String((rests.result as Msg).orderId) }],
       ] as const) {
         const answer = await call(`mine-${method}`, method, {
           symbol: "BTCUSDT",
