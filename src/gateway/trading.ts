@@ -79,6 +79,22 @@ const new_client_id = (): string => {
 const units = (e: Engine, asset: number, amount: number): string =>
   pad8(units_to_decimal(amount, e.assets[asset].decimals));
 
+/** The order a request names, by orderId or origClientOrderId (one is required; null: not given). */
+function order_ref(p: Params): { order_id: number | null; client_id: string | null } {
+  const order_id = integer(p, "orderId", 1, Number.MAX_SAFE_INTEGER) ?? null;
+  const client_id = p.values.get("origClientOrderId") ?? null;
+  if (order_id === null && client_id === null)
+    throw bad(-1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!");
+  return { order_id, client_id };
+}
+
+/** What the order validator needs to know about a market. */
+const market_facts = (e: Engine, m: Market) => ({
+  config: m.config,
+  base_decimals: e.assets[m.config.base].decimals,
+  quote_decimals: e.assets[m.config.quote].decimals,
+});
+
 export function register_trading(
   route: Route,
   node: ExchangeNode,
@@ -203,11 +219,7 @@ export function register_trading(
         -1100,
         "Illegal characters found in parameter 'newOrderRespType'; legal range is 'ACK, RESULT, FULL'.",
       );
-    const v = validate_order(Object.fromEntries(p.values), {
-      config: m.config,
-      base_decimals: engine.assets[m.config.base].decimals,
-      quote_decimals: engine.assets[m.config.quote].decimals,
-    });
+    const v = validate_order(Object.fromEntries(p.values), market_facts(engine, m));
     if (!v.ok) throw new ApiError(400, v.error);
     const spec = { ...v.spec, client_order_id: v.spec.client_order_id ?? new_client_id() };
     return {
@@ -352,10 +364,7 @@ export function register_trading(
     async (p, request, raw) => {
       const account = signed("trade", p, request, raw).account;
       const m = market_of(p);
-      const order_id = integer(p, "orderId", 1, Number.MAX_SAFE_INTEGER);
-      const client_id = p.values.get("origClientOrderId") ?? null;
-      if (order_id === undefined && client_id === null)
-        throw bad(-1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!");
+      const { order_id, client_id } = order_ref(p);
       const slot = engine.find_order(account, m.id, order_id ?? 0, client_id);
       const before = slot === 0 ? null : describe(slot, m);
       const applied = await submit({
@@ -384,16 +393,8 @@ export function register_trading(
     async (p, request, raw) => {
       const account = signed("trade", p, request, raw).account;
       const m = market_of(p);
-      const order_id = integer(p, "orderId", 1, Number.MAX_SAFE_INTEGER);
-      const client_id = p.values.get("origClientOrderId") ?? null;
-      if (order_id === undefined && client_id === null)
-        throw bad(-1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!");
-      const facts = {
-        config: m.config,
-        base_decimals: engine.assets[m.config.base].decimals,
-        quote_decimals: engine.assets[m.config.quote].decimals,
-      };
-      const quantity = validate_new_quantity(Object.fromEntries(p.values), facts);
+      const { order_id, client_id } = order_ref(p);
+      const quantity = validate_new_quantity(Object.fromEntries(p.values), market_facts(engine, m));
       if (!quantity.ok) throw new ApiError(400, quantity.error);
       const given_id = p.values.get("newClientOrderId");
       if (given_id !== undefined && !CLIENT_ID_RE.test(given_id))
@@ -544,10 +545,7 @@ export function register_trading(
     async (p, request, raw) => {
       const account = signed("read", p, request, raw).account;
       const m = market_of(p);
-      const order_id = integer(p, "orderId", 1, Number.MAX_SAFE_INTEGER) ?? null;
-      const client_id = p.values.get("origClientOrderId") ?? null;
-      if (order_id === null && client_id === null)
-        throw bad(-1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!");
+      const { order_id, client_id } = order_ref(p);
       const row = await history.order(account, m.id, order_id, order_id === null ? client_id : null);
       if (row === null || (client_id !== null && row.client_order_id !== client_id))
         throw bad(-2013, "Order does not exist.");
