@@ -10,6 +10,7 @@ import type { Engine } from "../engine/engine.js";
 import type { EngineEvent } from "../engine/events.js";
 import type { Market } from "../engine/market.js";
 import {
+  is_stop_type,
   ORDER_STATUS_NAMES,
   ORDER_TYPE_NAMES,
   SIDE_BUY,
@@ -38,7 +39,6 @@ type OrderFacts = Omit<
   | "cumulative_quote_units"
   | "update_ms"
   | "client_order_id"
-  | "working_ms"
   | "prevented_match_id"
   | "prevented_lots"
 > & {
@@ -162,8 +162,21 @@ export class UserEvents {
       ...(facts.strategy_id === null ? {} : { j: facts.strategy_id }),
       ...(facts.strategy_type === null ? {} : { J: facts.strategy_type }),
     });
+    /**
+     * Binance's w (is the order on the book?) and W (working time: only for an order that has been
+     * working): a stop order is neither until it triggers.
+     */
+    const working = (facts: OrderFacts, on_book: boolean) => {
+      const since = facts.working_ms ?? facts.time_ms;
+      return since === -1 ? { w: false } : { w: on_book, W: since };
+    };
     for (let i = 0; i < events.length; i++) {
       const ev = events[i];
+      if (ev.kind === "order_triggered") {
+        const known = this.orders.get(ev.order_id);
+        if (known !== undefined) known.working_ms = ev.time_ms;
+        continue;
+      }
       if (ev.kind === "order_new") {
         const facts: OrderFacts = {
           market: ev.market,
@@ -180,6 +193,7 @@ export class UserEvents {
           stp: ev.stp,
           strategy_id: ev.strategy_id === -1 ? null : ev.strategy_id,
           strategy_type: ev.strategy_type === -1 ? null : ev.strategy_type,
+          working_ms: is_stop_type(ev.order_type) ? -1 : ev.time_ms,
         };
         if (this.orders.size >= ORDER_CACHE_MAX)
           this.orders.delete(this.orders.keys().next().value as number);
@@ -197,11 +211,10 @@ export class UserEvents {
           N: null,
           T: time_ms,
           t: -1,
-          w: true,
           m: false,
           Z: "0.00000000",
           Y: "0.00000000",
-          W: time_ms,
+          ...working(facts, true),
         });
       } else if (ev.kind === "order_amended") {
         // Binance: an amend (keep priority) is reported as REPLACED: the order with its new quantity
@@ -224,11 +237,10 @@ export class UserEvents {
           N: null,
           T: ev.time_ms,
           t: -1,
-          w: true,
           m: false,
           Z: pad8(units_to_decimal(ev.cumulative_quote_units, e.assets[m.config.quote].decimals)),
           Y: "0.00000000",
-          W: facts.time_ms,
+          ...working(facts, true),
         });
       } else if (ev.kind === "trade") {
         const m = e.markets[ev.market];
@@ -255,11 +267,10 @@ export class UserEvents {
             N: e.assets[fee_asset].name,
             T: ev.time_ms,
             t: ev.trade_id,
-            w: after.status < 2,
             m: is_maker,
             Z: pad8(units_to_decimal(after.cumulative_quote_units, quote_dec)),
             Y: pad8(units_to_decimal(ev.quote_units, quote_dec)),
-            W: facts.time_ms,
+            ...working(facts, after.status < 2),
           });
         }
       } else if (ev.kind === "order_update") {
@@ -290,11 +301,10 @@ export class UserEvents {
           N: null,
           T: time_ms,
           t: -1,
-          w: false,
           m: false,
           Z: pad8(units_to_decimal(ev.cumulative_quote_units, e.assets[m.config.quote].decimals)),
           Y: "0.00000000",
-          W: facts.time_ms,
+          ...working(facts, false),
           // Binance's fields of an order self-trade prevention expired: the prevented match, the
           // quantity it expired (in all, and by this match: the same here, one match expires an
           // order), and the other order

@@ -162,6 +162,33 @@ describe("user data streams (listenKey)", () => {
       // other ends carry none of these fields
       for (const r of reports) assert.ok(!("v" in r) && !("A" in r) && !("U" in r), JSON.stringify(r));
 
+      // a stop order is not on the book (w false, no working time W) until it triggers; once it has,
+      // its reports say since when it works (the trade that triggered it)
+      const c = new Spot(creds.users[2].apiKey, creds.users[2].secretKey, { baseURL: creds.baseUrl });
+      const stop = (
+        await a.newOrder("BTCUSDT", "SELL", "STOP_LOSS_LIMIT", {
+          price: "44000",
+          stopPrice: "45000",
+          quantity: "0.001",
+          timeInForce: "GTC",
+          newClientOrderId: "ud-stop",
+        })
+      ).data as { orderId: number };
+      await c.newOrder("BTCUSDT", "BUY", "LIMIT", { price: "45000", quantity: "0.001", timeInForce: "GTC" });
+      const trigger = (await b.newOrder("BTCUSDT", "SELL", "MARKET", { quantity: "0.001" })).data as {
+        transactTime: number;
+      };
+      await a.cancelOrder("BTCUSDT", { orderId: stop.orderId });
+      await new Promise((r) => setTimeout(r, 300));
+      const stop_reports = received.filter((m) => m.e === "executionReport" && m.c === "ud-stop");
+      assert.deepEqual(
+        stop_reports.map((r) => [r.x, r.w, r.W]),
+        [
+          ["NEW", false, undefined],
+          ["CANCELED", false, trigger.transactTime],
+        ],
+      );
+
       assert.deepEqual((await a.renewListenKey(key)).data, {});
       assert.deepEqual((await a.closeListenKey(key)).data, {});
       await assert.rejects(a.renewListenKey(key), (e: { response: { data: Msg } }) => {
