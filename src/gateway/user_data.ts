@@ -162,6 +162,19 @@ export class UserEvents {
       ...(facts.strategy_id === null ? {} : { j: facts.strategy_id }),
       ...(facts.strategy_type === null ? {} : { J: facts.strategy_type }),
     });
+    /** A report's fields when nothing traded: what has executed in all, nothing now. */
+    const no_fill = (m: Market, executed_lots: number, cumulative_quote_units: number, at_ms: number) => ({
+      l: "0.00000000",
+      z: qty_str(m, executed_lots),
+      L: "0.00000000",
+      n: "0",
+      N: null,
+      T: at_ms,
+      t: -1,
+      m: false,
+      Z: pad8(units_to_decimal(cumulative_quote_units, e.assets[m.config.quote].decimals)),
+      Y: "0.00000000",
+    });
     /**
      * Binance's w (is the order on the book?) and W (working time: only for an order that has been
      * working): a stop order is neither until it triggers.
@@ -204,16 +217,7 @@ export class UserEvents {
           x: "NEW",
           X: "NEW",
           i: ev.order_id,
-          l: "0.00000000",
-          z: "0.00000000",
-          L: "0.00000000",
-          n: "0",
-          N: null,
-          T: time_ms,
-          t: -1,
-          m: false,
-          Z: "0.00000000",
-          Y: "0.00000000",
+          ...no_fill(m, 0, 0, time_ms),
           ...working(facts, true),
         });
       } else if (ev.kind === "order_amended") {
@@ -230,16 +234,7 @@ export class UserEvents {
           X: ORDER_STATUS_NAMES[ev.executed_lots > 0 ? STATUS_PARTIALLY_FILLED : STATUS_NEW],
           C: ev.orig_client_order_id ?? "",
           i: ev.order_id,
-          l: "0.00000000",
-          z: qty_str(m, ev.executed_lots),
-          L: "0.00000000",
-          n: "0",
-          N: null,
-          T: ev.time_ms,
-          t: -1,
-          m: false,
-          Z: pad8(units_to_decimal(ev.cumulative_quote_units, e.assets[m.config.quote].decimals)),
-          Y: "0.00000000",
+          ...no_fill(m, ev.executed_lots, ev.cumulative_quote_units, ev.time_ms),
           ...working(facts, true),
         });
       } else if (ev.kind === "trade") {
@@ -294,16 +289,7 @@ export class UserEvents {
           // request's newClientOrderId; the cancel command does not journal it, so c repeats C.)
           C: ev.status === STATUS_CANCELED ? facts.client_order_id : "",
           i: ev.order_id,
-          l: "0.00000000",
-          z: qty_str(m, ev.executed_lots),
-          L: "0.00000000",
-          n: "0",
-          N: null,
-          T: time_ms,
-          t: -1,
-          m: false,
-          Z: pad8(units_to_decimal(ev.cumulative_quote_units, e.assets[m.config.quote].decimals)),
-          Y: "0.00000000",
+          ...no_fill(m, ev.executed_lots, ev.cumulative_quote_units, time_ms),
           ...working(facts, false),
           // Binance's fields of an order self-trade prevention expired: the prevented match, the
           // quantity it expired (in all, and by this match: the same here, one match expires an
