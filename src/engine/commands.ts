@@ -11,7 +11,8 @@ import type { MarketStatus, OrderType, Side, StpMode, TimeInForce } from "./type
  * 1: first format. 2: `request_id` on create_account, deposit and withdraw (version 1 decodes as null);
  * new kinds add_api_key and revoke_api_key (new kinds need no new version: old journals lack them).
  * 3: `tier` on add_api_key. Later kinds without a version: register_user, set_user_totp, end_user_sessions.
- * 4: `strategy_id` and `strategy_type` on an order spec (older versions decode without them).
+ * 4: `strategy_id` and `strategy_type` on an order spec (older versions decode without them); a
+ * cancel restriction on cancel_order and cancel_replace (older versions: none).
  * Later kinds without a version: amend_order.
  */
 export const COMMAND_VERSION = 4;
@@ -176,6 +177,14 @@ export interface PlaceOrder extends OrderSpec {
   market: number;
 }
 
+/**
+ * Binance's cancelRestrictions: cancel only an order nothing of which has executed (ONLY_NEW), or only
+ * one partly filled (ONLY_PARTIALLY_FILLED); absent, either.
+ */
+export const CANCEL_ONLY_NEW = 1;
+export const CANCEL_ONLY_PARTIALLY_FILLED = 2;
+export type CancelRestriction = typeof CANCEL_ONLY_NEW | typeof CANCEL_ONLY_PARTIALLY_FILLED;
+
 export interface CancelOrder {
   type: "cancel_order";
   ts_ms: number;
@@ -184,6 +193,7 @@ export interface CancelOrder {
   /** Engine order id, or 0 to cancel by client order id. */
   order_id: number;
   client_order_id: string | null;
+  restriction?: CancelRestriction;
 }
 
 export interface CancelAll {
@@ -203,6 +213,8 @@ export interface CancelReplace {
   /** Binance cancelReplaceMode: false = STOP_ON_FAILURE, true = ALLOW_FAILURE. */
   allow_failure: boolean;
   order: OrderSpec;
+  /** Binance's cancelRestrictions, for the cancel. */
+  cancel_restriction?: CancelRestriction;
 }
 
 /**

@@ -32,7 +32,13 @@ import type {
   SetUserTotp,
   Withdraw,
 } from "./commands.js";
-import { STRATEGY_TYPE_MAX, STRATEGY_TYPE_MIN } from "./commands.js";
+import {
+  CANCEL_ONLY_NEW,
+  CANCEL_ONLY_PARTIALLY_FILLED,
+  type CancelRestriction,
+  STRATEGY_TYPE_MAX,
+  STRATEGY_TYPE_MIN,
+} from "./commands.js";
 import {
   type Asset,
   build_market,
@@ -1007,7 +1013,25 @@ export class Engine {
       this.reject(R.REASON_UNKNOWN_ORDER);
       return;
     }
+    const restricted = this.cancel_restricted(slot, cmd.restriction);
+    if (restricted !== R.REASON_NONE) {
+      this.reject(restricted);
+      return;
+    }
     this.cancel_slot(this.markets[cmd.market], slot, STATUS_CANCELED, END_USER);
+  }
+
+  /**
+   * Whether a cancel restriction (Binance's cancelRestrictions) keeps this order from being cancelled
+   * now: ONLY_NEW cancels only an order nothing of which has executed, ONLY_PARTIALLY_FILLED only one
+   * partly filled. Decided here, at the order's state when the cancel is applied.
+   */
+  private cancel_restricted(slot: number, restriction: CancelRestriction | undefined): R.Reason {
+    if (restriction === undefined) return R.REASON_NONE;
+    if (restriction !== CANCEL_ONLY_NEW && restriction !== CANCEL_ONLY_PARTIALLY_FILLED)
+      return R.REASON_INVALID_PARAMETER;
+    const partly_filled = this.orders.executed_lots(slot) > 0;
+    return partly_filled === (restriction === CANCEL_ONLY_NEW) ? R.REASON_CANCEL_RESTRICTED : R.REASON_NONE;
   }
 
   /**
@@ -1126,8 +1150,10 @@ export class Engine {
       return;
     }
     const slot = this.find_order(cmd.account, cmd.market, cmd.cancel_order_id, cmd.cancel_client_order_id);
-    if (slot === 0) {
-      this.reject(R.REASON_UNKNOWN_ORDER, "cancel");
+    const refused =
+      slot === 0 ? R.REASON_UNKNOWN_ORDER : this.cancel_restricted(slot, cmd.cancel_restriction);
+    if (refused !== R.REASON_NONE) {
+      this.reject(refused, "cancel");
       if (!cmd.allow_failure) return;
     } else {
       this.cancel_slot(this.markets[cmd.market], slot, STATUS_CANCELED, END_USER);

@@ -36,6 +36,7 @@ export const REASON_REQUEST_ID_RETENTION_FULL = 29;
 export const REASON_AMEND_INCREASE = 30;
 export const REASON_AMEND_NO_CHANGE = 31;
 export const REASON_AMEND_NOT_ABOVE_EXECUTED = 32;
+export const REASON_CANCEL_RESTRICTED = 33;
 export type Reason = number;
 
 interface ReasonInfo {
@@ -102,6 +103,7 @@ export const REASONS: readonly ReasonInfo[] = [
     message: "Order amend (quantity not above the executed quantity) is not supported.",
     code: -2038,
   },
+  { name: "CANCEL_RESTRICTED", message: "Order was not canceled due to cancel restrictions.", code: -2011 },
 ];
 
 export function reason_name(reason: Reason): string {

@@ -7,7 +7,13 @@
 import { randomBytes } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { ApiKeyRecord } from "../engine/api_keys.js";
-import type { Command, PlaceOrder } from "../engine/commands.js";
+import {
+  CANCEL_ONLY_NEW,
+  CANCEL_ONLY_PARTIALLY_FILLED,
+  type CancelRestriction,
+  type Command,
+  type PlaceOrder,
+} from "../engine/commands.js";
 import { units_to_decimal } from "../engine/decimal.js";
 import type { Engine } from "../engine/engine.js";
 import type { EngineEvent } from "../engine/events.js";
@@ -86,6 +92,15 @@ function order_ref(p: Params): { order_id: number | null; client_id: string | nu
   if (order_id === null && client_id === null)
     throw bad(-1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!");
   return { order_id, client_id };
+}
+
+/** Binance's cancelRestrictions (ONLY_NEW, ONLY_PARTIALLY_FILLED), or undefined when not sent. */
+function cancel_restriction(p: Params): CancelRestriction | undefined {
+  const v = p.values.get("cancelRestrictions");
+  if (v === undefined) return undefined;
+  if (v === "ONLY_NEW") return CANCEL_ONLY_NEW;
+  if (v === "ONLY_PARTIALLY_FILLED") return CANCEL_ONLY_PARTIALLY_FILLED;
+  throw bad(-1145, "cancelRestrictions has to be either ONLY_NEW or ONLY_PARTIALLY_FILLED.");
 }
 
 /** What the order validator needs to know about a market. */
@@ -300,6 +315,7 @@ export function register_trading(
           -1102,
           "Param 'cancelOrigClientOrderId' or 'cancelOrderId' must be sent, but both were empty/null!",
         );
+      const restriction = cancel_restriction(p);
       const { spec, resp_type, stp } = order_spec(p, m);
       const slot = engine.find_order(account, m.id, cancel_id ?? 0, cancel_cid);
       const before = slot === 0 ? null : describe(slot, m);
@@ -312,6 +328,7 @@ export function register_trading(
         cancel_client_order_id: cancel_cid,
         allow_failure: mode === "ALLOW_FAILURE",
         order: spec,
+        ...(restriction === undefined ? {} : { cancel_restriction: restriction }),
       });
       const rejections = applied.events.filter((e) => e.kind === "rejected");
       const cancel_failed = rejections.find((e) => e.kind === "rejected" && e.detail === "cancel");
@@ -365,6 +382,7 @@ export function register_trading(
       const account = signed("trade", p, request, raw).account;
       const m = market_of(p);
       const { order_id, client_id } = order_ref(p);
+      const restriction = cancel_restriction(p);
       const slot = engine.find_order(account, m.id, order_id ?? 0, client_id);
       const before = slot === 0 ? null : describe(slot, m);
       const applied = await submit({
@@ -374,6 +392,7 @@ export function register_trading(
         market: m.id,
         order_id: order_id ?? 0,
         client_order_id: client_id,
+        ...(restriction === undefined ? {} : { restriction }),
       });
       const refused = refusal(applied.events, -2011);
       if (refused !== null) throw new ApiError(400, { code: -2011, msg: refused.error.msg });

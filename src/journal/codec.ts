@@ -8,7 +8,11 @@
 import { TIER_DEFAULT } from "../engine/api_keys.js";
 import { ByteReader, type ByteWriter } from "../engine/bytes.js";
 import {
+  CANCEL_ONLY_NEW,
+  CANCEL_ONLY_PARTIALLY_FILLED,
   type CancelOrder,
+  type CancelReplace,
+  type CancelRestriction,
   COMMAND_VERSION,
   type Command,
   type OrderSpec,
@@ -84,6 +88,12 @@ function read_spec<T extends object>(
   return read_labels(r, o, version, reused);
 }
 
+/** A cancel restriction byte: 0 (none) or a CancelRestriction. */
+function read_restriction(value: number): CancelRestriction | 0 {
+  if (value === 0 || value === CANCEL_ONLY_NEW || value === CANCEL_ONLY_PARTIALLY_FILLED) return value;
+  throw new CodecError(`bad cancel restriction ${value}`);
+}
+
 /**
  * A spec's strategy labels (version 4 on). `always`: set both, undefined when not given (a reused
  * scratch object must lose the last command's); otherwise only those given, so that a command without
@@ -157,6 +167,7 @@ export function encode_command(w: ByteWriter, c: Command): void {
       w.u32(c.market);
       w.f64(c.order_id);
       w.str(c.client_order_id);
+      w.u8(c.restriction ?? 0); // version 4
       return;
     case "cancel_all":
       w.u32(c.account);
@@ -175,7 +186,8 @@ export function encode_command(w: ByteWriter, c: Command): void {
       w.u32(c.market);
       w.f64(c.cancel_order_id);
       w.str(c.cancel_client_order_id);
-      w.u8(c.allow_failure ? 1 : 0);
+      // bit 0: allow failure; version 4: bits 1-2, the cancel restriction
+      w.u8((c.allow_failure ? 1 : 0) | ((c.cancel_restriction ?? 0) << 1));
       write_spec(w, c.order);
       return;
     case "expire_market_orders":
@@ -249,6 +261,7 @@ export class DecodeScratch {
     market: 0,
     order_id: 0,
     client_order_id: null,
+    restriction: undefined,
   };
 }
 
@@ -272,6 +285,8 @@ function decode_into(r: ByteReader, scratch: DecodeScratch | null): Command {
       const o = read_head(r, scratch.cancel, ts_ms);
       o.order_id = r.f64();
       o.client_order_id = r.str();
+      const restriction = version >= 4 ? read_restriction(r.u8()) : 0;
+      o.restriction = restriction === 0 ? undefined : restriction;
       c = o;
     } else c = read_body(r, kind, ts_ms, version);
     if (!r.done()) throw new CodecError(`trailing bytes after ${kind}`);
@@ -325,8 +340,8 @@ function read_body(r: ByteReader, kind: (typeof KINDS)[number], ts_ms: number, v
       version,
       false,
     );
-  if (kind === "cancel_order")
-    return {
+  if (kind === "cancel_order") {
+    const c: CancelOrder = {
       type: kind,
       ts_ms,
       account: r.u32(),
@@ -334,6 +349,10 @@ function read_body(r: ByteReader, kind: (typeof KINDS)[number], ts_ms: number, v
       order_id: r.f64(),
       client_order_id: r.str(),
     };
+    const restriction = version >= 4 ? read_restriction(r.u8()) : 0;
+    if (restriction !== 0) c.restriction = restriction;
+    return c;
+  }
   const request_id = (): string | null => (version >= 2 ? r.str() : null);
   const str = (): string => read_str(r, kind);
   switch (kind) {
@@ -408,17 +427,26 @@ function read_body(r: ByteReader, kind: (typeof KINDS)[number], ts_ms: number, v
         new_client_order_id: str(),
         new_quantity_lots: r.f64(),
       };
-    case "cancel_replace":
-      return {
+    case "cancel_replace": {
+      const head = {
         type: kind,
         ts_ms,
         account: r.u32(),
         market: r.u32(),
         cancel_order_id: r.f64(),
         cancel_client_order_id: r.str(),
-        allow_failure: r.u8() === 1,
+      };
+      const flags = r.u8();
+      if (flags > (version >= 4 ? 7 : 1)) throw new CodecError(`bad cancel-replace flags ${flags}`);
+      const restriction = read_restriction(flags >> 1);
+      const c: CancelReplace = {
+        ...head,
+        allow_failure: (flags & 1) === 1,
         order: read_spec(r, {}, version, false),
       };
+      if (restriction !== 0) c.cancel_restriction = restriction;
+      return c;
+    }
     case "expire_market_orders":
       return { type: kind, ts_ms, market: r.u32() };
     case "add_api_key":

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { CANCEL_ONLY_NEW, CANCEL_ONLY_PARTIALLY_FILLED } from "../../src/engine/commands.js";
 import * as R from "../../src/engine/reasons.js";
 import { restore, snapshot, state_hash } from "../../src/engine/snapshot.js";
 import {
@@ -139,6 +140,53 @@ describe("cancel", () => {
     });
     assert.equal(of_kind(allow, "order_new").length, 1);
     assert.ok(f.engine.orders.by_id.has(b));
+  });
+});
+
+describe("cancel restrictions (Binance's cancelRestrictions)", () => {
+  it("ONLY_NEW cancels only an order nothing of which executed, ONLY_PARTIALLY_FILLED only a partly filled one", () => {
+    const f = fixture();
+    f.run(limit(0, SIDE_SELL, P, 10));
+    const partly = new_id(f.run(limit(0, SIDE_SELL, P + 1, 10)));
+    f.run(limit(1, SIDE_BUY, P + 1, 13)); // fills the first, then 3 of `partly`
+    const again = new_id(f.run(limit(0, SIDE_SELL, P + 2, 10)));
+    const cancel = (order_id: number, restriction: 1 | 2) =>
+      f.run({
+        type: "cancel_order",
+        ts_ms: 1_000,
+        account: 0,
+        market: 0,
+        order_id,
+        client_order_id: null,
+        restriction,
+      });
+    assert.deepEqual(reasons(cancel(partly, CANCEL_ONLY_NEW)), [R.REASON_CANCEL_RESTRICTED]);
+    assert.deepEqual(reasons(cancel(again, CANCEL_ONLY_PARTIALLY_FILLED)), [R.REASON_CANCEL_RESTRICTED]);
+    assert.ok(f.engine.orders.by_id.has(partly) && f.engine.orders.by_id.has(again), "nothing cancelled");
+    assert.equal(last_status(cancel(partly, CANCEL_ONLY_PARTIALLY_FILLED), partly), STATUS_CANCELED);
+    assert.equal(last_status(cancel(again, CANCEL_ONLY_NEW), again), STATUS_CANCELED);
+    // cancel-replace: a restricted cancel fails; STOP_ON_FAILURE then places nothing, ALLOW_FAILURE does
+    const rest = new_id(f.run(limit(0, SIDE_SELL, P + 3, 10)));
+    f.run(limit(1, SIDE_BUY, P + 3, 1));
+    const replace = (allow_failure: boolean) =>
+      f.run({
+        type: "cancel_replace",
+        ts_ms: 1_000,
+        account: 0,
+        market: 0,
+        cancel_order_id: rest,
+        cancel_client_order_id: null,
+        allow_failure,
+        order: spec({ side: SIDE_SELL, price_ticks: P + 4, quantity_lots: 5 }),
+        cancel_restriction: CANCEL_ONLY_NEW,
+      });
+    const stopped = replace(false);
+    assert.deepEqual(reasons(stopped), [R.REASON_CANCEL_RESTRICTED]);
+    assert.equal(of_kind(stopped, "order_new").length, 0);
+    const allowed = replace(true);
+    assert.deepEqual(reasons(allowed), [R.REASON_CANCEL_RESTRICTED]);
+    assert.equal(of_kind(allowed, "order_new").length, 1);
+    assert.ok(f.engine.orders.by_id.has(rest));
   });
 });
 

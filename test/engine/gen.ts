@@ -91,7 +91,14 @@ const op = fc.record({
     },
     {
       weight: 16,
-      arbitrary: fc.record({ kind: fc.constant("cancel" as const), account, market, order_ref, cid }),
+      arbitrary: fc.record({
+        kind: fc.constant("cancel" as const),
+        account,
+        market,
+        order_ref,
+        cid,
+        restriction: fc.constantFrom(0, 0, 0, 1, 2) as fc.Arbitrary<0 | 1 | 2>,
+      }),
     },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant("cancel_all" as const), account, market }) },
     {
@@ -200,6 +207,7 @@ export function to_commands(list: Op[]): Command[] {
           market: what.market,
           order_id: what.cid === null ? what.order_ref : 0,
           client_order_id: what.cid,
+          ...(what.restriction === 0 ? {} : { restriction: what.restriction }),
         });
         break;
       case "cancel_all":

@@ -48,6 +48,7 @@ const NAMES = [
   "strategyType",
   "newQty",
   "fromExecutionId",
+  "cancelRestrictions",
   "bogus",
 ];
 const value = fc.oneof(

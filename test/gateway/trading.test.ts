@@ -408,6 +408,70 @@ describe("signed trading REST", () => {
     assert.equal(running.node.last_applied_seq, seq + 4);
   });
 
+  it("cancelRestrictions: ONLY_NEW and ONLY_PARTIALLY_FILLED decide at the order's state; a bad value journals nothing", async () => {
+    // bob's bids on ETHBTC, one partly filled by alice (given some ETH to sell), the best of the book
+    await admin("/v1/deposit", { account: alice.account, asset: "ETH", amount: "1" });
+    const bid = (price: string) =>
+      call("POST", "/api/v3/order", bob, {
+        symbol: "ETHBTC",
+        side: "BUY",
+        type: "LIMIT",
+        timeInForce: "GTC",
+        quantity: "1",
+        price,
+      });
+    const partly = (await bid("0.09")).body;
+    const sold = await call("POST", "/api/v3/order", alice, {
+      symbol: "ETHBTC",
+      side: "SELL",
+      type: "MARKET",
+      quantity: "0.4",
+    });
+    assert.equal(sold.body.status, "FILLED", JSON.stringify(sold.body));
+    const fresh = (await bid("0.08")).body;
+    const cancel = (o: Body, restriction: string) =>
+      call("DELETE", "/api/v3/order", bob, {
+        symbol: "ETHBTC",
+        orderId: String(o.orderId),
+        cancelRestrictions: restriction,
+      });
+    const seq = running.node.last_applied_seq;
+    const bad = await cancel(partly, "ONLY_FILLED");
+    assert.deepEqual(
+      [bad.status, bad.body],
+      [400, { code: -1145, msg: "cancelRestrictions has to be either ONLY_NEW or ONLY_PARTIALLY_FILLED." }],
+    );
+    assert.equal(running.node.last_applied_seq, seq, "nothing journaled");
+    const restricted = { code: -2011, msg: "Order was not canceled due to cancel restrictions." };
+    assert.deepEqual((await cancel(partly, "ONLY_NEW")).body, restricted);
+    assert.deepEqual((await cancel(fresh, "ONLY_PARTIALLY_FILLED")).body, restricted);
+    // cancel-replace: the cancel fails, so STOP_ON_FAILURE places nothing (400 -2022)
+    const replaced = await call("POST", "/api/v3/order/cancelReplace", bob, {
+      symbol: "ETHBTC",
+      cancelReplaceMode: "STOP_ON_FAILURE",
+      cancelOrderId: String(partly.orderId),
+      cancelRestrictions: "ONLY_NEW",
+      side: "BUY",
+      type: "LIMIT",
+      timeInForce: "GTC",
+      quantity: "0.5",
+      price: "0.07",
+    });
+    assert.equal(replaced.status, 400, JSON.stringify(replaced.body));
+    const data = replaced.body.data as Body;
+    assert.deepEqual(
+      [data.cancelResult, data.newOrderResult, data.cancelResponse],
+      ["FAILURE", "NOT_ATTEMPTED", restricted],
+    );
+    const open = (await call("GET", "/api/v3/openOrders", bob, { symbol: "ETHBTC" })).body;
+    assert.deepEqual(
+      open.map((o) => o.orderId),
+      [partly.orderId, fresh.orderId],
+    );
+    assert.equal((await cancel(partly, "ONLY_PARTIALLY_FILLED")).body.status, "CANCELED");
+    assert.equal((await cancel(fresh, "ONLY_NEW")).body.status, "CANCELED");
+  });
+
   it("GET /api/v3/rateLimit/order: the key's order counts, as the order responses' headers have them", async () => {
     const usage = async () => (await call("GET", "/api/v3/rateLimit/order", bob, {})).body;
     const before = await usage();

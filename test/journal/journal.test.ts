@@ -111,6 +111,58 @@ describe("command codec", () => {
     assert.throws(() => decode_command(bad), /strategy flags/);
   });
 
+  it("cancel restrictions round-trip (version 4); version 3 cancels decode without one", () => {
+    const cancel: Command = {
+      type: "cancel_order",
+      ts_ms: 5,
+      account: 1,
+      market: 0,
+      order_id: 42,
+      client_order_id: null,
+    };
+    const encoded = (c: Command): Uint8Array => {
+      const w = new ByteWriter();
+      encode_command(w, c);
+      return w.bytes().slice();
+    };
+    for (const extra of [{}, { restriction: 1 as const }, { restriction: 2 as const }])
+      assert.deepEqual(decode_command(encoded({ ...cancel, ...extra })), { ...cancel, ...extra });
+    const v4 = encoded(cancel);
+    const v3 = Uint8Array.from(v4.subarray(0, v4.length - 1)); // version 3 had no restriction byte
+    v3[0] = 3;
+    assert.deepEqual(decode_command(v3), cancel);
+    const bad = Uint8Array.from(v4);
+    bad[bad.length - 1] = 3;
+    assert.throws(() => decode_command(bad), /cancel restriction/);
+    const replace: Command = {
+      type: "cancel_replace",
+      ts_ms: 5,
+      account: 1,
+      market: 0,
+      cancel_order_id: 42,
+      cancel_client_order_id: null,
+      allow_failure: true,
+      order: {
+        side: 0,
+        order_type: 0,
+        tif: 0,
+        stp: -1,
+        price_ticks: 100,
+        quantity_lots: 1,
+        quote_units: 0,
+        stop_price_ticks: 0,
+        client_order_id: null,
+      },
+    };
+    for (const extra of [{}, { cancel_restriction: 1 as const }, { cancel_restriction: 2 as const }])
+      for (const allow_failure of [false, true])
+        assert.deepEqual(decode_command(encoded({ ...replace, allow_failure, ...extra })), {
+          ...replace,
+          allow_failure,
+          ...extra,
+        });
+  });
+
   it("web user commands round-trip", () => {
     const commands: Command[] = [
       { type: "register_user", ts_ms: 1, email: "a@b.example", password_hash: "$argon2id$v=19$x" },
