@@ -295,7 +295,22 @@ export function register_trading(
       admit();
       const key = signed("trade", p, request, raw);
       const account = key.account;
-      count_order(key, reply);
+      // Binance's orderRateLimitExceededMode: with CANCEL_ONLY, an account past its order-count limit
+      // still has its order cancelled (the new one fails -1015); DO_NOTHING (the default) refuses all.
+      const limit_mode = p.values.get("orderRateLimitExceededMode");
+      if (limit_mode !== undefined && limit_mode !== "DO_NOTHING" && limit_mode !== "CANCEL_ONLY")
+        throw bad(
+          -1100,
+          "Illegal characters found in parameter 'orderRateLimitExceededMode'; legal range is 'DO_NOTHING, CANCEL_ONLY'.",
+        );
+      let over_limit: ApiError | null = null;
+      try {
+        count_order(key, reply);
+      } catch (error) {
+        if (limit_mode !== "CANCEL_ONLY" || !(error instanceof ApiError) || error.error.code !== -1015)
+          throw error;
+        over_limit = error;
+      }
       const m = market_of(p);
       const mode = p.values.get("cancelReplaceMode");
       if (mode === undefined || mode === "")
@@ -319,20 +334,38 @@ export function register_trading(
       const { spec, resp_type, stp } = order_spec(p, m);
       const slot = engine.find_order(account, m.id, cancel_id ?? 0, cancel_cid);
       const before = slot === 0 ? null : describe(slot, m);
-      const applied = await submit({
-        type: "cancel_replace",
-        ts_ms: 0,
-        account,
-        market: m.id,
-        cancel_order_id: cancel_id ?? 0,
-        cancel_client_order_id: cancel_cid,
-        allow_failure: mode === "ALLOW_FAILURE",
-        order: spec,
-        ...(restriction === undefined ? {} : { cancel_restriction: restriction }),
-      });
+      const applied = await submit(
+        over_limit === null
+          ? {
+              type: "cancel_replace",
+              ts_ms: 0,
+              account,
+              market: m.id,
+              cancel_order_id: cancel_id ?? 0,
+              cancel_client_order_id: cancel_cid,
+              allow_failure: mode === "ALLOW_FAILURE",
+              order: spec,
+              ...(restriction === undefined ? {} : { cancel_restriction: restriction }),
+            }
+          : {
+              type: "cancel_order",
+              ts_ms: 0,
+              account,
+              market: m.id,
+              order_id: cancel_id ?? 0,
+              client_order_id: cancel_cid,
+              ...(restriction === undefined ? {} : { restriction }),
+            },
+      );
       const rejections = applied.events.filter((e) => e.kind === "rejected");
-      const cancel_failed = rejections.find((e) => e.kind === "rejected" && e.detail === "cancel");
-      const new_failed = rejections.find((e) => e.kind === "rejected" && e.detail !== "cancel");
+      // (a plain cancel's refusal is the cancel's; cancel_replace names its cancel's "cancel")
+      const cancel_failed = rejections.find(
+        (e) => e.kind === "rejected" && (over_limit !== null || e.detail === "cancel"),
+      );
+      const new_failed =
+        over_limit !== null
+          ? undefined
+          : rejections.find((e) => e.kind === "rejected" && e.detail !== "cancel");
       const update =
         before === null
           ? undefined
@@ -344,26 +377,36 @@ export function register_trading(
             ? cancelled_json(m, before, update, applied.timestamp_ms, p.values.get("cancelNewClientOrderId"))
             : { code: -2011, msg: "Unknown order sent." };
       const attempted = cancel_failed === undefined || mode === "ALLOW_FAILURE";
-      const new_response = !attempted
-        ? null
-        : new_failed !== undefined && new_failed.kind === "rejected"
-          ? {
-              code: REASONS[new_failed.reason]?.code || -2010,
-              msg: REASONS[new_failed.reason]?.message ?? "Rejected.",
-            }
-          : order_response(engine, m, applied.events, {
-              client_order_id: spec.client_order_id,
-              resp_type,
-              transact_ms: applied.timestamp_ms,
-              stp,
-            });
+      const new_response =
+        over_limit !== null
+          ? over_limit.error
+          : !attempted
+            ? null
+            : new_failed !== undefined && new_failed.kind === "rejected"
+              ? {
+                  code: REASONS[new_failed.reason]?.code || -2010,
+                  msg: REASONS[new_failed.reason]?.message ?? "Rejected.",
+                }
+              : order_response(engine, m, applied.events, {
+                  client_order_id: spec.client_order_id,
+                  resp_type,
+                  transact_ms: applied.timestamp_ms,
+                  stp,
+                });
       const data = {
         cancelResult: cancel_failed === undefined ? "SUCCESS" : "FAILURE",
-        newOrderResult: !attempted ? "NOT_ATTEMPTED" : new_failed === undefined ? "SUCCESS" : "FAILURE",
+        newOrderResult:
+          over_limit !== null
+            ? "FAILURE"
+            : !attempted
+              ? "NOT_ATTEMPTED"
+              : new_failed === undefined
+                ? "SUCCESS"
+                : "FAILURE",
         cancelResponse: cancel_response,
         newOrderResponse: new_response,
       };
-      if (cancel_failed === undefined && new_failed === undefined) return data;
+      if (cancel_failed === undefined && new_failed === undefined && over_limit === null) return data;
       // Binance: 400 -2022 when nothing succeeded, 409 -2021 when one half did.
       const one_ok = data.cancelResult === "SUCCESS" || data.newOrderResult === "SUCCESS";
       throw new ApiError(one_ok ? 409 : 400, {

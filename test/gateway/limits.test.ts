@@ -128,6 +128,69 @@ describe("rate limits", () => {
     }
   });
 
+  it("cancelReplace past the order limit: DO_NOTHING refuses it whole (-1015); CANCEL_ONLY still cancels", async () => {
+    const handle = await demo_node("hf-limit-cancel-", {
+      limit_tiers: {
+        ...DEFAULT_TIERS,
+        demo: { weight_per_minute: 1000, orders_per_10s: 2, orders_per_day: 1000 },
+      },
+    });
+    const running = handle.running;
+    try {
+      const base = `http://127.0.0.1:${running.port}`;
+      const creds = JSON.parse(readFileSync(running.credentials_file as string, "utf8")) as {
+        users: { apiKey: string; secretKey: string }[];
+      };
+      const key = creds.users[0];
+      await fresh_window(10_000, 3000);
+      const placed = (await (await signed_order(base, key)()).json()) as { orderId: number };
+      assert.equal((await signed_order(base, key)()).status, 200); // the second: at the limit now
+      const replace = async (extra: Record<string, string>) => {
+        const text = new URLSearchParams({
+          symbol: "BTCUSDT",
+          cancelReplaceMode: "STOP_ON_FAILURE",
+          cancelOrderId: String(placed.orderId),
+          side: "BUY",
+          type: "LIMIT",
+          timeInForce: "GTC",
+          quantity: "0.002",
+          price: "10000",
+          ...extra,
+          timestamp: String(Date.now()),
+        }).toString();
+        const sig = createHmac("sha256", key.secretKey).update(text).digest("hex");
+        const r = await fetch(`${base}/api/v3/order/cancelReplace?${text}&signature=${sig}`, {
+          method: "POST",
+          headers: { "X-MBX-APIKEY": key.apiKey },
+        });
+        return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+      };
+      const seq = running.node.last_applied_seq;
+      const bad_mode = await replace({ orderRateLimitExceededMode: "CANCEL" });
+      assert.deepEqual([bad_mode.status, (bad_mode.body as { code: number }).code], [400, -1100]);
+      const refused = await replace({ orderRateLimitExceededMode: "DO_NOTHING" });
+      assert.deepEqual([refused.status, refused.body.code], [429, -1015], JSON.stringify(refused.body));
+      assert.equal((await replace({})).status, 429, "DO_NOTHING is the default");
+      assert.equal(running.node.last_applied_seq, seq, "nothing journaled");
+      const cancelled = await replace({ orderRateLimitExceededMode: "CANCEL_ONLY" });
+      assert.equal(cancelled.status, 409, JSON.stringify(cancelled.body));
+      const data = cancelled.body.data as Record<string, { status?: string; code?: number }>;
+      assert.deepEqual(
+        [
+          cancelled.body.code,
+          data.cancelResult,
+          data.newOrderResult,
+          data.cancelResponse.status,
+          data.newOrderResponse.code,
+        ],
+        [-2021, "SUCCESS", "FAILURE", "CANCELED", -1015],
+      );
+      assert.equal(running.node.engine.orders.by_id.has(placed.orderId), false, "the order is gone");
+    } finally {
+      await handle.remove();
+    }
+  });
+
   it("WebSocket connection attempts per IP per 5 minutes, for streams and the WebSocket API each: 429 -1003 past the limit; a WebSocket API connection costs 2 weight", async () => {
     const handle = await demo_node("hf-conns-", {
       limit_tiers: {
