@@ -78,6 +78,23 @@ export class RingSink implements EventSink {
     r[at + 3] = market;
     r[at + 4] = time_ms;
   }
+  trailing_started(
+    order_id: number,
+    account: number,
+    market: number,
+    extreme_ticks: number,
+    time_ms: number,
+  ): void {
+    this.events++;
+    const r = this.ring;
+    const at = this.reserve(6);
+    r[at] = 16;
+    r[at + 1] = order_id;
+    r[at + 2] = account;
+    r[at + 3] = market;
+    r[at + 4] = extreme_ticks;
+    r[at + 5] = time_ms;
+  }
   order_update(
     order_id: number,
     account: number,

@@ -68,6 +68,7 @@ async function fill(history: History, now_ms: number, trades = TRADES, span_ms =
         stp: 0,
         strategy_id: -1,
         strategy_type: -1,
+        trailing_delta_bips: -1,
       },
       {
         kind: "trade",

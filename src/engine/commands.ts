@@ -14,8 +14,10 @@ import type { MarketStatus, OrderType, Side, StpMode, TimeInForce } from "./type
  * 4: `strategy_id` and `strategy_type` on an order spec (older versions decode without them); a
  * cancel restriction on cancel_order and cancel_replace (older versions: none).
  * Later kinds without a version: amend_order.
+ * 5: `trailing_delta_bips` on an order spec (a third bit of version 4's label byte; older versions
+ * decode without it).
  */
-export const COMMAND_VERSION = 4;
+export const COMMAND_VERSION = 5;
 
 /** Binance's strategyType: values below this are reserved (-1134); an INT. */
 export const STRATEGY_TYPE_MIN = 1_000_000;
@@ -168,6 +170,12 @@ export interface OrderSpec {
    */
   strategy_id?: number;
   strategy_type?: number;
+  /**
+   * Binance's trailingDelta: a STOP_LOSS / TAKE_PROFIT (+_LIMIT) order is a trailing stop, triggered
+   * by a move of this many basis points from the best price since it began tracking (trailing.ts);
+   * its stop price, then optional (0), is the price at which it begins tracking. Absent: not trailing.
+   */
+  trailing_delta_bips?: number;
 }
 
 export interface PlaceOrder extends OrderSpec {

@@ -25,6 +25,11 @@ export interface EngineLimits {
   /** Binance MAX_NUM_ALGO_ORDERS: untriggered stop orders per account in one market. */
   stop_orders_per_account_market_max: number;
   stop_orders_per_market_max: number;
+  /**
+   * Untriggered trailing stops per market (they count among the stop orders too). A trade that
+   * moves any of them costs a pass over all of them (trailing.ts), so this bounds that pass.
+   */
+  trailing_orders_per_market_max: number;
   /** Client order ids remembered engine-wide and per account (finished orders included). */
   client_ids_retained_max: number;
   client_ids_per_account_max: number;
@@ -54,6 +59,7 @@ export const DEFAULT_LIMITS: Readonly<EngineLimits> = {
   open_orders_per_account_max: 1000,
   stop_orders_per_account_market_max: 5,
   stop_orders_per_market_max: 100_000,
+  trailing_orders_per_market_max: 10_000,
   client_ids_retained_max: 4_000_000,
   client_ids_per_account_max: 200_000,
   client_id_retention_ms: DAY_MS,

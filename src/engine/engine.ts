@@ -54,6 +54,12 @@ import { OrderStore } from "./orders.js";
 import * as R from "./reasons.js";
 import { RequestIdRetention } from "./request_ids.js";
 import {
+  lock_price_ticks,
+  TRAILING_DELTA_MAX_BIPS,
+  TRAILING_DELTA_MIN_BIPS,
+  type TrailState,
+} from "./trailing.js";
+import {
   END_EXCHANGE,
   END_FUNDS,
   END_NO_LIQUIDITY,
@@ -356,9 +362,15 @@ export class Engine {
     if (stop) {
       if (cells[counts + COUNT_STOPS] >= limits.stop_orders_per_account_market_max)
         return this.reject(R.REASON_FILTER_MAX_NUM_ALGO_ORDERS);
-      if (market.stops.size >= limits.stop_orders_per_market_max)
+      if (market.stops.size + market.trailing.size >= limits.stop_orders_per_market_max)
         return this.reject(R.REASON_STOP_ORDERS_FULL);
-      if (market.last_price_ticks > 0) {
+      if (
+        spec.trailing_delta_bips !== undefined &&
+        market.trailing.size >= limits.trailing_orders_per_market_max
+      )
+        return this.reject(R.REASON_STOP_ORDERS_FULL);
+      // (a trailing stop without a stop price has no condition to meet: it tracks from now)
+      if (market.last_price_ticks > 0 && spec.stop_price_ticks > 0) {
         const rising = (type === TYPE_STOP_LOSS || type === TYPE_STOP_LOSS_LIMIT) === (side === SIDE_BUY);
         const met = rising
           ? market.last_price_ticks >= spec.stop_price_ticks
@@ -372,8 +384,22 @@ export class Engine {
     }
 
     const cfg = market.config;
+    const delta = spec.trailing_delta_bips;
+    let trail_lock_ticks = 0;
+    if (delta !== undefined && side === SIDE_BUY && !has_limit_price(type)) {
+      trail_lock_ticks = lock_price_ticks(
+        spec.stop_price_ticks,
+        market.last_price_ticks,
+        delta,
+        cfg.max_price_ticks,
+      );
+      if (trail_lock_ticks === 0) return this.reject(R.REASON_TRAILING_NO_REFERENCE);
+    }
     const lock_asset = side === SIDE_BUY ? cfg.quote : cfg.base;
-    const lock = this.lock_needed(market, spec);
+    const lock =
+      trail_lock_ticks > 0
+        ? trail_lock_ticks * spec.quantity_lots * cfg.quote_units_per_tick_lot
+        : this.lock_needed(market, spec);
     const balance = ledger.free_at(account, lock_asset);
     if (cells[balance] < lock) return this.reject(R.REASON_INSUFFICIENT_BALANCE);
 
@@ -421,7 +447,14 @@ export class Engine {
       orders.stp(slot) as StpMode,
       spec.strategy_id ?? -1,
       spec.strategy_type ?? -1,
+      delta ?? -1,
     );
+    if (delta !== undefined) {
+      this.start_trailing(market, slot, delta, trail_lock_ticks);
+      cells[counts + COUNT_STOPS]++;
+      this.link_open(slot);
+      return slot;
+    }
     if (stop) {
       market.stops.add(orders, slot);
       cells[counts + COUNT_STOPS]++;
@@ -431,6 +464,24 @@ export class Engine {
     this.execute_taker(market, slot);
     this.run_triggers(market);
     return slot;
+  }
+
+  /**
+   * Files a new trailing stop. Without a stop price it tracks from now, from the last price (Binance's
+   * scenario E), or from the next trade if the market has none; with one, from the first trade that
+   * meets it.
+   */
+  private start_trailing(market: Market, slot: number, delta_bips: number, lock_ticks: number): void {
+    const orders = this.orders;
+    const trail: TrailState = { delta_bips, time_ms: -1, extreme_ticks: 0, lock_price_ticks: lock_ticks };
+    orders.set_trail(slot, trail);
+    const last = market.last_price_ticks;
+    if (orders.stop_price_ticks(slot) === 0 && last > 0) {
+      trail.time_ms = this.now_ms;
+      trail.extreme_ticks = last;
+      this.sink.trailing_started(orders.id(slot), orders.account(slot), market.id, last, this.now_ms);
+    }
+    market.trailing.add(orders, slot);
   }
 
   private reject(reason: R.Reason, detail: string | null = null): 0 {
@@ -468,9 +519,17 @@ export class Engine {
       if (!(Number.isSafeInteger(p) && p >= cfg.min_price_ticks && p <= cfg.max_price_ticks))
         return R.REASON_FILTER_PRICE;
     }
+    const delta = spec.trailing_delta_bips;
+    if (delta !== undefined) {
+      if (!is_stop_type(type)) return R.REASON_INVALID_PARAMETER;
+      if (!(Number.isInteger(delta) && delta >= TRAILING_DELTA_MIN_BIPS && delta <= TRAILING_DELTA_MAX_BIPS))
+        return R.REASON_FILTER_TRAILING_DELTA;
+    }
     if (is_stop_type(type)) {
       const s = spec.stop_price_ticks;
-      if (!(Number.isSafeInteger(s) && s >= cfg.min_price_ticks && s <= cfg.max_price_ticks))
+      // a trailing stop's stop price is optional: 0, none
+      const none = delta !== undefined && s === 0;
+      if (!none && !(Number.isSafeInteger(s) && s >= cfg.min_price_ticks && s <= cfg.max_price_ticks))
         return R.REASON_FILTER_PRICE;
     }
     if (type === TYPE_MARKET && spec.quote_units !== 0) {
@@ -804,6 +863,8 @@ export class Engine {
     sink.balance(taker_account, quote, cells[t_quote], cells[t_quote + 1]);
     sink.balance(maker_account, base, cells[m_base], cells[m_base + 1]);
     sink.balance(maker_account, quote, cells[m_quote], cells[m_quote + 1]);
+    // Trailing stops see every trade price; those that fire run once this taker is done.
+    if (market.trailing.size !== 0) market.trailing.on_trade(orders, price, now, sink, market.id);
 
     const maker_left = orders.remaining_lots(maker);
     if (maker_left > 0) {
@@ -899,7 +960,8 @@ export class Engine {
   /** Removes an untriggered stop order. */
   private close_stop(market: Market, slot: number, status: OrderStatus, end: EndReason): void {
     const orders = this.orders;
-    market.stops.remove(orders, slot);
+    if (orders.trail(slot) !== undefined) market.trailing.remove(orders, slot);
+    else market.stops.remove(orders, slot);
     this.ledger.cells[this.ledger.counts_at(orders.account(slot), market.id) + COUNT_STOPS]--;
     this.release_lock(market, slot);
     this.unlink_open(slot);
@@ -936,13 +998,18 @@ export class Engine {
     );
   }
 
-  /** Triggers and runs stop orders whose condition the last price now meets, until none is left. */
+  /**
+   * Triggers and runs stop orders, until none is left: trailing stops that fired during the matching
+   * just done (in firing order), then plain stops whose condition the last price now meets.
+   */
   private run_triggers(market: Market): void {
     const stops = market.stops;
-    if (stops.size === 0 || market.last_price_ticks === 0) return;
+    const trailing = market.trailing;
+    if (trailing.fired.length === 0 && (stops.size === 0 || market.last_price_ticks === 0)) return;
     const orders = this.orders;
     for (;;) {
-      const slot = stops.take_triggered(orders, market.last_price_ticks);
+      let slot = trailing.take_fired();
+      if (slot === 0 && stops.size !== 0) slot = stops.take_triggered(orders, market.last_price_ticks);
       if (slot === 0) return;
       const account = orders.account(slot);
       this.ledger.cells[this.ledger.counts_at(account, market.id) + COUNT_STOPS]--;
@@ -1070,11 +1137,14 @@ export class Engine {
     const side = orders.side(slot) as Side;
     const type = orders.type(slot);
     // What one lot of it holds locked (lock_needed's terms): base for a sell; for a buy the quote at
-    // its limit price, or at its stop price for a stop-market order not yet triggered.
+    // its limit price, or for a stop-market order not yet triggered at its stop price (a trailing
+    // stop's: its lock price).
     const lot_lock =
       side === SIDE_SELL
         ? cfg.lot_units
-        : (has_limit_price(type) ? orders.price_ticks(slot) : orders.stop_price_ticks(slot)) *
+        : (has_limit_price(type)
+            ? orders.price_ticks(slot)
+            : (orders.trail(slot)?.lock_price_ticks ?? orders.stop_price_ticks(slot))) *
           cfg.quote_units_per_tick_lot;
     const release = reduce * lot_lock;
     const locked = orders.locked_units(slot);
@@ -1175,7 +1245,7 @@ export class Engine {
         this.close_resting(market, pool.head[level], STATUS_EXPIRED, END_EXCHANGE);
       }
     }
-    for (const list of [market.stops.rising, market.stops.falling]) {
+    for (const list of [market.stops.rising, market.stops.falling, market.trailing.slots]) {
       while (list.length > 0) this.close_stop(market, list[0], STATUS_EXPIRED, END_EXCHANGE);
     }
   }
@@ -1411,9 +1481,13 @@ export class Engine {
     orders.set_time_ms(slot, fields.time_ms);
     orders.set_client_order_id(slot, fields.client_order_id);
     orders.set_strategy(slot, fields.strategy_id, fields.strategy_type);
+    if (fields.trail !== undefined) orders.set_trail(slot, { ...fields.trail });
     const market = this.markets[fields.market];
     this.row(fields.account);
-    if (fields.in_stop_book) {
+    if (fields.where === WHERE_TRAILING) {
+      market.trailing.add(orders, slot);
+      this.ledger.cells[this.ledger.counts_at(fields.account, fields.market) + COUNT_STOPS]++;
+    } else if (fields.where === WHERE_STOPS) {
       market.stops.add(orders, slot);
       this.ledger.cells[this.ledger.counts_at(fields.account, fields.market) + COUNT_STOPS]++;
     } else {
@@ -1447,8 +1521,16 @@ export interface RestoredOrder {
   locked_units: number;
   time_ms: number;
   client_order_id: string | null;
-  in_stop_book: boolean;
+  /** WHERE_BOOK, WHERE_STOPS or WHERE_TRAILING. */
+  where: number;
   /** Strategy labels; undefined: not given. */
   strategy_id?: number;
   strategy_type?: number;
+  /** A trailing stop's state (untriggered or not). */
+  trail?: TrailState;
 }
+
+/** Where a restored order lives: resting in the book, in the stop lists, in the trailing list. */
+export const WHERE_BOOK = 0;
+export const WHERE_STOPS = 1;
+export const WHERE_TRAILING = 2;

@@ -28,9 +28,22 @@ export interface EventSink {
     /** Its strategy labels (Binance's strategyId, strategyType); -1 when not given. */
     strategy_id: number,
     strategy_type: number,
+    /** A trailing stop's delta in basis points (Binance's trailingDelta); -1 for any other order. */
+    trailing_delta_bips: number,
   ): void;
   /** A stop order's condition was met: it now works as a market or limit order. */
   order_triggered(order_id: number, account: number, market: number, time_ms: number): void;
+  /**
+   * A trailing stop began tracking prices (Binance's trailingTime), from `extreme_ticks`: at
+   * placement from the last price, or at the trade that met its stop price (or the first trade).
+   */
+  trailing_started(
+    order_id: number,
+    account: number,
+    market: number,
+    extreme_ticks: number,
+    time_ms: number,
+  ): void;
   /**
    * An open order's quantity was reduced in place, its place in the queue kept (Binance's amend keep
    * priority); it may have a new client order id. `execution_id` identifies the amendment.
@@ -130,8 +143,17 @@ export type EngineEvent =
       stp: StpMode;
       strategy_id: number;
       strategy_type: number;
+      trailing_delta_bips: number;
     }
   | { kind: "order_triggered"; order_id: number; account: number; market: number; time_ms: number }
+  | {
+      kind: "trailing_started";
+      order_id: number;
+      account: number;
+      market: number;
+      extreme_ticks: number;
+      time_ms: number;
+    }
   | {
       kind: "order_amended";
       order_id: number;
@@ -232,6 +254,7 @@ export class EventCollector implements EventSink {
     stp: StpMode,
     strategy_id: number,
     strategy_type: number,
+    trailing_delta_bips: number,
   ): void {
     this.events.push({
       kind: "order_new",
@@ -250,10 +273,20 @@ export class EventCollector implements EventSink {
       stp,
       strategy_id,
       strategy_type,
+      trailing_delta_bips,
     });
   }
   order_triggered(order_id: number, account: number, market: number, time_ms: number): void {
     this.events.push({ kind: "order_triggered", order_id, account, market, time_ms });
+  }
+  trailing_started(
+    order_id: number,
+    account: number,
+    market: number,
+    extreme_ticks: number,
+    time_ms: number,
+  ): void {
+    this.events.push({ kind: "trailing_started", order_id, account, market, extreme_ticks, time_ms });
   }
   order_amended(
     order_id: number,
@@ -415,8 +448,16 @@ export class NullSink implements EventSink {
     _stp: StpMode,
     _strategy_id: number,
     _strategy_type: number,
+    _trailing_delta_bips: number,
   ): void {}
   order_triggered(_order_id: number, _account: number, _market: number, _time_ms: number): void {}
+  trailing_started(
+    _order_id: number,
+    _account: number,
+    _market: number,
+    _extreme_ticks: number,
+    _time_ms: number,
+  ): void {}
   order_amended(
     _order_id: number,
     _account: number,

@@ -71,8 +71,21 @@ export function check_invariants(e: Engine): string[] {
       problems.push(`${m.config.symbol}: crossed book ${bid} >= ${ask}`);
     for (const s of m.stops.rising) visit(s, m.id);
     for (const s of m.stops.falling) visit(s, m.id);
+    if (m.trailing.fired.length !== 0) problems.push(`${m.config.symbol}: fired trailing stops left over`);
+    let previous_id = 0;
+    for (const s of m.trailing.slots) {
+      visit(s, m.id);
+      const trail = orders.trail(s);
+      if (trail === undefined || orders.triggered(s) !== 0)
+        problems.push(`order ${orders.id(s)} in the trailing list is not an untriggered trailing stop`);
+      else if ((trail.time_ms === -1) !== (trail.extreme_ticks === 0))
+        problems.push(`order ${orders.id(s)}: trailing time and extreme disagree`);
+      if (!(orders.id(s) > previous_id)) problems.push(`${m.config.symbol}: trailing stops out of order`);
+      previous_id = orders.id(s);
+    }
   }
-  if (live !== orders.live) problems.push(`live orders ${orders.live} but ${live} in books and stop lists`);
+  if (live !== orders.live)
+    problems.push(`live orders ${orders.live} but ${live} in books, stop and trailing lists`);
 
   for (let a = 0; a < e.accounts.length; a++) {
     for (let s = 0; s < n_assets; s++) {

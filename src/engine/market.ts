@@ -1,13 +1,16 @@
-/** One market's runtime state: configuration, mode, both book sides, stop orders and id counters. */
+/** One market's runtime state: configuration, mode, both book sides, stop and trailing orders, id counters. */
 import { BookSide, type LevelPool } from "./book.js";
 import type { MarketConfig } from "./config.js";
 import { StopBook } from "./stops.js";
+import { TrailingBook } from "./trailing.js";
 import { type MarketStatus, SIDE_BUY, SIDE_SELL } from "./types.js";
 
 export class Market {
   readonly bids: BookSide;
   readonly asks: BookSide;
   readonly stops = new StopBook();
+  /** Untriggered trailing stops (their own list: their trigger prices move). */
+  readonly trailing = new TrailingBook();
   status: MarketStatus;
   /** Price of the last trade (0 before the first); stop orders trigger on it. */
   last_price_ticks = 0;

@@ -14,6 +14,7 @@
  */
 import { assert } from "./assert.js";
 import { IdIndex } from "./id_index.js";
+import type { TrailState } from "./trailing.js";
 
 /** Hot record: 8 doubles = 16 int32s = 64 bytes, viewed both ways. */
 const HOT_F = 8;
@@ -55,6 +56,8 @@ export class OrderStore {
   private readonly client_ids = new Map<number, string>();
   /** Strategy labels (Binance's strategyId, strategyType; -1: not given) of the few slots that have any. */
   private readonly strategies = new Map<number, [number, number]>();
+  /** Trailing-stop state of the few slots that are trailing stops (looked up only while any is live). */
+  private readonly trails = new Map<number, TrailState>();
   /** order id -> slot (0 = not live), for live orders only. */
   readonly by_id: IdIndex;
   /** What a helper thread may map ahead of the high-water mark (see TouchPlan). */
@@ -133,6 +136,7 @@ export class OrderStore {
     this.by_id.delete(id);
     if ((this.hi[slot * HOT_I + META] & HAS_CLIENT_ID) !== 0) this.client_ids.delete(slot);
     if ((this.hi[slot * HOT_I + META] & HAS_STRATEGY) !== 0) this.strategies.delete(slot);
+    if (this.trails.size !== 0) this.trails.delete(slot);
     this.free_stack[this.free_count++] = slot;
   }
 
@@ -161,6 +165,15 @@ export class OrderStore {
     if (strategy_id === undefined && strategy_type === undefined) return;
     this.strategies.set(slot, [strategy_id ?? -1, strategy_type ?? -1]);
     this.hi[slot * HOT_I + META] |= HAS_STRATEGY;
+  }
+
+  /** The order's trailing-stop state, or undefined if it is not a trailing stop. */
+  trail(slot: number): TrailState | undefined {
+    return this.trails.size === 0 ? undefined : this.trails.get(slot);
+  }
+
+  set_trail(slot: number, state: TrailState): void {
+    this.trails.set(slot, state);
   }
 
   /** Engine order id. */

@@ -37,6 +37,8 @@ export const REASON_AMEND_INCREASE = 30;
 export const REASON_AMEND_NO_CHANGE = 31;
 export const REASON_AMEND_NOT_ABOVE_EXECUTED = 32;
 export const REASON_CANCEL_RESTRICTED = 33;
+export const REASON_FILTER_TRAILING_DELTA = 34;
+export const REASON_TRAILING_NO_REFERENCE = 35;
 export type Reason = number;
 
 interface ReasonInfo {
@@ -104,6 +106,13 @@ export const REASONS: readonly ReasonInfo[] = [
     code: -2038,
   },
   { name: "CANCEL_RESTRICTED", message: "Order was not canceled due to cancel restrictions.", code: -2011 },
+  { name: "FILTER_TRAILING_DELTA", message: "Filter failure: TRAILING_DELTA", code: -1013 },
+  {
+    // a trailing stop-market buy locks at its trigger bound from a reference price (trailing.ts)
+    name: "TRAILING_NO_REFERENCE",
+    message: "A trailing stop market buy order needs a stopPrice until the symbol has traded.",
+    code: -2010,
+  },
 ];
 
 export function reason_name(reason: Reason): string {

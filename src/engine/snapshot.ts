@@ -4,7 +4,8 @@
  * order), stop lists, accounts, ledger totals and the client-order-id and request-id retention
  * windows, API keys and web users. Older versions (1: before request ids and keys; 2: before key tiers;
  * 3: before web users; 4: before prevented-match ids, which then start from 0, accounts' update
- * times, then 0 until their next change, and orders' strategy labels) still restore. Slot numbers
+ * times, then 0 until their next change, and orders' strategy labels; 5: before trailing stops) still
+ * restore. Slot numbers
  * are not recorded, so two engines in the same logical state encode to the same bytes; the state
  * hash is SHA-256 of those bytes. restore(snapshot(e)) behaves exactly as e on every later command.
  */
@@ -15,12 +16,12 @@ import type { BookSide } from "./book.js";
 import { ByteReader as Reader, ByteWriter as Writer } from "./bytes.js";
 import type { AddMarket } from "./commands.js";
 import type { EngineLimits } from "./config.js";
-import { Engine, type RestoredOrder } from "./engine.js";
+import { Engine, type RestoredOrder, WHERE_BOOK, WHERE_STOPS, WHERE_TRAILING } from "./engine.js";
 import type { EventSink } from "./events.js";
 import type { OrderType, Side, StpMode, TimeInForce } from "./types.js";
 
 const MAGIC = 0x48465331; // "HFS1"
-export const SNAPSHOT_VERSION = 5;
+export const SNAPSHOT_VERSION = 6;
 
 const LIMIT_KEYS: (keyof EngineLimits)[] = [
   "orders_max",
@@ -39,6 +40,8 @@ const LIMIT_KEYS: (keyof EngineLimits)[] = [
   "client_order_id_length_max",
   "name_length_max",
 ];
+/** Limits added by version 6; an older snapshot gets their defaults. */
+const LIMIT_KEYS_V6: (keyof EngineLimits)[] = ["trailing_orders_per_market_max"];
 /** Limits added by version 2; a version 1 snapshot gets their defaults. */
 const LIMIT_KEYS_V2: (keyof EngineLimits)[] = [
   "request_ids_retained_max",
@@ -47,7 +50,7 @@ const LIMIT_KEYS_V2: (keyof EngineLimits)[] = [
   "api_keys_per_account_max",
 ];
 
-function write_order(w: Writer, e: Engine, slot: number, in_stop_book: boolean): void {
+function write_order(w: Writer, e: Engine, slot: number, where: number): void {
   const o = e.orders;
   w.f64(o.id(slot));
   w.u32(o.account(slot));
@@ -57,7 +60,7 @@ function write_order(w: Writer, e: Engine, slot: number, in_stop_book: boolean):
   w.u8(o.tif(slot));
   w.u8(o.stp(slot));
   w.u8(o.triggered(slot));
-  w.u8(in_stop_book ? 1 : 0);
+  w.u8(where);
   w.f64(o.price_ticks(slot));
   w.f64(o.stop_price_ticks(slot));
   w.f64(o.quantity_lots(slot));
@@ -74,6 +77,15 @@ function write_order(w: Writer, e: Engine, slot: number, in_stop_book: boolean):
     w.f64(labels[0]);
     w.f64(labels[1]);
   }
+  // version 6: a trailing stop's state, flagged
+  const trail = o.trail(slot);
+  w.u8(trail === undefined ? 0 : 1);
+  if (trail !== undefined) {
+    w.u32(trail.delta_bips);
+    w.f64(trail.time_ms);
+    w.f64(trail.extreme_ticks);
+    w.f64(trail.lock_price_ticks);
+  }
 }
 
 function read_order(r: Reader, version: number): RestoredOrder {
@@ -86,7 +98,7 @@ function read_order(r: Reader, version: number): RestoredOrder {
     tif: r.u8() as TimeInForce,
     stp: r.u8() as StpMode,
     triggered: r.u8() === 1,
-    in_stop_book: r.u8() === 1,
+    where: r.u8(),
     price_ticks: r.f64(),
     stop_price_ticks: r.f64(),
     quantity_lots: r.f64(),
@@ -103,6 +115,12 @@ function read_order(r: Reader, version: number): RestoredOrder {
     if (id !== -1) o.strategy_id = id;
     if (type !== -1) o.strategy_type = type;
   }
+  if (version >= 6 && r.u8() === 1) {
+    o.trail = { delta_bips: r.u32(), time_ms: r.f64(), extreme_ticks: r.f64(), lock_price_ticks: r.f64() };
+  }
+  if (o.where > (version >= 6 ? WHERE_TRAILING : WHERE_STOPS)) throw new Error(`bad order place ${o.where}`);
+  if ((o.where === WHERE_TRAILING) !== (o.trail !== undefined && !o.triggered))
+    throw new Error(`order ${o.id}: trailing state and list disagree`);
   return o;
 }
 
@@ -121,6 +139,7 @@ export function snapshot(e: Engine): Uint8Array {
   w.u32(SNAPSHOT_VERSION);
   for (const key of LIMIT_KEYS) w.f64(e.limits[key]);
   for (const key of LIMIT_KEYS_V2) w.f64(e.limits[key]);
+  for (const key of LIMIT_KEYS_V6) w.f64(e.limits[key]);
   w.f64(e.now_ms);
   w.f64(e.next_order_id);
   w.f64(e.commands_applied);
@@ -153,12 +172,15 @@ export function snapshot(e: Engine): Uint8Array {
     w.f64(m.next_prevented_match_id);
     for (const list of [book_orders(e, m.bids), book_orders(e, m.asks)]) {
       w.u32(list.length);
-      for (const s of list) write_order(w, e, s, false);
+      for (const s of list) write_order(w, e, s, WHERE_BOOK);
     }
     for (const list of [m.stops.rising, m.stops.falling]) {
       w.u32(list.length);
-      for (const s of list) write_order(w, e, s, true);
+      for (const s of list) write_order(w, e, s, WHERE_STOPS);
     }
+    assert(m.trailing.fired.length === 0, "a snapshot between commands has no fired trailing stop");
+    w.u32(m.trailing.slots.length);
+    for (const s of m.trailing.slots) write_order(w, e, s, WHERE_TRAILING);
   }
   w.u32(e.client_ids.size);
   for (const c of e.client_ids.entries()) {
@@ -210,6 +232,7 @@ export function restore(bytes: Uint8Array, sink?: EventSink): Engine {
   const limits: Partial<EngineLimits> = {};
   for (const key of LIMIT_KEYS) limits[key] = r.f64();
   if (version >= 2) for (const key of LIMIT_KEYS_V2) limits[key] = r.f64();
+  if (version >= 6) for (const key of LIMIT_KEYS_V6) limits[key] = r.f64();
   // Building the configuration replays add_asset/add_market; their events are not wanted.
   const e = new Engine(limits);
   const now_ms = r.f64();
@@ -248,7 +271,7 @@ export function restore(bytes: Uint8Array, sink?: EventSink): Engine {
     m.next_trade_id = r.f64();
     m.book_update_id = r.f64();
     if (version >= 5) m.next_prevented_match_id = r.f64();
-    for (let list = 0; list < 4; list++) {
+    for (let list = 0; list < (version >= 6 ? 5 : 4); list++) {
       const n = r.u32();
       for (let j = 0; j < n; j++) e.restore_order(read_order(r, version));
     }

@@ -112,6 +112,18 @@ export function strategy_fields(
   };
 }
 
+/**
+ * Binance's conditional trailingDelta / trailingTime of a trailing stop (trailingTime -1 until it
+ * tracks); nothing for any other order (delta null or -1).
+ */
+export function trailing_fields(
+  delta_bips: number | null | undefined,
+  time_ms: number | null | undefined,
+): { trailingDelta?: number; trailingTime?: number } {
+  if (delta_bips === null || delta_bips === undefined || delta_bips === -1) return {};
+  return { trailingDelta: delta_bips, trailingTime: time_ms ?? -1 };
+}
+
 /** One order as GET order and allOrders show it (Binance's query-order shape). */
 export function order_json(f: MarketFormat, r: OrderRow) {
   const open = r.status === STATUS_NEW || r.status === STATUS_PARTIALLY_FILLED;
@@ -129,6 +141,7 @@ export function order_json(f: MarketFormat, r: OrderRow) {
     type: ORDER_TYPE_NAMES[r.order_type],
     side: r.side === SIDE_BUY ? "BUY" : "SELL",
     stopPrice: price(f, r.stop_price_ticks),
+    ...trailing_fields(r.trailing_delta, r.trailing_ms),
     icebergQty: "0.00000000",
     time: r.time_ms,
     updateTime: r.update_ms,

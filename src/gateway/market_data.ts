@@ -6,6 +6,7 @@
 import { price_text, quantity_text } from "../engine/config.js";
 import type { Engine } from "../engine/engine.js";
 import type { Market } from "../engine/market.js";
+import { TRAILING_DELTA_MAX_BIPS, TRAILING_DELTA_MIN_BIPS } from "../engine/trailing.js";
 import {
   MARKET_BREAK,
   MARKET_CANCEL_ONLY,
@@ -75,7 +76,7 @@ function symbol_info(e: Engine, m: Market) {
     ocoAllowed: false,
     otoAllowed: false,
     quoteOrderQtyMarketAllowed: true,
-    allowTrailingStop: false,
+    allowTrailingStop: true,
     cancelReplaceAllowed: true,
     amendAllowed: true,
     isSpotTradingAllowed: true,
@@ -109,6 +110,13 @@ function symbol_info(e: Engine, m: Market) {
       },
       { filterType: "MAX_NUM_ORDERS", maxNumOrders: e.limits.open_orders_per_account_market_max },
       { filterType: "MAX_NUM_ALGO_ORDERS", maxNumAlgoOrders: e.limits.stop_orders_per_account_market_max },
+      {
+        filterType: "TRAILING_DELTA",
+        minTrailingAboveDelta: TRAILING_DELTA_MIN_BIPS,
+        maxTrailingAboveDelta: TRAILING_DELTA_MAX_BIPS,
+        minTrailingBelowDelta: TRAILING_DELTA_MIN_BIPS,
+        maxTrailingBelowDelta: TRAILING_DELTA_MAX_BIPS,
+      },
     ],
     permissions: [],
     permissionSets: [["SPOT"]],

@@ -40,7 +40,14 @@ import {
   validate_order,
 } from "../validation/order.js";
 import type { Authenticator, Need } from "./auth.js";
-import { market_format, NO_STRATEGY, order_json, RawJson, strategy_fields } from "./history_json.js";
+import {
+  market_format,
+  NO_STRATEGY,
+  order_json,
+  RawJson,
+  strategy_fields,
+  trailing_fields,
+} from "./history_json.js";
 import type { Limiter } from "./limits.js";
 import { pad8, price_str, qty_str } from "./market_data.js";
 import { ApiError, bad, integer, type Params } from "./params.js";
@@ -169,6 +176,7 @@ export function register_trading(
       type: ORDER_TYPE_NAMES[type],
       side: o.side(slot) === SIDE_BUY ? "BUY" : "SELL",
       stopPrice: price_str(m, o.stop_price_ticks(slot)),
+      ...trailing_fields(o.trail(slot)?.delta_bips, o.trail(slot)?.time_ms),
       time: o.time_ms(slot),
       origQuoteOrderQty: units(engine, m.config.quote, o.quote_units(slot)),
       selfTradePreventionMode: STP_NAMES[o.stp(slot)] ?? "NONE",
@@ -201,6 +209,7 @@ export function register_trading(
     selfTradePreventionMode: before.selfTradePreventionMode,
     ...(before.strategyId === undefined ? {} : { strategyId: before.strategyId }),
     ...(before.strategyType === undefined ? {} : { strategyType: before.strategyType }),
+    ...trailing_fields(before.trailingDelta, before.trailingTime),
   });
 
   const refusal = (events: EngineEvent[], fallback_code: number): ApiError | null => {
@@ -511,6 +520,7 @@ export function register_trading(
           workingTime: waiting_stop ? -1 : before.time,
           selfTradePreventionMode: before.selfTradePreventionMode,
           ...strategy_fields(before.strategyId ?? null, before.strategyType ?? null),
+          ...trailing_fields(before.trailingDelta, before.trailingTime),
         },
       };
     },
@@ -835,7 +845,11 @@ function order_response(
   /** The quantity self-trade prevention expired of this order, and by which match (-1: none). */
   let expired_lots = -1;
   let expired_by = -1;
+  let triggered = false;
+  let trailing_ms = -1;
   for (const x of events) {
+    if (x.kind === "order_triggered" && x.order_id === id) triggered = true;
+    if (x.kind === "trailing_started" && x.order_id === id) trailing_ms = x.time_ms;
     if (x.kind === "prevented_match" && x.taker_order_id === id) {
       prevented.push({
         preventedMatchId: x.prevented_match_id,
@@ -880,7 +894,11 @@ function order_response(
     timeInForce: TIF_NAMES[created.tif],
     type: ORDER_TYPE_NAMES[created.order_type],
     side: created.side === SIDE_BUY ? "BUY" : "SELL",
-    workingTime: transact_ms,
+    // Binance's conditional stopPrice (stop types), and a trailing stop's delta and tracking time
+    ...(is_stop_type(created.order_type) ? { stopPrice: price_str(m, created.stop_price_ticks) } : {}),
+    ...trailing_fields(created.trailing_delta_bips, trailing_ms),
+    // a stop order is not working until it triggers
+    workingTime: is_stop_type(created.order_type) && !triggered ? -1 : transact_ms,
     selfTradePreventionMode: o.stp,
     ...strategy_fields(created.strategy_id, created.strategy_type),
   };

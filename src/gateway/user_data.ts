@@ -113,6 +113,15 @@ export class ListenKeys {
   }
 }
 
+/**
+ * When a trailing stop placed by events[i] began tracking if that was at once (it tracks from the
+ * last price: its trailing_started event follows its order_new), else -1.
+ */
+function started_with(events: readonly EngineEvent[], i: number, order_id: number): number {
+  const next = events[i + 1];
+  return next?.kind === "trailing_started" && next.order_id === order_id ? next.time_ms : -1;
+}
+
 /** Turns one command's events into each affected account's user-data events. */
 export class UserEvents {
   private readonly orders = new Map<number, OrderFacts>();
@@ -161,6 +170,9 @@ export class UserEvents {
       // Binance's j and J: only for an order its client gave them
       ...(facts.strategy_id === null ? {} : { j: facts.strategy_id }),
       ...(facts.strategy_type === null ? {} : { J: facts.strategy_type }),
+      // d and D: a trailing stop's delta, and once it tracks, since when
+      ...(facts.trailing_delta === null ? {} : { d: facts.trailing_delta }),
+      ...(facts.trailing_ms === null || facts.trailing_ms < 0 ? {} : { D: facts.trailing_ms }),
     });
     /** A report's fields when nothing traded: what has executed in all, nothing now. */
     const no_fill = (m: Market, executed_lots: number, cumulative_quote_units: number, at_ms: number) => ({
@@ -190,6 +202,11 @@ export class UserEvents {
         if (known !== undefined) known.working_ms = ev.time_ms;
         continue;
       }
+      if (ev.kind === "trailing_started") {
+        const known = this.orders.get(ev.order_id);
+        if (known !== undefined) known.trailing_ms = ev.time_ms;
+        continue;
+      }
       if (ev.kind === "order_new") {
         const facts: OrderFacts = {
           market: ev.market,
@@ -207,6 +224,8 @@ export class UserEvents {
           strategy_id: ev.strategy_id === -1 ? null : ev.strategy_id,
           strategy_type: ev.strategy_type === -1 ? null : ev.strategy_type,
           working_ms: is_stop_type(ev.order_type) ? -1 : ev.time_ms,
+          trailing_delta: ev.trailing_delta_bips === -1 ? null : ev.trailing_delta_bips,
+          trailing_ms: ev.trailing_delta_bips === -1 ? null : started_with(events, i, ev.order_id),
         };
         if (this.orders.size >= ORDER_CACHE_MAX)
           this.orders.delete(this.orders.keys().next().value as number);

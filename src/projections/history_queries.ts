@@ -33,6 +33,9 @@ export interface OrderRow {
   /** Binance's strategyId and strategyType, as its client gave them; null: not given. */
   strategy_id: number | null;
   strategy_type: number | null;
+  /** A trailing stop's delta (bips) and when it began tracking (-1: not yet); null: not trailing. */
+  trailing_delta: number | null;
+  trailing_ms: number | null;
 }
 
 /** A self-trade that prevention stopped (Binance's prevented match); lots -1 for an order left alone. */

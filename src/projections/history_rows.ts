@@ -13,14 +13,16 @@ export const ROW_TRADE = 3;
 export const ROW_ORDER_TRIGGERED = 4;
 export const ROW_PREVENTED_MATCH = 5;
 export const ROW_ORDER_AMENDED = 6;
+export const ROW_TRAILING_STARTED = 7;
 
 /** Numbers per row kind, the kind included. */
-export const ROW_ORDER_NEW_WIDTH = 15;
+export const ROW_ORDER_NEW_WIDTH = 16;
 export const ROW_ORDER_UPDATE_WIDTH = 6;
 export const ROW_TRADE_WIDTH = 14;
 export const ROW_ORDER_TRIGGERED_WIDTH = 3;
 export const ROW_PREVENTED_MATCH_WIDTH = 11;
 export const ROW_ORDER_AMENDED_WIDTH = 8;
+export const ROW_TRAILING_STARTED_WIDTH = 3;
 
 /** What the node's thread sends the writer: the rows of commands up to and including `seq`. */
 export interface RowBatch {
@@ -99,6 +101,7 @@ export class RowPacker {
         a[i++] = e.stp;
         a[i++] = e.strategy_id;
         a[i++] = e.strategy_type;
+        a[i++] = e.trailing_delta_bips;
         this.length = i;
         this.client_ids.push(e.client_order_id);
         this.rows++;
@@ -107,6 +110,15 @@ export class RowPacker {
         const a = this.numbers;
         let i = this.length;
         a[i++] = ROW_ORDER_TRIGGERED;
+        a[i++] = e.order_id;
+        a[i++] = e.time_ms;
+        this.length = i;
+        this.rows++;
+      } else if (e.kind === "trailing_started") {
+        this.room(ROW_TRAILING_STARTED_WIDTH);
+        const a = this.numbers;
+        let i = this.length;
+        a[i++] = ROW_TRAILING_STARTED;
         a[i++] = e.order_id;
         a[i++] = e.time_ms;
         this.length = i;

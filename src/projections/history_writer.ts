@@ -25,6 +25,8 @@ import {
   ROW_PREVENTED_MATCH_WIDTH,
   ROW_TRADE,
   ROW_TRADE_WIDTH,
+  ROW_TRAILING_STARTED,
+  ROW_TRAILING_STARTED_WIDTH,
   type RowBatch,
   SLOT_BATCHES_WRITTEN,
   SLOT_ERROR_BYTES,
@@ -54,7 +56,7 @@ db.pragma("busy_timeout = 1000");
 const insert_order = db.prepare(`INSERT OR REPLACE INTO orders (order_id, account, market,
   client_order_id, side, order_type, tif, price_ticks, quantity_lots, quote_units, stop_price_ticks,
   status, executed_lots, cumulative_quote_units, time_ms, update_ms, stp, working_ms, strategy_id,
-  strategy_type) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`);
+  strategy_type, trailing_delta, trailing_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`);
 const amend_order = db.prepare(
   "UPDATE orders SET quantity_lots = ?, client_order_id = ?, update_ms = ? WHERE order_id = ?",
 );
@@ -64,6 +66,7 @@ const set_prevented = db.prepare(
   "UPDATE orders SET prevented_match_id = ?, prevented_lots = ? WHERE order_id = ?",
 );
 const set_working = db.prepare("UPDATE orders SET working_ms = ? WHERE order_id = ?");
+const set_trailing = db.prepare("UPDATE orders SET trailing_ms = ? WHERE order_id = ?");
 const update_order = db.prepare(
   "UPDATE orders SET status = ?, executed_lots = ?, cumulative_quote_units = ?, update_ms = ? WHERE order_id = ?",
 );
@@ -85,7 +88,7 @@ const write = db.transaction((b: RowBatch) => {
       // quantity_lots, quote_units, stop_price_ticks, status, executed_lots, cumulative_quote_units,
       // time_ms, update_ms, stp, working_ms (-1 for a stop order until it triggers: Binance's
       // workingTime, when the order began working on the book), strategy_id, strategy_type (NULL:
-      // not given)
+      // not given), trailing_delta (NULL: not a trailing stop) and trailing_ms (-1 until it tracks)
       const time_ms = a[i + 11];
       insert_order.run(
         a[i + 1],
@@ -108,8 +111,13 @@ const write = db.transaction((b: RowBatch) => {
         is_stop_type(a[i + 5]) ? -1 : time_ms,
         a[i + 13] === -1 ? null : a[i + 13],
         a[i + 14] === -1 ? null : a[i + 14],
+        a[i + 15] === -1 ? null : a[i + 15],
+        a[i + 15] === -1 ? null : -1,
       );
       i += ROW_ORDER_NEW_WIDTH;
+    } else if (kind === ROW_TRAILING_STARTED) {
+      set_trailing.run(a[i + 2], a[i + 1]);
+      i += ROW_TRAILING_STARTED_WIDTH;
     } else if (kind === ROW_ORDER_TRIGGERED) {
       set_working.run(a[i + 2], a[i + 1]);
       i += ROW_ORDER_TRIGGERED_WIDTH;

@@ -9,6 +9,7 @@ import { type OrderSpec, STRATEGY_TYPE_MAX, STRATEGY_TYPE_MIN } from "../engine/
 import type { MarketConfig } from "../engine/config.js";
 import { decimal_div_exact, parse_decimal } from "../engine/decimal.js";
 import { CLIENT_ORDER_ID_RE } from "../engine/engine.js";
+import { TRAILING_DELTA_MAX_BIPS, TRAILING_DELTA_MIN_BIPS } from "../engine/trailing.js";
 import {
   has_limit_price,
   is_stop_type,
@@ -84,9 +85,10 @@ export const ORDER_PARAMS = new Set([
   "newClientOrderId",
   "stopPrice",
   "selfTradePreventionMode",
-  // read so that they get Binance's own answer (no market offers them: icebergAllowed and
-  // allowTrailingStop are false in exchangeInfo) rather than "not all sent parameters were read"
+  // read so that it gets Binance's own answer (no market offers it: icebergAllowed is false in
+  // exchangeInfo) rather than "not all sent parameters were read"
   "icebergQty",
+  // a STOP_LOSS / TAKE_PROFIT (+_LIMIT) order's trailing delta in bips: a trailing stop
   "trailingDelta",
   // labels a client gives its order; kept and shown with it (GET order, openOrders, executionReport)
   "strategyId",
@@ -149,13 +151,19 @@ export function validate_order(params: Params, market: MarketFacts): Validated {
     return fail(errors.not_required("timeInForce"));
   }
 
-  // Binance checks a value's form before the matching engine says the symbol does not offer it
-  // (before stopPrice: a trailing stop needs none).
+  // A trailing stop (before stopPrice: it needs none). Binance's TRAILING_DELTA filter, the same
+  // bounds both ways here (exchangeInfo lists them).
+  let trailing_delta_bips: number | undefined;
   if (present(params, "trailingDelta")) {
-    if (!/^[0-9]{1,19}$/.test(params.trailingDelta as string))
-      return fail(errors.illegal("trailingDelta", "^[0-9]{1,19}$"));
-    return fail(errors.not_offered("Trailing stop"));
+    const text = params.trailingDelta as string;
+    if (!/^[0-9]{1,19}$/.test(text)) return fail(errors.illegal("trailingDelta", "^[0-9]{1,19}$"));
+    if (!stop) return fail(errors.not_required("trailingDelta"));
+    const bips = Number(text);
+    if (bips < TRAILING_DELTA_MIN_BIPS || bips > TRAILING_DELTA_MAX_BIPS)
+      return fail(errors.filter("TRAILING_DELTA"));
+    trailing_delta_bips = bips;
   }
+  // Binance checks a value's form before the matching engine says the symbol does not offer it.
   if (present(params, "icebergQty")) {
     if (parse_decimal(params.icebergQty as string) === null)
       return fail(errors.illegal("icebergQty", DECIMAL_PATTERN));
@@ -175,8 +183,12 @@ export function validate_order(params: Params, market: MarketFacts): Validated {
   }
 
   let stop_price_ticks = 0;
-  if (stop) {
-    if (!present(params, "stopPrice")) return fail(errors.mandatory("stopPrice"));
+  if (stop && (trailing_delta_bips === undefined || present(params, "stopPrice"))) {
+    if (!present(params, "stopPrice"))
+      return fail({
+        code: -1102,
+        msg: "Param 'stopPrice' or 'trailingDelta' must be sent, but both were empty/null!",
+      });
     const r = steps(params, "stopPrice", cfg.tick_size, market.quote_decimals, "PRICE_FILTER");
     if (!r.ok) return fail(r.error);
     stop_price_ticks = r.value;
@@ -261,6 +273,7 @@ export function validate_order(params: Params, market: MarketFacts): Validated {
       // only when given: an order without labels is the same command as before they existed
       ...(strategy_id === undefined ? {} : { strategy_id }),
       ...(strategy_type === undefined ? {} : { strategy_type }),
+      ...(trailing_delta_bips === undefined ? {} : { trailing_delta_bips }),
     },
   };
 }

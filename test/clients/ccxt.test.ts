@@ -88,6 +88,16 @@ describe("ccxt 4.5.84 (REST)", () => {
       stopPrice: 50001,
     });
     assert.equal(stop.status, "open");
+    // a trailing stop as ccxt makes one: trailingPercent 2 -> STOP_LOSS_LIMIT with trailingDelta 200
+    const trailing = await bob.createOrder("BTC/USDT", "limit", "sell", 0.001, 50000, {
+      trailingPercent: 2,
+      stopLossOrTakeProfit: "stopLoss",
+    });
+    assert.equal(trailing.status, "open");
+    assert.deepEqual(
+      [trailing.info.type, trailing.info.trailingDelta, trailing.info.trailingTime === -1],
+      ["STOP_LOSS_LIMIT", 200, false],
+    );
     const by_cost = await bob.createOrder(
       "BTC/USDT",
       "market",

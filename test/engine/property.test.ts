@@ -10,6 +10,7 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import type { Command } from "../../src/engine/commands.js";
 import { Engine } from "../../src/engine/engine.js";
+import type { EngineEvent } from "../../src/engine/events.js";
 import { check_invariants } from "../../src/engine/invariants.js";
 import { restore, snapshot, state_hash } from "../../src/engine/snapshot.js";
 import { Prng } from "../../src/sim/prng.js";
@@ -33,8 +34,26 @@ function run_checked(engine: Engine, commands: Command[], from: number, to: numb
   return events;
 }
 
+/** Counts trailing stops placed, begun tracking and fired in one run's events (JSON per command). */
+function count_trailing(events: string[], into: { placed: number; started: number; fired: number }): void {
+  const ids = new Set<number>();
+  for (const line of events) {
+    if (!line.includes("trailing")) {
+      if (ids.size === 0 || !line.includes("order_triggered")) continue;
+    }
+    for (const e of JSON.parse(line) as EngineEvent[]) {
+      if (e.kind === "order_new" && e.trailing_delta_bips !== -1) {
+        ids.add(e.order_id);
+        into.placed++;
+      } else if (e.kind === "trailing_started") into.started++;
+      else if (e.kind === "order_triggered" && ids.has(e.order_id)) into.fired++;
+    }
+  }
+}
+
 describe("engine properties", () => {
   it("invariants hold after every command; replicas and restored snapshots agree", () => {
+    const trailing = { placed: 0, started: 0, fired: 0 };
     fc.assert(
       fc.property(ops(50, 600), fc.nat(), (list, cut_seed) => {
         const commands = [...setup_commands(), ...to_commands(list)];
@@ -54,9 +73,13 @@ describe("engine properties", () => {
         const h = state_hash(a);
         assert.equal(state_hash(b), h);
         assert.equal(state_hash(c), h);
+        count_trailing([...a_head, ...a_tail], trailing);
       }),
       { seed: seed(), numRuns: RUNS },
     );
+    // the random streams reach trailing stops' every stage, not only their placement
+    console.log(`trailing stops: ${JSON.stringify(trailing)}`);
+    assert.ok(trailing.placed > 0 && trailing.started > 0 && trailing.fired > 0, JSON.stringify(trailing));
   });
 });
 

@@ -325,16 +325,33 @@ describe("signed trading REST", () => {
       ],
       ["iceberg", call("POST", "/api/v3/order", alice, { ...order, icebergQty: "0.005" }), 400, -2010],
       [
-        "trailing stop",
+        "trailing delta past the TRAILING_DELTA filter",
         call("POST", "/api/v3/order", alice, {
           symbol: "BTCUSDT",
           side: "SELL",
           type: "STOP_LOSS",
           quantity: "0.01",
-          trailingDelta: "100",
+          trailingDelta: "2001",
         }),
         400,
-        -2010,
+        -1013,
+      ],
+      [
+        "trailing delta on a LIMIT order",
+        call("POST", "/api/v3/order", alice, { ...order, trailingDelta: "100" }),
+        400,
+        -1106,
+      ],
+      [
+        "a stop order with neither stopPrice nor trailingDelta",
+        call("POST", "/api/v3/order", alice, {
+          symbol: "BTCUSDT",
+          side: "SELL",
+          type: "STOP_LOSS",
+          quantity: "0.01",
+        }),
+        400,
+        -1102,
       ],
       [
         "computeCommissionRates not a boolean",
@@ -1333,6 +1350,157 @@ describe("order and trade history (SQLite projection)", () => {
           ["taken", "1.00000000"],
         ],
       );
+    } finally {
+      await running.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("trailing stops: trailingDelta and trailingTime in responses, GET order, openOrders and executionReport (d, D), across restarts", async () => {
+    const { dir, opts } = own_node("hf-trailing-");
+    let running = await start_node(opts);
+    try {
+      const creds = JSON.parse(readFileSync(running.credentials_file as string, "utf8")) as {
+        users: HmacKey[];
+      };
+      const [alice, bob, carol] = creds.users;
+      const call = (method: string, path: string, key: HmacKey, params: Record<string, string>) =>
+        hmac_call(running.port, method, path, key, { symbol: "ETHUSDT", ...params });
+      /** One trade of 0.01 ETH at `price` between bob (maker) and carol; its time. */
+      const trade_at = async (price: string): Promise<number> => {
+        const quantity = "0.01";
+        await call("POST", "/api/v3/order", bob, {
+          side: "SELL",
+          type: "LIMIT",
+          timeInForce: "GTC",
+          price,
+          quantity,
+        });
+        const r = await call("POST", "/api/v3/order", carol, {
+          side: "BUY",
+          type: "LIMIT",
+          timeInForce: "IOC",
+          price,
+          quantity,
+          newOrderRespType: "FULL",
+        });
+        assert.equal((r.body.fills as unknown[]).length, 1, JSON.stringify(r.body));
+        return r.body.transactTime as number;
+      };
+      const info = (
+        (await (
+          await fetch(`http://127.0.0.1:${running.port}/api/v3/exchangeInfo?symbol=ETHUSDT`)
+        ).json()) as { symbols: Body[] }
+      ).symbols[0] as Body & { filters: { filterType: string }[] };
+      assert.equal(info.allowTrailingStop, true);
+      assert.deepEqual(
+        info.filters.find((f) => f.filterType === "TRAILING_DELTA"),
+        {
+          filterType: "TRAILING_DELTA",
+          minTrailingAboveDelta: 10,
+          maxTrailingAboveDelta: 2000,
+          minTrailingBelowDelta: 10,
+          maxTrailingBelowDelta: 2000,
+        },
+      );
+      await trade_at("2000");
+      const reports = await listen(running.port, alice, ["x", "X", "i", "d", "D", "w", "W"]);
+      // a trailing stop-loss sell without a stop price tracks from the last price (2,000) at once
+      const sell = await call("POST", "/api/v3/order", alice, {
+        side: "SELL",
+        type: "STOP_LOSS_LIMIT",
+        timeInForce: "GTC",
+        quantity: "0.01",
+        price: "1800",
+        trailingDelta: "500",
+        newOrderRespType: "RESULT",
+      });
+      assert.equal(sell.status, 200, JSON.stringify(sell.body));
+      const placed_ms = sell.body.transactTime as number;
+      assert.deepEqual(
+        [sell.body.stopPrice, sell.body.trailingDelta, sell.body.trailingTime, sell.body.workingTime],
+        ["0.00000000", 500, placed_ms, -1],
+      );
+      // a trailing take-profit market buy waits for 1,900 before it tracks; it locks 1,900 × 1.02
+      const buy = await call("POST", "/api/v3/order", alice, {
+        side: "BUY",
+        type: "TAKE_PROFIT",
+        quantity: "0.01",
+        stopPrice: "1900",
+        trailingDelta: "200",
+        newOrderRespType: "RESULT",
+      });
+      assert.deepEqual(
+        [buy.body.stopPrice, buy.body.trailingDelta, buy.body.trailingTime],
+        ["1900.00000000", 200, -1],
+      );
+      const usdt = (
+        (await hmac_call(running.port, "GET", "/api/v3/account", alice, {})).body.balances as {
+          asset: string;
+          locked: string;
+        }[]
+      ).find((b) => b.asset === "USDT");
+      assert.equal(usdt?.locked, "19.38000000");
+      // a new high of 2,100; then 1,995 = 2,100 × 0.95 fires the sell, which rests at its limit
+      await trade_at("2100");
+      await trade_at("1995.01");
+      const fired_ms = await trade_at("1995");
+      const fields = (o: Body) => [o.orderId, o.status, o.trailingDelta, o.trailingTime, o.workingTime];
+      const expected = [
+        [sell.body.orderId, "NEW", 500, placed_ms, fired_ms],
+        [buy.body.orderId, "NEW", 200, -1, -1],
+      ];
+      const check = async () => {
+        assert.deepEqual((await call("GET", "/api/v3/openOrders", alice, {})).body.map(fields), expected);
+        for (const row of expected)
+          assert.deepEqual(
+            fields((await call("GET", "/api/v3/order", alice, { orderId: String(row[0]) })).body),
+            row,
+          );
+        // a plain order shows neither field
+        const all = (await call("GET", "/api/v3/allOrders", alice, {})).body;
+        assert.deepEqual(all.map(fields), expected);
+      };
+      await check();
+      assert.deepEqual(await reports(), [
+        ["NEW", "NEW", sell.body.orderId, 500, placed_ms, false, undefined],
+        ["NEW", "NEW", buy.body.orderId, 200, undefined, false, undefined],
+      ]);
+      await across_restarts(
+        running,
+        opts,
+        (r) => {
+          running = r;
+        },
+        check,
+      );
+      // a cancel shows them too (the triggered sell, resting at 1,800)
+      const later = await listen(running.port, alice, ["x", "X", "i", "d", "D"]);
+      const cancelled = (await call("DELETE", "/api/v3/order", alice, { orderId: String(sell.body.orderId) }))
+        .body;
+      assert.deepEqual(
+        [cancelled.status, cancelled.trailingDelta, cancelled.trailingTime],
+        ["CANCELED", 500, placed_ms],
+      );
+      // after the restart the engine still tracks: 1,900 starts the buy (low 1,900), 1,938 fires it
+      const started_ms = await trade_at("1900");
+      await trade_at("1937.99");
+      await call("POST", "/api/v3/order", bob, {
+        side: "SELL",
+        type: "LIMIT",
+        timeInForce: "GTC",
+        price: "1950",
+        quantity: "0.01",
+      });
+      await trade_at("1938");
+      const done = (await call("GET", "/api/v3/order", alice, { orderId: String(buy.body.orderId) })).body;
+      assert.deepEqual(fields(done), [buy.body.orderId, "EXPIRED", 200, started_ms, done.workingTime]);
+      assert.ok((done.workingTime as number) >= started_ms);
+      // its lock (19.38) bought nothing at 1,950: it expired, its lock released
+      assert.equal(done.executedQty, "0.00990000");
+      const seen = await later();
+      assert.deepEqual(seen[0], ["CANCELED", "CANCELED", sell.body.orderId, 500, placed_ms]);
+      assert.deepEqual(seen.at(-1), ["EXPIRED", "EXPIRED", buy.body.orderId, 200, started_ms]);
     } finally {
       await running.close();
       rmSync(dir, { recursive: true, force: true });

@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { ByteWriter } from "../../src/engine/bytes.js";
 import type { Command } from "../../src/engine/commands.js";
 import { CheckAhead } from "../../src/journal/check_ahead.js";
-import { decode_command, encode_command } from "../../src/journal/codec.js";
+import { CodecError, decode_command, encode_command } from "../../src/journal/codec.js";
 import { FileJournal, JournalCorruptionError } from "../../src/journal/file_journal.js";
 import { type ScanResult, scan_journal } from "../../src/journal/scan.js";
 import { FsStorage } from "../../src/journal/storage.js";
@@ -58,7 +58,7 @@ describe("command codec", () => {
     assert.deepEqual(decode_command(v2), key);
   });
 
-  it("orders' strategy labels round-trip (version 4); a version 3 order (none) decodes without them", () => {
+  it("orders' strategy labels (version 4) and trailing delta (version 5) round-trip; a version 3 order (none) decodes without them", () => {
     const order: Command = {
       type: "place_order",
       ts_ms: 9,
@@ -84,6 +84,8 @@ describe("command codec", () => {
       { strategy_id: 0 },
       { strategy_type: 1_000_000 },
       { strategy_id: Number.MAX_SAFE_INTEGER, strategy_type: 2_147_483_647 },
+      { trailing_delta_bips: 10 },
+      { strategy_type: 1_000_000, trailing_delta_bips: 2000 },
     ]) {
       assert.deepEqual(decode_command(encoded({ ...order, ...labels })), { ...order, ...labels });
       const replace: Command = {
@@ -105,10 +107,16 @@ describe("command codec", () => {
     const v3 = Uint8Array.from(v4.subarray(0, v4.length - 1));
     v3[0] = 3;
     assert.deepEqual(decode_command(v3), order);
-    // a flag byte that names labels that are not there is refused, as any truncation
+    // a flag byte that names labels that are not there is refused, as any truncation; an unknown bit
+    // too, and version 4 knew no trailing delta
     const bad = Uint8Array.from(v4);
     bad[bad.length - 1] = 4;
-    assert.throws(() => decode_command(bad), /strategy flags/);
+    assert.throws(() => decode_command(bad), CodecError);
+    bad[bad.length - 1] = 8;
+    assert.throws(() => decode_command(bad), /order spec flags 8/);
+    const v4_trailing = encoded({ ...order, trailing_delta_bips: 10 });
+    v4_trailing[0] = 4;
+    assert.throws(() => decode_command(v4_trailing), /order spec flags 4/);
   });
 
   it("cancel restrictions round-trip (version 4); version 3 cancels decode without one", () => {

@@ -158,6 +158,7 @@ describe("history projection", () => {
       stp: 0,
       strategy_id: -1,
       strategy_type: -1,
+      trailing_delta_bips: -1,
     });
     try {
       let history = new History(file);

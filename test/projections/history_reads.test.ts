@@ -86,6 +86,7 @@ function write_trades(history: History, rng: Prng, n: number): number[] {
       stp: 0,
       strategy_id: -1,
       strategy_type: -1,
+      trailing_delta_bips: -1,
     });
     const updated = (o: { order_id: number; account: number }): EngineEvent => ({
       kind: "order_update",

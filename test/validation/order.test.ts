@@ -160,21 +160,39 @@ describe("order validator", () => {
       })?.code,
       -1100,
     );
-    assert.equal(err({ side: "BUY", type: "STOP_LOSS", quantity: "1" })?.code, -1102);
-    // not offered (exchangeInfo: icebergAllowed, allowTrailingStop false): Binance's engine message,
-    // after the value's own form is checked
+    assert.deepEqual(err({ side: "BUY", type: "STOP_LOSS", quantity: "1" }), {
+      code: -1102,
+      msg: "Param 'stopPrice' or 'trailingDelta' must be sent, but both were empty/null!",
+    });
+    // not offered (exchangeInfo: icebergAllowed false): Binance's engine message, after the value's
+    // own form is checked
     const limit = { side: "BUY", type: "LIMIT", timeInForce: "GTC", quantity: "1", price: "1" };
     assert.deepEqual(err({ ...limit, icebergQty: "1" }), {
       code: -2010,
       msg: "Iceberg orders are not supported for this symbol.",
     });
     assert.equal(err({ ...limit, icebergQty: "1e3" })?.code, -1100);
+    // a trailing stop: trailingDelta (bips) within the TRAILING_DELTA filter, stopPrice then optional
     const stop = { side: "SELL", type: "STOP_LOSS", quantity: "1", stopPrice: "1" };
-    assert.deepEqual(err({ ...stop, trailingDelta: "100" }), {
-      code: -2010,
-      msg: "Trailing stop orders are not supported for this symbol.",
+    const trailing = validate_order({ ...stop, trailingDelta: "100" }, facts);
+    assert.ok(trailing.ok);
+    assert.deepEqual([trailing.spec.trailing_delta_bips, trailing.spec.stop_price_ticks > 0], [100, true]);
+    const { stopPrice: _s, ...no_stop } = stop;
+    const tracking = validate_order({ ...no_stop, trailingDelta: "2000" }, facts);
+    assert.ok(tracking.ok);
+    assert.deepEqual([tracking.spec.trailing_delta_bips, tracking.spec.stop_price_ticks], [2000, 0]);
+    for (const bips of ["9", "2001", "0", "9999999999999999999"])
+      assert.deepEqual(err({ ...stop, trailingDelta: bips }), {
+        code: -1013,
+        msg: "Filter failure: TRAILING_DELTA",
+      });
+    for (const bad of ["-5", "1.5", "1e2", "x"])
+      assert.equal(err({ ...stop, trailingDelta: bad })?.code, -1100, bad);
+    assert.deepEqual(err({ ...limit, trailingDelta: "100" }), {
+      code: -1106,
+      msg: "Parameter 'trailingDelta' sent when not required.",
     });
-    assert.equal(err({ ...stop, trailingDelta: "-5" })?.code, -1100);
+    assert.ok(!("trailing_delta_bips" in (validate_order(stop, facts) as { spec: object }).spec));
     // strategy labels: strategyId a LONG (here what an exact integer holds), strategyType an INT of
     // at least 1,000,000
     assert.deepEqual(err({ ...limit, strategyType: "999999" }), {
@@ -233,6 +251,7 @@ describe("order validator", () => {
         quoteOrderQty: decimal,
         price: decimal,
         stopPrice: decimal,
+        trailingDelta: fc.constantFrom("10", "100", "2000", "9", "2001", "1.5", ""),
         newClientOrderId: fc.oneof(
           { weight: 1, arbitrary: fc.string({ maxLength: 40 }) },
           { weight: 3, arbitrary: fc.constantFrom("ok-1", "x_2", "A.B:C/d") },
@@ -271,6 +290,11 @@ describe("order validator", () => {
         keep.delete("quantity");
         keep.add("quoteOrderQty");
       }
+      // stop types: half of them trailing, and half of those without a stop price
+      if (p.type?.startsWith("STOP") === true || p.type?.startsWith("TAKE") === true) {
+        if (quote) keep.add("trailingDelta");
+        if (quote && noise % 2 === 1) keep.delete("stopPrice");
+      }
       return Object.fromEntries(Object.entries(p).filter(([k]) => keep.has(k)));
     });
     const shape_reasons = new Set([
@@ -278,8 +302,10 @@ describe("order validator", () => {
       R.REASON_FILTER_PRICE,
       R.REASON_FILTER_LOT_SIZE,
       R.REASON_FILTER_NOTIONAL,
+      R.REASON_FILTER_TRAILING_DELTA,
     ]);
     let accepted = 0;
+    let trailing = 0;
     fc.assert(
       fc.property(shaped, (p) => {
         const r = validate_order(p, facts);
@@ -288,6 +314,7 @@ describe("order validator", () => {
           return;
         }
         accepted++;
+        if (r.spec.trailing_delta_bips !== undefined) trailing++;
         const events = engine.apply({
           type: "place_order",
           ts_ms: 1,
@@ -303,5 +330,6 @@ describe("order validator", () => {
       { seed: seed(), numRuns: 3000 },
     );
     assert.ok(accepted > 50, `only ${accepted} random orders were valid`);
+    assert.ok(trailing > 10, `only ${trailing} random trailing stops were valid`);
   });
 });
