@@ -69,6 +69,7 @@ async function fill(history: History, now_ms: number, trades = TRADES, span_ms =
         strategy_id: -1,
         strategy_type: -1,
         trailing_delta_bips: -1,
+        iceberg_lots: -1,
       },
       {
         kind: "trade",

@@ -143,6 +143,27 @@ export class BookSide {
   }
 
   /**
+   * Moves an order to the back of its level's queue, the level's totals unchanged: an iceberg order
+   * showing its next part loses its time priority, as on Binance.
+   */
+  requeue(orders: OrderStore, slot: number): void {
+    const pool = this.pool;
+    const level = orders.level(slot);
+    assert(level !== 0, "requeueing an order that is not in a book");
+    const tail = pool.tail[level];
+    if (tail === slot) return;
+    const prev = orders.prev(slot);
+    const next = orders.next(slot);
+    if (prev === 0) pool.head[level] = next;
+    else orders.set_next(prev, next);
+    orders.set_prev(next, prev); // not the tail, so next !== 0
+    orders.set_next(tail, slot);
+    orders.set_prev(slot, tail);
+    orders.set_next(slot, 0);
+    pool.tail[level] = slot;
+  }
+
+  /**
    * Unlinks an order from its level; `quantity_lots` is what it still counted in the level total.
    * Returns true if the level became empty and was removed.
    */

@@ -15,9 +15,9 @@ import type { MarketStatus, OrderType, Side, StpMode, TimeInForce } from "./type
  * cancel restriction on cancel_order and cancel_replace (older versions: none).
  * Later kinds without a version: amend_order.
  * 5: `trailing_delta_bips` on an order spec (a third bit of version 4's label byte; older versions
- * decode without it).
+ * decode without it). 6: `iceberg_lots` (a fourth bit).
  */
-export const COMMAND_VERSION = 5;
+export const COMMAND_VERSION = 6;
 
 /** Binance's strategyType: values below this are reserved (-1134); an INT. */
 export const STRATEGY_TYPE_MIN = 1_000_000;
@@ -176,6 +176,11 @@ export interface OrderSpec {
    * its stop price, then optional (0), is the price at which it begins tracking. Absent: not trailing.
    */
   trailing_delta_bips?: number;
+  /**
+   * Binance's icebergQty, in lots: a GTC order with a limit price shows only this much of itself in
+   * the book at a time (book.ts, "Iceberg orders" in docs/ENGINE.md). Absent: all of it shows.
+   */
+  iceberg_lots?: number;
 }
 
 export interface PlaceOrder extends OrderSpec {

@@ -50,9 +50,10 @@ import {
 } from "./config.js";
 import { type EngineEvent, EventCollector, type EventSink, NullSink } from "./events.js";
 import { Market } from "./market.js";
-import { OrderStore } from "./orders.js";
+import { ICEBERG_PARTS_MAX, type IcebergState, OrderStore } from "./orders.js";
 import * as R from "./reasons.js";
 import { RequestIdRetention } from "./request_ids.js";
+
 import {
   lock_price_ticks,
   TRAILING_DELTA_MAX_BIPS,
@@ -155,6 +156,8 @@ export class Engine {
     const slot = this.orders.by_id.get(order_id);
     return slot !== 0 && this.orders.open(slot) === 1;
   };
+  /** Scratch for matching: whether the last fill made an iceberg maker show its next part. */
+  private shown_again = false;
   /** Scratch for matching: why the last execute_taker stopped early. */
   private match_stop = STOP_NONE;
 
@@ -417,6 +420,8 @@ export class Engine {
     orders.set_price_ticks(slot, has_limit_price(type) ? spec.price_ticks : 0);
     orders.set_stop_price_ticks(slot, stop ? spec.stop_price_ticks : 0);
     orders.set_strategy(slot, spec.strategy_id, spec.strategy_type);
+    if (spec.iceberg_lots !== undefined)
+      orders.set_iceberg(slot, { display_lots: spec.iceberg_lots, visible_lots: 0 });
     orders.set_quantity_lots(slot, spec.quantity_lots);
     orders.set_quote_units(slot, spec.quote_units);
     orders.set_executed_lots(slot, 0);
@@ -448,6 +453,7 @@ export class Engine {
       spec.strategy_id ?? -1,
       spec.strategy_type ?? -1,
       delta ?? -1,
+      spec.iceberg_lots ?? -1,
     );
     if (delta !== undefined) {
       this.start_trailing(market, slot, delta, trail_lock_ticks);
@@ -519,6 +525,15 @@ export class Engine {
       if (!(Number.isSafeInteger(p) && p >= cfg.min_price_ticks && p <= cfg.max_price_ticks))
         return R.REASON_FILTER_PRICE;
     }
+    const iceberg = spec.iceberg_lots;
+    if (iceberg !== undefined) {
+      // Binance: "Unsupported order combination" unless a limit-priced GTC order
+      if (!has_limit_price(type) || (type !== TYPE_LIMIT_MAKER && spec.tif !== TIF_GTC))
+        return R.REASON_UNSUPPORTED_ORDER;
+      if (!(Number.isSafeInteger(iceberg) && iceberg >= cfg.min_qty_lots)) return R.REASON_FILTER_LOT_SIZE;
+      if (!(iceberg < spec.quantity_lots)) return R.REASON_ICEBERG_EXCEEDS_QTY;
+      if (Math.ceil(spec.quantity_lots / iceberg) > ICEBERG_PARTS_MAX) return R.REASON_FILTER_ICEBERG_PARTS;
+    }
     const delta = spec.trailing_delta_bips;
     if (delta !== undefined) {
       if (!is_stop_type(type)) return R.REASON_INVALID_PARAMETER;
@@ -570,6 +585,19 @@ export class Engine {
     return spec.stop_price_ticks * spec.quantity_lots * k;
   }
 
+  /**
+   * What a level can trade: its total, or while any iceberg order is live, everything its orders
+   * have left (a taker goes on taking an iceberg's parts as they show).
+   */
+  private level_depth(level: number): number {
+    const pool = this.levels;
+    const orders = this.orders;
+    if (orders.iceberg_count === 0) return pool.quantity_lots[level];
+    let lots = 0;
+    for (let o = pool.head[level]; o !== 0; o = orders.next(o)) lots += orders.remaining_lots(o);
+    return lots;
+  }
+
   /** Quote cost of buying `lots` from the asks now (what the book holds, if less). */
   private cost_of_lots(market: Market, lots: number): number {
     const asks = market.asks;
@@ -579,7 +607,7 @@ export class Engine {
     let cost = 0;
     for (let i = asks.count - 1; i >= 0 && need > 0; i--) {
       const level = asks.levels[i];
-      const take = Math.min(need, pool.quantity_lots[level]);
+      const take = Math.min(need, this.level_depth(level));
       cost += take * pool.price_ticks[level] * k;
       need -= take;
     }
@@ -595,10 +623,11 @@ export class Engine {
       const level = side.levels[i];
       const lot_cost = pool.price_ticks[level] * k;
       const affordable = Math.floor(left / lot_cost);
-      const take = Math.min(affordable, pool.quantity_lots[level]);
+      const depth = this.level_depth(level);
+      const take = Math.min(affordable, depth);
       lots += take;
       left -= take * lot_cost;
-      if (take < pool.quantity_lots[level]) break;
+      if (take < depth) break;
     }
     return lots;
   }
@@ -646,7 +675,7 @@ export class Engine {
       const price = pool.price_ticks[level];
       if (side === SIDE_BUY ? price > limit : price < limit) break;
       if (stp === STP_NONE) {
-        need -= pool.quantity_lots[level];
+        need -= this.level_depth(level);
         continue;
       }
       for (let o = pool.head[level]; o !== 0 && need > 0; o = orders.next(o)) {
@@ -711,7 +740,8 @@ export class Engine {
           maker = next;
           continue;
         }
-        let lots = orders.remaining_lots(maker);
+        // an iceberg maker trades what it shows; the rest shows next, at the back of the queue
+        let lots = orders.book_lots(maker);
         if (by_quote) {
           const quote_left = orders.quote_units(slot) - orders.cumulative_quote_units(slot);
           const affordable = Math.floor(quote_left / lot_cost);
@@ -737,8 +767,10 @@ export class Engine {
             }
           }
         }
+        this.shown_again = false;
         level_gone = this.fill(market, slot, maker, level, price, lots);
-        maker = next;
+        // an iceberg that was last in the queue and showed its next part is last again: it is next
+        maker = next === 0 && this.shown_again ? maker : next;
       }
       // Leaving a level that still has orders, with no STP stop, means the taker could not pay for
       // more (quote amount or lock spent), unless it is simply complete.
@@ -869,6 +901,17 @@ export class Engine {
     const maker_left = orders.remaining_lots(maker);
     if (maker_left > 0) {
       this.levels.quantity_lots[level] -= lots;
+      const ice = orders.iceberg(maker);
+      if (ice !== undefined) {
+        ice.visible_lots -= lots;
+        if (ice.visible_lots === 0) {
+          // its part is filled: the next one shows, at the back of the queue
+          ice.visible_lots = Math.min(ice.display_lots, maker_left);
+          this.levels.quantity_lots[level] += ice.visible_lots;
+          (orders.side(maker) === SIDE_BUY ? market.bids : market.asks).requeue(orders, maker);
+          this.shown_again = true;
+        }
+      }
       sink.order_update(
         orders.id(maker),
         maker_account,
@@ -909,7 +952,9 @@ export class Engine {
       return;
     }
     const left = orders.remaining_lots(slot);
-    const level = book.append(orders, slot, price, left);
+    const ice = orders.iceberg(slot);
+    if (ice !== undefined) ice.visible_lots = Math.min(ice.display_lots, left);
+    const level = book.append(orders, slot, price, ice === undefined ? left : ice.visible_lots);
     if (orders.triggered(slot) === 0) this.link_open(slot);
     market.book_update_id++;
     this.sink.book(market.id, market.book_update_id, side, price, this.levels.quantity_lots[level]);
@@ -941,7 +986,7 @@ export class Engine {
     const book = side === SIDE_BUY ? market.bids : market.asks;
     const level = orders.level(slot);
     const price = this.levels.price_ticks[level]; // the level's copy: the order's cold record stays untouched
-    const gone = book.unlink(orders, slot, orders.remaining_lots(slot));
+    const gone = book.unlink(orders, slot, orders.book_lots(slot));
     market.book_update_id++;
     this.sink.book(
       market.id,
@@ -1009,7 +1054,8 @@ export class Engine {
     const orders = this.orders;
     for (;;) {
       let slot = trailing.take_fired();
-      if (slot === 0 && stops.size !== 0) slot = stops.take_triggered(orders, market.last_price_ticks);
+      if (slot === 0 && stops.size !== 0 && market.last_price_ticks !== 0)
+        slot = stops.take_triggered(orders, market.last_price_ticks);
       if (slot === 0) return;
       const account = orders.account(slot);
       this.ledger.cells[this.ledger.counts_at(account, market.id) + COUNT_STOPS]--;
@@ -1159,8 +1205,16 @@ export class Engine {
     cells[this.ledger.updated_at(account)] = this.now_ms;
     this.sink.balance(account, asset, cells[at], cells[at + 1]);
     const level = orders.level(slot);
-    if (level !== 0) {
-      this.levels.quantity_lots[level] -= reduce;
+    // what it counts in its level: all of the reduction, or an iceberg's part beyond what is left
+    const ice = orders.iceberg(slot);
+    let shown_less = reduce;
+    if (ice !== undefined) {
+      const visible = Math.min(ice.visible_lots, n - executed);
+      shown_less = level === 0 ? 0 : ice.visible_lots - visible;
+      if (level !== 0) ice.visible_lots = visible;
+    }
+    if (level !== 0 && shown_less > 0) {
+      this.levels.quantity_lots[level] -= shown_less;
       market.book_update_id++;
       this.sink.book(
         market.id,
@@ -1482,6 +1536,7 @@ export class Engine {
     orders.set_client_order_id(slot, fields.client_order_id);
     orders.set_strategy(slot, fields.strategy_id, fields.strategy_type);
     if (fields.trail !== undefined) orders.set_trail(slot, { ...fields.trail });
+    if (fields.iceberg !== undefined) orders.set_iceberg(slot, { ...fields.iceberg });
     const market = this.markets[fields.market];
     this.row(fields.account);
     if (fields.where === WHERE_TRAILING) {
@@ -1492,7 +1547,7 @@ export class Engine {
       this.ledger.cells[this.ledger.counts_at(fields.account, fields.market) + COUNT_STOPS]++;
     } else {
       const book = fields.side === SIDE_BUY ? market.bids : market.asks;
-      book.append(orders, slot, fields.price_ticks, orders.remaining_lots(slot));
+      book.append(orders, slot, fields.price_ticks, orders.book_lots(slot));
     }
     this.link_open(slot);
   }
@@ -1528,6 +1583,8 @@ export interface RestoredOrder {
   strategy_type?: number;
   /** A trailing stop's state (untriggered or not). */
   trail?: TrailState;
+  /** An iceberg order's state. */
+  iceberg?: IcebergState;
 }
 
 /** Where a restored order lives: resting in the book, in the stop lists, in the trailing list. */

@@ -30,6 +30,8 @@ export interface EventSink {
     strategy_type: number,
     /** A trailing stop's delta in basis points (Binance's trailingDelta); -1 for any other order. */
     trailing_delta_bips: number,
+    /** An iceberg order's part shown at a time, in lots (Binance's icebergQty); -1 for any other. */
+    iceberg_lots: number,
   ): void;
   /** A stop order's condition was met: it now works as a market or limit order. */
   order_triggered(order_id: number, account: number, market: number, time_ms: number): void;
@@ -144,6 +146,7 @@ export type EngineEvent =
       strategy_id: number;
       strategy_type: number;
       trailing_delta_bips: number;
+      iceberg_lots: number;
     }
   | { kind: "order_triggered"; order_id: number; account: number; market: number; time_ms: number }
   | {
@@ -255,6 +258,7 @@ export class EventCollector implements EventSink {
     strategy_id: number,
     strategy_type: number,
     trailing_delta_bips: number,
+    iceberg_lots: number,
   ): void {
     this.events.push({
       kind: "order_new",
@@ -274,6 +278,7 @@ export class EventCollector implements EventSink {
       strategy_id,
       strategy_type,
       trailing_delta_bips,
+      iceberg_lots,
     });
   }
   order_triggered(order_id: number, account: number, market: number, time_ms: number): void {
@@ -449,6 +454,7 @@ export class NullSink implements EventSink {
     _strategy_id: number,
     _strategy_type: number,
     _trailing_delta_bips: number,
+    _iceberg_lots: number,
   ): void {}
   order_triggered(_order_id: number, _account: number, _market: number, _time_ms: number): void {}
   trailing_started(

@@ -51,10 +51,18 @@ export function check_invariants(e: Engine): string[] {
         for (let s = pool.head[level]; s !== 0; s = orders.next(s)) {
           const left = orders.remaining_lots(s);
           if (!(left > 0)) problems.push(`order ${orders.id(s)} rests with ${left} lots`);
+          const ice = orders.iceberg(s);
+          if (
+            ice !== undefined &&
+            !(ice.visible_lots > 0 && ice.visible_lots <= left && ice.visible_lots <= ice.display_lots)
+          )
+            problems.push(
+              `iceberg ${orders.id(s)} shows ${ice.visible_lots} of ${left} (parts of ${ice.display_lots})`,
+            );
           if (orders.price_ticks(s) !== pool.price_ticks[level])
             problems.push(`order ${orders.id(s)} at wrong level`);
           if (orders.side(s) !== book.side) problems.push(`order ${orders.id(s)} on the wrong side`);
-          total += left;
+          total += orders.book_lots(s);
           count++;
           visit(s, m.id);
         }

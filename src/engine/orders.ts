@@ -16,6 +16,19 @@ import { assert } from "./assert.js";
 import { IdIndex } from "./id_index.js";
 import type { TrailState } from "./trailing.js";
 
+/**
+ * An iceberg order (Binance's icebergQty): it shows `display_lots` at a time. `visible_lots` is what
+ * its level counts now (at most what it has left); when that is filled and more is left, a new part
+ * shows at the back of the level's queue.
+ */
+/** Binance's ICEBERG_PARTS filter: an iceberg order has at most this many parts, ceil(qty / icebergQty). */
+export const ICEBERG_PARTS_MAX = 10;
+
+export interface IcebergState {
+  readonly display_lots: number;
+  visible_lots: number;
+}
+
 /** Hot record: 8 doubles = 16 int32s = 64 bytes, viewed both ways. */
 const HOT_F = 8;
 const HOT_I = 16;
@@ -58,6 +71,8 @@ export class OrderStore {
   private readonly strategies = new Map<number, [number, number]>();
   /** Trailing-stop state of the few slots that are trailing stops (looked up only while any is live). */
   private readonly trails = new Map<number, TrailState>();
+  /** Iceberg state of the few slots that are iceberg orders (looked up only while any is live). */
+  private readonly icebergs = new Map<number, IcebergState>();
   /** order id -> slot (0 = not live), for live orders only. */
   readonly by_id: IdIndex;
   /** What a helper thread may map ahead of the high-water mark (see TouchPlan). */
@@ -137,6 +152,7 @@ export class OrderStore {
     if ((this.hi[slot * HOT_I + META] & HAS_CLIENT_ID) !== 0) this.client_ids.delete(slot);
     if ((this.hi[slot * HOT_I + META] & HAS_STRATEGY) !== 0) this.strategies.delete(slot);
     if (this.trails.size !== 0) this.trails.delete(slot);
+    if (this.icebergs.size !== 0) this.icebergs.delete(slot);
     this.free_stack[this.free_count++] = slot;
   }
 
@@ -174,6 +190,29 @@ export class OrderStore {
 
   set_trail(slot: number, state: TrailState): void {
     this.trails.set(slot, state);
+  }
+
+  /** The order's iceberg state, or undefined if it shows all of itself. */
+  iceberg(slot: number): IcebergState | undefined {
+    return this.icebergs.size === 0 ? undefined : this.icebergs.get(slot);
+  }
+
+  set_iceberg(slot: number, state: IcebergState): void {
+    this.icebergs.set(slot, state);
+  }
+
+  /** Live iceberg orders: while there are none, a level's total is everything its orders have left. */
+  get iceberg_count(): number {
+    return this.icebergs.size;
+  }
+
+  /** What a resting order counts in its level's total: its visible part if an iceberg, else all it has left. */
+  book_lots(slot: number): number {
+    if (this.icebergs.size !== 0) {
+      const ice = this.icebergs.get(slot);
+      if (ice !== undefined) return ice.visible_lots;
+    }
+    return this.remaining_lots(slot);
   }
 
   /** Engine order id. */

@@ -39,6 +39,8 @@ export const REASON_AMEND_NOT_ABOVE_EXECUTED = 32;
 export const REASON_CANCEL_RESTRICTED = 33;
 export const REASON_FILTER_TRAILING_DELTA = 34;
 export const REASON_TRAILING_NO_REFERENCE = 35;
+export const REASON_ICEBERG_EXCEEDS_QTY = 36;
+export const REASON_FILTER_ICEBERG_PARTS = 37;
 export type Reason = number;
 
 interface ReasonInfo {
@@ -113,6 +115,8 @@ export const REASONS: readonly ReasonInfo[] = [
     message: "A trailing stop market buy order needs a stopPrice until the symbol has traded.",
     code: -2010,
   },
+  { name: "ICEBERG_EXCEEDS_QTY", message: "IcebergQty exceeds QTY.", code: -2010 },
+  { name: "FILTER_ICEBERG_PARTS", message: "Filter failure: ICEBERG_PARTS", code: -1013 },
 ];
 
 export function reason_name(reason: Reason): string {

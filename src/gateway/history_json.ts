@@ -142,7 +142,7 @@ export function order_json(f: MarketFormat, r: OrderRow) {
     side: r.side === SIDE_BUY ? "BUY" : "SELL",
     stopPrice: price(f, r.stop_price_ticks),
     ...trailing_fields(r.trailing_delta, r.trailing_ms),
-    icebergQty: "0.00000000",
+    icebergQty: qty(f, r.iceberg_lots ?? 0),
     time: r.time_ms,
     updateTime: r.update_ms,
     // a stop order is not working until it triggers (workingTime -1 meanwhile, as Binance's)

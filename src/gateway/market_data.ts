@@ -6,6 +6,7 @@
 import { price_text, quantity_text } from "../engine/config.js";
 import type { Engine } from "../engine/engine.js";
 import type { Market } from "../engine/market.js";
+import { ICEBERG_PARTS_MAX } from "../engine/orders.js";
 import { TRAILING_DELTA_MAX_BIPS, TRAILING_DELTA_MIN_BIPS } from "../engine/trailing.js";
 import {
   MARKET_BREAK,
@@ -72,7 +73,7 @@ function symbol_info(e: Engine, m: Market) {
     baseCommissionPrecision: base.decimals,
     quoteCommissionPrecision: quote.decimals,
     orderTypes: order_types(m),
-    icebergAllowed: false,
+    icebergAllowed: true,
     ocoAllowed: false,
     otoAllowed: false,
     quoteOrderQtyMarketAllowed: true,
@@ -109,6 +110,7 @@ function symbol_info(e: Engine, m: Market) {
         avgPriceMins: 0,
       },
       { filterType: "MAX_NUM_ORDERS", maxNumOrders: e.limits.open_orders_per_account_market_max },
+      { filterType: "ICEBERG_PARTS", limit: ICEBERG_PARTS_MAX },
       { filterType: "MAX_NUM_ALGO_ORDERS", maxNumAlgoOrders: e.limits.stop_orders_per_account_market_max },
       {
         filterType: "TRAILING_DELTA",

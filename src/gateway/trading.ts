@@ -177,6 +177,7 @@ export function register_trading(
       side: o.side(slot) === SIDE_BUY ? "BUY" : "SELL",
       stopPrice: price_str(m, o.stop_price_ticks(slot)),
       ...trailing_fields(o.trail(slot)?.delta_bips, o.trail(slot)?.time_ms),
+      ...iceberg_field(m, o.iceberg(slot)?.display_lots),
       time: o.time_ms(slot),
       origQuoteOrderQty: units(engine, m.config.quote, o.quote_units(slot)),
       selfTradePreventionMode: STP_NAMES[o.stp(slot)] ?? "NONE",
@@ -210,6 +211,7 @@ export function register_trading(
     ...(before.strategyId === undefined ? {} : { strategyId: before.strategyId }),
     ...(before.strategyType === undefined ? {} : { strategyType: before.strategyType }),
     ...trailing_fields(before.trailingDelta, before.trailingTime),
+    ...(before.icebergQty === undefined ? {} : { icebergQty: before.icebergQty }),
   });
 
   const refusal = (events: EngineEvent[], fallback_code: number): ApiError | null => {
@@ -521,6 +523,7 @@ export function register_trading(
           selfTradePreventionMode: before.selfTradePreventionMode,
           ...strategy_fields(before.strategyId ?? null, before.strategyType ?? null),
           ...trailing_fields(before.trailingDelta, before.trailingTime),
+          ...(before.icebergQty === undefined ? {} : { icebergQty: before.icebergQty }),
         },
       };
     },
@@ -551,7 +554,6 @@ export function register_trading(
     const account = signed("read", p, request, raw).account;
     const markets = p.values.has("symbol") ? [market_of(p)] : engine.markets;
     type Open = ReturnType<typeof describe> & {
-      icebergQty: string;
       updateTime: number;
       isWorking: boolean;
       workingTime: number;
@@ -575,7 +577,8 @@ export function register_trading(
           from_history.push({ at: out.length, market: m.id, order_id: d.orderId });
         out.push({
           ...d,
-          icebergQty: "0.00000000",
+          // GET openOrders shows icebergQty for every order (0: not an iceberg), as GET order does
+          icebergQty: d.icebergQty ?? "0.00000000",
           updateTime: d.time,
           isWorking: !waiting,
           workingTime: waiting ? -1 : d.time,
@@ -813,6 +816,11 @@ function commission_rates(m: Market) {
   };
 }
 
+/** Binance's conditional icebergQty: only for an iceberg order (lots undefined or -1: none). */
+function iceberg_field(m: Market, lots: number | undefined): { icebergQty?: string } {
+  return lots === undefined || lots === -1 ? {} : { icebergQty: qty_str(m, lots) };
+}
+
 /** Binance: FULL for MARKET and LIMIT, ACK for the other types. */
 function default_resp(order_type: number): string {
   return order_type === TYPE_MARKET || order_type === TYPE_LIMIT ? "FULL" : "ACK";
@@ -897,6 +905,7 @@ function order_response(
     // Binance's conditional stopPrice (stop types), and a trailing stop's delta and tracking time
     ...(is_stop_type(created.order_type) ? { stopPrice: price_str(m, created.stop_price_ticks) } : {}),
     ...trailing_fields(created.trailing_delta_bips, trailing_ms),
+    ...iceberg_field(m, created.iceberg_lots),
     // a stop order is not working until it triggers
     workingTime: is_stop_type(created.order_type) && !triggered ? -1 : transact_ms,
     selfTradePreventionMode: o.stp,

@@ -158,7 +158,7 @@ export class UserEvents {
       q: qty_str(m, facts.quantity_lots),
       p: price_str(m, facts.price_ticks),
       P: price_str(m, facts.stop_price_ticks),
-      F: "0.00000000",
+      F: qty_str(m, facts.iceberg_lots ?? 0),
       g: -1,
       C: "",
       r: "NONE",
@@ -226,6 +226,7 @@ export class UserEvents {
           working_ms: is_stop_type(ev.order_type) ? -1 : ev.time_ms,
           trailing_delta: ev.trailing_delta_bips === -1 ? null : ev.trailing_delta_bips,
           trailing_ms: ev.trailing_delta_bips === -1 ? null : started_with(events, i, ev.order_id),
+          iceberg_lots: ev.iceberg_lots === -1 ? null : ev.iceberg_lots,
         };
         if (this.orders.size >= ORDER_CACHE_MAX)
           this.orders.delete(this.orders.keys().next().value as number);

@@ -61,14 +61,21 @@ function write_spec(w: ByteWriter, s: OrderSpec): void {
   w.f64(s.stop_price_ticks);
   w.str(s.client_order_id);
   // version 4: which strategy labels follow (one byte for the usual order that has none); version 5:
-  // bit 2, a trailing delta follows
+  // bit 2, a trailing delta follows; version 6: bit 3, an iceberg quantity
   const id = s.strategy_id;
   const type = s.strategy_type;
   const delta = s.trailing_delta_bips;
-  w.u8((id === undefined ? 0 : 1) | (type === undefined ? 0 : 2) | (delta === undefined ? 0 : 4));
+  const iceberg = s.iceberg_lots;
+  w.u8(
+    (id === undefined ? 0 : 1) |
+      (type === undefined ? 0 : 2) |
+      (delta === undefined ? 0 : 4) |
+      (iceberg === undefined ? 0 : 8),
+  );
   if (id !== undefined) w.f64(id);
   if (type !== undefined) w.u32(type);
   if (delta !== undefined) w.u32(delta);
+  if (iceberg !== undefined) w.f64(iceberg);
 }
 
 /** Reads an order spec onto `head` (no intermediate object to spread: replay decodes millions). */
@@ -98,16 +105,18 @@ function read_restriction(value: number): CancelRestriction | 0 {
 }
 
 /**
- * A spec's strategy labels (version 4 on) and trailing delta (version 5 on). `always`: set all three,
- * undefined when not given (a reused scratch object must lose the last command's); otherwise only
+ * A spec's strategy labels (version 4 on), trailing delta (5 on) and iceberg quantity (6 on).
+ * `always`: set all four, undefined when not given (a reused scratch object must lose the last command's); otherwise only
  * those given, so that a command without them decodes to exactly what was encoded.
  */
 function read_labels<T extends OrderSpec>(r: ByteReader, o: T, version: number, always = true): T {
   const labels = version >= 4 ? r.u8() : 0;
-  if (labels > (version >= 5 ? 7 : 3)) throw new CodecError(`bad order spec flags ${labels}`);
+  if (labels > (version >= 6 ? 15 : version >= 5 ? 7 : 3))
+    throw new CodecError(`bad order spec flags ${labels}`);
   if (always || (labels & 1) !== 0) o.strategy_id = (labels & 1) !== 0 ? r.f64() : undefined;
   if (always || (labels & 2) !== 0) o.strategy_type = (labels & 2) !== 0 ? r.u32() : undefined;
   if (always || (labels & 4) !== 0) o.trailing_delta_bips = (labels & 4) !== 0 ? r.u32() : undefined;
+  if (always || (labels & 8) !== 0) o.iceberg_lots = (labels & 8) !== 0 ? r.f64() : undefined;
   return o;
 }
 
@@ -258,6 +267,7 @@ export class DecodeScratch {
     strategy_id: undefined,
     strategy_type: undefined,
     trailing_delta_bips: undefined,
+    iceberg_lots: undefined,
   };
   readonly cancel: CancelOrder = {
     type: "cancel_order",

@@ -193,7 +193,8 @@ export class History {
         stop_price_ticks INTEGER NOT NULL, status INTEGER NOT NULL, executed_lots INTEGER NOT NULL,
         cumulative_quote_units INTEGER NOT NULL, time_ms INTEGER NOT NULL, update_ms INTEGER NOT NULL,
         stp INTEGER, working_ms INTEGER, prevented_match_id INTEGER, prevented_lots INTEGER,
-        strategy_id INTEGER, strategy_type INTEGER, trailing_delta INTEGER, trailing_ms INTEGER);
+        strategy_id INTEGER, strategy_type INTEGER, trailing_delta INTEGER, trailing_ms INTEGER,
+        iceberg_lots INTEGER);
       CREATE INDEX IF NOT EXISTS orders_by_account ON orders (account, market, order_id);
       CREATE INDEX IF NOT EXISTS orders_by_client_id ON orders (account, client_order_id);
       CREATE TABLE IF NOT EXISTS trades (
@@ -227,7 +228,8 @@ export class History {
       db.exec("ALTER TABLE orders ADD COLUMN working_ms INTEGER");
     // And the self-trade prevention that expired it (NULL: none, or not recorded).
     // And its strategy labels (NULL: none given, or not recorded), and a trailing stop's delta and
-    // when it began tracking (NULL: not a trailing stop; trailing_ms -1 until it tracks).
+    // when it began tracking (NULL: not a trailing stop; trailing_ms -1 until it tracks), and an
+    // iceberg order's part shown at a time (NULL: not an iceberg).
     for (const name of [
       "prevented_match_id",
       "prevented_lots",
@@ -235,6 +237,7 @@ export class History {
       "strategy_type",
       "trailing_delta",
       "trailing_ms",
+      "iceberg_lots",
     ])
       if (!columns.some((c) => c.name === name)) db.exec(`ALTER TABLE orders ADD COLUMN ${name} INTEGER`);
     // A history written before candles existed, or before some of their levels, gets them from its

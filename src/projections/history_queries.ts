@@ -36,6 +36,8 @@ export interface OrderRow {
   /** A trailing stop's delta (bips) and when it began tracking (-1: not yet); null: not trailing. */
   trailing_delta: number | null;
   trailing_ms: number | null;
+  /** An iceberg order's part shown at a time (Binance's icebergQty); null: not an iceberg. */
+  iceberg_lots: number | null;
 }
 
 /** A self-trade that prevention stopped (Binance's prevented match); lots -1 for an order left alone. */

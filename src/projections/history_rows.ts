@@ -16,7 +16,7 @@ export const ROW_ORDER_AMENDED = 6;
 export const ROW_TRAILING_STARTED = 7;
 
 /** Numbers per row kind, the kind included. */
-export const ROW_ORDER_NEW_WIDTH = 16;
+export const ROW_ORDER_NEW_WIDTH = 17;
 export const ROW_ORDER_UPDATE_WIDTH = 6;
 export const ROW_TRADE_WIDTH = 14;
 export const ROW_ORDER_TRIGGERED_WIDTH = 3;
@@ -102,6 +102,7 @@ export class RowPacker {
         a[i++] = e.strategy_id;
         a[i++] = e.strategy_type;
         a[i++] = e.trailing_delta_bips;
+        a[i++] = e.iceberg_lots;
         this.length = i;
         this.client_ids.push(e.client_order_id);
         this.rows++;

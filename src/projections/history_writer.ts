@@ -56,7 +56,8 @@ db.pragma("busy_timeout = 1000");
 const insert_order = db.prepare(`INSERT OR REPLACE INTO orders (order_id, account, market,
   client_order_id, side, order_type, tif, price_ticks, quantity_lots, quote_units, stop_price_ticks,
   status, executed_lots, cumulative_quote_units, time_ms, update_ms, stp, working_ms, strategy_id,
-  strategy_type, trailing_delta, trailing_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`);
+  strategy_type, trailing_delta, trailing_ms, iceberg_lots)
+  VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`);
 const amend_order = db.prepare(
   "UPDATE orders SET quantity_lots = ?, client_order_id = ?, update_ms = ? WHERE order_id = ?",
 );
@@ -88,7 +89,8 @@ const write = db.transaction((b: RowBatch) => {
       // quantity_lots, quote_units, stop_price_ticks, status, executed_lots, cumulative_quote_units,
       // time_ms, update_ms, stp, working_ms (-1 for a stop order until it triggers: Binance's
       // workingTime, when the order began working on the book), strategy_id, strategy_type (NULL:
-      // not given), trailing_delta (NULL: not a trailing stop) and trailing_ms (-1 until it tracks)
+      // not given), trailing_delta (NULL: not a trailing stop), trailing_ms (-1 until it tracks),
+      // iceberg_lots (NULL: not an iceberg)
       const time_ms = a[i + 11];
       insert_order.run(
         a[i + 1],
@@ -113,6 +115,7 @@ const write = db.transaction((b: RowBatch) => {
         a[i + 14] === -1 ? null : a[i + 14],
         a[i + 15] === -1 ? null : a[i + 15],
         a[i + 15] === -1 ? null : -1,
+        a[i + 16] === -1 ? null : a[i + 16],
       );
       i += ROW_ORDER_NEW_WIDTH;
     } else if (kind === ROW_TRAILING_STARTED) {

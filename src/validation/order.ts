@@ -9,6 +9,7 @@ import { type OrderSpec, STRATEGY_TYPE_MAX, STRATEGY_TYPE_MIN } from "../engine/
 import type { MarketConfig } from "../engine/config.js";
 import { decimal_div_exact, parse_decimal } from "../engine/decimal.js";
 import { CLIENT_ORDER_ID_RE } from "../engine/engine.js";
+import { ICEBERG_PARTS_MAX } from "../engine/orders.js";
 import { TRAILING_DELTA_MAX_BIPS, TRAILING_DELTA_MIN_BIPS } from "../engine/trailing.js";
 import {
   has_limit_price,
@@ -65,11 +66,8 @@ export const errors = {
   type: (): BinanceError => ({ code: -1116, msg: "Invalid orderType." }),
   tif: (): BinanceError => ({ code: -1115, msg: "Invalid timeInForce." }),
   stp: (): BinanceError => ({ code: -1100, msg: "Invalid selfTradePreventionMode." }),
-  /** A feature the market does not offer (exchangeInfo says so): Binance's matching-engine message. */
-  not_offered: (what: string): BinanceError => ({
-    code: -2010,
-    msg: `${what} orders are not supported for this symbol.`,
-  }),
+  /** A new order the matching engine refuses, with Binance's message (-2010 NEW_ORDER_REJECTED). */
+  rejected: (msg: string): BinanceError => ({ code: -2010, msg }),
 };
 
 type Params = Readonly<Record<string, string | undefined>>;
@@ -85,8 +83,7 @@ export const ORDER_PARAMS = new Set([
   "newClientOrderId",
   "stopPrice",
   "selfTradePreventionMode",
-  // read so that it gets Binance's own answer (no market offers it: icebergAllowed is false in
-  // exchangeInfo) rather than "not all sent parameters were read"
+  // an iceberg order's part shown at a time (GTC orders with a limit price)
   "icebergQty",
   // a STOP_LOSS / TAKE_PROFIT (+_LIMIT) order's trailing delta in bips: a trailing stop
   "trailingDelta",
@@ -163,12 +160,6 @@ export function validate_order(params: Params, market: MarketFacts): Validated {
       return fail(errors.filter("TRAILING_DELTA"));
     trailing_delta_bips = bips;
   }
-  // Binance checks a value's form before the matching engine says the symbol does not offer it.
-  if (present(params, "icebergQty")) {
-    if (parse_decimal(params.icebergQty as string) === null)
-      return fail(errors.illegal("icebergQty", DECIMAL_PATTERN));
-    return fail(errors.not_offered("Iceberg"));
-  }
 
   let price_ticks = 0;
   if (limit_priced) {
@@ -223,6 +214,20 @@ export function validate_order(params: Params, market: MarketFacts): Validated {
       return fail(errors.filter("NOTIONAL"));
   }
 
+  // An iceberg order: a GTC order with a limit price, showing icebergQty (on the LOT_SIZE step) at a
+  // time, less than its quantity, in at most ICEBERG_PARTS parts. Binance's matching-engine messages.
+  let iceberg_lots: number | undefined;
+  if (present(params, "icebergQty")) {
+    const r = steps(params, "icebergQty", cfg.step_size, market.base_decimals, "LOT_SIZE");
+    if (!r.ok) return fail(r.error);
+    if (!limit_priced || (needs_tif && tif !== TIF_GTC))
+      return fail(errors.rejected("Unsupported order combination"));
+    if (r.value < cfg.min_qty_lots) return fail(errors.filter("LOT_SIZE"));
+    if (r.value >= quantity_lots) return fail(errors.rejected("IcebergQty exceeds QTY."));
+    if (Math.ceil(quantity_lots / r.value) > ICEBERG_PARTS_MAX) return fail(errors.filter("ICEBERG_PARTS"));
+    iceberg_lots = r.value;
+  }
+
   let client_order_id: string | null = null;
   if (present(params, "newClientOrderId")) {
     const cid = params.newClientOrderId as string;
@@ -274,6 +279,7 @@ export function validate_order(params: Params, market: MarketFacts): Validated {
       ...(strategy_id === undefined ? {} : { strategy_id }),
       ...(strategy_type === undefined ? {} : { strategy_type }),
       ...(trailing_delta_bips === undefined ? {} : { trailing_delta_bips }),
+      ...(iceberg_lots === undefined ? {} : { iceberg_lots }),
     },
   };
 }

@@ -91,6 +91,9 @@ const op = fc.record({
         // fire; 9 and 2001 are refused. Half the trailing ones have no stop price.
         trailing_bips: fc.constantFrom(0, 0, 0, 0, 10, 11, 12, 15, 9, 2001),
         trailing_stop: fc.boolean(),
+        // an iceberg in about this many parts (0: not an iceberg; 11 is refused, as are icebergs of
+        // types without a limit price or not GTC)
+        iceberg_parts: fc.constantFrom(0, 0, 0, 0, 0, 2, 3, 5, 10, 11),
       }),
     },
     {
@@ -203,6 +206,9 @@ export function to_commands(list: Op[]): Command[] {
           client_order_id: what.cid,
           stp: what.stp,
           ...(trailing ? { trailing_delta_bips: what.trailing_bips } : {}),
+          ...(what.iceberg_parts === 0 || by_quote
+            ? {}
+            : { iceberg_lots: Math.max(1, Math.floor(what.lots / what.iceberg_parts)) }),
         });
         break;
       }

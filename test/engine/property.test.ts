@@ -51,9 +51,31 @@ function count_trailing(events: string[], into: { placed: number; started: numbe
   }
 }
 
+/**
+ * Counts iceberg orders placed, and trades of theirs as makers after their first part (a part shown
+ * again), in one run's events.
+ */
+function count_icebergs(events: string[], into: { placed: number; parts_shown_again: number }): void {
+  const shown = new Map<number, number>(); // id -> lots shown at a time
+  const traded = new Map<number, number>();
+  for (const line of events) {
+    for (const e of JSON.parse(line) as EngineEvent[]) {
+      if (e.kind === "order_new" && e.iceberg_lots !== -1) {
+        shown.set(e.order_id, e.iceberg_lots);
+        into.placed++;
+      } else if (e.kind === "trade" && shown.has(e.maker_order_id)) {
+        const before = traded.get(e.maker_order_id) ?? 0;
+        if (before >= (shown.get(e.maker_order_id) as number)) into.parts_shown_again++;
+        traded.set(e.maker_order_id, before + e.quantity_lots);
+      }
+    }
+  }
+}
+
 describe("engine properties", () => {
   it("invariants hold after every command; replicas and restored snapshots agree", () => {
     const trailing = { placed: 0, started: 0, fired: 0 };
+    const icebergs = { placed: 0, parts_shown_again: 0 };
     fc.assert(
       fc.property(ops(50, 600), fc.nat(), (list, cut_seed) => {
         const commands = [...setup_commands(), ...to_commands(list)];
@@ -74,12 +96,15 @@ describe("engine properties", () => {
         assert.equal(state_hash(b), h);
         assert.equal(state_hash(c), h);
         count_trailing([...a_head, ...a_tail], trailing);
+        count_icebergs([...a_head, ...a_tail], icebergs);
       }),
       { seed: seed(), numRuns: RUNS },
     );
     // the random streams reach trailing stops' every stage, not only their placement
     console.log(`trailing stops: ${JSON.stringify(trailing)}`);
     assert.ok(trailing.placed > 0 && trailing.started > 0 && trailing.fired > 0, JSON.stringify(trailing));
+    console.log(`iceberg orders: ${JSON.stringify(icebergs)}`);
+    assert.ok(icebergs.placed > 0 && icebergs.parts_shown_again > 0, JSON.stringify(icebergs));
   });
 });
 

@@ -323,7 +323,18 @@ describe("signed trading REST", () => {
         400,
         -1100,
       ],
-      ["iceberg", call("POST", "/api/v3/order", alice, { ...order, icebergQty: "0.005" }), 400, -2010],
+      [
+        "icebergQty not below the quantity",
+        call("POST", "/api/v3/order", alice, { ...order, icebergQty: "0.01" }),
+        400,
+        -2010,
+      ],
+      [
+        "an iceberg in more than ICEBERG_PARTS parts",
+        call("POST", "/api/v3/order", alice, { ...order, icebergQty: "0.0009" }),
+        400,
+        -1013,
+      ],
       [
         "trailing delta past the TRAILING_DELTA filter",
         call("POST", "/api/v3/order", alice, {
@@ -1501,6 +1512,114 @@ describe("order and trade history (SQLite projection)", () => {
       const seen = await later();
       assert.deepEqual(seen[0], ["CANCELED", "CANCELED", sell.body.orderId, 500, placed_ms]);
       assert.deepEqual(seen.at(-1), ["EXPIRED", "EXPIRED", buy.body.orderId, 200, started_ms]);
+    } finally {
+      await running.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("iceberg orders: the book shows one part at a time; icebergQty in responses, GET order, openOrders and executionReport (F), across restarts", async () => {
+    const { dir, opts } = own_node("hf-iceberg-");
+    let running = await start_node(opts);
+    try {
+      const creds = JSON.parse(readFileSync(running.credentials_file as string, "utf8")) as {
+        users: HmacKey[];
+      };
+      const [alice, bob] = creds.users;
+      const call = (method: string, path: string, key: HmacKey, params: Record<string, string>) =>
+        hmac_call(running.port, method, path, key, { symbol: "ETHUSDT", ...params });
+      const get = async (path: string) =>
+        (await (await fetch(`http://127.0.0.1:${running.port}${path}`)).json()) as Body;
+      const info = ((await get("/api/v3/exchangeInfo?symbol=ETHUSDT")).symbols as Body[])[0] as Body & {
+        filters: Body[];
+      };
+      assert.equal(info.icebergAllowed, true);
+      assert.deepEqual(
+        info.filters.find((f) => f.filterType === "ICEBERG_PARTS"),
+        { filterType: "ICEBERG_PARTS", limit: 10 },
+      );
+      const reports = await listen(running.port, alice, ["x", "X", "i", "q", "F", "l"]);
+      const ice = await call("POST", "/api/v3/order", alice, {
+        side: "SELL",
+        type: "LIMIT",
+        timeInForce: "GTC",
+        price: "2100",
+        quantity: "1",
+        icebergQty: "0.25",
+        newOrderRespType: "RESULT",
+      });
+      assert.equal(ice.status, 200, JSON.stringify(ice.body));
+      assert.equal(ice.body.icebergQty, "0.25000000");
+      const plain = (
+        await call("POST", "/api/v3/order", alice, {
+          side: "SELL",
+          type: "LIMIT",
+          timeInForce: "GTC",
+          price: "2200",
+          quantity: "0.5",
+          newOrderRespType: "RESULT",
+        })
+      ).body;
+      assert.ok(!("icebergQty" in plain), "a plain order's response has none");
+      const asks = async () => ((await get("/api/v3/depth?symbol=ETHUSDT")).asks as string[][]).slice(0, 2);
+      assert.deepEqual(await asks(), [
+        ["2100.00000000", "0.25000000"],
+        ["2200.00000000", "0.50000000"],
+      ]);
+      // bob takes the first part and some of the next
+      const taken = await call("POST", "/api/v3/order", bob, {
+        side: "BUY",
+        type: "LIMIT",
+        timeInForce: "IOC",
+        price: "2100",
+        quantity: "0.4",
+        newOrderRespType: "FULL",
+      });
+      assert.deepEqual(
+        (taken.body.fills as Body[]).map((f) => f.qty),
+        ["0.25000000", "0.15000000"],
+      );
+      const check = async () => {
+        assert.deepEqual(await asks(), [
+          ["2100.00000000", "0.10000000"],
+          ["2200.00000000", "0.50000000"],
+        ]);
+        const open = (await call("GET", "/api/v3/openOrders", alice, {})).body;
+        assert.deepEqual(
+          open.map((o) => [o.orderId, o.icebergQty, o.executedQty]),
+          [
+            [ice.body.orderId, "0.25000000", "0.40000000"],
+            [plain.orderId, "0.00000000", "0.00000000"],
+          ],
+        );
+        for (const [id, qty] of [
+          [ice.body.orderId, "0.25000000"],
+          [plain.orderId, "0.00000000"],
+        ])
+          assert.equal(
+            (await call("GET", "/api/v3/order", alice, { orderId: String(id) })).body.icebergQty,
+            qty,
+          );
+      };
+      await check();
+      assert.deepEqual(await reports(), [
+        ["NEW", "NEW", ice.body.orderId, "1.00000000", "0.25000000", "0.00000000"],
+        ["NEW", "NEW", plain.orderId, "0.50000000", "0.00000000", "0.00000000"],
+        ["TRADE", "PARTIALLY_FILLED", ice.body.orderId, "1.00000000", "0.25000000", "0.25000000"],
+        ["TRADE", "PARTIALLY_FILLED", ice.body.orderId, "1.00000000", "0.25000000", "0.15000000"],
+      ]);
+      await across_restarts(
+        running,
+        opts,
+        (r) => {
+          running = r;
+        },
+        check,
+      );
+      const cancelled = (await call("DELETE", "/api/v3/order", alice, { orderId: String(ice.body.orderId) }))
+        .body;
+      assert.deepEqual([cancelled.status, cancelled.icebergQty], ["CANCELED", "0.25000000"]);
+      assert.deepEqual(await asks(), [["2200.00000000", "0.50000000"]]);
     } finally {
       await running.close();
       rmSync(dir, { recursive: true, force: true });

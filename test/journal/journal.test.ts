@@ -58,7 +58,7 @@ describe("command codec", () => {
     assert.deepEqual(decode_command(v2), key);
   });
 
-  it("orders' strategy labels (version 4) and trailing delta (version 5) round-trip; a version 3 order (none) decodes without them", () => {
+  it("orders' strategy labels (version 4), trailing delta (5) and iceberg quantity (6) round-trip; a version 3 order (none) decodes without them", () => {
     const order: Command = {
       type: "place_order",
       ts_ms: 9,
@@ -86,6 +86,8 @@ describe("command codec", () => {
       { strategy_id: Number.MAX_SAFE_INTEGER, strategy_type: 2_147_483_647 },
       { trailing_delta_bips: 10 },
       { strategy_type: 1_000_000, trailing_delta_bips: 2000 },
+      { iceberg_lots: 25 },
+      { strategy_id: 3, trailing_delta_bips: 10, iceberg_lots: 9_000_000_000 },
     ]) {
       assert.deepEqual(decode_command(encoded({ ...order, ...labels })), { ...order, ...labels });
       const replace: Command = {
@@ -112,11 +114,15 @@ describe("command codec", () => {
     const bad = Uint8Array.from(v4);
     bad[bad.length - 1] = 4;
     assert.throws(() => decode_command(bad), CodecError);
-    bad[bad.length - 1] = 8;
-    assert.throws(() => decode_command(bad), /order spec flags 8/);
     const v4_trailing = encoded({ ...order, trailing_delta_bips: 10 });
     v4_trailing[0] = 4;
     assert.throws(() => decode_command(v4_trailing), /order spec flags 4/);
+    // version 5 knew no iceberg quantity
+    const v5_iceberg = encoded({ ...order, iceberg_lots: 10 });
+    v5_iceberg[0] = 5;
+    assert.throws(() => decode_command(v5_iceberg), /order spec flags 8/);
+    bad[bad.length - 1] = 16;
+    assert.throws(() => decode_command(bad), /order spec flags 16/);
   });
 
   it("cancel restrictions round-trip (version 4); version 3 cancels decode without one", () => {

@@ -159,6 +159,7 @@ describe("history projection", () => {
       strategy_id: -1,
       strategy_type: -1,
       trailing_delta_bips: -1,
+      iceberg_lots: -1,
     });
     try {
       let history = new History(file);

@@ -87,6 +87,7 @@ function write_trades(history: History, rng: Prng, n: number): number[] {
       strategy_id: -1,
       strategy_type: -1,
       trailing_delta_bips: -1,
+      iceberg_lots: -1,
     });
     const updated = (o: { order_id: number; account: number }): EngineEvent => ({
       kind: "order_update",

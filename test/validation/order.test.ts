@@ -164,14 +164,36 @@ describe("order validator", () => {
       code: -1102,
       msg: "Param 'stopPrice' or 'trailingDelta' must be sent, but both were empty/null!",
     });
-    // not offered (exchangeInfo: icebergAllowed false): Binance's engine message, after the value's
-    // own form is checked
+    // an iceberg: a GTC order with a limit price showing icebergQty (LOT_SIZE) at a time, less than
+    // its quantity, in at most 10 parts (ICEBERG_PARTS); Binance's matching-engine messages
     const limit = { side: "BUY", type: "LIMIT", timeInForce: "GTC", quantity: "1", price: "1" };
-    assert.deepEqual(err({ ...limit, icebergQty: "1" }), {
-      code: -2010,
-      msg: "Iceberg orders are not supported for this symbol.",
+    const ice = validate_order({ ...limit, icebergQty: "0.1" }, facts);
+    assert.ok(ice.ok);
+    assert.equal(ice.spec.iceberg_lots, 10_000);
+    assert.ok(
+      validate_order({ ...limit, type: "LIMIT_MAKER", timeInForce: "", icebergQty: "0.5" }, facts).ok,
+    );
+    const rejected = (msg: string) => ({ code: -2010, msg });
+    assert.deepEqual(err({ ...limit, icebergQty: "1" }), rejected("IcebergQty exceeds QTY."));
+    assert.deepEqual(err({ ...limit, icebergQty: "0.09999" }), {
+      code: -1013,
+      msg: "Filter failure: ICEBERG_PARTS",
+    });
+    assert.deepEqual(
+      err({ ...limit, timeInForce: "IOC", icebergQty: "0.5" }),
+      rejected("Unsupported order combination"),
+    );
+    assert.deepEqual(
+      err({ side: "BUY", type: "MARKET", quantity: "1", icebergQty: "0.5" }),
+      rejected("Unsupported order combination"),
+    );
+    assert.deepEqual(err({ ...limit, icebergQty: "0.000001" }), {
+      code: -1013,
+      msg: "Filter failure: LOT_SIZE",
     });
     assert.equal(err({ ...limit, icebergQty: "1e3" })?.code, -1100);
+    const plain_limit = validate_order(limit, facts);
+    assert.ok(plain_limit.ok && !("iceberg_lots" in plain_limit.spec));
     // a trailing stop: trailingDelta (bips) within the TRAILING_DELTA filter, stopPrice then optional
     const stop = { side: "SELL", type: "STOP_LOSS", quantity: "1", stopPrice: "1" };
     const trailing = validate_order({ ...stop, trailingDelta: "100" }, facts);
@@ -252,6 +274,7 @@ describe("order validator", () => {
         price: decimal,
         stopPrice: decimal,
         trailingDelta: fc.constantFrom("10", "100", "2000", "9", "2001", "1.5", ""),
+        icebergQty: decimal,
         newClientOrderId: fc.oneof(
           { weight: 1, arbitrary: fc.string({ maxLength: 40 }) },
           { weight: 3, arbitrary: fc.constantFrom("ok-1", "x_2", "A.B:C/d") },
@@ -277,8 +300,18 @@ describe("order validator", () => {
       TAKE_PROFIT: ["quantity", "stopPrice"],
       TAKE_PROFIT_LIMIT: ["timeInForce", "quantity", "price", "stopPrice"],
     };
-    const shaped = fc.tuple(params, fc.nat(9), fc.boolean()).map(([p, noise, quote]) => {
-      if (noise === 0) return p;
+    const shaped = fc.tuple(params, fc.nat(9), fc.boolean()).map(([given, noise, quote]) => {
+      if (noise === 0) return given;
+      // half the icebergs kept have a quantity and part that fit (10 parts at most)
+      const p =
+        noise === 9
+          ? {
+              ...given,
+              quantity: "1",
+              timeInForce: "GTC",
+              icebergQty: ["0.5", "0.2", "0.25", "0.1", "0.09", "1"][(given.icebergQty ?? "").length % 6],
+            }
+          : given;
       const keep = new Set([
         "side",
         "type",
@@ -290,6 +323,8 @@ describe("order validator", () => {
         keep.delete("quantity");
         keep.add("quoteOrderQty");
       }
+      // a fifth of them icebergs (most of those refused: icebergQty is random)
+      if (noise >= 8) keep.add("icebergQty");
       // stop types: half of them trailing, and half of those without a stop price
       if (p.type?.startsWith("STOP") === true || p.type?.startsWith("TAKE") === true) {
         if (quote) keep.add("trailingDelta");
@@ -303,9 +338,13 @@ describe("order validator", () => {
       R.REASON_FILTER_LOT_SIZE,
       R.REASON_FILTER_NOTIONAL,
       R.REASON_FILTER_TRAILING_DELTA,
+      R.REASON_UNSUPPORTED_ORDER,
+      R.REASON_ICEBERG_EXCEEDS_QTY,
+      R.REASON_FILTER_ICEBERG_PARTS,
     ]);
     let accepted = 0;
     let trailing = 0;
+    let icebergs = 0;
     fc.assert(
       fc.property(shaped, (p) => {
         const r = validate_order(p, facts);
@@ -315,6 +354,7 @@ describe("order validator", () => {
         }
         accepted++;
         if (r.spec.trailing_delta_bips !== undefined) trailing++;
+        if (r.spec.iceberg_lots !== undefined) icebergs++;
         const events = engine.apply({
           type: "place_order",
           ts_ms: 1,
@@ -331,5 +371,6 @@ describe("order validator", () => {
     );
     assert.ok(accepted > 50, `only ${accepted} random orders were valid`);
     assert.ok(trailing > 10, `only ${trailing} random trailing stops were valid`);
+    assert.ok(icebergs > 5, `only ${icebergs} random icebergs were valid`);
   });
 });
