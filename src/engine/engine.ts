@@ -896,7 +896,7 @@ export class Engine {
     sink.balance(maker_account, base, cells[m_base], cells[m_base + 1]);
     sink.balance(maker_account, quote, cells[m_quote], cells[m_quote + 1]);
     // Trailing stops see every trade price; those that fire run once this taker is done.
-    if (market.trailing.size !== 0) market.trailing.on_trade(orders, price, now, sink, market.id);
+    if (market.trailing.slots.length !== 0) market.trailing.on_trade(orders, price, now, sink, market.id);
 
     const maker_left = orders.remaining_lots(maker);
     if (maker_left > 0) {

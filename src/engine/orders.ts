@@ -73,6 +73,12 @@ export class OrderStore {
   private readonly trails = new Map<number, TrailState>();
   /** Iceberg state of the few slots that are iceberg orders (looked up only while any is live). */
   private readonly icebergs = new Map<number, IcebergState>();
+  /**
+   * The two maps' sizes, kept as plain fields: the fill loop asks on every fill whether any exist,
+   * and a field load measured cheaper there than Map.prototype.size.
+   */
+  private trails_live = 0;
+  private icebergs_live = 0;
   /** order id -> slot (0 = not live), for live orders only. */
   readonly by_id: IdIndex;
   /** What a helper thread may map ahead of the high-water mark (see TouchPlan). */
@@ -151,8 +157,8 @@ export class OrderStore {
     this.by_id.delete(id);
     if ((this.hi[slot * HOT_I + META] & HAS_CLIENT_ID) !== 0) this.client_ids.delete(slot);
     if ((this.hi[slot * HOT_I + META] & HAS_STRATEGY) !== 0) this.strategies.delete(slot);
-    if (this.trails.size !== 0) this.trails.delete(slot);
-    if (this.icebergs.size !== 0) this.icebergs.delete(slot);
+    if (this.trails_live !== 0 && this.trails.delete(slot)) this.trails_live--;
+    if (this.icebergs_live !== 0 && this.icebergs.delete(slot)) this.icebergs_live--;
     this.free_stack[this.free_count++] = slot;
   }
 
@@ -185,30 +191,32 @@ export class OrderStore {
 
   /** The order's trailing-stop state, or undefined if it is not a trailing stop. */
   trail(slot: number): TrailState | undefined {
-    return this.trails.size === 0 ? undefined : this.trails.get(slot);
+    return this.trails_live === 0 ? undefined : this.trails.get(slot);
   }
 
   set_trail(slot: number, state: TrailState): void {
+    if (!this.trails.has(slot)) this.trails_live++;
     this.trails.set(slot, state);
   }
 
   /** The order's iceberg state, or undefined if it shows all of itself. */
   iceberg(slot: number): IcebergState | undefined {
-    return this.icebergs.size === 0 ? undefined : this.icebergs.get(slot);
+    return this.icebergs_live === 0 ? undefined : this.icebergs.get(slot);
   }
 
   set_iceberg(slot: number, state: IcebergState): void {
+    if (!this.icebergs.has(slot)) this.icebergs_live++;
     this.icebergs.set(slot, state);
   }
 
   /** Live iceberg orders: while there are none, a level's total is everything its orders have left. */
   get iceberg_count(): number {
-    return this.icebergs.size;
+    return this.icebergs_live;
   }
 
   /** What a resting order counts in its level's total: its visible part if an iceberg, else all it has left. */
   book_lots(slot: number): number {
-    if (this.icebergs.size !== 0) {
+    if (this.icebergs_live !== 0) {
       const ice = this.icebergs.get(slot);
       if (ice !== undefined) return ice.visible_lots;
     }
