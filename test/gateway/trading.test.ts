@@ -103,6 +103,54 @@ async function hmac_call(
   return { status: r.status, body: (await r.json()) as Body & Body[] };
 }
 
+/**
+ * Runs `body` against a node of its own (own_node: demo markets and users, no market maker): its demo
+ * users' HMAC keys, calls signed with them on ETHUSDT, and `restarts(check)` (across_restarts, after
+ * which `running` is the new node). The node is closed and its directory removed afterwards.
+ */
+async function on_own_node(
+  prefix: string,
+  body: (node: {
+    readonly running: RunningNode;
+    users: HmacKey[];
+    call: (
+      method: string,
+      path: string,
+      key: HmacKey,
+      params: Record<string, string>,
+    ) => ReturnType<typeof hmac_call>;
+    restarts: (check: () => Promise<void>) => Promise<void>;
+  }) => Promise<void>,
+): Promise<void> {
+  const { dir, opts } = own_node(prefix);
+  let running = await start_node(opts);
+  try {
+    const creds = JSON.parse(readFileSync(running.credentials_file as string, "utf8")) as {
+      users: HmacKey[];
+    };
+    await body({
+      get running() {
+        return running;
+      },
+      users: creds.users,
+      call: (method, path, key, params) =>
+        hmac_call(running.port, method, path, key, { symbol: "ETHUSDT", ...params }),
+      restarts: (check) =>
+        across_restarts(
+          running,
+          opts,
+          (r) => {
+            running = r;
+          },
+          check,
+        ),
+    });
+  } finally {
+    await running.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe("signed trading REST", () => {
   let node_handle: Awaited<ReturnType<typeof demo_node>>;
   let running: RunningNode;
@@ -1171,15 +1219,9 @@ describe("order and trade history (SQLite projection)", () => {
   });
 
   it("order amend keep priority: a smaller quantity in place, its queue position kept; REPLACED; amendments across restarts", async () => {
-    const { dir, opts } = own_node("hf-amend-");
-    let running = await start_node(opts);
-    try {
-      const creds = JSON.parse(readFileSync(running.credentials_file as string, "utf8")) as {
-        users: HmacKey[];
-      };
-      const [alice, bob, carol] = creds.users;
-      const call = (method: string, path: string, key: HmacKey, params: Record<string, string>) =>
-        hmac_call(running.port, method, path, key, { symbol: "ETHUSDT", ...params });
+    await on_own_node("hf-amend-", async (node) => {
+      const [alice, bob, carol] = node.users;
+      const { call } = node;
       const bid = { side: "BUY", type: "LIMIT", timeInForce: "GTC", price: "2000" };
       const first = (
         await call("POST", "/api/v3/order", alice, { ...bid, quantity: "2", newClientOrderId: "amend-me" })
@@ -1193,16 +1235,16 @@ describe("order and trade history (SQLite projection)", () => {
           newClientOrderId: "taken",
         })
       ).body;
-      const reports = await listen(running.port, alice, ["x", "X", "i", "c", "C", "q", "z"]);
+      const reports = await listen(node.running.port, alice, ["x", "X", "i", "c", "C", "q", "z"]);
       const usdt_locked = async (key: HmacKey) =>
         (
-          (await hmac_call(running.port, "GET", "/api/v3/account", key, {})).body.balances as {
+          (await hmac_call(node.running.port, "GET", "/api/v3/account", key, {})).body.balances as {
             asset: string;
             locked: string;
           }[]
         ).find((b) => b.asset === "USDT")?.locked;
       assert.equal(await usdt_locked(alice), "5990.00000000");
-      const seq = running.node.last_applied_seq;
+      const seq = node.running.node.last_applied_seq;
       // refusals that need no state never reach the journal
       const amend = (key: HmacKey, params: Record<string, string>) =>
         call("PUT", "/api/v3/order/amend/keepPriority", key, params);
@@ -1219,7 +1261,7 @@ describe("order and trade history (SQLite projection)", () => {
         assert.equal(r.status, 400, JSON.stringify([params, r.body]));
         assert.equal(r.body.code, code, JSON.stringify([params, r.body]));
       }
-      assert.equal(running.node.last_applied_seq, seq, "nothing journaled");
+      assert.equal(node.running.node.last_applied_seq, seq, "nothing journaled");
       // refusals that depend on the order: journaled, nothing changed
       for (const [key, params, body] of [
         [
@@ -1268,7 +1310,7 @@ describe("order and trade history (SQLite projection)", () => {
       assert.equal(await usdt_locked(alice), "4990.00000000");
       // the level shows the difference; alice's order is still first in the queue at 2000
       const depth = (await (
-        await fetch(`http://127.0.0.1:${running.port}/api/v3/depth?symbol=ETHUSDT`)
+        await fetch(`http://127.0.0.1:${node.running.port}/api/v3/depth?symbol=ETHUSDT`)
       ).json()) as {
         bids: string[][];
       };
@@ -1344,14 +1386,7 @@ describe("order and trade history (SQLite projection)", () => {
           [],
         );
       };
-      await across_restarts(
-        running,
-        opts,
-        (r) => {
-          running = r;
-        },
-        check,
-      );
+      await node.restarts(check);
       // the engine kept the amended order as it is (openOrders reads the engine)
       const after = (await call("GET", "/api/v3/openOrders", alice, {})).body;
       assert.deepEqual(
@@ -1361,22 +1396,13 @@ describe("order and trade history (SQLite projection)", () => {
           ["taken", "1.00000000"],
         ],
       );
-    } finally {
-      await running.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it("trailing stops: trailingDelta and trailingTime in responses, GET order, openOrders and executionReport (d, D), across restarts", async () => {
-    const { dir, opts } = own_node("hf-trailing-");
-    let running = await start_node(opts);
-    try {
-      const creds = JSON.parse(readFileSync(running.credentials_file as string, "utf8")) as {
-        users: HmacKey[];
-      };
-      const [alice, bob, carol] = creds.users;
-      const call = (method: string, path: string, key: HmacKey, params: Record<string, string>) =>
-        hmac_call(running.port, method, path, key, { symbol: "ETHUSDT", ...params });
+    await on_own_node("hf-trailing-", async (node) => {
+      const [alice, bob, carol] = node.users;
+      const { call } = node;
       /** One trade of 0.01 ETH at `price` between bob (maker) and carol; its time. */
       const trade_at = async (price: string): Promise<number> => {
         const quantity = "0.01";
@@ -1400,7 +1426,7 @@ describe("order and trade history (SQLite projection)", () => {
       };
       const info = (
         (await (
-          await fetch(`http://127.0.0.1:${running.port}/api/v3/exchangeInfo?symbol=ETHUSDT`)
+          await fetch(`http://127.0.0.1:${node.running.port}/api/v3/exchangeInfo?symbol=ETHUSDT`)
         ).json()) as { symbols: Body[] }
       ).symbols[0] as Body & { filters: { filterType: string }[] };
       assert.equal(info.allowTrailingStop, true);
@@ -1415,7 +1441,7 @@ describe("order and trade history (SQLite projection)", () => {
         },
       );
       await trade_at("2000");
-      const reports = await listen(running.port, alice, ["x", "X", "i", "d", "D", "w", "W"]);
+      const reports = await listen(node.running.port, alice, ["x", "X", "i", "d", "D", "w", "W"]);
       // a trailing stop-loss sell without a stop price tracks from the last price (2,000) at once
       const sell = await call("POST", "/api/v3/order", alice, {
         side: "SELL",
@@ -1446,7 +1472,7 @@ describe("order and trade history (SQLite projection)", () => {
         ["1900.00000000", 200, -1],
       );
       const usdt = (
-        (await hmac_call(running.port, "GET", "/api/v3/account", alice, {})).body.balances as {
+        (await hmac_call(node.running.port, "GET", "/api/v3/account", alice, {})).body.balances as {
           asset: string;
           locked: string;
         }[]
@@ -1477,16 +1503,9 @@ describe("order and trade history (SQLite projection)", () => {
         ["NEW", "NEW", sell.body.orderId, 500, placed_ms, false, undefined],
         ["NEW", "NEW", buy.body.orderId, 200, undefined, false, undefined],
       ]);
-      await across_restarts(
-        running,
-        opts,
-        (r) => {
-          running = r;
-        },
-        check,
-      );
+      await node.restarts(check);
       // a cancel shows them too (the triggered sell, resting at 1,800)
-      const later = await listen(running.port, alice, ["x", "X", "i", "d", "D"]);
+      const later = await listen(node.running.port, alice, ["x", "X", "i", "d", "D"]);
       const cancelled = (await call("DELETE", "/api/v3/order", alice, { orderId: String(sell.body.orderId) }))
         .body;
       assert.deepEqual(
@@ -1512,24 +1531,15 @@ describe("order and trade history (SQLite projection)", () => {
       const seen = await later();
       assert.deepEqual(seen[0], ["CANCELED", "CANCELED", sell.body.orderId, 500, placed_ms]);
       assert.deepEqual(seen.at(-1), ["EXPIRED", "EXPIRED", buy.body.orderId, 200, started_ms]);
-    } finally {
-      await running.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it("iceberg orders: the book shows one part at a time; icebergQty in responses, GET order, openOrders and executionReport (F), across restarts", async () => {
-    const { dir, opts } = own_node("hf-iceberg-");
-    let running = await start_node(opts);
-    try {
-      const creds = JSON.parse(readFileSync(running.credentials_file as string, "utf8")) as {
-        users: HmacKey[];
-      };
-      const [alice, bob] = creds.users;
-      const call = (method: string, path: string, key: HmacKey, params: Record<string, string>) =>
-        hmac_call(running.port, method, path, key, { symbol: "ETHUSDT", ...params });
+    await on_own_node("hf-iceberg-", async (node) => {
+      const [alice, bob] = node.users;
+      const { call } = node;
       const get = async (path: string) =>
-        (await (await fetch(`http://127.0.0.1:${running.port}${path}`)).json()) as Body;
+        (await (await fetch(`http://127.0.0.1:${node.running.port}${path}`)).json()) as Body;
       const info = ((await get("/api/v3/exchangeInfo?symbol=ETHUSDT")).symbols as Body[])[0] as Body & {
         filters: Body[];
       };
@@ -1538,7 +1548,7 @@ describe("order and trade history (SQLite projection)", () => {
         info.filters.find((f) => f.filterType === "ICEBERG_PARTS"),
         { filterType: "ICEBERG_PARTS", limit: 10 },
       );
-      const reports = await listen(running.port, alice, ["x", "X", "i", "q", "F", "l"]);
+      const reports = await listen(node.running.port, alice, ["x", "X", "i", "q", "F", "l"]);
       const ice = await call("POST", "/api/v3/order", alice, {
         side: "SELL",
         type: "LIMIT",
@@ -1608,21 +1618,11 @@ describe("order and trade history (SQLite projection)", () => {
         ["TRADE", "PARTIALLY_FILLED", ice.body.orderId, "1.00000000", "0.25000000", "0.25000000"],
         ["TRADE", "PARTIALLY_FILLED", ice.body.orderId, "1.00000000", "0.25000000", "0.15000000"],
       ]);
-      await across_restarts(
-        running,
-        opts,
-        (r) => {
-          running = r;
-        },
-        check,
-      );
+      await node.restarts(check);
       const cancelled = (await call("DELETE", "/api/v3/order", alice, { orderId: String(ice.body.orderId) }))
         .body;
       assert.deepEqual([cancelled.status, cancelled.icebergQty], ["CANCELED", "0.25000000"]);
       assert.deepEqual(await asks(), [["2200.00000000", "0.50000000"]]);
-    } finally {
-      await running.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
