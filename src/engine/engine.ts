@@ -53,7 +53,6 @@ import { Market } from "./market.js";
 import { ICEBERG_PARTS_MAX, type IcebergState, OrderStore } from "./orders.js";
 import * as R from "./reasons.js";
 import { RequestIdRetention } from "./request_ids.js";
-
 import {
   lock_price_ticks,
   TRAILING_DELTA_MAX_BIPS,
@@ -455,14 +454,9 @@ export class Engine {
       delta ?? -1,
       spec.iceberg_lots ?? -1,
     );
-    if (delta !== undefined) {
-      this.start_trailing(market, slot, delta, trail_lock_ticks);
-      cells[counts + COUNT_STOPS]++;
-      this.link_open(slot);
-      return slot;
-    }
     if (stop) {
-      market.stops.add(orders, slot);
+      if (delta !== undefined) this.start_trailing(market, slot, delta, trail_lock_ticks);
+      else market.stops.add(orders, slot);
       cells[counts + COUNT_STOPS]++;
       this.link_open(slot);
       return slot;
@@ -1539,11 +1533,8 @@ export class Engine {
     if (fields.iceberg !== undefined) orders.set_iceberg(slot, { ...fields.iceberg });
     const market = this.markets[fields.market];
     this.row(fields.account);
-    if (fields.where === WHERE_TRAILING) {
-      market.trailing.add(orders, slot);
-      this.ledger.cells[this.ledger.counts_at(fields.account, fields.market) + COUNT_STOPS]++;
-    } else if (fields.where === WHERE_STOPS) {
-      market.stops.add(orders, slot);
+    if (fields.where !== WHERE_BOOK) {
+      (fields.where === WHERE_TRAILING ? market.trailing : market.stops).add(orders, slot);
       this.ledger.cells[this.ledger.counts_at(fields.account, fields.market) + COUNT_STOPS]++;
     } else {
       const book = fields.side === SIDE_BUY ? market.bids : market.asks;
