@@ -240,12 +240,14 @@ export class RingSink implements EventSink {
     price_ticks: number,
     taker_prevented_lots: number,
     maker_prevented_lots: number,
+    taker_prevented_total_lots: number,
+    maker_prevented_total_lots: number,
     stp: StpMode,
     time_ms: number,
   ): void {
     this.events++;
     const r = this.ring;
-    const at = this.reserve(11);
+    const at = this.reserve(13);
     r[at] = 14;
     r[at + 1] = market;
     r[at + 2] = prevented_match_id;
@@ -255,8 +257,10 @@ export class RingSink implements EventSink {
     r[at + 6] = price_ticks;
     r[at + 7] = taker_prevented_lots;
     r[at + 8] = maker_prevented_lots;
-    r[at + 9] = stp;
-    r[at + 10] = time_ms;
+    r[at + 9] = taker_prevented_total_lots;
+    r[at + 10] = maker_prevented_total_lots;
+    r[at + 11] = stp;
+    r[at + 12] = time_ms;
   }
   ledger(account: number, asset: number, amount_units: number): void {
     const r = this.ring;

@@ -16,8 +16,16 @@ import type { MarketStatus, OrderType, Side, StpMode, TimeInForce } from "./type
  * Later kinds without a version: amend_order.
  * 5: `trailing_delta_bips` on an order spec (a third bit of version 4's label byte; older versions
  * decode without it). 6: `iceberg_lots` (a fourth bit).
+ * 7: self-trade prevention modes DECREMENT (4) and TRANSFER (5), on order specs and as a market's
+ * default (an older version's 4 or 5 decodes as an invalid mode: refused then, refused on replay);
+ * and a matching rule (see OrderSpec.format).
  */
-export const COMMAND_VERSION = 6;
+export const COMMAND_VERSION = 7;
+/**
+ * From this format on, a taker with nothing left to trade stops before self-trade prevention looks at
+ * the next resting order of its own account (before, a filled taker could still expire one).
+ */
+export const FORMAT_STP_AFTER_FILL = 7;
 
 /** Binance's strategyType: values below this are reserved (-1134); an INT. */
 export const STRATEGY_TYPE_MIN = 1_000_000;
@@ -181,6 +189,13 @@ export interface OrderSpec {
    * the book at a time (book.ts, "Iceberg orders" in docs/ENGINE.md). Absent: all of it shows.
    */
   iceberg_lots?: number;
+  /**
+   * The journal format an order decoded from an older journal was written in (set by the codec,
+   * absent for the current one): matching rules changed since then apply as they were, so an old
+   * journal replays to the state it had. The format of the command being applied decides, also for
+   * stop orders it triggers.
+   */
+  format?: number;
 }
 
 export interface PlaceOrder extends OrderSpec {

@@ -36,6 +36,8 @@ import {
   CANCEL_ONLY_NEW,
   CANCEL_ONLY_PARTIALLY_FILLED,
   type CancelRestriction,
+  COMMAND_VERSION,
+  FORMAT_STP_AFTER_FILL,
   STRATEGY_TYPE_MAX,
   STRATEGY_TYPE_MIN,
 } from "./commands.js";
@@ -81,11 +83,14 @@ import {
   STATUS_EXPIRED,
   STATUS_EXPIRED_IN_MATCH,
   STATUS_FILLED,
+  STATUS_NEW,
   STATUS_PARTIALLY_FILLED,
+  STP_DECREMENT,
   STP_EXPIRE_BOTH,
   STP_EXPIRE_MAKER,
   STP_EXPIRE_TAKER,
   STP_NONE,
+  STP_TRANSFER,
   type StpMode,
   TIF_FOK,
   TIF_GTC,
@@ -124,6 +129,8 @@ function is_index(value: number, length: number): boolean {
 const STOP_NONE = 0;
 const STOP_STP = 1;
 const STOP_FUNDS = 2;
+/** DECREMENT took all the taker had left: it expires (EXPIRED_IN_MATCH) even with nothing left. */
+const STOP_PREVENTED = 3;
 
 export class Engine {
   readonly limits: EngineLimits;
@@ -159,6 +166,8 @@ export class Engine {
   private shown_again = false;
   /** Scratch for matching: why the last execute_taker stopped early. */
   private match_stop = STOP_NONE;
+  /** Whether the order being placed follows FORMAT_STP_AFTER_FILL's rule (false: journaled before it). */
+  private stp_after_fill = true;
 
   constructor(limits: Partial<EngineLimits> = {}, sink?: EventSink) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
@@ -334,6 +343,8 @@ export class Engine {
     }
     const shape = this.check_spec(market, spec);
     if (shape !== R.REASON_NONE) return this.reject(shape);
+    // the matching rules of the format this order was journaled in (commands.ts, OrderSpec.format)
+    this.stp_after_fill = (spec.format ?? COMMAND_VERSION) >= FORMAT_STP_AFTER_FILL;
 
     const row = this.row(account);
     const ledger = this.ledger;
@@ -501,7 +512,7 @@ export class Engine {
       return R.REASON_INVALID_PARAMETER;
     if (!(Number.isInteger(spec.tif) && spec.tif >= 0 && spec.tif <= TIF_FOK))
       return R.REASON_INVALID_PARAMETER;
-    if (!(Number.isInteger(spec.stp) && spec.stp >= -1 && spec.stp <= STP_EXPIRE_BOTH))
+    if (!(Number.isInteger(spec.stp) && spec.stp >= -1 && spec.stp <= STP_TRANSFER))
       return R.REASON_INVALID_PARAMETER;
     const cid = spec.client_order_id;
     if (cid !== null && (typeof cid !== "string" || !CLIENT_ORDER_ID_RE.test(cid)))
@@ -640,7 +651,9 @@ export class Engine {
     const stop = this.match_stop;
     const type = orders.type(slot);
     const by_quote = orders.quote_units(slot) > 0;
-    if (!by_quote && orders.remaining_lots(slot) === 0) {
+    if (stop === STOP_PREVENTED) {
+      this.finish_taker(market, slot, STATUS_EXPIRED_IN_MATCH, END_STP);
+    } else if (!by_quote && orders.remaining_lots(slot) === 0) {
       this.finish_taker(market, slot, STATUS_FILLED, END_NONE);
     } else if (stop === STOP_STP) {
       this.finish_taker(market, slot, STATUS_EXPIRED_IN_MATCH, END_STP);
@@ -675,7 +688,8 @@ export class Engine {
       for (let o = pool.head[level]; o !== 0 && need > 0; o = orders.next(o)) {
         if (orders.account(o) === account) {
           if (stp === STP_EXPIRE_MAKER) continue;
-          return false; // EXPIRE_TAKER / EXPIRE_BOTH would stop the order here
+          // EXPIRE_TAKER / EXPIRE_BOTH would stop the order here; DECREMENT would take some of it
+          return false;
         }
         need -= orders.remaining_lots(o);
       }
@@ -708,10 +722,26 @@ export class Engine {
       let maker = pool.head[level];
       while (maker !== 0) {
         const next = orders.next(maker);
+        // what the taker has left to trade here: its quantity, or the whole lots its quote amount buys
+        let lots = by_quote
+          ? this.taker_lots_left(slot, lot_cost, cfg.lot_units)
+          : orders.remaining_lots(slot);
+        if (lots === 0 && this.stp_after_fill) {
+          if (by_quote) this.match_stop = STOP_FUNDS;
+          break;
+        }
         if (stp !== STP_NONE && orders.account(maker) === account) {
+          if (stp >= STP_DECREMENT) {
+            this.shown_again = false;
+            level_gone = this.decrement(market, slot, maker, level, price, lots, lot_cost);
+            if (this.match_stop !== STOP_NONE) break;
+            maker = next === 0 && this.shown_again ? maker : next;
+            continue;
+          }
           const expire_maker = stp === STP_EXPIRE_MAKER || stp === STP_EXPIRE_BOTH;
           const expire_taker = stp === STP_EXPIRE_TAKER || stp === STP_EXPIRE_BOTH;
           // Recorded before the orders expire, so that their updates can name it.
+          const maker_lots = expire_maker ? orders.remaining_lots(maker) : -1;
           sink.prevented_match(
             market.id,
             market.next_prevented_match_id++,
@@ -719,8 +749,10 @@ export class Engine {
             orders.id(maker),
             account,
             price,
-            expire_taker ? this.taker_lots_left(slot, lot_cost, cfg.lot_units) : -1,
-            expire_maker ? orders.remaining_lots(maker) : -1,
+            expire_taker ? lots : -1,
+            maker_lots,
+            expire_taker ? orders.prevented_lots(slot) + lots : -1,
+            expire_maker ? orders.prevented_lots(maker) + maker_lots : -1,
             stp as StpMode,
             this.now_ms,
           );
@@ -735,30 +767,19 @@ export class Engine {
           continue;
         }
         // an iceberg maker trades what it shows; the rest shows next, at the back of the queue
-        let lots = orders.book_lots(maker);
-        if (by_quote) {
-          const quote_left = orders.quote_units(slot) - orders.cumulative_quote_units(slot);
-          const affordable = Math.floor(quote_left / lot_cost);
-          if (side === SIDE_SELL) {
-            const lockable = Math.floor(orders.locked_units(slot) / cfg.lot_units);
-            if (lockable < affordable && lockable < lots) lots = lockable;
-          }
+        const shown = orders.book_lots(maker);
+        if (shown < lots) lots = shown;
+        if (lots === 0) {
+          // only before FORMAT_STP_AFTER_FILL: a taker with nothing left got this far
+          if (by_quote) this.match_stop = STOP_FUNDS;
+          break;
+        }
+        if (capped_buy) {
+          const affordable = Math.floor(orders.locked_units(slot) / lot_cost);
           if (affordable < lots) lots = affordable;
           if (lots === 0) {
             this.match_stop = STOP_FUNDS;
             break;
-          }
-        } else {
-          const want = orders.remaining_lots(slot);
-          if (want === 0) break;
-          if (want < lots) lots = want;
-          if (capped_buy) {
-            const affordable = Math.floor(orders.locked_units(slot) / lot_cost);
-            if (affordable < lots) lots = affordable;
-            if (lots === 0) {
-              this.match_stop = STOP_FUNDS;
-              break;
-            }
           }
         }
         this.shown_again = false;
@@ -781,6 +802,103 @@ export class Engine {
       if (!level_gone || this.match_stop !== STOP_NONE) break;
       if (!by_quote && orders.remaining_lots(slot) === 0) break;
     }
+  }
+
+  /**
+   * DECREMENT (and TRANSFER, the same within one account): the taker and its own resting order each
+   * lose what would have traded, the smaller of what the taker has left here (`taker_left`) and what
+   * the maker shows. The one with nothing left expires (both if equal); the other goes on with the
+   * rest, reported as reduced by prevention: a maker keeps its place in the queue (an iceberg whose
+   * part is used up shows the next at the back), a taker goes on matching. What either order had
+   * locked for the prevented quantity is released at once. Sets match_stop to STOP_PREVENTED if the
+   * taker has nothing left; returns true if the maker's level emptied.
+   */
+  private decrement(
+    market: Market,
+    taker: number,
+    maker: number,
+    level: number,
+    price: number,
+    taker_left: number,
+    lot_cost: number,
+  ): boolean {
+    const orders = this.orders;
+    const cfg = market.config;
+    const maker_left = orders.remaining_lots(maker);
+    const lots = Math.min(taker_left, orders.book_lots(maker));
+    assert(lots > 0, "a prevented match of nothing");
+    const mode =
+      orders.stp(taker) === STP_TRANSFER && orders.stp(maker) === STP_TRANSFER ? STP_TRANSFER : STP_DECREMENT;
+    this.sink.prevented_match(
+      market.id,
+      market.next_prevented_match_id++,
+      orders.id(taker),
+      orders.id(maker),
+      orders.account(taker),
+      price,
+      lots,
+      lots,
+      orders.prevented_lots(taker) + lots,
+      orders.prevented_lots(maker) + lots,
+      mode,
+      this.now_ms,
+    );
+
+    // the taker: a quantity shrinks (with its lock, but for a market buy's, which only caps what it
+    // spends); a quote amount loses what those lots would have cost here
+    orders.add_prevented(taker, lots);
+    if (orders.quote_units(taker) > 0) {
+      orders.set_quote_units(taker, orders.quote_units(taker) - lots * lot_cost);
+    } else {
+      orders.set_quantity_lots(taker, orders.quantity_lots(taker) - lots);
+      if (orders.side(taker) === SIDE_SELL) this.release_part(market, taker, lots * cfg.lot_units);
+      else if (has_limit_price(orders.type(taker)))
+        this.release_part(market, taker, lots * orders.price_ticks(taker) * cfg.quote_units_per_tick_lot);
+    }
+    const taker_done = lots === taker_left;
+    if (!taker_done) this.report_prevented(market, taker);
+
+    let gone = false;
+    if (lots === maker_left) {
+      gone = this.close_resting(market, maker, STATUS_EXPIRED_IN_MATCH, END_STP);
+    } else {
+      orders.add_prevented(maker, lots);
+      orders.set_quantity_lots(maker, orders.quantity_lots(maker) - lots);
+      this.release_part(
+        market,
+        maker,
+        lots * (orders.side(maker) === SIDE_SELL ? cfg.lot_units : price * cfg.quote_units_per_tick_lot),
+      );
+      this.levels.quantity_lots[level] -= lots;
+      const ice = orders.iceberg(maker);
+      if (ice !== undefined) {
+        ice.visible_lots -= lots;
+        if (ice.visible_lots === 0) {
+          ice.visible_lots = Math.min(ice.display_lots, maker_left - lots);
+          this.levels.quantity_lots[level] += ice.visible_lots;
+          (orders.side(maker) === SIDE_BUY ? market.bids : market.asks).requeue(orders, maker);
+          this.shown_again = true;
+        }
+      }
+      this.report_prevented(market, maker);
+    }
+    if (taker_done) this.match_stop = STOP_PREVENTED;
+    return gone;
+  }
+
+  /** An order self-trade prevention reduced and left open: its state now, ended by STP. */
+  private report_prevented(market: Market, slot: number): void {
+    const orders = this.orders;
+    const executed = orders.executed_lots(slot);
+    this.sink.order_update(
+      orders.id(slot),
+      orders.account(slot),
+      market.id,
+      executed > 0 ? STATUS_PARTIALLY_FILLED : STATUS_NEW,
+      executed,
+      orders.cumulative_quote_units(slot),
+      END_STP,
+    );
   }
 
   /**
@@ -1009,16 +1127,21 @@ export class Engine {
   }
 
   private release_lock(market: Market, slot: number): void {
+    this.release_part(market, slot, this.orders.locked_units(slot));
+  }
+
+  /** Releases `amount` of what an order locks back to its account's free balance. */
+  private release_part(market: Market, slot: number, amount: number): void {
     const orders = this.orders;
-    const amount = orders.locked_units(slot);
     if (amount === 0) return;
+    assert(amount > 0 && amount <= orders.locked_units(slot), "releasing more than an order locks");
     const account = orders.account(slot);
     const asset = orders.side(slot) === SIDE_BUY ? market.config.quote : market.config.base;
     const cells = this.ledger.cells;
     const at = this.ledger.free_at(account, asset);
     cells[at + 1] -= amount;
     cells[at] += amount;
-    orders.set_locked_units(slot, 0);
+    orders.set_locked_units(slot, orders.locked_units(slot) - amount);
     cells[this.ledger.updated_at(account)] = this.now_ms;
     assert(cells[at + 1] >= 0, "locked balance went negative on release");
     this.sink.balance(account, asset, cells[at], cells[at + 1]);
@@ -1159,11 +1282,13 @@ export class Engine {
     if (!Number.isSafeInteger(n) || typeof cid !== "string" || !CLIENT_ORDER_ID_RE.test(cid))
       return void this.reject(R.REASON_INVALID_PARAMETER);
     if (n < cfg.min_qty_lots) return void this.reject(R.REASON_FILTER_LOT_SIZE);
-    const quantity = orders.quantity_lots(slot);
+    // Binance's origQty: what it works with plus what self-trade prevention took (which stays taken)
+    const prevented = orders.prevented_lots(slot);
+    const quantity = orders.quantity_lots(slot) + prevented;
     const executed = orders.executed_lots(slot);
     if (n > quantity) return void this.reject(R.REASON_AMEND_INCREASE);
     if (n === quantity) return void this.reject(R.REASON_AMEND_NO_CHANGE);
-    if (n <= executed) return void this.reject(R.REASON_AMEND_NOT_ABOVE_EXECUTED);
+    if (n <= executed + prevented) return void this.reject(R.REASON_AMEND_NOT_ABOVE_EXECUTED);
     const account = cmd.account;
     const row = this.row(account);
     const current = orders.client_order_id(slot);
@@ -1188,8 +1313,11 @@ export class Engine {
           cfg.quote_units_per_tick_lot;
     const release = reduce * lot_lock;
     const locked = orders.locked_units(slot);
-    assert(locked - release === (n - executed) * lot_lock, "an amended order's lock is not what it holds");
-    orders.set_quantity_lots(slot, n);
+    assert(
+      locked - release === (n - prevented - executed) * lot_lock,
+      "an amended order's lock is not what it holds",
+    );
+    orders.set_quantity_lots(slot, n - prevented);
     orders.set_locked_units(slot, locked - release);
     const asset = side === SIDE_BUY ? cfg.quote : cfg.base;
     const cells = this.ledger.cells;
@@ -1203,7 +1331,7 @@ export class Engine {
     const ice = orders.iceberg(slot);
     let shown_less = reduce;
     if (ice !== undefined) {
-      const visible = Math.min(ice.visible_lots, n - executed);
+      const visible = Math.min(ice.visible_lots, n - prevented - executed);
       shown_less = level === 0 ? 0 : ice.visible_lots - visible;
       if (level !== 0) ice.visible_lots = visible;
     }
@@ -1531,6 +1659,8 @@ export class Engine {
     orders.set_strategy(slot, fields.strategy_id, fields.strategy_type);
     if (fields.trail !== undefined) orders.set_trail(slot, { ...fields.trail });
     if (fields.iceberg !== undefined) orders.set_iceberg(slot, { ...fields.iceberg });
+    if (fields.prevented_lots !== undefined && fields.prevented_lots > 0)
+      orders.add_prevented(slot, fields.prevented_lots);
     const market = this.markets[fields.market];
     this.row(fields.account);
     if (fields.where !== WHERE_BOOK) {
@@ -1576,6 +1706,8 @@ export interface RestoredOrder {
   trail?: TrailState;
   /** An iceberg order's state. */
   iceberg?: IcebergState;
+  /** What self-trade prevention has taken from it (quantity_lots is what is left to work with). */
+  prevented_lots?: number;
 }
 
 /** Where a restored order lives: resting in the book, in the stop lists, in the trailing list. */

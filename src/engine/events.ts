@@ -90,9 +90,12 @@ export interface EventSink {
   ): void;
   /**
    * Self-trade prevention stopped a taker from trading with a resting order of the same account
-   * (Binance's "prevented match"). Comes before the order updates that expire the order(s). A
-   * quantity is -1 for the side the mode leaves alone (EXPIRE_MAKER leaves the taker, EXPIRE_TAKER
-   * the maker); otherwise it is what that order had left, which expires.
+   * (Binance's "prevented match"). Comes before the order updates that expire or reduce the order(s).
+   * A quantity is -1 for the side the mode leaves alone (EXPIRE_MAKER leaves the taker, EXPIRE_TAKER
+   * the maker); for an EXPIRE mode it is what that order had left, which expires; for DECREMENT (and
+   * TRANSFER) both are what would have traded, taken from both orders. The totals are each order's
+   * prevented quantity after this match (Binance's A; -1 for an order left alone). `stp` is the mode
+   * in effect: the taker's, but TRANSFER only when the maker's is TRANSFER too (else DECREMENT).
    */
   prevented_match(
     market: number,
@@ -103,6 +106,8 @@ export interface EventSink {
     price_ticks: number,
     taker_prevented_lots: number,
     maker_prevented_lots: number,
+    taker_prevented_total_lots: number,
+    maker_prevented_total_lots: number,
     stp: StpMode,
     time_ms: number,
   ): void;
@@ -207,6 +212,9 @@ export type EngineEvent =
       price_ticks: number;
       taker_prevented_lots: number;
       maker_prevented_lots: number;
+      /** What prevention has taken from each order in all so far, this included (-1: left alone). */
+      taker_prevented_total_lots: number;
+      maker_prevented_total_lots: number;
       stp: StpMode;
       time_ms: number;
     }
@@ -382,6 +390,8 @@ export class EventCollector implements EventSink {
     price_ticks: number,
     taker_prevented_lots: number,
     maker_prevented_lots: number,
+    taker_prevented_total_lots: number,
+    maker_prevented_total_lots: number,
     stp: StpMode,
     time_ms: number,
   ): void {
@@ -395,6 +405,8 @@ export class EventCollector implements EventSink {
       price_ticks,
       taker_prevented_lots,
       maker_prevented_lots,
+      taker_prevented_total_lots,
+      maker_prevented_total_lots,
       stp,
       time_ms,
     });
@@ -510,6 +522,8 @@ export class NullSink implements EventSink {
     _price_ticks: number,
     _taker_prevented_lots: number,
     _maker_prevented_lots: number,
+    _taker_prevented_total_lots: number,
+    _maker_prevented_total_lots: number,
     _stp: StpMode,
     _time_ms: number,
   ): void {}

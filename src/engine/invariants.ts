@@ -62,6 +62,13 @@ export function check_invariants(e: Engine): string[] {
           if (orders.price_ticks(s) !== pool.price_ticks[level])
             problems.push(`order ${orders.id(s)} at wrong level`);
           if (orders.side(s) !== book.side) problems.push(`order ${orders.id(s)} on the wrong side`);
+          // a resting order locks exactly what it may still trade: base, or quote at its own price
+          const lot_lock =
+            book.side === SIDE_BUY
+              ? orders.price_ticks(s) * m.config.quote_units_per_tick_lot
+              : m.config.lot_units;
+          if (orders.locked_units(s) !== left * lot_lock)
+            problems.push(`order ${orders.id(s)} locks ${orders.locked_units(s)}, not ${left} lots' worth`);
           total += orders.book_lots(s);
           count++;
           visit(s, m.id);

@@ -32,8 +32,10 @@ export interface IcebergState {
 /** Hot record: 8 doubles = 16 int32s = 64 bytes, viewed both ways. */
 const HOT_F = 8;
 const HOT_I = 16;
-/** Int32 index of the packed flags: side 0, open 1, triggered 2, type 3-5, tif 6-7, stp 8-9, has client id 10, market 11-30, has strategy labels 31. */
+/** Int32 index of the packed flags: side 0, open 1, triggered 2, type 3-5, tif 6-7, has client id 10, market 11-30, has strategy labels 31. */
 const META = 9;
+/** Int32 index of the self-trade prevention mode (read once per match, not per fill). */
+const STP = 13;
 const HAS_CLIENT_ID = 1 << 10;
 const HAS_STRATEGY = 1 << 31;
 const COLD_F = 4;
@@ -74,11 +76,17 @@ export class OrderStore {
   /** Iceberg state of the few slots that are iceberg orders (looked up only while any is live). */
   private readonly icebergs = new Map<number, IcebergState>();
   /**
-   * The two maps' sizes, kept as plain fields: the fill loop asks on every fill whether any exist,
+   * Lots self-trade prevention took from the few slots it has touched and left live (DECREMENT): what
+   * Binance calls the order's prevented quantity. Their `quantity_lots` is already that much less.
+   */
+  private readonly prevented = new Map<number, number>();
+  /**
+   * The maps' sizes, kept as plain fields: the fill loop asks on every fill whether any exist,
    * and a field load measured cheaper there than Map.prototype.size.
    */
   private trails_live = 0;
   private icebergs_live = 0;
+  private prevented_live = 0;
   /** order id -> slot (0 = not live), for live orders only. */
   readonly by_id: IdIndex;
   /** What a helper thread may map ahead of the high-water mark (see TouchPlan). */
@@ -159,6 +167,7 @@ export class OrderStore {
     if ((this.hi[slot * HOT_I + META] & HAS_STRATEGY) !== 0) this.strategies.delete(slot);
     if (this.trails_live !== 0 && this.trails.delete(slot)) this.trails_live--;
     if (this.icebergs_live !== 0 && this.icebergs.delete(slot)) this.icebergs_live--;
+    if (this.prevented_live !== 0 && this.prevented.delete(slot)) this.prevented_live--;
     this.free_stack[this.free_count++] = slot;
   }
 
@@ -209,6 +218,23 @@ export class OrderStore {
     this.icebergs.set(slot, state);
   }
 
+  /** Lots self-trade prevention has taken from this order so far (Binance's preventedQuantity). */
+  prevented_lots(slot: number): number {
+    return this.prevented_live === 0 ? 0 : (this.prevented.get(slot) ?? 0);
+  }
+
+  /**
+   * Adds `lots` to the order's prevented quantity (self-trade prevention, DECREMENT). The caller takes
+   * as much from its working quantity (quantity_lots), so that the two still add up to the quantity it
+   * was placed (or amended) with; a market order by quote amount has none, it loses quote instead.
+   */
+  add_prevented(slot: number, lots: number): void {
+    assert(lots > 0, "preventing no quantity");
+    const before = this.prevented_lots(slot);
+    if (before === 0) this.prevented_live++;
+    this.prevented.set(slot, before + lots);
+  }
+
   /** Live iceberg orders: while there are none, a level's total is everything its orders have left. */
   get iceberg_count(): number {
     return this.icebergs_live;
@@ -233,7 +259,10 @@ export class OrderStore {
     this.hf[slot * HOT_F + 0] = value;
   }
 
-  /** Original quantity in lots (0 for a market order by quote amount). */
+  /**
+   * Quantity in lots the order may trade in all: what it was placed (or amended) with less what
+   * self-trade prevention has taken (prevented_lots). 0 for a market order by quote amount.
+   */
 
   quantity_lots(slot: number): number {
     return this.hf[slot * HOT_F + 1];
@@ -389,12 +418,11 @@ export class OrderStore {
   }
 
   stp(slot: number): number {
-    return (this.hi[slot * HOT_I + META] >>> 8) & 0x3;
+    return this.hi[slot * HOT_I + STP];
   }
 
   set_stp(slot: number, value: number): void {
-    const at = slot * HOT_I + META;
-    this.hi[at] = (this.hi[at] & ~(0x3 << 8)) | ((value & 0x3) << 8);
+    this.hi[slot * HOT_I + STP] = value;
   }
 
   market(slot: number): number {

@@ -5,7 +5,7 @@
  * windows, API keys and web users. Older versions (1: before request ids and keys; 2: before key tiers;
  * 3: before web users; 4: before prevented-match ids, which then start from 0, accounts' update
  * times, then 0 until their next change, and orders' strategy labels; 5: before trailing stops; 6:
- * before iceberg orders) still restore. Slot numbers
+ * before iceberg orders; 7: before prevented quantities) still restore. Slot numbers
  * are not recorded, so two engines in the same logical state encode to the same bytes; the state
  * hash is SHA-256 of those bytes. restore(snapshot(e)) behaves exactly as e on every later command.
  */
@@ -21,7 +21,7 @@ import type { EventSink } from "./events.js";
 import type { OrderType, Side, StpMode, TimeInForce } from "./types.js";
 
 const MAGIC = 0x48465331; // "HFS1"
-export const SNAPSHOT_VERSION = 7;
+export const SNAPSHOT_VERSION = 8;
 
 const LIMIT_KEYS: (keyof EngineLimits)[] = [
   "orders_max",
@@ -93,6 +93,10 @@ function write_order(w: Writer, e: Engine, slot: number, where: number): void {
     w.f64(ice.display_lots);
     w.f64(ice.visible_lots);
   }
+  // version 8: the quantity self-trade prevention (DECREMENT) has taken, flagged (almost every order: none)
+  const prevented = o.prevented_lots(slot);
+  w.u8(prevented === 0 ? 0 : 1);
+  if (prevented !== 0) w.f64(prevented);
 }
 
 function read_order(r: Reader, version: number): RestoredOrder {
@@ -126,6 +130,7 @@ function read_order(r: Reader, version: number): RestoredOrder {
     o.trail = { delta_bips: r.u32(), time_ms: r.f64(), extreme_ticks: r.f64(), lock_price_ticks: r.f64() };
   }
   if (version >= 7 && r.u8() === 1) o.iceberg = { display_lots: r.f64(), visible_lots: r.f64() };
+  if (version >= 8 && r.u8() === 1) o.prevented_lots = r.f64();
   if (o.where > (version >= 6 ? WHERE_TRAILING : WHERE_STOPS)) throw new Error(`bad order place ${o.where}`);
   if ((o.where === WHERE_TRAILING) !== (o.trail !== undefined && !o.triggered))
     throw new Error(`order ${o.id}: trailing state and list disagree`);

@@ -48,8 +48,26 @@ export const STP_NONE = 0;
 export const STP_EXPIRE_TAKER = 1;
 export const STP_EXPIRE_MAKER = 2;
 export const STP_EXPIRE_BOTH = 3;
-export type StpMode = 0 | 1 | 2 | 3;
-export const STP_NAMES = ["NONE", "EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"] as const;
+/**
+ * Both orders' prevented quantity grows by what would have traded; the smaller order expires (both if
+ * equal), the other goes on with what it has left (Binance's STP FAQ, scenario G).
+ */
+export const STP_DECREMENT = 4;
+/**
+ * Binance's TRANSFER: DECREMENT, plus a transfer of the prevented quantity between two accounts of one
+ * trade group. Holdfast has no trade groups (a self-trade is within one account), where Binance's
+ * TRANSFER is DECREMENT; a prevented match is reported as TRANSFER when both orders named it.
+ */
+export const STP_TRANSFER = 5;
+export type StpMode = 0 | 1 | 2 | 3 | 4 | 5;
+export const STP_NAMES = [
+  "NONE",
+  "EXPIRE_TAKER",
+  "EXPIRE_MAKER",
+  "EXPIRE_BOTH",
+  "DECREMENT",
+  "TRANSFER",
+] as const;
 
 export const STATUS_NEW = 0;
 export const STATUS_PARTIALLY_FILLED = 1;

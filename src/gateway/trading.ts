@@ -168,7 +168,8 @@ export function register_trading(
       orderListId: -1,
       clientOrderId: o.client_order_id(slot) ?? "",
       price: price_str(m, o.price_ticks(slot)),
-      origQty: qty_str(m, o.quantity_lots(slot)),
+      // what it was placed (or amended) with: what it works with plus what self-trade prevention took
+      origQty: qty_str(m, o.quantity_lots(slot) + o.prevented_lots(slot)),
       executedQty: qty_str(m, o.executed_lots(slot)),
       cummulativeQuoteQty: units(engine, m.config.quote, o.cumulative_quote_units(slot)),
       status: ORDER_STATUS_NAMES[o.executed_lots(slot) > 0 ? 1 : STATUS_NEW],
@@ -557,13 +558,16 @@ export function register_trading(
       updateTime: number;
       isWorking: boolean;
       workingTime: number;
+      preventedMatchId?: number;
+      preventedQuantity?: string;
     };
     const out: Open[] = [];
     /**
      * What the engine does not keep is read from the history: when a triggered stop order began
-     * working and when a partly filled order last changed (its last fill).
+     * working, when a partly filled order last changed (its last fill), and for an order self-trade
+     * prevention reduced (DECREMENT), that time and the match.
      */
-    const from_history: { at: number; market: number; order_id: number }[] = [];
+    const from_history: { at: number; market: number; order_id: number; prevented_lots: number }[] = [];
     for (const m of markets) {
       for (const id of engine.accounts[account].open_ids(engine.ledger, account, m.id)) {
         const slot = engine.find_order(account, m.id, id, null);
@@ -573,8 +577,13 @@ export function register_trading(
         const stop = is_stop_type(engine.orders.type(slot));
         const waiting = stop && engine.orders.triggered(slot) === 0;
         const triggered = stop && !waiting;
-        if (triggered || engine.orders.executed_lots(slot) > 0)
-          from_history.push({ at: out.length, market: m.id, order_id: d.orderId });
+        if (triggered || engine.orders.executed_lots(slot) > 0 || engine.orders.prevented_lots(slot) > 0)
+          from_history.push({
+            at: out.length,
+            market: m.id,
+            order_id: d.orderId,
+            prevented_lots: engine.orders.prevented_lots(slot),
+          });
         out.push({
           ...d,
           // GET openOrders shows icebergQty for every order (0: not an iceberg), as GET order does
@@ -601,6 +610,10 @@ export function register_trading(
       if (row === null) return;
       if (row.working_ms !== null && row.working_ms > 0) out[t.at].workingTime = row.working_ms;
       out[t.at].updateTime = row.update_ms;
+      if (row.prevented_match_id !== null && row.prevented_match_id !== undefined) {
+        out[t.at].preventedMatchId = row.prevented_match_id;
+        out[t.at].preventedQuantity = qty_str(engine.markets[t.market], t.prevented_lots);
+      }
     });
     return out.sort((a, b) => a.orderId - b.orderId);
   });
@@ -850,9 +863,9 @@ function order_response(
   let quote = 0;
   const fills = [];
   const prevented = [];
-  /** The quantity self-trade prevention expired of this order, and by which match (-1: none). */
-  let expired_lots = -1;
-  let expired_by = -1;
+  /** All self-trade prevention took from this order, and by which match last (-1: none). */
+  let prevented_lots = -1;
+  let prevented_by = -1;
   let triggered = false;
   let trailing_ms = -1;
   for (const x of events) {
@@ -871,8 +884,8 @@ function order_response(
           : {}),
       });
       if (x.taker_prevented_lots >= 0) {
-        expired_lots = x.taker_prevented_lots;
-        expired_by = x.prevented_match_id;
+        prevented_lots = x.taker_prevented_total_lots;
+        prevented_by = x.prevented_match_id;
       }
     }
     if (x.kind === "order_update" && x.order_id === id) {
@@ -911,10 +924,11 @@ function order_response(
     selfTradePreventionMode: o.stp,
     ...strategy_fields(created.strategy_id, created.strategy_type),
   };
-  // Binance's conditional fields: RESULT names the match that expired the order; FULL lists every
-  // match the order was kept from (those that expired resting orders too) beside its fills.
-  const expired = expired_lots >= 0 ? { preventedQuantity: qty_str(m, expired_lots) } : {};
+  // Binance's conditional fields: RESULT names the (last) match that expired or reduced the order;
+  // FULL lists every match the order was kept from (those that expired or reduced only resting
+  // orders too) beside its fills. preventedQuantity: all prevention took from it.
+  const taken = prevented_lots >= 0 ? { preventedQuantity: qty_str(m, prevented_lots) } : {};
   if (resp_type === "RESULT")
-    return expired_lots >= 0 ? { ...result, preventedMatchId: expired_by, ...expired } : result;
-  return { ...result, fills, ...(prevented.length > 0 ? { preventedMatches: prevented } : {}), ...expired };
+    return prevented_lots >= 0 ? { ...result, preventedMatchId: prevented_by, ...taken } : result;
+  return { ...result, fills, ...(prevented.length > 0 ? { preventedMatches: prevented } : {}), ...taken };
 }

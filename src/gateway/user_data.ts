@@ -10,6 +10,7 @@ import type { Engine } from "../engine/engine.js";
 import type { EngineEvent } from "../engine/events.js";
 import type { Market } from "../engine/market.js";
 import {
+  END_STP,
   is_stop_type,
   ORDER_STATUS_NAMES,
   ORDER_TYPE_NAMES,
@@ -289,18 +290,22 @@ export class UserEvents {
           });
         }
       } else if (ev.kind === "order_update") {
-        // fills were reported with their trades; here only the ends without a trade
+        // fills were reported with their trades; here only the ends without a trade, and an order
+        // self-trade prevention reduced and left open (DECREMENT: TRADE_PREVENTION, still NEW or
+        // PARTIALLY_FILLED)
+        const reduced = ev.end_reason === END_STP && ev.status <= STATUS_PARTIALLY_FILLED;
         if (
           ev.status !== STATUS_CANCELED &&
           ev.status !== STATUS_EXPIRED &&
-          ev.status !== STATUS_EXPIRED_IN_MATCH
+          ev.status !== STATUS_EXPIRED_IN_MATCH &&
+          !reduced
         )
           continue;
         const facts = this.facts(ev.order_id, ev.account, ev.market);
         if (facts === null) continue;
         const m = e.markets[ev.market];
         const prevented =
-          ev.status === STATUS_EXPIRED_IN_MATCH ? prevention_of(events, i, ev.order_id) : null;
+          ev.status === STATUS_EXPIRED_IN_MATCH || reduced ? prevention_of(events, i, ev.order_id) : null;
         emit(ev.account, {
           ...base(facts, m),
           x: ev.status === STATUS_CANCELED ? "CANCELED" : prevented !== null ? "TRADE_PREVENTION" : "EXPIRED",
@@ -310,20 +315,20 @@ export class UserEvents {
           C: ev.status === STATUS_CANCELED ? facts.client_order_id : "",
           i: ev.order_id,
           ...no_fill(m, ev.executed_lots, ev.cumulative_quote_units, time_ms),
-          ...working(facts, false),
-          // Binance's fields of an order self-trade prevention expired: the prevented match, the
-          // quantity it expired (in all, and by this match: the same here, one match expires an
-          // order), and the other order
+          ...working(facts, reduced),
+          // Binance's fields of an order self-trade prevention expired or reduced: the prevented
+          // match, the quantity prevention has taken from it in all (A) and by this match (B), and
+          // the other order
           ...(prevented === null
             ? {}
             : {
                 v: prevented.prevented_match_id,
-                A: qty_str(m, prevented.lots),
+                A: qty_str(m, prevented.total_lots),
                 B: qty_str(m, prevented.lots),
                 U: prevented.counter_order_id,
               }),
         });
-        this.orders.delete(ev.order_id);
+        if (!reduced) this.orders.delete(ev.order_id);
       } else if (ev.kind === "ledger") {
         emit(ev.account, {
           e: "balanceUpdate",
@@ -359,14 +364,15 @@ export class UserEvents {
 }
 
 /**
- * The prevented match (before `at` among one command's events) that expired `order_id`, with what
- * it expired and the order on the other side; null if none did.
+ * The prevented match (the last before `at` among one command's events) that expired or reduced
+ * `order_id`, with what it took, what prevention has taken from the order in all, and the order on
+ * the other side; null if none did.
  */
 function prevention_of(
   events: readonly EngineEvent[],
   at: number,
   order_id: number,
-): { prevented_match_id: number; lots: number; counter_order_id: number } | null {
+): { prevented_match_id: number; lots: number; total_lots: number; counter_order_id: number } | null {
   for (let j = at - 1; j >= 0; j--) {
     const x = events[j];
     if (x.kind !== "prevented_match") continue;
@@ -374,12 +380,14 @@ function prevention_of(
       return {
         prevented_match_id: x.prevented_match_id,
         lots: x.maker_prevented_lots,
+        total_lots: x.maker_prevented_total_lots,
         counter_order_id: x.taker_order_id,
       };
     if (x.taker_order_id === order_id && x.taker_prevented_lots >= 0)
       return {
         prevented_match_id: x.prevented_match_id,
         lots: x.taker_prevented_lots,
+        total_lots: x.taker_prevented_total_lots,
         counter_order_id: x.maker_order_id,
       };
   }

@@ -48,7 +48,11 @@ export class CodecError extends Error {
 
 /** -1 (the market's default STP mode) is stored as 255. */
 const stp_byte = (stp: number): number => (stp === -1 ? 255 : stp);
-const stp_value = (b: number): StpMode | -1 => (b === 255 ? -1 : (b as StpMode));
+/** An STP mode from a record of `version`: before 7, modes 4 and 5 did not exist (refused then, and now). */
+const stp_value = (b: number, version: number): StpMode | -1 =>
+  b === 255 ? -1 : ((b > 3 && version < 7 ? STP_NOT_YET : b) as StpMode);
+/** An invalid mode the engine refuses, as it refused 4 and 5 before format 7. */
+const STP_NOT_YET = 254;
 
 function write_spec(w: ByteWriter, s: OrderSpec): void {
   w.u8(s.side);
@@ -89,7 +93,7 @@ function read_spec<T extends object>(
   o.side = r.u8() as Side;
   o.order_type = r.u8() as OrderType;
   o.tif = r.u8() as TimeInForce;
-  o.stp = stp_value(r.u8());
+  o.stp = stp_value(r.u8(), version);
   o.price_ticks = r.f64();
   o.quantity_lots = r.f64();
   o.quote_units = r.f64();
@@ -105,8 +109,8 @@ function read_restriction(value: number): CancelRestriction | 0 {
 }
 
 /**
- * A spec's strategy labels (version 4 on), trailing delta (5 on) and iceberg quantity (6 on).
- * `always`: set all four, undefined when not given (a reused scratch object must lose the last command's); otherwise only
+ * A spec's strategy labels (version 4 on), trailing delta (5 on) and iceberg quantity (6 on), and the
+ * format of a record older than the current one. `always`: set all five, undefined when not given (a reused scratch object must lose the last command's); otherwise only
  * those given, so that a command without them decodes to exactly what was encoded.
  */
 function read_labels<T extends OrderSpec>(r: ByteReader, o: T, version: number, always = true): T {
@@ -117,6 +121,9 @@ function read_labels<T extends OrderSpec>(r: ByteReader, o: T, version: number, 
   if (always || (labels & 2) !== 0) o.strategy_type = (labels & 2) !== 0 ? r.u32() : undefined;
   if (always || (labels & 4) !== 0) o.trailing_delta_bips = (labels & 4) !== 0 ? r.u32() : undefined;
   if (always || (labels & 8) !== 0) o.iceberg_lots = (labels & 8) !== 0 ? r.f64() : undefined;
+  // an older format's matching rules apply to it (commands.ts, OrderSpec.format)
+  if (version < COMMAND_VERSION) o.format = version;
+  else if (always) o.format = undefined;
   return o;
 }
 
@@ -268,6 +275,7 @@ export class DecodeScratch {
     strategy_type: undefined,
     trailing_delta_bips: undefined,
     iceberg_lots: undefined,
+    format: undefined,
   };
   readonly cancel: CancelOrder = {
     type: "cancel_order",
@@ -345,7 +353,7 @@ function read_body(r: ByteReader, kind: (typeof KINDS)[number], ts_ms: number, v
         side: r.u8() as Side,
         order_type: r.u8() as OrderType,
         tif: r.u8() as TimeInForce,
-        stp: stp_value(r.u8()),
+        stp: stp_value(r.u8(), version),
         price_ticks: r.f64(),
         quantity_lots: r.f64(),
         quote_units: r.f64(),
@@ -402,7 +410,7 @@ function read_body(r: ByteReader, kind: (typeof KINDS)[number], ts_ms: number, v
         maker_fee_ppm: r.u32(),
         taker_fee_ppm: r.u32(),
         status: r.u8() as MarketStatus,
-        stp_default: r.u8() as StpMode,
+        stp_default: stp_value(r.u8(), version) as StpMode,
       };
     }
     case "set_market_status":

@@ -27,7 +27,10 @@ export interface OrderRow {
   stp: number | null;
   /** When it began working on the book: -1 for a stop order not yet triggered; null in older rows. */
   working_ms: number | null;
-  /** The prevented self-trade that expired it, and the quantity that expired then; null if none. */
+  /**
+   * The last prevented self-trade that expired or reduced it, and all self-trade prevention has taken
+   * from it (Binance's preventedMatchId and preventedQuantity); null if none.
+   */
   prevented_match_id: number | null;
   prevented_lots: number | null;
   /** Binance's strategyId and strategyType, as its client gave them; null: not given. */

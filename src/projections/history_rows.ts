@@ -20,7 +20,7 @@ export const ROW_ORDER_NEW_WIDTH = 17;
 export const ROW_ORDER_UPDATE_WIDTH = 6;
 export const ROW_TRADE_WIDTH = 14;
 export const ROW_ORDER_TRIGGERED_WIDTH = 3;
-export const ROW_PREVENTED_MATCH_WIDTH = 11;
+export const ROW_PREVENTED_MATCH_WIDTH = 13;
 export const ROW_ORDER_AMENDED_WIDTH = 8;
 export const ROW_TRAILING_STARTED_WIDTH = 3;
 
@@ -166,6 +166,8 @@ export class RowPacker {
         a[i++] = e.maker_prevented_lots;
         a[i++] = e.stp;
         a[i++] = e.time_ms;
+        a[i++] = e.taker_prevented_total_lots;
+        a[i++] = e.maker_prevented_total_lots;
         this.length = i;
         this.rows++;
       } else if (e.kind === "trade") {

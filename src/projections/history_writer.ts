@@ -148,9 +148,10 @@ const write = db.transaction((b: RowBatch) => {
       );
       i += ROW_ORDER_AMENDED_WIDTH;
     } else if (kind === ROW_PREVENTED_MATCH) {
-      // market, prevented_match_id, account, taker_order_id, maker_order_id, price_ticks,
-      // taker_lots, maker_lots (-1: that order was left alone), stp, time_ms; and on each order it
-      // expired, the match and what expired (Binance's preventedMatchId and preventedQuantity)
+      // market, prevented_match_id, taker_order_id, maker_order_id, account, price_ticks,
+      // taker_lots, maker_lots (-1: that order was left alone), stp, time_ms, and each order's total;
+      // and on each order it expired or reduced, the match and its total so far (Binance's
+      // preventedMatchId and preventedQuantity)
       const id = a[i + 2];
       const taker_lots = a[i + 7];
       const maker_lots = a[i + 8];
@@ -166,8 +167,8 @@ const write = db.transaction((b: RowBatch) => {
         a[i + 9],
         a[i + 10],
       );
-      if (taker_lots >= 0) set_prevented.run(id, taker_lots, a[i + 3]);
-      if (maker_lots >= 0) set_prevented.run(id, maker_lots, a[i + 4]);
+      if (taker_lots >= 0) set_prevented.run(id, a[i + 11], a[i + 3]);
+      if (maker_lots >= 0) set_prevented.run(id, a[i + 12], a[i + 4]);
       i += ROW_PREVENTED_MATCH_WIDTH;
     } else if (kind === ROW_TRADE) {
       const market = a[i + 1];

@@ -85,7 +85,15 @@ const op = fc.record({
         stop_offset: fc.integer({ min: -30, max: 30 }),
         lots: fc.integer({ min: 1, max: 400 }),
         by_quote: fc.boolean(),
-        stp: fc.constantFrom(-1 as const, 0 as const, 1 as const, 2 as const, 3 as const),
+        stp: fc.constantFrom(
+          -1 as const,
+          0 as const,
+          1 as const,
+          2 as const,
+          3 as const,
+          4 as const,
+          5 as const,
+        ),
         cid,
         // a stop type's trailing delta (0: none); ETHBTC's prices move enough for the small ones to
         // fire; 9 and 2001 are refused. Half the trailing ones have no stop price.

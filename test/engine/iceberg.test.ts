@@ -161,7 +161,9 @@ describe("iceberg orders", () => {
     assert.equal(last_status(cancelled, a), STATUS_CANCELED);
     assert.equal(ask_depth(f, P), 1);
     const b = new_id(f.run(iceberg(0, SIDE_SELL, P, 10, 4)));
-    const stp = f.run(order(0, SIDE_BUY, TYPE_LIMIT, P, 1, { stp: STP_EXPIRE_MAKER, tif: TIF_IOC }));
+    // 2 lots: one trades with the other account's order ahead; a taker with nothing left would stop
+    // before the iceberg (FORMAT_STP_AFTER_FILL)
+    const stp = f.run(order(0, SIDE_BUY, TYPE_LIMIT, P, 2, { stp: STP_EXPIRE_MAKER, tif: TIF_IOC }));
     assert.equal(last_status(stp, b), STATUS_EXPIRED_IN_MATCH);
     assert.equal(of_kind(stp, "prevented_match")[0].maker_prevented_lots, 10, "all it had left, hidden too");
     assert.equal(ask_depth(f, P), 0, "the other account's lot traded");

@@ -13,6 +13,7 @@ import { Engine } from "../../src/engine/engine.js";
 import type { EngineEvent } from "../../src/engine/events.js";
 import { check_invariants } from "../../src/engine/invariants.js";
 import { restore, snapshot, state_hash } from "../../src/engine/snapshot.js";
+import { END_STP, STATUS_PARTIALLY_FILLED, STP_DECREMENT } from "../../src/engine/types.js";
 import { Prng } from "../../src/sim/prng.js";
 import { ACCOUNTS, ops, seed, setup_commands, to_commands } from "./gen.js";
 
@@ -72,10 +73,26 @@ function count_icebergs(events: string[], into: { placed: number; parts_shown_ag
   }
 }
 
+/**
+ * Counts prevented matches under DECREMENT / TRANSFER, and orders they reduced and left open (an
+ * order update ended by STP with an open status), in one run's events.
+ */
+function count_decrements(events: string[], into: { decrements: number; left_open: number }): void {
+  for (const line of events) {
+    if (!line.includes("prevented_match")) continue;
+    for (const e of JSON.parse(line) as EngineEvent[]) {
+      if (e.kind === "prevented_match" && e.stp >= STP_DECREMENT) into.decrements++;
+      else if (e.kind === "order_update" && e.end_reason === END_STP && e.status <= STATUS_PARTIALLY_FILLED)
+        into.left_open++;
+    }
+  }
+}
+
 describe("engine properties", () => {
   it("invariants hold after every command; replicas and restored snapshots agree", () => {
     const trailing = { placed: 0, started: 0, fired: 0 };
     const icebergs = { placed: 0, parts_shown_again: 0 };
+    const decrements = { decrements: 0, left_open: 0 };
     fc.assert(
       fc.property(ops(50, 600), fc.nat(), (list, cut_seed) => {
         const commands = [...setup_commands(), ...to_commands(list)];
@@ -97,6 +114,7 @@ describe("engine properties", () => {
         assert.equal(state_hash(c), h);
         count_trailing([...a_head, ...a_tail], trailing);
         count_icebergs([...a_head, ...a_tail], icebergs);
+        count_decrements([...a_head, ...a_tail], decrements);
       }),
       { seed: seed(), numRuns: RUNS },
     );
@@ -105,6 +123,8 @@ describe("engine properties", () => {
     assert.ok(trailing.placed > 0 && trailing.started > 0 && trailing.fired > 0, JSON.stringify(trailing));
     console.log(`iceberg orders: ${JSON.stringify(icebergs)}`);
     assert.ok(icebergs.placed > 0 && icebergs.parts_shown_again > 0, JSON.stringify(icebergs));
+    console.log(`self-trade prevention by DECREMENT: ${JSON.stringify(decrements)}`);
+    assert.ok(decrements.decrements > 0 && decrements.left_open > 0, JSON.stringify(decrements));
   });
 });
 

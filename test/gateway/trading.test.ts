@@ -1625,4 +1625,208 @@ describe("order and trade history (SQLite projection)", () => {
       assert.deepEqual(await asks(), [["2200.00000000", "0.50000000"]]);
     });
   });
+
+  it("self-trade prevention DECREMENT and TRANSFER: the maker stays open with less; preventedQuantity everywhere, TRADE_PREVENTION reports, across restarts", async () => {
+    await on_own_node("hf-decrement-", async (node) => {
+      const [alice] = node.users;
+      const { call } = node;
+      const port = () => node.running.port;
+      const info = (
+        (await (await fetch(`http://127.0.0.1:${port()}/api/v3/exchangeInfo?symbol=ETHUSDT`)).json()) as {
+          symbols: Body[];
+        }
+      ).symbols[0];
+      assert.deepEqual(info.allowedSelfTradePreventionModes, [
+        "NONE",
+        "EXPIRE_TAKER",
+        "EXPIRE_MAKER",
+        "EXPIRE_BOTH",
+        "DECREMENT",
+        "TRANSFER",
+      ]);
+      const usdt_locked = async () =>
+        ((await hmac_call(port(), "GET", "/api/v3/account", alice, {})).body.balances as Body[]).find(
+          (b) => b.asset === "USDT",
+        )?.locked;
+      const locked_before = Number(await usdt_locked());
+      const reports = await listen(port(), alice, ["x", "X", "i", "q", "z", "v", "A", "B", "U"]);
+      // Binance's scenario G: a resting bid of 0.6, a DECREMENT sell of 0.2 at its price
+      const maker = (
+        await call("POST", "/api/v3/order", alice, {
+          side: "BUY",
+          type: "LIMIT",
+          timeInForce: "GTC",
+          price: "2000",
+          quantity: "0.6",
+          selfTradePreventionMode: "TRANSFER",
+          newOrderRespType: "RESULT",
+        })
+      ).body;
+      const taker = await call("POST", "/api/v3/order", alice, {
+        side: "SELL",
+        type: "LIMIT",
+        timeInForce: "GTC",
+        price: "2000",
+        quantity: "0.2",
+        selfTradePreventionMode: "DECREMENT",
+        newOrderRespType: "RESULT",
+      });
+      assert.equal(taker.status, 200, JSON.stringify(taker.body));
+      assert.deepEqual(
+        [
+          taker.body.status,
+          taker.body.executedQty,
+          taker.body.selfTradePreventionMode,
+          taker.body.preventedMatchId,
+          taker.body.preventedQuantity,
+        ],
+        ["EXPIRED_IN_MATCH", "0.00000000", "DECREMENT", 0, "0.20000000"],
+      );
+      // TRANSFER on both: reported as TRANSFER (one account: what DECREMENT does); FULL lists the match
+      const second = (
+        await call("POST", "/api/v3/order", alice, {
+          side: "SELL",
+          type: "MARKET",
+          quantity: "0.1",
+          selfTradePreventionMode: "TRANSFER",
+          newOrderRespType: "FULL",
+        })
+      ).body;
+      assert.deepEqual(
+        [second.status, second.fills, second.preventedMatches, second.preventedQuantity],
+        [
+          "EXPIRED_IN_MATCH",
+          [],
+          [
+            {
+              preventedMatchId: 1,
+              makerOrderId: maker.orderId,
+              price: "2000.00000000",
+              takerPreventedQuantity: "0.10000000",
+              makerPreventedQuantity: "0.10000000",
+            },
+          ],
+          "0.10000000",
+        ],
+      );
+      const check = async () => {
+        const bids = (
+          (await (await fetch(`http://127.0.0.1:${port()}/api/v3/depth?symbol=ETHUSDT`)).json()) as Body
+        ).bids as string[][];
+        assert.deepEqual(bids[0], ["2000.00000000", "0.30000000"]);
+        // the lock follows: 0.3 ETH at 2000 more than before
+        assert.equal(Number(await usdt_locked()) - locked_before, 600);
+        const shown = (await call("GET", "/api/v3/order", alice, { orderId: String(maker.orderId) })).body;
+        assert.deepEqual(
+          [shown.status, shown.origQty, shown.executedQty, shown.preventedMatchId, shown.preventedQuantity],
+          ["NEW", "0.60000000", "0.00000000", 1, "0.30000000"],
+        );
+        const open = (await call("GET", "/api/v3/openOrders", alice, {})).body.find(
+          (o) => o.orderId === maker.orderId,
+        );
+        assert.deepEqual(
+          [open?.origQty, open?.preventedMatchId, open?.preventedQuantity],
+          ["0.60000000", 1, "0.30000000"],
+        );
+        const matches = (
+          await call("GET", "/api/v3/myPreventedMatches", alice, { orderId: String(maker.orderId) })
+        ).body;
+        assert.deepEqual(
+          matches.map((x) => [x.selfTradePreventionMode, x.takerPreventedQuantity, x.makerPreventedQuantity]),
+          [
+            ["DECREMENT", "0.20000000", "0.20000000"],
+            ["TRANSFER", "0.10000000", "0.10000000"],
+          ],
+        );
+      };
+      await check();
+      assert.deepEqual(await reports(), [
+        ["NEW", "NEW", maker.orderId, "0.60000000", "0.00000000", undefined, undefined, undefined, undefined],
+        [
+          "NEW",
+          "NEW",
+          taker.body.orderId,
+          "0.20000000",
+          "0.00000000",
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+        ],
+        // the maker first (reduced, still NEW), then the taker's end
+        [
+          "TRADE_PREVENTION",
+          "NEW",
+          maker.orderId,
+          "0.60000000",
+          "0.00000000",
+          0,
+          "0.20000000",
+          "0.20000000",
+          taker.body.orderId,
+        ],
+        [
+          "TRADE_PREVENTION",
+          "EXPIRED_IN_MATCH",
+          taker.body.orderId,
+          "0.20000000",
+          "0.00000000",
+          0,
+          "0.20000000",
+          "0.20000000",
+          maker.orderId,
+        ],
+        [
+          "NEW",
+          "NEW",
+          second.orderId,
+          "0.10000000",
+          "0.00000000",
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+        ],
+        // A: all prevention took from the maker so far
+        [
+          "TRADE_PREVENTION",
+          "NEW",
+          maker.orderId,
+          "0.60000000",
+          "0.00000000",
+          1,
+          "0.30000000",
+          "0.10000000",
+          second.orderId,
+        ],
+        [
+          "TRADE_PREVENTION",
+          "EXPIRED_IN_MATCH",
+          second.orderId,
+          "0.10000000",
+          "0.00000000",
+          1,
+          "0.10000000",
+          "0.10000000",
+          maker.orderId,
+        ],
+      ]);
+      await node.restarts(check);
+      // an amend counts from origQty: 0.5 leaves 0.2 to work with (0.3 stays prevented)
+      const amended = await call("PUT", "/api/v3/order/amend/keepPriority", alice, {
+        orderId: String(maker.orderId),
+        newQty: "0.5",
+      });
+      assert.equal(amended.status, 200, JSON.stringify(amended.body));
+      const bids = (
+        (await (await fetch(`http://127.0.0.1:${port()}/api/v3/depth?symbol=ETHUSDT`)).json()) as Body
+      ).bids as string[][];
+      assert.deepEqual(bids[0], ["2000.00000000", "0.20000000"]);
+      const too_small = await call("PUT", "/api/v3/order/amend/keepPriority", alice, {
+        orderId: String(maker.orderId),
+        newQty: "0.3",
+      });
+      assert.equal(too_small.status, 400, JSON.stringify(too_small.body));
+    });
+  });
 });

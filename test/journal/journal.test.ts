@@ -4,10 +4,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { ByteWriter } from "../../src/engine/bytes.js";
-import type { Command } from "../../src/engine/commands.js";
+import { ByteReader, ByteWriter } from "../../src/engine/bytes.js";
+import type { Command, PlaceOrder } from "../../src/engine/commands.js";
 import { CheckAhead } from "../../src/journal/check_ahead.js";
-import { CodecError, decode_command, encode_command } from "../../src/journal/codec.js";
+import {
+  CodecError,
+  DecodeScratch,
+  decode_command,
+  decode_record_reusing,
+  encode_command,
+} from "../../src/journal/codec.js";
 import { FileJournal, JournalCorruptionError } from "../../src/journal/file_journal.js";
 import { type ScanResult, scan_journal } from "../../src/journal/scan.js";
 import { FsStorage } from "../../src/journal/storage.js";
@@ -108,7 +114,8 @@ describe("command codec", () => {
     const v4 = encoded(order);
     const v3 = Uint8Array.from(v4.subarray(0, v4.length - 1));
     v3[0] = 3;
-    assert.deepEqual(decode_command(v3), order);
+    // an order from an older format says which: matching rules changed since apply as they were
+    assert.deepEqual(decode_command(v3), { ...order, format: 3 });
     // a flag byte that names labels that are not there is refused, as any truncation; an unknown bit
     // too, and version 4 knew no trailing delta
     const bad = Uint8Array.from(v4);
@@ -123,6 +130,44 @@ describe("command codec", () => {
     assert.throws(() => decode_command(v5_iceberg), /order spec flags 8/);
     bad[bad.length - 1] = 16;
     assert.throws(() => decode_command(bad), /order spec flags 16/);
+  });
+
+  it("version 7: STP modes DECREMENT and TRANSFER; in an older record they decode as a mode the engine refuses, as it did", () => {
+    const order: Command = {
+      type: "place_order",
+      ts_ms: 9,
+      account: 0,
+      market: 0,
+      side: 0,
+      order_type: 0,
+      tif: 0,
+      stp: 4,
+      price_ticks: 100,
+      quantity_lots: 3,
+      quote_units: 0,
+      stop_price_ticks: 0,
+      client_order_id: null,
+    };
+    const encoded = (c: Command): Uint8Array => {
+      const w = new ByteWriter();
+      encode_command(w, c);
+      return w.bytes().slice();
+    };
+    for (const stp of [4, 5] as const) {
+      const bytes = encoded({ ...order, stp });
+      assert.deepEqual(decode_command(bytes), { ...order, stp }, "current format: no `format`");
+      bytes[0] = 6;
+      const old = decode_command(bytes) as PlaceOrder;
+      assert.equal(old.format, 6);
+      assert.ok(old.stp > 5, `format 6's mode ${stp} is no mode`);
+      // the scratch decoder (replay) forgets the last record's format
+      const scratch = new DecodeScratch();
+      assert.equal((decode_record_reusing(new ByteReader(bytes), scratch) as PlaceOrder).format, 6);
+      assert.equal(
+        (decode_record_reusing(new ByteReader(encoded(order)), scratch) as PlaceOrder).format,
+        undefined,
+      );
+    }
   });
 
   it("cancel restrictions round-trip (version 4); version 3 cancels decode without one", () => {

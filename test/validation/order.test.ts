@@ -83,6 +83,20 @@ describe("order validator", () => {
     assert.ok(stop.ok && stop.spec.side === SIDE_SELL);
   });
 
+  it("takes all six of Binance's self-trade prevention modes by name, and nothing else", () => {
+    const base = { side: "BUY", type: "LIMIT", timeInForce: "GTC", quantity: "1", price: "100" };
+    const modes = ["NONE", "EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH", "DECREMENT", "TRANSFER"];
+    modes.forEach((mode, i) => {
+      const r = validate_order({ ...base, selfTradePreventionMode: mode }, facts);
+      assert.ok(r.ok && r.spec.stp === i, mode);
+    });
+    for (const bad of ["decrement", "TRANSFER ", "6"])
+      assert.deepEqual(err({ ...base, selfTradePreventionMode: bad }), {
+        code: -1100,
+        msg: "Invalid selfTradePreventionMode.",
+      });
+  });
+
   it("answers Binance's codes and messages", () => {
     assert.deepEqual(err({ type: "LIMIT" }), {
       code: -1102,
@@ -286,6 +300,8 @@ describe("order validator", () => {
           "EXPIRE_BOTH",
           "NONE",
           "DECREMENT",
+          "TRANSFER",
+          "REDUCE",
         ),
       },
       { requiredKeys: [] },
