@@ -731,39 +731,10 @@ export class Engine {
           break;
         }
         if (stp !== STP_NONE && orders.account(maker) === account) {
-          if (stp >= STP_DECREMENT) {
-            this.shown_again = false;
-            level_gone = this.decrement(market, slot, maker, level, price, lots, lot_cost);
-            if (this.match_stop !== STOP_NONE) break;
-            maker = next === 0 && this.shown_again ? maker : next;
-            continue;
-          }
-          const expire_maker = stp === STP_EXPIRE_MAKER || stp === STP_EXPIRE_BOTH;
-          const expire_taker = stp === STP_EXPIRE_TAKER || stp === STP_EXPIRE_BOTH;
-          // Recorded before the orders expire, so that their updates can name it.
-          const maker_lots = expire_maker ? orders.remaining_lots(maker) : -1;
-          sink.prevented_match(
-            market.id,
-            market.next_prevented_match_id++,
-            orders.id(slot),
-            orders.id(maker),
-            account,
-            price,
-            expire_taker ? lots : -1,
-            maker_lots,
-            expire_taker ? orders.prevented_lots(slot) + lots : -1,
-            expire_maker ? orders.prevented_lots(maker) + maker_lots : -1,
-            stp as StpMode,
-            this.now_ms,
-          );
-          if (expire_maker) {
-            level_gone = this.close_resting(market, maker, STATUS_EXPIRED_IN_MATCH, END_STP);
-          }
-          if (expire_taker) {
-            this.match_stop = STOP_STP;
-            break;
-          }
-          maker = next;
+          level_gone = this.prevent_self_trade(market, slot, maker, level, price, lots, lot_cost);
+          if (this.match_stop !== STOP_NONE) break;
+          // an iceberg DECREMENT reduced that showed its next part and was last: it is next again
+          maker = next === 0 && this.shown_again ? maker : next;
           continue;
         }
         // an iceberg maker trades what it shows; the rest shows next, at the back of the queue
@@ -802,6 +773,48 @@ export class Engine {
       if (!level_gone || this.match_stop !== STOP_NONE) break;
       if (!by_quote && orders.remaining_lots(slot) === 0) break;
     }
+  }
+
+  /**
+   * Self-trade prevention between a taker and a resting order of its own account, by the taker's mode
+   * (not NONE): records the prevented match, then expires the maker (EXPIRE_MAKER/BOTH), stops the
+   * taker (EXPIRE_TAKER/BOTH: match_stop STOP_STP) or takes from both (DECREMENT, TRANSFER).
+   * `taker_left`: what the taker has left to trade at this price. Returns true if the level emptied.
+   */
+  private prevent_self_trade(
+    market: Market,
+    taker: number,
+    maker: number,
+    level: number,
+    price: number,
+    taker_left: number,
+    lot_cost: number,
+  ): boolean {
+    const orders = this.orders;
+    const stp = orders.stp(taker);
+    this.shown_again = false;
+    if (stp >= STP_DECREMENT) return this.decrement(market, taker, maker, level, price, taker_left, lot_cost);
+    const expire_maker = stp === STP_EXPIRE_MAKER || stp === STP_EXPIRE_BOTH;
+    const expire_taker = stp === STP_EXPIRE_TAKER || stp === STP_EXPIRE_BOTH;
+    // Recorded before the orders expire, so that their updates can name it.
+    const maker_lots = expire_maker ? orders.remaining_lots(maker) : -1;
+    this.sink.prevented_match(
+      market.id,
+      market.next_prevented_match_id++,
+      orders.id(taker),
+      orders.id(maker),
+      orders.account(taker),
+      price,
+      expire_taker ? taker_left : -1,
+      maker_lots,
+      expire_taker ? orders.prevented_lots(taker) + taker_left : -1,
+      expire_maker ? orders.prevented_lots(maker) + maker_lots : -1,
+      stp as StpMode,
+      this.now_ms,
+    );
+    const gone = expire_maker && this.close_resting(market, maker, STATUS_EXPIRED_IN_MATCH, END_STP);
+    if (expire_taker) this.match_stop = STOP_STP;
+    return gone;
   }
 
   /**
