@@ -37,6 +37,7 @@ import {
   CANCEL_ONLY_PARTIALLY_FILLED,
   type CancelRestriction,
   COMMAND_VERSION,
+  FORMAT_STOPS_SEE_SWEEP,
   FORMAT_STP_AFTER_FILL,
   STRATEGY_TYPE_MAX,
   STRATEGY_TYPE_MIN,
@@ -166,8 +167,8 @@ export class Engine {
   private shown_again = false;
   /** Scratch for matching: why the last execute_taker stopped early. */
   private match_stop = STOP_NONE;
-  /** Whether the order being placed follows FORMAT_STP_AFTER_FILL's rule (false: journaled before it). */
-  private stp_after_fill = true;
+  /** The command format whose matching rules apply to the order being placed (OrderSpec.format). */
+  private rules_format = COMMAND_VERSION;
 
   constructor(limits: Partial<EngineLimits> = {}, sink?: EventSink) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
@@ -344,7 +345,9 @@ export class Engine {
     const shape = this.check_spec(market, spec);
     if (shape !== R.REASON_NONE) return this.reject(shape);
     // the matching rules of the format this order was journaled in (commands.ts, OrderSpec.format)
-    this.stp_after_fill = (spec.format ?? COMMAND_VERSION) >= FORMAT_STP_AFTER_FILL;
+    this.rules_format = spec.format ?? COMMAND_VERSION;
+    market.sweep_high_ticks = 0;
+    market.sweep_low_ticks = 0;
 
     const row = this.row(account);
     const ledger = this.ledger;
@@ -726,7 +729,7 @@ export class Engine {
         let lots = by_quote
           ? this.taker_lots_left(slot, lot_cost, cfg.lot_units)
           : orders.remaining_lots(slot);
-        if (lots === 0 && this.stp_after_fill) {
+        if (lots === 0 && this.rules_format >= FORMAT_STP_AFTER_FILL) {
           if (by_quote) this.match_stop = STOP_FUNDS;
           break;
         }
@@ -762,6 +765,12 @@ export class Engine {
       // more (quote amount or lock spent), unless it is simply complete.
       if (!level_gone && this.match_stop === STOP_NONE && (by_quote || orders.remaining_lots(slot) > 0))
         this.match_stop = STOP_FUNDS;
+      // the command's highest and lowest trade prices, for plain stops (run_triggers); a taker's
+      // prices only move one way, so once per level is enough
+      if (market.last_price_ticks === price) {
+        if (price > market.sweep_high_ticks) market.sweep_high_ticks = price;
+        if (market.sweep_low_ticks === 0 || price < market.sweep_low_ticks) market.sweep_low_ticks = price;
+      }
       market.book_update_id++;
       sink.book(
         market.id,
@@ -1184,8 +1193,19 @@ export class Engine {
     const orders = this.orders;
     for (;;) {
       let slot = trailing.take_fired();
-      if (slot === 0 && stops.size !== 0 && market.last_price_ticks !== 0)
-        slot = stops.take_triggered(orders, market.last_price_ticks);
+      if (slot === 0 && stops.size !== 0 && market.last_price_ticks !== 0) {
+        // a rising stop triggers if any trade of this command reached its price, a falling one
+        // likewise (a sweep may pass a stop and end on its other side); before format 7, only the
+        // last price counted
+        const last = market.last_price_ticks;
+        const sweep = this.rules_format >= FORMAT_STOPS_SEE_SWEEP;
+        const rise_at = sweep && market.sweep_high_ticks > last ? market.sweep_high_ticks : last;
+        const fall_at =
+          sweep && market.sweep_low_ticks !== 0 && market.sweep_low_ticks < last
+            ? market.sweep_low_ticks
+            : last;
+        slot = stops.take_triggered(orders, rise_at, fall_at);
+      }
       if (slot === 0) return;
       const account = orders.account(slot);
       this.ledger.cells[this.ledger.counts_at(account, market.id) + COUNT_STOPS]--;

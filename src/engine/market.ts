@@ -14,6 +14,13 @@ export class Market {
   status: MarketStatus;
   /** Price of the last trade (0 before the first); stop orders trigger on it. */
   last_price_ticks = 0;
+  /**
+   * The highest and lowest trade prices of the order command being applied (0: no trade yet): plain
+   * stop orders trigger on them too (a sweep can pass a stop and end on its other side). Not state:
+   * reset by every order command.
+   */
+  sweep_high_ticks = 0;
+  sweep_low_ticks = 0;
   next_trade_id = 1;
   /** Last book update id; every level change takes the next one, so ids are contiguous. */
   book_update_id = 0;

@@ -1,7 +1,7 @@
 /**
  * Untriggered stop orders of one market, in trigger order. `rising` holds orders that trigger when
- * the last price rises to their stop price (BUY STOP_LOSS*, SELL TAKE_PROFIT*), sorted by stop price
- * ascending; `falling` holds those that trigger when it falls to it, sorted descending. Ties keep
+ * a trade price rises to their stop price (BUY STOP_LOSS*, SELL TAKE_PROFIT*), sorted by stop price
+ * ascending; `falling` holds those that trigger when one falls to it, sorted descending. Ties keep
  * order-id (arrival) order. Both lists are bounded by stop_orders_per_market_max.
  */
 import { assert } from "./assert.js";
@@ -59,16 +59,16 @@ export class StopBook {
   }
 
   /**
-   * The next order whose condition holds at this last price, or 0. When both lists have one, the
-   * older order (lower id) goes first, so the choice is deterministic.
+   * The next order whose condition holds, or 0: a rising one whose stop price `rise_at` has reached,
+   * a falling one whose stop price `fall_at` has reached (the highest and lowest trade prices that
+   * count, engine.ts run_triggers). When both lists have one, the older order (lower id) goes first,
+   * so the choice is deterministic.
    */
-  take_triggered(orders: OrderStore, last_price_ticks: number): number {
+  take_triggered(orders: OrderStore, rise_at_ticks: number, fall_at_ticks: number): number {
     const r =
-      this.rising.length > 0 && orders.stop_price_ticks(this.rising[0]) <= last_price_ticks
-        ? this.rising[0]
-        : 0;
+      this.rising.length > 0 && orders.stop_price_ticks(this.rising[0]) <= rise_at_ticks ? this.rising[0] : 0;
     const f =
-      this.falling.length > 0 && orders.stop_price_ticks(this.falling[0]) >= last_price_ticks
+      this.falling.length > 0 && orders.stop_price_ticks(this.falling[0]) >= fall_at_ticks
         ? this.falling[0]
         : 0;
     if (r === 0 && f === 0) return 0;

@@ -291,6 +291,45 @@ describe("stop orders", () => {
     );
   });
 
+  it("triggers on any trade price of the command: a sweep that passes a stop and ends beyond it (format 7)", () => {
+    for (const format of [undefined, 6]) {
+      const f = fixture();
+      f.run(limit(0, SIDE_SELL, P, 1));
+      f.run(limit(1, SIDE_BUY, P, 1)); // last price P
+      // a BUY stop at P + 50 (rising), and bids that moved up without a trade
+      const stop = new_id(
+        f.run(order(2, SIDE_BUY, TYPE_STOP_LOSS_LIMIT, P + 80, 1, { stop_price_ticks: P + 50 })),
+      );
+      f.run(limit(1, SIDE_BUY, P + 60, 1));
+      f.run(limit(1, SIDE_BUY, P + 40, 1));
+      f.run(limit(0, SIDE_SELL, P + 70, 5)); // for the stop to buy from
+      // a sell sweep trades at P + 60 (past the stop) and ends at P + 40 (below it)
+      const ev = f.run(order(0, SIDE_SELL, TYPE_LIMIT, P + 40, 2, { format }));
+      assert.deepEqual(
+        of_kind(ev, "trade").map((t) => t.price_ticks),
+        format === undefined ? [P + 60, P + 40, P + 70] : [P + 60, P + 40],
+      );
+      assert.equal(f.engine.markets[0].last_price_ticks, format === undefined ? P + 70 : P + 40);
+      if (format === undefined)
+        assert.deepEqual(
+          of_kind(ev, "order_triggered").map((t) => t.order_id),
+          [stop],
+        );
+      else assert.ok(f.engine.orders.by_id.has(stop), "format 6: only the last price counted");
+      // a falling stop the other way: a buy sweep through it ending above
+      const g = fixture();
+      g.run(limit(0, SIDE_SELL, P, 1));
+      g.run(limit(1, SIDE_BUY, P, 1));
+      const down = new_id(g.run(order(2, SIDE_SELL, TYPE_STOP_LOSS, 0, 1, { stop_price_ticks: P - 50 })));
+      g.run(limit(0, SIDE_SELL, P - 60, 1));
+      g.run(limit(0, SIDE_SELL, P - 40, 1));
+      g.run(limit(1, SIDE_BUY, P - 100, 3)); // for the stop to sell to
+      const up = g.run(order(1, SIDE_BUY, TYPE_LIMIT, P - 40, 2, { format }));
+      assert.equal(of_kind(up, "order_triggered").length, format === undefined ? 1 : 0);
+      if (format === undefined) assert.equal(last_status(up, down), STATUS_FILLED);
+    }
+  });
+
   it("is refused if it would trigger immediately", () => {
     const f = fixture();
     f.run(limit(0, SIDE_SELL, P, 1));
