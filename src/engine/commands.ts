@@ -18,7 +18,7 @@ import type { MarketStatus, OrderType, Side, StpMode, TimeInForce } from "./type
  * decode without it). 6: `iceberg_lots` (a fourth bit).
  * 7: self-trade prevention modes DECREMENT (4) and TRANSFER (5), on order specs and as a market's
  * default (an older version's 4 or 5 decodes as an invalid mode: refused then, refused on replay);
- * and two matching rules (see OrderSpec.format and the FORMAT_ constants).
+ * and rules orders journaled before keep (see OrderSpec.format and the FORMAT_ constants).
  */
 export const COMMAND_VERSION = 7;
 /**
@@ -31,6 +31,8 @@ export const FORMAT_STP_AFTER_FILL = 7;
  * last price after it (before, a sell sweep that passed a BUY stop and ended below it left it waiting).
  */
 export const FORMAT_STOPS_SEE_SWEEP = 7;
+/** From this format on, an account's open iceberg orders in a market are limited (MAX_NUM_ICEBERG_ORDERS). */
+export const FORMAT_ICEBERG_LIMIT = 7;
 
 /** Binance's strategyType: values below this are reserved (-1134); an INT. */
 export const STRATEGY_TYPE_MIN = 1_000_000;

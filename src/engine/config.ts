@@ -30,6 +30,12 @@ export interface EngineLimits {
    * moves any of them costs a pass over all of them (trailing.ts), so this bounds that pass.
    */
   trailing_orders_per_market_max: number;
+  /**
+   * Binance MAX_NUM_ICEBERG_ORDERS: open iceberg orders (resting, or stop-limit icebergs not yet
+   * triggered) per account in one market. Counted by a pass over the account's open orders there
+   * when an iceberg is placed (bounded by open_orders_per_account_market_max).
+   */
+  iceberg_orders_per_account_market_max: number;
   /** Client order ids remembered engine-wide and per account (finished orders included). */
   client_ids_retained_max: number;
   client_ids_per_account_max: number;
@@ -60,6 +66,7 @@ export const DEFAULT_LIMITS: Readonly<EngineLimits> = {
   stop_orders_per_account_market_max: 5,
   stop_orders_per_market_max: 100_000,
   trailing_orders_per_market_max: 10_000,
+  iceberg_orders_per_account_market_max: 100,
   client_ids_retained_max: 4_000_000,
   client_ids_per_account_max: 200_000,
   client_id_retention_ms: DAY_MS,

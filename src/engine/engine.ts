@@ -37,6 +37,7 @@ import {
   CANCEL_ONLY_PARTIALLY_FILLED,
   type CancelRestriction,
   COMMAND_VERSION,
+  FORMAT_ICEBERG_LIMIT,
   FORMAT_STOPS_SEE_SWEEP,
   FORMAT_STP_AFTER_FILL,
   STRATEGY_TYPE_MAX,
@@ -375,6 +376,12 @@ export class Engine {
       )
         return this.reject(R.REASON_PRICE_LEVELS_FULL);
     }
+    if (
+      spec.iceberg_lots !== undefined &&
+      this.rules_format >= FORMAT_ICEBERG_LIMIT &&
+      this.open_icebergs(account, market_id) >= limits.iceberg_orders_per_account_market_max
+    )
+      return this.reject(R.REASON_FILTER_MAX_NUM_ICEBERG_ORDERS);
     if (stop) {
       if (cells[counts + COUNT_STOPS] >= limits.stop_orders_per_account_market_max)
         return this.reject(R.REASON_FILTER_MAX_NUM_ALGO_ORDERS);
@@ -1239,6 +1246,21 @@ export class Engine {
     const ledger = this.ledger;
     ledger.cells[ledger.counts_at(account, orders.market(slot)) + COUNT_OPEN]--;
     ledger.cells[ledger.total_at(account)]--;
+  }
+
+  /**
+   * The account's open iceberg orders in a market (resting, or untriggered stop-limit icebergs): a
+   * pass over its open orders there, made only when it places an iceberg.
+   */
+  private open_icebergs(account: number, market: number): number {
+    const orders = this.orders;
+    if (orders.iceberg_count === 0) return 0;
+    let n = 0;
+    for (const id of this.accounts[account].open_ids(this.ledger, account, market)) {
+      const slot = orders.by_id.get(id);
+      if (slot !== 0 && orders.open(slot) === 1 && orders.iceberg(slot) !== undefined) n++;
+    }
+    return n;
   }
 
   /** Open orders (resting and stop) of an account in a market, oldest first. */

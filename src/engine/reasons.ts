@@ -41,6 +41,7 @@ export const REASON_FILTER_TRAILING_DELTA = 34;
 export const REASON_TRAILING_NO_REFERENCE = 35;
 export const REASON_ICEBERG_EXCEEDS_QTY = 36;
 export const REASON_FILTER_ICEBERG_PARTS = 37;
+export const REASON_FILTER_MAX_NUM_ICEBERG_ORDERS = 38;
 export type Reason = number;
 
 interface ReasonInfo {
@@ -117,6 +118,11 @@ export const REASONS: readonly ReasonInfo[] = [
   },
   { name: "ICEBERG_EXCEEDS_QTY", message: "IcebergQty exceeds QTY.", code: -2010 },
   { name: "FILTER_ICEBERG_PARTS", message: "Filter failure: ICEBERG_PARTS", code: -1013 },
+  {
+    name: "FILTER_MAX_NUM_ICEBERG_ORDERS",
+    message: "Filter failure: MAX_NUM_ICEBERG_ORDERS",
+    code: -1013,
+  },
 ];
 
 export function reason_name(reason: Reason): string {

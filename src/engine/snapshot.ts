@@ -5,7 +5,7 @@
  * windows, API keys and web users. Older versions (1: before request ids and keys; 2: before key tiers;
  * 3: before web users; 4: before prevented-match ids, which then start from 0, accounts' update
  * times, then 0 until their next change, and orders' strategy labels; 5: before trailing stops; 6:
- * before iceberg orders; 7: before prevented quantities) still restore. Slot numbers
+ * before iceberg orders; 7: before prevented quantities and the iceberg limit) still restore. Slot numbers
  * are not recorded, so two engines in the same logical state encode to the same bytes; the state
  * hash is SHA-256 of those bytes. restore(snapshot(e)) behaves exactly as e on every later command.
  */
@@ -42,6 +42,8 @@ const LIMIT_KEYS: (keyof EngineLimits)[] = [
 ];
 /** Limits added by version 6; an older snapshot gets their defaults. */
 const LIMIT_KEYS_V6: (keyof EngineLimits)[] = ["trailing_orders_per_market_max"];
+/** Limits added by version 8; an older snapshot gets their defaults. */
+const LIMIT_KEYS_V8: (keyof EngineLimits)[] = ["iceberg_orders_per_account_market_max"];
 /** Limits added by version 2; a version 1 snapshot gets their defaults. */
 const LIMIT_KEYS_V2: (keyof EngineLimits)[] = [
   "request_ids_retained_max",
@@ -153,6 +155,7 @@ export function snapshot(e: Engine): Uint8Array {
   for (const key of LIMIT_KEYS) w.f64(e.limits[key]);
   for (const key of LIMIT_KEYS_V2) w.f64(e.limits[key]);
   for (const key of LIMIT_KEYS_V6) w.f64(e.limits[key]);
+  for (const key of LIMIT_KEYS_V8) w.f64(e.limits[key]);
   w.f64(e.now_ms);
   w.f64(e.next_order_id);
   w.f64(e.commands_applied);
@@ -246,6 +249,7 @@ export function restore(bytes: Uint8Array, sink?: EventSink): Engine {
   for (const key of LIMIT_KEYS) limits[key] = r.f64();
   if (version >= 2) for (const key of LIMIT_KEYS_V2) limits[key] = r.f64();
   if (version >= 6) for (const key of LIMIT_KEYS_V6) limits[key] = r.f64();
+  if (version >= 8) for (const key of LIMIT_KEYS_V8) limits[key] = r.f64();
   // Building the configuration replays add_asset/add_market; their events are not wanted.
   const e = new Engine(limits);
   const now_ms = r.f64();

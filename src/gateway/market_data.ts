@@ -113,6 +113,10 @@ function symbol_info(e: Engine, m: Market) {
       { filterType: "ICEBERG_PARTS", limit: ICEBERG_PARTS_MAX },
       { filterType: "MAX_NUM_ALGO_ORDERS", maxNumAlgoOrders: e.limits.stop_orders_per_account_market_max },
       {
+        filterType: "MAX_NUM_ICEBERG_ORDERS",
+        maxNumIcebergOrders: e.limits.iceberg_orders_per_account_market_max,
+      },
+      {
         filterType: "TRAILING_DELTA",
         minTrailingAboveDelta: TRAILING_DELTA_MIN_BIPS,
         maxTrailingAboveDelta: TRAILING_DELTA_MAX_BIPS,

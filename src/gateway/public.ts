@@ -60,6 +60,8 @@ export interface PublicServerOptions {
   trust_proxy?: string;
   /** WebSocket pings (streams and WebSocket API); a connection silent since the last is dropped (tests shorten it). */
   ping_interval_ms?: number;
+  /** How long a WebSocket connection may live (default Binance's 24 hours; tests shorten it). */
+  connection_lifetime_ms?: number;
   /** How long a listen key lives without a keepalive (default Binance's 60 minutes; tests shorten it). */
   listen_key_ttl_ms?: number;
   /** Checks signed requests; the signed endpoints exist only with one (and the history). */
@@ -492,6 +494,7 @@ export async function start_public_server(
     options.history,
     user,
     options.ping_interval_ms,
+    options.connection_lifetime_ms,
   );
   streams.client_ip = (request) => client_ip(request, trust);
   streams.attach(app.server);
@@ -509,6 +512,7 @@ export async function start_public_server(
       new UserEvents(engine, options.history),
       options.clock_ms,
       options.ping_interval_ms,
+      options.connection_lifetime_ms,
     );
     streams.ws_api = (request, socket, head, ip) => ws_api.upgrade(request, socket, head, ip);
     node.on_applied((_seq, time_ms, events) => ws_api.on_events(time_ms, events));

@@ -93,6 +93,12 @@ const MESSAGE_BYTES_MAX = 64 * 1024;
 const MESSAGES_PER_SECOND_MAX = 5;
 const CONNECTIONS_MAX = 20_000;
 const PING_INTERVAL_MS = 20_000;
+/**
+ * Binance: a connection is valid for 24 hours; expect to be disconnected then. Bounds what one
+ * connection can hold on to (subscriptions, listen keys) however well it answers pings; clients
+ * reconnect (ccxt and @binance/connector do by themselves).
+ */
+export const CONNECTION_LIFETIME_MS = 24 * 3_600_000;
 /** A client that does not keep up is dropped rather than buffered without bound. */
 const SEND_BUFFER_BYTES_MAX = 4 * 1024 * 1024;
 
@@ -145,6 +151,8 @@ interface Client {
   alive: boolean;
   /** The listen key each of its user data streams came by (account → key): its name on the wire. */
   listen_keys: Map<number, string>;
+  /** When it connected (the clock's ms): closed CONNECTION_LIFETIME_MS later. */
+  opened_ms: number;
 }
 
 /** An unmasked, unfragmented server-to-client text frame (RFC 6455 §5.2) holding `text`. */
@@ -220,6 +228,8 @@ export class MarketStreams {
     private readonly user: { keys: ListenKeys; events: UserEvents } | null = null,
     /** A client that has not answered a ping by the next one is dropped. */
     ping_interval_ms: number = PING_INTERVAL_MS,
+    /** How long a connection may live (checked at each ping round). */
+    private readonly connection_lifetime_ms: number = CONNECTION_LIFETIME_MS,
   ) {
     if (user !== null)
       user.keys.on_end = (key, account, expired) => this.listen_key_ended(key, account, expired);
@@ -304,6 +314,7 @@ export class MarketStreams {
       recent: [],
       alive: true,
       listen_keys: new Map(),
+      opened_ms: this.clock_ms(),
     };
     this.clients.add(client);
     // A raw /ws/<name> path may be any name (ccxt opens /ws/0); only valid stream names subscribe.
@@ -812,9 +823,15 @@ export class MarketStreams {
   }
 
   private ping(): void {
+    const too_old_ms = this.clock_ms() - this.connection_lifetime_ms;
     for (const client of this.clients) {
       if (!client.alive) {
         client.ws.terminate();
+        this.disconnect(client);
+        continue;
+      }
+      if (client.opened_ms <= too_old_ms) {
+        client.ws.close(1000, "connection lifetime reached");
         this.disconnect(client);
         continue;
       }

@@ -16,6 +16,7 @@ import type { Authenticator } from "./auth.js";
 import { RawJson } from "./history_json.js";
 import type { Limiter } from "./limits.js";
 import { check_read, known_failure, type Params, params_of } from "./params.js";
+import { CONNECTION_LIFETIME_MS } from "./streams.js";
 import type { UserEvents } from "./user_data.js";
 
 export interface RouteEntry {
@@ -130,6 +131,8 @@ export class WsApi {
     private readonly user_events: UserEvents,
     private readonly clock_ms: () => number,
     ping_interval_ms: number = PING_INTERVAL_MS,
+    /** How long a connection may live (Binance: 24 hours; checked at each ping round). */
+    private readonly connection_lifetime_ms: number = CONNECTION_LIFETIME_MS,
   ) {
     this.ping_timer = setInterval(() => this.ping(), ping_interval_ms);
     this.ping_timer.unref();
@@ -141,9 +144,16 @@ export class WsApi {
    * user-data subscription for ever, and enough of them would fill CONNECTIONS_MAX for everyone.
    */
   private ping(): void {
+    const too_old_ms = this.clock_ms() - this.connection_lifetime_ms;
     for (const session of this.sessions) {
       if (!session.alive) {
         session.ws.terminate();
+        this.sessions.delete(session);
+        this.subscribed.delete(session);
+        continue;
+      }
+      if (session.connected_ms <= too_old_ms) {
+        session.ws.close(1000, "connection lifetime reached");
         this.sessions.delete(session);
         this.subscribed.delete(session);
         continue;

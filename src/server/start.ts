@@ -52,6 +52,8 @@ export interface StartOptions {
   trust_proxy?: string;
   /** WebSocket ping interval (default: streams 20 s, WebSocket API 60 s; tests shorten it). */
   ping_interval_ms?: number;
+  /** How long a WebSocket connection may live (default Binance's 24 hours; tests shorten it). */
+  connection_lifetime_ms?: number;
   /** How long a listen key lives without a keepalive (default 60 minutes; tests shorten it). */
   listen_key_ttl_ms?: number;
   /** The status service's public URL, for the web app's banner and links (holdfast start --status-url). */
@@ -219,6 +221,9 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
       ...(options.connections_per_ip === undefined ? {} : { connections_per_ip: options.connections_per_ip }),
       ...(options.trust_proxy === undefined ? {} : { trust_proxy: options.trust_proxy }),
       ...(options.ping_interval_ms === undefined ? {} : { ping_interval_ms: options.ping_interval_ms }),
+      ...(options.connection_lifetime_ms === undefined
+        ? {}
+        : { connection_lifetime_ms: options.connection_lifetime_ms }),
       ...(options.listen_key_ttl_ms === undefined ? {} : { listen_key_ttl_ms: options.listen_key_ttl_ms }),
       ...(node instanceof ClusterNode
         ? {

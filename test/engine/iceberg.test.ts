@@ -202,6 +202,36 @@ describe("iceberg orders", () => {
     assert.deepEqual(refused(iceberg(0, SIDE_SELL, P, 10, 3, { tif: TIF_GTC })), []);
   });
 
+  it("MAX_NUM_ICEBERG_ORDERS: an account's open icebergs in a market, untriggered stop-limit ones too; not before format 7", () => {
+    const f = fixture(3, { iceberg_orders_per_account_market_max: 2 });
+    const first = new_id(f.run(iceberg(0, SIDE_SELL, P, 10, 3)));
+    f.run(limit(1, SIDE_SELL, P - 10, 1));
+    f.run(limit(1, SIDE_BUY, P - 10, 1)); // last price P - 10
+    const stop = order(0, SIDE_SELL, TYPE_STOP_LOSS_LIMIT, P - 50, 8, {
+      stop_price_ticks: P - 20,
+      iceberg_lots: 2,
+    });
+    assert.deepEqual(reasons(f.run(stop)), []);
+    assert.deepEqual(reasons(f.run(iceberg(0, SIDE_SELL, P + 1, 10, 3))), [
+      R.REASON_FILTER_MAX_NUM_ICEBERG_ORDERS,
+    ]);
+    // plain orders, other accounts and other markets' counts are not concerned
+    assert.deepEqual(reasons(f.run(limit(0, SIDE_SELL, P + 1, 10))), []);
+    assert.deepEqual(reasons(f.run(iceberg(1, SIDE_SELL, P + 1, 10, 3))), []);
+    // an order journaled before format 7 is placed under the rules it had
+    const old = f.run(iceberg(0, SIDE_SELL, P + 2, 10, 3, { format: 6 }));
+    assert.deepEqual(reasons(old), []);
+    const cancel = (order_id: number) =>
+      f.run({ type: "cancel_order", ts_ms: 1000, account: 0, market: 0, order_id, client_order_id: null });
+    cancel(first);
+    // open: the stop-limit iceberg and the format-6 one, at the limit
+    assert.deepEqual(reasons(f.run(iceberg(0, SIDE_SELL, P + 3, 10, 3))), [
+      R.REASON_FILTER_MAX_NUM_ICEBERG_ORDERS,
+    ]);
+    cancel(new_id(old));
+    assert.deepEqual(reasons(f.run(iceberg(0, SIDE_SELL, P + 3, 10, 3))), []);
+  });
+
   it("a snapshot taken mid-iceberg restores it: the same events and state hash from there on", () => {
     const f = fixture();
     f.run(iceberg(0, SIDE_SELL, P, 10, 3));

@@ -308,6 +308,34 @@ describe("WebSocket market streams", () => {
     }
   });
 
+  it("a connection lives at most its lifetime (Binance's 24 hours; here 1.5 s): closed 1000 on the streams and the WebSocket API", async () => {
+    const handle = await demo_node("hf-lifetime-", { ping_interval_ms: 200, connection_lifetime_ms: 1500 });
+    const port = handle.running.port;
+    const sockets: WebSocket[] = [];
+    try {
+      for (const path of ["/ws/btcusdt@trade", "/ws-api/v3"]) {
+        const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`);
+        sockets.push(ws);
+        const opened_ms = Date.now();
+        await new Promise((resolve, reject) => {
+          ws.once("open", resolve);
+          ws.once("error", reject);
+        });
+        const code = await new Promise<number | "still open">((resolve) => {
+          ws.once("close", resolve);
+          setTimeout(() => resolve("still open"), 5000);
+        });
+        const lived_ms = Date.now() - opened_ms;
+        assert.equal(code, 1000, `${path}: closed normally`);
+        // answered every ping meanwhile (ws does by itself), and lived its time, give or take a ping round
+        assert.ok(lived_ms >= 1400 && lived_ms < 3000, `${path}: lived ${lived_ms} ms`);
+      }
+    } finally {
+      for (const ws of sockets) ws.terminate();
+      await handle.remove();
+    }
+  });
+
   it("more than 5 incoming messages a second (requests, pings or pongs, as Binance counts them) close the connection with 1008", async () => {
     const handle = await demo_node("hf-rate-");
     const url = `ws://127.0.0.1:${handle.running.port}/ws/btcusdt@trade`;

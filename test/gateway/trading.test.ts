@@ -1548,6 +1548,10 @@ describe("order and trade history (SQLite projection)", () => {
         info.filters.find((f) => f.filterType === "ICEBERG_PARTS"),
         { filterType: "ICEBERG_PARTS", limit: 10 },
       );
+      assert.deepEqual(
+        info.filters.find((f) => f.filterType === "MAX_NUM_ICEBERG_ORDERS"),
+        { filterType: "MAX_NUM_ICEBERG_ORDERS", maxNumIcebergOrders: 100 },
+      );
       const reports = await listen(node.running.port, alice, ["x", "X", "i", "q", "F", "l"]);
       const ice = await call("POST", "/api/v3/order", alice, {
         side: "SELL",
