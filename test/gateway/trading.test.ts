@@ -1744,76 +1744,37 @@ describe("order and trade history (SQLite projection)", () => {
         );
       };
       await check();
+      // [x, X, i, q, z, v, A, B, U]: a new order's report has no prevention fields
+      const placed = (id: unknown, q: string) => [
+        "NEW",
+        "NEW",
+        id,
+        q,
+        "0.00000000",
+        ...Array(4).fill(undefined),
+      ];
+      const prevention = (X: string, id: unknown, q: string, v: number, A: string, B: string, U: unknown) => [
+        "TRADE_PREVENTION",
+        X,
+        id,
+        q,
+        "0.00000000",
+        v,
+        A,
+        B,
+        U,
+      ];
+      const [m, t1, t2] = [maker.orderId, taker.body.orderId, second.orderId];
       assert.deepEqual(await reports(), [
-        ["NEW", "NEW", maker.orderId, "0.60000000", "0.00000000", undefined, undefined, undefined, undefined],
-        [
-          "NEW",
-          "NEW",
-          taker.body.orderId,
-          "0.20000000",
-          "0.00000000",
-          undefined,
-          undefined,
-          undefined,
-          undefined,
-        ],
+        placed(m, "0.60000000"),
+        placed(t1, "0.20000000"),
         // the maker first (reduced, still NEW), then the taker's end
-        [
-          "TRADE_PREVENTION",
-          "NEW",
-          maker.orderId,
-          "0.60000000",
-          "0.00000000",
-          0,
-          "0.20000000",
-          "0.20000000",
-          taker.body.orderId,
-        ],
-        [
-          "TRADE_PREVENTION",
-          "EXPIRED_IN_MATCH",
-          taker.body.orderId,
-          "0.20000000",
-          "0.00000000",
-          0,
-          "0.20000000",
-          "0.20000000",
-          maker.orderId,
-        ],
-        [
-          "NEW",
-          "NEW",
-          second.orderId,
-          "0.10000000",
-          "0.00000000",
-          undefined,
-          undefined,
-          undefined,
-          undefined,
-        ],
+        prevention("NEW", m, "0.60000000", 0, "0.20000000", "0.20000000", t1),
+        prevention("EXPIRED_IN_MATCH", t1, "0.20000000", 0, "0.20000000", "0.20000000", m),
+        placed(t2, "0.10000000"),
         // A: all prevention took from the maker so far
-        [
-          "TRADE_PREVENTION",
-          "NEW",
-          maker.orderId,
-          "0.60000000",
-          "0.00000000",
-          1,
-          "0.30000000",
-          "0.10000000",
-          second.orderId,
-        ],
-        [
-          "TRADE_PREVENTION",
-          "EXPIRED_IN_MATCH",
-          second.orderId,
-          "0.10000000",
-          "0.00000000",
-          1,
-          "0.10000000",
-          "0.10000000",
-          maker.orderId,
-        ],
+        prevention("NEW", m, "0.60000000", 1, "0.30000000", "0.10000000", t2),
+        prevention("EXPIRED_IN_MATCH", t2, "0.10000000", 1, "0.10000000", "0.10000000", m),
       ]);
       await node.restarts(check);
       // an amend counts from origQty: 0.5 leaves 0.2 to work with (0.3 stays prevented)
