@@ -1,6 +1,7 @@
 /**
  * Request-weight and order-count limits, as Binance applies them: weight per IP per minute, new
- * orders per account per 10 seconds and per day, counted in fixed windows. Every answer carries
+ * unfilled orders per account per 10 seconds and per day, counted in fixed windows (an order's first
+ * fill takes it back off: first_fills, credit_first_fill). Every answer carries
  * X-MBX-USED-WEIGHT-1M (and, for orders, X-MBX-ORDER-COUNT-10S / -1D). Over the limit: 429 with
  * Retry-After (-1003 for weight, -1015 for orders). An IP that keeps going after a 429 is banned
  * with 418, for 2 minutes, doubling on each repeat up to 3 days. Counters are per node (DESIGN).
@@ -10,6 +11,7 @@
  * (X-MBX-APIKEY, or the WebSocket session's key), else of the anonymous tier. Counters stay Binance's
  * (weight per IP, orders per account); only the ceiling a request is compared with depends on its key.
  */
+import type { EngineEvent } from "../engine/events.js";
 import { ApiError } from "./params.js";
 
 export interface RateLimits {
@@ -218,6 +220,22 @@ export class Limiter {
     return { ten_s: ten.used, day: day.used };
   }
 
+  /**
+   * Binance's unfilled order count: an order's first fill, as taker or maker, takes one off its
+   * account's count in each ORDERS window still current, never below zero (Binance may take more for
+   * a first fill as maker or a large one; Holdfast takes one). Cancels and expiries take nothing.
+   */
+  credit_first_fill(account: number): void {
+    const now = this.clock_ms();
+    for (const [map, length_ms] of [
+      [this.orders_10s, TEN_S_MS],
+      [this.orders_day, DAY_MS],
+    ] as const) {
+      const w = map.get(account);
+      if (w !== undefined && w.start_ms === now - (now % length_ms) && w.used > 0) w.used--;
+    }
+  }
+
   /** GET /api/v3/rateLimit/order: the account's order counts in the current windows (nothing charged). */
   order_usage(account: number, tier: string) {
     const l = this.limits(tier);
@@ -253,4 +271,31 @@ export class Limiter {
       { rateLimitType: "ORDERS", interval: "DAY", intervalNum: 1, limit: l.orders_per_day },
     ];
   }
+}
+
+/**
+ * The accounts of the orders that traded for the first time in one command's events, once per order:
+ * a taker at its first trade in the command (a taker trades only in the command that placed or
+ * triggered it), a maker when the update after its trade shows that trade as all it has executed.
+ */
+export function first_fills(events: readonly EngineEvent[]): number[] {
+  const accounts: number[] = [];
+  let takers: Set<number> | null = null;
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i];
+    if (e.kind !== "trade") continue;
+    takers ??= new Set();
+    if (!takers.has(e.taker_order_id)) {
+      takers.add(e.taker_order_id);
+      accounts.push(e.taker_account);
+    }
+    for (let j = i + 1; j < events.length; j++) {
+      const u = events[j];
+      if (u.kind === "order_update" && u.order_id === e.maker_order_id) {
+        if (u.executed_lots === e.quantity_lots) accounts.push(e.maker_account);
+        break;
+      }
+    }
+  }
+  return accounts;
 }

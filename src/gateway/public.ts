@@ -32,7 +32,7 @@ import {
   window_size_ms,
 } from "./history_data.js";
 import { market_format, type PublicShape, RawJson } from "./history_json.js";
-import { Limiter, type LimitTiers } from "./limits.js";
+import { first_fills, Limiter, type LimitTiers } from "./limits.js";
 import { book_ticker, depth, exchange_info, symbol_status, ticker_price } from "./market_data.js";
 import type { MasterKey } from "./master_key.js";
 import { bad, check_read, integer, known_failure, type Params, parse_params, required } from "./params.js";
@@ -522,6 +522,10 @@ export async function start_public_server(
     });
   }
   node.on_applied((seq, time_ms, events) => streams.on_events(seq, time_ms, events));
+  // orders that trade stop counting against the order limits (Binance's unfilled order count)
+  node.on_applied((_seq, _time_ms, events) => {
+    for (const account of first_fills(events)) limiter.credit_first_fill(account);
+  });
   app.addHook("preClose", (done) => {
     streams.close();
     done();

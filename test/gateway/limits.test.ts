@@ -128,6 +128,62 @@ describe("rate limits", () => {
     }
   });
 
+  it("Binance's unfilled order count: an order's first fill, as taker or maker, takes one off its account's count; a cancel does not", async () => {
+    const handle = await demo_node("hf-unfilled-", {
+      limit_tiers: {
+        ...DEFAULT_TIERS,
+        demo: { weight_per_minute: 1000, orders_per_10s: 3, orders_per_day: 1000 },
+      },
+    });
+    const running = handle.running;
+    try {
+      const base = `http://127.0.0.1:${running.port}`;
+      const creds = JSON.parse(readFileSync(running.credentials_file as string, "utf8")) as {
+        users: { apiKey: string; secretKey: string }[];
+      };
+      const [alice, bob] = creds.users;
+      const place = (key: typeof alice, side: string, price: string) =>
+        signed(base, key, "POST", "/api/v3/order", {
+          symbol: "BTCUSDT",
+          side,
+          type: "LIMIT",
+          timeInForce: "GTC",
+          quantity: "0.001",
+          price,
+        });
+      const count = (r: Response) => r.headers.get("x-mbx-order-count-10s");
+      await fresh_window(10_000, 4000);
+      // alice: three bids that nobody hits, then the limit
+      const bids = [];
+      for (const price of ["10000", "10001", "10002"]) bids.push(await place(alice, "BUY", price));
+      assert.deepEqual(bids.map(count), ["1", "2", "3"]);
+      assert.equal((await place(alice, "BUY", "10003")).status, 429);
+      // a cancel gives nothing back
+      const first = (await bids[0].json()) as { orderId: number };
+      const cancelled = await signed(base, alice, "DELETE", "/api/v3/order", {
+        symbol: "BTCUSDT",
+        orderId: String(first.orderId),
+      });
+      assert.equal(cancelled.status, 200);
+      assert.equal((await place(alice, "BUY", "10003")).status, 429, "a cancel gives nothing back");
+      // bob sells into alice's best bid: his order's first fill (taker) and hers (maker) both count
+      const sold = await place(bob, "SELL", "10002");
+      assert.equal(count(sold), "1");
+      const usage = async (key: typeof alice) =>
+        (
+          (await (await signed(base, key, "GET", "/api/v3/rateLimit/order", {})).json()) as {
+            count: number;
+          }[]
+        )[0].count;
+      assert.equal(await usage(bob), 0, "bob's order traded at once");
+      assert.equal(await usage(alice), 2, "alice's bid traded (its first fill)");
+      const again = await place(alice, "BUY", "10003");
+      assert.deepEqual([again.status, count(again)], [200, "3"]);
+    } finally {
+      await handle.remove();
+    }
+  });
+
   it("cancelReplace past the order limit: DO_NOTHING refuses it whole (-1015); CANCEL_ONLY still cancels", async () => {
     const handle = await demo_node("hf-limit-cancel-", {
       limit_tiers: {
@@ -307,5 +363,21 @@ function connect(url: string): Promise<Attempt> {
       );
     });
     ws.once("error", reject);
+  });
+}
+
+/** A signed call with every parameter in the query string. */
+function signed(
+  base: string,
+  key: { apiKey: string; secretKey: string },
+  method: string,
+  path: string,
+  params: Record<string, string>,
+): Promise<Response> {
+  const text = new URLSearchParams({ ...params, timestamp: String(Date.now()) }).toString();
+  const sig = createHmac("sha256", key.secretKey).update(text).digest("hex");
+  return fetch(`${base}${path}?${text}&signature=${sig}`, {
+    method,
+    headers: { "X-MBX-APIKEY": key.apiKey },
   });
 }
