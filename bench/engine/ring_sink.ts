@@ -7,6 +7,7 @@ import type { EventSink, WebUserChange } from "../../src/engine/events.js";
 import type { Reason } from "../../src/engine/reasons.js";
 import type {
   EndReason,
+  ListStatus,
   MarketStatus,
   OrderStatus,
   OrderType,
@@ -94,6 +95,28 @@ export class RingSink implements EventSink {
     r[at + 3] = market;
     r[at + 4] = extreme_ticks;
     r[at + 5] = time_ms;
+  }
+  order_list(
+    list_id: number,
+    account: number,
+    market: number,
+    status: ListStatus,
+    _list_client_order_id: string,
+    above_order_id: number,
+    below_order_id: number,
+    time_ms: number,
+  ): void {
+    this.events++;
+    const r = this.ring;
+    const at = this.reserve(8);
+    r[at] = 17;
+    r[at + 1] = list_id;
+    r[at + 2] = account;
+    r[at + 3] = market;
+    r[at + 4] = status;
+    r[at + 5] = above_order_id;
+    r[at + 6] = below_order_id;
+    r[at + 7] = time_ms;
   }
   order_update(
     order_id: number,

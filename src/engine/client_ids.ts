@@ -62,8 +62,9 @@ export class ClientIdRetention {
     }
   }
 
-  has_room(account: number): boolean {
-    return this.size < this.capacity && (this.per_account.get(account) ?? 0) < this.per_account_max;
+  /** Whether `n` more client ids of `account` fit. */
+  has_room(account: number, n = 1): boolean {
+    return this.size + n <= this.capacity && (this.per_account.get(account) ?? 0) + n <= this.per_account_max;
   }
 
   add(row: AccountRow, account: number, client_id: string, order_id: number, now_ms: number): void {

@@ -13,7 +13,7 @@ import type { MarketStatus, OrderType, Side, StpMode, TimeInForce } from "./type
  * 3: `tier` on add_api_key. Later kinds without a version: register_user, set_user_totp, end_user_sessions.
  * 4: `strategy_id` and `strategy_type` on an order spec (older versions decode without them); a
  * cancel restriction on cancel_order and cancel_replace (older versions: none).
- * Later kinds without a version: amend_order.
+ * Later kinds without a version: amend_order, place_order_list.
  * 5: `trailing_delta_bips` on an order spec (a third bit of version 4's label byte; older versions
  * decode without it). 6: `iceberg_lots` (a fourth bit).
  * 7: self-trade prevention modes DECREMENT (4) and TRANSFER (5), on order specs and as a market's
@@ -213,6 +213,24 @@ export interface PlaceOrder extends OrderSpec {
 }
 
 /**
+ * Binance's OCO (one-cancels-the-other), POST /api/v3/orderList/oco: two orders of one side and
+ * quantity, a LIMIT_MAKER and a STOP_LOSS or STOP_LOSS_LIMIT, one priced above the other. When
+ * either is activated (the limit maker trades, the stop triggers) the other expires; cancelling
+ * either cancels both. Their funds are locked once (the larger of the two orders' needs).
+ */
+export interface PlaceOrderList {
+  type: "place_order_list";
+  ts_ms: number;
+  account: number;
+  market: number;
+  /** Binance's listClientOrderId: unique among the account's open order lists; null: none given. */
+  list_client_order_id: string | null;
+  /** The order priced higher (a sell's limit maker, a buy's stop) and the one priced lower. */
+  above: OrderSpec;
+  below: OrderSpec;
+}
+
+/**
  * Binance's cancelRestrictions: cancel only an order nothing of which has executed (ONLY_NEW), or only
  * one partly filled (ONLY_PARTIALLY_FILLED); absent, either.
  */
@@ -286,6 +304,7 @@ export type Command =
   | Deposit
   | Withdraw
   | PlaceOrder
+  | PlaceOrderList
   | CancelOrder
   | CancelAll
   | CancelReplace

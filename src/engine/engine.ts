@@ -25,6 +25,7 @@ import type {
   Deposit,
   EndUserSessions,
   OrderSpec,
+  PlaceOrderList,
   RegisterUser,
   RevokeApiKey,
   SetExchangeFlags,
@@ -66,6 +67,7 @@ import {
 import {
   END_EXCHANGE,
   END_FUNDS,
+  END_LIST,
   END_NO_LIQUIDITY,
   END_NONE,
   END_STP,
@@ -73,6 +75,8 @@ import {
   type EndReason,
   has_limit_price,
   is_stop_type,
+  LIST_ALL_DONE,
+  LIST_EXECUTING,
   MARKET_CANCEL_ONLY,
   MARKET_POST_ONLY,
   MARKET_TRADING,
@@ -151,6 +155,12 @@ export class Engine {
   readonly asset_by_name = new Map<string, number>();
   readonly market_by_symbol = new Map<string, number>();
   next_order_id = 1;
+  /** Binance's orderListId: engine-wide, from 1. */
+  next_order_list_id = 1;
+  /** Pending order lists (OCO) by id; an entry goes when its list resolves (settle_list). */
+  readonly order_lists = new Map<number, OrderList>();
+  /** "<account> <listClientOrderId>" → id of the pending list that has it (unique among open lists). */
+  private readonly list_client_ids = new Map<string, number>();
   /** Time of the latest command, never decreasing. */
   now_ms = 0;
   maintenance = false;
@@ -170,6 +180,9 @@ export class Engine {
   private match_stop = STOP_NONE;
   /** The command format whose matching rules apply to the order being placed (OrderSpec.format). */
   private rules_format = COMMAND_VERSION;
+  /** Scratch: what admit() found an order must lock, and a trailing stop-market buy's lock price. */
+  private admitted_lock = 0;
+  private admitted_trail_lock_ticks = 0;
 
   constructor(limits: Partial<EngineLimits> = {}, sink?: EventSink) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
@@ -248,6 +261,9 @@ export class Engine {
         return;
       case "cancel_replace":
         this.cancel_replace(command);
+        return;
+      case "place_order_list":
+        this.place_order_list(command);
         return;
       case "amend_order":
         this.amend_order(command);
@@ -333,18 +349,126 @@ export class Engine {
 
   /** Checks an order against state, locks its funds, and runs it. Returns the slot, or 0 if rejected. */
   private place(account: number, market_id: number, spec: OrderSpec): number {
-    const sink = this.sink;
-    if (!this.account_valid(account)) return this.reject(R.REASON_UNKNOWN_ACCOUNT);
-    if (!this.market_valid(market_id)) return this.reject(R.REASON_UNKNOWN_SYMBOL);
-    if (this.maintenance) return this.reject(R.REASON_MAINTENANCE);
+    const problem = this.admit(account, market_id, spec, 1);
+    if (problem !== R.REASON_NONE) return this.reject(problem);
+    const market = this.markets[market_id];
+    const slot = this.create(market, account, spec, this.admitted_lock, this.admitted_trail_lock_ticks, 0);
+    if (is_stop_type(spec.order_type)) return slot;
+    this.execute_taker(market, slot);
+    this.run_triggers(market);
+    return slot;
+  }
+
+  /**
+   * An OCO (PlaceOrderList). Each order must pass every check it would pass alone, with room for
+   * both; one is a LIMIT_MAKER and the other a STOP_LOSS or STOP_LOSS_LIMIT of the same side and
+   * quantity; a sell's limit maker is above and its stop below (a buy's the other way round), with
+   * the last price between them. Funds are locked once: the limit maker locks what it needs (as any
+   * resting order), the stop only what it needs beyond that, and takes the limit maker's lock over
+   * when it triggers (run_triggers). Reported: the list (EXECUTING), then both orders.
+   */
+  private place_order_list(cmd: PlaceOrderList): void {
+    const { account, above, below } = cmd;
+    const market_id = cmd.market;
+    if (typeof above !== "object" || above === null || typeof below !== "object" || below === null)
+      return void this.reject(R.REASON_INVALID_PARAMETER, "order list");
+    const list_cid = cmd.list_client_order_id;
+    if (list_cid !== null && (typeof list_cid !== "string" || !CLIENT_ORDER_ID_RE.test(list_cid)))
+      return void this.reject(R.REASON_INVALID_PARAMETER);
+    const maker_above = above.order_type === TYPE_LIMIT_MAKER;
+    const maker = maker_above ? above : below;
+    const stop = maker_above ? below : above;
+    if (
+      maker.order_type !== TYPE_LIMIT_MAKER ||
+      (stop.order_type !== TYPE_STOP_LOSS && stop.order_type !== TYPE_STOP_LOSS_LIMIT) ||
+      above.side !== below.side ||
+      above.quantity_lots !== below.quantity_lots ||
+      above.quote_units !== 0 ||
+      below.quote_units !== 0
+    )
+      return void this.reject(R.REASON_INVALID_PARAMETER, "order list");
+    let problem = this.admit(account, market_id, maker, 2);
+    if (problem !== R.REASON_NONE) return void this.reject(problem);
+    const maker_lock = this.admitted_lock;
+    problem = this.admit(account, market_id, stop, 2);
+    if (problem !== R.REASON_NONE) return void this.reject(problem);
+    const stop_lock = this.admitted_lock;
+    const trail_lock_ticks = this.admitted_trail_lock_ticks;
+    if (maker.client_order_id !== null && maker.client_order_id === stop.client_order_id)
+      return void this.reject(R.REASON_DUPLICATE_ORDER);
+    if (list_cid !== null && this.list_client_ids.has(`${account} ${list_cid}`))
+      return void this.reject(R.REASON_DUPLICATE_ORDER);
+    // a sell: limit price > last price > stop price; a buy: stop price > last price > limit price (a
+    // trailing stop without a stop price has none to compare)
+    const market = this.markets[market_id];
+    const last = market.last_price_ticks;
+    const stop_ticks = stop.stop_price_ticks;
+    const high = maker_above ? maker.price_ticks : stop_ticks;
+    const low = maker_above ? stop_ticks : maker.price_ticks;
+    if (
+      maker_above !== (maker.side === SIDE_SELL) ||
+      (stop_ticks > 0 && !(high > low)) ||
+      (last > 0 && ((high > 0 && !(high > last)) || (low > 0 && !(last > low))))
+    )
+      return void this.reject(R.REASON_OCO_BAD_PRICES);
+
+    const list_id = this.next_order_list_id++;
+    const list: OrderList = {
+      id: list_id,
+      account,
+      market: market_id,
+      client_id: list_cid,
+      above_id: this.next_order_id,
+      below_id: this.next_order_id + 1,
+    };
+    this.order_lists.set(list_id, list);
+    if (list_cid !== null) this.list_client_ids.set(`${account} ${list_cid}`, list_id);
+    this.sink.order_list(
+      list_id,
+      account,
+      market_id,
+      LIST_EXECUTING,
+      list_cid ?? "",
+      list.above_id,
+      list.below_id,
+      this.now_ms,
+    );
+    const stop_extra = Math.max(0, stop_lock - maker_lock);
+    let maker_slot = 0;
+    for (const leg of [above, below]) {
+      const is_maker = leg === maker;
+      const slot = this.create(
+        market,
+        account,
+        leg,
+        is_maker ? maker_lock : stop_extra,
+        is_maker ? 0 : trail_lock_ticks,
+        list_id,
+      );
+      if (is_maker) maker_slot = slot;
+    }
+    // it was admitted as not crossing: it rests
+    this.execute_taker(market, maker_slot);
+    assert(this.orders.level(maker_slot) !== 0, "an OCO's limit maker did not rest");
+  }
+
+  /**
+   * Every check a new order must pass against state (for an order list, `orders` = 2: room for both
+   * in the open-order limits); sets admitted_lock (what it must lock) and admitted_trail_lock_ticks.
+   * Changes nothing else.
+   */
+  private admit(account: number, market_id: number, spec: OrderSpec, orders_needed: number): R.Reason {
+    if (!this.account_valid(account)) return R.REASON_UNKNOWN_ACCOUNT;
+    if (!this.market_valid(market_id)) return R.REASON_UNKNOWN_SYMBOL;
+    if (this.maintenance) return R.REASON_MAINTENANCE;
     const market = this.markets[market_id];
     const type = spec.order_type;
     if (market.status !== MARKET_TRADING) {
-      if (market.status !== MARKET_POST_ONLY) return this.reject(R.REASON_MARKET_CLOSED);
-      if (type !== TYPE_LIMIT_MAKER) return this.reject(R.REASON_UNSUPPORTED_ORDER);
+      if (market.status !== MARKET_POST_ONLY) return R.REASON_MARKET_CLOSED;
+      if (type !== TYPE_LIMIT_MAKER) return R.REASON_UNSUPPORTED_ORDER;
     }
     const shape = this.check_spec(market, spec);
-    if (shape !== R.REASON_NONE) return this.reject(shape);
+    if (shape !== R.REASON_NONE) return shape;
     // the matching rules of the format this order was journaled in (commands.ts, OrderSpec.format)
     this.rules_format = spec.format ?? COMMAND_VERSION;
     market.sweep_high_ticks = 0;
@@ -357,53 +481,53 @@ export class Engine {
     const limits = this.limits;
     const cid = spec.client_order_id;
     if (cid !== null) {
-      if (row.client_ids?.has(cid) === true) return this.reject(R.REASON_DUPLICATE_ORDER);
-      if (!this.client_ids.has_room(account)) return this.reject(R.REASON_CLIENT_ID_RETENTION_FULL);
+      if (row.client_ids?.has(cid) === true) return R.REASON_DUPLICATE_ORDER;
+      if (!this.client_ids.has_room(account, orders_needed)) return R.REASON_CLIENT_ID_RETENTION_FULL;
     }
-    if (!this.orders.has_room()) return this.reject(R.REASON_ORDER_CAPACITY_FULL);
+    if (!this.orders.has_room(orders_needed)) return R.REASON_ORDER_CAPACITY_FULL;
 
     const side = spec.side;
     const stop = is_stop_type(type);
     const may_rest = stop || (has_limit_price(type) && spec.tif === TIF_GTC);
     if (may_rest) {
-      if (cells[counts + COUNT_OPEN] >= limits.open_orders_per_account_market_max)
-        return this.reject(R.REASON_FILTER_MAX_NUM_ORDERS);
-      if (cells[ledger.total_at(account)] >= limits.open_orders_per_account_max)
-        return this.reject(R.REASON_FILTER_EXCHANGE_MAX_NUM_ORDERS);
+      if (cells[counts + COUNT_OPEN] + orders_needed > limits.open_orders_per_account_market_max)
+        return R.REASON_FILTER_MAX_NUM_ORDERS;
+      if (cells[ledger.total_at(account)] + orders_needed > limits.open_orders_per_account_max)
+        return R.REASON_FILTER_EXCHANGE_MAX_NUM_ORDERS;
       if (
         has_limit_price(type) &&
         (side === SIDE_BUY ? market.bids : market.asks).is_full_for(spec.price_ticks)
       )
-        return this.reject(R.REASON_PRICE_LEVELS_FULL);
+        return R.REASON_PRICE_LEVELS_FULL;
     }
     if (
       spec.iceberg_lots !== undefined &&
       this.rules_format >= FORMAT_ICEBERG_LIMIT &&
       this.open_icebergs(account, market_id) >= limits.iceberg_orders_per_account_market_max
     )
-      return this.reject(R.REASON_FILTER_MAX_NUM_ICEBERG_ORDERS);
+      return R.REASON_FILTER_MAX_NUM_ICEBERG_ORDERS;
     if (stop) {
       if (cells[counts + COUNT_STOPS] >= limits.stop_orders_per_account_market_max)
-        return this.reject(R.REASON_FILTER_MAX_NUM_ALGO_ORDERS);
+        return R.REASON_FILTER_MAX_NUM_ALGO_ORDERS;
       if (market.stops.size + market.trailing.size >= limits.stop_orders_per_market_max)
-        return this.reject(R.REASON_STOP_ORDERS_FULL);
+        return R.REASON_STOP_ORDERS_FULL;
       if (
         spec.trailing_delta_bips !== undefined &&
         market.trailing.size >= limits.trailing_orders_per_market_max
       )
-        return this.reject(R.REASON_STOP_ORDERS_FULL);
+        return R.REASON_STOP_ORDERS_FULL;
       // (a trailing stop without a stop price has no condition to meet: it tracks from now)
       if (market.last_price_ticks > 0 && spec.stop_price_ticks > 0) {
         const rising = (type === TYPE_STOP_LOSS || type === TYPE_STOP_LOSS_LIMIT) === (side === SIDE_BUY);
         const met = rising
           ? market.last_price_ticks >= spec.stop_price_ticks
           : market.last_price_ticks <= spec.stop_price_ticks;
-        if (met) return this.reject(R.REASON_WOULD_TRIGGER);
+        if (met) return R.REASON_WOULD_TRIGGER;
       }
     } else if (type === TYPE_LIMIT_MAKER) {
       const best = side === SIDE_BUY ? market.asks.best_price() : market.bids.best_price();
       if (best !== 0 && (side === SIDE_BUY ? spec.price_ticks >= best : spec.price_ticks <= best))
-        return this.reject(R.REASON_WOULD_TAKE);
+        return R.REASON_WOULD_TAKE;
     }
 
     const cfg = market.config;
@@ -416,15 +540,45 @@ export class Engine {
         delta,
         cfg.max_price_ticks,
       );
-      if (trail_lock_ticks === 0) return this.reject(R.REASON_TRAILING_NO_REFERENCE);
+      if (trail_lock_ticks === 0) return R.REASON_TRAILING_NO_REFERENCE;
     }
     const lock_asset = side === SIDE_BUY ? cfg.quote : cfg.base;
     const lock =
       trail_lock_ticks > 0
         ? trail_lock_ticks * spec.quantity_lots * cfg.quote_units_per_tick_lot
         : this.lock_needed(market, spec);
+    if (cells[ledger.free_at(account, lock_asset)] < lock) return R.REASON_INSUFFICIENT_BALANCE;
+    this.admitted_lock = lock;
+    this.admitted_trail_lock_ticks = trail_lock_ticks;
+    return R.REASON_NONE;
+  }
+
+  /**
+   * Creates an admitted order: locks `lock`, reports it, and files it if it is a stop order (the
+   * caller runs any other: execute_taker). `list_id`: the order list it is in, or 0.
+   */
+  private create(
+    market: Market,
+    account: number,
+    spec: OrderSpec,
+    lock: number,
+    trail_lock_ticks: number,
+    list_id: number,
+  ): number {
+    const sink = this.sink;
+    const market_id = market.id;
+    const type = spec.order_type;
+    const side = spec.side;
+    const stop = is_stop_type(type);
+    const delta = spec.trailing_delta_bips;
+    const cid = spec.client_order_id;
+    const cfg = market.config;
+    const row = this.row(account);
+    const ledger = this.ledger;
+    const cells = ledger.cells;
+    const counts = ledger.counts_at(account, market_id);
+    const lock_asset = side === SIDE_BUY ? cfg.quote : cfg.base;
     const balance = ledger.free_at(account, lock_asset);
-    if (cells[balance] < lock) return this.reject(R.REASON_INSUFFICIENT_BALANCE);
 
     // Accepted: from here on the order exists and every exit reports its final state.
     const orders = this.orders;
@@ -475,15 +629,13 @@ export class Engine {
       delta ?? -1,
       spec.iceberg_lots ?? -1,
     );
+    if (list_id !== 0) orders.set_list_id(slot, list_id);
     if (stop) {
       if (delta !== undefined) this.start_trailing(market, slot, delta, trail_lock_ticks);
       else market.stops.add(orders, slot);
       cells[counts + COUNT_STOPS]++;
       this.link_open(slot);
-      return slot;
     }
-    this.execute_taker(market, slot);
-    this.run_triggers(market);
     return slot;
   }
 
@@ -910,6 +1062,8 @@ export class Engine {
         }
       }
       this.report_prevented(market, maker);
+      // an OCO's limit maker prevention took from: the contingency resolves, as on a trade
+      if (orders.list_id(maker) !== 0) this.settle_list(market, maker, STATUS_EXPIRED);
     }
     if (taker_done) this.match_stop = STOP_PREVENTED;
     return gone;
@@ -1062,6 +1216,8 @@ export class Engine {
         orders.cumulative_quote_units(maker),
         END_NONE,
       );
+      // an OCO's limit maker that trades: its stop expires
+      if (orders.list_id(maker) !== 0) this.settle_list(market, maker, STATUS_EXPIRED);
       return false;
     }
     assert(orders.locked_units(maker) === 0, "a filled maker still holds funds");
@@ -1074,6 +1230,7 @@ export class Engine {
       orders.cumulative_quote_units(maker),
       END_NONE,
     );
+    if (orders.list_id(maker) !== 0) this.settle_list(market, maker, STATUS_EXPIRED);
     const book = orders.side(maker) === SIDE_BUY ? market.bids : market.asks;
     const gone = book.unlink(orders, maker, lots);
     this.unlink_open(maker);
@@ -1117,6 +1274,7 @@ export class Engine {
     this.release_lock(market, slot);
     this.unlink_open(slot);
     this.report_final(market, slot, status, end);
+    if (this.orders.list_id(slot) !== 0) this.settle_list(market, slot, list_end_status(status));
     this.orders.release(slot);
   }
 
@@ -1139,6 +1297,7 @@ export class Engine {
     this.release_lock(market, slot);
     this.unlink_open(slot);
     this.report_final(market, slot, status, end);
+    if (orders.list_id(slot) !== 0) this.settle_list(market, slot, list_end_status(status));
     orders.release(slot);
     return gone;
   }
@@ -1152,6 +1311,7 @@ export class Engine {
     this.release_lock(market, slot);
     this.unlink_open(slot);
     this.report_final(market, slot, status, end);
+    if (orders.list_id(slot) !== 0) this.settle_list(market, slot, list_end_status(status));
     orders.release(slot);
   }
 
@@ -1174,6 +1334,72 @@ export class Engine {
     cells[this.ledger.updated_at(account)] = this.now_ms;
     assert(cells[at + 1] >= 0, "locked balance went negative on release");
     this.sink.balance(account, asset, cells[at], cells[at + 1]);
+  }
+
+  /**
+   * Resolves the pending order list `slot` is in (none: nothing to do): takes both orders out of it,
+   * ends the other one if it is still there with `status` (EXPIRED when `slot` was activated, its
+   * first trade or its trigger; CANCELED when it was cancelled), and reports the list ALL_DONE.
+   */
+  private settle_list(market: Market, slot: number, status: OrderStatus): void {
+    const orders = this.orders;
+    const list_id = orders.list_id(slot);
+    if (list_id === 0) return;
+    const list = this.order_lists.get(list_id);
+    assert(list !== undefined, "an order in an order list that is not pending");
+    this.order_lists.delete(list_id);
+    if (list.client_id !== null) this.list_client_ids.delete(`${list.account} ${list.client_id}`);
+    orders.set_list_id(slot, 0);
+    const other = orders.by_id.get(orders.id(slot) === list.above_id ? list.below_id : list.above_id);
+    if (other !== 0) {
+      orders.set_list_id(other, 0);
+      if (orders.level(other) !== 0) this.close_resting(market, other, status, END_LIST);
+      else this.close_stop(market, other, status, END_LIST);
+    }
+    this.sink.order_list(
+      list_id,
+      list.account,
+      market.id,
+      LIST_ALL_DONE,
+      list.client_id ?? "",
+      list.above_id,
+      list.below_id,
+      this.now_ms,
+    );
+  }
+
+  /**
+   * A triggered stop that was an OCO's locks what it needs from now on: it held only what it needed
+   * beyond its limit maker's lock, which settle_list has just released.
+   */
+  private take_over_lock(market: Market, slot: number): void {
+    const orders = this.orders;
+    const need = orders.remaining_lots(slot) * this.lot_lock(market, slot) - orders.locked_units(slot);
+    if (need <= 0) return;
+    const account = orders.account(slot);
+    const asset = orders.side(slot) === SIDE_BUY ? market.config.quote : market.config.base;
+    const cells = this.ledger.cells;
+    const at = this.ledger.free_at(account, asset);
+    assert(cells[at] >= need, "an OCO's stop cannot take over its limit maker's lock");
+    cells[at] -= need;
+    cells[at + 1] += need;
+    orders.set_locked_units(slot, orders.locked_units(slot) + need);
+    this.sink.balance(account, asset, cells[at], cells[at + 1]);
+  }
+
+  /**
+   * What one lot of an open order locks (lock_needed's terms): base for a sell; for a buy the quote
+   * at its limit price, or for a stop-market order not yet triggered at its stop price (a trailing
+   * stop's: its lock price).
+   */
+  private lot_lock(market: Market, slot: number): number {
+    const orders = this.orders;
+    const cfg = market.config;
+    if (orders.side(slot) === SIDE_SELL) return cfg.lot_units;
+    const ticks = has_limit_price(orders.type(slot))
+      ? orders.price_ticks(slot)
+      : (orders.trail(slot)?.lock_price_ticks ?? orders.stop_price_ticks(slot));
+    return ticks * cfg.quote_units_per_tick_lot;
   }
 
   private report_final(market: Market, slot: number, status: OrderStatus, end: EndReason): void {
@@ -1218,6 +1444,11 @@ export class Engine {
       this.ledger.cells[this.ledger.counts_at(account, market.id) + COUNT_STOPS]--;
       orders.set_triggered(slot, 1);
       this.sink.order_triggered(orders.id(slot), account, market.id, this.now_ms);
+      // an OCO's stop: its limit maker expires, and it takes that order's lock over
+      if (orders.list_id(slot) !== 0) {
+        this.settle_list(market, slot, STATUS_EXPIRED);
+        this.take_over_lock(market, slot);
+      }
       this.execute_taker(market, slot);
     }
   }
@@ -1338,6 +1569,7 @@ export class Engine {
       return void this.reject(R.REASON_INVALID_PARAMETER);
     if (n < cfg.min_qty_lots) return void this.reject(R.REASON_FILTER_LOT_SIZE);
     // Binance's origQty: what it works with plus what self-trade prevention took (which stays taken)
+    if (orders.list_id(slot) !== 0) return void this.reject(R.REASON_AMEND_ORDER_LIST);
     const prevented = orders.prevented_lots(slot);
     const quantity = orders.quantity_lots(slot) + prevented;
     const executed = orders.executed_lots(slot);
@@ -1355,17 +1587,7 @@ export class Engine {
 
     const reduce = quantity - n;
     const side = orders.side(slot) as Side;
-    const type = orders.type(slot);
-    // What one lot of it holds locked (lock_needed's terms): base for a sell; for a buy the quote at
-    // its limit price, or for a stop-market order not yet triggered at its stop price (a trailing
-    // stop's: its lock price).
-    const lot_lock =
-      side === SIDE_SELL
-        ? cfg.lot_units
-        : (has_limit_price(type)
-            ? orders.price_ticks(slot)
-            : (orders.trail(slot)?.lock_price_ticks ?? orders.stop_price_ticks(slot))) *
-          cfg.quote_units_per_tick_lot;
+    const lot_lock = this.lot_lock(market, slot);
     const release = reduce * lot_lock;
     const locked = orders.locked_units(slot);
     assert(
@@ -1437,7 +1659,9 @@ export class Engine {
       return;
     }
     const market = this.markets[cmd.market];
-    for (const slot of open) this.cancel_slot(market, slot, STATUS_CANCELED, END_USER);
+    // (cancelling an order of an OCO cancels the other too: it may be gone by its turn)
+    for (const slot of open)
+      if (this.orders.open(slot) === 1) this.cancel_slot(market, slot, STATUS_CANCELED, END_USER);
   }
 
   private cancel_replace(cmd: CancelReplace): void {
@@ -1716,6 +1940,7 @@ export class Engine {
     if (fields.iceberg !== undefined) orders.set_iceberg(slot, { ...fields.iceberg });
     if (fields.prevented_lots !== undefined && fields.prevented_lots > 0)
       orders.add_prevented(slot, fields.prevented_lots);
+    if (fields.list_id !== undefined) orders.set_list_id(slot, fields.list_id);
     const market = this.markets[fields.market];
     this.row(fields.account);
     if (fields.where !== WHERE_BOOK) {
@@ -1726,6 +1951,12 @@ export class Engine {
       book.append(orders, slot, fields.price_ticks, orders.book_lots(slot));
     }
     this.link_open(slot);
+  }
+
+  /** @internal Re-creates a pending order list (its orders carry its id). */
+  restore_order_list(list: OrderList): void {
+    this.order_lists.set(list.id, { ...list });
+    if (list.client_id !== null) this.list_client_ids.set(`${list.account} ${list.client_id}`, list.id);
   }
 
   /** @internal */
@@ -1763,9 +1994,27 @@ export interface RestoredOrder {
   iceberg?: IcebergState;
   /** What self-trade prevention has taken from it (quantity_lots is what is left to work with). */
   prevented_lots?: number;
+  /** The pending order list (OCO) it is in. */
+  list_id?: number;
 }
 
 /** Where a restored order lives: resting in the book, in the stop lists, in the trailing list. */
 export const WHERE_BOOK = 0;
 export const WHERE_STOPS = 1;
 export const WHERE_TRAILING = 2;
+
+/** A pending order list (OCO): its two orders' ids (above: the one priced higher). */
+export interface OrderList {
+  id: number;
+  account: number;
+  market: number;
+  /** Binance's listClientOrderId; null: none given. */
+  client_id: string | null;
+  above_id: number;
+  below_id: number;
+}
+
+/** How the other order of an OCO ends when one ends: cancelled with it, else expired. */
+function list_end_status(status: OrderStatus): OrderStatus {
+  return status === STATUS_CANCELED ? STATUS_CANCELED : STATUS_EXPIRED;
+}

@@ -4,7 +4,16 @@
  * Every event is a pure function of the command sequence.
  */
 import type { Reason } from "./reasons.js";
-import type { EndReason, MarketStatus, OrderStatus, OrderType, Side, StpMode, TimeInForce } from "./types.js";
+import type {
+  EndReason,
+  ListStatus,
+  MarketStatus,
+  OrderStatus,
+  OrderType,
+  Side,
+  StpMode,
+  TimeInForce,
+} from "./types.js";
 
 export interface EventSink {
   /** A command was refused; nothing changed. */
@@ -61,6 +70,21 @@ export interface EventSink {
     executed_lots: number,
     cumulative_quote_units: number,
     execution_id: number,
+    time_ms: number,
+  ): void;
+  /**
+   * An order list (OCO) was placed (status LIST_EXECUTING; before its orders' order_new events, which
+   * are `above_order_id` and `below_order_id`), or resolved (LIST_ALL_DONE: after the updates of the
+   * order that ended it).
+   */
+  order_list(
+    list_id: number,
+    account: number,
+    market: number,
+    status: ListStatus,
+    list_client_order_id: string,
+    above_order_id: number,
+    below_order_id: number,
     time_ms: number,
   ): void;
   /** An order's state changed: partially filled, filled, canceled or expired. */
@@ -174,6 +198,17 @@ export type EngineEvent =
       executed_lots: number;
       cumulative_quote_units: number;
       execution_id: number;
+      time_ms: number;
+    }
+  | {
+      kind: "order_list";
+      list_id: number;
+      account: number;
+      market: number;
+      status: ListStatus;
+      list_client_order_id: string;
+      above_order_id: number;
+      below_order_id: number;
       time_ms: number;
     }
   | {
@@ -326,6 +361,28 @@ export class EventCollector implements EventSink {
       executed_lots,
       cumulative_quote_units,
       execution_id,
+      time_ms,
+    });
+  }
+  order_list(
+    list_id: number,
+    account: number,
+    market: number,
+    status: ListStatus,
+    list_client_order_id: string,
+    above_order_id: number,
+    below_order_id: number,
+    time_ms: number,
+  ): void {
+    this.events.push({
+      kind: "order_list",
+      list_id,
+      account,
+      market,
+      status,
+      list_client_order_id,
+      above_order_id,
+      below_order_id,
       time_ms,
     });
   }
@@ -487,6 +544,16 @@ export class NullSink implements EventSink {
     _executed_lots: number,
     _cumulative_quote_units: number,
     _execution_id: number,
+    _time_ms: number,
+  ): void {}
+  order_list(
+    _list_id: number,
+    _account: number,
+    _market: number,
+    _status: ListStatus,
+    _list_client_order_id: string,
+    _above_order_id: number,
+    _below_order_id: number,
     _time_ms: number,
   ): void {}
   order_update(

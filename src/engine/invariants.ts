@@ -99,6 +99,32 @@ export function check_invariants(e: Engine): string[] {
       previous_id = orders.id(s);
     }
   }
+  // pending order lists (OCO): both orders live and in the list, one resting limit maker and one
+  // untriggered stop, of the list's account and market
+  let in_lists = 0;
+  for (const l of e.order_lists.values()) {
+    const legs = [l.above_id, l.below_id].map((id) => orders.by_id.get(id));
+    if (legs.some((s) => s === 0 || orders.list_id(s) !== l.id || orders.account(s) !== l.account))
+      problems.push(`order list ${l.id}: an order gone or not in it`);
+    else if (
+      legs.filter((s) => orders.level(s) !== 0).length !== 1 ||
+      legs.some((s) => orders.triggered(s) !== 0 || orders.market(s) !== l.market)
+    )
+      problems.push(`order list ${l.id}: not one resting order and one waiting stop`);
+    in_lists += 2;
+  }
+  let listed = 0;
+  for (const m of e.markets)
+    for (const s of [...m.stops.rising, ...m.stops.falling, ...m.trailing.slots])
+      if (orders.list_id(s) !== 0) listed++;
+  for (const m of e.markets)
+    for (const book of [m.bids, m.asks])
+      for (let i = 0; i < book.count; i++)
+        for (let s = e.levels.head[book.levels[i]]; s !== 0; s = orders.next(s))
+          if (orders.list_id(s) !== 0) listed++;
+  if (listed !== in_lists)
+    problems.push(`${listed} orders name a pending order list, ${in_lists} are in one`);
+
   if (live !== orders.live)
     problems.push(`live orders ${orders.live} but ${live} in books, stop and trailing lists`);
 

@@ -80,6 +80,8 @@ export class OrderStore {
    * Binance calls the order's prevented quantity. Their `quantity_lots` is already that much less.
    */
   private readonly prevented = new Map<number, number>();
+  /** The order list (OCO) id of the few slots that are one of its orders, while it is pending. */
+  private readonly lists = new Map<number, number>();
   /**
    * The maps' sizes, kept as plain fields: the fill loop asks on every fill whether any exist,
    * and a field load measured cheaper there than Map.prototype.size.
@@ -87,6 +89,7 @@ export class OrderStore {
   private trails_live = 0;
   private icebergs_live = 0;
   private prevented_live = 0;
+  private lists_live = 0;
   /** order id -> slot (0 = not live), for live orders only. */
   readonly by_id: IdIndex;
   /** What a helper thread may map ahead of the high-water mark (see TouchPlan). */
@@ -132,8 +135,9 @@ export class OrderStore {
     return this.by_id.size;
   }
 
-  has_room(): boolean {
-    return this.free_count > 0 || this.high_water <= this.capacity;
+  /** Whether `n` more orders fit. */
+  has_room(n = 1): boolean {
+    return this.free_count + (this.capacity + 1 - this.high_water) >= n;
   }
 
   /** Takes a free slot for a new order, zeroed but for its id; the caller has checked has_room(). */
@@ -168,6 +172,7 @@ export class OrderStore {
     if (this.trails_live !== 0 && this.trails.delete(slot)) this.trails_live--;
     if (this.icebergs_live !== 0 && this.icebergs.delete(slot)) this.icebergs_live--;
     if (this.prevented_live !== 0 && this.prevented.delete(slot)) this.prevented_live--;
+    if (this.lists_live !== 0 && this.lists.delete(slot)) this.lists_live--;
     this.free_stack[this.free_count++] = slot;
   }
 
@@ -233,6 +238,25 @@ export class OrderStore {
     const before = this.prevented_lots(slot);
     if (before === 0) this.prevented_live++;
     this.prevented.set(slot, before + lots);
+  }
+
+  /** The id of the pending order list (OCO) this order is in, or 0. */
+  list_id(slot: number): number {
+    return this.lists_live === 0 ? 0 : (this.lists.get(slot) ?? 0);
+  }
+
+  /** Puts the order in a pending order list (id > 0), or takes it out (0: the list has resolved). */
+  set_list_id(slot: number, list_id: number): void {
+    const had = this.lists.has(slot);
+    if (list_id === 0) {
+      if (had) {
+        this.lists.delete(slot);
+        this.lists_live--;
+      }
+      return;
+    }
+    if (!had) this.lists_live++;
+    this.lists.set(slot, list_id);
   }
 
   /** Live iceberg orders: while there are none, a level's total is everything its orders have left. */

@@ -42,6 +42,8 @@ export const REASON_TRAILING_NO_REFERENCE = 35;
 export const REASON_ICEBERG_EXCEEDS_QTY = 36;
 export const REASON_FILTER_ICEBERG_PARTS = 37;
 export const REASON_FILTER_MAX_NUM_ICEBERG_ORDERS = 38;
+export const REASON_OCO_BAD_PRICES = 39;
+export const REASON_AMEND_ORDER_LIST = 40;
 export type Reason = number;
 
 interface ReasonInfo {
@@ -122,6 +124,18 @@ export const REASONS: readonly ReasonInfo[] = [
     name: "FILTER_MAX_NUM_ICEBERG_ORDERS",
     message: "Filter failure: MAX_NUM_ICEBERG_ORDERS",
     code: -1013,
+  },
+  {
+    // an OCO: a sell's limit price > last price > its stop price; a buy's limit < last < stop
+    name: "OCO_BAD_PRICES",
+    message: "The relationship of the prices for the orders is not correct.",
+    code: -2010,
+  },
+  {
+    // amending one order of a pending OCO would unbalance the funds the two share
+    name: "AMEND_ORDER_LIST",
+    message: "Order amend is not supported for an order of a pending order list.",
+    code: -2038,
   },
 ];
 

@@ -5,7 +5,8 @@
  * windows, API keys and web users. Older versions (1: before request ids and keys; 2: before key tiers;
  * 3: before web users; 4: before prevented-match ids, which then start from 0, accounts' update
  * times, then 0 until their next change, and orders' strategy labels; 5: before trailing stops; 6:
- * before iceberg orders; 7: before prevented quantities and the iceberg limit) still restore. Slot numbers
+ * before iceberg orders; 7: before prevented quantities, the iceberg limit and order lists) still
+ * restore. Slot numbers
  * are not recorded, so two engines in the same logical state encode to the same bytes; the state
  * hash is SHA-256 of those bytes. restore(snapshot(e)) behaves exactly as e on every later command.
  */
@@ -99,6 +100,10 @@ function write_order(w: Writer, e: Engine, slot: number, where: number): void {
   const prevented = o.prevented_lots(slot);
   w.u8(prevented === 0 ? 0 : 1);
   if (prevented !== 0) w.f64(prevented);
+  // and the pending order list (OCO) it is in, flagged
+  const list_id = o.list_id(slot);
+  w.u8(list_id === 0 ? 0 : 1);
+  if (list_id !== 0) w.f64(list_id);
 }
 
 function read_order(r: Reader, version: number): RestoredOrder {
@@ -133,6 +138,7 @@ function read_order(r: Reader, version: number): RestoredOrder {
   }
   if (version >= 7 && r.u8() === 1) o.iceberg = { display_lots: r.f64(), visible_lots: r.f64() };
   if (version >= 8 && r.u8() === 1) o.prevented_lots = r.f64();
+  if (version >= 8 && r.u8() === 1) o.list_id = r.f64();
   if (o.where > (version >= 6 ? WHERE_TRAILING : WHERE_STOPS)) throw new Error(`bad order place ${o.where}`);
   if ((o.where === WHERE_TRAILING) !== (o.trail !== undefined && !o.triggered))
     throw new Error(`order ${o.id}: trailing state and list disagree`);
@@ -230,6 +236,18 @@ export function snapshot(e: Engine): Uint8Array {
     w.str(u.totp_sealed);
     w.f64(u.session_epoch);
     w.f64(u.created_ms);
+  }
+  // version 8: order lists (OCO): the next id, and the pending ones, oldest first
+  w.f64(e.next_order_list_id);
+  const lists = [...e.order_lists.values()].sort((a, b) => a.id - b.id);
+  w.u32(lists.length);
+  for (const l of lists) {
+    w.f64(l.id);
+    w.u32(l.account);
+    w.u32(l.market);
+    w.str(l.client_id);
+    w.f64(l.above_id);
+    w.f64(l.below_id);
   }
   return w.bytes().slice();
 }
@@ -330,6 +348,19 @@ export function restore(bytes: Uint8Array, sink?: EventSink): Engine {
       session_epoch: r.f64(),
       created_ms: r.f64(),
     });
+  }
+  if (version >= 8) {
+    e.next_order_list_id = r.f64();
+    const lists = r.u32();
+    for (let i = 0; i < lists; i++)
+      e.restore_order_list({
+        id: r.f64(),
+        account: r.u32(),
+        market: r.u32(),
+        client_id: r.str(),
+        above_id: r.f64(),
+        below_id: r.f64(),
+      });
   }
   if (!r.done()) throw new Error("snapshot has trailing bytes");
   e.now_ms = now_ms;

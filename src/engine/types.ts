@@ -99,7 +99,9 @@ export const END_STP = 3;
 export const END_EXCHANGE = 4;
 /** A market buy ran out of the funds it had locked (stop-market buys; see docs/ENGINE.md). */
 export const END_FUNDS = 5;
-export type EndReason = 0 | 1 | 2 | 3 | 4 | 5;
+/** The other order of its order list (OCO) was activated (traded or triggered) or ended. */
+export const END_LIST = 6;
+export type EndReason = 0 | 1 | 2 | 3 | 4 | 5 | 6;
 export const END_REASON_NAMES = [
   "NONE",
   "USER",
@@ -107,7 +109,16 @@ export const END_REASON_NAMES = [
   "STP",
   "EXCHANGE_CANCELED",
   "FUNDS",
+  "ORDER_LIST",
 ] as const;
+
+/**
+ * An order list's state (Binance's listOrderStatus): EXECUTING while its contingency is pending,
+ * ALL_DONE once it has resolved (one order activated, the other ended) or both orders ended.
+ */
+export const LIST_EXECUTING = 0;
+export const LIST_ALL_DONE = 1;
+export type ListStatus = 0 | 1;
 
 export const MARKET_TRADING = 0;
 export const MARKET_POST_ONLY = 1;

@@ -39,6 +39,7 @@ const KINDS = [
   "set_user_totp",
   "end_user_sessions",
   "amend_order",
+  "place_order_list",
 ] as const;
 const KIND_CODE = new Map<string, number>(KINDS.map((k, i) => [k, i]));
 
@@ -212,6 +213,13 @@ export function encode_command(w: ByteWriter, c: Command): void {
       return;
     case "expire_market_orders":
       w.u32(c.market);
+      return;
+    case "place_order_list":
+      w.u32(c.account);
+      w.u32(c.market);
+      w.str(c.list_client_order_id);
+      write_spec(w, c.above);
+      write_spec(w, c.below);
       return;
     case "add_api_key":
       w.u32(c.account);
@@ -472,6 +480,16 @@ function read_body(r: ByteReader, kind: (typeof KINDS)[number], ts_ms: number, v
     }
     case "expire_market_orders":
       return { type: kind, ts_ms, market: r.u32() };
+    case "place_order_list":
+      return {
+        type: kind,
+        ts_ms,
+        account: r.u32(),
+        market: r.u32(),
+        list_client_order_id: r.str(),
+        above: read_spec(r, {}, version, false),
+        below: read_spec(r, {}, version, false),
+      };
     case "add_api_key":
       return {
         type: kind,

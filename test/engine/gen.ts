@@ -117,6 +117,24 @@ const op = fc.record({
     },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant("cancel_all" as const), account, market }) },
     {
+      // an OCO: a limit maker and a stop either side of the mid (a sell's maker above, a buy's
+      // below; sometimes the wrong way round or too close, which is refused)
+      weight: 5,
+      arbitrary: fc.record({
+        kind: fc.constant("oco" as const),
+        account,
+        market,
+        side: fc.constantFrom(0 as const, 1 as const),
+        maker_offset: fc.integer({ min: 1, max: 30 }),
+        stop_offset: fc.integer({ min: 1, max: 30 }),
+        stop_limit: fc.boolean(),
+        swapped: fc.constantFrom(false, false, false, false, true),
+        lots: fc.integer({ min: 1, max: 300 }),
+        stp: fc.constantFrom(-1 as const, 2 as const, 4 as const),
+        list_cid: cid,
+      }),
+    },
+    {
       weight: 2,
       arbitrary: fc.record({
         kind: fc.constant("replace" as const),
@@ -234,6 +252,39 @@ export function to_commands(list: Op[]): Command[] {
       case "cancel_all":
         out.push({ type: "cancel_all", ts_ms: t, account: what.account, market: what.market });
         break;
+      case "oco": {
+        placed += 2;
+        const mid = MIDS[what.market];
+        // a sell's maker above the mid and its stop below; a buy's the other way round
+        const up = (what.side === 1) !== what.swapped ? 1 : -1;
+        const leg = {
+          side: what.side,
+          tif: 0 as const,
+          quantity_lots: what.lots,
+          quote_units: 0,
+          client_order_id: null,
+          stp: what.stp,
+        };
+        const maker_price = mid + up * what.maker_offset;
+        const stop_price = mid - up * what.stop_offset;
+        const maker = { ...leg, order_type: 2 as const, price_ticks: maker_price, stop_price_ticks: 0 };
+        const stop = {
+          ...leg,
+          order_type: what.stop_limit ? (4 as const) : (3 as const),
+          price_ticks: what.stop_limit ? stop_price - up * 2 : 0,
+          stop_price_ticks: stop_price,
+        };
+        out.push({
+          type: "place_order_list",
+          ts_ms: t,
+          account: what.account,
+          market: what.market,
+          list_client_order_id: what.list_cid,
+          above: up === 1 ? maker : stop,
+          below: up === 1 ? stop : maker,
+        });
+        break;
+      }
       case "amend":
         out.push({
           type: "amend_order",
