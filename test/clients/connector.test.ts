@@ -84,7 +84,8 @@ describe("@binance/connector 3.6.1", () => {
         assert.equal(bal.locked, pad8(units_to_decimal(engine.ledger.locked(account, asset), dec)));
       }
     }
-    // alice placed one order in this test, within the current 10 s and day windows of her key's tier
+    // alice placed one order in this test, and it traded: Binance's unfilled order count takes an
+    // order off at its first fill, so none counts (in whichever windows are current now)
     const counts = (await data(a.orderCount())) as unknown as Data[];
     assert.deepEqual(
       counts.map((c) => [c.rateLimitType, c.interval, c.intervalNum, typeof c.limit]),
@@ -93,7 +94,10 @@ describe("@binance/connector 3.6.1", () => {
         ["ORDERS", "DAY", 1, "number"],
       ],
     );
-    assert.ok((counts[1].count as number) >= 1 && (counts[0].count as number) <= (counts[1].count as number));
+    assert.deepEqual(
+      counts.map((c) => c.count),
+      [0, 0],
+    );
     // bob sold 1 ETH at 2,500.50 and paid the 0.1% taker fee in USDT
     const bob_usdt = ((await data(b.account())).balances as { asset: string; free: string }[]).find(
       (x) => x.asset === "USDT",
