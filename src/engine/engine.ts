@@ -1337,22 +1337,21 @@ export class Engine {
   }
 
   /**
-   * Resolves the pending order list `slot` is in (none: nothing to do): takes both orders out of it,
-   * ends the other one if it is still there with `status` (EXPIRED when `slot` was activated, its
-   * first trade or its trigger; CANCELED when it was cancelled), and reports the list ALL_DONE.
+   * Resolves the pending order list `slot` is in (none, or resolved: nothing to do): ends the other
+   * order if it is still there with `status` (EXPIRED when `slot` was activated, its first trade or its
+   * trigger; CANCELED when it was cancelled), and reports the list ALL_DONE. Both orders keep the
+   * list's id (Binance's orderListId) for as long as they live.
    */
   private settle_list(market: Market, slot: number, status: OrderStatus): void {
     const orders = this.orders;
     const list_id = orders.list_id(slot);
-    if (list_id === 0) return;
     const list = this.order_lists.get(list_id);
-    assert(list !== undefined, "an order in an order list that is not pending");
+    if (list === undefined) return; // none, or resolved already (an order keeps its list's id)
+    // gone first: the other order's ending comes back here and finds nothing to do
     this.order_lists.delete(list_id);
     if (list.client_id !== null) this.list_client_ids.delete(`${list.account} ${list.client_id}`);
-    orders.set_list_id(slot, 0);
     const other = orders.by_id.get(orders.id(slot) === list.above_id ? list.below_id : list.above_id);
     if (other !== 0) {
-      orders.set_list_id(other, 0);
       if (orders.level(other) !== 0) this.close_resting(market, other, status, END_LIST);
       else this.close_stop(market, other, status, END_LIST);
     }
@@ -1445,7 +1444,7 @@ export class Engine {
       orders.set_triggered(slot, 1);
       this.sink.order_triggered(orders.id(slot), account, market.id, this.now_ms);
       // an OCO's stop: its limit maker expires, and it takes that order's lock over
-      if (orders.list_id(slot) !== 0) {
+      if (this.order_lists.has(orders.list_id(slot))) {
         this.settle_list(market, slot, STATUS_EXPIRED);
         this.take_over_lock(market, slot);
       }
@@ -1569,7 +1568,7 @@ export class Engine {
       return void this.reject(R.REASON_INVALID_PARAMETER);
     if (n < cfg.min_qty_lots) return void this.reject(R.REASON_FILTER_LOT_SIZE);
     // Binance's origQty: what it works with plus what self-trade prevention took (which stays taken)
-    if (orders.list_id(slot) !== 0) return void this.reject(R.REASON_AMEND_ORDER_LIST);
+    if (this.order_lists.has(orders.list_id(slot))) return void this.reject(R.REASON_AMEND_ORDER_LIST);
     const prevented = orders.prevented_lots(slot);
     const quantity = orders.quantity_lots(slot) + prevented;
     const executed = orders.executed_lots(slot);

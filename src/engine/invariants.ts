@@ -114,14 +114,13 @@ export function check_invariants(e: Engine): string[] {
     in_lists += 2;
   }
   let listed = 0;
+  const pending = (s: number) => e.order_lists.has(orders.list_id(s));
   for (const m of e.markets)
-    for (const s of [...m.stops.rising, ...m.stops.falling, ...m.trailing.slots])
-      if (orders.list_id(s) !== 0) listed++;
+    for (const s of [...m.stops.rising, ...m.stops.falling, ...m.trailing.slots]) if (pending(s)) listed++;
   for (const m of e.markets)
     for (const book of [m.bids, m.asks])
       for (let i = 0; i < book.count; i++)
-        for (let s = e.levels.head[book.levels[i]]; s !== 0; s = orders.next(s))
-          if (orders.list_id(s) !== 0) listed++;
+        for (let s = e.levels.head[book.levels[i]]; s !== 0; s = orders.next(s)) if (pending(s)) listed++;
   if (listed !== in_lists)
     problems.push(`${listed} orders name a pending order list, ${in_lists} are in one`);
 

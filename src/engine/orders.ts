@@ -80,7 +80,7 @@ export class OrderStore {
    * Binance calls the order's prevented quantity. Their `quantity_lots` is already that much less.
    */
   private readonly prevented = new Map<number, number>();
-  /** The order list (OCO) id of the few slots that are one of its orders, while it is pending. */
+  /** The order list (OCO) id of the few slots that are one of its orders (for the order's life). */
   private readonly lists = new Map<number, number>();
   /**
    * The maps' sizes, kept as plain fields: the fill loop asks on every fill whether any exist,
@@ -240,12 +240,12 @@ export class OrderStore {
     this.prevented.set(slot, before + lots);
   }
 
-  /** The id of the pending order list (OCO) this order is in, or 0. */
+  /** The id of the order list (OCO) this order was placed in, or 0 (pending or not: Engine.order_lists). */
   list_id(slot: number): number {
     return this.lists_live === 0 ? 0 : (this.lists.get(slot) ?? 0);
   }
 
-  /** Puts the order in a pending order list (id > 0), or takes it out (0: the list has resolved). */
+  /** Puts the order in an order list (id > 0), or takes it out (0). */
   set_list_id(slot: number, list_id: number): void {
     const had = this.lists.has(slot);
     if (list_id === 0) {

@@ -191,7 +191,9 @@ describe("amend keep priority over random books", () => {
           const market = rng.below(a.markets.length);
           if (account >= a.accounts.length) continue; // still setting up
           // (an order of a pending OCO is not amended: refused, its funds being shared)
-          const open = a.open_orders(account, market).filter((slot) => a.orders.list_id(slot) === 0);
+          const open = a
+            .open_orders(account, market)
+            .filter((slot) => !a.order_lists.has(a.orders.list_id(slot)));
           if (open.length === 0) continue;
           const slot = open[rng.below(open.length)];
           const o = a.orders;
