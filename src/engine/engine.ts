@@ -387,19 +387,9 @@ export class Engine {
       below.quote_units !== 0
     )
       return void this.reject(R.REASON_INVALID_PARAMETER, "order list");
-    let problem = this.admit(account, market_id, maker, 2);
-    if (problem !== R.REASON_NONE) return void this.reject(problem);
-    const maker_lock = this.admitted_lock;
-    problem = this.admit(account, market_id, stop, 2);
-    if (problem !== R.REASON_NONE) return void this.reject(problem);
-    const stop_lock = this.admitted_lock;
-    const trail_lock_ticks = this.admitted_trail_lock_ticks;
-    if (maker.client_order_id !== null && maker.client_order_id === stop.client_order_id)
-      return void this.reject(R.REASON_DUPLICATE_ORDER);
-    if (list_cid !== null && this.list_client_ids.has(`${account} ${list_cid}`))
-      return void this.reject(R.REASON_DUPLICATE_ORDER);
     // a sell: limit price > last price > stop price; a buy: stop price > last price > limit price (a
     // trailing stop without a stop price has none to compare)
+    if (!this.market_valid(market_id)) return void this.reject(R.REASON_UNKNOWN_SYMBOL);
     const market = this.markets[market_id];
     const last = market.last_price_ticks;
     const stop_ticks = stop.stop_price_ticks;
@@ -411,6 +401,17 @@ export class Engine {
       (last > 0 && ((high > 0 && !(high > last)) || (low > 0 && !(last > low))))
     )
       return void this.reject(R.REASON_OCO_BAD_PRICES);
+    let problem = this.admit(account, market_id, maker, 2);
+    if (problem !== R.REASON_NONE) return void this.reject(problem);
+    const maker_lock = this.admitted_lock;
+    problem = this.admit(account, market_id, stop, 2);
+    if (problem !== R.REASON_NONE) return void this.reject(problem);
+    const stop_lock = this.admitted_lock;
+    const trail_lock_ticks = this.admitted_trail_lock_ticks;
+    if (maker.client_order_id !== null && maker.client_order_id === stop.client_order_id)
+      return void this.reject(R.REASON_DUPLICATE_ORDER);
+    if (list_cid !== null && this.list_client_ids.has(`${account} ${list_cid}`))
+      return void this.reject(R.REASON_DUPLICATE_ORDER);
 
     const list_id = this.next_order_list_id++;
     const list: OrderList = {
@@ -420,6 +421,7 @@ export class Engine {
       client_id: list_cid,
       above_id: this.next_order_id,
       below_id: this.next_order_id + 1,
+      time_ms: this.now_ms,
     };
     this.order_lists.set(list_id, list);
     if (list_cid !== null) this.list_client_ids.set(`${account} ${list_cid}`, list_id);
@@ -1952,6 +1954,18 @@ export class Engine {
     this.link_open(slot);
   }
 
+  /** An account's pending order list in a market, by id or by list client order id; null if none. */
+  find_order_list(
+    account: number,
+    market: number,
+    list_id: number | null,
+    client_id: string | null,
+  ): OrderList | null {
+    const id = list_id ?? this.list_client_ids.get(`${account} ${client_id}`) ?? 0;
+    const list = this.order_lists.get(id);
+    return list !== undefined && list.account === account && list.market === market ? list : null;
+  }
+
   /** @internal Re-creates a pending order list (its orders carry its id). */
   restore_order_list(list: OrderList): void {
     this.order_lists.set(list.id, { ...list });
@@ -2011,6 +2025,8 @@ export interface OrderList {
   client_id: string | null;
   above_id: number;
   below_id: number;
+  /** When it was placed (command time). */
+  time_ms: number;
 }
 
 /** How the other order of an OCO ends when one ends: cancelled with it, else expired. */

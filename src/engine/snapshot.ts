@@ -248,6 +248,7 @@ export function snapshot(e: Engine): Uint8Array {
     w.str(l.client_id);
     w.f64(l.above_id);
     w.f64(l.below_id);
+    w.f64(l.time_ms);
   }
   return w.bytes().slice();
 }
@@ -360,6 +361,7 @@ export function restore(bytes: Uint8Array, sink?: EventSink): Engine {
         client_id: r.str(),
         above_id: r.f64(),
         below_id: r.f64(),
+        time_ms: r.f64(),
       });
   }
   if (!r.done()) throw new Error("snapshot has trailing bytes");

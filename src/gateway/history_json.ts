@@ -130,7 +130,7 @@ export function order_json(f: MarketFormat, r: OrderRow) {
   return {
     symbol: f.config.symbol,
     orderId: r.order_id,
-    orderListId: -1,
+    orderListId: r.order_list_id ?? -1,
     clientOrderId: r.client_order_id ?? "",
     price: price(f, r.price_ticks),
     origQty: qty(f, r.quantity_lots),

@@ -74,7 +74,7 @@ function symbol_info(e: Engine, m: Market) {
     quoteCommissionPrecision: quote.decimals,
     orderTypes: order_types(m),
     icebergAllowed: true,
-    ocoAllowed: false,
+    ocoAllowed: true,
     otoAllowed: false,
     quoteOrderQtyMarketAllowed: true,
     allowTrailingStop: true,

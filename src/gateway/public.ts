@@ -118,6 +118,7 @@ function request_weight(route: string, q: WeightParams): number {
       return 25;
     case "GET /api/v3/aggTrades":
     case "GET /api/v3/order":
+    case "GET /api/v3/orderList":
     case "PUT /api/v3/order/amend/keepPriority":
     case "GET /api/v3/order/amendments":
       return 4;
@@ -144,6 +145,8 @@ function request_weight(route: string, q: WeightParams): number {
       return one ? 2 : 4;
     case "GET /api/v3/openOrders":
       return one ? 6 : 80;
+    case "GET /api/v3/openOrderList":
+      return 6;
     case "GET /api/v3/rateLimit/order":
       return 40;
     case "POST /api/v3/order/test":
@@ -151,6 +154,7 @@ function request_weight(route: string, q: WeightParams): number {
     case "GET /api/v3/myPreventedMatches":
       return q.has("orderId") ? 20 : 2;
     case "GET /api/v3/allOrders":
+    case "GET /api/v3/allOrderList":
     case "GET /api/v3/myTrades":
     case "GET /api/v3/account":
     case "GET /api/v3/account/commission":

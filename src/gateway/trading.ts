@@ -50,6 +50,7 @@ import {
 } from "./history_json.js";
 import type { Limiter } from "./limits.js";
 import { pad8, price_str, qty_str } from "./market_data.js";
+import { register_order_lists } from "./order_lists.js";
 import { ApiError, bad, integer, type Params } from "./params.js";
 
 export type Route = (
@@ -80,7 +81,7 @@ const CLIENT_ID_RE = new RegExp(CLIENT_ORDER_ID_PATTERN);
 const RANDOM_POOL_BYTES = 4096;
 let random_pool = randomBytes(RANDOM_POOL_BYTES);
 let random_at = 0;
-const new_client_id = (): string => {
+export const new_client_id = (): string => {
   if (random_at + 16 > RANDOM_POOL_BYTES) {
     random_pool = randomBytes(RANDOM_POOL_BYTES);
     random_at = 0;
@@ -165,7 +166,7 @@ export function register_trading(
     return {
       symbol: m.config.symbol,
       orderId: o.id(slot),
-      orderListId: -1,
+      orderListId: o.list_id(slot) || -1,
       clientOrderId: o.client_order_id(slot) ?? "",
       price: price_str(m, o.price_ticks(slot)),
       // what it was placed (or amended) with: what it works with plus what self-trade prevention took
@@ -197,7 +198,7 @@ export function register_trading(
     symbol: before.symbol,
     origClientOrderId: before.clientOrderId,
     orderId: before.orderId,
-    orderListId: -1,
+    orderListId: before.orderListId,
     clientOrderId: new_client_order_id ?? new_client_id(),
     transactTime: transact_ms,
     price: before.price,
@@ -506,7 +507,7 @@ export function register_trading(
         amendedOrder: {
           symbol: before.symbol,
           orderId: before.orderId,
-          orderListId: -1,
+          orderListId: before.orderListId,
           origClientOrderId: amended.orig_client_order_id ?? "",
           clientOrderId: amended.client_order_id,
           price: before.price,
@@ -788,6 +789,26 @@ export function register_trading(
       takerCommission: fee_rate(m.config.taker_fee_ppm),
     }));
   });
+
+  register_order_lists(route, {
+    engine,
+    history,
+    market_of,
+    signed,
+    admit,
+    submit,
+    refusal,
+    count_order,
+    cancelled: (m, slot) => {
+      const before = describe(slot, m);
+      return (events, transact_ms) => {
+        const update = events.find((x) => x.kind === "order_update" && x.order_id === before.orderId);
+        if (update === undefined || update.kind !== "order_update")
+          throw new Error("a cancel without its update");
+        return cancelled_json(m, before, update, transact_ms, undefined);
+      };
+    },
+  });
 }
 
 /** A fee in millionths as Binance's commission rate ("0.00100000" for 1,000 ppm: 0.1%). */
@@ -839,21 +860,34 @@ function default_resp(order_type: number): string {
   return order_type === TYPE_MARKET || order_type === TYPE_LIMIT ? "FULL" : "ACK";
 }
 
-function order_response(
+/**
+ * An order's answer (ACK, RESULT, FULL) from the events of the command that placed it: the first
+ * order it created, or the one with `order_id` (an order list's), in list `order_list_id` (-1: none).
+ */
+export function order_response(
   e: Engine,
   m: Market,
-  events: EngineEvent[],
-  o: { client_order_id: string; resp_type: string; transact_ms: number; stp: string },
+  events: readonly EngineEvent[],
+  o: {
+    client_order_id: string;
+    resp_type: string;
+    transact_ms: number;
+    stp: string;
+    order_id?: number;
+    order_list_id?: number;
+  },
 ) {
   const { client_order_id, resp_type, transact_ms } = o;
-  const created = events.find((x) => x.kind === "order_new");
+  const created = events.find(
+    (x) => x.kind === "order_new" && (o.order_id === undefined || x.order_id === o.order_id),
+  );
   if (created === undefined || created.kind !== "order_new")
     throw new Error("order accepted without order_new");
   const id = created.order_id;
   const ack = {
     symbol: m.config.symbol,
     orderId: id,
-    orderListId: -1,
+    orderListId: o.order_list_id ?? -1,
     clientOrderId: client_order_id,
     transactTime: transact_ms,
   };

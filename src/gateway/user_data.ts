@@ -12,6 +12,7 @@ import type { Market } from "../engine/market.js";
 import {
   END_STP,
   is_stop_type,
+  LIST_EXECUTING,
   ORDER_STATUS_NAMES,
   ORDER_TYPE_NAMES,
   SIDE_BUY,
@@ -126,6 +127,11 @@ function started_with(events: readonly EngineEvent[], i: number, order_id: numbe
 /** Turns one command's events into each affected account's user-data events. */
 export class UserEvents {
   private readonly orders = new Map<number, OrderFacts>();
+  /** Pending order lists (OCO): their orders' ids, for listStatus events and executionReport's g. */
+  private readonly lists = new Map<
+    number,
+    { above: number; below: number; orders: { s: string; i: number; c: string }[] }
+  >();
 
   constructor(
     private readonly engine: Engine,
@@ -148,6 +154,8 @@ export class UserEvents {
   ): void {
     const e = this.engine;
     const balances = new Map<number, Map<number, [number, number]>>();
+    /** The order lists this command placed or resolved, reported after their orders (Binance's order). */
+    const list_events: (EngineEvent & { kind: "order_list" })[] = [];
     const base = (facts: OrderFacts, m: Market) => ({
       e: "executionReport",
       E: time_ms,
@@ -160,7 +168,7 @@ export class UserEvents {
       p: price_str(m, facts.price_ticks),
       P: price_str(m, facts.stop_price_ticks),
       F: qty_str(m, facts.iceberg_lots ?? 0),
-      g: -1,
+      g: facts.order_list_id ?? -1,
       C: "",
       r: "NONE",
       O: facts.time_ms,
@@ -208,7 +216,21 @@ export class UserEvents {
         if (known !== undefined) known.trailing_ms = ev.time_ms;
         continue;
       }
+      if (ev.kind === "order_list") {
+        list_events.push(ev);
+        if (ev.status === LIST_EXECUTING) {
+          if (this.lists.size >= ORDER_CACHE_MAX) this.lists.delete(this.lists.keys().next().value as number);
+          this.lists.set(ev.list_id, { above: ev.above_order_id, below: ev.below_order_id, orders: [] });
+        }
+        continue;
+      }
       if (ev.kind === "order_new") {
+        const list_id =
+          list_events.find(
+            (l) =>
+              l.status === LIST_EXECUTING &&
+              (l.above_order_id === ev.order_id || l.below_order_id === ev.order_id),
+          )?.list_id ?? null;
         const facts: OrderFacts = {
           market: ev.market,
           account: ev.account,
@@ -228,7 +250,14 @@ export class UserEvents {
           trailing_delta: ev.trailing_delta_bips === -1 ? null : ev.trailing_delta_bips,
           trailing_ms: ev.trailing_delta_bips === -1 ? null : started_with(events, i, ev.order_id),
           iceberg_lots: ev.iceberg_lots === -1 ? null : ev.iceberg_lots,
+          order_list_id: list_id,
         };
+        if (list_id !== null)
+          this.lists.get(list_id)?.orders.push({
+            s: e.markets[ev.market].config.symbol,
+            i: ev.order_id,
+            c: facts.client_order_id,
+          });
         if (this.orders.size >= ORDER_CACHE_MAX)
           this.orders.delete(this.orders.keys().next().value as number);
         this.orders.set(ev.order_id, facts);
@@ -347,6 +376,33 @@ export class UserEvents {
         }
         per.set(ev.asset, [ev.free_units, ev.locked_units]);
       }
+    }
+    // Binance's listStatus: a list placed (EXEC_STARTED, EXECUTING) or resolved (ALL_DONE)
+    for (const l of list_events) {
+      const done = l.status !== LIST_EXECUTING;
+      const symbol = e.markets[l.market].config.symbol;
+      const known = this.lists.get(l.list_id);
+      const orders =
+        known?.orders ??
+        [l.above_order_id, l.below_order_id].map((i) => ({
+          s: symbol,
+          i,
+          c: this.facts(i, l.account, l.market)?.client_order_id ?? "",
+        }));
+      if (done) this.lists.delete(l.list_id);
+      emit(l.account, {
+        e: "listStatus",
+        E: time_ms,
+        s: symbol,
+        g: l.list_id,
+        c: "OCO",
+        l: done ? "ALL_DONE" : "EXEC_STARTED",
+        L: done ? "ALL_DONE" : "EXECUTING",
+        r: "NONE",
+        C: l.list_client_order_id,
+        T: l.time_ms,
+        O: orders,
+      });
     }
     // one outboundAccountPosition per account per command, with its latest balances
     for (const [account, per] of balances)

@@ -24,6 +24,8 @@ import {
 import type { CheckpointStart } from "./checkpoint_worker.js";
 import {
   HistoryQueries,
+  type ListRange,
+  type OrderListRow,
   type OrderRow,
   type PreventedQuery,
   type Range,
@@ -49,6 +51,8 @@ export type { Agg, Buckets, Candle } from "./candles.js";
 export { fixed_buckets, month_buckets } from "./candles.js";
 export type {
   AmendmentRow,
+  ListRange,
+  OrderListRow,
   OrderRow,
   PreventedMatchRow,
   PreventedQuery,
@@ -194,7 +198,7 @@ export class History {
         cumulative_quote_units INTEGER NOT NULL, time_ms INTEGER NOT NULL, update_ms INTEGER NOT NULL,
         stp INTEGER, working_ms INTEGER, prevented_match_id INTEGER, prevented_lots INTEGER,
         strategy_id INTEGER, strategy_type INTEGER, trailing_delta INTEGER, trailing_ms INTEGER,
-        iceberg_lots INTEGER);
+        iceberg_lots INTEGER, order_list_id INTEGER);
       CREATE INDEX IF NOT EXISTS orders_by_account ON orders (account, market, order_id);
       CREATE INDEX IF NOT EXISTS orders_by_client_id ON orders (account, client_order_id);
       CREATE TABLE IF NOT EXISTS trades (
@@ -216,6 +220,12 @@ export class History {
         time_ms INTEGER NOT NULL, PRIMARY KEY (market, prevented_match_id));
       CREATE INDEX IF NOT EXISTS prevented_by_taker ON prevented_matches (account, market, taker_order_id);
       CREATE INDEX IF NOT EXISTS prevented_by_maker ON prevented_matches (account, market, maker_order_id);
+      CREATE TABLE IF NOT EXISTS order_lists (
+        list_id INTEGER PRIMARY KEY, account INTEGER NOT NULL, market INTEGER NOT NULL,
+        list_client_order_id TEXT, status INTEGER NOT NULL, time_ms INTEGER NOT NULL,
+        update_ms INTEGER NOT NULL, above_order_id INTEGER NOT NULL, below_order_id INTEGER NOT NULL);
+      CREATE INDEX IF NOT EXISTS order_lists_by_account ON order_lists (account, list_id);
+      CREATE INDEX IF NOT EXISTS order_lists_by_client_id ON order_lists (account, list_client_order_id);
       ${CANDLES_SCHEMA}
     `);
     // A history written before orders kept their self-trade prevention mode gets the column; its
@@ -229,7 +239,7 @@ export class History {
     // And the self-trade prevention that expired it (NULL: none, or not recorded).
     // And its strategy labels (NULL: none given, or not recorded), and a trailing stop's delta and
     // when it began tracking (NULL: not a trailing stop; trailing_ms -1 until it tracks), and an
-    // iceberg order's part shown at a time (NULL: not an iceberg).
+    // iceberg order's part shown at a time (NULL: not an iceberg), and the order list it was placed in.
     for (const name of [
       "prevented_match_id",
       "prevented_lots",
@@ -238,6 +248,7 @@ export class History {
       "trailing_delta",
       "trailing_ms",
       "iceberg_lots",
+      "order_list_id",
     ])
       if (!columns.some((c) => c.name === name)) db.exec(`ALTER TABLE orders ADD COLUMN ${name} INTEGER`);
     // A history written before candles existed, or before some of their levels, gets them from its
@@ -488,6 +499,20 @@ export class History {
     this.settle();
     this.queries_now ??= new HistoryQueries(this.db);
     return this.queries_now.order(account, market, order_id, null);
+  }
+
+  /** One of the account's order lists (OCO), by id or by list client order id. */
+  order_list(
+    account: number,
+    list_id: number | null,
+    client_id: string | null,
+  ): Promise<OrderListRow | null> {
+    return this.read("order_list", [account, list_id, client_id]);
+  }
+
+  /** The account's order lists, from an id or within a time window (allOrderList). */
+  order_lists(account: number, q: ListRange): Promise<OrderListRow[]> {
+    return this.read("order_lists", [account, q]);
   }
 
   /** Several of the account's orders by [market, order id], in one read (null for each not found). */

@@ -41,6 +41,32 @@ export interface OrderRow {
   trailing_ms: number | null;
   /** An iceberg order's part shown at a time (Binance's icebergQty); null: not an iceberg. */
   iceberg_lots: number | null;
+  /** The order list (OCO) it was placed in; null: none (or not recorded). */
+  order_list_id?: number | null;
+}
+
+/** An order list (OCO) and its two orders' client order ids. */
+export interface OrderListRow {
+  list_id: number;
+  account: number;
+  market: number;
+  list_client_order_id: string | null;
+  /** LIST_EXECUTING or LIST_ALL_DONE. */
+  status: number;
+  time_ms: number;
+  update_ms: number;
+  above_order_id: number;
+  below_order_id: number;
+  above_client_order_id: string | null;
+  below_client_order_id: string | null;
+}
+
+/** allOrderList's range: from a list id, or within a time window (the latest `limit`), oldest first. */
+export interface ListRange {
+  from_id?: number;
+  start_ms?: number;
+  end_ms?: number;
+  limit: number;
 }
 
 /** A self-trade that prevention stopped (Binance's prevented match); lots -1 for an order left alone. */
@@ -101,6 +127,11 @@ interface MarketStatements {
   recent: Database.Statement;
 }
 
+/** An order list's row with its orders' client order ids. */
+const LIST_SELECT = `SELECT l.*, a.client_order_id AS above_client_order_id,
+  b.client_order_id AS below_client_order_id FROM order_lists l
+  LEFT JOIN orders a ON a.order_id = l.above_order_id LEFT JOIN orders b ON b.order_id = l.below_order_id`;
+
 /** The read statements on one connection; every method reads what is committed when it runs. */
 export class HistoryQueries {
   private readonly stmt: Record<string, Database.Statement>;
@@ -138,6 +169,15 @@ export class HistoryQueries {
       last_order: db.prepare("SELECT MAX(order_id) AS order_id FROM orders"),
       amendments: db.prepare(`SELECT * FROM amendments WHERE order_id = ? AND account = ? AND market = ?
         AND execution_id >= ? ORDER BY execution_id LIMIT ?`),
+      list_by_id: db.prepare(`${LIST_SELECT} WHERE l.list_id = ? AND l.account = ?`),
+      list_by_client_id: db.prepare(
+        `${LIST_SELECT} WHERE l.account = ? AND l.list_client_order_id = ? ORDER BY l.list_id DESC LIMIT 1`,
+      ),
+      lists_from: db.prepare(
+        `${LIST_SELECT} WHERE l.account = ? AND l.list_id >= ? ORDER BY l.list_id LIMIT ?`,
+      ),
+      lists_recent: db.prepare(`SELECT * FROM (${LIST_SELECT} WHERE l.account = ? AND l.time_ms >= ?
+        AND l.time_ms <= ? ORDER BY l.list_id DESC LIMIT ?) ORDER BY list_id`),
       prevented_by_id: db.prepare(
         "SELECT * FROM prevented_matches WHERE market = ? AND prevented_match_id = ? AND account = ?",
       ),
@@ -187,6 +227,27 @@ export class HistoryQueries {
     q: { from_id: number; limit: number },
   ): AmendmentRow[] {
     return this.stmt.amendments.all(order_id, account, market, q.from_id, q.limit) as AmendmentRow[];
+  }
+
+  /** One of the account's order lists, by id or by list client order id (the latest with it). */
+  order_list(account: number, list_id: number | null, client_id: string | null): OrderListRow | null {
+    const row =
+      list_id !== null
+        ? this.stmt.list_by_id.get(list_id, account)
+        : this.stmt.list_by_client_id.get(account, client_id);
+    return (row as OrderListRow | undefined) ?? null;
+  }
+
+  /** The account's order lists (allOrderList), oldest first. */
+  order_lists(account: number, q: ListRange): OrderListRow[] {
+    if (q.from_id !== undefined)
+      return this.stmt.lists_from.all(account, q.from_id, q.limit) as OrderListRow[];
+    return this.stmt.lists_recent.all(
+      account,
+      q.start_ms ?? 0,
+      q.end_ms ?? Number.MAX_SAFE_INTEGER,
+      q.limit,
+    ) as OrderListRow[];
   }
 
   /** The account's prevented self-trades on a market (myPreventedMatches), oldest first. */

@@ -57,7 +57,9 @@ export type ReadOp =
   | "my_trades_text"
   | "orders_by_id"
   | "prevented_matches_text"
-  | "amendments_text";
+  | "amendments_text"
+  | "order_list"
+  | "order_lists";
 
 export type ReaderRequest =
   | { type: "read"; id: number; batches: number; op: ReadOp; args: unknown[] }
@@ -128,6 +130,10 @@ function run(op: ReadOp, a: unknown[]): unknown {
         (a[2] as PublicShape) === "trades" ? trades_json(format, rows) : agg_trades_json(format, rows),
       );
     }
+    case "order_list":
+      return queries.order_list(n(0), a[1] as number | null, a[2] as string | null);
+    case "order_lists":
+      return queries.order_lists(n(0), a[1] as Parameters<HistoryQueries["order_lists"]>[1]);
     case "orders_by_id":
       return (a[1] as [number, number][]).map(([market, order_id]) =>
         queries.order(n(0), market, order_id, null),

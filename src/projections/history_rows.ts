@@ -6,6 +6,7 @@
  * event order. Every number here is a safe integer, which a float64 holds exactly.
  */
 import type { EngineEvent } from "../engine/events.js";
+import { LIST_EXECUTING } from "../engine/types.js";
 
 export const ROW_ORDER_NEW = 1;
 export const ROW_ORDER_UPDATE = 2;
@@ -14,15 +15,17 @@ export const ROW_ORDER_TRIGGERED = 4;
 export const ROW_PREVENTED_MATCH = 5;
 export const ROW_ORDER_AMENDED = 6;
 export const ROW_TRAILING_STARTED = 7;
+export const ROW_ORDER_LIST = 8;
 
 /** Numbers per row kind, the kind included. */
-export const ROW_ORDER_NEW_WIDTH = 17;
+export const ROW_ORDER_NEW_WIDTH = 18;
 export const ROW_ORDER_UPDATE_WIDTH = 6;
 export const ROW_TRADE_WIDTH = 14;
 export const ROW_ORDER_TRIGGERED_WIDTH = 3;
 export const ROW_PREVENTED_MATCH_WIDTH = 13;
 export const ROW_ORDER_AMENDED_WIDTH = 8;
 export const ROW_TRAILING_STARTED_WIDTH = 3;
+export const ROW_ORDER_LIST_WIDTH = 8;
 
 /** What the node's thread sends the writer: the rows of commands up to and including `seq`. */
 export interface RowBatch {
@@ -31,7 +34,10 @@ export interface RowBatch {
   /** `length` numbers of packed rows (the rest of the buffer is unused). */
   numbers: Float64Array;
   length: number;
-  /** The client order id of each ROW_ORDER_NEW row, and the new and the old of each ROW_ORDER_AMENDED row, in order. */
+  /**
+   * The client order id of each ROW_ORDER_NEW row, the new and the old of each ROW_ORDER_AMENDED row,
+   * and the list client order id of each ROW_ORDER_LIST row, in order.
+   */
   client_ids: (string | null)[];
   rows: number;
 }
@@ -81,8 +87,27 @@ export class RowPacker {
 
   /** Packs the rows of one command's events (orders created and changed, trades, prevented self-trades). */
   add(time_ms: number, events: readonly EngineEvent[]): void {
+    /** The order list a new order of this command is in (its list is reported first). */
+    let list: { id: number; above: number; below: number } | null = null;
     for (const e of events) {
-      if (e.kind === "order_new") {
+      if (e.kind === "order_list") {
+        if (e.status === LIST_EXECUTING)
+          list = { id: e.list_id, above: e.above_order_id, below: e.below_order_id };
+        this.room(ROW_ORDER_LIST_WIDTH);
+        const a = this.numbers;
+        let i = this.length;
+        a[i++] = ROW_ORDER_LIST;
+        a[i++] = e.list_id;
+        a[i++] = e.account;
+        a[i++] = e.market;
+        a[i++] = e.status;
+        a[i++] = e.above_order_id;
+        a[i++] = e.below_order_id;
+        a[i++] = e.time_ms;
+        this.length = i;
+        this.client_ids.push(e.list_client_order_id);
+        this.rows++;
+      } else if (e.kind === "order_new") {
         this.room(ROW_ORDER_NEW_WIDTH);
         const a = this.numbers;
         let i = this.length;
@@ -103,6 +128,7 @@ export class RowPacker {
         a[i++] = e.strategy_type;
         a[i++] = e.trailing_delta_bips;
         a[i++] = e.iceberg_lots;
+        a[i++] = list !== null && (e.order_id === list.above || e.order_id === list.below) ? list.id : -1;
         this.length = i;
         this.client_ids.push(e.client_order_id);
         this.rows++;

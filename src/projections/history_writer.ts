@@ -8,13 +8,15 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
-import { is_stop_type } from "../engine/types.js";
+import { is_stop_type, LIST_EXECUTING } from "../engine/types.js";
 import { CANDLE_UPSERT_SQL, CandleFolder } from "./candles.js";
 import {
   ERROR_TEXT_BYTES_MAX,
   ERROR_TEXT_OFFSET,
   ROW_ORDER_AMENDED,
   ROW_ORDER_AMENDED_WIDTH,
+  ROW_ORDER_LIST,
+  ROW_ORDER_LIST_WIDTH,
   ROW_ORDER_NEW,
   ROW_ORDER_NEW_WIDTH,
   ROW_ORDER_TRIGGERED,
@@ -56,8 +58,10 @@ db.pragma("busy_timeout = 1000");
 const insert_order = db.prepare(`INSERT OR REPLACE INTO orders (order_id, account, market,
   client_order_id, side, order_type, tif, price_ticks, quantity_lots, quote_units, stop_price_ticks,
   status, executed_lots, cumulative_quote_units, time_ms, update_ms, stp, working_ms, strategy_id,
-  strategy_type, trailing_delta, trailing_ms, iceberg_lots)
-  VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`);
+  strategy_type, trailing_delta, trailing_ms, iceberg_lots, order_list_id)
+  VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`);
+const insert_list = db.prepare("INSERT OR REPLACE INTO order_lists VALUES (?,?,?,?,?,?,?,?,?)");
+const end_list = db.prepare("UPDATE order_lists SET status = ?, update_ms = ? WHERE list_id = ?");
 const amend_order = db.prepare(
   "UPDATE orders SET quantity_lots = ?, client_order_id = ?, update_ms = ? WHERE order_id = ?",
 );
@@ -90,7 +94,7 @@ const write = db.transaction((b: RowBatch) => {
       // time_ms, update_ms, stp, working_ms (-1 for a stop order until it triggers: Binance's
       // workingTime, when the order began working on the book), strategy_id, strategy_type (NULL:
       // not given), trailing_delta (NULL: not a trailing stop), trailing_ms (-1 until it tracks),
-      // iceberg_lots (NULL: not an iceberg)
+      // iceberg_lots (NULL: not an iceberg), order_list_id (NULL: none)
       const time_ms = a[i + 11];
       insert_order.run(
         a[i + 1],
@@ -116,8 +120,27 @@ const write = db.transaction((b: RowBatch) => {
         a[i + 15] === -1 ? null : a[i + 15],
         a[i + 15] === -1 ? null : -1,
         a[i + 16] === -1 ? null : a[i + 16],
+        a[i + 17] === -1 ? null : a[i + 17],
       );
       i += ROW_ORDER_NEW_WIDTH;
+    } else if (kind === ROW_ORDER_LIST) {
+      // list_id, account, market, status, above_order_id, below_order_id, time_ms; a list is
+      // placed (EXECUTING: its row) or resolved (ALL_DONE: its status and time)
+      const list_cid = b.client_ids[ids++];
+      if (a[i + 4] === LIST_EXECUTING)
+        insert_list.run(
+          a[i + 1],
+          a[i + 2],
+          a[i + 3],
+          list_cid,
+          a[i + 4],
+          a[i + 7],
+          a[i + 7],
+          a[i + 5],
+          a[i + 6],
+        );
+      else end_list.run(a[i + 4], a[i + 7], a[i + 1]);
+      i += ROW_ORDER_LIST_WIDTH;
     } else if (kind === ROW_TRAILING_STARTED) {
       set_trailing.run(a[i + 2], a[i + 1]);
       i += ROW_TRAILING_STARTED_WIDTH;

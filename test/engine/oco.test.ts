@@ -219,9 +219,15 @@ describe("order lists (OCO)", () => {
     assert.deepEqual(refused({ ...swapped, above: swapped.below, below: swapped.above }), [
       R.REASON_OCO_BAD_PRICES,
     ]);
-    // the last price (P) must be between: a stop at P + 50 would trigger at once (refused as a stop)
+    // the last price (P) must be between: a stop at P + 50 (which would trigger at once), a limit
+    // maker at P - 50 (with no bid there it would not take)
     const high_stop = sell_oco(0, 5, { below: leg(SIDE_SELL, TYPE_STOP_LOSS, 0, P + 50, 5) });
-    assert.deepEqual(refused(high_stop), [R.REASON_WOULD_TRIGGER]);
+    assert.deepEqual(refused(high_stop), [R.REASON_OCO_BAD_PRICES]);
+    const low_maker = sell_oco(0, 5, {
+      above: leg(SIDE_SELL, TYPE_LIMIT_MAKER, P - 50, 0, 5),
+      below: leg(SIDE_SELL, TYPE_STOP_LOSS, 0, P - 100, 5),
+    });
+    assert.deepEqual(refused(low_maker), [R.REASON_OCO_BAD_PRICES]);
     // not the same quantity or side, not a limit maker and a stop
     assert.deepEqual(refused(sell_oco(0, 5, { below: leg(SIDE_SELL, TYPE_STOP_LOSS, 0, P - 100, 4) })), [
       R.REASON_INVALID_PARAMETER,

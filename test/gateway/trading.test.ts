@@ -63,6 +63,8 @@ async function listen(
   port: number,
   key: HmacKey,
   fields: string[] = ["x", "i", "j", "J"],
+  /** Other events to keep, as [e, ...their own fields]. */
+  others: Record<string, string[]> = {},
 ): Promise<() => Promise<unknown[][]>> {
   const into: Body[] = [];
   const listen_key = (
@@ -82,7 +84,13 @@ async function listen(
   return async () => {
     await new Promise((r) => setTimeout(r, 200));
     ws.close();
-    return into.filter((r) => r.e === "executionReport").map((r) => fields.map((f) => r[f]));
+    return into
+      .filter((r) => r.e === "executionReport" || (r.e as string) in others)
+      .map((r) =>
+        r.e === "executionReport"
+          ? fields.map((f) => r[f])
+          : [r.e, ...others[r.e as string].map((f) => r[f])],
+      );
   };
 }
 
@@ -1792,6 +1800,160 @@ describe("order and trade history (SQLite projection)", () => {
         newQty: "0.3",
       });
       assert.equal(too_small.status, 400, JSON.stringify(too_small.body));
+    });
+  });
+
+  it("OCO order lists: POST orderList/oco, the limit maker's trade expires the stop, DELETE orderList cancels both; listStatus events; GET orderList, allOrderList, openOrderList across restarts", async () => {
+    await on_own_node("hf-oco-", async (node) => {
+      const [alice, bob] = node.users;
+      const { call } = node;
+      const port = () => node.running.port;
+      const info = (
+        (await (await fetch(`http://127.0.0.1:${port()}/api/v3/exchangeInfo?symbol=ETHUSDT`)).json()) as {
+          symbols: Body[];
+        }
+      ).symbols[0];
+      assert.equal(info.ocoAllowed, true);
+      // a last price of 2000
+      await call("POST", "/api/v3/order", bob, {
+        side: "SELL",
+        type: "LIMIT",
+        timeInForce: "GTC",
+        price: "2000",
+        quantity: "0.01",
+      });
+      await call("POST", "/api/v3/order", alice, { side: "BUY", type: "MARKET", quantity: "0.01" });
+      const eth_locked = async () =>
+        Number(
+          ((await hmac_call(port(), "GET", "/api/v3/account", alice, {})).body.balances as Body[]).find(
+            (b) => b.asset === "ETH",
+          )?.locked,
+        );
+      const locked_before = await eth_locked();
+      const reports = await listen(port(), alice, ["x", "X", "i", "g"], {
+        listStatus: ["g", "l", "L", "C", "O"],
+      });
+      const oco = (over: Record<string, string> = {}) =>
+        call("POST", "/api/v3/orderList/oco", alice, {
+          side: "SELL",
+          quantity: "0.5",
+          aboveType: "LIMIT_MAKER",
+          abovePrice: "2200",
+          belowType: "STOP_LOSS_LIMIT",
+          belowStopPrice: "1900",
+          belowPrice: "1850",
+          belowTimeInForce: "GTC",
+          ...over,
+        });
+      // refusals: Binance's codes, the OCO's own parameter names; nothing placed
+      for (const [over, code, msg] of [
+        [
+          { aboveType: "" },
+          -1102,
+          "Mandatory parameter 'aboveType' was not sent, was empty/null, or malformed.",
+        ],
+        [
+          { aboveType: "MARKET" },
+          -1100,
+          "Illegal characters found in parameter 'aboveType'; legal range is 'STOP_LOSS_LIMIT, STOP_LOSS, LIMIT_MAKER'.",
+        ],
+        [
+          { abovePrice: "" },
+          -1102,
+          "Mandatory parameter 'abovePrice' was not sent, was empty/null, or malformed.",
+        ],
+        [{ belowStopPrice: "2100" }, -2010, "The relationship of the prices for the orders is not correct."],
+      ] as const) {
+        const r = await oco(over);
+        assert.deepEqual([r.status, r.body.code, r.body.msg], [400, code, msg], JSON.stringify(over));
+      }
+      const placed = await oco({ listClientOrderId: "my-oco", newOrderRespType: "RESULT" });
+      assert.equal(placed.status, 200, JSON.stringify(placed.body));
+      const list = placed.body;
+      const [above, below] = list.orders as Body[];
+      assert.deepEqual(
+        [list.contingencyType, list.listStatusType, list.listOrderStatus, list.listClientOrderId],
+        ["OCO", "EXEC_STARTED", "EXECUTING", "my-oco"],
+      );
+      assert.deepEqual(
+        (list.orderReports as Body[]).map((r) => [r.orderId, r.orderListId, r.type, r.status]),
+        [
+          [above.orderId, list.orderListId, "LIMIT_MAKER", "NEW"],
+          [below.orderId, list.orderListId, "STOP_LOSS_LIMIT", "NEW"],
+        ],
+      );
+      assert.equal((await eth_locked()) - locked_before, 0.5, "the quantity locked once");
+      const open = (await call("GET", "/api/v3/openOrders", alice, {})).body;
+      assert.deepEqual(
+        open.map((o) => o.orderListId),
+        [list.orderListId, list.orderListId],
+      );
+      // bob buys 0.2 from the limit maker: the stop expires, the list is done
+      await call("POST", "/api/v3/order", bob, {
+        side: "BUY",
+        type: "LIMIT",
+        timeInForce: "IOC",
+        price: "2200",
+        quantity: "0.2",
+      });
+      const check = async () => {
+        const shown = (
+          await hmac_call(port(), "GET", "/api/v3/orderList", alice, {
+            orderListId: String(list.orderListId),
+          })
+        ).body;
+        assert.deepEqual(
+          [
+            shown.listStatusType,
+            shown.listOrderStatus,
+            shown.listClientOrderId,
+            (shown.orders as Body[]).length,
+          ],
+          ["ALL_DONE", "ALL_DONE", "my-oco", 2],
+        );
+        const stop = (await call("GET", "/api/v3/order", alice, { orderId: String(below.orderId) })).body;
+        assert.deepEqual([stop.status, stop.orderListId], ["EXPIRED", list.orderListId]);
+        const all = (await hmac_call(port(), "GET", "/api/v3/allOrderList", alice, {})).body;
+        assert.deepEqual(
+          all.map((l) => [l.orderListId, l.listOrderStatus]),
+          [[list.orderListId, "ALL_DONE"]],
+        );
+        assert.deepEqual((await hmac_call(port(), "GET", "/api/v3/openOrderList", alice, {})).body, []);
+        assert.equal((await eth_locked()) - locked_before, 0.3, "the limit maker's 0.3 left");
+      };
+      await check();
+      const L = list.orderListId;
+      const O = [above, below].map((o) => ({ s: "ETHUSDT", i: o.orderId, c: o.clientOrderId }));
+      assert.deepEqual(await reports(), [
+        ["NEW", "NEW", above.orderId, L],
+        ["NEW", "NEW", below.orderId, L],
+        ["listStatus", L, "EXEC_STARTED", "EXECUTING", "my-oco", O],
+        ["TRADE", "PARTIALLY_FILLED", above.orderId, L],
+        ["EXPIRED", "EXPIRED", below.orderId, L],
+        ["listStatus", L, "ALL_DONE", "ALL_DONE", "my-oco", O],
+      ]);
+      await node.restarts(check);
+      // a second list, pending across a restart, then cancelled whole by its list client order id
+      // (the last price is 2200 now)
+      const second_placed = await oco({ listClientOrderId: "second", abovePrice: "2300" });
+      assert.equal(second_placed.status, 200, JSON.stringify(second_placed.body));
+      const second = second_placed.body;
+      await node.restarts(async () => {
+        const pending = (await hmac_call(port(), "GET", "/api/v3/openOrderList", alice, {})).body;
+        assert.deepEqual(
+          pending.map((l) => [l.orderListId, l.listClientOrderId, l.listOrderStatus]),
+          [[second.orderListId, "second", "EXECUTING"]],
+        );
+      });
+      const cancelled = await call("DELETE", "/api/v3/orderList", alice, { listClientOrderId: "second" });
+      assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+      assert.deepEqual(
+        [cancelled.body.listOrderStatus, (cancelled.body.orderReports as Body[]).map((r) => r.status)],
+        ["ALL_DONE", ["CANCELED", "CANCELED"]],
+      );
+      const again = await call("DELETE", "/api/v3/orderList", alice, { listClientOrderId: "second" });
+      assert.deepEqual([again.status, again.body.code], [400, -2011]);
+      assert.equal((await eth_locked()) - locked_before, 0.3);
     });
   });
 });
