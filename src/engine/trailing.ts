@@ -101,6 +101,12 @@ export class TrailingBook {
   }
 
   remove(orders: OrderStore, slot: number): void {
+    // one that fired and waits to run can still end first (the other order of its OCO was activated)
+    const waiting = this.fired.indexOf(slot);
+    if (waiting !== -1) {
+      this.fired.splice(waiting, 1);
+      return;
+    }
     const slots = this.slots;
     const id = orders.id(slot);
     let lo = 0;
