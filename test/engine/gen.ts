@@ -132,6 +132,8 @@ const op = fc.record({
         lots: fc.integer({ min: 1, max: 300 }),
         stp: fc.constantFrom(-1 as const, 2 as const, 4 as const),
         list_cid: cid,
+        // the stop a trailing one sometimes (ETHBTC's prices move enough for these to fire)
+        trailing_bips: fc.constantFrom(0, 0, 0, 10, 12),
       }),
     },
     {
@@ -273,6 +275,7 @@ export function to_commands(list: Op[]): Command[] {
           order_type: what.stop_limit ? (4 as const) : (3 as const),
           price_ticks: what.stop_limit ? stop_price - up * 2 : 0,
           stop_price_ticks: stop_price,
+          ...(what.trailing_bips === 0 ? {} : { trailing_delta_bips: what.trailing_bips }),
         };
         out.push({
           type: "place_order_list",

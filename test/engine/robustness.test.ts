@@ -44,9 +44,15 @@ describe("engine robustness", () => {
             const target = commands[at % commands.length];
             const keys = Object.keys(target);
             const field = key.length % 3 === 0 ? key : keys[key.length % keys.length];
-            if (field === "order" && typeof target.order === "object")
-              (target.order as Record<string, unknown>)[key] = value;
-            else target[field] = value;
+            // an order spec inside a cancel-replace or an order list (OCO) gets its own fields mutated
+            const inner = ["order", "above", "below"].find(
+              (k) => k === field || (key.length % 3 === 1 && k in target),
+            );
+            if (inner !== undefined && typeof target[inner] === "object" && target[inner] !== null) {
+              const spec = target[inner] as Record<string, unknown>;
+              const spec_keys = Object.keys(spec);
+              spec[key.length % 2 === 0 ? key : spec_keys[key.length % spec_keys.length]] = value;
+            } else target[field] = value;
           }
           const e = new Engine({ levels_per_side_max: 30 });
           for (const c of setup_commands()) e.apply(c);
