@@ -1047,11 +1047,7 @@ export class Engine {
     } else {
       orders.add_prevented(maker, lots);
       orders.set_quantity_lots(maker, orders.quantity_lots(maker) - lots);
-      this.release_part(
-        market,
-        maker,
-        lots * (orders.side(maker) === SIDE_SELL ? cfg.lot_units : price * cfg.quote_units_per_tick_lot),
-      );
+      this.release_part(market, maker, lots * this.lot_lock(market, maker));
       this.levels.quantity_lots[level] -= lots;
       const ice = orders.iceberg(maker);
       if (ice !== undefined) {

@@ -36,7 +36,7 @@ const LEG_PARAMS: Record<string, string> = {
   StrategyType: "strategyType",
 };
 const LEG_TYPES = ["STOP_LOSS_LIMIT", "STOP_LOSS", "LIMIT_MAKER"];
-export const OCO_PARAMS = [
+const OCO_PARAMS = [
   "symbol",
   "listClientOrderId",
   "side",

@@ -15,6 +15,21 @@ async function fresh_window(length_ms: number, need_ms: number): Promise<void> {
   if (into > length_ms - need_ms) await sleep(length_ms - into + 50);
 }
 
+/** A demo node whose demo tier allows 3 orders per 10 s, with its base URL and its users' keys. */
+async function three_orders_node(prefix: string) {
+  const handle = await demo_node(prefix, {
+    limit_tiers: {
+      ...DEFAULT_TIERS,
+      demo: { weight_per_minute: 1000, orders_per_10s: 3, orders_per_day: 1000 },
+    },
+  });
+  const running = handle.running;
+  const creds = JSON.parse(readFileSync(running.credentials_file as string, "utf8")) as {
+    users: { apiKey: string; secretKey: string }[];
+  };
+  return { handle, running, base: `http://127.0.0.1:${running.port}`, creds };
+}
+
 describe("rate limits", () => {
   it("request weight per IP: X-MBX-USED-WEIGHT-1M, 429 -1003 with Retry-After, then a 418 ban", async () => {
     // the demo's anonymous requests and its users' keys are in the "demo" tier: made small here
@@ -87,18 +102,8 @@ describe("rate limits", () => {
   });
 
   it("per-key tiers: one order counter per account, compared with the ceiling of the key's tier", async () => {
-    const handle = await demo_node("hf-tiers-", {
-      limit_tiers: {
-        ...DEFAULT_TIERS,
-        demo: { weight_per_minute: 1000, orders_per_10s: 3, orders_per_day: 1000 },
-      },
-    });
-    const running = handle.running;
+    const { handle, running, base, creds } = await three_orders_node("hf-tiers-");
     try {
-      const base = `http://127.0.0.1:${running.port}`;
-      const creds = JSON.parse(readFileSync(running.credentials_file as string, "utf8")) as {
-        users: { apiKey: string; secretKey: string }[];
-      };
       const order = signed_order(base, creds.users[0]);
       await fresh_window(10_000, 3000);
       for (let i = 1; i <= 3; i++) assert.equal((await order()).status, 200);
@@ -129,18 +134,8 @@ describe("rate limits", () => {
   });
 
   it("Binance's unfilled order count: an order's first fill, as taker or maker, takes one off its account's count; a cancel does not", async () => {
-    const handle = await demo_node("hf-unfilled-", {
-      limit_tiers: {
-        ...DEFAULT_TIERS,
-        demo: { weight_per_minute: 1000, orders_per_10s: 3, orders_per_day: 1000 },
-      },
-    });
-    const running = handle.running;
+    const { handle, base, creds } = await three_orders_node("hf-unfilled-");
     try {
-      const base = `http://127.0.0.1:${running.port}`;
-      const creds = JSON.parse(readFileSync(running.credentials_file as string, "utf8")) as {
-        users: { apiKey: string; secretKey: string }[];
-      };
       const [alice, bob] = creds.users;
       const place = (key: typeof alice, side: string, price: string) =>
         signed(base, key, "POST", "/api/v3/order", {
