@@ -97,9 +97,15 @@ async function rest(job: Job): Promise<LoadResult> {
     const o = signed_order(job.keys);
     try {
       const r = await pool.request({ method: "POST", path: o.path, headers: { "X-MBX-APIKEY": o.api_key } });
-      await r.body.dump();
+      // a refusal is counted with its Binance code ("400 -2010"): which refusals, not only how many
+      let label = String(r.statusCode);
+      if (r.statusCode >= 300) {
+        const text = await r.body.text();
+        const code = /"code":(-?\d+)/.exec(text)?.[1];
+        if (code !== undefined) label += ` ${code}`;
+      } else await r.body.dump();
       if (!counted) return;
-      statuses[r.statusCode] = (statuses[r.statusCode] ?? 0) + 1;
+      statuses[label] = (statuses[label] ?? 0) + 1;
       const us = Math.max(1, Math.round((performance.now() - due_ms) * 1000));
       (r.statusCode >= 200 && r.statusCode < 300 ? accepted : refused).recordValue(us);
     } catch {
