@@ -238,6 +238,53 @@ describe("WebSocket API (/ws-api/v3)", () => {
         assert.ok(page.length > 0, `${path}: ${JSON.stringify(page)}`);
         assert.deepEqual(answer.result, page, method);
       }
+      // an OCO on the session: placed, shown pending, cancelled whole, in the history (orderList.*)
+      const oco = await call("oco", "orderList.place.oco", {
+        symbol: "BTCUSDT",
+        side: "SELL",
+        quantity: "0.001",
+        aboveType: "LIMIT_MAKER",
+        abovePrice: "90000",
+        belowType: "STOP_LOSS",
+        belowStopPrice: "100",
+        listClientOrderId: "ws-oco",
+        newOrderRespType: "ACK",
+        timestamp: Date.now(),
+      });
+      assert.equal(oco.status, 200, JSON.stringify(oco));
+      const list_id = (oco.result as Msg).orderListId as number;
+      assert.deepEqual(
+        [(oco.result as Msg).listOrderStatus, ((oco.result as Msg).orders as Msg[]).length],
+        ["EXECUTING", 2],
+      );
+      const open_lists = await call("oco-open", "openOrderLists.status", { timestamp: Date.now() });
+      assert.deepEqual(
+        (open_lists.result as Msg[]).map((l) => [l.orderListId, l.listClientOrderId]),
+        [[list_id, "ws-oco"]],
+      );
+      const gone = await call("oco-cancel", "orderList.cancel", {
+        symbol: "BTCUSDT",
+        orderListId: list_id,
+        timestamp: Date.now(),
+      });
+      assert.equal(gone.status, 200, JSON.stringify(gone));
+      assert.deepEqual(
+        ((gone.result as Msg).orderReports as Msg[]).map((r) => [r.orderListId, r.status]),
+        [
+          [list_id, "CANCELED"],
+          [list_id, "CANCELED"],
+        ],
+      );
+      const list_status = await call("oco-status", "orderList.status", {
+        orderListId: list_id,
+        timestamp: Date.now(),
+      });
+      assert.equal((list_status.result as Msg).listOrderStatus, "ALL_DONE", JSON.stringify(list_status));
+      const all_lists = await call("oco-all", "allOrderLists", { timestamp: Date.now() });
+      assert.deepEqual(
+        (all_lists.result as Msg[]).map((l) => [l.orderListId, l.listOrderStatus]),
+        [[list_id, "ALL_DONE"]],
+      );
       const bob_uid = ((await call("a", "account.status", { timestamp: Date.now() })).result as Msg).uid;
       assert.notEqual(
         bob_uid,
