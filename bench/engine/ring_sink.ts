@@ -6,6 +6,7 @@
 import type { EventSink, WebUserChange } from "../../src/engine/events.js";
 import type { Reason } from "../../src/engine/reasons.js";
 import type {
+  Contingency,
   EndReason,
   ListStatus,
   MarketStatus,
@@ -105,10 +106,12 @@ export class RingSink implements EventSink {
     above_order_id: number,
     below_order_id: number,
     time_ms: number,
+    contingency: Contingency,
+    working_order_id: number,
   ): void {
     this.events++;
     const r = this.ring;
-    const at = this.reserve(8);
+    const at = this.reserve(10);
     r[at] = 17;
     r[at + 1] = list_id;
     r[at + 2] = account;
@@ -117,6 +120,18 @@ export class RingSink implements EventSink {
     r[at + 5] = above_order_id;
     r[at + 6] = below_order_id;
     r[at + 7] = time_ms;
+    r[at + 8] = contingency;
+    r[at + 9] = working_order_id;
+  }
+  order_activated(order_id: number, account: number, market: number, time_ms: number): void {
+    this.events++;
+    const r = this.ring;
+    const at = this.reserve(5);
+    r[at] = 18;
+    r[at + 1] = order_id;
+    r[at + 2] = account;
+    r[at + 3] = market;
+    r[at + 4] = time_ms;
   }
   order_update(
     order_id: number,

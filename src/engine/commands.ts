@@ -19,8 +19,10 @@ import type { MarketStatus, OrderType, Side, StpMode, TimeInForce } from "./type
  * 7: self-trade prevention modes DECREMENT (4) and TRANSFER (5), on order specs and as a market's
  * default (an older version's 4 or 5 decodes as an invalid mode: refused then, refused on replay);
  * and rules orders journaled before keep (see OrderSpec.format and the FORMAT_ constants).
+ * 8: no new shape; an OCO may have a TAKE_PROFIT(_LIMIT) order (FORMAT_OCO_TAKE_PROFIT). A new kind,
+ * place_oto (OTO and OTOCO order lists).
  */
-export const COMMAND_VERSION = 7;
+export const COMMAND_VERSION = 8;
 /**
  * From this format on, a taker with nothing left to trade stops before self-trade prevention looks at
  * the next resting order of its own account (before, a filled taker could still expire one).
@@ -33,6 +35,11 @@ export const FORMAT_STP_AFTER_FILL = 7;
 export const FORMAT_STOPS_SEE_SWEEP = 7;
 /** From this format on, an account's open iceberg orders in a market are limited (MAX_NUM_ICEBERG_ORDERS). */
 export const FORMAT_ICEBERG_LIMIT = 7;
+/**
+ * From this format on, an OCO's take-profit order may be a TAKE_PROFIT or TAKE_PROFIT_LIMIT order
+ * (before, only a LIMIT_MAKER: such a list was refused, and is refused on replay).
+ */
+export const FORMAT_OCO_TAKE_PROFIT = 8;
 
 /** Binance's strategyType: values below this are reserved (-1134); an INT. */
 export const STRATEGY_TYPE_MIN = 1_000_000;
@@ -214,9 +221,10 @@ export interface PlaceOrder extends OrderSpec {
 
 /**
  * Binance's OCO (one-cancels-the-other), POST /api/v3/orderList/oco: two orders of one side and
- * quantity, a LIMIT_MAKER and a STOP_LOSS or STOP_LOSS_LIMIT, one priced above the other. When
- * either is activated (the limit maker trades, the stop triggers) the other expires; cancelling
- * either cancels both. Their funds are locked once (the larger of the two orders' needs).
+ * quantity, a take-profit order (LIMIT_MAKER, TAKE_PROFIT or TAKE_PROFIT_LIMIT) and a stop-loss
+ * order (STOP_LOSS or STOP_LOSS_LIMIT), one priced above the other. When either is activated (it
+ * trades or triggers) the other expires; cancelling either cancels both. Their funds are locked once
+ * (the larger of the two orders' needs).
  */
 export interface PlaceOrderList {
   type: "place_order_list";
@@ -228,6 +236,28 @@ export interface PlaceOrderList {
   /** The order priced higher (a sell's limit maker, a buy's stop) and the one priced lower. */
   above: OrderSpec;
   below: OrderSpec;
+}
+
+/**
+ * Binance's OTO (one-triggers-the-other), POST /api/v3/orderList/oto, and OTOCO, POST
+ * /api/v3/orderList/otoco: a working order (LIMIT or LIMIT_MAKER) goes on the book; its pending
+ * order (OTO), or pending OCO pair (OTOCO: `pending` above, `pending_below` below), waits off the
+ * book and is placed when the working order has filled completely. Cancelling or expiring any of
+ * them before then ends them all. Each order locks its funds when the list is placed (the pending
+ * pair once, as an OCO does).
+ */
+export interface PlaceOto {
+  type: "place_oto";
+  ts_ms: number;
+  account: number;
+  market: number;
+  /** Binance's listClientOrderId: unique among the account's open order lists; null: none given. */
+  list_client_order_id: string | null;
+  working: OrderSpec;
+  /** OTO: the pending order; OTOCO: the pending pair's order priced higher. */
+  pending: OrderSpec;
+  /** OTOCO: the pending pair's order priced lower; null for an OTO. */
+  pending_below: OrderSpec | null;
 }
 
 /**
@@ -305,6 +335,7 @@ export type Command =
   | Withdraw
   | PlaceOrder
   | PlaceOrderList
+  | PlaceOto
   | CancelOrder
   | CancelAll
   | CancelReplace

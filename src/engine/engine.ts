@@ -26,6 +26,7 @@ import type {
   EndUserSessions,
   OrderSpec,
   PlaceOrderList,
+  PlaceOto,
   RegisterUser,
   RevokeApiKey,
   SetExchangeFlags,
@@ -39,6 +40,7 @@ import {
   type CancelRestriction,
   COMMAND_VERSION,
   FORMAT_ICEBERG_LIMIT,
+  FORMAT_OCO_TAKE_PROFIT,
   FORMAT_STOPS_SEE_SWEEP,
   FORMAT_STP_AFTER_FILL,
   STRATEGY_TYPE_MAX,
@@ -65,6 +67,9 @@ import {
   type TrailState,
 } from "./trailing.js";
 import {
+  CONTINGENCY_OCO,
+  CONTINGENCY_OTO,
+  type Contingency,
   END_EXCHANGE,
   END_FUNDS,
   END_LIST,
@@ -77,6 +82,7 @@ import {
   is_stop_type,
   LIST_ALL_DONE,
   LIST_EXECUTING,
+  type ListStatus,
   MARKET_CANCEL_ONLY,
   MARKET_POST_ONLY,
   MARKET_TRADING,
@@ -91,6 +97,7 @@ import {
   STATUS_FILLED,
   STATUS_NEW,
   STATUS_PARTIALLY_FILLED,
+  STATUS_PENDING_NEW,
   STP_DECREMENT,
   STP_EXPIRE_BOTH,
   STP_EXPIRE_MAKER,
@@ -101,10 +108,12 @@ import {
   TIF_FOK,
   TIF_GTC,
   type TimeInForce,
+  TYPE_LIMIT,
   TYPE_LIMIT_MAKER,
   TYPE_MARKET,
   TYPE_STOP_LOSS,
   TYPE_STOP_LOSS_LIMIT,
+  TYPE_TAKE_PROFIT,
   TYPE_TAKE_PROFIT_LIMIT,
 } from "./types.js";
 import { TOTP_SEALED_LENGTH_MAX, type WebUser, WebUsers } from "./web_users.js";
@@ -157,8 +166,18 @@ export class Engine {
   next_order_id = 1;
   /** Binance's orderListId: engine-wide, from 1. */
   next_order_list_id = 1;
-  /** Pending order lists (OCO) by id; an entry goes when its list resolves (settle_list). */
+  /** Pending order lists (OCO, OTO, OTOCO) by id; an entry goes when its list resolves (settle_list). */
   readonly order_lists = new Map<number, OrderList>();
+  /**
+   * Ids of the pending orders of OTO/OTOCO lists that wait, off the book, for their working order to
+   * fill (Binance's PENDING_NEW): live, open and holding their funds, in no book or stop list.
+   */
+  readonly waiting = new Set<number>();
+  /**
+   * Scratch: ids of pending orders whose working order filled during this command, to be placed once
+   * the order being matched is done (run_triggers), in the order their working orders filled.
+   */
+  private readonly activations: number[] = [];
   /** "<account> <listClientOrderId>" → id of the pending list that has it (unique among open lists). */
   private readonly list_client_ids = new Map<string, number>();
   /** Time of the latest command, never decreasing. */
@@ -265,6 +284,9 @@ export class Engine {
       case "place_order_list":
         this.place_order_list(command);
         return;
+      case "place_oto":
+        this.place_oto(command);
+        return;
       case "amend_order":
         this.amend_order(command);
         return;
@@ -349,10 +371,18 @@ export class Engine {
 
   /** Checks an order against state, locks its funds, and runs it. Returns the slot, or 0 if rejected. */
   private place(account: number, market_id: number, spec: OrderSpec): number {
-    const problem = this.admit(account, market_id, spec, 1);
+    const problem = this.admit(account, market_id, spec, 1, true);
     if (problem !== R.REASON_NONE) return this.reject(problem);
     const market = this.markets[market_id];
-    const slot = this.create(market, account, spec, this.admitted_lock, this.admitted_trail_lock_ticks, 0);
+    const slot = this.create(
+      market,
+      account,
+      spec,
+      this.admitted_lock,
+      this.admitted_trail_lock_ticks,
+      0,
+      false,
+    );
     if (is_stop_type(spec.order_type)) return slot;
     this.execute_taker(market, slot);
     this.run_triggers(market);
@@ -360,12 +390,11 @@ export class Engine {
   }
 
   /**
-   * An OCO (PlaceOrderList). Each order must pass every check it would pass alone, with room for
-   * both; one is a LIMIT_MAKER and the other a STOP_LOSS or STOP_LOSS_LIMIT of the same side and
-   * quantity; a sell's limit maker is above and its stop below (a buy's the other way round), with
-   * the last price between them. Funds are locked once: the limit maker locks what it needs (as any
-   * resting order), the stop only what it needs beyond that, and takes the limit maker's lock over
-   * when it triggers (run_triggers). Reported: the list (EXECUTING), then both orders.
+   * An OCO (PlaceOrderList): a take-profit order and a stop-loss order (check_pair), each passing
+   * every check it would pass alone, with room for both. Funds are locked once: the take-profit order
+   * locks what it needs (as any resting order), the stop-loss order only what it needs beyond that;
+   * whichever triggers takes the other's lock over (run_triggers). Reported: the list (EXECUTING),
+   * then both orders.
    */
   private place_order_list(cmd: PlaceOrderList): void {
     const { account, above, below } = cmd;
@@ -375,91 +404,252 @@ export class Engine {
     const list_cid = cmd.list_client_order_id;
     if (list_cid !== null && (typeof list_cid !== "string" || !CLIENT_ORDER_ID_RE.test(list_cid)))
       return void this.reject(R.REASON_INVALID_PARAMETER);
-    const maker_above = above.order_type === TYPE_LIMIT_MAKER;
-    const maker = maker_above ? above : below;
-    const stop = maker_above ? below : above;
+    if (!this.market_valid(market_id)) return void this.reject(R.REASON_UNKNOWN_SYMBOL);
+    const market = this.markets[market_id];
+    let problem = this.check_pair(market, above, below);
+    if (problem !== R.REASON_NONE)
+      return void this.reject(problem, problem === R.REASON_INVALID_PARAMETER ? "order list" : null);
+    const locks = this.admit_pair(account, market_id, above, below, 2, true);
+    if (locks === null) return;
+    problem = this.list_ids_free(account, list_cid, [above, below]);
+    if (problem !== R.REASON_NONE) return void this.reject(problem);
+
+    const list = this.open_list(account, market_id, list_cid, CONTINGENCY_OCO, 0, true);
+    const slots = this.create_pair(market, account, above, below, locks, list.id, false);
+    // a LIMIT_MAKER was admitted as not crossing: it rests (a take-profit stop waits, as the other)
+    for (const slot of slots)
+      if (this.orders.type(slot) === TYPE_LIMIT_MAKER) {
+        this.execute_taker(market, slot);
+        assert(this.orders.level(slot) !== 0, "an OCO's limit maker did not rest");
+      }
+  }
+
+  /**
+   * An OTO or OTOCO (PlaceOto): the working order (LIMIT or LIMIT_MAKER) and its pending order, or
+   * pending OCO pair (check_pair), each passing every check it would pass alone (the pending orders
+   * those that do not depend on the book and last price now: they are placed later), with room for
+   * all. Each locks its funds now (the pair once, as an OCO); the pending orders wait off the book
+   * (PENDING_NEW) until the working order has filled completely (settle_list), and are placed then.
+   * Reported: the list (EXECUTING), then its orders; then the working order runs.
+   */
+  private place_oto(cmd: PlaceOto): void {
+    const { account, working, pending } = cmd;
+    const below = cmd.pending_below;
+    const market_id = cmd.market;
+    const is_spec = (x: unknown) => typeof x === "object" && x !== null;
+    if (!is_spec(working) || !is_spec(pending) || !(below === null || is_spec(below)))
+      return void this.reject(R.REASON_INVALID_PARAMETER, "order list");
+    const list_cid = cmd.list_client_order_id;
+    if (list_cid !== null && (typeof list_cid !== "string" || !CLIENT_ORDER_ID_RE.test(list_cid)))
+      return void this.reject(R.REASON_INVALID_PARAMETER);
+    if (!this.market_valid(market_id)) return void this.reject(R.REASON_UNKNOWN_SYMBOL);
+    // the working order rests or trades as a limit order; a pending MARKET order has a quantity
     if (
-      maker.order_type !== TYPE_LIMIT_MAKER ||
-      (stop.order_type !== TYPE_STOP_LOSS && stop.order_type !== TYPE_STOP_LOSS_LIMIT) ||
+      (working.order_type !== TYPE_LIMIT && working.order_type !== TYPE_LIMIT_MAKER) ||
+      pending.quote_units !== 0
+    )
+      return void this.reject(R.REASON_INVALID_PARAMETER, "order list");
+    const market = this.markets[market_id];
+    const needed = below === null ? 2 : 3;
+    let problem = below === null ? R.REASON_NONE : this.check_pair(market, pending, below);
+    if (problem !== R.REASON_NONE)
+      return void this.reject(problem, problem === R.REASON_INVALID_PARAMETER ? "order list" : null);
+    problem = this.admit(account, market_id, working, needed, true);
+    if (problem !== R.REASON_NONE) return void this.reject(problem);
+    const working_lock = this.admitted_lock;
+    let pending_locks: PairLocks | null;
+    if (below === null) {
+      problem = this.admit(account, market_id, pending, needed, false);
+      if (problem !== R.REASON_NONE) return void this.reject(problem);
+      pending_locks = [this.admitted_lock, 0, this.admitted_trail_lock_ticks, 0];
+    } else {
+      pending_locks = this.admit_pair(account, market_id, pending, below, needed, false);
+      if (pending_locks === null) return;
+    }
+    // the working order and the pending orders lock from the same free balance when of one side
+    const lock_asset = (spec: OrderSpec) =>
+      spec.side === SIDE_BUY ? market.config.quote : market.config.base;
+    if (lock_asset(working) === lock_asset(pending)) {
+      const pending_lock = pending_locks[0] + pending_locks[1];
+      if (this.ledger.free(account, lock_asset(working)) < working_lock + pending_lock)
+        return void this.reject(R.REASON_INSUFFICIENT_BALANCE);
+    }
+    problem = this.list_ids_free(
+      account,
+      list_cid,
+      below === null ? [working, pending] : [working, pending, below],
+    );
+    if (problem !== R.REASON_NONE) return void this.reject(problem);
+
+    const list = this.open_list(
+      account,
+      market_id,
+      list_cid,
+      CONTINGENCY_OTO,
+      this.next_order_id,
+      below !== null,
+    );
+    const working_slot = this.create(market, account, working, working_lock, 0, list.id, false);
+    if (below === null)
+      this.create(market, account, pending, pending_locks[0], pending_locks[2], list.id, true);
+    else this.create_pair(market, account, pending, below, pending_locks, list.id, true);
+    this.execute_taker(market, working_slot);
+    this.run_triggers(market);
+  }
+
+  /**
+   * An OCO pair's shape and prices (an OCO's, or an OTOCO's pending pair): a take-profit order
+   * (LIMIT_MAKER, TAKE_PROFIT or TAKE_PROFIT_LIMIT) and a stop-loss order (STOP_LOSS or
+   * STOP_LOSS_LIMIT) of one side and quantity; a sell's take-profit order above and its stop-loss
+   * below, a buy's the other way round; and the last price between their prices (a LIMIT_MAKER's
+   * price, a stop's stop price; a trailing stop without a stop price has none to compare).
+   */
+  private check_pair(market: Market, above: OrderSpec, below: OrderSpec): R.Reason {
+    const profit_above = is_take_profit_type(above.order_type);
+    const profit = profit_above ? above : below;
+    const loss = profit_above ? below : above;
+    if (
+      !is_take_profit_type(profit.order_type) ||
+      (loss.order_type !== TYPE_STOP_LOSS && loss.order_type !== TYPE_STOP_LOSS_LIMIT) ||
       above.side !== below.side ||
       above.quantity_lots !== below.quantity_lots ||
       above.quote_units !== 0 ||
       below.quote_units !== 0
     )
-      return void this.reject(R.REASON_INVALID_PARAMETER, "order list");
-    // a sell: limit price > last price > stop price; a buy: stop price > last price > limit price (a
-    // trailing stop without a stop price has none to compare)
-    if (!this.market_valid(market_id)) return void this.reject(R.REASON_UNKNOWN_SYMBOL);
-    const market = this.markets[market_id];
+      return R.REASON_INVALID_PARAMETER;
+    // before format 8 only a LIMIT_MAKER could be an OCO's take-profit order
+    if (profit.order_type !== TYPE_LIMIT_MAKER && (above.format ?? COMMAND_VERSION) < FORMAT_OCO_TAKE_PROFIT)
+      return R.REASON_INVALID_PARAMETER;
     const last = market.last_price_ticks;
-    const stop_ticks = stop.stop_price_ticks;
-    const high = maker_above ? maker.price_ticks : stop_ticks;
-    const low = maker_above ? stop_ticks : maker.price_ticks;
+    const high = pair_price_ticks(above);
+    const low = pair_price_ticks(below);
     if (
-      maker_above !== (maker.side === SIDE_SELL) ||
-      (stop_ticks > 0 && !(high > low)) ||
+      profit_above !== (profit.side === SIDE_SELL) ||
+      (high > 0 && low > 0 && !(high > low)) ||
       (last > 0 && ((high > 0 && !(high > last)) || (low > 0 && !(last > low))))
     )
-      return void this.reject(R.REASON_OCO_BAD_PRICES);
-    let problem = this.admit(account, market_id, maker, 2);
-    if (problem !== R.REASON_NONE) return void this.reject(problem);
-    const maker_lock = this.admitted_lock;
-    problem = this.admit(account, market_id, stop, 2);
-    if (problem !== R.REASON_NONE) return void this.reject(problem);
-    const stop_lock = this.admitted_lock;
-    const trail_lock_ticks = this.admitted_trail_lock_ticks;
-    if (maker.client_order_id !== null && maker.client_order_id === stop.client_order_id)
-      return void this.reject(R.REASON_DUPLICATE_ORDER);
-    if (list_cid !== null && this.list_client_ids.has(`${account} ${list_cid}`))
-      return void this.reject(R.REASON_DUPLICATE_ORDER);
-
-    const list_id = this.next_order_list_id++;
-    const list: OrderList = {
-      id: list_id,
-      account,
-      market: market_id,
-      client_id: list_cid,
-      above_id: this.next_order_id,
-      below_id: this.next_order_id + 1,
-      time_ms: this.now_ms,
-    };
-    this.order_lists.set(list_id, list);
-    if (list_cid !== null) this.list_client_ids.set(`${account} ${list_cid}`, list_id);
-    this.sink.order_list(
-      list_id,
-      account,
-      market_id,
-      LIST_EXECUTING,
-      list_cid ?? "",
-      list.above_id,
-      list.below_id,
-      this.now_ms,
-    );
-    const stop_extra = Math.max(0, stop_lock - maker_lock);
-    let maker_slot = 0;
-    for (const leg of [above, below]) {
-      const is_maker = leg === maker;
-      const slot = this.create(
-        market,
-        account,
-        leg,
-        is_maker ? maker_lock : stop_extra,
-        is_maker ? 0 : trail_lock_ticks,
-        list_id,
-      );
-      if (is_maker) maker_slot = slot;
-    }
-    // it was admitted as not crossing: it rests
-    this.execute_taker(market, maker_slot);
-    assert(this.orders.level(maker_slot) !== 0, "an OCO's limit maker did not rest");
+      return R.REASON_OCO_BAD_PRICES;
+    return R.REASON_NONE;
   }
 
   /**
-   * Every check a new order must pass against state (for an order list, `orders` = 2: room for both
-   * in the open-order limits); sets admitted_lock (what it must lock) and admitted_trail_lock_ticks.
+   * Admits both orders of a pair (`now`: as placed now, see admit) and returns what each locks (the
+   * take-profit order all it needs, the stop-loss order only what it needs beyond) and each one's
+   * trailing lock price (a trailing stop-market buy's); null if either is refused (reported).
+   */
+  private admit_pair(
+    account: number,
+    market_id: number,
+    above: OrderSpec,
+    below: OrderSpec,
+    needed: number,
+    now: boolean,
+  ): PairLocks | null {
+    const profit_above = is_take_profit_type(above.order_type);
+    let problem = this.admit(account, market_id, profit_above ? above : below, needed, now);
+    if (problem !== R.REASON_NONE) {
+      this.reject(problem);
+      return null;
+    }
+    const profit_lock = this.admitted_lock;
+    const profit_trail = this.admitted_trail_lock_ticks;
+    problem = this.admit(account, market_id, profit_above ? below : above, needed, now);
+    if (problem !== R.REASON_NONE) {
+      this.reject(problem);
+      return null;
+    }
+    const loss_extra = Math.max(0, this.admitted_lock - profit_lock);
+    const loss_trail = this.admitted_trail_lock_ticks;
+    return profit_above
+      ? [profit_lock, loss_extra, profit_trail, loss_trail]
+      : [loss_extra, profit_lock, loss_trail, profit_trail];
+  }
+
+  /** Creates a pair's two orders (above first) with what admit_pair found; returns their slots. */
+  private create_pair(
+    market: Market,
+    account: number,
+    above: OrderSpec,
+    below: OrderSpec,
+    locks: PairLocks,
+    list_id: number,
+    waiting: boolean,
+  ): [number, number] {
+    return [
+      this.create(market, account, above, locks[0], locks[2], list_id, waiting),
+      this.create(market, account, below, locks[1], locks[3], list_id, waiting),
+    ];
+  }
+
+  /** Whether a new list's client ids are free: each order's among themselves, and the list's. */
+  private list_ids_free(account: number, list_cid: string | null, specs: OrderSpec[]): R.Reason {
+    const ids = specs.map((x) => x.client_order_id).filter((x) => x !== null);
+    if (new Set(ids).size !== ids.length) return R.REASON_DUPLICATE_ORDER;
+    if (list_cid !== null && this.list_client_ids.has(`${account} ${list_cid}`))
+      return R.REASON_DUPLICATE_ORDER;
+    return R.REASON_NONE;
+  }
+
+  /**
+   * Opens a list whose orders are created next, in order: an OCO's above and below; an OTO's
+   * working order and pending order; an OTOCO's working order and pending pair. Reports it.
+   */
+  private open_list(
+    account: number,
+    market_id: number,
+    list_cid: string | null,
+    contingency: Contingency,
+    working_id: number,
+    pair: boolean,
+  ): OrderList {
+    const first = this.next_order_id + (working_id === 0 ? 0 : 1);
+    const list: OrderList = {
+      id: this.next_order_list_id++,
+      account,
+      market: market_id,
+      client_id: list_cid,
+      contingency,
+      working_id,
+      above_id: first,
+      below_id: pair ? first + 1 : 0,
+      waiting: working_id !== 0,
+      time_ms: this.now_ms,
+    };
+    this.order_lists.set(list.id, list);
+    if (list_cid !== null) this.list_client_ids.set(`${account} ${list_cid}`, list.id);
+    this.report_list(list, LIST_EXECUTING);
+    return list;
+  }
+
+  private report_list(list: OrderList, status: ListStatus): void {
+    this.sink.order_list(
+      list.id,
+      list.account,
+      list.market,
+      status,
+      list.client_id ?? "",
+      list.above_id,
+      list.below_id,
+      this.now_ms,
+      list.contingency,
+      list.working_id,
+    );
+  }
+
+  /**
+   * Every check a new order must pass against state (for an order list, `orders_needed` = its
+   * orders: room for all in the open-order limits); sets admitted_lock (what it must lock) and
+   * admitted_trail_lock_ticks. `now`: it is placed now; an OTO's pending order (placed later) skips
+   * the checks against the book and last price as they are now (would it take, would it trigger).
    * Changes nothing else.
    */
-  private admit(account: number, market_id: number, spec: OrderSpec, orders_needed: number): R.Reason {
+  private admit(
+    account: number,
+    market_id: number,
+    spec: OrderSpec,
+    orders_needed: number,
+    now: boolean,
+  ): R.Reason {
     if (!this.account_valid(account)) return R.REASON_UNKNOWN_ACCOUNT;
     if (!this.market_valid(market_id)) return R.REASON_UNKNOWN_SYMBOL;
     if (this.maintenance) return R.REASON_MAINTENANCE;
@@ -519,14 +709,14 @@ export class Engine {
       )
         return R.REASON_STOP_ORDERS_FULL;
       // (a trailing stop without a stop price has no condition to meet: it tracks from now)
-      if (market.last_price_ticks > 0 && spec.stop_price_ticks > 0) {
+      if (now && market.last_price_ticks > 0 && spec.stop_price_ticks > 0) {
         const rising = (type === TYPE_STOP_LOSS || type === TYPE_STOP_LOSS_LIMIT) === (side === SIDE_BUY);
         const met = rising
           ? market.last_price_ticks >= spec.stop_price_ticks
           : market.last_price_ticks <= spec.stop_price_ticks;
         if (met) return R.REASON_WOULD_TRIGGER;
       }
-    } else if (type === TYPE_LIMIT_MAKER) {
+    } else if (now && type === TYPE_LIMIT_MAKER) {
       const best = side === SIDE_BUY ? market.asks.best_price() : market.bids.best_price();
       if (best !== 0 && (side === SIDE_BUY ? spec.price_ticks >= best : spec.price_ticks <= best))
         return R.REASON_WOULD_TAKE;
@@ -557,7 +747,8 @@ export class Engine {
 
   /**
    * Creates an admitted order: locks `lock`, reports it, and files it if it is a stop order (the
-   * caller runs any other: execute_taker). `list_id`: the order list it is in, or 0.
+   * caller runs any other: execute_taker). `list_id`: the order list it is in, or 0. `waiting`: an
+   * OTO's pending order, which waits off the book (PENDING_NEW) until place_pending.
    */
   private create(
     market: Market,
@@ -566,6 +757,7 @@ export class Engine {
     lock: number,
     trail_lock_ticks: number,
     list_id: number,
+    waiting: boolean,
   ): number {
     const sink = this.sink;
     const market_id = market.id;
@@ -578,7 +770,6 @@ export class Engine {
     const row = this.row(account);
     const ledger = this.ledger;
     const cells = ledger.cells;
-    const counts = ledger.counts_at(account, market_id);
     const lock_asset = side === SIDE_BUY ? cfg.quote : cfg.base;
     const balance = ledger.free_at(account, lock_asset);
 
@@ -632,24 +823,40 @@ export class Engine {
       spec.iceberg_lots ?? -1,
     );
     if (list_id !== 0) orders.set_list_id(slot, list_id);
-    if (stop) {
-      if (delta !== undefined) this.start_trailing(market, slot, delta, trail_lock_ticks);
-      else market.stops.add(orders, slot);
-      cells[counts + COUNT_STOPS]++;
+    if (delta !== undefined)
+      orders.set_trail(slot, {
+        delta_bips: delta,
+        time_ms: -1,
+        extreme_ticks: 0,
+        lock_price_ticks: trail_lock_ticks,
+      });
+    if (waiting) {
+      this.waiting.add(order_id);
+      this.link_open(slot);
+      sink.order_update(order_id, account, market_id, STATUS_PENDING_NEW, 0, 0, END_NONE);
+    } else if (stop) {
+      this.file_stop(market, slot);
       this.link_open(slot);
     }
     return slot;
   }
 
-  /**
-   * Files a new trailing stop. Without a stop price it tracks from now, from the last price (Binance's
-   * scenario E), or from the next trade if the market has none; with one, from the first trade that
-   * meets it.
-   */
-  private start_trailing(market: Market, slot: number, delta_bips: number, lock_ticks: number): void {
+  /** Files an untriggered stop order in its market's stop or trailing list. */
+  private file_stop(market: Market, slot: number): void {
     const orders = this.orders;
-    const trail: TrailState = { delta_bips, time_ms: -1, extreme_ticks: 0, lock_price_ticks: lock_ticks };
-    orders.set_trail(slot, trail);
+    if (orders.trail(slot) !== undefined) this.start_trailing(market, slot);
+    else market.stops.add(orders, slot);
+    this.ledger.cells[this.ledger.counts_at(orders.account(slot), market.id) + COUNT_STOPS]++;
+  }
+
+  /**
+   * Files a trailing stop (its TrailState set, not tracking). Without a stop price it tracks from
+   * now, from the last price (Binance's scenario E), or from the next trade if the market has none;
+   * with one, from the first trade that meets it.
+   */
+  private start_trailing(market: Market, slot: number): void {
+    const orders = this.orders;
+    const trail = orders.trail(slot) as TrailState;
     const last = market.last_price_ticks;
     if (orders.stop_price_ticks(slot) === 0 && last > 0) {
       trail.time_ms = this.now_ms;
@@ -1061,7 +1268,7 @@ export class Engine {
       }
       this.report_prevented(market, maker);
       // an OCO's limit maker prevention took from: the contingency resolves, as on a trade
-      if (orders.list_id(maker) !== 0) this.settle_list(market, maker, STATUS_EXPIRED);
+      if (orders.list_id(maker) !== 0) this.settle_list(market, maker, STATUS_PARTIALLY_FILLED);
     }
     if (taker_done) this.match_stop = STOP_PREVENTED;
     return gone;
@@ -1215,7 +1422,7 @@ export class Engine {
         END_NONE,
       );
       // an OCO's limit maker that trades: its stop expires
-      if (orders.list_id(maker) !== 0) this.settle_list(market, maker, STATUS_EXPIRED);
+      if (orders.list_id(maker) !== 0) this.settle_list(market, maker, STATUS_PARTIALLY_FILLED);
       return false;
     }
     assert(orders.locked_units(maker) === 0, "a filled maker still holds funds");
@@ -1228,7 +1435,8 @@ export class Engine {
       orders.cumulative_quote_units(maker),
       END_NONE,
     );
-    if (orders.list_id(maker) !== 0) this.settle_list(market, maker, STATUS_EXPIRED);
+    // an OCO's limit maker: its stop expires; an OTO's working order: its pending orders are placed
+    if (orders.list_id(maker) !== 0) this.settle_list(market, maker, STATUS_FILLED);
     const book = orders.side(maker) === SIDE_BUY ? market.bids : market.asks;
     const gone = book.unlink(orders, maker, lots);
     this.unlink_open(maker);
@@ -1251,7 +1459,7 @@ export class Engine {
     const ice = orders.iceberg(slot);
     if (ice !== undefined) ice.visible_lots = Math.min(ice.display_lots, left);
     const level = book.append(orders, slot, price, ice === undefined ? left : ice.visible_lots);
-    if (orders.triggered(slot) === 0) this.link_open(slot);
+    if (orders.open(slot) === 0) this.link_open(slot);
     market.book_update_id++;
     this.sink.book(market.id, market.book_update_id, side, price, this.levels.quantity_lots[level]);
     if (orders.executed_lots(slot) > 0) {
@@ -1272,7 +1480,7 @@ export class Engine {
     this.release_lock(market, slot);
     this.unlink_open(slot);
     this.report_final(market, slot, status, end);
-    if (this.orders.list_id(slot) !== 0) this.settle_list(market, slot, list_end_status(status));
+    if (this.orders.list_id(slot) !== 0) this.settle_list(market, slot, status);
     this.orders.release(slot);
   }
 
@@ -1295,7 +1503,7 @@ export class Engine {
     this.release_lock(market, slot);
     this.unlink_open(slot);
     this.report_final(market, slot, status, end);
-    if (orders.list_id(slot) !== 0) this.settle_list(market, slot, list_end_status(status));
+    if (orders.list_id(slot) !== 0) this.settle_list(market, slot, status);
     orders.release(slot);
     return gone;
   }
@@ -1309,7 +1517,7 @@ export class Engine {
     this.release_lock(market, slot);
     this.unlink_open(slot);
     this.report_final(market, slot, status, end);
-    if (orders.list_id(slot) !== 0) this.settle_list(market, slot, list_end_status(status));
+    if (orders.list_id(slot) !== 0) this.settle_list(market, slot, status);
     orders.release(slot);
   }
 
@@ -1335,34 +1543,93 @@ export class Engine {
   }
 
   /**
-   * Resolves the pending order list `slot` is in (none, or resolved: nothing to do): ends the other
-   * order if it is still there with `status` (EXPIRED when `slot` was activated, its first trade or its
-   * trigger; CANCELED when it was cancelled), and reports the list ALL_DONE. Both orders keep the
-   * list's id (Binance's orderListId) for as long as they live.
+   * What became of an order of a pending list (`why`: its new status, or LIST_TRIGGERED), and so of
+   * the list. Waiting (an OTO/OTOCO whose working order has not filled): the working order's fill
+   * places the pending orders (activate_list), a partial fill nothing; any of its orders ending
+   * otherwise ends the others (CANCELED when it was cancelled, else EXPIRED). An OCO (or an OTOCO's
+   * placed pair): one order's trade or trigger expires the other, its cancel cancels it, its end
+   * expires it. A list that resolved is reported ALL_DONE; its orders keep its id (Binance's
+   * orderListId) for as long as they live, so calls for a list already gone do nothing.
    */
-  private settle_list(market: Market, slot: number, status: OrderStatus): void {
+  private settle_list(market: Market, slot: number, why: OrderStatus | typeof LIST_TRIGGERED): void {
     const orders = this.orders;
     const list_id = orders.list_id(slot);
     const list = this.order_lists.get(list_id);
     if (list === undefined) return; // none, or resolved already (an order keeps its list's id)
-    // gone first: the other order's ending comes back here and finds nothing to do
+    const id = orders.id(slot);
+    if (list.waiting && id === list.working_id) {
+      if (why === STATUS_PARTIALLY_FILLED) return;
+      if (why === STATUS_FILLED) return this.activate_list(list);
+    }
+    // gone first: the others' endings come back here and find nothing to do
     this.order_lists.delete(list_id);
     if (list.client_id !== null) this.list_client_ids.delete(`${list.account} ${list.client_id}`);
-    const other = orders.by_id.get(orders.id(slot) === list.above_id ? list.below_id : list.above_id);
-    if (other !== 0) {
-      if (orders.level(other) !== 0) this.close_resting(market, other, status, END_LIST);
-      else this.close_stop(market, other, status, END_LIST);
+    const status = why === STATUS_CANCELED ? STATUS_CANCELED : STATUS_EXPIRED;
+    for (const other_id of [list.working_id, list.above_id, list.below_id]) {
+      if (other_id === 0 || other_id === id) continue;
+      const other = orders.by_id.get(other_id);
+      if (other !== 0) this.close_open(market, other, status, END_LIST);
     }
-    this.sink.order_list(
-      list_id,
-      list.account,
-      market.id,
-      LIST_ALL_DONE,
-      list.client_id ?? "",
-      list.above_id,
-      list.below_id,
-      this.now_ms,
-    );
+    this.report_list(list, LIST_ALL_DONE);
+  }
+
+  /**
+   * An OTO's working order filled: its pending orders are placed once the order being matched is done
+   * (run_triggers, place_pending). An OTO is resolved then (ALL_DONE); an OTOCO's pair goes on as an
+   * OCO.
+   */
+  private activate_list(list: OrderList): void {
+    list.waiting = false;
+    this.activations.push(list.above_id);
+    if (list.below_id !== 0) {
+      this.activations.push(list.below_id);
+      return;
+    }
+    this.order_lists.delete(list.id);
+    if (list.client_id !== null) this.list_client_ids.delete(`${list.account} ${list.client_id}`);
+    this.report_list(list, LIST_ALL_DONE);
+  }
+
+  /**
+   * Places a pending order whose working order filled: a stop order is filed (run_triggers triggers
+   * it if the last price already meets it); any other runs as a taker. What the market allowed when
+   * it was admitted it may no longer allow: a LIMIT_MAKER that would take now, or a stop order past
+   * the stop limits, expires.
+   */
+  private place_pending(market: Market, slot: number): void {
+    const orders = this.orders;
+    const account = orders.account(slot);
+    this.waiting.delete(orders.id(slot));
+    this.sink.order_activated(orders.id(slot), account, market.id, this.now_ms);
+    const type = orders.type(slot);
+    const side = orders.side(slot);
+    if (is_stop_type(type)) {
+      const limits = this.limits;
+      if (
+        this.ledger.cells[this.ledger.counts_at(account, market.id) + COUNT_STOPS] >=
+          limits.stop_orders_per_account_market_max ||
+        market.stops.size + market.trailing.size >= limits.stop_orders_per_market_max ||
+        (orders.trail(slot) !== undefined && market.trailing.size >= limits.trailing_orders_per_market_max)
+      )
+        return this.finish_taker(market, slot, STATUS_EXPIRED, END_EXCHANGE);
+      return this.file_stop(market, slot);
+    }
+    if (type === TYPE_LIMIT_MAKER) {
+      const best = side === SIDE_BUY ? market.asks.best_price() : market.bids.best_price();
+      const price = orders.price_ticks(slot);
+      if (best !== 0 && (side === SIDE_BUY ? price >= best : price <= best))
+        return this.finish_taker(market, slot, STATUS_EXPIRED, END_NONE);
+    }
+    this.execute_taker(market, slot);
+  }
+
+  /** Ends an open order wherever it is: in the book, waiting as a pending order, or a waiting stop. */
+  private close_open(market: Market, slot: number, status: OrderStatus, end: EndReason): void {
+    if (this.orders.level(slot) !== 0) this.close_resting(market, slot, status, end);
+    else if (this.waiting.has(this.orders.id(slot))) {
+      this.waiting.delete(this.orders.id(slot));
+      this.finish_taker(market, slot, status, end);
+    } else this.close_stop(market, slot, status, end);
   }
 
   /**
@@ -1413,15 +1680,28 @@ export class Engine {
   }
 
   /**
-   * Triggers and runs stop orders, until none is left: trailing stops that fired during the matching
-   * just done (in firing order), then plain stops whose condition the last price now meets.
+   * Places and triggers what the matching just done set off, until nothing is left: pending orders
+   * whose working order filled (in fill order), trailing stops that fired (in firing order), then
+   * plain stops whose condition the last price now meets.
    */
   private run_triggers(market: Market): void {
     const stops = market.stops;
     const trailing = market.trailing;
-    if (trailing.fired.length === 0 && (stops.size === 0 || market.last_price_ticks === 0)) return;
+    const activations = this.activations;
+    if (
+      activations.length === 0 &&
+      trailing.fired.length === 0 &&
+      (stops.size === 0 || market.last_price_ticks === 0)
+    )
+      return;
     const orders = this.orders;
     for (;;) {
+      if (activations.length !== 0) {
+        const id = activations.shift() as number;
+        // (an OTOCO's pair: one may have ended the other before its turn)
+        if (this.waiting.has(id)) this.place_pending(market, orders.by_id.get(id));
+        continue;
+      }
       let slot = trailing.take_fired();
       if (slot === 0 && stops.size !== 0 && market.last_price_ticks !== 0) {
         // a rising stop triggers if any trade of this command reached its price, a falling one
@@ -1441,9 +1721,9 @@ export class Engine {
       this.ledger.cells[this.ledger.counts_at(account, market.id) + COUNT_STOPS]--;
       orders.set_triggered(slot, 1);
       this.sink.order_triggered(orders.id(slot), account, market.id, this.now_ms);
-      // an OCO's stop: its limit maker expires, and it takes that order's lock over
+      // an OCO's order: the other expires, and this one takes that order's lock over
       if (this.order_lists.has(orders.list_id(slot))) {
-        this.settle_list(market, slot, STATUS_EXPIRED);
+        this.settle_list(market, slot, LIST_TRIGGERED);
         this.take_over_lock(market, slot);
       }
       this.execute_taker(market, slot);
@@ -1531,7 +1811,7 @@ export class Engine {
       this.reject(restricted);
       return;
     }
-    this.cancel_slot(this.markets[cmd.market], slot, STATUS_CANCELED, END_USER);
+    this.close_open(this.markets[cmd.market], slot, STATUS_CANCELED, END_USER);
   }
 
   /**
@@ -1639,11 +1919,6 @@ export class Engine {
     );
   }
 
-  private cancel_slot(market: Market, slot: number, status: OrderStatus, end: EndReason): void {
-    if (this.orders.level(slot) !== 0) this.close_resting(market, slot, status, end);
-    else this.close_stop(market, slot, status, end);
-  }
-
   private cancel_all(cmd: CancelAll): void {
     const problem = this.cancel_checks(cmd.account, cmd.market);
     if (problem !== R.REASON_NONE) {
@@ -1658,7 +1933,7 @@ export class Engine {
     const market = this.markets[cmd.market];
     // (cancelling an order of an OCO cancels the other too: it may be gone by its turn)
     for (const slot of open)
-      if (this.orders.open(slot) === 1) this.cancel_slot(market, slot, STATUS_CANCELED, END_USER);
+      if (this.orders.open(slot) === 1) this.close_open(market, slot, STATUS_CANCELED, END_USER);
   }
 
   private cancel_replace(cmd: CancelReplace): void {
@@ -1678,7 +1953,7 @@ export class Engine {
       this.reject(refused, "cancel");
       if (!cmd.allow_failure) return;
     } else {
-      this.cancel_slot(this.markets[cmd.market], slot, STATUS_CANCELED, END_USER);
+      this.close_open(this.markets[cmd.market], slot, STATUS_CANCELED, END_USER);
     }
     this.place(cmd.account, cmd.market, cmd.order);
   }
@@ -1699,6 +1974,11 @@ export class Engine {
     }
     for (const list of [market.stops.rising, market.stops.falling, market.trailing.slots]) {
       while (list.length > 0) this.close_stop(market, list[0], STATUS_EXPIRED, END_EXCHANGE);
+    }
+    // (pending orders ended with their working orders, which rest in the book: none is left)
+    for (const id of [...this.waiting]) {
+      const slot = this.orders.by_id.get(id);
+      if (this.orders.market(slot) === market_id) this.close_open(market, slot, STATUS_EXPIRED, END_EXCHANGE);
     }
   }
 
@@ -1940,7 +2220,9 @@ export class Engine {
     if (fields.list_id !== undefined) orders.set_list_id(slot, fields.list_id);
     const market = this.markets[fields.market];
     this.row(fields.account);
-    if (fields.where !== WHERE_BOOK) {
+    if (fields.where === WHERE_WAITING) {
+      this.waiting.add(fields.id);
+    } else if (fields.where !== WHERE_BOOK) {
       (fields.where === WHERE_TRAILING ? market.trailing : market.stops).add(orders, slot);
       this.ledger.cells[this.ledger.counts_at(fields.account, fields.market) + COUNT_STOPS]++;
     } else {
@@ -1992,7 +2274,7 @@ export interface RestoredOrder {
   locked_units: number;
   time_ms: number;
   client_order_id: string | null;
-  /** WHERE_BOOK, WHERE_STOPS or WHERE_TRAILING. */
+  /** WHERE_BOOK, WHERE_STOPS, WHERE_TRAILING or WHERE_WAITING. */
   where: number;
   /** Strategy labels; undefined: not given. */
   strategy_id?: number;
@@ -2003,7 +2285,7 @@ export interface RestoredOrder {
   iceberg?: IcebergState;
   /** What self-trade prevention has taken from it (quantity_lots is what is left to work with). */
   prevented_lots?: number;
-  /** The pending order list (OCO) it is in. */
+  /** The order list it is in. */
   list_id?: number;
 }
 
@@ -2011,21 +2293,47 @@ export interface RestoredOrder {
 export const WHERE_BOOK = 0;
 export const WHERE_STOPS = 1;
 export const WHERE_TRAILING = 2;
+/** An OTO's pending order, waiting off the book for its working order (Engine.waiting). */
+export const WHERE_WAITING = 3;
 
-/** A pending order list (OCO): its two orders' ids (above: the one priced higher). */
+/**
+ * A pending order list: an OCO's two orders, or an OTO's working order and its pending order, or an
+ * OTOCO's working order and pending pair.
+ */
 export interface OrderList {
   id: number;
   account: number;
   market: number;
   /** Binance's listClientOrderId; null: none given. */
   client_id: string | null;
+  contingency: Contingency;
+  /** An OTO's or OTOCO's working order; 0 for an OCO. */
+  working_id: number;
+  /** An OCO's order priced higher; an OTO's pending order; an OTOCO's pending order priced higher. */
   above_id: number;
+  /** An OCO's or OTOCO's order priced lower; 0 for an OTO. */
   below_id: number;
+  /**
+   * An OTO/OTOCO whose working order has not filled yet: its pending orders wait (Engine.waiting).
+   * False for an OCO, and for an OTOCO whose pending pair is placed (an OCO from then on).
+   */
+  waiting: boolean;
   /** When it was placed (command time). */
   time_ms: number;
 }
 
-/** How the other order of an OCO ends when one ends: cancelled with it, else expired. */
-function list_end_status(status: OrderStatus): OrderStatus {
-  return status === STATUS_CANCELED ? STATUS_CANCELED : STATUS_EXPIRED;
+/** What each order of a pair locks (above, below) and each one's trailing lock price (admit_pair). */
+type PairLocks = [number, number, number, number];
+
+/** An OCO's take-profit order types (the other order is a STOP_LOSS or STOP_LOSS_LIMIT). */
+function is_take_profit_type(type: number): boolean {
+  return type === TYPE_LIMIT_MAKER || type === TYPE_TAKE_PROFIT || type === TYPE_TAKE_PROFIT_LIMIT;
 }
+
+/** The price an OCO order is compared at: a LIMIT_MAKER's price, a stop's stop price (0: none). */
+function pair_price_ticks(spec: OrderSpec): number {
+  return spec.order_type === TYPE_LIMIT_MAKER ? spec.price_ticks : spec.stop_price_ticks;
+}
+
+/** settle_list's `why` for an order of a list that triggered. */
+const LIST_TRIGGERED = -1;

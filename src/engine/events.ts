@@ -5,6 +5,7 @@
  */
 import type { Reason } from "./reasons.js";
 import type {
+  Contingency,
   EndReason,
   ListStatus,
   MarketStatus,
@@ -73,9 +74,11 @@ export interface EventSink {
     time_ms: number,
   ): void;
   /**
-   * An order list (OCO) was placed (status LIST_EXECUTING; before its orders' order_new events, which
-   * are `above_order_id` and `below_order_id`), or resolved (LIST_ALL_DONE: after the updates of the
-   * order that ended it).
+   * An order list was placed (status LIST_EXECUTING; before its orders' order_new events: an OCO's
+   * `above_order_id` and `below_order_id`; an OTO's `working_order_id` and its pending order,
+   * `above_order_id` (`below_order_id` 0); an OTOCO's working order and its pending pair), or
+   * resolved (LIST_ALL_DONE: after the updates of the order that ended it; an OTO when its pending
+   * order is placed).
    */
   order_list(
     list_id: number,
@@ -86,7 +89,15 @@ export interface EventSink {
     above_order_id: number,
     below_order_id: number,
     time_ms: number,
+    contingency: Contingency,
+    /** An OTO's or OTOCO's working order; 0 for an OCO. */
+    working_order_id: number,
   ): void;
+  /**
+   * A pending order of an order list (placed PENDING_NEW) is placed on the book now that the list's
+   * working order has filled: it works from now on (a stop order: waits for its trigger from now on).
+   */
+  order_activated(order_id: number, account: number, market: number, time_ms: number): void;
   /** An order's state changed: partially filled, filled, canceled or expired. */
   order_update(
     order_id: number,
@@ -210,7 +221,10 @@ export type EngineEvent =
       above_order_id: number;
       below_order_id: number;
       time_ms: number;
+      contingency: Contingency;
+      working_order_id: number;
     }
+  | { kind: "order_activated"; order_id: number; account: number; market: number; time_ms: number }
   | {
       kind: "order_update";
       order_id: number;
@@ -373,6 +387,8 @@ export class EventCollector implements EventSink {
     above_order_id: number,
     below_order_id: number,
     time_ms: number,
+    contingency: Contingency,
+    working_order_id: number,
   ): void {
     this.events.push({
       kind: "order_list",
@@ -384,7 +400,12 @@ export class EventCollector implements EventSink {
       above_order_id,
       below_order_id,
       time_ms,
+      contingency,
+      working_order_id,
     });
+  }
+  order_activated(order_id: number, account: number, market: number, time_ms: number): void {
+    this.events.push({ kind: "order_activated", order_id, account, market, time_ms });
   }
   order_update(
     order_id: number,
@@ -555,7 +576,10 @@ export class NullSink implements EventSink {
     _above_order_id: number,
     _below_order_id: number,
     _time_ms: number,
+    _contingency: Contingency,
+    _working_order_id: number,
   ): void {}
+  order_activated(_order_id: number, _account: number, _market: number, _time_ms: number): void {}
   order_update(
     _order_id: number,
     _account: number,

@@ -99,22 +99,54 @@ export function check_invariants(e: Engine): string[] {
       previous_id = orders.id(s);
     }
   }
-  // pending order lists (OCO): both orders live and in the list, one resting limit maker and one
-  // untriggered stop, of the list's account and market
+  // waiting pending orders (an OTO's, before its working order fills): live, open, in no book or
+  // stop list (so counted here), each in a waiting list
+  for (const id of e.waiting) {
+    const s = orders.by_id.get(id);
+    if (s === 0) {
+      problems.push(`waiting order ${id} is gone`);
+      continue;
+    }
+    if (orders.level(s) !== 0 || orders.triggered(s) !== 0 || orders.open(s) !== 1)
+      problems.push(`waiting order ${id} is in a book, triggered or not open`);
+    if (e.order_lists.get(orders.list_id(s))?.waiting !== true)
+      problems.push(`waiting order ${id} is in no waiting order list`);
+    visit(s, orders.market(s));
+  }
+  // pending order lists, every order live, in it, of its account and market: an OCO (or an OTOCO's
+  // placed pair): two orders, each resting or an untriggered stop, at most one resting; a waiting
+  // OTO/OTOCO: its working order resting, its pending orders waiting
   let in_lists = 0;
   for (const l of e.order_lists.values()) {
-    const legs = [l.above_id, l.below_id].map((id) => orders.by_id.get(id));
-    if (legs.some((s) => s === 0 || orders.list_id(s) !== l.id || orders.account(s) !== l.account))
+    const ids = l.waiting ? [l.working_id, l.above_id, l.below_id] : [l.above_id, l.below_id];
+    const legs = ids.filter((id) => id !== 0).map((id) => orders.by_id.get(id));
+    if (
+      legs.some(
+        (s) =>
+          s === 0 ||
+          orders.list_id(s) !== l.id ||
+          orders.account(s) !== l.account ||
+          orders.market(s) !== l.market,
+      )
+    ) {
       problems.push(`order list ${l.id}: an order gone or not in it`);
-    else if (
-      legs.filter((s) => orders.level(s) !== 0).length !== 1 ||
-      legs.some((s) => orders.triggered(s) !== 0 || orders.market(s) !== l.market)
+    } else if (l.waiting) {
+      const [working, ...pending] = legs;
+      if (orders.level(working) === 0 || !pending.every((s) => e.waiting.has(orders.id(s))))
+        problems.push(
+          `order list ${l.id}: its working order does not rest or its pending orders do not wait`,
+        );
+    } else if (
+      legs.length !== 2 ||
+      legs.filter((s) => orders.level(s) !== 0).length > 1 ||
+      legs.some((s) => orders.triggered(s) !== 0 || e.waiting.has(orders.id(s)))
     )
-      problems.push(`order list ${l.id}: not one resting order and one waiting stop`);
-    in_lists += 2;
+      problems.push(`order list ${l.id}: not two orders, each resting or a waiting stop`);
+    in_lists += legs.length;
   }
   let listed = 0;
   const pending = (s: number) => e.order_lists.has(orders.list_id(s));
+  for (const id of e.waiting) if (pending(orders.by_id.get(id))) listed++;
   for (const m of e.markets)
     for (const s of [...m.stops.rising, ...m.stops.falling, ...m.trailing.slots]) if (pending(s)) listed++;
   for (const m of e.markets)
@@ -125,7 +157,7 @@ export function check_invariants(e: Engine): string[] {
     problems.push(`${listed} orders name a pending order list, ${in_lists} are in one`);
 
   if (live !== orders.live)
-    problems.push(`live orders ${orders.live} but ${live} in books, stop and trailing lists`);
+    problems.push(`live orders ${orders.live} but ${live} in books, stop and trailing lists, waiting`);
 
   for (let a = 0; a < e.accounts.length; a++) {
     for (let s = 0; s < n_assets; s++) {

@@ -5,8 +5,8 @@
  * windows, API keys and web users. Older versions (1: before request ids and keys; 2: before key tiers;
  * 3: before web users; 4: before prevented-match ids, which then start from 0, accounts' update
  * times, then 0 until their next change, and orders' strategy labels; 5: before trailing stops; 6:
- * before iceberg orders; 7: before prevented quantities, the iceberg limit and order lists) still
- * restore. Slot numbers
+ * before iceberg orders; 7: before prevented quantities, the iceberg limit and order lists; 8:
+ * before OTO order lists and their waiting pending orders) still restore. Slot numbers
  * are not recorded, so two engines in the same logical state encode to the same bytes; the state
  * hash is SHA-256 of those bytes. restore(snapshot(e)) behaves exactly as e on every later command.
  */
@@ -17,12 +17,27 @@ import type { BookSide } from "./book.js";
 import { ByteReader as Reader, ByteWriter as Writer } from "./bytes.js";
 import type { AddMarket } from "./commands.js";
 import type { EngineLimits } from "./config.js";
-import { Engine, type RestoredOrder, WHERE_BOOK, WHERE_STOPS, WHERE_TRAILING } from "./engine.js";
+import {
+  Engine,
+  type RestoredOrder,
+  WHERE_BOOK,
+  WHERE_STOPS,
+  WHERE_TRAILING,
+  WHERE_WAITING,
+} from "./engine.js";
 import type { EventSink } from "./events.js";
-import type { OrderType, Side, StpMode, TimeInForce } from "./types.js";
+import {
+  CONTINGENCY_OCO,
+  CONTINGENCY_OTO,
+  type Contingency,
+  type OrderType,
+  type Side,
+  type StpMode,
+  type TimeInForce,
+} from "./types.js";
 
 const MAGIC = 0x48465331; // "HFS1"
-export const SNAPSHOT_VERSION = 8;
+export const SNAPSHOT_VERSION = 9;
 
 const LIMIT_KEYS: (keyof EngineLimits)[] = [
   "orders_max",
@@ -100,7 +115,7 @@ function write_order(w: Writer, e: Engine, slot: number, where: number): void {
   const prevented = o.prevented_lots(slot);
   w.u8(prevented === 0 ? 0 : 1);
   if (prevented !== 0) w.f64(prevented);
-  // and the pending order list (OCO) it is in, flagged
+  // and the order list it is in, flagged
   const list_id = o.list_id(slot);
   w.u8(list_id === 0 ? 0 : 1);
   if (list_id !== 0) w.f64(list_id);
@@ -139,8 +154,10 @@ function read_order(r: Reader, version: number): RestoredOrder {
   if (version >= 7 && r.u8() === 1) o.iceberg = { display_lots: r.f64(), visible_lots: r.f64() };
   if (version >= 8 && r.u8() === 1) o.prevented_lots = r.f64();
   if (version >= 8 && r.u8() === 1) o.list_id = r.f64();
-  if (o.where > (version >= 6 ? WHERE_TRAILING : WHERE_STOPS)) throw new Error(`bad order place ${o.where}`);
-  if ((o.where === WHERE_TRAILING) !== (o.trail !== undefined && !o.triggered))
+  const where_max = version >= 9 ? WHERE_WAITING : version >= 6 ? WHERE_TRAILING : WHERE_STOPS;
+  if (o.where > where_max) throw new Error(`bad order place ${o.where}`);
+  // (a waiting pending order may be a trailing stop not filed yet)
+  if (o.where !== WHERE_WAITING && (o.where === WHERE_TRAILING) !== (o.trail !== undefined && !o.triggered))
     throw new Error(`order ${o.id}: trailing state and list disagree`);
   return o;
 }
@@ -203,6 +220,13 @@ export function snapshot(e: Engine): Uint8Array {
     assert(m.trailing.fired.length === 0, "a snapshot between commands has no fired trailing stop");
     w.u32(m.trailing.slots.length);
     for (const s of m.trailing.slots) write_order(w, e, s, WHERE_TRAILING);
+    // version 9: the market's pending orders waiting for their OTO's working order, oldest first
+    const waiting = [...e.waiting]
+      .map((id) => e.orders.by_id.get(id))
+      .filter((s) => e.orders.market(s) === m.id)
+      .sort((a, b) => e.orders.id(a) - e.orders.id(b));
+    w.u32(waiting.length);
+    for (const s of waiting) write_order(w, e, s, WHERE_WAITING);
   }
   w.u32(e.client_ids.size);
   for (const c of e.client_ids.entries()) {
@@ -237,7 +261,8 @@ export function snapshot(e: Engine): Uint8Array {
     w.f64(u.session_epoch);
     w.f64(u.created_ms);
   }
-  // version 8: order lists (OCO): the next id, and the pending ones, oldest first
+  // version 8: order lists: the next id, and the pending ones, oldest first (version 9: with their
+  // kind, working order and whether they wait for it)
   w.f64(e.next_order_list_id);
   const lists = [...e.order_lists.values()].sort((a, b) => a.id - b.id);
   w.u32(lists.length);
@@ -249,6 +274,9 @@ export function snapshot(e: Engine): Uint8Array {
     w.f64(l.above_id);
     w.f64(l.below_id);
     w.f64(l.time_ms);
+    w.u8(l.contingency);
+    w.f64(l.working_id);
+    w.u8(l.waiting ? 1 : 0);
   }
   return w.bytes().slice();
 }
@@ -307,7 +335,7 @@ export function restore(bytes: Uint8Array, sink?: EventSink): Engine {
     m.next_trade_id = r.f64();
     m.book_update_id = r.f64();
     if (version >= 5) m.next_prevented_match_id = r.f64();
-    for (let list = 0; list < (version >= 6 ? 5 : 4); list++) {
+    for (let list = 0; list < (version >= 9 ? 6 : version >= 6 ? 5 : 4); list++) {
       const n = r.u32();
       for (let j = 0; j < n; j++) e.restore_order(read_order(r, version));
     }
@@ -353,8 +381,8 @@ export function restore(bytes: Uint8Array, sink?: EventSink): Engine {
   if (version >= 8) {
     e.next_order_list_id = r.f64();
     const lists = r.u32();
-    for (let i = 0; i < lists; i++)
-      e.restore_order_list({
+    for (let i = 0; i < lists; i++) {
+      const list = {
         id: r.f64(),
         account: r.u32(),
         market: r.u32(),
@@ -362,7 +390,20 @@ export function restore(bytes: Uint8Array, sink?: EventSink): Engine {
         above_id: r.f64(),
         below_id: r.f64(),
         time_ms: r.f64(),
-      });
+        contingency: CONTINGENCY_OCO as Contingency,
+        working_id: 0,
+        waiting: false,
+      };
+      if (version >= 9) {
+        const contingency = r.u8();
+        if (contingency !== CONTINGENCY_OCO && contingency !== CONTINGENCY_OTO)
+          throw new Error(`order list ${list.id}: bad kind ${contingency}`);
+        list.contingency = contingency;
+        list.working_id = r.f64();
+        list.waiting = r.u8() === 1;
+      }
+      e.restore_order_list(list);
+    }
   }
   if (!r.done()) throw new Error("snapshot has trailing bytes");
   e.now_ms = now_ms;

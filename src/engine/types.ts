@@ -76,7 +76,12 @@ export const STATUS_CANCELED = 3;
 export const STATUS_EXPIRED = 4;
 export const STATUS_EXPIRED_IN_MATCH = 5;
 export const STATUS_REJECTED = 6;
-export type OrderStatus = 0 | 1 | 2 | 3 | 4 | 5 | 6;
+/**
+ * A pending order of an order list (OTO, OTOCO): it waits, off the book, for the list's working
+ * order to fill, and is placed then (Binance's PENDING_NEW).
+ */
+export const STATUS_PENDING_NEW = 7;
+export type OrderStatus = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7;
 export const ORDER_STATUS_NAMES = [
   "NEW",
   "PARTIALLY_FILLED",
@@ -85,6 +90,7 @@ export const ORDER_STATUS_NAMES = [
   "EXPIRED",
   "EXPIRED_IN_MATCH",
   "REJECTED",
+  "PENDING_NEW",
 ] as const;
 
 /** Why an order left the book without filling; carried on order updates. */
@@ -119,6 +125,16 @@ export const END_REASON_NAMES = [
 export const LIST_EXECUTING = 0;
 export const LIST_ALL_DONE = 1;
 export type ListStatus = 0 | 1;
+
+/**
+ * An order list's kind (Binance's contingencyType): OCO, two orders one of which cancels the other;
+ * OTO, a working order whose fill places one pending order (OTO) or a pending OCO pair (OTOCO, which
+ * Binance also calls "OTO").
+ */
+export const CONTINGENCY_OCO = 0;
+export const CONTINGENCY_OTO = 1;
+export type Contingency = 0 | 1;
+export const CONTINGENCY_NAMES = ["OCO", "OTO"] as const;
 
 export const MARKET_TRADING = 0;
 export const MARKET_POST_ONLY = 1;

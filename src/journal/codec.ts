@@ -40,6 +40,7 @@ const KINDS = [
   "end_user_sessions",
   "amend_order",
   "place_order_list",
+  "place_oto",
 ] as const;
 const KIND_CODE = new Map<string, number>(KINDS.map((k, i) => [k, i]));
 
@@ -220,6 +221,16 @@ export function encode_command(w: ByteWriter, c: Command): void {
       w.str(c.list_client_order_id);
       write_spec(w, c.above);
       write_spec(w, c.below);
+      return;
+    case "place_oto":
+      w.u32(c.account);
+      w.u32(c.market);
+      w.str(c.list_client_order_id);
+      write_spec(w, c.working);
+      write_spec(w, c.pending);
+      // an OTOCO's second pending order
+      w.u8(c.pending_below === null ? 0 : 1);
+      if (c.pending_below !== null) write_spec(w, c.pending_below);
       return;
     case "add_api_key":
       w.u32(c.account);
@@ -490,6 +501,19 @@ function read_body(r: ByteReader, kind: (typeof KINDS)[number], ts_ms: number, v
         above: read_spec(r, {}, version, false),
         below: read_spec(r, {}, version, false),
       };
+    case "place_oto": {
+      const head = { type: kind, ts_ms, account: r.u32(), market: r.u32(), list_client_order_id: r.str() };
+      const working = read_spec(r, {}, version, false);
+      const pending = read_spec(r, {}, version, false);
+      const more = r.u8();
+      if (more > 1) throw new CodecError(`bad OTO flag ${more}`);
+      return {
+        ...head,
+        working,
+        pending,
+        pending_below: more === 1 ? read_spec(r, {}, version, false) : null,
+      };
+    }
     case "add_api_key":
       return {
         type: kind,

@@ -3,7 +3,7 @@
  * failing run can be replayed exactly (HOLDFAST_SEED=<seed>).
  */
 import fc from "fast-check";
-import type { Command } from "../../src/engine/commands.js";
+import type { Command, OrderSpec } from "../../src/engine/commands.js";
 import { MARKET_TRADING, STP_EXPIRE_MAKER } from "../../src/engine/types.js";
 import { btc_asset, btcusdt, usdt_asset } from "../../src/sim/fixtures.js";
 
@@ -134,6 +134,34 @@ const op = fc.record({
         list_cid: cid,
         // the stop a trailing one sometimes (ETHBTC's prices move enough for these to fire)
         trailing_bips: fc.constantFrom(0, 0, 0, 10, 12),
+        // the take-profit order: a LIMIT_MAKER (0), TAKE_PROFIT (5) or TAKE_PROFIT_LIMIT (6)
+        take_profit: fc.constantFrom(0, 0, 5, 6),
+      }),
+    },
+    {
+      // an OTO (a working order, and one pending order placed when it fills) or an OTOCO (a pending
+      // OCO pair): the working order near the mid (sometimes crossing, sometimes IOC), the pending
+      // order(s) mostly of the other side
+      weight: 5,
+      arbitrary: fc.record({
+        kind: fc.constant("oto" as const),
+        account,
+        market,
+        side: fc.constantFrom(0 as const, 1 as const),
+        working_maker: fc.constantFrom(false, false, true),
+        working_offset: fc.integer({ min: -8, max: 8 }),
+        working_ioc: fc.constantFrom(false, false, false, true),
+        lots: fc.integer({ min: 1, max: 300 }),
+        pair: fc.boolean(),
+        same_side: fc.constantFrom(false, false, false, true),
+        // the single pending order's type (any but by quote amount) and its offset from the mid
+        pending_type: fc.constantFrom(0, 0, 1, 2, 3, 4, 5, 6) as fc.Arbitrary<0 | 1 | 2 | 3 | 4 | 5 | 6>,
+        pending_offset: fc.integer({ min: -30, max: 30 }),
+        maker_offset: fc.integer({ min: 1, max: 30 }),
+        stop_offset: fc.integer({ min: 1, max: 30 }),
+        take_profit: fc.constantFrom(0, 0, 5, 6),
+        stp: fc.constantFrom(-1 as const, 2 as const, 4 as const),
+        list_cid: cid,
       }),
     },
     {
@@ -204,6 +232,49 @@ export function ops(min: number, max: number): fc.Arbitrary<Op[]> {
 }
 
 /** Turns abstract operations into commands with increasing timestamps. */
+/**
+ * An OCO pair about the mid: its take-profit order (`take_profit`: a LIMIT_MAKER, or a TAKE_PROFIT(_LIMIT)
+ * stop) `maker_offset` away on the side `up` says (1: above), its stop-loss order the other side.
+ */
+function oco_pair(
+  what: {
+    side: 0 | 1;
+    stp: -1 | 2 | 4;
+    maker_offset: number;
+    stop_offset: number;
+    stop_limit: boolean;
+    trailing_bips: number;
+    take_profit: number;
+  },
+  mid: number,
+  up: number,
+  lots: number,
+): [OrderSpec, OrderSpec] {
+  const leg = {
+    side: what.side,
+    tif: 0 as const,
+    quantity_lots: lots,
+    quote_units: 0,
+    client_order_id: null,
+    stp: what.stp,
+  };
+  const maker_price = mid + up * what.maker_offset;
+  const stop_price = mid - up * what.stop_offset;
+  const tp = what.take_profit as 0 | 5 | 6;
+  const maker: OrderSpec =
+    tp === 0
+      ? { ...leg, order_type: 2, price_ticks: maker_price, stop_price_ticks: 0 }
+      : { ...leg, order_type: tp, price_ticks: tp === 6 ? maker_price : 0, stop_price_ticks: maker_price };
+  const stop: OrderSpec = {
+    ...leg,
+    order_type: what.stop_limit ? 4 : 3,
+    price_ticks: what.stop_limit ? stop_price - up * 2 : 0,
+    stop_price_ticks: stop_price,
+    ...(what.trailing_bips === 0 ? {} : { trailing_delta_bips: what.trailing_bips }),
+  };
+  return [maker, stop];
+}
+
 export function to_commands(list: Op[]): Command[] {
   let t = 1_000;
   const out: Command[] = [];
@@ -259,24 +330,7 @@ export function to_commands(list: Op[]): Command[] {
         const mid = MIDS[what.market];
         // a sell's maker above the mid and its stop below; a buy's the other way round
         const up = (what.side === 1) !== what.swapped ? 1 : -1;
-        const leg = {
-          side: what.side,
-          tif: 0 as const,
-          quantity_lots: what.lots,
-          quote_units: 0,
-          client_order_id: null,
-          stp: what.stp,
-        };
-        const maker_price = mid + up * what.maker_offset;
-        const stop_price = mid - up * what.stop_offset;
-        const maker = { ...leg, order_type: 2 as const, price_ticks: maker_price, stop_price_ticks: 0 };
-        const stop = {
-          ...leg,
-          order_type: what.stop_limit ? (4 as const) : (3 as const),
-          price_ticks: what.stop_limit ? stop_price - up * 2 : 0,
-          stop_price_ticks: stop_price,
-          ...(what.trailing_bips === 0 ? {} : { trailing_delta_bips: what.trailing_bips }),
-        };
+        const [maker, stop] = oco_pair(what, mid, up, what.lots);
         out.push({
           type: "place_order_list",
           ts_ms: t,
@@ -286,6 +340,58 @@ export function to_commands(list: Op[]): Command[] {
           above: up === 1 ? maker : stop,
           below: up === 1 ? stop : maker,
         });
+        break;
+      }
+      case "oto": {
+        placed += what.pair ? 3 : 2;
+        const mid = MIDS[what.market];
+        const working: OrderSpec = {
+          side: what.side,
+          order_type: what.working_maker ? 2 : 0,
+          tif: what.working_ioc && !what.working_maker ? 1 : 0,
+          price_ticks: mid + (what.side === 0 ? -1 : 1) * what.working_offset,
+          quantity_lots: what.lots,
+          quote_units: 0,
+          stop_price_ticks: 0,
+          client_order_id: null,
+          stp: what.stp,
+        };
+        const side = (what.same_side ? what.side : 1 - what.side) as 0 | 1;
+        const command = {
+          type: "place_oto" as const,
+          ts_ms: t,
+          account: what.account,
+          market: what.market,
+          list_client_order_id: what.list_cid,
+          working,
+        };
+        if (what.pair) {
+          const up = side === 1 ? 1 : -1;
+          const [maker, stop] = oco_pair(
+            { ...what, side, stop_limit: true, trailing_bips: 0 },
+            mid,
+            up,
+            what.lots,
+          );
+          out.push({ ...command, pending: up === 1 ? maker : stop, pending_below: up === 1 ? stop : maker });
+        } else {
+          const type = what.pending_type;
+          out.push({
+            ...command,
+            pending: {
+              side,
+              order_type: type,
+              tif: type === 0 ? ((what.lots % 3) as 0 | 1 | 2) : 0,
+              price_ticks: type === 1 || type === 3 || type === 5 ? 0 : mid + what.pending_offset,
+              quantity_lots: what.lots,
+              quote_units: 0,
+              stop_price_ticks: type >= 3 ? mid + what.pending_offset + (what.lots % 2 === 0 ? 1 : -1) : 0,
+              client_order_id: null,
+              stp: what.stp,
+            },
+            pending_below: null,
+          });
+        }
         break;
       }
       case "amend":

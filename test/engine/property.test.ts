@@ -17,6 +17,7 @@ import {
   END_STP,
   LIST_EXECUTING,
   STATUS_CANCELED,
+  STATUS_FILLED,
   STATUS_PARTIALLY_FILLED,
   STP_DECREMENT,
 } from "../../src/engine/types.js";
@@ -94,16 +95,43 @@ function count_decrements(events: string[], into: { decrements: number; left_ope
   }
 }
 
-/** Counts OCOs placed, and how they resolved: a trade of the limit maker, a trigger, a cancel. */
+/**
+ * Counts order lists placed (OCOs; OTOs and OTOCOs apart), how OCOs resolved (a trade of the limit
+ * maker, a trigger, a cancel), and how many OTOs had their pending orders placed, or ended before.
+ */
 function count_lists(
   events: string[],
-  into: { placed: number; by_trade: number; by_trigger: number; cancelled: number },
+  into: {
+    placed: number;
+    by_trade: number;
+    by_trigger: number;
+    cancelled: number;
+    oto_placed: number;
+    oto_activated: number;
+    oto_ended: number;
+  },
 ): void {
   for (const line of events) {
-    if (!line.includes("order_list")) continue;
+    if (!line.includes("order_list") && !line.includes("order_activated")) continue;
     const list = JSON.parse(line) as EngineEvent[];
     for (const e of list) {
+      if (e.kind === "order_activated") into.oto_activated++;
       if (e.kind !== "order_list") continue;
+      if (e.working_order_id !== 0) {
+        // an OTO or OTOCO: placed, or ended with its working order still there (cancelled, expired)
+        if (e.status === LIST_EXECUTING) into.oto_placed++;
+        else if (
+          list.some(
+            (x) =>
+              x.kind === "order_update" &&
+              x.order_id === e.working_order_id &&
+              x.status !== STATUS_FILLED &&
+              x.status !== STATUS_PARTIALLY_FILLED,
+          )
+        )
+          into.oto_ended++;
+        continue;
+      }
       if (e.status === LIST_EXECUTING) {
         into.placed++;
         continue;
@@ -126,7 +154,15 @@ describe("engine properties", () => {
     const trailing = { placed: 0, started: 0, fired: 0 };
     const icebergs = { placed: 0, parts_shown_again: 0 };
     const decrements = { decrements: 0, left_open: 0 };
-    const lists = { placed: 0, by_trade: 0, by_trigger: 0, cancelled: 0 };
+    const lists = {
+      placed: 0,
+      by_trade: 0,
+      by_trigger: 0,
+      cancelled: 0,
+      oto_placed: 0,
+      oto_activated: 0,
+      oto_ended: 0,
+    };
     fc.assert(
       fc.property(ops(50, 600), fc.nat(), (list, cut_seed) => {
         const commands = [...setup_commands(), ...to_commands(list)];
@@ -160,11 +196,12 @@ describe("engine properties", () => {
     assert.ok(icebergs.placed > 0 && icebergs.parts_shown_again > 0, JSON.stringify(icebergs));
     console.log(`self-trade prevention by DECREMENT: ${JSON.stringify(decrements)}`);
     assert.ok(decrements.decrements > 0 && decrements.left_open > 0, JSON.stringify(decrements));
-    console.log(`order lists (OCO): ${JSON.stringify(lists)}`);
+    console.log(`order lists (OCO, OTO): ${JSON.stringify(lists)}`);
     assert.ok(
       lists.placed > 0 && lists.by_trade > 0 && lists.by_trigger > 0 && lists.cancelled > 0,
       JSON.stringify(lists),
     );
+    assert.ok(lists.oto_placed > 0 && lists.oto_activated > 0 && lists.oto_ended > 0, JSON.stringify(lists));
   });
 });
 

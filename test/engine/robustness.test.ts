@@ -44,8 +44,8 @@ describe("engine robustness", () => {
             const target = commands[at % commands.length];
             const keys = Object.keys(target);
             const field = key.length % 3 === 0 ? key : keys[key.length % keys.length];
-            // an order spec inside a cancel-replace or an order list (OCO) gets its own fields mutated
-            const inner = ["order", "above", "below"].find(
+            // an order spec inside a cancel-replace or an order list (OCO, OTO) gets its own fields mutated
+            const inner = ["order", "above", "below", "working", "pending", "pending_below"].find(
               (k) => k === field || (key.length % 3 === 1 && k in target),
             );
             if (inner !== undefined && typeof target[inner] === "object" && target[inner] !== null) {
