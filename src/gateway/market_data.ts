@@ -75,7 +75,7 @@ function symbol_info(e: Engine, m: Market) {
     orderTypes: order_types(m),
     icebergAllowed: true,
     ocoAllowed: true,
-    otoAllowed: false,
+    otoAllowed: true,
     quoteOrderQtyMarketAllowed: true,
     allowTrailingStop: true,
     cancelReplaceAllowed: true,

@@ -1,17 +1,24 @@
 /**
- * Order lists (Binance Spot): POST /api/v3/orderList/oco, DELETE /api/v3/orderList, GET
- * /api/v3/orderList, GET /api/v3/allOrderList, GET /api/v3/openOrderList. An OCO's two orders are
- * checked as POST order checks one (validate_order, each under its above… or below… names) before
- * anything reaches the journal; the engine decides the rest (prices against the last price, funds,
- * limits) and answers with journaled refusals.
+ * Order lists (Binance Spot): POST /api/v3/orderList/oco, /api/v3/orderList/oto and
+ * /api/v3/orderList/otoco, DELETE /api/v3/orderList, GET /api/v3/orderList, GET
+ * /api/v3/allOrderList, GET /api/v3/openOrderList. A list's orders are each checked as POST order
+ * checks one (validate_order, under the list's names for its parameters: above…, below…, working…,
+ * pending…, pendingAbove…, pendingBelow…) before anything reaches the journal; the engine decides the
+ * rest (prices against the last price, funds, limits) and answers with journaled refusals.
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { ApiKeyRecord } from "../engine/api_keys.js";
-import type { Command, OrderSpec, PlaceOrderList } from "../engine/commands.js";
+import type { Command, OrderSpec, PlaceOrderList, PlaceOto } from "../engine/commands.js";
 import type { Engine, OrderList } from "../engine/engine.js";
 import type { EngineEvent } from "../engine/events.js";
 import type { Market } from "../engine/market.js";
-import { LIST_ALL_DONE, LIST_EXECUTING, STP_NAMES } from "../engine/types.js";
+import {
+  CONTINGENCY_NAMES,
+  CONTINGENCY_OCO,
+  LIST_ALL_DONE,
+  LIST_EXECUTING,
+  STP_NAMES,
+} from "../engine/types.js";
 import type { History } from "../projections/history.js";
 import type { OrderListRow } from "../projections/history_queries.js";
 import { CLIENT_ORDER_ID_PATTERN, validate_order } from "../validation/order.js";
@@ -35,7 +42,8 @@ const LEG_PARAMS: Record<string, string> = {
   StrategyId: "strategyId",
   StrategyType: "strategyType",
 };
-const LEG_TYPES = ["STOP_LOSS_LIMIT", "STOP_LOSS", "LIMIT_MAKER"];
+/** An OCO's order types (one take-profit order and one stop-loss order: the engine checks). */
+const LEG_TYPES = ["STOP_LOSS_LIMIT", "STOP_LOSS", "LIMIT_MAKER", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT"];
 const OCO_PARAMS = [
   "symbol",
   "listClientOrderId",
@@ -44,6 +52,47 @@ const OCO_PARAMS = [
   "newOrderRespType",
   "selfTradePreventionMode",
   ...["above", "below"].flatMap((leg) => Object.keys(LEG_PARAMS).map((k) => `${leg}${k}`)),
+];
+/** An OTO's working order's parameters (working… takes these suffixes): a LIMIT or LIMIT_MAKER. */
+const WORKING_PARAMS: Record<string, string> = {
+  Type: "type",
+  Side: "side",
+  ClientOrderId: "newClientOrderId",
+  Price: "price",
+  Quantity: "quantity",
+  IcebergQty: "icebergQty",
+  TimeInForce: "timeInForce",
+  StrategyId: "strategyId",
+  StrategyType: "strategyType",
+};
+const WORKING_TYPES = ["LIMIT", "LIMIT_MAKER"];
+/** An OTO's pending order's (pending…): any type, a stop price and trailing delta too. */
+const PENDING_PARAMS: Record<string, string> = {
+  ...WORKING_PARAMS,
+  StopPrice: "stopPrice",
+  TrailingDelta: "trailingDelta",
+};
+const PENDING_TYPES = [
+  "LIMIT",
+  "MARKET",
+  "STOP_LOSS",
+  "STOP_LOSS_LIMIT",
+  "TAKE_PROFIT",
+  "TAKE_PROFIT_LIMIT",
+  "LIMIT_MAKER",
+];
+const LIST_COMMON = ["symbol", "listClientOrderId", "newOrderRespType", "selfTradePreventionMode"];
+const OTO_PARAMS = [
+  ...LIST_COMMON,
+  ...Object.keys(WORKING_PARAMS).map((k) => `working${k}`),
+  ...Object.keys(PENDING_PARAMS).map((k) => `pending${k}`),
+];
+const OTOCO_PARAMS = [
+  ...LIST_COMMON,
+  ...Object.keys(WORKING_PARAMS).map((k) => `working${k}`),
+  "pendingSide",
+  "pendingQuantity",
+  ...["pendingAbove", "pendingBelow"].flatMap((leg) => Object.keys(LEG_PARAMS).map((k) => `${leg}${k}`)),
 ];
 
 /** What register_trading shares with these endpoints. */
@@ -65,23 +114,39 @@ export interface TradingContext {
   cancelled: (m: Market, slot: number) => (events: EngineEvent[], transact_ms: number) => unknown;
 }
 
-/** One leg of an OCO: its parameters under POST order's names, validated as POST order validates. */
-function leg_spec(p: Params, leg: "above" | "below", m: Market, e: Engine): OrderSpec {
-  const type = p.values.get(`${leg}Type`);
+/**
+ * One order of a list, validated as POST order validates one: `prefix` + a suffix of `own` names
+ * each of its own parameters, `shared` maps POST order's name to the list's parameter for those its
+ * orders share (an OCO's side and quantity); `types` are the types it may be. Errors name the list's
+ * parameters ('abovePrice', not 'price').
+ */
+function leg_spec(
+  p: Params,
+  prefix: string,
+  own: Record<string, string>,
+  shared: Record<string, string>,
+  types: string[],
+  m: Market,
+  e: Engine,
+): OrderSpec {
+  const type = p.values.get(`${prefix}Type`);
   if (type === undefined || type === "")
-    throw bad(-1102, `Mandatory parameter '${leg}Type' was not sent, was empty/null, or malformed.`);
-  if (!LEG_TYPES.includes(type))
+    throw bad(-1102, `Mandatory parameter '${prefix}Type' was not sent, was empty/null, or malformed.`);
+  if (!types.includes(type))
     throw bad(
       -1100,
-      `Illegal characters found in parameter '${leg}Type'; legal range is '${LEG_TYPES.join(", ")}'.`,
+      `Illegal characters found in parameter '${prefix}Type'; legal range is '${types.join(", ")}'.`,
     );
   const params: Record<string, string> = {};
-  for (const name of ["side", "quantity", "selfTradePreventionMode"]) {
-    const v = p.values.get(name);
+  const names = new Map<string, string>();
+  for (const [name, from] of Object.entries(shared)) {
+    names.set(name, from);
+    const v = p.values.get(from);
     if (v !== undefined) params[name] = v;
   }
-  for (const [suffix, name] of Object.entries(LEG_PARAMS)) {
-    const v = p.values.get(`${leg}${suffix}`);
+  for (const [suffix, name] of Object.entries(own)) {
+    names.set(name, `${prefix}${suffix}`);
+    const v = p.values.get(`${prefix}${suffix}`);
     if (v !== undefined) params[name] = v;
   }
   const v = validate_order(params, {
@@ -90,25 +155,37 @@ function leg_spec(p: Params, leg: "above" | "below", m: Market, e: Engine): Orde
     quote_decimals: e.assets[m.config.quote].decimals,
   });
   if (!v.ok) {
-    // the message names the OCO's parameter ('abovePrice'), not POST order's ('price')
     let msg = v.error.msg;
-    for (const [suffix, name] of Object.entries(LEG_PARAMS))
-      msg = msg.replaceAll(`'${name}'`, `'${leg}${suffix}'`);
+    for (const [name, list_name] of names) msg = msg.replaceAll(`'${name}'`, `'${list_name}'`);
     throw new ApiError(400, { code: v.error.code, msg });
   }
   return { ...v.spec, client_order_id: v.spec.client_order_id ?? new_client_id() };
 }
 
+/** An OCO's order (above or below): side, quantity and STP mode are the list's. */
+const oco_leg = (p: Params, leg: string, m: Market, e: Engine, side = "side", quantity = "quantity") =>
+  leg_spec(
+    p,
+    leg,
+    LEG_PARAMS,
+    { side, quantity, selfTradePreventionMode: "selfTradePreventionMode" },
+    LEG_TYPES,
+    m,
+    e,
+  );
+
+const STP_SHARED = { selfTradePreventionMode: "selfTradePreventionMode" };
+
 /** Binance's list fields: EXEC_STARTED/EXECUTING while pending, ALL_DONE once resolved. */
 function list_json(
   symbol: string,
-  l: { id: number; status: number; client_id: string | null; time_ms: number },
+  l: { id: number; status: number; client_id: string | null; time_ms: number; contingency: number },
   orders: { id: number; client_id: string }[],
 ) {
   const pending = l.status === LIST_EXECUTING;
   return {
     orderListId: l.id,
-    contingencyType: "OCO",
+    contingencyType: CONTINGENCY_NAMES[l.contingency] ?? "OCO",
     listStatusType: pending ? "EXEC_STARTED" : "ALL_DONE",
     listOrderStatus: pending ? "EXECUTING" : "ALL_DONE",
     listClientOrderId: l.client_id ?? "",
@@ -121,34 +198,55 @@ function list_json(
 function row_json(e: Engine, r: OrderListRow) {
   return list_json(
     e.markets[r.market].config.symbol,
-    { id: r.list_id, status: r.status, client_id: r.list_client_order_id, time_ms: r.update_ms },
+    {
+      id: r.list_id,
+      status: r.status,
+      client_id: r.list_client_order_id,
+      time_ms: r.update_ms,
+      contingency: r.contingency ?? CONTINGENCY_OCO,
+    },
     [
+      { id: r.working_order_id ?? 0, client_id: r.working_client_order_id ?? "" },
       { id: r.above_order_id, client_id: r.above_client_order_id ?? "" },
       { id: r.below_order_id, client_id: r.below_client_order_id ?? "" },
-    ],
+    ].filter((o) => o.id !== 0),
   );
 }
 
 export function register_order_lists(route: Route, ctx: TradingContext): void {
   const { engine, history, signed, submit } = ctx;
 
-  /** A pending list's two orders, from the engine. */
+  /**
+   * A pending list's orders and their client ids, from the engine; an OTOCO's working order, filled
+   * once its pair is placed, from the history.
+   */
   const pending_orders = (l: OrderList) =>
-    [l.above_id, l.below_id].map((id) => {
-      const slot = engine.orders.by_id.get(id);
-      return { id, client_id: slot === 0 ? "" : (engine.orders.client_order_id(slot) ?? "") };
-    });
+    Promise.all(
+      [l.working_id, l.above_id, l.below_id]
+        .filter((id) => id !== 0)
+        .map(async (id) => {
+          const slot = engine.orders.by_id.get(id);
+          if (slot !== 0) return { id, client_id: engine.orders.client_order_id(slot) ?? "" };
+          const row = await history.order(l.account, l.market, id, null).catch(() => null);
+          return { id, client_id: row?.client_order_id ?? "" };
+        }),
+    );
 
-  route("POST", "/api/v3/orderList/oco", [...OCO_PARAMS, ...SIGNED], async (p, request, raw, reply) => {
+  /**
+   * What every list request shares: authentication, the order count (`orders`: each of its orders
+   * counts as one), the symbol, the response type and the list client id (generated if absent).
+   */
+  const list_head = (
+    p: Params,
+    request: FastifyRequest,
+    raw: { query: string; body: string },
+    reply: FastifyReply,
+    orders: number,
+  ) => {
     ctx.admit();
     const key = signed("trade", p, request, raw);
-    // an OCO counts as two orders against the order limits
-    ctx.count_order(key, reply);
-    ctx.count_order(key, reply);
+    for (let i = 0; i < orders; i++) ctx.count_order(key, reply);
     const m = ctx.market_of(p);
-    for (const name of ["side", "quantity"])
-      if (!p.values.has(name) || p.values.get(name) === "")
-        throw bad(-1102, `Mandatory parameter '${name}' was not sent, was empty/null, or malformed.`);
     const resp_type = p.values.get("newOrderRespType") ?? "FULL";
     if (!["ACK", "RESULT", "FULL"].includes(resp_type))
       throw bad(
@@ -161,31 +259,47 @@ export function register_order_lists(route: Route, ctx: TradingContext): void {
         -1100,
         `Illegal characters found in parameter 'listClientOrderId'; legal range is '${CLIENT_ORDER_ID_PATTERN}'.`,
       );
-    const above = leg_spec(p, "above", m, engine);
-    const below = leg_spec(p, "below", m, engine);
-    const command: PlaceOrderList = {
-      type: "place_order_list",
-      ts_ms: 0,
-      account: key.account,
-      market: m.id,
-      list_client_order_id: list_cid,
-      above,
-      below,
-    };
+    return { key, m, resp_type, list_cid };
+  };
+
+  /** Parameters every order of the list needs (an OCO's side and quantity, an OTO's …Side). */
+  const mandatory = (p: Params, names: string[]) => {
+    for (const name of names)
+      if (!p.values.has(name) || p.values.get(name) === "")
+        throw bad(-1102, `Mandatory parameter '${name}' was not sent, was empty/null, or malformed.`);
+  };
+
+  /**
+   * Journals a list and answers as Binance does: the list (EXEC_STARTED), then each order's report
+   * (RESULT or FULL; an OTO's pending orders as placed, PENDING_NEW). `specs`: the orders in the
+   * order they were created (an OTO's working order first).
+   */
+  const place_list = async (
+    command: PlaceOrderList | PlaceOto,
+    m: Market,
+    resp_type: string,
+    list_cid: string,
+    specs: OrderSpec[],
+  ) => {
     const applied = await submit(command);
     const refused = ctx.refusal(applied.events, -2010);
     if (refused !== null) throw refused;
     const placed = applied.events.find((x) => x.kind === "order_list");
     if (placed === undefined || placed.kind !== "order_list")
       throw new Error("order list accepted without order_list");
-    const stp = STP_NAMES[above.stp === -1 ? m.config.stp_default : above.stp];
-    const legs = [
-      { id: placed.above_order_id, client_id: above.client_order_id ?? "" },
-      { id: placed.below_order_id, client_id: below.client_order_id ?? "" },
-    ];
+    const ids = [placed.working_order_id, placed.above_order_id, placed.below_order_id].filter(
+      (id) => id !== 0,
+    );
+    const legs = ids.map((id, i) => ({ id, client_id: specs[i].client_order_id ?? "", spec: specs[i] }));
     const list = list_json(
       m.config.symbol,
-      { id: placed.list_id, status: LIST_EXECUTING, client_id: list_cid, time_ms: applied.timestamp_ms },
+      {
+        id: placed.list_id,
+        status: LIST_EXECUTING,
+        client_id: list_cid,
+        time_ms: applied.timestamp_ms,
+        contingency: placed.contingency,
+      },
       legs,
     );
     if (resp_type === "ACK") return list;
@@ -196,12 +310,71 @@ export function register_order_lists(route: Route, ctx: TradingContext): void {
           client_order_id: leg.client_id,
           resp_type,
           transact_ms: applied.timestamp_ms,
-          stp,
+          stp: STP_NAMES[leg.spec.stp === -1 ? m.config.stp_default : leg.spec.stp],
           order_id: leg.id,
           order_list_id: placed.list_id,
+          pending: placed.working_order_id !== 0 && leg.id !== placed.working_order_id,
         }),
       ),
     };
+  };
+
+  route("POST", "/api/v3/orderList/oco", [...OCO_PARAMS, ...SIGNED], async (p, request, raw, reply) => {
+    // an OCO counts as two orders against the order limits
+    const { key, m, resp_type, list_cid } = list_head(p, request, raw, reply, 2);
+    mandatory(p, ["side", "quantity"]);
+    const above = oco_leg(p, "above", m, engine);
+    const below = oco_leg(p, "below", m, engine);
+    const command: PlaceOrderList = {
+      type: "place_order_list",
+      ts_ms: 0,
+      account: key.account,
+      market: m.id,
+      list_client_order_id: list_cid,
+      above,
+      below,
+    };
+    return place_list(command, m, resp_type, list_cid, [above, below]);
+  });
+
+  route("POST", "/api/v3/orderList/oto", [...OTO_PARAMS, ...SIGNED], async (p, request, raw, reply) => {
+    const { key, m, resp_type, list_cid } = list_head(p, request, raw, reply, 2);
+    mandatory(p, ["workingSide", "workingPrice", "workingQuantity", "pendingSide", "pendingQuantity"]);
+    const working = leg_spec(p, "working", WORKING_PARAMS, STP_SHARED, WORKING_TYPES, m, engine);
+    const pending = leg_spec(p, "pending", PENDING_PARAMS, STP_SHARED, PENDING_TYPES, m, engine);
+    // Binance: a pending MARKET order by quote amount is not supported
+    if (pending.quote_units !== 0)
+      throw bad(-1106, "Parameter 'pendingQuoteOrderQty' sent when not required.");
+    const command: PlaceOto = {
+      type: "place_oto",
+      ts_ms: 0,
+      account: key.account,
+      market: m.id,
+      list_client_order_id: list_cid,
+      working,
+      pending,
+      pending_below: null,
+    };
+    return place_list(command, m, resp_type, list_cid, [working, pending]);
+  });
+
+  route("POST", "/api/v3/orderList/otoco", [...OTOCO_PARAMS, ...SIGNED], async (p, request, raw, reply) => {
+    const { key, m, resp_type, list_cid } = list_head(p, request, raw, reply, 3);
+    mandatory(p, ["workingSide", "workingPrice", "workingQuantity", "pendingSide", "pendingQuantity"]);
+    const working = leg_spec(p, "working", WORKING_PARAMS, STP_SHARED, WORKING_TYPES, m, engine);
+    const above = oco_leg(p, "pendingAbove", m, engine, "pendingSide", "pendingQuantity");
+    const below = oco_leg(p, "pendingBelow", m, engine, "pendingSide", "pendingQuantity");
+    const command: PlaceOto = {
+      type: "place_oto",
+      ts_ms: 0,
+      account: key.account,
+      market: m.id,
+      list_client_order_id: list_cid,
+      working,
+      pending: above,
+      pending_below: below,
+    };
+    return place_list(command, m, resp_type, list_cid, [working, above, below]);
   });
 
   /** The list a request names by orderListId or its list client id (one is required). */
@@ -223,10 +396,12 @@ export function register_order_lists(route: Route, ctx: TradingContext): void {
       const { list_id, client_id } = list_ref(p, "listClientOrderId");
       const list = engine.find_order_list(account, m.id, list_id, client_id);
       if (list === null) throw bad(-2011, "Order list does not exist.");
-      const orders = pending_orders(list);
-      // cancelling one order of a pending list cancels both
+      const orders = await pending_orders(list);
+      // cancelling one order of a pending list cancels them all
       const slot = engine.orders.by_id.get(list.above_id);
-      const answers = orders.map((o) => ctx.cancelled(m, engine.orders.by_id.get(o.id)));
+      const answers = orders
+        .filter((o) => engine.orders.by_id.get(o.id) !== 0)
+        .map((o) => ctx.cancelled(m, engine.orders.by_id.get(o.id)));
       const applied = await submit({
         type: "cancel_order",
         ts_ms: 0,
@@ -240,7 +415,13 @@ export function register_order_lists(route: Route, ctx: TradingContext): void {
       return {
         ...list_json(
           m.config.symbol,
-          { id: list.id, status: LIST_ALL_DONE, client_id: list.client_id, time_ms: applied.timestamp_ms },
+          {
+            id: list.id,
+            status: LIST_ALL_DONE,
+            client_id: list.client_id,
+            time_ms: applied.timestamp_ms,
+            contingency: list.contingency,
+          },
           orders,
         ),
         orderReports: answers.map((answer) => answer(applied.events, applied.timestamp_ms)),
@@ -278,17 +459,27 @@ export function register_order_lists(route: Route, ctx: TradingContext): void {
     },
   );
 
-  route("GET", "/api/v3/openOrderList", SIGNED, (p, request, raw) => {
+  route("GET", "/api/v3/openOrderList", SIGNED, async (p, request, raw) => {
     const account = signed("read", p, request, raw).account;
-    return [...engine.order_lists.values()]
+    const lists = [...engine.order_lists.values()]
       .filter((l) => l.account === account)
-      .sort((a, b) => a.id - b.id)
-      .map((l) =>
+      .sort((a, b) => a.id - b.id);
+    // (what the engine holds now, before any await)
+    const orders = lists.map((l) => pending_orders(l));
+    return Promise.all(
+      lists.map(async (l, i) =>
         list_json(
           engine.markets[l.market].config.symbol,
-          { id: l.id, status: LIST_EXECUTING, client_id: l.client_id, time_ms: l.time_ms },
-          pending_orders(l),
+          {
+            id: l.id,
+            status: LIST_EXECUTING,
+            client_id: l.client_id,
+            time_ms: l.time_ms,
+            contingency: l.contingency,
+          },
+          await orders[i],
         ),
-      );
+      ),
+    );
   });
 }

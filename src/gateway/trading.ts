@@ -26,6 +26,7 @@ import {
   SIDE_BUY,
   STATUS_NEW,
   STATUS_PARTIALLY_FILLED,
+  STATUS_PENDING_NEW,
   STP_NAMES,
   TIF_NAMES,
   TYPE_LIMIT,
@@ -173,7 +174,15 @@ export function register_trading(
       origQty: qty_str(m, o.quantity_lots(slot) + o.prevented_lots(slot)),
       executedQty: qty_str(m, o.executed_lots(slot)),
       cummulativeQuoteQty: units(engine, m.config.quote, o.cumulative_quote_units(slot)),
-      status: ORDER_STATUS_NAMES[o.executed_lots(slot) > 0 ? 1 : STATUS_NEW],
+      // (an OTO's pending order waits, PENDING_NEW, until its working order fills)
+      status:
+        ORDER_STATUS_NAMES[
+          engine.waiting.has(o.id(slot))
+            ? STATUS_PENDING_NEW
+            : o.executed_lots(slot) > 0
+              ? STATUS_PARTIALLY_FILLED
+              : STATUS_NEW
+        ],
       timeInForce: TIF_NAMES[o.tif(slot)],
       type: ORDER_TYPE_NAMES[type],
       side: o.side(slot) === SIDE_BUY ? "BUY" : "SELL",
@@ -574,10 +583,12 @@ export function register_trading(
         const slot = engine.find_order(account, m.id, id, null);
         if (slot === 0) continue;
         const d = describe(slot, m);
-        // a stop order is not working until it triggers (Binance: isWorking false, workingTime -1)
+        // a stop order is not working until it triggers (Binance: isWorking false, workingTime -1),
+        // nor an OTO's pending order until it is placed
         const stop = is_stop_type(engine.orders.type(slot));
-        const waiting = stop && engine.orders.triggered(slot) === 0;
-        const triggered = stop && !waiting;
+        const pending = engine.waiting.has(d.orderId);
+        const waiting = (stop && engine.orders.triggered(slot) === 0) || pending;
+        const triggered = stop && engine.orders.triggered(slot) !== 0;
         if (triggered || engine.orders.executed_lots(slot) > 0 || engine.orders.prevented_lots(slot) > 0)
           from_history.push({
             at: out.length,
@@ -875,6 +886,8 @@ export function order_response(
     stp: string;
     order_id?: number;
     order_list_id?: number;
+    /** An OTO's pending order: shown as placed (PENDING_NEW), even if placed by the same command. */
+    pending?: boolean;
   },
 ) {
   const { client_order_id, resp_type, transact_ms } = o;
@@ -903,6 +916,7 @@ export function order_response(
   let triggered = false;
   let trailing_ms = -1;
   for (const x of events) {
+    if (x.kind === "order_activated" && x.order_id === id && o.pending === true) break;
     if (x.kind === "order_triggered" && x.order_id === id) triggered = true;
     if (x.kind === "trailing_started" && x.order_id === id) trailing_ms = x.time_ms;
     if (x.kind === "prevented_match" && x.taker_order_id === id) {
@@ -953,8 +967,9 @@ export function order_response(
     ...(is_stop_type(created.order_type) ? { stopPrice: price_str(m, created.stop_price_ticks) } : {}),
     ...trailing_fields(created.trailing_delta_bips, trailing_ms),
     ...iceberg_field(m, created.iceberg_lots),
-    // a stop order is not working until it triggers
-    workingTime: is_stop_type(created.order_type) && !triggered ? -1 : transact_ms,
+    // a stop order is not working until it triggers, nor a pending order until it is placed
+    workingTime:
+      (is_stop_type(created.order_type) && !triggered) || status === STATUS_PENDING_NEW ? -1 : transact_ms,
     selfTradePreventionMode: o.stp,
     ...strategy_fields(created.strategy_id, created.strategy_type),
   };

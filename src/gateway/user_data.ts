@@ -10,6 +10,7 @@ import type { Engine } from "../engine/engine.js";
 import type { EngineEvent } from "../engine/events.js";
 import type { Market } from "../engine/market.js";
 import {
+  CONTINGENCY_NAMES,
   END_STP,
   is_stop_type,
   LIST_EXECUTING,
@@ -127,11 +128,8 @@ function started_with(events: readonly EngineEvent[], i: number, order_id: numbe
 /** Turns one command's events into each affected account's user-data events. */
 export class UserEvents {
   private readonly orders = new Map<number, OrderFacts>();
-  /** Pending order lists (OCO): their orders' ids, for listStatus events and executionReport's g. */
-  private readonly lists = new Map<
-    number,
-    { above: number; below: number; orders: { s: string; i: number; c: string }[] }
-  >();
+  /** Pending order lists: their orders (for listStatus events; OrderFacts keeps executionReport's g). */
+  private readonly lists = new Map<number, { orders: { s: string; i: number; c: string }[] }>();
 
   constructor(
     private readonly engine: Engine,
@@ -220,17 +218,41 @@ export class UserEvents {
         list_events.push(ev);
         if (ev.status === LIST_EXECUTING) {
           if (this.lists.size >= ORDER_CACHE_MAX) this.lists.delete(this.lists.keys().next().value as number);
-          this.lists.set(ev.list_id, { above: ev.above_order_id, below: ev.below_order_id, orders: [] });
+          this.lists.set(ev.list_id, { orders: [] });
         }
         continue;
       }
+      if (ev.kind === "order_activated") {
+        // an OTO's pending order placed (its working order filled): NEW, working from now unless a
+        // stop order (then once it triggers)
+        const known = this.facts(ev.order_id, ev.account, ev.market);
+        if (known === null) continue;
+        const stop = is_stop_type(known.order_type);
+        const facts = { ...known, working_ms: stop ? -1 : ev.time_ms };
+        if (this.orders.has(ev.order_id)) this.orders.set(ev.order_id, facts);
+        const m = e.markets[ev.market];
+        emit(ev.account, {
+          ...base(facts, m),
+          x: "NEW",
+          X: "NEW",
+          i: ev.order_id,
+          ...no_fill(m, 0, 0, time_ms),
+          ...working(facts, !stop),
+        });
+        continue;
+      }
       if (ev.kind === "order_new") {
-        const list_id =
-          list_events.find(
-            (l) =>
-              l.status === LIST_EXECUTING &&
-              (l.above_order_id === ev.order_id || l.below_order_id === ev.order_id),
-          )?.list_id ?? null;
+        const list = list_events.find(
+          (l) =>
+            l.status === LIST_EXECUTING &&
+            (l.above_order_id === ev.order_id ||
+              l.below_order_id === ev.order_id ||
+              l.working_order_id === ev.order_id),
+        );
+        const list_id = list?.list_id ?? null;
+        // an OTO's pending order waits off the book (PENDING_NEW), not working
+        const pending =
+          list !== undefined && list.working_order_id !== 0 && list.working_order_id !== ev.order_id;
         const facts: OrderFacts = {
           market: ev.market,
           account: ev.account,
@@ -246,7 +268,7 @@ export class UserEvents {
           stp: ev.stp,
           strategy_id: ev.strategy_id === -1 ? null : ev.strategy_id,
           strategy_type: ev.strategy_type === -1 ? null : ev.strategy_type,
-          working_ms: is_stop_type(ev.order_type) ? -1 : ev.time_ms,
+          working_ms: is_stop_type(ev.order_type) || pending ? -1 : ev.time_ms,
           trailing_delta: ev.trailing_delta_bips === -1 ? null : ev.trailing_delta_bips,
           trailing_ms: ev.trailing_delta_bips === -1 ? null : started_with(events, i, ev.order_id),
           iceberg_lots: ev.iceberg_lots === -1 ? null : ev.iceberg_lots,
@@ -265,7 +287,7 @@ export class UserEvents {
         emit(ev.account, {
           ...base(facts, m),
           x: "NEW",
-          X: "NEW",
+          X: pending ? "PENDING_NEW" : "NEW",
           i: ev.order_id,
           ...no_fill(m, 0, 0, time_ms),
           ...working(facts, true),
@@ -384,18 +406,20 @@ export class UserEvents {
       const known = this.lists.get(l.list_id);
       const orders =
         known?.orders ??
-        [l.above_order_id, l.below_order_id].map((i) => ({
-          s: symbol,
-          i,
-          c: this.facts(i, l.account, l.market)?.client_order_id ?? "",
-        }));
+        [l.working_order_id, l.above_order_id, l.below_order_id]
+          .filter((i) => i !== 0)
+          .map((i) => ({
+            s: symbol,
+            i,
+            c: this.facts(i, l.account, l.market)?.client_order_id ?? "",
+          }));
       if (done) this.lists.delete(l.list_id);
       emit(l.account, {
         e: "listStatus",
         E: time_ms,
         s: symbol,
         g: l.list_id,
-        c: "OCO",
+        c: CONTINGENCY_NAMES[l.contingency],
         l: done ? "ALL_DONE" : "EXEC_STARTED",
         L: done ? "ALL_DONE" : "EXECUTING",
         r: "NONE",

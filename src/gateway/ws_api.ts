@@ -59,6 +59,8 @@ const METHODS: Record<string, string> = {
   myTrades: "GET /api/v3/myTrades",
   myPreventedMatches: "GET /api/v3/myPreventedMatches",
   "orderList.place.oco": "POST /api/v3/orderList/oco",
+  "orderList.place.oto": "POST /api/v3/orderList/oto",
+  "orderList.place.otoco": "POST /api/v3/orderList/otoco",
   "orderList.cancel": "DELETE /api/v3/orderList",
   "orderList.status": "GET /api/v3/orderList",
   "openOrderLists.status": "GET /api/v3/openOrderList",

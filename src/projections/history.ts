@@ -223,7 +223,8 @@ export class History {
       CREATE TABLE IF NOT EXISTS order_lists (
         list_id INTEGER PRIMARY KEY, account INTEGER NOT NULL, market INTEGER NOT NULL,
         list_client_order_id TEXT, status INTEGER NOT NULL, time_ms INTEGER NOT NULL,
-        update_ms INTEGER NOT NULL, above_order_id INTEGER NOT NULL, below_order_id INTEGER NOT NULL);
+        update_ms INTEGER NOT NULL, above_order_id INTEGER NOT NULL, below_order_id INTEGER NOT NULL,
+        contingency INTEGER, working_order_id INTEGER);
       CREATE INDEX IF NOT EXISTS order_lists_by_account ON order_lists (account, list_id);
       CREATE INDEX IF NOT EXISTS order_lists_by_client_id ON order_lists (account, list_client_order_id);
       ${CANDLES_SCHEMA}
@@ -251,6 +252,11 @@ export class History {
       "order_list_id",
     ])
       if (!columns.some((c) => c.name === name)) db.exec(`ALTER TABLE orders ADD COLUMN ${name} INTEGER`);
+    // An order list's kind and an OTO's working order (NULL: an OCO, or written before OTOs existed).
+    const list_columns = db.prepare("PRAGMA table_info(order_lists)").all() as { name: string }[];
+    for (const name of ["contingency", "working_order_id"])
+      if (!list_columns.some((c) => c.name === name))
+        db.exec(`ALTER TABLE order_lists ADD COLUMN ${name} INTEGER`);
     // A history written before candles existed, or before some of their levels, gets them from its
     // trades, once.
     const version = db.prepare("SELECT value FROM meta WHERE key = 'candles'").get() as

@@ -55,10 +55,17 @@ export interface OrderListRow {
   status: number;
   time_ms: number;
   update_ms: number;
+  /** An OCO's order priced higher; an OTO's pending order; an OTOCO's pending order priced higher. */
   above_order_id: number;
+  /** 0 for an OTO. */
   below_order_id: number;
   above_client_order_id: string | null;
   below_client_order_id: string | null;
+  /** CONTINGENCY_OCO or CONTINGENCY_OTO; null: an OCO (written before the column). */
+  contingency: number | null;
+  /** An OTO's or OTOCO's working order; null for an OCO. */
+  working_order_id: number | null;
+  working_client_order_id: string | null;
 }
 
 /** allOrderList's range: from a list id, or within a time window (the latest `limit`), oldest first. */
@@ -129,8 +136,9 @@ interface MarketStatements {
 
 /** An order list's row with its orders' client order ids. */
 const LIST_SELECT = `SELECT l.*, a.client_order_id AS above_client_order_id,
-  b.client_order_id AS below_client_order_id FROM order_lists l
-  LEFT JOIN orders a ON a.order_id = l.above_order_id LEFT JOIN orders b ON b.order_id = l.below_order_id`;
+  b.client_order_id AS below_client_order_id, w.client_order_id AS working_client_order_id
+  FROM order_lists l LEFT JOIN orders a ON a.order_id = l.above_order_id
+  LEFT JOIN orders b ON b.order_id = l.below_order_id LEFT JOIN orders w ON w.order_id = l.working_order_id`;
 
 /** The read statements on one connection; every method reads what is committed when it runs. */
 export class HistoryQueries {

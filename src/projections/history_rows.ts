@@ -16,6 +16,7 @@ export const ROW_PREVENTED_MATCH = 5;
 export const ROW_ORDER_AMENDED = 6;
 export const ROW_TRAILING_STARTED = 7;
 export const ROW_ORDER_LIST = 8;
+export const ROW_ORDER_ACTIVATED = 9;
 
 /** Numbers per row kind, the kind included. */
 export const ROW_ORDER_NEW_WIDTH = 18;
@@ -25,7 +26,8 @@ export const ROW_ORDER_TRIGGERED_WIDTH = 3;
 export const ROW_PREVENTED_MATCH_WIDTH = 13;
 export const ROW_ORDER_AMENDED_WIDTH = 8;
 export const ROW_TRAILING_STARTED_WIDTH = 3;
-export const ROW_ORDER_LIST_WIDTH = 8;
+export const ROW_ORDER_LIST_WIDTH = 10;
+export const ROW_ORDER_ACTIVATED_WIDTH = 3;
 
 /** What the node's thread sends the writer: the rows of commands up to and including `seq`. */
 export interface RowBatch {
@@ -88,11 +90,16 @@ export class RowPacker {
   /** Packs the rows of one command's events (orders created and changed, trades, prevented self-trades). */
   add(time_ms: number, events: readonly EngineEvent[]): void {
     /** The order list a new order of this command is in (its list is reported first). */
-    let list: { id: number; above: number; below: number } | null = null;
+    let list: { id: number; working: number; above: number; below: number } | null = null;
     for (const e of events) {
       if (e.kind === "order_list") {
         if (e.status === LIST_EXECUTING)
-          list = { id: e.list_id, above: e.above_order_id, below: e.below_order_id };
+          list = {
+            id: e.list_id,
+            working: e.working_order_id,
+            above: e.above_order_id,
+            below: e.below_order_id,
+          };
         this.room(ROW_ORDER_LIST_WIDTH);
         const a = this.numbers;
         let i = this.length;
@@ -104,6 +111,8 @@ export class RowPacker {
         a[i++] = e.above_order_id;
         a[i++] = e.below_order_id;
         a[i++] = e.time_ms;
+        a[i++] = e.contingency;
+        a[i++] = e.working_order_id;
         this.length = i;
         this.client_ids.push(e.list_client_order_id);
         this.rows++;
@@ -128,9 +137,23 @@ export class RowPacker {
         a[i++] = e.strategy_type;
         a[i++] = e.trailing_delta_bips;
         a[i++] = e.iceberg_lots;
-        a[i++] = list !== null && (e.order_id === list.above || e.order_id === list.below) ? list.id : -1;
+        a[i++] =
+          list !== null &&
+          (e.order_id === list.above || e.order_id === list.below || e.order_id === list.working)
+            ? list.id
+            : -1;
         this.length = i;
         this.client_ids.push(e.client_order_id);
+        this.rows++;
+      } else if (e.kind === "order_activated") {
+        // a pending order placed: NEW, working from now (a stop order: once it triggers)
+        this.room(ROW_ORDER_ACTIVATED_WIDTH);
+        const a = this.numbers;
+        let i = this.length;
+        a[i++] = ROW_ORDER_ACTIVATED;
+        a[i++] = e.order_id;
+        a[i++] = e.time_ms;
+        this.length = i;
         this.rows++;
       } else if (e.kind === "order_triggered") {
         this.room(ROW_ORDER_TRIGGERED_WIDTH);

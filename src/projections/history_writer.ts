@@ -8,11 +8,13 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
-import { is_stop_type, LIST_EXECUTING } from "../engine/types.js";
+import { is_stop_type, LIST_EXECUTING, STATUS_NEW, STATUS_PENDING_NEW } from "../engine/types.js";
 import { CANDLE_UPSERT_SQL, CandleFolder } from "./candles.js";
 import {
   ERROR_TEXT_BYTES_MAX,
   ERROR_TEXT_OFFSET,
+  ROW_ORDER_ACTIVATED,
+  ROW_ORDER_ACTIVATED_WIDTH,
   ROW_ORDER_AMENDED,
   ROW_ORDER_AMENDED_WIDTH,
   ROW_ORDER_LIST,
@@ -60,7 +62,9 @@ const insert_order = db.prepare(`INSERT OR REPLACE INTO orders (order_id, accoun
   status, executed_lots, cumulative_quote_units, time_ms, update_ms, stp, working_ms, strategy_id,
   strategy_type, trailing_delta, trailing_ms, iceberg_lots, order_list_id)
   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`);
-const insert_list = db.prepare("INSERT OR REPLACE INTO order_lists VALUES (?,?,?,?,?,?,?,?,?)");
+const insert_list = db.prepare(`INSERT OR REPLACE INTO order_lists (list_id, account, market,
+  list_client_order_id, status, time_ms, update_ms, above_order_id, below_order_id, contingency,
+  working_order_id) VALUES (?,?,?,?,?,?,?,?,?,?,?)`);
 const end_list = db.prepare("UPDATE order_lists SET status = ?, update_ms = ? WHERE list_id = ?");
 const amend_order = db.prepare(
   "UPDATE orders SET quantity_lots = ?, client_order_id = ?, update_ms = ? WHERE order_id = ?",
@@ -75,6 +79,9 @@ const set_trailing = db.prepare("UPDATE orders SET trailing_ms = ? WHERE order_i
 const update_order = db.prepare(
   "UPDATE orders SET status = ?, executed_lots = ?, cumulative_quote_units = ?, update_ms = ? WHERE order_id = ?",
 );
+/** A pending order placed: NEW, working from now unless a stop order (working once it triggers). */
+const activate_order = db.prepare(`UPDATE orders SET status = ?, update_ms = ?,
+  working_ms = CASE WHEN order_type >= 3 THEN -1 ELSE ? END WHERE order_id = ?`);
 const insert_trade = db.prepare("INSERT OR REPLACE INTO trades VALUES (?,?,?,?,?,?,?,?,?,?,?)");
 const set_last = db.prepare("UPDATE meta SET value = ? WHERE key = 'last_seq'");
 const upsert_candle = db.prepare(CANDLE_UPSERT_SQL);
@@ -124,8 +131,9 @@ const write = db.transaction((b: RowBatch) => {
       );
       i += ROW_ORDER_NEW_WIDTH;
     } else if (kind === ROW_ORDER_LIST) {
-      // list_id, account, market, status, above_order_id, below_order_id, time_ms; a list is
-      // placed (EXECUTING: its row) or resolved (ALL_DONE: its status and time)
+      // list_id, account, market, status, above_order_id, below_order_id, time_ms, contingency,
+      // working_order_id (0: an OCO); a list is placed (EXECUTING: its row) or resolved (ALL_DONE:
+      // its status and time)
       const list_cid = b.client_ids[ids++];
       if (a[i + 4] === LIST_EXECUTING)
         insert_list.run(
@@ -138,17 +146,24 @@ const write = db.transaction((b: RowBatch) => {
           a[i + 7],
           a[i + 5],
           a[i + 6],
+          a[i + 8],
+          a[i + 9] === 0 ? null : a[i + 9],
         );
       else end_list.run(a[i + 4], a[i + 7], a[i + 1]);
       i += ROW_ORDER_LIST_WIDTH;
     } else if (kind === ROW_TRAILING_STARTED) {
       set_trailing.run(a[i + 2], a[i + 1]);
       i += ROW_TRAILING_STARTED_WIDTH;
+    } else if (kind === ROW_ORDER_ACTIVATED) {
+      activate_order.run(STATUS_NEW, a[i + 2], a[i + 2], a[i + 1]);
+      i += ROW_ORDER_ACTIVATED_WIDTH;
     } else if (kind === ROW_ORDER_TRIGGERED) {
       set_working.run(a[i + 2], a[i + 1]);
       i += ROW_ORDER_TRIGGERED_WIDTH;
     } else if (kind === ROW_ORDER_UPDATE) {
       update_order.run(a[i + 2], a[i + 3], a[i + 4], a[i + 5], a[i + 1]);
+      // a pending order (an OTO's) is not working until it is placed
+      if (a[i + 2] === STATUS_PENDING_NEW) set_working.run(-1, a[i + 1]);
       i += ROW_ORDER_UPDATE_WIDTH;
     } else if (kind === ROW_ORDER_AMENDED) {
       // order_id, market, account, execution_id, quantity_lots, orig_quantity_lots, time_ms; the new

@@ -1855,7 +1855,7 @@ describe("order and trade history (SQLite projection)", () => {
         [
           { aboveType: "MARKET" },
           -1100,
-          "Illegal characters found in parameter 'aboveType'; legal range is 'STOP_LOSS_LIMIT, STOP_LOSS, LIMIT_MAKER'.",
+          "Illegal characters found in parameter 'aboveType'; legal range is 'STOP_LOSS_LIMIT, STOP_LOSS, LIMIT_MAKER, TAKE_PROFIT, TAKE_PROFIT_LIMIT'.",
         ],
         [
           { abovePrice: "" },
@@ -1954,6 +1954,212 @@ describe("order and trade history (SQLite projection)", () => {
       const again = await call("DELETE", "/api/v3/orderList", alice, { listClientOrderId: "second" });
       assert.deepEqual([again.status, again.body.code], [400, -2011]);
       assert.equal((await eth_locked()) - locked_before, 0.3);
+    });
+  });
+
+  it("OTO and OTOCO order lists: POST orderList/oto and otoco, pending orders PENDING_NEW until the working order fills; listStatus; GET orderList, openOrderList, DELETE orderList across restarts", async () => {
+    await on_own_node("hf-oto-", async (node) => {
+      const [alice, bob] = node.users;
+      const { call } = node;
+      const port = () => node.running.port;
+      const info = (
+        (await (await fetch(`http://127.0.0.1:${port()}/api/v3/exchangeInfo?symbol=ETHUSDT`)).json()) as {
+          symbols: Body[];
+        }
+      ).symbols[0];
+      assert.deepEqual([info.ocoAllowed, info.otoAllowed], [true, true]);
+      // a last price of 2000
+      await call("POST", "/api/v3/order", bob, {
+        side: "SELL",
+        type: "LIMIT",
+        timeInForce: "GTC",
+        price: "2000",
+        quantity: "0.01",
+      });
+      await call("POST", "/api/v3/order", alice, { side: "BUY", type: "MARKET", quantity: "0.01" });
+      const reports = await listen(port(), alice, ["x", "X", "i", "g"], {
+        listStatus: ["c", "l", "L", "C", "O"],
+      });
+      // buy 0.5 at 1900; once bought, sell it at 2100
+      const oto = (over: Record<string, string> = {}) =>
+        call("POST", "/api/v3/orderList/oto", alice, {
+          workingType: "LIMIT",
+          workingSide: "BUY",
+          workingPrice: "1900",
+          workingQuantity: "0.5",
+          workingTimeInForce: "GTC",
+          pendingType: "LIMIT_MAKER",
+          pendingSide: "SELL",
+          pendingPrice: "2100",
+          pendingQuantity: "0.5",
+          ...over,
+        });
+      for (const [over, code, msg] of [
+        [
+          { workingType: "MARKET" },
+          -1100,
+          "Illegal characters found in parameter 'workingType'; legal range is 'LIMIT, LIMIT_MAKER'.",
+        ],
+        [
+          { pendingQuantity: "" },
+          -1102,
+          "Mandatory parameter 'pendingQuantity' was not sent, was empty/null, or malformed.",
+        ],
+        [
+          { workingTimeInForce: "" },
+          -1102,
+          "Mandatory parameter 'workingTimeInForce' was not sent, was empty/null, or malformed.",
+        ],
+        [{ workingStopPrice: "1" }, -1104, null],
+      ] as const) {
+        const r = await oto(over);
+        assert.deepEqual(
+          [r.status, r.body.code, msg === null ? null : r.body.msg],
+          [400, code, msg],
+          JSON.stringify([over, r.body]),
+        );
+      }
+      const placed = await oto({ listClientOrderId: "my-oto", newOrderRespType: "RESULT" });
+      assert.equal(placed.status, 200, JSON.stringify(placed.body));
+      const list = placed.body;
+      const [working, pending] = list.orders as Body[];
+      assert.deepEqual(
+        [list.contingencyType, list.listStatusType, list.listOrderStatus, list.listClientOrderId],
+        ["OTO", "EXEC_STARTED", "EXECUTING", "my-oto"],
+      );
+      assert.deepEqual(
+        (list.orderReports as Body[]).map((r) => [
+          r.orderId,
+          r.orderListId,
+          r.type,
+          r.status,
+          r.workingTime === -1,
+        ]),
+        [
+          [working.orderId, list.orderListId, "LIMIT", "NEW", false],
+          [pending.orderId, list.orderListId, "LIMIT_MAKER", "PENDING_NEW", true],
+        ],
+      );
+      const open = (await call("GET", "/api/v3/openOrders", alice, {})).body;
+      assert.deepEqual(
+        open.map((o) => [o.orderId, o.status, o.isWorking, o.orderListId]),
+        [
+          [working.orderId, "NEW", true, list.orderListId],
+          [pending.orderId, "PENDING_NEW", false, list.orderListId],
+        ],
+      );
+      const shown_pending = (await call("GET", "/api/v3/order", alice, { orderId: String(pending.orderId) }))
+        .body;
+      assert.deepEqual(
+        [shown_pending.status, shown_pending.isWorking, shown_pending.workingTime],
+        ["PENDING_NEW", false, -1],
+      );
+      // bob sells 0.5 at 1900: the working order fills, the pending order goes on the book
+      await call("POST", "/api/v3/order", bob, {
+        side: "SELL",
+        type: "LIMIT",
+        timeInForce: "IOC",
+        price: "1900",
+        quantity: "0.5",
+      });
+      const check = async () => {
+        const shown = (
+          await hmac_call(port(), "GET", "/api/v3/orderList", alice, {
+            orderListId: String(list.orderListId),
+          })
+        ).body;
+        assert.deepEqual(
+          [shown.contingencyType, shown.listOrderStatus, (shown.orders as Body[]).map((o) => o.orderId)],
+          ["OTO", "ALL_DONE", [working.orderId, pending.orderId]],
+        );
+        const now = (await call("GET", "/api/v3/order", alice, { orderId: String(pending.orderId) })).body;
+        assert.deepEqual([now.status, now.isWorking, now.orderListId], ["NEW", true, list.orderListId]);
+        assert.ok((now.workingTime as number) > 0);
+        const book = (
+          (await (
+            await fetch(`http://127.0.0.1:${port()}/api/v3/depth?symbol=ETHUSDT&limit=5000`)
+          ).json()) as {
+            asks: [string, string][];
+          }
+        ).asks;
+        assert.ok(
+          book.some(([price]) => Number(price) === 2100),
+          "the pending order rests in the book",
+        );
+      };
+      await check();
+      const L = list.orderListId;
+      const O = [working, pending].map((o) => ({ s: "ETHUSDT", i: o.orderId, c: o.clientOrderId }));
+      assert.deepEqual(await reports(), [
+        ["NEW", "NEW", working.orderId, L],
+        ["NEW", "PENDING_NEW", pending.orderId, L],
+        ["listStatus", "OTO", "EXEC_STARTED", "EXECUTING", "my-oto", O],
+        ["TRADE", "FILLED", working.orderId, L],
+        ["NEW", "NEW", pending.orderId, L],
+        ["listStatus", "OTO", "ALL_DONE", "ALL_DONE", "my-oto", O],
+      ]);
+      await node.restarts(check);
+      // an OTOCO: buy 0.2 at 1850; once bought, sell at 2100 (limit maker) or stop out at 1800. The
+      // last price is 1900: the pair's prices are either side of it.
+      const otoco = await call("POST", "/api/v3/orderList/otoco", alice, {
+        listClientOrderId: "bracket",
+        workingType: "LIMIT",
+        workingSide: "BUY",
+        workingPrice: "1850",
+        workingQuantity: "0.2",
+        workingTimeInForce: "GTC",
+        pendingSide: "SELL",
+        pendingQuantity: "0.2",
+        pendingAboveType: "LIMIT_MAKER",
+        pendingAbovePrice: "2100",
+        pendingBelowType: "STOP_LOSS_LIMIT",
+        pendingBelowStopPrice: "1800",
+        pendingBelowPrice: "1790",
+        pendingBelowTimeInForce: "GTC",
+      });
+      assert.equal(otoco.status, 200, JSON.stringify(otoco.body));
+      assert.deepEqual(
+        [otoco.body.contingencyType, (otoco.body.orderReports as Body[]).map((r) => r.status)],
+        ["OTO", ["NEW", "PENDING_NEW", "PENDING_NEW"]],
+      );
+      const bracket_ids = (otoco.body.orders as Body[]).map((o) => o.orderId);
+      await node.restarts(async () => {
+        const lists = (await hmac_call(port(), "GET", "/api/v3/openOrderList", alice, {})).body;
+        assert.deepEqual(
+          lists.map((l) => [
+            l.listClientOrderId,
+            l.contingencyType,
+            (l.orders as Body[]).map((o) => o.orderId),
+          ]),
+          [["bracket", "OTO", bracket_ids]],
+        );
+      });
+      const cancelled = await call("DELETE", "/api/v3/orderList", alice, { listClientOrderId: "bracket" });
+      assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+      assert.deepEqual(
+        [
+          cancelled.body.listOrderStatus,
+          (cancelled.body.orderReports as Body[]).map((r) => [r.orderId, r.status]),
+        ],
+        ["ALL_DONE", bracket_ids.map((id) => [id, "CANCELED"])],
+      );
+      // a refused pair: a sell's stop above the last price
+      const bad_pair = await call("POST", "/api/v3/orderList/otoco", alice, {
+        workingType: "LIMIT_MAKER",
+        workingSide: "BUY",
+        workingPrice: "1850",
+        workingQuantity: "0.2",
+        pendingSide: "SELL",
+        pendingQuantity: "0.2",
+        pendingAboveType: "LIMIT_MAKER",
+        pendingAbovePrice: "2100",
+        pendingBelowType: "STOP_LOSS",
+        pendingBelowStopPrice: "1950",
+      });
+      assert.deepEqual(
+        [bad_pair.status, bad_pair.body.code, bad_pair.body.msg],
+        [400, -2010, "The relationship of the prices for the orders is not correct."],
+      );
     });
   });
 });

@@ -285,6 +285,58 @@ describe("WebSocket API (/ws-api/v3)", () => {
         (all_lists.result as Msg[]).map((l) => [l.orderListId, l.listOrderStatus]),
         [[list_id, "ALL_DONE"]],
       );
+      // an OTOCO and an OTO on the session: their pending orders PENDING_NEW; cancelled whole
+      const otoco = await call("otoco", "orderList.place.otoco", {
+        symbol: "BTCUSDT",
+        workingType: "LIMIT",
+        workingSide: "BUY",
+        workingPrice: "10000",
+        workingQuantity: "0.001",
+        workingTimeInForce: "GTC",
+        pendingSide: "SELL",
+        pendingQuantity: "0.001",
+        pendingAboveType: "LIMIT_MAKER",
+        pendingAbovePrice: "90000",
+        pendingBelowType: "STOP_LOSS",
+        pendingBelowStopPrice: "100",
+        newOrderRespType: "RESULT",
+        timestamp: Date.now(),
+      });
+      assert.equal(otoco.status, 200, JSON.stringify(otoco));
+      assert.deepEqual(
+        [
+          (otoco.result as Msg).contingencyType,
+          ((otoco.result as Msg).orderReports as Msg[]).map((r) => r.status),
+        ],
+        ["OTO", ["NEW", "PENDING_NEW", "PENDING_NEW"]],
+      );
+      const oto = await call("oto", "orderList.place.oto", {
+        symbol: "BTCUSDT",
+        workingType: "LIMIT_MAKER",
+        workingSide: "BUY",
+        workingPrice: "10000",
+        workingQuantity: "0.001",
+        pendingType: "STOP_LOSS_LIMIT",
+        pendingSide: "SELL",
+        pendingStopPrice: "9000",
+        pendingPrice: "8000",
+        pendingTimeInForce: "GTC",
+        pendingQuantity: "0.001",
+        timestamp: Date.now(),
+      });
+      assert.equal(oto.status, 200, JSON.stringify(oto));
+      for (const [i, placed] of [otoco, oto].entries()) {
+        const cancelled = await call(`oto-cancel-${i}`, "orderList.cancel", {
+          symbol: "BTCUSDT",
+          orderListId: (placed.result as Msg).orderListId as number,
+          timestamp: Date.now(),
+        });
+        assert.deepEqual(
+          ((cancelled.result as Msg).orderReports as Msg[]).map((r) => r.status),
+          i === 0 ? ["CANCELED", "CANCELED", "CANCELED"] : ["CANCELED", "CANCELED"],
+          JSON.stringify(cancelled),
+        );
+      }
       const bob_uid = ((await call("a", "account.status", { timestamp: Date.now() })).result as Msg).uid;
       assert.notEqual(
         bob_uid,
