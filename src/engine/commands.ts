@@ -20,7 +20,7 @@ import type { MarketStatus, OrderType, Side, StpMode, TimeInForce } from "./type
  * default (an older version's 4 or 5 decodes as an invalid mode: refused then, refused on replay);
  * and rules orders journaled before keep (see OrderSpec.format and the FORMAT_ constants).
  * 8: no new shape; an OCO may have a TAKE_PROFIT(_LIMIT) order (FORMAT_OCO_TAKE_PROFIT). A new kind,
- * place_oto (OTO and OTOCO order lists).
+ * place_oto (OTO and OTOCO order lists), and cancel_order_list.
  */
 export const COMMAND_VERSION = 8;
 /**
@@ -318,6 +318,19 @@ export interface AmendOrder {
   new_quantity_lots: number;
 }
 
+/**
+ * Cancels a pending order list whole (Binance's DELETE /api/v3/orderList): refused if the list has
+ * resolved meanwhile (an order of it traded or triggered), so an order that is no longer in a list is
+ * never cancelled for one.
+ */
+export interface CancelOrderList {
+  type: "cancel_order_list";
+  ts_ms: number;
+  account: number;
+  market: number;
+  list_id: number;
+}
+
 /** Operator: expire every order of a market (delisting, maintenance); expiry reason EXCHANGE_CANCELED. */
 export interface ExpireMarketOrders {
   type: "expire_market_orders";
@@ -337,6 +350,7 @@ export type Command =
   | PlaceOrderList
   | PlaceOto
   | CancelOrder
+  | CancelOrderList
   | CancelAll
   | CancelReplace
   | AmendOrder

@@ -19,6 +19,7 @@ import type {
   AmendOrder,
   CancelAll,
   CancelOrder,
+  CancelOrderList,
   CancelReplace,
   Command,
   CreateAccount,
@@ -277,6 +278,9 @@ export class Engine {
         return;
       case "cancel_all":
         this.cancel_all(command);
+        return;
+      case "cancel_order_list":
+        this.cancel_order_list(command);
         return;
       case "cancel_replace":
         this.cancel_replace(command);
@@ -1559,7 +1563,7 @@ export class Engine {
     const id = orders.id(slot);
     if (list.waiting && id === list.working_id) {
       if (why === STATUS_PARTIALLY_FILLED) return;
-      if (why === STATUS_FILLED) return this.activate_list(list);
+      if (why === STATUS_FILLED) return void this.activate_list(list);
     }
     // gone first: the others' endings come back here and find nothing to do
     this.order_lists.delete(list_id);
@@ -1611,14 +1615,14 @@ export class Engine {
         market.stops.size + market.trailing.size >= limits.stop_orders_per_market_max ||
         (orders.trail(slot) !== undefined && market.trailing.size >= limits.trailing_orders_per_market_max)
       )
-        return this.finish_taker(market, slot, STATUS_EXPIRED, END_EXCHANGE);
-      return this.file_stop(market, slot);
+        return void this.finish_taker(market, slot, STATUS_EXPIRED, END_EXCHANGE);
+      return void this.file_stop(market, slot);
     }
     if (type === TYPE_LIMIT_MAKER) {
       const best = side === SIDE_BUY ? market.asks.best_price() : market.bids.best_price();
       const price = orders.price_ticks(slot);
       if (best !== 0 && (side === SIDE_BUY ? price >= best : price <= best))
-        return this.finish_taker(market, slot, STATUS_EXPIRED, END_NONE);
+        return void this.finish_taker(market, slot, STATUS_EXPIRED, END_NONE);
     }
     this.execute_taker(market, slot);
   }
@@ -1917,6 +1921,21 @@ export class Engine {
       this.commands_applied,
       this.now_ms,
     );
+  }
+
+  /** Cancels a pending order list whole: its first live order, whose cancel ends the others. */
+  private cancel_order_list(cmd: CancelOrderList): void {
+    const problem = this.cancel_checks(cmd.account, cmd.market);
+    if (problem !== R.REASON_NONE) return void this.reject(problem);
+    const list = Number.isSafeInteger(cmd.list_id) ? this.order_lists.get(cmd.list_id) : undefined;
+    if (list === undefined || list.account !== cmd.account || list.market !== cmd.market)
+      return void this.reject(R.REASON_UNKNOWN_ORDER_LIST);
+    const orders = this.orders;
+    const first = [list.working_id, list.above_id, list.below_id]
+      .map((id) => (id === 0 ? 0 : orders.by_id.get(id)))
+      .find((slot) => slot !== 0);
+    assert(first !== undefined, "a pending order list without a live order");
+    this.close_open(this.markets[cmd.market], first, STATUS_CANCELED, END_USER);
   }
 
   private cancel_all(cmd: CancelAll): void {
@@ -2232,7 +2251,10 @@ export class Engine {
     this.link_open(slot);
   }
 
-  /** An account's pending order list in a market, by id or by list client order id; null if none. */
+  /**
+   * An account's pending order list in a market, by id or by list client order id; null if none.
+   * Both given (Binance): the list with that id, if its list client order id is that one.
+   */
   find_order_list(
     account: number,
     market: number,
@@ -2241,7 +2263,8 @@ export class Engine {
   ): OrderList | null {
     const id = list_id ?? this.list_client_ids.get(`${account} ${client_id}`) ?? 0;
     const list = this.order_lists.get(id);
-    return list !== undefined && list.account === account && list.market === market ? list : null;
+    if (list === undefined || list.account !== account || list.market !== market) return null;
+    return list_id !== null && client_id !== null && list.client_id !== client_id ? null : list;
   }
 
   /** @internal Re-creates a pending order list (its orders carry its id). */

@@ -44,6 +44,7 @@ export const REASON_FILTER_ICEBERG_PARTS = 37;
 export const REASON_FILTER_MAX_NUM_ICEBERG_ORDERS = 38;
 export const REASON_OCO_BAD_PRICES = 39;
 export const REASON_AMEND_ORDER_LIST = 40;
+export const REASON_UNKNOWN_ORDER_LIST = 41;
 export type Reason = number;
 
 interface ReasonInfo {
@@ -136,6 +137,12 @@ export const REASONS: readonly ReasonInfo[] = [
     name: "AMEND_ORDER_LIST",
     message: "Order amend is not supported for an order of a pending order list.",
     code: -2038,
+  },
+  {
+    // a list cancel for a list that is not pending (never was, or resolved meanwhile)
+    name: "UNKNOWN_ORDER_LIST",
+    message: "Order list does not exist.",
+    code: -2011,
   },
 ];
 

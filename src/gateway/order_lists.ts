@@ -397,21 +397,19 @@ export function register_order_lists(route: Route, ctx: TradingContext): void {
       const list = engine.find_order_list(account, m.id, list_id, client_id);
       if (list === null) throw bad(-2011, "Order list does not exist.");
       const orders = await pending_orders(list);
-      // cancelling one order of a pending list cancels them all
-      const slot = engine.orders.by_id.get(list.above_id);
       const answers = orders
         .filter((o) => engine.orders.by_id.get(o.id) !== 0)
         .map((o) => ctx.cancelled(m, engine.orders.by_id.get(o.id)));
+      // the engine cancels it whole if it is still pending when the command applies
       const applied = await submit({
-        type: "cancel_order",
+        type: "cancel_order_list",
         ts_ms: 0,
         account,
         market: m.id,
-        order_id: list.above_id,
-        client_order_id: null,
+        list_id: list.id,
       });
       const refused = ctx.refusal(applied.events, -2011);
-      if (refused !== null || slot === 0) throw refused ?? bad(-2011, "Order list does not exist.");
+      if (refused !== null) throw refused;
       return {
         ...list_json(
           m.config.symbol,
@@ -437,7 +435,9 @@ export function register_order_lists(route: Route, ctx: TradingContext): void {
       const account = signed("read", p, request, raw).account;
       const { list_id, client_id } = list_ref(p, "origClientOrderId");
       const row = await history.order_list(account, list_id, list_id === null ? client_id : null);
-      if (row === null) throw bad(-2011, "Order list does not exist.");
+      // both given (Binance): the list with that id, if its list client order id is that one
+      if (row === null || (client_id !== null && row.list_client_order_id !== client_id))
+        throw bad(-2011, "Order list does not exist.");
       return row_json(engine, row);
     },
   );

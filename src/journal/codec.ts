@@ -41,6 +41,7 @@ const KINDS = [
   "amend_order",
   "place_order_list",
   "place_oto",
+  "cancel_order_list",
 ] as const;
 const KIND_CODE = new Map<string, number>(KINDS.map((k, i) => [k, i]));
 
@@ -221,6 +222,11 @@ export function encode_command(w: ByteWriter, c: Command): void {
       w.str(c.list_client_order_id);
       write_spec(w, c.above);
       write_spec(w, c.below);
+      return;
+    case "cancel_order_list":
+      w.u32(c.account);
+      w.u32(c.market);
+      w.f64(c.list_id);
       return;
     case "place_oto":
       w.u32(c.account);
@@ -501,6 +507,8 @@ function read_body(r: ByteReader, kind: (typeof KINDS)[number], ts_ms: number, v
         above: read_spec(r, {}, version, false),
         below: read_spec(r, {}, version, false),
       };
+    case "cancel_order_list":
+      return { type: kind, ts_ms, account: r.u32(), market: r.u32(), list_id: r.f64() };
     case "place_oto": {
       const head = { type: kind, ts_ms, account: r.u32(), market: r.u32(), list_client_order_id: r.str() };
       const working = read_spec(r, {}, version, false);

@@ -117,6 +117,16 @@ const op = fc.record({
     },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant("cancel_all" as const), account, market }) },
     {
+      // a list cancel: list ids run at about a quarter of the orders placed
+      weight: 2,
+      arbitrary: fc.record({
+        kind: fc.constant("cancel_list" as const),
+        account,
+        market,
+        list_ref: fc.integer({ min: 1, max: 120 }),
+      }),
+    },
+    {
       // an OCO: a limit maker and a stop either side of the mid (a sell's maker above, a buy's
       // below; sometimes the wrong way round or too close, which is refused)
       weight: 5,
@@ -324,6 +334,15 @@ export function to_commands(list: Op[]): Command[] {
         break;
       case "cancel_all":
         out.push({ type: "cancel_all", ts_ms: t, account: what.account, market: what.market });
+        break;
+      case "cancel_list":
+        out.push({
+          type: "cancel_order_list",
+          ts_ms: t,
+          account: what.account,
+          market: what.market,
+          list_id: what.list_ref,
+        });
         break;
       case "oco": {
         placed += 2;

@@ -417,6 +417,35 @@ describe("order lists (OTO, OTOCO, OCO with take-profit stops)", () => {
     assert.deepEqual(reasons(g.run(oto(0))), [], "room for two");
   });
 
+  it("cancel_order_list cancels a pending list whole, and refuses one that resolved meanwhile", () => {
+    const f = at_p();
+    f.run(otoco(0));
+    const cancel = (list_id: number, account = 0) =>
+      f.run({ type: "cancel_order_list", ts_ms: 1000, account, market: 0, list_id });
+    assert.deepEqual(reasons(cancel(1, 1)), [R.REASON_UNKNOWN_ORDER_LIST], "another account's");
+    assert.deepEqual(reasons(cancel(7)), [R.REASON_UNKNOWN_ORDER_LIST], "no such list");
+    const ev = cancel(1);
+    assert.deepEqual(statuses(ev), [
+      [3, STATUS_CANCELED, 1],
+      [4, STATUS_CANCELED, END_LIST],
+      [5, STATUS_CANCELED, END_LIST],
+    ]);
+    assert.deepEqual(lists(ev), [[LIST_ALL_DONE, CONTINGENCY_OTO, 3]]);
+    // an OCO whose limit maker traded has resolved: its cancel is refused, the limit maker stays
+    f.run({
+      type: "place_order_list",
+      ts_ms: 1000,
+      account: 0,
+      market: 0,
+      list_client_order_id: null,
+      above: leg(SIDE_SELL, TYPE_LIMIT_MAKER, P + 100, 0, 5),
+      below: leg(SIDE_SELL, TYPE_STOP_LOSS, 0, P - 100, 5),
+    });
+    f.run(limit(1, SIDE_BUY, P + 100, 1));
+    assert.deepEqual(reasons(cancel(2)), [R.REASON_UNKNOWN_ORDER_LIST]);
+    assert.equal(f.engine.markets[0].asks.best_price(), P + 100);
+  });
+
   it("the exchange expiring a market ends waiting lists; amends are refused while pending", () => {
     const f = at_p();
     f.run(otoco(0));

@@ -2134,7 +2134,22 @@ describe("order and trade history (SQLite projection)", () => {
           [["bracket", "OTO", bracket_ids]],
         );
       });
-      const cancelled = await call("DELETE", "/api/v3/orderList", alice, { listClientOrderId: "bracket" });
+      // both ids given: the list with that id, if its list client id is that one (Binance)
+      const otoco_id = String(otoco.body.orderListId);
+      const mismatched = await call("DELETE", "/api/v3/orderList", alice, {
+        orderListId: otoco_id,
+        listClientOrderId: "my-oto",
+      });
+      assert.deepEqual([mismatched.status, mismatched.body.code], [400, -2011]);
+      const shown_mismatched = await hmac_call(port(), "GET", "/api/v3/orderList", alice, {
+        orderListId: otoco_id,
+        origClientOrderId: "my-oto",
+      });
+      assert.deepEqual([shown_mismatched.status, shown_mismatched.body.code], [400, -2011]);
+      const cancelled = await call("DELETE", "/api/v3/orderList", alice, {
+        orderListId: otoco_id,
+        listClientOrderId: "bracket",
+      });
       assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
       assert.deepEqual(
         [
