@@ -181,15 +181,22 @@ export function prevented_matches_json(f: MarketFormat, rows: readonly Prevented
   }));
 }
 
-/** The account's own trades as myTrades shows them (a fee is in the asset received). */
-export function my_trades_json(f: MarketFormat, rows: readonly TradeRow[]) {
+/**
+ * The account's own trades as myTrades shows them (a fee is in the asset received); `lists`: the
+ * order list of each order in one (order_list_ids).
+ */
+export function my_trades_json(
+  f: MarketFormat,
+  rows: readonly TradeRow[],
+  lists: ReadonlyMap<number, number> = new Map(),
+) {
   return rows.map((t) => {
     const buyer = t.is_buyer === 1;
     return {
       symbol: f.config.symbol,
       id: t.trade_id,
       orderId: t.order_id,
-      orderListId: -1,
+      orderListId: lists.get(t.order_id) ?? -1,
       price: price(f, t.price_ticks),
       qty: qty(f, t.quantity_lots),
       quoteQty: quote(f, t.quote_units),

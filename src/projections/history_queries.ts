@@ -178,6 +178,8 @@ export class HistoryQueries {
       amendments: db.prepare(`SELECT * FROM amendments WHERE order_id = ? AND account = ? AND market = ?
         AND execution_id >= ? ORDER BY execution_id LIMIT ?`),
       list_by_id: db.prepare(`${LIST_SELECT} WHERE l.list_id = ? AND l.account = ?`),
+      has_lists: db.prepare("SELECT 1 FROM order_lists WHERE account = ? LIMIT 1"),
+      list_of_order: db.prepare("SELECT order_list_id FROM orders WHERE order_id = ?"),
       list_by_client_id: db.prepare(
         `${LIST_SELECT} WHERE l.account = ? AND l.list_client_order_id = ? ORDER BY l.list_id DESC LIMIT 1`,
       ),
@@ -235,6 +237,21 @@ export class HistoryQueries {
     q: { from_id: number; limit: number },
   ): AmendmentRow[] {
     return this.stmt.amendments.all(order_id, account, market, q.from_id, q.limit) as AmendmentRow[];
+  }
+
+  /**
+   * The order list each of these orders of the account was placed in (myTrades' orderListId), for
+   * those in one: nothing to look up for an account that never placed a list (almost every one).
+   */
+  order_list_ids(account: number, order_ids: Iterable<number>): Map<number, number> {
+    const out = new Map<number, number>();
+    if (this.stmt.has_lists.get(account) === undefined) return out;
+    for (const id of order_ids) {
+      if (out.has(id)) continue;
+      const row = this.stmt.list_of_order.get(id) as { order_list_id: number | null } | undefined;
+      out.set(id, row?.order_list_id ?? -1);
+    }
+    return out;
   }
 
   /** One of the account's order lists, by id or by list client order id (the latest with it). */

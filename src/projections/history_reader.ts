@@ -148,7 +148,11 @@ function run(op: ReadOp, a: unknown[]): unknown {
       const order_id = a[2] as number | null;
       const rows =
         order_id === null ? queries.trades(n(0), n(1), q) : queries.order_trades(n(0), n(1), order_id, q);
-      return JSON.stringify(my_trades_json(a[4] as MarketFormat, rows));
+      const lists = queries.order_list_ids(
+        n(0),
+        rows.map((r) => r.order_id),
+      );
+      return JSON.stringify(my_trades_json(a[4] as MarketFormat, rows, lists));
     }
     case "amendments_text": {
       const rows = queries.amendments(n(0), n(1), n(2), a[3] as Parameters<HistoryQueries["amendments"]>[3]);

@@ -2086,6 +2086,13 @@ describe("order and trade history (SQLite projection)", () => {
           book.some(([price]) => Number(price) === 2100),
           "the pending order rests in the book",
         );
+        // myTrades names the list of an order in one
+        const trades = (await call("GET", "/api/v3/myTrades", alice, {})).body;
+        assert.deepEqual(
+          trades.filter((t) => t.orderId === working.orderId).map((t) => t.orderListId),
+          [list.orderListId],
+        );
+        assert.ok(trades.filter((t) => t.orderId !== working.orderId).every((t) => t.orderListId === -1));
       };
       await check();
       const L = list.orderListId;
