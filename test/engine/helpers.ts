@@ -7,6 +7,7 @@ import { check_invariants } from "../../src/engine/invariants.js";
 import {
   type OrderType,
   SIDE_BUY,
+  SIDE_SELL,
   type Side,
   type StpMode,
   TIF_GTC,
@@ -128,4 +129,31 @@ export function new_id(events: EngineEvent[]): number {
   const n = of_kind(events, "order_new");
   if (n.length === 0) throw new Error(`no order_new in ${JSON.stringify(events)}`);
   return n[0].order_id;
+}
+
+/** An order of an order list: GTC unless `over` says otherwise, no client order id, the market's STP mode. */
+export function list_leg(
+  side: Side,
+  order_type: number,
+  price_ticks: number,
+  stop_price_ticks: number,
+  lots: number,
+  over: Partial<OrderSpec> = {},
+): OrderSpec {
+  return spec({
+    side,
+    order_type: order_type as OrderType,
+    price_ticks,
+    quantity_lots: lots,
+    stop_price_ticks,
+    ...over,
+  });
+}
+
+/** A market whose last price is `price_ticks` (accounts 1 and 2 traded a lot there). */
+export function traded_at(price_ticks: number): Fixture {
+  const f = fixture();
+  f.run(limit(1, SIDE_SELL, price_ticks, 1));
+  f.run(limit(2, SIDE_BUY, price_ticks, 1));
+  return f;
 }

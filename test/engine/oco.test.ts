@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { OrderSpec, PlaceOrderList } from "../../src/engine/commands.js";
+import type { PlaceOrderList } from "../../src/engine/commands.js";
 import * as R from "../../src/engine/reasons.js";
 import { restore, snapshot, state_hash } from "../../src/engine/snapshot.js";
 import {
@@ -14,7 +14,6 @@ import {
   LIST_EXECUTING,
   SIDE_BUY,
   SIDE_SELL,
-  type Side,
   STATUS_CANCELED,
   STATUS_EXPIRED,
   STATUS_EXPIRED_IN_MATCH,
@@ -34,32 +33,16 @@ import {
   LOT,
   last_status,
   limit,
+  list_leg,
   of_kind,
   reasons,
+  traded_at,
   USDT,
 } from "./helpers.js";
 
 const P = 2_000_000;
 
-function leg(
-  side: Side,
-  order_type: number,
-  price_ticks: number,
-  stop_price_ticks: number,
-  lots: number,
-): OrderSpec {
-  return {
-    side,
-    order_type: order_type as OrderSpec["order_type"],
-    tif: TIF_GTC,
-    price_ticks,
-    quantity_lots: lots,
-    quote_units: 0,
-    stop_price_ticks,
-    client_order_id: null,
-    stp: -1,
-  };
-}
+const leg = list_leg;
 
 /** A sell OCO: take profit at P + 100 (limit maker), stop loss at P - 100 (a limit 50 below). */
 function sell_oco(account: number, lots: number, over: Partial<PlaceOrderList> = {}): PlaceOrderList {
@@ -89,12 +72,7 @@ function buy_oco(account: number, lots: number): PlaceOrderList {
 }
 
 /** A market with a last price of P (accounts 1 and 2 traded). */
-function at_p(): Fixture {
-  const f = fixture();
-  f.run(limit(1, SIDE_SELL, P, 1));
-  f.run(limit(2, SIDE_BUY, P, 1));
-  return f;
-}
+const at_p = (): Fixture => traded_at(P);
 
 const lists = (ev: ReturnType<Fixture["run"]>) =>
   of_kind(ev, "order_list").map((l) => [l.list_id, l.status, l.above_order_id, l.below_order_id]);

@@ -18,13 +18,11 @@ import {
   LIST_EXECUTING,
   SIDE_BUY,
   SIDE_SELL,
-  type Side,
   STATUS_CANCELED,
   STATUS_EXPIRED,
   STATUS_FILLED,
   STATUS_PARTIALLY_FILLED,
   STATUS_PENDING_NEW,
-  TIF_GTC,
   TIF_IOC,
   TYPE_LIMIT,
   TYPE_LIMIT_MAKER,
@@ -43,34 +41,16 @@ import {
   LOT,
   last_status,
   limit,
+  list_leg,
   of_kind,
   reasons,
+  traded_at,
   USDT,
 } from "./helpers.js";
 
 const P = 2_000_000;
 
-function leg(
-  side: Side,
-  order_type: number,
-  price_ticks: number,
-  stop_price_ticks: number,
-  lots: number,
-  over: Partial<OrderSpec> = {},
-): OrderSpec {
-  return {
-    side,
-    order_type: order_type as OrderSpec["order_type"],
-    tif: TIF_GTC,
-    price_ticks,
-    quantity_lots: lots,
-    quote_units: 0,
-    stop_price_ticks,
-    client_order_id: null,
-    stp: -1,
-    ...over,
-  };
-}
+const leg = list_leg;
 
 /** Buy 5 lots at P - 100; once bought, sell them at P + 200 (a take-profit limit order). */
 function oto(account: number, over: Partial<PlaceOto> = {}): PlaceOto {
@@ -97,12 +77,7 @@ function otoco(account: number, over: Partial<PlaceOto> = {}): PlaceOto {
 }
 
 /** A market with a last price of P (accounts 1 and 2 traded). */
-function at_p(): Fixture {
-  const f = fixture();
-  f.run(limit(1, SIDE_SELL, P, 1));
-  f.run(limit(2, SIDE_BUY, P, 1));
-  return f;
-}
+const at_p = (): Fixture => traded_at(P);
 
 const lists = (ev: ReturnType<Fixture["run"]>) =>
   of_kind(ev, "order_list").map((l) => [l.status, l.contingency, l.working_order_id]);

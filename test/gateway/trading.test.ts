@@ -159,6 +159,25 @@ async function on_own_node(
   }
 }
 
+/**
+ * ETHUSDT's exchangeInfo entry, after bob sold alice 0.01 at 2000 (a last price of 2000: the order
+ * list tests' prices are about it).
+ */
+async function traded_at_2000(node: Parameters<Parameters<typeof on_own_node>[1]>[0]): Promise<Body> {
+  const [alice, bob] = node.users;
+  const url = `http://127.0.0.1:${node.running.port}/api/v3/exchangeInfo?symbol=ETHUSDT`;
+  const info = ((await (await fetch(url)).json()) as { symbols: Body[] }).symbols[0];
+  await node.call("POST", "/api/v3/order", bob, {
+    side: "SELL",
+    type: "LIMIT",
+    timeInForce: "GTC",
+    price: "2000",
+    quantity: "0.01",
+  });
+  await node.call("POST", "/api/v3/order", alice, { side: "BUY", type: "MARKET", quantity: "0.01" });
+  return info;
+}
+
 describe("signed trading REST", () => {
   let node_handle: Awaited<ReturnType<typeof demo_node>>;
   let running: RunningNode;
@@ -1808,21 +1827,8 @@ describe("order and trade history (SQLite projection)", () => {
       const [alice, bob] = node.users;
       const { call } = node;
       const port = () => node.running.port;
-      const info = (
-        (await (await fetch(`http://127.0.0.1:${port()}/api/v3/exchangeInfo?symbol=ETHUSDT`)).json()) as {
-          symbols: Body[];
-        }
-      ).symbols[0];
+      const info = await traded_at_2000(node);
       assert.equal(info.ocoAllowed, true);
-      // a last price of 2000
-      await call("POST", "/api/v3/order", bob, {
-        side: "SELL",
-        type: "LIMIT",
-        timeInForce: "GTC",
-        price: "2000",
-        quantity: "0.01",
-      });
-      await call("POST", "/api/v3/order", alice, { side: "BUY", type: "MARKET", quantity: "0.01" });
       const eth_locked = async () =>
         Number(
           ((await hmac_call(port(), "GET", "/api/v3/account", alice, {})).body.balances as Body[]).find(
@@ -1962,21 +1968,8 @@ describe("order and trade history (SQLite projection)", () => {
       const [alice, bob] = node.users;
       const { call } = node;
       const port = () => node.running.port;
-      const info = (
-        (await (await fetch(`http://127.0.0.1:${port()}/api/v3/exchangeInfo?symbol=ETHUSDT`)).json()) as {
-          symbols: Body[];
-        }
-      ).symbols[0];
+      const info = await traded_at_2000(node);
       assert.deepEqual([info.ocoAllowed, info.otoAllowed], [true, true]);
-      // a last price of 2000
-      await call("POST", "/api/v3/order", bob, {
-        side: "SELL",
-        type: "LIMIT",
-        timeInForce: "GTC",
-        price: "2000",
-        quantity: "0.01",
-      });
-      await call("POST", "/api/v3/order", alice, { side: "BUY", type: "MARKET", quantity: "0.01" });
       const reports = await listen(port(), alice, ["x", "X", "i", "g"], {
         listStatus: ["c", "l", "L", "C", "O"],
       });
