@@ -123,15 +123,22 @@ export class RingSink implements EventSink {
     r[at + 8] = contingency;
     r[at + 9] = working_order_id;
   }
-  order_activated(order_id: number, account: number, market: number, time_ms: number): void {
+  order_activated(
+    order_id: number,
+    account: number,
+    market: number,
+    quantity_lots: number,
+    time_ms: number,
+  ): void {
     this.events++;
     const r = this.ring;
-    const at = this.reserve(5);
+    const at = this.reserve(6);
     r[at] = 18;
     r[at + 1] = order_id;
     r[at + 2] = account;
     r[at + 3] = market;
-    r[at + 4] = time_ms;
+    r[at + 4] = quantity_lots;
+    r[at + 5] = time_ms;
   }
   order_update(
     order_id: number,

@@ -258,6 +258,13 @@ export interface PlaceOto {
   pending: OrderSpec;
   /** OTOCO: the pending pair's order priced lower; null for an OTO. */
   pending_below: OrderSpec | null;
+  /**
+   * Binance's OPO / OPOCO (one-pays-the-other): a BUY working order whose proceeds pay its SELL
+   * pending order(s). The pending orders come without a quantity (0); what each fill of the working
+   * order brings in (its base, less the fee) is locked for them as it arrives, and they are placed
+   * with as many lots as that makes (the rest released). Absent: false.
+   */
+  pays?: boolean;
 }
 
 /**

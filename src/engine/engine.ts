@@ -453,9 +453,20 @@ export class Engine {
       pending.quote_units !== 0
     )
       return void this.reject(R.REASON_INVALID_PARAMETER, "order list");
+    // an OPO: a BUY working order, SELL pending orders without a quantity (Binance's rules)
+    const pays = cmd.pays === true;
+    if (
+      pays &&
+      (working.side !== SIDE_BUY ||
+        [pending, below].some((p) => p !== null && (p.side !== SIDE_SELL || p.quantity_lots !== 0)))
+    )
+      return void this.reject(R.REASON_INVALID_PARAMETER, "order list");
+    // the pending orders as checked: an OPO's with the most the working order can bring in
+    const sized = (spec: OrderSpec): OrderSpec =>
+      pays ? { ...spec, quantity_lots: working.quantity_lots } : spec;
     const market = this.markets[market_id];
     const needed = below === null ? 2 : 3;
-    let problem = below === null ? R.REASON_NONE : this.check_pair(market, pending, below);
+    let problem = below === null ? R.REASON_NONE : this.check_pair(market, sized(pending), sized(below));
     if (problem !== R.REASON_NONE)
       return void this.reject(problem, problem === R.REASON_INVALID_PARAMETER ? "order list" : null);
     problem = this.admit(account, market_id, working, needed, true);
@@ -463,13 +474,15 @@ export class Engine {
     const working_lock = this.admitted_lock;
     let pending_locks: PairLocks | null;
     if (below === null) {
-      problem = this.admit(account, market_id, pending, needed, false);
+      problem = this.admit(account, market_id, sized(pending), needed, false);
       if (problem !== R.REASON_NONE) return void this.reject(problem);
       pending_locks = [this.admitted_lock, 0, this.admitted_trail_lock_ticks, 0];
     } else {
-      pending_locks = this.admit_pair(account, market_id, pending, below, needed, false);
+      pending_locks = this.admit_pair(account, market_id, sized(pending), sized(below), needed, false);
       if (pending_locks === null) return;
     }
+    // an OPO's pending orders lock nothing now: the working order's proceeds, as they come (pay_pending)
+    if (pays) pending_locks = [0, 0, 0, 0];
     // the working order and the pending orders lock from the same free balance when of one side
     const lock_asset = (spec: OrderSpec) =>
       spec.side === SIDE_BUY ? market.config.quote : market.config.base;
@@ -493,6 +506,7 @@ export class Engine {
       this.next_order_id,
       below !== null,
     );
+    list.pays = pays;
     const working_slot = this.create(market, account, working, working_lock, 0, list.id, false);
     if (below === null)
       this.create(market, account, pending, pending_locks[0], pending_locks[2], list.id, true);
@@ -617,6 +631,7 @@ export class Engine {
       above_id: first,
       below_id: pair ? first + 1 : 0,
       waiting: working_id !== 0,
+      pays: false,
       time_ms: this.now_ms,
     };
     this.order_lists.set(list.id, list);
@@ -1352,6 +1367,7 @@ export class Engine {
       taker_fee = fee_units(base_units, cfg.taker_fee_ppm);
       cells[t_base] += base_units - taker_fee;
       this.asset_totals[base].fees_units += taker_fee;
+      if (orders.list_id(taker) !== 0) this.pay_pending(market, taker, base_units - taker_fee);
       orders.set_locked_units(maker, orders.locked_units(maker) - base_units);
       cells[m_base + 1] -= base_units;
       maker_fee = fee_units(quote_units, cfg.maker_fee_ppm);
@@ -1368,6 +1384,7 @@ export class Engine {
       maker_fee = fee_units(base_units, cfg.maker_fee_ppm);
       cells[m_base] += base_units - maker_fee;
       this.asset_totals[base].fees_units += maker_fee;
+      if (orders.list_id(maker) !== 0) this.pay_pending(market, maker, base_units - maker_fee);
     }
     assert(orders.locked_units(taker) >= 0 && orders.locked_units(maker) >= 0, "order lock went negative");
     assert(cells[t_quote + 1] >= 0 && cells[t_base + 1] >= 0, "taker locked balance went negative");
@@ -1563,7 +1580,7 @@ export class Engine {
     const id = orders.id(slot);
     if (list.waiting && id === list.working_id) {
       if (why === STATUS_PARTIALLY_FILLED) return;
-      if (why === STATUS_FILLED) return void this.activate_list(list);
+      if (why === STATUS_FILLED) return void this.activate_list(market, list);
     }
     // gone first: the others' endings come back here and find nothing to do
     this.order_lists.delete(list_id);
@@ -1582,8 +1599,18 @@ export class Engine {
    * (run_triggers, place_pending). An OTO is resolved then (ALL_DONE); an OTOCO's pair goes on as an
    * OCO.
    */
-  private activate_list(list: OrderList): void {
+  private activate_list(market: Market, list: OrderList): void {
     list.waiting = false;
+    if (list.pays) {
+      // an OPO: as many whole lots as the working order brought in, the rest released
+      const orders = this.orders;
+      const holder = orders.by_id.get(list.above_id);
+      const lot_units = market.config.lot_units;
+      const lots = Math.floor(orders.locked_units(holder) / lot_units);
+      this.release_part(market, holder, orders.locked_units(holder) - lots * lot_units);
+      orders.set_quantity_lots(holder, lots);
+      if (list.below_id !== 0) orders.set_quantity_lots(orders.by_id.get(list.below_id), lots);
+    }
     this.activations.push(list.above_id);
     if (list.below_id !== 0) {
       this.activations.push(list.below_id);
@@ -1604,9 +1631,12 @@ export class Engine {
     const orders = this.orders;
     const account = orders.account(slot);
     this.waiting.delete(orders.id(slot));
-    this.sink.order_activated(orders.id(slot), account, market.id, this.now_ms);
+    this.sink.order_activated(orders.id(slot), account, market.id, orders.quantity_lots(slot), this.now_ms);
     const type = orders.type(slot);
     const side = orders.side(slot);
+    // an OPO's order got its quantity now: what the filters ask of a quantity, checked now
+    if (!this.quantity_allowed(market, slot))
+      return void this.finish_taker(market, slot, STATUS_EXPIRED, END_NONE);
     if (is_stop_type(type)) {
       const limits = this.limits;
       if (
@@ -1625,6 +1655,46 @@ export class Engine {
         return void this.finish_taker(market, slot, STATUS_EXPIRED, END_NONE);
     }
     this.execute_taker(market, slot);
+  }
+
+  /**
+   * An OPO's working order brought in `units` of base (a fill, less its fee): locked for its pending
+   * orders, on the one that holds their lock (list.above_id).
+   */
+  private pay_pending(market: Market, slot: number, units: number): void {
+    const orders = this.orders;
+    const list = this.order_lists.get(orders.list_id(slot));
+    if (list === undefined || !list.pays || !list.waiting || list.working_id !== orders.id(slot)) return;
+    const holder = orders.by_id.get(list.above_id);
+    const account = orders.account(slot);
+    const cells = this.ledger.cells;
+    const at = this.ledger.free_at(account, market.config.base);
+    assert(cells[at] >= units, "an OPO's proceeds are not in its account");
+    cells[at] -= units;
+    cells[at + 1] += units;
+    orders.set_locked_units(holder, orders.locked_units(holder) + units);
+  }
+
+  /**
+   * Whether a pending order's quantity passes the filters now (LOT_SIZE, a limit price's NOTIONAL, an
+   * iceberg's parts): an OPO's got its quantity when placed; any other's passed when admitted.
+   */
+  private quantity_allowed(market: Market, slot: number): boolean {
+    const orders = this.orders;
+    const cfg = market.config;
+    const lots = orders.quantity_lots(slot);
+    if (lots < cfg.min_qty_lots || lots > cfg.max_qty_lots) return false;
+    const type = orders.type(slot);
+    if (
+      has_limit_price(type) &&
+      orders.price_ticks(slot) * lots * cfg.quote_units_per_tick_lot < cfg.min_notional_units
+    )
+      return false;
+    const ice = orders.iceberg(slot);
+    return (
+      ice === undefined ||
+      (ice.display_lots < lots && Math.ceil(lots / ice.display_lots) <= ICEBERG_PARTS_MAX)
+    );
   }
 
   /** Ends an open order wherever it is: in the book, waiting as a pending order, or a waiting stop. */
@@ -2341,6 +2411,11 @@ export interface OrderList {
    * False for an OCO, and for an OTOCO whose pending pair is placed (an OCO from then on).
    */
   waiting: boolean;
+  /**
+   * An OPO/OPOCO: the working order's proceeds pay the pending orders, locked on the pending order
+   * above (the pair's take-profit order) as they come; the pending orders' quantity is set from them.
+   */
+  pays: boolean;
   /** When it was placed (command time). */
   time_ms: number;
 }

@@ -96,8 +96,15 @@ export interface EventSink {
   /**
    * A pending order of an order list (placed PENDING_NEW) is placed on the book now that the list's
    * working order has filled: it works from now on (a stop order: waits for its trigger from now on).
+   * `quantity_lots`: its quantity (an OPO's pending order gets its quantity now; others keep theirs).
    */
-  order_activated(order_id: number, account: number, market: number, time_ms: number): void;
+  order_activated(
+    order_id: number,
+    account: number,
+    market: number,
+    quantity_lots: number,
+    time_ms: number,
+  ): void;
   /** An order's state changed: partially filled, filled, canceled or expired. */
   order_update(
     order_id: number,
@@ -224,7 +231,14 @@ export type EngineEvent =
       contingency: Contingency;
       working_order_id: number;
     }
-  | { kind: "order_activated"; order_id: number; account: number; market: number; time_ms: number }
+  | {
+      kind: "order_activated";
+      order_id: number;
+      account: number;
+      market: number;
+      quantity_lots: number;
+      time_ms: number;
+    }
   | {
       kind: "order_update";
       order_id: number;
@@ -404,8 +418,14 @@ export class EventCollector implements EventSink {
       working_order_id,
     });
   }
-  order_activated(order_id: number, account: number, market: number, time_ms: number): void {
-    this.events.push({ kind: "order_activated", order_id, account, market, time_ms });
+  order_activated(
+    order_id: number,
+    account: number,
+    market: number,
+    quantity_lots: number,
+    time_ms: number,
+  ): void {
+    this.events.push({ kind: "order_activated", order_id, account, market, quantity_lots, time_ms });
   }
   order_update(
     order_id: number,
@@ -579,7 +599,13 @@ export class NullSink implements EventSink {
     _contingency: Contingency,
     _working_order_id: number,
   ): void {}
-  order_activated(_order_id: number, _account: number, _market: number, _time_ms: number): void {}
+  order_activated(
+    _order_id: number,
+    _account: number,
+    _market: number,
+    _quantity_lots: number,
+    _time_ms: number,
+  ): void {}
   order_update(
     _order_id: number,
     _account: number,

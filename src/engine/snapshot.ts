@@ -276,7 +276,7 @@ export function snapshot(e: Engine): Uint8Array {
     w.f64(l.time_ms);
     w.u8(l.contingency);
     w.f64(l.working_id);
-    w.u8(l.waiting ? 1 : 0);
+    w.u8((l.waiting ? 1 : 0) | (l.pays ? 2 : 0));
   }
   return w.bytes().slice();
 }
@@ -393,6 +393,7 @@ export function restore(bytes: Uint8Array, sink?: EventSink): Engine {
         contingency: CONTINGENCY_OCO as Contingency,
         working_id: 0,
         waiting: false,
+        pays: false,
       };
       if (version >= 9) {
         const contingency = r.u8();
@@ -400,7 +401,10 @@ export function restore(bytes: Uint8Array, sink?: EventSink): Engine {
           throw new Error(`order list ${list.id}: bad kind ${contingency}`);
         list.contingency = contingency;
         list.working_id = r.f64();
-        list.waiting = r.u8() === 1;
+        const flags = r.u8();
+        if (flags > 3) throw new Error(`order list ${list.id}: bad flags ${flags}`);
+        list.waiting = (flags & 1) === 1;
+        list.pays = (flags & 2) === 2;
       }
       e.restore_order_list(list);
     }

@@ -76,6 +76,7 @@ function symbol_info(e: Engine, m: Market) {
     icebergAllowed: true,
     ocoAllowed: true,
     otoAllowed: true,
+    opoAllowed: true,
     quoteOrderQtyMarketAllowed: true,
     allowTrailingStop: true,
     cancelReplaceAllowed: true,

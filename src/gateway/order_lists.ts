@@ -94,6 +94,9 @@ const OTOCO_PARAMS = [
   "pendingQuantity",
   ...["pendingAbove", "pendingBelow"].flatMap((leg) => Object.keys(LEG_PARAMS).map((k) => `${leg}${k}`)),
 ];
+/** An OPO's and OPOCO's: as an OTO's and OTOCO's, but no pendingQuantity (the proceeds decide it). */
+const OPO_PARAMS = OTO_PARAMS.filter((name) => name !== "pendingQuantity");
+const OPOCO_PARAMS = OTOCO_PARAMS.filter((name) => name !== "pendingQuantity");
 
 /** What register_trading shares with these endpoints. */
 export interface TradingContext {
@@ -373,6 +376,61 @@ export function register_order_lists(route: Route, ctx: TradingContext): void {
       working,
       pending: above,
       pending_below: below,
+    };
+    return place_list(command, m, resp_type, list_cid, [working, above, below]);
+  });
+
+  /**
+   * OPO and OPOCO: an OTO and OTOCO whose BUY working order's proceeds pay its SELL pending orders;
+   * these come without a quantity (validated with the working order's, placed with the proceeds').
+   */
+  const opo = (p: Params, m: Market) => {
+    mandatory(p, ["workingSide", "workingPrice", "workingQuantity", "pendingSide"]);
+    if (p.values.get("workingSide") !== "BUY" || p.values.get("pendingSide") !== "SELL")
+      throw bad(-1106, "OPO order lists need workingSide BUY and pendingSide SELL.");
+    const working = leg_spec(p, "working", WORKING_PARAMS, STP_SHARED, WORKING_TYPES, m, engine);
+    const without_quantity = (spec: OrderSpec): OrderSpec => ({ ...spec, quantity_lots: 0 });
+    return { working, without_quantity };
+  };
+
+  route("POST", "/api/v3/orderList/opo", [...OPO_PARAMS, ...SIGNED], async (p, request, raw, reply) => {
+    const { key, m, resp_type, list_cid } = list_head(p, request, raw, reply, 2);
+    const { working, without_quantity } = opo(p, m);
+    const shared = { ...STP_SHARED, quantity: "workingQuantity" };
+    const pending = without_quantity(
+      leg_spec(p, "pending", PENDING_PARAMS, shared, PENDING_TYPES, m, engine),
+    );
+    if (pending.quote_units !== 0)
+      throw bad(-1106, "Parameter 'pendingQuoteOrderQty' sent when not required.");
+    const command: PlaceOto = {
+      type: "place_oto",
+      ts_ms: 0,
+      account: key.account,
+      market: m.id,
+      list_client_order_id: list_cid,
+      working,
+      pending,
+      pending_below: null,
+      pays: true,
+    };
+    return place_list(command, m, resp_type, list_cid, [working, pending]);
+  });
+
+  route("POST", "/api/v3/orderList/opoco", [...OPOCO_PARAMS, ...SIGNED], async (p, request, raw, reply) => {
+    const { key, m, resp_type, list_cid } = list_head(p, request, raw, reply, 3);
+    const { working, without_quantity } = opo(p, m);
+    const above = without_quantity(oco_leg(p, "pendingAbove", m, engine, "pendingSide", "workingQuantity"));
+    const below = without_quantity(oco_leg(p, "pendingBelow", m, engine, "pendingSide", "workingQuantity"));
+    const command: PlaceOto = {
+      type: "place_oto",
+      ts_ms: 0,
+      account: key.account,
+      market: m.id,
+      list_client_order_id: list_cid,
+      working,
+      pending: above,
+      pending_below: below,
+      pays: true,
     };
     return place_list(command, m, resp_type, list_cid, [working, above, below]);
   });

@@ -228,7 +228,7 @@ export class UserEvents {
         const known = this.facts(ev.order_id, ev.account, ev.market);
         if (known === null) continue;
         const stop = is_stop_type(known.order_type);
-        const facts = { ...known, working_ms: stop ? -1 : ev.time_ms };
+        const facts = { ...known, working_ms: stop ? -1 : ev.time_ms, quantity_lots: ev.quantity_lots };
         if (this.orders.has(ev.order_id)) this.orders.set(ev.order_id, facts);
         const m = e.markets[ev.market];
         emit(ev.account, {

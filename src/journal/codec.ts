@@ -234,8 +234,8 @@ export function encode_command(w: ByteWriter, c: Command): void {
       w.str(c.list_client_order_id);
       write_spec(w, c.working);
       write_spec(w, c.pending);
-      // an OTOCO's second pending order
-      w.u8(c.pending_below === null ? 0 : 1);
+      // bit 0: an OTOCO's second pending order follows; bit 1: OPO (the working order pays)
+      w.u8((c.pending_below === null ? 0 : 1) | (c.pays === true ? 2 : 0));
       if (c.pending_below !== null) write_spec(w, c.pending_below);
       return;
     case "add_api_key":
@@ -513,14 +513,10 @@ function read_body(r: ByteReader, kind: (typeof KINDS)[number], ts_ms: number, v
       const head = { type: kind, ts_ms, account: r.u32(), market: r.u32(), list_client_order_id: r.str() };
       const working = read_spec(r, {}, version, false);
       const pending = read_spec(r, {}, version, false);
-      const more = r.u8();
-      if (more > 1) throw new CodecError(`bad OTO flag ${more}`);
-      return {
-        ...head,
-        working,
-        pending,
-        pending_below: more === 1 ? read_spec(r, {}, version, false) : null,
-      };
+      const flags = r.u8();
+      if (flags > 3) throw new CodecError(`bad OTO flags ${flags}`);
+      const pending_below = (flags & 1) === 1 ? read_spec(r, {}, version, false) : null;
+      return { ...head, working, pending, pending_below, ...((flags & 2) === 2 ? { pays: true } : {}) };
     }
     case "add_api_key":
       return {

@@ -27,7 +27,7 @@ export const ROW_PREVENTED_MATCH_WIDTH = 13;
 export const ROW_ORDER_AMENDED_WIDTH = 8;
 export const ROW_TRAILING_STARTED_WIDTH = 3;
 export const ROW_ORDER_LIST_WIDTH = 10;
-export const ROW_ORDER_ACTIVATED_WIDTH = 3;
+export const ROW_ORDER_ACTIVATED_WIDTH = 4;
 
 /** What the node's thread sends the writer: the rows of commands up to and including `seq`. */
 export interface RowBatch {
@@ -153,6 +153,7 @@ export class RowPacker {
         a[i++] = ROW_ORDER_ACTIVATED;
         a[i++] = e.order_id;
         a[i++] = e.time_ms;
+        a[i++] = e.quantity_lots;
         this.length = i;
         this.rows++;
       } else if (e.kind === "order_triggered") {

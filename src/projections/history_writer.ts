@@ -81,7 +81,7 @@ const update_order = db.prepare(
 );
 /** A pending order placed: NEW, working from now unless a stop order (working once it triggers). */
 const activate_order = db.prepare(`UPDATE orders SET status = ?, update_ms = ?,
-  working_ms = CASE WHEN order_type >= 3 THEN -1 ELSE ? END WHERE order_id = ?`);
+  working_ms = CASE WHEN order_type >= 3 THEN -1 ELSE ? END, quantity_lots = ? WHERE order_id = ?`);
 const insert_trade = db.prepare("INSERT OR REPLACE INTO trades VALUES (?,?,?,?,?,?,?,?,?,?,?)");
 const set_last = db.prepare("UPDATE meta SET value = ? WHERE key = 'last_seq'");
 const upsert_candle = db.prepare(CANDLE_UPSERT_SQL);
@@ -155,7 +155,8 @@ const write = db.transaction((b: RowBatch) => {
       set_trailing.run(a[i + 2], a[i + 1]);
       i += ROW_TRAILING_STARTED_WIDTH;
     } else if (kind === ROW_ORDER_ACTIVATED) {
-      activate_order.run(STATUS_NEW, a[i + 2], a[i + 2], a[i + 1]);
+      // (an OPO's pending order gets its quantity now)
+      activate_order.run(STATUS_NEW, a[i + 2], a[i + 2], a[i + 3], a[i + 1]);
       i += ROW_ORDER_ACTIVATED_WIDTH;
     } else if (kind === ROW_ORDER_TRIGGERED) {
       set_working.run(a[i + 2], a[i + 1]);

@@ -172,6 +172,8 @@ const op = fc.record({
         take_profit: fc.constantFrom(0, 0, 5, 6),
         stp: fc.constantFrom(-1 as const, 2 as const, 4 as const),
         list_cid: cid,
+        // an OPO / OPOCO: the BUY working order's proceeds pay SELL pending orders (no quantity)
+        pays: fc.constantFrom(false, false, false, true),
       }),
     },
     {
@@ -364,18 +366,22 @@ export function to_commands(list: Op[]): Command[] {
       case "oto": {
         placed += what.pair ? 3 : 2;
         const mid = MIDS[what.market];
+        const pays = what.pays;
+        const working_side = pays ? 0 : what.side;
         const working: OrderSpec = {
-          side: what.side,
+          side: working_side,
           order_type: what.working_maker ? 2 : 0,
           tif: what.working_ioc && !what.working_maker ? 1 : 0,
-          price_ticks: mid + (what.side === 0 ? -1 : 1) * what.working_offset,
+          price_ticks: mid + (working_side === 0 ? -1 : 1) * what.working_offset,
           quantity_lots: what.lots,
           quote_units: 0,
           stop_price_ticks: 0,
           client_order_id: null,
           stp: what.stp,
         };
-        const side = (what.same_side ? what.side : 1 - what.side) as 0 | 1;
+        const side = (pays ? 1 : what.same_side ? what.side : 1 - what.side) as 0 | 1;
+        /** An OPO's pending orders come without a quantity. */
+        const sized = (spec: OrderSpec): OrderSpec => (pays ? { ...spec, quantity_lots: 0 } : spec);
         const command = {
           type: "place_oto" as const,
           ts_ms: t,
@@ -383,6 +389,7 @@ export function to_commands(list: Op[]): Command[] {
           market: what.market,
           list_client_order_id: what.list_cid,
           working,
+          ...(pays ? { pays: true } : {}),
         };
         if (what.pair) {
           const up = side === 1 ? 1 : -1;
@@ -392,12 +399,16 @@ export function to_commands(list: Op[]): Command[] {
             up,
             what.lots,
           );
-          out.push({ ...command, pending: up === 1 ? maker : stop, pending_below: up === 1 ? stop : maker });
+          out.push({
+            ...command,
+            pending: sized(up === 1 ? maker : stop),
+            pending_below: sized(up === 1 ? stop : maker),
+          });
         } else {
           const type = what.pending_type;
           out.push({
             ...command,
-            pending: {
+            pending: sized({
               side,
               order_type: type,
               tif: type === 0 ? ((what.lots % 3) as 0 | 1 | 2) : 0,
@@ -407,7 +418,7 @@ export function to_commands(list: Op[]): Command[] {
               stop_price_ticks: type >= 3 ? mid + what.pending_offset + (what.lots % 2 === 0 ? 1 : -1) : 0,
               client_order_id: null,
               stp: what.stp,
-            },
+            }),
             pending_below: null,
           });
         }

@@ -392,6 +392,84 @@ describe("order lists (OTO, OTOCO, OCO with take-profit stops)", () => {
     assert.deepEqual(reasons(g.run(oto(0))), [], "room for two");
   });
 
+  it("an OPO: the working order's proceeds, less fees, are locked for the pending order and size it", () => {
+    const f = at_p();
+    const btc = balance(f, 0, BTC);
+    const opo = (account: number, lots: number, over: Partial<PlaceOto> = {}): PlaceOto =>
+      oto(account, {
+        working: leg(SIDE_BUY, TYPE_LIMIT, P - 100, 0, lots),
+        pending: leg(SIDE_SELL, TYPE_LIMIT_MAKER, P + 200, 0, 0),
+        pays: true,
+        ...over,
+      });
+    const placed = f.run(opo(0, 5));
+    assert.deepEqual(
+      of_kind(placed, "order_new").map((o) => [o.order_id, o.quantity_lots]),
+      [
+        [3, 5],
+        [4, 0],
+      ],
+      "the pending order has no quantity yet",
+    );
+    assert.equal(balance(f, 0, BTC).locked, btc.locked, "nor any funds locked");
+    // 2 lots bought as maker (fee 0.1% of the base received): 1,998 units locked for the pending order
+    f.run(limit(1, SIDE_SELL, P - 100, 2));
+    assert.equal(balance(f, 0, BTC).locked - btc.locked, 2 * LOT - 2);
+    assert.equal(balance(f, 0, BTC).free, btc.free, "the proceeds went to the pending order, not to free");
+    const ev = f.run(limit(1, SIDE_SELL, P - 100, 3));
+    // 4,995 units in all: placed with 4 lots, the 995 left released
+    assert.deepEqual(
+      of_kind(ev, "order_activated").map((a) => [a.order_id, a.quantity_lots]),
+      [[4, 4]],
+    );
+    assert.deepEqual(
+      [balance(f, 0, BTC).locked - btc.locked, balance(f, 0, BTC).free - btc.free],
+      [4 * LOT, 995],
+    );
+    assert.equal(f.engine.markets[0].asks.best_price(), P + 200);
+    // an OPOCO: the pair gets the proceeds' lots; cancelled part-way, the proceeds come back
+    const g = at_p();
+    const g_btc = balance(g, 0, BTC);
+    g.run(
+      opo(0, 5, {
+        pending: leg(SIDE_SELL, TYPE_LIMIT_MAKER, P + 200, 0, 0),
+        pending_below: leg(SIDE_SELL, TYPE_STOP_LOSS, 0, P - 300, 0),
+      }),
+    );
+    g.run(limit(1, SIDE_SELL, P - 100, 1));
+    assert.equal(balance(g, 0, BTC).locked - g_btc.locked, LOT - 1);
+    g.run({ type: "cancel_order_list", ts_ms: 1000, account: 0, market: 0, list_id: 1 });
+    assert.deepEqual(
+      [balance(g, 0, BTC).locked, balance(g, 0, BTC).free - g_btc.free],
+      [g_btc.locked, LOT - 1],
+    );
+    g.run(
+      opo(0, 5, {
+        pending: leg(SIDE_SELL, TYPE_LIMIT_MAKER, P + 200, 0, 0),
+        pending_below: leg(SIDE_SELL, TYPE_STOP_LOSS, 0, P - 300, 0),
+      }),
+    );
+    const pair = g.run(limit(1, SIDE_SELL, P - 100, 5));
+    assert.deepEqual(
+      of_kind(pair, "order_activated").map((a) => a.quantity_lots),
+      [4, 4],
+    );
+    assert.deepEqual([g.engine.markets[0].stops.size, g.engine.order_lists.size], [1, 1]);
+    // proceeds short of a lot: the pending order expires when placed, its lock released
+    const h = at_p();
+    h.run(opo(0, 1));
+    const short = h.run(limit(1, SIDE_SELL, P - 100, 1));
+    assert.equal(last_status(short, 4), STATUS_EXPIRED);
+    assert.equal(balance(h, 0, BTC).locked, 0);
+    // Binance's rules: a BUY working order, SELL pending orders without a quantity
+    assert.deepEqual(reasons(h.run(opo(0, 5, { working: leg(SIDE_SELL, TYPE_LIMIT, P + 100, 0, 5) }))), [
+      R.REASON_INVALID_PARAMETER,
+    ]);
+    assert.deepEqual(reasons(h.run(opo(0, 5, { pending: leg(SIDE_SELL, TYPE_LIMIT, P + 200, 0, 5) }))), [
+      R.REASON_INVALID_PARAMETER,
+    ]);
+  });
+
   it("cancel_order_list cancels a pending list whole, and refuses one that resolved meanwhile", () => {
     const f = at_p();
     f.run(otoco(0));

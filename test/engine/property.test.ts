@@ -109,13 +109,20 @@ function count_lists(
     oto_placed: number;
     oto_activated: number;
     oto_ended: number;
+    opo_activated: number;
   },
 ): void {
+  /** An OPO's pending orders: placed without a quantity. */
+  const unsized = new Set<number>();
   for (const line of events) {
     if (!line.includes("order_list") && !line.includes("order_activated")) continue;
     const list = JSON.parse(line) as EngineEvent[];
     for (const e of list) {
-      if (e.kind === "order_activated") into.oto_activated++;
+      if (e.kind === "order_new" && e.quantity_lots === 0 && e.quote_units === 0) unsized.add(e.order_id);
+      if (e.kind === "order_activated") {
+        into.oto_activated++;
+        if (unsized.has(e.order_id) && e.quantity_lots > 0) into.opo_activated++;
+      }
       if (e.kind !== "order_list") continue;
       if (e.working_order_id !== 0) {
         // an OTO or OTOCO: placed, or ended with its working order still there (cancelled, expired)
@@ -162,6 +169,7 @@ describe("engine properties", () => {
       oto_placed: 0,
       oto_activated: 0,
       oto_ended: 0,
+      opo_activated: 0,
     };
     fc.assert(
       fc.property(ops(50, 600), fc.nat(), (list, cut_seed) => {
@@ -201,7 +209,10 @@ describe("engine properties", () => {
       lists.placed > 0 && lists.by_trade > 0 && lists.by_trigger > 0 && lists.cancelled > 0,
       JSON.stringify(lists),
     );
-    assert.ok(lists.oto_placed > 0 && lists.oto_activated > 0 && lists.oto_ended > 0, JSON.stringify(lists));
+    assert.ok(
+      lists.oto_placed > 0 && lists.oto_activated > 0 && lists.oto_ended > 0 && lists.opo_activated > 0,
+      JSON.stringify(lists),
+    );
   });
 });
 

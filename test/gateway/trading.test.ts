@@ -2158,6 +2158,53 @@ describe("order and trade history (SQLite projection)", () => {
         ],
         ["ALL_DONE", bracket_ids.map((id) => [id, "CANCELED"])],
       );
+      // an OPO: the working order's proceeds, less its fee, are the pending order's quantity
+      assert.equal(info.opoAllowed, true);
+      const opo_params = {
+        workingType: "LIMIT",
+        workingSide: "BUY",
+        workingPrice: "1850",
+        workingQuantity: "0.1",
+        workingTimeInForce: "GTC",
+        pendingType: "LIMIT_MAKER",
+        pendingSide: "SELL",
+        pendingPrice: "2100",
+        newOrderRespType: "RESULT",
+      };
+      const wrong_side = await call("POST", "/api/v3/orderList/opo", alice, {
+        ...opo_params,
+        workingSide: "SELL",
+      });
+      assert.deepEqual([wrong_side.status, wrong_side.body.code], [400, -1106]);
+      const opo = await call("POST", "/api/v3/orderList/opo", alice, opo_params);
+      assert.equal(opo.status, 200, JSON.stringify(opo.body));
+      const [opo_working, opo_pending] = opo.body.orderReports as Body[];
+      assert.deepEqual(
+        [opo_working.status, opo_pending.status, opo_pending.origQty],
+        ["NEW", "PENDING_NEW", "0.00000000"],
+      );
+      await call("POST", "/api/v3/order", bob, {
+        side: "SELL",
+        type: "LIMIT",
+        timeInForce: "IOC",
+        price: "1850",
+        quantity: "0.1",
+      });
+      const fee = (
+        await call("GET", "/api/v3/myTrades", alice, { orderId: String(opo_working.orderId) })
+      ).body
+        .map((t) => Number(t.commission))
+        .reduce((a, b) => a + b, 0);
+      const step = Number(
+        ((info.filters as Body[]).find((x) => x.filterType === "LOT_SIZE") as Body).stepSize as string,
+      );
+      const sized = (await call("GET", "/api/v3/order", alice, { orderId: String(opo_pending.orderId) }))
+        .body;
+      assert.equal(sized.status, "NEW");
+      assert.ok(
+        fee > 0 && Math.abs(Number(sized.origQty) - Math.floor((0.1 - fee) / step + 1e-9) * step) < 1e-12,
+        JSON.stringify([sized, fee, step]),
+      );
       // a refused pair: a sell's stop above the last price
       const bad_pair = await call("POST", "/api/v3/orderList/otoco", alice, {
         workingType: "LIMIT_MAKER",
