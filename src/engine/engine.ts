@@ -1707,8 +1707,9 @@ export class Engine {
   }
 
   /**
-   * A triggered stop that was an OCO's locks what it needs from now on: it held only what it needed
-   * beyond its limit maker's lock, which settle_list has just released.
+   * A triggered stop that was an OCO's locks what it needs from now on: it held its need, or (the
+   * stop-loss order) only what it needed beyond the take-profit order's lock, which settle_list has
+   * just released with that order.
    */
   private take_over_lock(market: Market, slot: number): void {
     const orders = this.orders;

@@ -16,6 +16,7 @@ import type { Command } from "../../src/engine/commands.js";
 import { Engine } from "../../src/engine/engine.js";
 import { check_invariants } from "../../src/engine/invariants.js";
 import { state_hash } from "../../src/engine/snapshot.js";
+import { LIST_EXECUTING } from "../../src/engine/types.js";
 import { encode_command } from "../../src/journal/codec.js";
 import { FileJournal } from "../../src/journal/file_journal.js";
 import { FsStorage } from "../../src/journal/storage.js";
@@ -51,6 +52,44 @@ function traffic(rng: Prng, n: number): Command {
       client_order_id: null,
     };
   const side = rng.below(2) as 0 | 1;
+  if (r === 4) {
+    // an order list (unique list client id): an OTO, an OTOCO or an OPO, its working order near
+    // the mid, so that some fill and place their pending orders (snapshots catch some waiting)
+    const order = (
+      s: 0 | 1,
+      type: 0 | 2 | 3,
+      price_ticks: number,
+      stop_price_ticks: number,
+      lots: number,
+    ) => ({
+      side: s,
+      order_type: type,
+      tif: 0 as const,
+      price_ticks,
+      quantity_lots: lots,
+      quote_units: 0,
+      stop_price_ticks,
+      client_order_id: null,
+      stp: -1 as const,
+    });
+    const lots = rng.between(1, 50);
+    const kind = rng.below(3);
+    const pays = kind === 2;
+    const w_side = pays ? 0 : side;
+    const pending_lots = pays ? 0 : lots;
+    return {
+      type: "place_oto",
+      ts_ms: 0,
+      account,
+      market: 0,
+      list_client_order_id: `l${n}`,
+      working: order(w_side, 0, 2_000_000 + (w_side === 0 ? -1 : 1) * rng.between(-5, 50), 0, lots),
+      // a SELL take-profit above and stop-loss below (the pair), or one SELL limit maker
+      pending: order(1, 2, 2_000_000 + rng.between(60, 90), 0, pending_lots),
+      pending_below: kind === 1 ? order(1, 3, 0, 1_000_000, pending_lots) : null,
+      ...(pays ? { pays: true } : {}),
+    };
+  }
   return {
     type: "place_order",
     ts_ms: 0,
@@ -136,23 +175,33 @@ describe("crash test (SIGKILL at random moments)", () => {
       const fresh = new Engine(LIMITS);
       const seen = new Set<string>();
       let count = 0;
+      let lists_placed = 0;
+      let pending_placed = 0;
       for await (const c of journal.read_from(1)) {
         const k = key(c.command);
-        // orders (unique client ids) and deposits (unique amounts) must never appear twice
-        if (c.command.type === "place_order" || c.command.type === "deposit") {
+        // orders and lists (unique client ids) and deposits (unique amounts) must never appear twice
+        if (
+          c.command.type === "place_order" ||
+          c.command.type === "deposit" ||
+          c.command.type === "place_oto"
+        ) {
           assert.ok(!seen.has(k), `command at ${c.seq} journaled twice`);
           seen.add(k);
         }
         const expected = acked.get(c.seq);
         if (expected !== undefined) assert.equal(k, expected, `sequence ${c.seq} holds another command`);
         c.command.ts_ms = c.timestamp_ms;
-        fresh.apply(c.command);
+        for (const e of fresh.apply(c.command)) {
+          if (e.kind === "order_list" && e.status === LIST_EXECUTING) lists_placed++;
+          if (e.kind === "order_activated") pending_placed++;
+        }
         count++;
       }
       await journal.close();
       for (const seq of acked.keys())
         assert.ok(seq <= count, `acknowledged sequence ${seq} missing (journal has ${count})`);
       assert.ok(acked.size > CYCLES * 5, `only ${acked.size} acknowledgements in ${CYCLES} cycles`);
+      assert.ok(lists_placed > 0, "no order list was placed");
       // The node (newest snapshot + replay) equals a fresh replay of the whole journal.
       const node = await EngineNode.open({ data_dir: dir, engine_limits: LIMITS, log: () => {} });
       assert.equal(node.last_applied_seq, count);
@@ -160,7 +209,7 @@ describe("crash test (SIGKILL at random moments)", () => {
       assert.deepEqual(check_invariants(node.engine), []);
       await node.close();
       t.diagnostic(
-        `${CYCLES} kills, ${acked.size} acknowledged commands, ${count} journaled, final state ${state_hash(fresh).slice(0, 16)}`,
+        `${CYCLES} kills, ${acked.size} acknowledged commands, ${count} journaled (order lists placed ${lists_placed}, pending orders placed ${pending_placed}), final state ${state_hash(fresh).slice(0, 16)}`,
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });
