@@ -21,8 +21,9 @@ import type { MarketStatus, OrderType, Side, StpMode, TimeInForce } from "./type
  * and rules orders journaled before keep (see OrderSpec.format and the FORMAT_ constants).
  * 8: no new shape; an OCO may have a TAKE_PROFIT(_LIMIT) order (FORMAT_OCO_TAKE_PROFIT). A new kind,
  * place_oto (OTO and OTOCO order lists), and cancel_order_list.
+ * 9: no new shape; an order of a pending order list may be amended (FORMAT_AMEND_LIST_ORDERS).
  */
-export const COMMAND_VERSION = 8;
+export const COMMAND_VERSION = 9;
 /**
  * From this format on, a taker with nothing left to trade stops before self-trade prevention looks at
  * the next resting order of its own account (before, a filled taker could still expire one).
@@ -40,6 +41,11 @@ export const FORMAT_ICEBERG_LIMIT = 7;
  * (before, only a LIMIT_MAKER: such a list was refused, and is refused on replay).
  */
 export const FORMAT_OCO_TAKE_PROFIT = 8;
+/**
+ * From this format on, amend keep priority takes an order of a pending order list (Binance: an OCO
+ * pair's two orders together, an OTO's working and pending orders each alone); before, refused.
+ */
+export const FORMAT_AMEND_LIST_ORDERS = 9;
 
 /** Binance's strategyType: values below this are reserved (-1134); an INT. */
 export const STRATEGY_TYPE_MIN = 1_000_000;
@@ -323,6 +329,8 @@ export interface AmendOrder {
   new_client_order_id: string;
   /** The order's new quantity: above what has executed, below its quantity now. */
   new_quantity_lots: number;
+  /** The journal format it was written in, when older than the current one (set by the codec). */
+  format?: number;
 }
 
 /**

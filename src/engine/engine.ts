@@ -40,6 +40,7 @@ import {
   CANCEL_ONLY_PARTIALLY_FILLED,
   type CancelRestriction,
   COMMAND_VERSION,
+  FORMAT_AMEND_LIST_ORDERS,
   FORMAT_ICEBERG_LIMIT,
   FORMAT_OCO_TAKE_PROFIT,
   FORMAT_STOPS_SEE_SWEEP,
@@ -1905,7 +1906,11 @@ export class Engine {
   /**
    * Reduces an open order's quantity where it stands (Binance's amend keep priority): its level loses
    * the difference, the lock it no longer needs is released, its queue position stays. A resting
-   * order or an untriggered stop; the new quantity is below the old and above what has executed.
+   * order or an untriggered stop; the new quantity is below the old and above what has executed. An
+   * order of a pending list (format 9 on; Binance): an OCO pair's two orders (an OCO's, an OTOCO's
+   * pending pair) both take the new quantity, their shared lock recomputed; an OTO's working order and
+   * single pending order each alone; not an OPO's pending orders (no quantity yet) nor a pending
+   * MARKET order (its lock is what its quantity cost when placed, not so many lots' worth).
    */
   private amend_order(cmd: AmendOrder): void {
     const problem = this.cancel_checks(cmd.account, cmd.market);
@@ -1920,8 +1925,20 @@ export class Engine {
     if (!Number.isSafeInteger(n) || typeof cid !== "string" || !CLIENT_ORDER_ID_RE.test(cid))
       return void this.reject(R.REASON_INVALID_PARAMETER);
     if (n < cfg.min_qty_lots) return void this.reject(R.REASON_FILTER_LOT_SIZE);
+    const list = this.order_lists.get(orders.list_id(slot));
+    /** The other order of an OCO pair, amended with it; 0 if none. */
+    let partner = 0;
+    if (list !== undefined) {
+      if ((cmd.format ?? COMMAND_VERSION) < FORMAT_AMEND_LIST_ORDERS)
+        return void this.reject(R.REASON_AMEND_ORDER_LIST);
+      const id = orders.id(slot);
+      const pending = list.waiting && id !== list.working_id;
+      if (pending && (list.pays || orders.type(slot) === TYPE_MARKET))
+        return void this.reject(R.REASON_AMEND_ORDER_LIST);
+      if (list.below_id !== 0 && id !== list.working_id)
+        partner = orders.by_id.get(id === list.above_id ? list.below_id : list.above_id);
+    }
     // Binance's origQty: what it works with plus what self-trade prevention took (which stays taken)
-    if (this.order_lists.has(orders.list_id(slot))) return void this.reject(R.REASON_AMEND_ORDER_LIST);
     const prevented = orders.prevented_lots(slot);
     const quantity = orders.quantity_lots(slot) + prevented;
     const executed = orders.executed_lots(slot);
@@ -1930,35 +1947,57 @@ export class Engine {
     if (n <= executed + prevented) return void this.reject(R.REASON_AMEND_NOT_ABOVE_EXECUTED);
     const account = cmd.account;
     const row = this.row(account);
-    const current = orders.client_order_id(slot);
-    const new_id = cid !== current;
-    if (new_id) {
+    if (cid !== orders.client_order_id(slot)) {
       if (row.client_ids?.has(cid) === true) return void this.reject(R.REASON_DUPLICATE_ORDER);
       if (!this.client_ids.has_room(account)) return void this.reject(R.REASON_CLIENT_ID_RETENTION_FULL);
     }
 
-    const reduce = quantity - n;
-    const side = orders.side(slot) as Side;
-    const lot_lock = this.lot_lock(market, slot);
-    const release = reduce * lot_lock;
-    const locked = orders.locked_units(slot);
+    if (partner === 0) {
+      const lot_lock = this.lot_lock(market, slot);
+      const release = (quantity - n) * lot_lock;
+      assert(
+        orders.locked_units(slot) - release === (n - prevented - executed) * lot_lock,
+        "an amended order's lock is not what it holds",
+      );
+      return void this.reduce_order(market, slot, n, release, cid);
+    }
+    // an OCO pair, untouched while pending (a trade or a prevention resolves it): the take-profit
+    // order locks its need, the stop-loss order what it needs beyond (admit_pair)
     assert(
-      locked - release === (n - prevented - executed) * lot_lock,
-      "an amended order's lock is not what it holds",
+      executed + prevented === 0 && orders.quantity_lots(partner) === quantity,
+      "a pending pair was touched",
     );
+    const profit = is_take_profit_type(orders.type(slot)) ? slot : partner;
+    const loss = profit === slot ? partner : slot;
+    const profit_need = n * this.lot_lock(market, profit);
+    const loss_extra = Math.max(0, n * this.lot_lock(market, loss) - profit_need);
+    const release_profit = orders.locked_units(profit) - profit_need;
+    const release_loss = orders.locked_units(loss) - loss_extra;
+    assert(release_profit >= 0 && release_loss >= 0, "an amended pair would lock more");
+    this.reduce_order(market, slot, n, slot === profit ? release_profit : release_loss, cid);
+    const partner_cid = orders.client_order_id(partner) as string;
+    this.reduce_order(market, partner, n, partner === profit ? release_profit : release_loss, partner_cid);
+  }
+
+  /**
+   * An admitted amend of one order: its quantity (Binance's origQty) becomes `n`, `release` of its
+   * lock goes back to free, its level (if it rests) shows less, it gets client order id `cid`.
+   */
+  private reduce_order(market: Market, slot: number, n: number, release: number, cid: string): void {
+    const orders = this.orders;
+    const account = orders.account(slot);
+    const side = orders.side(slot) as Side;
+    const prevented = orders.prevented_lots(slot);
+    const quantity = orders.quantity_lots(slot) + prevented;
+    const executed = orders.executed_lots(slot);
+    const current = orders.client_order_id(slot);
     orders.set_quantity_lots(slot, n - prevented);
-    orders.set_locked_units(slot, locked - release);
-    const asset = side === SIDE_BUY ? cfg.quote : cfg.base;
-    const cells = this.ledger.cells;
-    const at = this.ledger.free_at(account, asset);
-    cells[at + 1] -= release;
-    cells[at] += release;
-    cells[this.ledger.updated_at(account)] = this.now_ms;
-    this.sink.balance(account, asset, cells[at], cells[at + 1]);
+    this.release_part(market, slot, release);
+    this.ledger.cells[this.ledger.updated_at(account)] = this.now_ms;
     const level = orders.level(slot);
     // what it counts in its level: all of the reduction, or an iceberg's part beyond what is left
     const ice = orders.iceberg(slot);
-    let shown_less = reduce;
+    let shown_less = quantity - n;
     if (ice !== undefined) {
       const visible = Math.min(ice.visible_lots, n - prevented - executed);
       shown_less = level === 0 ? 0 : ice.visible_lots - visible;
@@ -1975,9 +2014,9 @@ export class Engine {
         this.levels.quantity_lots[level],
       );
     }
-    if (new_id) {
+    if (cid !== current) {
       orders.set_client_order_id(slot, cid);
-      this.client_ids.add(row, account, cid, orders.id(slot), this.now_ms);
+      this.client_ids.add(this.row(account), account, cid, orders.id(slot), this.now_ms);
     }
     this.sink.order_amended(
       orders.id(slot),

@@ -525,7 +525,14 @@ export function register_trading(
           preventedQty: "0.00000000",
           quoteOrderQty: before.origQuoteOrderQty,
           cumulativeQuoteQty: units(engine, m.config.quote, amended.cumulative_quote_units),
-          status: ORDER_STATUS_NAMES[amended.executed_lots > 0 ? STATUS_PARTIALLY_FILLED : STATUS_NEW],
+          status:
+            ORDER_STATUS_NAMES[
+              engine.waiting.has(amended.order_id)
+                ? STATUS_PENDING_NEW
+                : amended.executed_lots > 0
+                  ? STATUS_PARTIALLY_FILLED
+                  : STATUS_NEW
+            ],
           timeInForce: before.timeInForce,
           type: before.type,
           side: before.side,

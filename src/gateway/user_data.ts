@@ -22,6 +22,7 @@ import {
   STATUS_EXPIRED_IN_MATCH,
   STATUS_NEW,
   STATUS_PARTIALLY_FILLED,
+  STATUS_PENDING_NEW,
   STP_NAMES,
   TIF_NAMES,
 } from "../engine/types.js";
@@ -128,13 +129,38 @@ function started_with(events: readonly EngineEvent[], i: number, order_id: numbe
 /** Turns one command's events into each affected account's user-data events. */
 export class UserEvents {
   private readonly orders = new Map<number, OrderFacts>();
-  /** Pending order lists: their orders (for listStatus events; OrderFacts keeps executionReport's g). */
-  private readonly lists = new Map<number, { orders: { s: string; i: number; c: string }[] }>();
+  /**
+   * Pending order lists: their orders and what a listStatus names (OrderFacts keeps executionReport's
+   * g).
+   */
+  private readonly lists = new Map<
+    number,
+    {
+      orders: { s: string; i: number; c: string }[];
+      status: { client_id: string; contingency: number; time_ms: number };
+    }
+  >();
 
   constructor(
     private readonly engine: Engine,
     private readonly history: History | null,
   ) {}
+
+  /** A pending list not in the cache (placed before a restart), from the engine. */
+  private list_of(list_id: number) {
+    const l = this.engine.order_lists.get(list_id);
+    if (l === undefined) return undefined;
+    const symbol = this.engine.markets[l.market].config.symbol;
+    const orders = [l.working_id, l.above_id, l.below_id]
+      .filter((i) => i !== 0)
+      .map((i) => ({ s: symbol, i, c: this.facts(i, l.account, l.market)?.client_order_id ?? "" }));
+    const entry = {
+      orders,
+      status: { client_id: l.client_id ?? "", contingency: l.contingency, time_ms: l.time_ms },
+    };
+    this.lists.set(list_id, entry);
+    return entry;
+  }
 
   private facts(order_id: number, account: number, market: number): OrderFacts | null {
     const known = this.orders.get(order_id);
@@ -218,7 +244,10 @@ export class UserEvents {
         list_events.push(ev);
         if (ev.status === LIST_EXECUTING) {
           if (this.lists.size >= ORDER_CACHE_MAX) this.lists.delete(this.lists.keys().next().value as number);
-          this.lists.set(ev.list_id, { orders: [] });
+          this.lists.set(ev.list_id, {
+            orders: [],
+            status: { client_id: ev.list_client_order_id, contingency: ev.contingency, time_ms: ev.time_ms },
+          });
         }
         continue;
       }
@@ -303,12 +332,38 @@ export class UserEvents {
         emit(ev.account, {
           ...base(facts, m),
           x: "REPLACED",
-          X: ORDER_STATUS_NAMES[ev.executed_lots > 0 ? STATUS_PARTIALLY_FILLED : STATUS_NEW],
+          // (an OTO's pending order is amended waiting: PENDING_NEW)
+          X: ORDER_STATUS_NAMES[
+            e.waiting.has(ev.order_id)
+              ? STATUS_PENDING_NEW
+              : ev.executed_lots > 0
+                ? STATUS_PARTIALLY_FILLED
+                : STATUS_NEW
+          ],
           C: ev.orig_client_order_id ?? "",
           i: ev.order_id,
           ...no_fill(m, ev.executed_lots, ev.cumulative_quote_units, ev.time_ms),
           ...working(facts, true),
         });
+        // Binance: an order of a list that got a new client order id also brings a listStatus UPDATED
+        const list_id = facts.order_list_id ?? null;
+        const list = list_id === null ? undefined : (this.lists.get(list_id) ?? this.list_of(list_id));
+        if (list !== undefined && ev.client_order_id !== ev.orig_client_order_id) {
+          for (const o of list.orders) if (o.i === ev.order_id) o.c = ev.client_order_id;
+          emit(ev.account, {
+            e: "listStatus",
+            E: time_ms,
+            s: m.config.symbol,
+            g: list_id,
+            c: CONTINGENCY_NAMES[list.status.contingency],
+            l: "UPDATED",
+            L: "EXECUTING",
+            r: "NONE",
+            C: list.status.client_id,
+            T: list.status.time_ms,
+            O: list.orders.map((o) => ({ ...o })),
+          });
+        }
       } else if (ev.kind === "trade") {
         const m = e.markets[ev.market];
         for (const [order_id, account, fee, is_maker, buys] of [

@@ -474,6 +474,8 @@ function read_body(r: ByteReader, kind: (typeof KINDS)[number], ts_ms: number, v
         client_order_id: r.str(),
         new_client_order_id: str(),
         new_quantity_lots: r.f64(),
+        // an older format's rules for amends apply to it (commands.ts, AmendOrder.format)
+        ...(version < COMMAND_VERSION ? { format: version } : {}),
       };
     case "cancel_replace": {
       const head = {

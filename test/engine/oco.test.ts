@@ -224,7 +224,7 @@ describe("order lists (OCO)", () => {
     same.above.client_order_id = "twin";
     same.below.client_order_id = "twin";
     assert.deepEqual(refused(same), [R.REASON_DUPLICATE_ORDER]);
-    // amend keep priority does not touch an order of a pending list
+    // amend keep priority did not touch an order of a pending list before format 9 (oto.test: since)
     const listed = [...f.engine.order_lists.values()][0];
     const amend = f.run({
       type: "amend_order",
@@ -235,6 +235,7 @@ describe("order lists (OCO)", () => {
       client_order_id: null,
       new_client_order_id: "smaller",
       new_quantity_lots: 1,
+      format: 8,
     });
     assert.deepEqual(reasons(amend), [R.REASON_AMEND_ORDER_LIST]);
   });

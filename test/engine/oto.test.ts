@@ -499,20 +499,85 @@ describe("order lists (OTO, OTOCO, OCO with take-profit stops)", () => {
     assert.equal(f.engine.markets[0].asks.best_price(), P + 100);
   });
 
-  it("the exchange expiring a market ends waiting lists; amends are refused while pending", () => {
+  it("amends of list orders (Binance): an OCO pair's both orders together, an OTO's orders each alone, not an OPO's pending ones", () => {
+    const f = at_p();
+    const amend = (order_id: number, lots: number, cid = "smaller") =>
+      f.run({
+        type: "amend_order",
+        ts_ms: 1000,
+        account: 0,
+        market: 0,
+        order_id,
+        client_order_id: null,
+        new_client_order_id: cid,
+        new_quantity_lots: lots,
+      });
+    const usdt = balance(f, 0, USDT);
+    const btc = balance(f, 0, BTC);
+    f.run(otoco(0)); // working 3: buy 5 at P - 100; pending pair 4 (limit maker) and 5 (stop), 5 lots
+    // the working order alone
+    const working = amend(3, 4, "w");
+    assert.deepEqual(
+      of_kind(working, "order_amended").map((a) => [a.order_id, a.quantity_lots, a.client_order_id]),
+      [[3, 4, "w"]],
+    );
+    assert.equal(balance(f, 0, USDT).locked - usdt.locked, 4 * (P - 100) * K);
+    // either order of the pending pair: both take the new quantity, the pair's lock with them
+    const pair = amend(5, 3, "s");
+    assert.deepEqual(
+      of_kind(pair, "order_amended").map((a) => [
+        a.order_id,
+        a.quantity_lots,
+        a.orig_quantity_lots,
+        a.client_order_id,
+      ]),
+      [
+        [5, 3, 5, "s"],
+        [4, 3, 5, f.engine.orders.client_order_id(f.engine.orders.by_id.get(4))],
+      ],
+    );
+    assert.equal(balance(f, 0, BTC).locked - btc.locked, 3 * LOT);
+    // the working order fills (4 lots): the pair is placed with 3
+    const ev = f.run(limit(1, SIDE_SELL, P - 100, 4));
+    assert.deepEqual(
+      of_kind(ev, "order_activated").map((a) => [a.order_id, a.quantity_lots]),
+      [
+        [4, 3],
+        [5, 3],
+      ],
+    );
+    // placed, still an OCO pair: amended together again
+    assert.deepEqual(
+      of_kind(amend(4, 2, "l"), "order_amended").map((a) => [a.order_id, a.quantity_lots]),
+      [
+        [4, 2],
+        [5, 2],
+      ],
+    );
+    assert.equal(f.engine.markets[0].asks.best_price(), P + 200);
+    assert.equal(balance(f, 0, BTC).locked - btc.locked, 2 * LOT);
+    // an OTO's pending order alone
+    f.run(oto(0));
+    const ids = [...f.engine.order_lists.values()].find((l) => l.below_id === 0) as { above_id: number };
+    assert.deepEqual(
+      of_kind(amend(ids.above_id, 1, "p"), "order_amended").map((a) => [a.order_id, a.quantity_lots]),
+      [[ids.above_id, 1]],
+    );
+    // an OPO's pending order has no quantity to amend
+    f.run(
+      oto(0, {
+        working: leg(SIDE_BUY, TYPE_LIMIT, P - 100, 0, 5),
+        pending: leg(SIDE_SELL, TYPE_LIMIT_MAKER, P + 200, 0, 0),
+        pays: true,
+      }),
+    );
+    const opo = [...f.engine.order_lists.values()].find((l) => l.pays) as { above_id: number };
+    assert.deepEqual(reasons(amend(opo.above_id, 1, "o")), [R.REASON_AMEND_ORDER_LIST]);
+  });
+
+  it("the exchange expiring a market ends waiting lists", () => {
     const f = at_p();
     f.run(otoco(0));
-    const amend = f.run({
-      type: "amend_order",
-      ts_ms: 1000,
-      account: 0,
-      market: 0,
-      order_id: 3,
-      client_order_id: null,
-      new_client_order_id: "smaller",
-      new_quantity_lots: 1,
-    });
-    assert.deepEqual(reasons(amend), [R.REASON_AMEND_ORDER_LIST]);
     const ev = f.run({ type: "expire_market_orders", ts_ms: 1000, market: 0 });
     assert.deepEqual(
       statuses(ev).map(([id, status]) => [id, status]),

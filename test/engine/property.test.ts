@@ -220,6 +220,7 @@ describe("amend keep priority over random books", () => {
   it("amends of open orders picked from the engine's state keep every invariant; replicas and a restored snapshot agree", () => {
     let amended = 0;
     let tried_only = 0;
+    let pairs_amended = 0;
     fc.assert(
       fc.property(ops(50, 400), fc.nat(), fc.nat(), (list, cut_seed, amend_seed) => {
         // Random amends rarely name an open order; these are made from the live orders instead,
@@ -238,10 +239,8 @@ describe("amend keep priority over random books", () => {
           const account = rng.below(ACCOUNTS);
           const market = rng.below(a.markets.length);
           if (account >= a.accounts.length) continue; // still setting up
-          // (an order of a pending OCO is not amended: refused, its funds being shared)
-          const open = a
-            .open_orders(account, market)
-            .filter((slot) => !a.order_lists.has(a.orders.list_id(slot)));
+          // (orders of pending lists too: an OCO pair's are amended together)
+          const open = a.open_orders(account, market);
           if (open.length === 0) continue;
           const slot = open[rng.below(open.length)];
           const o = a.orders;
@@ -260,8 +259,11 @@ describe("amend keep priority over random books", () => {
             // mostly below the quantity and above what executed; sometimes not (refused)
             new_quantity_lots: rng.between(Math.max(0, o.executed_lots(slot) - 1), o.quantity_lots(slot) + 1),
           });
-          if (events.includes('"order_amended"')) amended++;
-          else tried_only++;
+          if (events.includes('"order_amended"')) {
+            amended++;
+            // an OCO pair's two orders: amended together
+            if (events.split('"order_amended"').length === 3) pairs_amended++;
+          } else tried_only++;
         }
         const b = new Engine(LIMITS);
         const cut = cut_seed % (commands.length + 1);
@@ -279,6 +281,8 @@ describe("amend keep priority over random books", () => {
     // most amends are accepted (the rest refused: quantity not below, or not above what executed,
     // or a client order id in use)
     assert.ok(amended > tried_only, `${amended} amended, ${tried_only} refused`);
+    console.log(`amends: ${amended} accepted (${pairs_amended} of OCO pairs), ${tried_only} refused`);
+    assert.ok(pairs_amended > 0, "no OCO pair amended");
   });
 });
 

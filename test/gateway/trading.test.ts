@@ -2134,6 +2134,25 @@ describe("order and trade history (SQLite projection)", () => {
           [["bracket", "OTO", bracket_ids]],
         );
       });
+      // amend keep priority on the pending pair's stop: both of the pair take the new quantity
+      // (Binance: "amending either order affects both orders"); a new client id brings listStatus UPDATED
+      const amends = await listen(port(), alice, ["x", "X", "i", "c", "q"], { listStatus: ["l", "L"] });
+      const amended = await call("PUT", "/api/v3/order/amend/keepPriority", alice, {
+        orderId: String(bracket_ids[2]),
+        newQty: "0.1",
+        newClientOrderId: "smaller-stop",
+      });
+      assert.equal(amended.status, 200, JSON.stringify(amended.body));
+      const partner = (await call("GET", "/api/v3/order", alice, { orderId: String(bracket_ids[1]) })).body;
+      assert.deepEqual([partner.status, partner.origQty], ["PENDING_NEW", "0.10000000"]);
+      assert.deepEqual(
+        (await amends()).map((r) => (r[0] === "listStatus" ? r : [r[0], r[1], r[2], r[4]])),
+        [
+          ["REPLACED", "PENDING_NEW", bracket_ids[2], "0.10000000"],
+          ["listStatus", "UPDATED", "EXECUTING"],
+          ["REPLACED", "PENDING_NEW", bracket_ids[1], "0.10000000"],
+        ],
+      );
       // both ids given: the list with that id, if its list client id is that one (Binance)
       const otoco_id = String(otoco.body.orderListId);
       const mismatched = await call("DELETE", "/api/v3/orderList", alice, {
