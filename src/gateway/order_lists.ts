@@ -1,6 +1,6 @@
 /**
- * Order lists (Binance Spot): POST /api/v3/orderList/oco, /api/v3/orderList/oto and
- * /api/v3/orderList/otoco, DELETE /api/v3/orderList, GET /api/v3/orderList, GET
+ * Order lists (Binance Spot): POST /api/v3/orderList/oco, /oto, /otoco, /opo and /opoco, DELETE
+ * /api/v3/orderList, GET /api/v3/orderList, GET
  * /api/v3/allOrderList, GET /api/v3/openOrderList. A list's orders are each checked as POST order
  * checks one (validate_order, under the list's names for its parameters: above…, below…, working…,
  * pending…, pendingAbove…, pendingBelow…) before anything reaches the journal; the engine decides the

@@ -158,6 +158,7 @@ export class UserEvents {
       orders,
       status: { client_id: l.client_id ?? "", contingency: l.contingency, time_ms: l.time_ms },
     };
+    if (this.lists.size >= ORDER_CACHE_MAX) this.lists.delete(this.lists.keys().next().value as number);
     this.lists.set(list_id, entry);
     return entry;
   }
