@@ -340,100 +340,58 @@ export function register_order_lists(route: Route, ctx: TradingContext): void {
     return place_list(command, m, resp_type, list_cid, [above, below]);
   });
 
-  route("POST", "/api/v3/orderList/oto", [...OTO_PARAMS, ...SIGNED], async (p, request, raw, reply) => {
-    const { key, m, resp_type, list_cid } = list_head(p, request, raw, reply, 2);
-    mandatory(p, ["workingSide", "workingPrice", "workingQuantity", "pendingSide", "pendingQuantity"]);
-    const working = leg_spec(p, "working", WORKING_PARAMS, STP_SHARED, WORKING_TYPES, m, engine);
-    const pending = leg_spec(p, "pending", PENDING_PARAMS, STP_SHARED, PENDING_TYPES, m, engine);
-    // Binance: a pending MARKET order by quote amount is not supported
-    if (pending.quote_units !== 0)
-      throw bad(-1106, "Parameter 'pendingQuoteOrderQty' sent when not required.");
-    const command: PlaceOto = {
-      type: "place_oto",
-      ts_ms: 0,
-      account: key.account,
-      market: m.id,
-      list_client_order_id: list_cid,
-      working,
-      pending,
-      pending_below: null,
-    };
-    return place_list(command, m, resp_type, list_cid, [working, pending]);
-  });
-
-  route("POST", "/api/v3/orderList/otoco", [...OTOCO_PARAMS, ...SIGNED], async (p, request, raw, reply) => {
-    const { key, m, resp_type, list_cid } = list_head(p, request, raw, reply, 3);
-    mandatory(p, ["workingSide", "workingPrice", "workingQuantity", "pendingSide", "pendingQuantity"]);
-    const working = leg_spec(p, "working", WORKING_PARAMS, STP_SHARED, WORKING_TYPES, m, engine);
-    const above = oco_leg(p, "pendingAbove", m, engine, "pendingSide", "pendingQuantity");
-    const below = oco_leg(p, "pendingBelow", m, engine, "pendingSide", "pendingQuantity");
-    const command: PlaceOto = {
-      type: "place_oto",
-      ts_ms: 0,
-      account: key.account,
-      market: m.id,
-      list_client_order_id: list_cid,
-      working,
-      pending: above,
-      pending_below: below,
-    };
-    return place_list(command, m, resp_type, list_cid, [working, above, below]);
-  });
-
   /**
-   * OPO and OPOCO: an OTO and OTOCO whose BUY working order's proceeds pay its SELL pending orders;
-   * these come without a quantity (validated with the working order's, placed with the proceeds').
+   * OTO, OTOCO (`pair`: a pending OCO pair, pendingAbove… and pendingBelow…), and OPO, OPOCO
+   * (`pays`: a BUY working order's proceeds pay its SELL pending orders, which come without a
+   * quantity: validated with the working order's, placed with the proceeds').
    */
-  const opo = (p: Params, m: Market) => {
-    mandatory(p, ["workingSide", "workingPrice", "workingQuantity", "pendingSide"]);
-    if (p.values.get("workingSide") !== "BUY" || p.values.get("pendingSide") !== "SELL")
-      throw bad(-1106, "OPO order lists need workingSide BUY and pendingSide SELL.");
-    const working = leg_spec(p, "working", WORKING_PARAMS, STP_SHARED, WORKING_TYPES, m, engine);
-    const without_quantity = (spec: OrderSpec): OrderSpec => ({ ...spec, quantity_lots: 0 });
-    return { working, without_quantity };
-  };
-
-  route("POST", "/api/v3/orderList/opo", [...OPO_PARAMS, ...SIGNED], async (p, request, raw, reply) => {
-    const { key, m, resp_type, list_cid } = list_head(p, request, raw, reply, 2);
-    const { working, without_quantity } = opo(p, m);
-    const shared = { ...STP_SHARED, quantity: "workingQuantity" };
-    const pending = without_quantity(
-      leg_spec(p, "pending", PENDING_PARAMS, shared, PENDING_TYPES, m, engine),
-    );
-    if (pending.quote_units !== 0)
-      throw bad(-1106, "Parameter 'pendingQuoteOrderQty' sent when not required.");
-    const command: PlaceOto = {
-      type: "place_oto",
-      ts_ms: 0,
-      account: key.account,
-      market: m.id,
-      list_client_order_id: list_cid,
-      working,
-      pending,
-      pending_below: null,
-      pays: true,
-    };
-    return place_list(command, m, resp_type, list_cid, [working, pending]);
-  });
-
-  route("POST", "/api/v3/orderList/opoco", [...OPOCO_PARAMS, ...SIGNED], async (p, request, raw, reply) => {
-    const { key, m, resp_type, list_cid } = list_head(p, request, raw, reply, 3);
-    const { working, without_quantity } = opo(p, m);
-    const above = without_quantity(oco_leg(p, "pendingAbove", m, engine, "pendingSide", "workingQuantity"));
-    const below = without_quantity(oco_leg(p, "pendingBelow", m, engine, "pendingSide", "workingQuantity"));
-    const command: PlaceOto = {
-      type: "place_oto",
-      ts_ms: 0,
-      account: key.account,
-      market: m.id,
-      list_client_order_id: list_cid,
-      working,
-      pending: above,
-      pending_below: below,
-      pays: true,
-    };
-    return place_list(command, m, resp_type, list_cid, [working, above, below]);
-  });
+  const register_oto = (path: string, params: string[], pair: boolean, pays: boolean) =>
+    route("POST", path, [...params, ...SIGNED], async (p, request, raw, reply) => {
+      const { key, m, resp_type, list_cid } = list_head(p, request, raw, reply, pair ? 3 : 2);
+      const quantity = pays ? "workingQuantity" : "pendingQuantity";
+      mandatory(p, ["workingSide", "workingPrice", "workingQuantity", "pendingSide", quantity]);
+      if (pays && (p.values.get("workingSide") !== "BUY" || p.values.get("pendingSide") !== "SELL"))
+        throw bad(-1106, "OPO order lists need workingSide BUY and pendingSide SELL.");
+      const working = leg_spec(p, "working", WORKING_PARAMS, STP_SHARED, WORKING_TYPES, m, engine);
+      const sized = (spec: OrderSpec): OrderSpec => (pays ? { ...spec, quantity_lots: 0 } : spec);
+      const pending = pair
+        ? [
+            oco_leg(p, "pendingAbove", m, engine, "pendingSide", quantity),
+            oco_leg(p, "pendingBelow", m, engine, "pendingSide", quantity),
+          ]
+        : [
+            leg_spec(
+              p,
+              "pending",
+              PENDING_PARAMS,
+              { ...STP_SHARED, ...(pays ? { quantity } : {}) },
+              PENDING_TYPES,
+              m,
+              engine,
+            ),
+          ];
+      const command: PlaceOto = {
+        type: "place_oto",
+        ts_ms: 0,
+        account: key.account,
+        market: m.id,
+        list_client_order_id: list_cid,
+        working,
+        pending: sized(pending[0]),
+        pending_below: pair ? sized(pending[1]) : null,
+        ...(pays ? { pays: true } : {}),
+      };
+      const specs = [
+        working,
+        command.pending,
+        ...(command.pending_below === null ? [] : [command.pending_below]),
+      ];
+      return place_list(command, m, resp_type, list_cid, specs);
+    });
+  register_oto("/api/v3/orderList/oto", OTO_PARAMS, false, false);
+  register_oto("/api/v3/orderList/otoco", OTOCO_PARAMS, true, false);
+  register_oto("/api/v3/orderList/opo", OPO_PARAMS, false, true);
+  register_oto("/api/v3/orderList/opoco", OPOCO_PARAMS, true, true);
 
   /** The list a request names by orderListId or its list client id (one is required). */
   const list_ref = (p: Params, client_name: string) => {
