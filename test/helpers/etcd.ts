@@ -19,6 +19,8 @@ export interface EtcdMember {
   peer_url: string;
   dir: string;
   process: ChildProcess | null;
+  /** The end of what the member wrote to stderr (errors only), for a failure's message. */
+  stderr_tail: string;
 }
 
 export interface EtcdCluster {
@@ -33,21 +35,45 @@ export interface EtcdCluster {
   close(): Promise<void>;
 }
 
-async function healthy(url: string, timeout_ms: number): Promise<void> {
+async function healthy(m: EtcdMember, timeout_ms: number): Promise<void> {
+  const url = m.client_url;
   const start = Date.now();
   for (;;) {
+    const p = m.process;
+    if (p !== null && p.exitCode !== null) {
+      throw new Error(
+        `etcd ${m.name} (${url}) exited with ${p.exitCode}: ${m.stderr_tail.trim() || "no output"}`,
+      );
+    }
     try {
       const r = await fetch(`${url}/health`, { signal: AbortSignal.timeout(500) });
       if (r.ok && ((await r.json()) as { health: string }).health === "true") return;
     } catch {
       // not yet
     }
-    if (Date.now() - start > timeout_ms) throw new Error(`etcd at ${url} not healthy after ${timeout_ms} ms`);
+    if (Date.now() - start > timeout_ms) {
+      throw new Error(
+        `etcd at ${url} not healthy after ${timeout_ms} ms: ${m.stderr_tail.trim() || "no output"}`,
+      );
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
+/**
+ * A cluster of `size` members, healthy. A start that fails (a member exits or stays unhealthy) is
+ * retried once on fresh ports and directories; the second failure's message carries etcd's own words.
+ */
 export async function start_etcd(size = 3): Promise<EtcdCluster> {
+  try {
+    return await start_etcd_once(size);
+  } catch (error) {
+    process.stderr.write(`start_etcd: ${(error as Error).message}; trying once more on other ports\n`);
+    return await start_etcd_once(size);
+  }
+}
+
+async function start_etcd_once(size: number): Promise<EtcdCluster> {
   const root = mkdtempSync(join(tmpdir(), "hf-etcd-"));
   const members: EtcdMember[] = [];
   for (let i = 0; i < size; i++) {
@@ -58,6 +84,7 @@ export async function start_etcd(size = 3): Promise<EtcdCluster> {
       peer_url: `http://127.0.0.1:${p}`,
       dir: join(root, `m${i}`),
       process: null,
+      stderr_tail: "",
     });
   }
   const initial = members.map((m) => `${m.name}=${m.peer_url}`).join(",");
@@ -91,7 +118,11 @@ export async function start_etcd(size = 3): Promise<EtcdCluster> {
       ],
       { stdio: ["ignore", "ignore", "pipe"] },
     );
-    child.stderr?.resume();
+    m.stderr_tail = "";
+    child.stderr?.setEncoding("utf8");
+    child.stderr?.on("data", (chunk: string) => {
+      m.stderr_tail = (m.stderr_tail + chunk).slice(-2_000);
+    });
     m.process = child;
   };
   for (const m of members) launch(m, "new");
@@ -115,7 +146,7 @@ export async function start_etcd(size = 3): Promise<EtcdCluster> {
     },
     async restart(i) {
       launch(members[i], "existing");
-      await healthy(members[i].client_url, 15_000);
+      await healthy(members[i], 15_000);
     },
     async close() {
       for (let i = 0; i < members.length; i++) cluster.resume(i);
@@ -124,7 +155,7 @@ export async function start_etcd(size = 3): Promise<EtcdCluster> {
     },
   };
   try {
-    await Promise.all(members.map((m) => healthy(m.client_url, 20_000)));
+    await Promise.all(members.map((m) => healthy(m, 20_000)));
   } catch (error) {
     await cluster.close();
     throw error;

@@ -1,6 +1,6 @@
 /** Starting nodes for tests: in this process (start_node) or as a real `holdfast start` process. */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -42,16 +42,60 @@ export async function demo_node(
   };
 }
 
-/** A TCP port that was free a moment ago (for a node that must come back on the same address). */
-export function free_port(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Ports this process has handed out already: never twice, though each is closed again at once. */
+const handed_out = new Set<number>();
+
+/** The kernel's range for outgoing connections' local ports (Linux), or null when unknown. */
+function ephemeral_range(): [number, number] | null {
+  try {
+    const [low, high] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8")
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    return Number.isInteger(low) && Number.isInteger(high) ? [low, high] : null;
+  } catch {
+    return null;
+  }
+}
+
+function try_listen(port: number): Promise<number | null> {
+  return new Promise((resolve) => {
     const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as AddressInfo).port;
-      s.close(() => resolve(port));
+    s.once("error", () => resolve(null));
+    s.listen(port, "127.0.0.1", () => {
+      const got = (s.address() as AddressInfo).port;
+      s.close(() => resolve(got));
     });
   });
+}
+
+/**
+ * A TCP port that was free a moment ago, for a process started next (an etcd member, a node that must
+ * come back on the same address). Chosen below the kernel's ephemeral range: a port from listen(0)
+ * comes from that range, and between our close and the child's bind any outgoing connection on the
+ * machine may take it as its local port. That happened in CI: three etcd members started together,
+ * two dialled each other, and one dial took the third's client port, so it never came up.
+ */
+export async function free_port(): Promise<number> {
+  const range = ephemeral_range();
+  const low = 20_000;
+  const high = range === null ? 0 : Math.min(range[0] - 1, 32_767);
+  for (let attempt = 0; high > low && attempt < 200; attempt++) {
+    const port = low + Math.floor(Math.random() * (high - low + 1));
+    if (handed_out.has(port)) continue;
+    if ((await try_listen(port)) === null) continue;
+    handed_out.add(port);
+    return port;
+  }
+  // No room below the range (an unusual kernel setting): the kernel's choice, as before.
+  for (;;) {
+    const port = await try_listen(0);
+    if (port === null) throw new Error("no free TCP port on 127.0.0.1");
+    if (!handed_out.has(port)) {
+      handed_out.add(port);
+      return port;
+    }
+  }
 }
 
 /**
