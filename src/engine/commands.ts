@@ -22,8 +22,10 @@ import type { MarketStatus, OrderType, Side, StpMode, TimeInForce } from "./type
  * 8: no new shape; an OCO may have a TAKE_PROFIT(_LIMIT) order (FORMAT_OCO_TAKE_PROFIT). A new kind,
  * place_oto (OTO and OTOCO order lists), and cancel_order_list.
  * 9: no new shape; an order of a pending order list may be amended (FORMAT_AMEND_LIST_ORDERS).
+ * 10: no new shape; an OPO needs only its working order's funds when placed, and its working order
+ * pays its fees from free funds when it can (FORMAT_OPO_FUNDS).
  */
-export const COMMAND_VERSION = 9;
+export const COMMAND_VERSION = 10;
 /**
  * From this format on, a taker with nothing left to trade stops before self-trade prevention looks at
  * the next resting order of its own account (before, a filled taker could still expire one).
@@ -46,6 +48,17 @@ export const FORMAT_OCO_TAKE_PROFIT = 8;
  * pair's two orders together, an OTO's working and pending orders each alone); before, refused.
  */
 export const FORMAT_AMEND_LIST_ORDERS = 9;
+/**
+ * From this format on, Binance's OPO FAQ in two points. Placing an OPO needs only the working
+ * order's funds ("the only balance requirement on order placement is that of the working order";
+ * before, the pending orders' sale was checked against the free base as if locked: an account without
+ * it was refused). A fill of the working order locks all it brought in for the pending orders, its fee
+ * paid from the account's free funds of that asset if they hold it ("The commission is taken from the
+ * available funds instead (i.e. free balances) if ... there are enough available funds"); before, and
+ * when they do not, the fee came off what was locked. The first is decided by the list's orders'
+ * format, the second by that of the order whose placement made the fill (Engine.rules_format).
+ */
+export const FORMAT_OPO_FUNDS = 10;
 
 /** Binance's strategyType: values below this are reserved (-1134); an INT. */
 export const STRATEGY_TYPE_MIN = 1_000_000;
@@ -267,8 +280,9 @@ export interface PlaceOto {
   /**
    * Binance's OPO / OPOCO (one-pays-the-other): a BUY working order whose proceeds pay its SELL
    * pending order(s). The pending orders come without a quantity (0); what each fill of the working
-   * order brings in (its base, less the fee) is locked for them as it arrives, and they are placed
-   * with as many lots as that makes (the rest released). Absent: false.
+   * order brings in (its base; less the fee if free funds cannot pay it, FORMAT_OPO_FUNDS) is locked
+   * for them as it arrives, and they are placed with as many lots as that makes (the rest released).
+   * Placing one needs the working order's funds only. Absent: false.
    */
   pays?: boolean;
 }

@@ -43,6 +43,7 @@ import {
   FORMAT_AMEND_LIST_ORDERS,
   FORMAT_ICEBERG_LIMIT,
   FORMAT_OCO_TAKE_PROFIT,
+  FORMAT_OPO_FUNDS,
   FORMAT_STOPS_SEE_SWEEP,
   FORMAT_STP_AFTER_FILL,
   STRATEGY_TYPE_MAX,
@@ -474,12 +475,14 @@ export class Engine {
     if (problem !== R.REASON_NONE) return void this.reject(problem);
     const working_lock = this.admitted_lock;
     let pending_locks: PairLocks | null;
+    // an OPO's pending orders are paid for by the working order: its funds are all it needs now
+    const funds = !pays || (working.format ?? COMMAND_VERSION) < FORMAT_OPO_FUNDS;
     if (below === null) {
-      problem = this.admit(account, market_id, sized(pending), needed, false);
+      problem = this.admit(account, market_id, sized(pending), needed, false, funds);
       if (problem !== R.REASON_NONE) return void this.reject(problem);
       pending_locks = [this.admitted_lock, 0, this.admitted_trail_lock_ticks, 0];
     } else {
-      pending_locks = this.admit_pair(account, market_id, sized(pending), sized(below), needed, false);
+      pending_locks = this.admit_pair(account, market_id, sized(pending), sized(below), needed, false, funds);
       if (pending_locks === null) return;
     }
     // an OPO's pending orders lock nothing now: the working order's proceeds, as they come (pay_pending)
@@ -552,7 +555,8 @@ export class Engine {
   }
 
   /**
-   * Admits both orders of a pair (`now`: as placed now, see admit) and returns what each locks (the
+   * Admits both orders of a pair (`now`: as placed now, `funds`: checked against the free balance;
+   * see admit) and returns what each locks (the
    * take-profit order all it needs, the stop-loss order only what it needs beyond) and each one's
    * trailing lock price (a trailing stop-market buy's); null if either is refused (reported).
    */
@@ -563,16 +567,17 @@ export class Engine {
     below: OrderSpec,
     needed: number,
     now: boolean,
+    funds = true,
   ): PairLocks | null {
     const profit_above = is_take_profit_type(above.order_type);
-    let problem = this.admit(account, market_id, profit_above ? above : below, needed, now);
+    let problem = this.admit(account, market_id, profit_above ? above : below, needed, now, funds);
     if (problem !== R.REASON_NONE) {
       this.reject(problem);
       return null;
     }
     const profit_lock = this.admitted_lock;
     const profit_trail = this.admitted_trail_lock_ticks;
-    problem = this.admit(account, market_id, profit_above ? below : above, needed, now);
+    problem = this.admit(account, market_id, profit_above ? below : above, needed, now, funds);
     if (problem !== R.REASON_NONE) {
       this.reject(problem);
       return null;
@@ -661,7 +666,7 @@ export class Engine {
    * orders: room for all in the open-order limits); sets admitted_lock (what it must lock) and
    * admitted_trail_lock_ticks. `now`: it is placed now; an OTO's pending order (placed later) skips
    * the checks against the book and last price as they are now (would it take, would it trigger).
-   * Changes nothing else.
+   * `funds`: checked against the free balance (not for an OPO's pending orders). Changes nothing else.
    */
   private admit(
     account: number,
@@ -669,6 +674,7 @@ export class Engine {
     spec: OrderSpec,
     orders_needed: number,
     now: boolean,
+    funds = true,
   ): R.Reason {
     if (!this.account_valid(account)) return R.REASON_UNKNOWN_ACCOUNT;
     if (!this.market_valid(market_id)) return R.REASON_UNKNOWN_SYMBOL;
@@ -759,7 +765,7 @@ export class Engine {
       trail_lock_ticks > 0
         ? trail_lock_ticks * spec.quantity_lots * cfg.quote_units_per_tick_lot
         : this.lock_needed(market, spec);
-    if (cells[ledger.free_at(account, lock_asset)] < lock) return R.REASON_INSUFFICIENT_BALANCE;
+    if (funds && cells[ledger.free_at(account, lock_asset)] < lock) return R.REASON_INSUFFICIENT_BALANCE;
     this.admitted_lock = lock;
     this.admitted_trail_lock_ticks = trail_lock_ticks;
     return R.REASON_NONE;
@@ -1368,7 +1374,7 @@ export class Engine {
       taker_fee = fee_units(base_units, cfg.taker_fee_ppm);
       cells[t_base] += base_units - taker_fee;
       this.asset_totals[base].fees_units += taker_fee;
-      if (orders.list_id(taker) !== 0) this.pay_pending(market, taker, base_units - taker_fee);
+      if (orders.list_id(taker) !== 0) this.pay_pending(market, taker, base_units, taker_fee);
       orders.set_locked_units(maker, orders.locked_units(maker) - base_units);
       cells[m_base + 1] -= base_units;
       maker_fee = fee_units(quote_units, cfg.maker_fee_ppm);
@@ -1385,7 +1391,7 @@ export class Engine {
       maker_fee = fee_units(base_units, cfg.maker_fee_ppm);
       cells[m_base] += base_units - maker_fee;
       this.asset_totals[base].fees_units += maker_fee;
-      if (orders.list_id(maker) !== 0) this.pay_pending(market, maker, base_units - maker_fee);
+      if (orders.list_id(maker) !== 0) this.pay_pending(market, maker, base_units, maker_fee);
     }
     assert(orders.locked_units(taker) >= 0 && orders.locked_units(maker) >= 0, "order lock went negative");
     assert(cells[t_quote + 1] >= 0 && cells[t_base + 1] >= 0, "taker locked balance went negative");
@@ -1659,10 +1665,11 @@ export class Engine {
   }
 
   /**
-   * An OPO's working order brought in `units` of base (a fill, less its fee): locked for its pending
-   * orders, on the one that holds their lock (list.above_id).
+   * A fill of an OPO's working order brought in `base_units` of base, `fee_units` of it its fee (free
+   * already holds the difference): locked for its pending orders, on the one that holds their lock
+   * (list.above_id).
    */
-  private pay_pending(market: Market, slot: number, units: number): void {
+  private pay_pending(market: Market, slot: number, base_units: number, fee_units: number): void {
     const orders = this.orders;
     const list = this.order_lists.get(orders.list_id(slot));
     if (list === undefined || !list.pays || !list.waiting || list.working_id !== orders.id(slot)) return;
@@ -1670,6 +1677,10 @@ export class Engine {
     const account = orders.account(slot);
     const cells = this.ledger.cells;
     const at = this.ledger.free_at(account, market.config.base);
+    // free now holds what the fill brought in less its fee; if what was free before covers the fee,
+    // the fee is the free funds' and the whole amount is locked (FORMAT_OPO_FUNDS)
+    const units =
+      this.rules_format >= FORMAT_OPO_FUNDS && cells[at] >= base_units ? base_units : base_units - fee_units;
     assert(cells[at] >= units, "an OPO's proceeds are not in its account");
     cells[at] -= units;
     cells[at + 1] += units;

@@ -53,6 +53,40 @@ const OCO_PARAMS = [
   "selfTradePreventionMode",
   ...["above", "below"].flatMap((leg) => Object.keys(LEG_PARAMS).map((k) => `${leg}${k}`)),
 ];
+/**
+ * POST /api/v3/order/oco (Binance: deprecated, still served; what python-binance's create_oco_order,
+ * the Ruby and Go connectors and older bots call): a LIMIT_MAKER (limit…) and a STOP_LOSS, or a
+ * STOP_LOSS_LIMIT when stopLimitPrice is sent (stop…). POST order's names → this endpoint's.
+ */
+const OCO_LIMIT_NAMES: Record<string, string> = {
+  side: "side",
+  quantity: "quantity",
+  selfTradePreventionMode: "selfTradePreventionMode",
+  price: "price",
+  newClientOrderId: "limitClientOrderId",
+  icebergQty: "limitIcebergQty",
+  strategyId: "limitStrategyId",
+  strategyType: "limitStrategyType",
+};
+const OCO_STOP_NAMES: Record<string, string> = {
+  side: "side",
+  quantity: "quantity",
+  selfTradePreventionMode: "selfTradePreventionMode",
+  stopPrice: "stopPrice",
+  price: "stopLimitPrice",
+  trailingDelta: "trailingDelta",
+  timeInForce: "stopLimitTimeInForce",
+  newClientOrderId: "stopClientOrderId",
+  icebergQty: "stopIcebergQty",
+  strategyId: "stopStrategyId",
+  strategyType: "stopStrategyType",
+};
+const OLD_OCO_PARAMS = [
+  "symbol",
+  "listClientOrderId",
+  "newOrderRespType",
+  ...new Set([...Object.values(OCO_LIMIT_NAMES), ...Object.values(OCO_STOP_NAMES)]),
+];
 /** An OTO's working order's parameters (working… takes these suffixes): a LIMIT or LIMIT_MAKER. */
 const WORKING_PARAMS: Record<string, string> = {
   Type: "type",
@@ -118,10 +152,34 @@ export interface TradingContext {
 }
 
 /**
- * One order of a list, validated as POST order validates one: `prefix` + a suffix of `own` names
- * each of its own parameters, `shared` maps POST order's name to the list's parameter for those its
- * orders share (an OCO's side and quantity); `types` are the types it may be. Errors name the list's
- * parameters ('abovePrice', not 'price').
+ * One order of a list, validated as POST order validates one, as a `type` order: `names` maps POST
+ * order's name of each parameter (price, quantity…) to the list's (abovePrice, quantity…). Errors
+ * name the list's parameters ('abovePrice', not 'price').
+ */
+function list_order(p: Params, type: string, names: Record<string, string>, m: Market, e: Engine): OrderSpec {
+  const params: Record<string, string> = { type };
+  for (const [name, from] of Object.entries(names)) {
+    const v = p.values.get(from);
+    if (v !== undefined) params[name] = v;
+  }
+  const v = validate_order(params, {
+    config: m.config,
+    base_decimals: e.assets[m.config.base].decimals,
+    quote_decimals: e.assets[m.config.quote].decimals,
+  });
+  if (!v.ok) {
+    let msg = v.error.msg;
+    for (const [name, list_name] of Object.entries(names))
+      msg = msg.replaceAll(`'${name}'`, `'${list_name}'`);
+    throw new ApiError(400, { code: v.error.code, msg });
+  }
+  return { ...v.spec, client_order_id: v.spec.client_order_id ?? new_client_id() };
+}
+
+/**
+ * One order of a list whose parameters are `prefix` + a suffix of `own` (aboveType, abovePrice…),
+ * the type among `types`; `shared` maps POST order's name to the list's parameter for those its
+ * orders share (an OCO's side and quantity).
  */
 function leg_spec(
   p: Params,
@@ -140,29 +198,10 @@ function leg_spec(
       -1100,
       `Illegal characters found in parameter '${prefix}Type'; legal range is '${types.join(", ")}'.`,
     );
-  const params: Record<string, string> = {};
-  const names = new Map<string, string>();
-  for (const [name, from] of Object.entries(shared)) {
-    names.set(name, from);
-    const v = p.values.get(from);
-    if (v !== undefined) params[name] = v;
-  }
-  for (const [suffix, name] of Object.entries(own)) {
-    names.set(name, `${prefix}${suffix}`);
-    const v = p.values.get(`${prefix}${suffix}`);
-    if (v !== undefined) params[name] = v;
-  }
-  const v = validate_order(params, {
-    config: m.config,
-    base_decimals: e.assets[m.config.base].decimals,
-    quote_decimals: e.assets[m.config.quote].decimals,
-  });
-  if (!v.ok) {
-    let msg = v.error.msg;
-    for (const [name, list_name] of names) msg = msg.replaceAll(`'${name}'`, `'${list_name}'`);
-    throw new ApiError(400, { code: v.error.code, msg });
-  }
-  return { ...v.spec, client_order_id: v.spec.client_order_id ?? new_client_id() };
+  const names: Record<string, string> = {};
+  for (const [suffix, name] of Object.entries(own)) if (name !== "type") names[name] = `${prefix}${suffix}`;
+  // the shared names win: an OPO's pending order is validated with the working order's quantity
+  return list_order(p, type, { ...names, ...shared }, m, e);
 }
 
 /** An OCO's order (above or below): side, quantity and STP mode are the list's. */
@@ -180,7 +219,7 @@ const oco_leg = (p: Params, leg: string, m: Market, e: Engine, side = "side", qu
 const STP_SHARED = { selfTradePreventionMode: "selfTradePreventionMode" };
 
 /** Binance's list fields: EXEC_STARTED/EXECUTING while pending, ALL_DONE once resolved. */
-function list_json(
+export function list_json(
   symbol: string,
   l: { id: number; status: number; client_id: string | null; time_ms: number; contingency: number },
   orders: { id: number; client_id: string }[],
@@ -216,24 +255,29 @@ function row_json(e: Engine, r: OrderListRow) {
   );
 }
 
+/**
+ * A pending list's orders and their client ids, from the engine as it is when called; an OTOCO's
+ * working order, filled once its pair is placed, from the history.
+ */
+export function pending_orders(
+  engine: Engine,
+  history: History,
+  l: OrderList,
+): Promise<{ id: number; client_id: string }[]> {
+  return Promise.all(
+    [l.working_id, l.above_id, l.below_id]
+      .filter((id) => id !== 0)
+      .map(async (id) => {
+        const slot = engine.orders.by_id.get(id);
+        if (slot !== 0) return { id, client_id: engine.orders.client_order_id(slot) ?? "" };
+        const row = await history.order(l.account, l.market, id, null).catch(() => null);
+        return { id, client_id: row?.client_order_id ?? "" };
+      }),
+  );
+}
+
 export function register_order_lists(route: Route, ctx: TradingContext): void {
   const { engine, history, signed, submit } = ctx;
-
-  /**
-   * A pending list's orders and their client ids, from the engine; an OTOCO's working order, filled
-   * once its pair is placed, from the history.
-   */
-  const pending_orders = (l: OrderList) =>
-    Promise.all(
-      [l.working_id, l.above_id, l.below_id]
-        .filter((id) => id !== 0)
-        .map(async (id) => {
-          const slot = engine.orders.by_id.get(id);
-          if (slot !== 0) return { id, client_id: engine.orders.client_order_id(slot) ?? "" };
-          const row = await history.order(l.account, l.market, id, null).catch(() => null);
-          return { id, client_id: row?.client_order_id ?? "" };
-        }),
-    );
 
   /**
    * What every list request shares: authentication, the order count (`orders`: each of its orders
@@ -340,6 +384,27 @@ export function register_order_lists(route: Route, ctx: TradingContext): void {
     return place_list(command, m, resp_type, list_cid, [above, below]);
   });
 
+  route("POST", "/api/v3/order/oco", [...OLD_OCO_PARAMS, ...SIGNED], async (p, request, raw, reply) => {
+    const { key, m, resp_type, list_cid } = list_head(p, request, raw, reply, 2);
+    mandatory(p, ["side", "quantity", "price", "stopPrice"]);
+    const limit = list_order(p, "LIMIT_MAKER", OCO_LIMIT_NAMES, m, engine);
+    const stop_type = p.values.has("stopLimitPrice") ? "STOP_LOSS_LIMIT" : "STOP_LOSS";
+    const stop = list_order(p, stop_type, OCO_STOP_NAMES, m, engine);
+    // Binance's price rule (a SELL's limit price above the last price above its stop price, a BUY's
+    // the other way) is the new endpoint's with the limit maker above for a SELL, below for a BUY
+    const [above, below] = p.values.get("side") === "SELL" ? [limit, stop] : [stop, limit];
+    const command: PlaceOrderList = {
+      type: "place_order_list",
+      ts_ms: 0,
+      account: key.account,
+      market: m.id,
+      list_client_order_id: list_cid,
+      above,
+      below,
+    };
+    return place_list(command, m, resp_type, list_cid, [above, below]);
+  });
+
   /**
    * OTO, OTOCO (`pair`: a pending OCO pair, pendingAbove… and pendingBelow…), and OPO, OPOCO
    * (`pays`: a BUY working order's proceeds pay its SELL pending orders, which come without a
@@ -412,7 +477,7 @@ export function register_order_lists(route: Route, ctx: TradingContext): void {
       const { list_id, client_id } = list_ref(p, "listClientOrderId");
       const list = engine.find_order_list(account, m.id, list_id, client_id);
       if (list === null) throw bad(-2011, "Order list does not exist.");
-      const orders = await pending_orders(list);
+      const orders = await pending_orders(engine, history, list);
       const answers = orders
         .filter((o) => engine.orders.by_id.get(o.id) !== 0)
         .map((o) => ctx.cancelled(m, engine.orders.by_id.get(o.id)));
@@ -481,7 +546,7 @@ export function register_order_lists(route: Route, ctx: TradingContext): void {
       .filter((l) => l.account === account)
       .sort((a, b) => a.id - b.id);
     // (what the engine holds now, before any await)
-    const orders = lists.map((l) => pending_orders(l));
+    const orders = lists.map((l) => pending_orders(engine, history, l));
     return Promise.all(
       lists.map(async (l, i) =>
         list_json(

@@ -21,6 +21,7 @@ import type { Market } from "../engine/market.js";
 import { REASON_UNKNOWN_ORDER, REASONS } from "../engine/reasons.js";
 import {
   is_stop_type,
+  LIST_ALL_DONE,
   ORDER_STATUS_NAMES,
   ORDER_TYPE_NAMES,
   SIDE_BUY,
@@ -51,7 +52,7 @@ import {
 } from "./history_json.js";
 import type { Limiter } from "./limits.js";
 import { pad8, price_str, qty_str } from "./market_data.js";
-import { register_order_lists } from "./order_lists.js";
+import { list_json, pending_orders, register_order_lists } from "./order_lists.js";
 import { ApiError, bad, integer, type Params } from "./params.js";
 
 export type Route = (
@@ -555,17 +556,41 @@ export function register_trading(
       const slot = engine.find_order(account, m.id, id, null);
       if (slot !== 0) before.set(id, describe(slot, m));
     }
+    // the account's lists in this market and their orders, as they are before the cancel ends them
+    const lists = [...engine.order_lists.values()]
+      .filter((l) => l.account === account && l.market === m.id)
+      .sort((a, b) => a.id - b.id)
+      .map((l) => ({ list: { ...l }, orders: pending_orders(engine, history, l) }));
     const applied = await submit({ type: "cancel_all", ts_ms: 0, account, market: m.id });
     const refused = refusal(applied.events, -2011);
     if (refused !== null) throw new ApiError(400, { code: -2011, msg: refused.error.msg });
-    const out = [];
+    // Binance: orders on their own, then each list once, its cancelled orders in its orderReports (an
+    // order whose list had already ended, an OCO's partly filled limit maker, is on its own)
+    const alone = [];
+    const of_list = new Map<number, unknown[]>(lists.map(({ list }) => [list.id, []]));
     for (const e of applied.events) {
       if (e.kind !== "order_update") continue;
       const d = before.get(e.order_id);
       if (d === undefined) continue;
-      out.push(cancelled_json(m, d, e, applied.timestamp_ms, undefined));
+      const answer = cancelled_json(m, d, e, applied.timestamp_ms, undefined);
+      const reports = of_list.get(d.orderListId);
+      if (reports === undefined) alone.push(answer);
+      else reports.push(answer);
     }
-    return out;
+    const ended = [];
+    for (const { list, orders } of lists) {
+      const reports = of_list.get(list.id) ?? [];
+      if (reports.length === 0) continue;
+      ended.push({
+        ...list_json(
+          m.config.symbol,
+          { ...list, status: LIST_ALL_DONE, time_ms: applied.timestamp_ms },
+          await orders,
+        ),
+        orderReports: reports,
+      });
+    }
+    return [...alone, ...ended];
   });
 
   route("GET", "/api/v3/openOrders", ["symbol", ...SIGNED], async (p, request, raw) => {

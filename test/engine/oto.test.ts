@@ -392,7 +392,7 @@ describe("order lists (OTO, OTOCO, OCO with take-profit stops)", () => {
     assert.deepEqual(reasons(g.run(oto(0))), [], "room for two");
   });
 
-  it("an OPO: the working order's proceeds, less fees, are locked for the pending order and size it", () => {
+  it("an OPO: the working order's proceeds are locked for the pending order and size it; the fee from free funds if they hold it", () => {
     const f = at_p();
     const btc = balance(f, 0, BTC);
     const opo = (account: number, lots: number, over: Partial<PlaceOto> = {}): PlaceOto =>
@@ -412,21 +412,53 @@ describe("order lists (OTO, OTOCO, OCO with take-profit stops)", () => {
       "the pending order has no quantity yet",
     );
     assert.equal(balance(f, 0, BTC).locked, btc.locked, "nor any funds locked");
-    // 2 lots bought as maker (fee 0.1% of the base received): 1,998 units locked for the pending order
+    // 2 lots bought as maker (fee 0.1% of the base received, 2 units): the account's free BTC pays
+    // the fee (Binance's OPO FAQ), so all 2,000 units are locked for the pending order
     f.run(limit(1, SIDE_SELL, P - 100, 2));
-    assert.equal(balance(f, 0, BTC).locked - btc.locked, 2 * LOT - 2);
-    assert.equal(balance(f, 0, BTC).free, btc.free, "the proceeds went to the pending order, not to free");
+    assert.equal(balance(f, 0, BTC).locked - btc.locked, 2 * LOT);
+    assert.equal(
+      balance(f, 0, BTC).free,
+      btc.free - 2,
+      "the proceeds went to the pending order, the fee from free",
+    );
     const ev = f.run(limit(1, SIDE_SELL, P - 100, 3));
-    // 4,995 units in all: placed with 4 lots, the 995 left released
+    // 5,000 units in all: placed with all 5 lots bought
     assert.deepEqual(
       of_kind(ev, "order_activated").map((a) => [a.order_id, a.quantity_lots]),
-      [[4, 4]],
+      [[4, 5]],
     );
     assert.deepEqual(
       [balance(f, 0, BTC).locked - btc.locked, balance(f, 0, BTC).free - btc.free],
-      [4 * LOT, 995],
+      [5 * LOT, -5],
     );
     assert.equal(f.engine.markets[0].asks.best_price(), P + 200);
+    // no free BTC to pay the fee with: it comes off the proceeds, 4,995 units, placed with 4 lots and
+    // the 995 left released; the same under format 9's rule (the taker's order journaled in v9)
+    for (const format of [undefined, 9]) {
+      const z = at_p();
+      if (format === undefined)
+        z.run({
+          type: "withdraw",
+          ts_ms: 1000,
+          account: 0,
+          asset: BTC,
+          amount_units: balance(z, 0, BTC).free,
+        });
+      const z_btc = balance(z, 0, BTC);
+      z.run(opo(0, 5));
+      const taker = limit(1, SIDE_SELL, P - 100, 5);
+      const filled = z.run({ ...taker, format });
+      assert.deepEqual(
+        of_kind(filled, "order_activated").map((a) => a.quantity_lots),
+        [4],
+        `format ${format}`,
+      );
+      assert.deepEqual(
+        [balance(z, 0, BTC).locked - z_btc.locked, balance(z, 0, BTC).free - z_btc.free],
+        [4 * LOT, 995],
+        `format ${format}`,
+      );
+    }
     // an OPOCO: the pair gets the proceeds' lots; cancelled part-way, the proceeds come back
     const g = at_p();
     const g_btc = balance(g, 0, BTC);
@@ -437,7 +469,7 @@ describe("order lists (OTO, OTOCO, OCO with take-profit stops)", () => {
       }),
     );
     g.run(limit(1, SIDE_SELL, P - 100, 1));
-    assert.equal(balance(g, 0, BTC).locked - g_btc.locked, LOT - 1);
+    assert.equal(balance(g, 0, BTC).locked - g_btc.locked, LOT);
     g.run({ type: "cancel_order_list", ts_ms: 1000, account: 0, market: 0, list_id: 1 });
     assert.deepEqual(
       [balance(g, 0, BTC).locked, balance(g, 0, BTC).free - g_btc.free],
@@ -452,15 +484,22 @@ describe("order lists (OTO, OTOCO, OCO with take-profit stops)", () => {
     const pair = g.run(limit(1, SIDE_SELL, P - 100, 5));
     assert.deepEqual(
       of_kind(pair, "order_activated").map((a) => a.quantity_lots),
-      [4, 4],
+      [5, 5],
     );
     assert.deepEqual([g.engine.markets[0].stops.size, g.engine.order_lists.size], [1, 1]);
-    // proceeds short of a lot: the pending order expires when placed, its lock released
+    // proceeds short of a lot (no free BTC for the fee): the pending order expires when placed, its
+    // lock released
     const h = at_p();
+    h.run({ type: "withdraw", ts_ms: 1000, account: 0, asset: BTC, amount_units: balance(h, 0, BTC).free });
     h.run(opo(0, 1));
     const short = h.run(limit(1, SIDE_SELL, P - 100, 1));
     assert.equal(last_status(short, 4), STATUS_EXPIRED);
     assert.equal(balance(h, 0, BTC).locked, 0);
+    // placing one needs the working order's funds only; under format 9's rule it needed free BTC
+    // for the pending order's sale as well
+    const v9 = opo(0, 1);
+    v9.working = { ...v9.working, format: 9 };
+    assert.deepEqual(reasons(h.run(v9)), [R.REASON_INSUFFICIENT_BALANCE]);
     // Binance's rules: a BUY working order, SELL pending orders without a quantity
     assert.deepEqual(reasons(h.run(opo(0, 5, { working: leg(SIDE_SELL, TYPE_LIMIT, P + 100, 0, 5) }))), [
       R.REASON_INVALID_PARAMETER,

@@ -75,6 +75,11 @@ const NAMES = [
   "pendingAbovePrice",
   "pendingBelowType",
   "pendingBelowStopPrice",
+  // the deprecated OCO (POST order/oco)
+  "stopLimitPrice",
+  "stopLimitTimeInForce",
+  "limitClientOrderId",
+  "stopIcebergQty",
   "bogus",
 ];
 const value = fc.oneof(
@@ -139,6 +144,7 @@ const request = fc.record({
     "/sapi/v1/asset/tradeFee",
     "/api/v3/rateLimit/order",
     "/api/v3/order/cancelReplace",
+    "/api/v3/order/oco",
     "/api/v3/orderList/oco",
     "/api/v3/orderList/oto",
     "/api/v3/orderList/otoco",
@@ -262,6 +268,7 @@ const WS_METHODS = [
   "allOrders",
   "myTrades",
   "myPreventedMatches",
+  "orderList.place",
   "orderList.place.oco",
   "orderList.place.oto",
   "orderList.place.otoco",

@@ -337,6 +337,32 @@ describe("WebSocket API (/ws-api/v3)", () => {
           JSON.stringify(cancelled),
         );
       }
+      // the deprecated orderList.place (POST order/oco's parameters): a BUY's stop above the last price
+      // (10,000), its limit maker below
+      const old_oco = await call("old-oco", "orderList.place", {
+        symbol: "BTCUSDT",
+        side: "BUY",
+        quantity: "0.001",
+        price: "9000",
+        stopPrice: "90000",
+        stopLimitPrice: "91000",
+        stopLimitTimeInForce: "GTC",
+        timestamp: Date.now(),
+      });
+      assert.equal(old_oco.status, 200, JSON.stringify(old_oco));
+      assert.deepEqual(
+        ((old_oco.result as Msg).orderReports as Msg[]).map((r) => [r.type, r.side, r.status]),
+        [
+          ["STOP_LOSS_LIMIT", "BUY", "NEW"],
+          ["LIMIT_MAKER", "BUY", "NEW"],
+        ],
+      );
+      const old_cancelled = await call("old-oco-cancel", "orderList.cancel", {
+        symbol: "BTCUSDT",
+        orderListId: (old_oco.result as Msg).orderListId as number,
+        timestamp: Date.now(),
+      });
+      assert.equal((old_cancelled.result as Msg).listOrderStatus, "ALL_DONE", JSON.stringify(old_cancelled));
       const bob_uid = ((await call("a", "account.status", { timestamp: Date.now() })).result as Msg).uid;
       assert.notEqual(
         bob_uid,
