@@ -77,6 +77,8 @@ function symbol_info(e: Engine, m: Market) {
     ocoAllowed: true,
     otoAllowed: true,
     opoAllowed: true,
+    // pegged orders (pegPriceType…) are not offered: clients that look here know before sending one
+    pegInstructionsAllowed: false,
     quoteOrderQtyMarketAllowed: true,
     allowTrailingStop: true,
     cancelReplaceAllowed: true,

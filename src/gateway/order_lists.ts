@@ -41,6 +41,9 @@ const LEG_PARAMS: Record<string, string> = {
   TimeInForce: "timeInForce",
   StrategyId: "strategyId",
   StrategyType: "strategyType",
+  PegPriceType: "pegPriceType",
+  PegOffsetType: "pegOffsetType",
+  PegOffsetValue: "pegOffsetValue",
 };
 /** An OCO's order types (one take-profit order and one stop-loss order: the engine checks). */
 const LEG_TYPES = ["STOP_LOSS_LIMIT", "STOP_LOSS", "LIMIT_MAKER", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT"];
@@ -98,6 +101,9 @@ const WORKING_PARAMS: Record<string, string> = {
   TimeInForce: "timeInForce",
   StrategyId: "strategyId",
   StrategyType: "strategyType",
+  PegPriceType: "pegPriceType",
+  PegOffsetType: "pegOffsetType",
+  PegOffsetValue: "pegOffsetValue",
 };
 const WORKING_TYPES = ["LIMIT", "LIMIT_MAKER"];
 /** An OTO's pending order's (pending…): any type, a stop price and trailing delta too. */

@@ -90,6 +90,11 @@ export const ORDER_PARAMS = new Set([
   // labels a client gives its order; kept and shown with it (GET order, openOrders, executionReport)
   "strategyId",
   "strategyType",
+  // Binance's pegged orders (a price taken from the book): read so that they are refused as Binance
+  // refuses them on a symbol without pegInstructionsAllowed, not as unknown parameters
+  "pegPriceType",
+  "pegOffsetValue",
+  "pegOffsetType",
 ]);
 
 const present = (p: Params, name: string): boolean => p[name] !== undefined && p[name] !== "";
@@ -134,6 +139,8 @@ export function validate_order(params: Params, market: MarketFacts): Validated {
   if (side === -1) return fail(errors.side());
   const type = (ORDER_TYPE_NAMES as readonly string[]).indexOf(params.type as string) as OrderType | -1;
   if (type === -1) return fail(errors.type());
+  if (["pegPriceType", "pegOffsetValue", "pegOffsetType"].some((name) => params[name] !== undefined))
+    return fail(errors.rejected("Pegged orders are not supported for this symbol."));
 
   const limit_priced = has_limit_price(type);
   const stop = is_stop_type(type);

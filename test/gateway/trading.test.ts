@@ -370,9 +370,15 @@ describe("signed trading REST", () => {
       ],
       [
         "unread parameter",
-        call("POST", "/api/v3/order", alice, { ...order, pegPriceType: "PRIMARY_PEG" }),
+        call("POST", "/api/v3/order", alice, { ...order, pegged: "PRIMARY_PEG" }),
         400,
         -1104,
+      ],
+      [
+        "a pegged order (pegInstructionsAllowed false)",
+        call("POST", "/api/v3/order", alice, { ...order, pegPriceType: "PRIMARY_PEG" }),
+        400,
+        -2010,
       ],
       [
         "strategyType below 1000000",
@@ -2295,6 +2301,7 @@ describe("order and trade history (SQLite projection)", () => {
       // an OPO: the working order's proceeds are the pending order's quantity (alice's free ETH pays
       // the fee, as Binance's OPO FAQ has it)
       assert.equal(info.opoAllowed, true);
+      assert.equal(info.pegInstructionsAllowed, false, "pegged orders are not offered, and say so");
       const opo_params = {
         workingType: "LIMIT",
         workingSide: "BUY",

@@ -104,6 +104,16 @@ describe("order validator", () => {
     });
     assert.deepEqual(err({ side: "UP", type: "LIMIT" }), { code: -1117, msg: "Invalid side." });
     assert.deepEqual(err({ side: "BUY", type: "ICEBERG" }), { code: -1116, msg: "Invalid orderType." });
+    // pegged orders: not offered (exchangeInfo pegInstructionsAllowed false), refused as Binance does
+    const pegs: Record<string, string>[] = [
+      { pegPriceType: "PRIMARY_PEG" },
+      { pegOffsetValue: "1", pegOffsetType: "PRICE_LEVEL" },
+    ];
+    for (const peg of pegs)
+      assert.deepEqual(err({ side: "BUY", type: "LIMIT", timeInForce: "GTC", quantity: "1", ...peg }), {
+        code: -2010,
+        msg: "Pegged orders are not supported for this symbol.",
+      });
     assert.deepEqual(err({ side: "BUY", type: "LIMIT", quantity: "1", price: "1" })?.code, -1102);
     assert.deepEqual(err({ side: "BUY", type: "LIMIT", timeInForce: "DAY", quantity: "1", price: "1" }), {
       code: -1115,
