@@ -190,6 +190,72 @@ describe("ccxt 4.5.84 (REST)", () => {
     await alice.cancelAllOrders("ETH/USDT");
   });
 
+  it("order lists through ccxt's implicit API (orderList/oco, the deprecated order/oco, orderList/otoco); cancelAllOrders ends them", async () => {
+    // a last price for the OCO's price rule: bob sells 0.01 ETH to alice at 2000
+    await bob.createOrder("ETH/USDT", "limit", "sell", 0.01, 2000);
+    await alice.createOrder("ETH/USDT", "market", "buy", 0.01);
+    const oco = (await alice.privatePostOrderListOco({
+      symbol: "ETHUSDT",
+      side: "SELL",
+      quantity: "0.1",
+      aboveType: "LIMIT_MAKER",
+      abovePrice: "2500",
+      belowType: "STOP_LOSS",
+      belowStopPrice: "1500",
+    })) as { orderListId: number; contingencyType: string; orderReports: { type: string }[] };
+    assert.deepEqual(
+      [oco.contingencyType, oco.orderReports.map((r) => r.type)],
+      ["OCO", ["LIMIT_MAKER", "STOP_LOSS"]],
+    );
+    const old = (await alice.privatePostOrderOco({
+      symbol: "ETHUSDT",
+      side: "BUY",
+      quantity: "0.1",
+      price: "1800",
+      stopPrice: "2200",
+      stopLimitPrice: "2210",
+      stopLimitTimeInForce: "GTC",
+    })) as { orderListId: number; orderReports: { type: string }[] };
+    assert.deepEqual(
+      old.orderReports.map((r) => r.type),
+      ["STOP_LOSS_LIMIT", "LIMIT_MAKER"],
+    );
+    const otoco = (await alice.privatePostOrderListOtoco({
+      symbol: "ETHUSDT",
+      workingType: "LIMIT",
+      workingSide: "BUY",
+      workingPrice: "1900",
+      workingQuantity: "0.1",
+      workingTimeInForce: "GTC",
+      pendingSide: "SELL",
+      pendingQuantity: "0.1",
+      pendingAboveType: "LIMIT_MAKER",
+      pendingAbovePrice: "2400",
+      pendingBelowType: "STOP_LOSS",
+      pendingBelowStopPrice: "1700",
+    })) as { orderListId: number; orderReports: { status: string }[] };
+    assert.deepEqual(
+      otoco.orderReports.map((r) => r.status),
+      ["NEW", "PENDING_NEW", "PENDING_NEW"],
+    );
+    const open = await alice.fetchOpenOrders("ETH/USDT");
+    assert.equal(open.length, 7, JSON.stringify(open.map((o) => [o.id, o.type, o.status])));
+    // Binance's answer to DELETE openOrders has one entry per list (with its orderReports); ccxt
+    // returns each entry as an order, the answer in its info
+    const ended = (await alice.cancelAllOrders("ETH/USDT")).map(
+      (o) => o.info as { orderListId: number; orderReports?: unknown[] },
+    );
+    assert.deepEqual(
+      ended.map((x) => [x.orderListId, x.orderReports?.length]),
+      [
+        [oco.orderListId, 2],
+        [old.orderListId, 2],
+        [otoco.orderListId, 3],
+      ],
+    );
+    assert.deepEqual(await alice.fetchOpenOrders("ETH/USDT"), []);
+  });
+
   it("errors map to ccxt's exception classes", async () => {
     await assert.rejects(alice.createOrder("ETH/BTC", "limit", "buy", 1000, 0.05), ccxt.InsufficientFunds);
     await assert.rejects(alice.fetchOrder("999999", "BTC/USDT"), ccxt.OrderNotFound);
