@@ -372,22 +372,34 @@ export function register_order_lists(route: Route, ctx: TradingContext): void {
     };
   };
 
-  route("POST", "/api/v3/orderList/oco", [...OCO_PARAMS, ...SIGNED], async (p, request, raw, reply) => {
-    // an OCO counts as two orders against the order limits
-    const { key, m, resp_type, list_cid } = list_head(p, request, raw, reply, 2);
-    mandatory(p, ["side", "quantity"]);
-    const above = oco_leg(p, "above", m, engine);
-    const below = oco_leg(p, "below", m, engine);
+  /** An OCO of `above` and `below` (both endpoints' orders as the engine takes them). */
+  const place_oco = (
+    account: number,
+    m: Market,
+    resp_type: string,
+    list_cid: string,
+    above: OrderSpec,
+    below: OrderSpec,
+  ) => {
     const command: PlaceOrderList = {
       type: "place_order_list",
       ts_ms: 0,
-      account: key.account,
+      account,
       market: m.id,
       list_client_order_id: list_cid,
       above,
       below,
     };
     return place_list(command, m, resp_type, list_cid, [above, below]);
+  };
+
+  route("POST", "/api/v3/orderList/oco", [...OCO_PARAMS, ...SIGNED], async (p, request, raw, reply) => {
+    // an OCO counts as two orders against the order limits
+    const { key, m, resp_type, list_cid } = list_head(p, request, raw, reply, 2);
+    mandatory(p, ["side", "quantity"]);
+    const above = oco_leg(p, "above", m, engine);
+    const below = oco_leg(p, "below", m, engine);
+    return place_oco(key.account, m, resp_type, list_cid, above, below);
   });
 
   route("POST", "/api/v3/order/oco", [...OLD_OCO_PARAMS, ...SIGNED], async (p, request, raw, reply) => {
@@ -399,16 +411,7 @@ export function register_order_lists(route: Route, ctx: TradingContext): void {
     // Binance's price rule (a SELL's limit price above the last price above its stop price, a BUY's
     // the other way) is the new endpoint's with the limit maker above for a SELL, below for a BUY
     const [above, below] = p.values.get("side") === "SELL" ? [limit, stop] : [stop, limit];
-    const command: PlaceOrderList = {
-      type: "place_order_list",
-      ts_ms: 0,
-      account: key.account,
-      market: m.id,
-      list_client_order_id: list_cid,
-      above,
-      below,
-    };
-    return place_list(command, m, resp_type, list_cid, [above, below]);
+    return place_oco(key.account, m, resp_type, list_cid, above, below);
   });
 
   /**
