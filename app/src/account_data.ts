@@ -23,6 +23,8 @@ export interface Order {
   time: number;
   updateTime: number;
   origQuoteOrderQty: string;
+  /** A pegged order's price taken from the book (Binance's peggedPrice), once known. */
+  peggedPrice?: string;
 }
 export interface MyTrade {
   id: number;

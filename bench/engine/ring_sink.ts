@@ -80,6 +80,27 @@ export class RingSink implements EventSink {
     r[at + 3] = market;
     r[at + 4] = time_ms;
   }
+  order_pegged(
+    order_id: number,
+    account: number,
+    market: number,
+    peg_type: number,
+    peg_offset_levels: number,
+    pegged_price_ticks: number,
+    time_ms: number,
+  ): void {
+    this.events++;
+    const r = this.ring;
+    const at = this.reserve(8);
+    r[at] = 20;
+    r[at + 1] = order_id;
+    r[at + 2] = account;
+    r[at + 3] = market;
+    r[at + 4] = peg_type;
+    r[at + 5] = peg_offset_levels;
+    r[at + 6] = pegged_price_ticks;
+    r[at + 7] = time_ms;
+  }
   trailing_started(
     order_id: number,
     account: number,

@@ -96,6 +96,11 @@ export class BookSide {
     return lo;
   }
 
+  /** The price `depth` levels behind the best (0: the best), or 0 if the side has fewer levels. */
+  price_at_depth(depth: number): number {
+    return depth < this.count ? this.pool.price_ticks[this.levels[this.count - 1 - depth]] : 0;
+  }
+
   find_level(price_ticks: number): number {
     const key = this.key_of(price_ticks);
     const i = this.lower_bound(key);

@@ -24,8 +24,10 @@ import type { MarketStatus, OrderType, Side, StpMode, TimeInForce } from "./type
  * 9: no new shape; an order of a pending order list may be amended (FORMAT_AMEND_LIST_ORDERS).
  * 10: no new shape; an OPO needs only its working order's funds when placed, and its working order
  * pays its fees from free funds when it can (FORMAT_OPO_FUNDS).
+ * 11: a peg (`peg_type`, `peg_offset_levels`) on an order spec (a fifth bit of version 4's label
+ * byte; older versions decode without it).
  */
-export const COMMAND_VERSION = 10;
+export const COMMAND_VERSION = 11;
 /**
  * From this format on, a taker with nothing left to trade stops before self-trade prevention looks at
  * the next resting order of its own account (before, a filled taker could still expire one).
@@ -222,6 +224,21 @@ export interface OrderSpec {
    * the book at a time (book.ts, "Iceberg orders" in docs/ENGINE.md). Absent: all of it shows.
    */
   iceberg_lots?: number;
+  /**
+   * Binance's pegPriceType (PEG_PRIMARY, PEG_MARKET; types.ts) and pegOffsetValue (price levels,
+   * 0..PEG_OFFSET_MAX; absent: not sent): a LIMIT, LIMIT_MAKER, STOP_LOSS_LIMIT or TAKE_PROFIT_LIMIT
+   * order whose limit price is taken from the book when it goes to work (placed, triggered, or an
+   * OTO's pending order placed); `price_ticks` is then optional (0). Absent: not pegged. Since v11.
+   */
+  peg_type?: number;
+  peg_offset_levels?: number;
+  /**
+   * Set by the engine on its own copy of a pegged order's spec, never journaled: the price the order
+   * was sent with (price_ticks then holds the pegged price, or while `peg_later` the price its lock is
+   * reckoned at until the pegged price is known).
+   */
+  peg_sent_ticks?: number;
+  peg_later?: boolean;
   /**
    * The journal format an order decoded from an older journal was written in (set by the codec,
    * absent for the current one): matching rules changed since then apply as they were, so an old

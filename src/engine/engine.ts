@@ -60,7 +60,7 @@ import {
 } from "./config.js";
 import { type EngineEvent, EventCollector, type EventSink, NullSink } from "./events.js";
 import { Market } from "./market.js";
-import { ICEBERG_PARTS_MAX, type IcebergState, OrderStore } from "./orders.js";
+import { ICEBERG_PARTS_MAX, type IcebergState, OrderStore, type PegState } from "./orders.js";
 import * as R from "./reasons.js";
 import { RequestIdRetention } from "./request_ids.js";
 import {
@@ -91,6 +91,9 @@ import {
   MARKET_TRADING,
   type OrderStatus,
   type OrderType,
+  PEG_MARKET,
+  PEG_OFFSET_MAX,
+  PEG_PRIMARY,
   SIDE_BUY,
   SIDE_SELL,
   type Side,
@@ -376,7 +379,14 @@ export class Engine {
   // ---------------------------------------------------------------- placing orders
 
   /** Checks an order against state, locks its funds, and runs it. Returns the slot, or 0 if rejected. */
-  private place(account: number, market_id: number, spec: OrderSpec): number {
+  private place(account: number, market_id: number, sent: OrderSpec): number {
+    let spec = sent;
+    if (sent.peg_type !== undefined) {
+      if (!this.market_valid(market_id)) return this.reject(R.REASON_UNKNOWN_SYMBOL);
+      const pegged = this.peg_spec(this.markets[market_id], sent, true);
+      if (typeof pegged === "number") return this.reject(pegged);
+      spec = pegged;
+    }
     const problem = this.admit(account, market_id, spec, 1, true);
     if (problem !== R.REASON_NONE) return this.reject(problem);
     const market = this.markets[market_id];
@@ -403,15 +413,20 @@ export class Engine {
    * then both orders.
    */
   private place_order_list(cmd: PlaceOrderList): void {
-    const { account, above, below } = cmd;
+    const { account } = cmd;
     const market_id = cmd.market;
-    if (typeof above !== "object" || above === null || typeof below !== "object" || below === null)
+    if (!is_spec(cmd.above) || !is_spec(cmd.below))
       return void this.reject(R.REASON_INVALID_PARAMETER, "order list");
     const list_cid = cmd.list_client_order_id;
     if (list_cid !== null && (typeof list_cid !== "string" || !CLIENT_ORDER_ID_RE.test(list_cid)))
       return void this.reject(R.REASON_INVALID_PARAMETER);
     if (!this.market_valid(market_id)) return void this.reject(R.REASON_UNKNOWN_SYMBOL);
     const market = this.markets[market_id];
+    // a pegged limit maker takes its price from the book now, a pegged stop-limit order when triggered
+    const above = this.peg_spec(market, cmd.above, true);
+    if (typeof above === "number") return void this.reject(above);
+    const below = this.peg_spec(market, cmd.below, true);
+    if (typeof below === "number") return void this.reject(below);
     let problem = this.check_pair(market, above, below);
     if (problem !== R.REASON_NONE)
       return void this.reject(problem, problem === R.REASON_INVALID_PARAMETER ? "order list" : null);
@@ -439,16 +454,26 @@ export class Engine {
    * Reported: the list (EXECUTING), then its orders; then the working order runs.
    */
   private place_oto(cmd: PlaceOto): void {
-    const { account, working, pending } = cmd;
-    const below = cmd.pending_below;
+    const { account } = cmd;
     const market_id = cmd.market;
-    const is_spec = (x: unknown) => typeof x === "object" && x !== null;
-    if (!is_spec(working) || !is_spec(pending) || !(below === null || is_spec(below)))
+    if (
+      !is_spec(cmd.working) ||
+      !is_spec(cmd.pending) ||
+      !(cmd.pending_below === null || is_spec(cmd.pending_below))
+    )
       return void this.reject(R.REASON_INVALID_PARAMETER, "order list");
     const list_cid = cmd.list_client_order_id;
     if (list_cid !== null && (typeof list_cid !== "string" || !CLIENT_ORDER_ID_RE.test(list_cid)))
       return void this.reject(R.REASON_INVALID_PARAMETER);
     if (!this.market_valid(market_id)) return void this.reject(R.REASON_UNKNOWN_SYMBOL);
+    // a pegged working order takes its price from the book now, a pegged pending order when placed
+    const pegged = [
+      this.peg_spec(this.markets[market_id], cmd.working, true),
+      this.peg_spec(this.markets[market_id], cmd.pending, false),
+      cmd.pending_below === null ? null : this.peg_spec(this.markets[market_id], cmd.pending_below, false),
+    ];
+    for (const x of pegged) if (typeof x === "number") return void this.reject(x);
+    const [working, pending, below] = pegged as [OrderSpec, OrderSpec, OrderSpec | null];
     // the working order rests or trades as a limit order; a pending MARKET order has a quantity
     if (
       (working.order_type !== TYPE_LIMIT && working.order_type !== TYPE_LIMIT_MAKER) ||
@@ -815,6 +840,14 @@ export class Engine {
     orders.set_strategy(slot, spec.strategy_id, spec.strategy_type);
     if (spec.iceberg_lots !== undefined)
       orders.set_iceberg(slot, { display_lots: spec.iceberg_lots, visible_lots: 0 });
+    const peg_type = spec.peg_type;
+    if (peg_type !== undefined)
+      orders.set_peg(slot, {
+        type: peg_type,
+        offset_levels: spec.peg_offset_levels ?? -1,
+        sent_price_ticks: spec.peg_sent_ticks ?? 0,
+        pegged: spec.peg_later !== true,
+      });
     orders.set_quantity_lots(slot, spec.quantity_lots);
     orders.set_quote_units(slot, spec.quote_units);
     orders.set_executed_lots(slot, 0);
@@ -836,7 +869,8 @@ export class Engine {
       side,
       type,
       orders.tif(slot) as TimeInForce,
-      orders.price_ticks(slot),
+      // a pegged order's price is the one it was sent with (Binance), its pegged price follows
+      peg_type === undefined ? orders.price_ticks(slot) : (spec.peg_sent_ticks ?? 0),
       spec.quantity_lots,
       spec.quote_units,
       orders.stop_price_ticks(slot),
@@ -848,6 +882,16 @@ export class Engine {
       delta ?? -1,
       spec.iceberg_lots ?? -1,
     );
+    if (peg_type !== undefined)
+      sink.order_pegged(
+        order_id,
+        account,
+        market_id,
+        peg_type,
+        spec.peg_offset_levels ?? -1,
+        spec.peg_later === true ? 0 : orders.price_ticks(slot),
+        this.now_ms,
+      );
     if (list_id !== 0) orders.set_list_id(slot, list_id);
     if (delta !== undefined)
       orders.set_trail(slot, {
@@ -892,6 +936,84 @@ export class Engine {
     market.trailing.add(orders, slot);
   }
 
+  /**
+   * A pegged order's spec as the engine works with it (a copy: the command's own is never changed,
+   * replay reuses it). Going to work now (`now`, not a stop order): price_ticks is its pegged price,
+   * which the checks that follow (admit) check as any price. Going to work later (a stop-limit order
+   * when triggered, an OTO's pending order when placed; peg_later): price_ticks is what its lock is
+   * reckoned at until then, the price it was sent with, or a stop's stop price, or what the peg
+   * gives now, or the last price. A spec without a peg comes back as it is.
+   */
+  private peg_spec(market: Market, spec: OrderSpec, now: boolean): OrderSpec | R.Reason {
+    if (spec.peg_type === undefined) return spec;
+    const problem = check_peg(spec);
+    if (problem !== R.REASON_NONE) return problem;
+    const pegged = this.peg_price(market, spec.side, spec.peg_type, spec.peg_offset_levels ?? 0);
+    if (now && !is_stop_type(spec.order_type)) {
+      if (pegged === 0) return R.REASON_PEG_NO_PRICE;
+      return { ...spec, price_ticks: pegged, peg_sent_ticks: spec.price_ticks };
+    }
+    const reckoned = spec.price_ticks || spec.stop_price_ticks || pegged || market.last_price_ticks;
+    if (reckoned === 0) return R.REASON_PEG_NO_PRICE;
+    return { ...spec, price_ticks: reckoned, peg_sent_ticks: spec.price_ticks, peg_later: true };
+  }
+
+  /** The price a peg gives now: PRIMARY the order's own side of the book, MARKET the other; 0: none. */
+  private peg_price(market: Market, side: number, peg_type: number, offset_levels: number): number {
+    const own = (peg_type === PEG_PRIMARY) === (side === SIDE_BUY);
+    return (own ? market.bids : market.asks).price_at_depth(offset_levels);
+  }
+
+  /**
+   * A pegged order goes to work later than placed (a stop-limit order triggered, an OTO's pending
+   * order placed): its price is taken from the book now and its lock made what that price needs,
+   * more from the free balance or the excess released (an OCO's stop-limit order so takes over the
+   * lock of the other, released just before). It expires instead if its side of the book has no
+   * such level, the price fails the NOTIONAL filter, or the free balance cannot pay the difference
+   * (Binance: such orders "are (re)validated at the trigger time and may be rejected later").
+   */
+  private peg_now(market: Market, slot: number, peg: PegState): boolean {
+    const orders = this.orders;
+    const cfg = market.config;
+    const side = orders.side(slot);
+    const lots = orders.remaining_lots(slot);
+    const price = this.peg_price(market, side, peg.type, Math.max(0, peg.offset_levels));
+    if (price === 0 || price * lots * cfg.quote_units_per_tick_lot < cfg.min_notional_units) {
+      this.finish_taker(market, slot, STATUS_EXPIRED, END_NONE);
+      return false;
+    }
+    const account = orders.account(slot);
+    const before = orders.price_ticks(slot);
+    orders.set_price_ticks(slot, price);
+    const need = lots * this.lot_lock(market, slot) - orders.locked_units(slot);
+    if (need > 0) {
+      const asset = side === SIDE_BUY ? cfg.quote : cfg.base;
+      const cells = this.ledger.cells;
+      const at = this.ledger.free_at(account, asset);
+      if (cells[at] < need) {
+        orders.set_price_ticks(slot, before);
+        this.finish_taker(market, slot, STATUS_EXPIRED, END_NONE);
+        return false;
+      }
+      cells[at] -= need;
+      cells[at + 1] += need;
+      orders.set_locked_units(slot, orders.locked_units(slot) + need);
+      cells[this.ledger.updated_at(account)] = this.now_ms;
+      this.sink.balance(account, asset, cells[at], cells[at + 1]);
+    } else if (need < 0) this.release_part(market, slot, -need);
+    peg.pegged = true;
+    this.sink.order_pegged(
+      orders.id(slot),
+      account,
+      market.id,
+      peg.type,
+      peg.offset_levels,
+      price,
+      this.now_ms,
+    );
+    return true;
+  }
+
   private reject(reason: R.Reason, detail: string | null = null): 0 {
     this.sink.rejected(reason, detail);
     return 0;
@@ -926,6 +1048,10 @@ export class Engine {
       const p = spec.price_ticks;
       if (!(Number.isSafeInteger(p) && p >= cfg.min_price_ticks && p <= cfg.max_price_ticks))
         return R.REASON_FILTER_PRICE;
+    }
+    if (spec.peg_type !== undefined) {
+      const peg = check_peg(spec);
+      if (peg !== R.REASON_NONE) return peg;
     }
     const iceberg = spec.iceberg_lots;
     if (iceberg !== undefined) {
@@ -1655,6 +1781,9 @@ export class Engine {
         return void this.finish_taker(market, slot, STATUS_EXPIRED, END_EXCHANGE);
       return void this.file_stop(market, slot);
     }
+    // a pegged order takes its price from the book now (a pegged stop-limit order when triggered)
+    const peg = orders.peg(slot);
+    if (peg !== undefined && !peg.pegged && !this.peg_now(market, slot, peg)) return;
     if (type === TYPE_LIMIT_MAKER) {
       const best = side === SIDE_BUY ? market.asks.best_price() : market.bids.best_price();
       const price = orders.price_ticks(slot);
@@ -1809,10 +1938,13 @@ export class Engine {
       orders.set_triggered(slot, 1);
       this.sink.order_triggered(orders.id(slot), account, market.id, this.now_ms);
       // an OCO's order: the other expires, and this one takes that order's lock over
-      if (this.order_lists.has(orders.list_id(slot))) {
-        this.settle_list(market, slot, LIST_TRIGGERED);
-        this.take_over_lock(market, slot);
-      }
+      const in_list = this.order_lists.has(orders.list_id(slot));
+      if (in_list) this.settle_list(market, slot, LIST_TRIGGERED);
+      // a pegged stop-limit order takes its price from the book now (and its lock with it)
+      const peg = orders.peg(slot);
+      if (peg !== undefined && !peg.pegged) {
+        if (!this.peg_now(market, slot, peg)) continue;
+      } else if (in_list) this.take_over_lock(market, slot);
       this.execute_taker(market, slot);
     }
   }
@@ -2355,6 +2487,7 @@ export class Engine {
     orders.set_strategy(slot, fields.strategy_id, fields.strategy_type);
     if (fields.trail !== undefined) orders.set_trail(slot, { ...fields.trail });
     if (fields.iceberg !== undefined) orders.set_iceberg(slot, { ...fields.iceberg });
+    if (fields.peg !== undefined) orders.set_peg(slot, { ...fields.peg });
     if (fields.prevented_lots !== undefined && fields.prevented_lots > 0)
       orders.add_prevented(slot, fields.prevented_lots);
     if (fields.list_id !== undefined) orders.set_list_id(slot, fields.list_id);
@@ -2427,6 +2560,8 @@ export interface RestoredOrder {
   trail?: TrailState;
   /** An iceberg order's state. */
   iceberg?: IcebergState;
+  /** A pegged order's state. */
+  peg?: PegState;
   /** What self-trade prevention has taken from it (quantity_lots is what is left to work with). */
   prevented_lots?: number;
   /** The order list it is in. */
@@ -2479,9 +2614,34 @@ function is_take_profit_type(type: number): boolean {
   return type === TYPE_LIMIT_MAKER || type === TYPE_TAKE_PROFIT || type === TYPE_TAKE_PROFIT_LIMIT;
 }
 
-/** The price an OCO order is compared at: a LIMIT_MAKER's price, a stop's stop price (0: none). */
+/**
+ * The price an OCO order is compared at: a LIMIT_MAKER's price, a stop's stop price (0: none, as for
+ * a pegged limit maker placed later: its price is not known yet).
+ */
 function pair_price_ticks(spec: OrderSpec): number {
-  return spec.order_type === TYPE_LIMIT_MAKER ? spec.price_ticks : spec.stop_price_ticks;
+  if (spec.order_type !== TYPE_LIMIT_MAKER) return spec.stop_price_ticks;
+  return spec.peg_later === true ? 0 : spec.price_ticks;
+}
+
+function is_spec(x: unknown): x is OrderSpec {
+  return typeof x === "object" && x !== null;
+}
+
+/**
+ * A peg's shape (Binance's pegged orders FAQ): PRIMARY_PEG or MARKET_PEG, on an order with a limit
+ * price; a LIMIT_MAKER only PRIMARY_PEG; a PRIMARY_PEG LIMIT only GTC; an offset of 0..100 levels.
+ */
+function check_peg(spec: OrderSpec): R.Reason {
+  const peg = spec.peg_type;
+  const type = spec.order_type;
+  if (!(peg === PEG_PRIMARY || peg === PEG_MARKET) || !has_limit_price(type))
+    return R.REASON_INVALID_PARAMETER;
+  const offset = spec.peg_offset_levels;
+  if (offset !== undefined && !(Number.isInteger(offset) && offset >= 0 && offset <= PEG_OFFSET_MAX))
+    return R.REASON_INVALID_PARAMETER;
+  if (type === TYPE_LIMIT_MAKER && peg !== PEG_PRIMARY) return R.REASON_UNSUPPORTED_ORDER;
+  if (type === TYPE_LIMIT && peg === PEG_PRIMARY && spec.tif !== TIF_GTC) return R.REASON_UNSUPPORTED_ORDER;
+  return R.REASON_NONE;
 }
 
 /** settle_list's `why` for an order of a list that triggered. */

@@ -43,6 +43,21 @@ export interface EventSink {
     /** An iceberg order's part shown at a time, in lots (Binance's icebergQty); -1 for any other. */
     iceberg_lots: number,
   ): void;
+  /**
+   * A pegged order (after its order_new): its peg (Binance's pegPriceType PEG_PRIMARY / PEG_MARKET;
+   * pegOffsetValue, -1 when not sent) and its pegged price (Binance's peggedPrice), 0 while not known
+   * (a stop-limit order until triggered, an OTO's pending order until placed: the event comes again
+   * then, or the order expires if it cannot be pegged).
+   */
+  order_pegged(
+    order_id: number,
+    account: number,
+    market: number,
+    peg_type: number,
+    peg_offset_levels: number,
+    pegged_price_ticks: number,
+    time_ms: number,
+  ): void;
   /** A stop order's condition was met: it now works as a market or limit order. */
   order_triggered(order_id: number, account: number, market: number, time_ms: number): void;
   /**
@@ -196,6 +211,16 @@ export type EngineEvent =
       iceberg_lots: number;
     }
   | { kind: "order_triggered"; order_id: number; account: number; market: number; time_ms: number }
+  | {
+      kind: "order_pegged";
+      order_id: number;
+      account: number;
+      market: number;
+      peg_type: number;
+      peg_offset_levels: number;
+      pegged_price_ticks: number;
+      time_ms: number;
+    }
   | {
       kind: "trailing_started";
       order_id: number;
@@ -354,6 +379,26 @@ export class EventCollector implements EventSink {
   }
   order_triggered(order_id: number, account: number, market: number, time_ms: number): void {
     this.events.push({ kind: "order_triggered", order_id, account, market, time_ms });
+  }
+  order_pegged(
+    order_id: number,
+    account: number,
+    market: number,
+    peg_type: number,
+    peg_offset_levels: number,
+    pegged_price_ticks: number,
+    time_ms: number,
+  ): void {
+    this.events.push({
+      kind: "order_pegged",
+      order_id,
+      account,
+      market,
+      peg_type,
+      peg_offset_levels,
+      pegged_price_ticks,
+      time_ms,
+    });
   }
   trailing_started(
     order_id: number,
@@ -567,6 +612,15 @@ export class NullSink implements EventSink {
     _iceberg_lots: number,
   ): void {}
   order_triggered(_order_id: number, _account: number, _market: number, _time_ms: number): void {}
+  order_pegged(
+    _order_id: number,
+    _account: number,
+    _market: number,
+    _peg_type: number,
+    _peg_offset_levels: number,
+    _pegged_price_ticks: number,
+    _time_ms: number,
+  ): void {}
   trailing_started(
     _order_id: number,
     _account: number,

@@ -29,6 +29,20 @@ export interface IcebergState {
   visible_lots: number;
 }
 
+/**
+ * A pegged order (Binance's pegPriceType): `type` PEG_PRIMARY or PEG_MARKET, `offset_levels` its
+ * pegOffsetValue (-1: not sent), `sent_price_ticks` the price it was sent with (0: none; Binance shows
+ * it as the order's price). `pegged`: the order's price_ticks is its pegged price (Binance's
+ * peggedPrice); until then (a stop-limit order not triggered, a pending order not placed) price_ticks
+ * is only what its lock is reckoned at.
+ */
+export interface PegState {
+  readonly type: number;
+  readonly offset_levels: number;
+  readonly sent_price_ticks: number;
+  pegged: boolean;
+}
+
 /** Hot record: 8 doubles = 16 int32s = 64 bytes, viewed both ways. */
 const HOT_F = 8;
 const HOT_I = 16;
@@ -75,6 +89,8 @@ export class OrderStore {
   private readonly trails = new Map<number, TrailState>();
   /** Iceberg state of the few slots that are iceberg orders (looked up only while any is live). */
   private readonly icebergs = new Map<number, IcebergState>();
+  /** Peg state of the few slots that are pegged orders. */
+  private readonly pegs = new Map<number, PegState>();
   /**
    * Lots self-trade prevention took from the few slots it has touched and left live (DECREMENT): what
    * Binance calls the order's prevented quantity. Their `quantity_lots` is already that much less.
@@ -88,6 +104,7 @@ export class OrderStore {
    */
   private trails_live = 0;
   private icebergs_live = 0;
+  private pegs_live = 0;
   private prevented_live = 0;
   private lists_live = 0;
   /** order id -> slot (0 = not live), for live orders only. */
@@ -171,6 +188,7 @@ export class OrderStore {
     if ((this.hi[slot * HOT_I + META] & HAS_STRATEGY) !== 0) this.strategies.delete(slot);
     if (this.trails_live !== 0 && this.trails.delete(slot)) this.trails_live--;
     if (this.icebergs_live !== 0 && this.icebergs.delete(slot)) this.icebergs_live--;
+    if (this.pegs_live !== 0 && this.pegs.delete(slot)) this.pegs_live--;
     if (this.prevented_live !== 0 && this.prevented.delete(slot)) this.prevented_live--;
     if (this.lists_live !== 0 && this.lists.delete(slot)) this.lists_live--;
     this.free_stack[this.free_count++] = slot;
@@ -221,6 +239,16 @@ export class OrderStore {
   set_iceberg(slot: number, state: IcebergState): void {
     if (!this.icebergs.has(slot)) this.icebergs_live++;
     this.icebergs.set(slot, state);
+  }
+
+  /** The order's peg state, or undefined if it is not a pegged order. */
+  peg(slot: number): PegState | undefined {
+    return this.pegs_live === 0 ? undefined : this.pegs.get(slot);
+  }
+
+  set_peg(slot: number, state: PegState): void {
+    if (!this.pegs.has(slot)) this.pegs_live++;
+    this.pegs.set(slot, state);
   }
 
   /** Lots self-trade prevention has taken from this order so far (Binance's preventedQuantity). */

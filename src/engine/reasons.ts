@@ -45,6 +45,7 @@ export const REASON_FILTER_MAX_NUM_ICEBERG_ORDERS = 38;
 export const REASON_OCO_BAD_PRICES = 39;
 export const REASON_AMEND_ORDER_LIST = 40;
 export const REASON_UNKNOWN_ORDER_LIST = 41;
+export const REASON_PEG_NO_PRICE = 42;
 export type Reason = number;
 
 interface ReasonInfo {
@@ -143,6 +144,12 @@ export const REASONS: readonly ReasonInfo[] = [
     name: "UNKNOWN_ORDER_LIST",
     message: "Order list does not exist.",
     code: -2011,
+  },
+  {
+    // a pegged order whose side of the book has no price level to peg to (Binance's NO_DEPTH)
+    name: "PEG_NO_PRICE",
+    message: "No orders on book for symbol.",
+    code: -1112,
   },
 ];
 

@@ -6,7 +6,7 @@
  * 3: before web users; 4: before prevented-match ids, which then start from 0, accounts' update
  * times, then 0 until their next change, and orders' strategy labels; 5: before trailing stops; 6:
  * before iceberg orders; 7: before prevented quantities, the iceberg limit and order lists; 8:
- * before OTO order lists and their waiting pending orders) still restore. Slot numbers
+ * before OTO order lists and their waiting pending orders; 9: before pegged orders) still restore. Slot numbers
  * are not recorded, so two engines in the same logical state encode to the same bytes; the state
  * hash is SHA-256 of those bytes. restore(snapshot(e)) behaves exactly as e on every later command.
  */
@@ -37,7 +37,7 @@ import {
 } from "./types.js";
 
 const MAGIC = 0x48465331; // "HFS1"
-export const SNAPSHOT_VERSION = 9;
+export const SNAPSHOT_VERSION = 10;
 
 const LIMIT_KEYS: (keyof EngineLimits)[] = [
   "orders_max",
@@ -119,6 +119,15 @@ function write_order(w: Writer, e: Engine, slot: number, where: number): void {
   const list_id = o.list_id(slot);
   w.u8(list_id === 0 ? 0 : 1);
   if (list_id !== 0) w.f64(list_id);
+  // version 10: a pegged order's peg, flagged
+  const peg = o.peg(slot);
+  w.u8(peg === undefined ? 0 : 1);
+  if (peg !== undefined) {
+    w.u8(peg.type);
+    w.u8(peg.offset_levels === -1 ? 255 : peg.offset_levels);
+    w.f64(peg.sent_price_ticks);
+    w.u8(peg.pegged ? 1 : 0);
+  }
 }
 
 function read_order(r: Reader, version: number): RestoredOrder {
@@ -154,6 +163,16 @@ function read_order(r: Reader, version: number): RestoredOrder {
   if (version >= 7 && r.u8() === 1) o.iceberg = { display_lots: r.f64(), visible_lots: r.f64() };
   if (version >= 8 && r.u8() === 1) o.prevented_lots = r.f64();
   if (version >= 8 && r.u8() === 1) o.list_id = r.f64();
+  if (version >= 10 && r.u8() === 1) {
+    const type = r.u8();
+    const offset = r.u8();
+    o.peg = {
+      type,
+      offset_levels: offset === 255 ? -1 : offset,
+      sent_price_ticks: r.f64(),
+      pegged: r.u8() === 1,
+    };
+  }
   const where_max = version >= 9 ? WHERE_WAITING : version >= 6 ? WHERE_TRAILING : WHERE_STOPS;
   if (o.where > where_max) throw new Error(`bad order place ${o.where}`);
   // (a waiting pending order may be a trailing stop not filed yet)

@@ -38,6 +38,17 @@ export function has_limit_price(type: number): boolean {
   );
 }
 
+/**
+ * Binance's pegPriceType: a pegged order's limit price is taken from the book (Binance's pegged
+ * orders FAQ): PRIMARY_PEG the best price on its own side, MARKET_PEG the best on the other side;
+ * pegOffsetValue (pegOffsetType PRICE_LEVEL) that many price levels deeper.
+ */
+export const PEG_PRIMARY = 1;
+export const PEG_MARKET = 2;
+export const PEG_TYPE_NAMES = ["", "PRIMARY_PEG", "MARKET_PEG"] as const;
+/** Binance: pegOffsetValue at most 100 price levels. */
+export const PEG_OFFSET_MAX = 100;
+
 export const TIF_GTC = 0;
 export const TIF_IOC = 1;
 export const TIF_FOK = 2;

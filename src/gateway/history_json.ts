@@ -13,6 +13,7 @@ import type { Market } from "../engine/market.js";
 import {
   ORDER_STATUS_NAMES,
   ORDER_TYPE_NAMES,
+  PEG_TYPE_NAMES,
   SIDE_BUY,
   STATUS_NEW,
   STATUS_PARTIALLY_FILLED,
@@ -124,6 +125,27 @@ export function trailing_fields(
   return { trailingDelta: delta_bips, trailingTime: time_ms ?? -1 };
 }
 
+/**
+ * Binance's conditional peg fields (rest-api.md, "Conditional fields in Order Responses"):
+ * pegPriceType for a pegged order (`peg_type` PEG_PRIMARY or PEG_MARKET; null, undefined or 0: not
+ * pegged), pegOffsetType and pegOffsetValue if it sent an offset (null, undefined or -1: none),
+ * peggedPrice once known (`pegged_price` null: not yet).
+ */
+export function peg_fields(
+  peg_type: number | null | undefined,
+  offset_levels: number | null | undefined,
+  pegged_price: string | null,
+): { pegPriceType?: string; pegOffsetType?: string; pegOffsetValue?: number; peggedPrice?: string } {
+  if (peg_type === null || peg_type === undefined || !(peg_type > 0)) return {};
+  return {
+    pegPriceType: PEG_TYPE_NAMES[peg_type] ?? "",
+    ...(offset_levels === null || offset_levels === undefined || offset_levels < 0
+      ? {}
+      : { pegOffsetType: "PRICE_LEVEL", pegOffsetValue: offset_levels }),
+    ...(pegged_price === null ? {} : { peggedPrice: pegged_price }),
+  };
+}
+
 /** One order as GET order and allOrders show it (Binance's query-order shape). */
 export function order_json(f: MarketFormat, r: OrderRow) {
   const open = r.status === STATUS_NEW || r.status === STATUS_PARTIALLY_FILLED;
@@ -143,6 +165,11 @@ export function order_json(f: MarketFormat, r: OrderRow) {
     stopPrice: price(f, r.stop_price_ticks),
     ...trailing_fields(r.trailing_delta, r.trailing_ms),
     icebergQty: qty(f, r.iceberg_lots ?? 0),
+    ...peg_fields(
+      r.peg_type,
+      r.peg_offset,
+      (r.pegged_price_ticks ?? 0) > 0 ? price(f, r.pegged_price_ticks ?? 0) : null,
+    ),
     time: r.time_ms,
     updateTime: r.update_ms,
     // a stop order is not working until it triggers (workingTime -1 meanwhile, as Binance's)

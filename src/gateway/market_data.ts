@@ -77,8 +77,8 @@ function symbol_info(e: Engine, m: Market) {
     ocoAllowed: true,
     otoAllowed: true,
     opoAllowed: true,
-    // pegged orders (pegPriceType…) are not offered: clients that look here know before sending one
-    pegInstructionsAllowed: false,
+    // pegged orders: a limit price taken from the book (pegPriceType, pegOffsetType, pegOffsetValue)
+    pegInstructionsAllowed: true,
     quoteOrderQtyMarketAllowed: true,
     allowTrailingStop: true,
     cancelReplaceAllowed: true,

@@ -423,7 +423,15 @@ export function register_order_lists(route: Route, ctx: TradingContext): void {
     route("POST", path, [...params, ...SIGNED], async (p, request, raw, reply) => {
       const { key, m, resp_type, list_cid } = list_head(p, request, raw, reply, pair ? 3 : 2);
       const quantity = pays ? "workingQuantity" : "pendingQuantity";
-      mandatory(p, ["workingSide", "workingPrice", "workingQuantity", "pendingSide", quantity]);
+      // (a pegged working order's price is optional: the engine takes one from the book)
+      const pegged = (p.values.get("workingPegPriceType") ?? "") !== "";
+      mandatory(p, [
+        "workingSide",
+        ...(pegged ? [] : ["workingPrice"]),
+        "workingQuantity",
+        "pendingSide",
+        quantity,
+      ]);
       if (pays && (p.values.get("workingSide") !== "BUY" || p.values.get("pendingSide") !== "SELL"))
         throw bad(-1106, "OPO order lists need workingSide BUY and pendingSide SELL.");
       const working = leg_spec(p, "working", WORKING_PARAMS, STP_SHARED, WORKING_TYPES, m, engine);

@@ -46,6 +46,7 @@ import {
   market_format,
   NO_STRATEGY,
   order_json,
+  peg_fields,
   RawJson,
   strategy_fields,
   trailing_fields,
@@ -165,12 +166,14 @@ export function register_trading(
   const describe = (slot: number, m: Market) => {
     const o = engine.orders;
     const type = o.type(slot);
+    const peg = o.peg(slot);
     return {
       symbol: m.config.symbol,
       orderId: o.id(slot),
       orderListId: o.list_id(slot) || -1,
       clientOrderId: o.client_order_id(slot) ?? "",
-      price: price_str(m, o.price_ticks(slot)),
+      // a pegged order's price is the one it was sent with; its peggedPrice (peg_fields) the book's
+      price: price_str(m, peg === undefined ? o.price_ticks(slot) : peg.sent_price_ticks),
       // what it was placed (or amended) with: what it works with plus what self-trade prevention took
       origQty: qty_str(m, o.quantity_lots(slot) + o.prevented_lots(slot)),
       executedQty: qty_str(m, o.executed_lots(slot)),
@@ -190,6 +193,9 @@ export function register_trading(
       stopPrice: price_str(m, o.stop_price_ticks(slot)),
       ...trailing_fields(o.trail(slot)?.delta_bips, o.trail(slot)?.time_ms),
       ...iceberg_field(m, o.iceberg(slot)?.display_lots),
+      ...(peg === undefined
+        ? {}
+        : peg_fields(peg.type, peg.offset_levels, peg.pegged ? price_str(m, o.price_ticks(slot)) : null)),
       time: o.time_ms(slot),
       origQuoteOrderQty: units(engine, m.config.quote, o.quote_units(slot)),
       selfTradePreventionMode: STP_NAMES[o.stp(slot)] ?? "NONE",
@@ -224,6 +230,7 @@ export function register_trading(
     ...(before.strategyType === undefined ? {} : { strategyType: before.strategyType }),
     ...trailing_fields(before.trailingDelta, before.trailingTime),
     ...(before.icebergQty === undefined ? {} : { icebergQty: before.icebergQty }),
+    ...kept_peg_fields(before),
   });
 
   const refusal = (events: EngineEvent[], fallback_code: number): ApiError | null => {
@@ -543,6 +550,7 @@ export function register_trading(
           ...strategy_fields(before.strategyId ?? null, before.strategyType ?? null),
           ...trailing_fields(before.trailingDelta, before.trailingTime),
           ...(before.icebergQty === undefined ? {} : { icebergQty: before.icebergQty }),
+          ...kept_peg_fields(before),
         },
       };
     },
@@ -893,6 +901,17 @@ function commission_rates(m: Market) {
   };
 }
 
+/** An order's peg fields as read before it changed (describe), for the answer after. */
+function kept_peg_fields(before: ReturnType<typeof peg_fields>): ReturnType<typeof peg_fields> {
+  if (before.pegPriceType === undefined) return {};
+  const { pegPriceType, pegOffsetType, pegOffsetValue, peggedPrice } = before;
+  return {
+    pegPriceType,
+    ...(pegOffsetType === undefined ? {} : { pegOffsetType, pegOffsetValue }),
+    ...(peggedPrice === undefined ? {} : { peggedPrice }),
+  };
+}
+
 /** Binance's conditional icebergQty: only for an iceberg order (lots undefined or -1: none). */
 function iceberg_field(m: Market, lots: number | undefined): { icebergQty?: string } {
   return lots === undefined || lots === -1 ? {} : { icebergQty: qty_str(m, lots) };
@@ -947,8 +966,11 @@ export function order_response(
   let prevented_by = -1;
   let triggered = false;
   let trailing_ms = -1;
+  /** A pegged order's peg, its pegged price once known (the last order_pegged event says). */
+  let peg: Extract<EngineEvent, { kind: "order_pegged" }> | null = null;
   for (const x of events) {
     if (x.kind === "order_activated" && x.order_id === id && o.pending === true) break;
+    if (x.kind === "order_pegged" && x.order_id === id) peg = x;
     if (x.kind === "order_triggered" && x.order_id === id) triggered = true;
     if (x.kind === "trailing_started" && x.order_id === id) trailing_ms = x.time_ms;
     if (x.kind === "prevented_match" && x.taker_order_id === id) {
@@ -999,6 +1021,13 @@ export function order_response(
     ...(is_stop_type(created.order_type) ? { stopPrice: price_str(m, created.stop_price_ticks) } : {}),
     ...trailing_fields(created.trailing_delta_bips, trailing_ms),
     ...iceberg_field(m, created.iceberg_lots),
+    ...(peg === null
+      ? {}
+      : peg_fields(
+          peg.peg_type,
+          peg.peg_offset_levels,
+          peg.pegged_price_ticks > 0 ? price_str(m, peg.pegged_price_ticks) : null,
+        )),
     // a stop order is not working until it triggers, nor a pending order until it is placed
     workingTime:
       (is_stop_type(created.order_type) && !triggered) || status === STATUS_PENDING_NEW ? -1 : transact_ms,

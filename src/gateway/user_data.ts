@@ -16,6 +16,7 @@ import {
   LIST_EXECUTING,
   ORDER_STATUS_NAMES,
   ORDER_TYPE_NAMES,
+  PEG_TYPE_NAMES,
   SIDE_BUY,
   STATUS_CANCELED,
   STATUS_EXPIRED,
@@ -122,8 +123,25 @@ export class ListenKeys {
  * last price: its trailing_started event follows its order_new), else -1.
  */
 function started_with(events: readonly EngineEvent[], i: number, order_id: number): number {
-  const next = events[i + 1];
+  let next = events[i + 1];
+  if (next?.kind === "order_pegged") next = events[i + 2];
   return next?.kind === "trailing_started" && next.order_id === order_id ? next.time_ms : -1;
+}
+
+/**
+ * The first order_pegged event of `order_id` after events[i] (a pegged order's comes right after its
+ * order_new; one at its placement as an OTO's pending order, after its order_activated), or null.
+ */
+function pegged_after(
+  events: readonly EngineEvent[],
+  i: number,
+  order_id: number,
+): Extract<EngineEvent, { kind: "order_pegged" }> | null {
+  for (let j = i + 1; j < events.length; j++) {
+    const x = events[j];
+    if (x.kind === "order_pegged" && x.order_id === order_id) return x;
+  }
+  return null;
 }
 
 /** Turns one command's events into each affected account's user-data events. */
@@ -207,6 +225,18 @@ export class UserEvents {
       // d and D: a trailing stop's delta, and once it tracks, since when
       ...(facts.trailing_delta === null ? {} : { d: facts.trailing_delta }),
       ...(facts.trailing_ms === null || facts.trailing_ms < 0 ? {} : { D: facts.trailing_ms }),
+      // gP, gOT, gOV, gp: a pegged order's peg, its offset if sent, its pegged price once known
+      ...(facts.peg_type === null || facts.peg_type === undefined
+        ? {}
+        : {
+            gP: PEG_TYPE_NAMES[facts.peg_type] ?? "",
+            ...(facts.peg_offset === null || facts.peg_offset === undefined
+              ? {}
+              : { gOT: "PRICE_LEVEL", gOV: facts.peg_offset }),
+            ...(facts.pegged_price_ticks === null || facts.pegged_price_ticks === undefined
+              ? {}
+              : { gp: price_str(m, facts.pegged_price_ticks) }),
+          }),
     });
     /** A report's fields when nothing traded: what has executed in all, nothing now. */
     const no_fill = (m: Market, executed_lots: number, cumulative_quote_units: number, at_ms: number) => ({
@@ -241,6 +271,13 @@ export class UserEvents {
         if (known !== undefined) known.trailing_ms = ev.time_ms;
         continue;
       }
+      if (ev.kind === "order_pegged") {
+        // (a new order's and a placed pending order's were read ahead, with their reports)
+        const known = this.orders.get(ev.order_id);
+        if (known !== undefined && ev.pegged_price_ticks > 0)
+          known.pegged_price_ticks = ev.pegged_price_ticks;
+        continue;
+      }
       if (ev.kind === "order_list") {
         list_events.push(ev);
         if (ev.status === LIST_EXECUTING) {
@@ -258,7 +295,15 @@ export class UserEvents {
         const known = this.facts(ev.order_id, ev.account, ev.market);
         if (known === null) continue;
         const stop = is_stop_type(known.order_type);
-        const facts = { ...known, working_ms: stop ? -1 : ev.time_ms, quantity_lots: ev.quantity_lots };
+        const peg = pegged_after(events, i, ev.order_id);
+        const facts = {
+          ...known,
+          working_ms: stop ? -1 : ev.time_ms,
+          quantity_lots: ev.quantity_lots,
+          ...(peg === null || peg.pegged_price_ticks === 0
+            ? {}
+            : { pegged_price_ticks: peg.pegged_price_ticks }),
+        };
         if (this.orders.has(ev.order_id)) this.orders.set(ev.order_id, facts);
         const m = e.markets[ev.market];
         emit(ev.account, {
@@ -304,6 +349,12 @@ export class UserEvents {
           iceberg_lots: ev.iceberg_lots === -1 ? null : ev.iceberg_lots,
           order_list_id: list_id,
         };
+        const peg = events[i + 1]?.kind === "order_pegged" ? pegged_after(events, i, ev.order_id) : null;
+        if (peg !== null) {
+          facts.peg_type = peg.peg_type;
+          facts.peg_offset = peg.peg_offset_levels < 0 ? null : peg.peg_offset_levels;
+          facts.pegged_price_ticks = peg.pegged_price_ticks === 0 ? null : peg.pegged_price_ticks;
+        }
         if (list_id !== null)
           this.lists.get(list_id)?.orders.push({
             s: e.markets[ev.market].config.symbol,

@@ -68,21 +68,28 @@ function write_spec(w: ByteWriter, s: OrderSpec): void {
   w.f64(s.stop_price_ticks);
   w.str(s.client_order_id);
   // version 4: which strategy labels follow (one byte for the usual order that has none); version 5:
-  // bit 2, a trailing delta follows; version 6: bit 3, an iceberg quantity
+  // bit 2, a trailing delta follows; version 6: bit 3, an iceberg quantity; version 11: bit 4, a peg
+  // (its type, and its offset in price levels or 255 for none)
   const id = s.strategy_id;
   const type = s.strategy_type;
   const delta = s.trailing_delta_bips;
   const iceberg = s.iceberg_lots;
+  const peg = s.peg_type;
   w.u8(
     (id === undefined ? 0 : 1) |
       (type === undefined ? 0 : 2) |
       (delta === undefined ? 0 : 4) |
-      (iceberg === undefined ? 0 : 8),
+      (iceberg === undefined ? 0 : 8) |
+      (peg === undefined ? 0 : 16),
   );
   if (id !== undefined) w.f64(id);
   if (type !== undefined) w.u32(type);
   if (delta !== undefined) w.u32(delta);
   if (iceberg !== undefined) w.f64(iceberg);
+  if (peg !== undefined) {
+    w.u8(peg);
+    w.u8(s.peg_offset_levels ?? 255);
+  }
 }
 
 /** Reads an order spec onto `head` (no intermediate object to spread: replay decodes millions). */
@@ -112,18 +119,28 @@ function read_restriction(value: number): CancelRestriction | 0 {
 }
 
 /**
- * A spec's strategy labels (version 4 on), trailing delta (5 on) and iceberg quantity (6 on), and the
+ * A spec's strategy labels (version 4 on), trailing delta (5 on), iceberg quantity (6 on) and peg (11
+ * on), and the
  * format of a record older than the current one. `always`: set all five, undefined when not given (a reused scratch object must lose the last command's); otherwise only
  * those given, so that a command without them decodes to exactly what was encoded.
  */
 function read_labels<T extends OrderSpec>(r: ByteReader, o: T, version: number, always = true): T {
   const labels = version >= 4 ? r.u8() : 0;
-  if (labels > (version >= 6 ? 15 : version >= 5 ? 7 : 3))
+  if (labels > (version >= 11 ? 31 : version >= 6 ? 15 : version >= 5 ? 7 : 3))
     throw new CodecError(`bad order spec flags ${labels}`);
   if (always || (labels & 1) !== 0) o.strategy_id = (labels & 1) !== 0 ? r.f64() : undefined;
   if (always || (labels & 2) !== 0) o.strategy_type = (labels & 2) !== 0 ? r.u32() : undefined;
   if (always || (labels & 4) !== 0) o.trailing_delta_bips = (labels & 4) !== 0 ? r.u32() : undefined;
   if (always || (labels & 8) !== 0) o.iceberg_lots = (labels & 8) !== 0 ? r.f64() : undefined;
+  if ((labels & 16) !== 0) {
+    o.peg_type = r.u8();
+    const offset = r.u8();
+    if (offset !== 255) o.peg_offset_levels = offset;
+    else if (always) o.peg_offset_levels = undefined;
+  } else if (always) {
+    o.peg_type = undefined;
+    o.peg_offset_levels = undefined;
+  }
   // an older format's matching rules apply to it (commands.ts, OrderSpec.format)
   if (version < COMMAND_VERSION) o.format = version;
   else if (always) o.format = undefined;
@@ -300,6 +317,8 @@ export class DecodeScratch {
     strategy_type: undefined,
     trailing_delta_bips: undefined,
     iceberg_lots: undefined,
+    peg_type: undefined,
+    peg_offset_levels: undefined,
     format: undefined,
   };
   readonly cancel: CancelOrder = {

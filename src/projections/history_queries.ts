@@ -43,6 +43,13 @@ export interface OrderRow {
   iceberg_lots: number | null;
   /** The order list (OCO) it was placed in; null: none (or not recorded). */
   order_list_id?: number | null;
+  /**
+   * A pegged order's peg (PEG_PRIMARY, PEG_MARKET), offset in price levels (null: none sent) and
+   * pegged price (null: not known yet); peg_type null (or absent in older files): not pegged.
+   */
+  peg_type?: number | null;
+  peg_offset?: number | null;
+  pegged_price_ticks?: number | null;
 }
 
 /** An order list (OCO) and its two orders' client order ids. */

@@ -17,6 +17,7 @@ export const ROW_ORDER_AMENDED = 6;
 export const ROW_TRAILING_STARTED = 7;
 export const ROW_ORDER_LIST = 8;
 export const ROW_ORDER_ACTIVATED = 9;
+export const ROW_ORDER_PEGGED = 10;
 
 /** Numbers per row kind, the kind included. */
 export const ROW_ORDER_NEW_WIDTH = 18;
@@ -28,6 +29,7 @@ export const ROW_ORDER_AMENDED_WIDTH = 8;
 export const ROW_TRAILING_STARTED_WIDTH = 3;
 export const ROW_ORDER_LIST_WIDTH = 10;
 export const ROW_ORDER_ACTIVATED_WIDTH = 4;
+export const ROW_ORDER_PEGGED_WIDTH = 5;
 
 /** What the node's thread sends the writer: the rows of commands up to and including `seq`. */
 export interface RowBatch {
@@ -154,6 +156,18 @@ export class RowPacker {
         a[i++] = e.order_id;
         a[i++] = e.time_ms;
         a[i++] = e.quantity_lots;
+        this.length = i;
+        this.rows++;
+      } else if (e.kind === "order_pegged") {
+        // a pegged order's peg, and its pegged price once known (0: not yet)
+        this.room(ROW_ORDER_PEGGED_WIDTH);
+        const a = this.numbers;
+        let i = this.length;
+        a[i++] = ROW_ORDER_PEGGED;
+        a[i++] = e.order_id;
+        a[i++] = e.peg_type;
+        a[i++] = e.peg_offset_levels;
+        a[i++] = e.pegged_price_ticks;
         this.length = i;
         this.rows++;
       } else if (e.kind === "order_triggered") {

@@ -21,6 +21,8 @@ import {
   ROW_ORDER_LIST_WIDTH,
   ROW_ORDER_NEW,
   ROW_ORDER_NEW_WIDTH,
+  ROW_ORDER_PEGGED,
+  ROW_ORDER_PEGGED_WIDTH,
   ROW_ORDER_TRIGGERED,
   ROW_ORDER_TRIGGERED_WIDTH,
   ROW_ORDER_UPDATE,
@@ -76,6 +78,10 @@ const set_prevented = db.prepare(
 );
 const set_working = db.prepare("UPDATE orders SET working_ms = ? WHERE order_id = ?");
 const set_trailing = db.prepare("UPDATE orders SET trailing_ms = ? WHERE order_id = ?");
+/** A pegged order's peg: type, offset in levels (NULL: none sent), pegged price (NULL: not yet known). */
+const set_peg = db.prepare(
+  "UPDATE orders SET peg_type = ?, peg_offset = ?, pegged_price_ticks = ? WHERE order_id = ?",
+);
 const update_order = db.prepare(
   "UPDATE orders SET status = ?, executed_lots = ?, cumulative_quote_units = ?, update_ms = ? WHERE order_id = ?",
 );
@@ -151,6 +157,9 @@ const write = db.transaction((b: RowBatch) => {
         );
       else end_list.run(a[i + 4], a[i + 7], a[i + 1]);
       i += ROW_ORDER_LIST_WIDTH;
+    } else if (kind === ROW_ORDER_PEGGED) {
+      set_peg.run(a[i + 2], a[i + 3] < 0 ? null : a[i + 3], a[i + 4] === 0 ? null : a[i + 4], a[i + 1]);
+      i += ROW_ORDER_PEGGED_WIDTH;
     } else if (kind === ROW_TRAILING_STARTED) {
       set_trailing.run(a[i + 2], a[i + 1]);
       i += ROW_TRAILING_STARTED_WIDTH;

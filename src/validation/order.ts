@@ -16,6 +16,9 @@ import {
   is_stop_type,
   ORDER_TYPE_NAMES,
   type OrderType,
+  PEG_OFFSET_MAX,
+  PEG_PRIMARY,
+  PEG_TYPE_NAMES,
   SIDE_BUY,
   SIDE_SELL,
   STP_NAMES,
@@ -23,6 +26,7 @@ import {
   TIF_GTC,
   TIF_NAMES,
   type TimeInForce,
+  TYPE_LIMIT,
   TYPE_LIMIT_MAKER,
   TYPE_MARKET,
 } from "../engine/types.js";
@@ -90,8 +94,8 @@ export const ORDER_PARAMS = new Set([
   // labels a client gives its order; kept and shown with it (GET order, openOrders, executionReport)
   "strategyId",
   "strategyType",
-  // Binance's pegged orders (a price taken from the book): read so that they are refused as Binance
-  // refuses them on a symbol without pegInstructionsAllowed, not as unknown parameters
+  // Binance's pegged orders: a limit price taken from the book (PRIMARY_PEG / MARKET_PEG), that many
+  // price levels deeper (pegOffsetType PRICE_LEVEL, pegOffsetValue)
   "pegPriceType",
   "pegOffsetValue",
   "pegOffsetType",
@@ -139,9 +143,6 @@ export function validate_order(params: Params, market: MarketFacts): Validated {
   if (side === -1) return fail(errors.side());
   const type = (ORDER_TYPE_NAMES as readonly string[]).indexOf(params.type as string) as OrderType | -1;
   if (type === -1) return fail(errors.type());
-  if (["pegPriceType", "pegOffsetValue", "pegOffsetType"].some((name) => params[name] !== undefined))
-    return fail(errors.rejected("Pegged orders are not supported for this symbol."));
-
   const limit_priced = has_limit_price(type);
   const stop = is_stop_type(type);
   const needs_tif = limit_priced && type !== TYPE_LIMIT_MAKER;
@@ -168,8 +169,19 @@ export function validate_order(params: Params, market: MarketFacts): Validated {
     trailing_delta_bips = bips;
   }
 
+  const peg = read_peg(params, type);
+  if (!peg.ok) return fail(peg.error);
+  const pegged = peg.peg_type !== undefined;
+  // Binance: LIMIT_MAKER only PRIMARY_PEG, a PRIMARY_PEG LIMIT only GTC (the engine's message)
+  if (
+    (type === TYPE_LIMIT_MAKER && pegged && peg.peg_type !== PEG_PRIMARY) ||
+    (type === TYPE_LIMIT && peg.peg_type === PEG_PRIMARY && tif !== TIF_GTC)
+  )
+    return fail(errors.rejected("Unsupported order combination"));
+
   let price_ticks = 0;
-  if (limit_priced) {
+  // a pegged order's price is optional: the engine takes one from the book (if sent, both must pass)
+  if (limit_priced && !(pegged && !present(params, "price"))) {
     if (!present(params, "price")) return fail(errors.mandatory("price"));
     const r = steps(params, "price", cfg.tick_size, market.quote_decimals, "PRICE_FILTER");
     if (!r.ok) return fail(r.error);
@@ -217,7 +229,11 @@ export function validate_order(params: Params, market: MarketFacts): Validated {
     quantity_lots = r.value;
     if (quantity_lots < cfg.min_qty_lots || quantity_lots > cfg.max_qty_lots)
       return fail(errors.filter(lot_filter));
-    if (limit_priced && price_ticks * quantity_lots * cfg.quote_units_per_tick_lot < cfg.min_notional_units)
+    if (
+      limit_priced &&
+      price_ticks > 0 &&
+      price_ticks * quantity_lots * cfg.quote_units_per_tick_lot < cfg.min_notional_units
+    )
       return fail(errors.filter("NOTIONAL"));
   }
 
@@ -287,6 +303,43 @@ export function validate_order(params: Params, market: MarketFacts): Validated {
       ...(strategy_type === undefined ? {} : { strategy_type }),
       ...(trailing_delta_bips === undefined ? {} : { trailing_delta_bips }),
       ...(iceberg_lots === undefined ? {} : { iceberg_lots }),
+      ...(peg.peg_type === undefined ? {} : { peg_type: peg.peg_type }),
+      ...(peg.peg_offset_levels === undefined ? {} : { peg_offset_levels: peg.peg_offset_levels }),
     },
   };
+}
+
+type Peg =
+  | { ok: true; peg_type: number | undefined; peg_offset_levels: number | undefined }
+  | { ok: false; error: BinanceError };
+
+/**
+ * Binance's peg parameters (rest-api.md, "Notes on using parameters for Pegged Orders"): pegPriceType
+ * PRIMARY_PEG or MARKET_PEG, for LIMIT, LIMIT_MAKER, STOP_LOSS_LIMIT and TAKE_PROFIT_LIMIT orders;
+ * pegOffsetType (only PRICE_LEVEL) and pegOffsetValue (at most 100) together or not at all.
+ */
+function read_peg(params: Params, type: OrderType): Peg {
+  const fail = (error: BinanceError): Peg => ({ ok: false, error });
+  const has_type = present(params, "pegPriceType");
+  const has_offset_type = present(params, "pegOffsetType");
+  const has_offset = present(params, "pegOffsetValue");
+  if (!has_type) {
+    for (const name of ["pegOffsetType", "pegOffsetValue"])
+      if (present(params, name)) return fail(errors.not_required(name));
+    return { ok: true, peg_type: undefined, peg_offset_levels: undefined };
+  }
+  const peg_type = PEG_TYPE_NAMES.indexOf(params.pegPriceType as (typeof PEG_TYPE_NAMES)[number]);
+  if (peg_type < PEG_PRIMARY) return fail(errors.illegal("pegPriceType", "PRIMARY_PEG, MARKET_PEG"));
+  if (!has_limit_price(type)) return fail(errors.not_required("pegPriceType"));
+  if (has_offset_type !== has_offset)
+    return fail({
+      code: -1128,
+      msg: "Fields [pegOffsetType, pegOffsetValue] must be sent together or omitted entirely.",
+    });
+  if (!has_offset) return { ok: true, peg_type, peg_offset_levels: undefined };
+  if (params.pegOffsetType !== "PRICE_LEVEL") return fail(errors.illegal("pegOffsetType", "PRICE_LEVEL"));
+  const text = params.pegOffsetValue as string;
+  if (!/^[0-9]{1,3}$/.test(text) || Number(text) > PEG_OFFSET_MAX)
+    return fail(errors.illegal("pegOffsetValue", `0 - ${PEG_OFFSET_MAX}`));
+  return { ok: true, peg_type, peg_offset_levels: Number(text) };
 }

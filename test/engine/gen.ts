@@ -102,6 +102,11 @@ const op = fc.record({
         // an iceberg in about this many parts (0: not an iceberg; 11 is refused, as are icebergs of
         // types without a limit price or not GTC)
         iceberg_parts: fc.constantFrom(0, 0, 0, 0, 0, 2, 3, 5, 10, 11),
+        // a peg (0: none; 1 PRIMARY_PEG, 2 MARKET_PEG, 3 refused), with an offset in levels (-1: none;
+        // 101 refused), and sometimes no price of its own
+        peg: fc.constantFrom(0, 0, 0, 0, 0, 0, 1, 2, 1, 2, 3),
+        peg_offset: fc.constantFrom(-1, -1, 0, 1, 2, 101),
+        peg_price: fc.boolean(),
       }),
     },
     {
@@ -320,7 +325,12 @@ export function to_commands(list: Op[]): Command[] {
           ...(what.iceberg_parts === 0 || by_quote
             ? {}
             : { iceberg_lots: Math.max(1, Math.floor(what.lots / what.iceberg_parts)) }),
+          ...(what.peg === 0 ? {} : { peg_type: what.peg }),
+          ...(what.peg === 0 || what.peg_offset === -1 ? {} : { peg_offset_levels: what.peg_offset }),
         });
+        // a pegged order may come without a price of its own
+        const placed_order = out[out.length - 1] as { price_ticks: number };
+        if (what.peg !== 0 && !what.peg_price) placed_order.price_ticks = 0;
         break;
       }
       case "cancel":

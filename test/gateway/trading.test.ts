@@ -375,10 +375,16 @@ describe("signed trading REST", () => {
         -1104,
       ],
       [
-        "a pegged order (pegInstructionsAllowed false)",
-        call("POST", "/api/v3/order", alice, { ...order, pegPriceType: "PRIMARY_PEG" }),
+        "a PRIMARY_PEG LIMIT order not GTC",
+        call("POST", "/api/v3/order", alice, { ...order, timeInForce: "IOC", pegPriceType: "PRIMARY_PEG" }),
         400,
         -2010,
+      ],
+      [
+        "a peg offset without a pegPriceType",
+        call("POST", "/api/v3/order", alice, { ...order, pegOffsetType: "PRICE_LEVEL", pegOffsetValue: "1" }),
+        400,
+        -1106,
       ],
       [
         "strategyType below 1000000",
@@ -1663,6 +1669,219 @@ describe("order and trade history (SQLite projection)", () => {
     });
   });
 
+  it("pegged orders: prices taken from the book; pegPriceType, pegOffset…, peggedPrice in responses, GET order, openOrders and executionReport (gP, gOT, gOV, gp), across restarts", async () => {
+    await on_own_node("hf-peg-", async (node) => {
+      const [alice, bob] = node.users;
+      const { call } = node;
+      const get = async (path: string) =>
+        (await (await fetch(`http://127.0.0.1:${node.running.port}${path}`)).json()) as Body;
+      const info = ((await get("/api/v3/exchangeInfo?symbol=ETHUSDT")).symbols as Body[])[0];
+      assert.equal(info.pegInstructionsAllowed, true);
+      const limit = (key: HmacKey, side: string, price: string, quantity: string) =>
+        call("POST", "/api/v3/order", key, { side, type: "LIMIT", timeInForce: "GTC", price, quantity });
+      for (const [price, qty] of [
+        ["2100", "1"],
+        ["2200", "0.5"],
+      ])
+        assert.equal((await limit(bob, "SELL", price, qty)).status, 200);
+      assert.equal((await limit(bob, "BUY", "2000", "0.5")).status, 200);
+      const reports = await listen(node.running.port, alice, ["x", "X", "i", "p", "gP", "gOT", "gOV", "gp"]);
+      // joins the best bid; sent without a price (Binance shows 0)
+      const joined = await call("POST", "/api/v3/order", alice, {
+        side: "BUY",
+        type: "LIMIT",
+        timeInForce: "GTC",
+        quantity: "0.2",
+        pegPriceType: "PRIMARY_PEG",
+        newOrderRespType: "RESULT",
+      });
+      assert.equal(joined.status, 200, JSON.stringify(joined.body));
+      assert.deepEqual(
+        [joined.body.price, joined.body.pegPriceType, joined.body.peggedPrice, joined.body.status],
+        ["0.00000000", "PRIMARY_PEG", "2000.00000000", "NEW"],
+      );
+      assert.ok(!("pegOffsetType" in joined.body), "no offset sent, none shown");
+      // a limit maker one level behind the best ask, with a price of its own (shown as sent)
+      const behind = await call("POST", "/api/v3/order", alice, {
+        side: "SELL",
+        type: "LIMIT_MAKER",
+        quantity: "0.1",
+        price: "2500",
+        pegPriceType: "PRIMARY_PEG",
+        pegOffsetType: "PRICE_LEVEL",
+        pegOffsetValue: "1",
+        newOrderRespType: "RESULT",
+      });
+      assert.equal(behind.status, 200, JSON.stringify(behind.body));
+      assert.deepEqual(
+        [behind.body.price, behind.body.pegOffsetType, behind.body.pegOffsetValue, behind.body.peggedPrice],
+        ["2500.00000000", "PRICE_LEVEL", 1, "2200.00000000"],
+      );
+      const book = await get("/api/v3/depth?symbol=ETHUSDT");
+      assert.deepEqual(book.bids, [["2000.00000000", "0.70000000"]]);
+      assert.deepEqual(book.asks, [
+        ["2100.00000000", "1.00000000"],
+        ["2200.00000000", "0.60000000"],
+      ]);
+      // MARKET_PEG IOC: the best ask and only that price
+      const taken = await call("POST", "/api/v3/order", alice, {
+        side: "BUY",
+        type: "LIMIT",
+        timeInForce: "IOC",
+        quantity: "2",
+        pegPriceType: "MARKET_PEG",
+        newOrderRespType: "FULL",
+      });
+      assert.equal(taken.status, 200, JSON.stringify(taken.body));
+      assert.deepEqual(
+        [
+          taken.body.status,
+          taken.body.peggedPrice,
+          (taken.body.fills as Body[]).map((f) => [f.price, f.qty]),
+        ],
+        ["EXPIRED", "2100.00000000", [["2100.00000000", "1.00000000"]]],
+      );
+      // nothing to peg to: a second bid level (journaled: the book decides)
+      const seq = node.running.node.last_applied_seq;
+      const none = await call("POST", "/api/v3/order", alice, {
+        side: "SELL",
+        type: "LIMIT",
+        timeInForce: "GTC",
+        quantity: "0.1",
+        pegPriceType: "MARKET_PEG",
+        pegOffsetType: "PRICE_LEVEL",
+        pegOffsetValue: "1",
+      });
+      assert.deepEqual(
+        [none.status, none.body],
+        [400, { code: -1112, msg: "No orders on book for symbol." }],
+      );
+      assert.equal(node.running.node.last_applied_seq, seq + 1);
+      const peg_of = (o: Body) => [
+        o.orderId,
+        o.price,
+        o.pegPriceType,
+        o.pegOffsetType,
+        o.pegOffsetValue,
+        o.peggedPrice,
+      ];
+      const check = async () => {
+        const open = (await call("GET", "/api/v3/openOrders", alice, {})).body;
+        assert.deepEqual(open.map(peg_of), [
+          [joined.body.orderId, "0.00000000", "PRIMARY_PEG", undefined, undefined, "2000.00000000"],
+          [behind.body.orderId, "2500.00000000", "PRIMARY_PEG", "PRICE_LEVEL", 1, "2200.00000000"],
+        ]);
+        // an order that has ended: from the history
+        const ended = (await call("GET", "/api/v3/order", alice, { orderId: String(taken.body.orderId) }))
+          .body;
+        assert.deepEqual(peg_of(ended), [
+          taken.body.orderId,
+          "0.00000000",
+          "MARKET_PEG",
+          undefined,
+          undefined,
+          "2100.00000000",
+        ]);
+        const all = (await call("GET", "/api/v3/allOrders", alice, {})).body;
+        assert.deepEqual(all.map(peg_of), [peg_of(open[0]), peg_of(open[1]), peg_of(ended)]);
+      };
+      await check();
+      assert.deepEqual(await reports(), [
+        [
+          "NEW",
+          "NEW",
+          joined.body.orderId,
+          "0.00000000",
+          "PRIMARY_PEG",
+          undefined,
+          undefined,
+          "2000.00000000",
+        ],
+        [
+          "NEW",
+          "NEW",
+          behind.body.orderId,
+          "2500.00000000",
+          "PRIMARY_PEG",
+          "PRICE_LEVEL",
+          1,
+          "2200.00000000",
+        ],
+        ["NEW", "NEW", taken.body.orderId, "0.00000000", "MARKET_PEG", undefined, undefined, "2100.00000000"],
+        [
+          "TRADE",
+          "EXPIRED",
+          taken.body.orderId,
+          "0.00000000",
+          "MARKET_PEG",
+          undefined,
+          undefined,
+          "2100.00000000",
+        ],
+        [
+          "EXPIRED",
+          "EXPIRED",
+          taken.body.orderId,
+          "0.00000000",
+          "MARKET_PEG",
+          undefined,
+          undefined,
+          "2100.00000000",
+        ],
+      ]);
+      await node.restarts(check);
+      const cancelled = (
+        await call("DELETE", "/api/v3/order", alice, { orderId: String(joined.body.orderId) })
+      ).body;
+      assert.deepEqual(
+        peg_of(cancelled),
+        peg_of((await call("GET", "/api/v3/order", alice, { orderId: String(joined.body.orderId) })).body),
+      );
+      assert.equal(cancelled.status, "CANCELED");
+      // an OTO: a MARKET_PEG working order buys bob's 0.5 at 2200; its PRIMARY_PEG pending limit maker
+      // is placed once that has filled, at the best ask then (alice's own 0.1 at 2200)
+      const oto = await call("POST", "/api/v3/orderList/oto", alice, {
+        workingType: "LIMIT",
+        workingSide: "BUY",
+        workingQuantity: "0.5",
+        workingTimeInForce: "GTC",
+        workingPegPriceType: "MARKET_PEG",
+        pendingType: "LIMIT_MAKER",
+        pendingSide: "SELL",
+        pendingQuantity: "0.5",
+        pendingPegPriceType: "PRIMARY_PEG",
+        newOrderRespType: "RESULT",
+      });
+      assert.equal(oto.status, 200, JSON.stringify(oto.body));
+      const [working, pending] = oto.body.orderReports as Body[];
+      assert.deepEqual(
+        [working.status, working.peggedPrice, pending.status, pending.pegPriceType, "peggedPrice" in pending],
+        ["FILLED", "2200.00000000", "PENDING_NEW", "PRIMARY_PEG", false],
+      );
+      const placed = (await call("GET", "/api/v3/order", alice, { orderId: String(pending.orderId) })).body;
+      assert.deepEqual(
+        [placed.status, placed.price, placed.peggedPrice],
+        ["NEW", "0.00000000", "2200.00000000"],
+      );
+      // a peg parameter of a list is named as the list names it
+      const refused = await call("POST", "/api/v3/orderList/oto", alice, {
+        workingType: "LIMIT",
+        workingSide: "BUY",
+        workingQuantity: "0.5",
+        workingTimeInForce: "GTC",
+        workingPegPriceType: "PRIMARY_PEG",
+        pendingType: "LIMIT_MAKER",
+        pendingSide: "SELL",
+        pendingQuantity: "0.5",
+        pendingPegPriceType: "BEST",
+      });
+      assert.deepEqual(refused.body, {
+        code: -1100,
+        msg: "Illegal characters found in parameter 'pendingPegPriceType'; legal range is 'PRIMARY_PEG, MARKET_PEG'.",
+      });
+    });
+  });
+
   it("self-trade prevention DECREMENT and TRANSFER: the maker stays open with less; preventedQuantity everywhere, TRADE_PREVENTION reports, across restarts", async () => {
     await on_own_node("hf-decrement-", async (node) => {
       const [alice] = node.users;
@@ -2301,7 +2520,7 @@ describe("order and trade history (SQLite projection)", () => {
       // an OPO: the working order's proceeds are the pending order's quantity (alice's free ETH pays
       // the fee, as Binance's OPO FAQ has it)
       assert.equal(info.opoAllowed, true);
-      assert.equal(info.pegInstructionsAllowed, false, "pegged orders are not offered, and say so");
+      assert.equal(info.pegInstructionsAllowed, true);
       const opo_params = {
         workingType: "LIMIT",
         workingSide: "BUY",

@@ -94,6 +94,9 @@ describe("command codec", () => {
       { strategy_type: 1_000_000, trailing_delta_bips: 2000 },
       { iceberg_lots: 25 },
       { strategy_id: 3, trailing_delta_bips: 10, iceberg_lots: 9_000_000_000 },
+      { peg_type: 1 },
+      { peg_type: 2, peg_offset_levels: 0 },
+      { iceberg_lots: 3, peg_type: 1, peg_offset_levels: 100 },
     ]) {
       assert.deepEqual(decode_command(encoded({ ...order, ...labels })), { ...order, ...labels });
       const replace: Command = {
@@ -128,8 +131,12 @@ describe("command codec", () => {
     const v5_iceberg = encoded({ ...order, iceberg_lots: 10 });
     v5_iceberg[0] = 5;
     assert.throws(() => decode_command(v5_iceberg), /order spec flags 8/);
-    bad[bad.length - 1] = 16;
-    assert.throws(() => decode_command(bad), /order spec flags 16/);
+    // version 10 knew no peg
+    const v10_peg = encoded({ ...order, peg_type: 1 });
+    v10_peg[0] = 10;
+    assert.throws(() => decode_command(v10_peg), /order spec flags 16/);
+    bad[bad.length - 1] = 32;
+    assert.throws(() => decode_command(bad), /order spec flags 32/);
   });
 
   it("version 7: STP modes DECREMENT and TRANSFER; in an older record they decode as a mode the engine refuses, as it did", () => {

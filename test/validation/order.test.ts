@@ -104,16 +104,59 @@ describe("order validator", () => {
     });
     assert.deepEqual(err({ side: "UP", type: "LIMIT" }), { code: -1117, msg: "Invalid side." });
     assert.deepEqual(err({ side: "BUY", type: "ICEBERG" }), { code: -1116, msg: "Invalid orderType." });
-    // pegged orders: not offered (exchangeInfo pegInstructionsAllowed false), refused as Binance does
-    const pegs: Record<string, string>[] = [
-      { pegPriceType: "PRIMARY_PEG" },
-      { pegOffsetValue: "1", pegOffsetType: "PRICE_LEVEL" },
+    // pegged orders (Binance's "Notes on using parameters for Pegged Orders")
+    const peg_limit = { side: "BUY", type: "LIMIT", timeInForce: "GTC", quantity: "1" };
+    const pegs: [Record<string, string>, number, string][] = [
+      [
+        { pegOffsetValue: "1", pegOffsetType: "PRICE_LEVEL" },
+        -1106,
+        "Parameter 'pegOffsetType' sent when not required.",
+      ],
+      [
+        { pegPriceType: "BEST" },
+        -1100,
+        "Illegal characters found in parameter 'pegPriceType'; legal range is 'PRIMARY_PEG, MARKET_PEG'.",
+      ],
+      [
+        { pegPriceType: "PRIMARY_PEG", pegOffsetValue: "1" },
+        -1128,
+        "Fields [pegOffsetType, pegOffsetValue] must be sent together or omitted entirely.",
+      ],
+      [
+        { pegPriceType: "PRIMARY_PEG", pegOffsetType: "LEVEL", pegOffsetValue: "1" },
+        -1100,
+        "Illegal characters found in parameter 'pegOffsetType'; legal range is 'PRICE_LEVEL'.",
+      ],
+      [
+        { pegPriceType: "PRIMARY_PEG", pegOffsetType: "PRICE_LEVEL", pegOffsetValue: "101" },
+        -1100,
+        "Illegal characters found in parameter 'pegOffsetValue'; legal range is '0 - 100'.",
+      ],
+      [{ pegPriceType: "PRIMARY_PEG", timeInForce: "IOC" }, -2010, "Unsupported order combination"],
+      [
+        { pegPriceType: "MARKET_PEG", type: "LIMIT_MAKER", timeInForce: "" },
+        -2010,
+        "Unsupported order combination",
+      ],
+      [
+        { pegPriceType: "MARKET_PEG", type: "MARKET", timeInForce: "" },
+        -1106,
+        "Parameter 'pegPriceType' sent when not required.",
+      ],
+      // a price sent with a peg must pass the filters too
+      [{ pegPriceType: "MARKET_PEG", price: "0.001" }, -1013, "Filter failure: PRICE_FILTER"],
     ];
-    for (const peg of pegs)
-      assert.deepEqual(err({ side: "BUY", type: "LIMIT", timeInForce: "GTC", quantity: "1", ...peg }), {
-        code: -2010,
-        msg: "Pegged orders are not supported for this symbol.",
-      });
+    for (const [peg, code, msg] of pegs)
+      assert.deepEqual(err({ ...peg_limit, ...peg }), { code, msg }, JSON.stringify(peg));
+    // a pegged order needs no price: the engine takes it from the book
+    const pegged = validate_order(
+      { ...peg_limit, pegPriceType: "MARKET_PEG", pegOffsetType: "PRICE_LEVEL", pegOffsetValue: "2" },
+      facts,
+    );
+    assert.deepEqual(
+      pegged.ok && [pegged.spec.price_ticks, pegged.spec.peg_type, pegged.spec.peg_offset_levels],
+      [0, 2, 2],
+    );
     assert.deepEqual(err({ side: "BUY", type: "LIMIT", quantity: "1", price: "1" })?.code, -1102);
     assert.deepEqual(err({ side: "BUY", type: "LIMIT", timeInForce: "DAY", quantity: "1", price: "1" }), {
       code: -1115,

@@ -44,7 +44,13 @@ export function MyOrders(props: { market: MarketInfo }) {
     }
     await refresh_account(m.symbol);
   };
-  const price = (o: Order) => (cmp(o.price, "0") === 0 ? "market" : fmt(o.price, m.price_decimals));
+  // a pegged order (placed by an API client) shows the price the book gave it
+  const price = (o: Order) =>
+    o.peggedPrice !== undefined
+      ? fmt(o.peggedPrice, m.price_decimals)
+      : cmp(o.price, "0") === 0
+        ? "market"
+        : fmt(o.price, m.price_decimals);
   const order_cells = (o: Order) => (
     <>
       <td>{new Date(o.time).toLocaleString()}</td>
