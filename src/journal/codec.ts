@@ -18,7 +18,16 @@ import {
   type OrderSpec,
   type PlaceOrder,
 } from "../engine/commands.js";
-import type { MarketStatus, OrderType, Side, StpMode, TimeInForce } from "../engine/types.js";
+import {
+  type MarketStatus,
+  type OrderType,
+  PEG_MARKET,
+  PEG_OFFSET_MAX,
+  PEG_PRIMARY,
+  type Side,
+  type StpMode,
+  type TimeInForce,
+} from "../engine/types.js";
 
 const KINDS = [
   "add_asset",
@@ -56,6 +65,8 @@ const stp_value = (b: number, version: number): StpMode | -1 =>
   b === 255 ? -1 : ((b > 3 && version < 7 ? STP_NOT_YET : b) as StpMode);
 /** An invalid mode the engine refuses, as it refused 4 and 5 before format 7. */
 const STP_NOT_YET = 254;
+/** A peg type or offset the engine refuses (check_peg): what an out-of-range one is journaled as. */
+const PEG_INVALID = 254;
 
 function write_spec(w: ByteWriter, s: OrderSpec): void {
   w.u8(s.side);
@@ -87,8 +98,17 @@ function write_spec(w: ByteWriter, s: OrderSpec): void {
   if (delta !== undefined) w.u32(delta);
   if (iceberg !== undefined) w.f64(iceberg);
   if (peg !== undefined) {
-    w.u8(peg);
-    w.u8(s.peg_offset_levels ?? 255);
+    // one byte each (255: no offset). A value the engine refuses (the validator sends none) is written
+    // as one it refuses too (PEG_INVALID), so that a replay decides as the command was decided.
+    const offset = s.peg_offset_levels;
+    w.u8(peg === PEG_PRIMARY || peg === PEG_MARKET ? peg : PEG_INVALID);
+    w.u8(
+      offset === undefined
+        ? 255
+        : Number.isInteger(offset) && offset >= 0 && offset <= PEG_OFFSET_MAX
+          ? offset
+          : PEG_INVALID,
+    );
   }
 }
 

@@ -102,10 +102,11 @@ const op = fc.record({
         // an iceberg in about this many parts (0: not an iceberg; 11 is refused, as are icebergs of
         // types without a limit price or not GTC)
         iceberg_parts: fc.constantFrom(0, 0, 0, 0, 0, 2, 3, 5, 10, 11),
-        // a peg (0: none; 1 PRIMARY_PEG, 2 MARKET_PEG, 3 refused), with an offset in levels (-1: none;
-        // 101 refused), and sometimes no price of its own
-        peg: fc.constantFrom(0, 0, 0, 0, 0, 0, 1, 2, 1, 2, 3),
-        peg_offset: fc.constantFrom(-1, -1, 0, 1, 2, 101),
+        // a peg (0: none; 1 PRIMARY_PEG, 2 MARKET_PEG, 254 refused: what the journal writes for any
+        // value refused), with an offset in levels (-1: none; 254 refused), and sometimes no price of
+        // its own
+        peg: fc.constantFrom(0, 0, 0, 0, 0, 0, 1, 2, 1, 2, 254),
+        peg_offset: fc.constantFrom(-1, -1, 0, 1, 2, 254),
         peg_price: fc.boolean(),
       }),
     },

@@ -131,6 +131,19 @@ describe("command codec", () => {
     const v5_iceberg = encoded({ ...order, iceberg_lots: 10 });
     v5_iceberg[0] = 5;
     assert.throws(() => decode_command(v5_iceberg), /order spec flags 8/);
+    // a peg the engine refuses is journaled as one it refuses too (a replay decides the same)
+    for (const [peg, decoded] of [
+      [{ peg_type: 257 }, { peg_type: 254 }],
+      [
+        { peg_type: 1, peg_offset_levels: 257 },
+        { peg_type: 1, peg_offset_levels: 254 },
+      ],
+      [
+        { peg_type: 1, peg_offset_levels: 1.5 },
+        { peg_type: 1, peg_offset_levels: 254 },
+      ],
+    ])
+      assert.deepEqual(decode_command(encoded({ ...order, ...peg })), { ...order, ...decoded });
     // version 10 knew no peg
     const v10_peg = encoded({ ...order, peg_type: 1 });
     v10_peg[0] = 10;
