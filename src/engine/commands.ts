@@ -25,7 +25,8 @@ import type { MarketStatus, OrderType, Side, StpMode, TimeInForce } from "./type
  * 10: no new shape; an OPO needs only its working order's funds when placed, and its working order
  * pays its fees from free funds when it can (FORMAT_OPO_FUNDS).
  * 11: a peg (`peg_type`, `peg_offset_levels`) on an order spec (a fifth bit of version 4's label
- * byte; older versions decode without it).
+ * byte; older versions decode without it); and Binance's PERCENT_PRICE_BY_SIDE filter
+ * (FORMAT_PERCENT_PRICE).
  */
 export const COMMAND_VERSION = 11;
 /**
@@ -61,6 +62,12 @@ export const FORMAT_AMEND_LIST_ORDERS = 9;
  * format, the second by that of the order whose placement made the fill (Engine.rules_format).
  */
 export const FORMAT_OPO_FUNDS = 10;
+/**
+ * From this format on, a limit price must be within the PERCENT_PRICE_BY_SIDE band around the last
+ * price (EngineLimits.percent_price_*_ppm; no band before the market's first trade); before, any
+ * price PRICE_FILTER allows.
+ */
+export const FORMAT_PERCENT_PRICE = 11;
 
 /** Binance's strategyType: values below this are reserved (-1134); an INT. */
 export const STRATEGY_TYPE_MIN = 1_000_000;

@@ -36,6 +36,15 @@ export interface EngineLimits {
    * when an iceberg is placed (bounded by open_orders_per_account_market_max).
    */
   iceberg_orders_per_account_market_max: number;
+  /**
+   * Binance's PERCENT_PRICE_BY_SIDE filter (avgPriceMins 0: against the last price), in parts per
+   * million: a buy's limit price within [last × bid_down, last × bid_up], a sell's within
+   * [last × ask_down, last × ask_up]. Stops a mistyped price from sweeping the book.
+   */
+  percent_price_bid_up_ppm: number;
+  percent_price_bid_down_ppm: number;
+  percent_price_ask_up_ppm: number;
+  percent_price_ask_down_ppm: number;
   /** Client order ids remembered engine-wide and per account (finished orders included). */
   client_ids_retained_max: number;
   client_ids_per_account_max: number;
@@ -53,6 +62,8 @@ export interface EngineLimits {
 }
 
 export const DAY_MS = 86_400_000;
+/** Parts per million in one (the percent price multipliers' unit). */
+export const PPM = 1_000_000;
 
 export const DEFAULT_LIMITS: Readonly<EngineLimits> = {
   orders_max: 2_000_000,
@@ -67,6 +78,11 @@ export const DEFAULT_LIMITS: Readonly<EngineLimits> = {
   stop_orders_per_market_max: 100_000,
   trailing_orders_per_market_max: 10_000,
   iceberg_orders_per_account_market_max: 100,
+  // Binance's BTCUSDT: 5 and 0.2 both ways
+  percent_price_bid_up_ppm: 5_000_000,
+  percent_price_bid_down_ppm: 200_000,
+  percent_price_ask_up_ppm: 5_000_000,
+  percent_price_ask_down_ppm: 200_000,
   client_ids_retained_max: 4_000_000,
   client_ids_per_account_max: 200_000,
   client_id_retention_ms: DAY_MS,
@@ -85,6 +101,12 @@ export function validate_limits(limits: EngineLimits): string | null {
   if (limits.client_id_retention_ms < DAY_MS) return "client_id_retention_ms must be at least 24 hours";
   if (limits.orders_max > 2 ** 30) return "orders_max must be at most 2^30";
   if (limits.levels_per_side_max > 2 ** 24) return "levels_per_side_max must be at most 2^24";
+  for (const side of ["bid", "ask"] as const) {
+    const up = limits[`percent_price_${side}_up_ppm`];
+    const down = limits[`percent_price_${side}_down_ppm`];
+    if (!(up >= PPM && up <= 1_000 * PPM)) return `percent_price_${side}_up_ppm must be 1,000,000 to 10^9`;
+    if (!(down <= PPM)) return `percent_price_${side}_down_ppm must be at most 1,000,000`;
+  }
   return null;
 }
 

@@ -44,6 +44,7 @@ import {
   FORMAT_ICEBERG_LIMIT,
   FORMAT_OCO_TAKE_PROFIT,
   FORMAT_OPO_FUNDS,
+  FORMAT_PERCENT_PRICE,
   FORMAT_STOPS_SEE_SWEEP,
   FORMAT_STP_AFTER_FILL,
   STRATEGY_TYPE_MAX,
@@ -55,6 +56,7 @@ import {
   DEFAULT_LIMITS,
   type EngineLimits,
   market_status_valid,
+  PPM,
   validate_asset,
   validate_limits,
 } from "./config.js";
@@ -128,7 +130,6 @@ const QUIET = new NullSink();
 
 /** Binance's pattern for client order ids. */
 export const CLIENT_ORDER_ID_RE = /^[.A-Z:/a-z0-9_-]{1,36}$/;
-const PPM = 1_000_000;
 
 /** Fee of `amount_units` at `rate_ppm`, rounded down, exact for any amount up to 2^53 - 1. */
 export function fee_units(amount_units: number, rate_ppm: number): number {
@@ -716,6 +717,14 @@ export class Engine {
     this.rules_format = spec.format ?? COMMAND_VERSION;
     market.sweep_high_ticks = 0;
     market.sweep_low_ticks = 0;
+    // Binance's PERCENT_PRICE_BY_SIDE (a pegged order's, at the price it pegs at when it goes to work)
+    if (
+      has_limit_price(type) &&
+      this.rules_format >= FORMAT_PERCENT_PRICE &&
+      !(spec.peg_later === true && spec.peg_sent_ticks === 0) &&
+      !this.price_in_band(market, spec.side, spec.price_ticks)
+    )
+      return R.REASON_FILTER_PERCENT_PRICE_BY_SIDE;
 
     const row = this.row(account);
     const ledger = this.ledger;
@@ -958,6 +967,21 @@ export class Engine {
     return { ...spec, price_ticks: reckoned, peg_sent_ticks: spec.price_ticks, peg_later: true };
   }
 
+  /**
+   * Binance's PERCENT_PRICE_BY_SIDE with avgPriceMins 0: a buy's limit price within [last ×
+   * bid_down, last × bid_up], a sell's within the ask band (EngineLimits, parts per million); any
+   * price before the market's first trade.
+   */
+  private price_in_band(market: Market, side: number, price_ticks: number): boolean {
+    const last = market.last_price_ticks;
+    if (last === 0) return true;
+    const l = this.limits;
+    const buy = side === SIDE_BUY;
+    const up = buy ? l.percent_price_bid_up_ppm : l.percent_price_ask_up_ppm;
+    const down = buy ? l.percent_price_bid_down_ppm : l.percent_price_ask_down_ppm;
+    return times_at_most(price_ticks, PPM, last, up) && times_at_most(last, down, price_ticks, PPM);
+  }
+
   /** The price a peg gives now: PRIMARY the order's own side of the book, MARKET the other; 0: none. */
   private peg_price(market: Market, side: number, peg_type: number, offset_levels: number): number {
     const own = (peg_type === PEG_PRIMARY) === (side === SIDE_BUY);
@@ -978,7 +1002,11 @@ export class Engine {
     const side = orders.side(slot);
     const lots = orders.remaining_lots(slot);
     const price = this.peg_price(market, side, peg.type, Math.max(0, peg.offset_levels));
-    if (price === 0 || price * lots * cfg.quote_units_per_tick_lot < cfg.min_notional_units) {
+    if (
+      price === 0 ||
+      price * lots * cfg.quote_units_per_tick_lot < cfg.min_notional_units ||
+      (this.rules_format >= FORMAT_PERCENT_PRICE && !this.price_in_band(market, side, price))
+    ) {
       this.finish_taker(market, slot, STATUS_EXPIRED, END_NONE);
       return false;
     }
@@ -2621,6 +2649,14 @@ function is_take_profit_type(type: number): boolean {
 function pair_price_ticks(spec: OrderSpec): number {
   if (spec.order_type !== TYPE_LIMIT_MAKER) return spec.stop_price_ticks;
   return spec.peg_later === true ? 0 : spec.price_ticks;
+}
+
+/** a × b <= c × d, exactly (BigInt only when a product passes 2^53). */
+function times_at_most(a: number, b: number, c: number, d: number): boolean {
+  const left = a * b;
+  const right = c * d;
+  if (left <= Number.MAX_SAFE_INTEGER && right <= Number.MAX_SAFE_INTEGER) return left <= right;
+  return BigInt(a) * BigInt(b) <= BigInt(c) * BigInt(d);
 }
 
 function is_spec(x: unknown): x is OrderSpec {

@@ -46,6 +46,7 @@ export const REASON_OCO_BAD_PRICES = 39;
 export const REASON_AMEND_ORDER_LIST = 40;
 export const REASON_UNKNOWN_ORDER_LIST = 41;
 export const REASON_PEG_NO_PRICE = 42;
+export const REASON_FILTER_PERCENT_PRICE_BY_SIDE = 43;
 export type Reason = number;
 
 interface ReasonInfo {
@@ -151,6 +152,7 @@ export const REASONS: readonly ReasonInfo[] = [
     message: "No orders on book for symbol.",
     code: -1112,
   },
+  { name: "FILTER_PERCENT_PRICE_BY_SIDE", message: "Filter failure: PERCENT_PRICE_BY_SIDE", code: -1013 },
 ];
 
 export function reason_name(reason: Reason): string {

@@ -6,7 +6,8 @@
  * 3: before web users; 4: before prevented-match ids, which then start from 0, accounts' update
  * times, then 0 until their next change, and orders' strategy labels; 5: before trailing stops; 6:
  * before iceberg orders; 7: before prevented quantities, the iceberg limit and order lists; 8:
- * before OTO order lists and their waiting pending orders; 9: before pegged orders) still restore. Slot numbers
+ * before OTO order lists and their waiting pending orders; 9: before pegged orders and the percent
+ * price limits) still restore. Slot numbers
  * are not recorded, so two engines in the same logical state encode to the same bytes; the state
  * hash is SHA-256 of those bytes. restore(snapshot(e)) behaves exactly as e on every later command.
  */
@@ -60,6 +61,13 @@ const LIMIT_KEYS: (keyof EngineLimits)[] = [
 const LIMIT_KEYS_V6: (keyof EngineLimits)[] = ["trailing_orders_per_market_max"];
 /** Limits added by version 8; an older snapshot gets their defaults. */
 const LIMIT_KEYS_V8: (keyof EngineLimits)[] = ["iceberg_orders_per_account_market_max"];
+/** Limits added by version 10; an older snapshot gets their defaults. */
+const LIMIT_KEYS_V10: (keyof EngineLimits)[] = [
+  "percent_price_bid_up_ppm",
+  "percent_price_bid_down_ppm",
+  "percent_price_ask_up_ppm",
+  "percent_price_ask_down_ppm",
+];
 /** Limits added by version 2; a version 1 snapshot gets their defaults. */
 const LIMIT_KEYS_V2: (keyof EngineLimits)[] = [
   "request_ids_retained_max",
@@ -198,6 +206,7 @@ export function snapshot(e: Engine): Uint8Array {
   for (const key of LIMIT_KEYS_V2) w.f64(e.limits[key]);
   for (const key of LIMIT_KEYS_V6) w.f64(e.limits[key]);
   for (const key of LIMIT_KEYS_V8) w.f64(e.limits[key]);
+  for (const key of LIMIT_KEYS_V10) w.f64(e.limits[key]);
   w.f64(e.now_ms);
   w.f64(e.next_order_id);
   w.f64(e.commands_applied);
@@ -316,6 +325,7 @@ export function restore(bytes: Uint8Array, sink?: EventSink): Engine {
   if (version >= 2) for (const key of LIMIT_KEYS_V2) limits[key] = r.f64();
   if (version >= 6) for (const key of LIMIT_KEYS_V6) limits[key] = r.f64();
   if (version >= 8) for (const key of LIMIT_KEYS_V8) limits[key] = r.f64();
+  if (version >= 10) for (const key of LIMIT_KEYS_V10) limits[key] = r.f64();
   // Building the configuration replays add_asset/add_market; their events are not wanted.
   const e = new Engine(limits);
   const now_ms = r.f64();

@@ -4,6 +4,7 @@
  * padded to at least 8 decimals ("0.01000000"); they come from integer ticks and lots, never floats.
  */
 import { price_text, quantity_text } from "../engine/config.js";
+import { units_to_decimal } from "../engine/decimal.js";
 import type { Engine } from "../engine/engine.js";
 import type { Market } from "../engine/market.js";
 import { ICEBERG_PARTS_MAX } from "../engine/orders.js";
@@ -93,6 +94,15 @@ function symbol_info(e: Engine, m: Market) {
         tickSize: pad8(add.tick_size),
       },
       {
+        // against the last price (avgPriceMins 0); no band before the first trade
+        filterType: "PERCENT_PRICE_BY_SIDE",
+        bidMultiplierUp: multiplier(e.limits.percent_price_bid_up_ppm),
+        bidMultiplierDown: multiplier(e.limits.percent_price_bid_down_ppm),
+        askMultiplierUp: multiplier(e.limits.percent_price_ask_up_ppm),
+        askMultiplierDown: multiplier(e.limits.percent_price_ask_down_ppm),
+        avgPriceMins: 0,
+      },
+      {
         filterType: "LOT_SIZE",
         minQty: qty_str(m, cfg.min_qty_lots),
         maxQty: qty_str(m, cfg.max_qty_lots),
@@ -132,6 +142,12 @@ function symbol_info(e: Engine, m: Market) {
     defaultSelfTradePreventionMode: STP_NAMES[cfg.stp_default],
     allowedSelfTradePreventionModes: [...STP_NAMES],
   };
+}
+
+/** A multiplier in parts per million as Binance prints one ("5", "0.2"). */
+function multiplier(ppm: number): string {
+  const text = units_to_decimal(ppm, 6);
+  return text.includes(".") ? text.replace(/\.?0+$/, "") : text;
 }
 
 export function exchange_info(e: Engine, markets: Market[], server_time_ms: number) {

@@ -1863,6 +1863,29 @@ describe("order and trade history (SQLite projection)", () => {
         [placed.status, placed.price, placed.peggedPrice],
         ["NEW", "0.00000000", "2200.00000000"],
       );
+      // PERCENT_PRICE_BY_SIDE: a limit price within 0.2 to 5 times the last price (2200 now)
+      assert.deepEqual(
+        (info.filters as Body[]).find((f) => f.filterType === "PERCENT_PRICE_BY_SIDE"),
+        {
+          filterType: "PERCENT_PRICE_BY_SIDE",
+          bidMultiplierUp: "5",
+          bidMultiplierDown: "0.2",
+          askMultiplierUp: "5",
+          askMultiplierDown: "0.2",
+          avgPriceMins: 0,
+        },
+      );
+      const far = await call("POST", "/api/v3/order", alice, {
+        side: "SELL",
+        type: "LIMIT",
+        timeInForce: "GTC",
+        price: "439.99",
+        quantity: "0.1",
+      });
+      assert.deepEqual(
+        [far.status, far.body],
+        [400, { code: -1013, msg: "Filter failure: PERCENT_PRICE_BY_SIDE" }],
+      );
       // a peg parameter of a list is named as the list names it
       const refused = await call("POST", "/api/v3/orderList/oto", alice, {
         workingType: "LIMIT",

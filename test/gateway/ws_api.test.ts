@@ -156,6 +156,23 @@ describe("WebSocket API (/ws-api/v3)", () => {
         assert.equal((m.result as Msg).clientOrderId, `ws-b${i}`);
       });
       assert.equal([...answers.keys()].filter((k) => String(k).startsWith("burst-")).length, 100);
+      // a pegged order: its price from the book (the best bid, where the burst rests)
+      const { price: _price, ...unpriced } = order;
+      const pegged = await call("peg", "order.place", {
+        ...unpriced,
+        pegPriceType: "PRIMARY_PEG",
+        newOrderRespType: "RESULT",
+        timestamp: Date.now(),
+      });
+      assert.deepEqual(
+        [
+          (pegged.result as Msg).price,
+          (pegged.result as Msg).pegPriceType,
+          (pegged.result as Msg).peggedPrice,
+        ],
+        ["0.00000000", "PRIMARY_PEG", "10000.00000000"],
+        JSON.stringify(pegged),
+      );
       // a trade; then the public history pages (made into JSON on the history's reader thread and put
       // into the answer as text) equal REST's, inside a whole answer with its id and rateLimits
       const sold = await call("sell", "order.place", {

@@ -85,7 +85,11 @@ function traffic(rng: Prng, n: number): Command {
       list_client_order_id: `l${n}`,
       working: order(w_side, 0, 2_000_000 + (w_side === 0 ? -1 : 1) * rng.between(-5, 50), 0, lots),
       // a SELL take-profit above and stop-loss below (the pair), or one SELL limit maker
-      pending: order(1, 2, 2_000_000 + rng.between(60, 90), 0, pending_lots),
+      pending: {
+        ...order(1, 2, 2_000_000 + rng.between(60, 90), 0, pending_lots),
+        // sometimes pegged: its price taken from the book when it is placed
+        ...(rng.chance(0.2) ? { peg_type: 1 } : {}),
+      },
       pending_below: kind === 1 ? order(1, 3, 0, 1_000_000, pending_lots) : null,
       ...(pays ? { pays: true } : {}),
     };
@@ -104,6 +108,10 @@ function traffic(rng: Prng, n: number): Command {
     stop_price_ticks: 0,
     client_order_id: `c${n}`,
     stp: -1,
+    // some pegged (a price from the book: snapshots and replays must keep the peg and its price)
+    ...(rng.chance(0.1)
+      ? { price_ticks: 0, peg_type: rng.between(1, 2), peg_offset_levels: rng.below(3) }
+      : {}),
   };
 }
 
