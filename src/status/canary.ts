@@ -52,14 +52,18 @@ const decimal = (u: bigint): string => `${u / E8}.${(u % E8).toString().padStart
 const ceil_div = (a: bigint, b: bigint): bigint => (a + b - 1n) / b;
 const up_to = (x: bigint, step: bigint): bigint => (step === 0n ? x : ceil_div(x, step) * step);
 
-/** The price and quantity of an order that rests at the bottom of the book and meets every filter. */
-export function canary_order(f: Filters): { price: string; quantity: string } {
+/**
+ * The price and quantity of an order that rests at the bottom of the book and meets every filter.
+ * `floor`: the lowest price the PERCENT_PRICE_BY_SIDE filter leaves it now, with room (band_floor).
+ */
+export function canary_order(f: Filters, floor: string | null = null): { price: string; quantity: string } {
   const tick = units(f.tickSize);
   const step = units(f.stepSize);
   const notional = units(f.minNotional);
   // the lowest price allowed: minPrice on the tick grid, or one tick when minPrice is 0
   let price = up_to(units(f.minPrice), tick);
   if (price === 0n) price = tick;
+  if (floor !== null && up_to(units(floor), tick) > price) price = up_to(units(floor), tick);
   let qty = up_to(ceil_div(notional * E8, price), step);
   if (qty < units(f.minQty)) qty = up_to(units(f.minQty), step);
   const max_qty = units(f.maxQty);
@@ -69,6 +73,31 @@ export function canary_order(f: Filters): { price: string; quantity: string } {
     price = up_to(ceil_div(notional * E8, qty), tick);
   }
   return { price: decimal(price), quantity: decimal(qty) };
+}
+
+/**
+ * Where a buy is safe from PERCENT_PRICE_BY_SIDE (a buy's price at least last × bidMultiplierDown):
+ * halfway between that bound and the last price, so that the price moving meanwhile leaves it inside
+ * (0.6 × the last price for Binance's 0.2); null with no last price (no band then).
+ */
+export function band_floor(last_price: string, bid_multiplier_down: string): string | null {
+  const last = units(last_price);
+  if (last === 0n) return null;
+  const bound = (last * units(bid_multiplier_down)) / E8;
+  return decimal(bound + (last - bound) / 2n);
+}
+
+/** The market's last price (GET /api/v3/ticker/price), or null if it cannot be read. */
+async function last_price(base: string, symbol: string, timeout_ms: number): Promise<string | null> {
+  try {
+    const r = await fetch(`${base}/api/v3/ticker/price?symbol=${symbol}`, {
+      signal: AbortSignal.timeout(timeout_ms),
+    });
+    const body = (await r.json()) as { price?: unknown };
+    return r.status === 200 && typeof body.price === "string" ? body.price : null;
+  } catch {
+    return null;
+  }
 }
 
 async function signed(
@@ -113,7 +142,14 @@ export async function run_canary(
   const symbol = market.symbol;
   const filter = (type: string) => market.filters.find((x) => x.filterType === type) ?? {};
   const f = { ...filter("PRICE_FILTER"), ...filter("LOT_SIZE"), ...filter("NOTIONAL") } as unknown as Filters;
-  const { price, quantity } = canary_order(f);
+  // a market that has traded: its price band (PERCENT_PRICE_BY_SIDE) keeps the lowest price out
+  const band = filter("PERCENT_PRICE_BY_SIDE") as { bidMultiplierDown?: unknown };
+  let floor: string | null = null;
+  if (typeof band.bidMultiplierDown === "string") {
+    const last = await last_price(base, symbol, timeout_ms);
+    if (last !== null) floor = band_floor(last, band.bidMultiplierDown);
+  }
+  const { price, quantity } = canary_order(f, floor);
   if (dirty.has(base)) {
     const swept = await signed(base, key, "DELETE", "/api/v3/openOrders", { symbol }, timeout_ms);
     if (swept.status === 200 || swept.body.code === -2011) dirty.delete(base);

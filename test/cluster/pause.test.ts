@@ -57,7 +57,8 @@ describe("pauses and a lost quorum", () => {
         side: "BUY",
         type: "LIMIT",
         timeInForce: "IOC",
-        price: "1000",
+        // below the market maker's asks (its mid starts at 65,000) but within PERCENT_PRICE_BY_SIDE
+        price: "30000",
         quantity: "0.01",
         newClientOrderId: cid,
         timestamp: String(Date.now()),

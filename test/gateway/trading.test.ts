@@ -597,9 +597,10 @@ describe("signed trading REST", () => {
         ["ORDERS", "DAY", 1],
       ],
     );
-    const order = { symbol: "BTCUSDT", side: "BUY", type: "LIMIT", timeInForce: "GTC", quantity: "0.01" };
+    const order = { symbol: "BTCUSDT", side: "BUY", type: "LIMIT", timeInForce: "GTC", quantity: "0.0005" };
     let last_day = "";
-    for (const price of ["1000", "1001"]) {
+    // (resting bids: below the asks, within PERCENT_PRICE_BY_SIDE of the last price, 50,000)
+    for (const price of ["20000", "20001"]) {
       const r = await fetch(`${base}/api/v3/order`, {
         method: "POST",
         headers: { "X-MBX-APIKEY": bob.apiKey, "content-type": "application/x-www-form-urlencoded" },

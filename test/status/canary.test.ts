@@ -1,7 +1,7 @@
 /** The canary's order: rests at the bottom of the book, on the tick and step grids, at the minimum notional. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { canary_order } from "../../src/status/canary.js";
+import { band_floor, canary_order } from "../../src/status/canary.js";
 
 const BTCUSDT = {
   minPrice: "0.01000000",
@@ -23,6 +23,21 @@ describe("canary order", () => {
       price: "3.00000000",
       quantity: "3.33334000",
     });
+  });
+
+  it("a market that has traded: above its PERCENT_PRICE_BY_SIDE bound, with room", () => {
+    // last 65,000, bidMultiplierDown 0.2: the bound is 13,000, the floor halfway to the last price
+    assert.equal(band_floor("65000.00000000", "0.2"), "39000.00000000");
+    assert.equal(band_floor("0.00000000", "0.2"), null, "no trade yet: no band");
+    assert.deepEqual(canary_order(BTCUSDT, band_floor("65000", "0.2")), {
+      price: "39000.00000000",
+      quantity: "0.00013000",
+    });
+    // a floor below what the filters allow anyway changes nothing
+    assert.deepEqual(
+      canary_order({ ...BTCUSDT, minPrice: "3" }, "1"),
+      canary_order({ ...BTCUSDT, minPrice: "3" }),
+    );
   });
 
   it("a quantity cap raises the price instead", () => {

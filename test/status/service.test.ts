@@ -47,6 +47,33 @@ describe("status service", () => {
   it("follows the exchange: one market's halt, a kill -9 within 10 s, recovery and resolution", async () => {
     const started = await spawn_node(exchange_dir);
     node = started.child;
+    // BTCUSDT trades at 65,000: its PERCENT_PRICE_BY_SIDE band now holds, and the canary must place
+    // its resting buy inside it (not at the lowest price PRICE_FILTER allows)
+    const users = (
+      JSON.parse(readFileSync(join(exchange_dir, "demo-credentials.json"), "utf8")) as {
+        users: { apiKey: string; secretKey: string }[];
+      }
+    ).users;
+    for (const [user, side] of [
+      [users[0], "SELL"],
+      [users[1], "BUY"],
+    ] as const) {
+      const text = new URLSearchParams({
+        symbol: "BTCUSDT",
+        side,
+        type: "LIMIT",
+        timeInForce: "GTC",
+        price: "65000",
+        quantity: "0.001",
+        timestamp: String(Date.now()),
+      }).toString();
+      const signature = createHmac("sha256", user.secretKey).update(text).digest("hex");
+      const r = await fetch(`http://127.0.0.1:${started.port}/api/v3/order?${text}&signature=${signature}`, {
+        method: "POST",
+        headers: { "X-MBX-APIKEY": user.apiKey },
+      });
+      assert.equal(r.status, 200, await r.text());
+    }
     const open_status = () =>
       test_status(status_dir, `http://127.0.0.1:${started.port}`, {
         quiet_ms: 1500,
@@ -241,6 +268,11 @@ describe("status service", () => {
     const canary_orders = orders.filter((o) => String(o.clientOrderId).startsWith("canary-"));
     assert.ok(canary_orders.length > 0);
     assert.ok(canary_orders.every((o) => o.status === "CANCELED" && o.type === "LIMIT_MAKER"));
+    // inside the band: halfway between 0.2 × 65,000 and 65,000
+    assert.ok(
+      canary_orders.every((o) => o.price === "39000.00000000"),
+      JSON.stringify(canary_orders[0]),
+    );
 
     // order entry fails while everything else answers: its own component, its own incident
     const account = (await signed_get("/api/v3/account", {})).uid as number;
