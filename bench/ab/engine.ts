@@ -1,6 +1,6 @@
 /**
  * Same-process A/B of two builds of the engine: `node --expose-gc dist/bench/ab/engine.js OLD NEW
- * [mixed|insert] [rounds]`, where OLD and NEW are checkouts with `dist/` built (e.g. `git worktree add
+ * [mixed|insert] [rounds] [range]`, where OLD and NEW are checkouts with `dist/` built (e.g. `git worktree add
  * /tmp/old <commit> && (cd /tmp/old && npm ci && npx tsc -p tsconfig.json)`). Both are loaded into this
  * process and run the identical stream (built once, by OLD's workload code), alternating which goes
  * first; prints each build's median and runs. On this VM the speed drifts by tens of percent between
@@ -19,9 +19,17 @@ interface Build {
   workload: any;
 }
 
-const [old_root, new_root, which = "mixed", rounds_text = "8"] = process.argv.slice(2);
+const [old_root, new_root, which = "mixed", rounds_text = "8", option = ""] = process.argv.slice(2);
+/**
+ * "range": the market gets a price range (80 × 3,750 ms, 0.85-1.15) before the stream, in both builds;
+ * a build without set_price_range refuses it and runs as before, so OLD NEW range measures what the
+ * rule costs when on.
+ */
+const with_range = option === "range";
 if (old_root === undefined || new_root === undefined || (which !== "mixed" && which !== "insert")) {
-  process.stderr.write("usage: node --expose-gc dist/bench/ab/engine.js OLD NEW [mixed|insert] [rounds]\n");
+  process.stderr.write(
+    "usage: node --expose-gc dist/bench/ab/engine.js OLD NEW [mixed|insert] [rounds] [range]\n",
+  );
   process.exit(2);
 }
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -46,6 +54,18 @@ function run(b: Build): number {
     new b.RingSink(),
   );
   for (const c of b.workload.setup_commands()) e.execute(c);
+  if (with_range)
+    e.execute({
+      type: "set_price_range",
+      ts_ms: 0,
+      market: 0,
+      bucket_count: 80,
+      bucket_width_ms: 3750,
+      bid_up_e4: 11_500,
+      bid_down_e4: 8_500,
+      ask_up_e4: 11_500,
+      ask_down_e4: 8_500,
+    });
   for (let i = 0; i < stream.preload.length; i++) e.execute(stream.preload.command(i));
   gc?.();
   const t0 = process.hrtime.bigint();

@@ -61,6 +61,13 @@ export function node_status(node: ExchangeNode, data_dir: string, started_at: Da
   };
 }
 
+/** "1.15" → 11,500 (1/10,000ths; the schema allows at most four decimals); absent: 0, not set. */
+function multiplier_e4(text: string | undefined): number {
+  if (text === undefined) return 0;
+  const [whole, fraction = ""] = text.split(".");
+  return Number(whole) * 10_000 + Number(fraction.padEnd(4, "0"));
+}
+
 /** What an admin command did: its sequence and either "applied" or the engine's refusal. */
 function outcome(seq: number, events: EngineEvent[]) {
   const rejected = events.find((e) => e.kind === "rejected");
@@ -161,6 +168,57 @@ export async function start_admin_server(
         maintenance: request.body.maintenance ?? e.maintenance,
         deposits_paused: request.body.deposits_paused ?? e.deposits_paused,
         withdrawals_paused: request.body.withdrawals_paused ?? e.withdrawals_paused,
+      });
+    },
+  );
+
+  // A market's reference price calculation and PRICE_RANGE rule (engine/reference.ts); multipliers as
+  // Binance shows them ("1.1500"), "0" or absent: not set; bucket_count 0: none at all
+  const multiplier = { type: "string", pattern: "^[0-9]{1,4}([.][0-9]{1,4})?$" };
+  app.post<{
+    Body: {
+      symbol: string;
+      bucket_count: number;
+      bucket_width_ms: number;
+      bid_up?: string;
+      bid_down?: string;
+      ask_up?: string;
+      ask_down?: string;
+    };
+  }>(
+    "/v1/price-range",
+    {
+      schema: {
+        body: {
+          type: "object",
+          required: ["symbol", "bucket_count", "bucket_width_ms"],
+          additionalProperties: false,
+          properties: {
+            symbol: { type: "string", maxLength: 20 },
+            bucket_count: { type: "integer", minimum: 0, maximum: 1_000_000 },
+            bucket_width_ms: { type: "integer", minimum: 0, maximum: 1_000_000_000 },
+            bid_up: multiplier,
+            bid_down: multiplier,
+            ask_up: multiplier,
+            ask_down: multiplier,
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const b = request.body;
+      const market = market_id(b.symbol);
+      if (market === undefined) return reply.code(404).send({ error: `unknown market ${b.symbol}` });
+      return submit({
+        type: "set_price_range",
+        ts_ms: 0,
+        market,
+        bucket_count: b.bucket_count,
+        bucket_width_ms: b.bucket_width_ms,
+        bid_up_e4: multiplier_e4(b.bid_up),
+        bid_down_e4: multiplier_e4(b.bid_down),
+        ask_up_e4: multiplier_e4(b.ask_up),
+        ask_down_e4: multiplier_e4(b.ask_down),
       });
     },
   );

@@ -127,6 +127,56 @@ export function register_admin(program: Command): void {
 
   common(
     admin
+      .command("price-range <symbol>")
+      .description(
+        "a market's reference price (mean trade price over buckets) and PRICE_RANGE rule: takers trade only within the multipliers around it",
+      )
+      .option("--up <x>", "highest trade price as a multiple of the reference, both sides (e.g. 1.15)")
+      .option("--down <x>", "lowest trade price as a multiple of the reference, both sides (e.g. 0.85)")
+      .option("--bid-up <x>", "for buy orders (overrides --up)")
+      .option("--bid-down <x>", "for buy orders (overrides --down)")
+      .option("--ask-up <x>", "for sell orders (overrides --up)")
+      .option("--ask-down <x>", "for sell orders (overrides --down)")
+      .option("--buckets <n>", "buckets in the moving window", "80")
+      .option("--bucket-width-ms <ms>", "width of one bucket", "3750")
+      .option("--off", "remove the reference price and the rule"),
+  ).action(
+    async (
+      symbol: string,
+      opts: Common & {
+        up?: string;
+        down?: string;
+        bidUp?: string;
+        bidDown?: string;
+        askUp?: string;
+        askDown?: string;
+        buckets: string;
+        bucketWidthMs: string;
+        off?: boolean;
+      },
+    ) => {
+      const body: Record<string, string | number> = {
+        symbol,
+        bucket_count: opts.off === true ? 0 : Number(opts.buckets),
+        bucket_width_ms: Number(opts.bucketWidthMs),
+      };
+      const sides = {
+        bid_up: opts.bidUp ?? opts.up,
+        bid_down: opts.bidDown ?? opts.down,
+        ask_up: opts.askUp ?? opts.up,
+        ask_down: opts.askDown ?? opts.down,
+      };
+      for (const [k, v] of Object.entries(sides)) if (v !== undefined && opts.off !== true) body[k] = v;
+      const what =
+        opts.off === true
+          ? `${symbol}: no price range`
+          : `${symbol}: price range ${sides.bid_down ?? "-"}..${sides.bid_up ?? "-"} (bids), ${sides.ask_down ?? "-"}..${sides.ask_up ?? "-"} (asks) × the mean of ${opts.buckets} × ${opts.bucketWidthMs} ms`;
+      print_outcome(opts, what, (await call(opts, "POST", "/v1/price-range", body)) as Outcome);
+    },
+  );
+
+  common(
+    admin
       .command("expire-orders <symbol>")
       .description("expire every open order of a market (EXCHANGE_CANCELED)"),
   ).action(async (symbol: string, opts: Common) => {

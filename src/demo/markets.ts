@@ -1,5 +1,6 @@
 /** Demo assets and markets, shared by the engine demo and (later) the demo server. */
 import type { Command } from "../engine/commands.js";
+import { REFERENCE_BUCKET_WIDTH_MS_DEFAULT, REFERENCE_BUCKETS_DEFAULT } from "../engine/reference.js";
 import { MARKET_TRADING, STP_EXPIRE_MAKER } from "../engine/types.js";
 
 export const DEMO_SETUP: Command[] = [
@@ -60,6 +61,22 @@ export const DEMO_SETUP: Command[] = [
     status: MARKET_TRADING,
     stp_default: STP_EXPIRE_MAKER,
   },
+  // Binance's Price Range Execution Rule on every market (engine/reference.ts): takers trade only
+  // within 0.85-1.15 × the mean trade price of the last five minutes (80 buckets of 3,750 ms), the
+  // values Binance Cloud venues show; a fat-fingered market order cannot sweep a thin book
+  ...[0, 1, 2].map(
+    (market): Command => ({
+      type: "set_price_range",
+      ts_ms: 0,
+      market,
+      bucket_count: REFERENCE_BUCKETS_DEFAULT,
+      bucket_width_ms: REFERENCE_BUCKET_WIDTH_MS_DEFAULT,
+      bid_up_e4: 11_500,
+      bid_down_e4: 8_500,
+      ask_up_e4: 11_500,
+      ask_down_e4: 8_500,
+    }),
+  ),
 ];
 
 /** Where the demo market maker starts each market's mid (in ticks) on a fresh data directory. */

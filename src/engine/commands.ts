@@ -391,6 +391,23 @@ export interface ExpireMarketOrders {
   market: number;
 }
 
+/**
+ * Operator: a market's reference price calculation (Binance's ARITHMETIC_MEAN over bucket_count
+ * buckets of bucket_width_ms) and PRICE_RANGE execution rule (multipliers in 1/10,000; 0: not set).
+ * bucket_count 0 removes both. A new kind: older journals have none, so no format version.
+ */
+export interface SetPriceRange {
+  type: "set_price_range";
+  ts_ms: number;
+  market: number;
+  bucket_count: number;
+  bucket_width_ms: number;
+  bid_up_e4: number;
+  bid_down_e4: number;
+  ask_up_e4: number;
+  ask_down_e4: number;
+}
+
 export type Command =
   | AddAsset
   | AddMarket
@@ -408,6 +425,7 @@ export type Command =
   | CancelReplace
   | AmendOrder
   | ExpireMarketOrders
+  | SetPriceRange
   | AddApiKey
   | RevokeApiKey
   | RegisterUser

@@ -283,6 +283,23 @@ export function price_text(cfg: MarketConfig, price_ticks: number): string {
   return sized_text(price_ticks, tick);
 }
 
+/**
+ * A price in ticks with four more decimals (a reference price: reference.ts) as a decimal, cut (not
+ * rounded) to `places` decimals at most.
+ */
+export function price_e4_text(cfg: MarketConfig, price_e4: number, places: number): string {
+  const tick = parsed_size(cfg.tick_size);
+  if (tick === null) return String(price_e4);
+  const scale = tick.parsed.scale + 4;
+  let digits = BigInt(price_e4) * tick.parsed.digits;
+  let shown = scale;
+  if (scale > places) {
+    digits /= 10n ** BigInt(scale - places);
+    shown = places;
+  }
+  return scaled_text(digits, shown);
+}
+
 /** Quantity in lots as Binance prints it (the step size's number of decimals). */
 export function quantity_text(cfg: MarketConfig, quantity_lots: number | bigint): string {
   const step = parsed_size(cfg.step_size);

@@ -32,6 +32,7 @@ import type {
   RevokeApiKey,
   SetExchangeFlags,
   SetMarketStatus,
+  SetPriceRange,
   SetUserTotp,
   Withdraw,
 } from "./commands.js";
@@ -64,6 +65,7 @@ import { type EngineEvent, EventCollector, type EventSink, NullSink } from "./ev
 import { Market } from "./market.js";
 import { ICEBERG_PARTS_MAX, type IcebergState, OrderStore, type PegState } from "./orders.js";
 import * as R from "./reasons.js";
+import { PriceRange, validate_price_range } from "./reference.js";
 import { RequestIdRetention } from "./request_ids.js";
 import {
   lock_price_ticks,
@@ -78,8 +80,10 @@ import {
   END_EXCHANGE,
   END_FUNDS,
   END_LIST,
+  END_LIST_WORKING,
   END_NO_LIQUIDITY,
   END_NONE,
+  END_PRICE_RANGE,
   END_STP,
   END_USER,
   type EndReason,
@@ -153,6 +157,8 @@ const STOP_STP = 1;
 const STOP_FUNDS = 2;
 /** DECREMENT took all the taker had left: it expires (EXPIRED_IN_MATCH) even with nothing left. */
 const STOP_PREVENTED = 3;
+/** The next level is outside the market's PRICE_RANGE execution rule: the remainder expires. */
+const STOP_PRICE_RANGE = 4;
 
 export class Engine {
   readonly limits: EngineLimits;
@@ -204,6 +210,8 @@ export class Engine {
   private shown_again = false;
   /** Scratch for matching: why the last execute_taker stopped early. */
   private match_stop = STOP_NONE;
+  /** Scratch: fok_fillable stopped at a level outside the PRICE_RANGE rule. */
+  private fok_banded = false;
   /** The command format whose matching rules apply to the order being placed (OrderSpec.format). */
   private rules_format = COMMAND_VERSION;
   /** Scratch: what admit() found an order must lock, and a trailing stop-market buy's lock price. */
@@ -334,6 +342,9 @@ export class Engine {
         return;
       case "expire_market_orders":
         this.expire_market_orders(command.market);
+        return;
+      case "set_price_range":
+        this.set_price_range(command);
         return;
       default:
         this.sink.rejected(R.REASON_INVALID_PARAMETER, "unknown command type");
@@ -973,12 +984,17 @@ export class Engine {
    * price before the market's first trade.
    */
   private price_in_band(market: Market, side: number, price_ticks: number): boolean {
-    const last = market.last_price_ticks;
-    if (last === 0) return true;
     const l = this.limits;
     const buy = side === SIDE_BUY;
     const up = buy ? l.percent_price_bid_up_ppm : l.percent_price_ask_up_ppm;
     const down = buy ? l.percent_price_bid_down_ppm : l.percent_price_ask_down_ppm;
+    // Binance (2026-05): against the reference price when there is one, else as before
+    if (market.price_range !== null) {
+      const within = market.price_range.in_percent_band(side, price_ticks, up, down, this.now_ms);
+      if (within !== null) return within;
+    }
+    const last = market.last_price_ticks;
+    if (last === 0) return true;
     return times_at_most(price_ticks, PPM, last, up) && times_at_most(last, down, price_ticks, PPM);
   }
 
@@ -1194,7 +1210,7 @@ export class Engine {
   private execute_taker(market: Market, slot: number): void {
     const orders = this.orders;
     if (orders.tif(slot) === TIF_FOK && !this.fok_fillable(market, slot)) {
-      this.finish_taker(market, slot, STATUS_EXPIRED, END_NO_LIQUIDITY);
+      this.finish_taker(market, slot, STATUS_EXPIRED, this.fok_banded ? END_PRICE_RANGE : END_NO_LIQUIDITY);
       return;
     }
     this.match_stop = STOP_NONE;
@@ -1208,6 +1224,9 @@ export class Engine {
       this.finish_taker(market, slot, STATUS_FILLED, END_NONE);
     } else if (stop === STOP_STP) {
       this.finish_taker(market, slot, STATUS_EXPIRED_IN_MATCH, END_STP);
+    } else if (stop === STOP_PRICE_RANGE) {
+      // Binance: a taker that attempts to trade outside the range expires, even a GTC limit order
+      this.finish_taker(market, slot, STATUS_EXPIRED, END_PRICE_RANGE);
     } else if (has_limit_price(type) && orders.tif(slot) === TIF_GTC) {
       this.rest(market, slot);
     } else if (by_quote && orders.executed_lots(slot) > 0 && stop === STOP_FUNDS) {
@@ -1227,11 +1246,18 @@ export class Engine {
     const limit = orders.price_ticks(slot);
     const account = orders.account(slot);
     const stp = orders.stp(slot);
+    const range = market.price_range;
+    const banded = range?.execution_bounds(side === SIDE_BUY, this.now_ms) === true;
+    this.fok_banded = false;
     let need = orders.remaining_lots(slot);
     for (let i = book.count - 1; i >= 0 && need > 0; i--) {
       const level = book.levels[i];
       const price = pool.price_ticks[level];
       if (side === SIDE_BUY ? price > limit : price < limit) break;
+      if (banded && range !== null && (price < range.lo_ticks || price > range.hi_ticks)) {
+        this.fok_banded = true;
+        break;
+      }
       if (stp === STP_NONE) {
         need -= this.level_depth(level);
         continue;
@@ -1264,10 +1290,22 @@ export class Engine {
     // A market buy by quantity spends only what it locked; a limit order's lock always suffices.
     const capped_buy = side === SIDE_BUY && !limited;
     const book_side: Side = side === SIDE_BUY ? SIDE_SELL : SIDE_BUY;
+    // the PRICE_RANGE bounds, from the reference price as the taker phase begins (at its first level)
+    const range = market.price_range;
+    let banded = false;
+    let range_set = range === null;
     while (book.count > 0) {
       const level = book.levels[book.count - 1];
       const price = pool.price_ticks[level];
       if (limited && (side === SIDE_BUY ? price > limit : price < limit)) break;
+      if (!range_set) {
+        banded = (range as PriceRange).execution_bounds(side === SIDE_BUY, this.now_ms);
+        range_set = true;
+      }
+      if (banded && (price < (range as PriceRange).lo_ticks || price > (range as PriceRange).hi_ticks)) {
+        this.match_stop = STOP_PRICE_RANGE;
+        break;
+      }
       const lot_cost = price * k;
       let level_gone = false;
       let maker = pool.head[level];
@@ -1555,6 +1593,7 @@ export class Engine {
     orders.set_executed_lots(maker, orders.executed_lots(maker) + lots);
     orders.set_cumulative_quote_units(maker, orders.cumulative_quote_units(maker) + quote_units);
     market.last_price_ticks = price;
+    if (market.price_range !== null) market.price_range.record(price, this.now_ms);
     const now = this.now_ms;
     sink.trade(
       market.id,
@@ -1747,10 +1786,12 @@ export class Engine {
     this.order_lists.delete(list_id);
     if (list.client_id !== null) this.list_client_ids.delete(`${list.account} ${list.client_id}`);
     const status = why === STATUS_CANCELED ? STATUS_CANCELED : STATUS_EXPIRED;
+    // an OTO's working order ended unfilled: its pending orders end with it (OTO_PHASE_ONE_EXPIRED)
+    const end = list.waiting && id === list.working_id ? END_LIST_WORKING : END_LIST;
     for (const other_id of [list.working_id, list.above_id, list.below_id]) {
       if (other_id === 0 || other_id === id) continue;
       const other = orders.by_id.get(other_id);
-      if (other !== 0) this.close_open(market, other, status, END_LIST);
+      if (other !== 0) this.close_open(market, other, status, end);
     }
     this.report_list(list, LIST_ALL_DONE);
   }
@@ -2481,6 +2522,33 @@ export class Engine {
       return void this.reject(R.REASON_INVALID_PARAMETER, "unknown status");
     this.markets[cmd.market].status = cmd.status;
     this.sink.market_status(cmd.market, cmd.status);
+  }
+
+  /**
+   * A market's reference price calculation and PRICE_RANGE rule. Changing only the multipliers keeps
+   * the buckets (the reference goes on); a new calculation starts empty (no reference until a trade).
+   */
+  private set_price_range(cmd: SetPriceRange): void {
+    if (!this.market_valid(cmd.market)) return void this.reject(R.REASON_UNKNOWN_SYMBOL);
+    const market = this.markets[cmd.market];
+    if (cmd.bucket_count === 0) {
+      market.price_range = null;
+      return;
+    }
+    const config = {
+      bucket_count: cmd.bucket_count,
+      bucket_width_ms: cmd.bucket_width_ms,
+      bid_up_e4: cmd.bid_up_e4,
+      bid_down_e4: cmd.bid_down_e4,
+      ask_up_e4: cmd.ask_up_e4,
+      ask_down_e4: cmd.ask_down_e4,
+    };
+    const problem = validate_price_range(config);
+    if (problem !== null) return void this.reject(R.REASON_INVALID_CONFIG, problem);
+    const next = new PriceRange(config);
+    const before = market.price_range;
+    if (before?.same_calculation(config)) next.keep_buckets(before);
+    market.price_range = next;
   }
 
   private set_exchange_flags(cmd: SetExchangeFlags): void {

@@ -1,6 +1,7 @@
 /** One market's runtime state: configuration, mode, both book sides, stop and trailing orders, id counters. */
 import { BookSide, type LevelPool } from "./book.js";
 import type { MarketConfig } from "./config.js";
+import type { PriceRange } from "./reference.js";
 import { StopBook } from "./stops.js";
 import { TrailingBook } from "./trailing.js";
 import { type MarketStatus, SIDE_BUY, SIDE_SELL } from "./types.js";
@@ -26,6 +27,11 @@ export class Market {
   book_update_id = 0;
   /** Next id of a prevented self-trade (Binance's preventedMatchId: per symbol, from 0). */
   next_prevented_match_id = 0;
+  /**
+   * The reference price calculation and PRICE_RANGE execution rule (set_price_range), or null:
+   * none, so no rule and the percent price filter against the last price.
+   */
+  price_range: PriceRange | null = null;
 
   constructor(
     readonly id: number,

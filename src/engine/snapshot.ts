@@ -7,7 +7,7 @@
  * times, then 0 until their next change, and orders' strategy labels; 5: before trailing stops; 6:
  * before iceberg orders; 7: before prevented quantities, the iceberg limit and order lists; 8:
  * before OTO order lists and their waiting pending orders; 9: before pegged orders and the percent
- * price limits) still restore. Slot numbers
+ * price limits; 10: before markets' price ranges, reference.ts) still restore. Slot numbers
  * are not recorded, so two engines in the same logical state encode to the same bytes; the state
  * hash is SHA-256 of those bytes. restore(snapshot(e)) behaves exactly as e on every later command.
  */
@@ -27,6 +27,7 @@ import {
   WHERE_WAITING,
 } from "./engine.js";
 import type { EventSink } from "./events.js";
+import { PriceRange } from "./reference.js";
 import {
   CONTINGENCY_OCO,
   CONTINGENCY_OTO,
@@ -38,7 +39,7 @@ import {
 } from "./types.js";
 
 const MAGIC = 0x48465331; // "HFS1"
-export const SNAPSHOT_VERSION = 10;
+export const SNAPSHOT_VERSION = 11;
 
 const LIMIT_KEYS: (keyof EngineLimits)[] = [
   "orders_max",
@@ -255,6 +256,26 @@ export function snapshot(e: Engine): Uint8Array {
       .sort((a, b) => e.orders.id(a) - e.orders.id(b));
     w.u32(waiting.length);
     for (const s of waiting) write_order(w, e, s, WHERE_WAITING);
+    // version 11: the reference price calculation, its rule and its buckets (slot order: the ring's)
+    const range = m.price_range;
+    w.u8(range === null ? 0 : 1);
+    if (range !== null) {
+      const c = range.config;
+      for (const v of [
+        c.bucket_count,
+        c.bucket_width_ms,
+        c.bid_up_e4,
+        c.bid_down_e4,
+        c.ask_up_e4,
+        c.ask_down_e4,
+      ])
+        w.f64(v);
+      for (let i = 0; i < range.open_ms.length; i++) {
+        w.f64(range.open_ms[i]);
+        w.f64(range.trades[i]);
+        w.f64(range.sum_ticks[i]);
+      }
+    }
   }
   w.u32(e.client_ids.size);
   for (const c of e.client_ids.entries()) {
@@ -367,6 +388,26 @@ export function restore(bytes: Uint8Array, sink?: EventSink): Engine {
     for (let list = 0; list < (version >= 9 ? 6 : version >= 6 ? 5 : 4); list++) {
       const n = r.u32();
       for (let j = 0; j < n; j++) e.restore_order(read_order(r, version));
+    }
+    if (version >= 11 && r.u8() === 1) {
+      const [bucket_count, bucket_width_ms, bid_up_e4, bid_down_e4, ask_up_e4, ask_down_e4] = [
+        r.f64(),
+        r.f64(),
+        r.f64(),
+        r.f64(),
+        r.f64(),
+        r.f64(),
+      ];
+      const range = new PriceRange({
+        bucket_count,
+        bucket_width_ms,
+        bid_up_e4,
+        bid_down_e4,
+        ask_up_e4,
+        ask_down_e4,
+      });
+      for (let b = 0; b < range.open_ms.length; b++) range.set_bucket(b, r.f64(), r.f64(), r.f64());
+      m.price_range = range;
     }
   }
   const cids = r.u32();

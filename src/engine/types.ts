@@ -118,7 +118,14 @@ export const END_EXCHANGE = 4;
 export const END_FUNDS = 5;
 /** The other order of its order list (OCO) was activated (traded or triggered) or ended. */
 export const END_LIST = 6;
-export type EndReason = 0 | 1 | 2 | 3 | 4 | 5 | 6;
+/**
+ * A taker reached a price outside its market's PRICE_RANGE execution rule (reference.ts): Binance's
+ * expiryReason EXECUTION_RULE_PRICE_RANGE_EXCEEDED.
+ */
+export const END_PRICE_RANGE = 7;
+/** A pending order of an OTO whose working order ended without filling: OTO_PHASE_ONE_EXPIRED. */
+export const END_LIST_WORKING = 8;
+export type EndReason = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8;
 export const END_REASON_NAMES = [
   "NONE",
   "USER",
@@ -127,6 +134,8 @@ export const END_REASON_NAMES = [
   "EXCHANGE_CANCELED",
   "FUNDS",
   "ORDER_LIST",
+  "PRICE_RANGE",
+  "LIST_WORKING",
 ] as const;
 
 /**

@@ -11,13 +11,22 @@ import { type MarketConfig, price_text, quantity_text, scaled_text } from "../en
 import type { Engine } from "../engine/engine.js";
 import type { Market } from "../engine/market.js";
 import {
+  END_EXCHANGE,
+  END_LIST,
+  END_LIST_WORKING,
+  END_NO_LIQUIDITY,
+  END_NONE,
+  END_PRICE_RANGE,
+  has_limit_price,
   ORDER_STATUS_NAMES,
   ORDER_TYPE_NAMES,
   PEG_TYPE_NAMES,
   SIDE_BUY,
+  STATUS_EXPIRED,
   STATUS_NEW,
   STATUS_PARTIALLY_FILLED,
   STP_NAMES,
+  TIF_FOK,
   TIF_NAMES,
 } from "../engine/types.js";
 import type { Buckets, Candle } from "../projections/candles.js";
@@ -146,6 +155,37 @@ export function peg_fields(
   };
 }
 
+/**
+ * Binance's expiryReason (enums.md "Expiry Reasons") of an EXPIRED order, from why the engine ended
+ * it (EndReason); null for any other status, or an end not recorded (history rows written before).
+ */
+export function expiry_reason(
+  status: number,
+  end: number | null | undefined,
+  order_type: number,
+  tif: number,
+): string | null {
+  if (status !== STATUS_EXPIRED || end === null || end === undefined) return null;
+  switch (end) {
+    case END_PRICE_RANGE:
+      return "EXECUTION_RULE_PRICE_RANGE_EXCEEDED";
+    case END_EXCHANGE:
+      return "EXCHANGE_CANCELED";
+    case END_LIST:
+      return "OCO_TRIGGER";
+    case END_LIST_WORKING:
+      return "OTO_PHASE_ONE_EXPIRED";
+    case END_NO_LIQUIDITY:
+      if (!has_limit_price(order_type)) return "INSUFFICIENT_LIQUIDITY";
+      return tif === TIF_FOK ? "UNFILLED_FOK_ORDER_EXPIRED" : "UNFILLED_IOC_QUANTITY_EXPIRED";
+    case END_NONE:
+      // checked again when it went to work (a trigger, an OTO's pending order placed) and refused
+      return "REJECTED";
+    default:
+      return "NONE";
+  }
+}
+
 /** One order as GET order and allOrders show it (Binance's query-order shape). */
 export function order_json(f: MarketFormat, r: OrderRow) {
   const open = r.status === STATUS_NEW || r.status === STATUS_PARTIALLY_FILLED;
@@ -184,7 +224,13 @@ export function order_json(f: MarketFormat, r: OrderRow) {
     ...(r.prevented_match_id === null || r.prevented_match_id === undefined
       ? {}
       : { preventedMatchId: r.prevented_match_id, preventedQuantity: qty(f, r.prevented_lots ?? 0) }),
+    ...expiry_field(expiry_reason(r.status, r.end_reason, r.order_type, r.tif)),
   };
+}
+
+/** Binance's conditional expiryReason field: only for an expired order. */
+export function expiry_field(reason: string | null): { expiryReason?: string } {
+  return reason === null ? {} : { expiryReason: reason };
 }
 
 /**

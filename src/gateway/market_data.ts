@@ -3,11 +3,12 @@
  * exchangeInfo, depth, ticker/price and ticker/bookTicker. Numbers are strings as Binance sends them,
  * padded to at least 8 decimals ("0.01000000"); they come from integer ticks and lots, never floats.
  */
-import { price_text, quantity_text } from "../engine/config.js";
+import { price_e4_text, price_text, quantity_text } from "../engine/config.js";
 import { units_to_decimal } from "../engine/decimal.js";
 import type { Engine } from "../engine/engine.js";
 import type { Market } from "../engine/market.js";
 import { ICEBERG_PARTS_MAX } from "../engine/orders.js";
+import { E4 } from "../engine/reference.js";
 import { TRAILING_DELTA_MAX_BIPS, TRAILING_DELTA_MIN_BIPS } from "../engine/trailing.js";
 import {
   MARKET_BREAK,
@@ -191,4 +192,60 @@ export function book_ticker(e: Engine, m: Market) {
   const [bidPrice, bidQty] = top(m.bids);
   const [askPrice, askQty] = top(m.asks);
   return { symbol: m.config.symbol, bidPrice, bidQty, askPrice, askQty };
+}
+
+/** A multiplier in 1/10,000 as Binance shows it ("1.1500"). */
+function multiplier_text(e4: number): string {
+  return `${Math.floor(e4 / E4)}.${String(e4 % E4).padStart(4, "0")}`;
+}
+
+/**
+ * GET /api/v3/executionRules: each market's PRICE_RANGE rule (Binance's Price Range Execution Rule
+ * FAQ); a multiplier not set is left out, a market without a rule has none.
+ */
+export function execution_rules(markets: Market[]) {
+  return {
+    symbolRules: markets.map((m) => {
+      const c = m.price_range?.config;
+      const set = c !== undefined && (c.bid_up_e4 | c.bid_down_e4 | c.ask_up_e4 | c.ask_down_e4) !== 0;
+      if (!set) return { symbol: m.config.symbol, rules: [] };
+      const rule: Record<string, string> = { ruleType: "PRICE_RANGE" };
+      if (c.bid_up_e4 !== 0) rule.bidLimitMultUp = multiplier_text(c.bid_up_e4);
+      if (c.bid_down_e4 !== 0) rule.bidLimitMultDown = multiplier_text(c.bid_down_e4);
+      if (c.ask_up_e4 !== 0) rule.askLimitMultUp = multiplier_text(c.ask_up_e4);
+      if (c.ask_down_e4 !== 0) rule.askLimitMultDown = multiplier_text(c.ask_down_e4);
+      return { symbol: m.config.symbol, rules: [rule] };
+    }),
+  };
+}
+
+/** Binance's -2043: the market has no reference price calculation. */
+export const NO_REFERENCE = { code: -2043, msg: "This symbol doesn't have a reference price." };
+
+/**
+ * GET /api/v3/referencePrice: the reference price at `now_ms` (never before the engine's latest
+ * command time), null when the window holds no trade; undefined when the market has no calculation.
+ */
+export function reference_price(engine: Engine, m: Market, clock_ms: number) {
+  const range = m.price_range;
+  if (range === null) return undefined;
+  const now_ms = Math.max(clock_ms, engine.now_ms);
+  const e4 = range.reference_e4(now_ms);
+  return {
+    symbol: m.config.symbol,
+    referencePrice: e4 === 0 ? null : pad8(price_e4_text(m.config, e4, 8)),
+    timestamp: now_ms,
+  };
+}
+
+/** GET /api/v3/referencePrice/calculation; undefined when the market has no calculation. */
+export function reference_calculation(m: Market) {
+  const range = m.price_range;
+  if (range === null) return undefined;
+  return {
+    symbol: m.config.symbol,
+    calculationType: "ARITHMETIC_MEAN",
+    bucketCount: range.config.bucket_count,
+    bucketWidthMs: range.config.bucket_width_ms,
+  };
 }

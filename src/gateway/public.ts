@@ -33,9 +33,28 @@ import {
 } from "./history_data.js";
 import { market_format, type PublicShape, RawJson } from "./history_json.js";
 import { first_fills, Limiter, type LimitTiers } from "./limits.js";
-import { book_ticker, depth, exchange_info, symbol_status, ticker_price } from "./market_data.js";
+import {
+  book_ticker,
+  depth,
+  exchange_info,
+  execution_rules,
+  NO_REFERENCE,
+  reference_calculation,
+  reference_price,
+  symbol_status,
+  ticker_price,
+} from "./market_data.js";
 import type { MasterKey } from "./master_key.js";
-import { bad, check_read, integer, known_failure, type Params, parse_params, required } from "./params.js";
+import {
+  ApiError,
+  bad,
+  check_read,
+  integer,
+  known_failure,
+  type Params,
+  parse_params,
+  required,
+} from "./params.js";
 import { MarketStreams } from "./streams.js";
 import { register_trading } from "./trading.js";
 import { ListenKeys, UserEvents } from "./user_data.js";
@@ -122,9 +141,16 @@ function request_weight(route: string, q: WeightParams): number {
     case "PUT /api/v3/order/amend/keepPriority":
     case "GET /api/v3/order/amendments":
       return 4;
+    case "GET /api/v3/executionRules": {
+      // 2 a symbol, at most 40; 40 for every market or a status
+      const n = one ? 1 : symbols_count(q);
+      return n === 0 ? 40 : Math.min(40, 2 * n);
+    }
     case "GET /api/v3/klines":
     case "GET /api/v3/uiKlines":
     case "GET /api/v3/avgPrice":
+    case "GET /api/v3/referencePrice":
+    case "GET /api/v3/referencePrice/calculation":
     case "POST /api/v3/userDataStream":
     case "PUT /api/v3/userDataStream":
     case "DELETE /api/v3/userDataStream":
@@ -350,6 +376,33 @@ export async function start_public_server(
       DEPTH_LIMIT_MAX,
     );
     return depth(engine, m, limit);
+  });
+
+  // Binance's Price Range Execution Rule (engine/reference.ts): the rules, the reference price and how
+  // it is calculated
+  route("GET", "/api/v3/executionRules", ["symbol", "symbols", "symbolStatus"], (p) =>
+    execution_rules(select_markets(p, engine.markets, (s) => engine.market_by_symbol.get(s))),
+  );
+  route("GET", "/api/v3/referencePrice", ["symbol"], (p) => {
+    const answer = reference_price(engine, market(p), options.clock_ms());
+    if (answer === undefined) throw new ApiError(400, NO_REFERENCE);
+    return answer;
+  });
+  route("GET", "/api/v3/referencePrice/calculation", ["symbol", "symbolStatus"], (p) => {
+    const m = market(p);
+    const status = p.values.get("symbolStatus");
+    if (status !== undefined) {
+      if (!["TRADING", "HALT", "BREAK"].includes(status))
+        throw bad(
+          -1100,
+          "Illegal characters found in parameter 'symbolStatus'; legal range is 'TRADING, HALT, BREAK'.",
+        );
+      if (symbol_status(m) !== status)
+        throw bad(-1220, "The symbol's status does not match the requested symbolStatus.");
+    }
+    const answer = reference_calculation(m);
+    if (answer === undefined) throw new ApiError(400, NO_REFERENCE);
+    return answer;
   });
 
   route("GET", "/api/v3/ticker/price", ["symbol", "symbols"], (p) => {

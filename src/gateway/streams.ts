@@ -23,7 +23,7 @@ import {
   window_size_ms,
 } from "./history_data.js";
 import { kline_row, market_format } from "./history_json.js";
-import { depth, price_str, qty_str } from "./market_data.js";
+import { depth, price_str, qty_str, reference_price } from "./market_data.js";
 import { ApiError } from "./params.js";
 import type { ListenKeys, UserEvents } from "./user_data.js";
 
@@ -114,7 +114,8 @@ type Kind =
   | "ticker"
   | "miniTicker"
   | "rollingTicker"
-  | "avgPrice";
+  | "avgPrice"
+  | "referencePrice";
 
 /** The fields ending both the 24-hour and the rolling-window ticker events: volumes and the window. */
 function window_fields(t: Awaited<ReturnType<typeof rolling_ticker>>) {
@@ -521,6 +522,7 @@ export class MarketStreams {
       "depth@1000ms": "depth",
       "depth@100ms": "depth100",
       bookTicker: "bookTicker",
+      referencePrice: "referencePrice",
     };
     if (rest in simple) return { market, kind: simple[rest], levels: 0 };
     if (this.history !== null) {
@@ -671,6 +673,19 @@ export class MarketStreams {
     }
     const windows = fast ? this.fast : this.slow;
     for (const m of this.engine.markets) {
+      if (!fast) {
+        // Binance's <symbol>@referencePrice, once a second: r null when there is none
+        const name = this.stream_name(m, "referencePrice");
+        if ((this.subscribers.get(name)?.size ?? 0) > 0) {
+          const ref = reference_price(this.engine, m, now);
+          this.publish(name, {
+            e: "referencePrice",
+            s: m.config.symbol,
+            r: ref?.referencePrice ?? null,
+            t: ref?.timestamp ?? Math.max(now, this.engine.now_ms),
+          });
+        }
+      }
       const w = windows[m.id]?.take() ?? null;
       if (w !== null) {
         const levels = (changes: Map<number, number>): [string, string][] =>

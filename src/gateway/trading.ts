@@ -43,6 +43,8 @@ import {
 } from "../validation/order.js";
 import type { Authenticator, Need } from "./auth.js";
 import {
+  expiry_field,
+  expiry_reason,
   market_format,
   NO_STRATEGY,
   order_json,
@@ -966,6 +968,7 @@ export function order_response(
   let prevented_by = -1;
   let triggered = false;
   let trailing_ms = -1;
+  let end = -1;
   /** A pegged order's peg, its pegged price once known (the last order_pegged event says). */
   let peg: Extract<EngineEvent, { kind: "order_pegged" }> | null = null;
   for (const x of events) {
@@ -994,6 +997,7 @@ export function order_response(
       status = x.status;
       executed = x.executed_lots;
       quote = x.cumulative_quote_units;
+      end = x.end_reason;
     }
     if (x.kind === "trade" && x.taker_order_id === id) {
       const fee_asset = x.taker_side === SIDE_BUY ? m.config.base : m.config.quote;
@@ -1033,6 +1037,7 @@ export function order_response(
       (is_stop_type(created.order_type) && !triggered) || status === STATUS_PENDING_NEW ? -1 : transact_ms,
     selfTradePreventionMode: o.stp,
     ...strategy_fields(created.strategy_id, created.strategy_type),
+    ...expiry_field(expiry_reason(status, end, created.order_type, created.tif)),
   };
   // Binance's conditional fields: RESULT names the (last) match that expired or reduced the order;
   // FULL lists every match the order was kept from (those that expired or reduced only resting

@@ -21,6 +21,7 @@ import {
   STATUS_CANCELED,
   STATUS_EXPIRED,
   STATUS_EXPIRED_IN_MATCH,
+  STATUS_FILLED,
   STATUS_NEW,
   STATUS_PARTIALLY_FILLED,
   STATUS_PENDING_NEW,
@@ -28,6 +29,7 @@ import {
   TIF_NAMES,
 } from "../engine/types.js";
 import type { History, OrderRow } from "../projections/history.js";
+import { expiry_reason } from "./history_json.js";
 import { pad8, price_str, qty_str } from "./market_data.js";
 
 const LISTEN_KEY_TTL_MS = 60 * 60_000;
@@ -424,25 +426,42 @@ export class UserEvents {
         ] as const) {
           const facts = this.facts(order_id, account, ev.market);
           if (facts === null) continue;
-          // the order's state after this trade is the next update for it in the same command
-          const after = events.slice(i + 1).find((x) => x.kind === "order_update" && x.order_id === order_id);
+          // The order's next update in the same command says where it stands after its trades up to
+          // there: this trade's report takes off what the later ones of them traded (a taker gets one
+          // update for all its fills), and says PARTIALLY_FILLED unless this trade filled it (an
+          // order that expires or is cancelled after trading gets its own report for that, Binance's).
+          let later_lots = 0;
+          let later_quote = 0;
+          let after: EngineEvent | undefined;
+          for (let j = i + 1; j < events.length; j++) {
+            const x = events[j];
+            if (x.kind === "order_update" && x.order_id === order_id) {
+              after = x;
+              break;
+            }
+            if (x.kind === "trade" && (x.taker_order_id === order_id || x.maker_order_id === order_id)) {
+              later_lots += x.quantity_lots;
+              later_quote += x.quote_units;
+            }
+          }
           if (after === undefined || after.kind !== "order_update") continue;
+          const filled = later_lots === 0 && after.status === STATUS_FILLED;
           const fee_asset = buys ? m.config.base : m.config.quote;
           const quote_dec = e.assets[m.config.quote].decimals;
           emit(account, {
             ...base(facts, m),
             x: "TRADE",
-            X: ORDER_STATUS_NAMES[after.status],
+            X: filled ? "FILLED" : "PARTIALLY_FILLED",
             i: order_id,
             l: qty_str(m, ev.quantity_lots),
-            z: qty_str(m, after.executed_lots),
+            z: qty_str(m, after.executed_lots - later_lots),
             L: price_str(m, ev.price_ticks),
             n: pad8(units_to_decimal(fee, e.assets[fee_asset].decimals)),
             N: e.assets[fee_asset].name,
             T: ev.time_ms,
             t: ev.trade_id,
             m: is_maker,
-            Z: pad8(units_to_decimal(after.cumulative_quote_units, quote_dec)),
+            Z: pad8(units_to_decimal(after.cumulative_quote_units - later_quote, quote_dec)),
             Y: pad8(units_to_decimal(ev.quote_units, quote_dec)),
             ...working(facts, after.status < 2),
           });
@@ -474,6 +493,8 @@ export class UserEvents {
           i: ev.order_id,
           ...no_fill(m, ev.executed_lots, ev.cumulative_quote_units, time_ms),
           ...working(facts, reduced),
+          // Binance's eR: why an expired order expired
+          ...expiry_report(ev.status, ev.end_reason, facts.order_type, facts.tif),
           // Binance's fields of an order self-trade prevention expired or reduced: the prevented
           // match, the quantity prevention has taken from it in all (A) and by this match (B), and
           // the other order
@@ -579,4 +600,10 @@ function prevention_of(
       };
   }
   return null;
+}
+
+/** executionReport's eR (Binance's expiryReason): only for an expired order. */
+function expiry_report(status: number, end: number, order_type: number, tif: number): { eR?: string } {
+  const reason = expiry_reason(status, end, order_type, tif);
+  return reason === null ? {} : { eR: reason };
 }

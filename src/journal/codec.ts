@@ -51,6 +51,7 @@ const KINDS = [
   "place_order_list",
   "place_oto",
   "cancel_order_list",
+  "set_price_range",
 ] as const;
 const KIND_CODE = new Map<string, number>(KINDS.map((k, i) => [k, i]));
 
@@ -252,6 +253,18 @@ export function encode_command(w: ByteWriter, c: Command): void {
       return;
     case "expire_market_orders":
       w.u32(c.market);
+      return;
+    case "set_price_range":
+      for (const v of [
+        c.market,
+        c.bucket_count,
+        c.bucket_width_ms,
+        c.bid_up_e4,
+        c.bid_down_e4,
+        c.ask_up_e4,
+        c.ask_down_e4,
+      ])
+        w.u32(v);
       return;
     case "place_order_list":
       w.u32(c.account);
@@ -538,6 +551,18 @@ function read_body(r: ByteReader, kind: (typeof KINDS)[number], ts_ms: number, v
     }
     case "expire_market_orders":
       return { type: kind, ts_ms, market: r.u32() };
+    case "set_price_range":
+      return {
+        type: kind,
+        ts_ms,
+        market: r.u32(),
+        bucket_count: r.u32(),
+        bucket_width_ms: r.u32(),
+        bid_up_e4: r.u32(),
+        bid_down_e4: r.u32(),
+        ask_up_e4: r.u32(),
+        ask_down_e4: r.u32(),
+      };
     case "place_order_list":
       return {
         type: kind,

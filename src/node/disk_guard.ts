@@ -55,6 +55,7 @@ const PROTECTIVE: ReadonlySet<string> = new Set([
   "cancel_all",
   "expire_market_orders",
   "set_market_status",
+  "set_price_range",
   "set_exchange_flags",
   "revoke_api_key",
   "end_user_sessions",

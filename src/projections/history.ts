@@ -199,7 +199,7 @@ export class History {
         stp INTEGER, working_ms INTEGER, prevented_match_id INTEGER, prevented_lots INTEGER,
         strategy_id INTEGER, strategy_type INTEGER, trailing_delta INTEGER, trailing_ms INTEGER,
         iceberg_lots INTEGER, order_list_id INTEGER, peg_type INTEGER, peg_offset INTEGER,
-        pegged_price_ticks INTEGER);
+        pegged_price_ticks INTEGER, end_reason INTEGER);
       CREATE INDEX IF NOT EXISTS orders_by_account ON orders (account, market, order_id);
       CREATE INDEX IF NOT EXISTS orders_by_client_id ON orders (account, client_order_id);
       CREATE TABLE IF NOT EXISTS trades (
@@ -243,7 +243,7 @@ export class History {
     // when it began tracking (NULL: not a trailing stop; trailing_ms -1 until it tracks), and an
     // iceberg order's part shown at a time (NULL: not an iceberg), and the order list it was placed in,
     // and a pegged order's peg (NULL: not pegged), offset (NULL: none sent) and pegged price (NULL: not
-    // known yet).
+    // known yet), and why it ended (engine EndReason: Binance's expiryReason; NULL: open, or older).
     for (const name of [
       "prevented_match_id",
       "prevented_lots",
@@ -256,6 +256,7 @@ export class History {
       "peg_type",
       "peg_offset",
       "pegged_price_ticks",
+      "end_reason",
     ])
       if (!columns.some((c) => c.name === name)) db.exec(`ALTER TABLE orders ADD COLUMN ${name} INTEGER`);
     // An order list's kind and an OTO's working order (NULL: an OCO, or written before OTOs existed).

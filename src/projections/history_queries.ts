@@ -50,6 +50,8 @@ export interface OrderRow {
   peg_type?: number | null;
   peg_offset?: number | null;
   pegged_price_ticks?: number | null;
+  /** Why it ended (engine EndReason), from its last update; null: open, or written before it was kept. */
+  end_reason?: number | null;
 }
 
 /** An order list (OCO) and its two orders' client order ids. */

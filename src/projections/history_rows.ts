@@ -21,7 +21,7 @@ export const ROW_ORDER_PEGGED = 10;
 
 /** Numbers per row kind, the kind included. */
 export const ROW_ORDER_NEW_WIDTH = 18;
-export const ROW_ORDER_UPDATE_WIDTH = 6;
+export const ROW_ORDER_UPDATE_WIDTH = 7;
 export const ROW_TRADE_WIDTH = 14;
 export const ROW_ORDER_TRIGGERED_WIDTH = 3;
 export const ROW_PREVENTED_MATCH_WIDTH = 13;
@@ -198,6 +198,7 @@ export class RowPacker {
         a[i++] = e.executed_lots;
         a[i++] = e.cumulative_quote_units;
         a[i++] = time_ms;
+        a[i++] = e.end_reason;
         this.length = i;
         this.rows++;
       } else if (e.kind === "order_amended") {

@@ -83,7 +83,7 @@ const set_peg = db.prepare(
   "UPDATE orders SET peg_type = ?, peg_offset = ?, pegged_price_ticks = ? WHERE order_id = ?",
 );
 const update_order = db.prepare(
-  "UPDATE orders SET status = ?, executed_lots = ?, cumulative_quote_units = ?, update_ms = ? WHERE order_id = ?",
+  "UPDATE orders SET status = ?, executed_lots = ?, cumulative_quote_units = ?, update_ms = ?, end_reason = ? WHERE order_id = ?",
 );
 /** A pending order placed: NEW, working from now unless a stop order (working once it triggers). */
 const activate_order = db.prepare(`UPDATE orders SET status = ?, update_ms = ?,
@@ -171,7 +171,7 @@ const write = db.transaction((b: RowBatch) => {
       set_working.run(a[i + 2], a[i + 1]);
       i += ROW_ORDER_TRIGGERED_WIDTH;
     } else if (kind === ROW_ORDER_UPDATE) {
-      update_order.run(a[i + 2], a[i + 3], a[i + 4], a[i + 5], a[i + 1]);
+      update_order.run(a[i + 2], a[i + 3], a[i + 4], a[i + 5], a[i + 6], a[i + 1]);
       // a pending order (an OTO's) is not working until it is placed
       if (a[i + 2] === STATUS_PENDING_NEW) set_working.run(-1, a[i + 1]);
       i += ROW_ORDER_UPDATE_WIDTH;

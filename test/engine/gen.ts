@@ -240,6 +240,21 @@ const op = fc.record({
       }),
     },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant("expire" as const), market }) },
+    {
+      // the reference price and PRICE_RANGE rule (reference.ts); multipliers close to 1, so that
+      // ETHBTC's takers (mid 50,000 ticks: 1.0001 is 5 ticks) meet them; some refused
+      weight: 1,
+      arbitrary: fc.record({
+        kind: fc.constant("range" as const),
+        market,
+        bucket_count: fc.constantFrom(0, 1, 3, 80, 80, 80, 80, 1001),
+        bucket_width_ms: fc.constantFrom(1, 100, 3750, 3750, 3750, 60_000),
+        bid_up_e4: fc.constantFrom(0, 10_001, 10_001, 10_002, 10_005, 10_005, 10_005, 9_000),
+        bid_down_e4: fc.constantFrom(0, 9_999, 9_998, 9_995, 9_995, 9_995, 9_995, 10_001),
+        ask_up_e4: fc.constantFrom(0, 10_001, 10_003, 10_010),
+        ask_down_e4: fc.constantFrom(0, 9_999, 9_997, 9_990),
+      }),
+    },
   ),
 });
 
@@ -495,6 +510,11 @@ export function to_commands(list: Op[]): Command[] {
       case "expire":
         out.push({ type: "expire_market_orders", ts_ms: t, market: what.market });
         break;
+      case "range": {
+        const { kind: _kind, ...rest } = what;
+        out.push({ type: "set_price_range", ts_ms: t, ...rest });
+        break;
+      }
     }
   }
   return out;

@@ -14,6 +14,7 @@ import {
   CONTINGENCY_OCO,
   CONTINGENCY_OTO,
   END_LIST,
+  END_LIST_WORKING,
   LIST_ALL_DONE,
   LIST_EXECUTING,
   SIDE_BUY,
@@ -187,7 +188,7 @@ describe("order lists (OTO, OTOCO, OCO with take-profit stops)", () => {
     });
     assert.deepEqual(statuses(working), [
       [5, STATUS_CANCELED, 1],
-      [6, STATUS_CANCELED, END_LIST],
+      [6, STATUS_CANCELED, END_LIST_WORKING],
     ]);
     assert.deepEqual([f.engine.waiting.size, f.engine.orders.live], [0, 0]);
     f.run(otoco(0));
@@ -205,7 +206,7 @@ describe("order lists (OTO, OTOCO, OCO with take-profit stops)", () => {
     assert.deepEqual(statuses(ev), [
       [4, STATUS_PENDING_NEW, 0],
       [3, STATUS_EXPIRED, 2],
-      [4, STATUS_EXPIRED, END_LIST],
+      [4, STATUS_EXPIRED, END_LIST_WORKING],
     ]);
     assert.deepEqual(lists(ev)[1], [LIST_ALL_DONE, CONTINGENCY_OTO, 3]);
     assert.equal(f.engine.orders.live, 0);
@@ -519,8 +520,8 @@ describe("order lists (OTO, OTOCO, OCO with take-profit stops)", () => {
     const ev = cancel(1);
     assert.deepEqual(statuses(ev), [
       [3, STATUS_CANCELED, 1],
-      [4, STATUS_CANCELED, END_LIST],
-      [5, STATUS_CANCELED, END_LIST],
+      [4, STATUS_CANCELED, END_LIST_WORKING],
+      [5, STATUS_CANCELED, END_LIST_WORKING],
     ]);
     assert.deepEqual(lists(ev), [[LIST_ALL_DONE, CONTINGENCY_OTO, 3]]);
     // an OCO whose limit maker traded has resolved: its cancel is refused, the limit maker stays

@@ -1864,7 +1864,8 @@ describe("order and trade history (SQLite projection)", () => {
         [placed.status, placed.price, placed.peggedPrice],
         ["NEW", "0.00000000", "2200.00000000"],
       );
-      // PERCENT_PRICE_BY_SIDE: a limit price within 0.2 to 5 times the last price (2200 now)
+      // PERCENT_PRICE_BY_SIDE: a limit price within 0.2 to 5 times the reference price (the demo
+      // market's mean trade price, between 2,000 and 2,200 here), else the last price
       assert.deepEqual(
         (info.filters as Body[]).find((f) => f.filterType === "PERCENT_PRICE_BY_SIDE"),
         {
@@ -1880,7 +1881,7 @@ describe("order and trade history (SQLite projection)", () => {
         side: "SELL",
         type: "LIMIT",
         timeInForce: "GTC",
-        price: "439.99",
+        price: "399.99",
         quantity: "0.1",
       });
       assert.deepEqual(
@@ -2601,6 +2602,214 @@ describe("order and trade history (SQLite projection)", () => {
         [bad_pair.status, bad_pair.body.code, bad_pair.body.msg],
         [400, -2010, "The relationship of the prices for the orders is not correct."],
       );
+    });
+  });
+});
+
+describe("Binance's Price Range Execution Rule", () => {
+  it("executionRules, referencePrice (and its calculation, REST, WebSocket API, stream); a taker expires at the range with expiryReason / eR, in answers and queries, across restarts; admin price-range", async () => {
+    await on_own_node("hf-range-", async (node) => {
+      const [alice, bob] = node.users;
+      const { call } = node;
+      const get = async (path: string) => {
+        const r = await fetch(`http://127.0.0.1:${node.running.port}${path}`);
+        return { status: r.status, body: (await r.json()) as Body };
+      };
+      const rule = {
+        ruleType: "PRICE_RANGE",
+        bidLimitMultUp: "1.1500",
+        bidLimitMultDown: "0.8500",
+        askLimitMultUp: "1.1500",
+        askLimitMultDown: "0.8500",
+      };
+      // the demo markets have the rule: 0.85-1.15 × the mean trade price over 80 buckets of 3,750 ms
+      assert.deepEqual((await get("/api/v3/executionRules?symbol=ETHUSDT")).body, {
+        symbolRules: [{ symbol: "ETHUSDT", rules: [rule] }],
+      });
+      const all = (await get("/api/v3/executionRules")).body.symbolRules as Body[];
+      assert.deepEqual(
+        all.map((r) => r.symbol),
+        ["BTCUSDT", "ETHUSDT", "ETHBTC"],
+      );
+      assert.deepEqual((await get("/api/v3/referencePrice/calculation?symbol=ETHUSDT")).body, {
+        symbol: "ETHUSDT",
+        calculationType: "ARITHMETIC_MEAN",
+        bucketCount: 80,
+        bucketWidthMs: 3750,
+      });
+      const before_trades = (await get("/api/v3/referencePrice?symbol=ETHUSDT")).body;
+      assert.equal(before_trades.referencePrice, null, "no trade yet: no reference price");
+      assert.equal(typeof before_trades.timestamp, "number");
+
+      const limit = (key: HmacKey, side: string, price: string, quantity: string, tif = "GTC") =>
+        call("POST", "/api/v3/order", key, { side, type: "LIMIT", timeInForce: tif, price, quantity });
+      for (const price of ["2000", "2100"]) {
+        assert.equal((await limit(bob, "SELL", price, "0.01")).status, 200);
+        const bought = await call("POST", "/api/v3/order", alice, {
+          side: "BUY",
+          type: "MARKET",
+          quantity: "0.01",
+        });
+        assert.equal(bought.body.status, "FILLED");
+      }
+      assert.equal((await get("/api/v3/referencePrice?symbol=ETHUSDT")).body.referencePrice, "2050.00000000");
+      // 1.15 × 2050 = 2357.5: the ask at 2400 is out of a buy's range
+      for (const price of ["2300", "2400"])
+        assert.equal((await limit(bob, "SELL", price, "0.1")).status, 200);
+      const reports = await listen(node.running.port, alice, ["x", "X", "i", "eR"]);
+      const swept = await call("POST", "/api/v3/order", alice, {
+        side: "BUY",
+        type: "MARKET",
+        quantity: "0.2",
+        newOrderRespType: "FULL",
+      });
+      assert.equal(swept.status, 200, JSON.stringify(swept.body));
+      assert.deepEqual(
+        [swept.body.status, swept.body.executedQty, swept.body.expiryReason],
+        ["EXPIRED", "0.10000000", "EXECUTION_RULE_PRICE_RANGE_EXCEEDED"],
+      );
+      assert.deepEqual(
+        (swept.body.fills as Body[]).map((f) => f.price),
+        ["2300.00000000"],
+      );
+      const id = swept.body.orderId as number;
+      assert.deepEqual((await get("/api/v3/depth?symbol=ETHUSDT")).body.asks, [
+        ["2400.00000000", "0.10000000"],
+      ]);
+      // an IOC that finds nothing at its price: Binance's UNFILLED_IOC_QUANTITY_EXPIRED
+      const ioc = await call("POST", "/api/v3/order", alice, {
+        side: "BUY",
+        type: "LIMIT",
+        timeInForce: "IOC",
+        price: "2000",
+        quantity: "0.1",
+        newOrderRespType: "RESULT",
+      });
+      assert.deepEqual(
+        [ioc.body.status, ioc.body.expiryReason],
+        ["EXPIRED", "UNFILLED_IOC_QUANTITY_EXPIRED"],
+      );
+      assert.deepEqual(await reports(), [
+        ["NEW", "NEW", id, undefined],
+        ["TRADE", "PARTIALLY_FILLED", id, undefined],
+        ["EXPIRED", "EXPIRED", id, "EXECUTION_RULE_PRICE_RANGE_EXCEEDED"],
+        ["NEW", "NEW", ioc.body.orderId, undefined],
+        ["EXPIRED", "EXPIRED", ioc.body.orderId, "UNFILLED_IOC_QUANTITY_EXPIRED"],
+      ]);
+      // (2000 + 2100 + 2300) / 3, in ticks of 0.01 with four more decimals
+      const reference = "2133.33333300";
+      await node.restarts(async () => {
+        const order = await call("GET", "/api/v3/order", alice, { orderId: String(id) });
+        assert.deepEqual(
+          [order.body.status, order.body.expiryReason],
+          ["EXPIRED", "EXECUTION_RULE_PRICE_RANGE_EXCEEDED"],
+        );
+        const orders = (await call("GET", "/api/v3/allOrders", alice, {})).body as Body[];
+        assert.deepEqual(
+          orders.map((o) => o.expiryReason),
+          [undefined, undefined, "EXECUTION_RULE_PRICE_RANGE_EXCEEDED", "UNFILLED_IOC_QUANTITY_EXPIRED"],
+        );
+        // the buckets are engine state: the same reference after a restart
+        assert.equal((await get("/api/v3/referencePrice?symbol=ETHUSDT")).body.referencePrice, reference);
+      });
+
+      // the WebSocket API's methods and the stream
+      const ws_api = new WebSocket(`ws://127.0.0.1:${node.running.port}/ws-api/v3`);
+      const answers: Body[] = [];
+      ws_api.on("message", (d) => answers.push(JSON.parse(d.toString()) as Body));
+      await new Promise((resolve) => ws_api.on("open", resolve));
+      for (const [n, method] of ["executionRules", "referencePrice", "referencePrice.calculation"].entries())
+        ws_api.send(JSON.stringify({ id: n, method, params: { symbol: "ETHUSDT" } }));
+      const stream = new WebSocket(`ws://127.0.0.1:${node.running.port}/ws/ethusdt@referencePrice`);
+      const pushed: Body[] = [];
+      stream.on("message", (d) => pushed.push(JSON.parse(d.toString()) as Body));
+      const deadline = Date.now() + 5000;
+      while ((answers.length < 3 || pushed.length === 0) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+      ws_api.close();
+      stream.close();
+      const by_id = (n: number) => answers.find((a) => a.id === n)?.result as Body;
+      assert.deepEqual(by_id(0), { symbolRules: [{ symbol: "ETHUSDT", rules: [rule] }] });
+      assert.equal(by_id(1).referencePrice, reference);
+      assert.equal(by_id(2).bucketWidthMs, 3750);
+      assert.deepEqual([pushed[0].e, pushed[0].s, pushed[0].r], ["referencePrice", "ETHUSDT", reference]);
+      assert.equal(typeof pushed[0].t, "number");
+
+      // bad input: Binance's codes
+      assert.equal((await get("/api/v3/referencePrice")).body.code, -1102);
+      assert.equal((await get("/api/v3/referencePrice?symbol=NOPE")).body.code, -1121);
+      assert.equal(
+        (await get("/api/v3/executionRules?symbol=ETHUSDT&symbolStatus=TRADING")).body.code,
+        -1128,
+      );
+      assert.equal(
+        (await get("/api/v3/referencePrice/calculation?symbol=ETHUSDT&symbolStatus=HALT")).body.code,
+        -1220,
+      );
+      assert.equal(
+        (await get("/api/v3/referencePrice/calculation?symbol=ETHUSDT&symbolStatus=NOPE")).body.code,
+        -1100,
+      );
+      assert.equal((await get("/api/v3/referencePrice?symbol=ETHUSDT&limit=5")).body.code, -1104);
+
+      // the operator changes the rule, then removes it
+      const admin = (body: unknown) =>
+        admin_request(node.running.admin_socket, "POST", "/v1/price-range", body);
+      const refused = await admin({
+        symbol: "ETHUSDT",
+        bucket_count: 80,
+        bucket_width_ms: 3750,
+        bid_up: "0.9",
+      });
+      assert.equal((refused.body as Body).applied, false, "an up multiplier below 1");
+      assert.equal(
+        (await admin({ symbol: "ETHUSDT", bucket_count: 80, bucket_width_ms: 3750, bid_up: "1.x" })).status,
+        400,
+      );
+      const wider = await admin({
+        symbol: "ETHUSDT",
+        bucket_count: 80,
+        bucket_width_ms: 3750,
+        bid_up: "1.2",
+      });
+      assert.equal((wider.body as Body).applied, true);
+      assert.deepEqual((await get("/api/v3/executionRules?symbol=ETHUSDT")).body, {
+        symbolRules: [{ symbol: "ETHUSDT", rules: [{ ruleType: "PRICE_RANGE", bidLimitMultUp: "1.2000" }] }],
+      });
+      assert.equal(
+        (await get("/api/v3/referencePrice?symbol=ETHUSDT")).body.referencePrice,
+        reference,
+        "only the multipliers changed: the reference goes on",
+      );
+      // 1.2 × 2133.33 = 2560: the ask at 2400 can be taken now, and one at 2450 with it; each fill's
+      // report says where the order stood after it (z, Z, X), as Binance's do
+      assert.equal((await limit(bob, "SELL", "2450", "0.1")).status, 200);
+      const fills = await listen(node.running.port, alice, ["x", "X", "l", "z", "Z"]);
+      const taken = await call("POST", "/api/v3/order", alice, {
+        side: "BUY",
+        type: "MARKET",
+        quantity: "0.2",
+      });
+      assert.equal(taken.body.status, "FILLED");
+      assert.deepEqual((await fills()).slice(1), [
+        ["TRADE", "PARTIALLY_FILLED", "0.10000000", "0.10000000", "240.00000000"],
+        ["TRADE", "FILLED", "0.10000000", "0.20000000", "485.00000000"],
+      ]);
+      assert.equal(
+        ((await admin({ symbol: "ETHUSDT", bucket_count: 0, bucket_width_ms: 0 })).body as Body).applied,
+        true,
+      );
+      assert.deepEqual((await get("/api/v3/executionRules?symbol=ETHUSDT")).body, {
+        symbolRules: [{ symbol: "ETHUSDT", rules: [] }],
+      });
+      for (const path of [
+        "/api/v3/referencePrice?symbol=ETHUSDT",
+        "/api/v3/referencePrice/calculation?symbol=ETHUSDT",
+      ])
+        assert.deepEqual(await get(path), {
+          status: 400,
+          body: { code: -2043, msg: "This symbol doesn't have a reference price." },
+        });
     });
   });
 });

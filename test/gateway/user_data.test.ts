@@ -111,9 +111,10 @@ describe("user data streams (listenKey)", () => {
 
       // self-trade prevention: an order it expires is reported as TRADE_PREVENTION with the
       // prevented match (v), the quantity expired (A: in all, B: by this match) and the other order (U)
+      // (at 55,000: within the demo market's price range, 1.15 × the last price, 50,000)
       const resting = (
         await a.newOrder("BTCUSDT", "SELL", "LIMIT", {
-          price: "60000",
+          price: "55000",
           quantity: "0.002",
           timeInForce: "GTC",
           newClientOrderId: "ud-rest",
@@ -121,7 +122,7 @@ describe("user data streams (listenKey)", () => {
       ).data as { orderId: number };
       const taker = (
         await a.newOrder("BTCUSDT", "BUY", "LIMIT", {
-          price: "60000",
+          price: "55000",
           quantity: "0.003",
           timeInForce: "GTC",
           newClientOrderId: "ud-take",

@@ -210,12 +210,13 @@ describe("WebSocket API (/ws-api/v3)", () => {
       const rests = await call("pm-rest", "order.place", {
         ...order,
         side: "SELL",
-        price: "12000",
+        price: "11000",
         timestamp: Date.now(),
       });
+      // (within 1.15 × the last price, 10,000: the demo market's price range)
       const kept = await call("pm-take", "order.place", {
         ...order,
-        price: "12000",
+        price: "11000",
         selfTradePreventionMode: "EXPIRE_TAKER",
         timestamp: Date.now(),
       });

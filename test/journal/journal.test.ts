@@ -41,6 +41,25 @@ function temp_dir(): string {
 }
 
 describe("command codec", () => {
+  it("a market's price range round-trips; values no u32 holds are refused, never wrapped", () => {
+    const range: Command = {
+      type: "set_price_range",
+      ts_ms: 9,
+      market: 2,
+      bucket_count: 80,
+      bucket_width_ms: 3750,
+      bid_up_e4: 11_500,
+      bid_down_e4: 8_500,
+      ask_up_e4: 0,
+      ask_down_e4: 9_000,
+    };
+    const w = new ByteWriter();
+    encode_command(w, range);
+    assert.deepEqual(decode_command(w.bytes()), range);
+    assert.throws(() => encode_command(new ByteWriter(), { ...range, bid_up_e4: -1 }));
+    assert.throws(() => encode_command(new ByteWriter(), { ...range, bucket_width_ms: 1.5 }));
+  });
+
   it("API keys round-trip with their tier; a version 2 key (no tier) decodes into the default tier", () => {
     const key: Command = {
       type: "add_api_key",
