@@ -65,7 +65,7 @@ import { type EngineEvent, EventCollector, type EventSink, NullSink } from "./ev
 import { Market } from "./market.js";
 import { ICEBERG_PARTS_MAX, type IcebergState, OrderStore, type PegState } from "./orders.js";
 import * as R from "./reasons.js";
-import { PriceRange, validate_price_range } from "./reference.js";
+import { E4, PriceRange, validate_price_range } from "./reference.js";
 import { RequestIdRetention } from "./request_ids.js";
 import {
   lock_price_ticks,
@@ -1291,18 +1291,21 @@ export class Engine {
     const capped_buy = side === SIDE_BUY && !limited;
     const book_side: Side = side === SIDE_BUY ? SIDE_SELL : SIDE_BUY;
     // the PRICE_RANGE bounds, from the reference price as the taker phase begins (at its first level)
-    const range = market.price_range;
-    let banded = false;
-    let range_set = range === null;
+    let lo = 0;
+    let hi = Number.MAX_SAFE_INTEGER;
+    let bounds_due = market.price_range !== null;
     while (book.count > 0) {
       const level = book.levels[book.count - 1];
       const price = pool.price_ticks[level];
       if (limited && (side === SIDE_BUY ? price > limit : price < limit)) break;
-      if (!range_set) {
-        banded = (range as PriceRange).execution_bounds(side === SIDE_BUY, this.now_ms);
-        range_set = true;
+      if (bounds_due) {
+        bounds_due = false;
+        const range = market.price_range as PriceRange;
+        range.execution_bounds(side === SIDE_BUY, this.now_ms);
+        lo = range.lo_ticks;
+        hi = range.hi_ticks;
       }
-      if (banded && (price < (range as PriceRange).lo_ticks || price > (range as PriceRange).hi_ticks)) {
+      if (price < lo || price > hi) {
         this.match_stop = STOP_PRICE_RANGE;
         break;
       }
@@ -2545,6 +2548,12 @@ export class Engine {
     };
     const problem = validate_price_range(config);
     if (problem !== null) return void this.reject(R.REASON_INVALID_CONFIG, problem);
+    // the reference (ticks × 10^4) is never above the market's highest price: it must stay exact
+    if (market.config.max_price_ticks * E4 > Number.MAX_SAFE_INTEGER)
+      return void this.reject(
+        R.REASON_INVALID_CONFIG,
+        "the market's max_price is too high for a reference price",
+      );
     const next = new PriceRange(config);
     const before = market.price_range;
     if (before?.same_calculation(config)) next.keep_buckets(before);

@@ -56,25 +56,69 @@ export function validate_price_range(c: PriceRangeConfig): string | null {
   return null;
 }
 
-/** floor(a × b / d) exactly, for non-negative safe integers (BigInt only when a × b passes 2^53). */
+/** floor(a / b) exactly, for non-negative safe integers (the float quotient can round up across one). */
+function floor_div(a: number, b: number): number {
+  let q = Math.floor(a / b);
+  if (q * b > a) q--;
+  else if ((q + 1) * b <= a) q++;
+  return q;
+}
+
+/**
+ * floor((full_sum × 10^4 + old_sum × weight_e4) × 10^4 / count_e4) in float64 integers alone: the
+ * numerator passes 2^53 in any busy window, so it is divided in two base-10^4 steps (long division)
+ * whose parts stay below 2^53 while count_e4 × 10^4 does (below 9 × 10^7 trades in the window);
+ * BigInt beyond.
+ */
+export function mean_e4(full_sum: number, old_sum: number, weight_e4: number, count_e4: number): number {
+  // the numerator before its last × 10^4, U = H × 10^4 + L
+  const o_hi = Math.floor(old_sum / E4);
+  const o_lo = old_sum - o_hi * E4;
+  const lw = o_lo * weight_e4;
+  const h = full_sum + o_hi * weight_e4 + Math.floor(lw / E4);
+  const l = lw % E4;
+  if (!(h <= Number.MAX_SAFE_INTEGER && count_e4 * E4 + E4 <= Number.MAX_SAFE_INTEGER)) {
+    const e4 = BigInt(E4);
+    return Number(((BigInt(full_sum) * e4 + BigInt(old_sum) * BigInt(weight_e4)) * e4) / BigInt(count_e4));
+  }
+  // U / C = h1 × 10^4 + t1, remainder r; then (U × 10^4) / C = (U / C) × 10^4 + r × 10^4 / C
+  const h1 = floor_div(h, count_e4);
+  const t = (h - h1 * count_e4) * E4 + l;
+  const t1 = floor_div(t, count_e4);
+  const r = t - t1 * count_e4;
+  return (h1 * E4 + t1) * E4 + floor_div(r * E4, count_e4);
+}
+
+/**
+ * floor(a × b / d) exactly, for non-negative safe integers whose result is safe: in float64 integers
+ * when a × b is safe, or d × b is (a = q × d + r: q × b + r × b / d); BigInt otherwise.
+ */
 export function mul_div_floor(a: number, b: number, d: number): number {
   const p = a * b;
-  if (p <= Number.MAX_SAFE_INTEGER) {
-    // the float quotient can round up across an integer: correct it with exact products
-    let q = Math.floor(p / d);
-    if (q * d > p) q--;
-    else if ((q + 1) * d <= p) q++;
-    return q;
+  if (p <= Number.MAX_SAFE_INTEGER) return floor_div(p, d);
+  if (d * b <= Number.MAX_SAFE_INTEGER) {
+    const q = floor_div(a, d);
+    return q * b + floor_div((a - q * d) * b, d);
   }
   return Number((BigInt(a) * BigInt(b)) / BigInt(d));
 }
 
 /** ceil(a × b / d) exactly, as mul_div_floor. */
 export function mul_div_ceil(a: number, b: number, d: number): number {
-  const q = mul_div_floor(a, b, d);
   const p = a * b;
-  if (p <= Number.MAX_SAFE_INTEGER) return q * d === p ? q : q + 1;
-  return BigInt(q) * BigInt(d) === BigInt(a) * BigInt(b) ? q : q + 1;
+  if (p <= Number.MAX_SAFE_INTEGER) {
+    const q = floor_div(p, d);
+    return q * d === p ? q : q + 1;
+  }
+  if (d * b <= Number.MAX_SAFE_INTEGER) {
+    const q = floor_div(a, d);
+    const rb = (a - q * d) * b;
+    const q2 = floor_div(rb, d);
+    return q * b + (q2 * d === rb ? q2 : q2 + 1);
+  }
+  const big = BigInt(a) * BigInt(b);
+  const q = big / BigInt(d);
+  return Number(big % BigInt(d) === 0n ? q : q + 1n);
 }
 
 export class PriceRange {
@@ -85,6 +129,15 @@ export class PriceRange {
   readonly sum_ticks: number[];
   /** Changes with every recorded trade: the cache below is for one (time, version). */
   private version = 0;
+  /** reference_e4's totals of the whole buckets before the current one, for time in bucket base_epoch. */
+  private base_epoch = -1;
+  private base_trades = 0;
+  private base_sum = 0;
+  private base_big = false;
+  /** record()'s bucket for the time of its last trade (-1: none). */
+  private record_ms = -1;
+  private record_epoch = -1;
+  private record_slot = 0;
   private cached_at_ms = -1;
   private cached_version = -1;
   private cached_e4 = 0;
@@ -145,9 +198,12 @@ export class PriceRange {
     const ref = this.reference_e4(now_ms);
     if (ref === 0) return null;
     if (this.pct_at_ms[side] !== now_ms || this.pct_version[side] !== this.version) {
-      // price × 10^4 × 10^6 <= ref_e4 × up_ppm
-      this.pct_hi[side] = mul_div_floor(ref, up_ppm, E4 * 1_000_000);
-      this.pct_lo[side] = mul_div_ceil(ref, down_ppm, E4 * 1_000_000);
+      // price × 10^4 × 10^6 <= ref_e4 × up_ppm; in two divisions, so that each stays in float64
+      // integers (floor(floor(x / m) / n) = floor(x / mn), and the same of ceilings)
+      this.pct_hi[side] = floor_div(mul_div_floor(ref, up_ppm, E4), 1_000_000);
+      const lo = mul_div_ceil(ref, down_ppm, E4);
+      const lo_q = floor_div(lo, 1_000_000);
+      this.pct_lo[side] = lo_q * 1_000_000 === lo ? lo_q : lo_q + 1;
       this.pct_at_ms[side] = now_ms;
       this.pct_version[side] = this.version;
     }
@@ -172,19 +228,30 @@ export class PriceRange {
     this.trades[i] = trades;
     this.sum_ticks[i] = sum_ticks;
     this.version++;
+    this.base_epoch = -1;
+    this.record_ms = -1;
   }
 
   /** A trade at `price_ticks` at `now_ms` (never earlier than the last one). */
   record(price_ticks: number, now_ms: number): void {
-    const width = this.config.bucket_width_ms;
-    const open = now_ms - (now_ms % width);
-    const i = Math.floor(open / width) % this.open_ms.length;
-    if (this.open_ms[i] !== open) {
-      // the slot's bucket, if any, is a whole ring older: out of the window
-      this.open_ms[i] = open;
-      this.trades[i] = 0;
-      this.sum_ticks[i] = 0;
+    // a command's trades share its time: the bucket is found once per time
+    if (now_ms !== this.record_ms) {
+      const width = this.config.bucket_width_ms;
+      const epoch = Math.floor(now_ms / width);
+      const open = epoch * width;
+      const i = epoch % this.open_ms.length;
+      if (this.open_ms[i] !== open) {
+        // the slot's bucket, if any, is a whole ring older: out of the window
+        this.open_ms[i] = open;
+        this.trades[i] = 0;
+        this.sum_ticks[i] = 0;
+        this.version++;
+      }
+      this.record_ms = now_ms;
+      this.record_epoch = epoch;
+      this.record_slot = i;
     }
+    const i = this.record_slot;
     // A bucket's sum stays exact: passing 2^53 would take billions of trades in one bucket at the
     // highest prices a market allows; such a trade would be left out of the mean, not mis-added.
     const sum = this.sum_ticks[i] + price_ticks;
@@ -192,6 +259,9 @@ export class PriceRange {
     this.sum_ticks[i] = sum;
     this.trades[i]++;
     this.version++;
+    // reference_e4 keeps the totals of the buckets before the current one: a trade in one of them
+    // (a query ran at a later time than the engine's) makes it add them up again
+    if (this.record_epoch !== this.base_epoch) this.base_epoch = -1;
   }
 
   /**
@@ -201,55 +271,70 @@ export class PriceRange {
   reference_e4(now_ms: number): number {
     if (now_ms === this.cached_at_ms && this.version === this.cached_version) return this.cached_e4;
     const { bucket_count, bucket_width_ms: width } = this.config;
-    const cutoff = now_ms - bucket_count * width;
-    // whole buckets: plain sums (exact while safe); the straddling one: its own weight
-    let full_trades = 0;
-    let full_sum = 0;
+    const epoch = Math.floor(now_ms / width);
+    const n = this.open_ms.length;
+    // The buckets between the oldest and the current one change only when time enters another
+    // bucket (trades land in the current one): their totals are kept per epoch, so that a
+    // reference after every trade costs no pass over the buckets.
+    if (epoch !== this.base_epoch) this.rebuild_base(epoch);
+    const cur = epoch % n;
+    const cur_open = epoch * width;
+    const has_cur = this.open_ms[cur] === cur_open;
+    const full_trades = this.base_trades + (has_cur ? this.trades[cur] : 0);
+    const full_sum = this.base_sum + (has_cur ? this.sum_ticks[cur] : 0);
+    // the oldest bucket straddles the window's start: the part of it still inside, to four decimals
+    const old_open = cur_open - bucket_count * width;
+    const old = (epoch - bucket_count) % n;
     let old_trades = 0;
     let old_sum = 0;
-    let old_weight_e4 = 0;
-    let big = false;
-    for (let i = 0; i < this.open_ms.length; i++) {
-      const open = this.open_ms[i];
-      if (open < 0 || open + width <= cutoff || open > now_ms) continue;
-      if (open >= cutoff) {
-        full_trades += this.trades[i];
-        full_sum += this.sum_ticks[i];
-        if (full_sum > Number.MAX_SAFE_INTEGER) big = true;
-      } else {
-        old_trades = this.trades[i];
-        old_sum = this.sum_ticks[i];
-        // the part of the bucket still in the window, truncated to four decimals
-        old_weight_e4 = Math.floor(((open + width - cutoff) * E4) / width);
-      }
+    let weight_e4 = 0;
+    if (old_open >= 0 && this.open_ms[old] === old_open) {
+      old_trades = this.trades[old];
+      old_sum = this.sum_ticks[old];
+      weight_e4 = Math.floor(((old_open + width - (now_ms - bucket_count * width)) * E4) / width);
     }
-    let result = 0;
-    const count_e4 = full_trades * E4 + old_trades * old_weight_e4;
-    if (count_e4 > 0) {
-      if (big) {
-        // rare: re-add the whole buckets in BigInt
-        let s = 0n;
-        for (let i = 0; i < this.open_ms.length; i++) {
-          const open = this.open_ms[i];
-          if (open >= cutoff && open <= now_ms) s += BigInt(this.sum_ticks[i]);
-        }
-        const e4 = BigInt(E4);
-        const num = (s * e4 + BigInt(old_sum) * BigInt(old_weight_e4)) * e4;
-        result = Number(num / BigInt(count_e4));
-      } else {
-        // (full_sum × 10^4 + old_sum × weight) × 10^4 / count_e4, exactly
-        const sum_e4 = full_sum * E4 + old_sum * old_weight_e4;
-        if (sum_e4 <= Number.MAX_SAFE_INTEGER) result = mul_div_floor(sum_e4, E4, count_e4);
-        else {
-          const e4 = BigInt(E4);
-          const num = (BigInt(full_sum) * e4 + BigInt(old_sum) * BigInt(old_weight_e4)) * e4;
-          result = Number(num / BigInt(count_e4));
-        }
-      }
-    }
+    const count_e4 = full_trades * E4 + old_trades * weight_e4;
+    const big = this.base_big || full_sum > Number.MAX_SAFE_INTEGER;
+    const result =
+      count_e4 === 0
+        ? 0
+        : big
+          ? this.mean_big(epoch, old_sum, weight_e4, count_e4)
+          : mean_e4(full_sum, old_sum, weight_e4, count_e4);
     this.cached_at_ms = now_ms;
     this.cached_version = this.version;
     this.cached_e4 = result;
     return result;
+  }
+
+  /** Totals of the whole buckets between the oldest (straddling) one and the current one. */
+  private rebuild_base(epoch: number): void {
+    const { bucket_count, bucket_width_ms: width } = this.config;
+    let trades = 0;
+    let sum = 0;
+    for (let i = 0; i < this.open_ms.length; i++) {
+      const e = this.open_ms[i] < 0 ? -1 : this.open_ms[i] / width;
+      if (e > epoch - bucket_count && e < epoch) {
+        trades += this.trades[i];
+        sum += this.sum_ticks[i];
+      }
+    }
+    this.base_epoch = epoch;
+    this.base_trades = trades;
+    this.base_sum = sum;
+    // past 2^53 (beyond what the engine can trade in a window) the mean is taken in BigInt
+    this.base_big = sum > Number.MAX_SAFE_INTEGER;
+  }
+
+  /** The mean as reference_e4 defines it, in BigInt (sums past 2^53). */
+  private mean_big(epoch: number, old_sum: number, weight_e4: number, count_e4: number): number {
+    const { bucket_count, bucket_width_ms: width } = this.config;
+    let s = 0n;
+    for (let i = 0; i < this.open_ms.length; i++) {
+      const e = this.open_ms[i] < 0 ? -1 : this.open_ms[i] / width;
+      if (e > epoch - bucket_count && e <= epoch) s += BigInt(this.sum_ticks[i]);
+    }
+    const e4 = BigInt(E4);
+    return Number(((s * e4 + BigInt(old_sum) * BigInt(weight_e4)) * e4) / BigInt(count_e4));
   }
 }

@@ -9,7 +9,7 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import type { Command, SetPriceRange } from "../../src/engine/commands.js";
 import * as R from "../../src/engine/reasons.js";
-import { E4, mul_div_ceil, mul_div_floor, PriceRange } from "../../src/engine/reference.js";
+import { E4, mean_e4, mul_div_ceil, mul_div_floor, PriceRange } from "../../src/engine/reference.js";
 import { restore, snapshot, state_hash } from "../../src/engine/snapshot.js";
 import {
   END_NO_LIQUIDITY,
@@ -48,6 +48,8 @@ function model_e4(trades: [number, number][], now: number, count: number, width:
   for (const [t, p] of trades) {
     const open = t - (t % width);
     const b = buckets.get(open) ?? { n: 0n, s: 0n };
+    // a trade that would take its bucket's sum past 2^53 is left out (reference.ts)
+    if (b.s + BigInt(p) > BigInt(Number.MAX_SAFE_INTEGER)) continue;
     b.n += 1n;
     b.s += BigInt(p);
     buckets.set(open, b);
@@ -95,9 +97,17 @@ describe("reference price", () => {
       fc.property(
         fc.integer({ min: 1, max: 5 }),
         fc.constantFrom(1, 7, 1000, 3750),
-        fc.array(fc.tuple(fc.integer({ min: 0, max: 4000 }), fc.integer({ min: 1, max: 10_000_000_000 })), {
-          maxLength: 60,
-        }),
+        fc.array(
+          fc.tuple(
+            fc.integer({ min: 0, max: 4000 }),
+            // mostly prices whose sums pass 2^53 only with many trades; some whose do with a few
+            fc.oneof(
+              { weight: 5, arbitrary: fc.integer({ min: 1, max: 10_000_000_000 }) },
+              { weight: 1, arbitrary: fc.integer({ min: 10 ** 11, max: 9 * 10 ** 11 }) },
+            ),
+          ),
+          { maxLength: 60 },
+        ),
         fc.integer({ min: 0, max: 8000 }),
         (count, width, steps, after) => {
           const r = new PriceRange({
@@ -126,12 +136,56 @@ describe("reference price", () => {
     );
   });
 
+  it("windows whose sums pass 2^53: BigInt gives the same exact mean", () => {
+    const r = new PriceRange({
+      bucket_count: 5,
+      bucket_width_ms: 1000,
+      bid_up_e4: 0,
+      bid_down_e4: 0,
+      ask_up_e4: 0,
+      ask_down_e4: 0,
+    });
+    const trades: [number, number][] = [];
+    // the highest price a reference allows (9 × 10^11 ticks), 12,000 trades a second: a bucket
+    // holds 10,000 of them before its sum would pass 2^53, the rest are left out
+    for (let t = 0; t < 6000; t += 100)
+      for (let k = 0; k < 1200; k++) {
+        const price = 9 * 10 ** 11 - ((t + k) % 7);
+        r.record(price, t);
+        trades.push([t, price]);
+      }
+    for (const now of [5999, 6000, 6500, 9999, 10_999])
+      assert.equal(r.reference_e4(now), model_e4(trades, now, 5, 1000), `at ${now}`);
+  });
+
+  it("mean_e4's long division in float64 integers equals BigInt's", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+        fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+        fc.integer({ min: 0, max: E4 }),
+        fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+        (full_sum, old_sum, weight, count_e4) => {
+          const e4 = BigInt(E4);
+          const exact = ((BigInt(full_sum) * e4 + BigInt(old_sum) * BigInt(weight)) * e4) / BigInt(count_e4);
+          if (exact > BigInt(Number.MAX_SAFE_INTEGER)) return;
+          assert.equal(mean_e4(full_sum, old_sum, weight, count_e4), Number(exact));
+        },
+      ),
+      { seed: seed(), numRuns: 5000 },
+    );
+  });
+
   it("mul_div_floor and mul_div_ceil are exact", () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
         fc.integer({ min: 0, max: 100_000_000 }),
-        fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+        // large divisors (BigInt beyond 2^53) and small ones (split in float64 integers)
+        fc.oneof(
+          fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+          fc.integer({ min: 1, max: 100_000_000 }),
+        ),
         (a, b, d) => {
           const p = BigInt(a) * BigInt(b);
           const floor = p / BigInt(d);
