@@ -8,6 +8,7 @@
  */
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { DEMO_PRICE_RANGE } from "../../src/engine/reference.js";
 
 interface Build {
   root: string;
@@ -59,12 +60,7 @@ function run(b: Build): number {
       type: "set_price_range",
       ts_ms: 0,
       market: 0,
-      bucket_count: 80,
-      bucket_width_ms: 3750,
-      bid_up_e4: 11_500,
-      bid_down_e4: 8_500,
-      ask_up_e4: 11_500,
-      ask_down_e4: 8_500,
+      ...DEMO_PRICE_RANGE,
     });
   for (let i = 0; i < stream.preload.length; i++) e.execute(stream.preload.command(i));
   gc?.();

@@ -1,6 +1,6 @@
 /** Demo assets and markets, shared by the engine demo and (later) the demo server. */
 import type { Command } from "../engine/commands.js";
-import { REFERENCE_BUCKET_WIDTH_MS_DEFAULT, REFERENCE_BUCKETS_DEFAULT } from "../engine/reference.js";
+import { DEMO_PRICE_RANGE } from "../engine/reference.js";
 import { MARKET_TRADING, STP_EXPIRE_MAKER } from "../engine/types.js";
 
 export const DEMO_SETUP: Command[] = [
@@ -69,12 +69,7 @@ export const DEMO_SETUP: Command[] = [
       type: "set_price_range",
       ts_ms: 0,
       market,
-      bucket_count: REFERENCE_BUCKETS_DEFAULT,
-      bucket_width_ms: REFERENCE_BUCKET_WIDTH_MS_DEFAULT,
-      bid_up_e4: 11_500,
-      bid_down_e4: 8_500,
-      ask_up_e4: 11_500,
-      ask_down_e4: 8_500,
+      ...DEMO_PRICE_RANGE,
     }),
   ),
 ];

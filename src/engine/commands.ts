@@ -4,6 +4,7 @@
  * price in ticks, quantity in lots (step sizes), quote amounts and balances in the asset's smallest unit.
  * The gateway's validator (src/validation) turns API decimals into these units before journaling.
  */
+import type { PriceRangeConfig } from "./reference.js";
 import type { MarketStatus, OrderType, Side, StpMode, TimeInForce } from "./types.js";
 
 /**
@@ -396,16 +397,10 @@ export interface ExpireMarketOrders {
  * buckets of bucket_width_ms) and PRICE_RANGE execution rule (multipliers in 1/10,000; 0: not set).
  * bucket_count 0 removes both. A new kind: older journals have none, so no format version.
  */
-export interface SetPriceRange {
+export interface SetPriceRange extends PriceRangeConfig {
   type: "set_price_range";
   ts_ms: number;
   market: number;
-  bucket_count: number;
-  bucket_width_ms: number;
-  bid_up_e4: number;
-  bid_down_e4: number;
-  ask_up_e4: number;
-  ask_down_e4: number;
 }
 
 export type Command =

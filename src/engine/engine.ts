@@ -65,7 +65,7 @@ import { type EngineEvent, EventCollector, type EventSink, NullSink } from "./ev
 import { Market } from "./market.js";
 import { ICEBERG_PARTS_MAX, type IcebergState, OrderStore, type PegState } from "./orders.js";
 import * as R from "./reasons.js";
-import { E4, PriceRange, validate_price_range } from "./reference.js";
+import { E4, PriceRange, price_range_of, validate_price_range } from "./reference.js";
 import { RequestIdRetention } from "./request_ids.js";
 import {
   lock_price_ticks,
@@ -2538,14 +2538,7 @@ export class Engine {
       market.price_range = null;
       return;
     }
-    const config = {
-      bucket_count: cmd.bucket_count,
-      bucket_width_ms: cmd.bucket_width_ms,
-      bid_up_e4: cmd.bid_up_e4,
-      bid_down_e4: cmd.bid_down_e4,
-      ask_up_e4: cmd.ask_up_e4,
-      ask_down_e4: cmd.ask_down_e4,
-    };
+    const config = price_range_of(cmd);
     const problem = validate_price_range(config);
     if (problem !== null) return void this.reject(R.REASON_INVALID_CONFIG, problem);
     // the reference (ticks × 10^4) is never above the market's highest price: it must stay exact

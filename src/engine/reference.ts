@@ -41,6 +41,40 @@ export interface PriceRangeConfig {
   ask_down_e4: number;
 }
 
+/** The configuration's fields in the order the journal and snapshots write them. */
+export const PRICE_RANGE_KEYS = [
+  "bucket_count",
+  "bucket_width_ms",
+  "bid_up_e4",
+  "bid_down_e4",
+  "ask_up_e4",
+  "ask_down_e4",
+] as const satisfies readonly (keyof PriceRangeConfig)[];
+
+/** A configuration of `read()`s, in PRICE_RANGE_KEYS order (decoding a command or a snapshot). */
+export function read_price_range(read: () => number): PriceRangeConfig {
+  const c = {} as PriceRangeConfig;
+  for (const key of PRICE_RANGE_KEYS) c[key] = read();
+  return c;
+}
+
+/** The configuration fields of `from` (a command), copied: what the engine keeps. */
+export function price_range_of(from: PriceRangeConfig): PriceRangeConfig {
+  const c = {} as PriceRangeConfig;
+  for (const key of PRICE_RANGE_KEYS) c[key] = from[key];
+  return c;
+}
+
+/** The demo markets' rule: Binance's observed five-minute window, 0.85-1.15 both sides. */
+export const DEMO_PRICE_RANGE: Readonly<PriceRangeConfig> = {
+  bucket_count: REFERENCE_BUCKETS_DEFAULT,
+  bucket_width_ms: REFERENCE_BUCKET_WIDTH_MS_DEFAULT,
+  bid_up_e4: 11_500,
+  bid_down_e4: 8_500,
+  ask_up_e4: 11_500,
+  ask_down_e4: 8_500,
+};
+
 /** Why a configuration is refused, or null. */
 export function validate_price_range(c: PriceRangeConfig): string | null {
   const int = (v: number) => Number.isSafeInteger(v) && v >= 0;

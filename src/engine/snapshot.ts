@@ -27,7 +27,7 @@ import {
   WHERE_WAITING,
 } from "./engine.js";
 import type { EventSink } from "./events.js";
-import { PriceRange } from "./reference.js";
+import { PRICE_RANGE_KEYS, PriceRange, read_price_range } from "./reference.js";
 import {
   CONTINGENCY_OCO,
   CONTINGENCY_OTO,
@@ -260,16 +260,7 @@ export function snapshot(e: Engine): Uint8Array {
     const range = m.price_range;
     w.u8(range === null ? 0 : 1);
     if (range !== null) {
-      const c = range.config;
-      for (const v of [
-        c.bucket_count,
-        c.bucket_width_ms,
-        c.bid_up_e4,
-        c.bid_down_e4,
-        c.ask_up_e4,
-        c.ask_down_e4,
-      ])
-        w.f64(v);
+      for (const key of PRICE_RANGE_KEYS) w.f64(range.config[key]);
       for (let i = 0; i < range.open_ms.length; i++) {
         w.f64(range.open_ms[i]);
         w.f64(range.trades[i]);
@@ -390,22 +381,7 @@ export function restore(bytes: Uint8Array, sink?: EventSink): Engine {
       for (let j = 0; j < n; j++) e.restore_order(read_order(r, version));
     }
     if (version >= 11 && r.u8() === 1) {
-      const [bucket_count, bucket_width_ms, bid_up_e4, bid_down_e4, ask_up_e4, ask_down_e4] = [
-        r.f64(),
-        r.f64(),
-        r.f64(),
-        r.f64(),
-        r.f64(),
-        r.f64(),
-      ];
-      const range = new PriceRange({
-        bucket_count,
-        bucket_width_ms,
-        bid_up_e4,
-        bid_down_e4,
-        ask_up_e4,
-        ask_down_e4,
-      });
+      const range = new PriceRange(read_price_range(() => r.f64()));
       for (let b = 0; b < range.open_ms.length; b++) range.set_bucket(b, r.f64(), r.f64(), r.f64());
       m.price_range = range;
     }

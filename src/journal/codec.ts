@@ -18,6 +18,7 @@ import {
   type OrderSpec,
   type PlaceOrder,
 } from "../engine/commands.js";
+import { PRICE_RANGE_KEYS, read_price_range } from "../engine/reference.js";
 import {
   type MarketStatus,
   type OrderType,
@@ -255,16 +256,8 @@ export function encode_command(w: ByteWriter, c: Command): void {
       w.u32(c.market);
       return;
     case "set_price_range":
-      for (const v of [
-        c.market,
-        c.bucket_count,
-        c.bucket_width_ms,
-        c.bid_up_e4,
-        c.bid_down_e4,
-        c.ask_up_e4,
-        c.ask_down_e4,
-      ])
-        w.u32(v);
+      w.u32(c.market);
+      for (const key of PRICE_RANGE_KEYS) w.u32(c[key]);
       return;
     case "place_order_list":
       w.u32(c.account);
@@ -551,18 +544,10 @@ function read_body(r: ByteReader, kind: (typeof KINDS)[number], ts_ms: number, v
     }
     case "expire_market_orders":
       return { type: kind, ts_ms, market: r.u32() };
-    case "set_price_range":
-      return {
-        type: kind,
-        ts_ms,
-        market: r.u32(),
-        bucket_count: r.u32(),
-        bucket_width_ms: r.u32(),
-        bid_up_e4: r.u32(),
-        bid_down_e4: r.u32(),
-        ask_up_e4: r.u32(),
-        ask_down_e4: r.u32(),
-      };
+    case "set_price_range": {
+      const market = r.u32();
+      return { type: kind, ts_ms, market, ...read_price_range(() => r.u32()) };
+    }
     case "place_order_list":
       return {
         type: kind,
