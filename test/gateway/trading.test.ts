@@ -1809,9 +1809,10 @@ describe("order and trade history (SQLite projection)", () => {
           "2200.00000000",
         ],
         ["NEW", "NEW", taken.body.orderId, "0.00000000", "MARKET_PEG", undefined, undefined, "2100.00000000"],
+        // (a fill's report shows where the order stood after it; its expiry comes in its own report)
         [
           "TRADE",
-          "EXPIRED",
+          "PARTIALLY_FILLED",
           taken.body.orderId,
           "0.00000000",
           "MARKET_PEG",
