@@ -37,9 +37,9 @@ export interface EngineLimits {
    */
   iceberg_orders_per_account_market_max: number;
   /**
-   * Binance's PERCENT_PRICE_BY_SIDE filter (avgPriceMins 0: against the last price), in parts per
-   * million: a buy's limit price within [last × bid_down, last × bid_up], a sell's within
-   * [last × ask_down, last × ask_up]. Stops a mistyped price from sweeping the book.
+   * Binance's PERCENT_PRICE_BY_SIDE filter (against the market's reference price, else its last
+   * price: avgPriceMins 0), in parts per million: a buy's limit price within [p × bid_down, p ×
+   * bid_up], a sell's within [p × ask_down, p × ask_up]. Stops a mistyped price from sweeping the book.
    */
   percent_price_bid_up_ppm: number;
   percent_price_bid_down_ppm: number;

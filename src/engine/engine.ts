@@ -979,9 +979,10 @@ export class Engine {
   }
 
   /**
-   * Binance's PERCENT_PRICE_BY_SIDE with avgPriceMins 0: a buy's limit price within [last ×
-   * bid_down, last × bid_up], a sell's within the ask band (EngineLimits, parts per million); any
-   * price before the market's first trade.
+   * Binance's PERCENT_PRICE_BY_SIDE: a buy's limit price within [p × bid_down, p × bid_up], a
+   * sell's within the ask band (EngineLimits, parts per million), p the market's reference price
+   * when it has one (reference.ts), else its last price (avgPriceMins 0); any price before the
+   * market's first trade.
    */
   private price_in_band(market: Market, side: number, price_ticks: number): boolean {
     const l = this.limits;

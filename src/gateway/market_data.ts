@@ -95,7 +95,8 @@ function symbol_info(e: Engine, m: Market) {
         tickSize: pad8(add.tick_size),
       },
       {
-        // against the last price (avgPriceMins 0); no band before the first trade
+        // against the reference price where the market has one, else the last price (avgPriceMins
+        // 0); no band before the first trade
         filterType: "PERCENT_PRICE_BY_SIDE",
         bidMultiplierUp: multiplier(e.limits.percent_price_bid_up_ppm),
         bidMultiplierDown: multiplier(e.limits.percent_price_bid_down_ppm),
