@@ -65,7 +65,7 @@ import { type EngineEvent, EventCollector, type EventSink, NullSink } from "./ev
 import { Market } from "./market.js";
 import { ICEBERG_PARTS_MAX, type IcebergState, OrderStore, type PegState } from "./orders.js";
 import * as R from "./reasons.js";
-import { E4, PriceRange, price_range_of, validate_price_range } from "./reference.js";
+import { E4, PriceRange, validate_price_range } from "./reference.js";
 import { RequestIdRetention } from "./request_ids.js";
 import {
   lock_price_ticks,
@@ -1247,15 +1247,22 @@ export class Engine {
     const limit = orders.price_ticks(slot);
     const account = orders.account(slot);
     const stp = orders.stp(slot);
+    // the PRICE_RANGE bounds, as match() takes them
+    let lo = 0;
+    let hi = Number.MAX_SAFE_INTEGER;
     const range = market.price_range;
-    const banded = range?.execution_bounds(side === SIDE_BUY, this.now_ms) === true;
+    if (range !== null) {
+      range.execution_bounds(side === SIDE_BUY, this.now_ms);
+      lo = range.lo_ticks;
+      hi = range.hi_ticks;
+    }
     this.fok_banded = false;
     let need = orders.remaining_lots(slot);
     for (let i = book.count - 1; i >= 0 && need > 0; i--) {
       const level = book.levels[i];
       const price = pool.price_ticks[level];
       if (side === SIDE_BUY ? price > limit : price < limit) break;
-      if (banded && range !== null && (price < range.lo_ticks || price > range.hi_ticks)) {
+      if (price < lo || price > hi) {
         this.fok_banded = true;
         break;
       }
@@ -2539,8 +2546,7 @@ export class Engine {
       market.price_range = null;
       return;
     }
-    const config = price_range_of(cmd);
-    const problem = validate_price_range(config);
+    const problem = validate_price_range(cmd);
     if (problem !== null) return void this.reject(R.REASON_INVALID_CONFIG, problem);
     // the reference (ticks × 10^4) is never above the market's highest price: it must stay exact
     if (market.config.max_price_ticks * E4 > Number.MAX_SAFE_INTEGER)
@@ -2548,9 +2554,9 @@ export class Engine {
         R.REASON_INVALID_CONFIG,
         "the market's max_price is too high for a reference price",
       );
-    const next = new PriceRange(config);
+    const next = new PriceRange(cmd);
     const before = market.price_range;
-    if (before?.same_calculation(config)) next.keep_buckets(before);
+    if (before?.same_calculation(cmd)) next.keep_buckets(before);
     market.price_range = next;
   }
 

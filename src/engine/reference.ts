@@ -178,7 +178,8 @@ export class PriceRange {
 
   constructor(config: PriceRangeConfig) {
     assert(validate_price_range(config) === null, "price range configuration is valid");
-    this.config = { ...config };
+    // its own copy of the configuration's fields (a command has more)
+    this.config = price_range_of(config);
     const n = config.bucket_count + 1;
     this.open_ms = new Array<number>(n).fill(-1);
     this.trades = new Array<number>(n).fill(0);
