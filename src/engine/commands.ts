@@ -28,8 +28,10 @@ import type { MarketStatus, OrderType, Side, StpMode, TimeInForce } from "./type
  * 11: a peg (`peg_type`, `peg_offset_levels`) on an order spec (a fifth bit of version 4's label
  * byte; older versions decode without it); and Binance's PERCENT_PRICE_BY_SIDE filter
  * (FORMAT_PERCENT_PRICE).
+ * 12: no new shape; Binance's NOTIONAL filter (applyMinToMarket) on a MARKET order by quantity
+ * (FORMAT_MARKET_NOTIONAL).
  */
-export const COMMAND_VERSION = 11;
+export const COMMAND_VERSION = 12;
 /**
  * From this format on, a taker with nothing left to trade stops before self-trade prevention looks at
  * the next resting order of its own account (before, a filled taker could still expire one).
@@ -69,6 +71,14 @@ export const FORMAT_OPO_FUNDS = 10;
  * price PRICE_FILTER allows.
  */
 export const FORMAT_PERCENT_PRICE = 11;
+/**
+ * From this format on, a MARKET order by quantity must pass the NOTIONAL filter's minimum (exchangeInfo
+ * says applyMinToMarket true, avgPriceMins 0) at the market's reference price when it has one, else
+ * at its last price (Binance's filters.md: "If the avgPriceMins is 0, then the last price will be
+ * used"; since 2026-05 its filters "use reference price when it exists and is non-null"); none
+ * before the first trade. Before, only a quoteOrderQty was held to it.
+ */
+export const FORMAT_MARKET_NOTIONAL = 12;
 
 /** Binance's strategyType: values below this are reserved (-1134); an INT. */
 export const STRATEGY_TYPE_MIN = 1_000_000;

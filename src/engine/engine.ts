@@ -43,6 +43,7 @@ import {
   COMMAND_VERSION,
   FORMAT_AMEND_LIST_ORDERS,
   FORMAT_ICEBERG_LIMIT,
+  FORMAT_MARKET_NOTIONAL,
   FORMAT_OCO_TAKE_PROFIT,
   FORMAT_OPO_FUNDS,
   FORMAT_PERCENT_PRICE,
@@ -65,7 +66,7 @@ import { type EngineEvent, EventCollector, type EventSink, NullSink } from "./ev
 import { Market } from "./market.js";
 import { ICEBERG_PARTS_MAX, type IcebergState, OrderStore, type PegState } from "./orders.js";
 import * as R from "./reasons.js";
-import { E4, PriceRange, validate_price_range } from "./reference.js";
+import { E4, mul_div_floor, PriceRange, validate_price_range } from "./reference.js";
 import { RequestIdRetention } from "./request_ids.js";
 import {
   lock_price_ticks,
@@ -736,6 +737,14 @@ export class Engine {
       !this.price_in_band(market, spec.side, spec.price_ticks)
     )
       return R.REASON_FILTER_PERCENT_PRICE_BY_SIDE;
+    if (
+      now &&
+      type === TYPE_MARKET &&
+      spec.quote_units === 0 &&
+      this.rules_format >= FORMAT_MARKET_NOTIONAL &&
+      !this.market_notional_ok(market, spec.quantity_lots)
+    )
+      return R.REASON_FILTER_NOTIONAL;
 
     const row = this.row(account);
     const ledger = this.ledger;
@@ -997,6 +1006,25 @@ export class Engine {
     const last = market.last_price_ticks;
     if (last === 0) return true;
     return times_at_most(price_ticks, PPM, last, up) && times_at_most(last, down, price_ticks, PPM);
+  }
+
+  /**
+   * Binance's NOTIONAL minimum for a MARKET order by quantity (exchangeInfo: applyMinToMarket true,
+   * avgPriceMins 0), at the market's reference price when it has one (Binance since 2026-05: the
+   * filters "use reference price when it exists and is non-null"), else at its last price; any
+   * quantity before the market's first trade.
+   */
+  private market_notional_ok(market: Market, quantity_lots: number): boolean {
+    const cfg = market.config;
+    const units_per_tick = quantity_lots * cfg.quote_units_per_tick_lot;
+    if (market.price_range !== null) {
+      const reference_e4 = market.price_range.reference_e4(this.now_ms);
+      // floor(x / 10^4) >= min exactly when x >= min × 10^4: the reference's fraction cannot round it up
+      if (reference_e4 !== 0)
+        return mul_div_floor(reference_e4, units_per_tick, E4) >= cfg.min_notional_units;
+    }
+    const last = market.last_price_ticks;
+    return last === 0 || last * units_per_tick >= cfg.min_notional_units;
   }
 
   /** The price a peg gives now: PRIMARY the order's own side of the book, MARKET the other; 0: none. */

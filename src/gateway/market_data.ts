@@ -117,6 +117,8 @@ function symbol_info(e: Engine, m: Market) {
         stepSize: pad8(add.step_size),
       },
       {
+        // a MARKET order by quantity at the reference price, else the last price (avgPriceMins 0;
+        // Engine.market_notional_ok)
         filterType: "NOTIONAL",
         minNotional: pad8(add.min_notional),
         applyMinToMarket: true,

@@ -1670,7 +1670,7 @@ describe("order and trade history (SQLite projection)", () => {
     });
   });
 
-  it("pegged orders: prices taken from the book; pegPriceType, pegOffset…, peggedPrice in responses, GET order, openOrders and executionReport (gP, gOT, gOV, gp), across restarts", async () => {
+  it("pegged orders: prices taken from the book; pegPriceType, pegOffset…, peggedPrice in responses, GET order, openOrders and executionReport (gP, gOT, gOV, gp), across restarts; PERCENT_PRICE_BY_SIDE and a MARKET order's NOTIONAL against the market's prices", async () => {
     await on_own_node("hf-peg-", async (node) => {
       const [alice, bob] = node.users;
       const { call } = node;
@@ -1889,6 +1889,25 @@ describe("order and trade history (SQLite projection)", () => {
         [far.status, far.body],
         [400, { code: -1013, msg: "Filter failure: PERCENT_PRICE_BY_SIDE" }],
       );
+      // NOTIONAL on a MARKET order by quantity (applyMinToMarket, avgPriceMins 0: at the last price,
+      // 2200 here): 0.002 ETH is 4.40 USDT, below minNotional
+      assert.deepEqual(
+        (info.filters as Body[]).find((f) => f.filterType === "NOTIONAL"),
+        {
+          filterType: "NOTIONAL",
+          minNotional: "5.00000000",
+          applyMinToMarket: true,
+          maxNotional: "9000000000.00000000",
+          applyMaxToMarket: false,
+          avgPriceMins: 0,
+        },
+      );
+      const small = await call("POST", "/api/v3/order", alice, {
+        side: "SELL",
+        type: "MARKET",
+        quantity: "0.002",
+      });
+      assert.deepEqual([small.status, small.body], [400, { code: -1013, msg: "Filter failure: NOTIONAL" }]);
       // a peg parameter of a list is named as the list names it
       const refused = await call("POST", "/api/v3/orderList/oto", alice, {
         workingType: "LIMIT",
