@@ -155,6 +155,13 @@ export function mul_div_ceil(a: number, b: number, d: number): number {
   return Number(big % BigInt(d) === 0n ? q : q + 1n);
 }
 
+/**
+ * Relative margin of the fast paths (execution_bounds, in_percent_band): far above the few roundings
+ * of a double (each within 2^-53, about 1.1 × 10^-16), so that a decision taken from the interval
+ * around approx_e4 is the exact one; nearer a bound than this, the exact integer path decides.
+ */
+const APPROX_MARGIN = 1e-12;
+
 export class PriceRange {
   readonly config: PriceRangeConfig;
   /** Ring of bucket_count + 1 buckets by (open time / width) mod length; open -1: empty. */
@@ -175,6 +182,20 @@ export class PriceRange {
   private cached_at_ms = -1;
   private cached_version = -1;
   private cached_e4 = 0;
+  /** totals() of (totals_at_ms, totals_version): the window's sums, and the mean as a double. */
+  private totals_at_ms = -1;
+  private totals_version = -1;
+  private totals_epoch = -1;
+  private full_sum = 0;
+  private old_sum = 0;
+  private weight_e4 = 0;
+  private count_e4 = 0;
+  private sums_big = false;
+  /**
+   * The reference as a double (ticks × 10^4 before the floor): 0 none, -1 not kept (sums past 2^53).
+   * The exact reference lies in [approx × (1 - APPROX_MARGIN) - 1, approx × (1 + APPROX_MARGIN)].
+   */
+  private approx_e4 = 0;
 
   constructor(config: PriceRangeConfig) {
     assert(validate_price_range(config) === null, "price range configuration is valid");
@@ -210,9 +231,28 @@ export class PriceRange {
     this.lo_ticks = 0;
     this.hi_ticks = Number.MAX_SAFE_INTEGER;
     if (up === 0 && down === 0) return false;
+    this.totals(now_ms);
+    const r = this.approx_e4;
+    if (r === 0) return false;
+    // price × 10^8 <= ref_e4 × up_e4, price × 10^8 >= ref_e4 × down_e4: from the interval the exact
+    // reference lies in when both ends give the same whole tick (all but a sliver of cases), else exact
+    if (r > 0) {
+      const lo_r = r * (1 - APPROX_MARGIN) - 1;
+      const hi_r = r * (1 + APPROX_MARGIN);
+      let exact = false;
+      if (up !== 0) {
+        const a = Math.floor(((lo_r * up) / (E4 * E4)) * (1 - APPROX_MARGIN));
+        if (a === Math.floor(((hi_r * up) / (E4 * E4)) * (1 + APPROX_MARGIN))) this.hi_ticks = a;
+        else exact = true;
+      }
+      if (down !== 0) {
+        const a = Math.ceil(((lo_r * down) / (E4 * E4)) * (1 - APPROX_MARGIN));
+        if (a === Math.ceil(((hi_r * down) / (E4 * E4)) * (1 + APPROX_MARGIN))) this.lo_ticks = a;
+        else exact = true;
+      }
+      if (!exact) return true;
+    }
     const ref = this.reference_e4(now_ms);
-    if (ref === 0) return false;
-    // price × 10^8 <= ref_e4 × up_e4, price × 10^8 >= ref_e4 × down_e4
     if (up !== 0) this.hi_ticks = mul_div_floor(ref, up, E4 * E4);
     if (down !== 0) this.lo_ticks = mul_div_ceil(ref, down, E4 * E4);
     return true;
@@ -230,8 +270,19 @@ export class PriceRange {
     down_ppm: number,
     now_ms: number,
   ): boolean | null {
+    this.totals(now_ms);
+    const r = this.approx_e4;
+    if (r === 0) return null;
+    if (r > 0) {
+      // price × 10^10 against ref_e4 × multiplier (ppm), from the interval the exact reference lies
+      // in: decided here unless the price is within a hair of a bound
+      const x = price_ticks * (E4 * 1_000_000);
+      const lo_r = r * (1 - APPROX_MARGIN) - 1;
+      const hi_r = r * (1 + APPROX_MARGIN);
+      if (x > hi_r * up_ppm * (1 + APPROX_MARGIN) || x < lo_r * down_ppm * (1 - APPROX_MARGIN)) return false;
+      if (x <= lo_r * up_ppm * (1 - APPROX_MARGIN) && x >= hi_r * down_ppm * (1 + APPROX_MARGIN)) return true;
+    }
     const ref = this.reference_e4(now_ms);
-    if (ref === 0) return null;
     if (this.pct_at_ms[side] !== now_ms || this.pct_version[side] !== this.version) {
       // price × 10^4 × 10^6 <= ref_e4 × up_ppm; in two divisions, so that each stays in float64
       // integers (floor(floor(x / m) / n) = floor(x / mn), and the same of ceilings)
@@ -305,6 +356,26 @@ export class PriceRange {
    */
   reference_e4(now_ms: number): number {
     if (now_ms === this.cached_at_ms && this.version === this.cached_version) return this.cached_e4;
+    this.totals(now_ms);
+    const count_e4 = this.count_e4;
+    const result =
+      count_e4 === 0
+        ? 0
+        : this.sums_big
+          ? this.mean_big(this.totals_epoch, this.old_sum, this.weight_e4, count_e4)
+          : mean_e4(this.full_sum, this.old_sum, this.weight_e4, count_e4);
+    this.cached_at_ms = now_ms;
+    this.cached_version = this.version;
+    this.cached_e4 = result;
+    return result;
+  }
+
+  /**
+   * The window's sums at `now_ms` (fields below), kept until the next trade or another time; and
+   * approx_e4, the mean as a double.
+   */
+  private totals(now_ms: number): void {
+    if (now_ms === this.totals_at_ms && this.version === this.totals_version) return;
     const { bucket_count, bucket_width_ms: width } = this.config;
     const epoch = Math.floor(now_ms / width);
     const n = this.open_ms.length;
@@ -330,16 +401,22 @@ export class PriceRange {
     }
     const count_e4 = full_trades * E4 + old_trades * weight_e4;
     const big = this.base_big || full_sum > Number.MAX_SAFE_INTEGER;
-    const result =
+    this.totals_at_ms = now_ms;
+    this.totals_version = this.version;
+    this.totals_epoch = epoch;
+    this.full_sum = full_sum;
+    this.old_sum = old_sum;
+    this.weight_e4 = weight_e4;
+    this.count_e4 = count_e4;
+    this.sums_big = big;
+    // Five roundings of exact integers (sums and count below 2^53): within 6 × 2^-53 of the exact
+    // quotient, whose floor is reference_e4. Past 2^53, -1: only the exact path is taken.
+    this.approx_e4 =
       count_e4 === 0
         ? 0
-        : big
-          ? this.mean_big(epoch, old_sum, weight_e4, count_e4)
-          : mean_e4(full_sum, old_sum, weight_e4, count_e4);
-    this.cached_at_ms = now_ms;
-    this.cached_version = this.version;
-    this.cached_e4 = result;
-    return result;
+        : big || count_e4 > Number.MAX_SAFE_INTEGER
+          ? -1
+          : ((full_sum * E4 + old_sum * weight_e4) * E4) / count_e4;
   }
 
   /** Totals of the whole buckets between the oldest (straddling) one and the current one. */

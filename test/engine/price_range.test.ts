@@ -136,6 +136,79 @@ describe("reference price", () => {
     );
   });
 
+  it("the bounds and the percent band from the double's interval are the exact integer ones", () => {
+    // execution_bounds and in_percent_band decide from approx_e4 unless near a bound; against BigInt
+    // from the model's exact reference, at the bounds themselves and a tick either side
+    const multiplier_up = fc.oneof(
+      fc.constantFrom(10_000, 11_500, 20_000),
+      fc.integer({ min: E4, max: 30_000 }),
+    );
+    const multiplier_down = fc.oneof(fc.constantFrom(10_000, 8_500, 5_000), fc.integer({ min: 0, max: E4 }));
+    fc.assert(
+      fc.property(
+        multiplier_up,
+        multiplier_down,
+        fc.constantFrom(1_000_000, 5_000_000, 200_000),
+        fc.constantFrom(200_000, 1_000_000),
+        fc.array(
+          fc.tuple(
+            fc.integer({ min: 0, max: 3000 }),
+            // a few prices, so that means are often whole (a bound exactly on a tick)
+            fc.oneof(
+              fc.constantFrom(1, 3, 100, 500_000, 999_999),
+              fc.integer({ min: 1, max: 10_000_000_000 }),
+            ),
+          ),
+          { minLength: 1, maxLength: 30 },
+        ),
+        (up_e4, down_e4, up_ppm, down_ppm, steps) => {
+          const r = new PriceRange({
+            bucket_count: 3,
+            bucket_width_ms: 1000,
+            bid_up_e4: up_e4,
+            bid_down_e4: down_e4,
+            ask_up_e4: 0,
+            ask_down_e4: 0,
+          });
+          const trades: [number, number][] = [];
+          let t = 0;
+          for (const [dt, price] of steps) {
+            t += dt;
+            r.record(price, t);
+            trades.push([t, price]);
+            const ref = BigInt(model_e4(trades, t, 3, 1000));
+            assert.ok(ref > 0n);
+            assert.equal(r.execution_bounds(true, t), true);
+            const hi = (ref * BigInt(up_e4)) / BigInt(E4 * E4);
+            const lo = down_e4 === 0 ? 0n : (ref * BigInt(down_e4) + BigInt(E4 * E4) - 1n) / BigInt(E4 * E4);
+            assert.deepEqual([r.lo_ticks, r.hi_ticks], [Number(lo), Number(hi)], `ref ${ref}`);
+            const scale = BigInt(E4) * 1_000_000n;
+            const band_hi = (ref * BigInt(up_ppm)) / scale;
+            const band_lo = (ref * BigInt(down_ppm) + scale - 1n) / scale;
+            for (const q of [
+              band_hi - 1n,
+              band_hi,
+              band_hi + 1n,
+              band_lo - 1n,
+              band_lo,
+              band_lo + 1n,
+              BigInt(price),
+            ]) {
+              if (q < 1n) continue;
+              const within = q <= band_hi && q >= band_lo;
+              assert.equal(
+                r.in_percent_band(0, Number(q), up_ppm, down_ppm, t),
+                within,
+                `${q} in ${band_lo}..${band_hi}`,
+              );
+            }
+          }
+        },
+      ),
+      { seed: seed(), numRuns: 500 },
+    );
+  });
+
   it("windows whose sums pass 2^53: BigInt gives the same exact mean", () => {
     const r = new PriceRange({
       bucket_count: 5,
