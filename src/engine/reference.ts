@@ -192,10 +192,12 @@ export class PriceRange {
   private count_e4 = 0;
   private sums_big = false;
   /**
-   * The reference as a double (ticks × 10^4 before the floor): 0 none, -1 not kept (sums past 2^53).
-   * The exact reference lies in [approx × (1 - APPROX_MARGIN) - 1, approx × (1 + APPROX_MARGIN)].
+   * The reference as a double (ticks × 10^4 before the floor): 0 none, -1 not kept (sums past 2^53);
+   * when kept, the exact reference lies in [approx_lo_e4, approx_hi_e4].
    */
   private approx_e4 = 0;
+  private approx_lo_e4 = 0;
+  private approx_hi_e4 = 0;
 
   constructor(config: PriceRangeConfig) {
     assert(validate_price_range(config) === null, "price range configuration is valid");
@@ -237,8 +239,8 @@ export class PriceRange {
     // price × 10^8 <= ref_e4 × up_e4, price × 10^8 >= ref_e4 × down_e4: from the interval the exact
     // reference lies in when both ends give the same whole tick (all but a sliver of cases), else exact
     if (r > 0) {
-      const lo_r = r * (1 - APPROX_MARGIN) - 1;
-      const hi_r = r * (1 + APPROX_MARGIN);
+      const lo_r = this.approx_lo_e4;
+      const hi_r = this.approx_hi_e4;
       let exact = false;
       if (up !== 0) {
         const a = Math.floor(((lo_r * up) / (E4 * E4)) * (1 - APPROX_MARGIN));
@@ -277,8 +279,8 @@ export class PriceRange {
       // price × 10^10 against ref_e4 × multiplier (ppm), from the interval the exact reference lies
       // in: decided here unless the price is within a hair of a bound
       const x = price_ticks * (E4 * 1_000_000);
-      const lo_r = r * (1 - APPROX_MARGIN) - 1;
-      const hi_r = r * (1 + APPROX_MARGIN);
+      const lo_r = this.approx_lo_e4;
+      const hi_r = this.approx_hi_e4;
       if (x > hi_r * up_ppm * (1 + APPROX_MARGIN) || x < lo_r * down_ppm * (1 - APPROX_MARGIN)) return false;
       if (x <= lo_r * up_ppm * (1 - APPROX_MARGIN) && x >= hi_r * down_ppm * (1 + APPROX_MARGIN)) return true;
     }
@@ -411,12 +413,16 @@ export class PriceRange {
     this.sums_big = big;
     // Five roundings of exact integers (sums and count below 2^53): within 6 × 2^-53 of the exact
     // quotient, whose floor is reference_e4. Past 2^53, -1: only the exact path is taken.
-    this.approx_e4 =
+    const r =
       count_e4 === 0
         ? 0
         : big || count_e4 > Number.MAX_SAFE_INTEGER
           ? -1
           : ((full_sum * E4 + old_sum * weight_e4) * E4) / count_e4;
+    this.approx_e4 = r;
+    // the floor takes up to one unit off; the roundings, far less than the margin
+    this.approx_lo_e4 = r * (1 - APPROX_MARGIN) - 1;
+    this.approx_hi_e4 = r * (1 + APPROX_MARGIN);
   }
 
   /** Totals of the whole buckets between the oldest (straddling) one and the current one. */
