@@ -185,6 +185,8 @@ function request_weight(route: string, q: WeightParams): number {
     case "GET /api/v3/account":
     case "GET /api/v3/account/commission":
       return 20;
+    case "GET /sapi/v1/capital/config/getall":
+      return 10;
     default:
       return 1;
   }

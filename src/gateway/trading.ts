@@ -57,6 +57,7 @@ import type { Limiter } from "./limits.js";
 import { pad8, price_str, qty_str } from "./market_data.js";
 import { list_json, pending_orders, register_order_lists } from "./order_lists.js";
 import { ApiError, bad, integer, type Params } from "./params.js";
+import { fee_rate, register_wallet } from "./wallet.js";
 
 export type Route = (
   method: "GET" | "POST" | "DELETE" | "PUT",
@@ -832,16 +833,8 @@ export function register_trading(
       discount: NO_DISCOUNT,
     };
   });
-  // Binance's wallet endpoint for the same (what ccxt's fetchTradingFee/fetchTradingFees call)
-  route("GET", "/sapi/v1/asset/tradeFee", ["symbol", ...SIGNED], (p, request, raw) => {
-    signed("read", p, request, raw);
-    const markets = p.values.has("symbol") ? [market_of(p)] : engine.markets;
-    return markets.map((m) => ({
-      symbol: m.config.symbol,
-      makerCommission: fee_rate(m.config.maker_fee_ppm),
-      takerCommission: fee_rate(m.config.taker_fee_ppm),
-    }));
-  });
+  // Binance's wallet endpoints: fees (as ccxt's fetchTradingFee calls them), assets, key permissions
+  register_wallet(route, { engine, market_of, signed });
 
   register_order_lists(route, {
     engine,
@@ -863,9 +856,6 @@ export function register_trading(
     },
   });
 }
-
-/** A fee in millionths as Binance's commission rate ("0.00100000" for 1,000 ppm: 0.1%). */
-const fee_rate = (ppm: number): string => pad8(units_to_decimal(ppm, 6));
 
 /** No fee discount (Binance's is for paying fees in BNB, which this exchange does not have). */
 const NO_DISCOUNT = {

@@ -30,7 +30,7 @@ describe("ccxt 4.5.84 (REST)", () => {
         urls: { api: { public: `${H}/api/v3`, private: `${H}/api/v3`, sapi: `${H}/sapi/v1` } },
         options: {
           fetchMarkets: { types: ["spot"] },
-          fetchCurrencies: false,
+          // fetchCurrencies left on (ccxt's default): loadMarkets reads /sapi/v1/capital/config/getall
           fetchMargins: false,
           fetchOpenOrders: { warnWithoutSymbol: false },
         },
@@ -51,6 +51,15 @@ describe("ccxt 4.5.84 (REST)", () => {
     assert.equal(m.precision.price, 0.01);
     assert.equal(m.precision.amount, 0.00001);
     assert.equal(m.limits.cost?.min, 5);
+    // the currencies, from the wallet's coin list (ccxt adds its own BNFCR): every asset, tradable,
+    // no blockchain networks
+    for (const code of ["BTC", "ETH", "USDT"]) {
+      const c = alice.currency(code);
+      assert.deepEqual(
+        [c.id, c.active, c.type, c.networks, (c.info as { coin?: string }).coin],
+        [code, true, "crypto", {}, code],
+      );
+    }
     assert.ok(Math.abs(((await alice.fetchTime()) as number) - Date.now()) < 5000);
     assert.equal((await alice.fetchStatus()).status, "ok");
     // the fees each market charges (Binance's /sapi/v1/asset/tradeFee)

@@ -103,6 +103,19 @@ describe("@binance/connector 3.6.1", () => {
       (x) => x.asset === "USDT",
     );
     assert.equal(bob_usdt?.free, "1002497.99950000");
+    // the wallet's coin list, the key's permissions and the account's status
+    const coins = (await data(a.coinInfo())) as unknown as Data[];
+    const usdt = coins.find((c) => c.coin === "USDT");
+    const alice_usdt = ((await data(a.account())).balances as { asset: string; free: string }[]).find(
+      (x) => x.asset === "USDT",
+    );
+    assert.deepEqual([usdt?.free, usdt?.trading], [alice_usdt?.free, true]);
+    const permissions = await data(b.apiPermissions());
+    assert.deepEqual(
+      [permissions.enableReading, permissions.enableSpotAndMarginTrading, permissions.ipRestrict],
+      [true, true, false],
+    );
+    assert.deepEqual(await data(a.accountStatus()), { data: "Normal" });
   });
 
   it("errors come back as Binance's {code,msg}", async () => {

@@ -672,6 +672,123 @@ describe("signed trading REST", () => {
     assert.equal((await call("GET", "/sapi/v1/asset/tradeFee", alice, { symbol: "NOPE" })).body.code, -1121);
   });
 
+  it("Binance's wallet endpoints: capital/config/getall, account/apiRestrictions, account/status", async () => {
+    // every asset, with the account's balances as GET account has them (an order's lock included)
+    const placed = await call("POST", "/api/v3/order", alice, {
+      symbol: "BTCUSDT",
+      side: "BUY",
+      type: "LIMIT",
+      timeInForce: "GTC",
+      quantity: "0.001",
+      price: "40000",
+    });
+    assert.equal(placed.status, 200, JSON.stringify(placed.body));
+    const coins = async () => {
+      const r = await call("GET", "/sapi/v1/capital/config/getall", alice, {});
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      return new Map(r.body.map((c) => [c.coin as string, c]));
+    };
+    const account = await call("GET", "/api/v3/account", alice, {});
+    const all = await coins();
+    assert.deepEqual(
+      [...all.keys()],
+      running.node.engine.assets.map((a) => a.name),
+    );
+    for (const b of account.body.balances as { asset: string; free: string; locked: string }[]) {
+      const c = all.get(b.asset) as Body;
+      assert.deepEqual([c.free, c.locked], [b.free, b.locked], b.asset);
+    }
+    assert.ok(Number((all.get("USDT") as Body).locked) >= 40, JSON.stringify(all.get("USDT")));
+    assert.deepEqual(
+      { ...(all.get("BTC") as Body), free: "", locked: "" },
+      {
+        coin: "BTC",
+        depositAllEnable: true,
+        withdrawAllEnable: true,
+        name: "BTC",
+        free: "",
+        locked: "",
+        freeze: "0.00000000",
+        withdrawing: "0.00000000",
+        ipoing: "0.00000000",
+        ipoable: "0.00000000",
+        storage: "0.00000000",
+        isLegalMoney: false,
+        trading: true,
+        networkList: [],
+      },
+    );
+    await call("DELETE", "/api/v3/order", alice, { symbol: "BTCUSDT", orderId: String(placed.body.orderId) });
+    // the exchange's flags: deposits and withdrawals paused one at a time, then maintenance
+    await admin("/v1/exchange-flags", { deposits_paused: true });
+    let btc = (await coins()).get("BTC") as Body;
+    assert.deepEqual([btc.depositAllEnable, btc.withdrawAllEnable, btc.trading], [false, true, true]);
+    await admin("/v1/exchange-flags", { deposits_paused: false, withdrawals_paused: true });
+    btc = (await coins()).get("BTC") as Body;
+    assert.deepEqual([btc.depositAllEnable, btc.withdrawAllEnable, btc.trading], [true, false, true]);
+    await admin("/v1/exchange-flags", { withdrawals_paused: false, maintenance: true });
+    btc = (await coins()).get("BTC") as Body;
+    assert.deepEqual([btc.depositAllEnable, btc.withdrawAllEnable, btc.trading], [false, false, false]);
+    await admin("/v1/exchange-flags", { maintenance: false });
+    // an asset trades while some market in it takes orders: every BTC market halted, USDT still trades
+    const info = await fetch(`${base}/api/v3/exchangeInfo`).then((r) => r.json() as Promise<Body>);
+    const btc_markets = (info.symbols as Body[])
+      .filter((m) => m.baseAsset === "BTC" || m.quoteAsset === "BTC")
+      .map((m) => m.symbol as string);
+    assert.ok(btc_markets.length >= 2, btc_markets.join());
+    for (const symbol of btc_markets) await admin("/v1/market-status", { symbol, status: "HALT" });
+    const halted = await coins();
+    assert.deepEqual(
+      [(halted.get("BTC") as Body).trading, (halted.get("USDT") as Body).trading],
+      [false, true],
+    );
+    for (const symbol of btc_markets) await admin("/v1/market-status", { symbol, status: "TRADING" });
+    assert.equal(((await coins()).get("BTC") as Body).trading, true);
+
+    // what the calling key may do: a read-only key bound to this address, then alice's own
+    const before_ms = Date.now();
+    const made = (await admin("/v1/api-keys", {
+      account: alice.account,
+      kind: "HMAC",
+      trade: false,
+      ip_allow: ["127.0.0.1"],
+    })) as { body: { apiKey: string; secretKey: string } };
+    const reader: Key = { apiKey: made.body.apiKey, secretKey: made.body.secretKey };
+    const restrictions = await call("GET", "/sapi/v1/account/apiRestrictions", reader, {});
+    assert.equal(restrictions.status, 200, JSON.stringify(restrictions.body));
+    const created = restrictions.body.createTime as number;
+    assert.ok(created >= before_ms - 1000 && created <= Date.now() + 1000, String(created));
+    assert.deepEqual(restrictions.body, {
+      ipRestrict: true,
+      createTime: created,
+      enableReading: true,
+      enableWithdrawals: false,
+      enableInternalTransfer: false,
+      enableMargin: false,
+      enableFutures: false,
+      permitsUniversalTransfer: false,
+      enableVanillaOptions: false,
+      enableFixApiTrade: false,
+      enableFixReadOnly: false,
+      enableSpotAndMarginTrading: false,
+      enablePortfolioMarginTrading: false,
+    });
+    const own = await call("GET", "/sapi/v1/account/apiRestrictions", alice, {});
+    assert.deepEqual([own.body.ipRestrict, own.body.enableSpotAndMarginTrading], [false, true]);
+    assert.deepEqual((await call("GET", "/sapi/v1/account/status", reader, {})).body, { data: "Normal" });
+    // signed, weighed as Binance weighs them, and Binance's errors
+    const used = async () => Number((await fetch(`${base}/api/v3/ping`)).headers.get("x-mbx-used-weight-1m"));
+    const w0 = await used();
+    await coins();
+    assert.equal((await used()) - w0, 1 + 10);
+    const forged = await fetch(`${base}/sapi/v1/capital/config/getall?timestamp=${Date.now()}&signature=00`, {
+      headers: { "X-MBX-APIKEY": alice.apiKey },
+    });
+    assert.equal(((await forged.json()) as Body).code, -1022);
+    assert.equal((await call("GET", "/sapi/v1/capital/config/getall", null, {})).body.code, -2014);
+    assert.equal((await call("GET", "/sapi/v1/account/status", alice, { foo: "1" })).body.code, -1104);
+  });
+
   it("Ed25519 keys sign too; a revoked key stops working; order/test journals nothing", async () => {
     const { publicKey, privateKey } = generateKeyPairSync("ed25519");
     const made = await admin("/v1/api-keys", {

@@ -16,6 +16,9 @@ declare module "@binance/connector" {
     cancelOrder(symbol: string, options?: Record<string, string | number>): Response;
     account(options?: Record<string, string>): Response;
     orderCount(options?: Record<string, string>): Response;
+    coinInfo(options?: Record<string, string>): Response;
+    apiPermissions(options?: Record<string, string>): Response;
+    accountStatus(options?: Record<string, string>): Response;
     createListenKey(): Response;
     renewListenKey(listenKey: string): Response;
     closeListenKey(listenKey: string): Response;
