@@ -834,7 +834,7 @@ export function register_trading(
     };
   });
   // Binance's wallet endpoints: fees (as ccxt's fetchTradingFee calls them), assets, key permissions
-  register_wallet(route, { engine, market_of, signed });
+  register_wallet(route, { engine, history, market_of, signed });
 
   register_order_lists(route, {
     engine,

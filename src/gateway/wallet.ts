@@ -7,10 +7,14 @@
  *   the option is left on; @binance/connector's coinInfo);
  * - GET /sapi/v1/account/apiRestrictions: what the calling key may do (@binance/connector's
  *   apiPermissions; bots check a key's permissions with it before trading);
- * - GET /sapi/v1/account/status: the account's status (@binance/connector's accountStatus).
+ * - GET /sapi/v1/account/status: the account's status (@binance/connector's accountStatus);
+ * - GET /sapi/v1/capital/deposit/hisrec and /sapi/v1/capital/withdraw/history: the account's deposits
+ *   and withdrawals, from the history projection (ccxt's fetchDeposits/fetchWithdrawals).
  * Holdfast has no blockchain networks yet: deposits and withdrawals are the operator's commands
  * (`holdfast admin deposit|withdraw`), so every asset's networkList is empty, and depositAllEnable /
- * withdrawAllEnable say whether the exchange takes them now (not paused, no maintenance).
+ * withdrawAllEnable say whether the exchange takes them now (not paused, no maintenance). In the
+ * histories a transfer's id is its command's sequence number, it is complete (deposit status 1,
+ * withdrawal status 6) and internal (transferType 1), with no address, network or transaction id.
  */
 
 import type { FastifyRequest } from "fastify";
@@ -19,19 +23,36 @@ import { PERMISSION_TRADE, PERMISSION_WITHDRAW } from "../engine/api_keys.js";
 import { units_to_decimal } from "../engine/decimal.js";
 import type { Engine } from "../engine/engine.js";
 import { MARKET_POST_ONLY, MARKET_TRADING } from "../engine/types.js";
+import type { History } from "../projections/history.js";
+import type { TransferRow } from "../projections/history_queries.js";
 import type { Need } from "./auth.js";
 import { pad8 } from "./market_data.js";
-import type { Params } from "./params.js";
+import { bad, integer, type Params } from "./params.js";
 import type { Route } from "./trading.js";
 
 const SIGNED = ["timestamp", "recvWindow", "signature"];
 const ZERO = "0.00000000";
+/** Binance: the histories' window defaults to the last 90 days and may not be longer. */
+const WINDOW_MS_MAX = 90 * 24 * 3600 * 1000;
+/** Binance: a page of the histories holds 1,000 at the most (and by default). */
+const PAGE_MAX = 1000;
+/** Binance: a withdrawal history's idList names at most 45 withdrawals. */
+const ID_LIST_MAX = 45;
+/** A deposit credited (Binance's deposit status 1: success) and a withdrawal done (6: completed). */
+const DEPOSIT_SUCCESS = 1;
+const WITHDRAW_COMPLETED = 6;
+/** Binance's transferType: 1 internal (within the exchange), 0 on a blockchain. */
+const TRANSFER_INTERNAL = 1;
+
+/** Binance's "2019-10-12 11:12:02" (UTC), as the withdrawal history shows its times. */
+const utc_text = (ms: number): string => new Date(ms).toISOString().slice(0, 19).replace("T", " ");
 
 /** A fee in millionths as Binance's commission rate ("0.00100000" for 1,000 ppm: 0.1%). */
 export const fee_rate = (ppm: number): string => pad8(units_to_decimal(ppm, 6));
 
 export interface WalletContext {
   engine: Engine;
+  history: History;
   market_of: (p: Params) => Engine["markets"][number];
   signed: (
     need: Need,
@@ -42,7 +63,7 @@ export interface WalletContext {
 }
 
 export function register_wallet(route: Route, ctx: WalletContext): void {
-  const { engine, signed } = ctx;
+  const { engine, history, signed } = ctx;
 
   route("GET", "/sapi/v1/asset/tradeFee", ["symbol", ...SIGNED], (p, request, raw) => {
     signed("read", p, request, raw);
@@ -104,6 +125,109 @@ export function register_wallet(route: Route, ctx: WalletContext): void {
       enablePortfolioMarginTrading: false,
     };
   });
+
+  /**
+   * What both histories share: the account, the asset (null: all; unknown: none), the window
+   * (default the last 90 days, at most 90 days), offset and limit; then the rows, newest first.
+   */
+  const transfers = async (
+    p: Params,
+    request: FastifyRequest,
+    raw: { query: string; body: string },
+    withdrawals: boolean,
+  ): Promise<TransferRow[] | null> => {
+    const account = signed("read", p, request, raw).account;
+    const coin = p.values.get("coin");
+    const asset = coin === undefined ? null : engine.assets.findIndex((a) => a.name === coin);
+    integer(p, "status", 0, 1_000_000);
+    let start_ms = integer(p, "startTime", 0, Number.MAX_SAFE_INTEGER);
+    let end_ms = integer(p, "endTime", 0, Number.MAX_SAFE_INTEGER);
+    const offset = integer(p, "offset", 0, 1_000_000_000) ?? 0;
+    const limit = integer(p, "limit", 1, PAGE_MAX) ?? PAGE_MAX;
+    if (start_ms !== undefined && end_ms !== undefined && end_ms - start_ms > WINDOW_MS_MAX)
+      throw bad(-1127, "More than 2160 hours between startTime and endTime.");
+    if (end_ms === undefined) end_ms = start_ms === undefined ? Date.now() : start_ms + WINDOW_MS_MAX;
+    if (start_ms === undefined) start_ms = Math.max(0, end_ms - WINDOW_MS_MAX);
+    if (asset === -1) return null;
+    return history.transfers(account, { withdrawals, asset, start_ms, end_ms, offset, limit });
+  };
+  const amount = (r: TransferRow): string =>
+    pad8(units_to_decimal(Math.abs(r.amount_units), engine.assets[r.asset].decimals));
+
+  route(
+    "GET",
+    "/sapi/v1/capital/deposit/hisrec",
+    ["includeSource", "coin", "status", "startTime", "endTime", "offset", "limit", "txId", ...SIGNED],
+    async (p, request, raw) => {
+      const rows = await transfers(p, request, raw, false);
+      const status = p.values.get("status");
+      const tx_id = p.values.get("txId");
+      // every deposit here is a success without a transaction id
+      if (rows === null || (status !== undefined && Number(status) !== DEPOSIT_SUCCESS) || tx_id) return [];
+      const source = p.values.get("includeSource") === "true";
+      return rows.map((r) => ({
+        id: String(r.seq),
+        amount: amount(r),
+        coin: engine.assets[r.asset].name,
+        network: "",
+        status: DEPOSIT_SUCCESS,
+        address: "",
+        addressTag: "",
+        txId: "",
+        ...(source ? { sourceAddress: "" } : {}),
+        insertTime: r.time_ms,
+        completeTime: r.time_ms,
+        transferType: TRANSFER_INTERNAL,
+        confirmTimes: "1/1",
+        unlockConfirm: 0,
+        walletType: 0,
+        travelRuleStatus: 0,
+      }));
+    },
+  );
+
+  route(
+    "GET",
+    "/sapi/v1/capital/withdraw/history",
+    ["coin", "withdrawOrderId", "status", "offset", "limit", "idList", "startTime", "endTime", ...SIGNED],
+    async (p, request, raw) => {
+      const id_list = p.values.get("idList");
+      const ids = id_list === undefined ? null : new Set(id_list.split(","));
+      if (ids !== null && ids.size > ID_LIST_MAX)
+        throw bad(
+          -1100,
+          `Illegal characters found in parameter 'idList'; legal range is '1 - ${ID_LIST_MAX} ids'.`,
+        );
+      const rows = await transfers(p, request, raw, true);
+      const status = p.values.get("status");
+      // none was given a withdrawOrderId (operators' withdrawals), and every one is completed
+      if (
+        rows === null ||
+        (status !== undefined && Number(status) !== WITHDRAW_COMPLETED) ||
+        p.values.has("withdrawOrderId")
+      )
+        return [];
+      return rows
+        .filter((r) => ids === null || ids.has(String(r.seq)))
+        .map((r) => ({
+          id: String(r.seq),
+          amount: amount(r),
+          transactionFee: ZERO,
+          coin: engine.assets[r.asset].name,
+          status: WITHDRAW_COMPLETED,
+          address: "",
+          txId: "",
+          applyTime: utc_text(r.time_ms),
+          network: "",
+          transferType: TRANSFER_INTERNAL,
+          info: "",
+          confirmNo: 0,
+          walletType: 0,
+          txKey: "",
+          completeTime: utc_text(r.time_ms),
+        }));
+    },
+  );
 
   route("GET", "/sapi/v1/account/status", [...SIGNED], (p, request, raw) => {
     signed("read", p, request, raw);

@@ -30,6 +30,8 @@ import {
   type PreventedQuery,
   type Range,
   type TradeRow,
+  type TransferQuery,
+  type TransferRow,
 } from "./history_queries.js";
 import type { ReaderReply, ReaderRequest, ReaderStart, ReadOp } from "./history_reader.js";
 import {
@@ -58,6 +60,8 @@ export type {
   PreventedQuery,
   Range,
   TradeRow,
+  TransferQuery,
+  TransferRow,
 } from "./history_queries.js";
 
 /** Rows gathered before they go to the writer (one transaction each: ~1-3 ms of its thread). */
@@ -228,6 +232,10 @@ export class History {
         contingency INTEGER, working_order_id INTEGER);
       CREATE INDEX IF NOT EXISTS order_lists_by_account ON order_lists (account, list_id);
       CREATE INDEX IF NOT EXISTS order_lists_by_client_id ON order_lists (account, list_client_order_id);
+      CREATE TABLE IF NOT EXISTS transfers (
+        seq INTEGER PRIMARY KEY, account INTEGER NOT NULL, asset INTEGER NOT NULL,
+        amount_units INTEGER NOT NULL, time_ms INTEGER NOT NULL);
+      CREATE INDEX IF NOT EXISTS transfers_by_account ON transfers (account, time_ms);
       ${CANDLES_SCHEMA}
     `);
     // A history written before orders kept their self-trade prevention mode gets the column; its
@@ -313,7 +321,7 @@ export class History {
   /** Takes the events of command `seq` (commands arrive in sequence order); dropped once it failed. */
   apply(seq: number, time_ms: number, events: readonly EngineEvent[]): void {
     if (seq <= this.fed_seq || this.stopped !== null) return;
-    this.packer.add(time_ms, events);
+    this.packer.add(seq, time_ms, events);
     this.fed_seq = seq;
     if (this.packer.rows >= FLUSH_ROWS) this.flush();
   }
@@ -526,6 +534,11 @@ export class History {
   /** The account's order lists, from an id or within a time window (allOrderList). */
   order_lists(account: number, q: ListRange): Promise<OrderListRow[]> {
     return this.read("order_lists", [account, q]);
+  }
+
+  /** The account's deposits or withdrawals, newest first (the wallet's histories). */
+  transfers(account: number, q: TransferQuery): Promise<TransferRow[]> {
+    return this.read("transfers", [account, q]);
   }
 
   /** Several of the account's orders by [market, order id], in one read (null for each not found). */

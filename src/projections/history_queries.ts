@@ -112,6 +112,26 @@ export interface AmendmentRow {
   time_ms: number;
 }
 
+/** A deposit (amount > 0) or a withdrawal (amount < 0); `seq` is the command's, and its id. */
+export interface TransferRow {
+  seq: number;
+  account: number;
+  asset: number;
+  amount_units: number;
+  time_ms: number;
+}
+
+/** The wallet's deposit or withdrawal history: newest first, in a time window, paged by offset. */
+export interface TransferQuery {
+  withdrawals: boolean;
+  /** null: every asset. */
+  asset: number | null;
+  start_ms: number;
+  end_ms: number;
+  offset: number;
+  limit: number;
+}
+
 /** myPreventedMatches' lookups: one by id, or one order's from an id on (at most `limit`). */
 export type PreventedQuery =
   | { prevented_match_id: number }
@@ -203,6 +223,9 @@ export class HistoryQueries {
       prevented_by_order: db.prepare(`SELECT * FROM prevented_matches WHERE account = ? AND market = ?
         AND (taker_order_id = ? OR maker_order_id = ?) AND prevented_match_id >= ?
         ORDER BY prevented_match_id LIMIT ?`),
+      transfers: db.prepare(`SELECT * FROM transfers WHERE account = ? AND time_ms >= ? AND time_ms <= ?
+        AND (amount_units < 0) = ? AND (? < 0 OR asset = ?)
+        ORDER BY time_ms DESC, seq DESC LIMIT ? OFFSET ?`),
     };
     this.candle_reader = new CandleReader(db);
   }
@@ -282,6 +305,21 @@ export class HistoryQueries {
       q.end_ms ?? Number.MAX_SAFE_INTEGER,
       q.limit,
     ) as OrderListRow[];
+  }
+
+  /** The account's deposits or withdrawals (the wallet's histories), newest first. */
+  transfers(account: number, q: TransferQuery): TransferRow[] {
+    const asset = q.asset ?? -1;
+    return this.stmt.transfers.all(
+      account,
+      q.start_ms,
+      q.end_ms,
+      q.withdrawals ? 1 : 0,
+      asset,
+      asset,
+      q.limit,
+      q.offset,
+    ) as TransferRow[];
   }
 
   /** The account's prevented self-trades on a market (myPreventedMatches), oldest first. */

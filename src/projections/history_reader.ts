@@ -59,7 +59,8 @@ export type ReadOp =
   | "prevented_matches_text"
   | "amendments_text"
   | "order_list"
-  | "order_lists";
+  | "order_lists"
+  | "transfers";
 
 export type ReaderRequest =
   | { type: "read"; id: number; batches: number; op: ReadOp; args: unknown[] }
@@ -134,6 +135,8 @@ function run(op: ReadOp, a: unknown[]): unknown {
       return queries.order_list(n(0), a[1] as number | null, a[2] as string | null);
     case "order_lists":
       return queries.order_lists(n(0), a[1] as Parameters<HistoryQueries["order_lists"]>[1]);
+    case "transfers":
+      return queries.transfers(n(0), a[1] as Parameters<HistoryQueries["transfers"]>[1]);
     case "orders_by_id":
       return (a[1] as [number, number][]).map(([market, order_id]) =>
         queries.order(n(0), market, order_id, null),

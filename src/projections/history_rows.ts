@@ -18,6 +18,8 @@ export const ROW_TRAILING_STARTED = 7;
 export const ROW_ORDER_LIST = 8;
 export const ROW_ORDER_ACTIVATED = 9;
 export const ROW_ORDER_PEGGED = 10;
+/** A deposit or a withdrawal (the ledger event): the wallet's deposit and withdrawal history. */
+export const ROW_TRANSFER = 11;
 
 /** Numbers per row kind, the kind included. */
 export const ROW_ORDER_NEW_WIDTH = 18;
@@ -30,6 +32,7 @@ export const ROW_TRAILING_STARTED_WIDTH = 3;
 export const ROW_ORDER_LIST_WIDTH = 10;
 export const ROW_ORDER_ACTIVATED_WIDTH = 4;
 export const ROW_ORDER_PEGGED_WIDTH = 5;
+export const ROW_TRANSFER_WIDTH = 6;
 
 /** What the node's thread sends the writer: the rows of commands up to and including `seq`. */
 export interface RowBatch {
@@ -89,8 +92,11 @@ export class RowPacker {
     this.numbers = grown;
   }
 
-  /** Packs the rows of one command's events (orders created and changed, trades, prevented self-trades). */
-  add(time_ms: number, events: readonly EngineEvent[]): void {
+  /**
+   * Packs the rows of command `seq`'s events (orders created and changed, trades, prevented
+   * self-trades, deposits and withdrawals).
+   */
+  add(seq: number, time_ms: number, events: readonly EngineEvent[]): void {
     /** The order list a new order of this command is in (its list is reported first). */
     let list: { id: number; working: number; above: number; below: number } | null = null;
     for (const e of events) {
@@ -255,6 +261,19 @@ export class RowPacker {
         a[i++] = e.maker_fee_units;
         this.length = i;
         this.rows += 2; // the taker's row and the maker's
+      } else if (e.kind === "ledger") {
+        // the command's sequence number is the transfer's id (one ledger event per command)
+        this.room(ROW_TRANSFER_WIDTH);
+        const a = this.numbers;
+        let i = this.length;
+        a[i++] = ROW_TRANSFER;
+        a[i++] = seq;
+        a[i++] = e.account;
+        a[i++] = e.asset;
+        a[i++] = e.amount_units;
+        a[i++] = time_ms;
+        this.length = i;
+        this.rows++;
       }
     }
   }

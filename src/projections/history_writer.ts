@@ -33,6 +33,8 @@ import {
   ROW_TRADE_WIDTH,
   ROW_TRAILING_STARTED,
   ROW_TRAILING_STARTED_WIDTH,
+  ROW_TRANSFER,
+  ROW_TRANSFER_WIDTH,
   type RowBatch,
   SLOT_BATCHES_WRITTEN,
   SLOT_ERROR_BYTES,
@@ -89,6 +91,7 @@ const update_order = db.prepare(
 const activate_order = db.prepare(`UPDATE orders SET status = ?, update_ms = ?,
   working_ms = CASE WHEN order_type >= 3 THEN -1 ELSE ? END, quantity_lots = ? WHERE order_id = ?`);
 const insert_trade = db.prepare("INSERT OR REPLACE INTO trades VALUES (?,?,?,?,?,?,?,?,?,?,?)");
+const insert_transfer = db.prepare("INSERT OR REPLACE INTO transfers VALUES (?,?,?,?,?)");
 const set_last = db.prepare("UPDATE meta SET value = ? WHERE key = 'last_seq'");
 const upsert_candle = db.prepare(CANDLE_UPSERT_SQL);
 const candles = new CandleFolder();
@@ -256,6 +259,10 @@ const write = db.transaction((b: RowBatch) => {
       );
       candles.add(market, trade_id, price, lots, quote, time_ms, taker_buys === 1);
       i += ROW_TRADE_WIDTH;
+    } else if (kind === ROW_TRANSFER) {
+      // seq, account, asset, amount_units (< 0: a withdrawal), time_ms
+      insert_transfer.run(a[i + 1], a[i + 2], a[i + 3], a[i + 4], a[i + 5]);
+      i += ROW_TRANSFER_WIDTH;
     } else throw new Error(`history rows: unknown kind ${kind} at ${i}`);
   }
   for (const g of candles.take()) upsert_candle.run(g);

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import ccxt from "ccxt";
+import { admin_request } from "../../src/admin/client.js";
 import type { DemoCredentials } from "../../src/demo/setup.js";
 import type { RunningNode } from "../../src/server/start.js";
 import { demo_node } from "../helpers/nodes.js";
@@ -263,6 +264,39 @@ describe("ccxt 4.5.84 (REST)", () => {
       ],
     );
     assert.deepEqual(await alice.fetchOpenOrders("ETH/USDT"), []);
+  });
+
+  it("fetchDeposits, fetchWithdrawals: the wallet's histories", async () => {
+    // the demo funded each user with one deposit of each asset; none has withdrawn
+    const deposits = await alice.fetchDeposits();
+    assert.deepEqual(deposits.map((d) => [d.currency, d.amount, d.type, d.status, d.internal]).sort(), [
+      ["BTC", 10, "deposit", "ok", true],
+      ["ETH", 100, "deposit", "ok", true],
+      ["USDT", 1000000, "deposit", "ok", true],
+    ]);
+    assert.ok(
+      deposits.every(
+        (d) => typeof d.id === "string" && Math.abs((d.timestamp as number) - Date.now()) < 3_600_000,
+      ),
+    );
+    assert.deepEqual(
+      (await alice.fetchDeposits("BTC")).map((d) => d.amount),
+      [10],
+    );
+    assert.deepEqual(await alice.fetchWithdrawals(), []);
+    const uid = (await alice.privateGetAccount()).uid as number;
+    const done = await admin_request(running.admin_socket, "POST", "/v1/withdraw", {
+      account: uid,
+      asset: "ETH",
+      amount: "1.5",
+    });
+    assert.equal((done.body as { applied?: boolean }).applied, true, JSON.stringify(done.body));
+    const withdrawals = await alice.fetchWithdrawals("ETH");
+    assert.deepEqual(
+      withdrawals.map((w) => [w.currency, w.amount, w.type, w.status, w.fee?.cost, w.internal]),
+      [["ETH", 1.5, "withdrawal", "ok", 0, true]],
+    );
+    assert.ok(Math.abs((withdrawals[0].timestamp as number) - Date.now()) < 60_000);
   });
 
   it("errors map to ccxt's exception classes", async () => {

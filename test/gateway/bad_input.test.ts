@@ -146,6 +146,8 @@ const request = fc.record({
     "/sapi/v1/capital/config/getall",
     "/sapi/v1/account/apiRestrictions",
     "/sapi/v1/account/status",
+    "/sapi/v1/capital/deposit/hisrec",
+    "/sapi/v1/capital/withdraw/history",
     "/api/v3/rateLimit/order",
     "/api/v3/order/cancelReplace",
     "/api/v3/order/oco",

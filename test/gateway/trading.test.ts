@@ -789,6 +789,78 @@ describe("signed trading REST", () => {
     assert.equal((await call("GET", "/sapi/v1/account/status", alice, { foo: "1" })).body.code, -1104);
   });
 
+  it("the wallet's deposit and withdrawal history: capital/deposit/hisrec, capital/withdraw/history", async () => {
+    // bob's own account: a deposit in before(), and now two withdrawals
+    const first = await admin("/v1/withdraw", { account: bob.account, asset: "BTC", amount: "0.1" });
+    assert.equal((first.body as { applied?: boolean }).applied, true, JSON.stringify(first.body));
+    const first_seq = running.node.last_applied_seq;
+    await admin("/v1/withdraw", { account: bob.account, asset: "BTC", amount: "0.02" });
+    const second_seq = running.node.last_applied_seq;
+    const deposits = await call("GET", "/sapi/v1/capital/deposit/hisrec", bob, {});
+    assert.equal(deposits.status, 200, JSON.stringify(deposits.body));
+    assert.equal(deposits.body.length, 1);
+    const d = deposits.body[0];
+    const id = Number(d.id);
+    assert.ok(Number.isSafeInteger(id) && id < first_seq, d.id as string);
+    assert.ok(Math.abs((d.insertTime as number) - Date.now()) < 60_000);
+    assert.deepEqual(d, {
+      id: String(id),
+      amount: "1.00000000",
+      coin: "BTC",
+      network: "",
+      status: 1,
+      address: "",
+      addressTag: "",
+      txId: "",
+      insertTime: d.insertTime,
+      completeTime: d.insertTime,
+      transferType: 1,
+      confirmTimes: "1/1",
+      unlockConfirm: 0,
+      walletType: 0,
+      travelRuleStatus: 0,
+    });
+    // newest first; ids are the commands' sequence numbers; times in UTC as Binance writes them
+    const withdrawals = await call("GET", "/sapi/v1/capital/withdraw/history", bob, {});
+    assert.deepEqual(
+      withdrawals.body.map((w) => [w.id, w.amount, w.coin, w.status, w.transactionFee, w.transferType]),
+      [
+        [String(second_seq), "0.02000000", "BTC", 6, "0.00000000", 1],
+        [String(first_seq), "0.10000000", "BTC", 6, "0.00000000", 1],
+      ],
+    );
+    assert.match(withdrawals.body[0].applyTime as string, /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
+    assert.ok(
+      Math.abs(Date.parse(`${(withdrawals.body[0].applyTime as string).replace(" ", "T")}Z`) - Date.now()) <
+        60_000,
+    );
+    // filters: coin, status, idList, window, offset and limit; another account sees only its own
+    const ids = async (path: string, params: Record<string, string>, key = bob) =>
+      (await call("GET", path, key, params)).body.map((w) => w.id);
+    const W = "/sapi/v1/capital/withdraw/history";
+    assert.deepEqual(await ids(W, { coin: "USDT" }), []);
+    assert.deepEqual(await ids(W, { coin: "NOPE" }), []);
+    assert.deepEqual(await ids(W, { status: "4" }), []);
+    assert.deepEqual(await ids(W, { idList: `${first_seq},999999` }), [String(first_seq)]);
+    assert.deepEqual(await ids(W, { limit: "1" }), [String(second_seq)]);
+    assert.deepEqual(await ids(W, { limit: "1", offset: "1" }), [String(first_seq)]);
+    assert.deepEqual(await ids(W, { startTime: String(Date.now() + 60_000) }), []);
+    assert.deepEqual(await ids(W, { endTime: String(Date.now() - 3_600_000) }), []);
+    assert.deepEqual(await ids(W, { withdrawOrderId: "none-has-one" }), []);
+    assert.deepEqual(await ids(W, {}, alice), []);
+    assert.deepEqual(await ids("/sapi/v1/capital/deposit/hisrec", { txId: "0xabc" }), []);
+    const source = await call("GET", "/sapi/v1/capital/deposit/hisrec", bob, { includeSource: "true" });
+    assert.equal(source.body[0].sourceAddress, "");
+    // Binance's errors
+    const code = async (path: string, params: Record<string, string>) =>
+      (await call("GET", path, bob, params)).body.code;
+    assert.equal(await code(W, { startTime: "0", endTime: String(91 * 24 * 3600 * 1000) }), -1127);
+    assert.equal(await code(W, { limit: "1001" }), -1100);
+    assert.equal(await code(W, { idList: Array.from({ length: 46 }, (_, i) => i + 1).join(",") }), -1100);
+    assert.equal(await code("/sapi/v1/capital/deposit/hisrec", { offset: "-1" }), -1100);
+    assert.equal(await code("/sapi/v1/capital/deposit/hisrec", { foo: "1" }), -1104);
+  });
+
   it("Ed25519 keys sign too; a revoked key stops working; order/test journals nothing", async () => {
     const { publicKey, privateKey } = generateKeyPairSync("ed25519");
     const made = await admin("/v1/api-keys", {
@@ -1025,6 +1097,13 @@ describe("order and trade history (SQLite projection)", () => {
         });
         assert.deepEqual(none.body, { code: -2013, msg: "Order does not exist." });
         await check_stops(modes_recorded);
+        // the demo's funding, in the wallet's deposit history (rebuilt with the rest)
+        const deposits = await call("GET", "/sapi/v1/capital/deposit/hisrec", alice, {});
+        assert.deepEqual(deposits.body.map((x) => [x.coin, x.amount]).sort(), [
+          ["BTC", "10.00000000"],
+          ["ETH", "100.00000000"],
+          ["USDT", "1000000.00000000"],
+        ]);
       };
       await across_restarts(
         running,
