@@ -4,7 +4,7 @@
  * comes back, and after every order the app places: REST is the truth; the stream only says when
  * to look.
  */
-import { binance } from "./api";
+import { binance, wallet } from "./api";
 import { Store } from "./store";
 
 export interface Order {
@@ -44,12 +44,36 @@ export interface Balance {
   locked: string;
 }
 
+/** A deposit or a withdrawal, from the wallet's histories (Binance's shapes, reduced to what shows). */
+export interface Transfer {
+  id: string;
+  kind: "deposit" | "withdrawal";
+  coin: string;
+  amount: string;
+  time_ms: number;
+}
+
+interface DepositRecord {
+  id: string;
+  coin: string;
+  amount: string;
+  insertTime: number;
+}
+interface WithdrawalRecord {
+  id: string;
+  coin: string;
+  amount: string;
+  applyTime: string;
+}
+
 export interface AccountData {
   symbol: string;
   open: Order[];
   history: Order[];
   trades: MyTrade[];
   balances: Balance[];
+  /** The last 90 days' deposits and withdrawals, newest first. */
+  transfers: Transfer[];
   loaded: boolean;
 }
 
@@ -59,6 +83,7 @@ export const account_data = new Store<AccountData>({
   history: [],
   trades: [],
   balances: [],
+  transfers: [],
   loaded: false,
 });
 
@@ -80,6 +105,7 @@ export function refresh_account(symbol: string): Promise<void> {
         binance<{ balances: Balance[] }>("GET", "account", { omitZeroBalances: false }),
       ]);
       account_data.set({
+        ...account_data.get(),
         symbol,
         open: open.sort((a, b) => b.time - a.time),
         history: history.sort((a, b) => b.updateTime - a.updateTime),
@@ -98,4 +124,38 @@ export function refresh_account(symbol: string): Promise<void> {
     }
   });
   return pending;
+}
+
+/** Re-reads the deposits and withdrawals (the account page shows them; the trading page does not). */
+export async function refresh_transfers(): Promise<void> {
+  try {
+    const [deposits, withdrawals] = await Promise.all([
+      wallet<DepositRecord[]>("capital/deposit/hisrec", { limit: 100 }),
+      wallet<WithdrawalRecord[]>("capital/withdraw/history", { limit: 100 }),
+    ]);
+    const transfers: Transfer[] = [
+      ...deposits.map((d) => ({
+        id: d.id,
+        kind: "deposit" as const,
+        coin: d.coin,
+        amount: d.amount,
+        time_ms: d.insertTime,
+      })),
+      ...withdrawals.map((w) => ({
+        id: w.id,
+        kind: "withdrawal" as const,
+        coin: w.coin,
+        amount: w.amount,
+        // Binance writes a withdrawal's time as "2019-10-12 11:12:02", UTC
+        time_ms: Date.parse(`${w.applyTime.replace(" ", "T")}Z`),
+      })),
+    ];
+    account_data.set({
+      ...account_data.get(),
+      // newest first; ids (the commands' sequence numbers) order those of the same second
+      transfers: transfers.sort((a, b) => b.time_ms - a.time_ms || Number(b.id) - Number(a.id)),
+    });
+  } catch {
+    // unreachable or logged out: the banners and the session say so; keep what we had
+  }
 }

@@ -79,6 +79,11 @@ export function binance<T>(method: "GET" | "POST" | "DELETE" | "PUT", path: stri
   return request(method, `/api/v3/${path}${query_string(params)}`) as Promise<T>;
 }
 
+/** Binance's wallet endpoints (/sapi/v1), with the session as for /api/v3. */
+export function wallet<T>(path: string, params: Query = {}) {
+  return request("GET", `/sapi/v1/${path}${query_string(params)}`) as Promise<T>;
+}
+
 /** The web app's own API. */
 export function web<T>(method: "GET" | "POST" | "DELETE", path: string, body?: unknown) {
   return request(method, `/web/v1/${path}`, body ?? (method === "POST" ? {} : undefined)) as Promise<T>;

@@ -311,6 +311,26 @@ describe("the web app in Chromium", () => {
 
   it("creates an API key, uses it for a signed REST call, revokes it", async () => {
     await page.goto(`${base}/account`);
+    // the demo funds, in the account's deposits (the wallet's history, read with the session)
+    const transfers = page.getByTestId("transfers");
+    await transfers
+      .locator('tr[data-kind="deposit"]')
+      .filter({ hasText: "USDT" })
+      .getByText("+100,000.00000000")
+      .waitFor();
+    assert.deepEqual(
+      await transfers
+        .locator("tbody tr")
+        .evaluateAll((rows) =>
+          rows.map((r) => [r.getAttribute("data-kind"), r.querySelector("th")?.textContent]).sort(),
+        ),
+      [
+        ["deposit", "BTC"],
+        ["deposit", "ETH"],
+        ["deposit", "USDT"],
+      ],
+    );
+    await transfers.screenshot({ path: artifact("web-account-transfers.png") });
     // a bad IP allow-list never leaves the page
     await page.getByLabel(/Only from these IP addresses/).fill("<img src=x onerror=alert(1)>");
     await page.getByRole("button", { name: "Create key" }).click();

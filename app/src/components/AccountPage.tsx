@@ -1,11 +1,12 @@
 import { type FormEvent, useCallback, useEffect, useState } from "react";
-import { account_data, refresh_account } from "../account_data";
+import { account_data, refresh_account, refresh_transfers } from "../account_data";
 import { ApiFailure, type Me, web } from "../api";
 import { navigate } from "../router";
 import { config, log_out, logged_in, me } from "../session";
 import { useStore } from "../store";
 import { BalancesTable } from "./BalancesTable";
 import { DemoFunds } from "./DemoFunds";
+import { TransfersTable } from "./TransfersTable";
 
 export function AccountPage() {
   const user = useStore(me);
@@ -15,6 +16,11 @@ export function AccountPage() {
     document.title = "Account · Holdfast";
     void refresh_account("BTCUSDT");
   }, []);
+  // read with the session, so once it is known (a page opened directly learns it after mounting)
+  const logged = user !== null && user !== undefined;
+  useEffect(() => {
+    if (logged) void refresh_transfers();
+  }, [logged]);
   if (!user) return null;
   return (
     <div className="account">
@@ -26,6 +32,10 @@ export function AccountPage() {
         <h2 id="balances-h">Balances</h2>
         <BalancesTable balances={data.balances} testid="account-balances" />
         {cfg.demo ? <DemoFunds /> : null}
+      </section>
+      <section className="card" aria-labelledby="transfers-h">
+        <h2 id="transfers-h">Deposits and withdrawals</h2>
+        <TransfersTable transfers={data.transfers} />
       </section>
       <TwoFactor user={user} />
       <ApiKeys />

@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { account_data, refresh_account } from "../account_data";
+import { account_data, refresh_account, refresh_transfers } from "../account_data";
 import { web } from "../api";
 import { useStore } from "../store";
 
@@ -15,6 +15,7 @@ export function DemoFunds() {
         parts.length === 0 ? "Your demo balances are already topped up." : `Added ${parts.join(", ")}.`,
       );
       if (symbol !== "") await refresh_account(symbol);
+      await refresh_transfers();
     } catch (error) {
       set_message((error as Error).message);
     }
