@@ -154,17 +154,27 @@ function multiplier(ppm: number): string {
   return text.includes(".") ? text.replace(/\.?0+$/, "") : text;
 }
 
+const exchange_filters = (e: Engine) => [
+  { filterType: "EXCHANGE_MAX_NUM_ORDERS", maxNumOrders: e.limits.open_orders_per_account_max },
+];
+
 export function exchange_info(e: Engine, markets: Market[], server_time_ms: number) {
   return {
     timezone: "UTC",
     serverTime: server_time_ms,
     // Request limits are listed once the gateway enforces them.
     rateLimits: [],
-    exchangeFilters: [
-      { filterType: "EXCHANGE_MAX_NUM_ORDERS", maxNumOrders: e.limits.open_orders_per_account_max },
-    ],
+    exchangeFilters: exchange_filters(e),
     symbols: markets.map((m) => symbol_info(e, m)),
   };
+}
+
+/**
+ * GET /api/v3/myFilters: the filters an account's orders on a market meet. Every account meets the
+ * same ones here (exchangeInfo's); no account has asset limits (Binance's MAX_ASSET).
+ */
+export function my_filters(e: Engine, m: Market) {
+  return { exchangeFilters: exchange_filters(e), symbolFilters: symbol_info(e, m).filters, assetFilters: [] };
 }
 
 /** The best `limit` levels of each side, best first, and the book update id they reflect. */

@@ -174,6 +174,7 @@ function request_weight(route: string, q: WeightParams): number {
     case "GET /api/v3/openOrderList":
       return 6;
     case "GET /api/v3/rateLimit/order":
+    case "GET /api/v3/myFilters":
       return 40;
     case "POST /api/v3/order/test":
       return q.get("computeCommissionRates") === "true" ? 20 : 1;

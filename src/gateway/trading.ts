@@ -54,7 +54,7 @@ import {
   trailing_fields,
 } from "./history_json.js";
 import type { Limiter } from "./limits.js";
-import { pad8, price_str, qty_str } from "./market_data.js";
+import { my_filters, pad8, price_str, qty_str } from "./market_data.js";
 import { list_json, pending_orders, register_order_lists } from "./order_lists.js";
 import { ApiError, bad, integer, type Params } from "./params.js";
 import { fee_rate, register_wallet } from "./wallet.js";
@@ -821,6 +821,11 @@ export function register_trading(
   // A market's fees, as Binance's per-symbol commission endpoints report them. Holdfast's fees are
   // set per market (add_market) and are the same for every account; no discounts, no tax.
   const zero = "0.00000000";
+  route("GET", "/api/v3/myFilters", ["symbol", ...SIGNED], (p, request, raw) => {
+    signed("read", p, request, raw);
+    return my_filters(engine, market_of(p));
+  });
+
   route("GET", "/api/v3/account/commission", ["symbol", ...SIGNED], (p, request, raw) => {
     signed("read", p, request, raw);
     const c = market_of(p).config;

@@ -61,6 +61,7 @@ const METHODS: Record<string, string> = {
   allOrders: "GET /api/v3/allOrders",
   myTrades: "GET /api/v3/myTrades",
   myPreventedMatches: "GET /api/v3/myPreventedMatches",
+  myFilters: "GET /api/v3/myFilters",
   "orderList.place": "POST /api/v3/order/oco",
   "orderList.place.oco": "POST /api/v3/orderList/oco",
   "orderList.place.oto": "POST /api/v3/orderList/oto",

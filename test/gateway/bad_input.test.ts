@@ -138,6 +138,7 @@ const request = fc.record({
     "/api/v3/allOrders",
     "/api/v3/myTrades",
     "/api/v3/myPreventedMatches",
+    "/api/v3/myFilters",
     "/api/v3/order/amend/keepPriority",
     "/api/v3/order/amendments",
     "/api/v3/account",

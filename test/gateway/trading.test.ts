@@ -672,6 +672,24 @@ describe("signed trading REST", () => {
     assert.equal((await call("GET", "/sapi/v1/asset/tradeFee", alice, { symbol: "NOPE" })).body.code, -1121);
   });
 
+  it("GET /api/v3/myFilters: the exchange's and the market's filters, as exchangeInfo has them", async () => {
+    const info = (await fetch(`${base}/api/v3/exchangeInfo?symbol=ETHUSDT`).then((r) => r.json())) as Body;
+    const used = async () => Number((await fetch(`${base}/api/v3/ping`)).headers.get("x-mbx-used-weight-1m"));
+    const w0 = await used();
+    const mine = await call("GET", "/api/v3/myFilters", alice, { symbol: "ETHUSDT" });
+    assert.equal((await used()) - w0, 1 + 40);
+    assert.equal(mine.status, 200, JSON.stringify(mine.body));
+    assert.deepEqual(mine.body, {
+      exchangeFilters: info.exchangeFilters,
+      symbolFilters: (info.symbols as Body[])[0].filters,
+      assetFilters: [],
+    });
+    assert.ok(((mine.body.symbolFilters as Body[]) ?? []).some((f) => f.filterType === "NOTIONAL"));
+    assert.equal((await call("GET", "/api/v3/myFilters", alice, {})).body.code, -1102);
+    assert.equal((await call("GET", "/api/v3/myFilters", alice, { symbol: "NOPE" })).body.code, -1121);
+    assert.equal((await call("GET", "/api/v3/myFilters", null, { symbol: "ETHUSDT" })).body.code, -2014);
+  });
+
   it("Binance's wallet endpoints: capital/config/getall, account/apiRestrictions, account/status", async () => {
     // every asset, with the account's balances as GET account has them (an order's lock included)
     const placed = await call("POST", "/api/v3/order", alice, {

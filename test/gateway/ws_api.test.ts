@@ -256,6 +256,15 @@ describe("WebSocket API (/ws-api/v3)", () => {
         assert.ok(page.length > 0, `${path}: ${JSON.stringify(page)}`);
         assert.deepEqual(answer.result, page, method);
       }
+      // the filters the session's account meets on a market (myFilters), as REST has them
+      const filters = await call("filters", "myFilters", { symbol: "ETHUSDT", timestamp: Date.now() });
+      assert.equal(filters.status, 200, JSON.stringify(filters));
+      const ftext = new URLSearchParams({ symbol: "ETHUSDT", timestamp: String(Date.now()) }).toString();
+      const fsig = createHmac("sha256", bob.secretKey).update(ftext).digest("hex");
+      const frest = await fetch(`${creds.baseUrl}/api/v3/myFilters?${ftext}&signature=${fsig}`, {
+        headers: { "X-MBX-APIKEY": bob.apiKey },
+      });
+      assert.deepEqual(filters.result, await frest.json());
       // an OCO on the session: placed, shown pending, cancelled whole, in the history (orderList.*)
       const oco = await call("oco", "orderList.place.oco", {
         symbol: "BTCUSDT",
