@@ -135,6 +135,7 @@ export function register_wallet(route: Route, ctx: WalletContext): void {
     request: FastifyRequest,
     raw: { query: string; body: string },
     withdrawals: boolean,
+    ids: number[] | null,
   ): Promise<TransferRow[] | null> => {
     const account = signed("read", p, request, raw).account;
     const coin = p.values.get("coin");
@@ -149,7 +150,7 @@ export function register_wallet(route: Route, ctx: WalletContext): void {
     if (end_ms === undefined) end_ms = start_ms === undefined ? Date.now() : start_ms + WINDOW_MS_MAX;
     if (start_ms === undefined) start_ms = Math.max(0, end_ms - WINDOW_MS_MAX);
     if (asset === -1) return null;
-    return history.transfers(account, { withdrawals, asset, start_ms, end_ms, offset, limit });
+    return history.transfers(account, { withdrawals, asset, ids, start_ms, end_ms, offset, limit });
   };
   const amount = (r: TransferRow): string =>
     pad8(units_to_decimal(Math.abs(r.amount_units), engine.assets[r.asset].decimals));
@@ -159,7 +160,7 @@ export function register_wallet(route: Route, ctx: WalletContext): void {
     "/sapi/v1/capital/deposit/hisrec",
     ["includeSource", "coin", "status", "startTime", "endTime", "offset", "limit", "txId", ...SIGNED],
     async (p, request, raw) => {
-      const rows = await transfers(p, request, raw, false);
+      const rows = await transfers(p, request, raw, false, null);
       const status = p.values.get("status");
       const tx_id = p.values.get("txId");
       // every deposit here is a success without a transaction id
@@ -191,14 +192,16 @@ export function register_wallet(route: Route, ctx: WalletContext): void {
     "/sapi/v1/capital/withdraw/history",
     ["coin", "withdrawOrderId", "status", "offset", "limit", "idList", "startTime", "endTime", ...SIGNED],
     async (p, request, raw) => {
+      // ids as the histories show them (sequence numbers); any other names no withdrawal here
       const id_list = p.values.get("idList");
-      const ids = id_list === undefined ? null : new Set(id_list.split(","));
-      if (ids !== null && ids.size > ID_LIST_MAX)
+      const names = id_list === undefined ? null : id_list.split(",");
+      if (names !== null && names.length > ID_LIST_MAX)
         throw bad(
           -1100,
           `Illegal characters found in parameter 'idList'; legal range is '1 - ${ID_LIST_MAX} ids'.`,
         );
-      const rows = await transfers(p, request, raw, true);
+      const ids = names === null ? null : names.filter((n) => /^[1-9][0-9]{0,15}$/.test(n)).map(Number);
+      const rows = await transfers(p, request, raw, true, ids);
       const status = p.values.get("status");
       // none was given a withdrawOrderId (operators' withdrawals), and every one is completed
       if (
@@ -207,25 +210,23 @@ export function register_wallet(route: Route, ctx: WalletContext): void {
         p.values.has("withdrawOrderId")
       )
         return [];
-      return rows
-        .filter((r) => ids === null || ids.has(String(r.seq)))
-        .map((r) => ({
-          id: String(r.seq),
-          amount: amount(r),
-          transactionFee: ZERO,
-          coin: engine.assets[r.asset].name,
-          status: WITHDRAW_COMPLETED,
-          address: "",
-          txId: "",
-          applyTime: utc_text(r.time_ms),
-          network: "",
-          transferType: TRANSFER_INTERNAL,
-          info: "",
-          confirmNo: 0,
-          walletType: 0,
-          txKey: "",
-          completeTime: utc_text(r.time_ms),
-        }));
+      return rows.map((r) => ({
+        id: String(r.seq),
+        amount: amount(r),
+        transactionFee: ZERO,
+        coin: engine.assets[r.asset].name,
+        status: WITHDRAW_COMPLETED,
+        address: "",
+        txId: "",
+        applyTime: utc_text(r.time_ms),
+        network: "",
+        transferType: TRANSFER_INTERNAL,
+        info: "",
+        confirmNo: 0,
+        walletType: 0,
+        txKey: "",
+        completeTime: utc_text(r.time_ms),
+      }));
     },
   );
 

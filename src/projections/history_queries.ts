@@ -126,6 +126,8 @@ export interface TransferQuery {
   withdrawals: boolean;
   /** null: every asset. */
   asset: number | null;
+  /** null: any; else only these ids (sequence numbers), before offset and limit apply. */
+  ids: number[] | null;
   start_ms: number;
   end_ms: number;
   offset: number;
@@ -225,6 +227,7 @@ export class HistoryQueries {
         ORDER BY prevented_match_id LIMIT ?`),
       transfers: db.prepare(`SELECT * FROM transfers WHERE account = ? AND time_ms >= ? AND time_ms <= ?
         AND (amount_units < 0) = ? AND (? < 0 OR asset = ?)
+        AND (? IS NULL OR seq IN (SELECT value FROM json_each(?)))
         ORDER BY time_ms DESC, seq DESC LIMIT ? OFFSET ?`),
     };
     this.candle_reader = new CandleReader(db);
@@ -310,6 +313,7 @@ export class HistoryQueries {
   /** The account's deposits or withdrawals (the wallet's histories), newest first. */
   transfers(account: number, q: TransferQuery): TransferRow[] {
     const asset = q.asset ?? -1;
+    const ids = q.ids === null ? null : JSON.stringify(q.ids);
     return this.stmt.transfers.all(
       account,
       q.start_ms,
@@ -317,6 +321,8 @@ export class HistoryQueries {
       q.withdrawals ? 1 : 0,
       asset,
       asset,
+      ids,
+      ids,
       q.limit,
       q.offset,
     ) as TransferRow[];

@@ -860,6 +860,9 @@ describe("signed trading REST", () => {
     assert.deepEqual(await ids(W, { coin: "NOPE" }), []);
     assert.deepEqual(await ids(W, { status: "4" }), []);
     assert.deepEqual(await ids(W, { idList: `${first_seq},999999` }), [String(first_seq)]);
+    // the ids filter before the page is taken: the older one, alone on a page of one
+    assert.deepEqual(await ids(W, { idList: String(first_seq), limit: "1" }), [String(first_seq)]);
+    assert.deepEqual(await ids(W, { idList: "x,0,-1" }), []);
     assert.deepEqual(await ids(W, { limit: "1" }), [String(second_seq)]);
     assert.deepEqual(await ids(W, { limit: "1", offset: "1" }), [String(first_seq)]);
     assert.deepEqual(await ids(W, { startTime: String(Date.now() + 60_000) }), []);
