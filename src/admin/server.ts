@@ -7,8 +7,9 @@
 
 import { chmodSync, rmSync } from "node:fs";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
-import { PERMISSION_TRADE, TIER_DEFAULT } from "../engine/api_keys.js";
+import { KEY_KIND_NAMES, PERMISSION_TRADE, TIER_DEFAULT } from "../engine/api_keys.js";
 import type { Command } from "../engine/commands.js";
+import { units_to_decimal } from "../engine/decimal.js";
 import type { EngineEvent } from "../engine/events.js";
 import { reason_message, reason_name } from "../engine/reasons.js";
 import { MARKET_STATUS_NAMES, type MarketStatus } from "../engine/types.js";
@@ -111,6 +112,38 @@ export async function start_admin_server(
     ...node_status(node, data_dir, started_at),
     ...(request.query.hash === "1" ? { state_hash: node.state_hash() } : {}),
   }));
+
+  // One account as the engine holds it: balances (exact decimals), open orders per market, API keys
+  // (the key itself, never a secret), the command time of its last balance change.
+  app.get<{ Params: { account: string } }>("/v1/accounts/:account", async (request, reply) => {
+    const e = node.engine;
+    const text = request.params.account;
+    const account = /^[0-9]{1,15}$/.test(text) ? Number(text) : -1;
+    if (account < 0 || account >= e.accounts.length)
+      return reply.code(404).send({ error: `unknown account ${text}` });
+    return {
+      account,
+      updated_ms: e.ledger.updated_ms(account),
+      balances: e.assets.map((a) => ({
+        asset: a.name,
+        free: units_to_decimal(e.ledger.free(account, a.id), a.decimals),
+        locked: units_to_decimal(e.ledger.locked(account, a.id), a.decimals),
+      })),
+      open_orders: e.markets.map((m, i) => ({
+        symbol: m.config.symbol,
+        open: e.ledger.open_count(account, i),
+        stops: e.ledger.stop_count(account, i),
+      })),
+      api_keys: e.api_keys.of_account(account).map((k) => ({
+        api_key: k.api_key,
+        kind: KEY_KIND_NAMES[k.kind],
+        trade: (k.permissions & PERMISSION_TRADE) !== 0,
+        ip_allow: k.ip_allow === "" ? [] : k.ip_allow.split(","),
+        tier: k.tier,
+        created_ms: k.created_ms,
+      })),
+    };
+  });
 
   app.post("/v1/snapshot", async () => {
     const name = await node.snapshot();

@@ -5,6 +5,23 @@
 import type { Command } from "commander";
 import { AdminUnreachableError, admin_request, admin_socket_path } from "../admin/client.js";
 import type { NodeStatus } from "../admin/server.js";
+
+/** GET /v1/accounts/:account (src/admin/server.ts). */
+interface AccountView {
+  account: number;
+  updated_ms: number;
+  balances: { asset: string; free: string; locked: string }[];
+  open_orders: { symbol: string; open: number; stops: number }[];
+  api_keys: {
+    api_key: string;
+    kind: string;
+    trade: boolean;
+    ip_allow: string[];
+    tier: string;
+    created_ms: number;
+  }[];
+}
+
 import { mb } from "../node/disk_guard.js";
 
 interface Common {
@@ -81,6 +98,27 @@ export function register_admin(program: Command): void {
         );
     },
   );
+
+  common(
+    admin.command("account <account>").description("one account: balances, open orders, API keys"),
+  ).action(async (account: string, opts: Common) => {
+    const a = (await call(opts, "GET", `/v1/accounts/${encodeURIComponent(account)}`)) as AccountView;
+    if (opts.json) return console.log(JSON.stringify(a));
+    const when = a.updated_ms === 0 ? "never" : new Date(a.updated_ms).toISOString();
+    console.log(`account ${a.account} (last balance change: ${when})`);
+    console.log(`  ${"asset".padEnd(8)} ${"free".padStart(24)} ${"locked".padStart(24)}`);
+    for (const b of a.balances)
+      console.log(`  ${b.asset.padEnd(8)} ${b.free.padStart(24)} ${b.locked.padStart(24)}`);
+    const open = a.open_orders.filter((o) => o.open > 0);
+    console.log(
+      `  open orders: ${open.length === 0 ? "none" : open.map((o) => `${o.symbol} ${o.open}${o.stops > 0 ? ` (${o.stops} stops)` : ""}`).join(", ")}`,
+    );
+    if (a.api_keys.length === 0) console.log("  API keys: none");
+    for (const k of a.api_keys)
+      console.log(
+        `  API key ${k.api_key.slice(0, 8)}… ${k.kind}, ${k.trade ? "read + trade" : "read only"}, tier ${k.tier}${k.ip_allow.length > 0 ? `, from ${k.ip_allow.join(", ")}` : ""}`,
+      );
+  });
 
   common(admin.command("snapshot").description("write a snapshot now")).action(async (opts: Common) => {
     const r = (await call(opts, "POST", "/v1/snapshot")) as { name: string; seq: number };

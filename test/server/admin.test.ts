@@ -74,6 +74,35 @@ describe("admin interface", () => {
       );
       assert.equal(bad_amount.code, 1);
       assert.match(bad_amount.stderr, /amount 1e5: format/);
+      // one account as the engine holds it: balances, open orders, keys (human and --json)
+      const view = JSON.parse(
+        (await cli("admin", "account", String(user.account), "--data-dir", dir, "--json")).stdout,
+      );
+      assert.equal(view.account, user.account);
+      assert.deepEqual(
+        view.balances.find((b: { asset: string }) => b.asset === "USDT"),
+        { asset: "USDT", free: "12.50000000", locked: "0.00000000" },
+      );
+      assert.deepEqual(
+        view.api_keys.map((k: { api_key: string; kind: string; trade: boolean }) => [
+          k.api_key,
+          k.kind,
+          k.trade,
+        ]),
+        [[user.apiKey, "HMAC_SHA256", true]],
+      );
+      assert.ok(view.open_orders.every((o: { open: number }) => o.open === 0));
+      const shown = (await cli("admin", "account", String(user.account), "--data-dir", dir)).stdout;
+      assert.match(shown, new RegExp(`account ${user.account} \\(last balance change: \\d{4}-`));
+      assert.match(shown, /\n {2}USDT {12,}12\.50000000 {13,}0\.00000000\n/);
+      assert.match(shown, /open orders: none/);
+      assert.match(
+        shown,
+        new RegExp(`API key ${user.apiKey.slice(0, 8)}… HMAC_SHA256, read \\+ trade, tier`),
+      );
+      const nobody = await cli("admin", "account", "999999", "--data-dir", dir);
+      assert.equal(nobody.code, 1);
+      assert.match(nobody.stderr, /unknown account 999999/);
       const revoke = await cli("admin", "revoke-key", String(user.account), user.apiKey, "--data-dir", dir);
       assert.match(revoke.stdout, /revoke key: done/);
       const halt = await cli("admin", "market-status", "BTCUSDT", "halt", "--data-dir", dir);
