@@ -187,6 +187,7 @@ function request_weight(route: string, q: WeightParams): number {
     case "GET /api/v3/account/commission":
       return 20;
     case "GET /sapi/v1/capital/config/getall":
+    case "GET /sapi/v1/margin/isolated/allPairs":
       return 10;
     default:
       return 1;

@@ -8,6 +8,8 @@
  * - GET /sapi/v1/account/apiRestrictions: what the calling key may do (@binance/connector's
  *   apiPermissions; bots check a key's permissions with it before trading);
  * - GET /sapi/v1/account/status: the account's status (@binance/connector's accountStatus);
+ * - GET /sapi/v1/margin/allPairs and /sapi/v1/margin/isolated/allPairs: no margin trading here, so
+ *   none (ccxt's loadMarkets asks for them while its `fetchMargins` option is on, its default);
  * - GET /sapi/v1/capital/deposit/hisrec and /sapi/v1/capital/withdraw/history: the account's deposits
  *   and withdrawals, from the history projection (ccxt's fetchDeposits/fetchWithdrawals).
  * Holdfast has no blockchain networks yet: deposits and withdrawals are the operator's commands
@@ -229,6 +231,12 @@ export function register_wallet(route: Route, ctx: WalletContext): void {
       }));
     },
   );
+
+  for (const url of ["/sapi/v1/margin/allPairs", "/sapi/v1/margin/isolated/allPairs"])
+    route("GET", url, ["symbol", ...SIGNED], (p, request, raw) => {
+      signed("read", p, request, raw);
+      return [];
+    });
 
   route("GET", "/sapi/v1/account/status", [...SIGNED], (p, request, raw) => {
     signed("read", p, request, raw);

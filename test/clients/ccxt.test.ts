@@ -32,7 +32,7 @@ describe("ccxt 4.5.84 (REST)", () => {
         options: {
           fetchMarkets: { types: ["spot"] },
           // fetchCurrencies left on (ccxt's default): loadMarkets reads /sapi/v1/capital/config/getall
-          fetchMargins: false,
+          // fetchMargins left on too: the margin pairs are none
           fetchOpenOrders: { warnWithoutSymbol: false },
         },
       });

@@ -149,6 +149,7 @@ const request = fc.record({
     "/sapi/v1/account/status",
     "/sapi/v1/capital/deposit/hisrec",
     "/sapi/v1/capital/withdraw/history",
+    "/sapi/v1/margin/allPairs",
     "/api/v3/rateLimit/order",
     "/api/v3/order/cancelReplace",
     "/api/v3/order/oco",

@@ -794,6 +794,9 @@ describe("signed trading REST", () => {
     const own = await call("GET", "/sapi/v1/account/apiRestrictions", alice, {});
     assert.deepEqual([own.body.ipRestrict, own.body.enableSpotAndMarginTrading], [false, true]);
     assert.deepEqual((await call("GET", "/sapi/v1/account/status", reader, {})).body, { data: "Normal" });
+    // no margin trading: no margin pairs, cross or isolated
+    assert.deepEqual((await call("GET", "/sapi/v1/margin/allPairs", alice, {})).body, []);
+    assert.deepEqual((await call("GET", "/sapi/v1/margin/isolated/allPairs", alice, {})).body, []);
     // signed, weighed as Binance weighs them, and Binance's errors
     const used = async () => Number((await fetch(`${base}/api/v3/ping`)).headers.get("x-mbx-used-weight-1m"));
     const w0 = await used();
