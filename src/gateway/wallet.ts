@@ -20,15 +20,12 @@
  */
 
 import type { FastifyRequest } from "fastify";
-import type { ApiKeyRecord } from "../engine/api_keys.js";
 import { PERMISSION_TRADE, PERMISSION_WITHDRAW } from "../engine/api_keys.js";
 import { units_to_decimal } from "../engine/decimal.js";
-import type { Engine } from "../engine/engine.js";
 import { MARKET_POST_ONLY, MARKET_TRADING } from "../engine/types.js";
-import type { History } from "../projections/history.js";
 import type { TransferRow } from "../projections/history_queries.js";
-import type { Need } from "./auth.js";
 import { pad8 } from "./market_data.js";
+import type { TradingContext } from "./order_lists.js";
 import { bad, integer, type Params } from "./params.js";
 import type { Route } from "./trading.js";
 
@@ -52,17 +49,8 @@ const utc_text = (ms: number): string => new Date(ms).toISOString().slice(0, 19)
 /** A fee in millionths as Binance's commission rate ("0.00100000" for 1,000 ppm: 0.1%). */
 export const fee_rate = (ppm: number): string => pad8(units_to_decimal(ppm, 6));
 
-export interface WalletContext {
-  engine: Engine;
-  history: History;
-  market_of: (p: Params) => Engine["markets"][number];
-  signed: (
-    need: Need,
-    p: Params,
-    request: FastifyRequest,
-    raw: { query: string; body: string },
-  ) => ApiKeyRecord;
-}
+/** What these endpoints need of register_trading's context. */
+export type WalletContext = Pick<TradingContext, "engine" | "history" | "market_of" | "signed">;
 
 export function register_wallet(route: Route, ctx: WalletContext): void {
   const { engine, history, signed } = ctx;
