@@ -11,6 +11,7 @@ import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { Secret, TOTP } from "otpauth";
 import type { Browser, Page } from "playwright-core";
+import { admin_request } from "../../src/admin/client.js";
 import type { DemoCredentials } from "../../src/demo/setup.js";
 import { artifact, launch_browser } from "../helpers/browser.js";
 import { demo_node } from "../helpers/nodes.js";
@@ -330,6 +331,22 @@ describe("the web app in Chromium", () => {
         ["deposit", "USDT"],
       ],
     );
+    // an operator's withdrawal shows at once: the page listens to the user's stream
+    const account = Number(
+      /account (\d+)/.exec((await page.locator("main p.muted").first().textContent()) ?? "")?.[1],
+    );
+    assert.ok(Number.isInteger(account), "the page names the account");
+    const done = await admin_request(node.running.admin_socket, "POST", "/v1/withdraw", {
+      account,
+      asset: "ETH",
+      amount: "0.5",
+    });
+    assert.equal((done.body as { applied?: boolean }).applied, true, JSON.stringify(done.body));
+    await transfers
+      .locator('tr[data-kind="withdrawal"]')
+      .filter({ hasText: "ETH" })
+      .getByText("−0.50000000")
+      .waitFor();
     await transfers.screenshot({ path: artifact("web-account-transfers.png") });
     // a bad IP allow-list never leaves the page
     await page.getByLabel(/Only from these IP addresses/).fill("<img src=x onerror=alert(1)>");

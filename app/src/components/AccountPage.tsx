@@ -1,6 +1,7 @@
 import { type FormEvent, useCallback, useEffect, useState } from "react";
 import { account_data, refresh_account, refresh_transfers } from "../account_data";
 import { ApiFailure, type Me, web } from "../api";
+import { UserFeed } from "../feed";
 import { navigate } from "../router";
 import { config, log_out, logged_in, me } from "../session";
 import { useStore } from "../store";
@@ -16,10 +17,17 @@ export function AccountPage() {
     document.title = "Account · Holdfast";
     void refresh_account("BTCUSDT");
   }, []);
-  // read with the session, so once it is known (a page opened directly learns it after mounting)
+  // read with the session, so once it is known (a page opened directly learns it after mounting),
+  // and again on every event of the user's stream (a deposit or withdrawal brings a balanceUpdate)
   const logged = user !== null && user !== undefined;
   useEffect(() => {
-    if (logged) void refresh_transfers();
+    if (!logged) return;
+    void refresh_transfers();
+    const feed = new UserFeed(() => {
+      void refresh_account(account_data.get().symbol || "BTCUSDT");
+      void refresh_transfers();
+    });
+    return () => feed.close();
   }, [logged]);
   if (!user) return null;
   return (
