@@ -5,6 +5,7 @@
 import type { Command } from "commander";
 import { AdminUnreachableError, admin_request, admin_socket_path } from "../admin/client.js";
 import type { NodeStatus } from "../admin/server.js";
+import { mb } from "../node/disk_guard.js";
 
 /** GET /v1/accounts/:account (src/admin/server.ts). */
 interface AccountView {
@@ -21,8 +22,6 @@ interface AccountView {
     created_ms: number;
   }[];
 }
-
-import { mb } from "../node/disk_guard.js";
 
 interface Common {
   dataDir: string;
