@@ -14,6 +14,7 @@ import type { EngineEvent } from "../engine/events.js";
 import { reason_message, reason_name } from "../engine/reasons.js";
 import { MARKET_STATUS_NAMES, type MarketStatus } from "../engine/types.js";
 import type { MasterKey } from "../gateway/master_key.js";
+import type { Metrics } from "../metrics/metrics.js";
 import { free_bytes } from "../node/disk_guard.js";
 import type { ExchangeNode } from "../node/exchange_node.js";
 import { add_hmac_key, add_public_key, create_account, move_funds } from "./users.js";
@@ -89,6 +90,8 @@ export async function start_admin_server(
   master: MasterKey,
   /** The configured rate-limit tiers: a new key may name only these. */
   tier_names: readonly string[] = ["default"],
+  /** The node's metrics (GET /v1/metrics: Prometheus's text; ?format=json: prom-client's JSON). */
+  metrics: Metrics | null = null,
 ): Promise<FastifyInstance> {
   if (Buffer.byteLength(socket_path) > SOCKET_PATH_MAX)
     throw new Error(
@@ -143,6 +146,13 @@ export async function start_admin_server(
         created_ms: k.created_ms,
       })),
     };
+  });
+
+  app.get<{ Querystring: { format?: string } }>("/v1/metrics", async (request, reply) => {
+    if (metrics === null) return reply.code(404).send({ error: "this node keeps no metrics" });
+    if (request.query.format === "json") return metrics.json();
+    reply.type(metrics.content_type);
+    return metrics.text();
   });
 
   app.post("/v1/snapshot", async () => {

@@ -5,6 +5,7 @@
 import type { Command } from "commander";
 import { AdminUnreachableError, admin_request, admin_socket_path } from "../admin/client.js";
 import type { NodeStatus } from "../admin/server.js";
+import { type MetricJson, summary_lines } from "../metrics/summary.js";
 import { mb } from "../node/disk_guard.js";
 
 /** GET /v1/accounts/:account (src/admin/server.ts). */
@@ -117,6 +118,18 @@ export function register_admin(program: Command): void {
       console.log(
         `  API key ${k.api_key.slice(0, 8)}… ${k.kind}, ${k.trade ? "read + trade" : "read only"}, tier ${k.tier}${k.ip_allow.length > 0 ? `, from ${k.ip_allow.join(", ")}` : ""}`,
       );
+  });
+
+  common(
+    admin
+      .command("metrics")
+      .description("the node's metrics at a glance: acks, journal writes, requests, connections, process")
+      .option("--prometheus", "print Prometheus's text format (what --metrics-port serves)"),
+  ).action(async (opts: Common & { prometheus?: boolean }) => {
+    if (opts.prometheus) return void process.stdout.write(String(await call(opts, "GET", "/v1/metrics")));
+    const metrics = (await call(opts, "GET", "/v1/metrics?format=json")) as MetricJson[];
+    if (opts.json) return console.log(JSON.stringify(metrics));
+    for (const line of summary_lines(metrics)) console.log(line);
   });
 
   common(admin.command("snapshot").description("write a snapshot now")).action(async (opts: Common) => {

@@ -47,6 +47,11 @@ export function register_start(program: Command): void {
       "--trust-proxy <list>",
       "reverse proxies (addresses, CIDR ranges, 'loopback') whose X-Forwarded-For names the client, for limits and API key IP lists (default: none; the header is ignored)",
     )
+    .option(
+      "--metrics-port <n>",
+      "serve Prometheus metrics at http://METRICS_HOST:N/metrics (0: any free port; default: not on TCP, the admin socket serves them)",
+    )
+    .option("--metrics-host <host>", "address the metrics listen on", "127.0.0.1")
     .option("--snapshot-every <commands>", "take a snapshot after this many commands (default 100000)")
     .option("--compact-every <seconds>", "cluster mode: how often the log is compacted (default 30)")
     .option(
@@ -85,6 +90,8 @@ export function register_start(program: Command): void {
         diskFreeMinMb?: string;
         connectionsPerIp?: string;
         trustProxy?: string;
+        metricsPort?: string;
+        metricsHost: string;
       }) => {
         if (opts.journal !== "file" && opts.journal !== "etcd") {
           console.error("holdfast start: --journal must be file or etcd");
@@ -166,6 +173,15 @@ export function register_start(program: Command): void {
             return;
           }
         }
+        const metrics_port = opts.metricsPort === undefined ? null : Number(opts.metricsPort);
+        if (
+          metrics_port !== null &&
+          !(Number.isInteger(metrics_port) && metrics_port >= 0 && metrics_port <= 65535)
+        ) {
+          console.error("holdfast start: --metrics-port must be 0..65535");
+          process.exitCode = 2;
+          return;
+        }
         const port = Number(opts.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) {
           console.error("holdfast start: --port must be 0..65535");
@@ -223,6 +239,8 @@ export function register_start(program: Command): void {
           ...(disk_free_min_mb === undefined ? {} : { disk_free_min_bytes: disk_free_min_mb * 1024 * 1024 }),
           ...(connections_per_ip === undefined ? {} : { connections_per_ip }),
           ...(opts.trustProxy === undefined ? {} : { trust_proxy: opts.trustProxy }),
+          metrics_port,
+          metrics_host: opts.metricsHost,
           log,
         });
         console.log(

@@ -27,9 +27,10 @@ import {
   type Applied,
   type AppliedListener,
   type ExchangeNode,
+  type NodeObserver,
   WritesRefused,
 } from "../node/exchange_node.js";
-import type { Projection } from "../node/runtime.js";
+import { observed, type Projection } from "../node/runtime.js";
 import { list_snapshots, read_snapshot } from "../node/snapshot_store.js";
 import { TouchAhead } from "../node/touch_ahead.js";
 import { BATCH_COMMANDS_MAX, decode_batch, encode_batch } from "./batch_codec.js";
@@ -58,6 +59,8 @@ export interface ClusterOptions {
   snapshot_every_commands: number;
   snapshots_kept: number;
   projection?: Projection;
+  /** Told each of this node's batches once applied (the node's metrics). */
+  observer?: NodeObserver;
   log: (line: string) => void;
 }
 
@@ -116,6 +119,8 @@ function restore_newest(
 
 interface Waiting {
   command: Command;
+  /** When it was submitted (performance.now()): its wait for the node's metrics. */
+  submitted_ms: number;
   resolve: (applied: Applied) => void;
   reject: (error: Error) => void;
 }
@@ -346,6 +351,9 @@ export class ClusterNode implements ExchangeNode {
     }
     this.applied_revision = entry.revision;
     this.snapshotter.entry(entry.revision, entry.value);
+    const observer = this.options.observer;
+    if (observer !== undefined && mine !== undefined && mine.length > 0)
+      observed(observer, commands, mine[0].submitted_ms, this.options.log);
     if (this.catch_up !== null && entry.revision >= this.catch_up.revision) this.catch_up.done();
     if (
       this.serving &&
@@ -405,7 +413,7 @@ export class ClusterNode implements ExchangeNode {
     if (this.queue.length >= this.options.queue_max)
       return Promise.reject(new WritesRefused("too many commands waiting for the log", true));
     return new Promise((resolve, reject) => {
-      this.queue.push({ command, resolve, reject });
+      this.queue.push({ command, submitted_ms: performance.now(), resolve, reject });
       if (!this.flush_scheduled) {
         this.flush_scheduled = true;
         setImmediate(() => this.flush());
@@ -472,7 +480,10 @@ export class ClusterNode implements ExchangeNode {
     if (commands.length === 0) return Promise.resolve([]);
     const take: Waiting[] = [];
     const answers = commands.map(
-      (command) => new Promise<Applied>((resolve, reject) => void take.push({ command, resolve, reject })),
+      (command) =>
+        new Promise<Applied>(
+          (resolve, reject) => void take.push({ command, submitted_ms: performance.now(), resolve, reject }),
+        ),
     );
     this.append_batch(take, fence);
     return Promise.all(answers);

@@ -7,6 +7,7 @@ import underPressure from "@fastify/under-pressure";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Market } from "../engine/market.js";
 import { MARKET_STATUS_NAMES } from "../engine/types.js";
+import type { Metrics } from "../metrics/metrics.js";
 import type { ExchangeNode } from "../node/exchange_node.js";
 import type { History } from "../projections/history.js";
 import {
@@ -90,6 +91,8 @@ export interface PublicServerOptions {
   web?: { master: MasterKey; sessions: WebSessions; options: WebOptions } | null;
   /** More routes to serve on this port (a cluster node's peer routes: cluster/peer.ts). */
   extra_routes?: (app: FastifyInstance) => void;
+  /** Counts requests and connections (src/metrics), when the node keeps metrics. */
+  metrics?: Metrics | null;
 }
 
 const BODY_BYTES_MAX = 64 * 1024;
@@ -272,6 +275,20 @@ export async function start_public_server(
       reply.code(429).header("Retry-After", "1").send({ code: -1003, msg: "Too many requests queued." });
     },
   });
+
+  const metrics = options.metrics ?? null;
+  if (metrics !== null)
+    // every answer, refusals by the load shedder and unknown paths included (route "unmatched": the
+    // label holds route patterns, never raw paths, so a scan of random URLs adds no series)
+    app.addHook("onResponse", (request, reply, done) => {
+      metrics.http_answered(
+        request.method,
+        request.routeOptions.url ?? "unmatched",
+        reply.statusCode,
+        reply.elapsedTime / 1000,
+      );
+      done();
+    });
 
   const engine = node.engine;
   const limiter = new Limiter(options.limit_tiers, options.anonymous_tier, options.clock_ms);
@@ -576,6 +593,17 @@ export async function start_public_server(
       options.connection_lifetime_ms,
     );
     streams.ws_api = (request, socket, head, ip) => ws_api.upgrade(request, socket, head, ip);
+    ws_api.metrics = metrics;
+    metrics?.count_connections(() => {
+      const s = streams.counts;
+      const w = ws_api.counts;
+      return {
+        streams: s.connections,
+        stream_subscriptions: s.subscriptions,
+        ws_api: w.sessions,
+        ws_api_user_streams: w.user_streams,
+      };
+    });
     node.on_applied((_seq, time_ms, events) => ws_api.on_events(time_ms, events));
     app.addHook("preClose", (done) => {
       ws_api.close();

@@ -206,6 +206,13 @@ export class MarketStreams {
   /** The clients on each listen key: told when it expires, and cut off when it ends. */
   private readonly by_listen_key = new Map<string, Set<Client>>();
 
+  /** Open connections and their subscriptions, user data streams included (the node's metrics). */
+  get counts(): { connections: number; subscriptions: number } {
+    let subscriptions = 0;
+    for (const set of this.subscribers.values()) subscriptions += set.size;
+    return { connections: this.clients.size, subscriptions };
+  }
+
   /** Where /ws-api/v3 upgrades go (the WebSocket API shares the port). */
   ws_api: ((request: IncomingMessage, socket: Duplex, head: Buffer, ip: string) => void) | null = null;
 

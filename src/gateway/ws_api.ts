@@ -90,6 +90,16 @@ const SUBSCRIPTIONS_PER_CONNECTION_MAX = 16;
 const SUBSCRIPTION_IDS_MAX = 65_535;
 /** A connection not heard from (pong or request) for one interval after a ping is dropped. */
 const PING_INTERVAL_MS = 60_000;
+/** The methods answered here besides METHODS' (the metrics label any other "unknown"). */
+const SESSION_METHODS: ReadonlySet<string> = new Set([
+  "userDataStream.subscribe.signature",
+  "session.logon",
+  "session.status",
+  "session.logout",
+  "session.subscriptions",
+  "userDataStream.subscribe",
+  "userDataStream.unsubscribe",
+]);
 /** What session.logon and userDataStream.subscribe.signature read besides apiKey. */
 const LOGON_READ: ReadonlySet<string> = new Set(["timestamp", "recvWindow", "signature"]);
 
@@ -137,6 +147,15 @@ export class WsApi {
   private readonly subscribed = new Set<Session>();
 
   private readonly ping_timer: NodeJS.Timeout;
+  /** Told each answer's method and status (the node's metrics, src/metrics). */
+  metrics: { ws_api_answered(method: string, status: number): void } | null = null;
+
+  /** Open connections, and those with a user data subscription (the node's metrics). */
+  get counts(): { sessions: number; user_streams: number } {
+    let user_streams = 0;
+    for (const s of this.subscribed) user_streams += s.subscriptions.size;
+    return { sessions: this.sessions.size, user_streams };
+  }
 
   constructor(
     private readonly routes: ReadonlyMap<string, RouteEntry>,
@@ -282,9 +301,16 @@ export class WsApi {
     try {
       request = JSON.parse(text) as typeof request;
     } catch {
+      this.metrics?.ws_api_answered("unknown", 400);
       return { id: null, status: 400, error: { code: -1100, msg: "Malformed request: not JSON." } };
     }
     const answer = (await this.answer(session, request)) as Record<string, unknown>;
+    if (this.metrics !== null) {
+      const method = typeof request === "object" && request !== null ? request.method : undefined;
+      const known =
+        typeof method === "string" && (Object.hasOwn(METHODS, method) || SESSION_METHODS.has(method));
+      this.metrics.ws_api_answered(known ? method : "unknown", answer.status as number);
+    }
     const params = typeof request === "object" && request !== null ? request.params : undefined;
     const limits =
       typeof params === "object" && params !== null

@@ -48,6 +48,8 @@ export interface JournalOptions {
    * callee owns the bytes (the node transfers them to its snapshot worker).
    */
   on_durable_frame: ((frame: Uint8Array) => void) | null;
+  /** Told each durable write's bytes, commands and time (the node's metrics). */
+  on_write_timed: ((bytes: number, commands: number, write_ms: number) => void) | null;
   /**
    * Opening a journal directory of at least this many bytes checks its frames' CRCs and hashes on a
    * worker thread ahead of the scan (check_ahead.ts); below it, starting the worker costs more.
@@ -71,6 +73,7 @@ export const DEFAULT_JOURNAL_OPTIONS: JournalOptions = {
   clock_ms: () => Date.now(),
   log: (line) => console.error(line),
   on_durable_frame: null,
+  on_write_timed: null,
   check_ahead_bytes_min: 16 * 1024 * 1024,
   zero_fill_bytes: 4 * 1024 * 1024,
 };
@@ -231,7 +234,10 @@ export class FileJournal implements Journal {
         // a chunk ahead.
         if (this.filling !== null && this.file_offset + bytes.length > this.fill_from) await this.filling;
         if (this.fill_error !== null) throw this.fill_error;
+        const timed = this.options.on_write_timed;
+        const write_started_ms = timed === null ? 0 : performance.now();
         await file.write_synced(bytes, this.file_offset);
+        const write_ms = timed === null ? 0 : performance.now() - write_started_ms;
         this.file_offset += bytes.length;
         // A frame written past the filled space (none yet, or a fill behind) extended the file.
         this.filled_end = Math.max(this.filled_end, this.file_offset);
@@ -246,6 +252,12 @@ export class FileJournal implements Journal {
           seq += p.commands.length;
         }
         batch = [];
+        if (timed !== null) {
+          // metrics only: their failure must never look like the journal's
+          try {
+            timed(bytes.length, count, write_ms);
+          } catch {}
+        }
       }
     } catch (error) {
       // After a failed write or fdatasync the file's state is unknown (a retried fsync can report

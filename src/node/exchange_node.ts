@@ -29,6 +29,21 @@ export interface Applied {
   events: EngineEvent[];
 }
 
+/**
+ * Told what a node did, for its metrics (src/metrics/metrics.ts). Called on the node's thread after the
+ * answers are due; it must be cheap and never throw.
+ */
+export interface NodeObserver {
+  /**
+   * This node's own commands were applied, `wait_ms` after they were submitted (the log's durable
+   * write included): what their clients waited for. A cluster node gives its batch's first command's
+   * wait (the longest).
+   */
+  commands_applied(commands: readonly Command[], wait_ms: number): void;
+  /** The file journal made a frame durable: its bytes, its commands, the write's time. */
+  journal_written(bytes: number, commands: number, write_ms: number): void;
+}
+
 export type AppliedListener = (seq: number, time_ms: number, events: readonly EngineEvent[]) => void;
 
 export interface ExchangeNode {

@@ -19,7 +19,7 @@ import { SEGMENT_RE } from "../journal/scan.js";
 import { FsStorage } from "../journal/storage.js";
 import { type DataDir, open_data_dir } from "./data_dir.js";
 import { DISK_FREE_MIN_BYTES_DEFAULT, DiskGuard } from "./disk_guard.js";
-import { type Applied, type ExchangeNode, WritesRefused } from "./exchange_node.js";
+import { type Applied, type ExchangeNode, type NodeObserver, WritesRefused } from "./exchange_node.js";
 import { list_snapshots, read_snapshot } from "./snapshot_store.js";
 import { TouchAhead } from "./touch_ahead.js";
 
@@ -70,6 +70,8 @@ export interface NodeOptions {
   projection?: Projection;
   /** New commands are refused while the data directory's disk has less free (0: never). See disk_guard.ts. */
   disk_free_min_bytes: number;
+  /** Told each applied group of commands and each journal write (the node's metrics). */
+  observer?: NodeObserver;
 }
 
 export const DEFAULT_NODE_OPTIONS: Omit<NodeOptions, "data_dir"> = {
@@ -97,6 +99,20 @@ const NEW_ORDER = { type: "place_order" };
 const SNAPSHOT_WORKER_WAITING_BYTES_MAX = 8 * 1024 * 1024;
 
 export type { Applied } from "./exchange_node.js";
+
+/** Tells the observer (the metrics) what was applied; its failure is logged, never the node's. */
+export function observed(
+  observer: NodeObserver,
+  commands: readonly Command[],
+  submitted_ms: number,
+  log: (line: string) => void,
+): void {
+  try {
+    observer.commands_applied(commands, performance.now() - submitted_ms);
+  } catch (error) {
+    log(`node: metrics failed: ${String(error)}`);
+  }
+}
 
 export class EngineNode implements ExchangeNode {
   private applied_seq: number;
@@ -235,7 +251,13 @@ export class EngineNode implements ExchangeNode {
       };
       const journal = await FileJournal.open(
         new FsStorage(dir.journal),
-        { log: options.log, ...options.journal, on_durable_frame: (frame) => snapshotter.frame(frame) },
+        {
+          log: options.log,
+          ...options.journal,
+          on_durable_frame: (frame) => snapshotter.frame(frame),
+          on_write_timed:
+            options.observer === undefined ? null : options.observer.journal_written.bind(options.observer),
+        },
         from_seq,
         replay_frame,
       );
@@ -342,6 +364,8 @@ export class EngineNode implements ExchangeNode {
     this.gathered = [];
     this.gathered_resolve = [];
     this.gathered_reject = [];
+    const observer = this.options.observer;
+    const submitted_ms = observer === undefined ? 0 : performance.now();
     this.journal.append(commands).then(
       (appended) => {
         let applied: Applied[];
@@ -352,6 +376,7 @@ export class EngineNode implements ExchangeNode {
           return;
         }
         for (let i = 0; i < applied.length; i++) resolve[i](applied[i]);
+        if (observer !== undefined) observed(observer, commands, submitted_ms, this.options.log);
       },
       (error: unknown) => {
         this.journal_failure();
@@ -385,8 +410,14 @@ export class EngineNode implements ExchangeNode {
     const refused = this.refusal(commands);
     if (refused !== null) return Promise.reject(refused);
     this.append_gathered(); // what was submitted before goes first
+    const observer = this.options.observer;
+    const submitted_ms = observer === undefined ? 0 : performance.now();
     return this.journal.append(commands).then(
-      (appended) => this.apply_appended(commands, appended),
+      (appended) => {
+        const applied = this.apply_appended(commands, appended);
+        if (observer !== undefined) observed(observer, commands, submitted_ms, this.options.log);
+        return applied;
+      },
       (error: unknown) => {
         this.journal_failure();
         throw error;

@@ -23,7 +23,8 @@ import { Authenticator } from "../gateway/auth.js";
 import { DEFAULT_TIERS, type LimitTiers } from "../gateway/limits.js";
 import { MasterKey } from "../gateway/master_key.js";
 import { start_public_server } from "../gateway/public.js";
-import { start_space_problem } from "../node/disk_guard.js";
+import { Metrics, serve_metrics } from "../metrics/metrics.js";
+import { free_bytes, start_space_problem } from "../node/disk_guard.js";
 import type { ExchangeNode } from "../node/exchange_node.js";
 import { EngineNode } from "../node/runtime.js";
 import { open_history } from "../projections/history.js";
@@ -70,6 +71,13 @@ export interface StartOptions {
   advertise_url?: string;
   /** File journal: new commands are refused while the data directory's disk has less free (0: never; default DISK_FREE_MIN_BYTES_DEFAULT). */
   disk_free_min_bytes?: number;
+  /**
+   * Serve Prometheus metrics at http://METRICS_HOST:PORT/metrics (0: any free port; null or absent:
+   * not served on TCP; the admin socket serves them either way).
+   */
+  metrics_port?: number | null;
+  /** Address the metrics listen on (default 127.0.0.1: a scrape target, not a public page). */
+  metrics_host?: string;
   /** Demo mode runs the market maker unless this is false (tests that need a quiet book). */
   market_maker?: boolean;
   log: (line: string) => void;
@@ -81,6 +89,8 @@ export interface RunningNode {
   admin_socket: string;
   /** Demo mode: where the demo users' keys are. */
   credentials_file: string | null;
+  /** The metrics' TCP port, when served (`metrics_port`). */
+  metrics_port: number | null;
   close(): Promise<void>;
 }
 
@@ -128,6 +138,7 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
   // may be compacted away): before the history database is opened, which it may replace.
   if (options.cluster != null) await bootstrap(options, options.cluster, master);
   const history = open_history(join(options.data_dir, "history.sqlite"), options.log);
+  const metrics = new Metrics();
   const snapshot_every =
     options.snapshot_every_commands === undefined
       ? {}
@@ -140,6 +151,7 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
             data_dir: options.data_dir,
             log: options.log,
             projection: history,
+            observer: metrics,
             ...snapshot_every,
             ...(options.disk_free_min_bytes === undefined
               ? {}
@@ -152,12 +164,14 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
             ...(options.cluster.prefix === undefined ? {} : { prefix: options.cluster.prefix }),
             log: options.log,
             projection: history,
+            observer: metrics,
             ...snapshot_every,
           });
   } catch (error) {
     history.close();
     throw error;
   }
+  metrics.watch({ node, history, disk_free_bytes: () => free_bytes(options.data_dir) });
   const servers: FastifyInstance[] = [];
   let maker: MarketMaker | null = null;
   let once: OnceRunner | null = null;
@@ -193,7 +207,16 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
     }
     const admin_socket = options.admin_socket ?? admin_socket_path(options.data_dir);
     const tiers = options.limit_tiers ?? DEFAULT_TIERS;
-    servers.push(await start_admin_server(node, options.data_dir, admin_socket, master, Object.keys(tiers)));
+    servers.push(
+      await start_admin_server(node, options.data_dir, admin_socket, master, Object.keys(tiers), metrics),
+    );
+    let metrics_port: number | null = null;
+    if (options.metrics_port != null) {
+      const served = await serve_metrics(metrics, options.metrics_host ?? "127.0.0.1", options.metrics_port);
+      servers.push(served);
+      metrics_port = (served.server.address() as AddressInfo).port;
+      options.log(`metrics at http://${options.metrics_host ?? "127.0.0.1"}:${metrics_port}/metrics`);
+    }
     const anonymous_tier = options.anonymous_tier ?? (options.demo ? "demo" : "default");
     const auth = new Authenticator(node.engine, master, Date.now);
     const sessions = new WebSessions(master, node.engine, Date.now);
@@ -216,6 +239,7 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
       },
       limit_tiers: tiers,
       anonymous_tier,
+      metrics,
       ...(options.in_flight_max === undefined ? {} : { in_flight_max: options.in_flight_max }),
       ...(options.request_timeout_ms === undefined ? {} : { request_timeout_ms: options.request_timeout_ms }),
       ...(options.connections_per_ip === undefined ? {} : { connections_per_ip: options.connections_per_ip }),
@@ -272,7 +296,7 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
       else if (options.market_maker !== false)
         maker = start_market_maker(node, demo.maker, demo.taker, options.log);
     }
-    return { node, port, admin_socket, credentials_file, close };
+    return { node, port, admin_socket, credentials_file, metrics_port, close };
   } catch (error) {
     await close();
     throw error;

@@ -11,7 +11,9 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { admin_request } from "../../src/admin/client.js";
 import type { DemoCredentials } from "../../src/demo/setup.js";
+import { histogram_of, type MetricJson, sum_of, value_of } from "../../src/metrics/summary.js";
 import { start_cluster_node } from "../helpers/cluster.js";
 import { type EtcdCluster, start_etcd } from "../helpers/etcd.js";
 import { until } from "../helpers/wait.js";
@@ -106,5 +108,18 @@ describe("cluster nodes as processes", () => {
       failover_ms < 2000,
       `first order on a surviving node acknowledged ${failover_ms} ms after the kill`,
     );
+    // each node's metrics count the commands it submitted itself (the others reach it through the
+    // log) with their wait from submission to applied
+    for (const i of [1, 2]) {
+      const metrics = (await admin_request(nodes[i].admin_socket, "GET", "/v1/metrics?format=json"))
+        .body as MetricJson[];
+      const own = sum_of(metrics, "holdfast_commands_applied_total");
+      assert.ok((value_of(metrics, "holdfast_commands_applied_total", { type: "place_order" }) ?? 0) >= 1);
+      assert.equal(histogram_of(metrics, "holdfast_command_ack_seconds").count, own);
+      assert.ok(
+        (value_of(metrics, "holdfast_applied_sequence") ?? 0) > own,
+        "the log brings the others' too",
+      );
+    }
   });
 });
