@@ -21,6 +21,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { admin_request } from "../../src/admin/client.js";
+import { histogram_of, type MetricJson } from "../../src/metrics/summary.js";
 import type { BenchKey, Job, LoadResult } from "./load.js";
 
 const args = process.argv.slice(2);
@@ -140,6 +141,13 @@ const describe_statuses = (r: LoadResult): string =>
   Object.entries(r.statuses)
     .map(([k, v]) => `${k}: ${fmt(v)}`)
     .join(", ");
+
+const ORDER_ROUTE = { method: "POST", route: "/api/v3/order" };
+/** The half-load phase's first second is not counted (connections opening, code compiling). */
+const HALF_WARM_UP_MS = 1000;
+/** Seconds (a bucket bound) as milliseconds. */
+const ms = (seconds: number): string =>
+  seconds === Number.POSITIVE_INFINITY ? "∞" : `${+(seconds * 1000).toPrecision(3)} ms`;
 
 /** 5,000 clients on a busy market's @depth@100ms while `traffic` trades on it. */
 async function fanout(base: string, traffic: Job): Promise<LoadResult> {
@@ -275,8 +283,25 @@ async function main(): Promise<void> {
 
     const half_rate = full.accepted_per_s / 2;
     log(`2. half load: ${fmt(half_rate)} orders/s`);
-    const half = await load(rest(base, half_rate));
+    // The node's own view of the same orders (its metrics, read through the admin socket once the
+    // load's uncounted warm-up is over and again at its end): how much of the tail is inside it.
+    const metrics = async (): Promise<MetricJson[]> =>
+      (await admin_request(socket, "GET", "/v1/metrics?format=json")).body as MetricJson[];
+    const half_running = load({ ...rest(base, half_rate), warm_up_ms: HALF_WARM_UP_MS });
+    await new Promise((r) => setTimeout(r, HALF_WARM_UP_MS));
+    const inside_before = await metrics();
+    const half = await half_running;
+    const inside_after = await metrics();
+    const inside = {
+      request: histogram_of(inside_after, "holdfast_http_request_seconds", ORDER_ROUTE, inside_before),
+      ack: histogram_of(inside_after, "holdfast_command_ack_seconds", {}, inside_before),
+      write: histogram_of(inside_after, "holdfast_journal_write_seconds", {}, inside_before),
+    };
     log(`   p50 ${half.p50_ms.toFixed(2)} ms, p99 ${half.p99_ms.toFixed(2)} ms (${describe_statuses(half)})`);
+    log(
+      `   inside the node (its metrics; bucket bounds): request p50 ≤ ${ms(inside.request.quantile(0.5))}, p99 ≤ ${ms(inside.request.quantile(0.99))} ` +
+        `(${fmt(inside.request.count)} requests); ack p99 ≤ ${ms(inside.ack.quantile(0.99))}; journal write p99 ≤ ${ms(inside.write.quantile(0.99))}`,
+    );
 
     const with_reads = only_rest ? null : await reads_phase(base, rest(base, half_rate), keys);
     if (only_reads) {
@@ -291,7 +316,12 @@ async function main(): Promise<void> {
     }
     if (only_rest || bare === null) {
       console.log(
-        JSON.stringify({ rest_orders_per_s: Math.round(full.accepted_per_s), p99_ms: half.p99_ms }),
+        JSON.stringify({
+          rest_orders_per_s: Math.round(full.accepted_per_s),
+          p99_ms: half.p99_ms,
+          server_request_p99_ms: inside.request.quantile(0.99) * 1000,
+          server_ack_p99_ms: inside.ack.quantile(0.99) * 1000,
+        }),
       );
       return;
     }
@@ -318,6 +348,8 @@ async function main(): Promise<void> {
       ratio: Number(ratio.toFixed(3)),
       p50_ms: Number(half.p50_ms.toFixed(3)),
       p99_ms: Number(half.p99_ms.toFixed(3)),
+      server_request_p99_ms: inside.request.quantile(0.99) * 1000,
+      server_ack_p99_ms: inside.ack.quantile(0.99) * 1000,
       ws_orders_per_s: Math.round(ws.accepted_per_s),
       bare_ws_per_s: Math.round(ws_bare.accepted_per_s),
       ws_ratio: Number(ws_ratio.toFixed(3)),

@@ -53,19 +53,24 @@ export function histogram_of(
   metrics: readonly MetricJson[],
   name: string,
   labels: Record<string, string | number> = {},
+  /** An earlier reading of the same metrics: what was observed since then. */
+  since: readonly MetricJson[] = [],
 ): { count: number; sum: number; quantile: (q: number) => number } {
-  const m = find(metrics, name);
   const cumulative = new Map<number, number>();
   let count = 0;
   let sum = 0;
-  for (const x of m?.values ?? []) {
-    if (!Object.entries(labels).every(([k, want]) => String(x.labels[k]) === String(want))) continue;
-    if (x.metricName === `${name}_bucket`) {
-      const le = x.labels.le === "+Inf" ? Number.POSITIVE_INFINITY : Number(x.labels.le);
-      cumulative.set(le, (cumulative.get(le) ?? 0) + x.value);
-    } else if (x.metricName === `${name}_count`) count += x.value;
-    else if (x.metricName === `${name}_sum`) sum += x.value;
-  }
+  const add = (from: readonly MetricJson[], sign: number): void => {
+    for (const x of find(from, name)?.values ?? []) {
+      if (!Object.entries(labels).every(([k, want]) => String(x.labels[k]) === String(want))) continue;
+      if (x.metricName === `${name}_bucket`) {
+        const le = x.labels.le === "+Inf" ? Number.POSITIVE_INFINITY : Number(x.labels.le);
+        cumulative.set(le, (cumulative.get(le) ?? 0) + sign * x.value);
+      } else if (x.metricName === `${name}_count`) count += sign * x.value;
+      else if (x.metricName === `${name}_sum`) sum += sign * x.value;
+    }
+  };
+  add(metrics, 1);
+  add(since, -1);
   const bounds = [...cumulative.keys()].sort((a, b) => a - b);
   return {
     count,
