@@ -57,6 +57,8 @@ export interface NodeSources {
   history?: { readonly written_seq: number; readonly failure?: string | null };
   /** Free bytes on the data directory's disk, or null if it cannot be read. */
   disk_free_bytes?: () => number | null;
+  /** Cluster mode: the etcd revision of the last log entry this node applied. */
+  log_revision?: () => number;
 }
 
 export class Metrics implements NodeObserver {
@@ -238,6 +240,13 @@ export class Metrics implements NodeObserver {
         () => ((history.failure ?? null) === null ? 0 : 1),
       );
     }
+    const revision = sources.log_revision;
+    if (revision !== undefined)
+      gauge(
+        "holdfast_cluster_applied_revision",
+        "Cluster mode: etcd revision of the last log entry this node applied (every node tails the same log; one far behind the others is lagging)",
+        revision,
+      );
     const free = sources.disk_free_bytes;
     if (free !== undefined)
       gauge("holdfast_data_dir_free_bytes", "Free bytes on the data directory's disk", free);

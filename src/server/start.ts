@@ -171,7 +171,14 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
     history.close();
     throw error;
   }
-  metrics.watch({ node, history, disk_free_bytes: () => free_bytes(options.data_dir) });
+  metrics.watch({
+    node,
+    history,
+    disk_free_bytes: () => free_bytes(options.data_dir),
+    ...(node instanceof ClusterNode
+      ? { log_revision: () => (node as ClusterNode).last_applied_revision }
+      : {}),
+  });
   const servers: FastifyInstance[] = [];
   let maker: MarketMaker | null = null;
   let once: OnceRunner | null = null;

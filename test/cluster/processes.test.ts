@@ -120,6 +120,7 @@ describe("cluster nodes as processes", () => {
         (value_of(metrics, "holdfast_applied_sequence") ?? 0) > own,
         "the log brings the others' too",
       );
+      assert.ok((value_of(metrics, "holdfast_cluster_applied_revision") ?? 0) > 0);
     }
   });
 });
