@@ -5,7 +5,13 @@
 import type { Command } from "commander";
 import { AdminUnreachableError, admin_request, admin_socket_path } from "../admin/client.js";
 import type { NodeStatus } from "../admin/server.js";
-import { type MetricJson, summary_lines } from "../metrics/summary.js";
+import {
+  INTERVAL_HEAD,
+  interval_line,
+  interval_of,
+  type MetricJson,
+  summary_lines,
+} from "../metrics/summary.js";
 import { mb } from "../node/disk_guard.js";
 
 /** GET /v1/accounts/:account (src/admin/server.ts). */
@@ -124,10 +130,38 @@ export function register_admin(program: Command): void {
     admin
       .command("metrics")
       .description("the node's metrics at a glance: acks, journal writes, requests, connections, process")
-      .option("--prometheus", "print Prometheus's text format (what --metrics-port serves)"),
-  ).action(async (opts: Common & { prometheus?: boolean }) => {
+      .option("--prometheus", "print Prometheus's text format (what --metrics-port serves)")
+      .option(
+        "--every <seconds>",
+        "a line every N seconds of what happened in it: rates, the interval's ack and order p99 (until Ctrl-C)",
+      )
+      .option("--count <n>", "with --every: stop after N lines"),
+  ).action(async (opts: Common & { prometheus?: boolean; every?: string; count?: string }) => {
     if (opts.prometheus) return void process.stdout.write(String(await call(opts, "GET", "/v1/metrics")));
-    const metrics = (await call(opts, "GET", "/v1/metrics?format=json")) as MetricJson[];
+    const read = async (): Promise<MetricJson[]> =>
+      (await call(opts, "GET", "/v1/metrics?format=json")) as MetricJson[];
+    if (opts.every !== undefined) {
+      const every_s = Number(opts.every);
+      const count = opts.count === undefined ? Number.POSITIVE_INFINITY : Number(opts.count);
+      if (!(every_s >= 0.1 && every_s <= 3600) || !(count >= 1))
+        throw new Error("--every takes seconds, 0.1 to 3600; --count a number of lines, at least 1");
+      if (!opts.json) console.log(INTERVAL_HEAD);
+      let before = await read();
+      let before_ms = performance.now();
+      for (let lines = 0; lines < count; lines++) {
+        await new Promise((r) => setTimeout(r, every_s * 1000));
+        const after = await read();
+        const after_ms = performance.now();
+        const i = interval_of(before, after, (after_ms - before_ms) / 1000);
+        console.log(
+          opts.json ? JSON.stringify({ time: new Date().toISOString(), ...i }) : interval_line(new Date(), i),
+        );
+        before = after;
+        before_ms = after_ms;
+      }
+      return;
+    }
+    const metrics = await read();
     if (opts.json) return console.log(JSON.stringify(metrics));
     for (const line of summary_lines(metrics)) console.log(line);
   });

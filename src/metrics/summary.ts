@@ -186,3 +186,86 @@ export function summary_lines(metrics: readonly MetricJson[]): string[] {
   }
   return lines;
 }
+
+/** What happened between two readings `seconds` apart: rates and the interval's percentiles. */
+export interface Interval {
+  seconds: number;
+  applied_sequence: number;
+  order_entry_open: boolean;
+  commands_per_s: number;
+  ack_p50_ms: number | null;
+  ack_p99_ms: number | null;
+  journal_writes_per_s: number;
+  journal_write_p99_ms: number | null;
+  http_per_s: number;
+  http_4xx_per_s: number;
+  http_5xx_per_s: number;
+  order_p99_ms: number | null;
+  ws_api_per_s: number;
+  connections: number;
+}
+
+/** Counter series summed, those whose `label` starts with `prefix` (all when no label is given). */
+function counted(metrics: readonly MetricJson[], name: string, label?: string, prefix = ""): number {
+  let total = 0;
+  for (const v of find(metrics, name)?.values ?? [])
+    if (label === undefined || String(v.labels[label]).startsWith(prefix)) total += v.value;
+  return total;
+}
+
+/** `holdfast admin metrics --every N`: from two readings of the same node. */
+export function interval_of(
+  before: readonly MetricJson[],
+  after: readonly MetricJson[],
+  seconds: number,
+): Interval {
+  const rate = (name: string, label?: string, prefix?: string): number =>
+    (counted(after, name, label, prefix) - counted(before, name, label, prefix)) / seconds;
+  const q = (name: string, p: number, labels: Record<string, string> = {}): number | null => {
+    const h = histogram_of(after, name, labels, before);
+    return h.count === 0 ? null : h.quantile(p) * 1000;
+  };
+  const writes = histogram_of(after, "holdfast_journal_write_seconds", {}, before);
+  return {
+    seconds,
+    applied_sequence: value_of(after, "holdfast_applied_sequence") ?? 0,
+    order_entry_open: value_of(after, "holdfast_order_entry_open") === 1,
+    commands_per_s: rate("holdfast_commands_applied_total"),
+    ack_p50_ms: q("holdfast_command_ack_seconds", 0.5),
+    ack_p99_ms: q("holdfast_command_ack_seconds", 0.99),
+    journal_writes_per_s: writes.count / seconds,
+    journal_write_p99_ms: writes.count === 0 ? null : writes.quantile(0.99) * 1000,
+    http_per_s: rate("holdfast_http_requests_total"),
+    http_4xx_per_s: rate("holdfast_http_requests_total", "status", "4"),
+    http_5xx_per_s: rate("holdfast_http_requests_total", "status", "5"),
+    order_p99_ms: q("holdfast_http_request_seconds", 0.99, { method: "POST", route: "/api/v3/order" }),
+    ws_api_per_s: rate("holdfast_ws_api_requests_total"),
+    connections: sum_of(after, "holdfast_websocket_connections"),
+  };
+}
+
+/** The interval view's column heads and one row. */
+export const INTERVAL_HEAD =
+  "time      sequence     cmds/s  ack p50  ack p99  writes/s  write p99  http/s   4xx/s  5xx/s  order p99  ws-api/s  ws conns  entry";
+
+export function interval_line(at: Date, i: Interval): string {
+  const bound = (v: number | null): string =>
+    v === null ? "-" : v === Number.POSITIVE_INFINITY ? ">10 s" : `≤${+v.toPrecision(3)} ms`;
+  const r = (v: number): string => (v < 10 ? v.toFixed(1) : Math.round(v).toLocaleString("en-US"));
+  return [
+    at.toISOString().slice(11, 19),
+    n(i.applied_sequence).padStart(11),
+    r(i.commands_per_s).padStart(9),
+    bound(i.ack_p50_ms).padStart(8),
+    bound(i.ack_p99_ms).padStart(8),
+    r(i.journal_writes_per_s).padStart(9),
+    bound(i.journal_write_p99_ms).padStart(10),
+    r(i.http_per_s).padStart(7),
+    r(i.http_4xx_per_s).padStart(7),
+    r(i.http_5xx_per_s).padStart(6),
+    bound(i.order_p99_ms).padStart(10),
+    r(i.ws_api_per_s).padStart(9),
+    n(i.connections).padStart(9),
+    i.order_entry_open ? "  open" : "  PAUSED",
+  ].join(" ");
+}

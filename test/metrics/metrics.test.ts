@@ -15,7 +15,14 @@ import { admin_request } from "../../src/admin/client.js";
 import type { DemoCredentials } from "../../src/demo/setup.js";
 import type { Command } from "../../src/engine/commands.js";
 import { Metrics } from "../../src/metrics/metrics.js";
-import { histogram_of, type MetricJson, summary_lines, value_of } from "../../src/metrics/summary.js";
+import {
+  histogram_of,
+  interval_line,
+  interval_of,
+  type MetricJson,
+  summary_lines,
+  value_of,
+} from "../../src/metrics/summary.js";
 import { EngineNode } from "../../src/node/runtime.js";
 import { signed_query } from "../helpers/cluster.js";
 import { demo_node } from "../helpers/nodes.js";
@@ -223,6 +230,46 @@ describe("metrics", () => {
       assert.match(human.stdout, /^acks +p50 ≤ [\d.]+ m?s · p99 ≤ [\d.]+ m?s/m);
       assert.match(human.stdout, /^http +\d+ requests: 2xx \d+ · 4xx \d+ · POST \/api\/v3\/order p50 ≤/m);
       assert.match(human.stdout, /^process +[\d.]+ MiB resident/m);
+
+      // --every: what happened in the interval, while orders come in (maintenance off again)
+      assert.equal(
+        (await admin_request(socket, "POST", "/v1/exchange-flags", { maintenance: false })).status,
+        200,
+      );
+      const watching = cli(["admin", "metrics", "--data-dir", dir, "--every", "1", "--count", "1", "--json"]);
+      const placing_until = Date.now() + 2500;
+      let placed = 0;
+      while (Date.now() < placing_until) {
+        const q = signed_query(
+          {
+            symbol: "ETHUSDT",
+            side: "BUY",
+            type: "LIMIT",
+            timeInForce: "GTC",
+            quantity: "0.01",
+            price: "2000",
+          },
+          user.secretKey,
+        );
+        const r = await fetch(`http://127.0.0.1:${running.port}/api/v3/order?${q}`, {
+          method: "POST",
+          headers: { "X-MBX-APIKEY": user.apiKey },
+        });
+        if (r.status === 200) placed++;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const watched = await watching;
+      assert.equal(watched.code, 0, watched.stderr);
+      assert.ok(placed > 10);
+      const interval = JSON.parse(watched.stdout) as {
+        commands_per_s: number;
+        http_per_s: number;
+        order_p99_ms: number | null;
+        applied_sequence: number;
+      };
+      assert.ok(interval.commands_per_s > 0 && interval.http_per_s > 0, watched.stdout);
+      assert.ok(interval.order_p99_ms !== null && interval.order_p99_ms > 0);
+      assert.ok(interval.applied_sequence <= running.node.last_applied_seq);
     } finally {
       await remove();
     }
@@ -268,6 +315,35 @@ describe("metrics", () => {
         lines.join("\n"),
       );
     });
+  });
+
+  it("the interval view: rates and percentiles of what happened between two readings", async () => {
+    const m = new Metrics({ process_metrics: false });
+    m.commands_applied([{ type: "deposit" } as Command], 50);
+    m.http_answered("GET", "/api/v3/ping", 200, 0.04);
+    const before = (await m.json()) as MetricJson[];
+    m.commands_applied(Array(10).fill({ type: "place_order" } as Command), 1.8);
+    m.journal_written(2048, 10, 0.4);
+    m.http_answered("POST", "/api/v3/order", 200, 0.0019);
+    m.http_answered("POST", "/api/v3/order", 400, 0.0004);
+    m.http_answered("GET", "unmatched", 404, 0.0001);
+    m.http_answered("POST", "/api/v3/order", 500, 0.012);
+    m.ws_api_answered("order.place", 200);
+    const i = interval_of(before, (await m.json()) as MetricJson[], 2);
+    assert.equal(i.commands_per_s, 5);
+    assert.equal(i.ack_p50_ms, 2); // 1.8 ms falls in (1.5, 2]; the 50 ms before the interval does not count
+    assert.equal(i.ack_p99_ms, 2);
+    assert.equal(i.journal_writes_per_s, 0.5);
+    assert.equal(i.journal_write_p99_ms, 0.5);
+    assert.equal(i.http_per_s, 2);
+    assert.equal(i.http_4xx_per_s, 1);
+    assert.equal(i.http_5xx_per_s, 0.5);
+    assert.equal(i.order_p99_ms, 15);
+    assert.equal(i.ws_api_per_s, 0.5);
+    assert.match(
+      interval_line(new Date("2026-11-29T05:00:00Z"), i),
+      /^05:00:00 +0 +5\.0 +≤2 ms +≤2 ms +0\.5 +≤0\.5 ms +2\.0 +1\.0 +0\.5 +≤15 ms +0\.5 +0 +PAUSED$/,
+    );
   });
 
   it("a failing observer never fails the node: commands are still journaled, applied and answered", async () => {
