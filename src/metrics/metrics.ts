@@ -59,6 +59,8 @@ export interface NodeSources {
   disk_free_bytes?: () => number | null;
   /** Cluster mode: the etcd revision of the last log entry this node applied. */
   log_revision?: () => number;
+  /** File journal: what handing frames and snapshot requests to the snapshot worker cost the node's thread. */
+  snapshot_handover?: () => { posts: number; total_ms: number; max_ms: number };
 }
 
 export class Metrics implements NodeObserver {
@@ -71,6 +73,8 @@ export class Metrics implements NodeObserver {
   private readonly http: Counter<"method" | "route" | "status">;
   private readonly http_seconds: Histogram<"method" | "route">;
   private readonly ws_api: Counter<"method" | "status">;
+  private readonly snapshots: Histogram;
+  private readonly snapshot_bytes: Gauge;
   /** Command type → how many of this append (reused: one inc per type, not per command). */
   private readonly by_type = new Map<string, number>();
   private connections: (() => ConnectionCounts) | null = null;
@@ -123,6 +127,17 @@ export class Metrics implements NodeObserver {
       buckets: LATENCY_BUCKETS_S,
       registers,
     });
+    this.snapshots = new Histogram({
+      name: "holdfast_snapshot_write_seconds",
+      help: "Writing one snapshot, on the snapshot worker's thread (off the order path)",
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    });
+    this.snapshot_bytes = new Gauge({
+      name: "holdfast_snapshot_bytes",
+      help: "Size of the newest snapshot written since start",
+      registers,
+    });
     this.ws_api = new Counter({
       name: "holdfast_ws_api_requests_total",
       help: "WebSocket API requests answered, by method and status",
@@ -149,6 +164,11 @@ export class Metrics implements NodeObserver {
     this.journal_writes.observe(write_ms / 1000);
     this.journal_write_commands.observe(commands);
     this.journal_bytes.inc(bytes);
+  }
+
+  snapshot_written(bytes: number, ms: number): void {
+    this.snapshots.observe(ms / 1000);
+    this.snapshot_bytes.set(bytes);
   }
 
   // the public server
@@ -246,6 +266,13 @@ export class Metrics implements NodeObserver {
         "holdfast_cluster_applied_revision",
         "Cluster mode: etcd revision of the last log entry this node applied (every node tails the same log; one far behind the others is lagging)",
         revision,
+      );
+    const handover = sources.snapshot_handover;
+    if (handover !== undefined)
+      gauge(
+        "holdfast_snapshot_handover_max_seconds",
+        "Longest the node's thread spent at once handing journal frames or a snapshot request to the snapshot worker: what snapshots can stall order entry",
+        () => handover().max_ms / 1000,
       );
     const free = sources.disk_free_bytes;
     if (free !== undefined)

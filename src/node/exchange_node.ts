@@ -42,6 +42,8 @@ export interface NodeObserver {
   commands_applied(commands: readonly Command[], wait_ms: number): void;
   /** The file journal made a frame durable: its bytes, its commands, the write's time. */
   journal_written(bytes: number, commands: number, write_ms: number): void;
+  /** A snapshot was written (off the order path): its size and how long its worker took. */
+  snapshot_written?(bytes: number, ms: number): void;
 }
 
 export type AppliedListener = (seq: number, time_ms: number, events: readonly EngineEvent[]) => void;

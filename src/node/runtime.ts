@@ -503,6 +503,11 @@ export class EngineNode implements ExchangeNode {
     const written = await this.snapshotter.snapshot(this.applied_seq);
     if (this.last_snapshot === null || written.seq > this.last_snapshot.seq)
       this.last_snapshot = { name: written.name, seq: written.seq };
+    try {
+      this.options.observer?.snapshot_written?.(written.bytes, written.ms);
+    } catch (error) {
+      this.options.log(`node: metrics failed: ${String(error)}`);
+    }
     this.options.log(
       `node: snapshot ${written.name} written (${written.bytes} bytes in ${written.ms} ms, off the order path)`,
     );

@@ -178,6 +178,7 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
     ...(node instanceof ClusterNode
       ? { log_revision: () => (node as ClusterNode).last_applied_revision }
       : {}),
+    ...(node instanceof EngineNode ? { snapshot_handover: () => (node as EngineNode).snapshot_cost } : {}),
   });
   const servers: FastifyInstance[] = [];
   let maker: MarketMaker | null = null;

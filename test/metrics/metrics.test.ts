@@ -88,24 +88,18 @@ describe("metrics", () => {
       assert.equal((await fetch(`http://127.0.0.1:${running.port}/metrics`)).status, 404);
       const creds = JSON.parse(readFileSync(running.credentials_file as string, "utf8")) as DemoCredentials;
       const user = creds.users[0];
-      const before = await scrape();
-
-      for (let i = 0; i < 5; i++) {
-        const q = signed_query(
-          {
-            symbol: "BTCUSDT",
-            side: "BUY",
-            type: "LIMIT",
-            timeInForce: "GTC",
-            quantity: "0.001",
-            price: "50000",
-          },
-          user.secretKey,
-        );
-        const r = await fetch(`http://127.0.0.1:${running.port}/api/v3/order?${q}`, {
+      /** A signed GTC limit buy, every parameter in the query string. */
+      const buy = (symbol: string, quantity: string, price: string): Promise<Response> => {
+        const order = { symbol, side: "BUY", type: "LIMIT", timeInForce: "GTC", quantity, price };
+        return fetch(`http://127.0.0.1:${running.port}/api/v3/order?${signed_query(order, user.secretKey)}`, {
           method: "POST",
           headers: { "X-MBX-APIKEY": user.apiKey },
         });
+      };
+      const before = await scrape();
+
+      for (let i = 0; i < 5; i++) {
+        const r = await buy("BTCUSDT", "0.001", "50000");
         assert.equal(r.status, 200, await r.text());
       }
       const bad = await fetch(`http://127.0.0.1:${running.port}/api/v3/order?symbol=BTCUSDT`, {
@@ -203,6 +197,16 @@ describe("metrics", () => {
       assert.equal(at(switched, "holdfast_market_status", { symbol: "ETHUSDT", status: "TRADING" }), 1);
       assert.equal(at(switched, "holdfast_exchange_switch", { switch: "maintenance" }), 1);
 
+      // a snapshot: its write, its size, its sequence, and what handing it over cost the node's thread
+      const snap = await admin_request(socket, "POST", "/v1/snapshot");
+      assert.equal(snap.status, 200);
+      const snapped = await scrape();
+      assert.equal(at(snapped, "holdfast_snapshot_write_seconds_count"), 1);
+      assert.ok(at(snapped, "holdfast_snapshot_bytes") > 0);
+      assert.equal(at(snapped, "holdfast_snapshot_sequence"), (snap.body as { seq: number }).seq);
+      assert.ok(at(snapped, "holdfast_snapshot_handover_max_seconds") > 0);
+      assert.ok(at(snapped, "holdfast_snapshot_handover_max_seconds") < 1);
+
       // the admin socket and the CLI
       const text = await cli(["admin", "metrics", "--data-dir", dir, "--prometheus"]);
       assert.equal(text.code, 0, text.stderr);
@@ -217,7 +221,7 @@ describe("metrics", () => {
       const seq = running.node.last_applied_seq.toLocaleString("en-US");
       assert.match(
         human.stdout,
-        new RegExp(`^node +sequence ${seq} · snapshot at none · order entry open$`, "m"),
+        new RegExp(`^node +sequence ${seq} · snapshot at [\\d,]+ · order entry open$`, "m"),
       );
       assert.match(
         human.stdout,
@@ -240,22 +244,7 @@ describe("metrics", () => {
       const placing_until = Date.now() + 2500;
       let placed = 0;
       while (Date.now() < placing_until) {
-        const q = signed_query(
-          {
-            symbol: "ETHUSDT",
-            side: "BUY",
-            type: "LIMIT",
-            timeInForce: "GTC",
-            quantity: "0.01",
-            price: "2000",
-          },
-          user.secretKey,
-        );
-        const r = await fetch(`http://127.0.0.1:${running.port}/api/v3/order?${q}`, {
-          method: "POST",
-          headers: { "X-MBX-APIKEY": user.apiKey },
-        });
-        if (r.status === 200) placed++;
+        if ((await buy("ETHUSDT", "0.01", "2000")).status === 200) placed++;
         await new Promise((r) => setTimeout(r, 50));
       }
       const watched = await watching;
