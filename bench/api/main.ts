@@ -143,8 +143,8 @@ const describe_statuses = (r: LoadResult): string =>
     .join(", ");
 
 const ORDER_ROUTE = { method: "POST", route: "/api/v3/order" };
-/** The half-load phase's first second is not counted (connections opening, code compiling). */
-const HALF_WARM_UP_MS = 1000;
+/** An open-loop phase's first second is not counted (connections opening, code compiling). */
+const WARM_UP_MS = 1000;
 /** Seconds (a bucket bound) as milliseconds. */
 const ms = (seconds: number): string =>
   seconds === Number.POSITIVE_INFINITY ? "∞" : `${+(seconds * 1000).toPrecision(3)} ms`;
@@ -287,16 +287,22 @@ async function main(): Promise<void> {
     // load's uncounted warm-up is over and again at its end): how much of the tail is inside it.
     const metrics = async (): Promise<MetricJson[]> =>
       (await admin_request(socket, "GET", "/v1/metrics?format=json")).body as MetricJson[];
-    const half_running = load({ ...rest(base, half_rate), warm_up_ms: HALF_WARM_UP_MS });
-    await new Promise((r) => setTimeout(r, HALF_WARM_UP_MS));
-    const inside_before = await metrics();
-    const half = await half_running;
-    const inside_after = await metrics();
-    const inside = {
-      request: histogram_of(inside_after, "holdfast_http_request_seconds", ORDER_ROUTE, inside_before),
-      ack: histogram_of(inside_after, "holdfast_command_ack_seconds", {}, inside_before),
-      write: histogram_of(inside_after, "holdfast_journal_write_seconds", {}, inside_before),
+    const seen_inside = async (job: Job) => {
+      const running = load({ ...job, warm_up_ms: WARM_UP_MS });
+      await new Promise((r) => setTimeout(r, WARM_UP_MS));
+      const before = await metrics();
+      const result = await running;
+      const after = await metrics();
+      return {
+        result,
+        inside: {
+          request: histogram_of(after, "holdfast_http_request_seconds", ORDER_ROUTE, before),
+          ack: histogram_of(after, "holdfast_command_ack_seconds", {}, before),
+          write: histogram_of(after, "holdfast_journal_write_seconds", {}, before),
+        },
+      };
     };
+    const { result: half, inside } = await seen_inside(rest(base, half_rate));
     log(`   p50 ${half.p50_ms.toFixed(2)} ms, p99 ${half.p99_ms.toFixed(2)} ms (${describe_statuses(half)})`);
     log(
       `   inside the node (its metrics; bucket bounds): request p50 ≤ ${ms(inside.request.quantile(0.5))}, p99 ≤ ${ms(inside.request.quantile(0.99))} ` +
@@ -331,13 +337,19 @@ async function main(): Promise<void> {
 
     const over_rate = full.accepted_per_s * 3;
     log(`5. overload: ${fmt(over_rate)} orders/s (3 × saturating) on ${OVERLOAD_CONNECTIONS} connections`);
-    const over = await load(rest(base, over_rate, OVERLOAD_CONNECTIONS));
+    const { result: over, inside: over_inside } = await seen_inside(
+      rest(base, over_rate, OVERLOAD_CONNECTIONS),
+    );
     const alive = await fetch(`${base}/api/v3/ping`).then(
       (r) => r.status === 200,
       () => false,
     );
     log(
       `   sent ${fmt(over.sent)} (${fmt(over.sent / DURATION_S)}/s): ${describe_statuses(over)}; accepted p99 ${over.p99_ms.toFixed(2)} ms = ${(over.p99_ms / half.p99_ms).toFixed(2)} × half-load p99; refused p99 ${over.refused_p99_ms?.toFixed(2) ?? "-"} ms; server ${alive ? "alive" : "DOWN"}`,
+    );
+    log(
+      `   inside the node: order requests (accepted and refused) p99 ≤ ${ms(over_inside.request.quantile(0.99))}, ` +
+        `acks p99 ≤ ${ms(over_inside.ack.quantile(0.99))}; the rest of an accepted order's wait is before the node reads it`,
     );
     const result = {
       rest_orders_per_s: Math.round(full.accepted_per_s),
@@ -350,6 +362,8 @@ async function main(): Promise<void> {
       p99_ms: Number(half.p99_ms.toFixed(3)),
       server_request_p99_ms: inside.request.quantile(0.99) * 1000,
       server_ack_p99_ms: inside.ack.quantile(0.99) * 1000,
+      overload_server_request_p99_ms: over_inside.request.quantile(0.99) * 1000,
+      overload_server_ack_p99_ms: over_inside.ack.quantile(0.99) * 1000,
       ws_orders_per_s: Math.round(ws.accepted_per_s),
       bare_ws_per_s: Math.round(ws_bare.accepted_per_s),
       ws_ratio: Number(ws_ratio.toFixed(3)),
