@@ -148,7 +148,7 @@ export class WsApi {
 
   private readonly ping_timer: NodeJS.Timeout;
   /** Told each answer's method and status (the node's metrics, src/metrics). */
-  metrics: { ws_api_answered(method: string, status: number): void } | null = null;
+  metrics: { ws_api_answered(method: string, status: number, seconds: number): void } | null = null;
 
   /** Open connections, and those with a user data subscription (the node's metrics). */
   get counts(): { sessions: number; user_streams: number } {
@@ -297,11 +297,12 @@ export class WsApi {
   }
 
   private async message(session: Session, text: string): Promise<unknown> {
+    const started_ms = this.metrics === null ? 0 : performance.now();
     let request: { id?: unknown; method?: unknown; params?: unknown };
     try {
       request = JSON.parse(text) as typeof request;
     } catch {
-      this.metrics?.ws_api_answered("unknown", 400);
+      this.metrics?.ws_api_answered("unknown", 400, (performance.now() - started_ms) / 1000);
       return { id: null, status: 400, error: { code: -1100, msg: "Malformed request: not JSON." } };
     }
     const answer = (await this.answer(session, request)) as Record<string, unknown>;
@@ -309,7 +310,11 @@ export class WsApi {
       const method = typeof request === "object" && request !== null ? request.method : undefined;
       const known =
         typeof method === "string" && (Object.hasOwn(METHODS, method) || SESSION_METHODS.has(method));
-      this.metrics.ws_api_answered(known ? method : "unknown", answer.status as number);
+      this.metrics.ws_api_answered(
+        known ? method : "unknown",
+        answer.status as number,
+        (performance.now() - started_ms) / 1000,
+      );
     }
     const params = typeof request === "object" && request !== null ? request.params : undefined;
     const limits =

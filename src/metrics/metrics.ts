@@ -73,6 +73,7 @@ export class Metrics implements NodeObserver {
   private readonly http: Counter<"method" | "route" | "status">;
   private readonly http_seconds: Histogram<"method" | "route">;
   private readonly ws_api: Counter<"method" | "status">;
+  private readonly ws_api_seconds: Histogram<"method">;
   private readonly snapshots: Histogram;
   private readonly snapshot_bytes: Gauge;
   /** Command type → how many of this append (reused: one inc per type, not per command). */
@@ -127,6 +128,13 @@ export class Metrics implements NodeObserver {
       buckets: LATENCY_BUCKETS_S,
       registers,
     });
+    this.ws_api_seconds = new Histogram({
+      name: "holdfast_ws_api_request_seconds",
+      help: "From a WebSocket API request's arrival to its answer, by method",
+      labelNames: ["method"],
+      buckets: LATENCY_BUCKETS_S,
+      registers,
+    });
     this.snapshots = new Histogram({
       name: "holdfast_snapshot_write_seconds",
       help: "Writing one snapshot, on the snapshot worker's thread (off the order path)",
@@ -178,8 +186,9 @@ export class Metrics implements NodeObserver {
     this.http_seconds.observe({ method, route }, seconds);
   }
 
-  ws_api_answered(method: string, status: number): void {
+  ws_api_answered(method: string, status: number, seconds: number): void {
     this.ws_api.inc({ method, status });
+    this.ws_api_seconds.observe({ method }, seconds);
   }
 
   /** Connection counts, read at each scrape (the public server's streams and WebSocket API). */

@@ -172,8 +172,9 @@ export function summary_lines(metrics: readonly MetricJson[]): string[] {
         : ""),
   );
   const ws_requests = sum_of(metrics, "holdfast_ws_api_requests_total");
+  const ws_orders = histogram_of(metrics, "holdfast_ws_api_request_seconds", { method: "order.place" });
   lines.push(
-    `websocket  ${n(value_of(metrics, "holdfast_websocket_connections", { endpoint: "streams" }) ?? 0)} stream connections (${n(value_of(metrics, "holdfast_websocket_subscriptions", { endpoint: "streams" }) ?? 0)} subscriptions) · ${n(value_of(metrics, "holdfast_websocket_connections", { endpoint: "ws_api" }) ?? 0)} WebSocket API sessions, ${n(ws_requests)} requests`,
+    `websocket  ${n(value_of(metrics, "holdfast_websocket_connections", { endpoint: "streams" }) ?? 0)} stream connections (${n(value_of(metrics, "holdfast_websocket_subscriptions", { endpoint: "streams" }) ?? 0)} subscriptions) · ${n(value_of(metrics, "holdfast_websocket_connections", { endpoint: "ws_api" }) ?? 0)} WebSocket API sessions, ${n(ws_requests)} requests${ws_orders.count > 0 ? ` · order.place p50 ${ms(ws_orders.quantile(0.5))}, p99 ${ms(ws_orders.quantile(0.99))}` : ""}`,
   );
   const rss = value_of(metrics, "process_resident_memory_bytes");
   if (rss !== null) {

@@ -150,6 +150,7 @@ describe("metrics", () => {
           6,
         );
         assert.equal(delta("holdfast_ws_api_requests_total", { method: "ping", status: "200" }), 1);
+        assert.equal(delta("holdfast_ws_api_request_seconds_count", { method: "ping" }), 1);
         // not JSON, and a name that is only a property of every object: "unknown", not a new series
         assert.equal(delta("holdfast_ws_api_requests_total", { method: "unknown", status: "400" }), 2);
         assert.equal(
@@ -317,7 +318,7 @@ describe("metrics", () => {
     m.http_answered("POST", "/api/v3/order", 400, 0.0004);
     m.http_answered("GET", "unmatched", 404, 0.0001);
     m.http_answered("POST", "/api/v3/order", 500, 0.012);
-    m.ws_api_answered("order.place", 200);
+    m.ws_api_answered("order.place", 200, 0.003);
     const i = interval_of(before, (await m.json()) as MetricJson[], 2);
     assert.equal(i.commands_per_s, 5);
     assert.equal(i.ack_p50_ms, 2); // 1.8 ms falls in (1.5, 2]; the 50 ms before the interval does not count
