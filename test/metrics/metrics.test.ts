@@ -265,6 +265,28 @@ describe("metrics", () => {
     }
   });
 
+  it("holdfast start refuses a metrics port out of range, and a node can be run without a metrics port", async () => {
+    const bad = await cli([
+      "start",
+      "--data-dir",
+      join(tmpdir(), "hf-metrics-never"),
+      "--metrics-port",
+      "70000",
+    ]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--metrics-port must be 0\.\.65535/);
+    const { running, dir, remove } = await demo_node("hf-metrics-off-");
+    try {
+      assert.equal(running.metrics_port, null);
+      // the admin socket serves them either way
+      const text = await cli(["admin", "metrics", "--data-dir", dir, "--prometheus"]);
+      assert.equal(text.code, 0, text.stderr);
+      assert.equal(at(parse(text.stdout), "holdfast_applied_sequence"), running.node.last_applied_seq);
+    } finally {
+      await remove();
+    }
+  });
+
   it("the summary's percentiles are the buckets the quantiles fall in", () => {
     const m = new Metrics({ process_metrics: false });
     const place = { type: "place_order" } as Command;
