@@ -2,11 +2,13 @@
  * A node's metrics in Prometheus's text format (prom-client): what an operator graphs and alerts on
  * to see an exchange slow down or stop before its users say so. Counted as things happen: each
  * command this node applied (by type) and how long it waited from submission to being applied (the
- * ack latency, durable write included), each journal write (bytes, commands, time), each HTTP request
- * (method, route, status, time) and WebSocket API request (method, status). Read when scraped: the
- * applied sequence, the newest snapshot, whether order entry is open, live orders, accounts, every
- * market's status, the exchange's switches, the history projection's position, connections and
- * subscriptions, the data directory's free space; and Node's own (CPU, memory, event-loop delay, GC).
+ * ack latency, durable write included), each journal write (bytes, commands, time), each snapshot
+ * written (time, size), each HTTP request (method, route, status, time) and WebSocket API request
+ * (method, status, time). Read when scraped: the applied sequence, the newest snapshot, whether order
+ * entry is open, live orders, accounts, every market's status, the exchange's switches, the history
+ * projection's position, connections and subscriptions, the data directory's free space, the longest
+ * snapshot hand-over on the node's thread, a cluster node's applied etcd revision; and Node's own
+ * (CPU, memory, event-loop delay, GC). docs/OPERATIONS.md lists them with alerts to set.
  *
  * Served on `--metrics-port` (loopback unless `--metrics-host` says otherwise: a scrape target, not a
  * public page) and on the admin socket (`holdfast admin metrics`). The engine knows nothing of it.
@@ -30,9 +32,9 @@ export const LATENCY_BUCKETS_S = [
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192];
 
 /**
- * Node's own metrics (CPU, memory, event-loop delay, GC), once per process: they describe the
- * process, and each collection keeps an event-loop monitor and a GC observer running for good (a test
- * process starts many nodes).
+ * Node's own metrics (CPU, memory, event-loop delay, GC), collected once per process and shared by its
+ * nodes: they describe the process, and each collection starts an event-loop monitor and a GC
+ * observer that run for good (a test process starts many nodes).
  */
 let process_registry: Registry | null = null;
 function process_metrics(): Registry {
