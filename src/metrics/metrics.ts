@@ -278,6 +278,40 @@ export class Metrics implements NodeObserver {
         "Cluster mode: etcd revision of the last log entry this node applied (every node tails the same log; one far behind the others is lagging)",
         revision,
       );
+    // Trades per market, from every applied command's events (this node's and, in a cluster, the
+    // others'): counted in a plain array on the order path, handed to the counter at each scrape.
+    const trades_pending: number[] = [];
+    node.on_applied((_seq, _time_ms, events) => {
+      for (let i = 0; i < events.length; i++) {
+        const e = events[i];
+        if (e.kind === "trade") trades_pending[e.market] = (trades_pending[e.market] ?? 0) + 1;
+      }
+    });
+    new Counter({
+      name: "holdfast_trades_total",
+      help: "Trades (a taker matched with a maker) by market, applied since this process started",
+      labelNames: ["symbol"],
+      registers,
+      collect() {
+        const markets = node.engine.markets;
+        for (let m = 0; m < markets.length; m++) {
+          this.inc({ symbol: markets[m].config.symbol }, trades_pending[m] ?? 0);
+          trades_pending[m] = 0;
+        }
+      },
+    });
+    new Gauge({
+      name: "holdfast_book_levels",
+      help: "Price levels on each side of each market's book (0 on both: no market to trade against)",
+      labelNames: ["symbol", "side"],
+      registers,
+      collect() {
+        for (const m of node.engine.markets) {
+          this.set({ symbol: m.config.symbol, side: "bid" }, m.bids.count);
+          this.set({ symbol: m.config.symbol, side: "ask" }, m.asks.count);
+        }
+      },
+    });
     const handover = sources.snapshot_handover;
     if (handover !== undefined)
       gauge(

@@ -102,6 +102,15 @@ describe("metrics", () => {
         const r = await buy("BTCUSDT", "0.001", "50000");
         assert.equal(r.status, 200, await r.text());
       }
+      // another user's market sell trades with one of those bids
+      const seller = creds.users[1];
+      const sell = { symbol: "BTCUSDT", side: "SELL", type: "MARKET", quantity: "0.001" };
+      const sold = await fetch(
+        `http://127.0.0.1:${running.port}/api/v3/order?${signed_query(sell, seller.secretKey)}`,
+        { method: "POST", headers: { "X-MBX-APIKEY": seller.apiKey } },
+      );
+      assert.equal(sold.status, 200, await sold.clone().text());
+      assert.equal(((await sold.json()) as { status: string }).status, "FILLED");
       const bad = await fetch(`http://127.0.0.1:${running.port}/api/v3/order?symbol=BTCUSDT`, {
         method: "POST",
         headers: { "X-MBX-APIKEY": user.apiKey },
@@ -120,7 +129,10 @@ describe("metrics", () => {
 
         // the node's own work, counted as it happens
         const node = running.node;
-        assert.equal(delta("holdfast_commands_applied_total", { type: "place_order" }), 5);
+        assert.equal(delta("holdfast_commands_applied_total", { type: "place_order" }), 6);
+        assert.equal(delta("holdfast_trades_total", { symbol: "BTCUSDT" }), 1);
+        assert.equal(at(after, "holdfast_book_levels", { symbol: "BTCUSDT", side: "bid" }), 1);
+        assert.equal(at(after, "holdfast_book_levels", { symbol: "BTCUSDT", side: "ask" }), 0);
         // every command of this fresh node was submitted here (demo set-up included) and went
         // through this process's journal
         const commands = total(after, "holdfast_commands_applied_total");
@@ -135,7 +147,7 @@ describe("metrics", () => {
         // requests by route pattern and status; unknown paths under one label
         assert.equal(
           delta("holdfast_http_requests_total", { method: "POST", route: "/api/v3/order", status: "200" }),
-          5,
+          6,
         );
         assert.equal(
           delta("holdfast_http_requests_total", { method: "POST", route: "/api/v3/order", status: "400" }),
@@ -147,7 +159,7 @@ describe("metrics", () => {
         );
         assert.equal(
           delta("holdfast_http_request_seconds_count", { method: "POST", route: "/api/v3/order" }),
-          6,
+          7,
         );
         assert.equal(delta("holdfast_ws_api_requests_total", { method: "ping", status: "200" }), 1);
         assert.equal(delta("holdfast_ws_api_request_seconds_count", { method: "ping" }), 1);
@@ -161,7 +173,7 @@ describe("metrics", () => {
         // read at the scrape
         assert.equal(at(after, "holdfast_applied_sequence"), node.last_applied_seq);
         assert.equal(at(after, "holdfast_orders_live"), node.engine.orders.live);
-        assert.ok(node.engine.orders.live >= 5);
+        assert.ok(node.engine.orders.live >= 4);
         assert.equal(at(after, "holdfast_accounts"), node.engine.accounts.length);
         assert.equal(at(after, "holdfast_order_entry_open"), 1);
         assert.equal(at(after, "holdfast_market_status", { symbol: "BTCUSDT", status: "TRADING" }), 1);
@@ -230,7 +242,7 @@ describe("metrics", () => {
       );
       assert.match(
         human.stdout,
-        /^commands +[\d,]+ submitted here and applied since start \(.*place_order 5\b/m,
+        /^commands +[\d,]+ submitted here and applied since start \(.*place_order 6\b/m,
       );
       assert.match(human.stdout, /^acks +p50 ≤ [\d.]+ m?s · p99 ≤ [\d.]+ m?s/m);
       assert.match(human.stdout, /^http +\d+ requests: 2xx \d+ · 4xx \d+ · POST \/api\/v3\/order p50 ≤/m);
