@@ -15,6 +15,11 @@ function find(metrics: readonly MetricJson[], name: string): MetricJson | undefi
   return metrics.find((m) => m.name === name);
 }
 
+/** Whether a series' labels include every one of `labels`. */
+function has_labels(series: MetricJson["values"][number], labels: Record<string, string | number>): boolean {
+  return Object.entries(labels).every(([k, want]) => String(series.labels[k]) === String(want));
+}
+
 /** The value of a metric's series whose labels include `labels` (the first such), or null. */
 export function value_of(
   metrics: readonly MetricJson[],
@@ -22,9 +27,7 @@ export function value_of(
   labels: Record<string, string | number> = {},
 ): number | null {
   const m = find(metrics, name);
-  const v = m?.values.find((x) =>
-    Object.entries(labels).every(([k, want]) => String(x.labels[k]) === String(want)),
-  );
+  const v = m?.values.find((x) => has_labels(x, labels));
   return v === undefined ? null : v.value;
 }
 
@@ -36,12 +39,7 @@ export function sum_of(
 ): number {
   const m = find(metrics, name);
   let total = 0;
-  for (const x of m?.values ?? [])
-    if (
-      x.metricName === undefined &&
-      Object.entries(labels).every(([k, want]) => String(x.labels[k]) === String(want))
-    )
-      total += x.value;
+  for (const x of m?.values ?? []) if (x.metricName === undefined && has_labels(x, labels)) total += x.value;
   return total;
 }
 
@@ -61,7 +59,7 @@ export function histogram_of(
   let sum = 0;
   const add = (from: readonly MetricJson[], sign: number): void => {
     for (const x of find(from, name)?.values ?? []) {
-      if (!Object.entries(labels).every(([k, want]) => String(x.labels[k]) === String(want))) continue;
+      if (!has_labels(x, labels)) continue;
       if (x.metricName === `${name}_bucket`) {
         const le = x.labels.le === "+Inf" ? Number.POSITIVE_INFINITY : Number(x.labels.le);
         cumulative.set(le, (cumulative.get(le) ?? 0) + sign * x.value);
