@@ -8,11 +8,14 @@
 import { chmodSync, rmSync } from "node:fs";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import { KEY_KIND_NAMES, PERMISSION_TRADE, TIER_DEFAULT } from "../engine/api_keys.js";
+import { UNITS_MAX } from "../engine/assert.js";
 import type { Command } from "../engine/commands.js";
-import { units_to_decimal } from "../engine/decimal.js";
+import { FEE_PPM_DEFAULT, FEE_PPM_MAX } from "../engine/config.js";
+import { decimal_to_units, units_to_decimal } from "../engine/decimal.js";
+import type { Engine } from "../engine/engine.js";
 import type { EngineEvent } from "../engine/events.js";
 import { reason_message, reason_name } from "../engine/reasons.js";
-import { MARKET_STATUS_NAMES, type MarketStatus } from "../engine/types.js";
+import { MARKET_STATUS_NAMES, type MarketStatus, STP_NAMES, type StpMode } from "../engine/types.js";
 import type { MasterKey } from "../gateway/master_key.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { free_bytes } from "../node/disk_guard.js";
@@ -68,6 +71,121 @@ function multiplier_e4(text: string | undefined): number {
   if (text === undefined) return 0;
   const [whole, fraction = ""] = text.split(".");
   return Number(whole) * 10_000 + Number(fraction.padEnd(4, "0"));
+}
+
+/** Asset and symbol names as the engine takes them (config.ts NAME_RE). */
+const NAME_PATTERN = "^[A-Z0-9]{1,20}$";
+/** A decimal as Binance's parameters write it (decimal.ts): up to 20 digits each side of the point. */
+const DECIMAL_SCHEMA = { type: "string", pattern: "^[0-9]{1,20}([.][0-9]{1,20})?$" };
+
+/** "00.0100" → "0.01": the form exchangeInfo prints (padded to 8 places), whatever the operator typed. */
+export function canonical_decimal(text: string): string {
+  const [whole, fraction = ""] = text.split(".");
+  const w = whole.replace(/^0+(?=[0-9])/, "");
+  const f = fraction.replace(/0+$/, "");
+  return f === "" ? w : `${w}.${f}`;
+}
+
+interface MarketBody {
+  symbol: string;
+  base: string;
+  quote: string;
+  tick_size: string;
+  step_size: string;
+  min_price?: string;
+  max_price: string;
+  min_qty?: string;
+  max_qty: string;
+  min_notional?: string;
+  maker_fee_ppm?: number;
+  taker_fee_ppm?: number;
+  status?: string;
+  stp_default?: string;
+}
+
+/**
+ * The add_market command for a listing. A new market opens in BREAK unless told otherwise: listed,
+ * visible in exchangeInfo, its book closed until the operator opens it (market-status … TRADING), as
+ * an exchange announces a listing before trading starts. The lowest price and quantity default to
+ * one tick and one step, the minimum notional to none; whether the numbers fit the assets is the
+ * engine's check (config.ts build_market), journaled as its outcome.
+ */
+export function add_market_command(b: MarketBody): Command {
+  const d = canonical_decimal;
+  return {
+    type: "add_market",
+    ts_ms: 0,
+    symbol: b.symbol,
+    base: b.base,
+    quote: b.quote,
+    tick_size: d(b.tick_size),
+    step_size: d(b.step_size),
+    min_price: d(b.min_price ?? b.tick_size),
+    max_price: d(b.max_price),
+    min_qty: d(b.min_qty ?? b.step_size),
+    max_qty: d(b.max_qty),
+    min_notional: d(b.min_notional ?? "0"),
+    maker_fee_ppm: b.maker_fee_ppm ?? FEE_PPM_DEFAULT,
+    taker_fee_ppm: b.taker_fee_ppm ?? FEE_PPM_DEFAULT,
+    status: MARKET_STATUS_NAMES.indexOf(
+      (b.status ?? "BREAK") as (typeof MARKET_STATUS_NAMES)[number],
+    ) as MarketStatus,
+    stp_default: STP_NAMES.indexOf(
+      (b.stp_default ?? "EXPIRE_MAKER") as (typeof STP_NAMES)[number],
+    ) as StpMode,
+  };
+}
+
+/** GET /v1/markets: every asset and market as configured. */
+export interface MarketsView {
+  assets: { asset: string; decimals: number; supply_max: string }[];
+  markets: {
+    symbol: string;
+    base: string;
+    quote: string;
+    status: string;
+    tick_size: string;
+    step_size: string;
+    min_price: string;
+    max_price: string;
+    min_qty: string;
+    max_qty: string;
+    min_notional: string;
+    maker_fee_ppm: number;
+    taker_fee_ppm: number;
+    stp_default: string;
+    price_range: boolean;
+  }[];
+}
+
+function markets_view(e: Engine): MarketsView {
+  return {
+    assets: e.assets.map((a) => ({
+      asset: a.name,
+      decimals: a.decimals,
+      supply_max: units_to_decimal(a.supply_max_units, a.decimals),
+    })),
+    markets: e.markets.map((m) => {
+      const add = m.config.add_market;
+      return {
+        symbol: add.symbol,
+        base: add.base,
+        quote: add.quote,
+        status: MARKET_STATUS_NAMES[m.status],
+        tick_size: add.tick_size,
+        step_size: add.step_size,
+        min_price: add.min_price,
+        max_price: add.max_price,
+        min_qty: add.min_qty,
+        max_qty: add.max_qty,
+        min_notional: add.min_notional,
+        maker_fee_ppm: add.maker_fee_ppm,
+        taker_fee_ppm: add.taker_fee_ppm,
+        stp_default: STP_NAMES[m.config.stp_default],
+        price_range: m.price_range !== null,
+      };
+    }),
+  };
 }
 
 /** What an admin command did: its sequence and either "applied" or the engine's refusal. */
@@ -284,6 +402,71 @@ export async function start_admin_server(
         return reply.code(404).send({ error: `unknown market ${request.body.symbol}` });
       return submit({ type: "expire_market_orders", ts_ms: 0, market });
     },
+  );
+
+  // Listing: an asset, then markets on assets. A node started without --demo has none; these are how an
+  // operator lists them on a running exchange (every node of a cluster applies them from the log).
+  app.get("/v1/markets", async () => markets_view(node.engine));
+
+  app.post<{ Body: { asset: string; decimals: number; supply_max?: string } }>(
+    "/v1/assets",
+    {
+      schema: {
+        body: {
+          type: "object",
+          required: ["asset", "decimals"],
+          additionalProperties: false,
+          properties: {
+            asset: { type: "string", pattern: NAME_PATTERN },
+            decimals: { type: "integer", minimum: 0, maximum: 18 },
+            supply_max: DECIMAL_SCHEMA,
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const b = request.body;
+      let supply_max_units = UNITS_MAX;
+      if (b.supply_max !== undefined) {
+        const units = decimal_to_units(b.supply_max, b.decimals);
+        if (!units.ok || units.units < 1)
+          return reply.code(400).send({
+            error: `supply_max ${b.supply_max}: ${units.ok ? "must be positive" : units.error} (at most ${units_to_decimal(UNITS_MAX, b.decimals)} with ${b.decimals} decimals)`,
+          });
+        supply_max_units = units.units;
+      }
+      return submit({ type: "add_asset", ts_ms: 0, asset: b.asset, decimals: b.decimals, supply_max_units });
+    },
+  );
+
+  app.post<{ Body: MarketBody }>(
+    "/v1/markets",
+    {
+      schema: {
+        body: {
+          type: "object",
+          required: ["symbol", "base", "quote", "tick_size", "step_size", "max_price", "max_qty"],
+          additionalProperties: false,
+          properties: {
+            symbol: { type: "string", pattern: NAME_PATTERN },
+            base: { type: "string", pattern: NAME_PATTERN },
+            quote: { type: "string", pattern: NAME_PATTERN },
+            tick_size: DECIMAL_SCHEMA,
+            step_size: DECIMAL_SCHEMA,
+            min_price: DECIMAL_SCHEMA,
+            max_price: DECIMAL_SCHEMA,
+            min_qty: DECIMAL_SCHEMA,
+            max_qty: DECIMAL_SCHEMA,
+            min_notional: DECIMAL_SCHEMA,
+            maker_fee_ppm: { type: "integer", minimum: 0, maximum: FEE_PPM_MAX },
+            taker_fee_ppm: { type: "integer", minimum: 0, maximum: FEE_PPM_MAX },
+            status: { type: "string", enum: [...MARKET_STATUS_NAMES] },
+            stp_default: { type: "string", enum: [...STP_NAMES] },
+          },
+        },
+      },
+    },
+    async (request) => submit(add_market_command(request.body)),
   );
 
   const refused = (reply: FastifyReply, error: string) => reply.code(409).send({ error });

@@ -4,7 +4,8 @@
  */
 import type { Command } from "commander";
 import { AdminUnreachableError, admin_request, admin_socket_path } from "../admin/client.js";
-import type { NodeStatus } from "../admin/server.js";
+import type { MarketsView, NodeStatus } from "../admin/server.js";
+import { FEE_PPM_DEFAULT } from "../engine/config.js";
 import {
   INTERVAL_HEAD,
   interval_line,
@@ -71,6 +72,12 @@ const on_off = (v: string): boolean => {
   if (v === "off") return false;
   throw new Error(`expected on or off, got ${v}`);
 };
+
+/** A CLI option that must be a whole number (the node's schema checks its range). */
+function whole_number(text: string, option: string): number {
+  if (!/^[0-9]{1,15}$/.test(text)) throw new Error(`${option}: expected a whole number, got ${text}`);
+  return Number(text);
+}
 
 export function register_admin(program: Command): void {
   const admin = program
@@ -269,6 +276,90 @@ export function register_admin(program: Command): void {
       `${symbol}: expire all orders`,
       (await call(opts, "POST", "/v1/expire-orders", { symbol })) as Outcome,
     );
+  });
+
+  common(
+    admin
+      .command("add-asset <asset>")
+      .description("list an asset (a coin or token), e.g. add-asset SOL --decimals 8")
+      .requiredOption("--decimals <n>", "digits after the point of its smallest unit (0-18; Binance uses 8)")
+      .option(
+        "--supply-max <amount>",
+        "cap on deposits minus withdrawals, in whole units (default: the most its units can count exactly)",
+      ),
+  ).action(async (asset: string, opts: Common & { decimals: string; supplyMax?: string }) => {
+    const body = {
+      asset: asset.toUpperCase(),
+      decimals: whole_number(opts.decimals, "--decimals"),
+      ...(opts.supplyMax === undefined ? {} : { supply_max: opts.supplyMax }),
+    };
+    print_outcome(opts, `asset ${body.asset}`, (await call(opts, "POST", "/v1/assets", body)) as Outcome);
+  });
+
+  common(
+    admin
+      .command("add-market <symbol>")
+      .description(
+        "list a market on two listed assets; it opens in BREAK (visible, not trading) unless --status says otherwise",
+      )
+      .requiredOption("--base <asset>", "the asset bought and sold, e.g. SOL")
+      .requiredOption("--quote <asset>", "the asset prices are in, e.g. USDT")
+      .requiredOption("--tick-size <price>", "price step (PRICE_FILTER tickSize), e.g. 0.01")
+      .requiredOption("--step-size <qty>", "quantity step (LOT_SIZE stepSize), e.g. 0.001")
+      .requiredOption("--max-price <price>", "highest price an order may have")
+      .requiredOption("--max-qty <qty>", "largest quantity of one order")
+      .option("--min-price <price>", "lowest price an order may have (default: one tick)")
+      .option("--min-qty <qty>", "smallest quantity of one order (default: one step)")
+      .option(
+        "--min-notional <amount>",
+        "smallest price × quantity, in the quote asset (NOTIONAL; default 0)",
+      )
+      .option("--maker-fee-ppm <n>", `maker fee, parts per million (default ${FEE_PPM_DEFAULT}: 0.1%)`)
+      .option("--taker-fee-ppm <n>", `taker fee, parts per million (default ${FEE_PPM_DEFAULT}: 0.1%)`)
+      .option("--status <status>", "TRADING, POST_ONLY, CANCEL_ONLY, HALT or BREAK", "BREAK")
+      .option("--stp-default <mode>", "self-trade prevention when an order names none", "EXPIRE_MAKER"),
+  ).action(async (symbol: string, opts: Common & Record<string, string>) => {
+    const body: Record<string, string | number> = {
+      symbol: symbol.toUpperCase(),
+      base: opts.base.toUpperCase(),
+      quote: opts.quote.toUpperCase(),
+      tick_size: opts.tickSize,
+      step_size: opts.stepSize,
+      max_price: opts.maxPrice,
+      max_qty: opts.maxQty,
+      status: opts.status.toUpperCase(),
+      stp_default: opts.stpDefault.toUpperCase(),
+    };
+    if (opts.minPrice !== undefined) body.min_price = opts.minPrice;
+    if (opts.minQty !== undefined) body.min_qty = opts.minQty;
+    if (opts.minNotional !== undefined) body.min_notional = opts.minNotional;
+    if (opts.makerFeePpm !== undefined)
+      body.maker_fee_ppm = whole_number(opts.makerFeePpm, "--maker-fee-ppm");
+    if (opts.takerFeePpm !== undefined)
+      body.taker_fee_ppm = whole_number(opts.takerFeePpm, "--taker-fee-ppm");
+    const o = (await call(opts, "POST", "/v1/markets", body)) as Outcome;
+    print_outcome(opts, `market ${body.symbol} (${body.base}/${body.quote}, ${body.status})`, o);
+    if (o.applied && !opts.json && body.status !== "TRADING")
+      console.log(`  open it with: holdfast admin market-status ${body.symbol} TRADING`);
+  });
+
+  common(
+    admin.command("markets").description("listed assets and markets, with their filters and fees"),
+  ).action(async (opts: Common) => {
+    const v = (await call(opts, "GET", "/v1/markets")) as MarketsView;
+    if (opts.json) return console.log(JSON.stringify(v));
+    if (v.assets.length === 0) console.log("no assets listed (add-asset, then add-market)");
+    for (const a of v.assets)
+      console.log(`asset ${a.asset.padEnd(8)} ${a.decimals} decimals, supply at most ${a.supply_max}`);
+    for (const m of v.markets) {
+      console.log(`${m.symbol} (${m.base}/${m.quote}) ${m.status}`);
+      console.log(
+        `  price ${m.min_price}..${m.max_price} by ${m.tick_size}; quantity ${m.min_qty}..${m.max_qty} by ${m.step_size}; min notional ${m.min_notional} ${m.quote}`,
+      );
+      console.log(
+        `  fees: maker ${m.maker_fee_ppm / 10_000}%, taker ${m.taker_fee_ppm / 10_000}%; self-trade prevention ${m.stp_default}; price range rule ${m.price_range ? "on" : "off"}`,
+      );
+    }
   });
 
   common(

@@ -141,6 +141,8 @@ export interface MarketConfig {
 
 export const NAME_RE = /^[A-Z0-9]{1,20}$/;
 export const FEE_PPM_MAX = 100_000; // 10%: a fee above that is a configuration mistake.
+/** Binance's usual fee, 0.1%: what a listing gets when the operator names none (admin add-market). */
+export const FEE_PPM_DEFAULT = 1000;
 
 export function validate_asset(cmd: AddAsset, limits: EngineLimits): string | null {
   if (typeof cmd.asset !== "string" || !NAME_RE.test(cmd.asset) || cmd.asset.length > limits.name_length_max)

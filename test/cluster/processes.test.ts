@@ -122,5 +122,26 @@ describe("cluster nodes as processes", () => {
       );
       assert.ok((value_of(metrics, "holdfast_cluster_applied_revision") ?? 0) > 0);
     }
+    // a listing made through one node's admin socket goes through the log: the other node has it
+    const listing = [
+      ["/v1/assets", { asset: "SOL", decimals: 8 }],
+      [
+        "/v1/markets",
+        { symbol: "SOLBTC", base: "SOL", quote: "BTC", tick_size: "0.000001", step_size: "0.01" },
+      ],
+    ] as const;
+    for (const [path, body] of listing) {
+      const r = await admin_request(nodes[1].admin_socket, "POST", path, {
+        ...body,
+        ...(path === "/v1/markets" ? { max_price: "10", max_qty: "100000", status: "TRADING" } : {}),
+      });
+      assert.deepEqual(r.body, { seq: (r.body as { seq: number }).seq, applied: true });
+    }
+    await until("node 2 to list SOLBTC", 5000, async () => {
+      const info = (await (await fetch(`${base(2)}/api/v3/exchangeInfo?symbol=SOLBTC`)).json()) as {
+        symbols?: { status: string }[];
+      };
+      return info.symbols?.[0]?.status === "TRADING" ? true : null;
+    });
   });
 });

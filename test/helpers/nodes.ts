@@ -108,6 +108,8 @@ export function spawn_node(
   extra: string[] = [],
   /** A command the node runs under, e.g. ["prlimit", "--nofile=800"]. */
   wrapper: string[] = [],
+  /** false: no demo markets, users or market maker (the node then needs DIR/master.key). */
+  demo = true,
 ): Promise<{ child: ChildProcess; port: number }> {
   return new Promise((resolve, reject) => {
     const args = [
@@ -117,8 +119,7 @@ export function spawn_node(
       dir,
       "--port",
       String(port),
-      "--demo",
-      "--no-market-maker",
+      ...(demo ? ["--demo", "--no-market-maker"] : []),
       ...extra,
     ];
     const child =

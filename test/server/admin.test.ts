@@ -4,11 +4,15 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, execFile } from "node:child_process";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import WebSocket from "ws";
+import { signed_query } from "../helpers/cluster.js";
 import { BIN, spawn_node } from "../helpers/nodes.js";
+import { until } from "../helpers/wait.js";
 
 function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -22,8 +26,8 @@ function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr:
 const children = new Set<ChildProcess>();
 
 /** Starts a node and resolves once it printed its ready line. */
-async function start(dir: string): Promise<{ child: ChildProcess; port: number }> {
-  const started = await spawn_node(dir);
+async function start(dir: string, demo = true): Promise<{ child: ChildProcess; port: number }> {
+  const started = await spawn_node(dir, 0, [], [], demo);
   children.add(started.child);
   return started;
 }
@@ -141,6 +145,332 @@ describe("admin interface", () => {
       assert.equal(after.markets[0].status, "HALT");
       assert.equal(after.exchange.maintenance, true);
       assert.deepEqual(after.last_snapshot, { name: snap.name, seq: base + 6 });
+      assert.equal(await stop(child), 0);
+    } finally {
+      for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it("a node started without --demo lists assets and markets from the CLI, trades on them and keeps them", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hf-listing-"));
+    writeFileSync(join(dir, "master.key"), randomBytes(32).toString("base64"));
+    const d = ["--data-dir", dir];
+    const json = async (...args: string[]) => {
+      const r = await cli(...args, ...d, "--json");
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout);
+    };
+    const seq = async (): Promise<number> => (await json("admin", "status")).applied_seq;
+    try {
+      let { child, port } = await start(dir, false);
+      let url = `http://127.0.0.1:${port}`;
+      const get = async <T>(path: string): Promise<T> => (await fetch(`${url}${path}`)).json() as Promise<T>;
+      type Info = {
+        symbols: { status: string; quoteAssetPrecision: number; filters: Record<string, string>[] }[];
+      };
+      assert.deepEqual(await json("admin", "markets"), { assets: [], markets: [] });
+      assert.deepEqual((await get<Info>("/api/v3/exchangeInfo")).symbols, []);
+
+      const sol = await cli("admin", "add-asset", "sol", "--decimals", "8", ...d);
+      assert.match(sol.stdout, /asset SOL: done \(journal sequence 1\)/);
+      assert.deepEqual(
+        await json("admin", "add-asset", "USDT", "--decimals", "6", "--supply-max", "5000000000"),
+        {
+          seq: 2,
+          applied: true,
+        },
+      );
+
+      // refused before the journal: the sequence does not move
+      const refusals: [string[], RegExp][] = [
+        [["add-asset", "BAD", "--decimals", "19"], /decimals must be <= 18/],
+        [["add-asset", "BAD", "--decimals", "x"], /--decimals: expected a whole number, got x/],
+        [["add-asset", "BAD", "--decimals", "2", "--supply-max", "1e5"], /supply_max must match pattern/],
+        [["add-asset", "BAD", "--decimals", "8", "--supply-max", "100000000"], /supply_max 100000000: range/],
+        [["add-asset", "BAD-1", "--decimals", "8"], /asset must match pattern/],
+        [
+          ["add-market", "SOLUSDT", "--base", "SOL", "--quote", "USDT", "--tick-size", "1e-2"],
+          /required option '--step-size <qty>' not specified/,
+        ],
+        [
+          [
+            "add-market",
+            "SOLUSDT",
+            "--base",
+            "SOL",
+            "--quote",
+            "USDT",
+            "--tick-size",
+            "1e-2",
+            "--step-size",
+            "0.001",
+            "--max-price",
+            "10000",
+            "--max-qty",
+            "1000",
+          ],
+          /tick_size must match pattern/,
+        ],
+        [
+          [
+            "add-market",
+            "SOLUSDT",
+            "--base",
+            "SOL",
+            "--quote",
+            "USDT",
+            "--tick-size",
+            "0.01",
+            "--step-size",
+            "0.001",
+            "--max-price",
+            "10000",
+            "--max-qty",
+            "1000",
+            "--taker-fee-ppm",
+            "200000",
+          ],
+          /taker_fee_ppm must be <= 100000/,
+        ],
+        [
+          [
+            "add-market",
+            "SOLUSDT",
+            "--base",
+            "SOL",
+            "--quote",
+            "USDT",
+            "--tick-size",
+            "0.01",
+            "--step-size",
+            "0.001",
+            "--max-price",
+            "10000",
+            "--max-qty",
+            "1000",
+            "--status",
+            "OPEN",
+          ],
+          /status must be equal to one of the allowed values/,
+        ],
+      ];
+      for (const [args, why] of refusals) {
+        const r = await cli("admin", ...args, ...d);
+        assert.equal(r.code, 1, args.join(" "));
+        assert.match(r.stderr, why, args.join(" "));
+      }
+      assert.equal(await seq(), 2, "nothing reached the journal");
+
+      const listed = await cli(
+        "admin",
+        "add-market",
+        "solusdt",
+        "--base",
+        "SOL",
+        "--quote",
+        "usdt",
+        "--tick-size",
+        "0.010",
+        "--step-size",
+        "0.001",
+        "--max-price",
+        "10000",
+        "--max-qty",
+        "1000",
+        "--min-notional",
+        "05",
+        ...d,
+      );
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.match(listed.stdout, /market SOLUSDT \(SOL\/USDT, BREAK\): done \(journal sequence 3\)/);
+      assert.match(listed.stdout, /open it with: holdfast admin market-status SOLUSDT TRADING/);
+      // what the engine decides is journaled as its outcome, and moves nothing
+      const again = await cli(
+        "admin",
+        "add-market",
+        "SOLUSDT",
+        "--base",
+        "SOL",
+        "--quote",
+        "USDT",
+        "--tick-size",
+        "0.01",
+        "--step-size",
+        "0.001",
+        "--max-price",
+        "10000",
+        "--max-qty",
+        "1000",
+        ...d,
+      );
+      assert.equal(again.code, 1);
+      assert.match(
+        again.stdout,
+        /refused by the engine: Invalid configuration. \(symbol exists\) \(journal sequence 4\)/,
+      );
+      const unknown = await cli(
+        "admin",
+        "add-market",
+        "XUSDT",
+        "--base",
+        "X",
+        "--quote",
+        "USDT",
+        "--tick-size",
+        "0.01",
+        "--step-size",
+        "0.001",
+        "--max-price",
+        "10000",
+        "--max-qty",
+        "1000",
+        ...d,
+      );
+      assert.match(unknown.stdout, /unknown base asset X/);
+      const too_big = await cli(
+        "admin",
+        "add-market",
+        "SOLUSDT2",
+        "--base",
+        "SOL",
+        "--quote",
+        "USDT",
+        "--tick-size",
+        "0.01",
+        "--step-size",
+        "0.001",
+        "--max-price",
+        "1000000",
+        "--max-qty",
+        "100000",
+        ...d,
+      );
+      assert.match(too_big.stdout, /max_price \* max_qty overflows 2\^53-1 quote units/);
+
+      const view = await json("admin", "markets");
+      assert.deepEqual(view.assets, [
+        { asset: "SOL", decimals: 8, supply_max: "90071992.54740991" },
+        { asset: "USDT", decimals: 6, supply_max: "5000000000.000000" },
+      ]);
+      assert.deepEqual(view.markets, [
+        {
+          symbol: "SOLUSDT",
+          base: "SOL",
+          quote: "USDT",
+          status: "BREAK",
+          tick_size: "0.01",
+          step_size: "0.001",
+          min_price: "0.01",
+          max_price: "10000",
+          min_qty: "0.001",
+          max_qty: "1000",
+          min_notional: "5",
+          maker_fee_ppm: 1000,
+          taker_fee_ppm: 1000,
+          stp_default: "EXPIRE_MAKER",
+          price_range: false,
+        },
+      ]);
+      const shown = (await cli("admin", "markets", ...d)).stdout;
+      assert.match(
+        shown,
+        /SOLUSDT \(SOL\/USDT\) BREAK\n {2}price 0\.01\.\.10000 by 0\.01; quantity 0\.001\.\.1000 by 0\.001; min notional 5 USDT/,
+      );
+      const info = (await get<Info>("/api/v3/exchangeInfo?symbol=SOLUSDT")).symbols[0];
+      assert.equal(info.status, "BREAK");
+      assert.equal(info.quoteAssetPrecision, 6);
+      const filter = (type: string) => info.filters.find((f) => f.filterType === type) ?? {};
+      assert.equal(filter("PRICE_FILTER").tickSize, "0.01000000");
+      assert.equal(filter("LOT_SIZE").stepSize, "0.00100000");
+      assert.equal(filter("NOTIONAL").minNotional, "5.00000000");
+
+      // two traders; an order on a market in BREAK is refused, then the market opens
+      const buyer = await json("admin", "create-user");
+      const seller = await json("admin", "create-user");
+      await json("admin", "deposit", String(buyer.account), "USDT", "1000");
+      await json("admin", "deposit", String(seller.account), "SOL", "10");
+      const order = async (user: { apiKey: string; secretKey: string }, side: string) => {
+        const q = signed_query(
+          {
+            symbol: "SOLUSDT",
+            side,
+            type: "LIMIT",
+            timeInForce: "GTC",
+            quantity: "1",
+            price: "150.00",
+            newOrderRespType: "FULL",
+          },
+          user.secretKey,
+        );
+        const r = await fetch(`${url}/api/v3/order?${q}`, {
+          method: "POST",
+          headers: { "X-MBX-APIKEY": user.apiKey },
+        });
+        return {
+          status: r.status,
+          body: (await r.json()) as { status?: string; fills?: Record<string, string>[] },
+        };
+      };
+      const closed = await order(seller, "SELL");
+      assert.equal(closed.status, 400);
+      assert.deepEqual(closed.body, { code: -2010, msg: "Market is closed." });
+      const opened = await cli("admin", "market-status", "SOLUSDT", "TRADING", ...d);
+      assert.equal(opened.code, 0, opened.stderr);
+
+      // the new market's streams, trades, candles and ticker work like the demo markets'
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/stream?streams=solusdt@trade/solusdt@depth@100ms`);
+      const frames: { stream: string; data: Record<string, unknown> }[] = [];
+      ws.on("message", (m) => frames.push(JSON.parse(m.toString())));
+      await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
+      const sell = await order(seller, "SELL");
+      assert.equal(sell.status, 200, JSON.stringify(sell.body));
+      const buy = await order(buyer, "BUY");
+      assert.equal(buy.body.status, "FILLED");
+      assert.deepEqual(
+        (buy.body.fills ?? []).map((f) => [f.price, f.qty, f.commission, f.commissionAsset]),
+        [["150.00000000", "1.00000000", "0.00100000", "SOL"]],
+      );
+      const trade = await until(
+        "the trade on the stream",
+        10_000,
+        () => frames.find((f) => f.stream === "solusdt@trade") ?? null,
+      );
+      assert.equal(trade.data.p, "150.00000000");
+      assert.equal(trade.data.s, "SOLUSDT");
+      await until(
+        "a depth update",
+        10_000,
+        () => frames.find((f) => f.stream === "solusdt@depth@100ms") ?? null,
+      );
+      ws.close();
+      const trades = await get<Record<string, string>[]>("/api/v3/trades?symbol=SOLUSDT");
+      assert.deepEqual(
+        trades.map((t) => [t.price, t.qty, t.quoteQty]),
+        [["150.00000000", "1.00000000", "150.00000000"]],
+      );
+      const candle = await until("the trade's candle", 10_000, async () => {
+        const k = await get<string[][]>("/api/v3/klines?symbol=SOLUSDT&interval=1m");
+        return k.length === 1 ? k[0] : null;
+      });
+      assert.deepEqual([candle[1], candle[4], candle[5]], ["150.00000000", "150.00000000", "1.00000000"]);
+      const ticker = await get<{ lastPrice: string }>("/api/v3/ticker/24hr?symbol=SOLUSDT");
+      assert.equal(ticker.lastPrice, "150.00000000");
+      const balances = (await json("admin", "account", String(buyer.account))).balances;
+      assert.deepEqual(balances, [
+        { asset: "SOL", free: "0.99900000", locked: "0.00000000" },
+        { asset: "USDT", free: "850.000000", locked: "0.000000" },
+      ]);
+
+      // everything listed is journaled: a restart has it all
+      const before = await seq();
+      assert.equal(await stop(child), 0);
+      ({ child, port } = await start(dir, false));
+      url = `http://127.0.0.1:${port}`;
+      assert.equal(await seq(), before);
+      const after = await json("admin", "markets");
+      assert.deepEqual(after, { ...view, markets: [{ ...view.markets[0], status: "TRADING" }] });
+      const trades_after = await get<unknown[]>("/api/v3/trades?symbol=SOLUSDT");
+      assert.equal(trades_after.length, 1);
       assert.equal(await stop(child), 0);
     } finally {
       for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
