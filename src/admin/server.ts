@@ -469,6 +469,39 @@ export async function start_admin_server(
     async (request) => submit(add_market_command(request.body)),
   );
 
+  // A market's fees from now on (each fill pays the fees of its time); a fee not named keeps its value
+  app.post<{ Body: { symbol: string; maker_fee_ppm?: number; taker_fee_ppm?: number } }>(
+    "/v1/market-fees",
+    {
+      schema: {
+        body: {
+          type: "object",
+          required: ["symbol"],
+          additionalProperties: false,
+          minProperties: 2,
+          properties: {
+            symbol: { type: "string", maxLength: 20 },
+            maker_fee_ppm: { type: "integer", minimum: 0, maximum: FEE_PPM_MAX },
+            taker_fee_ppm: { type: "integer", minimum: 0, maximum: FEE_PPM_MAX },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const b = request.body;
+      const market = market_id(b.symbol);
+      if (market === undefined) return reply.code(404).send({ error: `unknown market ${b.symbol}` });
+      const config = node.engine.markets[market].config;
+      return submit({
+        type: "set_market_fees",
+        ts_ms: 0,
+        market,
+        maker_fee_ppm: b.maker_fee_ppm ?? config.maker_fee_ppm,
+        taker_fee_ppm: b.taker_fee_ppm ?? config.taker_fee_ppm,
+      });
+    },
+  );
+
   const refused = (reply: FastifyReply, error: string) => reply.code(409).send({ error });
 
   /** A user: an account with an HMAC key (read + trade). The secret is shown here once, then only sealed. */

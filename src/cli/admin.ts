@@ -344,6 +344,28 @@ export function register_admin(program: Command): void {
   });
 
   common(
+    admin
+      .command("market-fees <symbol>")
+      .description("change a market's fees; every later fill pays them, open orders' included")
+      .option("--maker-fee-ppm <n>", "maker fee, parts per million (1000 = 0.1%)")
+      .option("--taker-fee-ppm <n>", "taker fee, parts per million"),
+  ).action(async (symbol: string, opts: Common & { makerFeePpm?: string; takerFeePpm?: string }) => {
+    const body: Record<string, string | number> = { symbol: symbol.toUpperCase() };
+    if (opts.makerFeePpm !== undefined)
+      body.maker_fee_ppm = whole_number(opts.makerFeePpm, "--maker-fee-ppm");
+    if (opts.takerFeePpm !== undefined)
+      body.taker_fee_ppm = whole_number(opts.takerFeePpm, "--taker-fee-ppm");
+    if (Object.keys(body).length === 1)
+      throw new Error("holdfast admin market-fees: name --maker-fee-ppm, --taker-fee-ppm or both");
+    const o = (await call(opts, "POST", "/v1/market-fees", body)) as Outcome;
+    const named = [
+      ...(body.maker_fee_ppm === undefined ? [] : [`maker ${body.maker_fee_ppm} ppm`]),
+      ...(body.taker_fee_ppm === undefined ? [] : [`taker ${body.taker_fee_ppm} ppm`]),
+    ];
+    print_outcome(opts, `${body.symbol} fees: ${named.join(", ")}`, o);
+  });
+
+  common(
     admin.command("markets").description("listed assets and markets, with their filters and fees"),
   ).action(async (opts: Common) => {
     const v = (await call(opts, "GET", "/v1/markets")) as MarketsView;

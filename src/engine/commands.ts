@@ -116,6 +116,18 @@ export interface AddMarket {
   stp_default: StpMode;
 }
 
+/**
+ * Operator: a market's maker and taker fees from now on (a fee is charged on each fill, so open orders
+ * pay the new fees on their later fills). A new kind: older journals have none, so no format version.
+ */
+export interface SetMarketFees {
+  type: "set_market_fees";
+  ts_ms: number;
+  market: number;
+  maker_fee_ppm: number;
+  taker_fee_ppm: number;
+}
+
 export interface SetMarketStatus {
   type: "set_market_status";
   ts_ms: number;
@@ -417,6 +429,7 @@ export type Command =
   | AddAsset
   | AddMarket
   | SetMarketStatus
+  | SetMarketFees
   | SetExchangeFlags
   | CreateAccount
   | Deposit

@@ -31,6 +31,7 @@ import type {
   RegisterUser,
   RevokeApiKey,
   SetExchangeFlags,
+  SetMarketFees,
   SetMarketStatus,
   SetPriceRange,
   SetUserTotp,
@@ -57,6 +58,7 @@ import {
   build_market,
   DEFAULT_LIMITS,
   type EngineLimits,
+  FEE_PPM_MAX,
   market_status_valid,
   PPM,
   validate_asset,
@@ -346,6 +348,9 @@ export class Engine {
         return;
       case "set_price_range":
         this.set_price_range(command);
+        return;
+      case "set_market_fees":
+        this.set_market_fees(command);
         return;
       default:
         this.sink.rejected(R.REASON_INVALID_PARAMETER, "unknown command type");
@@ -2553,6 +2558,20 @@ export class Engine {
     this.market_by_symbol.set(cmd.symbol, id);
     this.grow_rows();
     this.sink.market_added(id, cmd.symbol);
+  }
+
+  /**
+   * New fees for a market's later fills. The listing's command is rewritten with them, so a snapshot
+   * (which stores that command) restores them and its hash covers them.
+   */
+  private set_market_fees(cmd: SetMarketFees): void {
+    if (!this.market_valid(cmd.market)) return void this.reject(R.REASON_UNKNOWN_SYMBOL);
+    for (const fee of [cmd.maker_fee_ppm, cmd.taker_fee_ppm])
+      if (!Number.isInteger(fee) || fee < 0 || fee > FEE_PPM_MAX)
+        return void this.reject(R.REASON_INVALID_CONFIG, `fees must be integers 0..${FEE_PPM_MAX} ppm`);
+    const market = this.markets[cmd.market];
+    const fees = { maker_fee_ppm: cmd.maker_fee_ppm, taker_fee_ppm: cmd.taker_fee_ppm };
+    market.config = { ...market.config, ...fees, add_market: { ...market.config.add_market, ...fees } };
   }
 
   private set_market_status(cmd: SetMarketStatus): void {

@@ -35,7 +35,8 @@ export class Market {
 
   constructor(
     readonly id: number,
-    readonly config: MarketConfig,
+    /** Replaced (never mutated) by set_market_fees; the rest of it is fixed at listing. */
+    public config: MarketConfig,
     levels_per_side_max: number,
     pool: LevelPool,
   ) {

@@ -53,6 +53,7 @@ const KINDS = [
   "place_oto",
   "cancel_order_list",
   "set_price_range",
+  "set_market_fees",
 ] as const;
 const KIND_CODE = new Map<string, number>(KINDS.map((k, i) => [k, i]));
 
@@ -258,6 +259,11 @@ export function encode_command(w: ByteWriter, c: Command): void {
     case "set_price_range":
       w.u32(c.market);
       for (const key of PRICE_RANGE_KEYS) w.u32(c[key]);
+      return;
+    case "set_market_fees":
+      w.u32(c.market);
+      w.u32(c.maker_fee_ppm);
+      w.u32(c.taker_fee_ppm);
       return;
     case "place_order_list":
       w.u32(c.account);
@@ -548,6 +554,8 @@ function read_body(r: ByteReader, kind: (typeof KINDS)[number], ts_ms: number, v
       const market = r.u32();
       return { type: kind, ts_ms, market, ...read_price_range(() => r.u32()) };
     }
+    case "set_market_fees":
+      return { type: kind, ts_ms, market: r.u32(), maker_fee_ppm: r.u32(), taker_fee_ppm: r.u32() };
     case "place_order_list":
       return {
         type: kind,

@@ -241,6 +241,16 @@ const op = fc.record({
     },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant("expire" as const), market }) },
     {
+      // new fees for later fills; 100,001 ppm is refused (above 10%)
+      weight: 1,
+      arbitrary: fc.record({
+        kind: fc.constant("fees" as const),
+        market,
+        maker_fee_ppm: fc.constantFrom(0, 0, 500, 1000, 100_000, 100_001),
+        taker_fee_ppm: fc.constantFrom(0, 777, 1000, 2500, 99_999),
+      }),
+    },
+    {
       // the reference price and PRICE_RANGE rule (reference.ts); multipliers close to 1, so that
       // ETHBTC's takers (mid 50,000 ticks: 1.0001 is 5 ticks) meet them; some refused
       weight: 1,
@@ -509,6 +519,15 @@ export function to_commands(list: Op[]): Command[] {
         break;
       case "expire":
         out.push({ type: "expire_market_orders", ts_ms: t, market: what.market });
+        break;
+      case "fees":
+        out.push({
+          type: "set_market_fees",
+          ts_ms: t,
+          market: what.market,
+          maker_fee_ppm: what.maker_fee_ppm,
+          taker_fee_ppm: what.taker_fee_ppm,
+        });
         break;
       case "range": {
         const { kind: _kind, ...rest } = what;

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { DAY_MS } from "../../src/engine/config.js";
 import * as R from "../../src/engine/reasons.js";
+import { restore, snapshot, state_hash } from "../../src/engine/snapshot.js";
 import {
   END_EXCHANGE,
   MARKET_BREAK,
@@ -17,7 +18,7 @@ import {
   TYPE_MARKET,
   TYPE_STOP_LOSS,
 } from "../../src/engine/types.js";
-import { BTC, balance, fixture, limit, new_id, of_kind, order, reasons, USDT } from "./helpers.js";
+import { BTC, balance, fixture, K, LOT, limit, new_id, of_kind, order, reasons, USDT } from "./helpers.js";
 
 const P = 2_000_000;
 const status = (market: number, s: 0 | 1 | 2 | 3 | 4) =>
@@ -96,6 +97,39 @@ describe("market modes", () => {
       assert.equal(balance(f, a, BTC).locked, 0);
       assert.equal(balance(f, a, USDT).locked, 0);
     }
+  });
+});
+
+describe("market fees", () => {
+  it("an operator's new fees apply to later fills, open orders included, and a snapshot keeps them", () => {
+    const f = fixture(); // maker 0.1%, taker 0.2%
+    f.run(limit(1, SIDE_SELL, P, 20));
+    const buy = (lots: number) => of_kind(f.run(limit(0, SIDE_BUY, P, lots)), "trade")[0];
+    const before = buy(10);
+    // the taker buys 10 lots (10,000 BTC units), the maker receives 10 × P × K USDT units
+    assert.equal(before.taker_fee_units, (10 * LOT * 2000) / 1e6);
+    assert.equal(before.maker_fee_units, (10 * P * K * 1000) / 1e6);
+    const set = (market: number, maker: number, taker: number) =>
+      f.run({ type: "set_market_fees", ts_ms: 1000, market, maker_fee_ppm: maker, taker_fee_ppm: taker });
+    assert.deepEqual(reasons(set(0, 0, 500)), []);
+    const after = buy(10); // the resting sell placed before the change pays the new maker fee
+    assert.equal(after.taker_fee_units, (10 * LOT * 500) / 1e6);
+    assert.equal(after.maker_fee_units, 0);
+    const m = f.engine.markets[0];
+    assert.deepEqual([m.config.maker_fee_ppm, m.config.taker_fee_ppm], [0, 500]);
+    assert.deepEqual([m.config.add_market.maker_fee_ppm, m.config.add_market.taker_fee_ppm], [0, 500]);
+    // refused: nothing changes
+    assert.deepEqual(reasons(set(7, 0, 0)), [R.REASON_UNKNOWN_SYMBOL]);
+    assert.deepEqual(reasons(set(0, 100_001, 0)), [R.REASON_INVALID_CONFIG]);
+    assert.deepEqual(reasons(set(0, 0, 1.5)), [R.REASON_INVALID_CONFIG]);
+    assert.deepEqual([m.config.maker_fee_ppm, m.config.taker_fee_ppm], [0, 500]);
+    // a snapshot stores the listing with its fees: the restored engine charges the same
+    const restored = restore(snapshot(f.engine));
+    assert.equal(state_hash(restored), state_hash(f.engine));
+    assert.deepEqual(
+      [restored.markets[0].config.maker_fee_ppm, restored.markets[0].config.taker_fee_ppm],
+      [0, 500],
+    );
   });
 });
 

@@ -60,6 +60,21 @@ describe("command codec", () => {
     assert.throws(() => encode_command(new ByteWriter(), { ...range, bucket_width_ms: 1.5 }));
   });
 
+  it("a market's new fees round-trip; a fee no u32 holds is refused, never wrapped", () => {
+    const fees: Command = {
+      type: "set_market_fees",
+      ts_ms: 4,
+      market: 1,
+      maker_fee_ppm: 0,
+      taker_fee_ppm: 750,
+    };
+    const w = new ByteWriter();
+    encode_command(w, fees);
+    assert.deepEqual(decode_command(w.bytes()), fees);
+    assert.throws(() => encode_command(new ByteWriter(), { ...fees, maker_fee_ppm: -1 }));
+    assert.throws(() => encode_command(new ByteWriter(), { ...fees, taker_fee_ppm: 2 ** 32 }));
+  });
+
   it("API keys round-trip with their tier; a version 2 key (no tier) decodes into the default tier", () => {
     const key: Command = {
       type: "add_api_key",

@@ -461,6 +461,43 @@ describe("admin interface", () => {
         { asset: "USDT", free: "850.000000", locked: "0.000000" },
       ]);
 
+      // new fees: the next fill pays them (the seller's resting order was placed before the change)
+      const fees = await cli(
+        "admin",
+        "market-fees",
+        "SOLUSDT",
+        "--taker-fee-ppm",
+        "0",
+        "--maker-fee-ppm",
+        "500",
+        ...d,
+      );
+      assert.match(fees.stdout, /SOLUSDT fees: maker 500 ppm, taker 0 ppm: done/);
+      const no_fee = await cli("admin", "market-fees", "SOLUSDT", ...d);
+      assert.equal(no_fee.code, 1);
+      assert.match(no_fee.stderr, /name --maker-fee-ppm, --taker-fee-ppm or both/);
+      const nowhere = await cli("admin", "market-fees", "NOPE", "--taker-fee-ppm", "1", ...d);
+      assert.match(nowhere.stderr, /unknown market NOPE/);
+      const commission = signed_query({ symbol: "SOLUSDT" }, buyer.secretKey);
+      const rates = (await (
+        await fetch(`${url}/api/v3/account/commission?${commission}`, {
+          headers: { "X-MBX-APIKEY": buyer.apiKey },
+        })
+      ).json()) as { standardCommission: { maker: string; taker: string } };
+      assert.deepEqual(
+        [rates.standardCommission.maker, rates.standardCommission.taker],
+        ["0.00050000", "0.00000000"],
+      );
+      assert.equal((await order(seller, "SELL")).status, 200);
+      const cheaper = await order(buyer, "BUY");
+      assert.deepEqual(
+        (cheaper.body.fills ?? []).map((f) => [f.price, f.qty, f.commission, f.commissionAsset]),
+        [["150.00000000", "1.00000000", "0.00000000", "SOL"]],
+      );
+      const seller_usdt = (await json("admin", "account", String(seller.account))).balances[1];
+      // 150 less 0.1% for the first fill, 150 less 0.05% for the second
+      assert.deepEqual(seller_usdt, { asset: "USDT", free: "299.775000", locked: "0.000000" });
+
       // everything listed is journaled: a restart has it all
       const before = await seq();
       assert.equal(await stop(child), 0);
@@ -468,9 +505,12 @@ describe("admin interface", () => {
       url = `http://127.0.0.1:${port}`;
       assert.equal(await seq(), before);
       const after = await json("admin", "markets");
-      assert.deepEqual(after, { ...view, markets: [{ ...view.markets[0], status: "TRADING" }] });
+      assert.deepEqual(after, {
+        ...view,
+        markets: [{ ...view.markets[0], status: "TRADING", maker_fee_ppm: 500, taker_fee_ppm: 0 }],
+      });
       const trades_after = await get<unknown[]>("/api/v3/trades?symbol=SOLUSDT");
-      assert.equal(trades_after.length, 1);
+      assert.equal(trades_after.length, 2);
       assert.equal(await stop(child), 0);
     } finally {
       for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
