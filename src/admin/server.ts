@@ -17,9 +17,10 @@ import type { EngineEvent } from "../engine/events.js";
 import { reason_message, reason_name } from "../engine/reasons.js";
 import { MARKET_STATUS_NAMES, type MarketStatus, STP_NAMES, type StpMode } from "../engine/types.js";
 import type { MasterKey } from "../gateway/master_key.js";
+import { UnencodableCommand } from "../journal/journal.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { free_bytes } from "../node/disk_guard.js";
-import type { ExchangeNode } from "../node/exchange_node.js";
+import { type ExchangeNode, WritesRefused } from "../node/exchange_node.js";
 import { add_hmac_key, add_public_key, create_account, move_funds } from "./users.js";
 
 /** Longest path a Unix socket may have on Linux (sun_path is 108 bytes with the terminator). */
@@ -73,6 +74,8 @@ function multiplier_e4(text: string | undefined): number {
   return Number(whole) * 10_000 + Number(fraction.padEnd(4, "0"));
 }
 
+/** An account number: the engine refuses one it does not know; the journal holds a u32. */
+const ACCOUNT_SCHEMA = { type: "integer", minimum: 0, maximum: 4_294_967_295 };
 /** Asset and symbol names as the engine takes them (config.ts NAME_RE). */
 const NAME_PATTERN = "^[A-Z0-9]{1,20}$";
 /** A decimal as Binance's parameters write it (decimal.ts): up to 20 digits each side of the point. */
@@ -216,11 +219,21 @@ export async function start_admin_server(
       `admin socket path ${socket_path} is longer than ${SOCKET_PATH_MAX} bytes; use a shorter --data-dir or --admin-socket`,
     );
   const started_at = new Date();
-  // removeAdditional off: an unknown field is refused, not silently dropped (Fastify's default drops it)
+  // removeAdditional off: an unknown field is refused, not silently dropped (Fastify's default drops it).
+  // coerceTypes off: a value of the wrong type is refused, not converted; Ajv turned the string "99…9"
+  // (400 digits) into Infinity, which passed an integer's maximum and reached the journal's encoder.
   const app = Fastify({
     bodyLimit: BODY_BYTES_MAX,
     logger: false,
-    ajv: { customOptions: { removeAdditional: false } },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
+  });
+  // A command the journal cannot hold is the request's fault (400); a node refusing writes (a full
+  // disk, a stopped journal) is unavailable for now (503); each says why, as the CLI prints it.
+  app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown }, _request, reply) => {
+    if (error instanceof UnencodableCommand) return reply.code(400).send({ error: error.message });
+    if (error instanceof WritesRefused) return reply.code(503).send({ error: error.message });
+    const status = error.statusCode !== undefined && error.statusCode < 500 ? error.statusCode : 500;
+    return reply.code(status).send({ error: error.message });
   });
   const submit = async (command: Command) => {
     const applied = await node.submit(command);
@@ -547,7 +560,7 @@ export async function start_admin_server(
           required: ["account", "kind"],
           additionalProperties: false,
           properties: {
-            account: { type: "integer", minimum: 0 },
+            account: ACCOUNT_SCHEMA,
             kind: { type: "string", enum: ["HMAC", "ED25519", "RSA"] },
             public_key: { type: "string", maxLength: 4096 },
             trade: { type: "boolean" },
@@ -581,6 +594,16 @@ export async function start_admin_server(
 
   app.delete<{ Params: { api_key: string }; Querystring: { account: string } }>(
     "/v1/api-keys/:api_key",
+    {
+      schema: {
+        params: { type: "object", properties: { api_key: { type: "string", maxLength: 128 } } },
+        querystring: {
+          type: "object",
+          required: ["account"],
+          properties: { account: { type: "string", pattern: "^[0-9]{1,9}$" } },
+        },
+      },
+    },
     async (request) => {
       const account = Number(request.query.account);
       return submit({ type: "revoke_api_key", ts_ms: 0, account, api_key: request.params.api_key });
@@ -598,7 +621,7 @@ export async function start_admin_server(
             required: ["account", "asset", "amount"],
             additionalProperties: false,
             properties: {
-              account: { type: "integer", minimum: 0 },
+              account: ACCOUNT_SCHEMA,
               asset: { type: "string", maxLength: 20 },
               amount: { type: "string", maxLength: 42 },
               request_id: { type: "string", minLength: 1, maxLength: 100 },

@@ -120,5 +120,7 @@ export async function move_funds(
   if (asset < 0) return { ok: false, error: `unknown asset ${asset_name}` };
   const units = decimal_to_units(amount, node.engine.assets[asset].decimals);
   if (!units.ok) return { ok: false, error: `amount ${amount}: ${units.error}` };
+  // a stateless refusal, so never journaled (DESIGN invariant 6)
+  if (units.units < 1) return { ok: false, error: `amount ${amount}: must be positive` };
   return run(node, { type, ts_ms: 0, account, asset, amount_units: units.units, request_id });
 }

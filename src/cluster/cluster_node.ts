@@ -22,6 +22,7 @@ import type { Command } from "../engine/commands.js";
 import type { EngineLimits } from "../engine/config.js";
 import { Engine } from "../engine/engine.js";
 import { restore, snapshot as snapshot_bytes, state_hash } from "../engine/snapshot.js";
+import { UnencodableCommand } from "../journal/journal.js";
 import { type DataDir, open_data_dir } from "../node/data_dir.js";
 import {
   type Applied,
@@ -444,7 +445,25 @@ export class ClusterNode implements ExchangeNode {
     try {
       value = encode_batch({ timestamp_ms: Date.now(), commands: take.map((w) => w.command) });
     } catch (error) {
-      for (const w of take) w.reject(error instanceof Error ? error : new Error(String(error)));
+      // A command the format cannot hold (nothing was sent): only it is refused. The others of an
+      // ordinary batch go back to the front of the queue, in their order, for the flush loop to take
+      // again; a fenced batch is one unit and is refused whole.
+      const refuse = (w: Waiting, e: unknown) =>
+        w.reject(new UnencodableCommand(`a command cannot be journaled: ${(e as Error).message}`));
+      if (fence !== undefined || take.length === 1) {
+        for (const w of take) refuse(w, error);
+        return;
+      }
+      const good: Waiting[] = [];
+      for (const w of take) {
+        try {
+          encode_batch({ timestamp_ms: 0, commands: [w.command] });
+          good.push(w);
+        } catch (e) {
+          refuse(w, e);
+        }
+      }
+      this.queue.unshift(...good);
       return;
     }
     this.pending.set(id, take);

@@ -12,7 +12,7 @@ import { ByteWriter } from "../engine/bytes.js";
 import type { Command } from "../engine/commands.js";
 import { CheckAhead } from "./check_ahead.js";
 import { encode_frame } from "./frame.js";
-import type { Appended, Journal } from "./journal.js";
+import { type Appended, type Journal, UnencodableCommand } from "./journal.js";
 import {
   type JournaledCommand,
   type OnFrame,
@@ -228,7 +228,23 @@ export class FileJournal implements Journal {
         }
         const timestamp_ms = Math.max(Math.floor(this.options.clock_ms()), this.last_timestamp_ms);
         const first_seq = this.next_seq;
-        const { bytes, hash } = encode_frame(commands, first_seq, timestamp_ms, this.last_hash, this.writer);
+        let frame: { bytes: Uint8Array; hash: Uint8Array };
+        try {
+          frame = encode_frame(commands, first_seq, timestamp_ms, this.last_hash, this.writer);
+        } catch {
+          // Nothing is written yet: only the appends holding a command the format cannot hold are
+          // refused, and the journal goes on (an encoding failure is not an I/O failure).
+          batch = this.without_unencodable(batch);
+          if (batch.length === 0) continue;
+          commands.length = 0;
+          count = 0;
+          for (const p of batch) {
+            for (const c of p.commands) commands.push(c);
+            count += p.commands.length;
+          }
+          frame = encode_frame(commands, first_seq, timestamp_ms, this.last_hash, this.writer);
+        }
+        const { bytes, hash } = frame;
         const file = await this.file_for(first_seq, bytes.length);
         // Never into a range being zero-filled (the fill would overwrite the frame); rare: fills keep
         // a chunk ahead.
@@ -269,6 +285,20 @@ export class FileJournal implements Journal {
     } finally {
       this.flushing = false;
     }
+  }
+
+  /** The appends of `batch` whose commands encode; each other one is refused with UnencodableCommand. */
+  private without_unencodable(batch: Pending[]): Pending[] {
+    const kept: Pending[] = [];
+    for (const p of batch) {
+      try {
+        encode_frame(p.commands, 1, 0, new Uint8Array(32), this.writer);
+        kept.push(p);
+      } catch (error) {
+        p.reject(new UnencodableCommand(`a command cannot be journaled: ${(error as Error).message}`));
+      }
+    }
+    return kept;
   }
 
   /**

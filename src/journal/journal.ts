@@ -14,6 +14,15 @@ export interface Appended {
   timestamp_ms: number;
 }
 
+/**
+ * An append refused because a command in it has a value the command format cannot hold (a u32 field
+ * past 2^32, a string past its length): a bug in whatever validated it, never an I/O failure. Nothing
+ * of that append was written, and the journal goes on taking others.
+ */
+export class UnencodableCommand extends Error {
+  override name = "UnencodableCommand";
+}
+
 export interface Journal {
   /** Sequence number the next command will get. */
   readonly next_sequence: number;

@@ -14,7 +14,7 @@ import { restore, state_hash } from "../engine/snapshot.js";
 import { DecodeScratch } from "../journal/codec.js";
 import { DEFAULT_JOURNAL_OPTIONS, FileJournal, type JournalOptions } from "../journal/file_journal.js";
 import { type FrameHeader, frame_commands, visit_frame_commands } from "../journal/frame.js";
-import type { Appended, Journal } from "../journal/journal.js";
+import { type Appended, type Journal, UnencodableCommand } from "../journal/journal.js";
 import { SEGMENT_RE } from "../journal/scan.js";
 import { FsStorage } from "../journal/storage.js";
 import { type DataDir, open_data_dir } from "./data_dir.js";
@@ -379,8 +379,40 @@ export class EngineNode implements ExchangeNode {
         if (observer !== undefined) observed(observer, commands, submitted_ms, this.options.log);
       },
       (error: unknown) => {
+        if (error instanceof UnencodableCommand && commands.length > 1) {
+          // one command of the turn cannot be journaled (nothing was written): the others go on,
+          // each in an append of its own and in their order; only that one is refused
+          for (let i = 0; i < commands.length; i++) this.append_alone(commands[i], resolve[i], reject[i]);
+          return;
+        }
         this.journal_failure();
         for (const r of reject) r(error);
+      },
+    );
+  }
+
+  private append_alone(
+    command: Command,
+    resolve: (applied: Applied) => void,
+    reject: (error: unknown) => void,
+  ): void {
+    const observer = this.options.observer;
+    const submitted_ms = observer === undefined ? 0 : performance.now();
+    this.journal.append([command]).then(
+      (appended) => {
+        let applied: Applied[];
+        try {
+          applied = this.apply_appended([command], appended);
+        } catch (error) {
+          reject(error);
+          return;
+        }
+        resolve(applied[0]);
+        if (observer !== undefined) observed(observer, [command], submitted_ms, this.options.log);
+      },
+      (error: unknown) => {
+        this.journal_failure();
+        reject(error);
       },
     );
   }

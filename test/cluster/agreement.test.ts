@@ -12,6 +12,7 @@ import fc from "fast-check";
 import { ClusterNode } from "../../src/cluster/cluster_node.js";
 import type { Command } from "../../src/engine/commands.js";
 import { known_failure } from "../../src/gateway/params.js";
+import { UnencodableCommand } from "../../src/journal/journal.js";
 import { WritesRefused } from "../../src/node/exchange_node.js";
 import { read_snapshot } from "../../src/node/snapshot_store.js";
 import { ops, seed, setup_commands, to_commands } from "../engine/gen.js";
@@ -124,5 +125,35 @@ describe("cluster agreement", () => {
       assert.equal(known_failure(error)?.http_status, 429);
     }
     assert.equal(outcomes.filter((o) => o.status === "fulfilled").length, 50 - refused.length);
+  });
+
+  it("a command the log cannot encode is refused alone; the rest of its batch commits", async () => {
+    const node = nodes[0];
+    const outcomes = await Promise.allSettled([
+      node.submit({ type: "create_account", ts_ms: 0 }),
+      node.submit({
+        type: "deposit",
+        ts_ms: 0,
+        account: 2 ** 40,
+        asset: 0,
+        amount_units: 1,
+        request_id: null,
+      }),
+      node.submit({ type: "create_account", ts_ms: 0 }),
+    ]);
+    assert.deepEqual(
+      outcomes.map((o) => o.status),
+      ["fulfilled", "rejected", "fulfilled"],
+    );
+    const reason = (outcomes[1] as PromiseRejectedResult).reason;
+    assert.ok(reason instanceof UnencodableCommand, String(reason));
+    const [a, b] = [outcomes[0], outcomes[2]].map(
+      (o) => (o as PromiseFulfilledResult<{ seq: number }>).value.seq,
+    );
+    assert.equal(b, a + 1);
+    assert.equal(node.writes_refused, null);
+    // the other nodes apply the same log
+    await until("node 1 to catch up", 10_000, () => (nodes[1].last_applied_seq >= b ? true : null));
+    assert.equal(nodes[1].state_hash(), node.state_hash());
   });
 });

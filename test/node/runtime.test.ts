@@ -15,6 +15,7 @@ import { describe, it } from "node:test";
 import { REASON_DUPLICATE_ORDER } from "../../src/engine/reasons.js";
 import { SIDE_BUY, TIF_GTC } from "../../src/engine/types.js";
 import { JournalCorruptionError } from "../../src/journal/file_journal.js";
+import { UnencodableCommand } from "../../src/journal/journal.js";
 import { scan_journal } from "../../src/journal/scan.js";
 import { FsStorage } from "../../src/journal/storage.js";
 import { DataDirLockedError } from "../../src/node/data_dir.js";
@@ -53,6 +54,53 @@ describe("node runtime", () => {
       } finally {
         await node.close();
       }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a command the journal cannot encode is refused alone, even among others of its run; the journal goes on", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "holdfast-node-"));
+    try {
+      const node = await EngineNode.open({ data_dir: dir, ...quiet });
+      try {
+        for (const c of market_commands()) await node.submit(c);
+        await node.submit({ type: "create_account", ts_ms: 0 });
+        const deposit = (account: number, n: number) =>
+          ({ type: "deposit", ts_ms: 0, account, asset: 1, amount_units: n, request_id: null }) as const;
+        const before = node.last_applied_seq;
+        // one synchronous run: gathered into one append, the middle one's account holds no u32
+        const run = [
+          node.submit(deposit(0, 1)),
+          node.submit(deposit(2 ** 40, 2)),
+          node.submit(deposit(0, 3)),
+        ];
+        const settled = await Promise.allSettled(run);
+        assert.deepEqual(
+          settled.map((r) => r.status),
+          ["fulfilled", "rejected", "fulfilled"],
+        );
+        const refused = settled[1] as PromiseRejectedResult;
+        assert.ok(refused.reason instanceof UnencodableCommand, String(refused.reason));
+        assert.match(refused.reason.message, /a command cannot be journaled: u32 out of range/);
+        assert.deepEqual(
+          settled
+            .filter((r) => r.status === "fulfilled")
+            .map((r) => (r as PromiseFulfilledResult<{ seq: number }>).value.seq),
+          [before + 1, before + 2],
+        );
+        // alone, and in a batch of its own: refused the same, order entry open
+        await assert.rejects(node.submit(deposit(-1, 1)), UnencodableCommand);
+        await assert.rejects(node.submit_batch([deposit(0, 4), deposit(2 ** 33, 1)]), UnencodableCommand);
+        assert.equal(node.writes_refused, null);
+        assert.equal((await node.submit(deposit(0, 5))).seq, before + 3);
+        assert.equal(node.engine.ledger.free(0, 1), 1 + 3 + 5);
+      } finally {
+        await node.close();
+      }
+      const again = await EngineNode.open({ data_dir: dir, ...quiet });
+      assert.equal(again.engine.ledger.free(0, 1), 9, "the journal holds exactly what was acknowledged");
+      await again.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
