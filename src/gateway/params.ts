@@ -4,6 +4,7 @@
  * Duplicated parameters are refused (-1101), and so are parameters the endpoint does not read
  * (-1104), as Binance does. Errors are Binance's {code,msg} with HTTP 400.
  */
+import { UnencodableCommand } from "../journal/journal.js";
 import { WritesRefused } from "../node/exchange_node.js";
 import { HistoryUnavailable } from "../projections/history.js";
 import type { BinanceError } from "../validation/order.js";
@@ -44,6 +45,12 @@ export function known_failure(error: unknown): ApiError | null {
       },
       { "Retry-After": "1" },
     );
+  // a value no command field holds (the validators should have refused it): that request alone fails
+  if (error instanceof UnencodableCommand)
+    return new ApiError(400, {
+      code: -1102,
+      msg: "A parameter was malformed: it holds a value this exchange cannot store. Nothing was placed.",
+    });
   if (error instanceof HistoryUnavailable)
     return new ApiError(503, {
       code: -1001,

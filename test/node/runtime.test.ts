@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { REASON_DUPLICATE_ORDER } from "../../src/engine/reasons.js";
 import { SIDE_BUY, TIF_GTC } from "../../src/engine/types.js";
+import { known_failure } from "../../src/gateway/params.js";
 import { JournalCorruptionError } from "../../src/journal/file_journal.js";
 import { UnencodableCommand } from "../../src/journal/journal.js";
 import { scan_journal } from "../../src/journal/scan.js";
@@ -83,6 +84,9 @@ describe("node runtime", () => {
         const refused = settled[1] as PromiseRejectedResult;
         assert.ok(refused.reason instanceof UnencodableCommand, String(refused.reason));
         assert.match(refused.reason.message, /a command cannot be journaled: u32 out of range/);
+        // through the API: that request alone fails, as a malformed parameter
+        assert.equal(known_failure(refused.reason)?.http_status, 400);
+        assert.equal(known_failure(refused.reason)?.error.code, -1102);
         assert.deepEqual(
           settled
             .filter((r) => r.status === "fulfilled")
