@@ -9,47 +9,7 @@ import { after, before, describe, it } from "node:test";
 import { Secret, TOTP } from "otpauth";
 import { start_node } from "../../src/server/start.js";
 import { demo_node, demo_options } from "../helpers/nodes.js";
-
-interface Answer {
-  status: number;
-  body: Record<string, unknown>;
-  cookie: string | null;
-}
-
-/** A tiny cookie-keeping client, as a browser would be. */
-class Client {
-  cookie = "";
-  csrf = "";
-  constructor(private readonly base: string) {}
-
-  async call(
-    method: string,
-    path: string,
-    body?: unknown,
-    headers: Record<string, string> = {},
-  ): Promise<Answer> {
-    const h: Record<string, string> = { ...headers };
-    if (this.cookie !== "") h.cookie = this.cookie;
-    if (this.csrf !== "" && h["x-csrf-token"] === undefined) h["x-csrf-token"] = this.csrf;
-    let payload: string | undefined;
-    if (body !== undefined) {
-      h["content-type"] ??= "application/json";
-      payload = typeof body === "string" ? body : JSON.stringify(body);
-    }
-    const r = await fetch(`${this.base}${path}`, { method, headers: h, body: payload });
-    const set = r.headers.get("set-cookie");
-    if (set !== null) this.cookie = set.split(";")[0];
-    const text = await r.text();
-    let parsed: Record<string, unknown> = {};
-    try {
-      parsed = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      parsed = { text };
-    }
-    if (typeof parsed.csrf === "string") this.csrf = parsed.csrf;
-    return { status: r.status, body: parsed, cookie: set };
-  }
-}
+import { Client } from "../helpers/web_client.js";
 
 describe("web API and sessions", () => {
   let node: Awaited<ReturnType<typeof demo_node>>;
