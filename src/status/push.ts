@@ -41,6 +41,12 @@ export class PushHub {
         connection: "keep-alive",
         "access-control-allow-origin": "*",
       });
+      // HEAD: the headers, then done. Node sends a HEAD answer's headers only at its end (a write
+      // sends nothing), so a HEAD stream was held open unanswered for good.
+      if (request.method === "HEAD") {
+        res.end();
+        return;
+      }
       res.write(`retry: 3000\nevent: summary\ndata: ${this.summary()}\n\n`);
       this.clients.add(res);
       request.raw.on("close", () => this.clients.delete(res));
