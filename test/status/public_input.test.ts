@@ -1,7 +1,8 @@
 /**
  * Bad input on the status service's public side, property-based: subscription requests (JSON and
  * form, any body), confirmation and unsubscribe links with any token, the verify box with anything
- * pasted, incident paths and any other path, query or method. The page is the one thing users read
+ * pasted, the operator page's log-in and actions without a session, incident paths and any other
+ * path, query or method. The page is the one thing users read
  * while the exchange is in trouble: no input may take it down. Every answer is below 500 and the
  * service still serves its documents afterwards.
  */
@@ -47,6 +48,16 @@ const request = fc.oneof(
       text.map((t) => form({ json: t })),
       fc.jsonValue({ maxDepth: 3 }).map((v) => form({ json: JSON.stringify(v) ?? "" })),
       fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify({ json: v })),
+    ),
+  }),
+  // the operator's page: log-in and actions without a session
+  fc.record({
+    method: fc.constant("POST"),
+    path: fc.constantFrom("/admin/login", "/admin/act", "/admin/logout"),
+    type: fc.constantFrom("application/x-www-form-urlencoded", "application/json"),
+    body: fc.oneof(
+      fc.tuple(text, text, text).map(([u, p, a]) => form({ username: u, password: p, action: a, csrf: p })),
+      fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify(v) ?? ""),
     ),
   }),
   fc.record({
