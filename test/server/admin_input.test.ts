@@ -62,6 +62,10 @@ const odd_value = fc.oneof(
     "BTC\u0000",
     "TRADING ",
     "__proto__",
+    "ED25519",
+    "RSA",
+    "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----\n",
+    "-----BEGIN RSA PUBLIC KEY-----\nAAAA\n-----END RSA PUBLIC KEY-----\n",
     null,
     true,
     [],
@@ -79,7 +83,7 @@ const body = fc.oneof(
       action: fc.constantFrom("replace", "drop", "add"),
       pick: fc.nat(),
       value: odd_value,
-      extra: fc.constantFrom("foo", "constructor", "__proto__", "asset", "symbol"),
+      extra: fc.constantFrom("foo", "constructor", "__proto__", "asset", "symbol", "public_key", "kind"),
     })
     .map(({ route, action, pick, value, extra }) => {
       const b: Record<string, unknown> = { ...VALID[route] };
