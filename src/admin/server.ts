@@ -258,6 +258,8 @@ export async function start_admin_server(
     return {
       account,
       updated_ms: e.ledger.updated_ms(account),
+      // its own fees in every market (-1: the market's), or null: the markets' fees
+      fees: e.account_fees.get(account) ?? null,
       balances: e.assets.map((a) => ({
         asset: a.name,
         free: units_to_decimal(e.ledger.free(account, a.id), a.decimals),
@@ -480,6 +482,41 @@ export async function start_admin_server(
       },
     },
     async (request) => submit(add_market_command(request.body)),
+  );
+
+  // An account's own fees in every market (-1: the market's); a fee not named keeps its value; clear:
+  // the markets' fees again
+  app.post<{ Body: { account: number; maker_fee_ppm?: number; taker_fee_ppm?: number; clear?: boolean } }>(
+    "/v1/account-fees",
+    {
+      schema: {
+        body: {
+          type: "object",
+          required: ["account"],
+          additionalProperties: false,
+          minProperties: 2,
+          properties: {
+            account: ACCOUNT_SCHEMA,
+            maker_fee_ppm: { type: "integer", minimum: -1, maximum: FEE_PPM_MAX },
+            taker_fee_ppm: { type: "integer", minimum: -1, maximum: FEE_PPM_MAX },
+            clear: { type: "boolean", const: true },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const b = request.body;
+      if (b.clear === true && (b.maker_fee_ppm !== undefined || b.taker_fee_ppm !== undefined))
+        return reply.code(400).send({ error: "clear takes no fees with it" });
+      const now = node.engine.account_fees.get(b.account);
+      return submit({
+        type: "set_account_fees",
+        ts_ms: 0,
+        account: b.account,
+        maker_fee_ppm: b.clear === true ? -1 : (b.maker_fee_ppm ?? now?.maker_fee_ppm ?? -1),
+        taker_fee_ppm: b.clear === true ? -1 : (b.taker_fee_ppm ?? now?.taker_fee_ppm ?? -1),
+      });
+    },
   );
 
   // A market's fees from now on (each fill pays the fees of its time); a fee not named keeps its value

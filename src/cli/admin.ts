@@ -19,6 +19,7 @@ import { mb } from "../node/disk_guard.js";
 interface AccountView {
   account: number;
   updated_ms: number;
+  fees: { maker_fee_ppm: number; taker_fee_ppm: number } | null;
   balances: { asset: string; free: string; locked: string }[];
   open_orders: { symbol: string; open: number; stops: number }[];
   api_keys: {
@@ -125,6 +126,10 @@ export function register_admin(program: Command): void {
     const open = a.open_orders.filter((o) => o.open > 0);
     console.log(
       `  open orders: ${open.length === 0 ? "none" : open.map((o) => `${o.symbol} ${o.open}${o.stops > 0 ? ` (${o.stops} stops)` : ""}`).join(", ")}`,
+    );
+    const own = (ppm: number) => (ppm < 0 ? "the market's" : `${ppm} ppm`);
+    console.log(
+      `  fees: ${a.fees === null ? "each market's" : `maker ${own(a.fees.maker_fee_ppm)}, taker ${own(a.fees.taker_fee_ppm)} in every market`}`,
     );
     if (a.api_keys.length === 0) console.log("  API keys: none");
     for (const k of a.api_keys)
@@ -342,6 +347,39 @@ export function register_admin(program: Command): void {
     if (o.applied && !opts.json && body.status !== "TRADING")
       console.log(`  open it with: holdfast admin market-status ${body.symbol} TRADING`);
   });
+
+  common(
+    admin
+      .command("account-fees <account>")
+      .description(
+        "an account's own fees in every market (a market maker's, a VIP tier), in place of each market's",
+      )
+      .option("--maker-fee-ppm <n>", "maker fee, parts per million (-1: the market's)")
+      .option("--taker-fee-ppm <n>", "taker fee, parts per million (-1: the market's)")
+      .option("--clear", "pay each market's fees again"),
+  ).action(
+    async (
+      account: string,
+      opts: Common & { makerFeePpm?: string; takerFeePpm?: string; clear?: boolean },
+    ) => {
+      const fee = (text: string, option: string) => (text === "-1" ? -1 : whole_number(text, option));
+      const body: Record<string, number | boolean> = { account: whole_number(account, "account") };
+      if (opts.makerFeePpm !== undefined) body.maker_fee_ppm = fee(opts.makerFeePpm, "--maker-fee-ppm");
+      if (opts.takerFeePpm !== undefined) body.taker_fee_ppm = fee(opts.takerFeePpm, "--taker-fee-ppm");
+      if (opts.clear === true) body.clear = true;
+      if (Object.keys(body).length === 1)
+        throw new Error("holdfast admin account-fees: name --maker-fee-ppm, --taker-fee-ppm or --clear");
+      const o = (await call(opts, "POST", "/v1/account-fees", body)) as Outcome;
+      const what =
+        opts.clear === true
+          ? "each market's fees"
+          : [
+              ...(body.maker_fee_ppm === undefined ? [] : [`maker ${body.maker_fee_ppm} ppm`]),
+              ...(body.taker_fee_ppm === undefined ? [] : [`taker ${body.taker_fee_ppm} ppm`]),
+            ].join(", ");
+      print_outcome(opts, `account ${account} fees: ${what}`, o);
+    },
+  );
 
   common(
     admin

@@ -128,6 +128,19 @@ export interface SetMarketFees {
   taker_fee_ppm: number;
 }
 
+/**
+ * Operator: an account's own fees in every market (a market maker's programme, a VIP tier), in place
+ * of each market's; -1 for either keeps the market's. Both -1 ends the override. Each fill pays the
+ * rates of its time. A new kind: older journals have none, so no format version.
+ */
+export interface SetAccountFees {
+  type: "set_account_fees";
+  ts_ms: number;
+  account: number;
+  maker_fee_ppm: number;
+  taker_fee_ppm: number;
+}
+
 export interface SetMarketStatus {
   type: "set_market_status";
   ts_ms: number;
@@ -430,6 +443,7 @@ export type Command =
   | AddMarket
   | SetMarketStatus
   | SetMarketFees
+  | SetAccountFees
   | SetExchangeFlags
   | CreateAccount
   | Deposit

@@ -30,6 +30,7 @@ import type {
   PlaceOto,
   RegisterUser,
   RevokeApiKey,
+  SetAccountFees,
   SetExchangeFlags,
   SetMarketFees,
   SetMarketStatus,
@@ -179,6 +180,11 @@ export class Engine {
   readonly web_users: WebUsers;
   readonly asset_by_name = new Map<string, number>();
   readonly market_by_symbol = new Map<string, number>();
+  /**
+   * Accounts with fees of their own (set_account_fees), in place of each market's; -1: the market's.
+   * Few accounts have one: a fill looks here only when the map is not empty.
+   */
+  readonly account_fees = new Map<number, { maker_fee_ppm: number; taker_fee_ppm: number }>();
   next_order_id = 1;
   /** Binance's orderListId: engine-wide, from 1. */
   next_order_list_id = 1;
@@ -351,6 +357,9 @@ export class Engine {
         return;
       case "set_market_fees":
         this.set_market_fees(command);
+        return;
+      case "set_account_fees":
+        this.set_account_fees(command);
         return;
       default:
         this.sink.rejected(R.REASON_INVALID_PARAMETER, "unknown command type");
@@ -1596,6 +1605,14 @@ export class Engine {
     const m_base = ledger.free_at(maker_account, base);
     const m_quote = ledger.free_at(maker_account, quote);
     const taker_side = orders.side(taker) as Side;
+    let taker_fee_ppm = cfg.taker_fee_ppm;
+    let maker_fee_ppm = cfg.maker_fee_ppm;
+    if (this.account_fees.size > 0) {
+      const t = this.account_fees.get(taker_account);
+      if (t !== undefined && t.taker_fee_ppm >= 0) taker_fee_ppm = t.taker_fee_ppm;
+      const m = this.account_fees.get(maker_account);
+      if (m !== undefined && m.maker_fee_ppm >= 0) maker_fee_ppm = m.maker_fee_ppm;
+    }
     let taker_fee: number;
     let maker_fee: number;
     if (taker_side === SIDE_BUY) {
@@ -1607,24 +1624,24 @@ export class Engine {
       orders.set_locked_units(taker, orders.locked_units(taker) - release);
       cells[t_quote + 1] -= release;
       cells[t_quote] += release - quote_units;
-      taker_fee = fee_units(base_units, cfg.taker_fee_ppm);
+      taker_fee = fee_units(base_units, taker_fee_ppm);
       cells[t_base] += base_units - taker_fee;
       this.asset_totals[base].fees_units += taker_fee;
       if (orders.list_id(taker) !== 0) this.pay_pending(market, taker, base_units, taker_fee);
       orders.set_locked_units(maker, orders.locked_units(maker) - base_units);
       cells[m_base + 1] -= base_units;
-      maker_fee = fee_units(quote_units, cfg.maker_fee_ppm);
+      maker_fee = fee_units(quote_units, maker_fee_ppm);
       cells[m_quote] += quote_units - maker_fee;
       this.asset_totals[quote].fees_units += maker_fee;
     } else {
       orders.set_locked_units(taker, orders.locked_units(taker) - base_units);
       cells[t_base + 1] -= base_units;
-      taker_fee = fee_units(quote_units, cfg.taker_fee_ppm);
+      taker_fee = fee_units(quote_units, taker_fee_ppm);
       cells[t_quote] += quote_units - taker_fee;
       this.asset_totals[quote].fees_units += taker_fee;
       orders.set_locked_units(maker, orders.locked_units(maker) - quote_units);
       cells[m_quote + 1] -= quote_units;
-      maker_fee = fee_units(base_units, cfg.maker_fee_ppm);
+      maker_fee = fee_units(base_units, maker_fee_ppm);
       cells[m_base] += base_units - maker_fee;
       this.asset_totals[base].fees_units += maker_fee;
       if (orders.list_id(maker) !== 0) this.pay_pending(market, maker, base_units, maker_fee);
@@ -2572,6 +2589,29 @@ export class Engine {
     const market = this.markets[cmd.market];
     const fees = { maker_fee_ppm: cmd.maker_fee_ppm, taker_fee_ppm: cmd.taker_fee_ppm };
     market.config = { ...market.config, ...fees, add_market: { ...market.config.add_market, ...fees } };
+  }
+
+  private set_account_fees(cmd: SetAccountFees): void {
+    if (!this.account_valid(cmd.account)) return void this.reject(R.REASON_UNKNOWN_ACCOUNT);
+    for (const fee of [cmd.maker_fee_ppm, cmd.taker_fee_ppm])
+      if (fee !== -1 && (!Number.isInteger(fee) || fee < 0 || fee > FEE_PPM_MAX))
+        return void this.reject(R.REASON_INVALID_CONFIG, `fees must be -1 or integers 0..${FEE_PPM_MAX} ppm`);
+    if (cmd.maker_fee_ppm === -1 && cmd.taker_fee_ppm === -1) this.account_fees.delete(cmd.account);
+    else
+      this.account_fees.set(cmd.account, {
+        maker_fee_ppm: cmd.maker_fee_ppm,
+        taker_fee_ppm: cmd.taker_fee_ppm,
+      });
+  }
+
+  /** The maker and taker fees `account` pays in `market` now: its own where it has them, else the market's. */
+  fee_rates(account: number, market: number): { maker_fee_ppm: number; taker_fee_ppm: number } {
+    const cfg = this.markets[market].config;
+    const own = this.account_fees.size === 0 ? undefined : this.account_fees.get(account);
+    return {
+      maker_fee_ppm: own === undefined || own.maker_fee_ppm < 0 ? cfg.maker_fee_ppm : own.maker_fee_ppm,
+      taker_fee_ppm: own === undefined || own.taker_fee_ppm < 0 ? cfg.taker_fee_ppm : own.taker_fee_ppm,
+    };
   }
 
   private set_market_status(cmd: SetMarketStatus): void {

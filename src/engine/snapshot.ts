@@ -39,7 +39,7 @@ import {
 } from "./types.js";
 
 const MAGIC = 0x48465331; // "HFS1"
-export const SNAPSHOT_VERSION = 11;
+export const SNAPSHOT_VERSION = 12;
 
 const LIMIT_KEYS: (keyof EngineLimits)[] = [
   "orders_max",
@@ -318,6 +318,14 @@ export function snapshot(e: Engine): Uint8Array {
     w.f64(l.working_id);
     w.u8((l.waiting ? 1 : 0) | (l.pays ? 2 : 0));
   }
+  // version 12: accounts' own fees, by account (not the map's order: a restored engine's differs)
+  const own_fees = [...e.account_fees].sort((a, b) => a[0] - b[0]);
+  w.u32(own_fees.length);
+  for (const [account, f] of own_fees) {
+    w.u32(account);
+    w.f64(f.maker_fee_ppm);
+    w.f64(f.taker_fee_ppm);
+  }
   return w.bytes().slice();
 }
 
@@ -455,6 +463,9 @@ export function restore(bytes: Uint8Array, sink?: EventSink): Engine {
       e.restore_order_list(list);
     }
   }
+  const own_fees = version >= 12 ? r.u32() : 0;
+  for (let i = 0; i < own_fees; i++)
+    e.account_fees.set(r.u32(), { maker_fee_ppm: r.f64(), taker_fee_ppm: r.f64() });
   if (!r.done()) throw new Error("snapshot has trailing bytes");
   e.now_ms = now_ms;
   e.next_order_id = next_order_id;

@@ -290,7 +290,7 @@ export function register_trading(
     if (!test) count_order(key, reply);
     const m = market_of(p);
     const { spec, resp_type, stp } = order_spec(p, m);
-    if (test) return compute_commission_rates(p) ? commission_rates(m) : {};
+    if (test) return compute_commission_rates(p) ? commission_rates(engine.fee_rates(account, m.id)) : {};
     const command: PlaceOrder = { type: "place_order", ts_ms: 0, account, market: m.id, ...spec };
     const applied = await submit(command);
     const refused = refusal(applied.events, -2010);
@@ -775,7 +775,8 @@ export function register_trading(
   route("GET", "/api/v3/account", ["omitZeroBalances", ...SIGNED], (p, request, raw) => {
     const account = signed("read", p, request, raw).account;
     const omit = p.values.get("omitZeroBalances") === "true";
-    const fee = engine.markets[0]?.config;
+    // one rate for the account (Binance's are account-wide): the first market's, the account's own if set
+    const fee = engine.markets.length === 0 ? undefined : engine.fee_rates(account, 0);
     const bps = (ppm: number | undefined): number => Math.round((ppm ?? 0) / 100);
     const rate = (ppm: number | undefined): string => fee_rate(ppm ?? 0);
     return {
@@ -827,11 +828,12 @@ export function register_trading(
   });
 
   route("GET", "/api/v3/account/commission", ["symbol", ...SIGNED], (p, request, raw) => {
-    signed("read", p, request, raw);
-    const c = market_of(p).config;
+    const account = signed("read", p, request, raw).account;
+    const m = market_of(p);
+    const c = engine.fee_rates(account, m.id);
     const none = { maker: zero, taker: zero, buyer: zero, seller: zero };
     return {
-      symbol: c.symbol,
+      symbol: m.config.symbol,
       standardCommission: { ...none, maker: fee_rate(c.maker_fee_ppm), taker: fee_rate(c.taker_fee_ppm) },
       specialCommission: none,
       taxCommission: none,
@@ -882,15 +884,15 @@ function compute_commission_rates(p: Params): boolean {
 }
 
 /**
- * What order/test answers with `computeCommissionRates=true`: the rates an order would pay on this
- * market (the same for every account here; no special or tax rates, no discount).
+ * What order/test answers with `computeCommissionRates=true`: the rates the account's order would pay
+ * on this market (Engine.fee_rates; no special or tax rates, no discount).
  */
-function commission_rates(m: Market) {
+function commission_rates(c: { maker_fee_ppm: number; taker_fee_ppm: number }) {
   const none = { maker: "0.00000000", taker: "0.00000000" };
   return {
     standardCommissionForOrder: {
-      maker: fee_rate(m.config.maker_fee_ppm),
-      taker: fee_rate(m.config.taker_fee_ppm),
+      maker: fee_rate(c.maker_fee_ppm),
+      taker: fee_rate(c.taker_fee_ppm),
     },
     specialCommissionForOrder: none,
     taxCommissionForOrder: none,

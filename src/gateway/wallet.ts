@@ -56,13 +56,16 @@ export function register_wallet(route: Route, ctx: WalletContext): void {
   const { engine, history, signed } = ctx;
 
   route("GET", "/sapi/v1/asset/tradeFee", ["symbol", ...SIGNED], (p, request, raw) => {
-    signed("read", p, request, raw);
+    const account = signed("read", p, request, raw).account;
     const markets = p.values.has("symbol") ? [ctx.market_of(p)] : engine.markets;
-    return markets.map((m) => ({
-      symbol: m.config.symbol,
-      makerCommission: fee_rate(m.config.maker_fee_ppm),
-      takerCommission: fee_rate(m.config.taker_fee_ppm),
-    }));
+    return markets.map((m) => {
+      const c = engine.fee_rates(account, m.id);
+      return {
+        symbol: m.config.symbol,
+        makerCommission: fee_rate(c.maker_fee_ppm),
+        takerCommission: fee_rate(c.taker_fee_ppm),
+      };
+    });
   });
 
   route("GET", "/sapi/v1/capital/config/getall", [...SIGNED], (p, request, raw) => {

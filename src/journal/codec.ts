@@ -54,6 +54,7 @@ const KINDS = [
   "cancel_order_list",
   "set_price_range",
   "set_market_fees",
+  "set_account_fees",
 ] as const;
 const KIND_CODE = new Map<string, number>(KINDS.map((k, i) => [k, i]));
 
@@ -264,6 +265,12 @@ export function encode_command(w: ByteWriter, c: Command): void {
       w.u32(c.market);
       w.u32(c.maker_fee_ppm);
       w.u32(c.taker_fee_ppm);
+      return;
+    case "set_account_fees":
+      // -1 (the market's) is stored as 0: each rate as rate + 1
+      w.u32(c.account);
+      w.u32(c.maker_fee_ppm + 1);
+      w.u32(c.taker_fee_ppm + 1);
       return;
     case "place_order_list":
       w.u32(c.account);
@@ -556,6 +563,8 @@ function read_body(r: ByteReader, kind: (typeof KINDS)[number], ts_ms: number, v
     }
     case "set_market_fees":
       return { type: kind, ts_ms, market: r.u32(), maker_fee_ppm: r.u32(), taker_fee_ppm: r.u32() };
+    case "set_account_fees":
+      return { type: kind, ts_ms, account: r.u32(), maker_fee_ppm: r.u32() - 1, taker_fee_ppm: r.u32() - 1 };
     case "place_order_list":
       return {
         type: kind,

@@ -241,6 +241,16 @@ const op = fc.record({
     },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant("expire" as const), market }) },
     {
+      // an account's own fees (-1: the market's; both -1 ends them); 100,001 is refused
+      weight: 1,
+      arbitrary: fc.record({
+        kind: fc.constant("account_fees" as const),
+        account,
+        maker_fee_ppm: fc.constantFrom(-1, -1, 0, 0, 250, 100_000, 100_001),
+        taker_fee_ppm: fc.constantFrom(-1, -1, 0, 500, 3000),
+      }),
+    },
+    {
       // new fees for later fills; 100,001 ppm is refused (above 10%)
       weight: 1,
       arbitrary: fc.record({
@@ -519,6 +529,15 @@ export function to_commands(list: Op[]): Command[] {
         break;
       case "expire":
         out.push({ type: "expire_market_orders", ts_ms: t, market: what.market });
+        break;
+      case "account_fees":
+        out.push({
+          type: "set_account_fees",
+          ts_ms: t,
+          account: what.account,
+          maker_fee_ppm: what.maker_fee_ppm,
+          taker_fee_ppm: what.taker_fee_ppm,
+        });
         break;
       case "fees":
         out.push({

@@ -133,6 +133,47 @@ describe("market fees", () => {
   });
 });
 
+describe("account fees", () => {
+  it("an account's own fees replace the market's in its fills, side by side; -1 keeps the market's; a snapshot keeps them", () => {
+    const f = fixture(); // market: maker 0.1%, taker 0.2%
+    const own = (account: number, maker: number, taker: number) =>
+      f.run({ type: "set_account_fees", ts_ms: 1000, account, maker_fee_ppm: maker, taker_fee_ppm: taker });
+    assert.deepEqual(reasons(own(1, 0, -1)), []); // account 1: no maker fee, the market's taker fee
+    assert.deepEqual(f.engine.fee_rates(1, 0), { maker_fee_ppm: 0, taker_fee_ppm: 2000 });
+    assert.deepEqual(f.engine.fee_rates(0, 0), { maker_fee_ppm: 1000, taker_fee_ppm: 2000 });
+    const trade = (maker: number, taker: number) => {
+      f.run(limit(maker, SIDE_SELL, P, 10));
+      return of_kind(f.run(limit(taker, SIDE_BUY, P, 10)), "trade")[0];
+    };
+    const a = trade(1, 0); // account 1 makes: free of fee; account 0 takes at the market's 0.2%
+    assert.deepEqual([a.maker_fee_units, a.taker_fee_units], [0, (10 * LOT * 2000) / 1e6]);
+    const b = trade(0, 1); // account 1 takes: the market's taker fee (its own is -1)
+    assert.deepEqual(
+      [b.maker_fee_units, b.taker_fee_units],
+      [(10 * P * K * 1000) / 1e6, (10 * LOT * 2000) / 1e6],
+    );
+    assert.deepEqual(reasons(own(2, 300, 400)), []);
+    const c = trade(2, 1);
+    assert.deepEqual(
+      [c.maker_fee_units, c.taker_fee_units],
+      [(10 * P * K * 300) / 1e6, (10 * LOT * 2000) / 1e6],
+    );
+    // refused: nothing changes
+    assert.deepEqual(reasons(own(9, 0, 0)), [R.REASON_UNKNOWN_ACCOUNT]);
+    assert.deepEqual(reasons(own(1, -2, 0)), [R.REASON_INVALID_CONFIG]);
+    assert.deepEqual(reasons(own(1, 0, 100_001)), [R.REASON_INVALID_CONFIG]);
+    assert.deepEqual(f.engine.fee_rates(1, 0), { maker_fee_ppm: 0, taker_fee_ppm: 2000 });
+    // the snapshot holds them by account: a restored engine (its map in another order) hashes the same
+    const restored = restore(snapshot(f.engine));
+    assert.equal(state_hash(restored), state_hash(f.engine));
+    assert.deepEqual(restored.fee_rates(2, 0), { maker_fee_ppm: 300, taker_fee_ppm: 400 });
+    // both -1: the markets' fees again
+    assert.deepEqual(reasons(own(1, -1, -1)), []);
+    assert.equal(f.engine.account_fees.has(1), false);
+    assert.deepEqual(f.engine.fee_rates(1, 0), { maker_fee_ppm: 1000, taker_fee_ppm: 2000 });
+  });
+});
+
 describe("client order ids", () => {
   it("are unique per account over the retention window, finished orders included", () => {
     const f = fixture();

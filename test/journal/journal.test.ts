@@ -75,6 +75,25 @@ describe("command codec", () => {
     assert.throws(() => encode_command(new ByteWriter(), { ...fees, taker_fee_ppm: 2 ** 32 }));
   });
 
+  it("an account's own fees round-trip, -1 (the market's) included", () => {
+    for (const [maker, taker] of [
+      [-1, -1],
+      [0, 750],
+      [100_000, -1],
+    ]) {
+      const fees: Command = {
+        type: "set_account_fees",
+        ts_ms: 4,
+        account: 7,
+        maker_fee_ppm: maker,
+        taker_fee_ppm: taker,
+      };
+      const w = new ByteWriter();
+      encode_command(w, fees);
+      assert.deepEqual(decode_command(w.bytes()), fees);
+    }
+  });
+
   it("API keys round-trip with their tier; a version 2 key (no tier) decodes into the default tier", () => {
     const key: Command = {
       type: "add_api_key",

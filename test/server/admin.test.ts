@@ -498,6 +498,43 @@ describe("admin interface", () => {
       // 150 less 0.1% for the first fill, 150 less 0.05% for the second
       assert.deepEqual(seller_usdt, { asset: "USDT", free: "299.775000", locked: "0.000000" });
 
+      // the seller's own fees (a market maker's programme): no maker fee, in every market
+      const own = await cli("admin", "account-fees", String(seller.account), "--maker-fee-ppm", "0", ...d);
+      assert.match(own.stdout, new RegExp(`account ${seller.account} fees: maker 0 ppm: done`));
+      const seller_view = await cli("admin", "account", String(seller.account), ...d);
+      assert.match(seller_view.stdout, /fees: maker 0 ppm, taker the market's in every market/);
+      const seller_rates = signed_query({ symbol: "SOLUSDT" }, seller.secretKey);
+      const rates2 = (await (
+        await fetch(`${url}/api/v3/account/commission?${seller_rates}`, {
+          headers: { "X-MBX-APIKEY": seller.apiKey },
+        })
+      ).json()) as { standardCommission: { maker: string; taker: string } };
+      assert.deepEqual(
+        [rates2.standardCommission.maker, rates2.standardCommission.taker],
+        ["0.00000000", "0.00000000"],
+      );
+      assert.equal((await order(seller, "SELL")).status, 200);
+      assert.equal((await order(buyer, "BUY")).body.status, "FILLED");
+      const seller_usdt2 = (await json("admin", "account", String(seller.account))).balances[1];
+      assert.deepEqual(
+        seller_usdt2,
+        { asset: "USDT", free: "449.775000", locked: "0.000000" },
+        "the third fill: no fee",
+      );
+      const bad_fee = await cli(
+        "admin",
+        "account-fees",
+        String(seller.account),
+        "--clear",
+        "--taker-fee-ppm",
+        "5",
+        ...d,
+      );
+      assert.match(bad_fee.stderr, /clear takes no fees with it/);
+      const cleared = await json("admin", "account-fees", String(seller.account), "--clear");
+      assert.equal(cleared.applied, true);
+      assert.equal((await json("admin", "account", String(seller.account))).fees, null);
+
       // everything listed is journaled: a restart has it all
       const before = await seq();
       assert.equal(await stop(child), 0);
@@ -510,7 +547,7 @@ describe("admin interface", () => {
         markets: [{ ...view.markets[0], status: "TRADING", maker_fee_ppm: 500, taker_fee_ppm: 0 }],
       });
       const trades_after = await get<unknown[]>("/api/v3/trades?symbol=SOLUSDT");
-      assert.equal(trades_after.length, 2);
+      assert.equal(trades_after.length, 3);
       assert.equal(await stop(child), 0);
     } finally {
       for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");

@@ -33,6 +33,7 @@ const VALID: Record<string, Record<string, unknown>> = {
     stp_default: "EXPIRE_MAKER",
   },
   "/v1/market-fees": { symbol: "BTCUSDT", maker_fee_ppm: 500, taker_fee_ppm: 900 },
+  "/v1/account-fees": { account: 2, maker_fee_ppm: 0, taker_fee_ppm: -1 },
   "/v1/market-status": { symbol: "ETHBTC", status: "POST_ONLY" },
   "/v1/price-range": { symbol: "ETHUSDT", bucket_count: 80, bucket_width_ms: 3750, bid_up: "1.15" },
   "/v1/exchange-flags": { deposits_paused: false },
