@@ -9,7 +9,7 @@ import { chmodSync, rmSync } from "node:fs";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import { KEY_KIND_NAMES, PERMISSION_TRADE, TIER_DEFAULT } from "../engine/api_keys.js";
 import { UNITS_MAX } from "../engine/assert.js";
-import type { Command } from "../engine/commands.js";
+import type { AddMarket, Command } from "../engine/commands.js";
 import { FEE_PPM_DEFAULT, FEE_PPM_MAX } from "../engine/config.js";
 import { decimal_to_units, units_to_decimal } from "../engine/decimal.js";
 import type { Engine } from "../engine/engine.js";
@@ -142,23 +142,12 @@ export function add_market_command(b: MarketBody): Command {
 /** GET /v1/markets: every asset and market as configured. */
 export interface MarketsView {
   assets: { asset: string; decimals: number; supply_max: string }[];
-  markets: {
-    symbol: string;
-    base: string;
-    quote: string;
+  /** Each market's listing as journaled (fees as now), its status and STP default by name. */
+  markets: (Omit<AddMarket, "type" | "ts_ms" | "status" | "stp_default"> & {
     status: string;
-    tick_size: string;
-    step_size: string;
-    min_price: string;
-    max_price: string;
-    min_qty: string;
-    max_qty: string;
-    min_notional: string;
-    maker_fee_ppm: number;
-    taker_fee_ppm: number;
     stp_default: string;
     price_range: boolean;
-  }[];
+  })[];
 }
 
 function markets_view(e: Engine): MarketsView {

@@ -161,6 +161,21 @@ describe("admin interface", () => {
       return JSON.parse(r.stdout);
     };
     const seq = async (): Promise<number> => (await json("admin", "status")).applied_seq;
+    /** `admin add-market` of SOLUSDT (SOL/USDT, tick 0.01, step 0.001, at most 10000 × 1000), `over` changed. */
+    const market = (over: Record<string, string> = {}): string[] => {
+      const o: Record<string, string> = {
+        symbol: "SOLUSDT",
+        base: "SOL",
+        quote: "USDT",
+        "tick-size": "0.01",
+        "step-size": "0.001",
+        "max-price": "10000",
+        "max-qty": "1000",
+        ...over,
+      };
+      const { symbol, ...options } = o;
+      return ["add-market", symbol, ...Object.entries(options).flatMap(([k, v]) => [`--${k}`, v])];
+    };
     try {
       let { child, port } = await start(dir, false);
       let url = `http://127.0.0.1:${port}`;
@@ -192,67 +207,9 @@ describe("admin interface", () => {
           ["add-market", "SOLUSDT", "--base", "SOL", "--quote", "USDT", "--tick-size", "1e-2"],
           /required option '--step-size <qty>' not specified/,
         ],
-        [
-          [
-            "add-market",
-            "SOLUSDT",
-            "--base",
-            "SOL",
-            "--quote",
-            "USDT",
-            "--tick-size",
-            "1e-2",
-            "--step-size",
-            "0.001",
-            "--max-price",
-            "10000",
-            "--max-qty",
-            "1000",
-          ],
-          /tick_size must match pattern/,
-        ],
-        [
-          [
-            "add-market",
-            "SOLUSDT",
-            "--base",
-            "SOL",
-            "--quote",
-            "USDT",
-            "--tick-size",
-            "0.01",
-            "--step-size",
-            "0.001",
-            "--max-price",
-            "10000",
-            "--max-qty",
-            "1000",
-            "--taker-fee-ppm",
-            "200000",
-          ],
-          /taker_fee_ppm must be <= 100000/,
-        ],
-        [
-          [
-            "add-market",
-            "SOLUSDT",
-            "--base",
-            "SOL",
-            "--quote",
-            "USDT",
-            "--tick-size",
-            "0.01",
-            "--step-size",
-            "0.001",
-            "--max-price",
-            "10000",
-            "--max-qty",
-            "1000",
-            "--status",
-            "OPEN",
-          ],
-          /status must be equal to one of the allowed values/,
-        ],
+        [market({ "tick-size": "1e-2" }), /tick_size must match pattern/],
+        [market({ "taker-fee-ppm": "200000" }), /taker_fee_ppm must be <= 100000/],
+        [market({ status: "OPEN" }), /status must be equal to one of the allowed values/],
       ];
       for (const [args, why] of refusals) {
         const r = await cli("admin", ...args, ...d);
@@ -263,86 +220,24 @@ describe("admin interface", () => {
 
       const listed = await cli(
         "admin",
-        "add-market",
-        "solusdt",
-        "--base",
-        "SOL",
-        "--quote",
-        "usdt",
-        "--tick-size",
-        "0.010",
-        "--step-size",
-        "0.001",
-        "--max-price",
-        "10000",
-        "--max-qty",
-        "1000",
-        "--min-notional",
-        "05",
+        ...market({ symbol: "solusdt", quote: "usdt", "tick-size": "0.010", "min-notional": "05" }),
         ...d,
       );
       assert.equal(listed.code, 0, listed.stderr);
       assert.match(listed.stdout, /market SOLUSDT \(SOL\/USDT, BREAK\): done \(journal sequence 3\)/);
       assert.match(listed.stdout, /open it with: holdfast admin market-status SOLUSDT TRADING/);
       // what the engine decides is journaled as its outcome, and moves nothing
-      const again = await cli(
-        "admin",
-        "add-market",
-        "SOLUSDT",
-        "--base",
-        "SOL",
-        "--quote",
-        "USDT",
-        "--tick-size",
-        "0.01",
-        "--step-size",
-        "0.001",
-        "--max-price",
-        "10000",
-        "--max-qty",
-        "1000",
-        ...d,
-      );
+      const again = await cli("admin", ...market(), ...d);
       assert.equal(again.code, 1);
       assert.match(
         again.stdout,
         /refused by the engine: Invalid configuration. \(symbol exists\) \(journal sequence 4\)/,
       );
-      const unknown = await cli(
-        "admin",
-        "add-market",
-        "XUSDT",
-        "--base",
-        "X",
-        "--quote",
-        "USDT",
-        "--tick-size",
-        "0.01",
-        "--step-size",
-        "0.001",
-        "--max-price",
-        "10000",
-        "--max-qty",
-        "1000",
-        ...d,
-      );
+      const unknown = await cli("admin", ...market({ symbol: "XUSDT", base: "X" }), ...d);
       assert.match(unknown.stdout, /unknown base asset X/);
       const too_big = await cli(
         "admin",
-        "add-market",
-        "SOLUSDT2",
-        "--base",
-        "SOL",
-        "--quote",
-        "USDT",
-        "--tick-size",
-        "0.01",
-        "--step-size",
-        "0.001",
-        "--max-price",
-        "1000000",
-        "--max-qty",
-        "100000",
+        ...market({ symbol: "SOLUSDT2", "max-price": "1000000", "max-qty": "100000" }),
         ...d,
       );
       assert.match(too_big.stdout, /max_price \* max_qty overflows 2\^53-1 quote units/);
