@@ -9,6 +9,7 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { check_invariants } from "../../src/engine/invariants.js";
 import { seed } from "../engine/gen.js";
+import { bodies } from "../helpers/bodies.js";
 import { demo_node } from "../helpers/nodes.js";
 import { Client } from "../helpers/web_client.js";
 
@@ -23,56 +24,8 @@ const VALID: Record<string, Record<string, unknown>> = {
 };
 const ROUTES = Object.keys(VALID);
 
-const odd_value = fc.oneof(
-  fc.jsonValue({ maxDepth: 2 }),
-  fc.constantFrom(
-    -1,
-    1.5,
-    2 ** 53,
-    1e308,
-    "",
-    "true",
-    "1.2.3.4",
-    "a@b",
-    "x".repeat(2000),
-    "ｅｍａｉｌ@例え.jp",
-    "\u0000",
-    "__proto__",
-    null,
-    true,
-    [],
-    {},
-    ["x".repeat(50)],
-  ),
-);
-
 const request = fc.oneof(
-  {
-    weight: 2,
-    arbitrary: fc.record({
-      route: fc.constantFrom(...ROUTES),
-      body: fc.jsonValue({ maxDepth: 3 }) as fc.Arbitrary<unknown>,
-    }),
-  },
-  {
-    weight: 4,
-    arbitrary: fc
-      .record({
-        route: fc.constantFrom(...ROUTES),
-        action: fc.constantFrom("replace", "drop", "add"),
-        pick: fc.nat(),
-        value: odd_value,
-        extra: fc.constantFrom("foo", "constructor", "__proto__", "email", "account"),
-      })
-      .map(({ route, action, pick, value, extra }) => {
-        const b: Record<string, unknown> = { ...VALID[route] };
-        const keys = Object.keys(b);
-        if (action === "replace" && keys.length > 0) b[keys[pick % keys.length]] = value;
-        else if (action === "drop" && keys.length > 0) delete b[keys[pick % keys.length]];
-        else b[extra] = value;
-        return { route, body: b as unknown };
-      }),
-  },
+  { weight: 6, arbitrary: bodies(VALID, ["true", "1.2.3.4", "a@b"], ["email", "account"]) },
   // not JSON, or a key to revoke that is anything at all
   {
     weight: 1,
