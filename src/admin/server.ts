@@ -241,11 +241,15 @@ export async function start_admin_server(
   app.get<{ Params: { account: string } }>("/v1/accounts/:account", async (request, reply) => {
     const e = node.engine;
     const text = request.params.account;
-    const account = /^[0-9]{1,15}$/.test(text) ? Number(text) : -1;
+    // an account number, or the e-mail address a web user signed up with (what a user tells support)
+    const account = /^[0-9]{1,15}$/.test(text)
+      ? Number(text)
+      : (e.web_users.by_email.get(text.toLowerCase())?.account ?? -1);
     if (account < 0 || account >= e.accounts.length)
       return reply.code(404).send({ error: `unknown account ${text}` });
     return {
       account,
+      email: e.web_users.by_account.get(account)?.email ?? null,
       updated_ms: e.ledger.updated_ms(account),
       // its own fees in every market (-1: the market's), or null: the markets' fees
       fees: e.account_fees.get(account) ?? null,

@@ -18,6 +18,7 @@ import { mb } from "../node/disk_guard.js";
 /** GET /v1/accounts/:account (src/admin/server.ts). */
 interface AccountView {
   account: number;
+  email: string | null;
   updated_ms: number;
   fees: { maker_fee_ppm: number; taker_fee_ppm: number } | null;
   balances: { asset: string; free: string; locked: string }[];
@@ -114,12 +115,18 @@ export function register_admin(program: Command): void {
   );
 
   common(
-    admin.command("account <account>").description("one account: balances, open orders, API keys"),
+    admin
+      .command("account <account>")
+      .description(
+        "one account (its number, or a web user's e-mail address): balances, open orders, fees, API keys",
+      ),
   ).action(async (account: string, opts: Common) => {
     const a = (await call(opts, "GET", `/v1/accounts/${encodeURIComponent(account)}`)) as AccountView;
     if (opts.json) return console.log(JSON.stringify(a));
     const when = a.updated_ms === 0 ? "never" : new Date(a.updated_ms).toISOString();
-    console.log(`account ${a.account} (last balance change: ${when})`);
+    console.log(
+      `account ${a.account}${a.email === null ? "" : ` (web user ${a.email})`} (last balance change: ${when})`,
+    );
     console.log(`  ${"asset".padEnd(8)} ${"free".padStart(24)} ${"locked".padStart(24)}`);
     for (const b of a.balances)
       console.log(`  ${b.asset.padEnd(8)} ${b.free.padStart(24)} ${b.locked.padStart(24)}`);

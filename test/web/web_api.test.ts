@@ -5,8 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { generateKeyPairSync, sign } from "node:crypto";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Secret, TOTP } from "otpauth";
+import { admin_request } from "../../src/admin/client.js";
 import { start_node } from "../../src/server/start.js";
 import { demo_node, demo_options } from "../helpers/nodes.js";
 import { Client } from "../helpers/web_client.js";
@@ -67,6 +69,23 @@ describe("web API and sessions", () => {
     });
     assert.equal(signup.status, 200);
     assert.equal(signup.body.email, "sam@example.com", "addresses are case-insensitive");
+    // support finds the account by the address its user gives (the admin socket)
+    const found = await admin_request(
+      join(node.dir, "admin.sock"),
+      "GET",
+      `/v1/accounts/${encodeURIComponent("SAM@example.com")}`,
+    );
+    assert.equal(found.status, 200);
+    assert.deepEqual(
+      [(found.body as { account: number }).account, (found.body as { email: string }).email],
+      [signup.body.account, "sam@example.com"],
+    );
+    const nobody = await admin_request(
+      join(node.dir, "admin.sock"),
+      "GET",
+      "/v1/accounts/nobody%40example.com",
+    );
+    assert.equal(nobody.status, 404);
     assert.match(signup.cookie ?? "", /HttpOnly/i);
     assert.match(signup.cookie ?? "", /SameSite=Strict/i);
     assert.equal((await c.call("GET", "/web/v1/me")).status, 200);
