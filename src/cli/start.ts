@@ -20,7 +20,7 @@ export function register_start(program: Command): void {
     .option("--no-market-maker", "in demo mode, do not run the market maker")
     .option(
       "--limits <file>",
-      'rate-limit tiers, JSON {"tier": {"weight_per_minute": N, "orders_per_10s": N, "orders_per_day": N, "connections_per_5m": N}, …} ("default" required; connections_per_5m optional, 300)',
+      'rate-limit tiers, JSON {"tier": {"weight_per_minute": N, "orders_per_10s": N, "orders_per_day": N, "connections_per_5m": N}, …} (connections_per_5m optional, 300; tiers not named keep their built-in limits: default (Binance\'s), demo, bench)',
     )
     .option(
       "--anonymous-tier <name>",
@@ -191,10 +191,13 @@ export function register_start(program: Command): void {
         let limit_tiers: LimitTiers | undefined;
         if (opts.limits !== undefined) {
           try {
-            limit_tiers = {
-              ...DEFAULT_TIERS,
-              ...(JSON.parse(readFileSync(opts.limits, "utf8")) as LimitTiers),
-            };
+            const file: unknown = JSON.parse(readFileSync(opts.limits, "utf8"));
+            // checked alone first: merged into the built-in tiers, an array or null would vanish
+            if (typeof file !== "object" || file === null || Array.isArray(file))
+              throw new Error("limit tiers must be an object of tier → limits");
+            const problem = check_tiers({ default: DEFAULT_TIERS.default, ...file }, "default");
+            if (problem !== null) throw new Error(problem);
+            limit_tiers = { ...DEFAULT_TIERS, ...(file as LimitTiers) };
           } catch (error) {
             console.error(`holdfast start: --limits ${opts.limits}: ${String(error)}`);
             process.exitCode = 2;

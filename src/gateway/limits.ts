@@ -53,15 +53,29 @@ export type LimitTiers = Readonly<Record<string, RateLimits>>;
 
 export const DEFAULT_TIERS: LimitTiers = { default: BINANCE_LIMITS, demo: DEMO_LIMITS, bench: BENCH_LIMITS };
 
+const LIMIT_KEYS: readonly string[] = [
+  "weight_per_minute",
+  "orders_per_10s",
+  "orders_per_day",
+  "connections_per_5m",
+];
+
 /** Why `tiers` cannot be used, or null. */
 export function check_tiers(tiers: unknown, anonymous_tier: string): string | null {
-  if (typeof tiers !== "object" || tiers === null) return "limit tiers must be an object of tier → limits";
+  if (typeof tiers !== "object" || tiers === null || Array.isArray(tiers))
+    return "limit tiers must be an object of tier → limits";
   const t = tiers as Record<string, unknown>;
   if (!("default" in t)) return 'limit tiers must include "default"';
   if (!(anonymous_tier in t)) return `limit tiers must include the anonymous tier "${anonymous_tier}"`;
   for (const [name, limits] of Object.entries(t)) {
     if (!/^[a-z0-9_-]{1,32}$/.test(name)) return `tier name "${name.slice(0, 40)}": 1-32 of a-z 0-9 _ -`;
-    const l = limits as Record<string, unknown> | null;
+    if (typeof limits !== "object" || limits === null || Array.isArray(limits))
+      return `tier "${name}" must be an object of limits`;
+    // a misspelt limit would otherwise be ignored and the tier's ceiling silently another
+    const unknown = Object.keys(limits).find((k) => !LIMIT_KEYS.includes(k));
+    if (unknown !== undefined)
+      return `tier "${name}": unknown limit "${unknown.slice(0, 40)}" (known: ${LIMIT_KEYS.join(", ")})`;
+    const l = limits as Record<string, unknown>;
     for (const key of ["weight_per_minute", "orders_per_10s", "orders_per_day"]) {
       const v = l?.[key];
       if (!Number.isSafeInteger(v) || (v as number) < 1)

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import WebSocket from "ws";
 import { admin_request } from "../../src/admin/client.js";
-import { DEFAULT_TIERS } from "../../src/gateway/limits.js";
+import { check_tiers, DEFAULT_TIERS } from "../../src/gateway/limits.js";
 import { demo_node } from "../helpers/nodes.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -31,6 +31,25 @@ async function three_orders_node(prefix: string) {
 }
 
 describe("rate limits", () => {
+  it("limit tiers from a file: a misspelt limit, a tier that is no object or a file that is none is refused", () => {
+    const ok = { weight_per_minute: 10, orders_per_10s: 1, orders_per_day: 1 };
+    assert.equal(check_tiers({ ...DEFAULT_TIERS, vip: ok }, "default"), null);
+    assert.equal(check_tiers({ ...DEFAULT_TIERS, vip: { ...ok, connections_per_5m: 5 } }, "default"), null);
+    const refused: [unknown, RegExp][] = [
+      [[], /must be an object of tier → limits/],
+      [null, /must be an object of tier → limits/],
+      [{ ...DEFAULT_TIERS, vip: null }, /tier "vip" must be an object of limits/],
+      [{ ...DEFAULT_TIERS, vip: [1, 2] }, /tier "vip" must be an object of limits/],
+      [
+        { ...DEFAULT_TIERS, vip: { ...ok, orders_per_10sec: 5 } },
+        /tier "vip": unknown limit "orders_per_10sec"/,
+      ],
+      [{ ...DEFAULT_TIERS, vip: { ...ok, orders_per_day: 0 } }, /orders_per_day must be a positive integer/],
+      [{ vip: ok }, /must include "default"/],
+    ];
+    for (const [tiers, why] of refused) assert.match(check_tiers(tiers, "default") ?? "accepted", why);
+  });
+
   it("request weight per IP: X-MBX-USED-WEIGHT-1M, 429 -1003 with Retry-After, then a 418 ban", async () => {
     // the demo's anonymous requests and its users' keys are in the "demo" tier: made small here
     const handle = await demo_node("hf-limits-", {
