@@ -158,21 +158,16 @@ function markets_view(e: Engine): MarketsView {
       supply_max: units_to_decimal(a.supply_max_units, a.decimals),
     })),
     markets: e.markets.map((m) => {
-      const add = m.config.add_market;
+      const {
+        type: _type,
+        ts_ms: _ts_ms,
+        status: _status,
+        stp_default: _stp,
+        ...listing
+      } = m.config.add_market;
       return {
-        symbol: add.symbol,
-        base: add.base,
-        quote: add.quote,
+        ...listing,
         status: MARKET_STATUS_NAMES[m.status],
-        tick_size: add.tick_size,
-        step_size: add.step_size,
-        min_price: add.min_price,
-        max_price: add.max_price,
-        min_qty: add.min_qty,
-        max_qty: add.max_qty,
-        min_notional: add.min_notional,
-        maker_fee_ppm: add.maker_fee_ppm,
-        taker_fee_ppm: add.taker_fee_ppm,
         stp_default: STP_NAMES[m.config.stp_default],
         price_range: m.price_range !== null,
       };
@@ -218,7 +213,7 @@ export async function start_admin_server(
   });
   // A command the journal cannot hold is the request's fault (400); a node refusing writes (a full
   // disk, a stopped journal) is unavailable for now (503); each says why, as the CLI prints it.
-  app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown }, _request, reply) => {
+  app.setErrorHandler((error: Error & { statusCode?: number }, _request, reply) => {
     if (error instanceof UnencodableCommand) return reply.code(400).send({ error: error.message });
     if (error instanceof WritesRefused) return reply.code(503).send({ error: error.message });
     const status = error.statusCode !== undefined && error.statusCode < 500 ? error.statusCode : 500;

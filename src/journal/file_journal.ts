@@ -27,6 +27,13 @@ import {
 import { FsStorage, type JournalFile, type Storage } from "./storage.js";
 
 /** Bytes of the segment files in a journal directory. */
+/** The commands of a batch of appends, in order. */
+function commands_of(batch: readonly Pending[]): Command[] {
+  const commands: Command[] = [];
+  for (const p of batch) for (const c of p.commands) commands.push(c);
+  return commands;
+}
+
 function journal_bytes(dir: string): number {
   let bytes = 0;
   for (const name of existsSync(dir) ? readdirSync(dir) : [])
@@ -220,12 +227,7 @@ export class FileJournal implements Journal {
       while (this.queue_head < this.queue.length) {
         if (this.fill_error !== null) throw this.fill_error;
         batch = this.take_batch();
-        const commands: Command[] = [];
-        let count = 0;
-        for (const p of batch) {
-          for (const c of p.commands) commands.push(c);
-          count += p.commands.length;
-        }
+        let commands = commands_of(batch);
         const timestamp_ms = Math.max(Math.floor(this.options.clock_ms()), this.last_timestamp_ms);
         const first_seq = this.next_seq;
         let frame: { bytes: Uint8Array; hash: Uint8Array };
@@ -236,12 +238,7 @@ export class FileJournal implements Journal {
           // refused, and the journal goes on (an encoding failure is not an I/O failure).
           batch = this.without_unencodable(batch);
           if (batch.length === 0) continue;
-          commands.length = 0;
-          count = 0;
-          for (const p of batch) {
-            for (const c of p.commands) commands.push(c);
-            count += p.commands.length;
-          }
+          commands = commands_of(batch);
           frame = encode_frame(commands, first_seq, timestamp_ms, this.last_hash, this.writer);
         }
         const { bytes, hash } = frame;
@@ -258,7 +255,7 @@ export class FileJournal implements Journal {
         // A frame written past the filled space (none yet, or a fill behind) extended the file.
         this.filled_end = Math.max(this.filled_end, this.file_offset);
         this.fill_ahead();
-        this.next_seq += count;
+        this.next_seq += commands.length;
         this.last_hash = hash;
         this.last_timestamp_ms = timestamp_ms;
         this.options.on_durable_frame?.(bytes);
@@ -271,7 +268,7 @@ export class FileJournal implements Journal {
         if (timed !== null) {
           // metrics only: their failure must never look like the journal's
           try {
-            timed(bytes.length, count, write_ms);
+            timed(bytes.length, commands.length, write_ms);
           } catch {}
         }
       }
