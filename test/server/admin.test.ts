@@ -373,16 +373,15 @@ describe("admin interface", () => {
       assert.match(no_fee.stderr, /name --maker-fee-ppm, --taker-fee-ppm or both/);
       const nowhere = await cli("admin", "market-fees", "NOPE", "--taker-fee-ppm", "1", ...d);
       assert.match(nowhere.stderr, /unknown market NOPE/);
-      const commission = signed_query({ symbol: "SOLUSDT" }, buyer.secretKey);
-      const rates = (await (
-        await fetch(`${url}/api/v3/account/commission?${commission}`, {
-          headers: { "X-MBX-APIKEY": buyer.apiKey },
-        })
-      ).json()) as { standardCommission: { maker: string; taker: string } };
-      assert.deepEqual(
-        [rates.standardCommission.maker, rates.standardCommission.taker],
-        ["0.00050000", "0.00000000"],
-      );
+      /** A user's standard maker and taker rates on SOLUSDT, as account/commission shows them. */
+      const rates = async (user: { apiKey: string; secretKey: string }): Promise<string[]> => {
+        const q = signed_query({ symbol: "SOLUSDT" }, user.secretKey);
+        const r = (await (
+          await fetch(`${url}/api/v3/account/commission?${q}`, { headers: { "X-MBX-APIKEY": user.apiKey } })
+        ).json()) as { standardCommission: { maker: string; taker: string } };
+        return [r.standardCommission.maker, r.standardCommission.taker];
+      };
+      assert.deepEqual(await rates(buyer), ["0.00050000", "0.00000000"]);
       assert.equal((await order(seller, "SELL")).status, 200);
       const cheaper = await order(buyer, "BUY");
       assert.deepEqual(
@@ -398,16 +397,7 @@ describe("admin interface", () => {
       assert.match(own.stdout, new RegExp(`account ${seller.account} fees: maker 0 ppm: done`));
       const seller_view = await cli("admin", "account", String(seller.account), ...d);
       assert.match(seller_view.stdout, /fees: maker 0 ppm, taker the market's in every market/);
-      const seller_rates = signed_query({ symbol: "SOLUSDT" }, seller.secretKey);
-      const rates2 = (await (
-        await fetch(`${url}/api/v3/account/commission?${seller_rates}`, {
-          headers: { "X-MBX-APIKEY": seller.apiKey },
-        })
-      ).json()) as { standardCommission: { maker: string; taker: string } };
-      assert.deepEqual(
-        [rates2.standardCommission.maker, rates2.standardCommission.taker],
-        ["0.00000000", "0.00000000"],
-      );
+      assert.deepEqual(await rates(seller), ["0.00000000", "0.00000000"]);
       assert.equal((await order(seller, "SELL")).status, 200);
       assert.equal((await order(buyer, "BUY")).body.status, "FILLED");
       const seller_usdt2 = (await json("admin", "account", String(seller.account))).balances[1];
