@@ -233,6 +233,32 @@ export interface EndUserSessions {
   account: number;
 }
 
+/** What a listen_key command does. */
+export const LISTEN_KEY_OPEN = 0;
+export const LISTEN_KEY_KEEP = 1;
+export const LISTEN_KEY_CLOSE = 2;
+export type ListenKeyAction = typeof LISTEN_KEY_OPEN | typeof LISTEN_KEY_KEEP | typeof LISTEN_KEY_CLOSE;
+
+/**
+ * A user data stream's listen key (Binance's POST/PUT/DELETE /api/v3/userDataStream and the WebSocket
+ * API's userDataStream.start/ping/stop): open (a new key, or the live one kept alive, as Binance
+ * answers a second POST), keep alive, or close. Journaled, so that which keys are live survives a
+ * restart and is the same on every node of a cluster: a client whose node died reconnects to another
+ * (or the restarted one) with the key it has. The engine keeps a nonce and an expiry per account; the
+ * key itself is derived from the account and nonce under the master key outside the engine
+ * (src/gateway/user_data.ts) and is never journaled. A new kind: older journals have none.
+ */
+export interface ListenKey {
+  type: "listen_key";
+  ts_ms: number;
+  account: number;
+  action: ListenKeyAction;
+  /** Keep alive and close: the nonce the client's key names. Open: 0 (unused). */
+  nonce: number;
+  /** Open and keep alive: how long the key lives after this command without another keepalive. */
+  ttl_ms: number;
+}
+
 /** The order part shared by place_order and cancel_replace. */
 export interface OrderSpec {
   side: Side;
@@ -462,4 +488,5 @@ export type Command =
   | RevokeApiKey
   | RegisterUser
   | SetUserTotp
-  | EndUserSessions;
+  | EndUserSessions
+  | ListenKey;

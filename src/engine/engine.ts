@@ -25,6 +25,7 @@ import type {
   CreateAccount,
   Deposit,
   EndUserSessions,
+  ListenKey,
   OrderSpec,
   PlaceOrderList,
   PlaceOto,
@@ -51,6 +52,9 @@ import {
   FORMAT_PERCENT_PRICE,
   FORMAT_STOPS_SEE_SWEEP,
   FORMAT_STP_AFTER_FILL,
+  LISTEN_KEY_CLOSE,
+  LISTEN_KEY_KEEP,
+  LISTEN_KEY_OPEN,
   STRATEGY_TYPE_MAX,
   STRATEGY_TYPE_MIN,
 } from "./commands.js";
@@ -134,6 +138,11 @@ import {
 } from "./types.js";
 import { TOTP_SEALED_LENGTH_MAX, type WebUser, WebUsers } from "./web_users.js";
 
+/** The longest a listen key may live between keepalives (Binance's is 60 minutes). */
+export const LISTEN_KEY_TTL_MS_MAX = 24 * 60 * 60_000;
+/** Listen keys an account can make over its life (the journal stores the nonce as a u32). */
+export const LISTEN_KEY_NONCE_MAX = 0xffff_ffff;
+
 const QUIET = new NullSink();
 
 /** Binance's pattern for client order ids. */
@@ -185,6 +194,13 @@ export class Engine {
    * Few accounts have one: a fill looks here only when the map is not empty.
    */
   readonly account_fees = new Map<number, { maker_fee_ppm: number; taker_fee_ppm: number }>();
+  /**
+   * Each account's user data stream key (listen_key): its nonce (the key is derived from account and
+   * nonce outside the engine) and when it expires unless kept alive; -1 once closed. At most one
+   * live key per account, as on Binance; an entry stays when its key ends, so the next key's nonce
+   * differs (bounded by the number of accounts).
+   */
+  readonly listen_keys = new Map<number, { nonce: number; expires_ms: number }>();
   next_order_id = 1;
   /** Binance's orderListId: engine-wide, from 1. */
   next_order_list_id = 1;
@@ -360,6 +376,9 @@ export class Engine {
         return;
       case "set_account_fees":
         this.set_account_fees(command);
+        return;
+      case "listen_key":
+        this.listen_key(command);
         return;
       default:
         this.sink.rejected(R.REASON_INVALID_PARAMETER, "unknown command type");
@@ -2529,6 +2548,39 @@ export class Engine {
     if (user === undefined) return void this.reject(R.REASON_UNKNOWN_ACCOUNT);
     user.session_epoch++;
     this.sink.web_user(cmd.account, "sessions_ended");
+  }
+
+  /**
+   * Opens, keeps alive or closes an account's listen key. A key is live while its expiry is not
+   * before the command's time. Open keeps a live key alive (the same nonce: Binance answers a second
+   * POST with the same key) or starts the next nonce; keep alive and close refuse any key but the
+   * live one.
+   */
+  private listen_key(cmd: ListenKey): void {
+    if (!this.account_valid(cmd.account)) return void this.reject(R.REASON_UNKNOWN_ACCOUNT);
+    if (!(Number.isSafeInteger(cmd.ttl_ms) && cmd.ttl_ms >= 0 && cmd.ttl_ms <= LISTEN_KEY_TTL_MS_MAX))
+      return void this.reject(R.REASON_INVALID_PARAMETER, "listen key lifetime out of range");
+    const key = this.listen_keys.get(cmd.account);
+    const live = key !== undefined && key.expires_ms >= this.now_ms;
+    if (cmd.action === LISTEN_KEY_OPEN) {
+      if (cmd.ttl_ms < 1)
+        return void this.reject(R.REASON_INVALID_PARAMETER, "listen key lifetime out of range");
+      if (live) key.expires_ms = this.now_ms + cmd.ttl_ms;
+      else {
+        const nonce = (key?.nonce ?? 0) + 1;
+        if (nonce > LISTEN_KEY_NONCE_MAX)
+          return void this.reject(R.REASON_INVALID_PARAMETER, "listen keys used up");
+        this.listen_keys.set(cmd.account, { nonce, expires_ms: this.now_ms + cmd.ttl_ms });
+      }
+      return;
+    }
+    if (!live || key.nonce !== cmd.nonce) return void this.reject(R.REASON_UNKNOWN_LISTEN_KEY);
+    if (cmd.action === LISTEN_KEY_KEEP) {
+      if (cmd.ttl_ms < 1)
+        return void this.reject(R.REASON_INVALID_PARAMETER, "listen key lifetime out of range");
+      key.expires_ms = this.now_ms + cmd.ttl_ms;
+    } else if (cmd.action === LISTEN_KEY_CLOSE) key.expires_ms = -1;
+    else this.reject(R.REASON_INVALID_PARAMETER, "unknown listen key action");
   }
 
   /** Restores a web user from a snapshot (its account already restored). */

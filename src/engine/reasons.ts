@@ -47,6 +47,7 @@ export const REASON_AMEND_ORDER_LIST = 40;
 export const REASON_UNKNOWN_ORDER_LIST = 41;
 export const REASON_PEG_NO_PRICE = 42;
 export const REASON_FILTER_PERCENT_PRICE_BY_SIDE = 43;
+export const REASON_UNKNOWN_LISTEN_KEY = 44;
 export type Reason = number;
 
 interface ReasonInfo {
@@ -153,6 +154,13 @@ export const REASONS: readonly ReasonInfo[] = [
     code: -1112,
   },
   { name: "FILTER_PERCENT_PRICE_BY_SIDE", message: "Filter failure: PERCENT_PRICE_BY_SIDE", code: -1013 },
+  {
+    // a keepalive or close of a listen key that is not the account's live one (expired, closed,
+    // replaced, or never made)
+    name: "UNKNOWN_LISTEN_KEY",
+    message: "This listenKey does not exist.",
+    code: -1125,
+  },
 ];
 
 export function reason_name(reason: Reason): string {

@@ -7,7 +7,8 @@
  * times, then 0 until their next change, and orders' strategy labels; 5: before trailing stops; 6:
  * before iceberg orders; 7: before prevented quantities, the iceberg limit and order lists; 8:
  * before OTO order lists and their waiting pending orders; 9: before pegged orders and the percent
- * price limits; 10: before markets' price ranges, reference.ts) still restore. Slot numbers
+ * price limits; 10: before markets' price ranges, reference.ts; 11: before accounts' own fees;
+ * 12: before listen keys) still restore. Slot numbers
  * are not recorded, so two engines in the same logical state encode to the same bytes; the state
  * hash is SHA-256 of those bytes. restore(snapshot(e)) behaves exactly as e on every later command.
  */
@@ -39,7 +40,7 @@ import {
 } from "./types.js";
 
 const MAGIC = 0x48465331; // "HFS1"
-export const SNAPSHOT_VERSION = 12;
+export const SNAPSHOT_VERSION = 13;
 
 const LIMIT_KEYS: (keyof EngineLimits)[] = [
   "orders_max",
@@ -326,6 +327,14 @@ export function snapshot(e: Engine): Uint8Array {
     w.f64(f.maker_fee_ppm);
     w.f64(f.taker_fee_ppm);
   }
+  // version 13: accounts' listen keys (nonce, expiry), by account
+  const listen_keys = [...e.listen_keys].sort((a, b) => a[0] - b[0]);
+  w.u32(listen_keys.length);
+  for (const [account, k] of listen_keys) {
+    w.u32(account);
+    w.f64(k.nonce);
+    w.f64(k.expires_ms);
+  }
   return w.bytes().slice();
 }
 
@@ -466,6 +475,8 @@ export function restore(bytes: Uint8Array, sink?: EventSink): Engine {
   const own_fees = version >= 12 ? r.u32() : 0;
   for (let i = 0; i < own_fees; i++)
     e.account_fees.set(r.u32(), { maker_fee_ppm: r.f64(), taker_fee_ppm: r.f64() });
+  const listen_keys = version >= 13 ? r.u32() : 0;
+  for (let i = 0; i < listen_keys; i++) e.listen_keys.set(r.u32(), { nonce: r.f64(), expires_ms: r.f64() });
   if (!r.done()) throw new Error("snapshot has trailing bytes");
   e.now_ms = now_ms;
   e.next_order_id = next_order_id;

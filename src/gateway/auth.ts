@@ -91,7 +91,8 @@ export class Authenticator {
 
   constructor(
     private readonly engine: Engine,
-    private readonly master: MasterKey,
+    /** Also what listen keys are derived under (user_data.ts). */
+    readonly master: MasterKey,
     private readonly clock_ms: () => number,
   ) {}
 

@@ -535,27 +535,25 @@ export async function start_public_server(
     options.auth === null
       ? null
       : {
-          keys: new ListenKeys(options.clock_ms, options.listen_key_ttl_ms),
+          keys: new ListenKeys(node, options.auth.master, options.clock_ms, options.listen_key_ttl_ms),
           events: new UserEvents(engine, options.history),
         };
   const auth = options.auth;
   if (auth !== null && user !== null) {
     // listenKey user data streams: a key, no signature (Binance's USER_STREAM security)
-    route("POST", "/api/v3/userDataStream", [], (_p, request) => ({
-      listenKey: user.keys.open(auth.key_only(request.headers, request.ip).account),
+    route("POST", "/api/v3/userDataStream", [], async (_p, request) => ({
+      listenKey: await user.keys.open(auth.key_only(request.headers, request.ip).account),
     }));
-    const own_key = (p: Params, request: FastifyRequest): string => {
+    // A key that is not the caller's live one: Binance's -1125, nothing journaled for a malformed one.
+    const unknown = () => bad(-1125, "This listenKey does not exist.");
+    route("PUT", "/api/v3/userDataStream", ["listenKey"], async (p, request) => {
       const account = auth.key_only(request.headers, request.ip).account;
-      const key = required(p, "listenKey");
-      if (user.keys.account(key) !== account) throw bad(-1125, "This listenKey does not exist.");
-      return key;
-    };
-    route("PUT", "/api/v3/userDataStream", ["listenKey"], (p, request) => {
-      user.keys.keep_alive(own_key(p, request));
+      if (!(await user.keys.keep_alive(required(p, "listenKey"), account))) throw unknown();
       return {};
     });
-    route("DELETE", "/api/v3/userDataStream", ["listenKey"], (p, request) => {
-      user.keys.close(own_key(p, request));
+    route("DELETE", "/api/v3/userDataStream", ["listenKey"], async (p, request) => {
+      const account = auth.key_only(request.headers, request.ip).account;
+      if (!(await user.keys.close(required(p, "listenKey"), account))) throw unknown();
       return {};
     });
   }

@@ -2,13 +2,21 @@
  * User data streams, the listenKey way (@binance/connector's): POST/PUT/DELETE /api/v3/userDataStream
  * (API key only, no signature) and /ws/<listenKey>, which receives executionReport,
  * outboundAccountPosition and balanceUpdate with Binance's field names, built from the engine's events.
- * A listen key lives 60 minutes after its last keepalive.
+ * A listen key lives 60 minutes after its last keepalive, on every node (ListenKeys).
  */
-import { randomBytes } from "node:crypto";
+import { createHmac, timingSafeEqual } from "node:crypto";
+import { assert } from "../engine/assert.js";
+import {
+  LISTEN_KEY_CLOSE,
+  LISTEN_KEY_KEEP,
+  LISTEN_KEY_OPEN,
+  type ListenKeyAction,
+} from "../engine/commands.js";
 import { units_to_decimal } from "../engine/decimal.js";
-import type { Engine } from "../engine/engine.js";
+import { type Engine, LISTEN_KEY_TTL_MS_MAX } from "../engine/engine.js";
 import type { EngineEvent } from "../engine/events.js";
 import type { Market } from "../engine/market.js";
+import { REASON_UNKNOWN_LISTEN_KEY } from "../engine/reasons.js";
 import {
   CONTINGENCY_NAMES,
   END_STP,
@@ -28,12 +36,16 @@ import {
   STP_NAMES,
   TIF_NAMES,
 } from "../engine/types.js";
+import type { ExchangeNode } from "../node/exchange_node.js";
 import type { History, OrderRow } from "../projections/history.js";
 import { expiry_reason } from "./history_json.js";
 import { pad8, price_str, qty_str } from "./market_data.js";
+import type { MasterKey } from "./master_key.js";
 
 const LISTEN_KEY_TTL_MS = 60 * 60_000;
-const LISTEN_KEYS_MAX = 100_000;
+/** What the listen keys' MAC key is derived for (master_key.ts). */
+const LISTEN_KEY_PURPOSE = "listen key";
+const LISTEN_KEY_RE = /^[0-9a-z]{14}[0-9a-f]{46}$/;
 /** Static fields of recently seen orders, so reports need no lookup; bounded, oldest dropped first. */
 const ORDER_CACHE_MAX = 200_000;
 
@@ -52,71 +64,105 @@ type OrderFacts = Omit<
   client_order_id: string;
 };
 
+/**
+ * Listen keys whose life is journaled (engine command `listen_key`), so a key outlives its node: after
+ * a restart, or on another node of a cluster, a client that reconnects to /ws/<listenKey> (as
+ * @binance/connector does by itself) gets its stream back, and a keepalive of a dead key is refused
+ * everywhere. The engine keeps each account's key nonce and expiry; the key is derived from account
+ * and nonce: 7 base-36 digits of each, then 46 hex digits of an HMAC under a key derived from the
+ * master key (every node of a cluster holds the same one), 60 characters as Binance's. Only the
+ * holder of the master key can make one, and a key names its account without a lookup.
+ */
 export class ListenKeys {
-  private readonly keys = new Map<string, { account: number; expires_ms: number }>();
-  private readonly by_account = new Map<number, string>();
+  private readonly mac_key: Buffer;
 
-  /** Told when a key ends: expired (no keepalive in time) or closed by its owner. */
+  /**
+   * Told when a key a stream listens on ends: expired (no keepalive in time, or replaced since) or
+   * closed by its owner. May be told more than once for one key.
+   */
   on_end: ((key: string, account: number, expired: boolean) => void) | null = null;
 
   constructor(
+    private readonly node: Pick<ExchangeNode, "engine" | "submit">,
+    master: MasterKey,
     private readonly clock_ms: () => number,
     private readonly ttl_ms: number = LISTEN_KEY_TTL_MS,
-  ) {}
-
-  /** The account's listen key (the existing one, kept alive, or a new one). */
-  open(account: number): string {
-    const existing = this.by_account.get(account);
-    if (existing !== undefined && this.keep_alive(existing)) return existing;
-    if (this.keys.size >= LISTEN_KEYS_MAX) this.sweep();
-    const key = randomBytes(45)
-      .toString("base64")
-      .replace(/[^A-Za-z0-9]/g, "")
-      .slice(0, 60)
-      .padEnd(60, "0");
-    this.keys.set(key, { account, expires_ms: this.clock_ms() + this.ttl_ms });
-    this.by_account.set(account, key);
-    return key;
+  ) {
+    assert(Number.isSafeInteger(ttl_ms) && ttl_ms >= 1 && ttl_ms <= LISTEN_KEY_TTL_MS_MAX, "listen key ttl");
+    this.mac_key = master.derive(LISTEN_KEY_PURPOSE);
   }
 
-  keep_alive(key: string): boolean {
-    const k = this.account_entry(key);
-    if (k === null) return false;
-    k.expires_ms = this.clock_ms() + this.ttl_ms;
+  /** The key of `account` for `nonce`. */
+  key(account: number, nonce: number): string {
+    const head = account.toString(36).padStart(7, "0") + nonce.toString(36).padStart(7, "0");
+    return head + createHmac("sha256", this.mac_key).update(head).digest("hex").slice(0, 46);
+  }
+
+  /** The account's listen key: its live one, kept alive, or a new one (journaled either way). */
+  async open(account: number): Promise<string> {
+    await this.journal(account, LISTEN_KEY_OPEN, 0);
+    const k = this.node.engine.listen_keys.get(account);
+    assert(k !== undefined, "an applied open leaves a key");
+    return this.key(account, k.nonce);
+  }
+
+  /** Keeps a live key alive for another ttl; false: not a live key of `account`. */
+  async keep_alive(key: string, account: number): Promise<boolean> {
+    const nonce = this.nonce(key, account);
+    return nonce !== null && (await this.journal(account, LISTEN_KEY_KEEP, nonce));
+  }
+
+  /** Closes a live key; false: not a live key of `account`. */
+  async close(key: string, account: number): Promise<boolean> {
+    const nonce = this.nonce(key, account);
+    if (nonce === null || !(await this.journal(account, LISTEN_KEY_CLOSE, nonce))) return false;
+    this.on_end?.(key, account, false);
     return true;
   }
 
-  close(key: string): boolean {
-    return this.end(key, false);
+  /** Journals an action; false if the engine refused it (the key no longer live). */
+  private async journal(account: number, action: ListenKeyAction, nonce: number): Promise<boolean> {
+    const applied = await this.node.submit({
+      type: "listen_key",
+      ts_ms: 0,
+      account,
+      action,
+      nonce,
+      ttl_ms: this.ttl_ms,
+    });
+    const rejected = applied.events.find((e) => e.kind === "rejected");
+    if (rejected === undefined) return true;
+    if (rejected.kind === "rejected" && rejected.reason === REASON_UNKNOWN_LISTEN_KEY) return false;
+    throw new Error(`listen key ${action} refused: ${JSON.stringify(rejected)}`);
   }
 
-  private end(key: string, expired: boolean): boolean {
-    const k = this.keys.get(key);
-    if (k === undefined) return false;
-    this.keys.delete(key);
-    this.by_account.delete(k.account);
-    this.on_end?.(key, k.account, expired);
-    return true;
+  /** The nonce a well-formed key of ours for `account` names, or null. */
+  private nonce(key: string, account: number): number | null {
+    const named = this.parse(key);
+    return named !== null && named.account === account ? named.nonce : null;
   }
 
-  /** The account a live listen key belongs to, or null. */
+  private parse(key: string): { account: number; nonce: number } | null {
+    if (typeof key !== "string" || !LISTEN_KEY_RE.test(key)) return null;
+    const account = Number.parseInt(key.slice(0, 7), 36);
+    const nonce = Number.parseInt(key.slice(7, 14), 36);
+    const expected = Buffer.from(this.key(account, nonce));
+    const given = Buffer.from(key);
+    return timingSafeEqual(expected, given) ? { account, nonce } : null;
+  }
+
+  /**
+   * The account a live listen key belongs to, or null. A key of ours that has ended is told to
+   * on_end (its streams then end).
+   */
   account(key: string): number | null {
-    return this.account_entry(key)?.account ?? null;
-  }
-
-  private account_entry(key: string): { account: number; expires_ms: number } | null {
-    const k = this.keys.get(key);
-    if (k === undefined) return null;
-    if (k.expires_ms < this.clock_ms()) {
-      this.end(key, true);
-      return null;
-    }
-    return k;
-  }
-
-  private sweep(): void {
-    const now = this.clock_ms();
-    for (const [key, k] of this.keys) if (k.expires_ms < now) this.end(key, true);
+    const named = this.parse(key);
+    if (named === null) return null;
+    const k = this.node.engine.listen_keys.get(named.account);
+    if (k !== undefined && k.nonce === named.nonce && k.expires_ms >= this.clock_ms()) return named.account;
+    const closed = k !== undefined && k.nonce === named.nonce && k.expires_ms === -1;
+    this.on_end?.(key, named.account, !closed);
+    return null;
   }
 }
 

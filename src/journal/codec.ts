@@ -15,6 +15,8 @@ import {
   type CancelRestriction,
   COMMAND_VERSION,
   type Command,
+  LISTEN_KEY_CLOSE,
+  type ListenKeyAction,
   type OrderSpec,
   type PlaceOrder,
 } from "../engine/commands.js";
@@ -55,6 +57,7 @@ const KINDS = [
   "set_price_range",
   "set_market_fees",
   "set_account_fees",
+  "listen_key",
 ] as const;
 const KIND_CODE = new Map<string, number>(KINDS.map((k, i) => [k, i]));
 
@@ -317,6 +320,12 @@ export function encode_command(w: ByteWriter, c: Command): void {
       return;
     case "end_user_sessions":
       w.u32(c.account);
+      return;
+    case "listen_key":
+      w.u32(c.account);
+      w.u8(c.action);
+      w.u32(c.nonce);
+      w.u32(c.ttl_ms);
       return;
   }
 }
@@ -606,5 +615,18 @@ function read_body(r: ByteReader, kind: (typeof KINDS)[number], ts_ms: number, v
       return { type: kind, ts_ms, account: r.u32(), totp_sealed: r.str() ?? "" };
     case "end_user_sessions":
       return { type: kind, ts_ms, account: r.u32() };
+    case "listen_key": {
+      const account = r.u32();
+      const action = r.u8();
+      if (action > LISTEN_KEY_CLOSE) throw new CodecError(`bad listen key action ${action}`);
+      return {
+        type: kind,
+        ts_ms,
+        account,
+        action: action as ListenKeyAction,
+        nonce: r.u32(),
+        ttl_ms: r.u32(),
+      };
+    }
   }
 }

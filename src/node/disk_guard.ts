@@ -59,6 +59,8 @@ const PROTECTIVE: ReadonlySet<string> = new Set([
   "set_exchange_flags",
   "revoke_api_key",
   "end_user_sessions",
+  // a listen key kept alive (or opened, or closed) so traders keep hearing what happens to their orders
+  "listen_key",
 ]);
 
 export class DiskGuard {

@@ -7,10 +7,12 @@
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
 import { createHmac } from "node:crypto";
+import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import WebSocket from "ws";
 import { admin_request } from "../../src/admin/client.js";
 import type { DemoCredentials } from "../../src/demo/setup.js";
 import { histogram_of, type MetricJson, sum_of, value_of } from "../../src/metrics/summary.js";
@@ -72,7 +74,19 @@ describe("cluster nodes as processes", () => {
         return d.bids.some(([p]) => p === "41000.00000000") ? true : null;
       });
 
+    // alice's user data stream key, made on node 0: its life is in the log, so every node knows it
+    const made = await fetch(`${base(0)}/api/v3/userDataStream`, {
+      method: "POST",
+      headers: { "X-MBX-APIKEY": alice.apiKey },
+    });
+    const { listenKey } = (await made.json()) as { listenKey: string };
+
     nodes[0].child.kill("SIGKILL");
+    // the client of node 0 reconnects its user data stream to node 1, with the key it has
+    const reports: { e: string; c?: string; X?: string }[] = [];
+    const stream = new WebSocket(`ws://127.0.0.1:${nodes[1].port}/ws/${listenKey}`);
+    stream.on("message", (d) => reports.push(JSON.parse(d.toString()) as { e: string }));
+    await once(stream, "open");
     // the client of node 0 moves to node 1: its order is there, found by client order id; trading goes on
     const lookup = await signed(1, "GET", "/api/v3/order", {
       symbol: "BTCUSDT",
@@ -92,6 +106,22 @@ describe("cluster nodes as processes", () => {
     });
     assert.equal(next.status, 200, await next.clone().text());
     const failover_ms = Date.now() - started;
+    await until("the order's report on the stream node 1 serves", 5000, () =>
+      reports.some((r) => r.e === "executionReport" && r.c === "after-the-kill" && r.X === "NEW")
+        ? true
+        : null,
+    );
+    stream.close();
+    // node 2 keeps the same key alive; a key none made is refused
+    const keepalive = (key: string) =>
+      fetch(`${base(2)}/api/v3/userDataStream?listenKey=${key}`, {
+        method: "PUT",
+        headers: { "X-MBX-APIKEY": alice.apiKey },
+      });
+    const kept = await keepalive(listenKey);
+    assert.deepEqual([kept.status, await kept.json()], [200, {}]);
+    const forged = await keepalive(`${listenKey.slice(0, 59)}${listenKey.endsWith("0") ? "1" : "0"}`);
+    assert.deepEqual(await forged.json(), { code: -1125, msg: "This listenKey does not exist." });
     // the same retry on the third node is refused as a duplicate: placed once, across nodes
     const retry = await signed(2, "POST", "/api/v3/order", {
       symbol: "BTCUSDT",

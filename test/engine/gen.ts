@@ -3,7 +3,13 @@
  * failing run can be replayed exactly (HOLDFAST_SEED=<seed>).
  */
 import fc from "fast-check";
-import type { Command, OrderSpec } from "../../src/engine/commands.js";
+import {
+  type Command,
+  LISTEN_KEY_CLOSE,
+  LISTEN_KEY_KEEP,
+  LISTEN_KEY_OPEN,
+  type OrderSpec,
+} from "../../src/engine/commands.js";
 import { MARKET_TRADING, STP_EXPIRE_MAKER } from "../../src/engine/types.js";
 import { btc_asset, btcusdt, usdt_asset } from "../../src/sim/fixtures.js";
 
@@ -248,6 +254,18 @@ const op = fc.record({
         account,
         maker_fee_ppm: fc.constantFrom(-1, -1, 0, 0, 250, 100_000, 100_001),
         taker_fee_ppm: fc.constantFrom(-1, -1, 0, 500, 3000),
+      }),
+    },
+    {
+      // a user data stream's key: opened, kept alive or closed (a stale nonce is refused), for a
+      // while (0 and above a day are refused)
+      weight: 1,
+      arbitrary: fc.record({
+        kind: fc.constant("listen_key" as const),
+        account,
+        action: fc.constantFrom(LISTEN_KEY_OPEN, LISTEN_KEY_OPEN, LISTEN_KEY_KEEP, LISTEN_KEY_CLOSE),
+        nonce: fc.constantFrom(0, 1, 1, 2, 3),
+        ttl_ms: fc.constantFrom(0, 50, 1000, 60_000, 86_400_001),
       }),
     },
     {
@@ -537,6 +555,16 @@ export function to_commands(list: Op[]): Command[] {
           account: what.account,
           maker_fee_ppm: what.maker_fee_ppm,
           taker_fee_ppm: what.taker_fee_ppm,
+        });
+        break;
+      case "listen_key":
+        out.push({
+          type: "listen_key",
+          ts_ms: t,
+          account: what.account,
+          action: what.action,
+          nonce: what.nonce,
+          ttl_ms: what.ttl_ms,
         });
         break;
       case "fees":

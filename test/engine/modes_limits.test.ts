@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { LISTEN_KEY_CLOSE, LISTEN_KEY_KEEP, LISTEN_KEY_OPEN } from "../../src/engine/commands.js";
 import { DAY_MS } from "../../src/engine/config.js";
 import * as R from "../../src/engine/reasons.js";
 import { restore, snapshot, state_hash } from "../../src/engine/snapshot.js";
@@ -171,6 +172,43 @@ describe("account fees", () => {
     assert.deepEqual(reasons(own(1, -1, -1)), []);
     assert.equal(f.engine.account_fees.has(1), false);
     assert.deepEqual(f.engine.fee_rates(1, 0), { maker_fee_ppm: 1000, taker_fee_ppm: 2000 });
+  });
+});
+
+describe("listen keys", () => {
+  it("open makes a key or keeps the live one alive; keepalive and close take only the live one; a snapshot keeps them", () => {
+    const f = fixture();
+    const key = (ts_ms: number, account: number, action: 0 | 1 | 2, nonce: number, ttl_ms = 1000) =>
+      reasons(f.run({ type: "listen_key", ts_ms, account, action, nonce, ttl_ms }));
+    const state = (account: number) => f.engine.listen_keys.get(account);
+    assert.deepEqual(key(1000, 1, LISTEN_KEY_OPEN, 0), []);
+    assert.deepEqual(state(1), { nonce: 1, expires_ms: 2000 });
+    // a second open while it lives: the same key, alive for longer (Binance answers the same key)
+    assert.deepEqual(key(1500, 1, LISTEN_KEY_OPEN, 0), []);
+    assert.deepEqual(state(1), { nonce: 1, expires_ms: 2500 });
+    assert.deepEqual(key(2000, 1, LISTEN_KEY_KEEP, 1), []);
+    assert.deepEqual(state(1), { nonce: 1, expires_ms: 3000 });
+    // not the live key's nonce, or an unknown account: refused, nothing changes
+    assert.deepEqual(key(2000, 1, LISTEN_KEY_KEEP, 2), [R.REASON_UNKNOWN_LISTEN_KEY]);
+    assert.deepEqual(key(2000, 1, LISTEN_KEY_CLOSE, 0), [R.REASON_UNKNOWN_LISTEN_KEY]);
+    assert.deepEqual(key(2000, 9, LISTEN_KEY_OPEN, 0), [R.REASON_UNKNOWN_ACCOUNT]);
+    assert.deepEqual(key(2000, 1, LISTEN_KEY_KEEP, 1, 0), [R.REASON_INVALID_PARAMETER]);
+    assert.deepEqual(key(2000, 1, LISTEN_KEY_OPEN, 0, 86_400_001), [R.REASON_INVALID_PARAMETER]);
+    assert.deepEqual(state(1), { nonce: 1, expires_ms: 3000 });
+    // expired (its time passed with no keepalive): a keepalive is refused, an open makes the next key
+    assert.deepEqual(key(3001, 1, LISTEN_KEY_KEEP, 1), [R.REASON_UNKNOWN_LISTEN_KEY]);
+    assert.deepEqual(key(3001, 1, LISTEN_KEY_OPEN, 0), []);
+    assert.deepEqual(state(1), { nonce: 2, expires_ms: 4001 });
+    // closed: refused after, and the next open makes another
+    assert.deepEqual(key(3100, 1, LISTEN_KEY_CLOSE, 2), []);
+    assert.deepEqual(state(1), { nonce: 2, expires_ms: -1 });
+    assert.deepEqual(key(3100, 1, LISTEN_KEY_CLOSE, 2), [R.REASON_UNKNOWN_LISTEN_KEY]);
+    assert.deepEqual(key(3100, 0, LISTEN_KEY_OPEN, 0), []);
+    const restored = restore(snapshot(f.engine));
+    assert.equal(state_hash(restored), state_hash(f.engine));
+    assert.deepEqual([...restored.listen_keys].sort(), [...f.engine.listen_keys].sort());
+    assert.deepEqual(key(3200, 1, LISTEN_KEY_OPEN, 0), []);
+    assert.deepEqual(state(1), { nonce: 3, expires_ms: 4200 });
   });
 });
 

@@ -94,6 +94,26 @@ describe("command codec", () => {
     }
   });
 
+  it("listen key commands round-trip; an unknown action is refused on decode, a nonce no u32 holds on encode", () => {
+    const encode = (c: Command) => {
+      const w = new ByteWriter();
+      encode_command(w, c);
+      return w.bytes().slice();
+    };
+    for (const action of [0, 1, 2] as const) {
+      const c: Command = { type: "listen_key", ts_ms: 9, account: 4, action, nonce: 77, ttl_ms: 3_600_000 };
+      assert.deepEqual(decode_command(encode(c)), c);
+    }
+    const close = encode({ type: "listen_key", ts_ms: 9, account: 4, action: 2, nonce: 7, ttl_ms: 0 });
+    const keep = encode({ type: "listen_key", ts_ms: 9, account: 4, action: 1, nonce: 7, ttl_ms: 0 });
+    const at = close.findIndex((b, i) => b !== keep[i]); // the action byte
+    close[at] = 3;
+    assert.throws(() => decode_command(close), /bad listen key action 3/);
+    assert.throws(() =>
+      encode({ type: "listen_key", ts_ms: 9, account: 4, action: 1, nonce: 2 ** 32, ttl_ms: 0 }),
+    );
+  });
+
   it("API keys round-trip with their tier; a version 2 key (no tier) decodes into the default tier", () => {
     const key: Command = {
       type: "add_api_key",

@@ -1,6 +1,6 @@
 /** The parts of @binance/connector 3.6.1 the tests use (the package ships no types). */
 declare module "@binance/connector" {
-  type Response = Promise<{ data: unknown }>;
+  type Response = Promise<{ data: unknown; status: number }>;
   export class Spot {
     constructor(
       apiKey: string,
@@ -34,6 +34,8 @@ declare module "@binance/connector" {
     wsURL?: string;
     logger?: Logger;
     combinedStreams?: boolean;
+    /** After a connection closes that the client did not close, it connects again after this. */
+    reconnectDelay?: number;
     callbacks?: { open?: (client: unknown) => void; message?: (data: string) => void; close?: () => void };
   }
   export class WebsocketStream {
