@@ -841,7 +841,13 @@ export function register_trading(
     };
   });
   // Binance's wallet endpoints: fees (as ccxt's fetchTradingFee calls them), assets, key permissions
-  register_wallet(route, { engine, history, market_of, signed });
+  register_wallet(route, {
+    engine,
+    history,
+    market_of,
+    signed,
+    key_only: (request) => auth.key_only(request.headers, request.ip),
+  });
 
   register_order_lists(route, {
     engine,

@@ -8,8 +8,9 @@
  * - GET /sapi/v1/account/apiRestrictions: what the calling key may do (@binance/connector's
  *   apiPermissions; bots check a key's permissions with it before trading);
  * - GET /sapi/v1/account/status: the account's status (@binance/connector's accountStatus);
- * - GET /sapi/v1/margin/allPairs and /sapi/v1/margin/isolated/allPairs: no margin trading here, so
- *   none (ccxt's loadMarkets asks for them while its `fetchMargins` option is on, its default);
+ * - GET /sapi/v1/margin/allPairs (MARKET_DATA: an API key; @binance/connector's marginAllPairs) and
+ *   /sapi/v1/margin/isolated/allPairs (signed): no margin trading here, so none (ccxt's loadMarkets
+ *   asks for them, signed, while its `fetchMargins` option is on, its default);
  * - GET /sapi/v1/capital/deposit/hisrec and /sapi/v1/capital/withdraw/history: the account's deposits
  *   and withdrawals, from the history projection (ccxt's fetchDeposits/fetchWithdrawals).
  * Holdfast has no blockchain networks yet: deposits and withdrawals are the operator's commands
@@ -20,7 +21,7 @@
  */
 
 import type { FastifyRequest } from "fastify";
-import { PERMISSION_TRADE, PERMISSION_WITHDRAW } from "../engine/api_keys.js";
+import { type ApiKeyRecord, PERMISSION_TRADE, PERMISSION_WITHDRAW } from "../engine/api_keys.js";
 import { units_to_decimal } from "../engine/decimal.js";
 import { MARKET_POST_ONLY, MARKET_TRADING } from "../engine/types.js";
 import type { TransferRow } from "../projections/history_queries.js";
@@ -50,7 +51,10 @@ const utc_text = (ms: number): string => new Date(ms).toISOString().slice(0, 19)
 export const fee_rate = (ppm: number): string => pad8(units_to_decimal(ppm, 6));
 
 /** What these endpoints need of register_trading's context. */
-export type WalletContext = Pick<TradingContext, "engine" | "history" | "market_of" | "signed">;
+export type WalletContext = Pick<TradingContext, "engine" | "history" | "market_of" | "signed"> & {
+  /** The API key of a request that needs only one (MARKET_DATA), checked: the caller's key record. */
+  key_only: (request: FastifyRequest) => ApiKeyRecord;
+};
 
 export function register_wallet(route: Route, ctx: WalletContext): void {
   const { engine, history, signed } = ctx;
@@ -223,11 +227,17 @@ export function register_wallet(route: Route, ctx: WalletContext): void {
     },
   );
 
-  for (const url of ["/sapi/v1/margin/allPairs", "/sapi/v1/margin/isolated/allPairs"])
-    route("GET", url, ["symbol", ...SIGNED], (p, request, raw) => {
-      signed("read", p, request, raw);
-      return [];
-    });
+  // Cross margin pairs are Binance's MARKET_DATA (an API key, no signature: @binance/connector sends
+  // none); ccxt signs the request, and a signature sent is checked. Isolated ones are USER_DATA.
+  route("GET", "/sapi/v1/margin/allPairs", ["symbol", ...SIGNED], (p, request, raw) => {
+    if (p.values.has("signature")) signed("read", p, request, raw);
+    else ctx.key_only(request);
+    return [];
+  });
+  route("GET", "/sapi/v1/margin/isolated/allPairs", ["symbol", ...SIGNED], (p, request, raw) => {
+    signed("read", p, request, raw);
+    return [];
+  });
 
   route("GET", "/sapi/v1/account/status", [...SIGNED], (p, request, raw) => {
     signed("read", p, request, raw);

@@ -797,6 +797,23 @@ describe("signed trading REST", () => {
     // no margin trading: no margin pairs, cross or isolated
     assert.deepEqual((await call("GET", "/sapi/v1/margin/allPairs", alice, {})).body, []);
     assert.deepEqual((await call("GET", "/sapi/v1/margin/isolated/allPairs", alice, {})).body, []);
+    // cross pairs are MARKET_DATA: an API key and no signature will do (@binance/connector's
+    // marginAllPairs); without a key, or with a bad signature, refused
+    const key_only = (key: string | null, query = "") =>
+      fetch(`${base}/sapi/v1/margin/allPairs${query}`, {
+        headers: key === null ? {} : { "X-MBX-APIKEY": key },
+      });
+    const pairs = await key_only(alice.apiKey);
+    assert.deepEqual([pairs.status, await pairs.json()], [200, []]);
+    assert.equal(((await (await key_only(null)).json()) as Body).code, -2014);
+    assert.equal(
+      ((await (await key_only(alice.apiKey, `?timestamp=${Date.now()}&signature=00`)).json()) as Body).code,
+      -1022,
+    );
+    const isolated = await fetch(`${base}/sapi/v1/margin/isolated/allPairs`, {
+      headers: { "X-MBX-APIKEY": alice.apiKey },
+    });
+    assert.equal(((await isolated.json()) as Body).code, -1102, "isolated pairs: USER_DATA, signed");
     // signed, weighed as Binance weighs them, and Binance's errors
     const used = async () => Number((await fetch(`${base}/api/v3/ping`)).headers.get("x-mbx-used-weight-1m"));
     const w0 = await used();
