@@ -248,6 +248,8 @@ export async function start_admin_server(
       updated_ms: e.ledger.updated_ms(account),
       // its own fees in every market (-1: the market's), or null: the markets' fees
       fees: e.account_fees.get(account) ?? null,
+      // its user data stream key's state (the key itself is not shown): when it expires, -1 closed
+      listen_key: e.listen_keys.get(account) ?? null,
       balances: e.assets.map((a) => ({
         asset: a.name,
         free: units_to_decimal(e.ledger.free(account, a.id), a.decimals),

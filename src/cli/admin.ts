@@ -21,6 +21,7 @@ interface AccountView {
   email: string | null;
   updated_ms: number;
   fees: { maker_fee_ppm: number; taker_fee_ppm: number } | null;
+  listen_key: { nonce: number; expires_ms: number } | null;
   balances: { asset: string; free: string; locked: string }[];
   open_orders: { symbol: string; open: number; stops: number }[];
   api_keys: {
@@ -137,6 +138,11 @@ export function register_admin(program: Command): void {
     const own = (ppm: number) => (ppm < 0 ? "the market's" : `${ppm} ppm`);
     console.log(
       `  fees: ${a.fees === null ? "each market's" : `maker ${own(a.fees.maker_fee_ppm)}, taker ${own(a.fees.taker_fee_ppm)} in every market`}`,
+    );
+    const k = a.listen_key;
+    const ends = (ms: number) => new Date(ms).toISOString();
+    console.log(
+      `  user data stream key: ${k === null ? "never made" : k.expires_ms === -1 ? `closed (key ${k.nonce})` : k.expires_ms >= Date.now() ? `live until ${ends(k.expires_ms)} unless kept alive (key ${k.nonce})` : `expired at ${ends(k.expires_ms)} (key ${k.nonce})`}`,
     );
     if (a.api_keys.length === 0) console.log("  API keys: none");
     for (const k of a.api_keys)

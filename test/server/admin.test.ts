@@ -397,6 +397,15 @@ describe("admin interface", () => {
       assert.match(own.stdout, new RegExp(`account ${seller.account} fees: maker 0 ppm: done`));
       const seller_view = await cli("admin", "account", String(seller.account), ...d);
       assert.match(seller_view.stdout, /fees: maker 0 ppm, taker the market's in every market/);
+      // the user data stream key's state (its key not shown), for an operator asked why a stream stopped
+      assert.match(seller_view.stdout, /user data stream key: never made/);
+      await fetch(`${url}/api/v3/userDataStream`, {
+        method: "POST",
+        headers: { "X-MBX-APIKEY": seller.apiKey },
+      });
+      const streaming = await cli("admin", "account", String(seller.account), ...d);
+      assert.match(streaming.stdout, /user data stream key: live until \S+ unless kept alive \(key 1\)/);
+      assert.equal((await json("admin", "account", String(seller.account))).listen_key.nonce, 1);
       assert.deepEqual(await rates(seller), ["0.00000000", "0.00000000"]);
       assert.equal((await order(seller, "SELL")).status, 200);
       assert.equal((await order(buyer, "BUY")).body.status, "FILLED");
