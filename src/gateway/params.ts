@@ -22,6 +22,23 @@ export class ApiError extends Error {
 export const bad = (code: number, msg: string): ApiError => new ApiError(400, { code, msg });
 
 /**
+ * Binance's time unit choice (REST header X-MBX-TIME-UNIT; `timeUnit` in a WebSocket URL): Holdfast
+ * answers in milliseconds only, Binance's default. A client asking for MICROSECOND is refused rather
+ * than answered in milliseconds it would read as microseconds (every time off by 1,000). Null: fine.
+ */
+export function time_unit_refusal(
+  name: string,
+  value: string | string[] | null | undefined,
+): ApiError | null {
+  if (value === undefined || value === null || value === "MILLISECOND" || value === "millisecond")
+    return null;
+  return bad(
+    -1100,
+    `Illegal characters found in parameter '${name}'; legal range is 'MILLISECOND, millisecond'.`,
+  );
+}
+
+/**
  * Binance's answer to a failure from below the gateway that is known to leave nothing done, or null
  * for one nothing foresaw (500 -1000: the outcome is unknown). The reason stays in the node's log.
  */

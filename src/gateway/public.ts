@@ -55,6 +55,7 @@ import {
   type Params,
   parse_params,
   required,
+  time_unit_refusal,
 } from "./params.js";
 import { MarketStreams } from "./streams.js";
 import { register_trading } from "./trading.js";
@@ -337,6 +338,8 @@ export async function start_public_server(
         const weight = request_weight(name, params.values);
         const used = limiter.charge_weight(request.ip, weight, tier_of(request.headers));
         reply.header("X-MBX-USED-WEIGHT-1M", String(used));
+        const unit = time_unit_refusal("X-MBX-TIME-UNIT", request.headers["x-mbx-time-unit"]);
+        if (unit !== null) throw unit;
         check_read(params, read_set);
         const result = await handler(params, request, { query, body: form }, reply);
         if (!(result instanceof RawJson)) return result;

@@ -24,7 +24,7 @@ import {
 } from "./history_data.js";
 import { kline_row, market_format } from "./history_json.js";
 import { depth, price_str, qty_str, reference_price } from "./market_data.js";
-import { ApiError } from "./params.js";
+import { ApiError, time_unit_refusal } from "./params.js";
 import type { ListenKeys, UserEvents } from "./user_data.js";
 
 /** Internal name of an account's user data stream (no client can subscribe to it by name). */
@@ -269,6 +269,14 @@ export class MarketStreams {
       return;
     }
     const ip = this.client_ip(request);
+    const unit = time_unit_refusal("timeUnit", url.searchParams.get("timeUnit"));
+    if (unit !== null) {
+      const body = JSON.stringify(unit.error);
+      socket.end(
+        `HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+      return;
+    }
     if (url.pathname === "/ws-api/v3" && this.ws_api !== null) {
       if (this.refused(ip, "ws_api", socket)) return;
       this.ws_api(request, socket, head, ip);

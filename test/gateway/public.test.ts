@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { after, before, describe, it } from "node:test";
+import WebSocket from "ws";
 import type { Command } from "../../src/engine/commands.js";
 import type { RunningNode } from "../../src/server/start.js";
 import { limit_order } from "../../src/sim/fixtures.js";
@@ -401,5 +402,38 @@ describe("public REST market data", () => {
     assert.match(slow, /^HTTP\/1\.1 408 Request Timeout\r\n/);
     assert.ok(slow.endsWith('{"code":-1100,"msg":"Request not received in full within 1500 ms."}'), slow);
     assert.ok(Date.now() - started < 5000, `${Date.now() - started} ms`);
+  });
+
+  it("time unit: milliseconds, Binance's default, only; MICROSECOND is refused, never answered in milliseconds", async () => {
+    const unit = async (value: string) =>
+      fetch(`${base}/api/v3/time`, { headers: { "X-MBX-TIME-UNIT": value } }).then(async (r) => [
+        r.status,
+        await r.json(),
+      ]);
+    const refusal = (name: string) => ({
+      code: -1100,
+      msg: `Illegal characters found in parameter '${name}'; legal range is 'MILLISECOND, millisecond'.`,
+    });
+    for (const ok of ["MILLISECOND", "millisecond"]) assert.equal((await unit(ok))[0], 200);
+    for (const no of ["MICROSECOND", "microsecond", "seconds"])
+      assert.deepEqual(await unit(no), [400, refusal("X-MBX-TIME-UNIT")]);
+    // streams and the WebSocket API take it in their URL
+    const ws_base = base.replace("http", "ws");
+    const open = (path: string) =>
+      new Promise<number | "open">((resolve) => {
+        const ws = new WebSocket(`${ws_base}${path}`);
+        ws.on("open", () => {
+          ws.close();
+          resolve("open");
+        });
+        ws.on("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
+        ws.on("error", () => undefined);
+      });
+    assert.equal(await open("/ws/btcusdt@trade?timeUnit=millisecond"), "open");
+    assert.equal(await open("/stream?streams=btcusdt@trade&timeUnit=MILLISECOND"), "open");
+    assert.equal(await open("/ws/btcusdt@trade?timeUnit=MICROSECOND"), 400);
+    assert.equal(await open("/stream?streams=btcusdt@trade&timeUnit=microsecond"), 400);
+    assert.equal(await open("/ws-api/v3?timeUnit=MICROSECOND"), 400);
+    assert.equal(await open("/ws-api/v3?timeUnit=MILLISECOND"), "open");
   });
 });
