@@ -517,6 +517,10 @@ export class UserEvents {
         // self-trade prevention reduced and left open (DECREMENT: TRADE_PREVENTION, still NEW or
         // PARTIALLY_FILLED)
         const reduced = ev.end_reason === END_STP && ev.status <= STATUS_PARTIALLY_FILLED;
+        // A filled order has had its last report (with its last trade): its facts are done with, and
+        // kept they would crowd live orders out of the cache (a long soak found every filled order
+        // held until 200,000 had filled).
+        if (ev.status === STATUS_FILLED) this.orders.delete(ev.order_id);
         if (
           ev.status !== STATUS_CANCELED &&
           ev.status !== STATUS_EXPIRED &&
