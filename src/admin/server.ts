@@ -278,6 +278,16 @@ export async function start_admin_server(
     return metrics.text();
   });
 
+  // A full garbage collection now, and the heap in use after it: what is live, for a memory soak
+  // (`npm run soak:memory`). Only a node started with node's --expose-gc has it.
+  app.post("/v1/gc", async (_request, reply) => {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (typeof gc !== "function")
+      return reply.code(404).send({ error: "start the node with node --expose-gc" });
+    gc();
+    return { heap_used_bytes: process.memoryUsage().heapUsed };
+  });
+
   app.post("/v1/snapshot", async () => {
     const name = await node.snapshot();
     return { name, seq: Number(name.slice(9, 29)) };

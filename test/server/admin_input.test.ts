@@ -93,6 +93,11 @@ describe("admin socket: bad input (property)", () => {
       assert.equal(node.writes_refused, null);
       assert.deepEqual(check_invariants(node.engine), []);
       assert.equal((await admin_request(socket, "GET", "/v1/status")).status, 200);
+      // a garbage collection on request, only in a process started with --expose-gc (soak:memory's)
+      const gc = await admin_request(socket, "POST", "/v1/gc");
+      if (typeof (globalThis as { gc?: unknown }).gc === "function")
+        assert.ok((gc.body as { heap_used_bytes: number }).heap_used_bytes > 0);
+      else assert.deepEqual([gc.status, gc.body], [404, { error: "start the node with node --expose-gc" }]);
     } finally {
       await remove();
     }
