@@ -3,8 +3,15 @@
  * long time? A real `holdfast start --demo` process (its market maker on) takes, for N minutes:
  * signed REST orders from the demo users (a limit order far from the market and its cancel, a small
  * market order, a page of their trades), WebSocket market-stream connections that subscribe and
- * leave, and user data streams opened, listened to and closed (listenKey). No client order ids are
- * sent, so the client-order-id window (24 hours, by design) does not grow: what grows is a leak.
+ * leave, user data streams opened, listened to and closed (listenKey), and WebSocket API sessions
+ * (session.logon with an Ed25519 key, userDataStream.subscribe, order.place and order.cancel, then
+ * closed).
+ *
+ * One thing grows by design: the client-order-id window keeps every order's id (a generated one when
+ * the client sends none, as Binance makes one) for 24 hours, up to 200,000 per account and 4,000,000
+ * in all. The node's status says how many it holds; the soak reports the live heap's growth per
+ * id retained. A Map entry with its 22-character key costs on the order of 100 bytes; growth far
+ * beyond that per id is something else.
  *
  * Every SAMPLE_S seconds the node (started with node's --expose-gc) collects its garbage (admin
  * POST /v1/gc) and reports the heap still in use: what is live. Resident memory comes from its
@@ -14,13 +21,14 @@
  * is about the first third's. Progress on stderr; the last stdout line is one JSON object.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { createHmac } from "node:crypto";
+import { createHmac, createPrivateKey, sign } from "node:crypto";
 import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
 import { admin_request } from "../../src/admin/client.js";
+import type { NodeStatus } from "../../src/admin/server.js";
 import type { DemoCredentials } from "../../src/demo/setup.js";
 import { type MetricJson, sum_of, value_of } from "../../src/metrics/summary.js";
 import { BIN, free_port } from "../../test/helpers/nodes.js";
@@ -33,6 +41,8 @@ const arg = (name: string, fallback: number): number => {
   return v;
 };
 const MINUTES = arg("--minutes", 10);
+/** `--heap-snapshots DIR`: the node writes a heap snapshot there when the load begins and when it ends. */
+const SNAPSHOTS_DIR = args.includes("--heap-snapshots") ? args[args.indexOf("--heap-snapshots") + 1] : null;
 const IDLE_S = arg("--idle", 30);
 const SAMPLE_S = 2;
 const log = (line: string): void =>
@@ -46,6 +56,7 @@ interface Sample {
   rss: number;
   heap: number;
   commands: number;
+  client_ids: number;
 }
 
 const dir = mkdtempSync(join(tmpdir(), "hf-soak-memory-"));
@@ -54,8 +65,18 @@ try {
   const port = await free_port();
   child = spawn(
     process.execPath,
-    ["--expose-gc", BIN, "start", "--demo", "--data-dir", dir, "--port", String(port)],
-    { stdio: ["ignore", "pipe", "inherit"] },
+    [
+      "--expose-gc",
+      ...(SNAPSHOTS_DIR === null ? [] : ["--heapsnapshot-signal=SIGUSR2"]),
+      BIN,
+      "start",
+      "--demo",
+      "--data-dir",
+      dir,
+      "--port",
+      String(port),
+    ],
+    { stdio: ["ignore", "pipe", "inherit"], cwd: SNAPSHOTS_DIR ?? undefined },
   );
   let out = "";
   child.stdout?.on("data", (b: Buffer) => {
@@ -75,7 +96,9 @@ try {
     while (sampling) {
       const live = (await admin_request(socket, "POST", "/v1/gc")).body as { heap_used_bytes: number };
       const m = (await admin_request(socket, "GET", "/v1/metrics?format=json")).body as MetricJson[];
+      const status = (await admin_request(socket, "GET", "/v1/status")).body as NodeStatus;
       samples.push({
+        client_ids: status.client_ids.retained,
         t_s: (Date.now() - started_ms) / 1000,
         phase,
         rss: value_of(m, "process_resident_memory_bytes") ?? 0,
@@ -88,6 +111,14 @@ try {
   log(`soak: node on port ${port}; ${IDLE_S} s idle, ${MINUTES} min of load, ${IDLE_S} s idle`);
   await sleep(IDLE_S * 1000);
 
+  const heap_snapshot = async () => {
+    if (SNAPSHOTS_DIR === null) return;
+    await admin_request(socket, "POST", "/v1/gc");
+    child?.kill("SIGUSR2");
+    await sleep(5000); // written synchronously by the node, which stops meanwhile
+    log(`heap snapshot written to ${SNAPSHOTS_DIR}`);
+  };
+  await heap_snapshot();
   phase = "load";
   const end_ms = Date.now() + MINUTES * 60_000;
   let requests = 0;
@@ -168,11 +199,59 @@ try {
       user_streams++;
     }
   };
+  let ws_api_sessions = 0;
+  const ws_api_churn = async (user: DemoCredentials["users"][number]) => {
+    const key = createPrivateKey(user.ed25519.privateKeyPem);
+    while (Date.now() < end_ms) {
+      const ws = new WebSocket(`${creds.wsUrl}/ws-api/v3`);
+      ws.on("error", () => undefined);
+      const answers = new Map<string, (m: { status: number; result?: { orderId?: number } }) => void>();
+      ws.on("message", (d) => {
+        const m = JSON.parse(d.toString()) as { id?: string; status: number };
+        if (m.id !== undefined) answers.get(m.id)?.(m);
+      });
+      let n = 0;
+      const call = (method: string, params: Record<string, string>) =>
+        new Promise<{ status: number; result?: { orderId?: number } }>((resolve) => {
+          const id = String(n++);
+          answers.set(id, resolve);
+          ws.send(JSON.stringify({ id, method, params }));
+          setTimeout(() => resolve({ status: 0 }), 5000);
+        });
+      if ((await Promise.race([once(ws, "open").then(() => true), sleep(5000).then(() => false)])) === true) {
+        const timestamp = String(Date.now());
+        const text = `apiKey=${user.ed25519.apiKey}&timestamp=${timestamp}`;
+        const signature = sign(null, Buffer.from(text), key).toString("base64");
+        await call("session.logon", { apiKey: user.ed25519.apiKey, timestamp, signature });
+        await call("userDataStream.subscribe", {});
+        for (let k = 0; k < 5; k++) {
+          const placed = await call("order.place", {
+            symbol: "ETHUSDT",
+            side: "BUY",
+            type: "LIMIT",
+            timeInForce: "GTC",
+            price: "1000.00",
+            quantity: "0.01",
+            timestamp: String(Date.now()),
+          });
+          if (placed.result?.orderId !== undefined)
+            await call("order.cancel", {
+              symbol: "ETHUSDT",
+              orderId: String(placed.result.orderId),
+              timestamp: String(Date.now()),
+            });
+        }
+      }
+      ws.close();
+      await Promise.race([once(ws, "close"), sleep(5000)]);
+      ws_api_sessions++;
+    }
+  };
   const progress = setInterval(() => {
     const s = samples.at(-1);
     if (s !== undefined)
       log(
-        `load: ${requests.toLocaleString("en-US")} requests (${refused} refused), ${streams} stream and ${user_streams} user stream connections; node: ${s.commands.toLocaleString("en-US")} commands, ${mib(s.rss)} MiB resident, ${mib(s.heap)} MiB heap`,
+        `load: ${s.client_ids.toLocaleString("en-US")} client order ids retained, ${requests.toLocaleString("en-US")} requests (${refused} refused), ${streams} stream, ${user_streams} user stream and ${ws_api_sessions} WebSocket API connections; node: ${s.commands.toLocaleString("en-US")} commands, ${mib(s.rss)} MiB resident, ${mib(s.heap)} MiB heap`,
       );
   }, 30_000);
   await Promise.all([
@@ -180,10 +259,12 @@ try {
     stream_churn(),
     stream_churn(),
     user_stream_churn(creds.users[0]),
+    ws_api_churn(creds.users[1]),
   ]);
   clearInterval(progress);
 
   phase = "after";
+  await heap_snapshot();
   log("load over; idle");
   await sleep(IDLE_S * 1000);
   sampling = false;
@@ -191,7 +272,13 @@ try {
 
   const load = samples.filter((s) => s.phase === "load");
   const third = Math.max(1, Math.floor(load.length / 3));
-  const low = (xs: Sample[]) => Math.min(...xs.map((s) => s.heap));
+  const lowest = (xs: Sample[]) => xs.reduce((a, b) => (b.heap < a.heap ? b : a));
+  const low = (xs: Sample[]) => lowest(xs).heap;
+  // growth from the first third's low to the end, per client order id the window took on meanwhile
+  const from = lowest(load.slice(0, third));
+  const to = samples.at(-1) as Sample;
+  const ids_added = to.client_ids - from.client_ids;
+  const bytes_per_id = ids_added > 0 ? Math.round((to.heap - from.heap) / ids_added) : null;
   const before = low(samples.filter((s) => s.phase === "before"));
   const first = low(load.slice(0, third));
   const last = low(load.slice(-third));
@@ -204,17 +291,20 @@ try {
     refused,
     stream_connections: streams,
     user_stream_connections: user_streams,
+    ws_api_sessions,
     rss_peak_mib: mib(Math.max(...samples.map((s) => s.rss))),
     rss_after_mib: mib(samples.at(-1)?.rss ?? 0),
     heap_before_mib: mib(before),
     heap_first_third_mib: mib(first),
     heap_last_third_mib: mib(last),
     heap_after_mib: mib(after),
+    client_ids_retained: to.client_ids,
+    heap_growth_bytes_per_retained_id: bytes_per_id,
     last_to_first_third: Math.round((last / first) * 100) / 100,
     after_to_before: Math.round((after / before) * 100) / 100,
   };
   console.log(
-    `${commands.toLocaleString("en-US")} commands in ${MINUTES} min; live heap (after a collection; lowest of each window): idle before ${result.heap_before_mib} MiB, load first third ${result.heap_first_third_mib}, last third ${result.heap_last_third_mib} (×${result.last_to_first_third}), idle after ${result.heap_after_mib} (×${result.after_to_before}); resident peak ${result.rss_peak_mib} MiB, ${result.rss_after_mib} at the end`,
+    `${commands.toLocaleString("en-US")} commands in ${MINUTES} min; live heap (after a collection; lowest of each window): idle before ${result.heap_before_mib} MiB, load first third ${result.heap_first_third_mib}, last third ${result.heap_last_third_mib} (×${result.last_to_first_third}), idle after ${result.heap_after_mib} (×${result.after_to_before}); ${to.client_ids.toLocaleString("en-US")} client order ids retained, ${bytes_per_id ?? "-"} bytes of growth per id retained since the first third; resident peak ${result.rss_peak_mib} MiB, ${result.rss_after_mib} at the end`,
   );
   console.log(JSON.stringify(result));
 } finally {

@@ -36,6 +36,11 @@ export interface NodeStatus {
   exchange: { maintenance: boolean; deposits_paused: boolean; withdrawals_paused: boolean };
   markets: { symbol: string; status: string; bid_levels: number; ask_levels: number }[];
   accounts: number;
+  /**
+   * Client order ids held by the retention window (every order's, generated ones included: 24 hours
+   * of command time) against its bound: what the engine's memory grows with as orders come in.
+   */
+  client_ids: { retained: number; retained_max: number };
   /** Whether this node takes new commands now, and if not why (a nearly full disk, a failed journal write). */
   order_entry: { open: boolean; reason: string | null };
   /** Free space on the data directory's disk. */
@@ -62,6 +67,7 @@ export function node_status(node: ExchangeNode, data_dir: string, started_at: Da
       ask_levels: m.asks.count,
     })),
     accounts: e.accounts.length,
+    client_ids: { retained: e.client_ids.size, retained_max: e.limits.client_ids_retained_max },
     order_entry: { open: node.writes_refused === null, reason: node.writes_refused },
     disk_free_bytes: free_bytes(data_dir),
   };

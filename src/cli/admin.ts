@@ -106,6 +106,9 @@ export function register_admin(program: Command): void {
         .map(([k]) => k);
       console.log(`  exchange:         ${flags.length === 0 ? "normal" : flags.join(", ")}`);
       console.log(`  accounts:         ${s.accounts.toLocaleString("en-US")}`);
+      console.log(
+        `  client order ids: ${s.client_ids.retained.toLocaleString("en-US")} retained (24 h window) of at most ${s.client_ids.retained_max.toLocaleString("en-US")}`,
+      );
       console.log(`  order entry:      ${s.order_entry.open ? "open" : `PAUSED: ${s.order_entry.reason}`}`);
       console.log(`  disk free:        ${s.disk_free_bytes === null ? "unknown" : mb(s.disk_free_bytes)}`);
       for (const m of s.markets)

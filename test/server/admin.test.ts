@@ -61,6 +61,9 @@ describe("admin interface", () => {
       const text = await cli("admin", "status", "--data-dir", dir);
       assert.match(text.stdout, new RegExp(`applied sequence: ${base.toLocaleString("en-US")}`));
       assert.match(text.stdout, /order entry: {6}open\n {2}disk free: {8}[\d,]+ MB/);
+      // the client-order-id window's fill against its bound (the demo's setup placed no orders)
+      assert.deepEqual(status.client_ids, { retained: 0, retained_max: 4_000_000 });
+      assert.match(text.stdout, /client order ids: 0 retained \(24 h window\) of at most 4,000,000/);
 
       // users, keys and test deposits from the CLI; each a journaled command
       const user = JSON.parse((await cli("admin", "create-user", "--data-dir", dir, "--json")).stdout);
