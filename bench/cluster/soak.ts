@@ -24,15 +24,11 @@ import { etcd_client } from "../../src/cluster/etcd_client.js";
 import { type ClusterProcess, start_cluster_node } from "../../test/helpers/cluster.js";
 import { type EtcdCluster, start_etcd } from "../../test/helpers/etcd.js";
 import { free_port } from "../../test/helpers/nodes.js";
+import { log, positive_arg, sleep } from "../soak_args.js";
 import { dispatcher, place, type User, wait_for_agreement } from "./orders.js";
 
 const args = process.argv.slice(2);
-const arg = (name: string, fallback: number): number => {
-  const i = args.indexOf(name);
-  const v = i < 0 ? fallback : Number(args[i + 1]);
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} takes a positive number`);
-  return v;
-};
+const arg = (name: string, fallback: number): number => positive_arg(args, name, fallback);
 const MINUTES = arg("--minutes", 10);
 const SNAPSHOT_EVERY = arg("--snapshot-every", 20_000);
 const COMPACT_EVERY_S = arg("--compact-every", 10);
@@ -40,9 +36,6 @@ const WORKERS = arg("--workers", 48);
 const ACCOUNTS = arg("--accounts", 48);
 const SAMPLE_S = 15;
 const PREFIX = "/proc"; // test/helpers/cluster.ts starts nodes under this prefix
-const log = (line: string): void =>
-  void process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Sample {
   t_s: number;

@@ -32,22 +32,15 @@ import type { NodeStatus } from "../../src/admin/server.js";
 import type { DemoCredentials } from "../../src/demo/setup.js";
 import { type MetricJson, sum_of, value_of } from "../../src/metrics/summary.js";
 import { BIN, free_port } from "../../test/helpers/nodes.js";
+import { log, positive_arg, sleep } from "../soak_args.js";
 
 const args = process.argv.slice(2);
-const arg = (name: string, fallback: number): number => {
-  const i = args.indexOf(name);
-  const v = i < 0 ? fallback : Number(args[i + 1]);
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} takes a positive number`);
-  return v;
-};
+const arg = (name: string, fallback: number): number => positive_arg(args, name, fallback);
 const MINUTES = arg("--minutes", 10);
 /** `--heap-snapshots DIR`: the node writes a heap snapshot there when the load begins and when it ends. */
 const SNAPSHOTS_DIR = args.includes("--heap-snapshots") ? args[args.indexOf("--heap-snapshots") + 1] : null;
 const IDLE_S = arg("--idle", 30);
 const SAMPLE_S = 2;
-const log = (line: string): void =>
-  void process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const mib = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
 
 interface Sample {

@@ -6,10 +6,10 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
-import ccxt from "ccxt";
 import type { DemoCredentials } from "../../src/demo/setup.js";
 import { Prng } from "../../src/sim/prng.js";
 import { activity, funded_accounts } from "../gateway/load.js";
+import { pro_client } from "../helpers/ccxt.js";
 import { demo_node } from "../helpers/nodes.js";
 
 /** A watch that never delivers fails the test (with its name) instead of hanging the run. */
@@ -27,20 +27,7 @@ describe("ccxt.pro 4.5.84 (WebSocket market streams)", () => {
     const running = handle.running;
     const creds = JSON.parse(readFileSync(running.credentials_file as string, "utf8")) as DemoCredentials;
     const H = creds.baseUrl;
-    const W = creds.wsUrl;
-    const ex = new ccxt.pro.binance({
-      apiKey: creds.users[0].apiKey,
-      secret: creds.users[0].secretKey,
-      urls: {
-        api: {
-          public: `${H}/api/v3`,
-          private: `${H}/api/v3`,
-          sapi: `${H}/sapi/v1`,
-          ws: { spot: `${W}/ws`, "ws-api": { spot: `${W}/ws-api/v3` } },
-        },
-      },
-      options: { fetchMarkets: { types: ["spot"] }, fetchCurrencies: false, fetchMargins: false },
-    });
+    const ex = pro_client(creds, creds.users[0]);
     try {
       await ex.loadHttpProxyAgent(); // ccxt refuses plain ws:// in Node until this is loaded
       await ex.loadMarkets();

@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
-import ccxt from "ccxt";
 import type { DemoCredentials } from "../../src/demo/setup.js";
+import { pro_client } from "../helpers/ccxt.js";
 import { demo_node } from "../helpers/nodes.js";
 
 describe("ccxt.pro 4.5.84 (WebSocket API and user data)", () => {
@@ -16,22 +16,8 @@ describe("ccxt.pro 4.5.84 (WebSocket API and user data)", () => {
     const creds = JSON.parse(
       readFileSync(handle.running.credentials_file as string, "utf8"),
     ) as DemoCredentials;
-    const make = (u: DemoCredentials["users"][number]) =>
-      new ccxt.pro.binance({
-        apiKey: u.apiKey,
-        secret: u.secretKey,
-        urls: {
-          api: {
-            public: `${creds.baseUrl}/api/v3`,
-            private: `${creds.baseUrl}/api/v3`,
-            sapi: `${creds.baseUrl}/sapi/v1`,
-            ws: { spot: `${creds.wsUrl}/ws`, "ws-api": { spot: `${creds.wsUrl}/ws-api/v3` } },
-          },
-        },
-        options: { fetchMarkets: { types: ["spot"] }, fetchCurrencies: false, fetchMargins: false },
-      });
-    const alice = make(creds.users[0]);
-    const bob = make(creds.users[1]);
+    const alice = pro_client(creds, creds.users[0]);
+    const bob = pro_client(creds, creds.users[1]);
     try {
       for (const ex of [alice, bob]) {
         await ex.loadHttpProxyAgent();

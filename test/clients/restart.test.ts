@@ -14,8 +14,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { Spot, WebsocketStream } from "@binance/connector";
-import ccxt from "ccxt";
 import type { DemoCredentials } from "../../src/demo/setup.js";
+import { pro_client } from "../helpers/ccxt.js";
 import { free_port, spawn_node } from "../helpers/nodes.js";
 import { until } from "../helpers/wait.js";
 
@@ -38,19 +38,7 @@ describe("clients across a node crash (SIGKILL, restart on the same port)", () =
     const a = new Spot(alice.apiKey, alice.secretKey, { baseURL: creds.baseUrl });
     const b = new Spot(bob.apiKey, bob.secretKey, { baseURL: creds.baseUrl });
     const c = new Spot(carol.apiKey, carol.secretKey, { baseURL: creds.baseUrl });
-    const pro = new ccxt.pro.binance({
-      apiKey: alice.apiKey,
-      secret: alice.secretKey,
-      urls: {
-        api: {
-          public: `${creds.baseUrl}/api/v3`,
-          private: `${creds.baseUrl}/api/v3`,
-          sapi: `${creds.baseUrl}/sapi/v1`,
-          ws: { spot: `${creds.wsUrl}/ws`, "ws-api": { spot: `${creds.wsUrl}/ws-api/v3` } },
-        },
-      },
-      options: { fetchMarkets: { types: ["spot"] }, fetchCurrencies: false, fetchMargins: false },
-    });
+    const pro = pro_client(creds, alice);
     const received: Data[] = [];
     let opens = 0;
     const stream = new WebsocketStream({
@@ -130,6 +118,20 @@ describe("clients across a node crash (SIGKILL, restart on the same port)", () =
 
       // the connector reconnected by itself (a second open) to the same key, which the node knows
       await until("the stream reconnected", 15_000, () => (opens >= 2 ? true : null));
+      // ccxt subscribes again when its loop calls watchOrders again: until then what happens goes by
+      // it, so probe orders (below the best bid) until it sees one
+      let probe = 50_000;
+      await until("ccxt's watchOrders subscribed again", 20_000, async () => {
+        probe += 1;
+        const placed = await a.newOrder("BTCUSDT", "BUY", "LIMIT", {
+          price: String(probe),
+          quantity: "0.001",
+          timeInForce: "GTC",
+        });
+        const id = (placed.data as { orderId: number }).orderId;
+        await new Promise((r) => setTimeout(r, 1000));
+        return orders_seen.includes(`${id} open`) ? true : null;
+      });
       const seen = received.length;
       await b.newOrder("BTCUSDT", "SELL", "LIMIT", {
         price: String(price),
