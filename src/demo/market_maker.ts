@@ -1,12 +1,13 @@
 /**
- * The demo's market maker, so the app and the clients see a live exchange: every tick it requotes a
+ * The demo's market maker, so the app and the clients see a live exchange: every tick (a second, or
+ * at once when a market's side has been emptied) it requotes a
  * ladder of bids and asks around a wandering mid in each market (cancel_all + new orders, one
  * journal append), and now and then a second account takes a little liquidity so trades happen and
  * candles move. It trades from its own accounts, funded at start; they are not in the demo
  * credentials. Randomness lives here, outside the engine: the engine only sees ordinary commands.
  */
 import type { Command } from "../engine/commands.js";
-import { SIDE_BUY, SIDE_SELL, TIF_GTC, TIF_IOC } from "../engine/types.js";
+import { MARKET_TRADING, SIDE_BUY, SIDE_SELL, TIF_GTC, TIF_IOC } from "../engine/types.js";
 import type { ExchangeNode } from "../node/exchange_node.js";
 import { limit_order } from "../sim/fixtures.js";
 import { Prng } from "../sim/prng.js";
@@ -14,6 +15,13 @@ import { DEMO_MIDS_TICKS } from "./markets.js";
 
 const LEVELS = 5;
 const TICK_MS = 1000;
+/**
+ * How often it looks for a market with an empty side: a bot that sells in a loop can take every bid
+ * between two ticks, and a book with one side is no book to trade against; it then requotes at once.
+ */
+const CHECK_MS = 100;
+/** The soonest it requotes again for an emptied side (each requote is a journal append). */
+const EARLY_MS = 250;
 
 export interface MarketMaker {
   stop(): Promise<void>;
@@ -67,19 +75,37 @@ export function start_market_maker(
 
   // The same failure every tick (order entry paused for a while) is logged once, then its end.
   let last_error: string | null = null;
-  const timer = setInterval(() => {
-    if (stopped) return;
-    running = running.then(tick).then(
-      () => {
-        if (last_error !== null) log("demo: market maker: quoting again");
-        last_error = null;
-      },
-      (error: unknown) => {
-        if (String(error) !== last_error) log(`demo: market maker: ${String(error)}`);
-        last_error = String(error);
-      },
+  let last_tick_ms = 0;
+  let busy = false;
+  // only a trading market: one in BREAK or HALT refuses the quotes, and would be requoted for ever
+  const one_sided = () =>
+    e.markets.some(
+      (m) => m.status === MARKET_TRADING && mids[m.id] > 0 && (m.bids.count === 0 || m.asks.count === 0),
     );
-  }, TICK_MS);
+  const timer = setInterval(() => {
+    if (stopped || busy) return;
+    const now = Date.now();
+    const due = now - last_tick_ms >= TICK_MS;
+    // early only while quoting works (not while order entry is paused)
+    if (!due && !(last_error === null && now - last_tick_ms >= EARLY_MS && one_sided())) return;
+    last_tick_ms = now;
+    busy = true;
+    running = running
+      .then(tick)
+      .then(
+        () => {
+          if (last_error !== null) log("demo: market maker: quoting again");
+          last_error = null;
+        },
+        (error: unknown) => {
+          if (String(error) !== last_error) log(`demo: market maker: ${String(error)}`);
+          last_error = String(error);
+        },
+      )
+      .finally(() => {
+        busy = false;
+      });
+  }, CHECK_MS);
   timer.unref();
   return {
     async stop() {
