@@ -27,6 +27,18 @@ import { depth, price_str, qty_str, reference_price } from "./market_data.js";
 import { ApiError, time_unit_refusal } from "./params.js";
 import type { ListenKeys, UserEvents } from "./user_data.js";
 
+/** Answers an upgrade request with a Binance error as plain HTTP (no WebSocket is opened) and ends it. */
+function refuse_upgrade(socket: Duplex, e: ApiError): void {
+  const body = JSON.stringify(e.error);
+  const headers = Object.entries(e.headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join("");
+  socket.end(
+    `HTTP/1.1 ${e.http_status} ${STATUS_CODES[e.http_status] ?? ""}\r\nConnection: close\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${headers}\r\n${body}`,
+  );
+}
+
 /** Internal name of an account's user data stream (no client can subscribe to it by name). */
 const USER_STREAM_PREFIX = " user ";
 const user_stream = (account: number): string => `${USER_STREAM_PREFIX}${account}`;
@@ -270,13 +282,7 @@ export class MarketStreams {
     }
     const ip = this.client_ip(request);
     const unit = time_unit_refusal("timeUnit", url.searchParams.get("timeUnit"));
-    if (unit !== null) {
-      const body = JSON.stringify(unit.error);
-      socket.end(
-        `HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-      );
-      return;
-    }
+    if (unit !== null) return void refuse_upgrade(socket, unit);
     if (url.pathname === "/ws-api/v3" && this.ws_api !== null) {
       if (this.refused(ip, "ws_api", socket)) return;
       this.ws_api(request, socket, head, ip);
@@ -309,14 +315,7 @@ export class MarketStreams {
       return false;
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
-      const body = JSON.stringify(e.error);
-      const headers = Object.entries(e.headers)
-        .map(([k, v]) => `${k}: ${v}\r\n`)
-        .join("");
-      socket.end(
-        `HTTP/1.1 ${e.http_status} ${STATUS_CODES[e.http_status] ?? ""}\r\nConnection: close\r\n` +
-          `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${headers}\r\n${body}`,
-      );
+      refuse_upgrade(socket, e);
       return true;
     }
   }
