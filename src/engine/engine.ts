@@ -2558,13 +2558,13 @@ export class Engine {
    */
   private listen_key(cmd: ListenKey): void {
     if (!this.account_valid(cmd.account)) return void this.reject(R.REASON_UNKNOWN_ACCOUNT);
-    if (!(Number.isSafeInteger(cmd.ttl_ms) && cmd.ttl_ms >= 0 && cmd.ttl_ms <= LISTEN_KEY_TTL_MS_MAX))
+    // open and keep alive give the key a life of at least a millisecond; close needs none
+    const ttl_min = cmd.action === LISTEN_KEY_CLOSE ? 0 : 1;
+    if (!(Number.isSafeInteger(cmd.ttl_ms) && cmd.ttl_ms >= ttl_min && cmd.ttl_ms <= LISTEN_KEY_TTL_MS_MAX))
       return void this.reject(R.REASON_INVALID_PARAMETER, "listen key lifetime out of range");
     const key = this.listen_keys.get(cmd.account);
     const live = key !== undefined && key.expires_ms >= this.now_ms;
     if (cmd.action === LISTEN_KEY_OPEN) {
-      if (cmd.ttl_ms < 1)
-        return void this.reject(R.REASON_INVALID_PARAMETER, "listen key lifetime out of range");
       if (live) key.expires_ms = this.now_ms + cmd.ttl_ms;
       else {
         const nonce = (key?.nonce ?? 0) + 1;
@@ -2575,11 +2575,8 @@ export class Engine {
       return;
     }
     if (!live || key.nonce !== cmd.nonce) return void this.reject(R.REASON_UNKNOWN_LISTEN_KEY);
-    if (cmd.action === LISTEN_KEY_KEEP) {
-      if (cmd.ttl_ms < 1)
-        return void this.reject(R.REASON_INVALID_PARAMETER, "listen key lifetime out of range");
-      key.expires_ms = this.now_ms + cmd.ttl_ms;
-    } else if (cmd.action === LISTEN_KEY_CLOSE) key.expires_ms = -1;
+    if (cmd.action === LISTEN_KEY_KEEP) key.expires_ms = this.now_ms + cmd.ttl_ms;
+    else if (cmd.action === LISTEN_KEY_CLOSE) key.expires_ms = -1;
     else this.reject(R.REASON_INVALID_PARAMETER, "unknown listen key action");
   }
 
