@@ -93,21 +93,26 @@ describe("clients across a node crash (SIGKILL, restart on the same port)", () =
               .catch(reachable);
         })(),
       );
-      // until ccxt's subscription is in place, orders placed go unseen by it: one a second until one is
-      // seen, each 10 above the last, so the last is the best bid (the one a sell at its price fills)
-      let before_id = 0;
-      let price = 59_990;
-      await until("ccxt's watchOrders sees an order", 20_000, async () => {
-        price += 10;
-        const placed = await a.newOrder("BTCUSDT", "BUY", "LIMIT", {
-          price: String(price),
-          quantity: "0.01",
-          timeInForce: "GTC",
+      // Until ccxt's subscription is in place, orders placed go unseen by it: alice buys, one order a
+      // second at `next()`'s prices, until ccxt sees one; its id.
+      const until_ccxt_sees = (what: string, next: () => number, quantity: string) =>
+        until(what, 20_000, async () => {
+          const placed = await a.newOrder("BTCUSDT", "BUY", "LIMIT", {
+            price: String(next()),
+            quantity,
+            timeInForce: "GTC",
+          });
+          const id = (placed.data as { orderId: number }).orderId;
+          await new Promise((r) => setTimeout(r, 1000));
+          return orders_seen.includes(`${id} open`) ? id : null;
         });
-        before_id = (placed.data as { orderId: number }).orderId;
-        await new Promise((r) => setTimeout(r, 1000));
-        return orders_seen.includes(`${before_id} open`) ? true : null;
-      });
+      // each 10 above the last, so the last is the best bid (the one a sell at its price fills)
+      let price = 59_990;
+      const before_id = await until_ccxt_sees(
+        "ccxt's watchOrders sees an order",
+        () => (price += 10),
+        "0.01",
+      );
       assert.ok(
         received.some((m) => m.e === "executionReport" && m.i === before_id),
         "the connector's stream reported it",
@@ -121,17 +126,7 @@ describe("clients across a node crash (SIGKILL, restart on the same port)", () =
       // ccxt subscribes again when its loop calls watchOrders again: until then what happens goes by
       // it, so probe orders (below the best bid) until it sees one
       let probe = 50_000;
-      await until("ccxt's watchOrders subscribed again", 20_000, async () => {
-        probe += 1;
-        const placed = await a.newOrder("BTCUSDT", "BUY", "LIMIT", {
-          price: String(probe),
-          quantity: "0.001",
-          timeInForce: "GTC",
-        });
-        const id = (placed.data as { orderId: number }).orderId;
-        await new Promise((r) => setTimeout(r, 1000));
-        return orders_seen.includes(`${id} open`) ? true : null;
-      });
+      await until_ccxt_sees("ccxt's watchOrders subscribed again", () => (probe += 1), "0.001");
       const seen = received.length;
       await b.newOrder("BTCUSDT", "SELL", "LIMIT", {
         price: String(price),
