@@ -338,6 +338,13 @@ export class MarketStreams {
       else {
         // /ws/<listenKey>: that account's user data
         const account = this.user?.keys.account(name) ?? null;
+        if (account === null && this.user?.keys.ours(name) === true) {
+          // a key of ours that has ended (a client reconnecting after its keepalives failed, an
+          // outage say): told at once, as a stream on it is told when it expires, so the client
+          // makes a new one instead of listening to silence
+          const event = { e: "listenKeyExpired", E: this.clock_ms(), listenKey: name };
+          this.send(client, JSON.stringify(combined ? { stream: name, data: event } : event));
+        }
         if (account !== null) {
           this.subscribe(client, user_stream(account));
           client.listen_keys.set(account, name);

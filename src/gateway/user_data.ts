@@ -151,6 +151,11 @@ export class ListenKeys {
     return timingSafeEqual(expected, given) ? { account, nonce } : null;
   }
 
+  /** Whether `key` is one this exchange made (live or not): its MAC holds. */
+  ours(key: string): boolean {
+    return this.parse(key) !== null;
+  }
+
   /**
    * The account a live listen key belongs to, or null. A key of ours that has ended is told to
    * on_end (its streams then end).

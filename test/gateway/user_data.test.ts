@@ -203,7 +203,7 @@ describe("user data streams (listenKey)", () => {
     }
   });
 
-  it("a listen key that expires tells its streams (listenKeyExpired) and sends no more; one closed sends no more; LIST_SUBSCRIPTIONS names it", async () => {
+  it("a listen key that expires tells its streams (listenKeyExpired) and sends no more, and tells a client reconnecting with it; one closed sends no more; LIST_SUBSCRIPTIONS names it", async () => {
     const handle = await demo_node("hf-user-expiry-", { listen_key_ttl_ms: 1500 });
     try {
       const creds = JSON.parse(
@@ -265,6 +265,25 @@ describe("user data streams (listenKey)", () => {
       await order(a, "after-expiry");
       await sleep(300);
       assert.equal(raw.length, seen, "no more events after listenKeyExpired");
+      // a client reconnecting with the ended key is told at once (it makes a new one), raw and combined;
+      // a key this exchange never made gets nothing
+      const again: Msg[] = [];
+      const again_combined: Msg[] = [];
+      const forged: Msg[] = [];
+      const late = await open(`/ws/${key}`, again);
+      const late_combined = await open(`/stream?streams=${key}`, again_combined);
+      const fake = await open(`/ws/${key.slice(0, 59)}${key.endsWith("0") ? "1" : "0"}`, forged);
+      await sleep(300);
+      assert.deepEqual(
+        again.map((m) => ({ ...m, E: 0 })),
+        [{ e: "listenKeyExpired", E: 0, listenKey: key }],
+      );
+      assert.deepEqual(
+        again_combined.map((m) => ({ stream: m.stream, e: (m.data as Msg).e })),
+        [{ stream: key, e: "listenKeyExpired" }],
+      );
+      assert.deepEqual(forged, []);
+      for (const s of [late, late_combined, fake]) s.close();
 
       // bob: closes his key; no listenKeyExpired, and no more events
       const bob_key = ((await b.createListenKey()).data as { listenKey: string }).listenKey;
