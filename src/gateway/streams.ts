@@ -342,8 +342,7 @@ export class MarketStreams {
           // a key of ours that has ended (a client reconnecting after its keepalives failed, an
           // outage say): told at once, as a stream on it is told when it expires, so the client
           // makes a new one instead of listening to silence
-          const event = { e: "listenKeyExpired", E: this.clock_ms(), listenKey: name };
-          this.send(client, JSON.stringify(combined ? { stream: name, data: event } : event));
+          this.tell_expired(client, name);
         }
         if (account !== null) {
           this.subscribe(client, user_stream(account));
@@ -478,14 +477,19 @@ export class MarketStreams {
     if (clients === undefined) return;
     for (const client of [...clients]) {
       if (expired) {
-        const event = { e: "listenKeyExpired", E: this.clock_ms(), listenKey: key };
-        this.send(client, JSON.stringify(client.combined ? { stream: key, data: event } : event));
+        this.tell_expired(client, key);
       }
       const name = user_stream(account);
       if (client.streams.delete(name)) this.user_subscriptions--;
       this.subscribers.get(name)?.delete(client);
       this.forget_listen_key(client, key);
     }
+  }
+
+  /** Binance's listenKeyExpired for `key`, as the client's connection frames its events. */
+  private tell_expired(client: Client, key: string): void {
+    const event = { e: "listenKeyExpired", E: this.clock_ms(), listenKey: key };
+    this.send(client, JSON.stringify(client.combined ? { stream: key, data: event } : event));
   }
 
   private forget_listen_key(client: Client, key: string): void {
