@@ -14,6 +14,7 @@ import {
   summary_lines,
 } from "../metrics/summary.js";
 import { mb } from "../node/disk_guard.js";
+import { register_reopen } from "./reopen.js";
 
 /** GET /v1/accounts/:account (src/admin/server.ts). */
 interface AccountView {
@@ -516,4 +517,6 @@ export function register_admin(program: Command): void {
       },
     );
   }
+
+  register_reopen(admin, common, (opts) => (method, path, body) => call(opts, method, path, body));
 }
