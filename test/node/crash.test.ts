@@ -36,7 +36,7 @@ function setup(): Command[] {
   return cmds;
 }
 
-/** Random traffic; each command is unique (client order id or deposit amount) so duplicates show. */
+/** Random traffic; each command is unique (client order id, deposit amount, key lifetime) so duplicates show. */
 function traffic(rng: Prng, n: number): Command {
   const account = rng.below(ACCOUNTS);
   const r = rng.below(10);
@@ -94,6 +94,18 @@ function traffic(rng: Prng, n: number): Command {
       ...(pays ? { pays: true } : {}),
     };
   }
+  if (r === 5)
+    // a user data stream's key opened, kept alive or closed (often naming a nonce that is not the
+    // live one: refused, journaled all the same); lifetimes from a millisecond to minutes, so that
+    // snapshots and replays meet keys live, expired and closed. The lifetime is unique (n + 1).
+    return {
+      type: "listen_key",
+      ts_ms: 0,
+      account,
+      action: rng.below(3) as 0 | 1 | 2,
+      nonce: rng.between(1, 3),
+      ttl_ms: n + 1,
+    };
   return {
     type: "place_order",
     ts_ms: 0,
@@ -185,19 +197,23 @@ describe("crash test (SIGKILL at random moments)", () => {
       let count = 0;
       let lists_placed = 0;
       let pending_placed = 0;
+      let listen_keys = 0;
       for await (const c of journal.read_from(1)) {
         const k = key(c.command);
-        // orders and lists (unique client ids) and deposits (unique amounts) must never appear twice
+        // orders and lists (unique client ids), deposits (unique amounts) and listen keys (unique
+        // lifetimes) must never appear twice
         if (
           c.command.type === "place_order" ||
           c.command.type === "deposit" ||
-          c.command.type === "place_oto"
+          c.command.type === "place_oto" ||
+          c.command.type === "listen_key"
         ) {
           assert.ok(!seen.has(k), `command at ${c.seq} journaled twice`);
           seen.add(k);
         }
         const expected = acked.get(c.seq);
         if (expected !== undefined) assert.equal(k, expected, `sequence ${c.seq} holds another command`);
+        if (c.command.type === "listen_key") listen_keys++;
         c.command.ts_ms = c.timestamp_ms;
         for (const e of fresh.apply(c.command)) {
           if (e.kind === "order_list" && e.status === LIST_EXECUTING) lists_placed++;
@@ -210,6 +226,7 @@ describe("crash test (SIGKILL at random moments)", () => {
         assert.ok(seq <= count, `acknowledged sequence ${seq} missing (journal has ${count})`);
       assert.ok(acked.size > CYCLES * 5, `only ${acked.size} acknowledgements in ${CYCLES} cycles`);
       assert.ok(lists_placed > 0, "no order list was placed");
+      assert.ok(listen_keys > 0, "no listen key command was journaled");
       // The node (newest snapshot + replay) equals a fresh replay of the whole journal.
       const node = await EngineNode.open({ data_dir: dir, engine_limits: LIMITS, log: () => {} });
       assert.equal(node.last_applied_seq, count);
@@ -217,7 +234,7 @@ describe("crash test (SIGKILL at random moments)", () => {
       assert.deepEqual(check_invariants(node.engine), []);
       await node.close();
       t.diagnostic(
-        `${CYCLES} kills, ${acked.size} acknowledged commands, ${count} journaled (order lists placed ${lists_placed}, pending orders placed ${pending_placed}), final state ${state_hash(fresh).slice(0, 16)}`,
+        `${CYCLES} kills, ${acked.size} acknowledged commands, ${count} journaled (order lists placed ${lists_placed}, pending orders placed ${pending_placed}, listen key commands ${listen_keys}), final state ${state_hash(fresh).slice(0, 16)}`,
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });
