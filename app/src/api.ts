@@ -84,6 +84,11 @@ export function wallet<T>(path: string, params: Query = {}) {
   return request("GET", `/sapi/v1/${path}${query_string(params)}`) as Promise<T>;
 }
 
+/** Holdfast's own public reads (/holdfast/v1): what Binance's API has no place for, e.g. modes. */
+export function holdfast<T>(path: string) {
+  return request("GET", `/holdfast/v1/${path}`) as Promise<T>;
+}
+
 /** The web app's own API. */
 export function web<T>(method: "GET" | "POST" | "DELETE", path: string, body?: unknown) {
   return request(method, `/web/v1/${path}`, body ?? (method === "POST" ? {} : undefined)) as Promise<T>;

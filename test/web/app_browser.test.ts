@@ -310,6 +310,53 @@ describe("the web app in Chromium", () => {
     assert.equal(await bg(), light);
   });
 
+  it("a halt and each stage of a reopening show on the open page, without a reload", async () => {
+    await page.goto(`${base}/trade/ETHUSDT`);
+    const buy = page.getByRole("button", { name: "Buy ETH" });
+    await buy.waitFor();
+    assert.equal(await buy.isEnabled(), true);
+    assert.equal(await page.getByTestId("market-mode").count(), 0);
+    const admin = async (path: string, body: unknown) => {
+      const r = await admin_request(node.running.admin_socket, "POST", path, body);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+    };
+    const mode = async (status: string) => admin("/v1/market-status", { symbol: "ETHUSDT", status });
+    const shows = async (badge: string, notice: RegExp) => {
+      await page.getByTestId("market-mode").getByText(badge, { exact: true }).waitFor({ timeout: 10_000 });
+      await page.getByTestId("mode-notice").getByText(notice).waitFor();
+    };
+
+    await mode("HALT");
+    await shows("Halted", /Trading is halted: no orders or cancels/);
+    assert.equal(await buy.isDisabled(), true);
+    await page.screenshot({ path: artifact("web-trade-halted.png") });
+    await mode("CANCEL_ONLY");
+    await shows("Cancel-only", /no new orders; you can cancel your open orders/);
+    assert.equal(await buy.isDisabled(), true);
+    // post-only: the Post-only kind goes through, a plain limit does not
+    await mode("POST_ONLY");
+    await shows("Post-only", /only orders that rest on the book/);
+    assert.equal(await buy.isDisabled(), true);
+    await page.getByRole("radio", { name: "Post-only" }).check();
+    assert.equal(await buy.isEnabled(), true);
+    await page.getByRole("radio", { name: "Limit", exact: true }).check();
+    await mode("TRADING");
+    await until("the badge to go", 10_000, async () =>
+      (await page.getByTestId("market-mode").count()) === 0 ? true : null,
+    );
+    assert.equal(await page.getByTestId("mode-notice").count(), 0);
+    assert.equal(await buy.isEnabled(), true);
+    // maintenance closes every market
+    await admin("/v1/exchange-flags", { maintenance: true });
+    await shows("Maintenance", /The exchange is in maintenance/);
+    assert.equal(await buy.isDisabled(), true);
+    await admin("/v1/exchange-flags", { maintenance: false });
+    await until("the maintenance badge to go", 10_000, async () =>
+      (await page.getByTestId("market-mode").count()) === 0 ? true : null,
+    );
+    assert.equal(await buy.isEnabled(), true);
+  });
+
   it("creates an API key, uses it for a signed REST call, revokes it", async () => {
     await page.goto(`${base}/account`);
     // the demo funds, in the account's deposits (the wallet's history, read with the session)

@@ -8,7 +8,7 @@ import { type FormEvent, useId, useState } from "react";
 import { account_data, refresh_account } from "../account_data";
 import { cmp, fmt, mul } from "../decimal";
 import { trades } from "../feed";
-import type { MarketInfo } from "../markets";
+import { type MarketInfo, mode_text, modes } from "../markets";
 import { notices, type OrderRequest, place_order } from "../orders";
 import { config, me } from "../session";
 import { useStore } from "../store";
@@ -78,6 +78,12 @@ export function OrderForm(props: { market: MarketInfo }) {
   const [tif, set_tif] = useState("GTC");
   const [errors, set_errors] = useState<Record<string, string>>({});
   const [busy, set_busy] = useState(false);
+  const now = useStore(modes);
+  const mode_now = now?.markets[m.symbol] ?? m.status;
+  const mode = mode_text(mode_now, now?.maintenance === true);
+  // what the market takes now: nothing, post-only orders only, or everything
+  const closed = now?.maintenance === true || (mode !== null && mode_now !== "POST_ONLY");
+  const refused_here = closed || (mode_now === "POST_ONLY" && kind !== "post_only");
 
   const has_price = kind === "limit" || kind === "post_only" || kind === "stop_limit";
   const has_stop = kind === "stop_limit" || kind === "stop_market";
@@ -223,7 +229,16 @@ export function OrderForm(props: { market: MarketInfo }) {
           Total ≈ {fmt(estimate, Math.min(m.quote_decimals, 2))} {m.quote}
         </p>
       ) : null}
-      <button type="submit" className={side === "BUY" ? "buy" : "sell"} disabled={busy || user === undefined}>
+      {mode !== null ? (
+        <p className="notice warn" role="status" data-testid="mode-notice">
+          {mode.says}
+        </p>
+      ) : null}
+      <button
+        type="submit"
+        className={side === "BUY" ? "buy" : "sell"}
+        disabled={busy || user === undefined || refused_here}
+      >
         {side === "BUY" ? "Buy" : "Sell"} {m.base}
       </button>
       <ul className="notices" aria-live="polite" data-testid="order-notices">

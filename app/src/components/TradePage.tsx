@@ -1,7 +1,7 @@
 import { useEffect, useState } from "react";
 import { refresh_account } from "../account_data";
 import { generation, market_feed, reachability, UserFeed } from "../feed";
-import { markets, refresh_markets } from "../markets";
+import { MODES_EVERY_MS, markets, mode_text, modes, refresh_markets, refresh_modes } from "../markets";
 import { navigate } from "../router";
 import { me } from "../session";
 import { useStore } from "../store";
@@ -21,11 +21,19 @@ export function TradePage(props: { symbol: string }) {
   const reach = useStore(reachability);
   const [interval, set_interval] = useState<string>("1m");
   const market = list.find((m) => m.symbol === props.symbol);
+  const now = useStore(modes);
+  const mode = mode_text(now?.markets[props.symbol] ?? market?.status, now?.maintenance === true);
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: re-read when the node comes back (gen)
   useEffect(() => {
     void refresh_markets();
   }, [gen]);
+  // the markets' modes, read every few seconds: a halt or a reopening shows without a reload
+  useEffect(() => {
+    void refresh_modes();
+    const timer = setInterval(() => void refresh_modes(), MODES_EVERY_MS);
+    return () => clearInterval(timer);
+  }, []);
   useEffect(() => {
     market_feed.select(props.symbol, interval);
   }, [props.symbol, interval]);
@@ -57,7 +65,11 @@ export function TradePage(props: { symbol: string }) {
       <section className="panel chart" aria-label={`${props.symbol} price chart`}>
         <div className="panel-head">
           <h1>{market ? `${market.base}/${market.quote}` : props.symbol}</h1>
-          {market && market.status !== "TRADING" ? <span className="badge warn">{market.status}</span> : null}
+          {market && mode !== null ? (
+            <span className="badge warn" data-testid="market-mode" title={mode.says}>
+              {mode.badge}
+            </span>
+          ) : null}
           <fieldset className="intervals">
             <legend className="sr-only">Candle interval</legend>
             {INTERVALS.map((iv) => (
