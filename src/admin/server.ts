@@ -9,7 +9,7 @@ import { chmodSync, rmSync } from "node:fs";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import { KEY_KIND_NAMES, PERMISSION_TRADE, TIER_DEFAULT } from "../engine/api_keys.js";
 import { UNITS_MAX } from "../engine/assert.js";
-import type { AddMarket, Command } from "../engine/commands.js";
+import { type AddMarket, type Command, SETTABLE_LIMITS } from "../engine/commands.js";
 import { FEE_PPM_DEFAULT, FEE_PPM_MAX } from "../engine/config.js";
 import { decimal_to_units, units_to_decimal } from "../engine/decimal.js";
 import type { Engine } from "../engine/engine.js";
@@ -428,6 +428,37 @@ export async function start_admin_server(
   // Listing: an asset, then markets on assets. A node started without --demo has none; these are how an
   // operator lists them on a running exchange (every node of a cluster applies them from the log).
   app.get("/v1/markets", async () => markets_view(node.engine));
+
+  // The engine's limits: every one, and which an operator may change while the exchange runs
+  // (engine command set_limit; the rest are the sizes its structures were built with)
+  app.get("/v1/limits", async () => ({
+    limits: node.engine.limits,
+    settable: SETTABLE_LIMITS,
+  }));
+  app.post<{ Body: { name: string; value: number } }>(
+    "/v1/limits",
+    {
+      schema: {
+        body: {
+          type: "object",
+          required: ["name", "value"],
+          additionalProperties: false,
+          properties: {
+            name: { type: "string", enum: [...SETTABLE_LIMITS] },
+            // the engine checks the range (validate_limits); this only keeps the number whole
+            value: { type: "integer", minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
+          },
+        },
+      },
+    },
+    async (request) =>
+      submit({
+        type: "set_limit",
+        ts_ms: 0,
+        limit: SETTABLE_LIMITS.indexOf(request.body.name as (typeof SETTABLE_LIMITS)[number]),
+        value: request.body.value,
+      }),
+  );
 
   app.post<{ Body: { asset: string; decimals: number; supply_max?: string } }>(
     "/v1/assets",

@@ -518,5 +518,40 @@ export function register_admin(program: Command): void {
     );
   }
 
+  common(
+    admin
+      .command("limits")
+      .description(
+        "the engine's limits (open, stop, trailing and iceberg orders; the PERCENT_PRICE_BY_SIDE band; sizes); --set changes one while the exchange runs",
+      )
+      .option(
+        "--set <name=value>",
+        "change a settable limit (journaled), e.g. --set open_orders_per_account_max=2000",
+      ),
+  ).action(async (opts: Common & { set?: string }) => {
+    if (opts.set !== undefined) {
+      const m = /^([a-z_]{1,64})=([0-9]{1,15})$/.exec(opts.set);
+      if (m === null) throw new Error(`--set: expected name=value (a whole number), got ${opts.set}`);
+      const { settable } = (await call(opts, "GET", "/v1/limits")) as { settable: string[] };
+      if (!settable.includes(m[1]))
+        throw new Error(
+          `--set: ${m[1]} cannot change while the exchange runs (the engine's structures were built with it); settable: ${settable.join(", ")}`,
+        );
+      const o = (await call(opts, "POST", "/v1/limits", { name: m[1], value: Number(m[2]) })) as Outcome;
+      print_outcome(opts, `${m[1]} → ${Number(m[2]).toLocaleString("en-US")}`, o);
+      return;
+    }
+    const r = (await call(opts, "GET", "/v1/limits")) as {
+      limits: Record<string, number>;
+      settable: string[];
+    };
+    if (opts.json) return console.log(JSON.stringify(r));
+    const width = Math.max(...Object.keys(r.limits).map((k) => k.length));
+    for (const [k, v] of Object.entries(r.limits))
+      console.log(
+        `${k.padEnd(width)}  ${v.toLocaleString("en-US").padStart(13)}${r.settable.includes(k) ? "  (settable)" : ""}`,
+      );
+  });
+
   register_reopen(admin, common, (opts) => (method, path, body) => call(opts, method, path, body));
 }

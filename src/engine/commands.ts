@@ -464,6 +464,38 @@ export interface SetPriceRange extends PriceRangeConfig {
   market: number;
 }
 
+/**
+ * The engine limits an operator may change while the exchange runs: policies checked when an order
+ * comes in (how many open, stop, trailing and iceberg orders; the PERCENT_PRICE_BY_SIDE band), not
+ * the sizes the engine's structures were built with. Order matters: a set_limit names one by index.
+ */
+export const SETTABLE_LIMITS = [
+  "open_orders_per_account_market_max",
+  "open_orders_per_account_max",
+  "stop_orders_per_account_market_max",
+  "stop_orders_per_market_max",
+  "trailing_orders_per_market_max",
+  "iceberg_orders_per_account_market_max",
+  "percent_price_bid_up_ppm",
+  "percent_price_bid_down_ppm",
+  "percent_price_ask_up_ppm",
+  "percent_price_ask_down_ppm",
+] as const;
+export type SettableLimit = (typeof SETTABLE_LIMITS)[number];
+
+/**
+ * Operator: one limit of SETTABLE_LIMITS (by index) to a new value, checked as the engine checks its
+ * limits at start; later commands meet it, open orders beyond a lowered count stay. Journaled, so
+ * every node and every replay has the same limits at the same sequence. A new kind: older journals
+ * have none, so no format version.
+ */
+export interface SetLimit {
+  type: "set_limit";
+  ts_ms: number;
+  limit: number;
+  value: number;
+}
+
 export type Command =
   | AddAsset
   | AddMarket
@@ -489,4 +521,5 @@ export type Command =
   | RegisterUser
   | SetUserTotp
   | EndUserSessions
-  | ListenKey;
+  | ListenKey
+  | SetLimit;

@@ -33,6 +33,7 @@ import type {
   RevokeApiKey,
   SetAccountFees,
   SetExchangeFlags,
+  SetLimit,
   SetMarketFees,
   SetMarketStatus,
   SetPriceRange,
@@ -55,6 +56,7 @@ import {
   LISTEN_KEY_CLOSE,
   LISTEN_KEY_KEEP,
   LISTEN_KEY_OPEN,
+  SETTABLE_LIMITS,
   STRATEGY_TYPE_MAX,
   STRATEGY_TYPE_MIN,
 } from "./commands.js";
@@ -379,6 +381,9 @@ export class Engine {
         return;
       case "listen_key":
         this.listen_key(command);
+        return;
+      case "set_limit":
+        this.set_limit(command);
         return;
       default:
         this.sink.rejected(R.REASON_INVALID_PARAMETER, "unknown command type");
@@ -2694,6 +2699,18 @@ export class Engine {
     const before = market.price_range;
     if (before?.same_calculation(cmd)) next.keep_buckets(before);
     market.price_range = next;
+  }
+
+  private set_limit(cmd: SetLimit): void {
+    const name = Number.isSafeInteger(cmd.limit) ? SETTABLE_LIMITS[cmd.limit] : undefined;
+    if (name === undefined) return void this.reject(R.REASON_INVALID_PARAMETER, "unknown limit");
+    const next = { ...this.limits, [name]: cmd.value };
+    const problem = validate_limits(next);
+    if (problem !== null) return void this.reject(R.REASON_INVALID_PARAMETER, problem);
+    // a count above what the engine's structures hold could never be reached
+    if (!name.startsWith("percent_price") && cmd.value > this.limits.orders_max)
+      return void this.reject(R.REASON_INVALID_PARAMETER, `${name} must be at most orders_max`);
+    this.limits[name] = cmd.value;
   }
 
   private set_exchange_flags(cmd: SetExchangeFlags): void {

@@ -58,6 +58,7 @@ const KINDS = [
   "set_market_fees",
   "set_account_fees",
   "listen_key",
+  "set_limit",
 ] as const;
 const KIND_CODE = new Map<string, number>(KINDS.map((k, i) => [k, i]));
 
@@ -326,6 +327,10 @@ export function encode_command(w: ByteWriter, c: Command): void {
       w.u8(c.action);
       w.u32(c.nonce);
       w.u32(c.ttl_ms);
+      return;
+    case "set_limit":
+      w.u8(c.limit);
+      w.f64(c.value);
       return;
   }
 }
@@ -628,5 +633,7 @@ function read_body(r: ByteReader, kind: (typeof KINDS)[number], ts_ms: number, v
         ttl_ms: r.u32(),
       };
     }
+    case "set_limit":
+      return { type: kind, ts_ms, limit: r.u8(), value: r.f64() };
   }
 }

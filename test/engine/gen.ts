@@ -269,6 +269,16 @@ const op = fc.record({
       }),
     },
     {
+      // an operator's change of a settable limit (open orders per account and market, the percent
+      // price band's top for buys); 0 and a band top under 1× are refused
+      weight: 1,
+      arbitrary: fc.record({
+        kind: fc.constant("set_limit" as const),
+        limit: fc.constantFrom(0, 0, 6, 10),
+        value: fc.constantFrom(0, 1, 2, 50, 200, 999_999, 3_000_000),
+      }),
+    },
+    {
       // new fees for later fills; 100,001 ppm is refused (above 10%)
       weight: 1,
       arbitrary: fc.record({
@@ -556,6 +566,9 @@ export function to_commands(list: Op[]): Command[] {
           maker_fee_ppm: what.maker_fee_ppm,
           taker_fee_ppm: what.taker_fee_ppm,
         });
+        break;
+      case "set_limit":
+        out.push({ type: "set_limit", ts_ms: t, limit: what.limit, value: what.value });
         break;
       case "listen_key":
         out.push({

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { LISTEN_KEY_CLOSE, LISTEN_KEY_KEEP, LISTEN_KEY_OPEN } from "../../src/engine/commands.js";
+import {
+  LISTEN_KEY_CLOSE,
+  LISTEN_KEY_KEEP,
+  LISTEN_KEY_OPEN,
+  SETTABLE_LIMITS,
+  type SettableLimit,
+} from "../../src/engine/commands.js";
 import { DAY_MS } from "../../src/engine/config.js";
 import * as R from "../../src/engine/reasons.js";
 import { restore, snapshot, state_hash } from "../../src/engine/snapshot.js";
@@ -249,6 +255,48 @@ describe("client order ids", () => {
 });
 
 describe("limits", () => {
+  it("an operator changes a settable limit while the exchange runs; later commands meet it, a snapshot keeps it", () => {
+    const f = fixture(3, { open_orders_per_account_market_max: 2 });
+    const set = (name: string, value: number, ts_ms = 1000) =>
+      reasons(
+        f.run({ type: "set_limit", ts_ms, limit: SETTABLE_LIMITS.indexOf(name as SettableLimit), value }),
+      );
+    f.run(limit(0, SIDE_BUY, P, 1));
+    f.run(limit(0, SIDE_BUY, P - 1, 1));
+    assert.deepEqual(reasons(f.run(limit(0, SIDE_BUY, P - 2, 1))), [R.REASON_FILTER_MAX_NUM_ORDERS]);
+    // raised: the third rests
+    assert.deepEqual(set("open_orders_per_account_market_max", 3), []);
+    assert.equal(f.engine.limits.open_orders_per_account_market_max, 3);
+    assert.deepEqual(reasons(f.run(limit(0, SIDE_BUY, P - 2, 1))), []);
+    // lowered below what is open: the open ones stay, new ones are refused
+    assert.deepEqual(set("open_orders_per_account_market_max", 1), []);
+    assert.equal(f.engine.markets[0].bids.count, 3);
+    assert.deepEqual(reasons(f.run(limit(0, SIDE_BUY, P - 3, 1))), [R.REASON_FILTER_MAX_NUM_ORDERS]);
+    // the band too (PERCENT_PRICE_BY_SIDE's multipliers)
+    assert.deepEqual(set("percent_price_bid_up_ppm", 2_000_000), []);
+    // refused, changing nothing: an index that names no settable limit, a value the engine's own
+    // check of its limits refuses, a count above what its structures hold
+    const before = { ...f.engine.limits };
+    assert.deepEqual(
+      reasons(f.run({ type: "set_limit", ts_ms: 1000, limit: SETTABLE_LIMITS.length, value: 5 })),
+      [R.REASON_INVALID_PARAMETER],
+    );
+    assert.deepEqual(set("percent_price_bid_up_ppm", 999_999), [R.REASON_INVALID_PARAMETER]);
+    assert.deepEqual(set("percent_price_ask_down_ppm", 1_000_001), [R.REASON_INVALID_PARAMETER]);
+    assert.deepEqual(set("open_orders_per_account_max", 0), [R.REASON_INVALID_PARAMETER]);
+    assert.deepEqual(set("open_orders_per_account_max", 1.5), [R.REASON_INVALID_PARAMETER]);
+    assert.deepEqual(set("stop_orders_per_market_max", f.engine.limits.orders_max + 1), [
+      R.REASON_INVALID_PARAMETER,
+    ]);
+    assert.deepEqual(f.engine.limits, before);
+    const restored = restore(snapshot(f.engine));
+    assert.equal(state_hash(restored), state_hash(f.engine));
+    assert.deepEqual(
+      [restored.limits.open_orders_per_account_market_max, restored.limits.percent_price_bid_up_ppm],
+      [1, 2_000_000],
+    );
+  });
+
   it("open orders per account and market (MAX_NUM_ORDERS) and per account (EXCHANGE_MAX_NUM_ORDERS)", () => {
     const f = fixture(3, { open_orders_per_account_market_max: 2, open_orders_per_account_max: 3 });
     f.run(limit(0, SIDE_BUY, P, 1));

@@ -114,6 +114,19 @@ describe("command codec", () => {
     );
   });
 
+  it("set_limit round-trips, whatever its index and value (the engine judges them)", () => {
+    for (const [limit, value] of [
+      [0, 1],
+      [9, 5_000_000],
+      [255, 1.5],
+    ]) {
+      const c: Command = { type: "set_limit", ts_ms: 11, limit, value };
+      const w = new ByteWriter();
+      encode_command(w, c);
+      assert.deepEqual(decode_command(w.bytes().slice()), c);
+    }
+  });
+
   it("API keys round-trip with their tier; a version 2 key (no tier) decodes into the default tier", () => {
     const key: Command = {
       type: "add_api_key",

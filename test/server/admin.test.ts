@@ -121,6 +121,33 @@ describe("admin interface", () => {
       assert.deepEqual(maint, { seq: base + 6, applied: true });
       const sys = await fetch(`http://127.0.0.1:${port}/sapi/v1/system/status`);
       assert.deepEqual(await sys.json(), { status: 1, msg: "system_maintenance" });
+      // an engine limit changed while the node runs (journaled), in exchangeInfo at once; one the
+      // engine's structures were built with is refused without reaching the node
+      const raised = await cli(
+        "admin",
+        "limits",
+        "--set",
+        "open_orders_per_account_max=2500",
+        "--data-dir",
+        dir,
+      );
+      assert.match(
+        raised.stdout,
+        new RegExp(`open_orders_per_account_max → 2,500: done \\(journal sequence ${base + 7}\\)`),
+      );
+      const fixed = await cli("admin", "limits", "--set", "orders_max=5", "--data-dir", dir);
+      assert.equal(fixed.code, 1);
+      assert.match(fixed.stderr, /orders_max cannot change while the exchange runs/);
+      const info = (await (
+        await fetch(`http://127.0.0.1:${port}/api/v3/exchangeInfo?symbol=BTCUSDT`)
+      ).json()) as {
+        exchangeFilters: unknown;
+      };
+      assert.deepEqual(info.exchangeFilters, [{ filterType: "EXCHANGE_MAX_NUM_ORDERS", maxNumOrders: 2500 }]);
+      assert.match(
+        (await cli("admin", "limits", "--data-dir", dir)).stdout,
+        /\nopen_orders_per_account_max +2,500 {2}\(settable\)\n/,
+      );
 
       // bad input: clear errors, nothing journaled
       const unknown = await cli("admin", "market-status", "NOPE", "HALT", "--data-dir", dir);
@@ -130,7 +157,7 @@ describe("admin interface", () => {
       assert.equal(bad.code, 1);
       assert.match(bad.stderr, /must be equal to one of the allowed values/);
       const snap = JSON.parse((await cli("admin", "snapshot", "--data-dir", dir, "--json")).stdout);
-      assert.equal(snap.seq, base + 6);
+      assert.equal(snap.seq, base + 7);
 
       // a second node on the same directory is refused, naming the running one
       const second = await cli("start", "--data-dir", dir, "--port", "0");
@@ -144,10 +171,12 @@ describe("admin interface", () => {
 
       ({ child, port } = await start(dir));
       const after = JSON.parse((await cli("admin", "status", "--data-dir", dir, "--json")).stdout);
-      assert.equal(after.applied_seq, base + 6, "a restart in demo mode journals nothing new");
+      assert.equal(after.applied_seq, base + 7, "a restart in demo mode journals nothing new");
       assert.equal(after.markets[0].status, "HALT");
       assert.equal(after.exchange.maintenance, true);
-      assert.deepEqual(after.last_snapshot, { name: snap.name, seq: base + 6 });
+      assert.deepEqual(after.last_snapshot, { name: snap.name, seq: base + 7 });
+      const limits = JSON.parse((await cli("admin", "limits", "--data-dir", dir, "--json")).stdout);
+      assert.equal(limits.limits.open_orders_per_account_max, 2500);
       assert.equal(await stop(child), 0);
     } finally {
       for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
