@@ -41,10 +41,13 @@ function print_plan(plan: ReopenPlan): void {
       ? "markets: none to reopen"
       : `markets: ${plan.markets.map((m) => `${m.symbol} (${m.from === m.to ? `${m.from}, closed by maintenance` : m.from} → ${m.to})`).join(", ")}`,
   );
-  plan.stages.forEach((s, i) => {
-    console.log(`  stage ${i + 1}, ${s.name}: opens ${s.opens}`);
-    for (const a of s.actions) console.log(`    ${action_text(a)}`);
-  });
+  // stages with nothing to do (a market's own incident touches no exchange-wide switch) are skipped
+  plan.stages
+    .filter((s) => s.actions.length > 0)
+    .forEach((s, i) => {
+      console.log(`  stage ${i + 1}, ${s.name}: opens ${s.opens}`);
+      for (const a of s.actions) console.log(`    ${action_text(a)}`);
+    });
 }
 
 export function register_reopen(
