@@ -10,6 +10,9 @@
  */
 import type { NodeStatus } from "./server.js";
 
+/** The exchange-wide switches a reopening sets (the admin route /v1/exchange-flags takes these names). */
+export const SWITCHES = ["maintenance", "deposits_paused", "withdrawals_paused"] as const;
+
 export type StageName = "deposits" | "cancel-only" | "trading" | "withdrawals";
 
 /** One journaled operator command: a market's mode, or the exchange-wide switches named. */
@@ -123,9 +126,7 @@ export function stage_drift(plan: ReopenPlan, done: number, state: State): strin
   for (const stage of plan.stages.slice(0, done + 1))
     for (const a of stage.actions) {
       if (a.kind === "market") expect_market.set(a.symbol, a.status);
-      else
-        for (const k of ["maintenance", "deposits_paused", "withdrawals_paused"] as const)
-          if (a[k] !== undefined) expect_flag.set(k, a[k]);
+      else for (const k of SWITCHES) if (a[k] !== undefined) expect_flag.set(k, a[k]);
     }
   const drift: string[] = [];
   for (const m of state.markets) {

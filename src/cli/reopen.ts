@@ -6,7 +6,7 @@
  * check failed), it can be run again: the plan is made afresh from the state the node is in.
  */
 import type { Command } from "commander";
-import { type ReopenAction, type ReopenPlan, reopen_plan, stage_drift } from "../admin/reopen.js";
+import { type ReopenAction, type ReopenPlan, reopen_plan, SWITCHES, stage_drift } from "../admin/reopen.js";
 import type { NodeStatus } from "../admin/server.js";
 
 /** The longest wait between stages an operator may ask for: a day. */
@@ -30,8 +30,7 @@ type Outcome = { seq: number; applied: boolean; message?: string };
 const action_text = (a: ReopenAction): string =>
   a.kind === "market"
     ? `${a.symbol} → ${a.status}`
-    : (["maintenance", "deposits_paused", "withdrawals_paused"] as const)
-        .filter((k) => a[k] !== undefined)
+    : SWITCHES.filter((k) => a[k] !== undefined)
         .map((k) => `${k.replace("_", " ")} ${a[k] ? "on" : "off"}`)
         .join(", ");
 
@@ -147,11 +146,11 @@ export function register_reopen(
         const o = (
           a.kind === "market"
             ? await call("POST", "/v1/market-status", { symbol: a.symbol, status: a.status })
-            : await call("POST", "/v1/exchange-flags", {
-                ...(a.maintenance === undefined ? {} : { maintenance: a.maintenance }),
-                ...(a.deposits_paused === undefined ? {} : { deposits_paused: a.deposits_paused }),
-                ...(a.withdrawals_paused === undefined ? {} : { withdrawals_paused: a.withdrawals_paused }),
-              })
+            : await call(
+                "POST",
+                "/v1/exchange-flags",
+                Object.fromEntries(SWITCHES.filter((k) => a[k] !== undefined).map((k) => [k, a[k]])),
+              )
         ) as Outcome;
         if (!o.applied) {
           process.exitCode = 1;
