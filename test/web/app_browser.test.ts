@@ -314,7 +314,10 @@ describe("the web app in Chromium", () => {
     await page.goto(`${base}/trade/ETHUSDT`);
     const buy = page.getByRole("button", { name: "Buy ETH" });
     await buy.waitFor();
-    assert.equal(await buy.isEnabled(), true);
+    // the button shows before the page knows who is logged on (disabled until then)
+    await until("the order button to be enabled", 10_000, async () =>
+      (await buy.isEnabled()) ? true : null,
+    );
     assert.equal(await page.getByTestId("market-mode").count(), 0);
     const admin = async (path: string, body: unknown) => {
       const r = await admin_request(node.running.admin_socket, "POST", path, body);
