@@ -49,8 +49,10 @@ export const NAMED_MARKETS_MAX = 1_000;
 export function reopen_plan(
   state: State,
   named: readonly string[] | null,
-  keep_withdrawals_paused = false,
+  options: { keep_withdrawals_paused?: boolean; keep_deposits_paused?: boolean } = {},
 ): ReopenPlan | null {
+  const keep_withdrawals_paused = options.keep_withdrawals_paused === true;
+  const keep_deposits_paused = options.keep_deposits_paused === true;
   if (named !== null && named.length > NAMED_MARKETS_MAX)
     throw new Error(`at most ${NAMED_MARKETS_MAX} markets can be named`);
   const by_symbol = new Map(state.markets.map((m) => [m.symbol, m]));
@@ -69,7 +71,8 @@ export function reopen_plan(
   }
   const x = state.exchange;
   const withdrawals_to_open = x.withdrawals_paused && !keep_withdrawals_paused;
-  if (chosen.length === 0 && !x.maintenance && !x.deposits_paused && !withdrawals_to_open) return null;
+  const deposits_to_open = x.deposits_paused && !keep_deposits_paused;
+  if (chosen.length === 0 && !x.maintenance && !deposits_to_open && !withdrawals_to_open) return null;
 
   const markets = chosen.map((m) => ({
     symbol: m.symbol,
@@ -82,7 +85,7 @@ export function reopen_plan(
   // only the switches not already where this stage wants them (a run resumed repeats nothing)
   const switches: ReopenAction = { kind: "flags" };
   if (x.maintenance) switches.maintenance = false;
-  if (x.deposits_paused) switches.deposits_paused = false;
+  if (deposits_to_open) switches.deposits_paused = false;
   // maintenance held withdrawals too: they stay paused until the last stage. A market's own incident
   // (maintenance off, withdrawals open) leaves withdrawals alone.
   if (x.maintenance && !x.withdrawals_paused) switches.withdrawals_paused = true;
@@ -116,25 +119,54 @@ export function reopen_plan(
 }
 
 /**
+ * The end of a scheduled maintenance window, staged (the status service's windows marked to switch the
+ * exchange): only what maintenance closed reopens. Markets halted, cancel-only or in a break before
+ * or during the window stay as they are; deposits or withdrawals paused on their own account stay
+ * paused; withdrawals otherwise open last. Null when the exchange is not in maintenance (an operator
+ * already ended it).
+ */
+export function maintenance_reopen_plan(state: State): ReopenPlan | null {
+  if (!state.exchange.maintenance) return null;
+  const closed = state.markets.filter((m) => m.status === "TRADING" || m.status === "POST_ONLY");
+  return reopen_plan(
+    state,
+    closed.map((m) => m.symbol),
+    {
+      keep_withdrawals_paused: state.exchange.withdrawals_paused,
+      keep_deposits_paused: true,
+    },
+  );
+}
+
+/** What the plan has set once the stage at index `done` is carried out: each market's mode and switch. */
+export function planned_state(
+  plan: ReopenPlan,
+  done: number,
+): { markets: Map<string, string>; flags: Map<(typeof SWITCHES)[number], boolean> } {
+  const markets = new Map<string, string>();
+  const flags = new Map<(typeof SWITCHES)[number], boolean>();
+  for (const stage of plan.stages.slice(0, done + 1))
+    for (const a of stage.actions) {
+      if (a.kind === "market") markets.set(a.symbol, a.status);
+      else for (const k of SWITCHES) if (a[k] !== undefined) flags.set(k, a[k]);
+    }
+  return { markets, flags };
+}
+
+/**
  * What the node must show once a stage is done, given what the plan set: a market or switch that
  * differs was changed by someone else meanwhile (another operator, the status service's maintenance
  * window), and the reopening stops rather than undo it. Returns the differences, empty when none.
  */
 export function stage_drift(plan: ReopenPlan, done: number, state: State): string[] {
-  const expect_market = new Map<string, string>();
-  const expect_flag = new Map<string, boolean>();
-  for (const stage of plan.stages.slice(0, done + 1))
-    for (const a of stage.actions) {
-      if (a.kind === "market") expect_market.set(a.symbol, a.status);
-      else for (const k of SWITCHES) if (a[k] !== undefined) expect_flag.set(k, a[k]);
-    }
+  const { markets: expect_market, flags: expect_flag } = planned_state(plan, done);
   const drift: string[] = [];
   for (const m of state.markets) {
     const want = expect_market.get(m.symbol);
     if (want !== undefined && want !== m.status) drift.push(`${m.symbol} is ${m.status}, not ${want}`);
   }
   for (const [k, want] of expect_flag)
-    if (state.exchange[k as keyof State["exchange"]] !== want)
+    if (state.exchange[k] !== want)
       drift.push(`${k.replace("_", " ")} is ${want ? "off" : "on"}, not ${want ? "on" : "off"}`);
   return drift;
 }

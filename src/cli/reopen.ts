@@ -6,7 +6,8 @@
  * check failed), it can be run again: the plan is made afresh from the state the node is in.
  */
 import type { Command } from "commander";
-import { type ReopenAction, type ReopenPlan, reopen_plan, SWITCHES, stage_drift } from "../admin/reopen.js";
+import { type ReopenPlan, reopen_plan } from "../admin/reopen.js";
+import { type AdminCall, action_text, carry_out_stage } from "../admin/reopen_run.js";
 import type { NodeStatus } from "../admin/server.js";
 
 /** The longest wait between stages an operator may ask for: a day. */
@@ -23,16 +24,6 @@ export interface ReopenOptions {
   stageSeconds: string;
   keepWithdrawalsPaused?: boolean;
 }
-
-type Call = (method: "GET" | "POST", path: string, body?: unknown) => Promise<unknown>;
-type Outcome = { seq: number; applied: boolean; message?: string };
-
-const action_text = (a: ReopenAction): string =>
-  a.kind === "market"
-    ? `${a.symbol} → ${a.status}`
-    : SWITCHES.filter((k) => a[k] !== undefined)
-        .map((k) => `${k.replace("_", " ")} ${a[k] ? "on" : "off"}`)
-        .join(", ");
 
 function print_plan(plan: ReopenPlan): void {
   console.log(
@@ -52,7 +43,7 @@ function print_plan(plan: ReopenPlan): void {
 export function register_reopen(
   admin: Command,
   common: (c: Command) => Command,
-  call_with: (o: ReopenOptions) => Call,
+  call_with: (o: ReopenOptions) => AdminCall,
 ): void {
   common(
     admin
@@ -82,7 +73,9 @@ export function register_reopen(
             .map((s) => s.trim().toUpperCase())
             .filter((s) => s !== "");
     const status = async (): Promise<NodeStatus> => (await call("GET", "/v1/status")) as NodeStatus;
-    const plan = reopen_plan(await status(), named, opts.keepWithdrawalsPaused === true);
+    const plan = reopen_plan(await status(), named, {
+      keep_withdrawals_paused: opts.keepWithdrawalsPaused === true,
+    });
     const say = (text: string, json: Record<string, unknown>): void =>
       console.log(opts.json ? JSON.stringify(json) : text);
 
@@ -120,49 +113,25 @@ export function register_reopen(
         }
       }
       // before each stage: the node takes commands, and what earlier stages set still holds
-      const now = await status();
-      if (!now.order_entry.open) {
+      const r = await carry_out_stage(call, plan, plan.stages.indexOf(stage), done);
+      if (!r.ok) {
         process.exitCode = 1;
-        say(
-          `stopped before ${stage.name}: order entry is paused (${now.order_entry.reason}); run again once it is open`,
-          {
+        if (r.why === "paused")
+          say(`stopped before ${stage.name}: ${r.text}; run again once it is open`, {
             stopped_before: stage.name,
-            reason: now.order_entry.reason,
-          },
-        );
-        return;
-      }
-      const drift = done < 0 ? [] : stage_drift(plan, done, now);
-      if (drift.length > 0) {
-        process.exitCode = 1;
-        say(`stopped before ${stage.name}: changed meanwhile by someone else: ${drift.join("; ")}`, {
-          stopped_before: stage.name,
-          drift,
-        });
-        return;
-      }
-      let last_seq = 0;
-      for (const a of stage.actions) {
-        const o = (
-          a.kind === "market"
-            ? await call("POST", "/v1/market-status", { symbol: a.symbol, status: a.status })
-            : await call(
-                "POST",
-                "/v1/exchange-flags",
-                Object.fromEntries(SWITCHES.filter((k) => a[k] !== undefined).map((k) => [k, a[k]])),
-              )
-        ) as Outcome;
-        if (!o.applied) {
-          process.exitCode = 1;
-          say(`stopped in ${stage.name}: ${action_text(a)} refused by the engine: ${o.message}`, {
-            stopped_in: stage.name,
-            action: a,
-            refused: o.message,
+            reason: r.text,
           });
-          return;
-        }
-        last_seq = o.seq;
+        else if (r.why === "drift")
+          say(`stopped before ${stage.name}: ${r.text}`, { stopped_before: stage.name, drift: r.drift });
+        else
+          say(`stopped in ${stage.name}: ${r.text}`, {
+            stopped_in: stage.name,
+            action: r.action,
+            refused: r.text,
+          });
+        return;
       }
+      const last_seq = r.seq;
       done = plan.stages.indexOf(stage);
       say(
         `stage ${i + 1} of ${stages.length}, ${stage.name}: done (journal sequence ${last_seq}); open now: ${stage.opens}`,

@@ -10,6 +10,24 @@ import { signing_key_json } from "../status/api.js";
 import { STATUS_DEFAULTS, start_status } from "../status/service.js";
 import { key_id, Signer, verify_document } from "../status/signing.js";
 
+/** A whole number of seconds as typed; the service checks the range. */
+function whole_number(flag: string, text: string): number {
+  if (!/^[0-9]{1,9}$/.test(text)) throw new Error(`${flag}: expected a whole number of seconds, got ${text}`);
+  return Number(text);
+}
+
+/** A staged reopening's progress, for the list. */
+function reopening_text(m: {
+  reopening: { done: string | null; next_at: string; stopped: string | null } | null;
+  status: string;
+}): string {
+  const r = m.reopening;
+  if (r === null) return "";
+  if (r.stopped !== null) return `\n    reopening stopped ${r.stopped}`;
+  if (m.status === "completed") return "\n    reopened in stages";
+  return `\n    reopening: ${r.done === null ? "no stage done yet" : `${r.done} done`}; next stage at ${r.next_at}`;
+}
+
 export function register_status(program: Command): void {
   const status = program
     .command("status")
@@ -302,12 +320,14 @@ export function register_status(program: Command): void {
           scheduled_for: string;
           scheduled_until: string;
           switch_exchange: boolean;
+          reopen_stage_seconds: number | null;
+          reopening: { done: string | null; next_at: string; stopped: string | null } | null;
         }[];
         if (opts.json) return console.log(JSON.stringify(list));
         if (list.length === 0) console.log("no maintenance scheduled");
         for (const m of list)
           console.log(
-            `${m.id}  ${m.status.padEnd(11)} ${m.scheduled_for} → ${m.scheduled_until}  ${m.switch_exchange ? "[switches exchange] " : ""}${m.name}`,
+            `${m.id}  ${m.status.padEnd(11)} ${m.scheduled_for} → ${m.scheduled_until}  ${m.switch_exchange ? `[switches exchange${m.reopen_stage_seconds === null ? "" : `, reopens in stages ${m.reopen_stage_seconds} s apart`}] ` : ""}${m.name}${reopening_text(m)}`,
           );
       }),
     );
@@ -323,6 +343,10 @@ export function register_status(program: Command): void {
       "--switch-exchange",
       "put the exchange into maintenance for the window (needs --exchange-admin-socket)",
     )
+    .option(
+      "--reopen-stage-seconds <n>",
+      "with --switch-exchange: at the end, reopen in stages this far apart (markets closed, cancel-only, trading, withdrawals) instead of all at once",
+    )
     .option("--json", "print JSON")
     .action(
       (
@@ -333,6 +357,7 @@ export function register_status(program: Command): void {
           body: string;
           components?: string;
           switchExchange?: boolean;
+          reopenStageSeconds?: string;
           json?: boolean;
         },
       ) =>
@@ -346,6 +371,9 @@ export function register_status(program: Command): void {
               ? {}
               : { components: opts.components.split(",").map((x) => x.trim()) }),
             switch_exchange: opts.switchExchange === true,
+            ...(opts.reopenStageSeconds === undefined
+              ? {}
+              : { reopen_stage_seconds: whole_number("--reopen-stage-seconds", opts.reopenStageSeconds) }),
           })) as { id: string; scheduled_for: string; scheduled_until: string };
           if (opts.json) return console.log(JSON.stringify(r));
           console.log(`maintenance ${r.id} scheduled ${r.scheduled_for} → ${r.scheduled_until}`);
@@ -363,7 +391,11 @@ export function register_status(program: Command): void {
           body: opts.body,
         });
         if (opts.json) return console.log(JSON.stringify(r));
-        console.log(`maintenance ${id} completed`);
+        console.log(
+          (r as { status: string }).status === "verifying"
+            ? `maintenance ${id}: verifying: the exchange reopens in stages; the window completes after the last`
+            : `maintenance ${id} completed`,
+        );
       }),
     );
 

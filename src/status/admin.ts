@@ -18,6 +18,7 @@ import {
   impact_of,
 } from "./monitor.js";
 import { check_webhook_url, WEBHOOK_URL_LENGTH_MAX } from "./notify.js";
+import { REOPEN_STAGE_S_MAX } from "./reopening.js";
 import type { MaintenanceRow, StatusStore } from "./store.js";
 import { valid_chat_id } from "./telegram.js";
 
@@ -38,7 +39,11 @@ export async function start_status_admin(
   socket_path: string,
   clock_ms: () => number,
   on_change: () => void,
-  complete_maintenance: (m: MaintenanceRow, body: string, now_ms: number) => Promise<void>,
+  complete_maintenance: (
+    m: MaintenanceRow,
+    body: string,
+    now_ms: number,
+  ) => Promise<MaintenanceRow["status"]>,
   options: { allow_internal_webhooks: boolean },
 ): Promise<FastifyInstance> {
   // removeAdditional off: an unknown field is refused, not silently dropped (Fastify's default drops it)
@@ -217,6 +222,16 @@ export async function start_status_admin(
       scheduled_until: m.scheduled_until,
       components: m.components,
       switch_exchange: m.switch_exchange,
+      reopen_stage_seconds: m.reopen_stage_s,
+      // a staged reopening's progress: the stage carried out last, when the next is due, why it stopped
+      reopening:
+        m.reopen === null
+          ? null
+          : {
+              done: m.reopen.plan.stages[m.reopen.done]?.name ?? null,
+              next_at: new Date(m.reopen.next_ms).toISOString(),
+              stopped: m.reopen.stopped,
+            },
     })),
   );
 
@@ -228,6 +243,7 @@ export async function start_status_admin(
       end: string;
       components?: string[];
       switch_exchange?: boolean;
+      reopen_stage_seconds?: number;
     };
   }>(
     "/v1/maintenances",
@@ -249,6 +265,8 @@ export async function start_status_admin(
               items: { type: "string", maxLength: 64 },
             },
             switch_exchange: { type: "boolean" },
+            // the exchange reopens in stages this far apart at the window's end (needs switch_exchange)
+            reopen_stage_seconds: { type: "integer", minimum: 0, maximum: REOPEN_STAGE_S_MAX },
           },
         },
       },
@@ -264,6 +282,14 @@ export async function start_status_admin(
         return reply.code(400).send(refuse("a maintenance window is at most 7 days"));
       if (start_ms - now > MAINTENANCE_AHEAD_MAX_MS)
         return reply.code(400).send(refuse("a maintenance is scheduled at most 90 days ahead"));
+      if (b.reopen_stage_seconds !== undefined && b.switch_exchange !== true)
+        return reply
+          .code(400)
+          .send(
+            refuse(
+              "reopen_stage_seconds needs switch_exchange: only a window that switches the exchange reopens it",
+            ),
+          );
       const ids = b.components ?? [];
       const unknown = unknown_components(ids);
       if (unknown.length > 0)
@@ -276,6 +302,7 @@ export async function start_status_admin(
           end_ms,
           components: ids,
           switch_exchange: b.switch_exchange === true,
+          reopen_stage_s: b.reopen_stage_seconds ?? null,
         },
         now,
       );
@@ -310,9 +337,25 @@ export async function start_status_admin(
         return reply.code(404).send({ statusCode: 404, error: "Not Found", message: "no such maintenance" });
       if (m.status === "completed")
         return reply.code(409).send({ statusCode: 409, error: "Conflict", message: "already completed" });
-      await complete_maintenance(m, request.body.body, clock_ms());
+      let status: MaintenanceRow["status"];
+      try {
+        status = await complete_maintenance(m, request.body.body, clock_ms());
+      } catch (error) {
+        return reply.code(502).send({
+          statusCode: 502,
+          error: "Bad Gateway",
+          message: `the exchange did not answer (the window goes on): ${error instanceof Error ? error.message : String(error)}`,
+        });
+      }
       on_change();
-      return { id: m.id, status: "completed" };
+      if (status === "in_progress")
+        return reply.code(503).send({
+          statusCode: 503,
+          error: "Service Unavailable",
+          message: "the exchange takes no commands now (order entry paused): the window goes on; try again",
+        });
+      // verifying: the exchange reopens in stages, the window completes after the last
+      return { id: m.id, status };
     },
   );
 

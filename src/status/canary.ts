@@ -118,8 +118,13 @@ async function signed(
   return { status: response.status, body: (await response.json()) as { code?: number; msg?: string } };
 }
 
-/** Nodes whose last canary order may still rest (its cancel was not confirmed). */
-const dirty = new Set<string>();
+/**
+ * Nodes on which no canary order of this process can still rest: each one's cancel was confirmed,
+ * or the canary's open orders were swept. A node not in it is swept before the next order: one this
+ * process placed and could not cancel, or one a process before it left (the service restarted, the
+ * node killed between placing and cancelling: the order was journaled but its answer never came).
+ */
+const clean = new Set<string>();
 
 /** One canary order, placed and cancelled on the node at `base`. */
 export async function run_canary(
@@ -150,11 +155,13 @@ export async function run_canary(
     if (last !== null) floor = band_floor(last, band.bidMultiplierDown);
   }
   const { price, quantity } = canary_order(f, floor);
-  if (dirty.has(base)) {
+  if (!clean.has(base)) {
     const swept = await signed(base, key, "DELETE", "/api/v3/openOrders", { symbol }, timeout_ms);
-    if (swept.status === 200 || swept.body.code === -2011) dirty.delete(base);
+    if (swept.status === 200 || swept.body.code === -2011) clean.add(base);
   }
   const client_order_id = `canary-${Date.now()}`;
+  // before the request: a node may journal the order and never answer
+  clean.delete(base);
   const placed = await signed(
     base,
     key,
@@ -177,7 +184,6 @@ export async function run_canary(
       ms: performance.now() - started,
       detail: `order refused: ${placed.body.code} ${placed.body.msg}`,
     };
-  dirty.add(base);
   const cancelled = await signed(
     base,
     key,
@@ -192,6 +198,6 @@ export async function run_canary(
       ms: performance.now() - started,
       detail: `cancel refused: ${cancelled.body.code} ${cancelled.body.msg}`,
     };
-  dirty.delete(base);
+  clean.add(base);
   return { ok: true, ms: performance.now() - started, detail: "" };
 }

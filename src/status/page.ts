@@ -67,7 +67,7 @@ const when = (iso: string): string =>
 
 function maintenance_html(m: MaintenanceRow): string {
   const latest = m.updates[0];
-  return `<article id="maintenance-${html_escape(m.id)}" class="incident impact-maintenance"><h3>${html_escape(m.name)}</h3><p>${m.status === "scheduled" ? "Scheduled" : "In progress"}: ${when(m.scheduled_for)} to ${when(m.scheduled_until)}</p>${latest === undefined ? "" : `<p>${html_escape(latest.body)}</p>`}</article>`;
+  return `<article id="maintenance-${html_escape(m.id)}" class="incident impact-maintenance"><h3>${html_escape(m.name)}</h3><p>${m.status === "scheduled" ? "Scheduled" : m.status === "verifying" ? "Reopening in stages" : "In progress"}: ${when(m.scheduled_for)} to ${when(m.scheduled_until)}</p>${latest === undefined ? "" : `<p>${html_escape(latest.body)}</p>`}</article>`;
 }
 
 function incident_html(i: IncidentRow): string {

@@ -217,6 +217,24 @@ const MODE_STATUS: Record<string, { status: ComponentStatus; detail: string }> =
 };
 
 /**
+ * What a staged reopening at the end of a maintenance window has set so far (src/status/reopening.ts):
+ * a market in the mode named here, or withdrawals paused, is the planned end of a maintenance, shown
+ * as such rather than as an outage. Anything else (a market in another mode, a node down) is judged
+ * as always.
+ */
+export interface Planned {
+  markets: ReadonlyMap<string, string>;
+  withdrawals_paused: boolean;
+}
+
+const REOPENING_WORDS: Record<string, string> = {
+  HALT: "closed",
+  CANCEL_ONLY: "cancel-only",
+  POST_ONLY: "post-only",
+  TRADING: "trading",
+};
+
+/**
  * Probes every node once; the map has an entry per component. `known_symbols`: markets seen before,
  * judged even when no node answers (their matching is down with the exchange).
  */
@@ -224,6 +242,7 @@ export async function probe_round(
   urls: readonly string[],
   known_symbols: readonly string[],
   canary: CanaryKey | null = null,
+  planned: Planned | null = null,
 ): Promise<{ seen: Map<string, Seen & { def: ComponentDef }>; mode: TradingMode }> {
   const views = await Promise.all(urls.map((u) => view_node(u, canary, known_symbols[0] ?? null)));
   const seen = new Map<string, Seen & { def: ComponentDef }>();
@@ -271,14 +290,17 @@ export async function probe_round(
         : { status: "operational", detail: "" };
     }),
   );
-  const flag = (paused: (v: NodeView) => boolean, what: string) =>
+  /** `reopening`: a pause a staged reopening holds (Planned), shown as maintenance. */
+  const flag = (paused: (v: NodeView) => boolean, what: string, reopening = false) =>
     fold(views, (v) =>
       !v.rest.ok
         ? down(v)
         : v.maintenance
           ? maintenance
           : paused(v)
-            ? { status: "major_outage", detail: `${what} paused by the operator` }
+            ? reopening
+              ? { status: "under_maintenance", detail: `reopening after maintenance: ${what} open last` }
+              : { status: "major_outage", detail: `${what} paused by the operator` }
             : { status: "operational", detail: "" },
     );
   put(
@@ -287,7 +309,7 @@ export async function probe_round(
   );
   put(
     FIXED[4],
-    flag((v) => v.withdrawals_paused, "withdrawals"),
+    flag((v) => v.withdrawals_paused, "withdrawals", planned?.withdrawals_paused === true),
   );
 
   // markets: those seen before and those any reachable node reports
@@ -301,6 +323,11 @@ export async function probe_round(
         if (!v.rest.ok) return down(v);
         if (v.maintenance) return maintenance;
         const mode = v.modes.get(symbol);
+        if (mode !== undefined && mode !== "TRADING" && planned?.markets.get(symbol) === mode)
+          return {
+            status: "under_maintenance",
+            detail: `reopening after maintenance: ${REOPENING_WORDS[mode] ?? mode} for now`,
+          };
         return mode === undefined
           ? { status: "major_outage", detail: "market not listed by this node" }
           : (MODE_STATUS[mode] ?? { status: "major_outage", detail: `unknown mode ${mode}` });

@@ -41,12 +41,14 @@ import { DELIVERY_TIMEOUT_MS, Notifier, RETRY_SCHEDULE_MS } from "./notify.js";
 import { html_escape, render_incident_page, render_page, render_verify_page } from "./page.js";
 import { probe_round, type TradingMode } from "./probe.js";
 import { PushHub } from "./push.js";
+import { Reopenings } from "./reopening.js";
 import { Signer, verify_document } from "./signing.js";
 import {
   disk_full,
   type MaintenanceRow,
   type NoticeRow,
   open_status_store,
+  type ReopeningState,
   type StatusStore,
 } from "./store.js";
 import { TELEGRAM_API, update_text } from "./telegram.js";
@@ -221,20 +223,62 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
       return ` Switching the exchange failed: ${error instanceof Error ? error.message : String(error)}.`;
     }
   };
+  /** Completes a window, switching nothing: its components back to the probes, the update published. */
+  const finish = (m: MaintenanceRow, body: string, now_ms: number, reopen?: ReopeningState): void => {
+    const still = new Set(
+      store
+        .maintenances("active")
+        .filter((x) => x.id !== m.id)
+        .flatMap((x) => x.components),
+    );
+    for (const id of m.components) if (!still.has(id)) store.set_override(id, null, now_ms);
+    store.set_maintenance(m.id, "completed", body, now_ms, reopen);
+    options.log(`status: maintenance ${m.id} completed`);
+  };
+  const exchange_socket = options.exchange_admin_socket;
+  // a window's end reopens the exchange in stages when it says so (reopening.ts)
+  const reopenings =
+    exchange_socket === undefined
+      ? null
+      : new Reopenings({
+          store,
+          call: async (method, path, body) => {
+            const r = await admin_request(exchange_socket, method, path, body);
+            if (r.status !== 200)
+              throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
+            return r.body;
+          },
+          complete: finish,
+          durable,
+          log: options.log,
+        });
   const maintenance = {
-    /** Ends a window (on time or early): the exchange back, the components back to the probes. */
-    complete: async (m: MaintenanceRow, body: string, now_ms: number): Promise<void> => {
+    /**
+     * Ends a window (on time or early). A window that switched the exchange switches it back, at once
+     * or, with reopen_stage_s, in stages (the window is "verifying" meanwhile; an operator's end of a
+     * verifying window carries out the stages left at once). Returns the window's status after: still
+     * "in_progress" when the exchange took no command (order entry paused; a round tries again). Throws
+     * when a staged window's exchange does not answer (the window stays in progress).
+     */
+    complete: async (m: MaintenanceRow, body: string, now_ms: number): Promise<MaintenanceRow["status"]> => {
+      if (m.status === "verifying" && reopenings !== null) {
+        await reopenings.finish_now(m, body, now_ms);
+        return "completed";
+      }
       const others = store.maintenances("active").filter((x) => x.id !== m.id);
-      const note =
-        m.switch_exchange && m.status !== "scheduled" && !others.some((x) => x.switch_exchange)
-          ? await switch_exchange(false)
-          : "";
-      const still = new Set(others.flatMap((x) => x.components));
-      for (const id of m.components) if (!still.has(id)) store.set_override(id, null, now_ms);
-      store.set_maintenance(m.id, "completed", `${body}${note}`, now_ms);
-      options.log(`status: maintenance ${m.id} completed`);
+      const switches =
+        m.switch_exchange && m.status !== "scheduled" && !others.some((x) => x.switch_exchange);
+      if (switches && m.reopen_stage_s !== null && reopenings !== null) {
+        const outcome = await reopenings.begin(m, body, now_ms);
+        if (outcome === "paused") return "in_progress";
+        if (outcome === "staged") return store.maintenance(m.id)?.status ?? "completed";
+        finish(m, `${body} The exchange was already out of maintenance mode.`, now_ms);
+        return "completed";
+      }
+      finish(m, `${body}${switches ? await switch_exchange(false) : ""}`, now_ms);
+      return "completed";
     },
-    /** Starts windows that are due and completes those that are over. */
+    /** Starts windows that are due, ends those that are over, carries staged reopenings on. */
     advance: async (now_ms: number): Promise<boolean> => {
       let changed = false;
       for (const m of store.maintenances("upcoming")) {
@@ -246,10 +290,19 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
         changed = true;
       }
       for (const m of store.maintenances("active")) {
-        if (Date.parse(m.scheduled_until) > now_ms) continue;
-        await maintenance.complete(m, "Scheduled maintenance is complete.", now_ms);
-        changed = true;
+        if (m.status !== "in_progress" || Date.parse(m.scheduled_until) > now_ms) continue;
+        try {
+          changed =
+            (await maintenance.complete(m, "Scheduled maintenance is complete.", now_ms)) !== "in_progress" ||
+            changed;
+        } catch (error) {
+          // the exchange is still in maintenance: the window goes on until the node answers
+          options.log(
+            `status: maintenance ${m.id}: the exchange did not answer at the window's end: ${String(error)}`,
+          );
+        }
       }
+      if (reopenings !== null && (await reopenings.advance(now_ms))) changed = true;
       return changed;
     },
   };
@@ -283,7 +336,7 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
       .components()
       .filter((c) => c.id.startsWith("matching-"))
       .map((c) => c.name.replace(/^Matching /, ""));
-    const { seen, mode } = await probe_round(watch, known, canary);
+    const { seen, mode } = await probe_round(watch, known, canary, reopenings?.planned() ?? null);
     if (stopped) return;
     last_mode = { ...mode, updated_at: new Date().toISOString() };
     const now = Date.now();

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import Database from "better-sqlite3";
+import type { ReopenPlan } from "../admin/reopen.js";
 import { open_or_set_aside } from "../node/data_dir.js";
 import type {
   AutoIncident,
@@ -62,11 +63,29 @@ export interface MaintenanceRow {
   components: string[];
   /** Whether the window switches the exchange into and out of maintenance (its admin socket). */
   switch_exchange: boolean;
+  /**
+   * With switch_exchange: seconds between the stages of the exchange's reopening at the window's end
+   * (src/status/reopening.ts); null: maintenance simply ends, everything at once.
+   */
+  reopen_stage_s: number | null;
+  /** The staged reopening under way or done (the window is "verifying" while it runs). */
+  reopen: ReopeningState | null;
   created_at: string;
   updated_at: string;
   started_at: string | null;
   completed_at: string | null;
   updates: { id: string; status: MaintenanceStatus; body: string; created_at: string }[];
+}
+
+/** A staged reopening in progress, kept with its window so that a restarted service carries it on. */
+export interface ReopeningState {
+  plan: ReopenPlan;
+  /** Index into plan.stages of the last stage carried out (-1: none). */
+  done: number;
+  /** When the next stage is due (epoch ms). */
+  next_ms: number;
+  /** Why it stopped short (someone else changed what it set; an operator finishes by hand), or null. */
+  stopped: string | null;
 }
 
 export type NoticeKind = "incident" | "maintenance" | "confirm";
@@ -189,6 +208,13 @@ export class StatusStore {
         degraded_ms INTEGER NOT NULL DEFAULT 0, down_ms INTEGER NOT NULL DEFAULT 0,
         maintenance_ms INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (component_id, day));
     `);
+    // columns added since the table was first made (a store written by an older version gains them)
+    const columns = new Set(
+      (this.db.prepare("PRAGMA table_info(maintenances)").all() as { name: string }[]).map((c) => c.name),
+    );
+    if (!columns.has("reopen_stage_s"))
+      this.db.exec("ALTER TABLE maintenances ADD COLUMN reopen_stage_s INTEGER");
+    if (!columns.has("reopen")) this.db.exec("ALTER TABLE maintenances ADD COLUMN reopen TEXT");
   }
 
   components(): ComponentRow[] {
@@ -395,6 +421,7 @@ export class StatusStore {
       end_ms: number;
       components: string[];
       switch_exchange: boolean;
+      reopen_stage_s?: number | null;
     },
     now_ms: number,
   ): MaintenanceRow {
@@ -403,7 +430,8 @@ export class StatusStore {
       this.db
         .prepare(
           `INSERT INTO maintenances (id, name, body, status, scheduled_for, scheduled_until, components,
-             switch_exchange, created_at, updated_at) VALUES (?, ?, ?, 'scheduled', ?, ?, ?, ?, ?, ?)`,
+             switch_exchange, reopen_stage_s, created_at, updated_at)
+             VALUES (?, ?, ?, 'scheduled', ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           id,
@@ -413,6 +441,7 @@ export class StatusStore {
           iso(m.end_ms),
           JSON.stringify(m.components),
           m.switch_exchange ? 1 : 0,
+          m.reopen_stage_s ?? null,
           iso(now_ms),
           iso(now_ms),
         );
@@ -421,8 +450,17 @@ export class StatusStore {
     return this.maintenance(id) as MaintenanceRow;
   }
 
-  /** Moves a maintenance to `status` with an update. */
-  set_maintenance(id: string, status: MaintenanceStatus, body: string, now_ms: number): void {
+  /**
+   * Moves a maintenance to `status` with an update; `reopen`, when given, is stored in the same
+   * transaction (a stage carried out is never published without its state, nor the reverse).
+   */
+  set_maintenance(
+    id: string,
+    status: MaintenanceStatus,
+    body: string,
+    now_ms: number,
+    reopen?: ReopeningState,
+  ): void {
     this.db.transaction(() => {
       this.db
         .prepare(
@@ -431,8 +469,15 @@ export class StatusStore {
              completed_at = CASE WHEN ? = 'completed' THEN ? ELSE completed_at END WHERE id = ?`,
         )
         .run(status, iso(now_ms), status, iso(now_ms), status, iso(now_ms), id);
+      if (reopen !== undefined)
+        this.db.prepare("UPDATE maintenances SET reopen = ? WHERE id = ?").run(JSON.stringify(reopen), id);
       this.maintenance_update(id, status, body, now_ms);
     })();
+  }
+
+  /** Stores a staged reopening's state without an update (a wait moved, nothing published). */
+  set_reopening(id: string, reopen: ReopeningState): void {
+    this.db.prepare("UPDATE maintenances SET reopen = ? WHERE id = ?").run(JSON.stringify(reopen), id);
   }
 
   private maintenance_update(id: string, status: MaintenanceStatus, body: string, now_ms: number): void {
@@ -669,6 +714,11 @@ export class StatusStore {
       ...(row as unknown as MaintenanceRow),
       components: JSON.parse(row.components as string) as string[],
       switch_exchange: row.switch_exchange === 1,
+      reopen_stage_s: (row.reopen_stage_s as number | null) ?? null,
+      reopen:
+        row.reopen === null || row.reopen === undefined
+          ? null
+          : (JSON.parse(row.reopen as string) as ReopeningState),
       updates,
     };
   }

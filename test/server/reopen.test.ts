@@ -103,7 +103,7 @@ describe("reopen plan", () => {
       { deposits_paused: true, withdrawals_paused: true },
       { BTCUSDT: "TRADING", NEWUSDT: "BREAK" },
     );
-    const plan = reopen_plan(s, ["NEWUSDT", "NEWUSDT"], true);
+    const plan = reopen_plan(s, ["NEWUSDT", "NEWUSDT"], { keep_withdrawals_paused: true });
     assert.deepEqual(
       plan?.stages.map((x) => [x.name, x.actions]),
       [
@@ -131,7 +131,12 @@ describe("reopen plan", () => {
         ["withdrawals", 1],
       ],
     );
-    assert.equal(reopen_plan(state({ withdrawals_paused: true }, { BTCUSDT: "TRADING" }), null, true), null);
+    assert.equal(
+      reopen_plan(state({ withdrawals_paused: true }, { BTCUSDT: "TRADING" }), null, {
+        keep_withdrawals_paused: true,
+      }),
+      null,
+    );
     assert.throws(() => reopen_plan(s, ["BTCUSDT", "DOGEUSDT"]), /the node lists no market DOGEUSDT/);
   });
 

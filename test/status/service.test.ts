@@ -264,10 +264,14 @@ describe("status service", () => {
       });
       return (await r.json()) as Record<string, unknown> & Record<string, unknown>[];
     };
-    const orders = await signed_get("/api/v3/allOrders", { symbol: "BTCUSDT" });
-    const canary_orders = orders.filter((o) => String(o.clientOrderId).startsWith("canary-"));
-    assert.ok(canary_orders.length > 0);
-    assert.ok(canary_orders.every((o) => o.status === "CANCELED" && o.type === "LIMIT_MAKER"));
+    // (read again while a round's order is between its placing and its cancel; one the kill -9 left
+    // resting is swept by the restarted service before its first order)
+    const canary_orders = await until("every canary order cancelled", 10_000, async () => {
+      const orders = await signed_get("/api/v3/allOrders", { symbol: "BTCUSDT" });
+      const mine = orders.filter((o) => String(o.clientOrderId).startsWith("canary-"));
+      return mine.length > 0 && mine.every((o) => o.status === "CANCELED") ? mine : null;
+    });
+    assert.ok(canary_orders.every((o) => o.type === "LIMIT_MAKER"));
     // inside the band: halfway between 0.2 × 65,000 and 65,000
     assert.ok(
       canary_orders.every((o) => o.price === "39000.00000000"),
