@@ -20,6 +20,8 @@ export interface StatusMaintenance {
   shortlink: string;
   scheduled_for: string;
   scheduled_until: string;
+  /** Newest first (Statuspage's order). */
+  incident_updates?: { body: string; status: string; created_at: string }[];
 }
 export interface StatusSummary {
   page: { url: string; name: string };

@@ -44,6 +44,7 @@ describe("the web app during an outage", () => {
     const status: RunningStatus = await test_status(join(dir, "status"), base, {
       port: status_port,
       quiet_ms: 2000,
+      exchange_admin_socket: join(exchange_dir, "admin.sock"),
     });
     cleanup.push(() => status.close());
 
@@ -163,5 +164,35 @@ describe("the web app during an outage", () => {
       return /monitoring|resolved/.test((await banners.first().textContent()) ?? "") ? true : null;
     });
     await page.screenshot({ path: artifact("web-recovered.png") });
+
+    // a maintenance that ends in stages: the page says what is open now and when the next stage is
+    const soon = Date.now() + 1000;
+    const staged = await admin_request(status.admin_socket, "POST", "/v1/maintenances", {
+      name: "Matching engine upgrade",
+      body: "Trading pauses for the upgrade.",
+      start: new Date(soon).toISOString(),
+      end: new Date(soon + 1000).toISOString(),
+      switch_exchange: true,
+      reopen_stage_seconds: 3600,
+    });
+    assert.equal(staged.status, 200, JSON.stringify(staged.body));
+    const reopening = page
+      .getByTestId("maintenance-banner")
+      .filter({ hasText: "Reopening after maintenance" })
+      .filter({ hasText: /its markets stay closed while it reopens in stages\. Next: cancel-only at / });
+    await reopening.waitFor({ timeout: 15_000 });
+    await page.getByTestId("market-mode").getByText("Halted", { exact: true }).waitFor({ timeout: 10_000 });
+    await page.screenshot({ path: artifact("web-reopening.png") });
+    const ended = await admin_request(
+      status.admin_socket,
+      "POST",
+      `/v1/maintenances/${(staged.body as { id: string }).id}/complete`,
+      { body: "Checks passed early." },
+    );
+    assert.equal(ended.status, 200, JSON.stringify(ended.body));
+    await reopening.waitFor({ state: "detached", timeout: 10_000 });
+    await until("the market's badge to go", 10_000, async () =>
+      (await page.getByTestId("market-mode").count()) === 0 ? true : null,
+    );
   });
 });

@@ -4,6 +4,12 @@ import { config } from "../session";
 import { status_summary } from "../status";
 import { useStore } from "../store";
 
+const MAINTENANCE_WORDS: Record<string, string> = {
+  scheduled: "Scheduled maintenance",
+  in_progress: "Maintenance in progress",
+  verifying: "Reopening after maintenance",
+};
+
 export function Banners() {
   const reach = useStore(reachability);
   const summary = useStore(status_summary);
@@ -43,9 +49,11 @@ export function Banners() {
       ))}
       {maintenances.map((m) => (
         <div key={m.id} className="banner maintenance" role="status" data-testid="maintenance-banner">
-          <strong>{m.status === "in_progress" ? "Maintenance in progress" : "Scheduled maintenance"}:</strong>{" "}
-          {m.name} ({new Date(m.scheduled_for).toLocaleString()} –{" "}
-          {new Date(m.scheduled_until).toLocaleString()}) <a href={m.shortlink}>Details</a>
+          <strong>{MAINTENANCE_WORDS[m.status] ?? "Scheduled maintenance"}:</strong> {m.name} (
+          {new Date(m.scheduled_for).toLocaleString()} – {new Date(m.scheduled_until).toLocaleString()})
+          {/* while it reopens in stages, what is open now and when the next stage opens */}
+          {m.status === "verifying" && m.incident_updates?.[0] ? ` ${m.incident_updates[0].body}` : ""}{" "}
+          <a href={m.shortlink}>Details</a>
         </div>
       ))}
     </div>
