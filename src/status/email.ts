@@ -8,6 +8,7 @@ import nodemailer from "nodemailer";
 import type SMTPPool from "nodemailer/lib/smtp-pool/index.js";
 import type { PageInfo } from "./api.js";
 import type { MailMessage } from "./notify.js";
+import { update_status_words } from "./page.js";
 import type { EmailSubscriberRow, NoticeRow } from "./store.js";
 
 export const EMAIL_LENGTH_MAX = 254;
@@ -93,14 +94,14 @@ export function update_email(
   const leave = unsubscribe_url(info, s.token);
   return {
     to: s.email,
-    subject: `[${info.name} status] ${u.incident_name}: ${u.status}`,
+    subject: `[${info.name} status] ${u.incident_name}: ${update_status_words(u.status)}`,
     messageId: `<${n.id}@holdfast-status>`,
     headers: {
       "List-Unsubscribe": `<${leave}>`,
       "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     },
     text: `${u.incident_name}
-Status: ${u.status}
+Status: ${update_status_words(u.status)}
 Time: ${u.created_at.replace("T", " ").slice(0, 19)} UTC
 
 ${u.body}

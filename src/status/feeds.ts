@@ -4,7 +4,7 @@
  * text is operator- or probe-written.
  */
 import type { PageInfo } from "./api.js";
-import { html_escape } from "./page.js";
+import { html_escape, update_status_words } from "./page.js";
 import type { StatusStore } from "./store.js";
 
 export const FEED_ENTRIES = 50;
@@ -15,7 +15,7 @@ export function atom_feed(info: PageInfo, store: StatusStore): string {
   const entries = updates
     .map((u) => {
       const link = `${info.url}/incidents/${u.incident_id}`;
-      return `<entry><id>${html_escape(`${link}#${u.id}`)}</id><title>${html_escape(`${u.incident_name}: ${u.status}`)}</title><updated>${html_escape(u.created_at)}</updated><link rel="alternate" type="text/html" href="${html_escape(link)}"/><content type="text">${html_escape(u.body)}</content></entry>`;
+      return `<entry><id>${html_escape(`${link}#${u.id}`)}</id><title>${html_escape(`${u.incident_name}: ${update_status_words(u.status)}`)}</title><updated>${html_escape(u.created_at)}</updated><link rel="alternate" type="text/html" href="${html_escape(link)}"/><content type="text">${html_escape(u.body)}</content></entry>`;
     })
     .join("\n");
   return `<?xml version="1.0" encoding="utf-8"?>
@@ -35,7 +35,7 @@ export function rss_feed(info: PageInfo, store: StatusStore): string {
   const items = updates
     .map((u) => {
       const link = `${info.url}/incidents/${u.incident_id}`;
-      return `<item><title>${html_escape(`${u.incident_name}: ${u.status}`)}</title><link>${html_escape(link)}</link><guid isPermaLink="false">${html_escape(u.id)}</guid><pubDate>${new Date(u.created_at).toUTCString()}</pubDate><description>${html_escape(u.body)}</description></item>`;
+      return `<item><title>${html_escape(`${u.incident_name}: ${update_status_words(u.status)}`)}</title><link>${html_escape(link)}</link><guid isPermaLink="false">${html_escape(u.id)}</guid><pubDate>${new Date(u.created_at).toUTCString()}</pubDate><description>${html_escape(u.body)}</description></item>`;
     })
     .join("\n");
   return `<?xml version="1.0" encoding="utf-8"?>

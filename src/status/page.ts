@@ -62,6 +62,14 @@ function bars(component_id: string, rows: readonly DayRow[], now_ms: number): st
   return `<svg class="bars" viewBox="0 0 ${UPTIME_DAYS * 4} 24" preserveAspectRatio="none" role="img" aria-label="${UPTIME_DAYS}-day history">${cells.join("")}</svg>`;
 }
 
+/**
+ * An update's status as people read it in a notice or feed: Statuspage's names, but a maintenance's
+ * "in_progress" reads "in progress" and its "verifying" (the exchange reopening in stages,
+ * reopening.ts) "reopening". Incident statuses are single words already.
+ */
+export const update_status_words = (status: string): string =>
+  status === "verifying" ? "reopening" : status.replace(/_/g, " ");
+
 const when = (iso: string): string =>
   `<time datetime="${html_escape(iso)}">${html_escape(iso.replace("T", " ").slice(0, 16))} UTC</time>`;
 

@@ -5,7 +5,7 @@
  * them). Telegram allows about one message a second per chat: the notifier keeps that pace per chat,
  * and a 429 answer's parameters.retry_after (seconds) is waited out before the next try.
  */
-import { html_escape } from "./page.js";
+import { html_escape, update_status_words } from "./page.js";
 
 export const TELEGRAM_API = "https://api.telegram.org";
 export const TELEGRAM_TEXT_MAX = 4096;
@@ -83,7 +83,7 @@ export function update_text(
     kind === "maintenance"
       ? `${info.url}/api/v2/scheduled-maintenances.json`
       : `${info.url}/api/v2/incidents/${update.incident_id}.json`;
-  const head = `<b>${html_escape(update.incident_name)}</b>: ${html_escape(update.status)}\n`;
+  const head = `<b>${html_escape(update.incident_name)}</b>: ${html_escape(update_status_words(update.status))}\n`;
   const tail = `\n\n<a href="${html_escape(page)}">Details</a> · <a href="${html_escape(signed)}">signed update</a> (Ed25519 key ${html_escape(key_id)})`;
   const room = TELEGRAM_TEXT_MAX - head.length - tail.length - 1;
   const body = html_escape(update.body);

@@ -14,6 +14,7 @@ import { admin_request } from "../../src/admin/client.js";
 import type { RunningStatus } from "../../src/status/service.js";
 import { verify_document } from "../../src/status/signing.js";
 import { StatusStore } from "../../src/status/store.js";
+import { update_text } from "../../src/status/telegram.js";
 import { telegram_api } from "../helpers/channels.js";
 import { demo_node } from "../helpers/nodes.js";
 import { test_status } from "../helpers/status.js";
@@ -99,5 +100,19 @@ describe("Telegram", () => {
       ["-1001234567890", "delivered"],
       ["-1009999", "failed"],
     ]);
+  });
+
+  it("a maintenance's statuses read as words: in progress, reopening (its staged end)", () => {
+    const info = { name: "Holdfast", url: "https://status.example" };
+    const text = (status: string) =>
+      update_text(
+        info,
+        "maintenance",
+        { incident_name: "Upgrade", incident_id: "m1", status, body: "b", created_at: "" },
+        "k",
+      ).split("\n")[0];
+    assert.equal(text("in_progress"), "<b>Upgrade</b>: in progress");
+    assert.equal(text("verifying"), "<b>Upgrade</b>: reopening");
+    assert.equal(text("completed"), "<b>Upgrade</b>: completed");
   });
 });
