@@ -10,9 +10,9 @@ import { signing_key_json } from "../status/api.js";
 import { STATUS_DEFAULTS, start_status } from "../status/service.js";
 import { key_id, Signer, verify_document } from "../status/signing.js";
 
-/** A whole number of seconds as typed; the service checks the range. */
+/** A whole number (of seconds, of minutes) as typed; the service checks the range. */
 function whole_number(flag: string, text: string): number {
-  if (!/^[0-9]{1,9}$/.test(text)) throw new Error(`${flag}: expected a whole number of seconds, got ${text}`);
+  if (!/^[0-9]{1,9}$/.test(text)) throw new Error(`${flag}: expected a whole number, got ${text}`);
   return Number(text);
 }
 
@@ -344,6 +344,10 @@ export function register_status(program: Command): void {
       "put the exchange into maintenance for the window (needs --exchange-admin-socket)",
     )
     .option(
+      "--remind-minutes <n>",
+      "remind every subscriber this many minutes before the start (an update of its own)",
+    )
+    .option(
       "--reopen-stage-seconds <n>",
       "with --switch-exchange: at the end, reopen in stages this far apart (markets closed, cancel-only, trading, withdrawals) instead of all at once",
     )
@@ -358,6 +362,7 @@ export function register_status(program: Command): void {
           components?: string;
           switchExchange?: boolean;
           reopenStageSeconds?: string;
+          remindMinutes?: string;
           json?: boolean;
         },
       ) =>
@@ -374,6 +379,9 @@ export function register_status(program: Command): void {
             ...(opts.reopenStageSeconds === undefined
               ? {}
               : { reopen_stage_seconds: whole_number("--reopen-stage-seconds", opts.reopenStageSeconds) }),
+            ...(opts.remindMinutes === undefined
+              ? {}
+              : { remind_minutes: whole_number("--remind-minutes", opts.remindMinutes) }),
           })) as { id: string; scheduled_for: string; scheduled_until: string };
           if (opts.json) return console.log(JSON.stringify(r));
           console.log(`maintenance ${r.id} scheduled ${r.scheduled_for} → ${r.scheduled_until}`);

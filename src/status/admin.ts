@@ -223,6 +223,8 @@ export async function start_status_admin(
       components: m.components,
       switch_exchange: m.switch_exchange,
       reopen_stage_seconds: m.reopen_stage_s,
+      remind_minutes: m.remind_minutes,
+      reminded_at: m.reminded_at,
       // a staged reopening's progress: the stage carried out last, when the next is due, why it stopped
       reopening:
         m.reopen === null
@@ -244,6 +246,7 @@ export async function start_status_admin(
       components?: string[];
       switch_exchange?: boolean;
       reopen_stage_seconds?: number;
+      remind_minutes?: number;
     };
   }>(
     "/v1/maintenances",
@@ -267,6 +270,8 @@ export async function start_status_admin(
             switch_exchange: { type: "boolean" },
             // the exchange reopens in stages this far apart at the window's end (needs switch_exchange)
             reopen_stage_seconds: { type: "integer", minimum: 0, maximum: REOPEN_STAGE_S_MAX },
+            // subscribers reminded this long before the start (at most the 90 days a window is announced ahead)
+            remind_minutes: { type: "integer", minimum: 1, maximum: MAINTENANCE_AHEAD_MAX_MS / 60_000 },
           },
         },
       },
@@ -303,6 +308,7 @@ export async function start_status_admin(
           components: ids,
           switch_exchange: b.switch_exchange === true,
           reopen_stage_s: b.reopen_stage_seconds ?? null,
+          remind_minutes: b.remind_minutes ?? null,
         },
         now,
       );

@@ -80,7 +80,7 @@ export function register_admin_page(
 <section><h2>Open an incident</h2><form method="post" action="/admin/act">${csrf}<input type="hidden" name="action" value="open"><label>Title <input name="name" required maxlength="200"></label><label>First update <textarea name="body" rows="3" cols="60" required maxlength="5000"></textarea></label><label>Status <select name="status">${options(["investigating", "identified", "monitoring"])}</select></label><label>Affected component <select name="component"><option value="">none</option>${components.map((c) => `<option value="${html_escape(c.id)}">${html_escape(c.name)}</option>`).join("")}</select></label><label>Show it as <select name="component_status"><option value="">(unchanged)</option>${options(COMPONENT_STATUSES)}</select></label><button type="submit">Open</button></form></section>
 <section><h2>Open incidents</h2>${incidents.length === 0 ? "<p>None.</p>" : incident_forms}</section>
 <section><h2>Components</h2>${component_rows}</section>
-<section><h2>Schedule maintenance</h2><form method="post" action="/admin/act">${csrf}<input type="hidden" name="action" value="schedule"><label>Title <input name="name" required maxlength="200"></label><label>Start (UTC, ISO 8601) <input name="start" required placeholder="2026-12-01T02:00:00Z"></label><label>End (UTC, ISO 8601) <input name="end" required placeholder="2026-12-01T03:00:00Z"></label><label>What users should know <textarea name="body" rows="2" cols="60" required maxlength="5000"></textarea></label><label><input type="checkbox" name="switch_exchange" value="1"> switch the exchange into maintenance</label><label>Reopen in stages, seconds apart (blank: all at once) <input name="reopen_stage_seconds" inputmode="numeric" pattern="[0-9]{1,4}" maxlength="4"></label><button type="submit">Schedule</button></form></section></main>`,
+<section><h2>Schedule maintenance</h2><form method="post" action="/admin/act">${csrf}<input type="hidden" name="action" value="schedule"><label>Title <input name="name" required maxlength="200"></label><label>Start (UTC, ISO 8601) <input name="start" required placeholder="2026-12-01T02:00:00Z"></label><label>End (UTC, ISO 8601) <input name="end" required placeholder="2026-12-01T03:00:00Z"></label><label>What users should know <textarea name="body" rows="2" cols="60" required maxlength="5000"></textarea></label><label><input type="checkbox" name="switch_exchange" value="1"> switch the exchange into maintenance</label><label>Remind subscribers, minutes before (blank: no reminder) <input name="remind_minutes" inputmode="numeric" pattern="[0-9]{1,6}" maxlength="6"></label><label>Reopen in stages, seconds apart (blank: all at once) <input name="reopen_stage_seconds" inputmode="numeric" pattern="[0-9]{1,4}" maxlength="4"></label><button type="submit">Schedule</button></form></section></main>`,
     );
   };
 
@@ -193,7 +193,15 @@ export function register_admin_page(
             start: str("start"),
             end: str("end"),
             switch_exchange: str("switch_exchange") === "1",
-            // blank: all at once; anything else goes to the route's schema as a number (or is refused there)
+            // blank: none; anything else goes to the route's schema as a number (or is refused there)
+            ...(str("remind_minutes") === ""
+              ? {}
+              : {
+                  remind_minutes: /^[0-9]{1,6}$/.test(str("remind_minutes"))
+                    ? Number(str("remind_minutes"))
+                    : str("remind_minutes"),
+                }),
+            // blank: all at once
             ...(str("reopen_stage_seconds") === ""
               ? {}
               : {

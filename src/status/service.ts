@@ -282,7 +282,24 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
     advance: async (now_ms: number): Promise<boolean> => {
       let changed = false;
       for (const m of store.maintenances("upcoming")) {
-        if (Date.parse(m.scheduled_for) > now_ms) continue;
+        const start_ms = Date.parse(m.scheduled_for);
+        // the reminder, when asked for and its time came after the window was announced
+        if (m.remind_minutes !== null && m.reminded_at === null && now_ms < start_ms) {
+          const remind_ms = start_ms - m.remind_minutes * 60_000;
+          if (now_ms >= remind_ms && remind_ms > Date.parse(m.created_at)) {
+            const minutes = Math.max(1, Math.round((start_ms - now_ms) / 60_000));
+            durable(() =>
+              store.remind_maintenance(
+                m.id,
+                `Reminder: this maintenance starts in ${minutes} minute${minutes === 1 ? "" : "s"}, at ${m.scheduled_for.slice(11, 16)} UTC. ${m.body}`,
+                now_ms,
+              ),
+            );
+            options.log(`status: maintenance ${m.id}: reminder sent`);
+            changed = true;
+          }
+        }
+        if (start_ms > now_ms) continue;
         const note = m.switch_exchange ? await switch_exchange(true) : "";
         for (const id of m.components) store.set_override(id, "under_maintenance", now_ms);
         store.set_maintenance(m.id, "in_progress", `Scheduled maintenance has started.${note}`, now_ms);

@@ -70,6 +70,10 @@ export interface MaintenanceRow {
   reopen_stage_s: number | null;
   /** The staged reopening under way or done (the window is "verifying" while it runs). */
   reopen: ReopeningState | null;
+  /** Subscribers are reminded this many minutes before the start (Statuspage's remind-prior); null: not. */
+  remind_minutes: number | null;
+  /** When the reminder went out, or null. */
+  reminded_at: string | null;
   created_at: string;
   updated_at: string;
   started_at: string | null;
@@ -215,6 +219,9 @@ export class StatusStore {
     if (!columns.has("reopen_stage_s"))
       this.db.exec("ALTER TABLE maintenances ADD COLUMN reopen_stage_s INTEGER");
     if (!columns.has("reopen")) this.db.exec("ALTER TABLE maintenances ADD COLUMN reopen TEXT");
+    if (!columns.has("remind_minutes"))
+      this.db.exec("ALTER TABLE maintenances ADD COLUMN remind_minutes INTEGER");
+    if (!columns.has("reminded_at")) this.db.exec("ALTER TABLE maintenances ADD COLUMN reminded_at TEXT");
   }
 
   components(): ComponentRow[] {
@@ -422,6 +429,7 @@ export class StatusStore {
       components: string[];
       switch_exchange: boolean;
       reopen_stage_s?: number | null;
+      remind_minutes?: number | null;
     },
     now_ms: number,
   ): MaintenanceRow {
@@ -430,8 +438,8 @@ export class StatusStore {
       this.db
         .prepare(
           `INSERT INTO maintenances (id, name, body, status, scheduled_for, scheduled_until, components,
-             switch_exchange, reopen_stage_s, created_at, updated_at)
-             VALUES (?, ?, ?, 'scheduled', ?, ?, ?, ?, ?, ?, ?)`,
+             switch_exchange, reopen_stage_s, remind_minutes, created_at, updated_at)
+             VALUES (?, ?, ?, 'scheduled', ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           id,
@@ -442,6 +450,7 @@ export class StatusStore {
           JSON.stringify(m.components),
           m.switch_exchange ? 1 : 0,
           m.reopen_stage_s ?? null,
+          m.remind_minutes ?? null,
           iso(now_ms),
           iso(now_ms),
         );
@@ -472,6 +481,16 @@ export class StatusStore {
       if (reopen !== undefined)
         this.db.prepare("UPDATE maintenances SET reopen = ? WHERE id = ?").run(JSON.stringify(reopen), id);
       this.maintenance_update(id, status, body, now_ms);
+    })();
+  }
+
+  /** The reminder before a window's start: an update of its own (still "scheduled"), sent to every subscriber. */
+  remind_maintenance(id: string, body: string, now_ms: number): void {
+    this.db.transaction(() => {
+      this.db
+        .prepare("UPDATE maintenances SET reminded_at = ?, updated_at = ? WHERE id = ?")
+        .run(iso(now_ms), iso(now_ms), id);
+      this.maintenance_update(id, "scheduled", body, now_ms);
     })();
   }
 
@@ -715,6 +734,8 @@ export class StatusStore {
       components: JSON.parse(row.components as string) as string[],
       switch_exchange: row.switch_exchange === 1,
       reopen_stage_s: (row.reopen_stage_s as number | null) ?? null,
+      remind_minutes: (row.remind_minutes as number | null) ?? null,
+      reminded_at: (row.reminded_at as string | null) ?? null,
       reopen:
         row.reopen === null || row.reopen === undefined
           ? null

@@ -174,6 +174,47 @@ describe("scheduled maintenance", () => {
     assert.match((await admin(["maintenances"])).stdout, new RegExp(`${later_id}\\s+completed`));
     const s = (await (await fetch(`${exchange}/sapi/v1/system/status`)).json()) as { status: number };
     assert.equal(s.status, 0);
+
+    // reminders: one whose time comes goes out as an update of its own; one whose time had passed
+    // when the window was announced does not (the announcement was the notice)
+    const ahead = async (start_ms: number, remind: string) => {
+      const r = await admin([
+        "schedule",
+        "Reminded",
+        "--start",
+        iso(start_ms),
+        "--end",
+        iso(start_ms + 60_000),
+        "--body",
+        "Trading pauses for a minute.",
+        "--remind-minutes",
+        remind,
+        "--json",
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      return (JSON.parse(r.stdout) as { id: string }).id;
+    };
+    const late = await ahead(Date.now() + 30 * 60_000, "60");
+    // its reminder is due 4 s from now: after the CLI's own start-up has announced the window
+    const due = await ahead(Date.now() + 64_000, "1");
+    const reminded = await until("the reminder", 12_000, async () => {
+      const all = await get<{ scheduled_maintenances: Maint[] }>("/api/v2/scheduled-maintenances.json");
+      const m = all.scheduled_maintenances.find((x) => x.id === due);
+      return m !== undefined && m.incident_updates.length === 2 ? m : null;
+    });
+    assert.deepEqual(
+      reminded.incident_updates.map((u) => u.status),
+      ["scheduled", "scheduled"],
+    );
+    assert.match(
+      reminded.incident_updates[0].body,
+      /^Reminder: this maintenance starts in 1 minute, at \d\d:\d\d UTC\. Trading pauses for a minute\.$/,
+    );
+    await new Promise((r) => setTimeout(r, 1000)); // rounds enough for a wrong reminder to show
+    const all = await get<{ scheduled_maintenances: Maint[] }>("/api/v2/scheduled-maintenances.json");
+    assert.equal(all.scheduled_maintenances.find((x) => x.id === late)?.incident_updates.length, 1);
+    for (const id of [late, due])
+      assert.equal((await admin(["complete", id, "--body", "Called off."])).code, 0);
   });
 
   it("a window that reopens in stages: in order, across a restart, stopped by drift, ended early", async () => {
