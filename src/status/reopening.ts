@@ -96,8 +96,17 @@ export class Reopenings {
     return this.exclusive(async () => {
       const fresh = this.deps.store.maintenance(m.id);
       if (fresh === null || fresh.status !== "in_progress") return "staged";
-      const plan = maintenance_reopen_plan((await this.deps.call("GET", "/v1/status")) as NodeStatus);
-      if (plan === null) return "nothing";
+      // A plan from an attempt that failed part-way is kept: its first stage may have halted some
+      // markets already, which a fresh plan would no longer count as closed by maintenance.
+      let plan = fresh.reopen?.plan ?? null;
+      if (plan === null) {
+        plan = maintenance_reopen_plan((await this.deps.call("GET", "/v1/status")) as NodeStatus);
+        if (plan === null) return "nothing";
+        const chosen = plan;
+        this.deps.durable(() =>
+          this.deps.store.set_reopening(fresh.id, { plan: chosen, done: -1, next_ms: now_ms, stopped: null }),
+        );
+      }
       const r = await this.carry(fresh, { plan, done: -1, next_ms: now_ms, stopped: null }, now_ms, false);
       if (r.opened.length === 0 && r.outcome === "paused") return "paused";
       this.publish(fresh, body, r, now_ms);
