@@ -49,3 +49,18 @@ export function admin_request(
     req.end(payload);
   });
 }
+
+/** A call to the admin interface at `socket_path` that answers the body, or throws for a status of 400 or more. */
+export function admin_call(
+  socket_path: string,
+): (method: "GET" | "POST" | "DELETE", path: string, body?: unknown) => Promise<unknown> {
+  return async (method, path, body) => {
+    const answer = await admin_request(socket_path, method, path, body);
+    if (answer.status >= 400) {
+      const b = answer.body as { error?: string; message?: string } | string | null;
+      const why = typeof b === "string" ? b : (b?.message ?? b?.error ?? JSON.stringify(b));
+      throw new Error(`the node refused: ${why}`);
+    }
+    return answer.body;
+  };
+}

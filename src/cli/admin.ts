@@ -3,7 +3,7 @@
  * socket in its data directory). Human-readable output by default, `--json` for scripts.
  */
 import type { Command } from "commander";
-import { AdminUnreachableError, admin_request, admin_socket_path } from "../admin/client.js";
+import { AdminUnreachableError, admin_call, admin_socket_path } from "../admin/client.js";
 import type { MarketsView, NodeStatus } from "../admin/server.js";
 import { FEE_PPM_DEFAULT } from "../engine/config.js";
 import {
@@ -47,15 +47,8 @@ async function call(
   path: string,
   body?: unknown,
 ): Promise<unknown> {
-  const socket = opts.socket ?? admin_socket_path(opts.dataDir);
   try {
-    const answer = await admin_request(socket, method, path, body);
-    if (answer.status >= 400) {
-      const b = answer.body as { error?: string; message?: string } | string;
-      const why = typeof b === "string" ? b : (b.message ?? b.error ?? JSON.stringify(b));
-      throw new Error(`the node refused: ${why}`);
-    }
-    return answer.body;
+    return await admin_call(opts.socket ?? admin_socket_path(opts.dataDir))(method, path, body);
   } catch (error) {
     if (error instanceof AdminUnreachableError) throw new Error(`holdfast admin: ${error.message}`);
     throw error;

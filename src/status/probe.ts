@@ -231,7 +231,6 @@ const REOPENING_WORDS: Record<string, string> = {
   HALT: "closed",
   CANCEL_ONLY: "cancel-only",
   POST_ONLY: "post-only",
-  TRADING: "trading",
 };
 
 /**

@@ -30,12 +30,6 @@ const OPENED: Record<StageName, string> = {
   trading: "Trading is open again.",
   withdrawals: "Withdrawals are open again.",
 };
-const NEXT: Record<StageName, string> = {
-  deposits: "deposits",
-  "cancel-only": "cancel-only",
-  trading: "trading",
-  withdrawals: "withdrawals",
-};
 
 const clock = (ms: number): string => `${new Date(ms).toISOString().slice(11, 19)} UTC`;
 
@@ -50,7 +44,7 @@ function schedule_text(state: ReopeningState, stage_s: number): string {
   const parts: string[] = [];
   let at_ms = state.next_ms;
   for (let i = next_stage(state.plan, state.done); i >= 0; i = next_stage(state.plan, i)) {
-    parts.push(`${NEXT[state.plan.stages[i].name]} at ${clock(at_ms)}`);
+    parts.push(`${state.plan.stages[i].name} at ${clock(at_ms)}`);
     at_ms += stage_s * 1000;
   }
   return parts.length === 0 ? "" : ` Next: ${parts.join(", ")}.`;
@@ -173,7 +167,7 @@ export class Reopenings {
         [
           body,
           ...r.opened,
-          `The staged reopening did not finish (${r.reason}): ${NEXT[left]} and what follows are left to the operators.`,
+          `The staged reopening did not finish (${r.reason}): ${left} and what follows are left to the operators.`,
         ].join(" "),
         now_ms,
         state,

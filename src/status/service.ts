@@ -10,7 +10,7 @@ import { mkdirSync, renameSync, statfsSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import formbody from "@fastify/formbody";
 import Fastify, { type FastifyInstance } from "fastify";
-import { admin_request } from "../admin/client.js";
+import { admin_call, admin_request } from "../admin/client.js";
 import { lock_dir } from "../node/data_dir.js";
 import {
   CONNECTIONS_PER_IP_DEFAULT,
@@ -242,12 +242,7 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
       ? null
       : new Reopenings({
           store,
-          call: async (method, path, body) => {
-            const r = await admin_request(exchange_socket, method, path, body);
-            if (r.status !== 200)
-              throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
-            return r.body;
-          },
+          call: admin_call(exchange_socket),
           complete: finish,
           durable,
           log: options.log,

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { admin_request } from "../../src/admin/client.js";
+import { admin_call, admin_request } from "../../src/admin/client.js";
 import type { AdminCall } from "../../src/admin/reopen_run.js";
 import { node_status } from "../../src/admin/server.js";
 import { Reopenings } from "../../src/status/reopening.js";
@@ -31,9 +31,7 @@ describe("a staged reopening whose admin connection fails part-way", () => {
       let fail_at_post = 2; // the second command: after BTCUSDT is halted, before ETHUSDT is
       const call: AdminCall = async (method, path, body) => {
         if (method === "POST" && ++posts === fail_at_post) throw new Error("socket hang up (injected)");
-        const r = await admin_request(socket, method, path, body);
-        if (r.status !== 200) throw new Error(`${path}: ${r.status}`);
-        return r.body;
+        return admin_call(socket)(method, path, body);
       };
       const completed: string[] = [];
       const reopenings = new Reopenings({
