@@ -3,7 +3,7 @@
  * output stage would before fan-out. The engine thus does all of its work, events included, without
  * the benchmark measuring object allocation it would never do in production.
  */
-import type { EventSink, WebUserChange } from "../../src/engine/events.js";
+import type { EventSink, ReservesFigures, WebUserChange } from "../../src/engine/events.js";
 import type { Reason } from "../../src/engine/reasons.js";
 import type {
   Contingency,
@@ -336,4 +336,6 @@ export class RingSink implements EventSink {
     r[at + 2] = asset;
     r[at + 3] = amount_units;
   }
+  /** Not in any workload (an operator's audit): nothing to encode. */
+  reserves_audit(_take: () => ReservesFigures): void {}
 }

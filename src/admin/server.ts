@@ -21,6 +21,8 @@ import { UnencodableCommand } from "../journal/journal.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { free_bytes } from "../node/disk_guard.js";
 import { type ExchangeNode, WritesRefused } from "../node/exchange_node.js";
+import type { History } from "../projections/history.js";
+import { register_reserves_admin } from "./reserves.js";
 import { add_hmac_key, add_public_key, create_account, move_funds } from "./users.js";
 
 /** Longest path a Unix socket may have on Linux (sun_path is 108 bytes with the terminator). */
@@ -203,6 +205,8 @@ export async function start_admin_server(
   tier_names: readonly string[] = ["default"],
   /** The node's metrics (GET /v1/metrics: Prometheus's text; ?format=json: prom-client's JSON). */
   metrics: Metrics | null = null,
+  /** The node's history (proof-of-reserves audits live there); without it, no /v1/reserves. */
+  history: History | null = null,
 ): Promise<FastifyInstance> {
   if (Buffer.byteLength(socket_path) > SOCKET_PATH_MAX)
     throw new Error(
@@ -232,6 +236,12 @@ export async function start_admin_server(
   const market_id = (symbol: string): number | undefined => node.engine.market_by_symbol.get(symbol);
 
   // ?hash=1 adds the engine's state hash (O(state): an operator's or a test's check that replicas agree)
+  if (history !== null)
+    register_reserves_admin(app, node, history, submit, {
+      name_pattern: NAME_PATTERN,
+      decimal: DECIMAL_SCHEMA,
+    });
+
   app.get<{ Querystring: { hash?: string } }>("/v1/status", async (request) => ({
     ...node_status(node, data_dir, started_at),
     ...(request.query.hash === "1" ? { state_hash: node.state_hash() } : {}),

@@ -15,6 +15,7 @@ import {
 } from "../metrics/summary.js";
 import { mb } from "../node/disk_guard.js";
 import { register_reopen } from "./reopen.js";
+import { register_reserves_admin_cli } from "./reserves.js";
 
 /** GET /v1/accounts/:account (src/admin/server.ts). */
 interface AccountView {
@@ -547,4 +548,5 @@ export function register_admin(program: Command): void {
   });
 
   register_reopen(admin, common, (opts) => (method, path, body) => call(opts, method, path, body));
+  register_reserves_admin_cli(admin, common, call);
 }

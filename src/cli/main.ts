@@ -7,6 +7,7 @@ import { run_demo } from "../demo/engine_demo.js";
 import { register_admin } from "./admin.js";
 import { register_cluster } from "./cluster.js";
 import { register_journal } from "./journal.js";
+import { register_reserves_cli } from "./reserves.js";
 import { register_start } from "./start.js";
 import { register_status } from "./status.js";
 
@@ -73,6 +74,7 @@ register_cluster(program);
 register_status(program);
 register_admin(program);
 register_journal(program);
+register_reserves_cli(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : String(error));

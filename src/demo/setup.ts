@@ -76,8 +76,9 @@ export async function setup_demo(
   ]);
 
   const file = join(data_dir, "demo-credentials.json");
+  const first_setup = !existsSync(file);
   let credentials: DemoCredentials;
-  if (existsSync(file)) {
+  if (!first_setup) {
     credentials = { ...(JSON.parse(readFileSync(file, "utf8")) as DemoCredentials), ...urls };
   } else {
     credentials = { ...urls, users: [] };
@@ -112,6 +113,15 @@ export async function setup_demo(
     const hmac = must(await add_hmac_key(node, master, account, options), "canary key");
     const key = { apiKey: hmac.apiKey, secretKey: hmac.secretKey, symbols: ["BTCUSDT", "ETHUSDT"] };
     writeFileSync(canary_file, `${JSON.stringify(key, null, 2)}\n`, { mode: 0o600 });
+  }
+  // A first proof-of-reserves audit, so that the account page has one to verify against. The demo's
+  // "wallets" hold exactly what was deposited, so those are the reserves it declares.
+  if (first_setup) {
+    const reserves = node.engine.asset_totals.map((t, asset) => ({
+      asset,
+      units: t.deposits_units - t.withdrawals_units,
+    }));
+    await node.submit({ type: "reserves_audit", ts_ms: 0, reserves });
   }
   return { maker, taker, credentials_file: file };
 }

@@ -496,6 +496,19 @@ export interface SetLimit {
   value: number;
 }
 
+/**
+ * Operator: a proof-of-reserves audit (src/reserves/). The engine fixes every account's balances at
+ * this command's sequence (the `reserves_audit` event) beside the reserves the operator declares per
+ * asset (units; an asset not named is "not declared"). No state changes: replaying it gives the same
+ * event, so every node and every rebuilt history holds the same audit. A new kind: older journals
+ * have none, so no format version.
+ */
+export interface ReservesAudit {
+  type: "reserves_audit";
+  ts_ms: number;
+  reserves: { asset: number; units: number }[];
+}
+
 export type Command =
   | AddAsset
   | AddMarket
@@ -522,4 +535,5 @@ export type Command =
   | SetUserTotp
   | EndUserSessions
   | ListenKey
-  | SetLimit;
+  | SetLimit
+  | ReservesAudit;

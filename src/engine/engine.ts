@@ -30,6 +30,7 @@ import type {
   PlaceOrderList,
   PlaceOto,
   RegisterUser,
+  ReservesAudit,
   RevokeApiKey,
   SetAccountFees,
   SetExchangeFlags,
@@ -384,6 +385,9 @@ export class Engine {
         return;
       case "set_limit":
         this.set_limit(command);
+        return;
+      case "reserves_audit":
+        this.reserves_audit(command);
         return;
       default:
         this.sink.rejected(R.REASON_INVALID_PARAMETER, "unknown command type");
@@ -2711,6 +2715,43 @@ export class Engine {
     if (!name.startsWith("percent_price") && cmd.value > this.limits.orders_max)
       return void this.reject(R.REASON_INVALID_PARAMETER, `${name} must be at most orders_max`);
     this.limits[name] = cmd.value;
+  }
+
+  /**
+   * A proof-of-reserves audit: every account's balances as they stand, beside the operator's declared
+   * reserves. Changes nothing; refused (and journaled as refused) for an unknown asset, an amount that
+   * is not a non-negative safe integer, or an asset named twice.
+   */
+  private reserves_audit(cmd: ReservesAudit): void {
+    const n = this.assets.length;
+    if (n === 0) return void this.reject(R.REASON_INVALID_PARAMETER, "no assets to audit");
+    if (!Array.isArray(cmd.reserves) || cmd.reserves.length > n)
+      return void this.reject(R.REASON_INVALID_PARAMETER, "more reserves than assets");
+    const reserves_units = new Array<number>(n).fill(-1);
+    for (const r of cmd.reserves) {
+      if (!this.asset_valid(r.asset)) return void this.reject(R.REASON_UNKNOWN_ASSET);
+      if (!(Number.isSafeInteger(r.units) && r.units >= 0))
+        return void this.reject(R.REASON_INVALID_AMOUNT, "reserves must be a non-negative integer");
+      if (reserves_units[r.asset] !== -1)
+        return void this.reject(R.REASON_INVALID_PARAMETER, "an asset's reserves named twice");
+      reserves_units[r.asset] = r.units;
+    }
+    this.sink.reserves_audit(() => {
+      const accounts = this.accounts.length;
+      const ledger = this.ledger;
+      const balances = new Float64Array(accounts * n);
+      for (let a = 0; a < accounts; a++)
+        for (let asset = 0; asset < n; asset++)
+          balances[a * n + asset] = ledger.free(a, asset) + ledger.locked(a, asset);
+      return {
+        assets: n,
+        accounts,
+        balances,
+        reserves_units,
+        fees_units: this.asset_totals.map((t) => t.fees_units),
+        custody_units: this.asset_totals.map((t) => t.deposits_units - t.withdrawals_units),
+      };
+    });
   }
 
   private set_exchange_flags(cmd: SetExchangeFlags): void {

@@ -184,6 +184,25 @@ export interface EventSink {
   exchange_flags(maintenance: boolean, deposits_paused: boolean, withdrawals_paused: boolean): void;
   /** Deposit (positive) or withdrawal (negative) applied to an account. */
   ledger(account: number, asset: number, amount_units: number): void;
+  /**
+   * A proof-of-reserves audit (the reserves_audit command): `take` copies every account's balances
+   * as they are now; a sink that keeps nothing never calls it (a replay pays for no copy).
+   */
+  reserves_audit(take: () => ReservesFigures): void;
+}
+
+/** What a reserves audit fixes, per asset in its smallest unit (src/reserves/). */
+export interface ReservesFigures {
+  assets: number;
+  accounts: number;
+  /** Account-major: balances[account * assets + asset] = free + locked. */
+  balances: Float64Array;
+  /** Declared by the operator (-1: not declared). */
+  reserves_units: number[];
+  /** Fees collected: the exchange's own, not owed to users. */
+  fees_units: number[];
+  /** Deposits less withdrawals: what the ledger says the exchange holds in all. */
+  custody_units: number[];
 }
 
 export type WebUserChange = "registered" | "totp_on" | "totp_off" | "sessions_ended";
@@ -323,7 +342,8 @@ export type EngineEvent =
   | { kind: "market_added"; market: number; symbol: string }
   | { kind: "market_status"; market: number; status: MarketStatus }
   | { kind: "exchange_flags"; maintenance: boolean; deposits_paused: boolean; withdrawals_paused: boolean }
-  | { kind: "ledger"; account: number; asset: number; amount_units: number };
+  | { kind: "ledger"; account: number; asset: number; amount_units: number }
+  | ({ kind: "reserves_audit" } & ReservesFigures);
 
 /** Collects events as objects; `take()` hands over what one command produced. */
 export class EventCollector implements EventSink {
@@ -587,6 +607,9 @@ export class EventCollector implements EventSink {
   ledger(account: number, asset: number, amount_units: number): void {
     this.events.push({ kind: "ledger", account, asset, amount_units });
   }
+  reserves_audit(take: () => ReservesFigures): void {
+    this.events.push({ kind: "reserves_audit", ...take() });
+  }
 }
 
 /** Discards events; subclasses override what they need. */
@@ -715,4 +738,5 @@ export class NullSink implements EventSink {
   market_status(_market: number, _status: MarketStatus): void {}
   exchange_flags(_maintenance: boolean, _deposits_paused: boolean, _withdrawals_paused: boolean): void {}
   ledger(_account: number, _asset: number, _amount_units: number): void {}
+  reserves_audit(_take: () => ReservesFigures): void {}
 }

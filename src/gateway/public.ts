@@ -150,6 +150,11 @@ function request_weight(route: string, q: WeightParams): number {
       const n = one ? 1 : symbols_count(q);
       return n === 0 ? 40 : Math.min(40, 2 * n);
     }
+    case "GET /holdfast/v1/reserves/proof":
+      return 10;
+    case "GET /holdfast/v1/reserves/audits":
+      return 5;
+    case "GET /holdfast/v1/reserves":
     case "GET /api/v3/klines":
     case "GET /api/v3/uiKlines":
     case "GET /api/v3/avgPrice":

@@ -57,6 +57,7 @@ import type { Limiter } from "./limits.js";
 import { my_filters, pad8, price_str, qty_str } from "./market_data.js";
 import { list_json, pending_orders, register_order_lists } from "./order_lists.js";
 import { ApiError, bad, integer, type Params } from "./params.js";
+import { register_reserves } from "./reserves.js";
 import { fee_rate, register_wallet } from "./wallet.js";
 
 export type Route = (
@@ -848,6 +849,9 @@ export function register_trading(
     signed,
     key_only: (request) => auth.key_only(request.headers, request.ip),
   });
+
+  // Proof of reserves: the audits' figures (public) and the caller's own inclusion proof (signed)
+  register_reserves(route, { engine, history, signed });
 
   register_order_lists(route, {
     engine,

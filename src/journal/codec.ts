@@ -59,7 +59,10 @@ const KINDS = [
   "set_account_fees",
   "listen_key",
   "set_limit",
+  "reserves_audit",
 ] as const;
+/** A reserves audit names at most this many assets (one byte counts them). */
+export const RESERVES_MAX = 255;
 const KIND_CODE = new Map<string, number>(KINDS.map((k, i) => [k, i]));
 
 export class CodecError extends Error {
@@ -331,6 +334,14 @@ export function encode_command(w: ByteWriter, c: Command): void {
     case "set_limit":
       w.u8(c.limit);
       w.f64(c.value);
+      return;
+    case "reserves_audit":
+      if (c.reserves.length > RESERVES_MAX) throw new CodecError(`more than ${RESERVES_MAX} reserves`);
+      w.u8(c.reserves.length);
+      for (const r of c.reserves) {
+        w.u32(r.asset);
+        w.f64(r.units);
+      }
       return;
   }
 }
@@ -635,5 +646,11 @@ function read_body(r: ByteReader, kind: (typeof KINDS)[number], ts_ms: number, v
     }
     case "set_limit":
       return { type: kind, ts_ms, limit: r.u8(), value: r.f64() };
+    case "reserves_audit": {
+      const n = r.u8();
+      const reserves: { asset: number; units: number }[] = [];
+      for (let i = 0; i < n; i++) reserves.push({ asset: r.u32(), units: r.f64() });
+      return { type: kind, ts_ms, reserves };
+    }
   }
 }

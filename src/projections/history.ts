@@ -8,11 +8,13 @@
  * own, and answer by promise; each first waits until everything fed before it was asked is written,
  * so a client reads its own writes.
  */
+import { randomBytes } from "node:crypto";
 import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { EngineEvent } from "../engine/events.js";
 import type { MarketFormat, PublicShape } from "../gateway/history_json.js";
 import { open_or_set_aside } from "../node/data_dir.js";
+import { type AuditRow, type ProofRow, RESERVES_SCHEMA } from "../reserves/audit.js";
 import {
   type Agg,
   type Buckets,
@@ -139,6 +141,12 @@ export class History {
   constructor(
     private readonly file: string,
     private readonly log: (line: string) => void = (line) => console.error(line),
+    /**
+     * The key of the reserves audits' leaf nonces (src/reserves/audit.ts): the nodes derive it from
+     * the master key, so that every node, and a history rebuilt from the journal, makes the same tree.
+     * Without one (tests of other things), a random key: the audits are then this process's own.
+     */
+    reserves_key: Uint8Array = randomBytes(32),
   ) {
     // This connection makes the tables and serves order_now; the threads have their own.
     this.db = new Database(file);
@@ -169,7 +177,12 @@ export class History {
     this.words = new Int32Array(shared, 0, 5);
     this.seqs = new BigInt64Array(shared, 0, 2);
     this.seqs[SLOT_WRITTEN_SEQ] = BigInt(written);
-    const start: WriterStart = { file, shared, wal_autocheckpoint_pages: WAL_AUTOCHECKPOINT_PAGES };
+    const start: WriterStart = {
+      file,
+      shared,
+      wal_autocheckpoint_pages: WAL_AUTOCHECKPOINT_PAGES,
+      reserves_key,
+    };
     this.writer = new Worker(new URL("./history_writer.js", import.meta.url), { workerData: start });
     this.writer.unref();
     this.writer.on("message", (m: WriterReply) => {
@@ -237,6 +250,7 @@ export class History {
         amount_units INTEGER NOT NULL, time_ms INTEGER NOT NULL);
       CREATE INDEX IF NOT EXISTS transfers_by_account ON transfers (account, time_ms);
       ${CANDLES_SCHEMA}
+      ${RESERVES_SCHEMA}
     `);
     // A history written before orders kept their self-trade prevention mode gets the column; its
     // older rows hold NULL ("not recorded": answers show the market's default, what such an order
@@ -323,7 +337,8 @@ export class History {
     if (seq <= this.fed_seq || this.stopped !== null) return;
     this.packer.add(seq, time_ms, events);
     this.fed_seq = seq;
-    if (this.packer.rows >= FLUSH_ROWS) this.flush();
+    // an audit goes at once: its tree is built by the writer, and its answer waits for it
+    if (this.packer.rows >= FLUSH_ROWS || this.packer.audits.length > 0) this.flush();
   }
 
   /** Events up to `seq` are gone for good (see Projection.skip_to): it continues after `seq`. */
@@ -343,7 +358,10 @@ export class History {
     const batch = this.packer.take(this.fed_seq);
     this.shipped_seq = this.fed_seq;
     this.shipped_batches++;
-    this.writer.postMessage(batch satisfies WriterRequest, [batch.numbers.buffer as ArrayBuffer]);
+    this.writer.postMessage(batch satisfies WriterRequest, [
+      batch.numbers.buffer as ArrayBuffer,
+      ...batch.audits.map((a) => a.balances.buffer as ArrayBuffer),
+    ]);
     const behind = () => this.shipped_batches - Atomics.load(this.words, SLOT_BATCHES_WRITTEN);
     try {
       if (behind() > BATCHES_BEHIND_MAX)
@@ -536,6 +554,21 @@ export class History {
     return this.read("order_lists", [account, q]);
   }
 
+  /** A proof-of-reserves audit (the latest when `seq` is null), or null if there is none. */
+  reserves_audit(seq: number | null): Promise<AuditRow | null> {
+    return this.read("reserves_audit", [seq]);
+  }
+
+  /** The latest audits, newest first. */
+  reserves_audits(limit: number): Promise<AuditRow[]> {
+    return this.read("reserves_audits", [limit]);
+  }
+
+  /** The account's leaf and path in an audit (the latest when `seq` is null); null: no audit. */
+  reserves_proof(account: number, seq: number | null): Promise<ProofRow | null> {
+    return this.read("reserves_proof", [account, seq]);
+  }
+
   /** The account's deposits or withdrawals, newest first (the wallet's histories). */
   transfers(account: number, q: TransferQuery): Promise<TransferRow[]> {
     return this.read("transfers", [account, q]);
@@ -695,10 +728,10 @@ export class History {
  * WAL) and a new one begun, which the node fills from the journal as it opens (what the journal no
  * longer holds is logged as a gap).
  */
-export function open_history(file: string, log: (line: string) => void): History {
+export function open_history(file: string, log: (line: string) => void, reserves_key?: Uint8Array): History {
   return open_or_set_aside(
     file,
-    () => new History(file, log),
+    () => new History(file, log, reserves_key),
     (aside, error) =>
       log(
         `history: ${file} is damaged (${String(error)}): moved to ${aside}; a new one is filled from the journal`,

@@ -12,6 +12,7 @@
  * A read first waits until the writer has written every batch handed to it before the read was asked
  * (`batches`: the client reads its own writes), for at most READ_WAIT_MS_MAX; then it answers busy.
  */
+
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
 import {
@@ -26,6 +27,7 @@ import {
   trades_json,
 } from "../gateway/history_json.js";
 import { run_in_background } from "../node/background.js";
+import { AuditQueries } from "../reserves/audit.js";
 import { type BucketsSpec, buckets_of } from "./candles.js";
 import { HistoryQueries } from "./history_queries.js";
 import { SLOT_BATCHES_WRITTEN, SLOT_STATE, STATE_CLOSED, STATE_FAILED } from "./history_rows.js";
@@ -60,7 +62,10 @@ export type ReadOp =
   | "amendments_text"
   | "order_list"
   | "order_lists"
-  | "transfers";
+  | "transfers"
+  | "reserves_audit"
+  | "reserves_audits"
+  | "reserves_proof";
 
 export type ReaderRequest =
   | { type: "read"; id: number; batches: number; op: ReadOp; args: unknown[] }
@@ -81,6 +86,7 @@ const db = new Database(start.file, { fileMustExist: true });
 db.pragma("query_only = 1");
 db.pragma("busy_timeout = 1000");
 const queries = new HistoryQueries(db);
+const audits = new AuditQueries(db);
 
 /** Why the read cannot run yet or at all, once the writer has written `batches` (null: it can). */
 function wait_for_writer(batches: number): { error: string; busy: boolean } | null {
@@ -137,6 +143,12 @@ function run(op: ReadOp, a: unknown[]): unknown {
       return queries.order_lists(n(0), a[1] as Parameters<HistoryQueries["order_lists"]>[1]);
     case "transfers":
       return queries.transfers(n(0), a[1] as Parameters<HistoryQueries["transfers"]>[1]);
+    case "reserves_audit":
+      return audits.audit(a[0] as number | null);
+    case "reserves_audits":
+      return audits.list(n(0));
+    case "reserves_proof":
+      return audits.proof(n(0), a[1] as number | null);
     case "orders_by_id":
       return (a[1] as [number, number][]).map(([market, order_id]) =>
         queries.order(n(0), market, order_id, null),

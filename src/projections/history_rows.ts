@@ -5,7 +5,7 @@
  * ~2.7 KB of garbage per order (sampled under `npm run bench:api`), and the writer replays them in
  * event order. Every number here is a safe integer, which a float64 holds exactly.
  */
-import type { EngineEvent } from "../engine/events.js";
+import type { EngineEvent, ReservesFigures } from "../engine/events.js";
 import { LIST_EXECUTING } from "../engine/types.js";
 
 export const ROW_ORDER_NEW = 1;
@@ -47,6 +47,14 @@ export interface RowBatch {
    */
   client_ids: (string | null)[];
   rows: number;
+  /** Proof-of-reserves audits of this batch's commands (rare; their balances are transferred too). */
+  audits: AuditRows[];
+}
+
+/** A reserves audit on its way to the writer, which builds its tree (src/reserves/). */
+export interface AuditRows extends ReservesFigures {
+  seq: number;
+  time_ms: number;
 }
 
 /** What the writer thread starts with. */
@@ -54,6 +62,8 @@ export interface WriterStart {
   file: string;
   shared: SharedArrayBuffer;
   wal_autocheckpoint_pages: number;
+  /** The key each account's leaf nonce in a reserves audit is derived from (src/reserves/audit.ts). */
+  reserves_key: Uint8Array;
 }
 
 /** Int32 slots of the shared memory. */
@@ -84,6 +94,7 @@ export class RowPacker {
   length = 0;
   rows = 0;
   client_ids: (string | null)[] = [];
+  audits: AuditRows[] = [];
 
   private room(n: number): void {
     if (this.length + n <= this.numbers.length) return;
@@ -124,6 +135,9 @@ export class RowPacker {
         this.length = i;
         this.client_ids.push(e.list_client_order_id);
         this.rows++;
+      } else if (e.kind === "reserves_audit") {
+        const { kind: _, ...figures } = e;
+        this.audits.push({ seq, time_ms, ...figures });
       } else if (e.kind === "order_new") {
         this.room(ROW_ORDER_NEW_WIDTH);
         const a = this.numbers;
@@ -287,7 +301,9 @@ export class RowPacker {
       length: this.length,
       client_ids: this.client_ids,
       rows: this.rows,
+      audits: this.audits,
     };
+    this.audits = [];
     this.numbers = new Float64Array(INITIAL_NUMBERS);
     this.length = 0;
     this.rows = 0;

@@ -28,6 +28,7 @@ import { free_bytes, start_space_problem } from "../node/disk_guard.js";
 import type { ExchangeNode } from "../node/exchange_node.js";
 import { EngineNode } from "../node/runtime.js";
 import { open_history } from "../projections/history.js";
+import { RESERVES_KEY_PURPOSE } from "../reserves/audit.js";
 import { WebSessions } from "../web/sessions.js";
 import { CONNECTIONS_PER_IP_DEFAULT, caps_line } from "./connections.js";
 
@@ -137,7 +138,11 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
   // A new or wiped cluster node starts from a peer's snapshot and history (the start of the log
   // may be compacted away): before the history database is opened, which it may replace.
   if (options.cluster != null) await bootstrap(options, options.cluster, master);
-  const history = open_history(join(options.data_dir, "history.sqlite"), options.log);
+  const history = open_history(
+    join(options.data_dir, "history.sqlite"),
+    options.log,
+    master.derive(RESERVES_KEY_PURPOSE),
+  );
   const metrics = new Metrics();
   const snapshot_every =
     options.snapshot_every_commands === undefined
@@ -216,7 +221,15 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
     const admin_socket = options.admin_socket ?? admin_socket_path(options.data_dir);
     const tiers = options.limit_tiers ?? DEFAULT_TIERS;
     servers.push(
-      await start_admin_server(node, options.data_dir, admin_socket, master, Object.keys(tiers), metrics),
+      await start_admin_server(
+        node,
+        options.data_dir,
+        admin_socket,
+        master,
+        Object.keys(tiers),
+        metrics,
+        history,
+      ),
     );
     let metrics_port: number | null = null;
     if (options.metrics_port != null) {

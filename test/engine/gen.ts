@@ -279,6 +279,21 @@ const op = fc.record({
       }),
     },
     {
+      // a proof-of-reserves audit: changes nothing; refused for an unknown asset (9), a negative
+      // or fractional amount, or an asset named twice
+      weight: 1,
+      arbitrary: fc.record({
+        kind: fc.constant("reserves_audit" as const),
+        reserves: fc.array(
+          fc.record({
+            asset: fc.constantFrom(0, 1, 2, 9),
+            units: fc.constantFrom(0, 1, 5_000_000_000, -1, 0.5),
+          }),
+          { maxLength: 3 },
+        ),
+      }),
+    },
+    {
       // new fees for later fills; 100,001 ppm is refused (above 10%)
       weight: 1,
       arbitrary: fc.record({
@@ -569,6 +584,14 @@ export function to_commands(list: Op[]): Command[] {
         break;
       case "set_limit":
         out.push({ type: "set_limit", ts_ms: t, limit: what.limit, value: what.value });
+        break;
+      case "reserves_audit":
+        // plain objects (fast-check's records have no prototype; a decoded command's do)
+        out.push({
+          type: "reserves_audit",
+          ts_ms: t,
+          reserves: what.reserves.map((r) => ({ asset: r.asset, units: r.units })),
+        });
         break;
       case "listen_key":
         out.push({

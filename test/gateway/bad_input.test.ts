@@ -18,6 +18,7 @@ import { demo_node } from "../helpers/nodes.js";
 
 const NAMES = [
   "symbol",
+  "audit",
   "side",
   "type",
   "timeInForce",
@@ -179,6 +180,9 @@ const request = fc.record({
     "/api/v3/userDataStream",
     "/api/v3/time",
     "/sapi/v1/system/status",
+    "/holdfast/v1/reserves",
+    "/holdfast/v1/reserves/audits",
+    "/holdfast/v1/reserves/proof",
   ),
   params: fc.array(fc.tuple(fc.constantFrom(...NAMES), value), { maxLength: 10 }),
   // "escape": a percent escape that does not decode (once a 500 here)

@@ -127,6 +127,26 @@ describe("command codec", () => {
     }
   });
 
+  it("reserves_audit round-trips; more reserves than a byte counts cannot be encoded", () => {
+    for (const reserves of [
+      [],
+      [{ asset: 0, units: 0 }],
+      [
+        { asset: 3, units: 2 ** 53 - 1 },
+        { asset: 1, units: -1 },
+      ],
+    ]) {
+      const c: Command = { type: "reserves_audit", ts_ms: 12, reserves };
+      const w = new ByteWriter();
+      encode_command(w, c);
+      assert.deepEqual(decode_command(w.bytes().slice()), c);
+    }
+    const many = Array.from({ length: 256 }, (_, asset) => ({ asset, units: 1 }));
+    assert.throws(() =>
+      encode_command(new ByteWriter(), { type: "reserves_audit", ts_ms: 1, reserves: many }),
+    );
+  });
+
   it("API keys round-trip with their tier; a version 2 key (no tier) decodes into the default tier", () => {
     const key: Command = {
       type: "add_api_key",

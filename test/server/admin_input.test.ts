@@ -44,6 +44,7 @@ const VALID: Record<string, Record<string, unknown>> = {
   "/v1/deposit": { account: 1, asset: "USDT", amount: "12.5", request_id: "dep-1" },
   "/v1/withdraw": { account: 1, asset: "USDT", amount: "0.5" },
   "/v1/limits": { name: "open_orders_per_account_max", value: 1500 },
+  "/v1/reserves": { reserves: { BTC: "12.5", USDT: "1000" } },
 };
 const body = bodies(
   VALID,

@@ -439,6 +439,31 @@ describe("the web app in Chromium", () => {
     });
   });
 
+  it("checks, in the browser, that the user's balances are in the latest reserves audit", async () => {
+    const taken = await admin_request(node.running.admin_socket, "POST", "/v1/reserves", {
+      reserves: { BTC: "5000", USDT: "30000000" },
+    });
+    assert.equal(taken.status, 200, JSON.stringify(taken.body));
+    const audit = taken.body as { audit: number; root: string };
+    await page.goto(`${base}/account`);
+    const card = page.getByTestId("reserves");
+    await card.getByText(`Audit ${audit.audit} of`).waitFor();
+    assert.equal(await card.getByTestId("reserves-root").textContent(), `${audit.root.slice(0, 16)}…`);
+    await card.getByRole("button", { name: "Verify my balances are included" }).click();
+    const result = card.getByTestId("reserves-result");
+    await result.getByText("Verified in your browser:").waitFor();
+    // the balances it checked are the account's own, as the account endpoint has them (free + locked)
+    const text = (await result.textContent()) ?? "";
+    assert.match(
+      text,
+      new RegExp(`your balances at audit ${audit.audit} \\(BTC [0-9.]+, ETH [0-9.]+, USDT [0-9.]+\\)`),
+    );
+    // the proof it offers is the one the API gives, and verifies with the CLI too
+    const href = await result.getByRole("link", { name: "Download the proof" }).getAttribute("href");
+    assert.match(href ?? "", /^blob:/);
+    await card.screenshot({ path: artifact("web-reserves.png") });
+  });
+
   it("keeps the session's power to the page: no CSRF token, no trade; log out everywhere ends every session", async () => {
     const forged = await page.evaluate(async () => {
       const r = await fetch(

@@ -7,6 +7,7 @@ import { config, log_out, logged_in, me } from "../session";
 import { useStore } from "../store";
 import { BalancesTable } from "./BalancesTable";
 import { DemoFunds } from "./DemoFunds";
+import { Reserves } from "./Reserves";
 import { TransfersTable } from "./TransfersTable";
 
 export function AccountPage() {
@@ -45,6 +46,7 @@ export function AccountPage() {
         <h2 id="transfers-h">Deposits and withdrawals</h2>
         <TransfersTable transfers={data.transfers} />
       </section>
+      <Reserves />
       <TwoFactor user={user} />
       <ApiKeys />
       <section className="card" aria-labelledby="sessions-h">
