@@ -118,9 +118,8 @@ describe("proof of reserves", () => {
         const b = account.balances.find((x) => x.asset === asset);
         return b === undefined ? 0 : Number(b.free) + Number(b.locked);
       };
-      (proof.body.assets as string[]).forEach((asset, i) =>
-        assert.equal(Number((proof.body.balances as string[])[i]), held(asset), asset),
-      );
+      for (const [i, asset] of (proof.body.assets as string[]).entries())
+        assert.equal(Number((proof.body.balances as string[])[i]), held(asset), asset);
       assert.equal(held("USDT"), 1_000_000, "10,000 USDT locked by the order are still hers");
 
       // `holdfast reserves verify`, as the user runs it
