@@ -14,6 +14,17 @@ import type { ExchangeNode } from "../node/exchange_node.js";
 import type { History } from "../projections/history.js";
 import { audit_view } from "../reserves/report.js";
 
+/** How long POST /v1/reserves waits for the tree before answering 202 (building). */
+const ANSWER_WAIT_MS = 10_000;
+const POLL_MS = 50;
+
+/** What an audit still being built answers (202): the CLI polls GET /v1/reserves?audit=SEQ. */
+const building = (p: { seq: number; accounts: number }) => ({
+  audit: p.seq,
+  building: true,
+  accounts: p.accounts,
+});
+
 type Outcome =
   | { seq: number; applied: true }
   | { seq: number; applied: false; reason: string; message: string };
@@ -29,12 +40,12 @@ export function register_reserves_admin(
     const text = request.query.audit;
     if (text !== undefined && !/^[1-9][0-9]{0,15}$/.test(text))
       return reply.code(400).send({ error: `audit ${text}: a sequence number` });
-    const audit = await history.reserves_audit(text === undefined ? null : Number(text));
-    if (audit === null)
-      return reply
-        .code(404)
-        .send({ error: text === undefined ? "no reserves audit yet" : `no audit ${text}` });
-    return audit_view(audit, node.engine.assets);
+    const seq = text === undefined ? null : Number(text);
+    const audit = await history.reserves_audit(seq);
+    if (audit !== null) return audit_view(audit, node.engine.assets);
+    const pending = seq === null ? null : await history.reserves_pending(seq);
+    if (pending !== null) return reply.code(202).send(building(pending));
+    return reply.code(404).send({ error: seq === null ? "no reserves audit yet" : `no audit ${seq}` });
   });
 
   app.post<{ Body: { reserves: Record<string, string> } }>(
@@ -72,11 +83,18 @@ export function register_reserves_admin(
       const outcome = await submit({ type: "reserves_audit", ts_ms: 0, reserves });
       // the engine's refusal is journaled as its outcome: 409, as the other routes' refusals
       if (!outcome.applied) return reply.code(409).send({ error: outcome.message, ...outcome });
-      // the history's reads wait for what was fed before them: the audit's tree is there
-      const audit = await history.reserves_audit(outcome.seq);
-      if (audit === null)
-        return reply.code(503).send({ error: "the audit was journaled but the history does not hold it" });
-      return audit_view(audit, e.assets);
+      // the builder thread makes the tree: a small exchange's in milliseconds, a million accounts' in
+      // about a minute (`npm run bench:reserves`); past ANSWER_WAIT_MS the answer says it is building
+      const deadline_ms = Date.now() + ANSWER_WAIT_MS;
+      for (;;) {
+        const audit = await history.reserves_audit(outcome.seq);
+        if (audit !== null) return audit_view(audit, e.assets);
+        const pending = await history.reserves_pending(outcome.seq);
+        if (pending === null)
+          return reply.code(503).send({ error: "the audit was journaled but the history does not hold it" });
+        if (Date.now() > deadline_ms) return reply.code(202).send(building(pending));
+        await new Promise((r) => setTimeout(r, POLL_MS));
+      }
     },
   );
 }

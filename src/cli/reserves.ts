@@ -21,6 +21,15 @@ type Call = (
   body?: unknown,
 ) => Promise<unknown>;
 
+/** What the admin socket answers while an audit's tree is being built (202). */
+interface Building {
+  audit: number;
+  building: true;
+  accounts: number;
+}
+const POLL_MS = 1000;
+const PROGRESS_EVERY_MS = 10_000;
+
 /** A proof file is small (a path of ~20 steps); anything larger is not one. */
 const PROOF_BYTES_MAX = 1 << 20;
 const FETCH_TIMEOUT_MS = 10_000;
@@ -81,8 +90,21 @@ export function register_reserves_admin_cli(
       if (m[1] in reserves) throw new Error(`--reserve: ${m[1]} named twice`);
       reserves[m[1]] = m[2];
     }
-    if (!opts.json) console.log("taking the audit (journaled; the tree is built as it is applied)…");
-    const v = (await call(opts, "POST", "/v1/reserves", { reserves })) as AuditView;
+    if (!opts.json) console.log("taking the audit (journaled; the history builds its tree)…");
+    let v = (await call(opts, "POST", "/v1/reserves", { reserves })) as AuditView | Building;
+    // a large exchange's tree takes a while: wait for it, saying so every PROGRESS_EVERY_MS
+    const started_ms = Date.now();
+    let said_ms = started_ms;
+    while ("building" in v) {
+      if (Date.now() - said_ms >= PROGRESS_EVERY_MS) {
+        said_ms = Date.now();
+        const line = `  audit ${v.audit}: building the tree of ${v.accounts.toLocaleString("en-US")} accounts, ${Math.round((said_ms - started_ms) / 1000)} s so far…`;
+        if (opts.json) console.error(line);
+        else console.log(line);
+      }
+      await new Promise((r) => setTimeout(r, POLL_MS));
+      v = (await call(opts, "GET", `/v1/reserves?audit=${v.audit}`)) as AuditView | Building;
+    }
     if (opts.json) return console.log(JSON.stringify(v));
     print_audit(v);
     if (v.assets.some((a) => a.covered === false || !a.ledger_balanced)) process.exitCode = 1;

@@ -22,16 +22,23 @@ import type { Route } from "./trading.js";
 const SIGNED = ["timestamp", "recvWindow", "signature"];
 /** Binance's "does not exist" (NO_SUCH_ORDER), for an audit. */
 const NO_SUCH_AUDIT = { code: -2013, msg: "No such reserves audit." };
+/** An audit journaled whose tree the history is still building (large exchanges: seconds to minutes). */
+const BUILDING = { code: -1008, msg: "This reserves audit is still being built; try again shortly." };
 
 export function register_reserves(
   route: Route,
   ctx: { engine: Engine; history: History; signed: TradingContext["signed"] },
 ): void {
   const { engine, history, signed } = ctx;
+  /** The refusal for an audit the history does not hold (yet, or at all). */
+  const missing = async (seq: number | null): Promise<ApiError> =>
+    seq !== null && (await history.reserves_pending(seq)) !== null
+      ? new ApiError(503, BUILDING)
+      : new ApiError(404, NO_SUCH_AUDIT);
   const audit_of = async (p: Params): Promise<AuditRow> => {
     const seq = integer(p, "audit", 1, Number.MAX_SAFE_INTEGER) ?? null;
     const audit = await history.reserves_audit(seq);
-    if (audit === null) throw new ApiError(404, NO_SUCH_AUDIT);
+    if (audit === null) throw await missing(seq);
     return audit;
   };
 
@@ -45,7 +52,7 @@ export function register_reserves(
     const account = signed("read", p, request, raw).account;
     const seq = integer(p, "audit", 1, Number.MAX_SAFE_INTEGER) ?? null;
     const proof = await history.reserves_proof(account, seq);
-    if (proof === null) throw new ApiError(404, NO_SUCH_AUDIT);
+    if (proof === null) throw await missing(seq);
     const a = proof.audit;
     const assets = engine.assets.slice(0, a.liabilities_units.length);
     const head = { audit: a.seq, time: a.time_ms, root: a.root, assets: assets.map((x) => x.name) };

@@ -15,6 +15,7 @@ import type { EngineEvent } from "../engine/events.js";
 import type { MarketFormat, PublicShape } from "../gateway/history_json.js";
 import { open_or_set_aside } from "../node/data_dir.js";
 import { type AuditRow, type ProofRow, RESERVES_SCHEMA } from "../reserves/audit.js";
+import type { BuilderRequest, BuilderStart } from "../reserves/builder_worker.js";
 import {
   type Agg,
   type Buckets,
@@ -177,12 +178,7 @@ export class History {
     this.words = new Int32Array(shared, 0, 5);
     this.seqs = new BigInt64Array(shared, 0, 2);
     this.seqs[SLOT_WRITTEN_SEQ] = BigInt(written);
-    const start: WriterStart = {
-      file,
-      shared,
-      wal_autocheckpoint_pages: WAL_AUTOCHECKPOINT_PAGES,
-      reserves_key,
-    };
+    const start: WriterStart = { file, shared, wal_autocheckpoint_pages: WAL_AUTOCHECKPOINT_PAGES };
     this.writer = new Worker(new URL("./history_writer.js", import.meta.url), { workerData: start });
     this.writer.unref();
     this.writer.on("message", (m: WriterReply) => {
@@ -193,6 +189,31 @@ export class History {
       Atomics.store(this.words, SLOT_STATE, STATE_FAILED);
     });
     this.start_reader();
+    // proof-of-reserves trees, built off the writer's thread (src/reserves/audit.ts); an audit left
+    // pending by a crash or a stop is built now
+    const builder: BuilderStart = {
+      file,
+      reserves_key,
+      flags: new SharedArrayBuffer(12),
+      writer_words: shared,
+      batches_slot: SLOT_BATCHES_WRITTEN,
+    };
+    this.builder_flags = new Int32Array(builder.flags);
+    this.builder = new Worker(new URL("../reserves/builder_worker.js", import.meta.url), {
+      workerData: builder,
+    });
+    this.builder.unref();
+    this.builder.on("error", (error) => this.log(`history: the reserves builder failed: ${String(error)}`));
+    this.builder.postMessage({ type: "build", after_batches: 0 } satisfies BuilderRequest);
+  }
+
+  private readonly builder: Worker;
+  /** Int32 [0] stop, [1] closed, [2] audits built (builder_worker.ts). */
+  private readonly builder_flags: Int32Array;
+
+  /** Audits whose tree this history's builder thread has built since it opened. */
+  get audits_built(): number {
+    return Atomics.load(this.builder_flags, 2);
   }
 
   /** Settings and tables; throws for a file SQLite cannot read as a database (see open_history). */
@@ -358,10 +379,16 @@ export class History {
     const batch = this.packer.take(this.fed_seq);
     this.shipped_seq = this.fed_seq;
     this.shipped_batches++;
+    const audits = batch.audits.length > 0;
     this.writer.postMessage(batch satisfies WriterRequest, [
       batch.numbers.buffer as ArrayBuffer,
       ...batch.audits.map((a) => a.balances.buffer as ArrayBuffer),
     ]);
+    if (audits)
+      this.builder.postMessage({
+        type: "build",
+        after_batches: this.shipped_batches,
+      } satisfies BuilderRequest);
     const behind = () => this.shipped_batches - Atomics.load(this.words, SLOT_BATCHES_WRITTEN);
     try {
       if (behind() > BATCHES_BEHIND_MAX)
@@ -559,6 +586,11 @@ export class History {
     return this.read("reserves_audit", [seq]);
   }
 
+  /** An audit journaled whose tree is still being built, or null (built, or no such audit). */
+  reserves_pending(seq: number): Promise<{ seq: number; accounts: number } | null> {
+    return this.read("reserves_pending", [seq]);
+  }
+
   /** The latest audits, newest first. */
   reserves_audits(limit: number): Promise<AuditRow[]> {
     return this.read("reserves_audits", [limit]);
@@ -712,11 +744,15 @@ export class History {
       reader?.postMessage({ type: "stop" } satisfies ReaderRequest);
       this.writer.postMessage({ type: "stop" } satisfies WriterRequest);
       this.checkpointer.postMessage({ type: "stop" });
+      // a build in progress sees the flag between chunks; an idle builder gets the message
+      Atomics.store(this.builder_flags, 0, 1);
+      this.builder.postMessage({ type: "stop" } satisfies BuilderRequest);
       const deadline_ms = Date.now() + CLOSE_WAIT_MS;
       while (Atomics.load(this.words, SLOT_STATE) !== STATE_CLOSED && Date.now() < deadline_ms)
         Atomics.wait(this.words, SLOT_BATCHES_WRITTEN, Atomics.load(this.words, SLOT_BATCHES_WRITTEN), 100);
       Atomics.wait(this.checkpointer_closed, 0, 0, Math.max(0, deadline_ms - Date.now()));
       if (reader !== null) Atomics.wait(this.reader_closed, 0, 0, Math.max(0, deadline_ms - Date.now()));
+      Atomics.wait(this.builder_flags, 1, 0, Math.max(0, deadline_ms - Date.now()));
       this.db.close();
     }
   }

@@ -62,8 +62,6 @@ export interface WriterStart {
   file: string;
   shared: SharedArrayBuffer;
   wal_autocheckpoint_pages: number;
-  /** The key each account's leaf nonce in a reserves audit is derived from (src/reserves/audit.ts). */
-  reserves_key: Uint8Array;
 }
 
 /** Int32 slots of the shared memory. */

@@ -9,7 +9,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
 import { is_stop_type, LIST_EXECUTING, STATUS_NEW, STATUS_PENDING_NEW } from "../engine/types.js";
-import { AuditWriter, type BuiltAudit, build_audit } from "../reserves/audit.js";
+import { PendingWriter } from "../reserves/audit.js";
 import { CANDLE_UPSERT_SQL, CandleFolder } from "./candles.js";
 import {
   ERROR_TEXT_BYTES_MAX,
@@ -97,10 +97,10 @@ const set_last = db.prepare("UPDATE meta SET value = ? WHERE key = 'last_seq'");
 const upsert_candle = db.prepare(CANDLE_UPSERT_SQL);
 const candles = new CandleFolder();
 
-const audits = new AuditWriter(db);
+const audits = new PendingWriter(db);
 
 /** The rows of one batch, in event order (an order's updates follow its insert), and its audits. */
-const write = db.transaction((b: RowBatch, built: BuiltAudit[]) => {
+const write = db.transaction((b: RowBatch) => {
   candles.take(); // what an attempt that failed (a lock, see write_when_unlocked) had gathered
   const a = b.numbers;
   let ids = 0;
@@ -269,7 +269,8 @@ const write = db.transaction((b: RowBatch, built: BuiltAudit[]) => {
     } else throw new Error(`history rows: unknown kind ${kind} at ${i}`);
   }
   for (const g of candles.take()) upsert_candle.run(g);
-  for (const audit of built) audits.write(audit);
+  // an audit's balances, pending: the builder thread makes its tree (src/reserves/audit.ts)
+  for (const audit of b.audits) audits.insert(audit);
   set_last.run(b.seq);
 });
 
@@ -284,11 +285,9 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
  * (History.settle) and its thread waits only once BATCHES_BEHIND_MAX batches are queued.
  */
 function write_when_unlocked(b: RowBatch): void {
-  // a reserves audit's tree, built once (not again for each attempt under a lock)
-  const built = b.audits.map((a) => build_audit(a, start.reserves_key));
   for (;;) {
     try {
-      write(b, built);
+      write(b);
       return;
     } catch (error) {
       const code = (error as { code?: string }).code;

@@ -1,7 +1,11 @@
 /**
- * Proof-of-reserves audits in the history database: built by the history's writer thread from the
- * balances the engine fixed at the audit's sequence (the `reserves_audit` event), read by its reader
- * thread for the API (src/gateway/reserves.ts).
+ * Proof-of-reserves audits in the history database. The history's writer thread stores the balances
+ * the engine fixed at the audit's sequence (the `reserves_audit` event) as a pending audit, in the
+ * transaction of its batch (one blob: cheap, and a crash after it loses nothing); the builder thread
+ * (builder_worker.ts, at the lowest priority) then builds the tree and writes it in small
+ * transactions, and the audit appears once it is whole. Building a million accounts' tree takes tens
+ * of seconds (`npm run bench:reserves`): on the writer thread that stalled the history, and with 64
+ * batches behind it, the node's own thread. The reader thread serves it (src/gateway/reserves.ts).
  *
  * Like the rest of the history it is derived from the journal: a history rebuilt from the journal
  * rebuilds the same audits, and every node of a cluster holds the same ones, provided they share the
@@ -15,7 +19,7 @@
 import { createHash, createHmac } from "node:crypto";
 import type Database from "better-sqlite3";
 import type { AuditRows } from "../projections/history_rows.js";
-import { build_levels, leaf_text, type PathStep, path_of, type TreeNode } from "./proof.js";
+import { BuildStopped, build_levels, leaf_text, type PathStep, path_of, type TreeNode } from "./proof.js";
 
 /** The master key's derivation purpose for the nonces' key (gateway/master_key.ts `derive`). */
 export const RESERVES_KEY_PURPOSE = "reserves audit nonces";
@@ -27,6 +31,10 @@ export const RESERVES_SCHEMA = `
   CREATE TABLE IF NOT EXISTS reserves_accounts (
     seq INTEGER NOT NULL, account INTEGER NOT NULL, leaf INTEGER NOT NULL, nonce TEXT NOT NULL,
     PRIMARY KEY (seq, account)) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS reserves_pending (
+    seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, assets INTEGER NOT NULL,
+    accounts INTEGER NOT NULL, balances BLOB NOT NULL, reserves TEXT NOT NULL, fees TEXT NOT NULL,
+    custody TEXT NOT NULL);
   CREATE TABLE IF NOT EXISTS reserves_nodes (
     seq INTEGER NOT NULL, level INTEGER NOT NULL, idx INTEGER NOT NULL, hash TEXT NOT NULL,
     sums TEXT NOT NULL, PRIMARY KEY (seq, level, idx)) WITHOUT ROWID;
@@ -54,10 +62,11 @@ export interface BuiltAudit {
 }
 
 /** The tree of an audit's balances (the writer thread: ~10 µs an account, hashing included). */
-export function build_audit(a: AuditRows, key: Uint8Array): BuiltAudit {
+export function build_audit(a: AuditRows, key: Uint8Array, stop: () => boolean = () => false): BuiltAudit {
   const n = a.assets;
   const leaves: { account: number; nonce: string; node: TreeNode }[] = [];
   for (let account = 0; account < a.accounts; account++) {
+    if ((account & 4095) === 0 && stop()) throw new BuildStopped();
     const units = Array.from(a.balances.subarray(account * n, account * n + n));
     if (units.every((u) => u === 0)) continue;
     const nonce = leaf_nonce(key, a.seq, account);
@@ -85,19 +94,132 @@ export function build_audit(a: AuditRows, key: Uint8Array): BuiltAudit {
   };
 }
 
-/** Writes built audits (inside the writer's transaction for the batch). */
+/** Stores an audit's balances as pending (the writer thread, inside its batch's transaction). */
+export class PendingWriter {
+  private readonly insert_stmt: Database.Statement;
+
+  constructor(db: Database.Database) {
+    this.insert_stmt = db.prepare("INSERT OR REPLACE INTO reserves_pending VALUES (?,?,?,?,?,?,?,?)");
+  }
+
+  insert(a: AuditRows): void {
+    this.insert_stmt.run(
+      a.seq,
+      a.time_ms,
+      a.assets,
+      a.accounts,
+      Buffer.from(a.balances.buffer, a.balances.byteOffset, a.balances.byteLength),
+      JSON.stringify(a.reserves_units),
+      JSON.stringify(a.fees_units),
+      JSON.stringify(a.custody_units),
+    );
+  }
+}
+
+/** Rows written per transaction while a tree is stored: the writer thread waits at most one of these. */
+export const BUILD_CHUNK_ROWS = 2_000;
+
+/**
+ * Builds and stores the oldest pending audit (the builder thread): its tree, then its rows a chunk per
+ * transaction, then in one last transaction its summary row, which makes it visible, and the pending
+ * row's removal. Stopped part-way (`stop()` between chunks, or a crash), the next run starts it again:
+ * every row is written with INSERT OR REPLACE and comes out the same. Returns whether one was built.
+ */
+export function build_next(
+  db: Database.Database,
+  key: Uint8Array,
+  stop: () => boolean,
+  progress: (written: number, total: number) => void = () => {},
+): "built" | "none" | "stopped" {
+  const row = db.prepare("SELECT * FROM reserves_pending ORDER BY seq LIMIT 1").get() as
+    | {
+        seq: number;
+        time_ms: number;
+        assets: number;
+        accounts: number;
+        balances: Buffer;
+        reserves: string;
+        fees: string;
+        custody: string;
+      }
+    | undefined;
+  if (row === undefined) return "none";
+  // a copy, aligned: the blob's bytes may start anywhere
+  const bytes = new Uint8Array(row.balances);
+  let built: BuiltAudit;
+  try {
+    built = build_audit(
+      {
+        seq: row.seq,
+        time_ms: row.time_ms,
+        assets: row.assets,
+        accounts: row.accounts,
+        balances: new Float64Array(bytes.buffer, 0, row.assets * row.accounts),
+        reserves_units: JSON.parse(row.reserves) as number[],
+        fees_units: JSON.parse(row.fees) as number[],
+        custody_units: JSON.parse(row.custody) as number[],
+      },
+      key,
+      stop,
+    );
+  } catch (error) {
+    if (error instanceof BuildStopped) return "stopped";
+    throw error;
+  }
+  const writer = new AuditWriter(db);
+  // one row written per step, so that a chunk is a transaction of BUILD_CHUNK_ROWS steps
+  const steps = (function* () {
+    for (const [account, leaf, nonce] of built.accounts)
+      yield writer.account(built.seq, account, leaf, nonce);
+    for (let level = 0; level < built.levels.length; level++)
+      for (let i = 0; i < built.levels[level].length; i++)
+        yield writer.node(built.seq, level, i, built.levels[level][i]);
+  })();
+  const total = built.accounts.length + built.levels.reduce((n, l) => n + l.length, 0);
+  let written = 0;
+  let finished = false;
+  while (!finished) {
+    if (stop()) return "stopped";
+    db.transaction(() => {
+      for (let k = 0; k < BUILD_CHUNK_ROWS; k++) {
+        if (steps.next().done === true) {
+          finished = true;
+          return;
+        }
+        written++;
+      }
+    })();
+    progress(written, total);
+  }
+  db.transaction(() => {
+    writer.summary(built);
+    db.prepare("DELETE FROM reserves_pending WHERE seq = ?").run(built.seq);
+  })();
+  return "built";
+}
+
+/** Writes a built audit's rows. */
 export class AuditWriter {
   private readonly audit: Database.Statement;
-  private readonly account: Database.Statement;
-  private readonly node: Database.Statement;
+  private readonly account_stmt: Database.Statement;
+  private readonly node_stmt: Database.Statement;
 
   constructor(db: Database.Database) {
     this.audit = db.prepare("INSERT OR REPLACE INTO reserves_audits VALUES (?,?,?,?,?,?,?,?)");
-    this.account = db.prepare("INSERT OR REPLACE INTO reserves_accounts VALUES (?,?,?,?)");
-    this.node = db.prepare("INSERT OR REPLACE INTO reserves_nodes VALUES (?,?,?,?,?)");
+    this.account_stmt = db.prepare("INSERT OR REPLACE INTO reserves_accounts VALUES (?,?,?,?)");
+    this.node_stmt = db.prepare("INSERT OR REPLACE INTO reserves_nodes VALUES (?,?,?,?,?)");
   }
 
-  write(b: BuiltAudit): void {
+  account(seq: number, account: number, leaf: number, nonce: string): void {
+    this.account_stmt.run(seq, account, leaf, nonce);
+  }
+
+  node(seq: number, level: number, index: number, n: TreeNode): void {
+    this.node_stmt.run(seq, level, index, n.hash, n.sums.join(","));
+  }
+
+  /** The summary row: the audit is visible once it is written. */
+  summary(b: BuiltAudit): void {
     this.audit.run(
       b.seq,
       b.time_ms,
@@ -108,12 +230,14 @@ export class AuditWriter {
       JSON.stringify(b.fees_units),
       JSON.stringify(b.custody_units),
     );
-    for (const [account, leaf, nonce] of b.accounts) this.account.run(b.seq, account, leaf, nonce);
-    for (let level = 0; level < b.levels.length; level++) {
-      const nodes = b.levels[level];
-      for (let i = 0; i < nodes.length; i++)
-        this.node.run(b.seq, level, i, nodes[i].hash, nodes[i].sums.join(","));
-    }
+  }
+
+  /** Every row at once (tests and the benchmark; the builder writes in chunks, build_next). */
+  write(b: BuiltAudit): void {
+    for (const [account, leaf, nonce] of b.accounts) this.account(b.seq, account, leaf, nonce);
+    for (let level = 0; level < b.levels.length; level++)
+      for (let i = 0; i < b.levels[level].length; i++) this.node(b.seq, level, i, b.levels[level][i]);
+    this.summary(b);
   }
 }
 
@@ -166,7 +290,7 @@ export class AuditQueries {
   private readonly list_stmt: Database.Statement;
   private readonly account_stmt: Database.Statement;
   private readonly node_stmt: Database.Statement;
-  private readonly width_stmt: Database.Statement;
+  private readonly pending_stmt: Database.Statement;
 
   constructor(db: Database.Database) {
     this.latest = db.prepare("SELECT * FROM reserves_audits ORDER BY seq DESC LIMIT 1");
@@ -176,15 +300,18 @@ export class AuditQueries {
     this.node_stmt = db.prepare(
       "SELECT hash, sums FROM reserves_nodes WHERE seq = ? AND level = ? AND idx = ?",
     );
-    this.width_stmt = db.prepare(
-      "SELECT level, COUNT(*) AS n FROM reserves_nodes WHERE seq = ? GROUP BY level ORDER BY level",
-    );
+    this.pending_stmt = db.prepare("SELECT seq, accounts FROM reserves_pending WHERE seq = ?");
   }
 
   /** The audit at `seq`, or the latest (null: none). */
   audit(seq: number | null): AuditRow | null {
     const r = (seq === null ? this.latest.get() : this.by_seq.get(seq)) as RawAudit | undefined;
     return r === undefined ? null : audit_row(r);
+  }
+
+  /** An audit journaled whose tree is still being built (the builder thread), or null. */
+  pending(seq: number): { seq: number; accounts: number } | null {
+    return (this.pending_stmt.get(seq) as { seq: number; accounts: number } | undefined) ?? null;
   }
 
   list(limit: number): AuditRow[] {
@@ -197,7 +324,9 @@ export class AuditQueries {
     if (audit === null) return null;
     const mine = this.account_stmt.get(audit.seq, account) as { leaf: number; nonce: string } | undefined;
     if (mine === undefined) return { audit, none: "no balance" };
-    const widths = (this.width_stmt.all(audit.seq) as { level: number; n: number }[]).map((w) => w.n);
+    // each level holds half the one below, rounded up (a node without a sibling is carried up)
+    const widths = [audit.leaves];
+    while (widths[widths.length - 1] > 1) widths.push(Math.ceil(widths[widths.length - 1] / 2));
     const node = (level: number, idx: number): TreeNode => {
       const r = this.node_stmt.get(audit.seq, level, idx) as { hash: string; sums: string };
       return { hash: r.hash, sums: r.sums.split(",").map(Number) };

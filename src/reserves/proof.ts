@@ -45,7 +45,12 @@ export interface TreeNode {
  * history's writer thread builds it with node:crypto. Sums stay exact: they are at most an asset's
  * deposits, which the engine keeps within safe integers.
  */
-export function build_levels(leaves: TreeNode[], sha256: (text: string) => string): TreeNode[][] {
+export function build_levels(
+  leaves: TreeNode[],
+  sha256: (text: string) => string,
+  /** Asked every 4,096 nodes; true stops the build (it throws BuildStopped). */
+  stop: () => boolean = () => false,
+): TreeNode[][] {
   if (leaves.length === 0) throw new Error("a reserves tree needs at least one leaf");
   const levels: TreeNode[][] = [leaves];
   let level = leaves;
@@ -56,6 +61,7 @@ export function build_levels(leaves: TreeNode[], sha256: (text: string) => strin
         up.push(level[i]); // no sibling: carried up as it is
         continue;
       }
+      if ((i & 8191) === 0 && stop()) throw new BuildStopped();
       const l = level[i];
       const r = level[i + 1];
       const sums = l.sums.map((s, a) => s + r.sums[a]);
@@ -66,6 +72,11 @@ export function build_levels(leaves: TreeNode[], sha256: (text: string) => strin
     level = up;
   }
   return levels;
+}
+
+/** A build given up because it was asked to stop (the builder thread is closing). */
+export class BuildStopped extends Error {
+  override name = "BuildStopped";
 }
 
 /** One step up a user's path: the sibling at that level and which side it is on. */

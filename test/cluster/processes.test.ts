@@ -173,5 +173,23 @@ describe("cluster nodes as processes", () => {
       };
       return info.symbols?.[0]?.status === "TRADING" ? true : null;
     });
+
+    // a proof-of-reserves audit taken through one node is built by every node's history from the log:
+    // the same accounts, the same balances, the same nonces (one master key), so the same root
+    const audit = await admin_request(nodes[1].admin_socket, "POST", "/v1/reserves", {
+      reserves: { BTC: "100000", SOL: "0" },
+    });
+    assert.equal(audit.status, 200, JSON.stringify(audit.body));
+    const taken = audit.body as { audit: number; root: string; accounts: number };
+    assert.match(taken.root, /^[0-9a-f]{64}$/);
+    const elsewhere = await until("node 2 to hold the audit", 5000, async () => {
+      const r = await fetch(`${base(2)}/holdfast/v1/reserves?audit=${taken.audit}`);
+      return r.status === 200 ? ((await r.json()) as typeof taken) : null;
+    });
+    assert.deepEqual(
+      elsewhere,
+      (await (await fetch(`${base(1)}/holdfast/v1/reserves`)).json()) as typeof taken,
+    );
+    assert.equal(elsewhere.root, taken.root);
   });
 });

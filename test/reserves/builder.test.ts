@@ -1,0 +1,84 @@
+/**
+ * The builder thread (src/reserves/builder_worker.ts): an audit's balances stored as pending (what the
+ * writer thread does in its batch's transaction) are built into the tree when the history opens, as
+ * after a crash between the two; a history closed in the middle of a build stops promptly and builds
+ * the audit from the start at its next open, to the same root.
+ */
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import Database from "better-sqlite3";
+import { History } from "../../src/projections/history.js";
+import type { AuditRows } from "../../src/projections/history_rows.js";
+import { build_audit, PendingWriter } from "../../src/reserves/audit.js";
+import { Prng } from "../../src/sim/prng.js";
+import { until } from "../helpers/wait.js";
+
+function audit_rows(seq: number, accounts: number): AuditRows {
+  const prng = new Prng(seq);
+  const balances = new Float64Array(accounts * 2);
+  for (let i = 0; i < balances.length; i++) balances[i] = prng.below(3) === 0 ? 0 : prng.below(1_000_000);
+  return {
+    seq,
+    time_ms: 1_795_000_000_000,
+    assets: 2,
+    accounts,
+    balances,
+    reserves_units: [5, -1],
+    fees_units: [0, 0],
+    custody_units: [0, 0],
+  };
+}
+
+function store_pending(file: string, rows: AuditRows): void {
+  const db = new Database(file);
+  db.transaction(() => new PendingWriter(db).insert(rows))();
+  db.close();
+}
+
+describe("reserves: the builder thread", () => {
+  it("builds an audit left pending, and after a close mid-build builds it again to the same root", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hf-reserves-builder-"));
+    const file = join(dir, "history.sqlite");
+    const key = randomBytes(32);
+    try {
+      new History(file, () => {}, key).close(); // the schema
+      const small = audit_rows(11, 500);
+      store_pending(file, small);
+      let history = new History(file, () => {}, key);
+      const built = await until("the pending audit to be built", 20_000, () => history.reserves_audit(11));
+      assert.equal(built.root, build_audit(audit_rows(11, 500), key).root);
+      assert.equal(await history.reserves_pending(11), null, "no longer pending");
+      assert.deepEqual(built.reserves_units, [5, -1]);
+      history.close();
+
+      // a big one: closed while it builds, the close does not wait for the build
+      store_pending(file, audit_rows(12, 150_000));
+      history = new History(file, () => {}, key);
+      await new Promise((r) => setTimeout(r, 300));
+      const closing_ms = Date.now();
+      history.close();
+      assert.ok(Date.now() - closing_ms < 4000, `close took ${Date.now() - closing_ms} ms`);
+      const db = new Database(file, { readonly: true });
+      const pending = db.prepare("SELECT COUNT(*) AS n FROM reserves_pending WHERE seq = 12").get() as {
+        n: number;
+      };
+      const done = db.prepare("SELECT COUNT(*) AS n FROM reserves_audits WHERE seq = 12").get() as {
+        n: number;
+      };
+      db.close();
+      assert.deepEqual([pending.n, done.n], [1, 0], "stopped part-way: still pending, not visible");
+      history = new History(file, () => {}, key);
+      const big = await until("the big audit to be built", 120_000, () => history.reserves_audit(12));
+      assert.equal(big.root, build_audit(audit_rows(12, 150_000), key).root);
+      const proof = await history.reserves_proof(3, 12);
+      assert.ok(proof !== null && "path" in proof && proof.path.length >= 16);
+      history.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
