@@ -3,9 +3,10 @@
  * - `holdfast admin reserves [--audit SEQ]`: an audit's figures (the latest by default);
  * - `holdfast admin reserves-audit --reserve BTC=12.5 --reserve USDT=1000000`: takes an audit now, with
  *   the reserves the operator declares (journaled: every node builds the same tree);
- * - `holdfast reserves verify PROOF.json [--url BASE]`: what a user runs on the proof they downloaded
+ * - `holdfast reserves verify PROOF.json [--url BASE …]`: what a user runs on the proof they downloaded
  *   (GET /holdfast/v1/reserves/proof, or the web app's account page): recomputes the root from their
- *   balances and the path, and with --url checks it against the root that exchange publishes.
+ *   balances and the path, and with --url checks it against the root each address publishes (several
+ *   nodes, a mirror: an exchange showing each user a different tree would have to fool them all).
  * Human-readable output by default, `--json` for scripts.
  */
 import { createHash } from "node:crypto";
@@ -33,6 +34,8 @@ const PROGRESS_EVERY_MS = 10_000;
 /** A proof file is small (a path of ~20 steps); anything larger is not one. */
 const PROOF_BYTES_MAX = 1 << 20;
 const FETCH_TIMEOUT_MS = 10_000;
+/** Addresses one verify may ask. */
+const URLS_MAX = 16;
 
 export function print_audit(v: AuditView): void {
   console.log(
@@ -120,9 +123,15 @@ export function register_reserves_cli(program: Command): void {
     .description(
       "check a proof file (GET /holdfast/v1/reserves/proof, or downloaded from the web app): your balances are in the audit's tree",
     )
-    .option("--url <base>", "the exchange's address: also check the proof's root is the one it publishes")
+    .option(
+      "--url <base>",
+      "an address of the exchange (a node, a mirror): also check the proof's root is the one it publishes; repeat to ask several",
+      (v: string, all: string[]) => [...all, v],
+      [] as string[],
+    )
     .option("--json", "print JSON instead of text")
-    .action(async (file: string, opts: { url?: string; json?: boolean }) => {
+    .action(async (file: string, opts: { url: string[]; json?: boolean }) => {
+      if (opts.url.length > URLS_MAX) throw new Error(`--url: at most ${URLS_MAX}`);
       const text = readFileSync(file);
       if (text.length > PROOF_BYTES_MAX) throw new Error(`${file}: larger than a proof can be`);
       let proof: InclusionProof & { included?: boolean; balances?: string[] };
@@ -133,19 +142,35 @@ export function register_reserves_cli(program: Command): void {
       }
       if (proof.included === false) throw new Error(`${file}: the account held nothing at this audit`);
       const verdict = await verify_proof(proof, sha256);
-      let published: string | null = null;
-      let published_problem: string | null = null;
-      if (verdict.ok && opts.url !== undefined) {
-        const url = new URL(`/holdfast/v1/reserves?audit=${Number(proof.audit)}`, opts.url);
-        const r = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
-        const body = (await r.json()) as { root?: string; msg?: string };
-        if (!r.ok) published_problem = `${url} answered ${r.status}: ${body.msg ?? ""}`;
-        else published = body.root ?? null;
-      }
-      const root_matches = published === null ? null : published === proof.root;
-      const ok = verdict.ok && published_problem === null && root_matches !== false;
+      // the root each address publishes for this audit; every one must be the proof's
+      const published: { url: string; root: string | null; problem: string | null }[] = [];
+      if (verdict.ok)
+        for (const base of opts.url) {
+          const url = new URL(`/holdfast/v1/reserves?audit=${Number(proof.audit)}`, base);
+          try {
+            const r = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+            const body = (await r.json()) as { root?: string; msg?: string };
+            published.push(
+              r.ok
+                ? { url: base, root: body.root ?? null, problem: null }
+                : { url: base, root: null, problem: `answered ${r.status}: ${body.msg ?? ""}` },
+            );
+          } catch (error) {
+            published.push({ url: base, root: null, problem: `no answer: ${String(error)}` });
+          }
+        }
+      const root_matches = published.length === 0 ? null : published.every((p) => p.root === proof.root);
+      const ok = verdict.ok && root_matches !== false;
       if (opts.json) {
-        console.log(JSON.stringify({ ...verdict, published_root: published, root_matches, ok }));
+        console.log(
+          JSON.stringify({
+            ...verdict,
+            published,
+            published_root: published[0]?.root ?? null,
+            root_matches,
+            ok,
+          }),
+        );
       } else if (!verdict.ok) {
         console.log(`NOT VERIFIED: ${verdict.why}`);
       } else {
@@ -153,12 +178,21 @@ export function register_reserves_cli(program: Command): void {
         for (const [i, a] of proof.assets.entries())
           console.log(`  ${a.padEnd(8)} ${(proof.balances?.[i] ?? proof.units[i]).padStart(24)}`);
         console.log(`  the path reaches the proof's root ${verdict.root}`);
-        if (published_problem !== null)
-          console.log(`NOT VERIFIED against the exchange: ${published_problem}`);
-        else if (root_matches === true) console.log(`  which is the root ${opts.url} publishes: VERIFIED`);
-        else if (root_matches === false)
-          console.log(`NOT VERIFIED: ${opts.url} publishes root ${published}, not the proof's`);
-        else console.log("  VERIFIED (compare that root with the one the exchange publishes, or pass --url)");
+        for (const p of published)
+          console.log(
+            p.problem !== null
+              ? `  ${p.url}: ${p.problem}`
+              : p.root === proof.root
+                ? `  which is the root ${p.url} publishes`
+                : `  ${p.url} publishes root ${p.root}, NOT the proof's`,
+          );
+        console.log(
+          root_matches === true
+            ? "VERIFIED"
+            : root_matches === false
+              ? "NOT VERIFIED against the exchange"
+              : "VERIFIED (compare that root with the one the exchange publishes, or pass --url)",
+        );
       }
       if (!ok) process.exitCode = 1;
     });

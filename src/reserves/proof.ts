@@ -149,7 +149,7 @@ function units_of(text: unknown): number | null {
 /**
  * Recomputes the root from the proof's leaf and path. ok only if every field is well formed, every
  * sum is a non-negative integer, and the root reached is the proof's root (compare that root with
- * the one the exchange publishes, on more than one node or the status page, to trust it).
+ * the one the exchange publishes, on more than one node or address: `holdfast reserves verify --url`).
  */
 export async function verify_proof(proof: InclusionProof, sha256: Sha256Hex): Promise<Verdict> {
   if (typeof proof !== "object" || proof === null) return { ok: false, why: "not a proof" };

@@ -127,7 +127,14 @@ describe("proof of reserves", () => {
       writeFileSync(file, JSON.stringify(proof.body));
       const ok = await cli(["reserves", "verify", file, "--url", base]);
       assert.equal(ok.code, 0, ok.stdout + ok.stderr);
-      assert.match(ok.stdout, /which is the root http:\/\/127\.0\.0\.1:\d+ publishes: VERIFIED/);
+      assert.match(ok.stdout, /which is the root http:\/\/127\.0\.0\.1:\d+ publishes\nVERIFIED\n$/);
+      // every address asked must publish that root: one that does not answer fails the check
+      const two = await cli(["reserves", "verify", file, "--url", base, "--url", "http://127.0.0.1:1"]);
+      assert.equal(two.code, 1, two.stdout);
+      assert.match(
+        two.stdout,
+        /publishes\n {2}http:\/\/127\.0\.0\.1:1: no answer: .*\nNOT VERIFIED against the exchange\n$/,
+      );
       // a balance claimed higher does not reach the root
       const p = proof.body as unknown as InclusionProof;
       writeFileSync(
