@@ -88,6 +88,27 @@ function incident_html(i: IncidentRow): string {
   return `<article class="incident impact-${html_escape(i.impact)}"><h3>${html_escape(i.name)}</h3><p>Status: <strong>${html_escape(i.status)}</strong>, impact: ${html_escape(i.impact)}</p><ol class="updates">${updates}</ol></article>`;
 }
 
+/**
+ * The latest proof-of-reserves audit as this service first saw it (reserves.ts): its root, its
+ * coverage, and how a user checks their own balances against this copy. Nothing when none was seen.
+ */
+function reserves_html(store: StatusStore): string {
+  const row = store.reserves_audit(null);
+  if (row === null) return "";
+  const a = JSON.parse(row.body) as {
+    audit: number;
+    time?: number;
+    assets?: { asset: string; liabilities: string; reserves: string | null; ratio: string | null }[];
+  };
+  const lines = (a.assets ?? [])
+    .map(
+      (x) =>
+        `<tr><th scope="row">${html_escape(x.asset)}</th><td>${html_escape(x.liabilities)}</td><td>${html_escape(x.reserves ?? "not declared")}</td><td>${html_escape(x.ratio ?? "–")}</td></tr>`,
+    )
+    .join("");
+  return `<section aria-labelledby="reserves-h"><h2 id="reserves-h">Proof of reserves</h2><p>Audit ${a.audit}${a.time === undefined ? "" : ` of ${when(new Date(a.time).toISOString())}`}, root <code>${html_escape(row.root)}</code>, first seen here ${when(row.seen_at)}.${row.conflict === null ? "" : ` <strong>Warning: ${html_escape(row.conflict)}.</strong>`}</p><table><thead><tr><th scope="col">Asset</th><th scope="col">Users hold</th><th scope="col">Reserves</th><th scope="col">Ratio</th></tr></thead><tbody>${lines}</tbody></table><p>Check your own balances against this copy: download your proof from your account page, then <code>npx holdfast reserves verify proof.json --url &lt;this page&gt; --url &lt;the exchange&gt;</code>.</p></section>`;
+}
+
 export function render_page(
   info: PageInfo,
   store: StatusStore,
@@ -120,6 +141,7 @@ export function render_page(
 <section aria-labelledby="maint-h"><h2 id="maint-h">Scheduled maintenance</h2>${maintenance.length === 0 ? "<p>None scheduled.</p>" : maintenance.map(maintenance_html).join("")}</section>
 <section aria-labelledby="components-h"><h2 id="components-h">Components</h2><ul class="components">${rows}</ul></section>
 <section aria-labelledby="past-h"><h2 id="past-h">Recent incidents</h2>${past.length === 0 ? "<p>None.</p>" : past.map(incident_html).join("")}</section>
+${reserves_html(store)}
 </main>
 ${
   email_subscriptions

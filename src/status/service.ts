@@ -42,6 +42,7 @@ import { html_escape, render_incident_page, render_page, render_verify_page } fr
 import { probe_round, type TradingMode } from "./probe.js";
 import { PushHub } from "./push.js";
 import { Reopenings } from "./reopening.js";
+import { register_reserves_witness, witness_reserves } from "./reserves.js";
 import { Signer, verify_document } from "./signing.js";
 import {
   disk_full,
@@ -360,6 +361,12 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
     last_round_ms = now;
     const actions = monitor.observe(now, seen);
     apply(now, actions);
+    // the exchange's proof-of-reserves audits, as first seen (reserves.ts)
+    try {
+      await witness_reserves(store, watch, now, options.log);
+    } catch (error) {
+      options.log(`status: reading the reserves audits failed: ${String(error)}`);
+    }
     rearm_ballast();
     // on every change, and at least once a minute (the uptime bars move with the clock)
     if (maintenance_changed || actions.length > 0) changed();
@@ -381,6 +388,7 @@ export async function start_status(options: StatusOptions): Promise<RunningStatu
   const app = build_server(store, signer, docs, page_info, trust);
   if (options.smtp_url !== undefined) await register_subscriptions(app, store);
   push.register(app);
+  register_reserves_witness(app, store);
   let admin: FastifyInstance | null = null;
   register_admin_page(app, store, () => {
     if (admin === null) throw new Error("admin interface not started");

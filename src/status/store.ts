@@ -150,6 +150,18 @@ const BUSY_TIMEOUT_MS = 250;
 /** A write refused because the disk is full (SQLite's SQLITE_FULL). */
 export const disk_full = (error: unknown): boolean => (error as { code?: string }).code === "SQLITE_FULL";
 
+/** A proof-of-reserves audit as the status service first saw it (reserves.ts). */
+export interface ReservesWitnessed {
+  audit: number;
+  root: string;
+  /** The exchange's JSON for it (GET /holdfast/v1/reserves), as first seen. */
+  body: string;
+  seen_at: string;
+  seen_from: string;
+  /** A different root for the same audit, seen later from some node, or null. */
+  conflict: string | null;
+}
+
 export class StatusStore {
   private readonly db: Database.Database;
 
@@ -206,6 +218,9 @@ export class StatusStore {
       CREATE TABLE IF NOT EXISTS admin_sessions (
         token_hash TEXT PRIMARY KEY, username TEXT NOT NULL, csrf TEXT NOT NULL, expires_ms INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS overrides (component_id TEXT PRIMARY KEY, status TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS reserves_audits (
+        audit INTEGER PRIMARY KEY, root TEXT NOT NULL, body TEXT NOT NULL, seen_at TEXT NOT NULL,
+        seen_from TEXT NOT NULL, conflict TEXT);
       CREATE INDEX IF NOT EXISTS updates_by_incident ON incident_updates (incident_id, created_at);
       CREATE TABLE IF NOT EXISTS days (
         component_id TEXT NOT NULL, day TEXT NOT NULL, up_ms INTEGER NOT NULL DEFAULT 0,
@@ -222,6 +237,44 @@ export class StatusStore {
     if (!columns.has("remind_minutes"))
       this.db.exec("ALTER TABLE maintenances ADD COLUMN remind_minutes INTEGER");
     if (!columns.has("reminded_at")) this.db.exec("ALTER TABLE maintenances ADD COLUMN reminded_at TEXT");
+  }
+
+  /**
+   * Proof-of-reserves audits as first seen from the exchange (status/reserves.ts): never overwritten.
+   * A root published later that differs is kept as the audit's conflict, the first one only.
+   */
+  reserves_seen(
+    audit: number,
+    root: string,
+    body: string,
+    from: string,
+    now_ms: number,
+  ): "new" | "same" | "conflict" {
+    const row = this.db.prepare("SELECT root, conflict FROM reserves_audits WHERE audit = ?").get(audit) as
+      | { root: string; conflict: string | null }
+      | undefined;
+    if (row === undefined) {
+      this.db
+        .prepare("INSERT INTO reserves_audits VALUES (?,?,?,?,?,NULL)")
+        .run(audit, root, body, new Date(now_ms).toISOString(), from);
+      return "new";
+    }
+    if (row.root === root) return "same";
+    if (row.conflict === null)
+      this.db
+        .prepare("UPDATE reserves_audits SET conflict = ? WHERE audit = ?")
+        .run(`${from} published root ${root} at ${new Date(now_ms).toISOString()}`, audit);
+    return "conflict";
+  }
+
+  /** An audit as witnessed (the latest when `audit` is null), or null. */
+  reserves_audit(audit: number | null): ReservesWitnessed | null {
+    const row = (
+      audit === null
+        ? this.db.prepare("SELECT * FROM reserves_audits ORDER BY audit DESC LIMIT 1").get()
+        : this.db.prepare("SELECT * FROM reserves_audits WHERE audit = ?").get(audit)
+    ) as ReservesWitnessed | undefined;
+    return row ?? null;
   }
 
   components(): ComponentRow[] {

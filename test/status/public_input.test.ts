@@ -65,6 +65,7 @@ const request = fc.oneof(
     path: fc.oneof(
       text.map((t) => `/api/v2/incidents/${encodeURIComponent(t)}`),
       text.map((t) => `/incidents/${encodeURIComponent(t)}`),
+      text.map((t) => `/holdfast/v1/reserves?audit=${encodeURIComponent(t)}`),
       text.map((t) => `/${encodeURIComponent(t)}?${encodeURIComponent(t)}=${encodeURIComponent(t)}`),
       fc.constantFrom("/api/v2/summary.json", "/history.atom", "/history.rss", "/api/v2/stream"),
     ),
