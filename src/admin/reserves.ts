@@ -41,10 +41,9 @@ export function register_reserves_admin(
     if (text !== undefined && !/^[1-9][0-9]{0,15}$/.test(text))
       return reply.code(400).send({ error: `audit ${text}: a sequence number` });
     const seq = text === undefined ? null : Number(text);
-    const audit = await history.reserves_audit(seq);
-    if (audit !== null) return audit_view(audit, node.engine.assets);
-    const pending = seq === null ? null : await history.reserves_pending(seq);
-    if (pending !== null) return reply.code(202).send(building(pending));
+    const found = await history.reserves_find(seq);
+    if (found.audit !== null) return audit_view(found.audit, node.engine.assets);
+    if (found.building !== null) return reply.code(202).send(building(found.building));
     return reply.code(404).send({ error: seq === null ? "no reserves audit yet" : `no audit ${seq}` });
   });
 
@@ -87,12 +86,11 @@ export function register_reserves_admin(
       // about a minute (`npm run bench:reserves`); past ANSWER_WAIT_MS the answer says it is building
       const deadline_ms = Date.now() + ANSWER_WAIT_MS;
       for (;;) {
-        const audit = await history.reserves_audit(outcome.seq);
-        if (audit !== null) return audit_view(audit, e.assets);
-        const pending = await history.reserves_pending(outcome.seq);
-        if (pending === null)
+        const found = await history.reserves_find(outcome.seq);
+        if (found.audit !== null) return audit_view(found.audit, e.assets);
+        if (found.building === null)
           return reply.code(503).send({ error: "the audit was journaled but the history does not hold it" });
-        if (Date.now() > deadline_ms) return reply.code(202).send(building(pending));
+        if (Date.now() > deadline_ms) return reply.code(202).send(building(found.building));
         await new Promise((r) => setTimeout(r, POLL_MS));
       }
     },

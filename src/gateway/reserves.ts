@@ -30,16 +30,13 @@ export function register_reserves(
   ctx: { engine: Engine; history: History; signed: TradingContext["signed"] },
 ): void {
   const { engine, history, signed } = ctx;
-  /** The refusal for an audit the history does not hold (yet, or at all). */
-  const missing = async (seq: number | null): Promise<ApiError> =>
-    seq !== null && (await history.reserves_pending(seq)) !== null
-      ? new ApiError(503, BUILDING)
-      : new ApiError(404, NO_SUCH_AUDIT);
+  /** The audit asked for (the latest without `audit`); refused if still being built or not there. */
   const audit_of = async (p: Params): Promise<AuditRow> => {
     const seq = integer(p, "audit", 1, Number.MAX_SAFE_INTEGER) ?? null;
-    const audit = await history.reserves_audit(seq);
-    if (audit === null) throw await missing(seq);
-    return audit;
+    const found = await history.reserves_find(seq);
+    if (found.building !== null) throw new ApiError(503, BUILDING);
+    if (found.audit === null) throw new ApiError(404, NO_SUCH_AUDIT);
+    return found.audit;
   };
 
   route("GET", "/holdfast/v1/reserves", ["audit"], async (p) => audit_view(await audit_of(p), engine.assets));
@@ -50,9 +47,9 @@ export function register_reserves(
 
   route("GET", "/holdfast/v1/reserves/proof", ["audit", ...SIGNED], async (p, request, raw) => {
     const account = signed("read", p, request, raw).account;
-    const seq = integer(p, "audit", 1, Number.MAX_SAFE_INTEGER) ?? null;
-    const proof = await history.reserves_proof(account, seq);
-    if (proof === null) throw await missing(seq);
+    // a built audit never goes away: its proof is there once the audit is
+    const proof = await history.reserves_proof(account, (await audit_of(p)).seq);
+    if (proof === null) throw new ApiError(404, NO_SUCH_AUDIT);
     const a = proof.audit;
     const assets = engine.assets.slice(0, a.liabilities_units.length);
     const head = { audit: a.seq, time: a.time_ms, root: a.root, assets: assets.map((x) => x.name) };

@@ -14,7 +14,7 @@ import Database from "better-sqlite3";
 import type { EngineEvent } from "../engine/events.js";
 import type { MarketFormat, PublicShape } from "../gateway/history_json.js";
 import { open_or_set_aside } from "../node/data_dir.js";
-import { type AuditRow, type ProofRow, RESERVES_SCHEMA } from "../reserves/audit.js";
+import { type AuditFound, type AuditRow, type ProofRow, RESERVES_SCHEMA } from "../reserves/audit.js";
 import type { BuilderRequest, BuilderStart } from "../reserves/builder_worker.js";
 import {
   type Agg,
@@ -586,9 +586,9 @@ export class History {
     return this.read("reserves_audit", [seq]);
   }
 
-  /** An audit journaled whose tree is still being built, or null (built, or no such audit). */
-  reserves_pending(seq: number): Promise<{ seq: number; accounts: number } | null> {
-    return this.read("reserves_pending", [seq]);
+  /** An audit (the latest when `seq` is null), or that it is still being built (AuditQueries.find). */
+  reserves_find(seq: number | null): Promise<AuditFound> {
+    return this.read("reserves_find", [seq]);
   }
 
   /** The latest audits, newest first. */

@@ -64,7 +64,7 @@ export type ReadOp =
   | "order_lists"
   | "transfers"
   | "reserves_audit"
-  | "reserves_pending"
+  | "reserves_find"
   | "reserves_audits"
   | "reserves_proof";
 
@@ -146,8 +146,8 @@ function run(op: ReadOp, a: unknown[]): unknown {
       return queries.transfers(n(0), a[1] as Parameters<HistoryQueries["transfers"]>[1]);
     case "reserves_audit":
       return audits.audit(a[0] as number | null);
-    case "reserves_pending":
-      return audits.pending(n(0));
+    case "reserves_find":
+      return audits.find(a[0] as number | null);
     case "reserves_audits":
       return audits.list(n(0));
     case "reserves_proof":

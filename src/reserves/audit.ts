@@ -253,6 +253,12 @@ export interface AuditRow {
   custody_units: number[];
 }
 
+/** An audit, or that it is still being built (both null: no such audit). */
+export interface AuditFound {
+  audit: AuditRow | null;
+  building: { seq: number; accounts: number } | null;
+}
+
 /** One account's proof in an audit (or why there is none). */
 export type ProofRow =
   | { audit: AuditRow; nonce: string; units: number[]; leaf: number; path: PathStep[] }
@@ -309,9 +315,17 @@ export class AuditQueries {
     return r === undefined ? null : audit_row(r);
   }
 
-  /** An audit journaled whose tree is still being built (the builder thread), or null. */
-  pending(seq: number): { seq: number; accounts: number } | null {
-    return (this.pending_stmt.get(seq) as { seq: number; accounts: number } | undefined) ?? null;
+  /**
+   * The audit at `seq` (the latest when null), or that it is still being built. The pending row is
+   * read first: the builder may finish between the two reads, and then the audit is found, never
+   * "neither" for an audit that exists.
+   */
+  find(seq: number | null): AuditFound {
+    if (seq !== null) {
+      const building = this.pending_stmt.get(seq) as { seq: number; accounts: number } | undefined;
+      if (building !== undefined) return { audit: null, building };
+    }
+    return { audit: this.audit(seq), building: null };
   }
 
   list(limit: number): AuditRow[] {

@@ -51,7 +51,7 @@ describe("reserves: the builder thread", () => {
       let history = new History(file, () => {}, key);
       const built = await until("the pending audit to be built", 20_000, () => history.reserves_audit(11));
       assert.equal(built.root, build_audit(audit_rows(11, 500), key).root);
-      assert.equal(await history.reserves_pending(11), null, "no longer pending");
+      assert.equal((await history.reserves_find(11)).building, null, "no longer pending");
       assert.deepEqual(built.reserves_units, [5, -1]);
       history.close();
 

@@ -14,7 +14,7 @@ import { after, describe, it } from "node:test";
 import { type InclusionProof, levels_reader, node_text } from "../../src/reserves/proof.js";
 import { signed_query } from "../helpers/cluster.js";
 import { spawn_node } from "../helpers/nodes.js";
-import { cli } from "../helpers/wait.js";
+import { cli, until } from "../helpers/wait.js";
 
 const children = new Set<ChildProcess>();
 after(() => {
@@ -216,9 +216,14 @@ describe("proof of reserves", () => {
       for (const f of ["history.sqlite", "history.sqlite-wal", "history.sqlite-shm"])
         rmSync(join(dir, f), { force: true });
       ({ child, base } = await start(dir));
-      const rebuilt = (await (await fetch(`${base}/holdfast/v1/reserves?audit=${audit.audit}`)).json()) as {
-        root: string;
-      };
+      // replayed into the new history at start, then built by its builder thread: "still being built"
+      // (503 -1008) until then
+      const rebuilt = await until("the rebuilt history's audit", 20_000, async () => {
+        const r = await fetch(`${base}/holdfast/v1/reserves?audit=${audit.audit}`);
+        const body = (await r.json()) as { root: string; code?: number };
+        if (r.status === 503) assert.equal(body.code, -1008);
+        return r.status === 200 ? body : null;
+      });
       assert.equal(rebuilt.root, audit.root, "the history rebuilt from the journal builds the same tree");
       const again = await signed_get(base, "/holdfast/v1/reserves/proof", alice, {
         audit: String(audit.audit),
