@@ -194,7 +194,7 @@ export class History {
     const builder: BuilderStart = {
       file,
       reserves_key,
-      flags: new SharedArrayBuffer(12),
+      flags: new SharedArrayBuffer(8),
       writer_words: shared,
       batches_slot: SLOT_BATCHES_WRITTEN,
     };
@@ -208,13 +208,8 @@ export class History {
   }
 
   private readonly builder: Worker;
-  /** Int32 [0] stop, [1] closed, [2] audits built (builder_worker.ts). */
+  /** Int32 [0] stop, [1] closed (builder_worker.ts). */
   private readonly builder_flags: Int32Array;
-
-  /** Audits whose tree this history's builder thread has built since it opened. */
-  get audits_built(): number {
-    return Atomics.load(this.builder_flags, 2);
-  }
 
   /** Settings and tables; throws for a file SQLite cannot read as a database (see open_history). */
   private init_schema(db: Database.Database): void {
@@ -579,11 +574,6 @@ export class History {
   /** The account's order lists, from an id or within a time window (allOrderList). */
   order_lists(account: number, q: ListRange): Promise<OrderListRow[]> {
     return this.read("order_lists", [account, q]);
-  }
-
-  /** A proof-of-reserves audit (the latest when `seq` is null), or null if there is none. */
-  reserves_audit(seq: number | null): Promise<AuditRow | null> {
-    return this.read("reserves_audit", [seq]);
   }
 
   /** An audit (the latest when `seq` is null), or that it is still being built (AuditQueries.find). */

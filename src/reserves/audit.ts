@@ -231,14 +231,6 @@ export class AuditWriter {
       JSON.stringify(b.custody_units),
     );
   }
-
-  /** Every row at once (tests and the benchmark; the builder writes in chunks, build_next). */
-  write(b: BuiltAudit): void {
-    for (const [account, leaf, nonce] of b.accounts) this.account(b.seq, account, leaf, nonce);
-    for (let level = 0; level < b.levels.length; level++)
-      for (let i = 0; i < b.levels[level].length; i++) this.node(b.seq, level, i, b.levels[level][i]);
-    this.summary(b);
-  }
 }
 
 /** An audit as stored: figures per asset in units (the asset's index is the position). */

@@ -13,7 +13,7 @@ import { build_next } from "./audit.js";
 export interface BuilderStart {
   file: string;
   reserves_key: Uint8Array;
-  /** Int32 [0]: 1 asks it to stop; [1]: it sets 1 once its connection is closed; [2]: audits built. */
+  /** Int32 [0]: 1 asks it to stop; [1]: it sets 1 once its connection is closed. */
   flags: SharedArrayBuffer;
   /** The history's shared words: Int32 [BATCHES_SLOT] counts the batches the writer has written. */
   writer_words: SharedArrayBuffer;
@@ -57,6 +57,5 @@ port.on("message", (m: BuilderRequest) => {
     const r = build_next(db, start.reserves_key, stopping);
     if (r === "stopped") return close();
     if (r === "none") return;
-    Atomics.add(flags, 2, 1);
   }
 });

@@ -50,7 +50,11 @@ describe("reserves: the builder thread", () => {
       const small = audit_rows(11, 500);
       store_pending(file, small);
       let history = new History(file, () => {}, key);
-      const built = await until("the pending audit to be built", 20_000, () => history.reserves_audit(11));
+      const built = await until(
+        "the pending audit to be built",
+        20_000,
+        async () => (await history.reserves_find(11)).audit,
+      );
       assert.equal(built.root, build_audit(audit_rows(11, 500), key).root);
       assert.equal((await history.reserves_find(11)).building, null, "no longer pending");
       assert.deepEqual(built.reserves_units, [5, -1]);
@@ -73,7 +77,11 @@ describe("reserves: the builder thread", () => {
       db.close();
       assert.deepEqual([pending.n, done.n], [1, 0], "stopped part-way: still pending, not visible");
       history = new History(file, () => {}, key);
-      const big = await until("the big audit to be built", 120_000, () => history.reserves_audit(12));
+      const big = await until(
+        "the big audit to be built",
+        120_000,
+        async () => (await history.reserves_find(12)).audit,
+      );
       assert.equal(big.root, build_audit(audit_rows(12, 150_000), key).root);
       // a proof out of the rebuilt tree checks (its length depends on where the leaf falls: a node
       // without a sibling at some level has no step there)
