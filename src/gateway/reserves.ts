@@ -13,7 +13,7 @@
 import { units_to_decimal } from "../engine/decimal.js";
 import type { Engine } from "../engine/engine.js";
 import type { History } from "../projections/history.js";
-import type { AuditRow } from "../reserves/audit.js";
+import { AUDITS_LISTED_MAX, type AuditRow } from "../reserves/audit.js";
 import { audit_view } from "../reserves/report.js";
 import type { TradingContext } from "./order_lists.js";
 import { ApiError, integer, type Params } from "./params.js";
@@ -42,7 +42,7 @@ export function register_reserves(
   route("GET", "/holdfast/v1/reserves", ["audit"], async (p) => audit_view(await audit_of(p), engine.assets));
 
   route("GET", "/holdfast/v1/reserves/audits", [], async () =>
-    (await history.reserves_audits(100)).map((a) => audit_view(a, engine.assets)),
+    (await history.reserves_audits(AUDITS_LISTED_MAX)).map((a) => audit_view(a, engine.assets)),
   );
 
   route("GET", "/holdfast/v1/reserves/proof", ["audit", ...SIGNED], async (p, request, raw) => {
