@@ -16,6 +16,7 @@ import type {
   StpMode,
   TimeInForce,
 } from "../../src/engine/types.js";
+import type { Withdrawal } from "../../src/engine/withdrawals.js";
 
 const RING = 1 << 16;
 
@@ -338,4 +339,5 @@ export class RingSink implements EventSink {
   }
   /** Not in any workload (an operator's audit): nothing to encode. */
   reserves_audit(_take: () => ReservesFigures): void {}
+  withdrawal(_w: Readonly<Withdrawal>, _note: string): void {}
 }

@@ -509,6 +509,55 @@ export interface ReservesAudit {
   reserves: { asset: number; units: number }[];
 }
 
+/**
+ * A user's withdrawal (POST /sapi/v1/capital/withdraw/apply; src/engine/withdrawals.ts): locks the
+ * amount; waits for an operator's approval when a safeguard holds it, else is approved at once.
+ * Text fields are "" when not given.
+ */
+export interface WithdrawRequest {
+  type: "withdraw_request";
+  ts_ms: number;
+  account: number;
+  asset: number;
+  amount_units: number;
+  address: string;
+  address_tag: string;
+  network: string;
+  /** Binance's withdrawOrderId: unique per account over 24 hours. */
+  client_id: string;
+}
+
+/** Operator: approve (to payout) or reject (funds back) a withdrawal awaiting approval. */
+export interface WithdrawReview {
+  type: "withdraw_review";
+  ts_ms: number;
+  id: number;
+  approve: boolean;
+}
+
+/**
+ * The payout's outcome for a processing withdrawal (the payout executor, or an operator paying by
+ * hand): ok → completed, the funds leave the ledger; not ok → failure, funds back. `note` is the
+ * transaction id, or why it failed. A second outcome for the same withdrawal is refused, so a result
+ * journaled twice is harmless (DESIGN invariant 5).
+ */
+export interface WithdrawResult {
+  type: "withdraw_result";
+  ts_ms: number;
+  id: number;
+  ok: boolean;
+  note: string;
+}
+
+/** Operator: an asset's withdrawal safeguards (units of the asset). */
+export interface WithdrawPolicy {
+  type: "withdraw_policy";
+  ts_ms: number;
+  asset: number;
+  review_min_units: number;
+  daily_max_units: number;
+}
+
 export type Command =
   | AddAsset
   | AddMarket
@@ -536,4 +585,8 @@ export type Command =
   | EndUserSessions
   | ListenKey
   | SetLimit
-  | ReservesAudit;
+  | ReservesAudit
+  | WithdrawRequest
+  | WithdrawReview
+  | WithdrawResult
+  | WithdrawPolicy;

@@ -8,7 +8,7 @@
  * moves the money of one trade, finish_taker()/rest() decide what becomes of the remainder.
  */
 import { AccountRow, AssetTotals, COUNT_OPEN, COUNT_STOPS, Ledger } from "./accounts.js";
-import { ApiKeys, type KeyKind } from "./api_keys.js";
+import { ApiKeys, type KeyKind, PERMISSION_WITHDRAW } from "./api_keys.js";
 import { assert, UNITS_MAX } from "./assert.js";
 import { LevelPool } from "./book.js";
 import { ClientIdRetention } from "./client_ids.js";
@@ -40,6 +40,10 @@ import type {
   SetPriceRange,
   SetUserTotp,
   Withdraw,
+  WithdrawPolicy,
+  WithdrawRequest,
+  WithdrawResult,
+  WithdrawReview,
 } from "./commands.js";
 import {
   CANCEL_ONLY_NEW,
@@ -140,6 +144,27 @@ import {
   TYPE_TAKE_PROFIT_LIMIT,
 } from "./types.js";
 import { TOTP_SEALED_LENGTH_MAX, type WebUser, WebUsers } from "./web_users.js";
+import {
+  ADDRESS_LENGTH_MAX,
+  ADDRESS_TAG_LENGTH_MAX,
+  HELD_AMOUNT,
+  HELD_NEW_KEY,
+  NETWORK_LENGTH_MAX,
+  text_ok,
+  WITHDRAW_AWAITING_APPROVAL,
+  WITHDRAW_CLIENT_ID_LENGTH_MAX,
+  WITHDRAW_COMPLETED,
+  WITHDRAW_FAILURE,
+  WITHDRAW_NOTE_LENGTH_MAX,
+  WITHDRAW_PROCESSING,
+  WITHDRAW_REJECTED,
+  WITHDRAW_WINDOW_MS,
+  WITHDRAWALS_PENDING_MAX,
+  WITHDRAWALS_PENDING_PER_ACCOUNT_MAX,
+  WITHDRAWALS_PER_DAY_MAX,
+  type Withdrawal,
+  Withdrawals,
+} from "./withdrawals.js";
 
 /** The longest a listen key may live between keepalives (Binance's is 60 minutes). */
 export const LISTEN_KEY_TTL_MS_MAX = 24 * 60 * 60_000;
@@ -190,6 +215,8 @@ export class Engine {
   readonly request_ids: RequestIdRetention;
   readonly api_keys: ApiKeys;
   readonly web_users: WebUsers;
+  /** Users' withdrawals while pending, their policies and daily counts (withdrawals.ts). */
+  readonly withdrawals = new Withdrawals();
   readonly asset_by_name = new Map<string, number>();
   readonly market_by_symbol = new Map<string, number>();
   /**
@@ -388,6 +415,18 @@ export class Engine {
         return;
       case "reserves_audit":
         this.reserves_audit(command);
+        return;
+      case "withdraw_request":
+        this.withdraw_request(command);
+        return;
+      case "withdraw_review":
+        this.withdraw_review(command);
+        return;
+      case "withdraw_result":
+        this.withdraw_result(command);
+        return;
+      case "withdraw_policy":
+        this.withdraw_policy(command);
         return;
       default:
         this.sink.rejected(R.REASON_INVALID_PARAMETER, "unknown command type");
@@ -2489,6 +2528,131 @@ export class Engine {
     this.sink.ledger(cmd.account, cmd.asset, -cmd.amount_units);
     this.sink.balance(cmd.account, cmd.asset, cells[at], cells[at + 1]);
     return cmd.account;
+  }
+
+  // ---------------------------------------------------------------- users' withdrawals
+
+  /** A user asks for a withdrawal: checked against the safeguards, its amount locked (withdrawals.ts). */
+  private withdraw_request(cmd: WithdrawRequest): void {
+    const { account, asset, amount_units } = cmd;
+    if (!this.account_valid(account)) return void this.reject(R.REASON_UNKNOWN_ACCOUNT);
+    if (!this.asset_valid(asset)) return void this.reject(R.REASON_UNKNOWN_ASSET);
+    if (!(Number.isSafeInteger(amount_units) && amount_units > 0))
+      return void this.reject(R.REASON_INVALID_AMOUNT);
+    if (
+      !text_ok(cmd.address, ADDRESS_LENGTH_MAX, true) ||
+      !text_ok(cmd.address_tag, ADDRESS_TAG_LENGTH_MAX, false) ||
+      !text_ok(cmd.network, NETWORK_LENGTH_MAX, false) ||
+      !text_ok(cmd.client_id, WITHDRAW_CLIENT_ID_LENGTH_MAX, false)
+    )
+      return void this.reject(R.REASON_INVALID_PARAMETER, "withdrawal text field");
+    if (this.withdrawals_paused || this.maintenance) return void this.reject(R.REASON_WITHDRAWALS_PAUSED);
+    const w = this.withdrawals;
+    const recent = w.window(account, this.now_ms);
+    if (cmd.client_id !== "") {
+      // pending ones older than the window still hold their id
+      const taken = (x: { client_id: string }) => x.client_id === cmd.client_id;
+      if (recent.some(taken) || [...w.pending.values()].some((p) => p.account === account && taken(p)))
+        return void this.reject(R.REASON_DUPLICATE_WITHDRAWAL);
+    }
+    if (
+      w.pending_count(account) >= WITHDRAWALS_PENDING_PER_ACCOUNT_MAX ||
+      w.pending.size >= WITHDRAWALS_PENDING_MAX ||
+      recent.length >= WITHDRAWALS_PER_DAY_MAX
+    )
+      return void this.reject(R.REASON_WITHDRAWALS_LIMITED);
+    const policy = w.policy(asset);
+    let today_units = amount_units;
+    for (const r of recent) if (r.asset === asset) today_units += r.amount_units;
+    if (today_units > policy.daily_max_units) return void this.reject(R.REASON_WITHDRAW_DAILY_LIMIT);
+    const cells = this.ledger.cells;
+    const at = this.ledger.free_at(account, asset);
+    if (cells[at] < amount_units) return void this.reject(R.REASON_INSUFFICIENT_BALANCE);
+    let held = amount_units >= policy.review_min_units ? HELD_AMOUNT : 0;
+    for (const key of this.api_keys.of_account(account))
+      if ((key.permissions & PERMISSION_WITHDRAW) !== 0 && key.created_ms > this.now_ms - WITHDRAW_WINDOW_MS)
+        held |= HELD_NEW_KEY;
+    cells[at] -= amount_units;
+    cells[at + 1] += amount_units;
+    cells[this.ledger.updated_at(account)] = this.now_ms;
+    const withdrawal: Withdrawal = {
+      id: w.next_id++,
+      account,
+      asset,
+      amount_units,
+      address: cmd.address,
+      address_tag: cmd.address_tag,
+      network: cmd.network,
+      client_id: cmd.client_id,
+      requested_ms: this.now_ms,
+      status: held === 0 ? WITHDRAW_PROCESSING : WITHDRAW_AWAITING_APPROVAL,
+      held,
+    };
+    w.add(withdrawal);
+    this.sink.withdrawal(withdrawal, "");
+    this.sink.balance(account, asset, cells[at], cells[at + 1]);
+  }
+
+  /** A withdrawal of this id in this status, or undefined (refused as unknown). */
+  private pending_withdrawal(id: number, status: number): Withdrawal | undefined {
+    const w = Number.isSafeInteger(id) ? this.withdrawals.pending.get(id) : undefined;
+    if (w?.status === status) return w;
+    this.reject(R.REASON_UNKNOWN_WITHDRAWAL);
+    return undefined;
+  }
+
+  /** Operator: approve a held withdrawal for payout, or reject it (its funds back). */
+  private withdraw_review(cmd: WithdrawReview): void {
+    const w = this.pending_withdrawal(cmd.id, WITHDRAW_AWAITING_APPROVAL);
+    if (w === undefined) return;
+    if (cmd.approve) {
+      w.status = WITHDRAW_PROCESSING;
+      this.sink.withdrawal(w, "");
+    } else this.give_back(w, WITHDRAW_REJECTED, "");
+  }
+
+  /** The payout's outcome: completed (the funds leave) or failed (funds back). */
+  private withdraw_result(cmd: WithdrawResult): void {
+    if (!text_ok(cmd.note, WITHDRAW_NOTE_LENGTH_MAX, false))
+      return void this.reject(R.REASON_INVALID_PARAMETER, "withdrawal note");
+    const w = this.pending_withdrawal(cmd.id, WITHDRAW_PROCESSING);
+    if (w === undefined) return;
+    if (!cmd.ok) return this.give_back(w, WITHDRAW_FAILURE, cmd.note);
+    const cells = this.ledger.cells;
+    const at = this.ledger.free_at(w.account, w.asset);
+    assert(cells[at + 1] >= w.amount_units, "a pending withdrawal's amount is not locked");
+    cells[at + 1] -= w.amount_units;
+    cells[this.ledger.updated_at(w.account)] = this.now_ms;
+    this.asset_totals[w.asset].withdrawals_units += w.amount_units;
+    this.withdrawals.finish(w, false);
+    w.status = WITHDRAW_COMPLETED;
+    this.sink.withdrawal(w, cmd.note);
+    this.sink.balance(w.account, w.asset, cells[at], cells[at + 1]);
+  }
+
+  private give_back(w: Withdrawal, status: number, note: string): void {
+    const cells = this.ledger.cells;
+    const at = this.ledger.free_at(w.account, w.asset);
+    assert(cells[at + 1] >= w.amount_units, "a pending withdrawal's amount is not locked");
+    cells[at + 1] -= w.amount_units;
+    cells[at] += w.amount_units;
+    cells[this.ledger.updated_at(w.account)] = this.now_ms;
+    this.withdrawals.finish(w, true);
+    w.status = status;
+    this.sink.withdrawal(w, note);
+    this.sink.balance(w.account, w.asset, cells[at], cells[at + 1]);
+  }
+
+  /** Operator: an asset's review threshold and per-account daily maximum (units). */
+  private withdraw_policy(cmd: WithdrawPolicy): void {
+    if (!this.asset_valid(cmd.asset)) return void this.reject(R.REASON_UNKNOWN_ASSET);
+    const units_ok = (u: number) => Number.isSafeInteger(u) && u >= 0;
+    if (!units_ok(cmd.review_min_units) || !units_ok(cmd.daily_max_units))
+      return void this.reject(R.REASON_INVALID_AMOUNT);
+    this.withdrawals.policies.set(cmd.asset, {
+      review_min_units: cmd.review_min_units,
+      daily_max_units: cmd.daily_max_units,
+    });
   }
 
   private refuse(reason: R.Reason): number {

@@ -15,6 +15,7 @@ import type {
   StpMode,
   TimeInForce,
 } from "./types.js";
+import type { Withdrawal } from "./withdrawals.js";
 
 export interface EventSink {
   /** A command was refused; nothing changed. */
@@ -185,6 +186,12 @@ export interface EventSink {
   /** Deposit (positive) or withdrawal (negative) applied to an account. */
   ledger(account: number, asset: number, amount_units: number): void;
   /**
+   * A withdrawal asked for or moved on (src/engine/withdrawals.ts): its state after this command;
+   * `note` is the payout's transaction id (completed) or why it failed ("" otherwise). A completed
+   * one has left the ledger (its deposits − withdrawals); no `ledger` event repeats it.
+   */
+  withdrawal(w: Readonly<Withdrawal>, note: string): void;
+  /**
    * A proof-of-reserves audit (the reserves_audit command): `take` copies every account's balances
    * as they are now; a sink that keeps nothing never calls it (a replay pays for no copy).
    */
@@ -343,6 +350,7 @@ export type EngineEvent =
   | { kind: "market_status"; market: number; status: MarketStatus }
   | { kind: "exchange_flags"; maintenance: boolean; deposits_paused: boolean; withdrawals_paused: boolean }
   | { kind: "ledger"; account: number; asset: number; amount_units: number }
+  | ({ kind: "withdrawal"; note: string } & Withdrawal)
   | ({ kind: "reserves_audit" } & ReservesFigures);
 
 /** Collects events as objects; `take()` hands over what one command produced. */
@@ -607,6 +615,9 @@ export class EventCollector implements EventSink {
   ledger(account: number, asset: number, amount_units: number): void {
     this.events.push({ kind: "ledger", account, asset, amount_units });
   }
+  withdrawal(w: Readonly<Withdrawal>, note: string): void {
+    this.events.push({ kind: "withdrawal", note, ...w });
+  }
   reserves_audit(take: () => ReservesFigures): void {
     this.events.push({ kind: "reserves_audit", ...take() });
   }
@@ -738,5 +749,6 @@ export class NullSink implements EventSink {
   market_status(_market: number, _status: MarketStatus): void {}
   exchange_flags(_maintenance: boolean, _deposits_paused: boolean, _withdrawals_paused: boolean): void {}
   ledger(_account: number, _asset: number, _amount_units: number): void {}
+  withdrawal(_w: Readonly<Withdrawal>, _note: string): void {}
   reserves_audit(_take: () => ReservesFigures): void {}
 }

@@ -156,6 +156,12 @@ export function check_invariants(e: Engine): string[] {
   if (listed !== in_lists)
     problems.push(`${listed} orders name a pending order list, ${in_lists} are in one`);
 
+  // pending withdrawals hold their amounts (DESIGN invariant 3: locked = orders + pending withdrawals)
+  for (const w of e.withdrawals.pending.values()) {
+    if (!e.account_valid(w.account) || !e.asset_valid(w.asset) || !(w.amount_units > 0))
+      problems.push(`withdrawal ${w.id}: bad account, asset or amount`);
+    else held[w.account][w.asset] += w.amount_units;
+  }
   if (live !== orders.live)
     problems.push(`live orders ${orders.live} but ${live} in books, stop and trailing lists, waiting`);
 
@@ -163,7 +169,7 @@ export function check_invariants(e: Engine): string[] {
     for (let s = 0; s < n_assets; s++) {
       if (held[a][s] !== e.ledger.locked(a, s))
         problems.push(
-          `account ${a} asset ${s}: locked ${e.ledger.locked(a, s)} but orders hold ${held[a][s]}`,
+          `account ${a} asset ${s}: locked ${e.ledger.locked(a, s)} but orders and withdrawals hold ${held[a][s]}`,
         );
     }
   }

@@ -48,6 +48,10 @@ export const REASON_UNKNOWN_ORDER_LIST = 41;
 export const REASON_PEG_NO_PRICE = 42;
 export const REASON_FILTER_PERCENT_PRICE_BY_SIDE = 43;
 export const REASON_UNKNOWN_LISTEN_KEY = 44;
+export const REASON_WITHDRAW_DAILY_LIMIT = 45;
+export const REASON_WITHDRAWALS_LIMITED = 46;
+export const REASON_DUPLICATE_WITHDRAWAL = 47;
+export const REASON_UNKNOWN_WITHDRAWAL = 48;
 export type Reason = number;
 
 interface ReasonInfo {
@@ -161,6 +165,17 @@ export const REASONS: readonly ReasonInfo[] = [
     message: "This listenKey does not exist.",
     code: -1125,
   },
+  // withdrawals (src/engine/withdrawals.ts): Binance's wallet codes
+  {
+    name: "WITHDRAW_DAILY_LIMIT",
+    message: "Within 24 hours, the withdrawal exceeds the maximum amount.",
+    code: -4023,
+  },
+  // too many pending, or too many in 24 hours
+  { name: "WITHDRAWALS_LIMITED", message: "Withdraw is limited.", code: -4015 },
+  { name: "DUPLICATE_WITHDRAWAL", message: "Duplicate withdrawOrderId.", code: -4015 },
+  // review or result for a withdrawal that is not pending in that stage
+  { name: "UNKNOWN_WITHDRAWAL", message: "The withdrawal record does not exist.", code: -4029 },
 ];
 
 export function reason_name(reason: Reason): string {

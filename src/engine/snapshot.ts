@@ -40,7 +40,7 @@ import {
 } from "./types.js";
 
 const MAGIC = 0x48465331; // "HFS1"
-export const SNAPSHOT_VERSION = 13;
+export const SNAPSHOT_VERSION = 14;
 
 const LIMIT_KEYS: (keyof EngineLimits)[] = [
   "orders_max",
@@ -335,6 +335,44 @@ export function snapshot(e: Engine): Uint8Array {
     w.f64(k.nonce);
     w.f64(k.expires_ms);
   }
+  // version 14: users' withdrawals: the next id, policies by asset, pending ones oldest first, and
+  // each account's last 24 hours (for the daily limit), by account
+  const wd = e.withdrawals;
+  w.f64(wd.next_id);
+  const policies = [...wd.policies].sort((a, b) => a[0] - b[0]);
+  w.u32(policies.length);
+  for (const [asset, p] of policies) {
+    w.u32(asset);
+    w.f64(p.review_min_units);
+    w.f64(p.daily_max_units);
+  }
+  w.u32(wd.pending.size);
+  for (const p of wd.pending.values()) {
+    w.f64(p.id);
+    w.u32(p.account);
+    w.u32(p.asset);
+    w.f64(p.amount_units);
+    w.str(p.address);
+    w.str(p.address_tag);
+    w.str(p.network);
+    w.str(p.client_id);
+    w.f64(p.requested_ms);
+    w.u8(p.status);
+    w.u8(p.held);
+  }
+  const recent = [...wd.recent].sort((a, b) => a[0] - b[0]);
+  w.u32(recent.length);
+  for (const [account, list] of recent) {
+    w.u32(account);
+    w.u32(list.length);
+    for (const r of list) {
+      w.f64(r.id);
+      w.u32(r.asset);
+      w.f64(r.amount_units);
+      w.f64(r.requested_ms);
+      w.str(r.client_id);
+    }
+  }
   return w.bytes().slice();
 }
 
@@ -477,6 +515,43 @@ export function restore(bytes: Uint8Array, sink?: EventSink): Engine {
     e.account_fees.set(r.u32(), { maker_fee_ppm: r.f64(), taker_fee_ppm: r.f64() });
   const listen_keys = version >= 13 ? r.u32() : 0;
   for (let i = 0; i < listen_keys; i++) e.listen_keys.set(r.u32(), { nonce: r.f64(), expires_ms: r.f64() });
+  if (version >= 14) {
+    const wd = e.withdrawals;
+    wd.next_id = r.f64();
+    const policies = r.u32();
+    for (let i = 0; i < policies; i++)
+      wd.policies.set(r.u32(), { review_min_units: r.f64(), daily_max_units: r.f64() });
+    const pending = r.u32();
+    for (let i = 0; i < pending; i++)
+      wd.restore_pending({
+        id: r.f64(),
+        account: r.u32(),
+        asset: r.u32(),
+        amount_units: r.f64(),
+        address: r.str() ?? "",
+        address_tag: r.str() ?? "",
+        network: r.str() ?? "",
+        client_id: r.str() ?? "",
+        requested_ms: r.f64(),
+        status: r.u8(),
+        held: r.u8(),
+      });
+    const accounts = r.u32();
+    for (let i = 0; i < accounts; i++) {
+      const account = r.u32();
+      const n = r.u32();
+      const list = [];
+      for (let j = 0; j < n; j++)
+        list.push({
+          id: r.f64(),
+          asset: r.u32(),
+          amount_units: r.f64(),
+          requested_ms: r.f64(),
+          client_id: r.str() ?? "",
+        });
+      wd.recent.set(account, list);
+    }
+  }
   if (!r.done()) throw new Error("snapshot has trailing bytes");
   e.now_ms = now_ms;
   e.next_order_id = next_order_id;

@@ -60,6 +60,10 @@ const KINDS = [
   "listen_key",
   "set_limit",
   "reserves_audit",
+  "withdraw_request",
+  "withdraw_review",
+  "withdraw_result",
+  "withdraw_policy",
 ] as const;
 /** A reserves audit names at most this many assets (one byte counts them). */
 export const RESERVES_MAX = 255;
@@ -334,6 +338,29 @@ export function encode_command(w: ByteWriter, c: Command): void {
     case "set_limit":
       w.u8(c.limit);
       w.f64(c.value);
+      return;
+    case "withdraw_request":
+      w.u32(c.account);
+      w.u32(c.asset);
+      w.f64(c.amount_units);
+      w.str(c.address);
+      w.str(c.address_tag);
+      w.str(c.network);
+      w.str(c.client_id);
+      return;
+    case "withdraw_review":
+      w.f64(c.id);
+      w.u8(c.approve ? 1 : 0);
+      return;
+    case "withdraw_result":
+      w.f64(c.id);
+      w.u8(c.ok ? 1 : 0);
+      w.str(c.note);
+      return;
+    case "withdraw_policy":
+      w.u32(c.asset);
+      w.f64(c.review_min_units);
+      w.f64(c.daily_max_units);
       return;
     case "reserves_audit":
       if (c.reserves.length > RESERVES_MAX) throw new CodecError(`more than ${RESERVES_MAX} reserves`);
@@ -646,6 +673,30 @@ function read_body(r: ByteReader, kind: (typeof KINDS)[number], ts_ms: number, v
     }
     case "set_limit":
       return { type: kind, ts_ms, limit: r.u8(), value: r.f64() };
+    case "withdraw_request":
+      return {
+        type: kind,
+        ts_ms,
+        account: r.u32(),
+        asset: r.u32(),
+        amount_units: r.f64(),
+        address: str(),
+        address_tag: str(),
+        network: str(),
+        client_id: str(),
+      };
+    case "withdraw_review":
+      return { type: kind, ts_ms, id: r.f64(), approve: r.u8() === 1 };
+    case "withdraw_result":
+      return { type: kind, ts_ms, id: r.f64(), ok: r.u8() === 1, note: str() };
+    case "withdraw_policy":
+      return {
+        type: kind,
+        ts_ms,
+        asset: r.u32(),
+        review_min_units: r.f64(),
+        daily_max_units: r.f64(),
+      };
     case "reserves_audit": {
       const n = r.u8();
       const reserves: { asset: number; units: number }[] = [];

@@ -279,6 +279,39 @@ const op = fc.record({
       }),
     },
     {
+      // a user's withdrawal: locks its amount (refused: unknown asset 9, 0 or fractional units,
+      // over the balance or the daily maximum, an empty address, a withdrawOrderId taken)
+      weight: 2,
+      arbitrary: fc.record({
+        kind: fc.constant("withdraw_request" as const),
+        account,
+        asset: fc.constantFrom(0, 1, 2, 9),
+        amount_units: fc.constantFrom(1, 50_000_000, 100_000_000, 600_000_000, 0, 0.5),
+        address: fc.constantFrom("bc1qexample", "0xabc", ""),
+        client_id: fc.constantFrom("", "", "w1", "w2"),
+      }),
+    },
+    {
+      // an operator's review or the payout's outcome of withdrawal 1..6 (refused unless it waits
+      // in that stage: review of AWAITING_APPROVAL, result of PROCESSING)
+      weight: 2,
+      arbitrary: fc.record({
+        kind: fc.constantFrom("withdraw_review" as const, "withdraw_result" as const),
+        id: fc.integer({ min: 1, max: 6 }),
+        yes: fc.boolean(),
+      }),
+    },
+    {
+      // an asset's safeguards: review from 1 BTC (or every one), a daily maximum
+      weight: 1,
+      arbitrary: fc.record({
+        kind: fc.constant("withdraw_policy" as const),
+        asset: fc.constantFrom(0, 1, 2, 9),
+        review_min_units: fc.constantFrom(0, 100_000_000, -1),
+        daily_max_units: fc.constantFrom(0, 200_000_000, 9_000_000_000_000),
+      }),
+    },
+    {
       // a proof-of-reserves audit: changes nothing; refused for an unknown asset (9), a negative
       // or fractional amount, or an asset named twice
       weight: 1,
@@ -584,6 +617,40 @@ export function to_commands(list: Op[]): Command[] {
         break;
       case "set_limit":
         out.push({ type: "set_limit", ts_ms: t, limit: what.limit, value: what.value });
+        break;
+      case "withdraw_request":
+        out.push({
+          type: "withdraw_request",
+          ts_ms: t,
+          account: what.account,
+          asset: what.asset,
+          amount_units: what.amount_units,
+          address: what.address,
+          address_tag: "",
+          network: "",
+          client_id: what.client_id,
+        });
+        break;
+      case "withdraw_review":
+        out.push({ type: "withdraw_review", ts_ms: t, id: what.id, approve: what.yes });
+        break;
+      case "withdraw_result":
+        out.push({
+          type: "withdraw_result",
+          ts_ms: t,
+          id: what.id,
+          ok: what.yes,
+          note: what.yes ? "tx1" : "",
+        });
+        break;
+      case "withdraw_policy":
+        out.push({
+          type: "withdraw_policy",
+          ts_ms: t,
+          asset: what.asset,
+          review_min_units: what.review_min_units,
+          daily_max_units: what.daily_max_units,
+        });
         break;
       case "reserves_audit":
         // plain objects (fast-check's records have no prototype; a decoded command's do)

@@ -147,6 +147,32 @@ describe("command codec", () => {
     );
   });
 
+  it("withdrawal commands round-trip", () => {
+    const commands: Command[] = [
+      {
+        type: "withdraw_request",
+        ts_ms: 5,
+        account: 3,
+        asset: 1,
+        amount_units: 2 ** 53 - 1,
+        address: "bc1q…ünïcode",
+        address_tag: "",
+        network: "BTC",
+        client_id: "w-1",
+      },
+      { type: "withdraw_review", ts_ms: 6, id: 42, approve: true },
+      { type: "withdraw_review", ts_ms: 6, id: 43, approve: false },
+      { type: "withdraw_result", ts_ms: 7, id: 42, ok: true, note: "0xfeed" },
+      { type: "withdraw_result", ts_ms: 7, id: 44, ok: false, note: "" },
+      { type: "withdraw_policy", ts_ms: 8, asset: 0, review_min_units: 0, daily_max_units: 2 ** 53 - 1 },
+    ];
+    for (const c of commands) {
+      const w = new ByteWriter();
+      encode_command(w, c);
+      assert.deepEqual(decode_command(w.bytes().slice()), c);
+    }
+  });
+
   it("API keys round-trip with their tier; a version 2 key (no tier) decodes into the default tier", () => {
     const key: Command = {
       type: "add_api_key",
