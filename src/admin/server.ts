@@ -7,7 +7,7 @@
 
 import { chmodSync, rmSync } from "node:fs";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
-import { KEY_KIND_NAMES, PERMISSION_TRADE, TIER_DEFAULT } from "../engine/api_keys.js";
+import { KEY_KIND_NAMES, PERMISSION_TRADE, PERMISSION_WITHDRAW, TIER_DEFAULT } from "../engine/api_keys.js";
 import { UNITS_MAX } from "../engine/assert.js";
 import { type AddMarket, type Command, SETTABLE_LIMITS } from "../engine/commands.js";
 import { FEE_PPM_DEFAULT, FEE_PPM_MAX } from "../engine/config.js";
@@ -24,6 +24,7 @@ import { type ExchangeNode, WritesRefused } from "../node/exchange_node.js";
 import type { History } from "../projections/history.js";
 import { register_reserves_admin } from "./reserves.js";
 import { add_hmac_key, add_public_key, create_account, move_funds } from "./users.js";
+import { register_withdrawals_admin } from "./withdrawals.js";
 
 /** Longest path a Unix socket may have on Linux (sun_path is 108 bytes with the terminator). */
 const SOCKET_PATH_MAX = 107;
@@ -242,6 +243,11 @@ export async function start_admin_server(
       decimal: DECIMAL_SCHEMA,
     });
 
+  register_withdrawals_admin(app, () => node.engine, submit, {
+    name_pattern: NAME_PATTERN,
+    decimal: DECIMAL_SCHEMA,
+  });
+
   app.get<{ Querystring: { hash?: string } }>("/v1/status", async (request) => ({
     ...node_status(node, data_dir, started_at),
     ...(request.query.hash === "1" ? { state_hash: node.state_hash() } : {}),
@@ -280,6 +286,7 @@ export async function start_admin_server(
         api_key: k.api_key,
         kind: KEY_KIND_NAMES[k.kind],
         trade: (k.permissions & PERMISSION_TRADE) !== 0,
+        withdraw: (k.permissions & PERMISSION_WITHDRAW) !== 0,
         ip_allow: k.ip_allow === "" ? [] : k.ip_allow.split(","),
         tier: k.tier,
         created_ms: k.created_ms,
@@ -632,6 +639,7 @@ export async function start_admin_server(
       kind: "HMAC" | "ED25519" | "RSA";
       public_key?: string;
       trade?: boolean;
+      withdraw?: boolean;
       ip_allow?: string[];
       tier?: string;
     };
@@ -648,6 +656,7 @@ export async function start_admin_server(
             kind: { type: "string", enum: ["HMAC", "ED25519", "RSA"] },
             public_key: { type: "string", maxLength: 4096 },
             trade: { type: "boolean" },
+            withdraw: { type: "boolean" },
             ip_allow: { type: "array", maxItems: 30, items: { type: "string", maxLength: 45 } },
             tier: { type: "string", minLength: 1, maxLength: 32 },
           },
@@ -656,7 +665,11 @@ export async function start_admin_server(
     },
     async (request, reply) => {
       const b = request.body;
-      const permissions = b.trade === false ? 0 : PERMISSION_TRADE;
+      // as on Binance, a key that may withdraw must be bound to the addresses allowed to use it
+      if (b.withdraw === true && (b.ip_allow ?? []).length === 0)
+        return reply.code(400).send({ error: "a key that may withdraw needs an IP allow-list (ip_allow)" });
+      const permissions =
+        (b.trade === false ? 0 : PERMISSION_TRADE) | (b.withdraw === true ? PERMISSION_WITHDRAW : 0);
       const tier = b.tier ?? TIER_DEFAULT;
       if (!tier_names.includes(tier))
         return reply

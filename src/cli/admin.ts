@@ -16,6 +16,7 @@ import {
 import { mb } from "../node/disk_guard.js";
 import { register_reopen } from "./reopen.js";
 import { register_reserves_admin_cli } from "./reserves.js";
+import { register_withdrawals_cli } from "./withdrawals.js";
 
 /** GET /v1/accounts/:account (src/admin/server.ts). */
 interface AccountView {
@@ -30,6 +31,7 @@ interface AccountView {
     api_key: string;
     kind: string;
     trade: boolean;
+    withdraw: boolean;
     ip_allow: string[];
     tier: string;
     created_ms: number;
@@ -145,7 +147,7 @@ export function register_admin(program: Command): void {
     if (a.api_keys.length === 0) console.log("  API keys: none");
     for (const k of a.api_keys)
       console.log(
-        `  API key ${k.api_key.slice(0, 8)}… ${k.kind}, ${k.trade ? "read + trade" : "read only"}, tier ${k.tier}${k.ip_allow.length > 0 ? `, from ${k.ip_allow.join(", ")}` : ""}`,
+        `  API key ${k.api_key.slice(0, 8)}… ${k.kind}, ${k.trade ? "read + trade" : "read only"}${k.withdraw ? " + withdraw" : ""}, tier ${k.tier}${k.ip_allow.length > 0 ? `, from ${k.ip_allow.join(", ")}` : ""}`,
       );
   });
 
@@ -458,12 +460,20 @@ export function register_admin(program: Command): void {
       .option("--kind <kind>", "HMAC, ED25519 or RSA", "HMAC")
       .option("--public-key <file>", "the public key (PEM) for ED25519 or RSA")
       .option("--read-only", "without the trade permission")
+      .option("--withdraw", "with the withdraw permission (needs --ip, as on Binance)")
       .option("--ip <list>", "comma-separated IP addresses allowed to use the key")
       .option("--tier <name>", "rate-limit tier of the key (configured with start --limits)", "default"),
   ).action(
     async (
       account: string,
-      opts: Common & { kind: string; publicKey?: string; readOnly?: boolean; ip?: string; tier: string },
+      opts: Common & {
+        kind: string;
+        publicKey?: string;
+        readOnly?: boolean;
+        withdraw?: boolean;
+        ip?: string;
+        tier: string;
+      },
     ) => {
       const { readFileSync } = await import("node:fs");
       const body = {
@@ -471,6 +481,7 @@ export function register_admin(program: Command): void {
         kind: opts.kind.toUpperCase(),
         ...(opts.publicKey === undefined ? {} : { public_key: readFileSync(opts.publicKey, "utf8") }),
         trade: opts.readOnly !== true,
+        withdraw: opts.withdraw === true,
         ...(opts.ip === undefined ? {} : { ip_allow: opts.ip.split(",").map((x) => x.trim()) }),
         tier: opts.tier,
       };
@@ -549,4 +560,5 @@ export function register_admin(program: Command): void {
 
   register_reopen(admin, common, (opts) => (method, path, body) => call(opts, method, path, body));
   register_reserves_admin_cli(admin, common, call);
+  register_withdrawals_cli(admin, common, call, print_outcome);
 }

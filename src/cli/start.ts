@@ -63,6 +63,11 @@ export function register_start(program: Command): void {
       "cluster mode: the URL peers reach this node's public API at, to bootstrap from its snapshot (default http://HOST:PORT)",
     )
     .option(
+      "--payout-url <url>",
+      "the custody service that pays approved withdrawals (Standard Webhooks POSTs; docs/OPERATIONS.md); unset, an operator records payouts by hand",
+    )
+    .option("--payout-secret-file <file>", "the custody service's whsec_ webhook secret (with --payout-url)")
+    .option(
       "--status-url <url>",
       "the status service's public URL, for the web app's banner and links (default with --status-port: http://HOST:PORT)",
     )
@@ -78,6 +83,8 @@ export function register_start(program: Command): void {
         anonymousTier?: string;
         statusPort?: string;
         statusDataDir?: string;
+        payoutUrl?: string;
+        payoutSecretFile?: string;
         statusUrl?: string;
         journal: string;
         etcd?: string;
@@ -220,8 +227,19 @@ export function register_start(program: Command): void {
           process.exitCode = 2;
           return;
         }
+        let payout: { url: string; secret: string } | null = null;
+        if (opts.payoutUrl !== undefined || opts.payoutSecretFile !== undefined) {
+          const problem = payout_problem(opts.payoutUrl, opts.payoutSecretFile);
+          if (typeof problem === "string") {
+            console.error(`holdfast start: ${problem}`);
+            process.exitCode = 2;
+            return;
+          }
+          payout = problem;
+        }
         const log = (line: string): void => console.error(`${new Date().toISOString()} ${line}`);
         const running = await start_node({
+          payout,
           data_dir: opts.dataDir,
           host: opts.host,
           port,
@@ -297,4 +315,23 @@ export function register_start(program: Command): void {
         process.on("SIGINT", () => stop("SIGINT"));
       },
     );
+}
+
+/** The payout options, or what is wrong with them (both --payout-url and a readable whsec_ secret). */
+function payout_problem(
+  url: string | undefined,
+  secret_file: string | undefined,
+): { url: string; secret: string } | string {
+  if (url === undefined || secret_file === undefined)
+    return "--payout-url and --payout-secret-file go together";
+  if (!/^https?:\/\/[^\s/]+(\/\S*)?$/.test(url)) return "--payout-url must be an http:// or https:// URL";
+  let secret: string;
+  try {
+    secret = readFileSync(secret_file, "utf8").trim();
+  } catch (error) {
+    return `--payout-secret-file ${secret_file}: ${String(error)}`;
+  }
+  if (!/^whsec_[A-Za-z0-9+/=]{16,}$/.test(secret))
+    return `--payout-secret-file ${secret_file}: expected a Standard Webhooks secret (whsec_ and base64)`;
+  return { url, secret };
 }

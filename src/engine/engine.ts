@@ -2617,7 +2617,7 @@ export class Engine {
       return void this.reject(R.REASON_INVALID_PARAMETER, "withdrawal note");
     const w = this.pending_withdrawal(cmd.id, WITHDRAW_PROCESSING);
     if (w === undefined) return;
-    if (!cmd.ok) return this.give_back(w, WITHDRAW_FAILURE, cmd.note);
+    if (!cmd.ok) return void this.give_back(w, WITHDRAW_FAILURE, cmd.note);
     const cells = this.ledger.cells;
     const at = this.ledger.free_at(w.account, w.asset);
     assert(cells[at + 1] >= w.amount_units, "a pending withdrawal's amount is not locked");

@@ -70,7 +70,7 @@ export const POLICY_DEFAULT: Readonly<WithdrawPolicyValues> = {
   daily_max_units: Number.MAX_SAFE_INTEGER,
 };
 
-/** A withdrawal counted against the daily limit (accepted and not given back). */
+/** An accepted withdrawal of the last 24 hours (amount 0 once given back: it no longer counts). */
 export interface RecentWithdrawal {
   id: number;
   asset: number;
@@ -122,19 +122,18 @@ export class Withdrawals {
     else list.push(entry);
   }
 
-  /** A finished withdrawal leaves; one given back no longer counts against the daily limit. */
+  /**
+   * A finished withdrawal leaves. One given back no longer counts against the daily maximum (its
+   * amount there becomes 0), but keeps its withdrawOrderId for the rest of the 24 hours.
+   */
   finish(w: Withdrawal, given_back: boolean): void {
     this.pending.delete(w.id);
     const left = this.pending_count(w.account) - 1;
     if (left > 0) this.pending_per_account.set(w.account, left);
     else this.pending_per_account.delete(w.account);
     if (!given_back) return;
-    const list = this.recent.get(w.account);
-    const at = list === undefined ? -1 : list.findIndex((r) => r.id === w.id);
-    if (list !== undefined && at >= 0) {
-      list.splice(at, 1);
-      if (list.length === 0) this.recent.delete(w.account);
-    }
+    const entry = this.recent.get(w.account)?.find((r) => r.id === w.id);
+    if (entry !== undefined) entry.amount_units = 0;
   }
 
   /** Restores a pending withdrawal from a snapshot (its recent entry is restored on its own). */

@@ -6,7 +6,13 @@
  * (hex), Ed25519 and RSA PKCS#1 v1.5 SHA-256 (base64) signatures.
  */
 import { createHmac, createPublicKey, type KeyObject, timingSafeEqual, verify } from "node:crypto";
-import { type ApiKeyRecord, KEY_ED25519, KEY_HMAC, PERMISSION_TRADE } from "../engine/api_keys.js";
+import {
+  type ApiKeyRecord,
+  KEY_ED25519,
+  KEY_HMAC,
+  PERMISSION_TRADE,
+  PERMISSION_WITHDRAW,
+} from "../engine/api_keys.js";
 import type { Engine } from "../engine/engine.js";
 import type { WebSessions } from "../web/sessions.js";
 import { CSRF_HEADER } from "../web/sessions.js";
@@ -41,7 +47,8 @@ const AHEAD_MAX_MS = 1000;
 const invalid_key = (): ApiError =>
   new ApiError(401, { code: -2015, msg: "Invalid API-key, IP, or permissions for action." });
 
-export type Need = "read" | "trade";
+/** What a request needs of its key: read (any key), trade, withdraw (a key with that permission). */
+export type Need = "read" | "trade" | "withdraw";
 
 const AMPERSAND = 0x26;
 
@@ -154,6 +161,9 @@ export class Authenticator {
     need: Need,
   ): ApiKeyRecord {
     const record = this.key_only(headers, ip);
+    // a web session never withdraws (its record has trade permission only): that would need a
+    // confirmation the session cannot give here
+    if (need === "withdraw" && (record.permissions & PERMISSION_WITHDRAW) === 0) throw invalid_key();
     if (record.api_key === "") {
       // a web session: no signature; a timestamp, if the app sent one, still obeys recvWindow
       if (params.values.has("timestamp")) this.check_time(params);
@@ -194,6 +204,7 @@ export class Authenticator {
     const current = this.engine.api_keys.by_key.get(record.api_key);
     if (current === undefined || current.material !== record.material) throw invalid_key();
     if (need === "trade" && (current.permissions & PERMISSION_TRADE) === 0) throw invalid_key();
+    if (need === "withdraw" && (current.permissions & PERMISSION_WITHDRAW) === 0) throw invalid_key();
     this.check_time(params);
     return current;
   }

@@ -59,6 +59,7 @@ import { list_json, pending_orders, register_order_lists } from "./order_lists.j
 import { ApiError, bad, integer, type Params } from "./params.js";
 import { register_reserves } from "./reserves.js";
 import { fee_rate, register_wallet } from "./wallet.js";
+import { register_withdrawals } from "./withdrawals.js";
 
 export type Route = (
   method: "GET" | "POST" | "DELETE" | "PUT",
@@ -848,6 +849,16 @@ export function register_trading(
     market_of,
     signed,
     key_only: (request) => auth.key_only(request.headers, request.ip),
+  });
+  // users' withdrawals (the engine's safeguards decide) and the withdrawal history
+  register_withdrawals(route, {
+    engine,
+    history,
+    market_of,
+    signed,
+    key_only: (request) => auth.key_only(request.headers, request.ip),
+    admit,
+    submit,
   });
 
   // Proof of reserves: the audits' figures (public) and the caller's own inclusion proof (signed)

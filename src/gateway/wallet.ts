@@ -11,13 +11,13 @@
  * - GET /sapi/v1/margin/allPairs (MARKET_DATA: an API key; @binance/connector's marginAllPairs) and
  *   /sapi/v1/margin/isolated/allPairs (signed): no margin trading here, so none (ccxt's loadMarkets
  *   asks for them, signed, while its `fetchMargins` option is on, its default);
- * - GET /sapi/v1/capital/deposit/hisrec and /sapi/v1/capital/withdraw/history: the account's deposits
- *   and withdrawals, from the history projection (ccxt's fetchDeposits/fetchWithdrawals).
- * Holdfast has no blockchain networks yet: deposits and withdrawals are the operator's commands
- * (`holdfast admin deposit|withdraw`), so every asset's networkList is empty, and depositAllEnable /
- * withdrawAllEnable say whether the exchange takes them now (not paused, no maintenance). In the
- * histories a transfer's id is its command's sequence number, it is complete (deposit status 1,
- * withdrawal status 6) and internal (transferType 1), with no address, network or transaction id.
+ * - GET /sapi/v1/capital/deposit/hisrec: the account's deposits, from the history projection (ccxt's
+ *   fetchDeposits); withdrawals and their history are withdrawals.ts.
+ * Holdfast has no blockchain networks yet: deposits are the operator's commands (`holdfast admin
+ * deposit`), so every asset's networkList is empty, and depositAllEnable / withdrawAllEnable say
+ * whether the exchange takes them now (not paused, no maintenance). In the history a deposit's id is
+ * its command's sequence number, it is complete (status 1) and internal (transferType 1), with no
+ * address, network or transaction id.
  */
 
 import type { FastifyRequest } from "fastify";
@@ -36,16 +36,10 @@ const ZERO = "0.00000000";
 const WINDOW_MS_MAX = 90 * 24 * 3600 * 1000;
 /** Binance: a page of the histories holds 1,000 at the most (and by default). */
 const PAGE_MAX = 1000;
-/** Binance: a withdrawal history's idList names at most 45 withdrawals. */
-const ID_LIST_MAX = 45;
-/** A deposit credited (Binance's deposit status 1: success) and a withdrawal done (6: completed). */
+/** A deposit credited (Binance's deposit status 1: success). */
 const DEPOSIT_SUCCESS = 1;
-const WITHDRAW_COMPLETED = 6;
 /** Binance's transferType: 1 internal (within the exchange), 0 on a blockchain. */
 const TRANSFER_INTERNAL = 1;
-
-/** Binance's "2019-10-12 11:12:02" (UTC), as the withdrawal history shows its times. */
-const utc_text = (ms: number): string => new Date(ms).toISOString().slice(0, 19).replace("T", " ");
 
 /** A fee in millionths as Binance's commission rate ("0.00100000" for 1,000 ppm: 0.1%). */
 export const fee_rate = (ppm: number): string => pad8(units_to_decimal(ppm, 6));
@@ -55,6 +49,27 @@ export type WalletContext = Pick<TradingContext, "engine" | "history" | "market_
   /** The API key of a request that needs only one (MARKET_DATA), checked: the caller's key record. */
   key_only: (request: FastifyRequest) => ApiKeyRecord;
 };
+
+/**
+ * What both wallet histories (deposits, withdrawals) take: the window (default the last 90 days, at
+ * most 90 days), offset and limit.
+ */
+export function history_window(p: Params): {
+  start_ms: number;
+  end_ms: number;
+  offset: number;
+  limit: number;
+} {
+  let start_ms = integer(p, "startTime", 0, Number.MAX_SAFE_INTEGER);
+  let end_ms = integer(p, "endTime", 0, Number.MAX_SAFE_INTEGER);
+  const offset = integer(p, "offset", 0, 1_000_000_000) ?? 0;
+  const limit = integer(p, "limit", 1, PAGE_MAX) ?? PAGE_MAX;
+  if (start_ms !== undefined && end_ms !== undefined && end_ms - start_ms > WINDOW_MS_MAX)
+    throw bad(-1127, "More than 2160 hours between startTime and endTime.");
+  if (end_ms === undefined) end_ms = start_ms === undefined ? Date.now() : start_ms + WINDOW_MS_MAX;
+  if (start_ms === undefined) start_ms = Math.max(0, end_ms - WINDOW_MS_MAX);
+  return { start_ms, end_ms, offset, limit };
+}
 
 export function register_wallet(route: Route, ctx: WalletContext): void {
   const { engine, history, signed } = ctx;
@@ -123,31 +138,19 @@ export function register_wallet(route: Route, ctx: WalletContext): void {
     };
   });
 
-  /**
-   * What both histories share: the account, the asset (null: all; unknown: none), the window
-   * (default the last 90 days, at most 90 days), offset and limit; then the rows, newest first.
-   */
+  /** The deposits of the request's window, newest first (null: an unknown coin, so none). */
   const transfers = async (
     p: Params,
     request: FastifyRequest,
     raw: { query: string; body: string },
-    withdrawals: boolean,
-    ids: number[] | null,
   ): Promise<TransferRow[] | null> => {
     const account = signed("read", p, request, raw).account;
     const coin = p.values.get("coin");
     const asset = coin === undefined ? null : engine.assets.findIndex((a) => a.name === coin);
     integer(p, "status", 0, 1_000_000);
-    let start_ms = integer(p, "startTime", 0, Number.MAX_SAFE_INTEGER);
-    let end_ms = integer(p, "endTime", 0, Number.MAX_SAFE_INTEGER);
-    const offset = integer(p, "offset", 0, 1_000_000_000) ?? 0;
-    const limit = integer(p, "limit", 1, PAGE_MAX) ?? PAGE_MAX;
-    if (start_ms !== undefined && end_ms !== undefined && end_ms - start_ms > WINDOW_MS_MAX)
-      throw bad(-1127, "More than 2160 hours between startTime and endTime.");
-    if (end_ms === undefined) end_ms = start_ms === undefined ? Date.now() : start_ms + WINDOW_MS_MAX;
-    if (start_ms === undefined) start_ms = Math.max(0, end_ms - WINDOW_MS_MAX);
+    const window = history_window(p);
     if (asset === -1) return null;
-    return history.transfers(account, { withdrawals, asset, ids, start_ms, end_ms, offset, limit });
+    return history.transfers(account, { withdrawals: false, asset, ids: null, ...window });
   };
   const amount = (r: TransferRow): string =>
     pad8(units_to_decimal(Math.abs(r.amount_units), engine.assets[r.asset].decimals));
@@ -157,7 +160,7 @@ export function register_wallet(route: Route, ctx: WalletContext): void {
     "/sapi/v1/capital/deposit/hisrec",
     ["includeSource", "coin", "status", "startTime", "endTime", "offset", "limit", "txId", ...SIGNED],
     async (p, request, raw) => {
-      const rows = await transfers(p, request, raw, false, null);
+      const rows = await transfers(p, request, raw);
       const status = p.values.get("status");
       const tx_id = p.values.get("txId");
       // every deposit here is a success without a transaction id
@@ -184,48 +187,7 @@ export function register_wallet(route: Route, ctx: WalletContext): void {
     },
   );
 
-  route(
-    "GET",
-    "/sapi/v1/capital/withdraw/history",
-    ["coin", "withdrawOrderId", "status", "offset", "limit", "idList", "startTime", "endTime", ...SIGNED],
-    async (p, request, raw) => {
-      // ids as the histories show them (sequence numbers); any other names no withdrawal here
-      const id_list = p.values.get("idList");
-      const names = id_list === undefined ? null : id_list.split(",");
-      if (names !== null && names.length > ID_LIST_MAX)
-        throw bad(
-          -1100,
-          `Illegal characters found in parameter 'idList'; legal range is '1 - ${ID_LIST_MAX} ids'.`,
-        );
-      const ids = names === null ? null : names.filter((n) => /^[1-9][0-9]{0,15}$/.test(n)).map(Number);
-      const rows = await transfers(p, request, raw, true, ids);
-      const status = p.values.get("status");
-      // none was given a withdrawOrderId (operators' withdrawals), and every one is completed
-      if (
-        rows === null ||
-        (status !== undefined && Number(status) !== WITHDRAW_COMPLETED) ||
-        p.values.has("withdrawOrderId")
-      )
-        return [];
-      return rows.map((r) => ({
-        id: String(r.seq),
-        amount: amount(r),
-        transactionFee: ZERO,
-        coin: engine.assets[r.asset].name,
-        status: WITHDRAW_COMPLETED,
-        address: "",
-        txId: "",
-        applyTime: utc_text(r.time_ms),
-        network: "",
-        transferType: TRANSFER_INTERNAL,
-        info: "",
-        confirmNo: 0,
-        walletType: 0,
-        txKey: "",
-        completeTime: utc_text(r.time_ms),
-      }));
-    },
-  );
+  // the withdrawal history and users' withdrawals: withdrawals.ts
 
   // Cross margin pairs are Binance's MARKET_DATA (an API key, no signature: @binance/connector sends
   // none); ccxt signs the request, and a signature sent is checked. Isolated ones are USER_DATA.

@@ -35,6 +35,8 @@ import {
   type TradeRow,
   type TransferQuery,
   type TransferRow,
+  type WithdrawalHistoryRow,
+  type WithdrawalQuery,
 } from "./history_queries.js";
 import type { ReaderReply, ReaderRequest, ReaderStart, ReadOp } from "./history_reader.js";
 import {
@@ -65,6 +67,8 @@ export type {
   TradeRow,
   TransferQuery,
   TransferRow,
+  WithdrawalHistoryRow,
+  WithdrawalQuery,
 } from "./history_queries.js";
 
 /** Rows gathered before they go to the writer (one transaction each: ~1-3 ms of its thread). */
@@ -265,6 +269,12 @@ export class History {
         seq INTEGER PRIMARY KEY, account INTEGER NOT NULL, asset INTEGER NOT NULL,
         amount_units INTEGER NOT NULL, time_ms INTEGER NOT NULL);
       CREATE INDEX IF NOT EXISTS transfers_by_account ON transfers (account, time_ms);
+      CREATE TABLE IF NOT EXISTS withdrawals (
+        id INTEGER PRIMARY KEY, account INTEGER NOT NULL, asset INTEGER NOT NULL,
+        amount_units INTEGER NOT NULL, address TEXT NOT NULL, address_tag TEXT NOT NULL,
+        network TEXT NOT NULL, client_id TEXT NOT NULL, status INTEGER NOT NULL, held INTEGER NOT NULL,
+        note TEXT NOT NULL, requested_ms INTEGER NOT NULL, update_ms INTEGER NOT NULL);
+      CREATE INDEX IF NOT EXISTS withdrawals_by_account ON withdrawals (account, requested_ms);
       ${CANDLES_SCHEMA}
       ${RESERVES_SCHEMA}
     `);
@@ -594,6 +604,11 @@ export class History {
   /** The account's deposits or withdrawals, newest first (the wallet's histories). */
   transfers(account: number, q: TransferQuery): Promise<TransferRow[]> {
     return this.read("transfers", [account, q]);
+  }
+
+  /** The account's own withdrawals (asked for through the API), newest first. */
+  withdrawals(account: number, q: WithdrawalQuery): Promise<WithdrawalHistoryRow[]> {
+    return this.read("withdrawals", [account, q]);
   }
 
   /** Several of the account's orders by [market, order id], in one read (null for each not found). */

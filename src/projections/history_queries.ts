@@ -121,6 +121,30 @@ export interface TransferRow {
   time_ms: number;
 }
 
+/** A user's withdrawal as the history keeps it (src/engine/withdrawals.ts; `note`: txid or why it failed). */
+export interface WithdrawalHistoryRow {
+  id: number;
+  account: number;
+  asset: number;
+  amount_units: number;
+  address: string;
+  address_tag: string;
+  network: string;
+  client_id: string;
+  status: number;
+  held: number;
+  note: string;
+  requested_ms: number;
+  update_ms: number;
+}
+
+/** The users' withdrawals of an account: as TransferQuery, and by withdrawOrderId or status. */
+export interface WithdrawalQuery extends Omit<TransferQuery, "withdrawals"> {
+  client_id: string | null;
+  /** -1: any. */
+  status: number;
+}
+
 /** The wallet's deposit or withdrawal history: newest first, in a time window, paged by offset. */
 export interface TransferQuery {
   withdrawals: boolean;
@@ -229,6 +253,10 @@ export class HistoryQueries {
         AND (amount_units < 0) = ? AND (? < 0 OR asset = ?)
         AND (? IS NULL OR seq IN (SELECT value FROM json_each(?)))
         ORDER BY time_ms DESC, seq DESC LIMIT ? OFFSET ?`),
+      withdrawals: db.prepare(`SELECT * FROM withdrawals WHERE account = ? AND requested_ms >= ?
+        AND requested_ms <= ? AND (? < 0 OR asset = ?) AND (? IS NULL OR id IN (SELECT value FROM json_each(?)))
+        AND (? IS NULL OR client_id = ?) AND (? < 0 OR status = ?)
+        ORDER BY requested_ms DESC, id DESC LIMIT ? OFFSET ?`),
     };
     this.candle_reader = new CandleReader(db);
   }
@@ -308,6 +336,27 @@ export class HistoryQueries {
       q.end_ms ?? Number.MAX_SAFE_INTEGER,
       q.limit,
     ) as OrderListRow[];
+  }
+
+  /** The account's own withdrawals, newest first. */
+  withdrawals(account: number, q: WithdrawalQuery): WithdrawalHistoryRow[] {
+    const asset = q.asset ?? -1;
+    const ids = q.ids === null ? null : JSON.stringify(q.ids);
+    return this.stmt.withdrawals.all(
+      account,
+      q.start_ms,
+      q.end_ms,
+      asset,
+      asset,
+      ids,
+      ids,
+      q.client_id,
+      q.client_id,
+      q.status,
+      q.status,
+      q.limit,
+      q.offset,
+    ) as WithdrawalHistoryRow[];
   }
 
   /** The account's deposits or withdrawals (the wallet's histories), newest first. */

@@ -63,6 +63,7 @@ export type ReadOp =
   | "order_list"
   | "order_lists"
   | "transfers"
+  | "withdrawals"
   | "reserves_find"
   | "reserves_audits"
   | "reserves_proof";
@@ -143,6 +144,8 @@ function run(op: ReadOp, a: unknown[]): unknown {
       return queries.order_lists(n(0), a[1] as Parameters<HistoryQueries["order_lists"]>[1]);
     case "transfers":
       return queries.transfers(n(0), a[1] as Parameters<HistoryQueries["transfers"]>[1]);
+    case "withdrawals":
+      return queries.withdrawals(n(0), a[1] as Parameters<HistoryQueries["withdrawals"]>[1]);
     case "reserves_find":
       return audits.find(a[0] as number | null);
     case "reserves_audits":

@@ -7,6 +7,7 @@
  */
 import type { EngineEvent, ReservesFigures } from "../engine/events.js";
 import { LIST_EXECUTING } from "../engine/types.js";
+import type { Withdrawal } from "../engine/withdrawals.js";
 
 export const ROW_ORDER_NEW = 1;
 export const ROW_ORDER_UPDATE = 2;
@@ -49,6 +50,14 @@ export interface RowBatch {
   rows: number;
   /** Proof-of-reserves audits of this batch's commands (rare; their balances are transferred too). */
   audits: AuditRows[];
+  /** Users' withdrawals asked for or moved on in this batch (rare), in order. */
+  withdrawals: WithdrawalRow[];
+}
+
+/** A withdrawal's state after a command (the `withdrawal` event) at that command's time. */
+export interface WithdrawalRow extends Withdrawal {
+  note: string;
+  time_ms: number;
 }
 
 /** A reserves audit on its way to the writer, which builds its tree (src/reserves/). */
@@ -93,6 +102,7 @@ export class RowPacker {
   rows = 0;
   client_ids: (string | null)[] = [];
   audits: AuditRows[] = [];
+  withdrawals: WithdrawalRow[] = [];
 
   private room(n: number): void {
     if (this.length + n <= this.numbers.length) return;
@@ -136,6 +146,10 @@ export class RowPacker {
       } else if (e.kind === "reserves_audit") {
         const { kind: _, ...figures } = e;
         this.audits.push({ seq, time_ms, ...figures });
+      } else if (e.kind === "withdrawal") {
+        const { kind: _, ...row } = e;
+        this.withdrawals.push({ ...row, time_ms });
+        this.rows++;
       } else if (e.kind === "order_new") {
         this.room(ROW_ORDER_NEW_WIDTH);
         const a = this.numbers;
@@ -300,8 +314,10 @@ export class RowPacker {
       client_ids: this.client_ids,
       rows: this.rows,
       audits: this.audits,
+      withdrawals: this.withdrawals,
     };
     this.audits = [];
+    this.withdrawals = [];
     this.numbers = new Float64Array(INITIAL_NUMBERS);
     this.length = 0;
     this.rows = 0;

@@ -93,6 +93,11 @@ const activate_order = db.prepare(`UPDATE orders SET status = ?, update_ms = ?,
   working_ms = CASE WHEN order_type >= 3 THEN -1 ELSE ? END, quantity_lots = ? WHERE order_id = ?`);
 const insert_trade = db.prepare("INSERT OR REPLACE INTO trades VALUES (?,?,?,?,?,?,?,?,?,?,?)");
 const insert_transfer = db.prepare("INSERT OR REPLACE INTO transfers VALUES (?,?,?,?,?)");
+/** A withdrawal's row: made when asked for, its status and note moved on after (a replay rewrites alike). */
+const upsert_withdrawal = db.prepare(`INSERT INTO withdrawals VALUES
+  (@id,@account,@asset,@amount_units,@address,@address_tag,@network,@client_id,@status,@held,@note,@requested_ms,@time_ms)
+  ON CONFLICT(id) DO UPDATE SET status = excluded.status, held = excluded.held, note = excluded.note,
+  update_ms = excluded.update_ms`);
 const set_last = db.prepare("UPDATE meta SET value = ? WHERE key = 'last_seq'");
 const upsert_candle = db.prepare(CANDLE_UPSERT_SQL);
 const candles = new CandleFolder();
@@ -271,6 +276,7 @@ const write = db.transaction((b: RowBatch) => {
   for (const g of candles.take()) upsert_candle.run(g);
   // an audit's balances, pending: the builder thread makes its tree (src/reserves/audit.ts)
   for (const audit of b.audits) audits.insert(audit);
+  for (const w of b.withdrawals) upsert_withdrawal.run(w);
   set_last.run(b.seq);
 });
 

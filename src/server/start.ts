@@ -15,7 +15,7 @@ import { start_admin_server } from "../admin/server.js";
 import { ClusterNode, DEFAULT_CLUSTER_OPTIONS } from "../cluster/cluster_node.js";
 import { AWAY_GRACE_MS, COMPACT_EVERY_MS, start_compactor } from "../cluster/compactor.js";
 import { etcd_client } from "../cluster/etcd_client.js";
-import { OnceRunner } from "../cluster/once.js";
+import { OnceRunner, type Work } from "../cluster/once.js";
 import { bootstrap_from_peer, register_peer_routes } from "../cluster/peer.js";
 import { type MarketMaker, start_market_maker } from "../demo/market_maker.js";
 import { setup_demo } from "../demo/setup.js";
@@ -30,6 +30,7 @@ import { EngineNode } from "../node/runtime.js";
 import { open_history } from "../projections/history.js";
 import { RESERVES_KEY_PURPOSE } from "../reserves/audit.js";
 import { WebSessions } from "../web/sessions.js";
+import { start_payouts } from "../withdrawals/executor.js";
 import { CONNECTIONS_PER_IP_DEFAULT, caps_line } from "./connections.js";
 
 export interface StartOptions {
@@ -79,6 +80,8 @@ export interface StartOptions {
   metrics_port?: number | null;
   /** Address the metrics listen on (default 127.0.0.1: a scrape target, not a public page). */
   metrics_host?: string;
+  /** The custody service that pays approved withdrawals (src/withdrawals/executor.ts); null: by hand. */
+  payout?: { url: string; secret: string } | null;
   /** Demo mode runs the market maker unless this is false (tests that need a quiet book). */
   market_maker?: boolean;
   log: (line: string) => void;
@@ -189,7 +192,11 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
   let maker: MarketMaker | null = null;
   let once: OnceRunner | null = null;
   let compactor: OnceRunner | null = null;
+  let payouts: Work | null = null;
+  let payouts_once: OnceRunner | null = null;
   const close = async (): Promise<void> => {
+    await payouts?.stop();
+    await payouts_once?.close();
     await maker?.stop();
     await once?.close();
     await compactor?.close();
@@ -292,6 +299,20 @@ export async function start_node(options: StartOptions): Promise<RunningNode> {
     if (node instanceof ClusterNode) {
       const host = options.host === "0.0.0.0" || options.host === "::" ? hostname() : options.host;
       await node.advertise(options.advertise_url ?? `http://${host}:${port}`);
+    }
+    // Payouts happen once: in a cluster on the elected node, its outcomes fenced (src/cluster/once.ts)
+    const payout = options.payout ?? null;
+    if (payout !== null) {
+      const payout_options = { ...payout, log: options.log };
+      if (node instanceof ClusterNode)
+        payouts_once = new OnceRunner(
+          node.etcd,
+          node,
+          "payouts",
+          (fenced) => start_payouts(fenced, payout_options),
+          options.log,
+        );
+      else payouts = start_payouts(node, payout_options);
     }
     let credentials_file: string | null = null;
     if (options.demo) {
