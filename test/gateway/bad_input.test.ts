@@ -12,6 +12,7 @@ import { connect } from "node:net";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import WebSocket from "ws";
+import { admin_request } from "../../src/admin/client.js";
 import { check_invariants } from "../../src/engine/invariants.js";
 import { seed } from "../engine/gen.js";
 import { demo_node } from "../helpers/nodes.js";
@@ -82,6 +83,15 @@ const NAMES = [
   "stopLimitTimeInForce",
   "limitClientOrderId",
   "stopIcebergQty",
+  // withdrawals
+  "coin",
+  "address",
+  "addressTag",
+  "amount",
+  "network",
+  "withdrawOrderId",
+  "walletType",
+  "transactionFeeFlag",
   "bogus",
 ];
 const value = fc.oneof(
@@ -96,6 +106,8 @@ const value = fc.oneof(
     "LIMIT_MAKER",
     "STOP_LOSS_LIMIT",
     "STOP_LOSS",
+    "BTC",
+    "bc1qexample",
   ),
   fc.constantFrom(
     "GTC",
@@ -150,6 +162,7 @@ const request = fc.record({
     "/sapi/v1/account/status",
     "/sapi/v1/capital/deposit/hisrec",
     "/sapi/v1/capital/withdraw/history",
+    "/sapi/v1/capital/withdraw/apply",
     "/sapi/v1/margin/allPairs",
     "/api/v3/rateLimit/order",
     "/api/v3/order/cancelReplace",
@@ -189,7 +202,8 @@ const request = fc.record({
   signature: fc.constantFrom("good", "good", "good", "bad", "none", "escape"),
   timestamp_offset_ms: fc.constantFrom(0, 0, 0, -120_000, 5_000),
   in_body: fc.boolean(),
-  key: fc.constantFrom(0, 0, 1, -1),
+  // 2: a key of user 0 that may withdraw
+  key: fc.constantFrom(0, 0, 1, 2, -1),
 });
 
 describe("bad input over REST (property)", () => {
@@ -201,6 +215,15 @@ describe("bad input over REST (property)", () => {
       const creds = JSON.parse(readFileSync(running.credentials_file as string, "utf8")) as {
         users: { apiKey: string; secretKey: string }[];
       };
+      const uid = running.node.engine.api_keys.by_key.get(creds.users[0].apiKey)?.account;
+      const made = await admin_request(running.admin_socket, "POST", "/v1/api-keys", {
+        account: uid,
+        kind: "HMAC",
+        withdraw: true,
+        ip_allow: ["127.0.0.1"],
+      });
+      const withdraw_key = made.body as { apiKey: string; secretKey: string };
+      const keys = [...creds.users.slice(0, 2), withdraw_key];
       let statuses = new Map<number, number>();
       await fc.assert(
         fc.asyncProperty(request, async (r) => {
@@ -208,7 +231,7 @@ describe("bad input over REST (property)", () => {
           if (r.signature !== "none" || r.key >= 0)
             pairs.push(["timestamp", String(Date.now() + r.timestamp_offset_ms)]);
           let text = new URLSearchParams(pairs).toString();
-          const key = r.key < 0 ? { apiKey: "nope".repeat(16), secretKey: "x" } : creds.users[r.key];
+          const key = r.key < 0 ? { apiKey: "nope".repeat(16), secretKey: "x" } : keys[r.key];
           if (r.signature !== "none") {
             const sig = createHmac("sha256", key.secretKey).update(text).digest("hex");
             const sent = { good: sig, bad: sig.replace(/^./, "0"), escape: `%ZZ${sig.slice(3)}` }[
@@ -237,7 +260,10 @@ describe("bad input over REST (property)", () => {
             assert.ok(Number.isInteger(answer.code) && (answer.code as number) < 0, JSON.stringify(answer));
             assert.equal(typeof answer.msg, "string");
             // engine refusals are journaled as REJECTED; everything else never reaches the journal
-            const journaled = [-2010, -2011, -2021, -2022].includes(answer.code as number);
+            // (withdrawals: limits, balance, paused: -4015, -4023, -4026, -4019)
+            const journaled = [-2010, -2011, -2021, -2022, -4015, -4023, -4026, -4019].includes(
+              answer.code as number,
+            );
             if (!journaled) assert.equal(running.node.last_applied_seq, before, JSON.stringify(answer));
           }
         }),
