@@ -51,7 +51,20 @@ export interface Transfer {
   coin: string;
   amount: string;
   time_ms: number;
+  /** A withdrawal's state in words ("Completed", "Awaiting approval"…), its txid and why it waits or failed. */
+  status: string;
+  txid: string;
+  info: string;
 }
+
+/** Binance's withdraw history statuses (src/engine/withdrawals.ts). */
+const WITHDRAW_STATUS: Record<number, string> = {
+  2: "Awaiting approval",
+  3: "Rejected",
+  4: "Processing",
+  5: "Failed",
+  6: "Completed",
+};
 
 interface DepositRecord {
   id: string;
@@ -64,6 +77,9 @@ interface WithdrawalRecord {
   coin: string;
   amount: string;
   applyTime: string;
+  status: number;
+  txId: string;
+  info: string;
 }
 
 export interface AccountData {
@@ -127,6 +143,8 @@ export function refresh_account(symbol: string): Promise<void> {
 }
 
 /** Re-reads the deposits and withdrawals (the account page shows them; the trading page does not). */
+const id_number = (id: string): number => Number(id.replace(/^w/, ""));
+
 export async function refresh_transfers(): Promise<void> {
   try {
     const [deposits, withdrawals] = await Promise.all([
@@ -140,6 +158,9 @@ export async function refresh_transfers(): Promise<void> {
         coin: d.coin,
         amount: d.amount,
         time_ms: d.insertTime,
+        status: "Completed",
+        txid: "",
+        info: "",
       })),
       ...withdrawals.map((w) => ({
         id: w.id,
@@ -148,12 +169,16 @@ export async function refresh_transfers(): Promise<void> {
         amount: w.amount,
         // Binance writes a withdrawal's time as "2019-10-12 11:12:02", UTC
         time_ms: Date.parse(`${w.applyTime.replace(" ", "T")}Z`),
+        status: WITHDRAW_STATUS[w.status] ?? String(w.status),
+        txid: w.txId,
+        info: w.info,
       })),
     ];
     account_data.set({
       ...account_data.get(),
-      // newest first; ids (the commands' sequence numbers) order those of the same second
-      transfers: transfers.sort((a, b) => b.time_ms - a.time_ms || Number(b.id) - Number(a.id)),
+      // newest first; ids (sequence numbers; a user's withdrawal's "w" and its number) order those
+      // of the same second
+      transfers: transfers.sort((a, b) => b.time_ms - a.time_ms || id_number(b.id) - id_number(a.id)),
     });
   } catch {
     // unreachable or logged out: the banners and the session say so; keep what we had

@@ -11,8 +11,9 @@
  * Holdfast has no blockchain networks of its own: `network` and the address go as given to the
  * payout (src/withdrawals/executor.ts), which pays from the operator's custody.
  */
-import type { Command } from "../engine/commands.js";
+import type { Command, WithdrawRequest } from "../engine/commands.js";
 import { decimal_to_units, units_to_decimal } from "../engine/decimal.js";
+import type { Engine } from "../engine/engine.js";
 import type { EngineEvent } from "../engine/events.js";
 import * as R from "../engine/reasons.js";
 import {
@@ -24,7 +25,7 @@ import {
 } from "../engine/withdrawals.js";
 import type { TransferRow, WithdrawalHistoryRow } from "../projections/history_queries.js";
 import { pad8 } from "./market_data.js";
-import { ApiError, bad, integer, required } from "./params.js";
+import { ApiError, bad, integer, type Params, required } from "./params.js";
 import type { Route } from "./trading.js";
 import { history_window, type WalletContext } from "./wallet.js";
 
@@ -70,6 +71,63 @@ function info_of(r: WithdrawalHistoryRow): string {
   return `Awaiting approval: ${why.join("; ")}.`;
 }
 
+/**
+ * A withdrawal request's stateless checks (asset, amount and precision, address and tag characters,
+ * lengths): the engine's command, or Binance's error. The web app's withdrawals take the same path.
+ */
+export function withdraw_request_of(engine: Engine, account: number, p: Params): WithdrawRequest {
+  const coin = required(p, "coin");
+  const asset = engine.assets.findIndex((a) => a.name === coin);
+  if (asset < 0) throw bad(-4018, "We don't have this asset.");
+  const decimals = engine.assets[asset].decimals;
+  const amount_text = required(p, "amount");
+  const units = decimal_to_units(amount_text, decimals);
+  const one = units_to_decimal(1, decimals);
+  if (!units.ok && units.error === "precision")
+    throw bad(-4021, `Asset withdrawal must be an integer multiple of ${one}.`);
+  if (!units.ok) throw illegal("amount", "^([0-9]{1,20})(\\.[0-9]{1,20})?$");
+  if (units.units < 1) throw bad(-4022, `Not less than the minimum pick-up quantity ${one}.`);
+  const address = required(p, "address");
+  if (!ADDRESS_RE.test(address)) throw bad(-4033, "Illegal address.");
+  const tag = p.values.get("addressTag") ?? "";
+  if (tag !== "" && !TAG_RE.test(tag)) throw bad(-4008, "Address tag validation is not passed.");
+  const network = p.values.get("network") ?? "";
+  if (network !== "" && !NETWORK_RE.test(network)) throw illegal("network", NETWORK_RE.source);
+  const client_id = p.values.get("withdrawOrderId") ?? "";
+  if (client_id !== "" && !CLIENT_ID_RE.test(client_id))
+    throw illegal("withdrawOrderId", CLIENT_ID_RE.source);
+  const fee_flag = p.values.get("transactionFeeFlag");
+  if (fee_flag !== undefined && fee_flag !== "true" && fee_flag !== "false")
+    throw illegal("transactionFeeFlag", "true|false");
+  // an address-book label (Binance keeps it in the user's address book; not kept here)
+  const name = p.values.get("name");
+  if (name !== undefined && name.length > NAME_LENGTH_MAX)
+    throw illegal("name", `1 - ${NAME_LENGTH_MAX} characters`);
+  // one wallet: the spot wallet (0); Binance's funding wallet (1) does not exist here
+  if (integer(p, "walletType", 0, 0) === undefined && p.values.has("walletType"))
+    throw illegal("walletType", "0");
+  return {
+    type: "withdraw_request",
+    ts_ms: 0,
+    account,
+    asset,
+    amount_units: units.units,
+    address,
+    address_tag: tag,
+    network,
+    client_id,
+  };
+}
+
+/** The new withdrawal's id ("w12") from its command's events, or the engine's refusal as Binance's error. */
+export function withdrawal_made(events: EngineEvent[]): string {
+  const refused = withdraw_refusal(events);
+  if (refused !== null) throw refused;
+  const made = events.find((e) => e.kind === "withdrawal");
+  if (made?.kind !== "withdrawal") throw new ApiError(500, { code: -1000, msg: "No withdrawal made." });
+  return `w${made.id}`;
+}
+
 export interface WithdrawalsContext extends WalletContext {
   admit: () => void;
   submit: (command: Command) => Promise<{ events: EngineEvent[]; timestamp_ms: number }>;
@@ -96,52 +154,8 @@ export function register_withdrawals(route: Route, ctx: WithdrawalsContext): voi
     async (p, request, raw) => {
       ctx.admit();
       const account = signed("withdraw", p, request, raw).account;
-      const coin = required(p, "coin");
-      const asset = engine.assets.findIndex((a) => a.name === coin);
-      if (asset < 0) throw bad(-4018, "We don't have this asset.");
-      const decimals = engine.assets[asset].decimals;
-      const amount_text = required(p, "amount");
-      const units = decimal_to_units(amount_text, decimals);
-      const one = units_to_decimal(1, decimals);
-      if (!units.ok && units.error === "precision")
-        throw bad(-4021, `Asset withdrawal must be an integer multiple of ${one}.`);
-      if (!units.ok) throw illegal("amount", "^([0-9]{1,20})(\\.[0-9]{1,20})?$");
-      if (units.units < 1) throw bad(-4022, `Not less than the minimum pick-up quantity ${one}.`);
-      const address = required(p, "address");
-      if (!ADDRESS_RE.test(address)) throw bad(-4033, "Illegal address.");
-      const tag = p.values.get("addressTag") ?? "";
-      if (tag !== "" && !TAG_RE.test(tag)) throw bad(-4008, "Address tag validation is not passed.");
-      const network = p.values.get("network") ?? "";
-      if (network !== "" && !NETWORK_RE.test(network)) throw illegal("network", NETWORK_RE.source);
-      const client_id = p.values.get("withdrawOrderId") ?? "";
-      if (client_id !== "" && !CLIENT_ID_RE.test(client_id))
-        throw illegal("withdrawOrderId", CLIENT_ID_RE.source);
-      const fee_flag = p.values.get("transactionFeeFlag");
-      if (fee_flag !== undefined && fee_flag !== "true" && fee_flag !== "false")
-        throw illegal("transactionFeeFlag", "true|false");
-      // an address-book label (Binance keeps it in the user's address book; not kept here)
-      const name = p.values.get("name");
-      if (name !== undefined && name.length > NAME_LENGTH_MAX)
-        throw illegal("name", `1 - ${NAME_LENGTH_MAX} characters`);
-      // one wallet: the spot wallet (0); Binance's funding wallet (1) does not exist here
-      if (integer(p, "walletType", 0, 0) === undefined && p.values.has("walletType"))
-        throw illegal("walletType", "0");
-      const applied = await ctx.submit({
-        type: "withdraw_request",
-        ts_ms: 0,
-        account,
-        asset,
-        amount_units: units.units,
-        address,
-        address_tag: tag,
-        network,
-        client_id,
-      });
-      const refused = withdraw_refusal(applied.events);
-      if (refused !== null) throw refused;
-      const made = applied.events.find((e) => e.kind === "withdrawal");
-      if (made?.kind !== "withdrawal") throw new ApiError(500, { code: -1000, msg: "No withdrawal made." });
-      return { id: `w${made.id}` };
+      const applied = await ctx.submit(withdraw_request_of(engine, account, p));
+      return { id: withdrawal_made(applied.events) };
     },
   );
 

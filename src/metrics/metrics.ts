@@ -17,6 +17,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { Command } from "../engine/commands.js";
 import { MARKET_STATUS_NAMES } from "../engine/types.js";
+import { WITHDRAW_AWAITING_APPROVAL } from "../engine/withdrawals.js";
 import type { ExchangeNode, NodeObserver } from "../node/exchange_node.js";
 
 /**
@@ -258,6 +259,29 @@ export class Metrics implements NodeObserver {
         this.set({ switch: "withdrawals_paused" }, e.withdrawals_paused ? 1 : 0);
       },
     });
+    new Gauge({
+      name: "holdfast_withdrawals_pending",
+      help: "Users' withdrawals pending: awaiting an operator's approval, or approved and not yet paid (processing)",
+      labelNames: ["status"],
+      registers,
+      collect() {
+        let awaiting = 0;
+        let processing = 0;
+        for (const w of node.engine.withdrawals.pending.values())
+          if (w.status === WITHDRAW_AWAITING_APPROVAL) awaiting++;
+          else processing++;
+        this.set({ status: "awaiting_approval" }, awaiting);
+        this.set({ status: "processing" }, processing);
+      },
+    });
+    gauge(
+      "holdfast_withdrawal_oldest_pending_seconds",
+      "Age in command time of the oldest pending withdrawal (0: none): a payout stuck or a review forgotten",
+      () => {
+        const first = node.engine.withdrawals.pending.values().next();
+        return first.done === true ? 0 : Math.max(0, node.engine.now_ms - first.value.requested_ms) / 1000;
+      },
+    );
     const history = sources.history;
     if (history !== undefined) {
       gauge(

@@ -19,6 +19,8 @@ import { KEY_KIND_NAMES, PERMISSION_TRADE } from "../engine/api_keys.js";
 import { decimal_to_units, units_to_decimal } from "../engine/decimal.js";
 import { reason_message } from "../engine/reasons.js";
 import type { MasterKey } from "../gateway/master_key.js";
+import { ApiError, params_of } from "../gateway/params.js";
+import { withdraw_request_of, withdrawal_made } from "../gateway/withdrawals.js";
 import type { ExchangeNode } from "../node/exchange_node.js";
 import { SESSION_COOKIE, SESSION_TTL_MS, type Session, type WebSessions } from "./sessions.js";
 
@@ -340,6 +342,56 @@ export async function register_web_api(
           throw new WebError(400, "wrong or already used two-factor code", "code");
         await node.submit({ type: "set_user_totp", ts_ms: 0, account: session.account, totp_sealed: "" });
         return me(session);
+      },
+    );
+
+    // ------------------------------------------------------------------ withdrawals
+    // The session's API key may not withdraw (src/gateway/auth.ts): from the web app a withdrawal
+    // needs two-factor login on and a fresh code, then takes the API's path (the same checks, the
+    // engine's safeguards). The history is the API's, read with the session.
+    web.post<{
+      Body: {
+        coin: string;
+        amount: string;
+        address: string;
+        addressTag?: string;
+        network?: string;
+        code: string;
+      };
+    }>(
+      "/web/v1/withdraw",
+      {
+        schema: {
+          body: {
+            type: "object",
+            required: ["coin", "amount", "address", "code"],
+            additionalProperties: false,
+            properties: {
+              coin: { type: "string", maxLength: 20 },
+              amount: { type: "string", maxLength: 42 },
+              address: { type: "string", maxLength: 128 },
+              addressTag: { type: "string", maxLength: 64 },
+              network: { type: "string", maxLength: 32 },
+              code: code_schema,
+            },
+          },
+        },
+      },
+      async (request) => {
+        const session = session_of(request, true);
+        const user = engine.web_users.by_account.get(session.account);
+        if (user === undefined || user.totp_sealed === "")
+          throw new WebError(403, "turn on two-factor login to withdraw from the web app", "code");
+        if (!check_totp(session.account, session.email, user.totp_sealed, request.body.code))
+          throw new WebError(400, "wrong or already used two-factor code", "code");
+        const { code: _, ...fields } = request.body;
+        try {
+          const command = withdraw_request_of(engine, session.account, params_of(Object.entries(fields)));
+          return { id: withdrawal_made((await node.submit(command)).events) };
+        } catch (error) {
+          if (error instanceof ApiError && error.http_status < 500) throw new WebError(400, error.error.msg);
+          throw error;
+        }
       },
     );
 

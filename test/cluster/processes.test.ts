@@ -17,6 +17,7 @@ import { admin_request } from "../../src/admin/client.js";
 import type { DemoCredentials } from "../../src/demo/setup.js";
 import { histogram_of, type MetricJson, sum_of, value_of } from "../../src/metrics/summary.js";
 import { start_cluster_node } from "../helpers/cluster.js";
+import { Custody, payout_args } from "../helpers/custody.js";
 import { type EtcdCluster, start_etcd } from "../helpers/etcd.js";
 import { until } from "../helpers/wait.js";
 
@@ -24,7 +25,9 @@ describe("cluster nodes as processes", () => {
   const root = mkdtempSync(join(tmpdir(), "hf-cluster-"));
   let etcd: EtcdCluster | null = null;
   const children: ChildProcess[] = [];
+  const custody = new Custody();
   after(async () => {
+    custody.server.close();
     for (const c of children) c.kill("SIGKILL");
     await etcd?.close();
     rmSync(root, { recursive: true, force: true });
@@ -33,12 +36,16 @@ describe("cluster nodes as processes", () => {
   it("an order on one node is seen on all; after kill -9 of that node the client goes on elsewhere", async () => {
     etcd = await start_etcd(3);
     const urls = etcd.urls;
+    // every node may pay withdrawals; only the holder of the `payouts` election does
+    const payout = payout_args(await custody.listen(), join(root, "payout-secret"));
     const nodes: Awaited<ReturnType<typeof start_cluster_node>>[] = [];
     for (let i = 0; i < 3; i++) {
-      const n = await start_cluster_node(join(root, `n${i}`), `n${i}`, [
-        urls[i],
-        ...urls.filter((_, j) => j !== i),
-      ]);
+      const n = await start_cluster_node(
+        join(root, `n${i}`),
+        `n${i}`,
+        [urls[i], ...urls.filter((_, j) => j !== i)],
+        payout,
+      );
       children.push(n.child);
       nodes.push(n);
     }
@@ -191,5 +198,46 @@ describe("cluster nodes as processes", () => {
       (await (await fetch(`${base(1)}/holdfast/v1/reserves`)).json()) as typeof taken,
     );
     assert.equal(elsewhere.root, taken.root);
+
+    // a user's withdrawal asked on node 2, approved through node 1: paid once, by the one node
+    // elected for payouts (node 0, killed above, may have held it: its lease lapses, another takes
+    // over), and completed on every node
+    const uid = ((await (await signed(1, "GET", "/api/v3/account", {})).json()) as { uid: number }).uid;
+    const key = (
+      await admin_request(nodes[1].admin_socket, "POST", "/v1/api-keys", {
+        account: uid,
+        kind: "HMAC",
+        withdraw: true,
+        ip_allow: ["127.0.0.1"],
+      })
+    ).body as { apiKey: string; secretKey: string };
+    const q = new URLSearchParams({
+      coin: "BTC",
+      address: "bc1qcluster",
+      amount: "0.25",
+      timestamp: String(Date.now()),
+    });
+    const sig = createHmac("sha256", key.secretKey).update(q.toString()).digest("hex");
+    const applied = await fetch(`${base(2)}/sapi/v1/capital/withdraw/apply?${q}&signature=${sig}`, {
+      method: "POST",
+      headers: { "X-MBX-APIKEY": key.apiKey },
+    });
+    const { id } = (await applied.json()) as { id: string };
+    assert.match(id, /^w\d+$/);
+    const approved = await admin_request(nodes[1].admin_socket, "POST", "/v1/withdrawals/review", {
+      id,
+      approve: true,
+    });
+    assert.equal((approved.body as { applied: boolean }).applied, true);
+    await until("the payout", 15_000, () => (custody.paid.has(`withdrawal-${id}`) ? true : null));
+    for (const i of [1, 2])
+      await until(`node ${i} to complete ${id}`, 5000, async () => {
+        const listed = (await admin_request(nodes[i].admin_socket, "GET", "/v1/withdrawals")).body as {
+          pending: { id: string }[];
+        };
+        return listed.pending.some((w) => w.id === id) ? null : true;
+      });
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(custody.asked.get(`withdrawal-${id}`), 1, "one node asked, once");
   });
 });

@@ -45,6 +45,9 @@ const VALID: Record<string, Record<string, unknown>> = {
   "/v1/withdraw": { account: 1, asset: "USDT", amount: "0.5" },
   "/v1/limits": { name: "open_orders_per_account_max", value: 1500 },
   "/v1/reserves": { reserves: { BTC: "12.5", USDT: "1000" } },
+  "/v1/withdrawals/review": { id: "w1", approve: true },
+  "/v1/withdrawals/result": { id: "w2", ok: false, note: "no such address" },
+  "/v1/withdrawals/policy": { asset: "BTC", review_min: "1", daily_max: "5" },
 };
 const body = bodies(
   VALID,

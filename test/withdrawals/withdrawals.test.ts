@@ -9,101 +9,22 @@
  */
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import ccxt from "ccxt";
-import { Webhook } from "standardwebhooks";
+import { admin_request } from "../../src/admin/client.js";
+import { type MetricJson, value_of } from "../../src/metrics/summary.js";
 import { signed_query } from "../helpers/cluster.js";
+import { Custody, payout_args } from "../helpers/custody.js";
 import { spawn_node } from "../helpers/nodes.js";
 import { cli, until } from "../helpers/wait.js";
-
-const SECRET = `whsec_${Buffer.from("holdfast test custody secret 32b").toString("base64")}`;
 
 const children = new Set<ChildProcess>();
 after(() => {
   for (const c of children) c.kill("SIGKILL");
 });
-
-interface Payout {
-  id: string;
-  asset: string;
-  amount: string;
-  amount_units: string;
-  address: string;
-  network: string;
-}
-
-/**
- * The custody service: pays a withdrawal once per webhook-id (a repeat answers the same txid),
- * refuses addresses starting "refuse" (422), answers "flaky" addresses 503 the first time, and holds
- * the answer for "slow" addresses until `release()`.
- */
-class Custody {
-  readonly server: Server;
-  /** Requests per webhook-id. */
-  readonly asked = new Map<string, number>();
-  /** What was paid, per webhook-id (once each). */
-  readonly paid = new Map<string, Payout>();
-  readonly bad_signatures: string[] = [];
-  private held: (() => void)[] = [];
-  hold_slow = true;
-
-  constructor() {
-    const hook = new Webhook(SECRET);
-    this.server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on("data", (c: Buffer) => chunks.push(c));
-      req.on("end", () => {
-        const body = Buffer.concat(chunks).toString("utf8");
-        const headers = Object.fromEntries(
-          Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v[0] : (v ?? "")]),
-        );
-        try {
-          hook.verify(body, headers);
-        } catch (error) {
-          this.bad_signatures.push(String(error));
-          res.writeHead(401).end();
-          return;
-        }
-        const id = headers["webhook-id"];
-        this.asked.set(id, (this.asked.get(id) ?? 0) + 1);
-        const p = JSON.parse(body) as Payout;
-        const answer = () => {
-          if (p.address.startsWith("refuse")) {
-            res.writeHead(422, { "content-type": "application/json" });
-            res.end(JSON.stringify({ reason: "address on a blocked list" }));
-            return;
-          }
-          if (!this.paid.has(id)) this.paid.set(id, p);
-          res.writeHead(200, { "content-type": "application/json" });
-          res.end(JSON.stringify({ txid: `tx-${id}` }));
-        };
-        if (p.address.startsWith("flaky") && this.asked.get(id) === 1) {
-          res.writeHead(503).end();
-          return;
-        }
-        // pays at once, answers later (the node may be gone by then)
-        if (p.address.startsWith("slow") && this.hold_slow) {
-          if (!this.paid.has(id)) this.paid.set(id, p);
-          this.held.push(answer);
-          return;
-        }
-        answer();
-      });
-    });
-  }
-  release(): void {
-    for (const a of this.held.splice(0)) a();
-  }
-  async listen(): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/payouts`;
-  }
-}
 
 interface User {
   apiKey: string;
@@ -116,8 +37,7 @@ describe("users' withdrawals", () => {
     const custody = new Custody();
     const url = await custody.listen();
     const secret_file = join(dir, "..", `${dir.split("/").pop()}-payout-secret`);
-    writeFileSync(secret_file, SECRET, { mode: 0o600 });
-    const extra = ["--payout-url", url, "--payout-secret-file", secret_file];
+    const extra = payout_args(url, secret_file);
     const start = async () => {
       const s = await spawn_node(dir, 0, extra);
       children.add(s.child);
@@ -173,6 +93,11 @@ describe("users' withdrawals", () => {
         [listed.pending[0].id, listed.pending[0].status, listed.pending[0].amount, listed.pending[0].held],
         ["w1", "AWAITING_APPROVAL", "0.50000000", ["a key that may withdraw was made within 24 hours"]],
       );
+      const metrics = (await admin_request(join(dir, "admin.sock"), "GET", "/v1/metrics?format=json"))
+        .body as MetricJson[];
+      assert.equal(value_of(metrics, "holdfast_withdrawals_pending", { status: "awaiting_approval" }), 1);
+      assert.equal(value_of(metrics, "holdfast_withdrawals_pending", { status: "processing" }), 0);
+      assert.ok((value_of(metrics, "holdfast_withdrawal_oldest_pending_seconds") ?? -1) >= 0);
       const text = await admin("withdrawals");
       assert.match(text.stdout, /w1 +AWAITING_APPROVAL +account \d+ +0\.50000000 BTC → bc1qalice/);
       let btc = (await wallet.fetchBalance()).BTC;

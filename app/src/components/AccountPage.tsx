@@ -9,6 +9,7 @@ import { BalancesTable } from "./BalancesTable";
 import { DemoFunds } from "./DemoFunds";
 import { Reserves } from "./Reserves";
 import { TransfersTable } from "./TransfersTable";
+import { Withdraw } from "./Withdraw";
 
 export function AccountPage() {
   const user = useStore(me);
@@ -42,6 +43,7 @@ export function AccountPage() {
         <BalancesTable balances={data.balances} testid="account-balances" />
         {cfg.demo ? <DemoFunds /> : null}
       </section>
+      <Withdraw user={user} />
       <section className="card" aria-labelledby="transfers-h">
         <h2 id="transfers-h">Deposits and withdrawals</h2>
         <TransfersTable transfers={data.transfers} />
