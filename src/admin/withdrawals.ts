@@ -13,23 +13,20 @@ import type { Command } from "../engine/commands.js";
 import { decimal_to_units, units_to_decimal } from "../engine/decimal.js";
 import type { Engine } from "../engine/engine.js";
 import {
-  HELD_AMOUNT,
-  HELD_NEW_KEY,
+  ALLOWLIST_ADD,
+  ALLOWLIST_OFF,
+  ALLOWLIST_ON,
+  ALLOWLIST_REMOVE,
+  held_reasons,
   WITHDRAW_AWAITING_APPROVAL,
   WITHDRAW_NOTE_LENGTH_MAX,
+  WITHDRAW_WINDOW_MS,
   type Withdrawal,
 } from "../engine/withdrawals.js";
 
 /** A withdrawal's id as users and operators see it ("w12"); the number alone is taken too. */
 export const WITHDRAWAL_ID_PATTERN = "^w?[1-9][0-9]{0,15}$";
 export const withdrawal_id = (text: string): number => Number(text.replace(/^w/, ""));
-
-export function held_reasons(held: number): string[] {
-  const why: string[] = [];
-  if ((held & HELD_AMOUNT) !== 0) why.push("amount at or above the review threshold");
-  if ((held & HELD_NEW_KEY) !== 0) why.push("a key that may withdraw was made within 24 hours");
-  return why;
-}
 
 /** A pending withdrawal as the operator sees it. */
 export function withdrawal_view(e: Engine, w: Readonly<Withdrawal>) {
@@ -63,6 +60,28 @@ export function policies_view(e: Engine) {
       configured: e.withdrawals.policies.has(a.id),
     };
   });
+}
+
+/** withdraw_allowlist's actions by name. */
+export const ALLOWLIST_ACTIONS = {
+  add: ALLOWLIST_ADD,
+  remove: ALLOWLIST_REMOVE,
+  on: ALLOWLIST_ON,
+  off: ALLOWLIST_OFF,
+};
+
+/** An account's address allow-list: whether on, and each address with when it becomes usable. */
+export function allowlist_view(e: Engine, account: number) {
+  const list = e.withdrawals.allowlists.get(account);
+  return {
+    on: list?.on ?? false,
+    off_ms: list?.off_ms ?? -1,
+    addresses: [...(list?.addresses ?? [])].map(([address, added_ms]) => ({
+      address,
+      added_ms,
+      usable_ms: added_ms + WITHDRAW_WINDOW_MS,
+    })),
+  };
 }
 
 type Outcome =
@@ -129,6 +148,33 @@ export function register_withdrawals_admin(
         id: withdrawal_id(request.body.id),
         ok: request.body.ok,
         note: request.body.note ?? "",
+      }),
+  );
+
+  // an account's address allow-list, changed by the operator (say, at a user's written request)
+  app.post<{ Body: { account: number; action: keyof typeof ALLOWLIST_ACTIONS; address?: string } }>(
+    "/v1/withdrawals/allowlist",
+    {
+      schema: {
+        body: {
+          type: "object",
+          required: ["account", "action"],
+          additionalProperties: false,
+          properties: {
+            account: { type: "integer", minimum: 0, maximum: 4_294_967_295 },
+            action: { type: "string", enum: Object.keys(ALLOWLIST_ACTIONS) },
+            address: { type: "string", maxLength: 128 },
+          },
+        },
+      },
+    },
+    async (request) =>
+      submit({
+        type: "withdraw_allowlist",
+        ts_ms: 0,
+        account: request.body.account,
+        action: ALLOWLIST_ACTIONS[request.body.action],
+        address: request.body.address ?? "",
       }),
   );
 

@@ -558,6 +558,18 @@ export interface WithdrawPolicy {
   daily_max_units: number;
 }
 
+/**
+ * A user's withdrawal address allow-list (withdrawals.ts `Allowlist`): add or remove an address
+ * (`address` "" for on/off), or turn the list on or off (ALLOWLIST_* actions).
+ */
+export interface WithdrawAllowlist {
+  type: "withdraw_allowlist";
+  ts_ms: number;
+  account: number;
+  action: number;
+  address: string;
+}
+
 export type Command =
   | AddAsset
   | AddMarket
@@ -589,4 +601,5 @@ export type Command =
   | WithdrawRequest
   | WithdrawReview
   | WithdrawResult
-  | WithdrawPolicy;
+  | WithdrawPolicy
+  | WithdrawAllowlist;

@@ -40,6 +40,7 @@ import type {
   SetPriceRange,
   SetUserTotp,
   Withdraw,
+  WithdrawAllowlist,
   WithdrawPolicy,
   WithdrawRequest,
   WithdrawResult,
@@ -147,6 +148,12 @@ import { TOTP_SEALED_LENGTH_MAX, type WebUser, WebUsers } from "./web_users.js";
 import {
   ADDRESS_LENGTH_MAX,
   ADDRESS_TAG_LENGTH_MAX,
+  ALLOWLIST_ADD,
+  ALLOWLIST_ADDRESSES_MAX,
+  ALLOWLIST_OFF,
+  ALLOWLIST_ON,
+  ALLOWLIST_REMOVE,
+  HELD_ALLOWLIST_OFF,
   HELD_AMOUNT,
   HELD_NEW_KEY,
   NETWORK_LENGTH_MAX,
@@ -427,6 +434,9 @@ export class Engine {
         return;
       case "withdraw_policy":
         this.withdraw_policy(command);
+        return;
+      case "withdraw_allowlist":
+        this.withdraw_allowlist(command);
         return;
       default:
         this.sink.rejected(R.REASON_INVALID_PARAMETER, "unknown command type");
@@ -2548,6 +2558,12 @@ export class Engine {
       return void this.reject(R.REASON_INVALID_PARAMETER, "withdrawal text field");
     if (this.withdrawals_paused || this.maintenance) return void this.reject(R.REASON_WITHDRAWALS_PAUSED);
     const w = this.withdrawals;
+    const allowlist = w.allowlists.get(account);
+    if (allowlist?.on === true) {
+      const added_ms = allowlist.addresses.get(cmd.address);
+      if (added_ms === undefined) return void this.reject(R.REASON_ADDRESS_NOT_ALLOWED);
+      if (added_ms > this.now_ms - WITHDRAW_WINDOW_MS) return void this.reject(R.REASON_ADDRESS_TOO_NEW);
+    }
     const recent = w.window(account, this.now_ms);
     if (cmd.client_id !== "") {
       // pending ones older than the window still hold their id
@@ -2572,6 +2588,12 @@ export class Engine {
     for (const key of this.api_keys.of_account(account))
       if ((key.permissions & PERMISSION_WITHDRAW) !== 0 && key.created_ms > this.now_ms - WITHDRAW_WINDOW_MS)
         held |= HELD_NEW_KEY;
+    if (
+      allowlist !== undefined &&
+      allowlist.off_ms >= 0 &&
+      allowlist.off_ms > this.now_ms - WITHDRAW_WINDOW_MS
+    )
+      held |= HELD_ALLOWLIST_OFF;
     cells[at] -= amount_units;
     cells[at + 1] += amount_units;
     cells[this.ledger.updated_at(account)] = this.now_ms;
@@ -2641,6 +2663,37 @@ export class Engine {
     w.status = status;
     this.sink.withdrawal(w, note);
     this.sink.balance(w.account, w.asset, cells[at], cells[at + 1]);
+  }
+
+  /** A user's address allow-list: add or remove an address, turn the list on or off. */
+  private withdraw_allowlist(cmd: WithdrawAllowlist): void {
+    if (!this.account_valid(cmd.account)) return void this.reject(R.REASON_UNKNOWN_ACCOUNT);
+    const action = cmd.action;
+    if (action === ALLOWLIST_ADD || action === ALLOWLIST_REMOVE) {
+      if (!text_ok(cmd.address, ADDRESS_LENGTH_MAX, true))
+        return void this.reject(R.REASON_INVALID_PARAMETER, "address");
+      const known = this.withdrawals.allowlists.get(cmd.account)?.addresses;
+      if (action === ALLOWLIST_REMOVE) {
+        if (known?.has(cmd.address) !== true)
+          return void this.reject(R.REASON_INVALID_PARAMETER, "not listed");
+        known.delete(cmd.address);
+        return;
+      }
+      if (known?.has(cmd.address) === true)
+        return void this.reject(R.REASON_INVALID_PARAMETER, "already listed");
+      if ((known?.size ?? 0) >= ALLOWLIST_ADDRESSES_MAX)
+        return void this.reject(R.REASON_INVALID_PARAMETER, "allow-list full");
+      this.withdrawals.allowlist(cmd.account).addresses.set(cmd.address, this.now_ms);
+      return;
+    }
+    if (action !== ALLOWLIST_ON && action !== ALLOWLIST_OFF)
+      return void this.reject(R.REASON_INVALID_PARAMETER, "allow-list action");
+    const list = this.withdrawals.allowlist(cmd.account);
+    if (action === ALLOWLIST_ON) list.on = true;
+    else if (list.on) {
+      list.on = false;
+      list.off_ms = this.now_ms;
+    }
   }
 
   /** Operator: an asset's review threshold and per-account daily maximum (units). */

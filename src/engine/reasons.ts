@@ -52,6 +52,8 @@ export const REASON_WITHDRAW_DAILY_LIMIT = 45;
 export const REASON_WITHDRAWALS_LIMITED = 46;
 export const REASON_DUPLICATE_WITHDRAWAL = 47;
 export const REASON_UNKNOWN_WITHDRAWAL = 48;
+export const REASON_ADDRESS_NOT_ALLOWED = 49;
+export const REASON_ADDRESS_TOO_NEW = 50;
 export type Reason = number;
 
 interface ReasonInfo {
@@ -176,6 +178,13 @@ export const REASONS: readonly ReasonInfo[] = [
   { name: "DUPLICATE_WITHDRAWAL", message: "Duplicate withdrawOrderId.", code: -4015 },
   // review or result for a withdrawal that is not pending in that stage
   { name: "UNKNOWN_WITHDRAWAL", message: "The withdrawal record does not exist.", code: -4029 },
+  // the account's address allow-list is on and the address is not on it, or was added < 24 h ago
+  {
+    name: "ADDRESS_NOT_ALLOWED",
+    message: "This address is not on the whitelist. Please join and try again.",
+    code: -4035,
+  },
+  { name: "ADDRESS_TOO_NEW", message: "The new address needs to be withdrawn in 24 hours.", code: -4036 },
 ];
 
 export function reason_name(reason: Reason): string {

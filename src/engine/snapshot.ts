@@ -40,7 +40,7 @@ import {
 } from "./types.js";
 
 const MAGIC = 0x48465331; // "HFS1"
-export const SNAPSHOT_VERSION = 14;
+export const SNAPSHOT_VERSION = 15;
 
 const LIMIT_KEYS: (keyof EngineLimits)[] = [
   "orders_max",
@@ -373,6 +373,20 @@ export function snapshot(e: Engine): Uint8Array {
       w.str(r.client_id);
     }
   }
+  // version 15: accounts' address allow-lists, by account, addresses in code-unit order
+  const allowlists = [...wd.allowlists].sort((a, b) => a[0] - b[0]);
+  w.u32(allowlists.length);
+  for (const [account, list] of allowlists) {
+    w.u32(account);
+    w.u8(list.on ? 1 : 0);
+    w.f64(list.off_ms);
+    const addresses = [...list.addresses].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    w.u32(addresses.length);
+    for (const [address, added_ms] of addresses) {
+      w.str(address);
+      w.f64(added_ms);
+    }
+  }
   return w.bytes().slice();
 }
 
@@ -551,6 +565,14 @@ export function restore(bytes: Uint8Array, sink?: EventSink): Engine {
         });
       wd.recent.set(account, list);
     }
+  }
+  const allowlists = version >= 15 ? r.u32() : 0;
+  for (let i = 0; i < allowlists; i++) {
+    const list = e.withdrawals.allowlist(r.u32());
+    list.on = r.u8() === 1;
+    list.off_ms = r.f64();
+    const n = r.u32();
+    for (let j = 0; j < n; j++) list.addresses.set(r.str() ?? "", r.f64());
   }
   if (!r.done()) throw new Error("snapshot has trailing bytes");
   e.now_ms = now_ms;

@@ -14,6 +14,8 @@
  * finished ones are history (the `withdrawal` events). Statuses are Binance's withdraw history codes.
  */
 
+import type { WithdrawRequest } from "./commands.js";
+
 /** Binance's withdraw status 2: waiting for an operator (a safeguard held it). */
 export const WITHDRAW_AWAITING_APPROVAL = 2;
 /** 3: an operator refused it; its funds are back in the account. */
@@ -28,6 +30,17 @@ export const WITHDRAW_COMPLETED = 6;
 /** Why a withdrawal waits for approval (bits of `held`). */
 export const HELD_AMOUNT = 1;
 export const HELD_NEW_KEY = 2;
+/** The account's address allow-list was turned off within 24 hours. */
+export const HELD_ALLOWLIST_OFF = 4;
+
+/** Why a withdrawal was held, in words (the operator's list, the user's history). */
+export function held_reasons(held: number): string[] {
+  const why: string[] = [];
+  if ((held & HELD_AMOUNT) !== 0) why.push("amount at or above the review threshold");
+  if ((held & HELD_NEW_KEY) !== 0) why.push("a key that may withdraw was made within 24 hours");
+  if ((held & HELD_ALLOWLIST_OFF) !== 0) why.push("the address allow-list was turned off within 24 hours");
+  return why;
+}
 
 /** The daily limit's window and the new-key hold, in command time. */
 export const WITHDRAW_WINDOW_MS = 24 * 3600 * 1000;
@@ -42,17 +55,35 @@ export const NETWORK_LENGTH_MAX = 32;
 export const WITHDRAW_CLIENT_ID_LENGTH_MAX = 64;
 /** A payout's transaction id, or why it failed. */
 export const WITHDRAW_NOTE_LENGTH_MAX = 256;
+/** Addresses on one account's allow-list (Binance's address book holds 200). */
+export const ALLOWLIST_ADDRESSES_MAX = 200;
 
-export interface Withdrawal {
+/** withdraw_allowlist actions. */
+export const ALLOWLIST_ADD = 0;
+export const ALLOWLIST_REMOVE = 1;
+export const ALLOWLIST_ON = 2;
+export const ALLOWLIST_OFF = 3;
+export type AllowlistAction =
+  | typeof ALLOWLIST_ADD
+  | typeof ALLOWLIST_REMOVE
+  | typeof ALLOWLIST_ON
+  | typeof ALLOWLIST_OFF;
+
+/**
+ * An account's withdrawal address allow-list (Binance's withdrawal whitelist): while on, only listed
+ * addresses, each usable 24 hours after it was added. Turning it off holds the next 24 hours'
+ * withdrawals for review (`off_ms`: when; -1 never).
+ */
+export interface Allowlist {
+  on: boolean;
+  off_ms: number;
+  /** address → when it was added (command time). */
+  addresses: Map<string, number>;
+}
+
+/** A pending withdrawal: what was asked for, its engine id, when, where it stands and why held. */
+export interface Withdrawal extends Omit<WithdrawRequest, "type" | "ts_ms"> {
   id: number;
-  account: number;
-  asset: number;
-  amount_units: number;
-  address: string;
-  /** "" when none, as for every optional text below. */
-  address_tag: string;
-  network: string;
-  client_id: string;
   requested_ms: number;
   status: number;
   /** HELD_* bits: why it waited for approval (0: approved as it came). */
@@ -87,6 +118,17 @@ export class Withdrawals {
   /** Per account, the withdrawals of the last 24 hours of command time, oldest first (pruned lazily). */
   readonly recent = new Map<number, RecentWithdrawal[]>();
   private readonly pending_per_account = new Map<number, number>();
+  /** Accounts' address allow-lists (an entry once the account has touched its list). */
+  readonly allowlists = new Map<number, Allowlist>();
+
+  allowlist(account: number): Allowlist {
+    let list = this.allowlists.get(account);
+    if (list === undefined) {
+      list = { on: false, off_ms: -1, addresses: new Map() };
+      this.allowlists.set(account, list);
+    }
+    return list;
+  }
 
   policy(asset: number): Readonly<WithdrawPolicyValues> {
     return this.policies.get(asset) ?? POLICY_DEFAULT;

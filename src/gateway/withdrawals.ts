@@ -17,8 +17,7 @@ import type { Engine } from "../engine/engine.js";
 import type { EngineEvent } from "../engine/events.js";
 import * as R from "../engine/reasons.js";
 import {
-  HELD_AMOUNT,
-  HELD_NEW_KEY,
+  held_reasons,
   WITHDRAW_AWAITING_APPROVAL,
   WITHDRAW_COMPLETED,
   WITHDRAW_FAILURE,
@@ -65,10 +64,7 @@ function illegal(name: string, range: string): ApiError {
 function info_of(r: WithdrawalHistoryRow): string {
   if (r.status === WITHDRAW_FAILURE) return r.note;
   if (r.status !== WITHDRAW_AWAITING_APPROVAL) return "";
-  const why: string[] = [];
-  if ((r.held & HELD_AMOUNT) !== 0) why.push("amount above the review threshold");
-  if ((r.held & HELD_NEW_KEY) !== 0) why.push("a withdrawal key made within 24 hours");
-  return `Awaiting approval: ${why.join("; ")}.`;
+  return `Awaiting approval: ${held_reasons(r.held).join("; ")}.`;
 }
 
 /**

@@ -64,6 +64,7 @@ const KINDS = [
   "withdraw_review",
   "withdraw_result",
   "withdraw_policy",
+  "withdraw_allowlist",
 ] as const;
 /** A reserves audit names at most this many assets (one byte counts them). */
 export const RESERVES_MAX = 255;
@@ -356,6 +357,11 @@ export function encode_command(w: ByteWriter, c: Command): void {
       w.f64(c.id);
       w.u8(c.ok ? 1 : 0);
       w.str(c.note);
+      return;
+    case "withdraw_allowlist":
+      w.u32(c.account);
+      w.u8(c.action);
+      w.str(c.address);
       return;
     case "withdraw_policy":
       w.u32(c.asset);
@@ -689,6 +695,8 @@ function read_body(r: ByteReader, kind: (typeof KINDS)[number], ts_ms: number, v
       return { type: kind, ts_ms, id: r.f64(), approve: r.u8() === 1 };
     case "withdraw_result":
       return { type: kind, ts_ms, id: r.f64(), ok: r.u8() === 1, note: str() };
+    case "withdraw_allowlist":
+      return { type: kind, ts_ms, account: r.u32(), action: r.u8(), address: str() };
     case "withdraw_policy":
       return {
         type: kind,

@@ -4,6 +4,7 @@
  * benchmark times directly. GET order, allOrders and myTrades, public trades, klines and statistics.
  */
 import type Database from "better-sqlite3";
+import type { Withdrawal } from "../engine/withdrawals.js";
 import { type Agg, type Buckets, type Candle, CandleReader } from "./candles.js";
 
 export interface OrderRow {
@@ -122,19 +123,8 @@ export interface TransferRow {
 }
 
 /** A user's withdrawal as the history keeps it (src/engine/withdrawals.ts; `note`: txid or why it failed). */
-export interface WithdrawalHistoryRow {
-  id: number;
-  account: number;
-  asset: number;
-  amount_units: number;
-  address: string;
-  address_tag: string;
-  network: string;
-  client_id: string;
-  status: number;
-  held: number;
+export interface WithdrawalHistoryRow extends Withdrawal {
   note: string;
-  requested_ms: number;
   update_ms: number;
 }
 

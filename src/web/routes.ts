@@ -15,6 +15,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { Secret, TOTP } from "otpauth";
 import QRCode from "qrcode";
 import { add_hmac_key, add_public_key, type KeyOptions, move_funds, type Result } from "../admin/users.js";
+import { ALLOWLIST_ACTIONS, allowlist_view } from "../admin/withdrawals.js";
 import { KEY_KIND_NAMES, PERMISSION_TRADE } from "../engine/api_keys.js";
 import { decimal_to_units, units_to_decimal } from "../engine/decimal.js";
 import { reason_message } from "../engine/reasons.js";
@@ -392,6 +393,52 @@ export async function register_web_api(
           if (error instanceof ApiError && error.http_status < 500) throw new WebError(400, error.error.msg);
           throw error;
         }
+      },
+    );
+
+    // The account's withdrawal address allow-list (src/engine/withdrawals.ts `Allowlist`): every change
+    // needs two-factor login on and a fresh code, as a withdrawal does.
+    web.get("/web/v1/withdraw-addresses", async (request) =>
+      allowlist_view(engine, session_of(request, false).account),
+    );
+
+    web.post<{ Body: { action: "add" | "remove" | "on" | "off"; address?: string; code: string } }>(
+      "/web/v1/withdraw-addresses",
+      {
+        schema: {
+          body: {
+            type: "object",
+            required: ["action", "code"],
+            additionalProperties: false,
+            properties: {
+              action: { type: "string", enum: ["add", "remove", "on", "off"] },
+              address: { type: "string", pattern: "^[A-Za-z0-9:._-]{1,128}$" },
+              code: code_schema,
+            },
+          },
+        },
+      },
+      async (request) => {
+        const session = session_of(request, true);
+        const user = engine.web_users.by_account.get(session.account);
+        if (user === undefined || user.totp_sealed === "")
+          throw new WebError(403, "turn on two-factor login to manage withdrawal addresses", "code");
+        if (!check_totp(session.account, session.email, user.totp_sealed, request.body.code))
+          throw new WebError(400, "wrong or already used two-factor code", "code");
+        const { action, address = "" } = request.body;
+        if ((action === "add" || action === "remove") && address === "")
+          throw new WebError(400, "name the address", "address");
+        const applied = await node.submit({
+          type: "withdraw_allowlist",
+          ts_ms: 0,
+          account: session.account,
+          action: ALLOWLIST_ACTIONS[action],
+          address,
+        });
+        const r = applied.events.find((e) => e.kind === "rejected");
+        if (r?.kind === "rejected")
+          throw new WebError(400, `${reason_message(r.reason)} (${r.detail ?? ""})`);
+        return allowlist_view(engine, session.account);
       },
     );
 

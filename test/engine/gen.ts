@@ -302,6 +302,16 @@ const op = fc.record({
       }),
     },
     {
+      // an account's address allow-list: add or remove an address (or "", refused), on, off, 7 (refused)
+      weight: 1,
+      arbitrary: fc.record({
+        kind: fc.constant("withdraw_allowlist" as const),
+        account,
+        action: fc.constantFrom(0, 0, 1, 2, 3, 7),
+        address: fc.constantFrom("bc1qexample", "0xabc", ""),
+      }),
+    },
+    {
       // an asset's safeguards: review from 1 BTC (or every one), a daily maximum
       weight: 1,
       arbitrary: fc.record({
@@ -641,6 +651,15 @@ export function to_commands(list: Op[]): Command[] {
           id: what.id,
           ok: what.yes,
           note: what.yes ? "tx1" : "",
+        });
+        break;
+      case "withdraw_allowlist":
+        out.push({
+          type: "withdraw_allowlist",
+          ts_ms: t,
+          account: what.account,
+          action: what.action,
+          address: what.address,
         });
         break;
       case "withdraw_policy":

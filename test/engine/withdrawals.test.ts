@@ -12,6 +12,11 @@ import type { EngineEvent } from "../../src/engine/events.js";
 import { reason_name } from "../../src/engine/reasons.js";
 import { restore, snapshot, state_hash } from "../../src/engine/snapshot.js";
 import {
+  ALLOWLIST_ADD,
+  ALLOWLIST_OFF,
+  ALLOWLIST_ON,
+  ALLOWLIST_REMOVE,
+  HELD_ALLOWLIST_OFF,
   HELD_AMOUNT,
   HELD_NEW_KEY,
   WITHDRAW_AWAITING_APPROVAL,
@@ -218,6 +223,38 @@ describe("withdrawals (engine)", () => {
     for (let i = 1; i < WITHDRAWALS_PENDING_PER_ACCOUNT_MAX; i++) request(f, { amount_units: 1 });
     assert.equal(f.engine.withdrawals.pending_count(0), WITHDRAWALS_PENDING_PER_ACCOUNT_MAX);
     assert.equal(refusal(request(f, { amount_units: 1 })), "WITHDRAWALS_LIMITED");
+  });
+
+  it("an address allow-list: only listed addresses, each from 24 hours after it was added", () => {
+    const f = with_policy();
+    const list = (action: number, address = "") =>
+      f.run({ type: "withdraw_allowlist", ts_ms: f.now, account: 0, action, address });
+    assert.equal(
+      withdrawal(request(f, { address: "anywhere" })).status,
+      WITHDRAW_PROCESSING,
+      "off: any address",
+    );
+    list(ALLOWLIST_ADD, "bc1qmine");
+    list(ALLOWLIST_ON);
+    assert.equal(refusal(request(f, { address: "anywhere" })), "ADDRESS_NOT_ALLOWED");
+    assert.equal(refusal(request(f, { address: "bc1qmine" })), "ADDRESS_TOO_NEW");
+    assert.equal(refusal(list(ALLOWLIST_ADD, "bc1qmine")), "INVALID_PARAMETER", "already listed");
+    assert.equal(refusal(list(ALLOWLIST_REMOVE, "nope")), "INVALID_PARAMETER", "not listed");
+    assert.equal(refusal(list(7)), "INVALID_PARAMETER");
+    assert.equal(refusal(list(ALLOWLIST_ADD, "")), "INVALID_PARAMETER");
+    f.now += WITHDRAW_WINDOW_MS;
+    assert.equal(withdrawal(request(f, { address: "bc1qmine" })).status, WITHDRAW_PROCESSING);
+    // another account's list is its own
+    assert.equal(withdrawal(request(f, { account: 1, address: "anywhere" })).status, WITHDRAW_PROCESSING);
+    // a snapshot holds it exactly
+    assert.equal(state_hash(restore(snapshot(f.engine))), state_hash(f.engine));
+    // turned off: any address again, but the next 24 hours' withdrawals wait for review
+    list(ALLOWLIST_OFF);
+    const held = withdrawal(request(f, { address: "anywhere" }));
+    assert.equal(held.status, WITHDRAW_AWAITING_APPROVAL);
+    assert.equal(held.held, HELD_ALLOWLIST_OFF);
+    list(ALLOWLIST_REMOVE, "bc1qmine");
+    assert.equal(f.engine.withdrawals.allowlists.get(0)?.addresses.size, 0);
   });
 
   it("pending withdrawals, policies and the daily window survive a snapshot exactly", () => {

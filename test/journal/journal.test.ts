@@ -165,6 +165,8 @@ describe("command codec", () => {
       { type: "withdraw_result", ts_ms: 7, id: 42, ok: true, note: "0xfeed" },
       { type: "withdraw_result", ts_ms: 7, id: 44, ok: false, note: "" },
       { type: "withdraw_policy", ts_ms: 8, asset: 0, review_min_units: 0, daily_max_units: 2 ** 53 - 1 },
+      { type: "withdraw_allowlist", ts_ms: 9, account: 1, action: 0, address: "bc1q" },
+      { type: "withdraw_allowlist", ts_ms: 9, account: 1, action: 3, address: "" },
     ];
     for (const c of commands) {
       const w = new ByteWriter();

@@ -48,6 +48,7 @@ const VALID: Record<string, Record<string, unknown>> = {
   "/v1/withdrawals/review": { id: "w1", approve: true },
   "/v1/withdrawals/result": { id: "w2", ok: false, note: "no such address" },
   "/v1/withdrawals/policy": { asset: "BTC", review_min: "1", daily_max: "5" },
+  "/v1/withdrawals/allowlist": { account: 1, action: "add", address: "bc1qfuzz" },
 };
 const body = bodies(
   VALID,

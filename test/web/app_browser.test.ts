@@ -501,6 +501,11 @@ describe("the web app in Chromium", () => {
     await row.getByText("Completed").waitFor();
     await row.getByText("tx tx-from-cold-wallet").waitFor();
     await page.getByTestId("transfers").screenshot({ path: artifact("web-withdrawal.png") });
+    // the withdraw card with the address allow-list (two-factor login is on)
+    await page.getByTestId("allowlist").getByText("Address allow-list: off").waitFor();
+    await page
+      .locator('section[aria-labelledby="withdraw-h"]')
+      .screenshot({ path: artifact("web-withdraw.png") });
   });
 
   it("keeps the session's power to the page: no CSRF token, no trade; log out everywhere ends every session", async () => {

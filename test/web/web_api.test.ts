@@ -4,7 +4,7 @@
  * log out everywhere voids them on every node, since the epoch is journaled).
  */
 import assert from "node:assert/strict";
-import { generateKeyPairSync, sign } from "node:crypto";
+import { createHmac, generateKeyPairSync, sign } from "node:crypto";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Secret, TOTP } from "otpauth";
@@ -174,6 +174,92 @@ describe("web API and sessions", () => {
       "replayed code",
     );
     assert.equal((await login.call("POST", "/web/v1/login", { ...creds, totp: code(30) })).status, 200);
+  });
+
+  it("withdrawal addresses: a code to add one; while the list is on, only listed addresses, a day after", async () => {
+    const c = new Client(base);
+    await c.call("POST", "/web/v1/signup", { email: "ada@example.com", password: "long enough password" });
+    await c.call("POST", "/web/v1/demo-funds");
+    const me = (await c.call("GET", "/web/v1/me")).body as { account: number };
+    // no two-factor login: no changes, no web withdrawals
+    const without = await c.call("POST", "/web/v1/withdraw-addresses", {
+      action: "add",
+      address: "bc1qada",
+      code: "123456",
+    });
+    assert.equal(without.status, 403);
+    const refused = await c.call("POST", "/web/v1/withdraw", {
+      coin: "BTC",
+      amount: "0.1",
+      address: "bc1qada",
+      code: "123456",
+    });
+    assert.equal(refused.status, 403);
+    const setup = await c.call("POST", "/web/v1/totp/setup");
+    const code = (offset_s: number) =>
+      new TOTP({ secret: Secret.fromBase32(setup.body.secret as string) }).generate({
+        timestamp: Date.now() + offset_s * 1000,
+      });
+    await c.call("POST", "/web/v1/totp/confirm", { enrolment: setup.body.enrolment, code: code(0) });
+    const seq = node.running.node.last_applied_seq;
+    assert.equal(
+      (
+        await c.call("POST", "/web/v1/withdraw-addresses", {
+          action: "add",
+          address: "bc1qada",
+          code: code(0),
+        })
+      ).status,
+      400,
+      "a used code",
+    );
+    assert.equal(node.running.node.last_applied_seq, seq);
+    const added = await c.call("POST", "/web/v1/withdraw-addresses", {
+      action: "add",
+      address: "bc1qada",
+      code: code(30),
+    });
+    assert.equal(added.status, 200, JSON.stringify(added.body));
+    const list = (await c.call("GET", "/web/v1/withdraw-addresses")).body as {
+      on: boolean;
+      addresses: { address: string; added_ms: number; usable_ms: number }[];
+    };
+    assert.equal(list.on, false);
+    assert.deepEqual(
+      list.addresses.map((a) => [a.address, a.usable_ms - a.added_ms]),
+      [["bc1qada", 24 * 3600 * 1000]],
+    );
+    // turned on (here by the operator, at the user's request: the next code is 30 s away)
+    const on = await admin_request(node.running.admin_socket, "POST", "/v1/withdrawals/allowlist", {
+      account: me.account,
+      action: "on",
+    });
+    assert.equal((on.body as { applied: boolean }).applied, true);
+    const key = (
+      await admin_request(node.running.admin_socket, "POST", "/v1/api-keys", {
+        account: me.account,
+        kind: "HMAC",
+        withdraw: true,
+        ip_allow: ["127.0.0.1"],
+      })
+    ).body as { apiKey: string; secretKey: string };
+    const apply = async (address: string) => {
+      const q = new URLSearchParams({ coin: "BTC", amount: "0.1", address, timestamp: String(Date.now()) });
+      const sig = createHmac("sha256", key.secretKey).update(q.toString()).digest("hex");
+      const r = await fetch(`${base}/sapi/v1/capital/withdraw/apply?${q}&signature=${sig}`, {
+        method: "POST",
+        headers: { "X-MBX-APIKEY": key.apiKey },
+      });
+      return (await r.json()) as { code?: number; msg?: string; id?: string };
+    };
+    assert.deepEqual(await apply("bc1qelsewhere"), {
+      code: -4035,
+      msg: "This address is not on the whitelist. Please join and try again.",
+    });
+    assert.deepEqual(await apply("bc1qada"), {
+      code: -4036,
+      msg: "The new address needs to be withdrawn in 24 hours.",
+    });
   });
 
   it("API keys: HMAC and Ed25519 from the app sign real requests; an account sees and revokes only its own", async () => {

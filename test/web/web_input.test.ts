@@ -22,6 +22,7 @@ const VALID: Record<string, Record<string, unknown>> = {
   "/web/v1/api-keys": { type: "HMAC_SHA256", trade: true, ip_allow: ["127.0.0.1"] },
   "/web/v1/demo-funds": {},
   "/web/v1/withdraw": { coin: "BTC", amount: "0.01", address: "bc1qfuzz", code: "123456" },
+  "/web/v1/withdraw-addresses": { action: "add", address: "bc1qfuzz", code: "123456" },
 };
 const ROUTES = Object.keys(VALID);
 
