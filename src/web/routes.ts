@@ -347,6 +347,16 @@ export async function register_web_api(
     );
 
     // ------------------------------------------------------------------ withdrawals
+    /** The session of a request that moves funds: two-factor login on and `code` fresh, or refused. */
+    const with_fresh_code = (request: FastifyRequest, code: string, what: string): Session => {
+      const session = session_of(request, true);
+      const user = engine.web_users.by_account.get(session.account);
+      if (user === undefined || user.totp_sealed === "")
+        throw new WebError(403, `turn on two-factor login to ${what}`, "code");
+      if (!check_totp(session.account, session.email, user.totp_sealed, code))
+        throw new WebError(400, "wrong or already used two-factor code", "code");
+      return session;
+    };
     // The session's API key may not withdraw (src/gateway/auth.ts): from the web app a withdrawal
     // needs two-factor login on and a fresh code, then takes the API's path (the same checks, the
     // engine's safeguards). The history is the API's, read with the session.
@@ -379,12 +389,7 @@ export async function register_web_api(
         },
       },
       async (request) => {
-        const session = session_of(request, true);
-        const user = engine.web_users.by_account.get(session.account);
-        if (user === undefined || user.totp_sealed === "")
-          throw new WebError(403, "turn on two-factor login to withdraw from the web app", "code");
-        if (!check_totp(session.account, session.email, user.totp_sealed, request.body.code))
-          throw new WebError(400, "wrong or already used two-factor code", "code");
+        const session = with_fresh_code(request, request.body.code, "withdraw from the web app");
         const { code: _, ...fields } = request.body;
         try {
           const command = withdraw_request_of(engine, session.account, params_of(Object.entries(fields)));
@@ -419,12 +424,7 @@ export async function register_web_api(
         },
       },
       async (request) => {
-        const session = session_of(request, true);
-        const user = engine.web_users.by_account.get(session.account);
-        if (user === undefined || user.totp_sealed === "")
-          throw new WebError(403, "turn on two-factor login to manage withdrawal addresses", "code");
-        if (!check_totp(session.account, session.email, user.totp_sealed, request.body.code))
-          throw new WebError(400, "wrong or already used two-factor code", "code");
+        const session = with_fresh_code(request, request.body.code, "manage withdrawal addresses");
         const { action, address = "" } = request.body;
         if ((action === "add" || action === "remove") && address === "")
           throw new WebError(400, "name the address", "address");

@@ -68,11 +68,7 @@ export function Withdraw(props: { user: Me }) {
           </button>
         </form>
       )}
-      {message !== null ? (
-        <p role="status" className={message.ok ? "small ok" : "small form-error"}>
-          {message.text}
-        </p>
-      ) : null}
+      <Message message={message} />
       {props.user.totp_enabled ? <AddressAllowlist /> : null}
     </section>
   );
@@ -153,11 +149,7 @@ function AddressAllowlist() {
           {view?.on ? "Turn allow-list off" : "Turn allow-list on"}
         </button>
       </form>
-      {message !== null ? (
-        <p role="status" className={message.ok ? "small ok" : "small form-error"}>
-          {message.text}
-        </p>
-      ) : null}
+      <Message message={message} />
     </div>
   );
 }
@@ -185,5 +177,15 @@ function Field(props: {
         onChange={(e) => props.set(e.target.value.trim())}
       />
     </label>
+  );
+}
+
+/** What the last action said: done (green) or why not (red). */
+function Message(props: { message: { ok: boolean; text: string } | null }) {
+  if (props.message === null) return null;
+  return (
+    <p role="status" className={props.message.ok ? "small ok" : "small form-error"}>
+      {props.message.text}
+    </p>
   );
 }
