@@ -2567,8 +2567,7 @@ export class Engine {
     const recent = w.window(account, this.now_ms);
     if (cmd.client_id !== "") {
       // pending ones older than the window still hold their id
-      const taken = (x: { client_id: string }) => x.client_id === cmd.client_id;
-      if (recent.some(taken) || [...w.pending.values()].some((p) => p.account === account && taken(p)))
+      if (recent.some((r) => r.client_id === cmd.client_id) || w.client_id_pending(account, cmd.client_id))
         return void this.reject(R.REASON_DUPLICATE_WITHDRAWAL);
     }
     if (

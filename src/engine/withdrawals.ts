@@ -138,6 +138,14 @@ export class Withdrawals {
     return this.pending_per_account.get(account) ?? 0;
   }
 
+  /** Whether one of the account's pending withdrawals (older than the window too) has this withdrawOrderId. */
+  client_id_pending(account: number, client_id: string): boolean {
+    if (this.pending_count(account) === 0) return false;
+    for (const p of this.pending.values())
+      if (p.account === account && p.client_id === client_id) return true;
+    return false;
+  }
+
   /** The account's withdrawals within the window ending at `now_ms`, older ones dropped. */
   window(account: number, now_ms: number): RecentWithdrawal[] {
     const list = this.recent.get(account);
