@@ -64,33 +64,37 @@ export function register_withdrawals_cli(
     });
   }
 
-  common(
-    admin
-      .command("withdrawal-paid <id>")
-      .description("record a payout made by hand (no --payout-url): the withdrawal completes")
-      .requiredOption("--txid <id>", "the payout's transaction id"),
-  ).action(async (id: string, opts: Opts & { txid: string }) => {
-    const o = (await call(opts, "POST", "/v1/withdrawals/result", {
-      id: id_of(id),
-      ok: true,
-      note: opts.txid,
-    })) as Outcome;
-    print_outcome(opts, `withdrawal ${id_of(id)} paid`, o);
-  });
-
-  common(
-    admin
-      .command("withdrawal-failed <id>")
-      .description("record that a payout failed: the funds go back to the account")
-      .requiredOption("--reason <text>", "why, as the user's withdrawal history shows it"),
-  ).action(async (id: string, opts: Opts & { reason: string }) => {
-    const o = (await call(opts, "POST", "/v1/withdrawals/result", {
-      id: id_of(id),
-      ok: false,
-      note: opts.reason,
-    })) as Outcome;
-    print_outcome(opts, `withdrawal ${id_of(id)} failed`, o);
-  });
+  // a payout made (or failed) by hand, when no --payout-url pays: its txid, or why it failed
+  for (const [name, ok, option, what, description] of [
+    [
+      "withdrawal-paid",
+      true,
+      "--txid <id>",
+      "paid",
+      "record a payout made by hand (no --payout-url): the withdrawal completes",
+    ],
+    [
+      "withdrawal-failed",
+      false,
+      "--reason <text>",
+      "failed",
+      "record that a payout failed: the funds go back to the account",
+    ],
+  ] as const) {
+    common(
+      admin
+        .command(`${name} <id>`)
+        .description(description)
+        .requiredOption(
+          option,
+          ok ? "the payout's transaction id" : "why, as the user's withdrawal history shows it",
+        ),
+    ).action(async (id: string, opts: Opts & { txid?: string; reason?: string }) => {
+      const note = (ok ? opts.txid : opts.reason) ?? "";
+      const o = (await call(opts, "POST", "/v1/withdrawals/result", { id: id_of(id), ok, note })) as Outcome;
+      print_outcome(opts, `withdrawal ${id_of(id)} ${what}`, o);
+    });
+  }
 
   common(
     admin

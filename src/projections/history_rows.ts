@@ -146,10 +146,6 @@ export class RowPacker {
       } else if (e.kind === "reserves_audit") {
         const { kind: _, ...figures } = e;
         this.audits.push({ seq, time_ms, ...figures });
-      } else if (e.kind === "withdrawal") {
-        const { kind: _, ...row } = e;
-        this.withdrawals.push({ ...row, time_ms });
-        this.rows++;
       } else if (e.kind === "order_new") {
         this.room(ROW_ORDER_NEW_WIDTH);
         const a = this.numbers;
@@ -299,6 +295,11 @@ export class RowPacker {
         a[i++] = e.amount_units;
         a[i++] = time_ms;
         this.length = i;
+        this.rows++;
+      } else if (e.kind === "withdrawal") {
+        // rare: last in the chain, so order events never test for it
+        const { kind: _, ...row } = e;
+        this.withdrawals.push({ ...row, time_ms });
         this.rows++;
       }
     }
